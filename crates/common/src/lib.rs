@@ -1,0 +1,76 @@
+//! Shared error vocabulary of the omnitide crates.
+//!
+//! Every crate returns [`Error`]: a stable machine code (the same strings the
+//! TypeScript `OmniError.code` carries) and a human message that names the
+//! argument and the problem. The N-API binding maps it 1:1, so no crate needs
+//! to know about JavaScript.
+
+use std::fmt;
+
+/// Stable error codes. Never rename one: users match on them.
+pub mod code {
+    pub const INVALID_ARGUMENT: &str = "ERR_OMNI_INVALID_ARGUMENT";
+    pub const IO: &str = "ERR_OMNI_IO";
+    pub const LIMIT: &str = "ERR_OMNI_LIMIT";
+    pub const INTERNAL: &str = "ERR_OMNI_INTERNAL";
+    pub const CLOSED: &str = "ERR_OMNI_CLOSED";
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Error {
+    pub code: &'static str,
+    pub message: String,
+}
+
+impl Error {
+    pub fn new(code: &'static str, message: impl Into<String>) -> Self {
+        Self { code, message: message.into() }
+    }
+
+    /// `arg` is the name the caller used (e.g. `"secretKey"`), `problem` what is wrong with it.
+    pub fn invalid_arg(arg: &str, problem: impl fmt::Display) -> Self {
+        Self::new(code::INVALID_ARGUMENT, format!("{arg}: {problem}"))
+    }
+
+    pub fn io(what: impl fmt::Display, err: &std::io::Error) -> Self {
+        Self::new(code::IO, format!("{what}: {err}"))
+    }
+
+    pub fn limit(arg: &str, problem: impl fmt::Display) -> Self {
+        Self::new(code::LIMIT, format!("{arg}: {problem}"))
+    }
+
+    pub fn internal(message: impl Into<String>) -> Self {
+        Self::new(code::INTERNAL, message)
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} ({})", self.message, self.code)
+    }
+}
+
+impl std::error::Error for Error {}
+
+pub type Result<T> = std::result::Result<T, Error>;
+
+/// Checks that `bytes` has exactly `N` bytes and returns it as an array reference.
+pub fn fixed<'a, const N: usize>(arg: &str, bytes: &'a [u8]) -> Result<&'a [u8; N]> {
+    bytes
+        .try_into()
+        .map_err(|_| Error::invalid_arg(arg, format!("expected {N} bytes, got {}", bytes.len())))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fixed_reports_argument_and_lengths() {
+        let err = fixed::<32>("publicKey", &[0u8; 31]).unwrap_err();
+        assert_eq!(err.code, code::INVALID_ARGUMENT);
+        assert_eq!(err.message, "publicKey: expected 32 bytes, got 31");
+        assert!(fixed::<4>("x", &[1, 2, 3, 4]).is_ok());
+    }
+}

@@ -1,0 +1,506 @@
+//! Ed25519 keys, signing and verification.
+//!
+//! Signing uses ed25519-dalek (RFC 8032 deterministic signatures). There is no
+//! signing entry point that accepts a separate public key: the public key is
+//! always derived from the secret seed, which closes the "double public key"
+//! oracle that leaks secrets in several JS libraries.
+//!
+//! Verification has two modes:
+//! - `Strict` (default): RFC 8032 §5.1.7 with the cofactored equation
+//!   `[8][S]B = [8]R + [8][k]A`, canonical `S < L`, canonical encodings of `A`
+//!   and `R` (`y < p`), and small-order `A` or `R` rejected.
+//! - `Zip215`: the consensus rules of ZIP-215 via `ed25519-zebra` (cofactored,
+//!   non-canonical point encodings and small-order points accepted).
+//!
+//! Why our own strict verifier rather than `ed25519_dalek::verify_strict`:
+//! dalek's single verification is cofactorless while its batch verification is
+//! a randomized cofactorless equation, so for signatures with torsion
+//! components the two can disagree (a crafted signature passes a batch with
+//! probability up to 1/8). Our contract is that `verify_batch` answers exactly
+//! what `verify` answers, item by item. Using the cofactored equation for both
+//! (which RFC 8032 itself specifies) makes that hold by construction: the batch
+//! equation is the random linear combination of the single equations, with the
+//! torsion cleared by the factor 8.
+
+use std::sync::Mutex;
+
+use curve25519_dalek::constants::ED25519_BASEPOINT_POINT;
+use curve25519_dalek::edwards::{CompressedEdwardsY, EdwardsPoint};
+use curve25519_dalek::scalar::Scalar;
+use curve25519_dalek::traits::{IsIdentity, VartimeMultiscalarMul};
+use ed25519_dalek::{Signer as _, SigningKey};
+use omnitide_common::{fixed, Error, Result};
+use rand_core::{OsRng, RngCore};
+use rayon::prelude::*;
+use sha2::{Digest, Sha512};
+use zeroize::Zeroize;
+
+pub const SECRET_KEY_LEN: usize = 32;
+pub const PUBLIC_KEY_LEN: usize = 32;
+pub const SIGNATURE_LEN: usize = 64;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Mode {
+    #[default]
+    Strict,
+    Zip215,
+}
+
+impl Mode {
+    pub fn parse(arg: &str, s: &str) -> Result<Self> {
+        match s {
+            "strict" => Ok(Mode::Strict),
+            "zip215" => Ok(Mode::Zip215),
+            other => Err(Error::invalid_arg(arg, format!("expected 'strict' or 'zip215', got '{other}'"))),
+        }
+    }
+}
+
+/// A new random key pair from the OS CSPRNG: `(secret seed, public key)`.
+pub fn generate_keypair() -> ([u8; SECRET_KEY_LEN], [u8; PUBLIC_KEY_LEN]) {
+    let sk = SigningKey::generate(&mut OsRng);
+    (sk.to_bytes(), sk.verifying_key().to_bytes())
+}
+
+pub fn public_key_from_secret(secret: &[u8]) -> Result<[u8; PUBLIC_KEY_LEN]> {
+    let seed = fixed::<SECRET_KEY_LEN>("secretKey", secret)?;
+    Ok(SigningKey::from_bytes(seed).verifying_key().to_bytes())
+}
+
+/// A signing key expanded once (SHA-512 of the seed and the public key), for
+/// callers that sign many messages with one key.
+pub struct Signer {
+    key: SigningKey,
+}
+
+impl Signer {
+    pub fn new(secret: &[u8]) -> Result<Self> {
+        let seed = fixed::<SECRET_KEY_LEN>("secretKey", secret)?;
+        Ok(Self { key: SigningKey::from_bytes(seed) })
+    }
+
+    pub fn public_key(&self) -> [u8; PUBLIC_KEY_LEN] {
+        self.key.verifying_key().to_bytes()
+    }
+
+    pub fn sign(&self, message: &[u8]) -> [u8; SIGNATURE_LEN] {
+        self.key.sign(message).to_bytes()
+    }
+}
+
+/// Expanding a seed costs a SHA-512 and a base-point multiplication, as much
+/// as the signature itself. Services sign with a handful of keys, so the last
+/// few expanded keys are kept. Entries are looked up by a keyed BLAKE3 of the
+/// seed (the key is random per process) and zeroized on eviction (SigningKey
+/// zeroizes on drop). `clear_key_cache` empties it.
+struct KeyCache {
+    id_key: [u8; 32],
+    entries: Vec<([u8; 32], SigningKey)>,
+}
+
+const KEY_CACHE_SLOTS: usize = 32;
+static KEY_CACHE: Mutex<Option<KeyCache>> = Mutex::new(None);
+
+fn with_cached_key<R>(seed: &[u8; SECRET_KEY_LEN], f: impl FnOnce(&SigningKey) -> R) -> R {
+    let mut guard = KEY_CACHE.lock().unwrap_or_else(|p| p.into_inner());
+    let cache = guard.get_or_insert_with(|| {
+        let mut id_key = [0u8; 32];
+        OsRng.fill_bytes(&mut id_key);
+        KeyCache { id_key, entries: Vec::with_capacity(KEY_CACHE_SLOTS) }
+    });
+    let id = *blake3::keyed_hash(&cache.id_key, seed).as_bytes();
+    if let Some(pos) = cache.entries.iter().position(|(k, _)| *k == id) {
+        // Move to front so the least recently used entry is evicted first.
+        if pos != 0 {
+            let e = cache.entries.remove(pos);
+            cache.entries.insert(0, e);
+        }
+        return f(&cache.entries[0].1);
+    }
+    let key = SigningKey::from_bytes(seed);
+    let out = f(&key);
+    if cache.entries.len() == KEY_CACHE_SLOTS {
+        cache.entries.pop();
+    }
+    cache.entries.insert(0, (id, key));
+    out
+}
+
+pub fn clear_key_cache() {
+    let mut guard = KEY_CACHE.lock().unwrap_or_else(|p| p.into_inner());
+    if let Some(c) = guard.as_mut() {
+        c.entries.clear();
+        c.id_key.zeroize();
+    }
+    *guard = None;
+}
+
+/// RFC 8032 signature of `message` with the 32-byte secret seed.
+pub fn sign(message: &[u8], secret: &[u8]) -> Result<[u8; SIGNATURE_LEN]> {
+    let seed = fixed::<SECRET_KEY_LEN>("secretKey", secret)?;
+    Ok(with_cached_key(seed, |k| k.sign(message).to_bytes()))
+}
+
+/// `y >= p` on the 255-bit y coordinate (sign bit masked): a non-canonical encoding.
+fn is_noncanonical_y(bytes: &[u8; 32]) -> bool {
+    bytes[31] & 0x7f == 0x7f && bytes[1..31].iter().all(|&b| b == 0xff) && bytes[0] >= 0xed
+}
+
+/// Decodes a point for strict mode: canonical encoding, not of small order.
+/// (A non-canonical sign bit is only possible with x = 0, whose two points,
+/// (0, 1) and (0, -1), are of small order and so rejected as well.)
+fn decode_strict(bytes: &[u8; 32]) -> Option<EdwardsPoint> {
+    if is_noncanonical_y(bytes) {
+        return None;
+    }
+    let p = CompressedEdwardsY(*bytes).decompress()?;
+    (!p.is_small_order()).then_some(p)
+}
+
+/// The parts of one signature check that the single and batch verifiers share.
+struct Prepared {
+    a: EdwardsPoint,
+    r: EdwardsPoint,
+    s: Scalar,
+    k: Scalar,
+}
+
+fn prepare_strict(signature: &[u8; 64], message: &[u8], public_key: &[u8; 32]) -> Option<Prepared> {
+    let r_bytes: &[u8; 32] = signature[..32].try_into().ok()?;
+    let s_bytes: [u8; 32] = signature[32..].try_into().ok()?;
+    let s = Option::<Scalar>::from(Scalar::from_canonical_bytes(s_bytes))?;
+    let a = decode_strict(public_key)?;
+    let r = decode_strict(r_bytes)?;
+    let mut h = Sha512::new();
+    h.update(r_bytes);
+    h.update(public_key);
+    h.update(message);
+    let k = Scalar::from_hash(h);
+    Some(Prepared { a, r, s, k })
+}
+
+fn verify_prepared(p: &Prepared) -> bool {
+    // [s]B - [k]A - R, times the cofactor, must be the identity.
+    let sb_minus_ka = EdwardsPoint::vartime_double_scalar_mul_basepoint(&p.k, &(-p.a), &p.s);
+    (sb_minus_ka - p.r).mul_by_cofactor().is_identity()
+}
+
+fn verify_zip215(signature: &[u8; 64], message: &[u8], public_key: &[u8; 32]) -> bool {
+    let Ok(vk) = ed25519_zebra::VerificationKey::try_from(*public_key) else {
+        return false;
+    };
+    vk.verify(&ed25519_zebra::Signature::from(*signature), message).is_ok()
+}
+
+fn verify_fixed(signature: &[u8; 64], message: &[u8], public_key: &[u8; 32], mode: Mode) -> bool {
+    match mode {
+        Mode::Strict => prepare_strict(signature, message, public_key).is_some_and(|p| verify_prepared(&p)),
+        Mode::Zip215 => verify_zip215(signature, message, public_key),
+    }
+}
+
+/// Verifies one signature. A wrong signature answers `Ok(false)`; only
+/// malformed arguments (wrong lengths) are errors.
+pub fn verify(signature: &[u8], message: &[u8], public_key: &[u8], mode: Mode) -> Result<bool> {
+    let sig = fixed::<SIGNATURE_LEN>("signature", signature)?;
+    let pk = fixed::<PUBLIC_KEY_LEN>("publicKey", public_key)?;
+    Ok(verify_fixed(sig, message, pk, mode))
+}
+
+/// One item of a batch, borrowed from the caller.
+#[derive(Clone, Copy)]
+pub struct Item<'a> {
+    pub signature: &'a [u8],
+    pub message: &'a [u8],
+    pub public_key: &'a [u8],
+}
+
+/// Below this many items a batch equation is not cheaper than single checks.
+const MIN_BATCH: usize = 4;
+/// Items per rayon task when a batch is spread over threads.
+const MIN_CHUNK_PER_THREAD: usize = 32;
+
+/// Checks the random linear combination of the cofactored equations:
+/// `[8](-(Σ z_i s_i) B + Σ z_i R_i + Σ (z_i k_i) A_i) == 0`.
+fn strict_batch_holds(items: &[&Prepared], seed: &[u8; 32]) -> bool {
+    let mut xof = blake3::Hasher::new_keyed(seed).finalize_xof();
+    let n = items.len();
+    let mut scalars = Vec::with_capacity(2 * n + 1);
+    let mut points = Vec::with_capacity(2 * n + 1);
+    let mut b_coeff = Scalar::ZERO;
+    for p in items {
+        let mut zb = [0u8; 16];
+        xof.fill(&mut zb);
+        let z = Scalar::from(u128::from_le_bytes(zb));
+        b_coeff -= z * p.s;
+        scalars.push(z);
+        points.push(p.r);
+        scalars.push(z * p.k);
+        points.push(p.a);
+    }
+    scalars.push(b_coeff);
+    points.push(ED25519_BASEPOINT_POINT);
+    EdwardsPoint::vartime_multiscalar_mul(scalars, points).mul_by_cofactor().is_identity()
+}
+
+/// Per-item answers for `items` (all already prepared): one batch equation,
+/// then bisection to find the bad ones when it fails.
+fn strict_answers(items: &[&Prepared], seed: &[u8; 32], out: &mut [bool]) {
+    if items.len() < MIN_BATCH {
+        for (o, p) in out.iter_mut().zip(items) {
+            *o = verify_prepared(p);
+        }
+        return;
+    }
+    if strict_batch_holds(items, seed) {
+        out.fill(true);
+        return;
+    }
+    let mid = items.len() / 2;
+    // Each half gets fresh coefficients derived from the parent's seed.
+    let seed_l = *blake3::keyed_hash(seed, b"left").as_bytes();
+    let seed_r = *blake3::keyed_hash(seed, b"right").as_bytes();
+    let (ol, or) = out.split_at_mut(mid);
+    strict_answers(&items[..mid], &seed_l, ol);
+    strict_answers(&items[mid..], &seed_r, or);
+}
+
+fn strict_batch(items: &[Item<'_>], out: &mut [bool]) {
+    let prepared: Vec<Option<Prepared>> = items
+        .iter()
+        .map(|it| {
+            let sig: &[u8; 64] = it.signature.try_into().ok()?;
+            let pk: &[u8; 32] = it.public_key.try_into().ok()?;
+            prepare_strict(sig, it.message, pk)
+        })
+        .collect();
+    let mut idx = Vec::with_capacity(items.len());
+    let mut good = Vec::with_capacity(items.len());
+    for (i, p) in prepared.iter().enumerate() {
+        match p {
+            Some(p) => {
+                idx.push(i);
+                good.push(p);
+            }
+            None => out[i] = false,
+        }
+    }
+    let mut seed = [0u8; 32];
+    OsRng.fill_bytes(&mut seed);
+    let mut answers = vec![false; good.len()];
+    strict_answers(&good, &seed, &mut answers);
+    for (i, ok) in idx.into_iter().zip(answers) {
+        out[i] = ok;
+    }
+}
+
+fn zip215_batch(items: &[Item<'_>], out: &mut [bool]) {
+    fn answers(items: &[Item<'_>], out: &mut [bool]) {
+        if items.len() < MIN_BATCH {
+            for (o, it) in out.iter_mut().zip(items) {
+                *o = verify_zip215(
+                    it.signature.try_into().unwrap(),
+                    it.message,
+                    it.public_key.try_into().unwrap(),
+                );
+            }
+            return;
+        }
+        let mut v = ed25519_zebra::batch::Verifier::new();
+        for it in items {
+            let pk: [u8; 32] = it.public_key.try_into().unwrap();
+            let sig: [u8; 64] = it.signature.try_into().unwrap();
+            v.queue((ed25519_zebra::VerificationKeyBytes::from(pk), ed25519_zebra::Signature::from(sig), &it.message));
+        }
+        if v.verify(OsRng).is_ok() {
+            out.fill(true);
+            return;
+        }
+        let mid = items.len() / 2;
+        let (ol, or) = out.split_at_mut(mid);
+        answers(&items[..mid], ol);
+        answers(&items[mid..], or);
+    }
+    answers(items, out)
+}
+
+/// Checks the lengths of every item, naming the first bad one.
+fn check_items(items: &[Item<'_>]) -> Result<()> {
+    for (i, it) in items.iter().enumerate() {
+        if it.signature.len() != SIGNATURE_LEN {
+            return Err(Error::invalid_arg(
+                &format!("items[{i}].signature"),
+                format!("expected {SIGNATURE_LEN} bytes, got {}", it.signature.len()),
+            ));
+        }
+        if it.public_key.len() != PUBLIC_KEY_LEN {
+            return Err(Error::invalid_arg(
+                &format!("items[{i}].publicKey"),
+                format!("expected {PUBLIC_KEY_LEN} bytes, got {}", it.public_key.len()),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Verifies many signatures; `result[i]` always equals `verify(items[i], mode)`.
+/// With `parallel`, large batches are split over the rayon pool.
+pub fn verify_batch(items: &[Item<'_>], mode: Mode, parallel: bool) -> Result<Vec<bool>> {
+    check_items(items)?;
+    let mut out = vec![false; items.len()];
+    let run = |items: &[Item<'_>], out: &mut [bool]| match mode {
+        Mode::Strict => strict_batch(items, out),
+        Mode::Zip215 => zip215_batch(items, out),
+    };
+    let threads = rayon::current_num_threads();
+    if parallel && threads > 1 && items.len() >= 2 * MIN_CHUNK_PER_THREAD {
+        let chunk = items.len().div_ceil(threads).max(MIN_CHUNK_PER_THREAD);
+        out.par_chunks_mut(chunk)
+            .zip(items.par_chunks(chunk))
+            .for_each(|(o, it)| run(it, o));
+    } else {
+        run(items, &mut out);
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn item<'a>(s: &'a [u8; 64], m: &'a [u8], p: &'a [u8; 32]) -> Item<'a> {
+        Item { signature: s, message: m, public_key: p }
+    }
+
+    #[test]
+    fn rfc8032_test_1() {
+        let sk = hex::decode("9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f60").unwrap();
+        let pk = public_key_from_secret(&sk).unwrap();
+        assert_eq!(hex::encode(pk), "d75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f707511a");
+        let sig = sign(b"", &sk).unwrap();
+        assert_eq!(
+            hex::encode(sig),
+            "e5564300c360ac729086e2cc806e828a84877f1eb8e5d974d873e065224901555fb8821590a33bacc61e39701cf9b46bd25bf5f0595bbe24655141438e7a100b"
+        );
+        assert!(verify(&sig, b"", &pk, Mode::Strict).unwrap());
+        assert!(verify(&sig, b"", &pk, Mode::Zip215).unwrap());
+        assert!(!verify(&sig, b"x", &pk, Mode::Strict).unwrap());
+    }
+
+    #[test]
+    fn signer_and_cache_agree_with_fresh_key() {
+        let (sk, pk) = generate_keypair();
+        let s = Signer::new(&sk).unwrap();
+        assert_eq!(s.public_key(), pk);
+        for _ in 0..3 {
+            assert_eq!(sign(b"m", &sk).unwrap(), s.sign(b"m"));
+        }
+        // Evict by signing with more keys than the cache holds.
+        for _ in 0..KEY_CACHE_SLOTS + 2 {
+            let (k, _) = generate_keypair();
+            sign(b"m", &k).unwrap();
+        }
+        assert_eq!(sign(b"m", &sk).unwrap(), s.sign(b"m"));
+        clear_key_cache();
+        assert_eq!(sign(b"m", &sk).unwrap(), s.sign(b"m"));
+    }
+
+    #[test]
+    fn non_canonical_s_rejected_in_both_modes() {
+        let (sk, pk) = generate_keypair();
+        let mut sig = sign(b"msg", &sk).unwrap();
+        // s + L is the classic malleability: same equation, non-canonical scalar.
+        let l: [u8; 32] = [
+            0xed, 0xd3, 0xf5, 0x5c, 0x1a, 0x63, 0x12, 0x58, 0xd6, 0x9c, 0xf7, 0xa2, 0xde, 0xf9, 0xde, 0x14,
+            0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x10,
+        ];
+        let mut carry = 0u16;
+        for i in 0..32 {
+            let v = sig[32 + i] as u16 + l[i] as u16 + carry;
+            sig[32 + i] = v as u8;
+            carry = v >> 8;
+        }
+        assert!(!verify(&sig, b"msg", &pk, Mode::Strict).unwrap());
+        assert!(!verify(&sig, b"msg", &pk, Mode::Zip215).unwrap());
+    }
+
+    #[test]
+    fn small_order_key_rejected_strict_accepted_zip215() {
+        // Identity point as the public key and R, S = 0: valid under ZIP-215
+        // for any message, rejected by strict mode.
+        let mut pk = [0u8; 32];
+        pk[0] = 1;
+        let mut sig = [0u8; 64];
+        sig[0] = 1;
+        assert!(!verify(&sig, b"anything", &pk, Mode::Strict).unwrap());
+        assert!(verify(&sig, b"anything", &pk, Mode::Zip215).unwrap());
+        let items = vec![item(&sig, b"anything", &pk); 10];
+        assert_eq!(verify_batch(&items, Mode::Strict, false).unwrap(), vec![false; 10]);
+        assert_eq!(verify_batch(&items, Mode::Zip215, false).unwrap(), vec![true; 10]);
+    }
+
+    #[test]
+    fn non_canonical_y_is_detected() {
+        let mut b = [0xffu8; 32];
+        b[31] = 0x7f;
+        b[0] = 0xed; // exactly p
+        assert!(is_noncanonical_y(&b));
+        b[0] = 0xec; // p - 1
+        assert!(!is_noncanonical_y(&b));
+        b[31] = 0xff; // sign bit set, y = p - 1
+        assert!(!is_noncanonical_y(&b));
+    }
+
+    #[test]
+    fn batch_finds_exactly_the_bad_items() {
+        let n = 300;
+        let keys: Vec<_> = (0..8).map(|_| generate_keypair()).collect();
+        let msgs: Vec<Vec<u8>> = (0..n).map(|i| format!("message {i}").into_bytes()).collect();
+        let mut sigs: Vec<[u8; 64]> = (0..n).map(|i| sign(&msgs[i], &keys[i % 8].0).unwrap()).collect();
+        let bad = [0usize, 17, 18, 150, 299];
+        for &b in &bad {
+            sigs[b][40] ^= 1;
+        }
+        let items: Vec<Item> = (0..n).map(|i| item(&sigs[i], &msgs[i], &keys[i % 8].1)).collect();
+        for mode in [Mode::Strict, Mode::Zip215] {
+            for parallel in [false, true] {
+                let got = verify_batch(&items, mode, parallel).unwrap();
+                for i in 0..n {
+                    assert_eq!(got[i], !bad.contains(&i), "item {i} mode {mode:?}");
+                    assert_eq!(got[i], verify(&sigs[i], &msgs[i], &keys[i % 8].1, mode).unwrap());
+                }
+            }
+        }
+        assert!(verify_batch(&[], Mode::Strict, true).unwrap().is_empty());
+    }
+
+    #[test]
+    fn mixed_order_signature_gets_same_answer_single_and_batch() {
+        // R' = R + T with T of order 8 (from the torsion subgroup): the
+        // cofactored equation still holds, so strict mode accepts it in both
+        // forms; what matters is that single and batch agree, every time.
+        let (sk, pk) = generate_keypair();
+        let msg = b"torsion";
+        let sig = sign(msg, &sk).unwrap();
+        let r = CompressedEdwardsY(sig[..32].try_into().unwrap()).decompress().unwrap();
+        let t = curve25519_dalek::constants::EIGHT_TORSION[1];
+        let mut forged = sig;
+        forged[..32].copy_from_slice((r + t).compress().as_bytes());
+        let single = verify(&forged, msg, &pk, Mode::Strict).unwrap();
+        let items = vec![item(&forged, msg, &pk); 16];
+        for _ in 0..20 {
+            assert_eq!(verify_batch(&items, Mode::Strict, false).unwrap(), vec![single; 16]);
+        }
+    }
+
+    #[test]
+    fn wrong_lengths_are_errors_naming_the_item() {
+        let e = verify(&[0u8; 63], b"", &[0u8; 32], Mode::Strict).unwrap_err();
+        assert!(e.message.starts_with("signature:"));
+        let sig = [0u8; 64];
+        let items = [item(&sig, b"", &[0u8; 32]), Item { signature: &sig, message: b"", public_key: &[0u8; 5] }];
+        let e = verify_batch(&items, Mode::Strict, false).unwrap_err();
+        assert!(e.message.starts_with("items[1].publicKey:"), "{}", e.message);
+        assert!(sign(b"", &[0u8; 31]).unwrap_err().message.starts_with("secretKey:"));
+    }
+}

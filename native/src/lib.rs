@@ -1,0 +1,5 @@
+//! The omnitide N-API addon. Thin by design: each module converts arguments,
+//! calls one crate, and maps errors; no logic lives here.
+
+mod crypto;
+mod error;
