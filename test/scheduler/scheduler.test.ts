@@ -114,6 +114,7 @@ describe('scheduler: reliability', () => {
 
   it('a never-returning task times out, its worker is replaced, no other task is lost', async () => {
     const s = make({ cancelGraceMs: 100 });
+    await s.ready();
     const stuck = s.run('forever', null, { timeoutMs: 150 });
     const others = Array.from({ length: 200 }, (_, i) => s.run('add', i));
     const e = await rejection(stuck);
@@ -128,6 +129,7 @@ describe('scheduler: reliability', () => {
 
   it('a hanging async task times out too', async () => {
     const s = make({ cancelGraceMs: 50 });
+    await s.ready();
     const e = await rejection(s.run('hang', null, { timeoutMs: 50 }));
     expect(e.code).toBe(C.TASK_TIMEOUT);
     expect(await s.run('add', 1)).toBe(2);
@@ -135,6 +137,7 @@ describe('scheduler: reliability', () => {
 
   it('cancelling a running task aborts its signal without killing the worker', async () => {
     const s = make({ cancelGraceMs: 5000 });
+    await s.ready();
     const ac = new AbortController();
     const p = s.run('sleep', 10_000, { signal: ac.signal });
     const q = s.run('cooperative', 10_000, { signal: ac.signal });

@@ -182,6 +182,7 @@ export class Scheduler extends EventEmitter {
   private closed = false;
   private closePromise?: Promise<void>;
   private idleWaiters: (() => void)[] = [];
+  private readyWaiters: (() => void)[] = [];
   // SharedArrayBuffers referenced by pending tasks: zero-copy inputs.
   private readonly sharedIds = new Map<SharedArrayBuffer, { id: number; refs: number }>();
   private readonly sharedById = new Map<number, SharedArrayBuffer>();
@@ -236,6 +237,11 @@ export class Scheduler extends EventEmitter {
       else if ((m as { type?: string })?.type === 'ready') {
         slot.ready = true;
         this.everReady = true;
+        if (this.slots.every((x) => x.ready)) {
+          const w = this.readyWaiters;
+          this.readyWaiters = [];
+          for (const f of w) f();
+        }
       }
     });
     worker.on('error', (e) => {
@@ -588,6 +594,13 @@ export class Scheduler extends EventEmitter {
   }
 
   // ------------------------------------------------------------ the rest
+
+  /** Resolves once every worker has loaded the task module (tasks may be submitted before). */
+  ready(): Promise<void> {
+    if (this.broken) return Promise.reject(this.broken);
+    if (this.slots.every((s) => s.ready)) return Promise.resolve();
+    return new Promise((resolve) => this.readyWaiters.push(resolve));
+  }
 
   /** A task DAG on this scheduler (see `Graph`). */
   graph(): Graph {
