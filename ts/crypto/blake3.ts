@@ -129,6 +129,19 @@ export function hashMany(items: ReadonlyArray<Uint8Array | string>): Uint8Array[
   return result;
 }
 
+/**
+ * The zero-overhead form of `hashMany` for callers that already hold their
+ * inputs packed: item `i` is `data[ends[i-1] .. ends[i]]` (with `ends[-1] = 0`);
+ * the result holds the 32-byte digests back to back (item `i` at `32 * i`).
+ */
+export function hashManyPacked(data: Uint8Array, ends: Uint32Array): Uint8Array {
+  const d = bytes('data', data);
+  if (!(ends instanceof Uint32Array)) throw invalidArgument('ends', 'expected a Uint32Array of end offsets');
+  const out = new Uint8Array(ends.length * OUT_LEN);
+  callNative(() => native.blake3HashMany(d, ends, out));
+  return out;
+}
+
 /** Hashes a file off the event loop; large files are memory-mapped and hashed on all cores. */
 export function hashFile(path: string, opts?: FileOptions): Promise<Uint8Array> {
   return callNativeAsync(async () => {
