@@ -353,5 +353,8 @@ describe('scheduler: channels and native kernels', () => {
     expect(ok.filter((x) => !x)).toHaveLength(1);
     expect(ok[3]).toBe(false);
     expect(await s.native.noop(10_000)).toBe(10_000);
+    const nativeOnly = make({ tasks: undefined });
+    expect((await nativeOnly.native.hashFiles([files[1]]))[0]).toEqual(res[1]);
+    expect((await rejection(nativeOnly.run('echo', 1))).message).toMatch(/^options.tasks: /);
   });
 });

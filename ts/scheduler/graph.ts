@@ -11,7 +11,7 @@
  * key is the job id.
  */
 import { createHash } from 'node:crypto';
-import { EventEmitter } from 'node:events';
+import { EventEmitter, setMaxListeners } from 'node:events';
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import * as path from 'node:path';
 import * as v8 from 'node:v8';
@@ -169,6 +169,7 @@ export class Graph extends EventEmitter {
     const errors = new Map<GraphTask, OmniError>();
     const remaining = this.nodes.map((n) => n.deps.length);
     const ac = new AbortController();
+    setMaxListeners(0, ac.signal);
     const writes: Promise<void>[] = [];
     let restored = 0;
     let settled = 0;

@@ -33,7 +33,7 @@ export { OmniError } from '../errors.js';
 
 const optionsSchema = z
   .object({
-    tasks: z.union([z.string().min(1), z.instanceof(URL)]),
+    tasks: z.union([z.string().min(1), z.instanceof(URL)]).optional(),
     threads: z.number().int().min(1).max(1024).optional(),
     maxMemoryMb: z.number().positive().optional(),
     cancelGraceMs: z.number().int().min(0).optional(),
@@ -42,8 +42,8 @@ const optionsSchema = z
   .strict();
 
 export interface SchedulerOptions {
-  /** Module exporting the task functions (path or file: URL). */
-  tasks: string | URL;
+  /** Module exporting the task functions (path or file: URL). Without it only native kernels are available. */
+  tasks?: string | URL;
   /** Worker threads (default: available parallelism). */
   threads?: number;
   /** Old-generation heap limit per worker; a worker over it is replaced and its task fails. */
@@ -159,7 +159,7 @@ function omni(code: OmniErrorCode, message: string, cause?: unknown): OmniError 
 export class Scheduler extends EventEmitter {
   readonly threads: number;
   private readonly id: number;
-  private readonly spec: string;
+  private readonly spec: string | undefined;
   private readonly maxMemoryMb?: number;
   private readonly cancelGraceMs: number;
   private readonly log: Logger;
@@ -194,7 +194,7 @@ export class Scheduler extends EventEmitter {
     super();
     const o = parseOptions('options', optionsSchema, options);
     this.threads = o.threads ?? Math.max(1, availableParallelism());
-    this.spec = specOf(o.tasks);
+    this.spec = o.tasks === undefined ? undefined : specOf(o.tasks);
     this.maxMemoryMb = o.maxMemoryMb;
     this.cancelGraceMs = o.cancelGraceMs ?? 1000;
     this.log = loggerFor('scheduler', o.logger as Logger | undefined);
@@ -203,7 +203,7 @@ export class Scheduler extends EventEmitter {
       idOf: (sab) => this.shareBuffer(sab),
       get: (id) => this.sharedById.get(id)!,
     };
-    for (let i = 0; i < this.threads; i++) this.spawn(i);
+    if (this.spec !== undefined) for (let i = 0; i < this.threads; i++) this.spawn(i);
   }
 
   // ------------------------------------------------------------ workers
@@ -335,7 +335,8 @@ export class Scheduler extends EventEmitter {
     return i;
   }
 
-  private checkOpen(): void {
+  private checkOpen(jsTasks = false): void {
+    if (jsTasks && this.spec === undefined) throw omni(ErrorCodes.INVALID_ARGUMENT, 'options.tasks: this scheduler was created without a task module; only native kernels are available');
     if (this.broken) throw this.broken;
     if (this.closing) throw omni(ErrorCodes.CLOSED, CLOSED_MSG);
   }
@@ -412,7 +413,7 @@ export class Scheduler extends EventEmitter {
    */
   run<R = unknown>(name: string, input?: unknown, options?: RunOptions): Promise<R> {
     try {
-      this.checkOpen();
+      this.checkOpen(true);
       if (typeof name !== 'string' || name === '') throw omni(ErrorCodes.INVALID_ARGUMENT, `name: expected a non-empty string, got ${typeof name}`);
       const o = options === undefined ? undefined : parseOptions('options', runSchema, options);
       const [p, promise] = this.enqueue(name, 0, o?.priority ?? 0, (w) => w.value(input, this.sharedTable));
@@ -429,7 +430,7 @@ export class Scheduler extends EventEmitter {
    * SharedArrayBuffer are passed to the workers without copying.
    */
   async map<R = unknown>(name: string, items: ArrayLike<unknown>, options?: MapOptions): Promise<R[]> {
-    this.checkOpen();
+    this.checkOpen(true);
     if (typeof name !== 'string' || name === '') throw omni(ErrorCodes.INVALID_ARGUMENT, `name: expected a non-empty string, got ${typeof name}`);
     const isView = ArrayBuffer.isView(items) && !(items instanceof DataView);
     if (!Array.isArray(items) && !isView) {

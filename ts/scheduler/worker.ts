@@ -176,7 +176,8 @@ function writeResult(id: number, status: number, value: unknown): void {
   w.endRecord(at, COMPLETION_HEADER);
 }
 
-let perTaskMs = 0.01;
+// Unknown cost at first: start with small batches so slow tasks stay spread over the workers.
+let perTaskMs = 0.1;
 
 async function loop(): Promise<void> {
   for (;;) {
