@@ -101,6 +101,43 @@ describe('scheduler: run and map', () => {
   });
 });
 
+describe('scheduler: priorities, idle workers, stats', () => {
+  it('higher priority tasks run first', async () => {
+    const s = make({ threads: 1 });
+    await s.ready();
+    const blocker = s.run('spin', 150);
+    await new Promise((r) => setTimeout(r, 30));
+    const low = s.run('stamp', 'low', { priority: -1 });
+    const normal = s.run('stamp', 'normal');
+    const high = s.run('stamp', 'high', { priority: 5 });
+    await blocker;
+    const order = (await Promise.all([low, normal, high]) as [string, number][]).sort((a, b) => a[1] - b[1]).map((x) => x[0]);
+    expect(order).toEqual(['high', 'normal', 'low']);
+  });
+
+  it('idleTimeoutMs stops the workers and the next task restarts them', async () => {
+    const s = make({ idleTimeoutMs: 50 });
+    expect(await s.run('add', 1)).toBe(2);
+    for (let i = 0; i < 100 && s.stats().workersAlive > 0; i++) await new Promise((r) => setTimeout(r, 20));
+    expect(s.stats().workersAlive).toBe(0);
+    expect(await s.run('add', 2)).toBe(3);
+    expect(s.stats().workersAlive).toBe(2);
+    expect(replaced(s)).toBe(0);
+  });
+
+  it('stats report per-worker executed, busy time and batches', async () => {
+    const s = make();
+    await s.ready();
+    await Promise.all(Array.from({ length: 200 }, () => s.run('spin', 1)));
+    const st = s.stats();
+    expect(st.workers).toHaveLength(2);
+    expect(st.workers.reduce((a, w) => a + w.executed, 0)).toBe(200);
+    expect(st.workers.reduce((a, w) => a + w.busyMs, 0)).toBeGreaterThan(150);
+    expect(st.workers.every((w) => w.batches > 0 && w.inflight === 0 && w.queued === 0)).toBe(true);
+    expect(st).toMatchObject({ threads: 2, pending: 0, queued: 0, completed: 200, failed: 0 });
+  });
+});
+
 describe('scheduler: reliability', () => {
   it('a throwing task rejects with ERR_OMNI_TASK_FAILED; the worker keeps serving', async () => {
     const s = make();

@@ -37,6 +37,7 @@ const optionsSchema = z
     threads: z.number().int().min(1).max(1024).optional(),
     maxMemoryMb: z.number().positive().optional(),
     cancelGraceMs: z.number().int().min(0).optional(),
+    idleTimeoutMs: z.number().int().min(1).optional(),
     logger: z.any().optional(),
   })
   .strict();
@@ -50,6 +51,8 @@ export interface SchedulerOptions {
   maxMemoryMb?: number;
   /** After a running task is cancelled or times out, how long it may keep running before its worker is terminated and replaced (default 1000). */
   cancelGraceMs?: number;
+  /** Stop the worker threads after this long without tasks; they restart on the next task. */
+  idleTimeoutMs?: number;
   logger?: Logger;
 }
 
@@ -104,6 +107,8 @@ export interface WorkerStats {
 
 export interface SchedulerStats {
   threads: number;
+  /** Worker threads currently alive (0 after `idleTimeoutMs` or without a task module). */
+  workersAlive: number;
   /** Tasks submitted and not settled (queued + running). */
   pending: number;
   /** Tasks queued natively (all priorities and local deques). */
@@ -132,6 +137,8 @@ interface Slot {
   ready: boolean;
   error?: Error;
   killReason?: string;
+  retiring?: boolean;
+  alive: boolean;
   exited: Promise<void>;
 }
 
@@ -162,6 +169,9 @@ export class Scheduler extends EventEmitter {
   private readonly spec: string | undefined;
   private readonly maxMemoryMb?: number;
   private readonly cancelGraceMs: number;
+  private readonly idleTimeoutMs?: number;
+  private idleTimer?: NodeJS.Timeout;
+  private retired = false;
   private readonly log: Logger;
   private readonly slots: Slot[] = [];
   private readonly pending = new Map<number, Pending>();
@@ -197,6 +207,7 @@ export class Scheduler extends EventEmitter {
     this.spec = o.tasks === undefined ? undefined : specOf(o.tasks);
     this.maxMemoryMb = o.maxMemoryMb;
     this.cancelGraceMs = o.cancelGraceMs ?? 1000;
+    this.idleTimeoutMs = o.idleTimeoutMs;
     this.log = loggerFor('scheduler', o.logger as Logger | undefined);
     this.id = callNative(() => native.schedCreate(this.threads));
     this.sharedTable = {
@@ -229,7 +240,7 @@ export class Scheduler extends EventEmitter {
       resourceLimits: this.maxMemoryMb ? { maxOldGenerationSizeMb: this.maxMemoryMb, maxYoungGenerationSizeMb: Math.max(4, Math.min(64, this.maxMemoryMb / 4)) } : undefined,
     });
     let onExit!: () => void;
-    const slot: Slot = { index, worker, control: port1, views, ready: false, exited: new Promise((r) => (onExit = r)) };
+    const slot: Slot = { index, worker, control: port1, views, ready: false, alive: true, exited: new Promise((r) => (onExit = r)) };
     this.slots[index] = slot;
     if (!this.refed) worker.unref();
     worker.on('message', (m: unknown) => {
@@ -248,6 +259,7 @@ export class Scheduler extends EventEmitter {
       slot.error = e;
     });
     worker.on('exit', (code) => {
+      slot.alive = false;
       onExit();
       this.onWorkerExit(slot, code);
     });
@@ -255,7 +267,7 @@ export class Scheduler extends EventEmitter {
 
   private onWorkerExit(slot: Slot, code: number): void {
     port1Close(slot.control);
-    if (this.closed || this.slots[slot.index] !== slot) return;
+    if (this.closed || slot.retiring || this.slots[slot.index] !== slot) return;
     this.drain();
     const cur = slot.views.current[0];
     const culprit = cur >= 0 ? cur : null;
@@ -284,6 +296,17 @@ export class Scheduler extends EventEmitter {
     }
     this.emit('workerReplaced', { slot: slot.index, code, reason, requeued: requeued.length });
     this.spawn(slot.index);
+  }
+
+  private retire(): void {
+    this.idleTimer = undefined;
+    if (this.pending.size > 0 || this.closing || this.retired) return;
+    this.retired = true;
+    this.log.debug({ idleTimeoutMs: this.idleTimeoutMs }, 'idle: stopping workers');
+    for (const s of this.slots) {
+      s.retiring = true;
+      void s.worker.terminate();
+    }
   }
 
   private setRef(on: boolean): void {
@@ -378,6 +401,14 @@ export class Scheduler extends EventEmitter {
     w.endRecord(at, TASK_HEADER);
     if (this.currentShared) p.shared = this.currentShared;
     this.pending.set(id, p);
+    if (this.idleTimer) {
+      clearTimeout(this.idleTimer);
+      this.idleTimer = undefined;
+    }
+    if (this.retired) {
+      this.retired = false;
+      for (let i = 0; i < this.threads; i++) this.spawn(i);
+    }
     if (!this.refed) this.setRef(true);
     this.outCount++;
     if (w.off > 8 << 20) this.flush();
@@ -502,6 +533,10 @@ export class Scheduler extends EventEmitter {
     if (p.shared) this.releaseShared(p.shared);
     if (this.pending.size === 0) {
       this.setRef(false);
+      if (this.idleTimeoutMs !== undefined && !this.closing && !this.retired) {
+        this.idleTimer = setTimeout(() => this.retire(), this.idleTimeoutMs);
+        this.idleTimer.unref();
+      }
       const w = this.idleWaiters;
       this.idleWaiters = [];
       for (const f of w) f();
@@ -658,6 +693,7 @@ export class Scheduler extends EventEmitter {
     const s = this.closed ? undefined : callNative(() => native.schedStats(this.id));
     return {
       threads: this.threads,
+      workersAlive: this.slots.filter((x) => x.alive).length,
       pending: this.pending.size,
       queued: s?.queued ?? 0,
       completed: this.completed,
@@ -683,6 +719,7 @@ export class Scheduler extends EventEmitter {
     const o = parseOptions('options', z.object({ mode: z.enum(['drain', 'cancel']).optional(), graceMs: z.number().min(0).optional() }).strict(), options);
     if (this.closePromise) return this.closePromise;
     this.closing = true;
+    if (this.idleTimer) clearTimeout(this.idleTimer);
     this.flush();
     const grace = o.graceMs ?? 5000;
     this.closePromise = (async () => {
