@@ -112,10 +112,19 @@ export declare function schedDrain(id: number): Buffer | null
 
 export declare function schedHashFiles(id: number, paths: Array<string>): Promise<HashFilesResult>
 
+/** Number of workers parked waiting for tasks. */
+export declare function schedIdleWorkers(id: number): number
+
 export declare function schedInflight(id: number, slot: number): Array<number>
 
 /** Runs `n` empty native tasks on the scheduler's native pool (overhead probe). */
 export declare function schedNoop(id: number, n: number): Promise<number>
+
+/**
+ * Worker side: hands taken-but-unstarted tasks back to the slot's local
+ * deque so idle workers can steal them.
+ */
+export declare function schedRelease(id: number, slot: number, taskIds: Array<number>): number
 
 export interface SchedSlotStats {
   executed: number

@@ -64,6 +64,22 @@ pub fn sched_drain(id: u32) -> Result<Option<Buffer>> {
     Ok(if out.is_empty() { None } else { Some(Buffer::from(out)) })
 }
 
+/// Worker side: hands taken-but-unstarted tasks back to the slot's local
+/// deque so idle workers can steal them.
+#[napi]
+pub fn sched_release(id: u32, slot: u32, task_ids: Vec<f64>) -> Result<u32> {
+    guard(|| {
+        let ids = task_ids.iter().map(|v| wire::id_from_f64("taskIds", *v)).collect::<omnitide_common::Result<Vec<u64>>>()?;
+        Ok(sched::get(id)?.release(slot as usize, &ids)? as u32)
+    })
+}
+
+/// Number of workers parked waiting for tasks.
+#[napi]
+pub fn sched_idle_workers(id: u32) -> Result<u32> {
+    guard(|| Ok(sched::get(id)?.idle_workers() as u32))
+}
+
 /// -1: the task was still queued and will be skipped; otherwise the slot
 /// whose worker has taken it.
 #[napi]

@@ -236,6 +236,14 @@ async function loop(): Promise<void> {
         busyNs += (now - lastFlush) * 1e6;
         lastFlush = now;
         flush();
+        // Slow batch while another worker idles: give the unstarted rest back
+        // to our local deque, where it can be stolen.
+        if (off < buf.length && native.schedIdleWorkers(schedId) > 0) {
+          const rest: number[] = [];
+          for (let o = off; o < buf.length; o = o + TASK_HEADER + buf.readUInt32LE(o + 8)) rest.push(buf.readDoubleLE(o));
+          native.schedRelease(schedId, slot, rest);
+          break;
+        }
       }
     }
     const end = performance.now();

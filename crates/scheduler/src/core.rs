@@ -384,6 +384,36 @@ impl Core {
         Ok(!std::mem::replace(&mut d.notified, true))
     }
 
+    /// Gives taken-but-unstarted tasks back: they move from `slot`'s in-flight
+    /// table to its local deque, where idle workers can steal them. Ids not in
+    /// flight are ignored. Returns how many were released.
+    pub fn release(&self, slot: usize, ids: &[u64]) -> Result<usize> {
+        let me = self.slot(slot)?;
+        let recs: Vec<TaskRec> = {
+            let mut inf = me.inflight.lock().unwrap();
+            ids.iter().filter_map(|id| inf.remove(id)).collect()
+        };
+        let n = recs.len();
+        if n == 0 {
+            return Ok(0);
+        }
+        self.queued.fetch_add(n as i64, Ordering::AcqRel);
+        {
+            let local = me.local.lock().unwrap();
+            // pushed in reverse so the owner pops them in their original order
+            for r in recs.into_iter().rev() {
+                local.push(r);
+            }
+        }
+        self.wake_up(n);
+        Ok(n)
+    }
+
+    /// Workers currently parked waiting for tasks.
+    pub fn idle_workers(&self) -> usize {
+        *self.sleepers.lock().unwrap()
+    }
+
     /// Takes every completion recorded so far (main thread).
     pub fn drain(&self) -> Vec<u8> {
         let mut d = self.done.lock().unwrap();

@@ -255,3 +255,27 @@ fn native_kernels_hash_files_and_noop() {
     std::fs::remove_dir_all(&dir).unwrap();
     destroy(c.id);
 }
+
+#[test]
+fn released_tasks_become_stealable() {
+    let c = create(2).unwrap();
+    c.submit(batch(1..=6, 0)).unwrap();
+    let t = c.take(0, 3, PARK).unwrap();
+    assert_eq!(t.len(), 3);
+    let rest: Vec<u64> = t[1..].iter().map(|t| t.id()).collect();
+    assert_eq!(c.release(0, &rest).unwrap(), 2);
+    assert_eq!(c.release(0, &[999]).unwrap(), 0, "unknown ids are ignored");
+    assert_eq!(c.inflight(0).unwrap(), vec![t[0].id()]);
+    let mut seen = HashSet::new();
+    loop {
+        let got = c.take(1, 100, Duration::ZERO).unwrap();
+        if got.is_empty() {
+            break;
+        }
+        seen.extend(got.iter().map(|t| t.id()));
+    }
+    let expect: HashSet<u64> = (1..=6).filter(|i| *i != t[0].id()).collect();
+    assert_eq!(seen, expect);
+    assert_eq!(c.idle_workers(), 0);
+    destroy(c.id);
+}
