@@ -29,7 +29,7 @@ fn u32_at(b: &[u8], o: usize) -> u32 {
 }
 
 pub fn id_from_f64(arg: &str, v: f64) -> Result<u64> {
-    if !(v >= 0.0 && v <= 9007199254740991.0 && v.fract() == 0.0) {
+    if !((0.0..=9007199254740991.0).contains(&v) && v.fract() == 0.0) {
         return Err(Error::invalid_arg(arg, format!("task id must be a safe non-negative integer, got {v}")));
     }
     Ok(v as u64)

@@ -279,3 +279,12 @@ fn released_tasks_become_stealable() {
     assert_eq!(c.idle_workers(), 0);
     destroy(c.id);
 }
+
+#[test]
+fn task_ids_must_be_safe_integers() {
+    assert_eq!(wire::id_from_f64("taskId", 42.0).unwrap(), 42);
+    for bad in [-1.0, 1.5, f64::NAN, f64::INFINITY, 2f64.powi(60)] {
+        let e = wire::id_from_f64("taskId", bad).unwrap_err();
+        assert!(e.message.starts_with("taskId:"), "{}", e.message);
+    }
+}
