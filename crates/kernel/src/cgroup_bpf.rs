@@ -1,5 +1,7 @@
 //! cgroup BPF policy: cgroup_skb ingress/egress (accounting + CIDR deny) and
 //! cgroup/connect4 + connect6 (port deny, destination allow-list). One object per
+//! cgroup. cgroup bpf_links always coexist with other programs (the kernel wants
+//! flags 0 for links, i.e. CgroupAttachMode::Single, which still means "multi" for links).
 //! cgroup; links are bpf_links owned by the policy (dropping it detaches).
 
 use crate::net::Cidr;
@@ -145,14 +147,14 @@ impl CgroupPolicy {
             }
             let p: &mut CgroupSkb = ebpf.program_mut(prog).unwrap().try_into().map_err(|e| aya_err(prog, e))?;
             p.load().map_err(|e| aya_err(&format!("verifying {prog}"), e))?;
-            let id = p.attach(cg.as_fd(), at, CgroupAttachMode::AllowMultiple).map_err(|e| aya_err(&format!("attaching {prog}"), e))?;
+            let id = p.attach(cg.as_fd(), at, CgroupAttachMode::Single).map_err(|e| aya_err(&format!("attaching {prog}"), e))?;
             pol.skb_links.push(p.take_link(id).map_err(|e| aya_err("take_link", e))?);
         }
         if spec.connect.is_some() {
             for prog in ["omni_cg_connect4", "omni_cg_connect6"] {
                 let p: &mut CgroupSockAddr = ebpf.program_mut(prog).unwrap().try_into().map_err(|e| aya_err(prog, e))?;
                 p.load().map_err(|e| aya_err(&format!("verifying {prog}"), e))?;
-                let id = p.attach(cg.as_fd(), CgroupAttachMode::AllowMultiple).map_err(|e| aya_err(&format!("attaching {prog}"), e))?;
+                let id = p.attach(cg.as_fd(), CgroupAttachMode::Single).map_err(|e| aya_err(&format!("attaching {prog}"), e))?;
                 pol.sock_links.push(p.take_link(id).map_err(|e| aya_err("take_link", e))?);
             }
         }

@@ -235,7 +235,7 @@ impl XdpFilter {
             data.pin(dir.join(name)).map_err(|e| aya_err(&format!("pinning map {name}"), e))?;
         }
         let link = self.link.as_ref().ok_or_else(|| Error::internal("no link to pin"))?;
-        let path = dir.join(format!("link.{}", self.mode.unwrap_or("auto")));
+        let path = dir.join(format!("link_{}", self.mode.unwrap_or("auto")));
         sys::obj_pin(link.as_fd(), &path).map_err(|e| errno_error("pinning XDP link", &e))?;
         self.pin_dir = Some(dir.to_path_buf());
         Ok(())
@@ -587,7 +587,7 @@ pub fn list() -> Result<Vec<PinnedFilter>> {
         let Ok(inner) = std::fs::read_dir(ent.path()) else { continue };
         for f in inner.flatten() {
             let name = f.file_name().to_string_lossy().to_string();
-            if let Some(mode) = name.strip_prefix("link.") {
+            if let Some(mode) = name.strip_prefix("link_") {
                 out.push(PinnedFilter {
                     attached: ifindex(&iface).is_ok(),
                     iface: iface.clone(),
