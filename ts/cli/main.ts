@@ -6,9 +6,10 @@
 import { OmniError } from '../errors.js';
 import { type Command, type CommandGroup, UsageError } from './command.js';
 import { cryptoCommands } from './crypto.js';
+import { kernelCommands, kernelGroups } from './kernel.js';
 
-const topLevel: Record<string, Command> = { ...cryptoCommands };
-const groups: Record<string, CommandGroup> = {};
+const topLevel: Record<string, Command> = { ...cryptoCommands, ...kernelCommands };
+const groups: Record<string, CommandGroup> = { ...kernelGroups };
 
 function mainHelp(): string {
   const lines = ['usage: omnitide <command> [options]   (omnitide <command> --help for details)', '', 'commands:'];
