@@ -18,7 +18,7 @@ use std::path::Path;
 
 static CG_OBJ: &[u8] = aya::include_bytes_aligned!(concat!(env!("OUT_DIR"), "/cgroup_policy.bpf.o"));
 
-const MAPS: &[&str] = &["cg_in_deny4", "cg_in_deny6", "cg_out_deny4", "cg_out_deny6", "cg_allow4", "cg_allow6", "cg_deny_ports", "cg_config", "cg_stats"];
+use crate::maps::CG_MAPS;
 
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct SkbPolicy {
@@ -99,7 +99,7 @@ impl CgroupPolicy {
 
         let mut ebpf = Ebpf::load(CG_OBJ).map_err(|e| aya_err("loading cgroup_policy.bpf.o", e))?;
         let mut maps = HashMap::new();
-        for name in MAPS {
+        for (name, _, _) in CG_MAPS {
             let m = ebpf.take_map(name).ok_or_else(|| Error::internal(format!("map {name} missing")))?;
             let d = match m {
                 Map::HashMap(d) | Map::LpmTrie(d) | Map::PerCpuArray(d) | Map::Array(d) => d,
@@ -200,5 +200,15 @@ impl CgroupPolicy {
 
     pub fn is_closed(&self) -> bool {
         self.closed
+    }
+
+    /// (name, key size, value size) of every map as the kernel created it.
+    pub fn map_layouts(&self) -> Result<Vec<(String, u32, u32)>> {
+        let mut out = Vec::new();
+        for (name, d) in &self.maps {
+            let i = d.info().map_err(|e| aya_err("map info", e))?;
+            out.push((name.to_string(), i.key_size(), i.value_size()));
+        }
+        Ok(out)
     }
 }

@@ -10,6 +10,7 @@ pub mod bpffs;
 pub mod cgroup;
 pub mod cgroup_bpf;
 pub mod doctor;
+pub mod maps;
 pub mod net;
 pub mod sys;
 pub mod xdp;

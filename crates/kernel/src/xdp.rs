@@ -14,20 +14,7 @@ use std::path::{Path, PathBuf};
 static XDP_OBJ: &[u8] = aya::include_bytes_aligned!(concat!(env!("OUT_DIR"), "/xdp_filter.bpf.o"));
 const PROG: &str = "omni_xdp_filter";
 
-/// (name, key size, value size) of every map in xdp_filter.bpf.c.
-const MAPS: &[(&str, usize, usize)] = &[
-    ("omni_blk4", 4, 1),
-    ("omni_blk6", 16, 1),
-    ("omni_blk4_lpm", 8, 1),
-    ("omni_blk6_lpm", 20, 1),
-    ("omni_rate4", 8, 16),
-    ("omni_rate6", 20, 16),
-    ("omni_buckets", 20, 16),
-    ("omni_drop4", 8, 8),
-    ("omni_drop6", 20, 8),
-    ("omni_config", 4, 8),
-    ("omni_stats", 4, 16),
-];
+use crate::maps::XDP_MAPS as MAPS;
 
 pub const XDP_ABORTED: u32 = 0;
 pub const XDP_DROP: u32 = 1;
@@ -281,6 +268,16 @@ impl XdpFilter {
 
     fn fd(&self, name: &str) -> BorrowedFd<'_> {
         self.maps[name].fd().as_fd()
+    }
+
+    /// (name, key size, value size) of every map as the kernel created it.
+    pub fn map_layouts(&self) -> Result<Vec<(String, u32, u32)>> {
+        let mut out = Vec::new();
+        for (name, d) in &self.maps {
+            let i = d.info().map_err(|e| aya_err("map info", e))?;
+            out.push((name.to_string(), i.key_size(), i.value_size()));
+        }
+        Ok(out)
     }
 
     pub fn iface(&self) -> Option<&str> {
