@@ -150,6 +150,24 @@ describe.skipIf(skipReason)('omnitide/kernel xdp on a veth pair', () => {
     });
   }
 
+  it('an unpinned filter goes away with its process; a pinned one outlives it', async () => {
+    const dist = require('node:path').resolve(__dirname, '..', '..', 'dist', 'kernel', 'index.js');
+    const child = (pin: boolean) =>
+      sh(`${process.execPath} -e "const {xdp}=require('${dist}'); const f=xdp.attach({iface:'${host}', pin:${pin}}); f.blockSync(['${peerIp}']); console.log(f.mode)"`).trim();
+    expect(child(false)).toBe('native');
+    expect(sh(`ip link show ${host}`)).not.toMatch(/xdp/);
+    expect(await roundTrip(2)).toBe(2);
+    expect(child(true)).toBe('native');
+    try {
+      expect(sh(`ip link show ${host}`)).toMatch(/xdp/);
+      expect(await roundTrip(2)).toBe(0);
+      expect(xdp.list().map((p) => p.iface)).toContain(host);
+    } finally {
+      xdp.open(host).detach();
+    }
+    expect(sh(`ip link show ${host}`)).not.toMatch(/xdp/);
+  });
+
   it('pins, lists, reopens and detaches', async () => {
     const f = xdp.attach({ iface: host, pin: true });
     try {
