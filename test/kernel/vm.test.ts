@@ -28,7 +28,7 @@ describe.skipIf(vmSkip)('cgroup v2 controller limits inside a qemu guest (pure c
     const res = JSON.parse(line![1]);
     expect(res.fatal, res.fatal).toBeUndefined();
     expect(res.controllers).toMatch(/cpu/);
-    for (const k of ['pids', 'memory', 'cpu', 'io', 'nothingHalfApplied']) {
+    for (const k of ['pids', 'memory', 'cpu', 'io', 'nothingHalfApplied', 'kernelRefusalRollsBack']) {
       expect(res[k]?.ok, `${k}: ${JSON.stringify(res[k])}`).toBe(true);
     }
     console.log(`VM results: ${line![1]}`);

@@ -265,8 +265,9 @@ impl Cgroup {
         }
         // controllers
         let needed = Self::needed(limits);
-        self.ensure_controllers(&needed)?;
-        // apply with rollback
+        let enabled = self.ensure_controllers(&needed)?;
+        // apply with rollback: earlier files get their old values back and the
+        // controllers this call enabled are disabled again
         let mut done: Vec<(&'static str, String)> = Vec::new();
         for (file, val) in &writes {
             let p = self.dir.join(file);
@@ -275,6 +276,9 @@ impl Cgroup {
                 for (f, o) in done.iter().rev() {
                     let _ = restore(&self.dir.join(f), f, o);
                 }
+                for (sc, ctrl) in enabled.iter().rev() {
+                    let _ = write(sc, &format!("-{ctrl}"));
+                }
                 return Err(e);
             }
             done.push((file, old));
@@ -282,14 +286,16 @@ impl Cgroup {
         Ok(())
     }
 
-    fn ensure_controllers(&self, needed: &[&'static str]) -> Result<()> {
+    /// Returns the (subtree_control file, controller) pairs it enabled.
+    fn ensure_controllers(&self, needed: &[&'static str]) -> Result<Vec<(PathBuf, &'static str)>> {
+        let mut enabled_now = Vec::new();
         if needed.is_empty() {
-            return Ok(());
+            return Ok(enabled_now);
         }
         let have = self.controllers()?;
-        let missing: Vec<&str> = needed.iter().copied().filter(|c| !have.iter().any(|h| h == c)).collect();
+        let missing: Vec<&'static str> = needed.iter().copied().filter(|c| !have.iter().any(|h| h == c)).collect();
         if missing.is_empty() {
-            return Ok(());
+            return Ok(enabled_now);
         }
         let root_ctrls: Vec<String> = read(&self.root.join("cgroup.controllers"))?.split_whitespace().map(String::from).collect();
         for m in &missing {
@@ -304,21 +310,30 @@ impl Cgroup {
                 ));
             }
         }
-        // enable from the root down to our parent
+        // enable from the root down to our parent, one controller at a time so a
+        // failure can be undone exactly
         let mut cur = self.root.clone();
         for comp in self.rel.iter() {
-            let line: String = missing.iter().map(|m| format!("+{m} ")).collect();
             let sc = cur.join("cgroup.subtree_control");
             let enabled = read(&sc)?;
-            let need: Vec<&&str> = missing.iter().filter(|m| !enabled.split_whitespace().any(|e| e == **m)).collect();
-            if !need.is_empty() {
-                write(&sc, line.trim()).map_err(|e| {
-                    Error::new(code::CONTROLLER_UNAVAILABLE, format!("limits: could not enable [{}] in {}: {}", missing.join(" "), sc.display(), e.message))
-                })?;
+            for m in &missing {
+                if enabled.split_whitespace().any(|e| e == *m) {
+                    continue;
+                }
+                if let Err(e) = write(&sc, &format!("+{m}")) {
+                    for (f, c) in enabled_now.iter().rev() {
+                        let _ = write(f, &format!("-{c}"));
+                    }
+                    return Err(Error::new(
+                        code::CONTROLLER_UNAVAILABLE,
+                        format!("limits: could not enable the {m} controller in {}: {}; nothing was changed", sc.display(), e.message),
+                    ));
+                }
+                enabled_now.push((sc.clone(), *m));
             }
             cur = cur.join(comp);
         }
-        Ok(())
+        Ok(enabled_now)
     }
 
     pub fn add_process(&self, pid: u32) -> Result<()> {

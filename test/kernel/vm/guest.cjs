@@ -78,6 +78,24 @@ async function step(name, fn) {
     await g.remove({ force: true });
     return { ok: code === 'ERR_OMNI_INVALID_ARGUMENT' && pids === 'max', code, pidsMax: pids };
   });
+  await step('kernelRefusalRollsBack', async () => {
+    // pids.max is written first, then io.max for a character device (/dev/null 1:3),
+    // which the kernel refuses: pids.max must be restored and the controllers this
+    // call enabled in the fresh parent must be disabled again.
+    const g = cgroup.create('omni-vm2/half2');
+    const parent = `${cgroup.root()}/omni-vm2/cgroup.subtree_control`;
+    let err = null;
+    try {
+      g.setLimits({ pids: { max: 9 }, io: [{ device: '1:3', wbps: 1048576 }] });
+    } catch (e) {
+      err = `${e.code} ${e.message}`;
+    }
+    // with the controller disabled again the interface file is gone
+    const pids = require('node:fs').existsSync(`${g.fsPath}/pids.max`) ? readFileSync(`${g.fsPath}/pids.max`, 'utf8').trim() : 'absent';
+    const sc = readFileSync(parent, 'utf8').trim();
+    await cgroup.open('omni-vm2').remove({ force: true });
+    return { ok: err !== null && (pids === 'max' || pids === 'absent') && sc === '', error: err, pidsMax: pids, parentSubtreeControl: sc };
+  });
   await cgroup.open('omni-vm').remove({ force: true }).catch(() => {});
   console.log(`OMNI_VM_RESULT ${JSON.stringify(results)}`);
 })().catch((e) => {
