@@ -2,5 +2,6 @@
 //! calls one crate, and maps errors; no logic lives here.
 
 mod crypto;
+mod kernel;
 mod error;
 mod scheduler;
