@@ -123,6 +123,18 @@ export interface CgroupStatsJs {
   frozen: boolean
 }
 
+export declare function chanClose(id: number): void
+
+export declare function chanCreate(capacity: number): number
+
+export declare function chanLen(id: number): number
+
+/** Blocks up to `timeoutMs`; `null` on timeout, throws `ERR_OMNI_CLOSED` when closed and drained. */
+export declare function chanRecv(id: number, timeoutMs: number): Buffer | null
+
+/** Blocks up to `timeoutMs` while full; `false` on timeout. */
+export declare function chanSend(id: number, msg: Uint8Array, timeoutMs: number): boolean
+
 export interface ConnectPolicyJs {
   denyPorts?: Array<number>
   allowCidrs?: Array<string>
@@ -154,6 +166,13 @@ export declare function ed25519Verify(signature: Uint8Array, message: Uint8Array
 export declare function ed25519VerifyBatch(signatures: Uint8Array, publicKeys: Uint8Array, messages: Uint8Array, messageEnds: Uint32Array, modeName?: string | undefined | null, parallel?: boolean | undefined | null): Array<boolean>
 
 export declare function ed25519VerifyBatchAsync(signatures: Uint8Array, publicKeys: Uint8Array, messages: Uint8Array, messageEnds: Uint32Array, modeName?: string | undefined | null): Promise<boolean[]>
+
+export interface HashFilesResult {
+  /** 32 bytes per path (zeros where `errors[i]` is not empty). */
+  hashes: Buffer
+  /** `""` for success, else `[CODE] message`. */
+  errors: Array<string>
+}
 
 export declare function kernelCgroupCreate(path: string): CgroupHandle
 
@@ -199,6 +218,73 @@ export interface PressureJs {
   fullAvg300: number
   fullTotalUs: number
 }
+
+/**
+ * -1: the task was still queued and will be skipped; otherwise the slot
+ * whose worker has taken it.
+ */
+export declare function schedCancel(id: number, taskId: number): number
+
+/**
+ * Worker side: posts a packed completion batch; `true` when the main thread
+ * needs a wake-up message.
+ */
+export declare function schedComplete(id: number, slot: number, batch: Uint8Array, busyNs: number): boolean
+
+export declare function schedCreate(threads: number): number
+
+export declare function schedDestroy(id: number): void
+
+/** Main side: every completion recorded since the last drain (or null). */
+export declare function schedDrain(id: number): Buffer | null
+
+export declare function schedHashFiles(id: number, paths: Array<string>): Promise<HashFilesResult>
+
+/** Number of workers parked waiting for tasks. */
+export declare function schedIdleWorkers(id: number): number
+
+export declare function schedInflight(id: number, slot: number): Array<number>
+
+/** Runs `n` empty native tasks on the scheduler's native pool (overhead probe). */
+export declare function schedNoop(id: number, n: number): Promise<number>
+
+/**
+ * Worker side: hands taken-but-unstarted tasks back to the slot's local
+ * deque so idle workers can steal them.
+ */
+export declare function schedRelease(id: number, slot: number, taskIds: Array<number>): number
+
+export interface SchedSlotStats {
+  executed: number
+  stolen: number
+  queued: number
+  inflight: number
+  busyNs: number
+  batches: number
+  replaced: number
+}
+
+export declare function schedStats(id: number): SchedStats
+
+export interface SchedStats {
+  queued: number
+  injected: Array<number>
+  slots: Array<SchedSlotStats>
+}
+
+/** Queues a packed task batch (24-byte headers + payloads). */
+export declare function schedSubmit(id: number, batch: Uint8Array): number
+
+/**
+ * Worker side: blocks up to `parkMs` for up to `max` tasks; `null` on timeout,
+ * throws `ERR_OMNI_CLOSED` once the scheduler is closed.
+ */
+export declare function schedTake(id: number, slot: number, max: number, parkMs: number): Buffer | null
+
+export declare function schedVerifyBatch(id: number, signatures: Uint8Array, messages: Uint8Array, ends: Uint32Array, publicKeys: Uint8Array, mode?: string | undefined | null): Promise<boolean[]>
+
+/** The worker of `slot` died: requeues what it had taken except `culprit`. */
+export declare function schedWorkerLost(id: number, slot: number, culprit?: number | undefined | null): Array<number>
 
 export interface SkbPolicyJs {
   denyCidrs?: Array<string>
