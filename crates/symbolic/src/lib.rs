@@ -1,0 +1,13 @@
+//! omnitide-symbolic: mathjs-compatible parsing, canonical simplification over exact
+//! rationals, factoring, differentiation, e-graph rewriting with checkable proofs, SAT with
+//! DRAT certificates, and compiled evaluators.
+
+pub mod ast;
+pub mod canon;
+pub mod eval;
+pub mod poly;
+pub mod util;
+
+pub use ast::{parse, to_string, to_tex, Node};
+pub use canon::{simplify, Options, Simplified};
+pub use poly::Limits;
