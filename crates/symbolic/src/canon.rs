@@ -207,6 +207,12 @@ impl Ctx {
             return Err(Error::limit("expr", format!("exponent {n} exceeds maxExponent {}", lim.max_exponent)));
         }
         let has_special = a.num.vars().iter().chain(a.den.vars().iter()).any(|&v| self.atoms[v as usize].kind != AtomKind::Var);
+        if a.num.len() > 1 {
+            crate::poly::check_pow_estimate(a.num.len(), m, &lim)?;
+        }
+        if a.den.len() > 1 {
+            crate::poly::check_pow_estimate(a.den.len(), m, &lim)?;
+        }
         let (num, den) = if has_special && m > 1 {
             // repeated multiplication so that i^2, sqrt(u)^2 ... reduce on the way
             let mut rn = Poly::one();

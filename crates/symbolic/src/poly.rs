@@ -174,6 +174,9 @@ impl Poly {
         if n > lim.max_exponent {
             return Err(Error::limit("expr", format!("exponent {n} exceeds maxExponent {}", lim.max_exponent)));
         }
+        if n == 0 {
+            return Ok(Poly::one());
+        }
         if self.terms.len() == 1 {
             let (m, c) = self.terms.iter().next().unwrap();
             let m2: Mono = m
@@ -192,20 +195,8 @@ impl Poly {
             }
             return Ok(Poly::monomial(m2, num_traits::pow(c.clone(), n as usize)));
         }
-        // estimate the number of terms of a dense expansion: C(t-1+n, n) for t terms
-        let t = self.terms.len() as f64;
-        let mut est = 1.0f64;
-        for k in 1..=n.min(64) {
-            est *= (t - 1.0 + k as f64) / k as f64;
-        }
-        if self.is_const() {
-            est = 1.0;
-        }
-        if est > lim.max_terms as f64 {
-            return Err(Error::limit(
-                "expr",
-                format!("expanding a {}-term sum to the power {n} gives about {est:.0} terms, over maxTerms {}", self.terms.len(), lim.max_terms),
-            ));
+        if !self.is_const() {
+            check_pow_estimate(self.terms.len(), n, lim)?;
         }
         let mut result = Poly::one();
         let mut base = self.clone();
@@ -380,6 +371,26 @@ impl Poly {
         }
         g
     }
+}
+
+/// Estimated number of terms of a dense expansion of a `t`-term sum to the power `n`:
+/// C(t-1+n, n); an error if over `maxTerms`.
+pub fn check_pow_estimate(t: usize, n: u64, lim: &Limits) -> Result<()> {
+    if n > lim.max_exponent {
+        return Err(Error::limit("expr", format!("exponent {n} exceeds maxExponent {}", lim.max_exponent)));
+    }
+    let tf = t as f64;
+    let mut est = 1.0f64;
+    for k in 1..=n {
+        est *= (tf - 1.0 + k as f64) / k as f64;
+        if est > lim.max_terms as f64 {
+            return Err(Error::limit(
+                "expr",
+                format!("expanding a {t}-term sum to the power {n} gives more than maxTerms {} terms", lim.max_terms),
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// Greatest common divisor, normalised to integer primitive form with positive leading coefficient.
