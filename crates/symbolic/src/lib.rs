@@ -6,6 +6,7 @@ pub mod ast;
 pub mod canon;
 pub mod eval;
 pub mod poly;
+pub mod sat;
 pub mod util;
 
 pub use ast::{parse, to_string, to_tex, Node};
