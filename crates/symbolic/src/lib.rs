@@ -5,6 +5,7 @@
 pub mod ast;
 pub mod canon;
 pub mod eval;
+pub mod ops;
 pub mod poly;
 pub mod sat;
 pub mod util;
