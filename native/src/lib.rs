@@ -3,3 +3,4 @@
 
 mod crypto;
 mod error;
+mod symbolic;

@@ -2,6 +2,7 @@
 //! rationals, factoring, differentiation, e-graph rewriting with checkable proofs, SAT with
 //! DRAT certificates, and compiled evaluators.
 
+pub mod api;
 pub mod ast;
 pub mod canon;
 pub mod eval;

@@ -1,0 +1,331 @@
+//! JSON entry points used by the N-API binding: `call(op, args)` with `args` a JSON object.
+//! Keeps every decision in this crate; the binding only moves strings.
+
+use crate::canon::{self, Options};
+use crate::{ast, eval, ops, sat};
+use omnitide_common::{Error, Result};
+use serde_json::{json, Map, Value};
+use std::collections::HashMap;
+
+fn s<'a>(a: &'a Map<String, Value>, k: &str) -> Result<&'a str> {
+    a.get(k).and_then(|v| v.as_str()).ok_or_else(|| Error::invalid_arg(k, "must be a string"))
+}
+
+fn options(a: &Map<String, Value>) -> Result<Options> {
+    let mut o = Options::default();
+    if let Some(opts) = a.get("options").and_then(|v| v.as_object()) {
+        if let Some(assume) = opts.get("assume").and_then(|v| v.as_object()) {
+            if let Some(r) = assume.get("real").and_then(|v| v.as_bool()) {
+                o.real = r;
+            }
+            if let Some(p) = assume.get("positive").and_then(|v| v.as_array()) {
+                for x in p {
+                    o.positive.insert(x.as_str().ok_or_else(|| Error::invalid_arg("opts.assume.positive", "must be strings"))?.to_string());
+                }
+            }
+        }
+        if let Some(b) = opts.get("allowCancel").and_then(|v| v.as_bool()) {
+            o.allow_cancel = b;
+        }
+        if let Some(b) = opts.get("trig").and_then(|v| v.as_bool()) {
+            o.trig = b;
+        }
+        if let Some(l) = opts.get("limits").and_then(|v| v.as_object()) {
+            if let Some(x) = l.get("maxTerms").and_then(|v| v.as_u64()) {
+                o.limits.max_terms = x as usize;
+            }
+            if let Some(x) = l.get("maxExponent").and_then(|v| v.as_u64()) {
+                o.limits.max_exponent = x;
+            }
+            if let Some(x) = l.get("maxDepth").and_then(|v| v.as_u64()) {
+                o.limits.max_depth = x as usize;
+            }
+        }
+    }
+    Ok(o)
+}
+
+fn scope(a: &Map<String, Value>) -> Result<HashMap<String, f64>> {
+    let mut m = HashMap::new();
+    if let Some(sc) = a.get("scope").and_then(|v| v.as_object()) {
+        for (k, v) in sc {
+            m.insert(k.clone(), v.as_f64().ok_or_else(|| Error::invalid_arg(&format!("scope.{k}"), "must be a number"))?);
+        }
+    }
+    Ok(m)
+}
+
+fn simplified(r: canon::Simplified) -> Value {
+    json!({ "expr": r.expr, "conditions": r.conditions })
+}
+
+/// Equivalence of two expressions: numeric separation first, then the canonical normal form.
+pub fn equivalent(a: &str, b: &str, opts: &Options) -> Result<Value> {
+    let na = ast::parse(a)?;
+    let nb = ast::parse(b)?;
+    if let Some(pt) = ops::numeric_counterexample(&na, &nb, 24, 1e-9) {
+        let va = eval::eval(&na, &pt).unwrap_or(f64::NAN);
+        let vb = eval::eval(&nb, &pt).unwrap_or(f64::NAN);
+        return Ok(json!({ "equal": false, "counterexample": pt, "values": [va, vb] }));
+    }
+    let sa = canon::simplify_node(&na, opts);
+    let sb = canon::simplify_node(&nb, opts);
+    match (sa, sb) {
+        (Ok(x), Ok(y)) if x.expr == y.expr => {
+            let mut conds = x.conditions.clone();
+            for c in y.conditions {
+                if !conds.contains(&c) {
+                    conds.push(c)
+                }
+            }
+            Ok(json!({
+                "equal": true,
+                "proof": [
+                    { "rule": "normal-form", "subterm": a, "result": x.expr },
+                    { "rule": "normal-form", "subterm": b, "result": y.expr, "direction": "backward" }
+                ],
+                "conditions": conds
+            }))
+        }
+        (Err(e), _) | (_, Err(e)) if e.code == omnitide_common::code::LIMIT => Ok(json!({ "equal": "unknown", "reason": e.message })),
+        (Err(e), _) | (_, Err(e)) => Err(e),
+        _ => Ok(json!({ "equal": "unknown", "reason": "no numeric point separates them and their normal forms differ" })),
+    }
+}
+
+/// Replays a proof: each step's `subterm` must normalise to its `result`, steps must chain
+/// from `a` to `b`.
+pub fn check_proof(a: &str, b: &str, proof: &Value, opts: &Options) -> Result<Value> {
+    let steps = proof.as_array().ok_or_else(|| Error::invalid_arg("proof", "must be an array of steps"))?;
+    if steps.len() != 2 {
+        return Ok(json!({ "valid": false, "reason": "expected two normal-form steps" }));
+    }
+    let mut results = Vec::new();
+    for (i, (st, side)) in steps.iter().zip([a, b]).enumerate() {
+        let rule = st.get("rule").and_then(|v| v.as_str()).unwrap_or("");
+        if rule != "normal-form" {
+            return Ok(json!({ "valid": false, "reason": format!("step {i}: unknown rule '{rule}'") }));
+        }
+        let sub = st.get("subterm").and_then(|v| v.as_str()).unwrap_or("");
+        if ast::parse(sub)? != ast::parse(side)? {
+            return Ok(json!({ "valid": false, "reason": format!("step {i}: subterm is not the expression being proved") }));
+        }
+        let res = st.get("result").and_then(|v| v.as_str()).unwrap_or("");
+        let got = canon::simplify(sub, opts)?.expr;
+        if got != res {
+            return Ok(json!({ "valid": false, "reason": format!("step {i}: '{sub}' normalises to '{got}', not '{res}'") }));
+        }
+        results.push(got);
+    }
+    if results[0] != results[1] {
+        return Ok(json!({ "valid": false, "reason": "the two normal forms differ" }));
+    }
+    Ok(json!({ "valid": true }))
+}
+
+fn cnf_arg(a: &Map<String, Value>) -> Result<Option<sat::Cnf>> {
+    if let Some(d) = a.get("dimacs").and_then(|v| v.as_str()) {
+        return Ok(Some(sat::parse_dimacs(d)?));
+    }
+    if let Some(cs) = a.get("clauses").and_then(|v| v.as_array()) {
+        let mut out = Vec::with_capacity(cs.len());
+        for (i, c) in cs.iter().enumerate() {
+            let arr = c.as_array().ok_or_else(|| Error::invalid_arg(&format!("cnf[{i}]"), "must be an array of literals"))?;
+            let mut cl = Vec::with_capacity(arr.len());
+            for l in arr {
+                let v = l.as_i64().filter(|v| *v != 0 && v.abs() <= 50_000_000).ok_or_else(|| Error::invalid_arg(&format!("cnf[{i}]"), "literals are non-zero integers"))?;
+                cl.push(v as i32);
+            }
+            out.push(cl);
+        }
+        return Ok(Some(sat::from_clauses(out)?));
+    }
+    Ok(None)
+}
+
+pub fn call(op: &str, args: &str) -> Result<String> {
+    let v: Value = serde_json::from_str(args).map_err(|e| Error::invalid_arg("args", format!("invalid JSON: {e}")))?;
+    let a = v.as_object().ok_or_else(|| Error::invalid_arg("args", "must be an object"))?;
+    let out = match op {
+        "parse" => {
+            let n = ast::parse(s(a, "expr")?)?;
+            json!({ "expr": ast::to_string(&n), "tex": ast::to_tex(&n), "variables": n.vars() })
+        }
+        "simplify" => simplified(canon::simplify(s(a, "expr")?, &options(a)?)?),
+        "simplifyMany" => {
+            let o = options(a)?;
+            let exprs = a.get("exprs").and_then(|v| v.as_array()).ok_or_else(|| Error::invalid_arg("exprs", "must be an array of strings"))?;
+            let mut out = Vec::with_capacity(exprs.len());
+            for (i, e) in exprs.iter().enumerate() {
+                let e = e.as_str().ok_or_else(|| Error::invalid_arg(&format!("exprs[{i}]"), "must be a string"))?;
+                out.push(match canon::simplify(e, &o) {
+                    Ok(r) => simplified(r),
+                    Err(err) => json!({ "error": { "code": err.code, "message": err.message } }),
+                });
+            }
+            Value::Array(out)
+        }
+        "expand" => {
+            let mut o = options(a)?;
+            o.trig = false;
+            simplified(canon::simplify(s(a, "expr")?, &o)?)
+        }
+        "rationalize" => {
+            let (w, n, d) = canon::rationalize(s(a, "expr")?, &options(a)?)?;
+            json!({ "expr": w, "numerator": n, "denominator": d })
+        }
+        "factor" => json!({ "expr": ops::factor(s(a, "expr")?, &options(a)?)? }),
+        "derivative" => simplified(ops::derivative(s(a, "expr")?, s(a, "variable")?, &options(a)?)?),
+        "substitute" => {
+            let m = a.get("map").and_then(|v| v.as_object()).ok_or_else(|| Error::invalid_arg("map", "must be an object of strings"))?;
+            let pairs: Vec<(String, String)> = m
+                .iter()
+                .map(|(k, v)| v.as_str().map(|s| (k.clone(), s.to_string())).or_else(|| v.as_f64().map(|f| (k.clone(), format!("{f}")))).ok_or_else(|| Error::invalid_arg(&format!("map.{k}"), "must be a string or number")))
+                .collect::<Result<_>>()?;
+            json!({ "expr": ops::substitute(s(a, "expr")?, &pairs)? })
+        }
+        "evaluate" => json!({ "value": ops::evaluate(s(a, "expr")?, &scope(a)?)? }),
+        "equivalent" => equivalent(s(a, "a")?, s(a, "b")?, &options(a)?)?,
+        "checkProof" => check_proof(s(a, "a")?, s(a, "b")?, a.get("proof").unwrap_or(&Value::Null), &options(a)?)?,
+        "satSolve" => {
+            let want_proof = a.get("proof").and_then(|v| v.as_bool()).unwrap_or(true);
+            if let Some(cnf) = cnf_arg(a)? {
+                match sat::solve(&cnf, want_proof)? {
+                    sat::SatResult::Sat { model } => json!({ "sat": true, "model": model }),
+                    sat::SatResult::Unsat { drat } => json!({ "sat": false, "proof": { "format": "drat", "text": drat } }),
+                }
+            } else {
+                match sat::solve_expr(s(a, "expr")?)? {
+                    sat::ExprSat::Sat { model } => json!({ "sat": true, "model": model }),
+                    sat::ExprSat::Unsat { drat, cnf } => json!({ "sat": false, "proof": { "format": "drat", "text": drat }, "cnf": cnf.to_dimacs() }),
+                }
+            }
+        }
+        "satCheck" => {
+            let cnf = cnf_arg(a)?.ok_or_else(|| Error::invalid_arg("cnf", "missing (dimacs or clauses)"))?;
+            let r = sat::check_drat(&cnf, s(a, "proof")?);
+            json!({ "valid": r.valid, "lemmas": r.lemmas, "reason": r.reason })
+        }
+        "boolCanonical" => json!({ "expr": sat::bool_canonical(s(a, "expr")?)? }),
+        _ => return Err(Error::invalid_arg("op", format!("unknown operation '{op}'"))),
+    };
+    Ok(out.to_string())
+}
+
+/// A compiled expression: canonical tree evaluated over columns.
+pub struct Compiled {
+    pub vars: Vec<String>,
+    code: Vec<Instr>,
+}
+
+#[derive(Clone, Debug)]
+enum Instr {
+    Const(f64),
+    Var(usize),
+    Neg,
+    Bin(ast::BinOp),
+    Call(String, usize),
+}
+
+pub fn compile(expr: &str, vars: &[String], opts: &Options) -> Result<Compiled> {
+    let s = canon::simplify(expr, opts)?;
+    let n = s.node;
+    for v in n.vars() {
+        if !vars.contains(&v) {
+            return Err(Error::invalid_arg("variables", format!("'{v}' occurs in the expression but is not listed")));
+        }
+    }
+    let mut code = Vec::new();
+    emit(&n, vars, &mut code)?;
+    Ok(Compiled { vars: vars.to_vec(), code })
+}
+
+fn emit(n: &ast::Node, vars: &[String], code: &mut Vec<Instr>) -> Result<()> {
+    stacker::maybe_grow(64 * 1024, 2 * 1024 * 1024, || emit_inner(n, vars, code))
+}
+
+fn emit_inner(n: &ast::Node, vars: &[String], code: &mut Vec<Instr>) -> Result<()> {
+    use ast::Node;
+    use num_traits::ToPrimitive;
+    match n {
+        Node::Num(r) => code.push(Instr::Const(r.to_f64().unwrap_or(f64::NAN))),
+        Node::Bool(b) => code.push(Instr::Const(*b as u8 as f64)),
+        Node::Sym(s) => match vars.iter().position(|v| v == s) {
+            Some(i) => code.push(Instr::Var(i)),
+            None => code.push(Instr::Const(eval::eval(n, &HashMap::new())?)),
+        },
+        Node::Neg(a) => {
+            emit(a, vars, code)?;
+            code.push(Instr::Neg)
+        }
+        Node::Bin(op, a, b) => {
+            emit(a, vars, code)?;
+            emit(b, vars, code)?;
+            code.push(Instr::Bin(*op))
+        }
+        Node::Call(f, args) => {
+            for x in args {
+                emit(x, vars, code)?;
+            }
+            eval::apply(f, &vec![0.0; args.len()])?;
+            code.push(Instr::Call(f.clone(), args.len()))
+        }
+        _ => return Err(Error::invalid_arg("expr", "cannot compile this expression")),
+    }
+    Ok(())
+}
+
+impl Compiled {
+    pub fn eval_row(&self, row: &[f64], stack: &mut Vec<f64>) -> f64 {
+        stack.clear();
+        for ins in &self.code {
+            match ins {
+                Instr::Const(c) => stack.push(*c),
+                Instr::Var(i) => stack.push(row[*i]),
+                Instr::Neg => {
+                    let x = stack.pop().unwrap();
+                    stack.push(-x)
+                }
+                Instr::Bin(op) => {
+                    let y = stack.pop().unwrap();
+                    let x = stack.pop().unwrap();
+                    stack.push(match op {
+                        ast::BinOp::Add => x + y,
+                        ast::BinOp::Sub => x - y,
+                        ast::BinOp::Mul => x * y,
+                        ast::BinOp::Div => x / y,
+                        ast::BinOp::Pow => eval::pow(x, y),
+                        _ => f64::NAN,
+                    })
+                }
+                Instr::Call(f, k) => {
+                    let at = stack.len() - k;
+                    let r = eval::apply(f, &stack[at..]).unwrap_or(f64::NAN);
+                    stack.truncate(at);
+                    stack.push(r)
+                }
+            }
+        }
+        stack.pop().unwrap_or(f64::NAN)
+    }
+    /// Evaluates over columns (one slice per variable, all of equal length).
+    pub fn evaluate_many(&self, cols: &[&[f64]], out: &mut [f64]) -> Result<()> {
+        if cols.len() != self.vars.len() {
+            return Err(Error::invalid_arg("columns", format!("expected {} columns, got {}", self.vars.len(), cols.len())));
+        }
+        for (i, c) in cols.iter().enumerate() {
+            if c.len() != out.len() {
+                return Err(Error::invalid_arg(&format!("columns[{i}]"), format!("length {} differs from {}", c.len(), out.len())));
+            }
+        }
+        let mut row = vec![0.0; cols.len()];
+        let mut stack = Vec::with_capacity(16);
+        for r in 0..out.len() {
+            for (j, c) in cols.iter().enumerate() {
+                row[j] = c[r];
+            }
+            out[r] = self.eval_row(&row, &mut stack);
+        }
+        Ok(())
+    }
+}
