@@ -23,6 +23,14 @@ export declare class Ed25519Signer {
   sign(message: Uint8Array): Uint8Array
 }
 
+export declare class SymbolicCompiled {
+  constructor(expr: string, variables: Array<string>, options?: string | undefined | null)
+  /** Evaluates one point (values in variable order). */
+  evaluate(values: Array<number>): number
+  /** Evaluates over columns (one Float64Array per variable) into `out`. */
+  evaluateMany(columns: Array<Float64Array>, out: Float64Array): void
+}
+
 export declare function blake3DeriveKey(context: string, material: Uint8Array, length?: number | undefined | null): Uint8Array
 
 export declare function blake3Hash(data: Uint8Array, length?: number | undefined | null, key?: Uint8Array | undefined | null): Uint8Array
@@ -71,3 +79,9 @@ export interface KeyPair {
   secretKey: Uint8Array
   publicKey: Uint8Array
 }
+
+/** Runs one symbolic operation synchronously (`op` names it, `args` is a JSON object). */
+export declare function symbolicCall(op: string, args: string): string
+
+/** The same operation on the libuv pool (SAT, batches, large expansions). */
+export declare function symbolicCallAsync(op: string, args: string): Promise<string>

@@ -15,7 +15,16 @@ export interface Limits {
   maxExponent?: number;
   /** Deepest parenthesis/unary nesting accepted by the parser (default 500). */
   maxDepth?: number;
+  /** E-graph node limit for rewriting / proofs (default 20000). */
+  nodes?: number;
+  /** Equality-saturation iterations (default 30). */
+  iterations?: number;
+  /** Wall-clock budget for rewriting / proofs in ms (default 2000). */
+  timeMs?: number;
 }
+/** A rewrite rule: mathjs rule string (`'n1*n3 + n2*n3 -> (n1+n2)*n3'`, `<->` for both
+ *  directions; `n*` match anything, `c*` numbers, `v*` non-numbers) or `{ l, r, name? }`. */
+export type Rule = string | { l: string; r: string; name?: string };
 export interface SimplifyOptions {
   assume?: { real?: boolean; positive?: string[] };
   /** Cancel common factors of numerator and denominator (default true; the cancelled
@@ -23,6 +32,8 @@ export interface SimplifyOptions {
   allowCancel?: boolean;
   /** Try sin^2 + cos^2 = 1 and keep the shorter result (default true). */
   trig?: boolean;
+  /** With rules, simplify rewrites by equality saturation and returns the smallest term. */
+  rules?: Rule[];
   limits?: Limits;
 }
 export interface Simplified {
@@ -35,11 +46,16 @@ const limitsSchema = z.strictObject({
   maxTerms: z.number().int().min(1).optional(),
   maxExponent: z.number().int().min(1).optional(),
   maxDepth: z.number().int().min(1).max(100_000).optional(),
+  nodes: z.number().int().min(1).optional(),
+  iterations: z.number().int().min(1).optional(),
+  timeMs: z.number().int().min(1).optional(),
 });
+const ruleSchema = z.union([z.string(), z.strictObject({ l: z.string(), r: z.string(), name: z.string().optional() })]);
 const optionsSchema = z.strictObject({
   assume: z.strictObject({ real: z.boolean().optional(), positive: z.array(z.string()).optional() }).optional(),
   allowCancel: z.boolean().optional(),
   trig: z.boolean().optional(),
+  rules: z.array(ruleSchema).optional(),
   limits: limitsSchema.optional(),
 });
 
@@ -105,22 +121,41 @@ export function evaluate(expr: string, scope: Record<string, number> = {}): numb
 }
 
 export interface Step {
+  /** Rule name (`comm-add`, `distribute`, `fold-add`, a user rule's name, or `normal-form`). */
   rule: string;
+  /** The subterm the rule produced, mathjs syntax. */
   subterm: string;
+  /** The whole expression after this step, mathjs syntax. */
   result: string;
   direction?: 'forward' | 'backward';
+  /** The whole expression after this step as an s-expression (what `checkProof` replays). */
+  term?: string;
 }
 export type Equivalence =
-  | { equal: true; proof: Step[]; conditions: string[] }
+  | { equal: true; method: 'rewrite' | 'normal-form'; proof: Step[]; conditions: string[] }
   | { equal: false; counterexample: Record<string, number>; values: [number, number] }
   | { equal: 'unknown'; reason: string };
 
-export function equivalent(a: string, b: string, options?: SimplifyOptions): Equivalence {
-  return call('equivalent', { a: exprArg('a', a), b: exprArg('b', b), options: opts(options) });
+/**
+ * Is `a = b`? A numeric point that separates them gives `{ equal: false }`; otherwise an
+ * e-graph (egg) search with the default algebra rules plus `options.rules` gives a proof whose
+ * steps name the rule and subterm; failing that the canonical normal form decides; `'unknown'`
+ * when the limits stop the search.
+ */
+export function equivalent(a: string, b: string, options?: SimplifyOptions & { defaultRules?: boolean }): Equivalence {
+  const { defaultRules, ...rest } = options ?? {};
+  return call('equivalent', { a: exprArg('a', a), b: exprArg('b', b), options: opts(options === undefined ? undefined : rest), defaultRules });
 }
-export function checkProof(a: string, b: string, proof: Step[], options?: SimplifyOptions): { valid: boolean; reason?: string } {
+/** Replays a proof independently of the search (pattern matching per step, exact arithmetic). */
+export function checkProof(a: string, b: string, proof: Step[], options?: SimplifyOptions & { defaultRules?: boolean }): { valid: boolean; reason?: string } {
   if (!Array.isArray(proof)) throw invalidArgument('proof', 'must be an array of steps');
-  return call('checkProof', { a: exprArg('a', a), b: exprArg('b', b), proof, options: opts(options) });
+  const { defaultRules, ...rest } = options ?? {};
+  return call('checkProof', { a: exprArg('a', a), b: exprArg('b', b), proof, options: opts(options === undefined ? undefined : rest), defaultRules });
+}
+/** Rewrites with the given rules only (equality saturation) and returns the smallest term. */
+export function rewrite(expr: string, rules: Rule[], options?: { limits?: Limits }): { expr: string; stopReason: string } {
+  const o = opts({ rules, ...(options ?? {}) });
+  return call('rewrite', { expr: exprArg('expr', expr), options: o });
 }
 
 export type Cnf = number[][] | { dimacs: string };

@@ -2,7 +2,7 @@
 //! Keeps every decision in this crate; the binding only moves strings.
 
 use crate::canon::{self, Options};
-use crate::{ast, eval, ops, sat};
+use crate::{ast, eval, ops, rewrite, sat};
 use omnitide_common::{Error, Result};
 use serde_json::{json, Map, Value};
 use std::collections::HashMap;
@@ -59,7 +59,79 @@ fn simplified(r: canon::Simplified) -> Value {
     json!({ "expr": r.expr, "conditions": r.conditions })
 }
 
-/// Equivalence of two expressions: numeric separation first, then the canonical normal form.
+/// User rules (`'lhs -> rhs'` strings or `{ l, r, name? }` objects) from `args.rules`.
+fn user_rules(a: &Map<String, Value>) -> Result<Vec<rewrite::Rule>> {
+    let mut out = Vec::new();
+    let src = a.get("rules").or_else(|| a.get("options").and_then(|o| o.get("rules")));
+    if let Some(rs) = src.and_then(|v| v.as_array()) {
+        for (i, r) in rs.iter().enumerate() {
+            let rule = if let Some(s) = r.as_str() {
+                rewrite::parse_rule(&format!("rule{i}"), s)?
+            } else if let (Some(l), Some(rr)) = (r.get("l").and_then(|v| v.as_str()), r.get("r").and_then(|v| v.as_str())) {
+                let name = r.get("name").and_then(|v| v.as_str()).map(String::from).unwrap_or_else(|| format!("rule{i}"));
+                rewrite::parse_rule(&name, &format!("{l} -> {rr}"))?
+            } else {
+                return Err(Error::invalid_arg(&format!("rules[{i}]"), "must be 'lhs -> rhs' or { l, r }"));
+            };
+            out.push(rule);
+        }
+    }
+    Ok(out)
+}
+
+fn rw_limits(a: &Map<String, Value>) -> rewrite::RewriteLimits {
+    let mut l = rewrite::RewriteLimits::default();
+    if let Some(o) = a.get("options").and_then(|o| o.get("limits")) {
+        if let Some(x) = o.get("nodes").and_then(|v| v.as_u64()) {
+            l.nodes = x as usize;
+        }
+        if let Some(x) = o.get("iterations").and_then(|v| v.as_u64()) {
+            l.iterations = x as usize;
+        }
+        if let Some(x) = o.get("timeMs").and_then(|v| v.as_u64()) {
+            l.time_ms = x;
+        }
+    }
+    l
+}
+
+fn all_rules(user: Vec<rewrite::Rule>, with_defaults: bool) -> Vec<rewrite::Rule> {
+    let mut r = if with_defaults { rewrite::default_rules() } else { Vec::new() };
+    r.extend(user);
+    r
+}
+
+/// Equivalence: a numeric point separating them, else an e-graph rewrite proof, else the
+/// canonical normal form, else unknown.
+pub fn equivalent_full(a: &str, b: &str, opts: &Options, rules: &[rewrite::Rule], lim: &rewrite::RewriteLimits) -> Result<Value> {
+    let na = ast::parse(a)?;
+    let nb = ast::parse(b)?;
+    if let Some(pt) = ops::numeric_counterexample(&na, &nb, 24, 1e-9) {
+        let va = eval::eval(&na, &pt).unwrap_or(f64::NAN);
+        let vb = eval::eval(&nb, &pt).unwrap_or(f64::NAN);
+        return Ok(json!({ "equal": false, "counterexample": pt, "values": [va, vb] }));
+    }
+    let mut rw_reason = String::new();
+    match rewrite::prove(&na, &nb, rules, lim) {
+        Ok(rewrite::Equal::Yes { proof, .. }) => {
+            let steps: Vec<Value> = proof
+                .iter()
+                .map(|s| json!({ "rule": s.rule, "direction": s.direction, "subterm": s.subterm, "result": s.result, "term": s.term }))
+                .collect();
+            return Ok(json!({ "equal": true, "method": "rewrite", "proof": steps, "conditions": [] }));
+        }
+        Ok(rewrite::Equal::Unknown { reason }) => rw_reason = reason,
+        Err(_) => {}
+    }
+    equivalent(a, b, opts).map(|mut v| {
+        if v["equal"] == json!("unknown") && !rw_reason.is_empty() {
+            v["reason"] = json!(format!("{}; {}", v["reason"].as_str().unwrap_or(""), rw_reason));
+        }
+        v
+    })
+}
+
+/// Equivalence by numeric separation, then the canonical normal form.
 pub fn equivalent(a: &str, b: &str, opts: &Options) -> Result<Value> {
     let na = ast::parse(a)?;
     let nb = ast::parse(b)?;
@@ -80,6 +152,7 @@ pub fn equivalent(a: &str, b: &str, opts: &Options) -> Result<Value> {
             }
             Ok(json!({
                 "equal": true,
+                "method": "normal-form",
                 "proof": [
                     { "rule": "normal-form", "subterm": a, "result": x.expr },
                     { "rule": "normal-form", "subterm": b, "result": y.expr, "direction": "backward" }
@@ -95,8 +168,20 @@ pub fn equivalent(a: &str, b: &str, opts: &Options) -> Result<Value> {
 
 /// Replays a proof: each step's `subterm` must normalise to its `result`, steps must chain
 /// from `a` to `b`.
-pub fn check_proof(a: &str, b: &str, proof: &Value, opts: &Options) -> Result<Value> {
+pub fn check_proof(a: &str, b: &str, proof: &Value, opts: &Options, rules: &[rewrite::Rule]) -> Result<Value> {
     let steps = proof.as_array().ok_or_else(|| Error::invalid_arg("proof", "must be an array of steps"))?;
+    if steps.iter().any(|s| s.get("term").is_some()) {
+        let mut st = Vec::new();
+        for (i, s) in steps.iter().enumerate() {
+            let rule = s.get("rule").and_then(|v| v.as_str()).ok_or_else(|| Error::invalid_arg(&format!("proof[{i}].rule"), "must be a string"))?;
+            let term = s.get("term").and_then(|v| v.as_str()).ok_or_else(|| Error::invalid_arg(&format!("proof[{i}].term"), "must be a string"))?;
+            st.push((rule.to_string(), term.to_string()));
+        }
+        return Ok(match rewrite::check(&ast::parse(a)?, &ast::parse(b)?, &st, rules)? {
+            Ok(()) => json!({ "valid": true }),
+            Err(reason) => json!({ "valid": false, "reason": reason }),
+        });
+    }
     if steps.len() != 2 {
         return Ok(json!({ "valid": false, "reason": "expected two normal-form steps" }));
     }
@@ -151,7 +236,15 @@ pub fn call(op: &str, args: &str) -> Result<String> {
             let n = ast::parse(s(a, "expr")?)?;
             json!({ "expr": ast::to_string(&n), "tex": ast::to_tex(&n), "variables": n.vars() })
         }
-        "simplify" => simplified(canon::simplify(s(a, "expr")?, &options(a)?)?),
+        "simplify" => {
+            let user = user_rules(a)?;
+            if user.is_empty() {
+                simplified(canon::simplify(s(a, "expr")?, &options(a)?)?)
+            } else {
+                let (e, _) = rewrite::rewrite(&ast::parse(s(a, "expr")?)?, &user, &rw_limits(a))?;
+                json!({ "expr": e, "conditions": [] })
+            }
+        }
         "simplifyMany" => {
             let o = options(a)?;
             let exprs = a.get("exprs").and_then(|v| v.as_array()).ok_or_else(|| Error::invalid_arg("exprs", "must be an array of strings"))?;
@@ -185,8 +278,22 @@ pub fn call(op: &str, args: &str) -> Result<String> {
             json!({ "expr": ops::substitute(s(a, "expr")?, &pairs)? })
         }
         "evaluate" => json!({ "value": ops::evaluate(s(a, "expr")?, &scope(a)?)? }),
-        "equivalent" => equivalent(s(a, "a")?, s(a, "b")?, &options(a)?)?,
-        "checkProof" => check_proof(s(a, "a")?, s(a, "b")?, a.get("proof").unwrap_or(&Value::Null), &options(a)?)?,
+        "equivalent" => {
+            let rules = all_rules(user_rules(a)?, a.get("defaultRules").and_then(|v| v.as_bool()).unwrap_or(true));
+            equivalent_full(s(a, "a")?, s(a, "b")?, &options(a)?, &rules, &rw_limits(a))?
+        }
+        "checkProof" => {
+            let rules = all_rules(user_rules(a)?, a.get("defaultRules").and_then(|v| v.as_bool()).unwrap_or(true));
+            check_proof(s(a, "a")?, s(a, "b")?, a.get("proof").unwrap_or(&Value::Null), &options(a)?, &rules)?
+        }
+        "rewrite" => {
+            let rules = all_rules(user_rules(a)?, a.get("defaultRules").and_then(|v| v.as_bool()).unwrap_or(false));
+            if rules.is_empty() {
+                return Err(Error::invalid_arg("rules", "at least one rule is needed"));
+            }
+            let (e, stop) = rewrite::rewrite(&ast::parse(s(a, "expr")?)?, &rules, &rw_limits(a))?;
+            json!({ "expr": e, "stopReason": stop })
+        }
         "satSolve" => {
             let want_proof = a.get("proof").and_then(|v| v.as_bool()).unwrap_or(true);
             if let Some(cnf) = cnf_arg(a)? {

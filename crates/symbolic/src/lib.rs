@@ -8,6 +8,7 @@ pub mod canon;
 pub mod eval;
 pub mod ops;
 pub mod poly;
+pub mod rewrite;
 pub mod sat;
 pub mod util;
 
