@@ -76,6 +76,21 @@ describe('algebra', () => {
     expect(sym.checkProof('(x+1)^2', 'x^2 + 2x + 1', r.proof).valid).toBe(true);
     const forged = r.proof.map((s) => ({ ...s, result: 'x' }));
     expect(sym.checkProof('(x+1)^2', 'x^2 + 2x + 1', forged).valid).toBe(false);
+    const forgedTerm = r.proof.map((s, i) => (i === 0 ? { ...s, term: '(+ x 1)', result: 'x + 1' } : s));
+    expect(sym.checkProof('(x+1)^2', 'x^2 + 2x + 1', forgedTerm).valid).toBe(false);
+    // egg proof: each step names the rule and the subterm
+    const c = sym.equivalent('x*y + 0', 'y*x');
+    expect(c.equal).toBe(true);
+    if (c.equal !== true) throw new Error();
+    expect(c.method).toBe('rewrite');
+    expect(c.proof.map((s) => s.rule).sort()).toEqual(['add-zero', 'comm-mul']);
+    expect(sym.checkProof('x*y + 0', 'y*x', c.proof).valid).toBe(true);
+    const u = sym.equivalent('a*x + b*x', '(a+b)*x', { rules: ['n1*n3 + n2*n3 -> (n1+n2)*n3'], defaultRules: false });
+    expect(u.equal === true && u.proof[0].rule).toBe('rule0');
+    expect(sym.rewrite('a*x + b*x', [{ l: 'n1*n3 + n2*n3', r: '(n1+n2)*n3', name: 'factor' }]).expr).toBe('(a + b) * x');
+    expect(sym.simplify('a*x + b*x', { rules: ['n1*n3 + n2*n3 -> (n1+n2)*n3'] }).expr).toBe('(a + b) * x');
+    const limited = sym.equivalent('sin(x)^4', 'sin(x)^2*sin(x)^2 + 0*y*z', { limits: { nodes: 10, iterations: 1 }, trig: false });
+    expect(['unknown', true]).toContain(limited.equal);
     const n = sym.equivalent('(x+1)^2', 'x^2 + 1');
     expect(n.equal).toBe(false);
     if (n.equal === false) expect(Math.abs(n.values[0] - n.values[1])).toBeGreaterThan(1e-6);

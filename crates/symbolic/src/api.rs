@@ -175,6 +175,12 @@ pub fn check_proof(a: &str, b: &str, proof: &Value, opts: &Options, rules: &[rew
         for (i, s) in steps.iter().enumerate() {
             let rule = s.get("rule").and_then(|v| v.as_str()).ok_or_else(|| Error::invalid_arg(&format!("proof[{i}].rule"), "must be a string"))?;
             let term = s.get("term").and_then(|v| v.as_str()).ok_or_else(|| Error::invalid_arg(&format!("proof[{i}].term"), "must be a string"))?;
+            if let Some(res) = s.get("result").and_then(|v| v.as_str()) {
+                let shown = rewrite::node_to_term(&ast::parse(res)?)?;
+                if !rewrite::same(&shown, &rewrite::parse_sexpr(term)?) {
+                    return Ok(json!({ "valid": false, "reason": format!("step {i}: result '{res}' is not the step's term") }));
+                }
+            }
             st.push((rule.to_string(), term.to_string()));
         }
         return Ok(match rewrite::check(&ast::parse(a)?, &ast::parse(b)?, &st, rules)? {

@@ -114,6 +114,17 @@ pub fn call(f: &str, args: Vec<Node>) -> Node {
     Node::Call(f.to_string(), args)
 }
 
+/// `a * b` flattened to a left-deep product (prints without extra parentheses).
+pub fn mul_left(a: Node, b: Node) -> Node {
+    match b {
+        Node::Bin(BinOp::Mul, ref x, ref y) => {
+            let (x, y) = ((**x).clone(), (**y).clone());
+            Node::mul(mul_left(a, x), y)
+        }
+        b => Node::mul(a, b),
+    }
+}
+
 impl Node {
     pub fn add(a: Node, b: Node) -> Node {
         bin(BinOp::Add, a, b)
@@ -679,10 +690,9 @@ fn write_node(n: &Node, s: &mut String) {
             } else {
                 wrap(a, prec_of(a) < p, s);
                 let _ = write!(s, " {} ", op.symbol());
-                let right_paren = prec_of(b) < p
-                    || (prec_of(b) == p && matches!(op, BinOp::Sub | BinOp::Div | BinOp::Mod))
-                    || (prec_of(b) == p && *op == BinOp::Mul && matches!(**b, Node::Bin(BinOp::Div, ..) | Node::Bin(BinOp::Mod, ..)))
-                    || (p == 4 && prec_of(b) == 4);
+                // right operands of equal precedence keep their parentheses so the tree
+                // round-trips exactly (a + (b + c) is not printed as a + b + c)
+                let right_paren = prec_of(b) <= p;
                 wrap(b, right_paren, s);
             }
         }

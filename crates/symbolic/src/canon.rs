@@ -778,7 +778,7 @@ impl Ctx {
                 Some(mn) => {
                     let numr = ca.numer().clone();
                     let den = ca.denom().clone();
-                    let top = if numr.is_one() { mn } else { Node::mul(Node::Num(BigRational::from_integer(numr)), mn) };
+                    let top = if numr.is_one() { mn } else { mul_left(Node::Num(BigRational::from_integer(numr)), mn) };
                     if den.is_one() {
                         top
                     } else {

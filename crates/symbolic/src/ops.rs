@@ -413,13 +413,13 @@ pub fn factor(src: &str, opts: &Options) -> Result<String> {
         None => cnode(numer_c),
         Some(t) if numer_c.is_one() => t,
         Some(t) if numer_c == -BigRational::one() => Node::Neg(Box::new(t)),
-        Some(t) => mul(cnode(numer_c), t),
+        Some(t) => mul_left(cnode(numer_c), t),
     };
     let bot = match bot {
         None if denom_c.is_one() => None,
         None => Some(cnode(denom_c)),
         Some(b) if denom_c.is_one() => Some(b),
-        Some(b) => Some(mul(cnode(denom_c), b)),
+        Some(b) => Some(mul_left(cnode(denom_c), b)),
     };
     let _ = Rf::int(0);
     Ok(to_string(&match bot {

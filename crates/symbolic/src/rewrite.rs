@@ -460,7 +460,7 @@ fn instantiate(p: &Term, s: &[(String, Term)]) -> Term {
     Term { op: p.op.clone(), kids: p.kids.iter().map(|k| instantiate(k, s)).collect() }
 }
 
-fn same(a: &Term, b: &Term) -> bool {
+pub fn same(a: &Term, b: &Term) -> bool {
     if a.kids.is_empty() && b.kids.is_empty() {
         return a.op == b.op || matches!((parse_num(&a.op), parse_num(&b.op)), (Some(x), Some(y)) if x == y);
     }
