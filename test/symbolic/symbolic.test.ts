@@ -88,7 +88,10 @@ describe('algebra', () => {
     const u = sym.equivalent('a*x + b*x', '(a+b)*x', { rules: ['n1*n3 + n2*n3 -> (n1+n2)*n3'], defaultRules: false });
     expect(u.equal === true && u.proof[0].rule).toBe('rule0');
     expect(sym.rewrite('a*x + b*x', [{ l: 'n1*n3 + n2*n3', r: '(n1+n2)*n3', name: 'factor' }]).expr).toBe('(a + b) * x');
-    expect(sym.simplify('a*x + b*x', { rules: ['n1*n3 + n2*n3 -> (n1+n2)*n3'] }).expr).toBe('(a + b) * x');
+    const sr = sym.simplify('a*x + b*x', { rules: ['n1*n3 + n2*n3 -> (n1+n2)*n3'] });
+    expect(sr.expr).toBe('(a + b) * x');
+    expect(sr.steps?.map((s) => s.rule)).toEqual(['rule0']);
+    expect(sym.checkProof('a*x + b*x', sr.expr, sr.steps!, { rules: ['n1*n3 + n2*n3 -> (n1+n2)*n3'], defaultRules: false }).valid).toBe(true);
     const limited = sym.equivalent('sin(x)^4', 'sin(x)^2*sin(x)^2 + 0*y*z', { limits: { nodes: 10, iterations: 1 }, trig: false });
     expect(['unknown', true]).toContain(limited.equal);
     const n = sym.equivalent('(x+1)^2', 'x^2 + 1');

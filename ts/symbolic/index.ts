@@ -40,6 +40,8 @@ export interface Simplified {
   expr: string;
   /** The result equals the input wherever these hold (e.g. `x - 1 != 0`). */
   conditions: string[];
+  /** With `rules`: the rewrite steps from the input to the result (replayable with checkProof). */
+  steps?: Step[];
 }
 
 const limitsSchema = z.strictObject({

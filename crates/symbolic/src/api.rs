@@ -247,8 +247,18 @@ pub fn call(op: &str, args: &str) -> Result<String> {
             if user.is_empty() {
                 simplified(canon::simplify(s(a, "expr")?, &options(a)?)?)
             } else {
-                let (e, _) = rewrite::rewrite(&ast::parse(s(a, "expr")?)?, &user, &rw_limits(a))?;
-                json!({ "expr": e, "conditions": [] })
+                let input = ast::parse(s(a, "expr")?)?;
+                let lim = rw_limits(a);
+                let (e, _) = rewrite::rewrite(&input, &user, &lim)?;
+                // the steps from the input to the result, as a replayable proof
+                let steps = match rewrite::prove(&input, &ast::parse(&e)?, &user, &lim)? {
+                    rewrite::Equal::Yes { proof, .. } => proof
+                        .iter()
+                        .map(|s| json!({ "rule": s.rule, "direction": s.direction, "subterm": s.subterm, "result": s.result, "term": s.term }))
+                        .collect(),
+                    _ => Vec::new(),
+                };
+                json!({ "expr": e, "conditions": [], "steps": steps })
             }
         }
         "simplifyMany" => {

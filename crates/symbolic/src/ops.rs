@@ -367,7 +367,41 @@ pub fn factor_poly(ctx: &mut Ctx, p: &Poly) -> Vec<(Poly, u32)> {
             }
         }
     }
-    // try linear factors in each variable with the other coefficients: x - r(y) where r divides
+    // homogeneous in two variables: factor q(x, 1) and homogenise the factors back
+    if qv.len() == 2 {
+        let degs: Vec<u64> = q.terms.keys().map(crate::poly::mono_deg).collect();
+        if degs.iter().all(|&d| d == degs[0]) {
+            let (x, y) = (qv[0], qv[1]);
+            let mut uni = Poly::zero();
+            for (m, c) in &q.terms {
+                uni.add_term(m.iter().filter(|p| p.0 != y).cloned().collect(), c.clone());
+            }
+            let parts = factor_poly(ctx, &uni);
+            let mut total = 0u64;
+            let mut res = Vec::new();
+            for (f, mult) in parts {
+                let d = f.degree_in(x) as u64;
+                total += d * mult as u64;
+                let mut h = Poly::zero();
+                for (m, c) in &f.terms {
+                    let ex = m.iter().find(|p| p.0 == x).map(|p| p.1).unwrap_or(0) as u64;
+                    let mut mm = m.clone();
+                    if d > ex {
+                        mm.push((y, (d - ex) as u32));
+                        mm.sort();
+                    }
+                    h.add_term(mm, c.clone());
+                }
+                res.push((ctx.print_primitive(&h).1, mult));
+            }
+            let deg = degs[0];
+            if deg > total {
+                res.push((Poly::var(y), (deg - total) as u32));
+            }
+            out.extend(res);
+            return out;
+        }
+    }
     out.push((q, 1));
     out
 }
