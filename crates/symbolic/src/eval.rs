@@ -61,8 +61,8 @@ fn eval_inner(n: &Node, scope: &HashMap<String, f64>) -> Result<f64> {
 /// Real power as mathjs computes it for reals: odd roots of negatives stay real only for
 /// integer exponents; otherwise NaN (outside the real domain).
 pub fn pow(x: f64, y: f64) -> f64 {
-    if y.fract() == 0.0 && y.abs() < 1e15 {
-        return x.powi(y as i32).max(f64::MIN).min(f64::MAX).max(if y as i64 > i32::MAX as i64 { f64::NAN } else { f64::MIN });
+    if y.fract() == 0.0 && y.abs() <= i32::MAX as f64 {
+        return x.powi(y as i32);
     }
     x.powf(y)
 }

@@ -411,6 +411,9 @@ pub fn factor(src: &str, opts: &Options) -> Result<String> {
     crate::canon::check_tree(&n, &opts.limits)?;
     let mut ctx = Ctx::new(opts.clone());
     let r = ctx.to_rf(&n)?;
+    if r.num.is_zero() {
+        return Ok("0".into());
+    }
     let (cn, _) = ctx.print_primitive(&r.num);
     let (cd, _) = if r.den.is_const() { (BigRational::one(), Poly::one()) } else { ctx.print_primitive(&r.den) };
     let mut c = cn / cd;

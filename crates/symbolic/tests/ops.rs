@@ -32,6 +32,8 @@ fn factoring() {
         ("x^2 y + x y^2", "x * y * (x + y)"),
         ("(x^2 - 1)/(x^2 + 2x + 1)", "(x - 1) / (x + 1)"),
         ("x^4 + 5x^2 + 6", "(x ^ 2 + 2) * (x ^ 2 + 3)"),
+        ("0", "0"),
+        ("6", "6"),
         ("x^2 + 3x y + 2y^2", "(x + y) * (x + 2 * y)"),
         ("x^3 y - x y^3", "x * y * (x + y) * (x - y)"),
         ("x^2 y^2 - 2 x y^3 + y^4", "y ^ 2 * (x - y) ^ 2"),
@@ -53,6 +55,8 @@ fn rationalize_and_substitute() {
     sc.insert("x".to_string(), 2.0);
     assert_eq!(evaluate("x^2 + 1/2x", &sc).unwrap(), 5.0);
     assert!(evaluate("y", &sc).is_err());
+    assert_eq!(evaluate("10^400", &sc).unwrap(), f64::INFINITY);
+    assert_eq!(evaluate("2^0.5", &sc).unwrap(), 2f64.sqrt());
 }
 
 /// A generated corpus: every simplified result evaluates equal to its input.
