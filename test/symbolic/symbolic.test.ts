@@ -146,6 +146,7 @@ describe('sat', () => {
       if (m !== undefined) expect(m).toBe(false);
     }
     expect(sym.sat.checkProof(pigeonhole(5, 4), '0\n').valid).toBe(false);
+    expect(sym.sat.solve(pigeonhole(5, 4), { proof: false })).toEqual({ sat: false, proof: null });
     expect(sym.sat.canonical('not (a and b)')).toBe(sym.sat.canonical('not a or not b'));
     expect(err(() => sym.sat.solve([[1, 0]])).code).toBe('ERR_OMNI_INVALID_ARGUMENT');
   });

@@ -163,7 +163,7 @@ export function rewrite(expr: string, rules: Rule[], options?: { limits?: Limits
 export type Cnf = number[][] | { dimacs: string };
 export type SatResult =
   | { sat: true; model: number[] | Record<string, boolean> }
-  | { sat: false; proof: { format: 'drat'; text: string }; cnf?: string };
+  | { sat: false; proof: { format: 'drat'; text: string } | null; cnf?: string };
 
 function satArgs(input: Cnf | string): Record<string, unknown> {
   if (typeof input === 'string') return { expr: input };
@@ -172,13 +172,18 @@ function satArgs(input: Cnf | string): Record<string, unknown> {
   throw invalidArgument('input', 'must be clauses (number[][]), { dimacs } or a boolean expression string');
 }
 
+function satProof(o: unknown): boolean {
+  return parseOptions('opts', z.strictObject({ proof: z.boolean().optional() }), o ?? {}).proof ?? true;
+}
+
 export const sat = {
-  /** Solves CNF clauses, DIMACS text or a boolean expression (`a and not b or c`). */
-  solve(input: Cnf | string): SatResult {
-    return call('satSolve', satArgs(input));
+  /** Solves CNF clauses, DIMACS text or a boolean expression (`a and not b or c`).
+   *  UNSAT answers carry a DRAT proof unless `proof: false` (CNF input only). */
+  solve(input: Cnf | string, options?: { proof?: boolean }): SatResult {
+    return call('satSolve', { ...satArgs(input), proof: satProof(options) });
   },
-  solveAsync(input: Cnf | string): Promise<SatResult> {
-    return callAsync('satSolve', satArgs(input));
+  solveAsync(input: Cnf | string, options?: { proof?: boolean }): Promise<SatResult> {
+    return callAsync('satSolve', { ...satArgs(input), proof: satProof(options) });
   },
   /** Independent forward DRAT check of an UNSAT proof. */
   checkProof(cnf: Cnf, drat: string): { valid: boolean; lemmas: number; reason: string } {

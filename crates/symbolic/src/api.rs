@@ -315,7 +315,8 @@ pub fn call(op: &str, args: &str) -> Result<String> {
             if let Some(cnf) = cnf_arg(a)? {
                 match sat::solve(&cnf, want_proof)? {
                     sat::SatResult::Sat { model } => json!({ "sat": true, "model": model }),
-                    sat::SatResult::Unsat { drat } => json!({ "sat": false, "proof": { "format": "drat", "text": drat } }),
+                    sat::SatResult::Unsat { drat } if want_proof => json!({ "sat": false, "proof": { "format": "drat", "text": drat } }),
+                    sat::SatResult::Unsat { .. } => json!({ "sat": false, "proof": null }),
                 }
             } else {
                 match sat::solve_expr(s(a, "expr")?)? {
