@@ -56,7 +56,7 @@ export const symbolicCommands: CommandGroup = {
         const input = typeof values.expr === 'string' ? values.expr : { dimacs: readFileSync(one(positionals, 'CNF file'), 'utf8') };
         const r = await sym.sat.solveAsync(input);
         if (values.json) printJson(r);
-        else out(r.sat ? `SAT ${JSON.stringify(r.model)}` : `UNSAT (DRAT proof, ${r.proof.text.split('\n').length - 1} lines)`);
+        else out(r.sat ? `SAT ${JSON.stringify(r.model)}` : `UNSAT (DRAT proof, ${(r.proof?.text ?? "").split('\n').length - 1} lines)`);
         return r.sat ? 10 : 20;
       },
     },
