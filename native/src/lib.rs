@@ -2,5 +2,7 @@
 //! calls one crate, and maps errors; no logic lives here.
 
 mod crypto;
+mod kernel;
 mod error;
 mod symbolic;
+mod scheduler;

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { callNative, callNativeAsync, fromNative, invalidArgument } from '../errors.js';
 import { native } from '../native.js';
-import { bytes, bytesOrString, parseOptions, u8 } from '../validate.js';
+import { bytes, bytesOrString, packBytes, parseOptions, u8 } from '../validate.js';
 
 /** Default output length in bytes. */
 export const OUT_LEN = 32;
@@ -106,22 +106,11 @@ export function hashMany(items: ReadonlyArray<Uint8Array | string>): Uint8Array[
   if (!Array.isArray(items)) throw invalidArgument('items', 'expected an array of Uint8Array or string');
   const n = items.length;
   const inputs: Uint8Array[] = new Array(n);
-  let total = 0;
   for (let i = 0; i < n; i++) {
     const it = items[i];
-    const b = typeof it === 'string' ? bytesOrString(`items[${i}]`, it) : bytes(`items[${i}]`, it);
-    inputs[i] = b;
-    total += b.byteLength;
+    inputs[i] = typeof it === 'string' ? bytesOrString(`items[${i}]`, it) : bytes(`items[${i}]`, it);
   }
-  if (total > 0xffff_ffff) throw invalidArgument('items', 'total size must be below 4 GiB per call');
-  const packed = new Uint8Array(total);
-  const ends = new Uint32Array(n);
-  let at = 0;
-  for (let i = 0; i < n; i++) {
-    packed.set(inputs[i], at);
-    at += inputs[i].byteLength;
-    ends[i] = at;
-  }
+  const { data: packed, ends } = packBytes('items', inputs);
   const out = new Uint8Array(n * OUT_LEN);
   callNative(() => native.blake3HashMany(packed, ends, out));
   const result: Uint8Array[] = new Array(n);

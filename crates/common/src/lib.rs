@@ -14,6 +14,16 @@ pub mod code {
     pub const LIMIT: &str = "ERR_OMNI_LIMIT";
     pub const INTERNAL: &str = "ERR_OMNI_INTERNAL";
     pub const CLOSED: &str = "ERR_OMNI_CLOSED";
+    /// A cgroup v2 controller is not enabled/offered where it is needed.
+    pub const CONTROLLER_UNAVAILABLE: &str = "ERR_OMNI_CONTROLLER_UNAVAILABLE";
+    /// A named kernel object (interface, cgroup, pinned filter) does not exist.
+    pub const NOT_FOUND: &str = "ERR_OMNI_NOT_FOUND";
+    /// The object is already in use (second XDP attach, non-empty cgroup).
+    pub const BUSY: &str = "ERR_OMNI_BUSY";
+    /// Missing root / CAP_BPF / CAP_NET_ADMIN / CAP_SYS_ADMIN.
+    pub const PERMISSION: &str = "ERR_OMNI_PERMISSION";
+    /// The running kernel lacks a feature (BTF, cgroup2, bpffs, XDP mode).
+    pub const UNSUPPORTED: &str = "ERR_OMNI_UNSUPPORTED";
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
