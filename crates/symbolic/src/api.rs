@@ -264,14 +264,19 @@ pub fn call(op: &str, args: &str) -> Result<String> {
         "simplifyMany" => {
             let o = options(a)?;
             let exprs = a.get("exprs").and_then(|v| v.as_array()).ok_or_else(|| Error::invalid_arg("exprs", "must be an array of strings"))?;
-            let mut out = Vec::with_capacity(exprs.len());
+            let mut strs = Vec::with_capacity(exprs.len());
             for (i, e) in exprs.iter().enumerate() {
-                let e = e.as_str().ok_or_else(|| Error::invalid_arg(&format!("exprs[{i}]"), "must be a string"))?;
-                out.push(match canon::simplify(e, &o) {
+                strs.push(e.as_str().ok_or_else(|| Error::invalid_arg(&format!("exprs[{i}]"), "must be a string"))?);
+            }
+            use rayon::prelude::*;
+            let out: Vec<Value> = strs
+                .par_iter()
+                .with_min_len(16)
+                .map(|e| match canon::simplify(e, &o) {
                     Ok(r) => simplified(r),
                     Err(err) => json!({ "error": { "code": err.code, "message": err.message } }),
-                });
-            }
+                })
+                .collect();
             Value::Array(out)
         }
         "expand" => {

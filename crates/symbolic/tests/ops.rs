@@ -71,7 +71,8 @@ fn numeric_equivalence_corpus() {
     };
     let atoms = ["x", "y", "z", "2", "3", "1/2"];
     let mut gen_cnt = 0;
-    for _ in 0..300 {
+    let mut compared = 0;
+    for _ in 0..1000 {
         // random expression tree as a string
         fn g(depth: u32, r: &mut dyn FnMut(u64) -> u64, atoms: &[&str]) -> String {
             if depth == 0 || r(4) == 0 {
@@ -110,9 +111,11 @@ fn numeric_equivalence_corpus() {
                 continue;
             }
             assert!((x - y).abs() <= 1e-9 * x.abs().max(1.0), "{src} -> {} at {sc:?}: {x} vs {y}", res.expr);
+            compared += 1;
         }
     }
-    assert_eq!(gen_cnt, 300);
+    assert_eq!(gen_cnt, 1000);
+    assert!(compared > 2500, "only {compared} points compared");
 }
 
 /// Generated pairs equal as rational functions print identically.
