@@ -407,12 +407,35 @@ pub fn check_drat(cnf: &Cnf, proof: &str) -> DratCheck {
 
 // ---------------------------------------------------------------- boolean expressions
 
+/// Every symbol is a boolean variable (in logic `e`, `i`, `pi` are ordinary names).
+fn bool_vars(n: &Node) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    let mut stack = vec![n];
+    while let Some(x) = stack.pop() {
+        match x {
+            Node::Sym(s) => {
+                if !out.contains(s) {
+                    out.push(s.clone())
+                }
+            }
+            Node::Num(_) | Node::Bool(_) => {}
+            Node::Neg(a) | Node::Not(a) | Node::Factorial(a) => stack.push(a),
+            Node::Bin(_, a, b) => {
+                stack.push(a);
+                stack.push(b);
+            }
+            Node::Call(_, args) => stack.extend(args.iter()),
+        }
+    }
+    out.sort();
+    out
+}
+
 /// Tseitin encoding of a boolean expression. Returns the CNF and the variable names
 /// (`names[k]` is DIMACS variable k+1).
 pub fn tseitin(expr: &Node) -> Result<(Cnf, Vec<String>)> {
     let mut names: Vec<String> = Vec::new();
-    let mut vars = expr.vars();
-    vars.sort();
+    let vars = bool_vars(expr);
     for v in &vars {
         names.push(v.clone());
     }
@@ -708,7 +731,7 @@ impl Bdd {
 /// in name order. Equivalent expressions give identical strings.
 pub fn bool_canonical(src: &str) -> Result<String> {
     let n = parse(src)?;
-    let names = n.vars();
+    let names = bool_vars(&n);
     let mut b = Bdd::new();
     let root = b.build(&n, &names)?;
     if root == 0 {

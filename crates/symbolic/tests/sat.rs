@@ -128,3 +128,12 @@ fn bdd_canonical_form() {
     assert_eq!(bool_canonical("a xor a").unwrap(), "false");
     assert_eq!(bool_canonical("b and a").unwrap(), bool_canonical("a and b").unwrap());
 }
+
+#[test]
+fn constant_names_are_plain_variables_in_logic() {
+    assert_eq!(bool_canonical("i and not e").unwrap(), "not e and i");
+    match solve_expr("pi and not pi").unwrap() {
+        ExprSat::Unsat { drat, cnf } => assert!(check_drat(&cnf, &drat).valid),
+        _ => panic!(),
+    }
+}
