@@ -133,6 +133,16 @@ function minisat(cnf: number[][]): boolean | undefined {
   }
 }
 
+const hasMinisat = (() => {
+  try {
+    execFileSync('minisat', ['--help'], { stdio: 'ignore' });
+    return true;
+  } catch (e) {
+    return (e as { code?: string }).code !== 'ENOENT';
+  }
+})();
+if (!hasMinisat && process.env.CI === 'true') throw new Error('minisat is required under CI (apt-get install minisat picosat)');
+
 describe('sat', () => {
   it('models satisfy, UNSAT proofs check, agrees with minisat', async () => {
     const r = sym.sat.solve('(a or b) and not a');

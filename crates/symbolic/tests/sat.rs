@@ -50,6 +50,9 @@ fn check(cnf: &Cnf) -> bool {
 #[test]
 fn random_3sat_agrees_with_minisat_and_proofs_check() {
     let have = oracle(&pigeonhole(2, 2)).is_some();
+    if !have && std::env::var("CI").as_deref() == Ok("true") {
+        panic!("minisat is required under CI (apt-get install minisat picosat)");
+    }
     let (mut sat, mut unsat) = (0, 0);
     for seed in 0..40 {
         let cnf = random_3sat(60, 256, seed);
