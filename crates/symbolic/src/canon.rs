@@ -496,6 +496,24 @@ impl Ctx {
                 }
             }
         }
+        // perfect powers of polynomials: sqrt((x+1)^2) = abs(x + 1)
+        if p.len() > 1 && p.len() <= 64 && p.total_degree() <= 64 && p.total_degree() >= q as u64 {
+            let (c, pp) = self.print_primitive(p);
+            if let Some(cr) = rational_root(&c, q) {
+                let fs = crate::ops::factor_poly(self, &pp);
+                if !fs.is_empty() && fs.iter().all(|(_, m)| m % q == 0) {
+                    let mut r = Rf::constant(cr);
+                    for (f, m) in fs {
+                        let k = m / q;
+                        let base = Rf::poly(f);
+                        let b = if q % 2 == 0 && k % 2 == 1 { self.abs_rf(&base)? } else { base };
+                        let bk = self.powi(&b, k as i64)?;
+                        r = self.mul(&r, &bk)?;
+                    }
+                    return Ok(r);
+                }
+            }
+        }
         let bn = self.poly_node(p);
         let node = if q == 2 {
             call("sqrt", vec![bn])

@@ -53,6 +53,11 @@ fn outputs() {
         ("e^0", "1"),
         ("log(e)", "1"),
         ("(a+b)*(a-b)", "a ^ 2 - b ^ 2"),
+        ("sqrt((x+1)^2)", "abs(x + 1)"),
+        ("sqrt(x^2 - 2x y + y^2)", "abs(x - y)"),
+        ("sqrt(4x^2 + 4x + 1)", "abs(2 * x + 1)"),
+        ("((x-1)^3)^(1/3)", "x - 1"),
+        ("sqrt(x^2 + 1)", "sqrt(x ^ 2 + 1)"),
     ] {
         assert_eq!(s(a), b, "simplify({a})");
     }
