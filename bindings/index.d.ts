@@ -45,6 +45,14 @@ export declare class Ed25519Signer {
   sign(message: Uint8Array): Uint8Array
 }
 
+export declare class SymbolicCompiled {
+  constructor(expr: string, variables: Array<string>, options?: string | undefined | null)
+  /** Evaluates one point (values in variable order). */
+  evaluate(values: Array<number>): number
+  /** Evaluates over columns (one Float64Array per variable) into `out`. */
+  evaluateMany(columns: Array<Float64Array>, out: Float64Array): void
+}
+
 export declare class XdpFilterHandle {
   info(): XdpInfoJs
   isClosed(): boolean
@@ -290,6 +298,12 @@ export interface SkbPolicyJs {
   denyCidrs?: Array<string>
   count?: boolean
 }
+
+/** Runs one symbolic operation synchronously (`op` names it, `args` is a JSON object). */
+export declare function symbolicCall(op: string, args: string): string
+
+/** The same operation on the libuv pool (SAT, batches, large expansions). */
+export declare function symbolicCallAsync(op: string, args: string): Promise<string>
 
 export interface TrafficCounterJs {
   packets: number

@@ -4,4 +4,5 @@
 mod crypto;
 mod kernel;
 mod error;
+mod symbolic;
 mod scheduler;
