@@ -1,21 +1,32 @@
 // `npm test`: the Rust crates (cargo test), the bindings drift check, and the
 // vitest suites; ends with the plain summary line `N passed, N failed`.
-import { spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { existsSync, readFileSync, rmSync } from 'node:fs';
 
 const root = new URL('..', import.meta.url).pathname;
 let passed = 0;
 let failed = 0;
 
-function run(cmd, args, opts = {}) {
-  const r = spawnSync(cmd, args, { cwd: root, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], maxBuffer: 1 << 28, ...opts });
-  process.stdout.write(r.stdout ?? '');
-  process.stderr.write(r.stderr ?? '');
-  return r;
+/** Runs a command, streaming its output live while keeping a copy to parse. */
+function run(cmd, args) {
+  return new Promise((resolve) => {
+    const child = spawn(cmd, args, { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => {
+      stdout += d;
+      process.stdout.write(d);
+    });
+    child.stderr.on('data', (d) => {
+      stderr += d;
+      process.stderr.write(d);
+    });
+    child.on('close', (status) => resolve({ status, stdout, stderr }));
+  });
 }
 
 // 1. Rust: every crate's unit and integration tests.
-const cargo = run('cargo', ['test', '--workspace', '--color', 'never']);
+const cargo = await run('cargo', ['test', '--workspace', '--color', 'never']);
 let cargoCounted = 0;
 for (const m of (cargo.stdout + cargo.stderr).matchAll(/test result: \w+\. (\d+) passed; (\d+) failed/g)) {
   passed += Number(m[1]);
@@ -26,7 +37,7 @@ if (cargo.status !== 0 && cargoCounted === 0) failed++; // did not compile
 if (cargo.status !== 0) console.error('cargo test failed');
 
 // 2. Generated bindings must match what `napi build` produced in this checkout.
-const drift = run('git', ['diff', '--stat', '--exit-code', '--', 'bindings/index.js', 'bindings/index.d.ts']);
+const drift = await run('git', ['diff', '--stat', '--exit-code', '--', 'bindings/index.js', 'bindings/index.d.ts']);
 if (drift.status === 0) passed++;
 else {
   failed++;
@@ -34,7 +45,7 @@ else {
 }
 
 // 3. The whole TypeScript tree (API, tests, benches) type-checks.
-const tsc = run(process.execPath, ['node_modules/typescript/bin/tsc', '-p', 'tsconfig.json', '--noEmit']);
+const tsc = await run(process.execPath, ['node_modules/typescript/bin/tsc', '-p', 'tsconfig.json', '--noEmit']);
 if (tsc.status === 0) passed++;
 else {
   failed++;
@@ -44,9 +55,9 @@ else {
 // 4. TypeScript suites (includes the CLI and pack tests).
 const report = '.vitest-report.json';
 rmSync(new URL(report, new URL('..', import.meta.url)), { force: true });
-const vitest = run(process.execPath, [
+const vitest = await run(process.execPath, [
   'node_modules/vitest/vitest.mjs', 'run', '--reporter=default', '--reporter=json', `--outputFile=${report}`,
-], { stdio: ['ignore', 'inherit', 'inherit'] });
+]);
 if (existsSync(`${root}/${report}`)) {
   const r = JSON.parse(readFileSync(`${root}/${report}`, 'utf8'));
   passed += r.numPassedTests;
