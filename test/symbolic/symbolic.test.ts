@@ -151,7 +151,10 @@ describe('sat', () => {
       const cnf = pigeonhole(p, h);
       const u = await sym.sat.solveAsync(cnf);
       expect(u.sat).toBe(false);
-      if (u.sat === false) expect(sym.sat.checkProof(cnf, u.proof.text).valid).toBe(true);
+      if (u.sat === false) {
+        expect(u.proof).not.toBeNull();
+        expect(sym.sat.checkProof(cnf, u.proof!.text).valid).toBe(true);
+      }
       const m = minisat(cnf);
       if (m !== undefined) expect(m).toBe(false);
     }
