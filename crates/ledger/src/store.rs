@@ -309,7 +309,8 @@ impl Ledger {
         let tree_len = Self::file_len(&self.tree, "tree.dat")?;
         let n_idx = idx_len / 8;
         let slots = tree_len / HASH_LEN as u64;
-        let mut n_tree = slots.div_ceil(2) + 1;
+        // node_count(n) = 2n - popcount(n) >= 2n - 64, so n <= (slots + 64) / 2.
+        let mut n_tree = (slots + 64) / 2 + 1;
         while n_tree > 0 && node_count(n_tree) > slots {
             n_tree -= 1;
         }
