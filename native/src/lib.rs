@@ -2,4 +2,5 @@
 //! calls one crate, and maps errors; no logic lives here.
 
 mod crypto;
+mod ledger;
 mod error;
