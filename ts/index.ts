@@ -5,3 +5,4 @@
 export { OmniError, ErrorCodes, type OmniErrorCode } from './errors.js';
 export { setLogger, type Logger } from './logger.js';
 export * as crypto from './crypto/index.js';
+export * as ledger from './ledger/index.js';
