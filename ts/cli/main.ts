@@ -6,9 +6,10 @@
 import { OmniError } from '../errors.js';
 import { type Command, type CommandGroup, UsageError } from './command.js';
 import { cryptoCommands } from './crypto.js';
+import { ledgerCommands } from './ledger.js';
 
 const topLevel: Record<string, Command> = { ...cryptoCommands };
-const groups: Record<string, CommandGroup> = {};
+const groups: Record<string, CommandGroup> = { ledger: ledgerCommands };
 
 function mainHelp(): string {
   const lines = ['usage: omnitide <command> [options]   (omnitide <command> --help for details)', '', 'commands:'];
