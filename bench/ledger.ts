@@ -5,6 +5,7 @@
  * durability 'none'). Saves bench/results/ledger.json.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 // @ts-expect-error hypercore ships no types
@@ -29,34 +30,6 @@ async function main() {
   const root = mkdtempSync(join(tmpdir(), 'omni-ledger-bench-'));
   const kp = ed25519.generateKeyPair();
   try {
-    // ---- the big tree
-    const bigDir = join(root, 'big');
-    const rssBefore = process.memoryUsage().rss;
-    const big = await Ledger.open(bigDir, { origin: 'bench.example/big', durability: 'none', signer: kp.secretKey });
-    const chunk = entries(100_000, 0);
-    const buildSecs = await timeOnce(async () => {
-      for (let at = 0; at < N; at += chunk.length) await big.appendMany(at + chunk.length <= N ? chunk : chunk.slice(0, N - at));
-      await big.sync();
-    });
-    console.log(`built a ${N.toLocaleString()}-entry ledger in ${buildSecs.toFixed(1)} s (${(N / buildSecs / 1e6).toFixed(2)}M entries/s, appendMany + durability 'none' + final fsync)`);
-    await big.close();
-    const reopenSecs = await timeOnce(async () => {
-      const l = await Ledger.open(bigDir, { origin: 'bench.example/big', durability: 'none', signer: kp.secretKey });
-      await l.close();
-    });
-    const l = await Ledger.open(bigDir, { origin: 'bench.example/big', durability: 'none', signer: kp.secretKey });
-    const rssOpen = process.memoryUsage().rss;
-    const size = l.size;
-    const rootHash = l.root();
-    let k = 1;
-    const rnd = () => (k = (k * 1103515245 + 12345) % 2147483648) % size;
-    const fixedIdx = rnd();
-    const proof = l.inclusionProof(fixedIdx);
-    const leaf = l.leafHash(fixedIdx);
-    const oldSize = Math.floor(size / 3) + 1;
-    const cproof = l.consistencyProof(oldSize);
-    const oldRoot = l.root(oldSize);
-
     // ---- append peers
     const ours = await Ledger.open(join(root, 'append-batch'), { origin: 'bench.example/a', durability: 'batch' });
     const oursNone = await Ledger.open(join(root, 'append-none'), { origin: 'bench.example/b', durability: 'none' });
@@ -66,7 +39,7 @@ async function main() {
     const batch = entries(BATCH, 1 << 30).map((e) => Buffer.from(e));
     const one = Buffer.from(entries(1, 7)[0]);
 
-    const groups: Group[] = [
+    const appendGroups: Group[] = [
       {
         name: `appendMany of ${BATCH} 64-byte entries, per entry`,
         unit: 'entry',
@@ -86,6 +59,44 @@ async function main() {
           { impl: 'hypercore append(entry)', fn: () => core.append(one) },
         ],
       },
+    ];
+    const appendResults = await runGroups('ledger', appendGroups, {});
+    await Promise.all([ours.close(), oursNone.close(), oursAlways.close()]);
+    await core.close();
+
+    // ---- the big tree
+    const bigDir = join(root, 'big');
+    const big = await Ledger.open(bigDir, { origin: 'bench.example/big', durability: 'none', signer: kp.secretKey });
+    const chunk = entries(100_000, 0);
+    const buildSecs = await timeOnce(async () => {
+      for (let at = 0; at < N; at += chunk.length) await big.appendMany(at + chunk.length <= N ? chunk : chunk.slice(0, N - at));
+      await big.sync();
+    });
+    console.log(`built a ${N.toLocaleString()}-entry ledger in ${buildSecs.toFixed(1)} s (${(N / buildSecs / 1e6).toFixed(2)}M entries/s, appendMany + durability 'none' + final fsync)`);
+    await big.close();
+    const reopenSecs = await timeOnce(async () => {
+      const l = await Ledger.open(bigDir, { origin: 'bench.example/big', durability: 'none', signer: kp.secretKey });
+      await l.close();
+    });
+    // Resident memory of a fresh process holding the big ledger open vs. an empty one.
+    const rssOf = (d: string, origin: string) =>
+      Number(execFileSync(process.execPath, ['--expose-gc', '--import', 'tsx', join(__dirname, 'fixtures', 'ledger-rss.ts'), d, origin], { encoding: 'utf8' }).trim()) / 2 ** 20;
+    const rssBigMiB = rssOf(bigDir, 'bench.example/big');
+    const rssEmptyMiB = rssOf(join(root, 'empty'), 'bench.example/empty');
+    console.log(`RSS of a process with the ${N.toLocaleString()}-entry ledger open: ${rssBigMiB.toFixed(1)} MiB (empty ledger: ${rssEmptyMiB.toFixed(1)} MiB)`);
+    const l = await Ledger.open(bigDir, { origin: 'bench.example/big', durability: 'none', signer: kp.secretKey });
+    const size = l.size;
+    const rootHash = l.root();
+    let k = 1;
+    const rnd = () => (k = (k * 1103515245 + 12345) % 2147483648) % size;
+    const fixedIdx = rnd();
+    const proof = l.inclusionProof(fixedIdx);
+    const leaf = l.leafHash(fixedIdx);
+    const oldSize = Math.floor(size / 3) + 1;
+    const cproof = l.consistencyProof(oldSize);
+    const oldRoot = l.root(oldSize);
+
+    const proofGroups: Group[] = [
       {
         name: `proofs at ${size.toLocaleString()} entries`,
         unit: 'proof',
@@ -99,15 +110,17 @@ async function main() {
         ],
       },
     ];
-    const results = await runGroups('ledger', groups, {});
+    const proofResults = await runGroups('ledger', proofGroups, {});
+    const results = [...appendResults, ...proofResults];
+    const groups = appendGroups;
     const g0 = groups[0].name;
     const summary = {
       n: size,
       buildSeconds: buildSecs,
       buildEntriesPerSec: N / buildSecs,
       reopenSeconds: reopenSecs,
-      rssBeforeMiB: rssBefore / 2 ** 20,
-      rssWithBigLedgerOpenMiB: rssOpen / 2 ** 20,
+      rssFreshProcessBigLedgerMiB: rssBigMiB,
+      rssFreshProcessEmptyLedgerMiB: rssEmptyMiB,
       appendManyBatchVsHypercore: ratio(results, g0, groups[0].cases[0].impl, groups[0].cases[2].impl),
       appendManyNoneVsHypercore: ratio(results, g0, groups[0].cases[1].impl, groups[0].cases[2].impl),
       note: 'hypercore 10 (random-access-file storage) does not fsync per append; omnitide batch does one fsync round per call',
@@ -115,8 +128,7 @@ async function main() {
     console.log('\n' + JSON.stringify(summary, null, 2));
     const { save } = await import('./harness.js');
     save('ledger', { results, summary });
-    await core.close();
-    await Promise.all([ours.close(), oursNone.close(), oursAlways.close(), l.close()]);
+    await l.close();
   } finally {
     rmSync(root, { recursive: true, force: true });
   }

@@ -278,13 +278,14 @@ impl NativeLedger {
         guard(|| with(&self.inner, |l| Ok(Uint8Array::new(l.get(u64_arg("index", index)?)?))))
     }
 
+    /// Entries `from..to`, possibly fewer (stops after ~8 MiB, at least one entry).
     #[napi]
     pub fn get_range(&self, from: i64, to: i64) -> Result<AsyncTask<RangeTask>> {
         let (from, to) = guard(|| Ok((u64_arg("from", from)?, u64_arg("to", to)?)))?;
         Ok(task(
             &self.inner,
             move |l| {
-                let es = l.get_range(from, to)?;
+                let es = l.get_range_bounded(from, to, 8 << 20)?;
                 let mut data = Vec::with_capacity(es.iter().map(Vec::len).sum());
                 let mut ends = Vec::with_capacity(es.len());
                 for e in es {

@@ -370,7 +370,7 @@ export class Ledger {
         yield p.data.subarray(s, e);
         s = e;
       }
-      at = upto;
+      at += p.ends.length; // the native side may return fewer (it bounds a chunk to ~8 MiB)
     }
   }
 

@@ -475,3 +475,20 @@ fn durability_modes_all_persist_across_reopen() {
         fs::remove_dir_all(&d).unwrap();
     }
 }
+
+#[test]
+fn bounded_ranges_stop_early_but_make_progress() {
+    let d = tmp("bounded");
+    let mut l = Ledger::open(&d, opts(HashAlg::Sha256)).unwrap();
+    let es: Vec<Vec<u8>> = (0..10).map(|i| vec![i as u8; 100]).collect();
+    l.append_many(&es).unwrap();
+    // Each record is 112 bytes: 250 bytes of budget covers 3 record starts.
+    let got = l.get_range_bounded(2, 10, 250).unwrap();
+    assert_eq!(got, es[2..5].to_vec());
+    assert_eq!(l.get_range_bounded(9, 10, 0).unwrap(), es[9..10].to_vec());
+    assert_eq!(l.get_range_bounded(0, 10, 1 << 20).unwrap(), es);
+    assert_eq!(l.get_range_bounded(0, 1, 0).unwrap().len(), 1);
+    assert!(l.get_range_bounded(0, 11, 10).is_err());
+    drop(l);
+    fs::remove_dir_all(&d).unwrap();
+}
