@@ -109,6 +109,26 @@ describe('Ledger', () => {
     }
   });
 
+  it('iterates large entries in bounded chunks', async () => {
+    const l = await Ledger.open(dir, { origin: 'example.com/log', durability: 'none' });
+    const big = Array.from({ length: 20 }, (_, i) => new Uint8Array(1 << 20).fill(i));
+    await l.appendMany(big);
+    await l.append('tail');
+    let i = 0;
+    for await (const e of l.entries(1)) {
+      if (i < 19) {
+        expect(e.byteLength).toBe(1 << 20);
+        expect(e[12345]).toBe(i + 1);
+      } else expect(new TextDecoder().decode(e)).toBe('tail');
+      i++;
+    }
+    expect(i).toBe(20);
+    const part: number[] = [];
+    for await (const e of l.entries(3, 6)) part.push(e[0]);
+    expect(part).toEqual([3, 4, 5]);
+    await l.close();
+  });
+
   it('group-commits concurrent appends and keeps order', async () => {
     const l = await Ledger.open(dir, { origin: 'example.com/log', durability: 'batch' });
     const rs = await Promise.all(Array.from({ length: 200 }, (_, i) => l.append(`e${i}`)));
