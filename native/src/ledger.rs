@@ -36,7 +36,7 @@ fn pack(hashes: &[merkle::Hash]) -> Vec<u8> {
 }
 
 fn unpack(arg: &str, b: &[u8]) -> omnitide_common::Result<Vec<merkle::Hash>> {
-    if b.len() % HASH_LEN != 0 {
+    if !b.len().is_multiple_of(HASH_LEN) {
         return Err(OmniErr::invalid_arg(arg, format!("packed hashes must be a multiple of {HASH_LEN} bytes, got {}", b.len())));
     }
     Ok(b.chunks_exact(HASH_LEN).map(|c| c.try_into().unwrap()).collect())

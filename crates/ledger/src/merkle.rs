@@ -94,7 +94,7 @@ pub fn range_hash<S: NodeSource + ?Sized>(src: &S, start: u64, end: u64) -> Resu
     if n == 0 {
         return Ok(src.alg().empty_root());
     }
-    if n.is_power_of_two() && start % n == 0 {
+    if n.is_power_of_two() && start.is_multiple_of(n) {
         let level = n.trailing_zeros();
         return src.node(level, start >> level);
     }

@@ -64,7 +64,7 @@ fn child_writer() {
         writeln!(out, "ack {}", start + n - 1).unwrap();
         out.flush().unwrap();
         batches += 1;
-        if batches % 5 == 0 {
+        if batches.is_multiple_of(5) {
             let s = l.checkpoint().unwrap();
             writeln!(out, "cp {}", s.checkpoint.size).unwrap();
             out.flush().unwrap();
