@@ -36,6 +36,7 @@ export declare class NativeLedger {
   /** The same on the calling thread (for small synchronous batches). */
   appendManySync(data: Uint8Array, ends: Uint32Array): LedgerAppendResult
   get(index: number): Uint8Array
+  /** Entries `from..to`, possibly fewer (stops after ~8 MiB, at least one entry). */
   getRange(from: number, to: number): Promise<unknown>
   leafHash(index: number): Uint8Array
   root(treeSize?: number | undefined | null): Uint8Array
