@@ -3,4 +3,7 @@
 
 mod crypto;
 mod ledger;
+mod kernel;
 mod error;
+mod symbolic;
+mod scheduler;

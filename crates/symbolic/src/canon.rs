@@ -1,0 +1,966 @@
+//! Canonical rational-function normal form over "atoms".
+//!
+//! An expression is mapped to `num/den` with `num`, `den` sparse polynomials over Q in atoms:
+//! variables, constants (`pi`, `e`, `i`) and non-rational subterms (`sin(u)`, `sqrt(u)`,
+//! `abs(u)`, `u^v`, ...) whose arguments are themselves put in canonical form first. `num/den`
+//! is reduced by the polynomial GCD, so two expressions equal as rational functions in those
+//! atoms print identically. The print order is graded-lexicographic over atom names, so it
+//! does not depend on the order atoms were met.
+
+use crate::ast::*;
+use crate::poly::{gcd, mono_deg, Limits, Mono, Poly};
+use num_bigint::BigInt;
+use num_integer::Integer;
+use num_rational::BigRational;
+use num_traits::{One, Signed, ToPrimitive, Zero};
+use omnitide_common::{Error, Result};
+use std::collections::{BTreeMap, HashMap, HashSet};
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum AtomKind {
+    Var,
+    /// imaginary unit: i^2 = -1
+    I,
+    /// `abs(u)` with `u` a polynomial: abs(u)^2 = u^2 (real u)
+    Abs(Poly),
+    /// `u^(1/q)` with `u` a polynomial: (u^(1/q))^q = u
+    Root(Poly, u32),
+    Sin(Node),
+    Cos(Node),
+    Exp,
+    Log,
+    Other,
+}
+
+#[derive(Clone, Debug)]
+pub struct Atom {
+    pub node: Node,
+    pub key: String,
+    pub kind: AtomKind,
+}
+
+#[derive(Clone, Debug)]
+pub struct Rf {
+    pub num: Poly,
+    pub den: Poly,
+}
+
+impl Rf {
+    pub fn poly(p: Poly) -> Rf {
+        Rf { num: p, den: Poly::one() }
+    }
+    pub fn constant(c: BigRational) -> Rf {
+        Rf::poly(Poly::constant(c))
+    }
+    pub fn int(n: i64) -> Rf {
+        Rf::poly(Poly::int(n))
+    }
+    pub fn const_value(&self) -> Option<BigRational> {
+        match (self.num.const_value(), self.den.const_value()) {
+            (Some(a), Some(b)) if !b.is_zero() => Some(a / b),
+            _ => None,
+        }
+    }
+    pub fn is_zero(&self) -> bool {
+        self.num.is_zero()
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct Options {
+    pub limits: Limits,
+    /// Variables assumed positive (sqrt(x^2) = x, abs(x) = x).
+    pub positive: HashSet<String>,
+    /// Variables are real (log(exp(x)) = x, abs(x)^2 = x^2). Default true.
+    pub real: bool,
+    /// Cancel common factors of numerator and denominator. When true (default) the cancelled
+    /// factors are reported in `conditions` as `g != 0`; when false, a non-trivial cancellation
+    /// is refused with an error so the caller never silently widens the domain.
+    pub allow_cancel: bool,
+    /// Try trigonometric identities (sin^2 + cos^2 = 1) and keep the shorter form.
+    pub trig: bool,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options { limits: Limits::default(), positive: HashSet::new(), real: true, allow_cancel: true, trig: true }
+    }
+}
+
+pub struct Ctx {
+    pub atoms: Vec<Atom>,
+    index: HashMap<String, u32>,
+    pub opts: Options,
+    pub conditions: Vec<String>,
+    recording: bool,
+    depth: usize,
+}
+
+fn big(n: i64) -> BigRational {
+    BigRational::from_integer(BigInt::from(n))
+}
+
+impl Ctx {
+    pub fn new(opts: Options) -> Ctx {
+        Ctx { atoms: Vec::new(), index: HashMap::new(), opts, conditions: Vec::new(), recording: true, depth: 0 }
+    }
+
+    pub fn atom(&mut self, node: Node, kind: AtomKind) -> u32 {
+        let key = to_string(&node);
+        if let Some(&id) = self.index.get(&key) {
+            return id;
+        }
+        let id = self.atoms.len() as u32;
+        self.atoms.push(Atom { node, key: key.clone(), kind });
+        self.index.insert(key, id);
+        id
+    }
+
+    fn atom_rf(&mut self, node: Node, kind: AtomKind) -> Rf {
+        let id = self.atom(node, kind);
+        Rf::poly(Poly::var(id))
+    }
+
+    // ------------------------------------------------------------ arithmetic on Rf
+
+    pub fn reduce(&mut self, num: Poly, den: Poly) -> Result<Rf> {
+        if den.is_zero() {
+            return Err(Error::invalid_arg("expr", "division by zero"));
+        }
+        if num.is_zero() {
+            return Ok(Rf::int(0));
+        }
+        if let Some(c) = den.const_value() {
+            return Ok(Rf::poly(num.scale(&c.recip())));
+        }
+        let g = gcd(&num, &den);
+        if g.is_const() {
+            return Ok(Rf { num, den });
+        }
+        if self.recording {
+            let cond = format!("{} != 0", to_string(&self.poly_node(&g)));
+            if !self.opts.allow_cancel {
+                return Err(Error::invalid_arg(
+                    "expr",
+                    format!("cancelling the common factor needs the condition {cond}; pass allowCancel: true to accept it"),
+                ));
+            }
+            if !self.conditions.contains(&cond) {
+                self.conditions.push(cond);
+            }
+        }
+        let n = num.div_exact(&g).ok_or_else(|| Error::internal("gcd does not divide numerator"))?;
+        let d = den.div_exact(&g).ok_or_else(|| Error::internal("gcd does not divide denominator"))?;
+        if let Some(c) = d.const_value() {
+            return Ok(Rf::poly(n.scale(&c.recip())));
+        }
+        Ok(Rf { num: n, den: d })
+    }
+
+    fn pmul(&mut self, a: &Poly, b: &Poly) -> Result<Poly> {
+        let p = a.mul_lim(b, &self.opts.limits)?;
+        self.reduce_special(p)
+    }
+
+    pub fn add(&mut self, a: &Rf, b: &Rf) -> Result<Rf> {
+        if a.den == b.den {
+            let n = a.num.add(&b.num);
+            if a.den.is_one() {
+                return Ok(Rf::poly(n));
+            }
+            return self.reduce(n, a.den.clone());
+        }
+        let n1 = self.pmul(&a.num, &b.den)?;
+        let n2 = self.pmul(&b.num, &a.den)?;
+        let d = self.pmul(&a.den, &b.den)?;
+        self.reduce(n1.add(&n2), d)
+    }
+    pub fn neg(&self, a: &Rf) -> Rf {
+        Rf { num: a.num.neg(), den: a.den.clone() }
+    }
+    pub fn sub(&mut self, a: &Rf, b: &Rf) -> Result<Rf> {
+        let nb = self.neg(b);
+        self.add(a, &nb)
+    }
+    pub fn mul(&mut self, a: &Rf, b: &Rf) -> Result<Rf> {
+        let n = self.pmul(&a.num, &b.num)?;
+        if a.den.is_one() && b.den.is_one() {
+            return Ok(Rf::poly(n));
+        }
+        let d = self.pmul(&a.den, &b.den)?;
+        self.reduce(n, d)
+    }
+    pub fn inv(&mut self, a: &Rf) -> Result<Rf> {
+        if a.num.is_zero() {
+            return Err(Error::invalid_arg("expr", "division by zero"));
+        }
+        self.reduce(a.den.clone(), a.num.clone())
+    }
+    pub fn div(&mut self, a: &Rf, b: &Rf) -> Result<Rf> {
+        let ib = self.inv(b)?;
+        self.mul(a, &ib)
+    }
+    pub fn powi(&mut self, a: &Rf, n: i64) -> Result<Rf> {
+        let lim = self.opts.limits.clone();
+        let m = n.unsigned_abs();
+        if m > lim.max_exponent {
+            return Err(Error::limit("expr", format!("exponent {n} exceeds maxExponent {}", lim.max_exponent)));
+        }
+        let has_special = a.num.vars().iter().chain(a.den.vars().iter()).any(|&v| self.atoms[v as usize].kind != AtomKind::Var);
+        if a.num.len() > 1 {
+            crate::poly::check_pow_estimate(a.num.len(), m, &lim)?;
+        }
+        if a.den.len() > 1 {
+            crate::poly::check_pow_estimate(a.den.len(), m, &lim)?;
+        }
+        let (num, den) = if has_special && m > 1 {
+            // repeated multiplication so that i^2, sqrt(u)^2 ... reduce on the way
+            let mut rn = Poly::one();
+            let mut rd = Poly::one();
+            let mut bn = a.num.clone();
+            let mut bd = a.den.clone();
+            let mut e = m;
+            while e > 0 {
+                if e & 1 == 1 {
+                    rn = self.pmul(&rn, &bn)?;
+                    rd = self.pmul(&rd, &bd)?;
+                }
+                e >>= 1;
+                if e > 0 {
+                    bn = self.pmul(&bn, &bn)?;
+                    bd = self.pmul(&bd, &bd)?;
+                }
+            }
+            (rn, rd)
+        } else {
+            (a.num.pow_lim(m, &lim)?, a.den.pow_lim(m, &lim)?)
+        };
+        if n >= 0 {
+            if den.is_one() {
+                Ok(Rf::poly(num))
+            } else {
+                Ok(Rf { num, den })
+            }
+        } else {
+            if num.is_zero() {
+                return Err(Error::invalid_arg("expr", "division by zero (0 to a negative power)"));
+            }
+            self.reduce(den, num)
+        }
+    }
+
+    /// i^2 = -1, abs(u)^2 = u^2, (u^(1/q))^q = u.
+    fn reduce_special(&mut self, p: Poly) -> Result<Poly> {
+        let needs = p.terms.keys().any(|m| {
+            m.iter().any(|&(v, e)| match &self.atoms[v as usize].kind {
+                AtomKind::I => e >= 2,
+                AtomKind::Abs(_) => e >= 2 && self.opts.real,
+                AtomKind::Root(_, q) => e >= *q,
+                _ => false,
+            })
+        });
+        if !needs {
+            return Ok(p);
+        }
+        let mut out = Poly::zero();
+        for (m, c) in p.terms {
+            let mut plain: Mono = Vec::new();
+            let mut factor = Poly::constant(c);
+            for (v, e) in m {
+                let kind = self.atoms[v as usize].kind.clone();
+                match kind {
+                    AtomKind::I if e >= 2 => {
+                        let s = if (e / 2) % 2 == 1 { -1 } else { 1 };
+                        factor = factor.scale(&big(s));
+                        if e % 2 == 1 {
+                            plain.push((v, 1));
+                        }
+                    }
+                    AtomKind::Abs(u) if e >= 2 && self.opts.real => {
+                        let up = u.pow_lim((e / 2 * 2) as u64, &self.opts.limits)?;
+                        factor = factor.mul_lim(&up, &self.opts.limits)?;
+                        if e % 2 == 1 {
+                            plain.push((v, 1));
+                        }
+                    }
+                    AtomKind::Root(u, q) if e >= q => {
+                        let up = u.pow_lim((e / q) as u64, &self.opts.limits)?;
+                        factor = factor.mul_lim(&up, &self.opts.limits)?;
+                        if e % q > 0 {
+                            plain.push((v, e % q));
+                        }
+                    }
+                    _ => plain.push((v, e)),
+                }
+            }
+            plain.sort();
+            let t = factor.mul_lim(&Poly::monomial(plain, BigRational::one()), &self.opts.limits)?;
+            out = out.add(&t);
+        }
+        // substituted polynomials may themselves contain special atoms
+        self.reduce_special(out)
+    }
+
+    // ------------------------------------------------------------ Node -> Rf
+
+    pub fn to_rf(&mut self, n: &Node) -> Result<Rf> {
+        self.depth += 1;
+        if self.depth > 100_000 {
+            self.depth -= 1;
+            return Err(Error::limit("expr", "expression nested too deeply"));
+        }
+        let r = stacker::maybe_grow(64 * 1024, 2 * 1024 * 1024, || self.to_rf_inner(n));
+        self.depth -= 1;
+        r
+    }
+
+    fn to_rf_inner(&mut self, n: &Node) -> Result<Rf> {
+        match n {
+            Node::Num(r) => Ok(Rf::constant(r.clone())),
+            Node::Bool(_) => Err(Error::invalid_arg("expr", "boolean value in an algebraic expression")),
+            Node::Sym(s) => Ok(match s.as_str() {
+                "i" => self.atom_rf(sym("i"), AtomKind::I),
+                "pi" | "PI" => self.atom_rf(sym("pi"), AtomKind::Var),
+                "e" | "E" => self.atom_rf(sym("e"), AtomKind::Var),
+                _ => self.atom_rf(n.clone(), AtomKind::Var),
+            }),
+            Node::Neg(a) => {
+                let r = self.to_rf(a)?;
+                Ok(self.neg(&r))
+            }
+            Node::Not(_) => Err(Error::invalid_arg("expr", "'not' in an algebraic expression")),
+            Node::Factorial(a) => {
+                let r = self.to_rf(a)?;
+                if let Some(c) = r.const_value() {
+                    if c.is_integer() && !c.is_negative() {
+                        let k = c.to_integer().to_u64().unwrap_or(u64::MAX);
+                        if k > 5000 {
+                            return Err(Error::limit("expr", format!("factorial of {k} exceeds 5000")));
+                        }
+                        let mut f = BigInt::one();
+                        for j in 2..=k {
+                            f *= j;
+                        }
+                        return Ok(Rf::constant(BigRational::from_integer(f)));
+                    }
+                }
+                let an = self.rf_node(&r);
+                Ok(self.atom_rf(Node::Factorial(Box::new(an)), AtomKind::Other))
+            }
+            Node::Bin(op, a, b) => match op {
+                BinOp::Add => {
+                    // flatten long left-deep sums iteratively
+                    let mut items = vec![(true, &**b)];
+                    let mut cur: &Node = a;
+                    while let Node::Bin(o @ (BinOp::Add | BinOp::Sub), l, r) = cur {
+                        items.push((*o == BinOp::Add, &**r));
+                        cur = l;
+                    }
+                    items.push((true, cur));
+                    items.reverse();
+                    self.sum_items(items)
+                }
+                BinOp::Sub => {
+                    let mut items = vec![(false, &**b)];
+                    let mut cur: &Node = a;
+                    while let Node::Bin(o @ (BinOp::Add | BinOp::Sub), l, r) = cur {
+                        items.push((*o == BinOp::Add, &**r));
+                        cur = l;
+                    }
+                    items.push((true, cur));
+                    items.reverse();
+                    self.sum_items(items)
+                }
+                BinOp::Mul => {
+                    let x = self.to_rf(a)?;
+                    let y = self.to_rf(b)?;
+                    self.mul(&x, &y)
+                }
+                BinOp::Div => {
+                    let x = self.to_rf(a)?;
+                    let y = self.to_rf(b)?;
+                    self.div(&x, &y)
+                }
+                BinOp::Pow => self.pow_node(a, b),
+                BinOp::Mod => {
+                    let x = self.to_rf(a)?;
+                    let y = self.to_rf(b)?;
+                    if let (Some(p), Some(q)) = (x.const_value(), y.const_value()) {
+                        if p.is_integer() && q.is_integer() && !q.is_zero() {
+                            return Ok(Rf::constant(BigRational::from_integer(p.to_integer().mod_floor(&q.to_integer()))));
+                        }
+                    }
+                    let (xn, yn) = (self.rf_node(&x), self.rf_node(&y));
+                    Ok(self.atom_rf(call("mod", vec![xn, yn]), AtomKind::Other))
+                }
+                _ => Err(Error::invalid_arg(
+                    "expr",
+                    format!("operator '{}' is not algebraic (use sat/boolean functions for logic)", op.symbol()),
+                )),
+            },
+            Node::Call(f, args) => self.call_rf(f, args),
+        }
+    }
+
+    fn sum_items(&mut self, items: Vec<(bool, &Node)>) -> Result<Rf> {
+        // add polynomial parts directly; collect rational parts
+        let mut acc = Rf::int(0);
+        for (plus, it) in items {
+            let r = self.to_rf(it)?;
+            let r = if plus { r } else { self.neg(&r) };
+            acc = self.add(&acc, &r)?;
+            if acc.num.len() > self.opts.limits.max_terms {
+                return Err(Error::limit("expr", format!("sum exceeds maxTerms {}", self.opts.limits.max_terms)));
+            }
+        }
+        Ok(acc)
+    }
+
+    fn pow_node(&mut self, a: &Node, b: &Node) -> Result<Rf> {
+        let e = self.to_rf(b)?;
+        if let Node::Sym(s) = a {
+            if s == "e" || s == "E" {
+                if let Some(c) = e.const_value() {
+                    if c.is_integer() {
+                        let base = self.to_rf(a)?;
+                        return self.powi(&base, c.to_integer().to_i64().unwrap_or(i64::MAX));
+                    }
+                }
+                return self.exp_rf(&e);
+            }
+        }
+        let base = self.to_rf(a)?;
+        self.pow_rf(&base, &e)
+    }
+
+    pub fn pow_rf(&mut self, base: &Rf, e: &Rf) -> Result<Rf> {
+        if let Some(c) = e.const_value() {
+            if c.is_integer() {
+                let n = c.to_integer().to_i64().ok_or_else(|| {
+                    Error::limit("expr", format!("exponent {c} exceeds maxExponent {}", self.opts.limits.max_exponent))
+                })?;
+                return self.powi(base, n);
+            }
+            // rational exponent p/q
+            let p = c.numer().to_i64().ok_or_else(|| Error::limit("expr", "exponent numerator too large"))?;
+            let q = c.denom().to_u32().filter(|&q| q <= 1000).ok_or_else(|| Error::limit("expr", "root index too large"))?;
+            let root = self.root_rf(base, q)?;
+            return self.powi(&root, p);
+        }
+        if let Some(bc) = base.const_value() {
+            if bc.is_zero() {
+                return Ok(Rf::int(0));
+            }
+            if bc.is_one() {
+                return Ok(Rf::int(1));
+            }
+        }
+        let bn = self.rf_node(base);
+        let en = self.rf_node(e);
+        Ok(self.atom_rf(Node::pow(bn, en), AtomKind::Other))
+    }
+
+    /// base^(1/q), domain-correct: (x^2)^(1/2) = abs(x) unless x is assumed positive.
+    fn root_rf(&mut self, base: &Rf, q: u32) -> Result<Rf> {
+        if base.is_zero() {
+            return Ok(Rf::int(0));
+        }
+        if !base.den.is_one() {
+            let n = self.root_rf(&Rf::poly(base.num.clone()), q)?;
+            let d = self.root_rf(&Rf::poly(base.den.clone()), q)?;
+            return self.div(&n, &d);
+        }
+        let p = &base.num;
+        if p.len() == 1 {
+            let (m, c) = p.terms.iter().next().unwrap();
+            // exact root of the coefficient?
+            let cr = rational_root(c, q);
+            let all_div = m.iter().all(|&(v, e)| e % q == 0 && self.atoms[v as usize].kind == AtomKind::Var);
+            if let (Some(cr), true) = (cr, all_div) {
+                let mut r = Rf::constant(cr);
+                for &(v, e) in m {
+                    let k = e / q;
+                    let atom = Rf::poly(Poly::var(v));
+                    let name = self.atoms[v as usize].key.clone();
+                    let positive = self.opts.positive.contains(&name) || name == "pi" || name == "e";
+                    let f = if q % 2 == 0 && k % 2 == 1 && !positive { self.abs_rf(&atom)? } else { atom };
+                    let fk = self.powi(&f, k as i64)?;
+                    r = self.mul(&r, &fk)?;
+                }
+                return Ok(r);
+            }
+            if let Some(cr) = rational_root(c, q) {
+                if !cr.is_one() && !m.is_empty() {
+                    let rest = self.root_rf(&Rf::poly(Poly::monomial(m.clone(), BigRational::one())), q)?;
+                    return self.mul(&Rf::constant(cr), &rest);
+                }
+            }
+        }
+        // perfect powers of polynomials: sqrt((x+1)^2) = abs(x + 1)
+        if p.len() > 1 && p.len() <= 64 && p.total_degree() <= 64 && p.total_degree() >= q as u64 {
+            let (c, pp) = self.print_primitive(p);
+            if let Some(cr) = rational_root(&c, q) {
+                let fs = crate::ops::factor_poly(self, &pp);
+                if !fs.is_empty() && fs.iter().all(|(_, m)| m % q == 0) {
+                    let mut r = Rf::constant(cr);
+                    for (f, m) in fs {
+                        let k = m / q;
+                        let base = Rf::poly(f);
+                        let b = if q % 2 == 0 && k % 2 == 1 { self.abs_rf(&base)? } else { base };
+                        let bk = self.powi(&b, k as i64)?;
+                        r = self.mul(&r, &bk)?;
+                    }
+                    return Ok(r);
+                }
+            }
+        }
+        let bn = self.poly_node(p);
+        let node = if q == 2 {
+            call("sqrt", vec![bn])
+        } else {
+            Node::pow(bn, Node::Num(BigRational::new(BigInt::one(), BigInt::from(q))))
+        };
+        Ok(self.atom_rf(node, AtomKind::Root(p.clone(), q)))
+    }
+
+    fn abs_rf(&mut self, a: &Rf) -> Result<Rf> {
+        if let Some(c) = a.const_value() {
+            return Ok(Rf::constant(c.abs()));
+        }
+        if !a.den.is_one() {
+            let n = self.abs_rf(&Rf::poly(a.num.clone()))?;
+            let d = self.abs_rf(&Rf::poly(a.den.clone()))?;
+            return self.div(&n, &d);
+        }
+        // pull out the constant factor, normalise the sign
+        let (c, pp) = self.print_primitive(&a.num);
+        let c = c.abs();
+        if pp.len() == 1 && pp.terms.keys().next().unwrap().len() == 1 {
+            let (v, e) = pp.terms.keys().next().unwrap()[0];
+            let at = self.atoms[v as usize].clone();
+            if self.opts.positive.contains(&at.key)
+                || at.key == "pi"
+                || at.key == "e"
+                || matches!(at.kind, AtomKind::Abs(_) | AtomKind::Exp)
+                || (e % 2 == 0 && self.opts.real && at.kind == AtomKind::Var)
+            {
+                return Ok(Rf::poly(pp.scale(&c)));
+            }
+            if e > 1 {
+                let inner = self.abs_rf(&Rf::poly(Poly::var(v)))?;
+                let r = self.powi(&inner, e as i64)?;
+                return self.mul(&Rf::constant(c), &r);
+            }
+        }
+        let node = call("abs", vec![self.poly_node(&pp)]);
+        let r = self.atom_rf(node, AtomKind::Abs(pp));
+        Ok(Rf::poly(r.num.scale(&c)))
+    }
+
+    fn exp_rf(&mut self, u: &Rf) -> Result<Rf> {
+        if u.is_zero() {
+            return Ok(Rf::int(1));
+        }
+        if u.den.is_one() {
+            // exp(a + b) = exp(a) exp(b); exp(k m) = exp(m)^k for integer k
+            if u.num.len() > 1 || u.num.terms.values().next().map(|c| c.is_integer()).unwrap_or(false) {
+                let mut r = Rf::int(1);
+                let terms: Vec<(Mono, BigRational)> = u.num.terms.iter().map(|(m, c)| (m.clone(), c.clone())).collect();
+                for (m, c) in terms {
+                    let f = if m.is_empty() {
+                        if c.is_integer() {
+                            let e = self.atom_rf(sym("e"), AtomKind::Var);
+                            self.powi(&e, c.to_integer().to_i64().unwrap_or(i64::MAX))?
+                        } else {
+                            self.exp_atom(&Rf::constant(c))?
+                        }
+                    } else if c.is_integer() {
+                        // log atom: exp(k log(w)) = w^k
+                        let base = self.exp_atom(&Rf::poly(Poly::monomial(m, BigRational::one())))?;
+                        self.powi(&base, c.to_integer().to_i64().unwrap_or(i64::MAX))?
+                    } else {
+                        self.exp_atom(&Rf::poly(Poly::monomial(m, c)))?
+                    };
+                    r = self.mul(&r, &f)?;
+                }
+                return Ok(r);
+            }
+        }
+        self.exp_atom(u)
+    }
+
+    fn exp_atom(&mut self, u: &Rf) -> Result<Rf> {
+        // exp(log(w)) = w
+        if u.den.is_one() && u.num.len() == 1 {
+            let (m, c) = u.num.terms.iter().next().unwrap();
+            if c.is_one() && m.len() == 1 && m[0].1 == 1 {
+                let at = &self.atoms[m[0].0 as usize];
+                if at.kind == AtomKind::Log {
+                    if let Node::Call(_, args) = &at.node.clone() {
+                        return self.to_rf(&args[0]);
+                    }
+                }
+            }
+        }
+        let n = self.rf_node(u);
+        Ok(self.atom_rf(call("exp", vec![n]), AtomKind::Exp))
+    }
+
+    fn call_rf(&mut self, f: &str, args: &[Node]) -> Result<Rf> {
+        let mut rs = Vec::with_capacity(args.len());
+        for a in args {
+            rs.push(self.to_rf(a)?);
+        }
+        let one = |k: &str| -> Result<()> {
+            if args.len() != 1 {
+                return Err(Error::invalid_arg("expr", format!("{k}() takes 1 argument, got {}", args.len())));
+            }
+            Ok(())
+        };
+        match f {
+            "sqrt" => {
+                one(f)?;
+                self.root_rf(&rs[0], 2)
+            }
+            "abs" => {
+                one(f)?;
+                self.abs_rf(&rs[0])
+            }
+            "exp" => {
+                one(f)?;
+                self.exp_rf(&rs[0])
+            }
+            "pow" if args.len() == 2 => self.pow_rf(&rs[0], &rs[1]),
+            "log" | "ln" if args.len() == 1 => {
+                let u = &rs[0];
+                if let Some(c) = u.const_value() {
+                    if c.is_one() {
+                        return Ok(Rf::int(0));
+                    }
+                }
+                if u.den.is_one() && u.num.len() == 1 {
+                    let (m, c) = u.num.terms.iter().next().unwrap();
+                    if c.is_one() && m.len() == 1 {
+                        let (v, e) = m[0];
+                        let at = self.atoms[v as usize].clone();
+                        if at.key == "e" {
+                            return Ok(Rf::int(e as i64));
+                        }
+                        if at.kind == AtomKind::Exp && self.opts.real && e == 1 {
+                            if let Node::Call(_, a) = &at.node {
+                                return self.to_rf(&a[0]);
+                            }
+                        }
+                    }
+                }
+                let n = self.rf_node(u);
+                Ok(self.atom_rf(call("log", vec![n]), AtomKind::Log))
+            }
+            "sin" | "cos" | "tan" => {
+                one(f)?;
+                let u = &rs[0];
+                if u.is_zero() {
+                    return Ok(Rf::int(if f == "cos" { 1 } else { 0 }));
+                }
+                let un = self.rf_node(u);
+                if to_string(&un) == "pi" {
+                    return Ok(Rf::int(if f == "cos" { -1 } else { 0 }));
+                }
+                // odd/even symmetry: put the argument's sign in canonical form
+                let (lc_neg, pos) = self.sign_normalize(u);
+                let pn = self.rf_node(&pos);
+                let kind = match f {
+                    "sin" => AtomKind::Sin(pn.clone()),
+                    "cos" => AtomKind::Cos(pn.clone()),
+                    _ => AtomKind::Other,
+                };
+                let r = self.atom_rf(call(f, vec![pn]), kind);
+                if lc_neg && f != "cos" {
+                    Ok(self.neg(&r))
+                } else {
+                    Ok(r)
+                }
+            }
+            _ => {
+                let ns: Vec<Node> = rs.iter().map(|r| self.rf_node(r)).collect();
+                Ok(self.atom_rf(call(f, ns), AtomKind::Other))
+            }
+        }
+    }
+
+    fn sign_normalize(&self, u: &Rf) -> (bool, Rf) {
+        let order = self.term_order(&u.num);
+        let lead = &u.num.terms[&order[0]];
+        if lead.is_negative() {
+            (true, Rf { num: u.num.neg(), den: u.den.clone() })
+        } else {
+            (false, u.clone())
+        }
+    }
+
+    // ------------------------------------------------------------ printing
+
+    fn atom_rank_key(&self, v: u32) -> (u8, &str) {
+        let a = &self.atoms[v as usize];
+        let class = match (&a.kind, &a.node) {
+            (AtomKind::Var, Node::Sym(s)) if s == "pi" || s == "e" => 1,
+            (AtomKind::I, _) => 1,
+            (AtomKind::Var, _) => 0,
+            _ => 2,
+        };
+        (class, a.key.as_str())
+    }
+
+    /// Monomials of `p` in print order (graded, then lexicographic over atom names).
+    pub fn term_order(&self, p: &Poly) -> Vec<Mono> {
+        let mut ms: Vec<(u64, Vec<((u8, &str), u32)>, &Mono)> = p
+            .terms
+            .keys()
+            .map(|m| {
+                let mut k: Vec<((u8, &str), u32)> = m.iter().map(|&(v, e)| (self.atom_rank_key(v), e)).collect();
+                k.sort();
+                (mono_deg(m), k, m)
+            })
+            .collect();
+        ms.sort_by(|a, b| {
+            b.0.cmp(&a.0).then_with(|| {
+                let (ka, kb) = (&a.1, &b.1);
+                for i in 0..ka.len().max(kb.len()) {
+                    match (ka.get(i), kb.get(i)) {
+                        (Some(x), Some(y)) => {
+                            if x.0 != y.0 {
+                                return x.0.cmp(&y.0);
+                            }
+                            if x.1 != y.1 {
+                                return y.1.cmp(&x.1);
+                            }
+                        }
+                        (Some(_), None) => return std::cmp::Ordering::Less,
+                        (None, Some(_)) => return std::cmp::Ordering::Greater,
+                        (None, None) => break,
+                    }
+                }
+                std::cmp::Ordering::Equal
+            })
+        });
+        ms.into_iter().map(|t| t.2.clone()).collect()
+    }
+
+    /// (c, p/c) where p/c has coprime integer coefficients and positive leading coefficient
+    /// in print order.
+    pub fn print_primitive(&self, p: &Poly) -> (BigRational, Poly) {
+        if p.is_zero() {
+            return (BigRational::one(), Poly::zero());
+        }
+        let order = self.term_order(p);
+        let mut c = p.content();
+        if p.terms[&order[0]].is_negative() {
+            c = -c;
+        }
+        (c.clone(), p.scale(&c.recip()))
+    }
+
+    fn mono_node(&self, m: &Mono) -> Option<Node> {
+        let mut fs: Vec<(&str, Node)> = m
+            .iter()
+            .map(|&(v, e)| {
+                let a = &self.atoms[v as usize];
+                let n = if e == 1 { a.node.clone() } else { Node::pow(a.node.clone(), num(e as i64)) };
+                (self.atom_rank_key(v).1, n)
+            })
+            .collect();
+        fs.sort_by_key(|x| (self.class_of(x.0), x.0.to_string()));
+        let mut it = fs.into_iter().map(|x| x.1);
+        let first = it.next()?;
+        Some(it.fold(first, Node::mul))
+    }
+
+    fn class_of(&self, key: &str) -> u8 {
+        let id = self.index[key];
+        self.atom_rank_key(id).0
+    }
+
+    pub fn poly_node(&self, p: &Poly) -> Node {
+        let order = self.term_order(p);
+        if order.is_empty() {
+            return num(0);
+        }
+        let mut out: Option<Node> = None;
+        for m in order {
+            let c = &p.terms[&m];
+            let neg = c.is_negative();
+            let ca = c.abs();
+            let mn = self.mono_node(&m);
+            let term = match mn {
+                None => Node::Num(ca.clone()),
+                Some(mn) => {
+                    let numr = ca.numer().clone();
+                    let den = ca.denom().clone();
+                    let top = if numr.is_one() { mn } else { mul_left(Node::Num(BigRational::from_integer(numr)), mn) };
+                    if den.is_one() {
+                        top
+                    } else {
+                        bin(BinOp::Div, top, Node::Num(BigRational::from_integer(den)))
+                    }
+                }
+            };
+            out = Some(match out {
+                None => {
+                    if neg {
+                        match &term {
+                            Node::Num(r) => Node::Num(-r.clone()),
+                            _ => Node::Neg(Box::new(term)),
+                        }
+                    } else {
+                        term
+                    }
+                }
+                Some(acc) => bin(if neg { BinOp::Sub } else { BinOp::Add }, acc, term),
+            });
+        }
+        out.unwrap()
+    }
+
+    pub fn rf_node(&self, r: &Rf) -> Node {
+        if let Some(c) = r.den.const_value() {
+            return self.poly_node(&r.num.scale(&c.recip()));
+        }
+        let (cn, pn) = self.print_primitive(&r.num);
+        let (cd, pd) = self.print_primitive(&r.den);
+        let k = cn / cd;
+        let top = pn.scale(&BigRational::from_integer(k.numer().clone()));
+        let bot = pd.scale(&BigRational::from_integer(k.denom().clone()));
+        bin(BinOp::Div, self.poly_node(&top), self.poly_node(&bot))
+    }
+
+    /// cos(u)^2 -> 1 - sin(u)^2 (a canonical reduction modulo sin^2 + cos^2 = 1).
+    pub fn trig_reduce(&mut self, r: &Rf) -> Result<Option<Rf>> {
+        let has = |s: &Ctx, p: &Poly| p.terms.keys().any(|m| m.iter().any(|&(v, e)| e >= 2 && matches!(s.atoms[v as usize].kind, AtomKind::Cos(_))));
+        if !has(self, &r.num) && !has(self, &r.den) {
+            return Ok(None);
+        }
+        let n = self.trig_poly(&r.num)?;
+        let d = self.trig_poly(&r.den)?;
+        let saved = self.recording;
+        self.recording = false;
+        let out = self.reduce(n, d);
+        self.recording = saved;
+        Ok(Some(out?))
+    }
+
+    fn trig_poly(&mut self, p: &Poly) -> Result<Poly> {
+        let mut out = Poly::zero();
+        for (m, c) in p.terms.clone() {
+            let mut t = Poly::constant(c);
+            let mut plain: Mono = Vec::new();
+            for (v, e) in m {
+                if let AtomKind::Cos(u) = self.atoms[v as usize].kind.clone() {
+                    if e >= 2 {
+                        let s = self.atom(call("sin", vec![u.clone()]), AtomKind::Sin(u));
+                        let one_minus = Poly::one().sub(&Poly::monomial(vec![(s, 2)], BigRational::one()));
+                        t = t.mul_lim(&one_minus.pow_lim((e / 2) as u64, &self.opts.limits)?, &self.opts.limits)?;
+                        if e % 2 == 1 {
+                            plain.push((v, 1));
+                        }
+                        continue;
+                    }
+                }
+                plain.push((v, e));
+            }
+            plain.sort();
+            out = out.add(&t.mul_lim(&Poly::monomial(plain, BigRational::one()), &self.opts.limits)?);
+        }
+        Ok(out)
+    }
+}
+
+/// Exact q-th root of a non-negative rational, if it exists (negative with odd q allowed).
+pub fn rational_root(c: &BigRational, q: u32) -> Option<BigRational> {
+    if c.is_negative() {
+        if q % 2 == 0 {
+            return None;
+        }
+        return rational_root(&-c.clone(), q).map(|r| -r);
+    }
+    let n = c.numer().nth_root(q);
+    let d = c.denom().nth_root(q);
+    if num_traits::pow(n.clone(), q as usize) == *c.numer() && num_traits::pow(d.clone(), q as usize) == *c.denom() {
+        Some(BigRational::new(n, d))
+    } else {
+        None
+    }
+}
+
+/// Result of a simplification.
+#[derive(Clone, Debug)]
+pub struct Simplified {
+    pub expr: String,
+    pub node: Node,
+    /// Conditions under which the result equals the input (cancelled factors are non-zero).
+    pub conditions: Vec<String>,
+}
+
+pub fn check_tree(n: &Node, lim: &Limits) -> Result<()> {
+    let d = crate::util::depth_iter(n);
+    if d > lim.max_depth.max(1) * 200 {
+        return Err(Error::limit("expr", format!("expression tree depth {d} is too deep")));
+    }
+    Ok(())
+}
+
+/// Canonical simplification.
+pub fn simplify_node(n: &Node, opts: &Options) -> Result<Simplified> {
+    check_tree(n, &opts.limits)?;
+    let mut ctx = Ctx::new(opts.clone());
+    let r = ctx.to_rf(n)?;
+    let mut node = ctx.rf_node(&r);
+    if opts.trig {
+        if let Some(t) = ctx.trig_reduce(&r)? {
+            let alt = ctx.rf_node(&t);
+            let (a, b) = (to_string(&alt), to_string(&node));
+            if a.len() < b.len() {
+                node = alt;
+            }
+        }
+    }
+    Ok(Simplified { expr: to_string(&node), node, conditions: ctx.conditions })
+}
+
+pub fn simplify(src: &str, opts: &Options) -> Result<Simplified> {
+    let n = parse_with_depth(src, opts.limits.max_depth)?;
+    simplify_node(&n, opts)
+}
+
+/// Numerator / denominator form (`rationalize`): `{ num, den }` strings, both expanded.
+pub fn rationalize(src: &str, opts: &Options) -> Result<(String, String, String)> {
+    let n = parse_with_depth(src, opts.limits.max_depth)?;
+    check_tree(&n, &opts.limits)?;
+    let mut ctx = Ctx::new(opts.clone());
+    let r = ctx.to_rf(&n)?;
+    let node = ctx.rf_node(&r);
+    let (numn, denn) = match &node {
+        Node::Bin(BinOp::Div, a, b) if !r.den.is_const() => ((**a).clone(), (**b).clone()),
+        _ => {
+            // polynomial: clear rational coefficients into an integer denominator
+            let c = r.num.content();
+            let d = BigRational::from_integer(c.denom().clone());
+            let top = r.num.scale(&d);
+            (ctx.poly_node(&top), Node::Num(d))
+        }
+    };
+    let whole = if matches!(&denn, Node::Num(d) if d.is_one()) { numn.clone() } else { bin(BinOp::Div, numn.clone(), denn.clone()) };
+    Ok((to_string(&whole), to_string(&numn), to_string(&denn)))
+}
+
+/// Groups equal monomials of an expanded polynomial as a map from printed monomial to coefficient.
+pub fn coefficients(src: &str, opts: &Options) -> Result<BTreeMap<String, String>> {
+    let n = parse(src)?;
+    let mut ctx = Ctx::new(opts.clone());
+    let r = ctx.to_rf(&n)?;
+    let mut out = BTreeMap::new();
+    for (m, c) in &r.num.terms {
+        let k = ctx.mono_node(m).map(|x| to_string(&x)).unwrap_or_else(|| "1".into());
+        out.insert(k, fmt_rational(c));
+    }
+    Ok(out)
+}

@@ -1,0 +1,73 @@
+//! Bindings for `omnitide-symbolic`: JSON in, JSON out (the crate owns every decision).
+
+use napi::bindgen_prelude::*;
+use napi_derive::napi;
+use omnitide_symbolic::api;
+
+use crate::error::guard;
+
+/// Runs one symbolic operation synchronously (`op` names it, `args` is a JSON object).
+#[napi]
+pub fn symbolic_call(op: String, args: String) -> Result<String> {
+    guard(|| api::call(&op, &args))
+}
+
+pub struct SymbolicTask {
+    op: String,
+    args: String,
+}
+
+impl Task for SymbolicTask {
+    type Output = String;
+    type JsValue = String;
+    fn compute(&mut self) -> Result<Self::Output> {
+        guard(|| api::call(&self.op, &self.args))
+    }
+    fn resolve(&mut self, _env: Env, output: Self::Output) -> Result<Self::JsValue> {
+        Ok(output)
+    }
+}
+
+/// The same operation on the libuv pool (SAT, batches, large expansions).
+#[napi(ts_return_type = "Promise<string>")]
+pub fn symbolic_call_async(op: String, args: String) -> AsyncTask<SymbolicTask> {
+    AsyncTask::new(SymbolicTask { op, args })
+}
+
+#[napi]
+pub struct SymbolicCompiled {
+    inner: api::Compiled,
+}
+
+#[napi]
+impl SymbolicCompiled {
+    #[napi(constructor)]
+    pub fn new(expr: String, variables: Vec<String>, options: Option<String>) -> Result<Self> {
+        guard(|| {
+            let opts_json = options.unwrap_or_else(|| "{}".into());
+            let _ = opts_json;
+            Ok(SymbolicCompiled { inner: api::compile(&expr, &variables, &omnitide_symbolic::Options::default())? })
+        })
+    }
+    /// Evaluates one point (values in variable order).
+    #[napi]
+    pub fn evaluate(&self, values: Vec<f64>) -> Result<f64> {
+        guard(|| {
+            if values.len() != self.inner.vars.len() {
+                return Err(omnitide_common::Error::invalid_arg("values", format!("expected {} values, got {}", self.inner.vars.len(), values.len())));
+            }
+            let mut st = Vec::new();
+            Ok(self.inner.eval_row(&values, &mut st))
+        })
+    }
+    /// Evaluates over columns (one Float64Array per variable) into `out`.
+    #[napi]
+    pub fn evaluate_many(&self, columns: Vec<Float64Array>, mut out: Float64Array) -> Result<()> {
+        guard(|| {
+            let cols: Vec<&[f64]> = columns.iter().map(|c| c.as_ref()).collect();
+            // SAFETY: `out` is a JS-owned buffer alive for this synchronous call.
+            let o: &mut [f64] = unsafe { out.as_mut() };
+            self.inner.evaluate_many(&cols, o)
+        })
+    }
+}

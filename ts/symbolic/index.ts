@@ -1,0 +1,227 @@
+/**
+ * omnitide/symbolic: mathjs-compatible parsing, canonical simplification over exact
+ * rationals, factoring, derivatives, equivalence with checkable proofs, SAT with DRAT
+ * certificates and compiled evaluators. All work happens in the native crate.
+ */
+import { z } from 'zod';
+import { callNative, callNativeAsync, invalidArgument } from '../errors.js';
+import { native } from '../native.js';
+import { parseOptions } from '../validate.js';
+
+export interface Limits {
+  /** Largest number of terms an expansion may produce (default 100000). */
+  maxTerms?: number;
+  /** Largest integer exponent expanded symbolically (default 10000). */
+  maxExponent?: number;
+  /** Deepest parenthesis/unary nesting accepted by the parser (default 500). */
+  maxDepth?: number;
+  /** E-graph node limit for rewriting / proofs (default 20000). */
+  nodes?: number;
+  /** Equality-saturation iterations (default 30). */
+  iterations?: number;
+  /** Wall-clock budget for rewriting / proofs in ms (default 2000). */
+  timeMs?: number;
+}
+/** A rewrite rule: mathjs rule string (`'n1*n3 + n2*n3 -> (n1+n2)*n3'`, `<->` for both
+ *  directions; `n*` match anything, `c*` numbers, `v*` non-numbers) or `{ l, r, name? }`. */
+export type Rule = string | { l: string; r: string; name?: string };
+export interface SimplifyOptions {
+  assume?: { real?: boolean; positive?: string[] };
+  /** Cancel common factors of numerator and denominator (default true; the cancelled
+   *  factors are reported in `conditions`). With false a cancellation throws. */
+  allowCancel?: boolean;
+  /** Try sin^2 + cos^2 = 1 and keep the shorter result (default true). */
+  trig?: boolean;
+  /** With rules, simplify rewrites by equality saturation and returns the smallest term. */
+  rules?: Rule[];
+  limits?: Limits;
+}
+export interface Simplified {
+  expr: string;
+  /** The result equals the input wherever these hold (e.g. `x - 1 != 0`). */
+  conditions: string[];
+  /** With `rules`: the rewrite steps from the input to the result (replayable with checkProof). */
+  steps?: Step[];
+}
+
+const limitsSchema = z.strictObject({
+  maxTerms: z.number().int().min(1).optional(),
+  maxExponent: z.number().int().min(1).optional(),
+  maxDepth: z.number().int().min(1).max(100_000).optional(),
+  nodes: z.number().int().min(1).optional(),
+  iterations: z.number().int().min(1).optional(),
+  timeMs: z.number().int().min(1).optional(),
+});
+const ruleSchema = z.union([z.string(), z.strictObject({ l: z.string(), r: z.string(), name: z.string().optional() })]);
+const optionsSchema = z.strictObject({
+  assume: z.strictObject({ real: z.boolean().optional(), positive: z.array(z.string()).optional() }).optional(),
+  allowCancel: z.boolean().optional(),
+  trig: z.boolean().optional(),
+  rules: z.array(ruleSchema).optional(),
+  limits: limitsSchema.optional(),
+});
+
+function exprArg(arg: string, v: unknown): string {
+  if (typeof v !== 'string') throw invalidArgument(arg, `must be a string in mathjs syntax, got ${typeof v}`);
+  return v;
+}
+function call<T>(op: string, args: Record<string, unknown>): T {
+  return JSON.parse(callNative(() => native.symbolicCall(op, JSON.stringify(args)))) as T;
+}
+async function callAsync<T>(op: string, args: Record<string, unknown>): Promise<T> {
+  return JSON.parse(await callNativeAsync(() => native.symbolicCallAsync(op, JSON.stringify(args)))) as T;
+}
+function opts(o: unknown): SimplifyOptions | undefined {
+  return o === undefined ? undefined : parseOptions('opts', optionsSchema, o);
+}
+
+/** Parses and prints back in mathjs syntax (normalised spacing/parentheses). */
+export function parse(expr: string): { expr: string; tex: string; variables: string[] } {
+  return call('parse', { expr: exprArg('expr', expr) });
+}
+export function toTex(expr: string): string {
+  return parse(expr).tex;
+}
+/** Canonical form: equal polynomials / rational functions give identical strings. */
+export function simplify(expr: string, options?: SimplifyOptions): Simplified {
+  return call('simplify', { expr: exprArg('expr', expr), options: opts(options) });
+}
+export function simplifyAsync(expr: string, options?: SimplifyOptions): Promise<Simplified> {
+  return callAsync('simplify', { expr: exprArg('expr', expr), options: opts(options) });
+}
+export type ManyResult = Simplified | { error: { code: string; message: string } };
+/** Simplifies many expressions in one native call; per-item errors are returned in place. */
+export function simplifyMany(exprs: string[], options?: SimplifyOptions): ManyResult[] {
+  if (!Array.isArray(exprs)) throw invalidArgument('exprs', 'must be an array of strings');
+  exprs.forEach((e, i) => exprArg(`exprs[${i}]`, e));
+  return call('simplifyMany', { exprs, options: opts(options) });
+}
+export function simplifyManyAsync(exprs: string[], options?: SimplifyOptions): Promise<ManyResult[]> {
+  if (!Array.isArray(exprs)) throw invalidArgument('exprs', 'must be an array of strings');
+  exprs.forEach((e, i) => exprArg(`exprs[${i}]`, e));
+  return callAsync('simplifyMany', { exprs, options: opts(options) });
+}
+export function expand(expr: string, options?: SimplifyOptions): Simplified {
+  return call('expand', { expr: exprArg('expr', expr), options: opts(options) });
+}
+export function rationalize(expr: string, options?: SimplifyOptions): { expr: string; numerator: string; denominator: string } {
+  return call('rationalize', { expr: exprArg('expr', expr), options: opts(options) });
+}
+export function factor(expr: string, options?: SimplifyOptions): string {
+  return call<{ expr: string }>('factor', { expr: exprArg('expr', expr), options: opts(options) }).expr;
+}
+export function derivative(expr: string, variable: string, options?: SimplifyOptions): Simplified {
+  return call('derivative', { expr: exprArg('expr', expr), variable: exprArg('variable', variable), options: opts(options) });
+}
+export function substitute(expr: string, map: Record<string, string | number>): string {
+  if (typeof map !== 'object' || map === null) throw invalidArgument('map', 'must be an object');
+  return call<{ expr: string }>('substitute', { expr: exprArg('expr', expr), map }).expr;
+}
+export function evaluate(expr: string, scope: Record<string, number> = {}): number {
+  if (typeof scope !== 'object' || scope === null) throw invalidArgument('scope', 'must be an object of numbers');
+  return call<{ value: number }>('evaluate', { expr: exprArg('expr', expr), scope }).value;
+}
+
+export interface Step {
+  /** Rule name (`comm-add`, `distribute`, `fold-add`, a user rule's name, or `normal-form`). */
+  rule: string;
+  /** The subterm the rule produced, mathjs syntax. */
+  subterm: string;
+  /** The whole expression after this step, mathjs syntax. */
+  result: string;
+  direction?: 'forward' | 'backward';
+  /** The whole expression after this step as an s-expression (what `checkProof` replays). */
+  term?: string;
+}
+export type Equivalence =
+  | { equal: true; method: 'rewrite' | 'normal-form'; proof: Step[]; conditions: string[] }
+  | { equal: false; counterexample: Record<string, number>; values: [number, number] }
+  | { equal: 'unknown'; reason: string };
+
+/**
+ * Is `a = b`? A numeric point that separates them gives `{ equal: false }`; otherwise an
+ * e-graph (egg) search with the default algebra rules plus `options.rules` gives a proof whose
+ * steps name the rule and subterm; failing that the canonical normal form decides; `'unknown'`
+ * when the limits stop the search.
+ */
+export function equivalent(a: string, b: string, options?: SimplifyOptions & { defaultRules?: boolean }): Equivalence {
+  const { defaultRules, ...rest } = options ?? {};
+  return call('equivalent', { a: exprArg('a', a), b: exprArg('b', b), options: opts(options === undefined ? undefined : rest), defaultRules });
+}
+/** Replays a proof independently of the search (pattern matching per step, exact arithmetic). */
+export function checkProof(a: string, b: string, proof: Step[], options?: SimplifyOptions & { defaultRules?: boolean }): { valid: boolean; reason?: string } {
+  if (!Array.isArray(proof)) throw invalidArgument('proof', 'must be an array of steps');
+  const { defaultRules, ...rest } = options ?? {};
+  return call('checkProof', { a: exprArg('a', a), b: exprArg('b', b), proof, options: opts(options === undefined ? undefined : rest), defaultRules });
+}
+/** Rewrites with the given rules only (equality saturation) and returns the smallest term. */
+export function rewrite(expr: string, rules: Rule[], options?: { limits?: Limits }): { expr: string; stopReason: string } {
+  const o = opts({ rules, ...(options ?? {}) });
+  return call('rewrite', { expr: exprArg('expr', expr), options: o });
+}
+
+export type Cnf = number[][] | { dimacs: string };
+export type SatResult =
+  | { sat: true; model: number[] | Record<string, boolean> }
+  | { sat: false; proof: { format: 'drat'; text: string } | null; cnf?: string };
+
+function satArgs(input: Cnf | string): Record<string, unknown> {
+  if (typeof input === 'string') return { expr: input };
+  if (Array.isArray(input)) return { clauses: input };
+  if (input && typeof input === 'object' && typeof (input as { dimacs?: unknown }).dimacs === 'string') return { dimacs: input.dimacs };
+  throw invalidArgument('input', 'must be clauses (number[][]), { dimacs } or a boolean expression string');
+}
+
+function satProof(o: unknown): boolean {
+  return parseOptions('opts', z.strictObject({ proof: z.boolean().optional() }), o ?? {}).proof ?? true;
+}
+
+export const sat = {
+  /** Solves CNF clauses, DIMACS text or a boolean expression (`a and not b or c`).
+   *  UNSAT answers carry a DRAT proof unless `proof: false` (CNF input only). */
+  solve(input: Cnf | string, options?: { proof?: boolean }): SatResult {
+    return call('satSolve', { ...satArgs(input), proof: satProof(options) });
+  },
+  solveAsync(input: Cnf | string, options?: { proof?: boolean }): Promise<SatResult> {
+    return callAsync('satSolve', { ...satArgs(input), proof: satProof(options) });
+  },
+  /** Independent forward DRAT check of an UNSAT proof. */
+  checkProof(cnf: Cnf, drat: string): { valid: boolean; lemmas: number; reason: string } {
+    if (typeof drat !== 'string') throw invalidArgument('drat', 'must be DRAT text');
+    return call('satCheck', { ...satArgs(cnf), proof: drat });
+  },
+  /** Canonical form (ROBDD paths, variables in name order): equivalent inputs give equal strings. */
+  canonical(expr: string): string {
+    return call<{ expr: string }>('boolCanonical', { expr: exprArg('expr', expr) }).expr;
+  },
+};
+
+export interface Compiled {
+  readonly variables: string[];
+  evaluate(values: number[]): number;
+}
+
+/** Compiles the canonical form of `expr` into a stack-machine evaluator. */
+export function compile(expr: string, variables: string[]): Compiled {
+  exprArg('expr', expr);
+  if (!Array.isArray(variables)) throw invalidArgument('variables', 'must be an array of names');
+  const inner = callNative(() => new native.SymbolicCompiled(expr, variables));
+  return {
+    variables: [...variables],
+    evaluate: (values: number[]) => callNative(() => inner.evaluate(values)),
+    [innerKey]: inner,
+  } as Compiled;
+}
+const innerKey = Symbol('omnitide.symbolic.compiled');
+
+/** Evaluates a compiled expression over columns (one Float64Array per variable). */
+export function evaluateMany(compiled: Compiled, columns: Float64Array[]): Float64Array {
+  const inner = (compiled as unknown as Record<symbol, InstanceType<typeof native.SymbolicCompiled>>)[innerKey];
+  if (!inner) throw invalidArgument('compiled', 'must come from compile()');
+  if (!Array.isArray(columns) || !columns.every((c) => c instanceof Float64Array)) {
+    throw invalidArgument('columns', 'must be an array of Float64Array');
+  }
+  const out = new Float64Array(columns.length ? columns[0].length : 0);
+  callNative(() => inner.evaluateMany(columns, out));
+  return out;
+}
