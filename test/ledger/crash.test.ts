@@ -41,6 +41,28 @@ function runAndKill(dir: string, durability: string, sk: string, delayMs: number
   });
 }
 
+describe('ledger lock across processes', () => {
+  it('a second process opening the directory for writing gets ERR_OMNI_LOCKED', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'omni-ledger-lock-'));
+    const sk = Buffer.from(ed25519.generateKeyPair().secretKey).toString('hex');
+    const child = spawn(process.execPath, ['--import', 'tsx', join(__dirname, 'fixtures/writer.ts'), dir, 'none', sk], { stdio: ['ignore', 'pipe', 'ignore'] });
+    try {
+      await new Promise<void>((resolve) => child.stdout.on('data', (d: Buffer) => d.toString().includes('open ') && resolve()));
+      const err = await Ledger.open(dir, { origin: 'crash.example/log' }).then(() => undefined, (e: unknown) => e);
+      expect((err as { code?: string })?.code).toBe('ERR_OMNI_LOCKED');
+    } finally {
+      child.kill('SIGKILL');
+      await new Promise((r) => child.on('exit', r));
+    }
+    // The lock dies with its holder.
+    const l = await Ledger.open(dir, { origin: 'crash.example/log' });
+    expect(l.size).toBeGreaterThanOrEqual(0);
+    await l.verify({ full: true });
+    await l.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+});
+
 describe('ledger kill -9', () => {
   it(`keeps every acknowledged entry across ${ROUNDS} SIGKILLs at random points`, async () => {
     const dir = mkdtempSync(join(tmpdir(), 'omni-ledger-crash-'));
