@@ -45,6 +45,35 @@ export declare class Ed25519Signer {
   sign(message: Uint8Array): Uint8Array
 }
 
+export declare class NativeLedger {
+  static open(dir: string, opts: LedgerOpenOptions): NativeLedger
+  get size(): number
+  get origin(): string
+  get hash(): string
+  get publicKey(): Uint8Array | null
+  get recovery(): LedgerRecovery
+  lastCheckpoint(): string | null
+  /** Appends entries packed back to back (`ends[i]` = end of entry i), one commit. */
+  appendMany(data: Uint8Array, ends: Uint32Array): Promise<unknown>
+  /** The same on the calling thread (for small synchronous batches). */
+  appendManySync(data: Uint8Array, ends: Uint32Array): LedgerAppendResult
+  get(index: number): Uint8Array
+  /** Entries `from..to`, possibly fewer (stops after ~8 MiB, at least one entry). */
+  getRange(from: number, to: number): Promise<unknown>
+  leafHash(index: number): Uint8Array
+  root(treeSize?: number | undefined | null): Uint8Array
+  /** Packed 32-byte hashes, bottom-up (RFC 6962 PATH). */
+  inclusionProof(index: number, treeSize?: number | undefined | null): Uint8Array
+  consistencyProof(oldSize: number, newSize?: number | undefined | null): Uint8Array
+  checkpoint(): Promise<unknown>
+  bundle(index: number): Promise<unknown>
+  verify(full: boolean): Promise<unknown>
+  sync(): Promise<unknown>
+  /** Releases the files and the lock. Later calls fail with ERR_OMNI_CLOSED. */
+  close(): void
+  get closed(): boolean
+}
+
 export declare class SymbolicCompiled {
   constructor(expr: string, variables: Array<string>, options?: string | undefined | null)
   /** Evaluates one point (values in variable order). */
@@ -208,6 +237,73 @@ export interface KvJs {
   key: string
   value: number
 }
+
+export interface LedgerAppendResult {
+  first: number
+  /** 32 bytes per appended entry. */
+  leafHashes: Uint8Array
+}
+
+export interface LedgerBundle {
+  hash: string
+  index: number
+  treeSize: number
+  entry: Uint8Array
+  /** Packed 32-byte hashes. */
+  proof: Uint8Array
+  checkpoint: string
+}
+
+export interface LedgerCheckpoint {
+  origin: string
+  size: number
+  rootHash: Uint8Array
+  timestamp?: number
+  text?: string
+  keyName?: string
+  signature?: Uint8Array
+}
+
+export declare function ledgerDecodeBundle(bytes: Uint8Array): LedgerBundle
+
+export declare function ledgerEncodeBundle(bundle: LedgerBundle): Uint8Array
+
+export declare function ledgerLeafHash(hash: string | undefined | null, entry: Uint8Array): Uint8Array
+
+export interface LedgerOpenOptions {
+  origin: string
+  hash?: string
+  durability?: string
+  signer?: Uint8Array
+  maxEntrySize?: number
+  tailCheck?: number
+}
+
+export interface LedgerPacked {
+  data: Uint8Array
+  ends: Uint32Array
+}
+
+export interface LedgerRecovery {
+  droppedEntries: number
+  truncatedDataBytes: number
+  truncatedIndexBytes: number
+  truncatedTreeBytes: number
+}
+
+export interface LedgerVerdict {
+  valid: boolean
+  reason?: string
+  checkpoint?: LedgerCheckpoint
+}
+
+export declare function ledgerVerifyBundle(bundle: LedgerBundle, publicKey: Uint8Array, keyName?: string | undefined | null): LedgerVerdict
+
+export declare function ledgerVerifyCheckpoint(text: string, publicKey: Uint8Array, keyName?: string | undefined | null): LedgerVerdict
+
+export declare function ledgerVerifyConsistency(hash: string | undefined | null, oldSize: number, newSize: number, oldRoot: Uint8Array, newRoot: Uint8Array, proof: Uint8Array): LedgerVerdict
+
+export declare function ledgerVerifyInclusion(hash: string | undefined | null, leafHash: Uint8Array, index: number, treeSize: number, proof: Uint8Array, rootHash: Uint8Array): LedgerVerdict
 
 export interface PolicySpecJs {
   ingress?: SkbPolicyJs

@@ -8,6 +8,8 @@ export const ErrorCodes = {
   LIMIT: 'ERR_OMNI_LIMIT',
   INTERNAL: 'ERR_OMNI_INTERNAL',
   CLOSED: 'ERR_OMNI_CLOSED',
+  LEDGER_CORRUPT: 'ERR_OMNI_LEDGER_CORRUPT',
+  LOCKED: 'ERR_OMNI_LOCKED',
 } as const;
 
 export type OmniErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes] | `ERR_OMNI_${string}`;

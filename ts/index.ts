@@ -5,6 +5,7 @@
 export { OmniError, ErrorCodes, type OmniErrorCode } from './errors.js';
 export { setLogger, type Logger } from './logger.js';
 export * as crypto from './crypto/index.js';
+export * as ledger from './ledger/index.js';
 export * as symbolic from './symbolic/index.js';
 export * as scheduler from './scheduler/index.js';
 export * as kernel from './kernel/index.js';

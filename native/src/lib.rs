@@ -2,6 +2,7 @@
 //! calls one crate, and maps errors; no logic lives here.
 
 mod crypto;
+mod ledger;
 mod kernel;
 mod error;
 mod symbolic;

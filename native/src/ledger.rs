@@ -1,0 +1,447 @@
+//! Bindings for `omnitide-ledger`. Conversion only: every decision is in the crate.
+
+use std::sync::{Arc, Mutex};
+
+use napi::bindgen_prelude::*;
+use napi_derive::napi;
+use omnitide_common::Error as OmniErr;
+use omnitide_ledger::{bundle, checkpoint, merkle, Bundle, Durability, HashAlg, Ledger, Options, HASH_LEN};
+
+use crate::error::guard;
+
+type Shared = Arc<Mutex<Option<Ledger>>>;
+
+fn with<T>(s: &Shared, f: impl FnOnce(&mut Ledger) -> omnitide_common::Result<T>) -> omnitide_common::Result<T> {
+    let mut g = s.lock().unwrap_or_else(|p| p.into_inner());
+    match g.as_mut() {
+        Some(l) => f(l),
+        None => Err(OmniErr::new(omnitide_common::code::CLOSED, "ledger: the ledger is closed")),
+    }
+}
+
+fn u64_arg(arg: &str, v: i64) -> omnitide_common::Result<u64> {
+    u64::try_from(v).map_err(|_| OmniErr::invalid_arg(arg, format!("must be a non-negative integer, got {v}")))
+}
+
+fn opt_u64(arg: &str, v: Option<i64>) -> omnitide_common::Result<Option<u64>> {
+    v.map(|v| u64_arg(arg, v)).transpose()
+}
+
+fn alg(arg: &str, s: Option<String>) -> omnitide_common::Result<HashAlg> {
+    s.map(|s| HashAlg::parse(arg, &s)).transpose().map(|a| a.unwrap_or_default())
+}
+
+fn pack(hashes: &[merkle::Hash]) -> Vec<u8> {
+    hashes.iter().flat_map(|h| h.iter().copied()).collect()
+}
+
+fn unpack(arg: &str, b: &[u8]) -> omnitide_common::Result<Vec<merkle::Hash>> {
+    if !b.len().is_multiple_of(HASH_LEN) {
+        return Err(OmniErr::invalid_arg(arg, format!("packed hashes must be a multiple of {HASH_LEN} bytes, got {}", b.len())));
+    }
+    Ok(b.chunks_exact(HASH_LEN).map(|c| c.try_into().unwrap()).collect())
+}
+
+fn hash32(arg: &str, b: &[u8]) -> omnitide_common::Result<merkle::Hash> {
+    omnitide_common::fixed::<HASH_LEN>(arg, b).copied()
+}
+
+#[napi(object)]
+pub struct LedgerOpenOptions {
+    pub origin: String,
+    pub hash: Option<String>,
+    pub durability: Option<String>,
+    pub signer: Option<Uint8Array>,
+    pub max_entry_size: Option<u32>,
+    pub tail_check: Option<u32>,
+}
+
+#[napi(object)]
+pub struct LedgerRecovery {
+    pub dropped_entries: i64,
+    pub truncated_data_bytes: i64,
+    pub truncated_index_bytes: i64,
+    pub truncated_tree_bytes: i64,
+}
+
+#[napi(object)]
+pub struct LedgerAppendResult {
+    pub first: i64,
+    /// 32 bytes per appended entry.
+    pub leaf_hashes: Uint8Array,
+}
+
+#[napi(object)]
+pub struct LedgerPacked {
+    pub data: Uint8Array,
+    pub ends: Uint32Array,
+}
+
+#[napi(object)]
+pub struct LedgerCheckpoint {
+    pub origin: String,
+    pub size: i64,
+    pub root_hash: Uint8Array,
+    pub timestamp: Option<i64>,
+    pub text: Option<String>,
+    pub key_name: Option<String>,
+    pub signature: Option<Uint8Array>,
+}
+
+#[napi(object)]
+pub struct LedgerVerdict {
+    pub valid: bool,
+    pub reason: Option<String>,
+    pub checkpoint: Option<LedgerCheckpoint>,
+}
+
+#[napi(object)]
+pub struct LedgerBundle {
+    pub hash: String,
+    pub index: i64,
+    pub tree_size: i64,
+    pub entry: Uint8Array,
+    /// Packed 32-byte hashes.
+    pub proof: Uint8Array,
+    pub checkpoint: String,
+}
+
+fn cp_obj(c: &checkpoint::Checkpoint) -> LedgerCheckpoint {
+    LedgerCheckpoint {
+        origin: c.origin.clone(),
+        size: c.size as i64,
+        root_hash: Uint8Array::new(c.root_hash.to_vec()),
+        timestamp: c.timestamp.map(|t| t as i64),
+        text: None,
+        key_name: None,
+        signature: None,
+    }
+}
+
+fn signed_obj(s: checkpoint::SignedCheckpoint) -> LedgerCheckpoint {
+    let mut o = cp_obj(&s.checkpoint);
+    o.text = Some(s.text);
+    o.key_name = Some(s.key_name);
+    o.signature = Some(Uint8Array::new(s.signature.to_vec()));
+    o
+}
+
+#[napi]
+pub struct NativeLedger {
+    inner: Shared,
+}
+
+type Job<T> = Box<dyn FnOnce(&mut Ledger) -> omnitide_common::Result<T> + Send>;
+
+/// Runs one closure over the ledger on the libuv pool, converting its result in `resolve`.
+pub struct LedgerTask<T: Send + 'static, J> {
+    inner: Shared,
+    job: Option<Job<T>>,
+    conv: fn(T) -> J,
+}
+
+impl<T: Send + 'static, J: ToNapiValue + TypeName> Task for LedgerTask<T, J> {
+    type Output = T;
+    type JsValue = J;
+
+    fn compute(&mut self) -> Result<Self::Output> {
+        let job = self.job.take().expect("task runs once");
+        guard(|| with(&self.inner, job))
+    }
+
+    fn resolve(&mut self, _env: Env, output: Self::Output) -> Result<Self::JsValue> {
+        Ok((self.conv)(output))
+    }
+}
+
+pub type AppendTask = LedgerTask<(u64, Vec<merkle::Hash>), LedgerAppendResult>;
+pub type RangeTask = LedgerTask<(Vec<u8>, Vec<u32>), LedgerPacked>;
+pub type CheckpointTask = LedgerTask<checkpoint::SignedCheckpoint, LedgerCheckpoint>;
+pub type BundleTask = LedgerTask<Bundle, LedgerBundle>;
+pub type UnitTask = LedgerTask<(), ()>;
+
+fn task<T: Send + 'static, J>(
+    inner: &Shared,
+    job: impl FnOnce(&mut Ledger) -> omnitide_common::Result<T> + Send + 'static,
+    conv: fn(T) -> J,
+) -> AsyncTask<LedgerTask<T, J>>
+where
+    LedgerTask<T, J>: Task,
+{
+    AsyncTask::new(LedgerTask { inner: inner.clone(), job: Some(Box::new(job)), conv })
+}
+
+fn append_obj((first, h): (u64, Vec<merkle::Hash>)) -> LedgerAppendResult {
+    LedgerAppendResult { first: first as i64, leaf_hashes: Uint8Array::new(pack(&h)) }
+}
+
+fn bundle_obj(b: Bundle) -> LedgerBundle {
+    LedgerBundle {
+        hash: b.hash.name().to_string(),
+        index: b.index as i64,
+        tree_size: b.tree_size as i64,
+        entry: Uint8Array::new(b.entry),
+        proof: Uint8Array::new(pack(&b.proof)),
+        checkpoint: b.checkpoint,
+    }
+}
+
+fn bundle_from(b: &LedgerBundle) -> omnitide_common::Result<Bundle> {
+    Ok(Bundle {
+        hash: HashAlg::parse("bundle.hash", &b.hash)?,
+        index: u64_arg("bundle.index", b.index)?,
+        tree_size: u64_arg("bundle.treeSize", b.tree_size)?,
+        entry: b.entry.to_vec(),
+        proof: unpack("bundle.proof", &b.proof)?,
+        checkpoint: b.checkpoint.clone(),
+    })
+}
+
+#[napi]
+impl NativeLedger {
+    #[napi(factory)]
+    pub fn open(dir: String, opts: LedgerOpenOptions) -> Result<NativeLedger> {
+        guard(|| {
+            let mut o = Options::new(opts.origin);
+            o.hash = alg("opts.hash", opts.hash)?;
+            if let Some(d) = opts.durability {
+                o.durability = Durability::parse("opts.durability", &d)?;
+            }
+            o.signer = opts.signer.map(|s| s.to_vec());
+            if let Some(m) = opts.max_entry_size {
+                o.max_entry_size = m as usize;
+            }
+            if let Some(t) = opts.tail_check {
+                o.tail_check = t as u64;
+            }
+            let l = Ledger::open(&dir, o)?;
+            Ok(NativeLedger { inner: Arc::new(Mutex::new(Some(l))) })
+        })
+    }
+
+    #[napi(getter)]
+    pub fn size(&self) -> Result<i64> {
+        guard(|| with(&self.inner, |l| Ok(l.size() as i64)))
+    }
+
+    #[napi(getter)]
+    pub fn origin(&self) -> Result<String> {
+        guard(|| with(&self.inner, |l| Ok(l.origin().to_string())))
+    }
+
+    #[napi(getter)]
+    pub fn hash(&self) -> Result<String> {
+        guard(|| with(&self.inner, |l| Ok(l.hash_alg().name().to_string())))
+    }
+
+    #[napi(getter)]
+    pub fn public_key(&self) -> Result<Option<Uint8Array>> {
+        guard(|| with(&self.inner, |l| Ok(l.public_key().map(|k| Uint8Array::new(k.to_vec())))))
+    }
+
+    #[napi(getter)]
+    pub fn recovery(&self) -> Result<LedgerRecovery> {
+        guard(|| {
+            with(&self.inner, |l| {
+                let r = l.recovery();
+                Ok(LedgerRecovery {
+                    dropped_entries: r.dropped_entries as i64,
+                    truncated_data_bytes: r.truncated_data_bytes as i64,
+                    truncated_index_bytes: r.truncated_index_bytes as i64,
+                    truncated_tree_bytes: r.truncated_tree_bytes as i64,
+                })
+            })
+        })
+    }
+
+    #[napi]
+    pub fn last_checkpoint(&self) -> Result<Option<String>> {
+        guard(|| with(&self.inner, |l| Ok(l.last_checkpoint().map(|(_, t)| t.to_string()))))
+    }
+
+    /// Appends entries packed back to back (`ends[i]` = end of entry i), one commit.
+    #[napi]
+    pub fn append_many(&self, data: Uint8Array, ends: Uint32Array) -> AsyncTask<AppendTask> {
+        task(&self.inner, move |l| l.append_packed(&data, &ends), append_obj)
+    }
+
+    /// The same on the calling thread (for small synchronous batches).
+    #[napi]
+    pub fn append_many_sync(&self, data: &[u8], ends: &[u32]) -> Result<LedgerAppendResult> {
+        guard(|| {
+            with(&self.inner, |l| l.append_packed(data, ends).map(append_obj))
+        })
+    }
+
+    #[napi]
+    pub fn get(&self, index: i64) -> Result<Uint8Array> {
+        guard(|| with(&self.inner, |l| Ok(Uint8Array::new(l.get(u64_arg("index", index)?)?))))
+    }
+
+    /// Entries `from..to`, possibly fewer (stops after ~8 MiB, at least one entry).
+    #[napi]
+    pub fn get_range(&self, from: i64, to: i64) -> Result<AsyncTask<RangeTask>> {
+        let (from, to) = guard(|| Ok((u64_arg("from", from)?, u64_arg("to", to)?)))?;
+        Ok(task(
+            &self.inner,
+            move |l| {
+                let es = l.get_range_bounded(from, to, 8 << 20)?;
+                let mut data = Vec::with_capacity(es.iter().map(Vec::len).sum());
+                let mut ends = Vec::with_capacity(es.len());
+                for e in es {
+                    data.extend_from_slice(&e);
+                    ends.push(data.len() as u32);
+                }
+                Ok((data, ends))
+            },
+            |(data, ends)| LedgerPacked { data: Uint8Array::new(data), ends: Uint32Array::new(ends) },
+        ))
+    }
+
+    #[napi]
+    pub fn leaf_hash(&self, index: i64) -> Result<Uint8Array> {
+        guard(|| with(&self.inner, |l| Ok(Uint8Array::new(l.leaf_hash(u64_arg("index", index)?)?.to_vec()))))
+    }
+
+    #[napi]
+    pub fn root(&self, tree_size: Option<i64>) -> Result<Uint8Array> {
+        guard(|| with(&self.inner, |l| Ok(Uint8Array::new(l.root(opt_u64("treeSize", tree_size)?)?.to_vec()))))
+    }
+
+    /// Packed 32-byte hashes, bottom-up (RFC 6962 PATH).
+    #[napi]
+    pub fn inclusion_proof(&self, index: i64, tree_size: Option<i64>) -> Result<Uint8Array> {
+        guard(|| {
+            with(&self.inner, |l| {
+                Ok(Uint8Array::new(pack(&l.inclusion_proof(u64_arg("index", index)?, opt_u64("treeSize", tree_size)?)?)))
+            })
+        })
+    }
+
+    #[napi]
+    pub fn consistency_proof(&self, old_size: i64, new_size: Option<i64>) -> Result<Uint8Array> {
+        guard(|| {
+            with(&self.inner, |l| {
+                Ok(Uint8Array::new(pack(&l.consistency_proof(u64_arg("oldSize", old_size)?, opt_u64("newSize", new_size)?)?)))
+            })
+        })
+    }
+
+    #[napi]
+    pub fn checkpoint(&self) -> AsyncTask<CheckpointTask> {
+        task(&self.inner, |l| l.checkpoint(), signed_obj)
+    }
+
+    #[napi]
+    pub fn bundle(&self, index: i64) -> Result<AsyncTask<BundleTask>> {
+        let index = guard(|| u64_arg("index", index))?;
+        Ok(task(&self.inner, move |l| l.bundle(index), bundle_obj))
+    }
+
+    #[napi]
+    pub fn verify(&self, full: bool) -> AsyncTask<UnitTask> {
+        task(&self.inner, move |l| l.verify(full), |()| ())
+    }
+
+    #[napi]
+    pub fn sync(&self) -> AsyncTask<UnitTask> {
+        task(&self.inner, |l| l.sync(), |()| ())
+    }
+
+    /// Releases the files and the lock. Later calls fail with ERR_OMNI_CLOSED.
+    #[napi]
+    pub fn close(&self) -> Result<()> {
+        guard(|| {
+            let mut g = self.inner.lock().unwrap_or_else(|p| p.into_inner());
+            if let Some(mut l) = g.take() {
+                l.sync()?;
+            }
+            Ok(())
+        })
+    }
+
+    #[napi(getter)]
+    pub fn closed(&self) -> bool {
+        self.inner.lock().unwrap_or_else(|p| p.into_inner()).is_none()
+    }
+}
+
+// ------------------------------------------------------------ instance-free
+
+#[napi]
+pub fn ledger_leaf_hash(hash: Option<String>, entry: &[u8]) -> Result<Uint8Array> {
+    guard(|| Ok(Uint8Array::new(alg("opts.hash", hash)?.leaf_hash(entry).to_vec())))
+}
+
+#[napi]
+pub fn ledger_verify_inclusion(
+    hash: Option<String>,
+    leaf_hash: &[u8],
+    index: i64,
+    tree_size: i64,
+    proof: &[u8],
+    root_hash: &[u8],
+) -> Result<LedgerVerdict> {
+    guard(|| {
+        let a = alg("opts.hash", hash)?;
+        let leaf = hash32("leafHash", leaf_hash)?;
+        let root = hash32("rootHash", root_hash)?;
+        let proof = unpack("proof", proof)?;
+        let r = merkle::verify_inclusion(a, &leaf, u64_arg("index", index)?, u64_arg("treeSize", tree_size)?, &proof, &root);
+        Ok(LedgerVerdict { valid: r.is_ok(), reason: r.err(), checkpoint: None })
+    })
+}
+
+#[napi]
+pub fn ledger_verify_consistency(
+    hash: Option<String>,
+    old_size: i64,
+    new_size: i64,
+    old_root: &[u8],
+    new_root: &[u8],
+    proof: &[u8],
+) -> Result<LedgerVerdict> {
+    guard(|| {
+        let a = alg("opts.hash", hash)?;
+        let r = merkle::verify_consistency(
+            a,
+            u64_arg("oldSize", old_size)?,
+            u64_arg("newSize", new_size)?,
+            &hash32("oldRoot", old_root)?,
+            &hash32("newRoot", new_root)?,
+            &unpack("proof", proof)?,
+        );
+        Ok(LedgerVerdict { valid: r.is_ok(), reason: r.err(), checkpoint: None })
+    })
+}
+
+#[napi]
+pub fn ledger_verify_checkpoint(text: String, public_key: &[u8], key_name: Option<String>) -> Result<LedgerVerdict> {
+    guard(|| {
+        let v = checkpoint::verify(&text, public_key, key_name.as_deref())?;
+        let mut c = cp_obj(&v.checkpoint);
+        c.text = Some(text.clone());
+        Ok(LedgerVerdict { valid: v.valid, reason: v.reason, checkpoint: Some(c) })
+    })
+}
+
+#[napi]
+pub fn ledger_verify_bundle(bundle: LedgerBundle, public_key: &[u8], key_name: Option<String>) -> Result<LedgerVerdict> {
+    guard(|| {
+        let b = bundle_from(&bundle)?;
+        let v = bundle::verify(&b, public_key, key_name.as_deref())?;
+        let mut c = cp_obj(&v.checkpoint);
+        c.text = Some(b.checkpoint.clone());
+        Ok(LedgerVerdict { valid: v.valid, reason: v.reason, checkpoint: Some(c) })
+    })
+}
+
+#[napi]
+pub fn ledger_encode_bundle(bundle: LedgerBundle) -> Result<Uint8Array> {
+    guard(|| Ok(Uint8Array::new(bundle_from(&bundle)?.encode())))
+}
+
+#[napi]
+pub fn ledger_decode_bundle(bytes: &[u8]) -> Result<LedgerBundle> {
+    guard(|| Ok(bundle_obj(Bundle::decode(bytes)?)))
+}

@@ -1,0 +1,541 @@
+/**
+ * `omnitide/ledger`: an embedded, signed, append-only, crash-safe transparency
+ * log (RFC 6962/9162 Merkle tree, C2SP signed-note checkpoints). All logic is
+ * in the `omnitide-ledger` crate; this module validates and adapts.
+ */
+import { z } from 'zod';
+import { callNative, callNativeAsync, ErrorCodes, invalidArgument, OmniError } from '../errors.js';
+import { loggerFor, type Logger } from '../logger.js';
+import { native } from '../native.js';
+import { bytes, bytesOfLength, describe, parseOptions, u8 } from '../validate.js';
+
+export { OmniError } from '../errors.js';
+
+export const LEDGER_CORRUPT = 'ERR_OMNI_LEDGER_CORRUPT';
+export const LOCKED = 'ERR_OMNI_LOCKED';
+export const HASH_LENGTH = 32;
+
+export type HashName = 'sha256' | 'blake3';
+export type Durability = 'always' | 'batch' | 'none';
+export type Entry = Uint8Array | string | object;
+
+export interface OpenOptions {
+  /** Log identity, the checkpoint origin line and signing key name (no spaces, no '+'). */
+  origin: string;
+  /** 32-byte Ed25519 secret seed used to sign checkpoints. */
+  signer?: Uint8Array;
+  /** Tree hash. Default 'sha256' (interoperable with CT / Go tooling). */
+  hash?: HashName;
+  /** Default 'batch' (group commit, fsync before acknowledging). */
+  durability?: Durability;
+  /** Largest entry in bytes (default 1 MiB). */
+  maxEntrySize?: number;
+  /** Trailing entries re-hashed at open (default 64). */
+  tailCheck?: number;
+  logger?: Logger;
+}
+
+const openSchema = z.strictObject({
+  origin: z.string().min(1),
+  signer: u8(32).optional(),
+  hash: z.enum(['sha256', 'blake3']).optional(),
+  durability: z.enum(['always', 'batch', 'none']).optional(),
+  maxEntrySize: z.number().int().min(1).max(0xffff_ffff).optional(),
+  tailCheck: z.number().int().min(0).max(0xffff_ffff).optional(),
+  logger: z.any().optional(),
+});
+
+export interface AppendResult {
+  index: number;
+  leafHash: Uint8Array;
+}
+
+export interface Checkpoint {
+  origin: string;
+  size: number;
+  rootHash: Uint8Array;
+  /** Unix milliseconds (signed, from the `timestamp` extension line). */
+  timestamp?: number;
+  /** Ed25519 signature over the note text. */
+  signature?: Uint8Array;
+  keyName?: string;
+  /** The C2SP signed-note text. */
+  text: string;
+}
+
+export interface Bundle {
+  hash: HashName;
+  index: number;
+  treeSize: number;
+  entry: Uint8Array;
+  proof: Uint8Array[];
+  /** The C2SP signed-note checkpoint text the proof leads to. */
+  checkpoint: string;
+}
+
+export interface Verdict {
+  valid: boolean;
+  reason?: string;
+}
+
+export interface CheckpointVerdict extends Verdict {
+  checkpoint: Checkpoint;
+}
+
+export interface Recovery {
+  droppedEntries: number;
+  truncatedDataBytes: number;
+  truncatedIndexBytes: number;
+  truncatedTreeBytes: number;
+}
+
+const encoder = new TextEncoder();
+
+/** Entry bytes: a Uint8Array as is, a string as UTF-8, any other object as JSON. */
+export function encodeEntry(arg: string, e: unknown): Uint8Array {
+  if (e instanceof Uint8Array) return bytes(arg, e);
+  if (typeof e === 'string') return encoder.encode(e);
+  if (e !== null && typeof e === 'object' && !ArrayBuffer.isView(e) && !(e instanceof ArrayBuffer)) {
+    let json: string | undefined;
+    try {
+      json = JSON.stringify(e);
+    } catch (err) {
+      throw invalidArgument(arg, `object is not JSON-serializable: ${(err as Error).message}`, err);
+    }
+    if (json === undefined) throw invalidArgument(arg, 'object is not JSON-serializable');
+    return encoder.encode(json);
+  }
+  throw invalidArgument(arg, `expected a Uint8Array, a string or a JSON object, got ${describe(e)}`);
+}
+
+function index(arg: string, v: unknown): number {
+  if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 0) {
+    throw invalidArgument(arg, `expected a non-negative safe integer, got ${typeof v === 'number' ? v : describe(v)}`);
+  }
+  return v;
+}
+
+function optIndex(arg: string, v: unknown): number | undefined {
+  return v === undefined ? undefined : index(arg, v);
+}
+
+function hashName(arg: string, v: unknown): HashName {
+  if (v === undefined) return 'sha256';
+  if (v === 'sha256' || v === 'blake3') return v;
+  throw invalidArgument(arg, `must be 'sha256' or 'blake3', got ${typeof v === 'string' ? `'${v}'` : describe(v)}`);
+}
+
+function split(packed: Uint8Array): Uint8Array[] {
+  const out: Uint8Array[] = [];
+  for (let i = 0; i < packed.byteLength; i += HASH_LENGTH) out.push(packed.subarray(i, i + HASH_LENGTH));
+  return out;
+}
+
+function packHashes(arg: string, v: unknown): Uint8Array {
+  if (!Array.isArray(v)) throw invalidArgument(arg, `expected an array of ${HASH_LENGTH}-byte Uint8Arrays, got ${describe(v)}`);
+  const out = new Uint8Array(v.length * HASH_LENGTH);
+  v.forEach((h, i) => out.set(bytesOfLength(`${arg}[${i}]`, h, HASH_LENGTH), i * HASH_LENGTH));
+  return out;
+}
+
+interface NativeCheckpoint {
+  origin: string;
+  size: number;
+  rootHash: Uint8Array;
+  timestamp?: number;
+  text?: string;
+  keyName?: string;
+  signature?: Uint8Array;
+}
+
+function checkpointOf(c: NativeCheckpoint, text?: string): Checkpoint {
+  const out: Checkpoint = { origin: c.origin, size: c.size, rootHash: c.rootHash, text: c.text ?? text ?? '' };
+  if (c.timestamp !== undefined && c.timestamp !== null) out.timestamp = c.timestamp;
+  if (c.signature) out.signature = c.signature;
+  if (c.keyName) out.keyName = c.keyName;
+  return out;
+}
+
+interface NativeBundle {
+  hash: string;
+  index: number;
+  treeSize: number;
+  entry: Uint8Array;
+  proof: Uint8Array;
+  checkpoint: string;
+}
+
+function bundleOf(b: NativeBundle): Bundle {
+  return { hash: b.hash as HashName, index: b.index, treeSize: b.treeSize, entry: b.entry, proof: split(b.proof), checkpoint: b.checkpoint };
+}
+
+function nativeBundle(arg: string, b: unknown): NativeBundle {
+  if (b instanceof Uint8Array) return callNative(() => native.ledgerDecodeBundle(b)) as NativeBundle;
+  if (b === null || typeof b !== 'object') throw invalidArgument(arg, `expected a bundle object or its encoded bytes, got ${describe(b)}`);
+  const o = b as Record<string, unknown>;
+  if (typeof o.checkpoint !== 'string') throw invalidArgument(`${arg}.checkpoint`, `expected a string, got ${describe(o.checkpoint)}`);
+  return {
+    hash: hashName(`${arg}.hash`, o.hash),
+    index: index(`${arg}.index`, o.index),
+    treeSize: index(`${arg}.treeSize`, o.treeSize),
+    entry: bytes(`${arg}.entry`, o.entry),
+    proof: packHashes(`${arg}.proof`, o.proof),
+    checkpoint: o.checkpoint,
+  };
+}
+
+type NativeHandle = InstanceType<typeof native.NativeLedger>;
+
+interface Pending {
+  entries: Uint8Array[];
+  waiters: { n: number; resolve: (r: AppendResult[]) => void; reject: (e: unknown) => void }[];
+}
+
+function pack(entries: Uint8Array[]): { data: Uint8Array; ends: Uint32Array } {
+  let total = 0;
+  for (const e of entries) total += e.byteLength;
+  if (total > 0xffff_ffff) throw invalidArgument('entries', 'total size must be below 4 GiB per call');
+  const data = new Uint8Array(total);
+  const ends = new Uint32Array(entries.length);
+  let at = 0;
+  entries.forEach((e, i) => {
+    data.set(e, at);
+    at += e.byteLength;
+    ends[i] = at;
+  });
+  return { data, ends };
+}
+
+export class Ledger {
+  readonly #h: NativeHandle;
+  readonly #log: Logger;
+  readonly #durability: Durability;
+  readonly #maxEntrySize: number;
+  #pending: Pending | null = null;
+  #inflight: Promise<void> | null = null;
+
+  private constructor(h: NativeHandle, durability: Durability, maxEntrySize: number, log: Logger) {
+    this.#h = h;
+    this.#durability = durability;
+    this.#maxEntrySize = maxEntrySize;
+    this.#log = log;
+  }
+
+  /**
+   * Opens (creating if needed) the log in `dir`. Opening a directory written
+   * with another origin or hash throws; a second writer gets ERR_OMNI_LOCKED;
+   * a torn tail from a crash is truncated and logged (`recovery`); stored
+   * data failing its check throws ERR_OMNI_LEDGER_CORRUPT.
+   */
+  static async open(dir: string, opts: OpenOptions): Promise<Ledger> {
+    if (typeof dir !== 'string' || dir.length === 0) throw invalidArgument('dir', `expected a non-empty path string, got ${describe(dir)}`);
+    const o = parseOptions('opts', openSchema, opts);
+    const log = loggerFor('ledger', o.logger as Logger | undefined);
+    const h = callNative(() =>
+      native.NativeLedger.open(dir, {
+        origin: o.origin,
+        hash: o.hash,
+        durability: o.durability,
+        signer: o.signer,
+        maxEntrySize: o.maxEntrySize,
+        tailCheck: o.tailCheck,
+      }),
+    );
+    const r = h.recovery;
+    if (r.droppedEntries || r.truncatedDataBytes || r.truncatedIndexBytes || r.truncatedTreeBytes) {
+      log.warn({ dir, recovery: r }, 'ledger: truncated a torn tail left by an interrupted write');
+    }
+    log.debug({ dir, size: h.size }, 'ledger opened');
+    return new Ledger(h, o.durability ?? 'batch', o.maxEntrySize ?? 1 << 20, log);
+  }
+
+  get size(): number {
+    return callNative(() => this.#h.size);
+  }
+  get origin(): string {
+    return callNative(() => this.#h.origin);
+  }
+  get hash(): HashName {
+    return callNative(() => this.#h.hash) as HashName;
+  }
+  get publicKey(): Uint8Array | undefined {
+    return callNative(() => this.#h.publicKey) ?? undefined;
+  }
+  get durability(): Durability {
+    return this.#durability;
+  }
+  /** What the last open truncated (all zero when the log was clean). */
+  get recovery(): Recovery {
+    return callNative(() => this.#h.recovery);
+  }
+  get closed(): boolean {
+    return this.#h.closed;
+  }
+
+  #entry(arg: string, e: unknown): Uint8Array {
+    const b = encodeEntry(arg, e);
+    if (b.byteLength > this.#maxEntrySize) {
+      throw new OmniError(ErrorCodes.LIMIT, `${arg}: ${b.byteLength} bytes exceeds maxEntrySize ${this.#maxEntrySize}`);
+    }
+    return b;
+  }
+
+  async #commit(entries: Uint8Array[]): Promise<AppendResult[]> {
+    const { data, ends } = pack(entries);
+    const r = (await callNativeAsync(() => this.#h.appendMany(data, ends) as Promise<unknown>)) as {
+      first: number;
+      leafHashes: Uint8Array;
+    };
+    return entries.map((_, i) => ({ index: r.first + i, leafHash: r.leafHashes.subarray(i * 32, i * 32 + 32) }));
+  }
+
+  /**
+   * Appends are committed in call order, one commit in flight at a time.
+   * 'batch'/'none': group commit — appends arriving while a commit is in
+   * flight are written together by the next one (one write + fsync round).
+   * 'always': each call is its own commit and fsync.
+   */
+  #enqueue(entries: Uint8Array[]): Promise<AppendResult[]> {
+    return new Promise((resolve, reject) => {
+      if (!this.#pending) this.#pending = { entries: [], waiters: [] };
+      this.#pending.entries.push(...entries);
+      this.#pending.waiters.push({ n: entries.length, resolve, reject });
+      if (!this.#inflight) this.#inflight = this.#drain();
+    });
+  }
+
+  async #drain(): Promise<void> {
+    while (this.#pending) {
+      const batch = this.#pending;
+      this.#pending = null;
+      if (this.#durability === 'always') {
+        // One commit (and fsync) per call, in call order.
+        let at = 0;
+        for (const w of batch.waiters) {
+          const mine = batch.entries.slice(at, at + w.n);
+          at += w.n;
+          try {
+            w.resolve(await this.#commit(mine));
+          } catch (err) {
+            w.reject(err);
+          }
+        }
+        continue;
+      }
+      try {
+        const res = await this.#commit(batch.entries);
+        let at = 0;
+        for (const w of batch.waiters) {
+          w.resolve(res.slice(at, at + w.n));
+          at += w.n;
+        }
+      } catch (err) {
+        for (const w of batch.waiters) w.reject(err);
+      }
+    }
+    this.#inflight = null;
+  }
+
+  /** Appends one entry; resolves once it is committed per the durability mode. */
+  async append(entry: Entry): Promise<AppendResult> {
+    const b = this.#entry('entry', entry);
+    return (await this.#enqueue([b]))[0];
+  }
+
+  /** Appends many entries in one native call and one commit. */
+  async appendMany(entries: ReadonlyArray<Entry>): Promise<AppendResult[]> {
+    if (!Array.isArray(entries)) throw invalidArgument('entries', `expected an array, got ${describe(entries)}`);
+    const bs = entries.map((e, i) => this.#entry(`entries[${i}]`, e));
+    if (bs.length === 0) return [];
+    return this.#enqueue(bs);
+  }
+
+  /** Entry `index` as stored (checked against its record checksum). */
+  async get(i: number): Promise<Uint8Array> {
+    const n = index('index', i);
+    return callNative(() => this.#h.get(n));
+  }
+
+  /** Entries `from..to` (default: to the current size), read in chunks off the event loop. */
+  async *entries(from = 0, to?: number): AsyncGenerator<Uint8Array, void, undefined> {
+    let at = index('from', from);
+    const end = to === undefined ? this.size : index('to', to);
+    if (end > this.size) throw invalidArgument('to', `must be <= size ${this.size}, got ${end}`);
+    if (at > end) throw invalidArgument('from', `must be <= to ${end}, got ${at}`);
+    while (at < end) {
+      const upto = Math.min(end, at + 1024);
+      const p = (await callNativeAsync(() => this.#h.getRange(at, upto) as Promise<unknown>)) as { data: Uint8Array; ends: Uint32Array };
+      let s = 0;
+      for (const e of p.ends) {
+        yield p.data.subarray(s, e);
+        s = e;
+      }
+      at += p.ends.length; // the native side may return fewer (it bounds a chunk to ~8 MiB)
+    }
+  }
+
+  /** The stored leaf hash of entry `index`. */
+  leafHash(i: number): Uint8Array {
+    const n = index('index', i);
+    return callNative(() => this.#h.leafHash(n));
+  }
+
+  /** Merkle tree hash of the first `treeSize` entries (default: all). */
+  root(treeSize?: number): Uint8Array {
+    const n = optIndex('treeSize', treeSize);
+    return callNative(() => this.#h.root(n));
+  }
+
+  /** RFC 6962 audit path of entry `index` in the tree of `treeSize` entries (default: current size). */
+  inclusionProof(i: number, treeSize?: number): Uint8Array[] {
+    const n = index('index', i);
+    const t = optIndex('treeSize', treeSize);
+    return split(callNative(() => this.#h.inclusionProof(n, t)));
+  }
+
+  /** RFC 6962 consistency proof between two sizes (newSize default: current size). */
+  consistencyProof(oldSize: number, newSize?: number): Uint8Array[] {
+    const o = index('oldSize', oldSize);
+    const n = optIndex('newSize', newSize);
+    return split(callNative(() => this.#h.consistencyProof(o, n)));
+  }
+
+  /**
+   * Signs (with `signer`) a checkpoint of the current tree after making it
+   * durable and checking it extends the last signed one.
+   */
+  async checkpoint(): Promise<Checkpoint> {
+    if (this.#inflight) await this.#inflight;
+    const c = (await callNativeAsync(() => this.#h.checkpoint() as Promise<unknown>)) as NativeCheckpoint;
+    return checkpointOf(c);
+  }
+
+  /** The last signed checkpoint's text, if any. */
+  lastCheckpoint(): string | undefined {
+    return callNative(() => this.#h.lastCheckpoint()) ?? undefined;
+  }
+
+  /** Entry + inclusion proof + covering checkpoint (signs one if needed). */
+  async bundle(i: number): Promise<Bundle> {
+    const n = index('index', i);
+    if (this.#inflight) await this.#inflight;
+    return bundleOf((await callNativeAsync(() => this.#h.bundle(n) as Promise<unknown>)) as NativeBundle);
+  }
+
+  /** Integrity check: `full` re-hashes everything, else the last 1024 entries. Throws ERR_OMNI_LEDGER_CORRUPT. */
+  async verify(opts?: { full?: boolean }): Promise<void> {
+    const o = parseOptions('opts', z.strictObject({ full: z.boolean().optional() }), opts ?? {});
+    await callNativeAsync(() => this.#h.verify(o.full ?? false) as Promise<unknown>);
+  }
+
+  /** Forces appended entries to disk (useful with durability 'none'). */
+  async sync(): Promise<void> {
+    if (this.#inflight) await this.#inflight;
+    await callNativeAsync(() => this.#h.sync() as Promise<unknown>);
+  }
+
+  /** Waits for pending appends, syncs and releases the directory lock. */
+  async close(): Promise<void> {
+    if (this.#h.closed) return;
+    while (this.#inflight) await this.#inflight;
+    callNative(() => this.#h.close());
+    this.#log.debug('ledger closed');
+  }
+
+  // ------------------------------------------------------ instance-free
+
+  /** `H(0x00 || entry)` with the given hash. */
+  static leafHash(entry: Entry, opts?: { hash?: HashName }): Uint8Array {
+    const e = encodeEntry('entry', entry);
+    const h = hashName('opts.hash', opts?.hash);
+    return callNative(() => native.ledgerLeafHash(h, e));
+  }
+
+  /**
+   * RFC 9162 §2.1.3.2. Give `leafHash` or `entry`. Returns `{ valid, reason }`;
+   * throws only for malformed arguments.
+   */
+  static verifyInclusion(args: {
+    leafHash?: Uint8Array;
+    entry?: Entry;
+    index: number;
+    treeSize: number;
+    proof: Uint8Array[];
+    rootHash: Uint8Array;
+    hash?: HashName;
+  }): Verdict {
+    if (args === null || typeof args !== 'object') throw invalidArgument('args', `expected an object, got ${describe(args)}`);
+    const h = hashName('args.hash', args.hash);
+    let leaf: Uint8Array;
+    if (args.leafHash !== undefined) leaf = bytesOfLength('args.leafHash', args.leafHash, HASH_LENGTH);
+    else if (args.entry !== undefined) leaf = Ledger.leafHash(args.entry, { hash: h });
+    else throw invalidArgument('args', 'needs leafHash or entry');
+    const i = index('args.index', args.index);
+    const t = index('args.treeSize', args.treeSize);
+    const p = packHashes('args.proof', args.proof);
+    const r = bytesOfLength('args.rootHash', args.rootHash, HASH_LENGTH);
+    return verdict(callNative(() => native.ledgerVerifyInclusion(h, leaf, i, t, p, r)));
+  }
+
+  /** RFC 9162 §2.1.4.2. Returns `{ valid, reason }`. */
+  static verifyConsistency(args: {
+    oldSize: number;
+    newSize: number;
+    oldRoot: Uint8Array;
+    newRoot: Uint8Array;
+    proof: Uint8Array[];
+    hash?: HashName;
+  }): Verdict {
+    if (args === null || typeof args !== 'object') throw invalidArgument('args', `expected an object, got ${describe(args)}`);
+    const h = hashName('args.hash', args.hash);
+    const o = index('args.oldSize', args.oldSize);
+    const n = index('args.newSize', args.newSize);
+    const or = bytesOfLength('args.oldRoot', args.oldRoot, HASH_LENGTH);
+    const nr = bytesOfLength('args.newRoot', args.newRoot, HASH_LENGTH);
+    const p = packHashes('args.proof', args.proof);
+    return verdict(callNative(() => native.ledgerVerifyConsistency(h, o, n, or, nr, p)));
+  }
+
+  /**
+   * Verifies a C2SP signed-note checkpoint under an Ed25519 public key (key
+   * name: `keyName` or the checkpoint's origin). Malformed text throws; a wrong
+   * key or bad signature gives `{ valid: false, reason }`.
+   */
+  static verifyCheckpoint(text: string, publicKey: Uint8Array, opts?: { keyName?: string }): CheckpointVerdict {
+    if (typeof text !== 'string') throw invalidArgument('text', `expected a string, got ${describe(text)}`);
+    const pk = bytesOfLength('publicKey', publicKey, 32);
+    const keyName = opts?.keyName;
+    const v = callNative(() => native.ledgerVerifyCheckpoint(text, pk, keyName));
+    return { ...verdict(v), checkpoint: checkpointOf(v.checkpoint as NativeCheckpoint, text) };
+  }
+
+  /** Verifies a bundle (object or encoded bytes) offline. */
+  static verifyBundle(bundle: Bundle | Uint8Array, publicKey: Uint8Array, opts?: { keyName?: string }): CheckpointVerdict {
+    const b = nativeBundle('bundle', bundle);
+    const pk = bytesOfLength('publicKey', publicKey, 32);
+    const keyName = opts?.keyName;
+    const v = callNative(() => native.ledgerVerifyBundle(b, pk, keyName));
+    return { ...verdict(v), checkpoint: checkpointOf(v.checkpoint as NativeCheckpoint, b.checkpoint) };
+  }
+
+  /** A bundle as compact bytes (see the crate docs for the layout). */
+  static encodeBundle(bundle: Bundle): Uint8Array {
+    const b = nativeBundle('bundle', bundle);
+    return callNative(() => native.ledgerEncodeBundle(b));
+  }
+
+  static decodeBundle(bytes: Uint8Array): Bundle {
+    return bundleOf(nativeBundle('bytes', bytes));
+  }
+}
+
+function verdict(v: { valid: boolean; reason?: string | null }): Verdict {
+  return v.valid ? { valid: true } : { valid: false, reason: v.reason ?? 'invalid' };
+}
+
+/** Parses the first bad index out of an ERR_OMNI_LEDGER_CORRUPT error. */
+export function corruptIndex(err: unknown): number | undefined {
+  if (!(err instanceof OmniError) || err.code !== LEDGER_CORRUPT) return undefined;
+  const m = /^index (\d+):/.exec(err.message);
+  return m ? Number(m[1]) : undefined;
+}
