@@ -114,7 +114,7 @@ impl LogTail {
         let Some(id) = v.get("id").and_then(Value::as_str) else { return };
         self.index.insert(id.to_owned(), index);
         if v.get("kind").and_then(Value::as_str) == Some("revoke") {
-            if let Ok(env) = Envelope::from_value(&v["envelope"], Limits::default().envelope()) {
+            if let Ok(env) = Envelope::from_value(&v["envelope"], Limits::default().envelope_limits()) {
                 if let Some(r) = Revocation::from_envelope(&env) {
                     self.revocations.insert(r);
                 }
@@ -290,7 +290,7 @@ impl Authority {
 
     /// Adds `signer`'s signature to an envelope (the attestation ID is unchanged).
     pub fn cosign(&self, envelope: &[u8], signer: &str) -> Result<Issued> {
-        let mut env = Envelope::parse(envelope, self.limits.envelope()).map_err(|e| Error::invalid_arg("envelope", e))?;
+        let mut env = Envelope::parse(envelope, self.limits.envelope_limits()).map_err(|e| Error::invalid_arg("envelope", e))?;
         let (keyid, sig) = self.keys.sign(signer, &env.pae())?;
         if env.signatures.iter().any(|s| s.keyid == keyid) {
             return Err(Error::invalid_arg("signer", format!("'{signer}' already signed this envelope")));
@@ -401,7 +401,7 @@ impl Authority {
         };
         let entry = self.log.read_from(idx, 1)?.pop().ok_or_else(|| Error::internal("audit log entry vanished"))?;
         let v = crate::json::parse_strict(&entry).map_err(|e| Error::internal(format!("audit entry {idx}: {e}")))?;
-        let env = Envelope::from_value(&v["envelope"], self.limits.envelope()).map_err(|e| Error::internal(format!("audit entry {idx}: {e}")))?;
+        let env = Envelope::from_value(&v["envelope"], self.limits.envelope_limits()).map_err(|e| Error::internal(format!("audit entry {idx}: {e}")))?;
         let (proof, checkpoint) = self.log.prove(idx)?;
         Ok(Bundle { envelope: env.to_json(), entry, hash_alg: self.log.hash_alg(), proof, checkpoint })
     }
@@ -449,7 +449,7 @@ impl Bundle {
         if v["mediaType"].as_str() != Some(BUNDLE_MEDIA_TYPE) {
             return Err("bundle.mediaType: unsupported".into());
         }
-        let env = Envelope::from_value(&v["envelope"], limits.envelope())?;
+        let env = Envelope::from_value(&v["envelope"], limits.envelope_limits())?;
         let entry = v["logEntry"].as_str().and_then(unb64).ok_or("bundle.logEntry: invalid Base64")?;
         let hash_alg = v["hashAlg"].as_str().and_then(HashAlg::parse).ok_or("bundle.hashAlg: unsupported")?;
         let p = &v["inclusionProof"];
@@ -479,8 +479,8 @@ pub fn verify_bundle(bundle: &[u8], log_key: Option<&[u8; 32]>, opts: Option<&Ve
         Ok(b) => b,
         Err(e) => return Ok(fail(Reason::Malformed, e)),
     };
-    let env = Envelope::parse(&b.envelope, lim.envelope()).expect("re-encoded envelope parses");
-    let entry_env = crate::json::parse_strict(&b.entry).ok().and_then(|v| Envelope::from_value(&v["envelope"], lim.envelope()).ok());
+    let env = Envelope::parse(&b.envelope, lim.envelope_limits()).expect("re-encoded envelope parses");
+    let entry_env = crate::json::parse_strict(&b.entry).ok().and_then(|v| Envelope::from_value(&v["envelope"], lim.envelope_limits()).ok());
     if entry_env.as_ref() != Some(&env) {
         return Ok(fail(Reason::Malformed, "bundle: the log entry does not record this envelope".into()));
     }

@@ -66,7 +66,7 @@ impl Default for Limits {
 }
 
 impl Limits {
-    pub(crate) fn envelope(&self) -> EnvelopeLimits {
+    pub fn envelope_limits(&self) -> EnvelopeLimits {
         EnvelopeLimits { max_bytes: self.max_envelope_bytes, max_signatures: self.max_signatures }
     }
 }
@@ -156,7 +156,7 @@ pub fn verify_many(envelopes: &[&[u8]], opts: &VerifyOptions<'_>) -> Result<Vec<
     // Parse delegations once for all envelopes.
     let mut delegs: Vec<Deleg> = Vec::with_capacity(opts.delegations.len());
     for bytes in opts.delegations {
-        let Ok(env) = Envelope::parse(bytes, lim.envelope()) else { continue };
+        let Ok(env) = Envelope::parse(bytes, lim.envelope_limits()) else { continue };
         let id = env.id();
         if delegs.iter().any(|d| d.id == id) {
             continue;
@@ -241,7 +241,7 @@ fn role_keys(roots: &TrustRoot, role: &str) -> HashSet<String> {
 }
 
 fn parse_envelope(bytes: &[u8], lim: &Limits) -> std::result::Result<ParsedEnv, Fail> {
-    let env = Envelope::parse(bytes, lim.envelope()).map_err(|e| (Reason::Malformed, e))?;
+    let env = Envelope::parse(bytes, lim.envelope_limits()).map_err(|e| (Reason::Malformed, e))?;
     let id = env.id();
     if env.payload_type != PAYLOAD_TYPE_INTOTO {
         return Err((Reason::Malformed, format!("envelope.payloadType: expected '{PAYLOAD_TYPE_INTOTO}', got '{}'", env.payload_type)));
@@ -510,7 +510,7 @@ impl Ctx<'_> {
 /// predicate) must have `version == old.version + 1` and be signed by a
 /// threshold of the old root role and a threshold of the new root role.
 pub fn verify_rotation(old: &TrustRoot, new_root: &[u8], limits: &Limits) -> std::result::Result<TrustRoot, (Reason, String)> {
-    let env = Envelope::parse(new_root, limits.envelope()).map_err(|e| (Reason::Malformed, e))?;
+    let env = Envelope::parse(new_root, limits.envelope_limits()).map_err(|e| (Reason::Malformed, e))?;
     if env.payload_type != PAYLOAD_TYPE_INTOTO {
         return Err((Reason::Malformed, "rotation: wrong payloadType".into()));
     }
