@@ -135,6 +135,12 @@ impl LogTail {
     }
 }
 
+struct Built {
+    id: String,
+    json: Vec<u8>,
+    entry: Vec<u8>,
+}
+
 pub struct Authority {
     dir: PathBuf,
     keys: KeyStore,
@@ -213,22 +219,25 @@ impl Authority {
         Ok(env)
     }
 
-    fn entry(kind: &str, env: &Envelope) -> Result<(String, Vec<u8>)> {
+    /// The envelope's canonical JSON and its log entry, itself canonical JSON
+    /// (keys in RFC 8785 order, every value already canonical).
+    fn entry(kind: &str, env: &Envelope) -> Built {
         let id = env.id();
-        let e = crate::json::canonical(&json!({"kind": kind, "id": id, "time": crate::now_ms(), "envelope": env.to_value()}))?;
-        Ok((id, e))
+        let json = env.to_json();
+        let mut entry = Vec::with_capacity(json.len() + 128);
+        entry.extend_from_slice(b"{\"envelope\":");
+        entry.extend_from_slice(&json);
+        entry.extend_from_slice(format!(",\"id\":\"{id}\",\"kind\":\"{kind}\",\"time\":{}}}", crate::now_ms()).as_bytes());
+        Built { id, json, entry }
     }
 
     /// Appends and only then reports the envelopes as issued.
-    fn commit(&self, kind: &str, envs: Vec<Envelope>) -> Result<Vec<Issued>> {
-        let mut ids = Vec::with_capacity(envs.len());
-        let mut entries = Vec::with_capacity(envs.len());
-        for e in &envs {
-            let (id, entry) = Self::entry(kind, e)?;
-            ids.push(id);
-            entries.push(entry);
-        }
+    fn commit(&self, built: Vec<Built>) -> Result<Vec<Issued>> {
+        let entries: Vec<Vec<u8>> = built.iter().map(|b| b.entry.clone()).collect();
         let idx = self.log.append_many(&entries)?;
+        if idx.len() != built.len() {
+            return Err(Error::internal("audit log returned a wrong number of indices"));
+        }
         let mut tail = lock(&self.tail);
         // Keep the tail's view current without re-reading our own appends.
         if tail.pos == idx.first().copied().unwrap_or(tail.pos) {
@@ -238,12 +247,11 @@ impl Authority {
             }
         }
         drop(tail);
-        Ok(envs
-            .into_iter()
-            .zip(ids)
-            .zip(idx)
-            .map(|((e, id), log_index)| Issued { id, envelope: e.to_json(), log_index })
-            .collect())
+        Ok(built.into_iter().zip(idx).map(|(b, log_index)| Issued { id: b.id, envelope: b.json, log_index }).collect())
+    }
+
+    fn commit_one(&self, kind: &str, env: Envelope) -> Result<Issued> {
+        Ok(self.commit(vec![Self::entry(kind, &env)])?.pop().expect("one"))
     }
 
     fn statement_for(&self, r: &IssueRequest, i: usize) -> Result<Statement> {
@@ -280,12 +288,17 @@ impl Authority {
 
     /// Issues many attestations with one (group-committed) log append.
     pub fn issue_many(&self, reqs: &[IssueRequest]) -> Result<Vec<Issued>> {
-        let mut envs = Vec::with_capacity(reqs.len());
-        for (i, r) in reqs.iter().enumerate() {
+        use rayon::prelude::*;
+        let build = |(i, r): (usize, &IssueRequest)| -> Result<Built> {
             let st = self.statement_for(r, i)?;
-            envs.push(self.sign_statement(&st, &[r.signer.as_str()])?);
-        }
-        self.commit("issue", envs)
+            Ok(Self::entry("issue", &self.sign_statement(&st, &[r.signer.as_str()])?))
+        };
+        let built: Vec<Built> = if reqs.len() >= 64 {
+            reqs.par_iter().enumerate().map(build).collect::<Result<_>>()?
+        } else {
+            reqs.iter().enumerate().map(build).collect::<Result<_>>()?
+        };
+        self.commit(built)
     }
 
     /// Adds `signer`'s signature to an envelope (the attestation ID is unchanged).
@@ -299,7 +312,7 @@ impl Authority {
             return Err(Error::limit("envelope.signatures", format!("already has {} signatures", env.signatures.len())));
         }
         env.signatures.push(Signature { keyid, sig: sig.to_vec() });
-        Ok(self.commit("cosign", vec![env])?.pop().expect("one"))
+        self.commit_one("cosign", env)
     }
 
     /// A delegation from key `from` to key `to` (which may be a public key only).
@@ -331,7 +344,7 @@ impl Authority {
             meta: Meta { issued_at: Some(now), expires_at: scope.expires_at, nonce: Some(nonce()) },
         };
         let env = self.sign_statement(&st, &[from])?;
-        Ok(self.commit("delegate", vec![env])?.pop().expect("one"))
+        self.commit_one("delegate", env)
     }
 
     /// Records a revocation (signed by `by`) in the audit log.
@@ -356,7 +369,7 @@ impl Authority {
             meta: Meta { issued_at: Some(crate::now_ms()), expires_at: None, nonce: Some(nonce()) },
         };
         let env = self.sign_statement(&st, &[by])?;
-        Ok(self.commit("revoke", vec![env])?.pop().expect("one"))
+        self.commit_one("revoke", env)
     }
 
     /// A signed root document (for the initial root, or a rotation: then sign
@@ -370,7 +383,7 @@ impl Authority {
             meta: Meta { issued_at: Some(crate::now_ms()), expires_at: root.expires_at, nonce: Some(nonce()) },
         };
         let env = self.sign_statement(&st, signers)?;
-        Ok(self.commit("root", vec![env])?.pop().expect("one"))
+        self.commit_one("root", env)
     }
 
     /// Current revocations (re-reading the log if the view is stale).

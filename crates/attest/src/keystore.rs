@@ -6,6 +6,7 @@
 //!   passphrase, else XChaCha20-Poly1305 ciphertext under a key derived once
 //!   per open with Argon2id (m = 19 MiB, t = 2, p = 1; OWASP's baseline), the
 //!   key ID bound as associated data).
+//!
 //! Files are written atomically (temp file, fsync, rename, directory fsync),
 //! secrets with mode 0600.
 

@@ -8,6 +8,7 @@
 //! cofactored; its per-item answers equal single verification).
 
 use std::collections::{BTreeSet, HashMap, HashSet};
+use std::sync::{Arc, Mutex};
 
 use globset::GlobSet;
 use omnitide_common::{Error, Result};
@@ -114,11 +115,58 @@ impl Verification {
 
 type Fail = (Reason, String);
 
-struct Deleg {
+/// A parsed delegation envelope. Parsing (JSON, Base64, statement, glob
+/// compilation) is deterministic in the bytes, so results are cached per
+/// process keyed by the BLAKE3 of the bytes (and the limits that applied).
+/// Signatures are NOT cached: every verification checks them again.
+struct ParsedDeleg {
     id: String,
     env: Envelope,
+    pae: Vec<u8>,
     parsed: std::result::Result<Delegation, String>,
+}
+
+struct Deleg {
+    pd: Arc<ParsedDeleg>,
     sig_ok: bool,
+}
+
+impl std::ops::Deref for Deleg {
+    type Target = ParsedDeleg;
+    fn deref(&self) -> &ParsedDeleg {
+        &self.pd
+    }
+}
+
+const DELEG_CACHE_MAX: usize = 4096;
+static DELEG_CACHE: Mutex<Option<HashMap<[u8; 32], Arc<ParsedDeleg>>>> = Mutex::new(None);
+
+fn parsed_delegation(bytes: &[u8], lim: &Limits) -> Option<Arc<ParsedDeleg>> {
+    let mut h = blake3::Hasher::new();
+    h.update(&(lim.max_envelope_bytes as u64).to_le_bytes());
+    h.update(&(lim.max_signatures as u64).to_le_bytes());
+    h.update(&(lim.max_subjects as u64).to_le_bytes());
+    h.update(bytes);
+    let key = *h.finalize().as_bytes();
+    if let Some(p) = DELEG_CACHE.lock().unwrap_or_else(|p| p.into_inner()).as_ref().and_then(|m| m.get(&key)) {
+        return Some(p.clone());
+    }
+    let env = Envelope::parse(bytes, lim.envelope_limits()).ok()?;
+    let id = env.id();
+    let parsed = if env.payload_type != PAYLOAD_TYPE_INTOTO {
+        Err(format!("delegation {id}: payloadType must be {PAYLOAD_TYPE_INTOTO}"))
+    } else {
+        Statement::parse(&env.payload, lim.max_subjects).and_then(|s| Delegation::from_statement(&s))
+    };
+    let pae = env.pae();
+    let pd = Arc::new(ParsedDeleg { id, env, pae, parsed });
+    let mut g = DELEG_CACHE.lock().unwrap_or_else(|p| p.into_inner());
+    let m = g.get_or_insert_with(HashMap::new);
+    if m.len() >= DELEG_CACHE_MAX {
+        m.clear();
+    }
+    m.insert(key, pd.clone());
+    Some(pd)
 }
 
 struct ParsedEnv {
@@ -153,20 +201,15 @@ pub fn verify_many(envelopes: &[&[u8]], opts: &VerifyOptions<'_>) -> Result<Vec<
         return Ok(envelopes.iter().map(|_| Verification::fail(Reason::Malformed, d.clone(), None)).collect());
     }
 
-    // Parse delegations once for all envelopes.
+    // Parse delegations once for all envelopes (and across calls, see `parsed_delegation`).
     let mut delegs: Vec<Deleg> = Vec::with_capacity(opts.delegations.len());
+    let mut seen_ids = HashSet::new();
     for bytes in opts.delegations {
-        let Ok(env) = Envelope::parse(bytes, lim.envelope_limits()) else { continue };
-        let id = env.id();
-        if delegs.iter().any(|d| d.id == id) {
+        let Some(pd) = parsed_delegation(bytes, &lim) else { continue };
+        if !seen_ids.insert(pd.id.clone()) {
             continue;
         }
-        let parsed = if env.payload_type != PAYLOAD_TYPE_INTOTO {
-            Err(format!("delegation {id}: payloadType must be {PAYLOAD_TYPE_INTOTO}"))
-        } else {
-            Statement::parse(&env.payload, lim.max_subjects).and_then(|s| Delegation::from_statement(&s))
-        };
-        delegs.push(Deleg { id, env, parsed, sig_ok: false });
+        delegs.push(Deleg { pd, sig_ok: false });
     }
     let mut keys: HashMap<&str, &[u8; 32]> = opts.roots.keys.iter().map(|(k, v)| (k.as_str(), v)).collect();
     let mut by_delegate: HashMap<String, Vec<usize>> = HashMap::new();
@@ -180,18 +223,20 @@ pub fn verify_many(envelopes: &[&[u8]], opts: &VerifyOptions<'_>) -> Result<Vec<
     let parsed: Vec<std::result::Result<ParsedEnv, Fail>> = envelopes.iter().map(|b| parse_envelope(b, &lim)).collect();
 
     // One batch for every signature check.
+    enum Msg {
+        Deleg(usize),
+        Env(usize),
+    }
     let mut paes: Vec<Vec<u8>> = Vec::new();
-    let mut jobs: Vec<(usize, &[u8], &[u8; 32])> = Vec::new(); // (pae index, sig, key)
+    let mut jobs: Vec<(Msg, &[u8], &[u8; 32])> = Vec::new(); // (message, sig, key)
     let mut deleg_jobs: Vec<(usize, usize)> = Vec::new(); // (deleg, job)
     for (di, d) in delegs.iter().enumerate() {
         let Ok(p) = &d.parsed else { continue };
         let Some(pk) = keys.get(p.delegator.as_str()) else { continue };
-        let pi = paes.len();
-        paes.push(d.env.pae());
         for s in &d.env.signatures {
             if (s.keyid == p.delegator || s.keyid.is_empty()) && s.sig.len() == 64 {
                 deleg_jobs.push((di, jobs.len()));
-                jobs.push((pi, &s.sig, pk));
+                jobs.push((Msg::Deleg(di), &s.sig, pk));
             }
         }
     }
@@ -206,7 +251,7 @@ pub fn verify_many(envelopes: &[&[u8]], opts: &VerifyOptions<'_>) -> Result<Vec<
                 match keys.get(s.keyid.as_str()) {
                     Some(pk) if s.sig.len() == 64 => {
                         v.push((s.keyid.clone(), Some(jobs.len()), true));
-                        jobs.push((pi, &s.sig, pk));
+                        jobs.push((Msg::Env(pi), &s.sig, pk));
                     }
                     Some(_) => v.push((s.keyid.clone(), None, true)),
                     None => v.push((s.keyid.clone(), None, false)),
@@ -216,7 +261,16 @@ pub fn verify_many(envelopes: &[&[u8]], opts: &VerifyOptions<'_>) -> Result<Vec<
         env_jobs.push(v);
     }
     let items: Vec<Item<'_>> =
-        jobs.iter().map(|(pi, sig, pk)| Item { signature: sig, message: &paes[*pi], public_key: &pk[..] }).collect();
+        jobs.iter()
+            .map(|(m, sig, pk)| Item {
+                signature: sig,
+                message: match m {
+                    Msg::Deleg(d) => &delegs[*d].pae,
+                    Msg::Env(e) => &paes[*e],
+                },
+                public_key: &pk[..],
+            })
+            .collect();
     let ok = ed25519::verify_batch(&items, Mode::Strict, false)?;
     drop(items);
     for (di, j) in deleg_jobs {
@@ -328,8 +382,7 @@ impl Ctx<'_> {
                 signers,
             };
         }
-        let mut v = if anchors_ok.is_empty() && first_fail.is_some() {
-            let (r, d) = first_fail.unwrap();
+        let mut v = if let Some((r, d)) = first_fail.filter(|_| anchors_ok.is_empty()) {
             fail(r, d)
         } else {
             fail(

@@ -66,6 +66,13 @@ fn issue_and_verify_round_trip() {
     assert_eq!(st["_type"], "https://in-toto.io/Statement/v1");
     assert_eq!(st["predicateType"], T1);
     assert_eq!(json::canonical(&st).unwrap(), payload);
+    // The audit entry is canonical JSON recording exactly this envelope.
+    let entry = log.read_from(0, 1).unwrap().pop().unwrap();
+    let ev: Value = serde_json::from_slice(&entry).unwrap();
+    assert_eq!(json::canonical(&ev).unwrap(), entry);
+    assert_eq!(ev["kind"], "issue");
+    assert_eq!(ev["id"], iss.id.as_str());
+    assert_eq!(json::canonical(&ev["envelope"]).unwrap(), iss.envelope);
 }
 
 #[test]
