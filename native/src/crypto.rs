@@ -28,14 +28,19 @@ pub fn blake3_hash<'e>(
 /// Writes the default 32-byte hash of `data` into `out` (no allocation: the
 /// hot path for small inputs).
 #[napi]
-pub fn blake3_hash_into(data: &[u8], out: &mut [u8], key: Option<&[u8]>) -> Result<()> {
+pub fn blake3_hash_into(data: &[u8], mut out: Uint8ArraySlice, key: Option<&[u8]>) -> Result<()> {
+    // SAFETY: `out` is a JS-owned buffer alive for this synchronous call, and
+    // nothing else reads or writes it while we do.
+    let out = unsafe { out.as_mut() };
     guard(|| b3::hash_into(data, key, out))
 }
 
 /// Hashes items packed back to back (`ends[i]` is the end offset of item i)
 /// into `out`, 32 bytes per item.
 #[napi]
-pub fn blake3_hash_many(data: &[u8], ends: &[u32], out: &mut [u8]) -> Result<()> {
+pub fn blake3_hash_many(data: &[u8], ends: &[u32], mut out: Uint8ArraySlice) -> Result<()> {
+    // SAFETY: as in `blake3_hash_into`.
+    let out = unsafe { out.as_mut() };
     guard(|| b3::hash_many_packed(data, ends, out))
 }
 

@@ -39,6 +39,13 @@ pub fn length_arg(arg: &str, v: Option<u32>, default: usize) -> omnitide_common:
         .and_then(|l| if l == 0 { Err(Error::invalid_arg(arg, "must be at least 1")) } else { Ok(l) })
 }
 
+/// Panics are reported to JS as errors by [`guard`]; the default hook would
+/// also print a backtrace on the host's stderr, which a library must not do.
+#[napi_derive::module_init]
+fn silence_panic_output() {
+    std::panic::set_hook(Box::new(|_| {}));
+}
+
 #[napi_derive::napi]
 /// Raises a Rust panic inside the binding; the test suite uses it to prove
 /// panics surface as `ERR_OMNI_INTERNAL` errors instead of aborting Node.

@@ -14,6 +14,10 @@ pub mod code {
     pub const LIMIT: &str = "ERR_OMNI_LIMIT";
     pub const INTERNAL: &str = "ERR_OMNI_INTERNAL";
     pub const CLOSED: &str = "ERR_OMNI_CLOSED";
+    /// Stored log data failed an integrity check; the message starts with `index N:` (first bad index).
+    pub const LEDGER_CORRUPT: &str = "ERR_OMNI_LEDGER_CORRUPT";
+    /// A resource (e.g. a ledger directory) is held exclusively by another writer.
+    pub const LOCKED: &str = "ERR_OMNI_LOCKED";
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

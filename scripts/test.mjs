@@ -1,0 +1,51 @@
+// `npm test`: the Rust crates (cargo test), the bindings drift check, and the
+// vitest suites; ends with the plain summary line `N passed, N failed`.
+import { spawnSync } from 'node:child_process';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
+
+const root = new URL('..', import.meta.url).pathname;
+let passed = 0;
+let failed = 0;
+
+function run(cmd, args, opts = {}) {
+  const r = spawnSync(cmd, args, { cwd: root, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], maxBuffer: 1 << 28, ...opts });
+  process.stdout.write(r.stdout ?? '');
+  process.stderr.write(r.stderr ?? '');
+  return r;
+}
+
+// 1. Rust: every crate's unit and integration tests.
+const cargo = run('cargo', ['test', '--workspace', '--color', 'never']);
+let cargoCounted = 0;
+for (const m of (cargo.stdout + cargo.stderr).matchAll(/test result: \w+\. (\d+) passed; (\d+) failed/g)) {
+  passed += Number(m[1]);
+  failed += Number(m[2]);
+  cargoCounted++;
+}
+if (cargo.status !== 0 && cargoCounted === 0) failed++; // did not compile
+if (cargo.status !== 0) console.error('cargo test failed');
+
+// 2. Generated bindings must match what `napi build` produced in this checkout.
+const drift = run('git', ['diff', '--stat', '--exit-code', '--', 'bindings/index.js', 'bindings/index.d.ts']);
+if (drift.status === 0) passed++;
+else {
+  failed++;
+  console.error('bindings/ differ from a fresh `napi build`: commit the regenerated files');
+}
+
+// 3. TypeScript suites (includes the CLI and pack tests).
+const report = '.vitest-report.json';
+rmSync(new URL(report, new URL('..', import.meta.url)), { force: true });
+const vitest = run(process.execPath, [
+  'node_modules/vitest/vitest.mjs', 'run', '--reporter=default', '--reporter=json', `--outputFile=${report}`,
+], { stdio: ['ignore', 'inherit', 'inherit'] });
+if (existsSync(`${root}/${report}`)) {
+  const r = JSON.parse(readFileSync(`${root}/${report}`, 'utf8'));
+  passed += r.numPassedTests;
+  failed += r.numFailedTests;
+  // A suite that failed to load has no tests counted: count it as a failure.
+  failed += r.testResults.filter((s) => s.status === 'failed' && s.assertionResults.length === 0).length;
+} else if (vitest.status !== 0) failed++;
+
+console.log(`${passed} passed, ${failed} failed`);
+process.exit(failed > 0 || cargo.status !== 0 || vitest.status !== 0 ? 1 : 0);

@@ -1,0 +1,88 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createHash } from 'node:crypto';
+import { afterAll, describe, expect, it } from 'vitest';
+import { blake3 } from '../../ts/crypto/index.js';
+import { toHex } from '../helpers/vectors.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'omni-b3-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+describe('blake3', () => {
+  it('hash: known empty-input digest, strings are UTF-8, results are fresh copies', () => {
+    const a = blake3.hash('');
+    expect(toHex(a)).toBe('af1349b9f5f9a1a6a0404dea36dcc9499bcb25c9adc112b7cc9a93cae41f3262');
+    const b = blake3.hash('abc');
+    expect(toHex(a)).toBe('af1349b9f5f9a1a6a0404dea36dcc9499bcb25c9adc112b7cc9a93cae41f3262');
+    expect(b).toEqual(blake3.hash(new TextEncoder().encode('abc')));
+    expect(blake3.hash(Buffer.from('abc'))).toEqual(b);
+  });
+
+  it('keyed hash differs from plain and depends on the key', () => {
+    const k1 = new Uint8Array(32).fill(1);
+    const k2 = new Uint8Array(32).fill(2);
+    expect(blake3.hash('x', { key: k1 })).not.toEqual(blake3.hash('x'));
+    expect(blake3.hash('x', { key: k1 })).not.toEqual(blake3.hash('x', { key: k2 }));
+  });
+
+  it('hashMany equals hash per item, including empty and mixed sizes', () => {
+    const items = [new Uint8Array(0), 'a', new Uint8Array(5000).fill(7), Buffer.from('buffer')];
+    const got = blake3.hashMany(items);
+    expect(got.map(toHex)).toEqual(items.map((i) => toHex(blake3.hash(i))));
+    expect(blake3.hashMany([])).toEqual([]);
+    const many = Array.from({ length: 3000 }, (_, i) => new Uint8Array(64).fill(i & 255));
+    expect(toHex(blake3.hashMany(many)[2999])).toBe(toHex(blake3.hash(many[2999])));
+  });
+
+  it('hashFile equals hash of the contents for empty, 1 byte, 1 MiB+1 and 20 MiB, mmap or not', async () => {
+    for (const size of [0, 1, (1 << 20) + 1, 20 << 20]) {
+      const data = new Uint8Array(size);
+      for (let i = 0; i < size; i++) data[i] = (i * 31) & 255;
+      const p = join(dir, `f${size}`);
+      writeFileSync(p, data);
+      const want = toHex(blake3.hash(data));
+      expect(toHex(await blake3.hashFile(p))).toBe(want);
+      expect(toHex(await blake3.hashFile(p, { parallel: false }))).toBe(want);
+      expect(toHex(await blake3.hashFile(p, { length: 64 }))).toBe(toHex(blake3.hash(data, { length: 64 })));
+    }
+  });
+
+  it('hashFile rejects with ERR_OMNI_IO naming the path', async () => {
+    await expect(blake3.hashFile(join(dir, 'nope'))).rejects.toMatchObject({ code: 'ERR_OMNI_IO', message: expect.stringContaining('nope') });
+    await expect(blake3.hashFile(dir)).rejects.toMatchObject({ code: 'ERR_OMNI_IO', message: expect.stringContaining('directory') });
+  });
+
+  it('hashAsync equals hash for small and multi-threaded large inputs', async () => {
+    const big = new Uint8Array(8 << 20).map((_, i) => i & 255);
+    expect(await blake3.hashAsync(big)).toEqual(blake3.hash(big));
+    expect(await blake3.hashAsync('x', { length: 100 })).toEqual(blake3.hash('x', { length: 100 }));
+  });
+
+  it('hashAsync keeps the event loop free while hashing', async () => {
+    const big = new Uint8Array(64 << 20);
+    let ticks = 0;
+    const timer = setInterval(() => ticks++, 1);
+    await blake3.hashAsync(big);
+    await blake3.hashAsync(big);
+    clearInterval(timer);
+    // Not a timing assertion: the loop must have run at all while native work was in flight.
+    expect(ticks).toBeGreaterThan(0);
+  });
+
+  it('createHasher: digest does not consume, reset restarts, derive mode matches deriveKey', () => {
+    const h = blake3.createHasher();
+    h.update('ab');
+    const partial = h.digest();
+    expect(partial).toEqual(blake3.hash('ab'));
+    h.update('c');
+    expect(h.digest()).toEqual(blake3.hash('abc'));
+    expect(h.reset().digest()).toEqual(blake3.hash(''));
+    const d = blake3.createHasher({ context: 'omnitide test 2026' }).update('material').digest(48);
+    expect(d).toEqual(blake3.deriveKey('omnitide test 2026', 'material', 48));
+  });
+
+  it('is not SHA-256 (sanity: distinct functions)', () => {
+    expect(toHex(blake3.hash('abc'))).not.toBe(createHash('sha256').update('abc').digest('hex'));
+  });
+});

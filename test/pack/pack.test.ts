@@ -1,0 +1,108 @@
+import { execFileSync, spawnSync } from 'node:child_process';
+import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { delimiter, join, resolve } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+/**
+ * The published artifact: `npm pack` gives a tarball with the linux-x64-gnu
+ * addon; installed into an empty project with no Rust toolchain on PATH it
+ * works through import, require and TypeScript types.
+ */
+const root = resolve(__dirname, '..', '..');
+const work = mkdtempSync(join(tmpdir(), 'omni-pack-'));
+afterAll(() => rmSync(work, { recursive: true, force: true }));
+
+// PATH without any directory that holds cargo or rustc.
+const noRustPath = (process.env.PATH ?? '')
+  .split(delimiter)
+  .filter((d) => d && !/\.cargo|rustup/.test(d) && spawnSync('test', ['-x', join(d, 'cargo')]).status !== 0 && spawnSync('test', ['-x', join(d, 'rustc')]).status !== 0)
+  .join(delimiter);
+const env = { ...process.env, PATH: noRustPath, RUSTUP_HOME: '/nonexistent', CARGO_HOME: '/nonexistent' };
+const sh = (cmd: string, args: string[], cwd: string) =>
+  execFileSync(cmd, args, { cwd, env, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], maxBuffer: 1 << 26 });
+
+let tarball = '';
+const consumer = join(work, 'consumer');
+
+beforeAll(() => {
+  // --ignore-scripts: pack what `npm install` built; do not rebuild.
+  const out = execFileSync('npm', ['pack', '--ignore-scripts', '--json', '--pack-destination', work], { cwd: root, encoding: 'utf8' });
+  const info = JSON.parse(out)[0];
+  tarball = join(work, info.filename);
+  (globalThis as Record<string, unknown>).__packFiles = info.files.map((f: { path: string }) => f.path);
+  execFileSync('mkdir', ['-p', consumer]);
+  writeFileSync(join(consumer, 'package.json'), JSON.stringify({ name: 'consumer', version: '1.0.0', private: true }));
+  sh('npm', ['install', '--no-audit', '--no-fund', tarball, 'typescript@5', '@types/node@20'], consumer);
+}, 600_000);
+
+describe('npm pack tarball', () => {
+  it('contains the addon, the loader, the types and the CLI, and no Rust sources', () => {
+    const files = (globalThis as Record<string, unknown>).__packFiles as string[];
+    expect(files).toContain('bindings/omnitide.linux-x64-gnu.node');
+    expect(files).toContain('bindings/index.js');
+    expect(files).toContain('dist/crypto/index.d.ts');
+    expect(files).toContain('dist/cli/main.js');
+    expect(files.some((f) => f.endsWith('.rs') || f.startsWith('crates/'))).toBe(false);
+  });
+
+  it('the test environment really has no cargo or rustc', () => {
+    expect(spawnSync('cargo', ['--version'], { env }).error).toBeDefined();
+    expect(spawnSync('rustc', ['--version'], { env }).error).toBeDefined();
+    expect(readdirSync(join(consumer, 'node_modules', 'omnitide', 'bindings'))).toContain('omnitide.linux-x64-gnu.node');
+  });
+
+  it('works through require (CJS) for every subpath', () => {
+    const out = sh(process.execPath, ['-e', `
+      const { blake3, ed25519 } = require('omnitide/crypto');
+      const { OmniError, crypto } = require('omnitide');
+      const kp = ed25519.generateKeyPair();
+      const ok = ed25519.verify(ed25519.sign('m', kp.secretKey), 'm', kp.publicKey);
+      let code; try { blake3.hash(5) } catch (e) { code = e instanceof OmniError && e.code }
+      console.log(blake3.toHex(blake3.hash('')), ok, code, typeof crypto.blake3.hash);
+    `], consumer);
+    expect(out.trim()).toBe('af1349b9f5f9a1a6a0404dea36dcc9499bcb25c9adc112b7cc9a93cae41f3262 true ERR_OMNI_INVALID_ARGUMENT function');
+  });
+
+  it('works through import (ESM) with named exports', () => {
+    writeFileSync(join(consumer, 'esm.mjs'), `
+      import { blake3, ed25519 } from 'omnitide/crypto';
+      import { OmniError } from 'omnitide';
+      const r = await blake3.hashAsync('abc');
+      console.log(blake3.toHex(r), typeof ed25519.verifyBatch, typeof OmniError);
+    `);
+    expect(sh(process.execPath, ['esm.mjs'], consumer).trim()).toBe(
+      '6437b3ac38465133ffb63b75273a8db548c558465d79db03fd359c6cd5bd9d85 function function',
+    );
+  });
+
+  it('the CLI bin runs', () => {
+    expect(sh(join(consumer, 'node_modules', '.bin', 'omnitide'), ['--help'], consumer)).toContain('usage: omnitide');
+  });
+
+  it('types resolve for TypeScript consumers under tsc --noEmit (ESM and CJS)', () => {
+    const src = `
+      import { blake3, ed25519, type KeyPair } from 'omnitide/crypto';
+      import { OmniError, type OmniErrorCode } from 'omnitide';
+      const kp: KeyPair = ed25519.generateKeyPair();
+      const d: Uint8Array = blake3.hash('x', { length: 64 });
+      const ok: boolean = ed25519.verify(ed25519.sign(d, kp.secretKey), d, kp.publicKey, { mode: 'strict' });
+      const c: OmniErrorCode = new OmniError('ERR_OMNI_IO', 'x').code;
+      // @ts-expect-error: the contract has no mode called 'lax'
+      ed25519.verify(d, d, d, { mode: 'lax' });
+      export { ok, c };
+    `;
+    for (const [name, module, ext] of [['esm', 'nodenext', 'mts'], ['cjs', 'nodenext', 'cts']] as const) {
+      const d = join(consumer, name);
+      execFileSync('mkdir', ['-p', d]);
+      writeFileSync(join(d, `index.${ext}`), src);
+      writeFileSync(join(d, 'tsconfig.json'), JSON.stringify({
+        compilerOptions: { module, moduleResolution: 'nodenext', target: 'es2022', strict: true, noEmit: true, types: ['node'], typeRoots: [join(consumer, 'node_modules', '@types')] },
+        include: [`index.${ext}`],
+      }));
+      const r = spawnSync(process.execPath, [join(consumer, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', d], { cwd: consumer, env, encoding: 'utf8' });
+      expect(r.stdout + r.stderr).toBe('');
+      expect(r.status).toBe(0);
+    }
+  });
+});

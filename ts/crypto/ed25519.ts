@@ -1,0 +1,148 @@
+import { z } from 'zod';
+import { callNative, callNativeAsync, invalidArgument } from '../errors.js';
+import { native } from '../native.js';
+import { bytesOfLength, bytesOrString, describe, parseOptions } from '../validate.js';
+
+export const SECRET_KEY_LENGTH = 32;
+export const PUBLIC_KEY_LENGTH = 32;
+export const SIGNATURE_LENGTH = 64;
+
+export interface KeyPair {
+  /** The 32-byte RFC 8032 seed. */
+  secretKey: Uint8Array;
+  publicKey: Uint8Array;
+}
+
+/**
+ * `strict` (default): RFC 8032 with the cofactored equation, canonical S,
+ * canonical encodings, small-order A and R rejected. `zip215`: the ZIP-215
+ * consensus rules (accepts non-canonical and small-order points).
+ */
+export type VerifyMode = 'strict' | 'zip215';
+export interface VerifyOptions {
+  mode?: VerifyMode;
+}
+const verifyOptions = z.strictObject({ mode: z.enum(['strict', 'zip215']).optional() });
+const batchOptions = verifyOptions.extend({ parallel: z.boolean().optional() });
+
+export interface BatchItem {
+  signature: Uint8Array;
+  message: Uint8Array | string;
+  publicKey: Uint8Array;
+}
+
+export function generateKeyPair(): KeyPair {
+  const kp = callNative(() => native.ed25519GenerateKeyPair());
+  return { secretKey: kp.secretKey, publicKey: kp.publicKey };
+}
+
+export function publicKeyFromSecret(secretKey: Uint8Array): Uint8Array {
+  const sk = bytesOfLength('secretKey', secretKey, SECRET_KEY_LENGTH);
+  return callNative(() => native.ed25519PublicKeyFromSecret(sk));
+}
+
+/**
+ * Signs with the 32-byte seed. The public key is always derived from the
+ * seed: no call takes a separate public key (that oracle leaks the secret).
+ */
+export function sign(message: Uint8Array | string, secretKey: Uint8Array): Uint8Array {
+  const m = bytesOrString('message', message);
+  const sk = bytesOfLength('secretKey', secretKey, SECRET_KEY_LENGTH);
+  return callNative(() => native.ed25519Sign(m, sk));
+}
+
+/** A key expanded once, for signing many messages. */
+export interface Signer {
+  readonly publicKey: Uint8Array;
+  sign(message: Uint8Array | string): Uint8Array;
+}
+
+export function createSigner(secretKey: Uint8Array): Signer {
+  const sk = bytesOfLength('secretKey', secretKey, SECRET_KEY_LENGTH);
+  const inner = callNative(() => new native.Ed25519Signer(sk));
+  const publicKey = inner.publicKey;
+  return {
+    publicKey,
+    sign(message) {
+      const m = bytesOrString('message', message);
+      return callNative(() => inner.sign(m));
+    },
+  };
+}
+
+/** Forgets the expanded keys `sign` keeps for the last few secret keys. */
+export function clearKeyCache(): void {
+  callNative(() => native.ed25519ClearKeyCache());
+}
+
+function modeOf(opts: VerifyOptions | undefined): VerifyMode | undefined {
+  return opts === undefined ? undefined : parseOptions('opts', verifyOptions, opts).mode;
+}
+
+/** True when `signature` is valid; false for any bad signature. Throws only for malformed arguments. */
+export function verify(
+  signature: Uint8Array,
+  message: Uint8Array | string,
+  publicKey: Uint8Array,
+  opts?: VerifyOptions,
+): boolean {
+  const sig = bytesOfLength('signature', signature, SIGNATURE_LENGTH);
+  const m = bytesOrString('message', message);
+  const pk = bytesOfLength('publicKey', publicKey, PUBLIC_KEY_LENGTH);
+  const mode = modeOf(opts);
+  return callNative(() => native.ed25519Verify(sig, m, pk, mode));
+}
+
+interface Packed {
+  signatures: Uint8Array;
+  publicKeys: Uint8Array;
+  messages: Uint8Array;
+  messageEnds: Uint32Array;
+}
+
+function pack(items: ReadonlyArray<BatchItem>): Packed {
+  if (!Array.isArray(items)) throw invalidArgument('items', `expected an array of { signature, message, publicKey }, got ${describe(items)}`);
+  const n = items.length;
+  const signatures = new Uint8Array(n * SIGNATURE_LENGTH);
+  const publicKeys = new Uint8Array(n * PUBLIC_KEY_LENGTH);
+  const msgs: Uint8Array[] = new Array(n);
+  let total = 0;
+  for (let i = 0; i < n; i++) {
+    const it = items[i];
+    if (it === null || typeof it !== 'object') throw invalidArgument(`items[${i}]`, `expected an object, got ${describe(it)}`);
+    signatures.set(bytesOfLength(`items[${i}].signature`, it.signature, SIGNATURE_LENGTH), i * SIGNATURE_LENGTH);
+    publicKeys.set(bytesOfLength(`items[${i}].publicKey`, it.publicKey, PUBLIC_KEY_LENGTH), i * PUBLIC_KEY_LENGTH);
+    msgs[i] = bytesOrString(`items[${i}].message`, it.message);
+    total += msgs[i].byteLength;
+  }
+  if (total > 0xffff_ffff) throw invalidArgument('items', 'total message size must be below 4 GiB per call');
+  const messages = new Uint8Array(total);
+  const messageEnds = new Uint32Array(n);
+  let at = 0;
+  for (let i = 0; i < n; i++) {
+    messages.set(msgs[i], at);
+    at += msgs[i].byteLength;
+    messageEnds[i] = at;
+  }
+  return { signatures, publicKeys, messages, messageEnds };
+}
+
+/**
+ * Verifies many signatures in one native call (batch equation, bisection to
+ * find the bad ones, spread over threads for large batches). `result[i]`
+ * always equals `verify(items[i])` in the same mode.
+ */
+export function verifyBatch(items: ReadonlyArray<BatchItem>, opts?: VerifyOptions & { parallel?: boolean }): boolean[] {
+  const o = opts === undefined ? {} : parseOptions('opts', batchOptions, opts);
+  const p = pack(items);
+  return callNative(() => native.ed25519VerifyBatch(p.signatures, p.publicKeys, p.messages, p.messageEnds, o.mode, o.parallel));
+}
+
+/** `verifyBatch` off the event loop. */
+export function verifyBatchAsync(items: ReadonlyArray<BatchItem>, opts?: VerifyOptions): Promise<boolean[]> {
+  return callNativeAsync(async () => {
+    const mode = modeOf(opts);
+    const p = pack(items);
+    return native.ed25519VerifyBatchAsync(p.signatures, p.publicKeys, p.messages, p.messageEnds, mode);
+  });
+}

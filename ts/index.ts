@@ -1,0 +1,7 @@
+/**
+ * omnitide: native-speed systems for Node services on Linux. Each system has
+ * its own subpath (`omnitide/crypto`, ...); this root exports what they share.
+ */
+export { OmniError, ErrorCodes, type OmniErrorCode } from './errors.js';
+export { setLogger, type Logger } from './logger.js';
+export * as crypto from './crypto/index.js';

@@ -1,0 +1,62 @@
+import { z } from 'zod';
+import { invalidArgument } from './errors.js';
+
+/**
+ * Edge validation helpers. Option objects go through zod and its message
+ * reaches the user inside the `OmniError`; data arguments on hot paths use the
+ * hand-written checks below (a zod parse costs microseconds).
+ */
+export function parseOptions<S extends z.ZodType>(arg: string, schema: S, value: unknown): z.output<S> {
+  const r = schema.safeParse(value);
+  if (r.success) return r.data;
+  const issue = r.error.issues[0];
+  const where = issue.path.length ? `${arg}.${issue.path.join('.')}` : arg;
+  throw invalidArgument(where, issue.message, r.error);
+}
+
+/** A typed array whose buffer was transferred or detached reads as empty; say so. */
+function isDetached(view: Uint8Array): boolean {
+  if (view.byteLength !== 0) return false;
+  try {
+    view.buffer.slice(0, 0);
+    return false;
+  } catch {
+    return true;
+  }
+}
+
+export function describe(value: unknown): string {
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'an array';
+  if (ArrayBuffer.isView(value)) return `a ${value.constructor.name}`;
+  if (value instanceof ArrayBuffer) return 'an ArrayBuffer';
+  return typeof value === 'object' ? `an object (${(value as object).constructor?.name ?? 'null prototype'})` : `a ${typeof value}`;
+}
+
+export function bytes(arg: string, value: unknown): Uint8Array {
+  if (value instanceof Uint8Array) {
+    if (isDetached(value)) throw invalidArgument(arg, 'the buffer is detached (transferred)');
+    return value;
+  }
+  throw invalidArgument(arg, `expected a Uint8Array, got ${describe(value)}`);
+}
+
+export function bytesOfLength(arg: string, value: unknown, length: number): Uint8Array {
+  const b = bytes(arg, value);
+  if (b.byteLength !== length) throw invalidArgument(arg, `expected ${length} bytes, got ${b.byteLength}`);
+  return b;
+}
+
+const encoder = new TextEncoder();
+
+/** Bytes, or a string encoded as UTF-8. */
+export function bytesOrString(arg: string, value: unknown): Uint8Array {
+  if (typeof value === 'string') return encoder.encode(value);
+  return bytes(arg, value);
+}
+
+export const u8 = (len?: number) =>
+  z.custom<Uint8Array>(
+    (v) => v instanceof Uint8Array && !isDetached(v) && (len === undefined || v.byteLength === len),
+    { message: len === undefined ? 'expected a Uint8Array' : `expected a Uint8Array of ${len} bytes` },
+  );
