@@ -5,7 +5,7 @@
 //!
 //! Log entries are canonical JSON `{"kind", "id", "time", "envelope"}`.
 //! [`LogTail`] reads a log (this process's or another's, through
-//! [`FileLog::open_reader`]) incrementally and keeps the set of revocations.
+//! [`LedgerReader`]) incrementally and keeps the set of revocations.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -19,7 +19,12 @@ use serde_json::{json, Value};
 use crate::dsse::{Envelope, Signature, PAYLOAD_TYPE_INTOTO};
 use crate::json::{b64, unb64};
 use crate::keystore::{KeyInfo, KeyStore};
-use crate::log::{verify_inclusion, AuditLog, Checkpoint, FileLog, HashAlg, InclusionProof};
+use crate::ledger_log::{LedgerLog, LedgerReader};
+use crate::log::{verify_inclusion, AuditLog, Checkpoint, HashAlg, InclusionProof};
+pub use omnitide_ledger::Durability;
+
+/// Origin (and checkpoint key name) of an authority's default ledger.
+pub const LEDGER_ORIGIN: &str = "omnitide-attest";
 use crate::revocation::{Revocation, RevocationSet, Target};
 use crate::scope::{build_globs, delegation_predicate, Scope, DELEGATION_TYPE};
 use crate::statement::{check_digest, Meta, Statement, Subject, REVOCATION_TYPE, ROOT_TYPE};
@@ -28,8 +33,12 @@ use crate::verify::{Limits, Reason, Verification, VerifyOptions};
 
 pub struct OpenOptions {
     pub passphrase: Option<String>,
-    /// The audit log; default: a [`FileLog`] in `<dir>/log`.
+    /// The audit log; default: an omnitide ledger in `<dir>/ledger`
+    /// (BLAKE3 tree, checkpoints signed with a key kept in the key store).
     pub log: Option<Arc<dyn AuditLog>>,
+    /// Durability of the default ledger. `Batch` (default) and `Always` fsync
+    /// before an append is acknowledged; `None` survives kill -9, not power loss.
+    pub durability: Durability,
     pub limits: Limits,
     /// How stale the revocation view may get before a verify re-reads the log.
     pub poll_interval: Duration,
@@ -37,7 +46,7 @@ pub struct OpenOptions {
 
 impl Default for OpenOptions {
     fn default() -> Self {
-        Self { passphrase: None, log: None, limits: Limits::default(), poll_interval: Duration::from_millis(100) }
+        Self { passphrase: None, log: None, durability: Durability::Batch, limits: Limits::default(), poll_interval: Duration::from_millis(100) }
     }
 }
 
@@ -77,10 +86,10 @@ impl LogTail {
         Self { log, pos: 0, revocations: RevocationSet::new(), index: HashMap::new(), last_poll: None, poll_interval }
     }
 
-    /// A tail over the default file log of an authority directory, read-only:
-    /// for verifiers in other processes.
+    /// A read-only tail over the default ledger of an authority directory:
+    /// for verifiers in other processes (no lock, no keys needed).
     pub fn open_dir(dir: &Path, poll_interval: Duration) -> Result<Self> {
-        Ok(Self::new(Arc::new(FileLog::open_reader(&dir.join("log"))?), poll_interval))
+        Ok(Self::new(Arc::new(LedgerReader::open(&dir.join("ledger"))?), poll_interval))
     }
 
     /// Reads entries appended since the last call.
@@ -164,7 +173,10 @@ impl Authority {
         let keys = KeyStore::open(dir, opts.passphrase.as_deref())?;
         let log: Arc<dyn AuditLog> = match opts.log {
             Some(l) => l,
-            None => Arc::new(FileLog::open(&dir.join("log"), "omnitide-attest")?),
+            None => {
+                let signer = keys.system_secret("audit-log")?;
+                Arc::new(LedgerLog::open(&dir.join("ledger"), LEDGER_ORIGIN, &signer, opts.durability)?)
+            }
         };
         let mut tail = LogTail::new(log.clone(), opts.poll_interval);
         tail.refresh()?;
@@ -449,7 +461,6 @@ impl Bundle {
             "hashAlg": self.hash_alg.name(),
             "inclusionProof": {"index": self.proof.index, "treeSize": self.proof.tree_size, "hashes": self.proof.hashes.iter().map(|h| b64(h)).collect::<Vec<_>>()},
             "checkpoint": self.checkpoint.to_value(),
-            "checkpointText": self.checkpoint.to_text(),
         });
         crate::json::canonical(&v).expect("bundle JSON")
     }

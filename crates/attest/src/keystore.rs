@@ -261,6 +261,40 @@ impl KeyStore {
         Ok((l.info.keyid.clone(), ed25519::sign(message, &s[..])?))
     }
 
+    /// The authority's own signing secret `name` (e.g. the audit log's
+    /// checkpoint key), created on first use, stored like user keys (encrypted
+    /// when the store is) under `system/`, never listed or usable as a signer.
+    pub fn system_secret(&self, name: &str) -> Result<Zeroizing<[u8; 32]>> {
+        check_name(name)?;
+        let dir = self.dir.join("system");
+        let path = dir.join(format!("{name}.json"));
+        let aad = format!("system:{name}");
+        match fs::read(&path) {
+            Ok(bytes) => {
+                let corrupt = |w: &str| Error::internal(format!("system key '{name}': {w}"));
+                let doc = crate::json::parse_strict(&bytes).map_err(|e| corrupt(&e))?;
+                let raw = match (&doc["secret"], &self.master) {
+                    (s, None) => s["plain"].as_str().and_then(unb64).map(Zeroizing::new).ok_or_else(|| corrupt("secret"))?,
+                    (s, Some(m)) => open_sealed(m, s, aad.as_bytes()).ok_or_else(|| corrupt("secret does not decrypt"))?,
+                };
+                Ok(Zeroizing::new(<[u8; 32]>::try_from(raw.as_slice()).map_err(|_| corrupt("secret length"))?))
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                fs::create_dir_all(&dir).map_err(|e| Error::io("create system key dir", &e))?;
+                let (sk, pk) = ed25519::generate_keypair();
+                let sk = Zeroizing::new(sk);
+                let sec = match &self.master {
+                    None => json!({"plain": b64(&sk[..])}),
+                    Some(m) => seal(m, &sk[..], aad.as_bytes()),
+                };
+                let doc = json!({"name": name, "publicKey": b64(&pk), "secret": sec});
+                write_atomic(&path, &crate::json::canonical(&doc)?, true)?;
+                Ok(sk)
+            }
+            Err(e) => Err(Error::io(format!("read system key '{name}'"), &e)),
+        }
+    }
+
     pub fn list(&self) -> Result<Vec<KeyInfo>> {
         let mut out = Vec::new();
         let rd = fs::read_dir(self.dir.join("keys")).map_err(|e| Error::io("list keys", &e))?;

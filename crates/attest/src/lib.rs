@@ -16,6 +16,7 @@ pub mod authority;
 pub mod dsse;
 pub mod json;
 pub mod keystore;
+pub mod ledger_log;
 pub mod log;
 pub mod revocation;
 pub mod scope;
