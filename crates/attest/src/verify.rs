@@ -312,7 +312,10 @@ struct Ctx<'a> {
     by_delegate: &'a HashMap<String, Vec<usize>>,
 }
 
+/// Bounds on the chain search per signer, so crafted delegation graphs
+/// (cycles, fan-in) cannot make verification expensive.
 const MAX_CHAINS_PER_SIGNER: usize = 64;
+const MAX_CHAIN_STEPS: usize = 4096;
 
 impl Ctx<'_> {
     fn evaluate(&self, p: &ParsedEnv, sigs: &[(String, Option<usize>, bool)], ok: &[bool]) -> Verification {
@@ -400,7 +403,8 @@ impl Ctx<'_> {
     fn find_chain(&self, signer: &str, p: &ParsedEnv) -> std::result::Result<(String, Vec<usize>), Fail> {
         let mut chains: Vec<(String, Vec<usize>)> = Vec::new();
         let mut path = Vec::new();
-        self.collect_chains(signer, &mut path, &mut chains);
+        let mut budget = MAX_CHAIN_STEPS;
+        self.collect_chains(signer, &mut path, &mut chains, &mut budget);
         let mut first_fail = None;
         for (anchor, mut chain) in chains {
             chain.reverse();
@@ -416,10 +420,11 @@ impl Ctx<'_> {
         }))
     }
 
-    fn collect_chains(&self, key: &str, path: &mut Vec<usize>, out: &mut Vec<(String, Vec<usize>)>) {
-        if out.len() >= MAX_CHAINS_PER_SIGNER {
+    fn collect_chains(&self, key: &str, path: &mut Vec<usize>, out: &mut Vec<(String, Vec<usize>)>, budget: &mut usize) {
+        if out.len() >= MAX_CHAINS_PER_SIGNER || *budget == 0 {
             return;
         }
+        *budget -= 1;
         if self.anchors.contains(key) {
             out.push((key.to_owned(), path.clone()));
             return;
@@ -433,7 +438,7 @@ impl Ctx<'_> {
             }
             let Ok(p) = &self.delegs[d].parsed else { continue };
             path.push(d);
-            self.collect_chains(&p.delegator, path, out);
+            self.collect_chains(&p.delegator, path, out, budget);
             path.pop();
         }
     }
