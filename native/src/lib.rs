@@ -1,5 +1,6 @@
 //! The omnitide N-API addon. Thin by design: each module converts arguments,
 //! calls one crate, and maps errors; no logic lives here.
 
+mod attest;
 mod crypto;
 mod error;

@@ -12,6 +12,7 @@
 //!
 //! Key IDs are lowercase hex BLAKE3 of the 32-byte Ed25519 public key.
 
+pub mod api;
 pub mod authority;
 pub mod dsse;
 pub mod json;
