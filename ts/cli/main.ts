@@ -5,10 +5,11 @@
  */
 import { OmniError } from '../errors.js';
 import { type Command, type CommandGroup, UsageError } from './command.js';
+import { attestCommands } from './attest.js';
 import { cryptoCommands } from './crypto.js';
 
 const topLevel: Record<string, Command> = { ...cryptoCommands };
-const groups: Record<string, CommandGroup> = {};
+const groups: Record<string, CommandGroup> = { attest: attestCommands };
 
 function mainHelp(): string {
   const lines = ['usage: omnitide <command> [options]   (omnitide <command> --help for details)', '', 'commands:'];
