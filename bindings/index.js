@@ -835,8 +835,15 @@ function __napiStampBindingTarget(exportsObject, target) {
 // linked import resolves to `undefined`.
 module.exports.__napiBindingTarget = __napiStampBindingTarget(nativeBinding, __napiLoadedBindingTarget)
 module.exports = nativeBinding
+module.exports.AttestAuthority = nativeBinding.AttestAuthority
+module.exports.AttestWatcher = nativeBinding.AttestWatcher
 module.exports.Blake3Hasher = nativeBinding.Blake3Hasher
 module.exports.Ed25519Signer = nativeBinding.Ed25519Signer
+module.exports.attestKeyId = nativeBinding.attestKeyId
+module.exports.attestVerifyBundle = nativeBinding.attestVerifyBundle
+module.exports.attestVerifyMany = nativeBinding.attestVerifyMany
+module.exports.attestVerifyManyAsync = nativeBinding.attestVerifyManyAsync
+module.exports.attestVerifyRotation = nativeBinding.attestVerifyRotation
 module.exports.blake3DeriveKey = nativeBinding.blake3DeriveKey
 module.exports.blake3Hash = nativeBinding.blake3Hash
 module.exports.blake3HashAsync = nativeBinding.blake3HashAsync
