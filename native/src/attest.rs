@@ -54,9 +54,12 @@ fn verify_json(envelopes: &[Vec<u8>], opts: &str, a: Option<&Authority>, tail: O
     let res = cfg.with(|o| match (a, tail) {
         (Some(a), _) => a.verify_many(&refs, o),
         (None, Some(t)) => {
-            let mut t = t.lock().unwrap_or_else(|p| p.into_inner());
-            t.refresh_if_stale()?;
-            let o2 = omnitide_attest::VerifyOptions { revocations: Some(t.revocations()), ..*o };
+            let revs = {
+                let mut t = t.lock().unwrap_or_else(|p| p.into_inner());
+                t.refresh_if_stale()?;
+                t.snapshot()
+            };
+            let o2 = omnitide_attest::VerifyOptions { revocations: Some(&*revs), ..*o };
             omnitide_attest::verify_many(&refs, &o2)
         }
         (None, None) => omnitide_attest::verify_many(&refs, o),
@@ -175,7 +178,7 @@ impl AttestAuthority {
     /// The current revocations as JSON `[{target: {attestation}|{key}, reason, effectiveFrom}]`.
     #[napi]
     pub fn revocations(&self) -> Result<String> {
-        guard(|| Ok(revocations_json(&self.inner.revocations()?)))
+        guard(|| Ok(revocations_json(&*self.inner.revocations()?)))
     }
 
     #[napi(ts_return_type = "Promise<string>")]

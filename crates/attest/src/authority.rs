@@ -73,7 +73,7 @@ pub struct Issued {
 pub struct LogTail {
     log: Arc<dyn AuditLog>,
     pos: u64,
-    revocations: RevocationSet,
+    revocations: Arc<RevocationSet>,
     index: HashMap<String, u64>,
     last_poll: Option<Instant>,
     poll_interval: Duration,
@@ -83,7 +83,7 @@ const TAIL_BATCH: usize = 4096;
 
 impl LogTail {
     pub fn new(log: Arc<dyn AuditLog>, poll_interval: Duration) -> Self {
-        Self { log, pos: 0, revocations: RevocationSet::new(), index: HashMap::new(), last_poll: None, poll_interval }
+        Self { log, pos: 0, revocations: Arc::new(RevocationSet::new()), index: HashMap::new(), last_poll: None, poll_interval }
     }
 
     /// A read-only tail over the default ledger of an authority directory:
@@ -125,7 +125,7 @@ impl LogTail {
         if v.get("kind").and_then(Value::as_str) == Some("revoke") {
             if let Ok(env) = Envelope::from_value(&v["envelope"], Limits::default().envelope_limits()) {
                 if let Some(r) = Revocation::from_envelope(&env) {
-                    self.revocations.insert(r);
+                    Arc::make_mut(&mut self.revocations).insert(r);
                 }
             }
         }
@@ -133,6 +133,11 @@ impl LogTail {
 
     pub fn revocations(&self) -> &RevocationSet {
         &self.revocations
+    }
+
+    /// A cheap snapshot (shared until the next revocation arrives).
+    pub fn snapshot(&self) -> Arc<RevocationSet> {
+        self.revocations.clone()
     }
 
     pub fn entry_index(&self, id: &str) -> Option<u64> {
@@ -399,17 +404,16 @@ impl Authority {
     }
 
     /// Current revocations (re-reading the log if the view is stale).
-    pub fn revocations(&self) -> Result<RevocationSet> {
+    pub fn revocations(&self) -> Result<Arc<RevocationSet>> {
         let mut t = lock(&self.tail);
         t.refresh_if_stale()?;
-        Ok(t.revocations().clone())
+        Ok(t.snapshot())
     }
 
     /// `verify_many` with this authority's revocations applied.
     pub fn verify_many(&self, envelopes: &[&[u8]], opts: &VerifyOptions<'_>) -> Result<Vec<Verification>> {
-        let mut t = lock(&self.tail);
-        t.refresh_if_stale()?;
-        let o = VerifyOptions { revocations: Some(t.revocations()), ..*opts };
+        let revs = self.revocations()?;
+        let o = VerifyOptions { revocations: Some(&*revs), ..*opts };
         crate::verify::verify_many(envelopes, &o)
     }
 

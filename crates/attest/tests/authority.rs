@@ -464,7 +464,7 @@ fn revocation_of_attestation_key_and_delegation() {
     assert_eq!(rs.len(), 1);
     let mut o = opts(&r3, &ds3);
     o.at_ms = eff + 1_000;
-    o.revocations = Some(&rs);
+    o.revocations = Some(&*rs);
     assert_eq!(reason(&verify(&bad_after.envelope, &o).unwrap()), "revoked");
     assert!(a3.revoke(Target::Key("nothex".into()), "x", None, "root").is_err());
 }
