@@ -60,7 +60,8 @@ pub struct KeyInfo {
 
 struct Loaded {
     info: KeyInfo,
-    secret: Option<Zeroizing<[u8; 32]>>,
+    /// Expanded once; signing needs no global lock (parallel issue_many).
+    signer: Option<ed25519::Signer>,
 }
 
 pub struct KeyStore {
@@ -186,7 +187,7 @@ impl KeyStore {
         let doc = json!({"name": name, "keyid": keyid, "publicKey": b64(pk), "secret": sec});
         write_atomic(&path, &crate::json::canonical(&doc)?, true)?;
         let info = KeyInfo { name: name.into(), keyid, public_key: *pk, has_secret: secret.is_some() };
-        let loaded = Loaded { info: info.clone(), secret: secret.map(|s| Zeroizing::new(*s)) };
+        let loaded = Loaded { info: info.clone(), signer: secret.map(|s| ed25519::Signer::new(s)).transpose()? };
         self.keys.lock().unwrap_or_else(|p| p.into_inner()).insert(name.into(), std::sync::Arc::new(loaded));
         Ok(info)
     }
@@ -241,7 +242,8 @@ impl KeyStore {
                 return Err(corrupt("secret does not match publicKey"));
             }
         }
-        let l = std::sync::Arc::new(Loaded { info: KeyInfo { name: name.into(), keyid, public_key: pk, has_secret: secret.is_some() }, secret });
+        let signer = secret.as_ref().map(|s| ed25519::Signer::new(&s[..])).transpose()?;
+        let l = std::sync::Arc::new(Loaded { info: KeyInfo { name: name.into(), keyid, public_key: pk, has_secret: secret.is_some() }, signer });
         self.keys.lock().unwrap_or_else(|p| p.into_inner()).insert(name.into(), l.clone());
         Ok(l)
     }
@@ -257,8 +259,8 @@ impl KeyStore {
     /// Signs `message` with the named key. There is no way to pass a public key.
     pub fn sign(&self, name: &str, message: &[u8]) -> Result<(String, [u8; 64])> {
         let l = self.load(name)?;
-        let s = l.secret.as_ref().ok_or_else(|| Error::invalid_arg("signer", format!("key '{name}' has no secret key (public key only)")))?;
-        Ok((l.info.keyid.clone(), ed25519::sign(message, &s[..])?))
+        let s = l.signer.as_ref().ok_or_else(|| Error::invalid_arg("signer", format!("key '{name}' has no secret key (public key only)")))?;
+        Ok((l.info.keyid.clone(), s.sign(message)))
     }
 
     /// The authority's own signing secret `name` (e.g. the audit log's
