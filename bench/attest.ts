@@ -108,6 +108,7 @@ async function main() {
   const fresh = join(dir, 'issue');
   const b = await Authority.open(fresh);
   b.createKey('c');
+  const reqs1k = Array.from({ length: 1024 }, (_, i) => ({ signer: 'c', subject: [{ name: `pkg/${i}`, digest: { sha256: 'cd'.repeat(32) } }], predicateType: T }));
   const reqs = Array.from({ length: 256 }, (_, i) => ({ signer: 'c', subject: [{ name: `pkg/${i}`, digest: { sha256: 'cd'.repeat(32) } }], predicateType: T }));
 
   const groups: Group[] = [
@@ -133,6 +134,7 @@ async function main() {
       unit: 'att',
       goal: '>= 10,000/s',
       cases: [
+        { impl: 'omnitide issueMany x1024', fn: () => b.issueMany(reqs1k), unitsPerCall: reqs1k.length },
         { impl: 'omnitide issueMany x256', fn: () => b.issueMany(reqs), unitsPerCall: reqs.length },
         { impl: 'omnitide issue (one per append)', fn: () => b.issue(reqs[0]) },
       ],
@@ -144,7 +146,8 @@ async function main() {
     verifyManyVsNodeCrypto: ratio(results, groups[0].name, 'omnitide verifyMany', 'node:crypto (same checks)'),
     verifyOneVsNodeCrypto: ratio(results, groups[1].name, 'omnitide verify', 'node:crypto (same checks)'),
     singleVerifyLatency: { omnitide: ours, nodeCrypto: node },
-    issueManyPerSec: results.find((r) => r.impl === 'omnitide issueMany x256')!.unitsPerSec,
+    issueMany1024PerSec: results.find((r) => r.impl === 'omnitide issueMany x1024')!.unitsPerSec,
+    issueMany256PerSec: results.find((r) => r.impl === 'omnitide issueMany x256')!.unitsPerSec,
     issueSinglePerSec: results.find((r) => r.impl === 'omnitide issue (one per append)')!.unitsPerSec,
   };
   console.log('\nsummary', JSON.stringify(summary, null, 2));
