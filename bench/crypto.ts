@@ -41,6 +41,9 @@ async function main() {
   const mib64 = new Uint8Array(64 << 20).fill(2);
   const small = new Uint8Array(64).fill(3);
   const smallItems = Array.from({ length: 4096 }, (_, i) => new Uint8Array(64).fill(i & 255));
+  const packedSmall = new Uint8Array(smallItems.length * 64);
+  smallItems.forEach((it, i) => packedSmall.set(it, i * 64));
+  const packedEnds = Uint32Array.from(smallItems, (_, i) => (i + 1) * 64);
   const wasm = await createBLAKE3();
   const wasmHash = (d: Uint8Array) => wasm.init().update(d).digest('binary');
 
@@ -120,6 +123,7 @@ async function main() {
       goal: '<= 100 ns per item',
       cases: [
         { impl: 'omnitide hashMany', fn: () => blake3.hashMany(smallItems), unitsPerCall: smallItems.length },
+        { impl: 'omnitide hashManyPacked', fn: () => blake3.hashManyPacked(packedSmall, packedEnds), unitsPerCall: smallItems.length },
         { impl: 'hash-wasm (loop)', fn: () => smallItems.map(wasmHash), unitsPerCall: smallItems.length },
         { impl: '@noble/hashes (loop)', fn: () => smallItems.map((d) => nobleBlake3(d)), unitsPerCall: smallItems.length },
       ],

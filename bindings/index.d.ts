@@ -52,11 +52,55 @@ export declare class Blake3Hasher {
   reset(): void
 }
 
+export declare class CgroupHandle {
+  path(): string
+  fsPath(): string
+  controllers(): Array<string>
+  setLimits(l: CgroupLimitsJs): void
+  addProcess(pid: number): void
+  processes(): Array<number>
+  children(): Array<string>
+  freeze(timeoutMs?: number | undefined | null): Promise<void>
+  thaw(timeoutMs?: number | undefined | null): Promise<void>
+  kill(timeoutMs?: number | undefined | null): Promise<void>
+  remove(force?: boolean | undefined | null, timeoutMs?: number | undefined | null): Promise<void>
+  isFrozen(): boolean
+  stats(): CgroupStatsJs
+  attachPolicy(spec: PolicySpecJs): CgroupPolicyHandle
+}
+
+export declare class CgroupPolicyHandle {
+  stats(): TrafficStatsJs
+  detach(): void
+}
+
 /** A secret key expanded once, for signing many messages. */
 export declare class Ed25519Signer {
   constructor(secretKey: Uint8Array)
   get publicKey(): Uint8Array
   sign(message: Uint8Array): Uint8Array
+}
+
+export declare class XdpFilterHandle {
+  info(): XdpInfoJs
+  isClosed(): boolean
+  block(cidrs: Array<string>): number
+  blockAsync(cidrs: Array<string>): Promise<number>
+  /** Packed IPv4 /32s, 4 bytes each in network order: the bulk path. */
+  blockIpv4PackedAsync(addrs: Uint8Array): Promise<number>
+  unblock(cidrs: Array<string>): number
+  listBlocked(): Array<string>
+  setRateLimit(cidr: string, pps: number, burst: number): void
+  clearRateLimit(cidr: string): boolean
+  rateLimits(): Array<XdpRateRuleJs>
+  setDrop(cidr: string | undefined | null, probability: number): void
+  dropRules(): Array<XdpDropRuleJs>
+  stats(): XdpStatsJs
+  resetStats(): void
+  testRun(frame: Uint8Array, repeat?: number | undefined | null): XdpTestRunJs
+  detach(): void
+  /** Drops this handle's kernel references; a pinned filter stays attached. */
+  close(): void
 }
 
 /** Key ID of a public key (hex BLAKE3). */
@@ -97,11 +141,67 @@ export declare function blake3HashInto(data: Uint8Array, out: Uint8Array, key?: 
  */
 export declare function blake3HashMany(data: Uint8Array, ends: Uint32Array, out: Uint8Array): void
 
+export interface CgroupCpuJs {
+  quotaUs?: number
+  periodUs?: number
+  weight?: number
+}
+
+export interface CgroupIoJs {
+  device: string
+  rbps?: number
+  wbps?: number
+  riops?: number
+  wiops?: number
+}
+
+/** Memory and pids values are decimal strings or "max". */
+export interface CgroupLimitsJs {
+  cpu?: CgroupCpuJs
+  memoryMax?: string
+  memoryHigh?: string
+  pidsMax?: string
+  io?: Array<CgroupIoJs>
+}
+
+export interface CgroupStatsJs {
+  cpu: Array<KvJs>
+  memoryCurrent?: number
+  pidsCurrent?: number
+  pressure: Array<PressureJs>
+  populated: boolean
+  frozen: boolean
+}
+
+export declare function chanClose(id: number): void
+
+export declare function chanCreate(capacity: number): number
+
+export declare function chanLen(id: number): number
+
+/** Blocks up to `timeoutMs`; `null` on timeout, throws `ERR_OMNI_CLOSED` when closed and drained. */
+export declare function chanRecv(id: number, timeoutMs: number): Buffer | null
+
+/** Blocks up to `timeoutMs` while full; `false` on timeout. */
+export declare function chanSend(id: number, msg: Uint8Array, timeoutMs: number): boolean
+
+export interface ConnectPolicyJs {
+  denyPorts?: Array<number>
+  allowCidrs?: Array<string>
+}
+
 /**
  * Raises a Rust panic inside the binding; the test suite uses it to prove
  * panics surface as `ERR_OMNI_INTERNAL` errors instead of aborting Node.
  */
 export declare function debugPanic(message: string): void
+
+export interface DoctorCheckJs {
+  name: string
+  ok: boolean
+  detail: string
+  disables: string
+}
 
 export declare function ed25519ClearKeyCache(): void
 
@@ -117,7 +217,184 @@ export declare function ed25519VerifyBatch(signatures: Uint8Array, publicKeys: U
 
 export declare function ed25519VerifyBatchAsync(signatures: Uint8Array, publicKeys: Uint8Array, messages: Uint8Array, messageEnds: Uint32Array, modeName?: string | undefined | null): Promise<boolean[]>
 
+export interface HashFilesResult {
+  /** 32 bytes per path (zeros where `errors[i]` is not empty). */
+  hashes: Buffer
+  /** `""` for success, else `[CODE] message`. */
+  errors: Array<string>
+}
+
+export declare function kernelCgroupCreate(path: string): CgroupHandle
+
+export declare function kernelCgroupOpen(path: string): CgroupHandle
+
+export declare function kernelCgroupRoot(): string
+
+export declare function kernelDoctor(): Array<DoctorCheckJs>
+
+export declare function kernelXdpAttach(iface: string, mode?: string | undefined | null, pin?: boolean | undefined | null): XdpFilterHandle
+
+export declare function kernelXdpList(): Array<XdpPinnedJs>
+
+/** Loads the filter without attaching it (BPF_PROG_TEST_RUN, benchmarks). */
+export declare function kernelXdpLoad(): XdpFilterHandle
+
+export declare function kernelXdpOpen(iface: string): XdpFilterHandle
+
 export interface KeyPair {
   secretKey: Uint8Array
   publicKey: Uint8Array
+}
+
+export interface KvJs {
+  key: string
+  value: number
+}
+
+export interface PolicySpecJs {
+  ingress?: SkbPolicyJs
+  egress?: SkbPolicyJs
+  connect?: ConnectPolicyJs
+}
+
+export interface PressureJs {
+  resource: string
+  someAvg10: number
+  someAvg60: number
+  someAvg300: number
+  someTotalUs: number
+  fullAvg10: number
+  fullAvg60: number
+  fullAvg300: number
+  fullTotalUs: number
+}
+
+/**
+ * -1: the task was still queued and will be skipped; otherwise the slot
+ * whose worker has taken it.
+ */
+export declare function schedCancel(id: number, taskId: number): number
+
+/**
+ * Worker side: posts a packed completion batch; `true` when the main thread
+ * needs a wake-up message.
+ */
+export declare function schedComplete(id: number, slot: number, batch: Uint8Array, busyNs: number): boolean
+
+export declare function schedCreate(threads: number): number
+
+export declare function schedDestroy(id: number): void
+
+/** Main side: every completion recorded since the last drain (or null). */
+export declare function schedDrain(id: number): Buffer | null
+
+export declare function schedHashFiles(id: number, paths: Array<string>): Promise<HashFilesResult>
+
+/** Number of workers parked waiting for tasks. */
+export declare function schedIdleWorkers(id: number): number
+
+export declare function schedInflight(id: number, slot: number): Array<number>
+
+/** Runs `n` empty native tasks on the scheduler's native pool (overhead probe). */
+export declare function schedNoop(id: number, n: number): Promise<number>
+
+/**
+ * Worker side: hands taken-but-unstarted tasks back to the slot's local
+ * deque so idle workers can steal them.
+ */
+export declare function schedRelease(id: number, slot: number, taskIds: Array<number>): number
+
+export interface SchedSlotStats {
+  executed: number
+  stolen: number
+  queued: number
+  inflight: number
+  busyNs: number
+  batches: number
+  replaced: number
+}
+
+export declare function schedStats(id: number): SchedStats
+
+export interface SchedStats {
+  queued: number
+  injected: Array<number>
+  slots: Array<SchedSlotStats>
+}
+
+/** Queues a packed task batch (24-byte headers + payloads). */
+export declare function schedSubmit(id: number, batch: Uint8Array): number
+
+/**
+ * Worker side: blocks up to `parkMs` for up to `max` tasks; `null` on timeout,
+ * throws `ERR_OMNI_CLOSED` once the scheduler is closed.
+ */
+export declare function schedTake(id: number, slot: number, max: number, parkMs: number): Buffer | null
+
+export declare function schedVerifyBatch(id: number, signatures: Uint8Array, messages: Uint8Array, ends: Uint32Array, publicKeys: Uint8Array, mode?: string | undefined | null): Promise<boolean[]>
+
+/** The worker of `slot` died: requeues what it had taken except `culprit`. */
+export declare function schedWorkerLost(id: number, slot: number, culprit?: number | undefined | null): Array<number>
+
+export interface SkbPolicyJs {
+  denyCidrs?: Array<string>
+  count?: boolean
+}
+
+export interface TrafficCounterJs {
+  packets: number
+  bytes: number
+  deniedPackets: number
+  deniedBytes: number
+}
+
+export interface TrafficStatsJs {
+  ingress: TrafficCounterJs
+  egress: TrafficCounterJs
+  connect: TrafficCounterJs
+}
+
+export interface XdpCounterJs {
+  packets: number
+  bytes: number
+}
+
+export interface XdpDropRuleJs {
+  cidr?: string
+  probability: number
+}
+
+export interface XdpInfoJs {
+  iface?: string
+  ifindex: number
+  mode?: string
+  pinned: boolean
+  pinPath?: string
+}
+
+export interface XdpPinnedJs {
+  iface: string
+  path: string
+  mode: string
+  ifaceExists: boolean
+}
+
+export interface XdpRateRuleJs {
+  cidr: string
+  pps: number
+  burst: number
+}
+
+export interface XdpStatsJs {
+  passed: XdpCounterJs
+  blocked: XdpCounterJs
+  rateLimited: XdpCounterJs
+  randomDrop: XdpCounterJs
+}
+
+export interface XdpTestRunJs {
+  /** XDP action: 0 aborted, 1 drop, 2 pass, 3 tx, 4 redirect */
+  action: number
+  /** average nanoseconds per run, measured by the kernel */
+  durationNs: number
 }

@@ -33,7 +33,15 @@ else {
   console.error('bindings/ differ from a fresh `napi build`: commit the regenerated files');
 }
 
-// 3. TypeScript suites (includes the CLI and pack tests).
+// 3. The whole TypeScript tree (API, tests, benches) type-checks.
+const tsc = run(process.execPath, ['node_modules/typescript/bin/tsc', '-p', 'tsconfig.json', '--noEmit']);
+if (tsc.status === 0) passed++;
+else {
+  failed++;
+  console.error('tsc --noEmit failed');
+}
+
+// 4. TypeScript suites (includes the CLI and pack tests).
 const report = '.vitest-report.json';
 rmSync(new URL(report, new URL('..', import.meta.url)), { force: true });
 const vitest = run(process.execPath, [
@@ -48,4 +56,4 @@ if (existsSync(`${root}/${report}`)) {
 } else if (vitest.status !== 0) failed++;
 
 console.log(`${passed} passed, ${failed} failed`);
-process.exit(failed > 0 || cargo.status !== 0 || vitest.status !== 0 ? 1 : 0);
+process.exit(failed > 0 || cargo.status !== 0 || vitest.status !== 0 || tsc.status !== 0 ? 1 : 0);

@@ -5,3 +5,6 @@
 export { OmniError, ErrorCodes, type OmniErrorCode } from './errors.js';
 export { setLogger, type Logger } from './logger.js';
 export * as crypto from './crypto/index.js';
+export * as scheduler from './scheduler/index.js';
+export * as kernel from './kernel/index.js';
+export * as attest from './attest/index.js';

@@ -60,3 +60,22 @@ export const u8 = (len?: number) =>
     (v) => v instanceof Uint8Array && !isDetached(v) && (len === undefined || v.byteLength === len),
     { message: len === undefined ? 'expected a Uint8Array' : `expected a Uint8Array of ${len} bytes` },
   );
+
+/**
+ * Packs byte arrays back to back with their end offsets, the shape batch
+ * calls cross N-API in (one buffer instead of one conversion per item).
+ */
+export function packBytes(arg: string, parts: Uint8Array[]): { data: Uint8Array; ends: Uint32Array } {
+  let total = 0;
+  for (const p of parts) total += p.byteLength;
+  if (total > 0xffff_ffff) throw invalidArgument(arg, 'total size must be below 4 GiB per call');
+  const data = new Uint8Array(total);
+  const ends = new Uint32Array(parts.length);
+  let at = 0;
+  for (let i = 0; i < parts.length; i++) {
+    data.set(parts[i], at);
+    at += parts[i].byteLength;
+    ends[i] = at;
+  }
+  return { data, ends };
+}

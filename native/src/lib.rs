@@ -3,4 +3,6 @@
 
 mod attest;
 mod crypto;
+mod kernel;
 mod error;
+mod scheduler;

@@ -35,6 +35,20 @@ describe('blake3', () => {
     expect(toHex(blake3.hashMany(many)[2999])).toBe(toHex(blake3.hash(many[2999])));
   });
 
+  it('hashManyPacked equals hashMany; bad offsets are named and nothing is written', () => {
+    const items = [new Uint8Array(0), new Uint8Array(3).fill(1), new Uint8Array(200).fill(2)];
+    const data = new Uint8Array(203);
+    data.set(items[1], 0);
+    data.set(items[2], 3);
+    const out = blake3.hashManyPacked(data, Uint32Array.from([0, 3, 203]));
+    expect(out.byteLength).toBe(96);
+    const want = blake3.hashMany(items);
+    for (let i = 0; i < 3; i++) expect(out.subarray(i * 32, i * 32 + 32)).toEqual(want[i]);
+    expect(() => blake3.hashManyPacked(data, Uint32Array.from([5, 3]))).toThrow(/ends: item 1 ends at 3/);
+    expect(() => blake3.hashManyPacked(data, Uint32Array.from([204]))).toThrow(/ends: item 0/);
+    expect(() => blake3.hashManyPacked(data, [1] as never)).toThrow(/ends: expected a Uint32Array/);
+  });
+
   it('hashFile equals hash of the contents for empty, 1 byte, 1 MiB+1 and 20 MiB, mmap or not', async () => {
     for (const size of [0, 1, (1 << 20) + 1, 20 << 20]) {
       const data = new Uint8Array(size);

@@ -7,9 +7,11 @@ import { OmniError } from '../errors.js';
 import { type Command, type CommandGroup, UsageError } from './command.js';
 import { attestCommands } from './attest.js';
 import { cryptoCommands } from './crypto.js';
+import { schedulerCommands } from './scheduler.js';
+import { kernelCommands, kernelGroups } from './kernel.js';
 
-const topLevel: Record<string, Command> = { ...cryptoCommands };
-const groups: Record<string, CommandGroup> = { attest: attestCommands };
+const topLevel: Record<string, Command> = { ...cryptoCommands, ...kernelCommands };
+const groups: Record<string, CommandGroup> = { attest: attestCommands, scheduler: schedulerCommands, ...kernelGroups };
 
 function mainHelp(): string {
   const lines = ['usage: omnitide <command> [options]   (omnitide <command> --help for details)', '', 'commands:'];

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { callNative, callNativeAsync, fromNative, invalidArgument } from '../errors.js';
 import { native } from '../native.js';
-import { bytes, bytesOrString, parseOptions, u8 } from '../validate.js';
+import { bytes, bytesOrString, packBytes, parseOptions, u8 } from '../validate.js';
 
 /** Default output length in bytes. */
 export const OUT_LEN = 32;
@@ -106,27 +106,29 @@ export function hashMany(items: ReadonlyArray<Uint8Array | string>): Uint8Array[
   if (!Array.isArray(items)) throw invalidArgument('items', 'expected an array of Uint8Array or string');
   const n = items.length;
   const inputs: Uint8Array[] = new Array(n);
-  let total = 0;
   for (let i = 0; i < n; i++) {
     const it = items[i];
-    const b = typeof it === 'string' ? bytesOrString(`items[${i}]`, it) : bytes(`items[${i}]`, it);
-    inputs[i] = b;
-    total += b.byteLength;
+    inputs[i] = typeof it === 'string' ? bytesOrString(`items[${i}]`, it) : bytes(`items[${i}]`, it);
   }
-  if (total > 0xffff_ffff) throw invalidArgument('items', 'total size must be below 4 GiB per call');
-  const packed = new Uint8Array(total);
-  const ends = new Uint32Array(n);
-  let at = 0;
-  for (let i = 0; i < n; i++) {
-    packed.set(inputs[i], at);
-    at += inputs[i].byteLength;
-    ends[i] = at;
-  }
+  const { data: packed, ends } = packBytes('items', inputs);
   const out = new Uint8Array(n * OUT_LEN);
   callNative(() => native.blake3HashMany(packed, ends, out));
   const result: Uint8Array[] = new Array(n);
   for (let i = 0; i < n; i++) result[i] = out.subarray(i * OUT_LEN, (i + 1) * OUT_LEN);
   return result;
+}
+
+/**
+ * The zero-overhead form of `hashMany` for callers that already hold their
+ * inputs packed: item `i` is `data[ends[i-1] .. ends[i]]` (with `ends[-1] = 0`);
+ * the result holds the 32-byte digests back to back (item `i` at `32 * i`).
+ */
+export function hashManyPacked(data: Uint8Array, ends: Uint32Array): Uint8Array {
+  const d = bytes('data', data);
+  if (!(ends instanceof Uint32Array)) throw invalidArgument('ends', 'expected a Uint32Array of end offsets');
+  const out = new Uint8Array(ends.length * OUT_LEN);
+  callNative(() => native.blake3HashMany(d, ends, out));
+  return out;
 }
 
 /** Hashes a file off the event loop; large files are memory-mapped and hashed on all cores. */

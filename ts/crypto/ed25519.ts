@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { callNative, callNativeAsync, invalidArgument } from '../errors.js';
 import { native } from '../native.js';
-import { bytesOfLength, bytesOrString, describe, parseOptions } from '../validate.js';
+import { bytesOfLength, bytesOrString, describe, packBytes, parseOptions } from '../validate.js';
 
 export const SECRET_KEY_LENGTH = 32;
 export const PUBLIC_KEY_LENGTH = 32;
@@ -106,24 +106,14 @@ function pack(items: ReadonlyArray<BatchItem>): Packed {
   const signatures = new Uint8Array(n * SIGNATURE_LENGTH);
   const publicKeys = new Uint8Array(n * PUBLIC_KEY_LENGTH);
   const msgs: Uint8Array[] = new Array(n);
-  let total = 0;
   for (let i = 0; i < n; i++) {
     const it = items[i];
     if (it === null || typeof it !== 'object') throw invalidArgument(`items[${i}]`, `expected an object, got ${describe(it)}`);
     signatures.set(bytesOfLength(`items[${i}].signature`, it.signature, SIGNATURE_LENGTH), i * SIGNATURE_LENGTH);
     publicKeys.set(bytesOfLength(`items[${i}].publicKey`, it.publicKey, PUBLIC_KEY_LENGTH), i * PUBLIC_KEY_LENGTH);
     msgs[i] = bytesOrString(`items[${i}].message`, it.message);
-    total += msgs[i].byteLength;
   }
-  if (total > 0xffff_ffff) throw invalidArgument('items', 'total message size must be below 4 GiB per call');
-  const messages = new Uint8Array(total);
-  const messageEnds = new Uint32Array(n);
-  let at = 0;
-  for (let i = 0; i < n; i++) {
-    messages.set(msgs[i], at);
-    at += msgs[i].byteLength;
-    messageEnds[i] = at;
-  }
+  const { data: messages, ends: messageEnds } = packBytes('items', msgs);
   return { signatures, publicKeys, messages, messageEnds };
 }
 

@@ -18,6 +18,16 @@ pub mod code {
     pub const LEDGER_CORRUPT: &str = "ERR_OMNI_LEDGER_CORRUPT";
     /// A resource (e.g. a ledger directory) is held exclusively by another writer.
     pub const LOCKED: &str = "ERR_OMNI_LOCKED";
+    /// A cgroup v2 controller is not enabled/offered where it is needed.
+    pub const CONTROLLER_UNAVAILABLE: &str = "ERR_OMNI_CONTROLLER_UNAVAILABLE";
+    /// A named kernel object (interface, cgroup, pinned filter) does not exist.
+    pub const NOT_FOUND: &str = "ERR_OMNI_NOT_FOUND";
+    /// The object is already in use (second XDP attach, non-empty cgroup).
+    pub const BUSY: &str = "ERR_OMNI_BUSY";
+    /// Missing root / CAP_BPF / CAP_NET_ADMIN / CAP_SYS_ADMIN.
+    pub const PERMISSION: &str = "ERR_OMNI_PERMISSION";
+    /// The running kernel lacks a feature (BTF, cgroup2, bpffs, XDP mode).
+    pub const UNSUPPORTED: &str = "ERR_OMNI_UNSUPPORTED";
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

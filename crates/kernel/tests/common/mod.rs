@@ -1,0 +1,61 @@
+#![allow(dead_code)]
+//! Frame builders and skip logic shared by the kernel tests.
+
+pub fn is_root() -> bool {
+    unsafe { libc::geteuid() == 0 }
+}
+
+/// Kernel tests need root; `OMNITIDE_SKIP_KERNEL_TESTS=1` skips them loudly.
+pub fn skip() -> bool {
+    if std::env::var("OMNITIDE_SKIP_KERNEL_TESTS").as_deref() == Ok("1") {
+        eprintln!("!!! SKIPPING kernel test: OMNITIDE_SKIP_KERNEL_TESTS=1");
+        return true;
+    }
+    if !is_root() {
+        eprintln!("!!! SKIPPING kernel test: not root (needs CAP_BPF/CAP_NET_ADMIN/CAP_SYS_ADMIN)");
+        return true;
+    }
+    false
+}
+
+pub fn eth(proto: u16) -> Vec<u8> {
+    let mut f = vec![0x02, 0, 0, 0, 0, 1, 0x02, 0, 0, 0, 0, 2];
+    f.extend_from_slice(&proto.to_be_bytes());
+    f
+}
+
+pub fn ipv4_udp(src: [u8; 4], dst: [u8; 4], payload: usize) -> Vec<u8> {
+    let mut f = eth(0x0800);
+    let total = 20 + 8 + payload;
+    f.extend_from_slice(&[0x45, 0, (total >> 8) as u8, total as u8, 0, 0, 0x40, 0, 64, 17, 0, 0]);
+    f.extend_from_slice(&src);
+    f.extend_from_slice(&dst);
+    f.extend_from_slice(&[0x30, 0x39, 0x1f, 0x90, 0, (8 + payload) as u8, 0, 0]);
+    f.extend(std::iter::repeat(0xab).take(payload));
+    f
+}
+
+pub fn ipv6_udp(src: [u8; 16], dst: [u8; 16], payload: usize) -> Vec<u8> {
+    let mut f = eth(0x86dd);
+    let plen = 8 + payload;
+    f.extend_from_slice(&[0x60, 0, 0, 0, (plen >> 8) as u8, plen as u8, 17, 64]);
+    f.extend_from_slice(&src);
+    f.extend_from_slice(&dst);
+    f.extend_from_slice(&[0x30, 0x39, 0x1f, 0x90, 0, plen as u8, 0, 0]);
+    f.extend(std::iter::repeat(0xcd).take(payload));
+    f
+}
+
+pub fn arp() -> Vec<u8> {
+    let mut f = eth(0x0806);
+    f.extend_from_slice(&[0, 1, 8, 0, 6, 4, 0, 1, 2, 0, 0, 0, 0, 2, 10, 0, 0, 2, 0, 0, 0, 0, 0, 0, 10, 0, 0, 1]);
+    f
+}
+
+pub fn v6(s: &str) -> [u8; 16] {
+    s.parse::<std::net::Ipv6Addr>().unwrap().octets()
+}
+
+pub fn sh(cmd: &str) -> std::process::Output {
+    std::process::Command::new("sh").arg("-c").arg(cmd).output().expect("sh")
+}

@@ -1,0 +1,498 @@
+//! The shared scheduling core: queues, stealing, parking, in-flight tracking,
+//! completion queue and stats.
+
+use std::collections::{HashMap, HashSet};
+use std::ops::Range;
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Condvar, Mutex, OnceLock};
+use std::time::{Duration, Instant};
+
+use crossbeam_deque::{Injector, Steal, Stealer, Worker};
+use omnitide_common::{code, Error, Result};
+
+use crate::wire::{self, TaskHeader, TASK_HEADER};
+
+/// Three priority levels: `priority > 0` is high, `0` normal, `< 0` low.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Priority {
+    High = 0,
+    Normal = 1,
+    Low = 2,
+}
+
+impl Priority {
+    pub fn from_i32(p: i32) -> Self {
+        match p {
+            p if p > 0 => Priority::High,
+            0 => Priority::Normal,
+            _ => Priority::Low,
+        }
+    }
+}
+
+/// A queued task: its header and a slice of the (shared) submission batch.
+#[derive(Clone)]
+pub struct TaskRec {
+    pub header: TaskHeader,
+    batch: Arc<Vec<u8>>,
+    range: Range<usize>,
+}
+
+impl std::fmt::Debug for TaskRec {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TaskRec").field("header", &self.header).field("len", &self.range.len()).finish()
+    }
+}
+
+impl TaskRec {
+    pub fn new(header: TaskHeader, payload: Vec<u8>) -> Self {
+        let len = payload.len();
+        Self { header: TaskHeader { len: len as u32, ..header }, batch: Arc::new(payload), range: 0..len }
+    }
+    pub fn id(&self) -> u64 {
+        self.header.id
+    }
+    pub fn payload(&self) -> &[u8] {
+        &self.batch[self.range.clone()]
+    }
+}
+
+struct Slot {
+    local: Mutex<Worker<TaskRec>>,
+    stealer: Stealer<TaskRec>,
+    inflight: Mutex<HashMap<u64, TaskRec>>,
+    executed: AtomicU64,
+    stolen: AtomicU64,
+    busy_ns: AtomicU64,
+    batches: AtomicU64,
+    replaced: AtomicU64,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SlotStats {
+    pub executed: u64,
+    pub stolen: u64,
+    /// Tasks sitting in this slot's local deque (stealable by others).
+    pub queued: u64,
+    /// Tasks taken by this slot's worker and not completed yet.
+    pub inflight: u64,
+    pub busy_ns: u64,
+    /// Number of `take` calls that returned tasks (batches).
+    pub batches: u64,
+    /// Times the worker of this slot was lost and replaced.
+    pub replaced: u64,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Stats {
+    /// Tasks queued anywhere (injectors + local deques), not yet taken.
+    pub queued: u64,
+    /// Tasks waiting in the shared injectors (per priority high, normal, low).
+    pub injected: [u64; 3],
+    pub slots: Vec<SlotStats>,
+}
+
+struct Done {
+    buf: Vec<u8>,
+    notified: bool,
+}
+
+pub struct Core {
+    pub id: u32,
+    threads: usize,
+    injectors: [Injector<TaskRec>; 3],
+    slots: Vec<Slot>,
+    /// Tasks pushed into a queue and not yet popped (incremented before the push).
+    queued: AtomicI64,
+    sleepers: Mutex<usize>,
+    wake: Condvar,
+    closed: AtomicBool,
+    cancelled: Mutex<HashSet<u64>>,
+    n_cancelled: AtomicUsize,
+    done: Mutex<Done>,
+    pool: OnceLock<rayon::ThreadPool>,
+}
+
+/// What `cancel` found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CancelOutcome {
+    /// Still queued: it will be skipped (never run).
+    Queued,
+    /// Taken by the worker of this slot (running or about to run).
+    Running(usize),
+}
+
+impl std::fmt::Debug for Core {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Core").field("id", &self.id).field("threads", &self.threads).finish()
+    }
+}
+
+impl Core {
+    pub fn new(id: u32, threads: usize) -> Self {
+        let slots = (0..threads)
+            .map(|_| {
+                let w = Worker::new_lifo();
+                Slot {
+                    stealer: w.stealer(),
+                    local: Mutex::new(w),
+                    inflight: Mutex::new(HashMap::new()),
+                    executed: AtomicU64::new(0),
+                    stolen: AtomicU64::new(0),
+                    busy_ns: AtomicU64::new(0),
+                    batches: AtomicU64::new(0),
+                    replaced: AtomicU64::new(0),
+                }
+            })
+            .collect();
+        Self {
+            id,
+            threads,
+            injectors: [Injector::new(), Injector::new(), Injector::new()],
+            slots,
+            queued: AtomicI64::new(0),
+            sleepers: Mutex::new(0),
+            wake: Condvar::new(),
+            closed: AtomicBool::new(false),
+            cancelled: Mutex::new(HashSet::new()),
+            n_cancelled: AtomicUsize::new(0),
+            done: Mutex::new(Done { buf: Vec::new(), notified: false }),
+            pool: OnceLock::new(),
+        }
+    }
+
+    pub fn threads(&self) -> usize {
+        self.threads
+    }
+
+    pub fn is_closed(&self) -> bool {
+        self.closed.load(Ordering::Acquire)
+    }
+
+    fn check_open(&self) -> Result<()> {
+        if self.is_closed() {
+            return Err(Error::new(code::CLOSED, format!("scheduler {}: closed", self.id)));
+        }
+        Ok(())
+    }
+
+    fn slot(&self, slot: usize) -> Result<&Slot> {
+        self.slots
+            .get(slot)
+            .ok_or_else(|| Error::invalid_arg("slot", format!("must be < {}, got {slot}", self.threads)))
+    }
+
+    /// Rayon pool for native kernels, sized like the worker pool.
+    pub fn kernel_pool(&self) -> &rayon::ThreadPool {
+        self.pool.get_or_init(|| {
+            rayon::ThreadPoolBuilder::new()
+                .num_threads(self.threads)
+                .thread_name(|i| format!("omnitide-kernel-{i}"))
+                .build()
+                .expect("rayon pool")
+        })
+    }
+
+    fn wake_up(&self, n: usize) {
+        let s = self.sleepers.lock().unwrap();
+        if *s == 0 {
+            return;
+        }
+        if n >= *s {
+            self.wake.notify_all();
+        } else {
+            for _ in 0..n {
+                self.wake.notify_one();
+            }
+        }
+    }
+
+    /// Queues a packed batch of tasks (see [`wire`]) in the shared injectors.
+    pub fn submit(&self, batch: Vec<u8>) -> Result<usize> {
+        self.check_open()?;
+        let parsed = wire::parse_tasks("tasks", &batch)?;
+        let n = parsed.len();
+        let batch = Arc::new(batch);
+        self.queued.fetch_add(n as i64, Ordering::AcqRel);
+        for (h, range) in parsed {
+            let p = Priority::from_i32(h.priority) as usize;
+            self.injectors[p].push(TaskRec { header: h, batch: batch.clone(), range });
+        }
+        self.wake_up(n);
+        Ok(n)
+    }
+
+    /// Queues one task record, into `slot`'s local deque when given (a task
+    /// spawned by a running task), else into the injector of its priority.
+    pub fn push(&self, rec: TaskRec, slot: Option<usize>) -> Result<()> {
+        self.check_open()?;
+        self.queued.fetch_add(1, Ordering::AcqRel);
+        match slot {
+            Some(s) => self.slot(s)?.local.lock().unwrap().push(rec),
+            None => self.injectors[Priority::from_i32(rec.header.priority) as usize].push(rec),
+        }
+        self.wake_up(1);
+        Ok(())
+    }
+
+    fn is_cancelled(&self, id: u64) -> bool {
+        if self.n_cancelled.load(Ordering::Acquire) == 0 {
+            return false;
+        }
+        let mut c = self.cancelled.lock().unwrap();
+        if c.remove(&id) {
+            self.n_cancelled.store(c.len(), Ordering::Release);
+            true
+        } else {
+            false
+        }
+    }
+
+    fn find_one(&self, me: usize, local: &Worker<TaskRec>) -> Option<TaskRec> {
+        loop {
+            let mut retry = false;
+            match self.injectors[0].steal() {
+                Steal::Success(t) => return Some(t),
+                Steal::Retry => retry = true,
+                Steal::Empty => {}
+            }
+            if let Some(t) = local.pop() {
+                return Some(t);
+            }
+            for inj in &self.injectors[1..] {
+                match inj.steal_batch_and_pop(local) {
+                    Steal::Success(t) => return Some(t),
+                    Steal::Retry => retry = true,
+                    Steal::Empty => {}
+                }
+            }
+            let n = self.slots.len();
+            for k in 1..n {
+                let victim = &self.slots[(me + k) % n];
+                let before = local.len();
+                match victim.stealer.steal_batch_and_pop(local) {
+                    Steal::Success(t) => {
+                        let moved = local.len().saturating_sub(before) as u64;
+                        self.slots[me].stolen.fetch_add(1 + moved, Ordering::Relaxed);
+                        return Some(t);
+                    }
+                    Steal::Retry => retry = true,
+                    Steal::Empty => {}
+                }
+            }
+            if !retry {
+                return None;
+            }
+            std::hint::spin_loop();
+        }
+    }
+
+    /// Pops up to `max` runnable tasks for `slot` without blocking. The batch is
+    /// capped so that queued work stays spread over the workers.
+    pub fn grab(&self, slot: usize, max: usize) -> Result<Vec<TaskRec>> {
+        let me = self.slot(slot)?;
+        let q = self.queued.load(Ordering::Acquire).max(0) as usize;
+        let want = max.max(1).min((q / self.threads).max(1));
+        let mut out = Vec::with_capacity(want.min(1024));
+        {
+            let local = me.local.lock().unwrap();
+            while out.len() < want {
+                match self.find_one(slot, &local) {
+                    Some(t) => {
+                        self.queued.fetch_sub(1, Ordering::AcqRel);
+                        if !self.is_cancelled(t.id()) {
+                            out.push(t);
+                        }
+                    }
+                    None => break,
+                }
+            }
+        }
+        if !out.is_empty() {
+            let mut inf = me.inflight.lock().unwrap();
+            for t in &out {
+                inf.insert(t.id(), t.clone());
+            }
+            me.batches.fetch_add(1, Ordering::Relaxed);
+        }
+        Ok(out)
+    }
+
+    /// Blocks until tasks are available for `slot` (returning up to `max` of
+    /// them), `park` elapses (`Ok(empty)`), or the scheduler closes (`Err(CLOSED)`).
+    pub fn take(&self, slot: usize, max: usize, park: Duration) -> Result<Vec<TaskRec>> {
+        let deadline = Instant::now() + park;
+        loop {
+            self.check_open()?;
+            let got = self.grab(slot, max)?;
+            if !got.is_empty() {
+                return Ok(got);
+            }
+            let mut s = self.sleepers.lock().unwrap();
+            if self.queued.load(Ordering::Acquire) > 0 {
+                drop(s);
+                std::thread::yield_now();
+                continue;
+            }
+            if self.is_closed() {
+                continue;
+            }
+            let now = Instant::now();
+            if now >= deadline {
+                return Ok(Vec::new());
+            }
+            *s += 1;
+            let (mut s, _) = self.wake.wait_timeout(s, deadline - now).unwrap();
+            *s -= 1;
+        }
+    }
+
+    /// `take` returning the packed wire format.
+    pub fn take_packed(&self, slot: usize, max: usize, park: Duration) -> Result<Vec<u8>> {
+        let tasks = self.take(slot, max, park)?;
+        let total: usize = tasks.iter().map(|t| TASK_HEADER + t.range.len()).sum();
+        let mut out = Vec::with_capacity(total);
+        for t in &tasks {
+            t.header.write(&mut out);
+            out.extend_from_slice(t.payload());
+        }
+        Ok(out)
+    }
+
+    /// Records a packed completion batch from `slot`'s worker. Returns `true`
+    /// when the main thread must be woken (first batch since its last drain).
+    pub fn complete(&self, slot: usize, batch: &[u8], busy_ns: u64) -> Result<bool> {
+        let me = self.slot(slot)?;
+        let ids = wire::completion_ids("completions", batch)?;
+        {
+            let mut inf = me.inflight.lock().unwrap();
+            for id in &ids {
+                inf.remove(id);
+            }
+        }
+        if self.n_cancelled.load(Ordering::Acquire) > 0 {
+            let mut c = self.cancelled.lock().unwrap();
+            for id in &ids {
+                c.remove(id);
+            }
+            self.n_cancelled.store(c.len(), Ordering::Release);
+        }
+        me.executed.fetch_add(ids.len() as u64, Ordering::Relaxed);
+        me.busy_ns.fetch_add(busy_ns, Ordering::Relaxed);
+        let mut d = self.done.lock().unwrap();
+        d.buf.extend_from_slice(batch);
+        Ok(!std::mem::replace(&mut d.notified, true))
+    }
+
+    /// Gives taken-but-unstarted tasks back: they move from `slot`'s in-flight
+    /// table to its local deque, where idle workers can steal them. Ids not in
+    /// flight are ignored. Returns how many were released.
+    pub fn release(&self, slot: usize, ids: &[u64]) -> Result<usize> {
+        let me = self.slot(slot)?;
+        let recs: Vec<TaskRec> = {
+            let mut inf = me.inflight.lock().unwrap();
+            ids.iter().filter_map(|id| inf.remove(id)).collect()
+        };
+        let n = recs.len();
+        if n == 0 {
+            return Ok(0);
+        }
+        self.queued.fetch_add(n as i64, Ordering::AcqRel);
+        {
+            let local = me.local.lock().unwrap();
+            // pushed in reverse so the owner pops them in their original order
+            for r in recs.into_iter().rev() {
+                local.push(r);
+            }
+        }
+        self.wake_up(n);
+        Ok(n)
+    }
+
+    /// Workers currently parked waiting for tasks.
+    pub fn idle_workers(&self) -> usize {
+        *self.sleepers.lock().unwrap()
+    }
+
+    /// Takes every completion recorded so far (main thread).
+    pub fn drain(&self) -> Vec<u8> {
+        let mut d = self.done.lock().unwrap();
+        d.notified = false;
+        std::mem::take(&mut d.buf)
+    }
+
+    /// Cancels a task by id: queued tasks are skipped natively; for a taken
+    /// task the slot is returned so the caller can signal that worker.
+    pub fn cancel(&self, id: u64) -> CancelOutcome {
+        let mut c = self.cancelled.lock().unwrap();
+        for (i, s) in self.slots.iter().enumerate() {
+            if s.inflight.lock().unwrap().contains_key(&id) {
+                return CancelOutcome::Running(i);
+            }
+        }
+        c.insert(id);
+        self.n_cancelled.store(c.len(), Ordering::Release);
+        CancelOutcome::Queued
+    }
+
+    /// Ids taken by `slot`'s worker and not completed.
+    pub fn inflight(&self, slot: usize) -> Result<Vec<u64>> {
+        let mut v: Vec<u64> = self.slot(slot)?.inflight.lock().unwrap().keys().copied().collect();
+        v.sort_unstable();
+        Ok(v)
+    }
+
+    /// The worker of `slot` died. Every task it had taken except `culprit` (the
+    /// one it was running, which the caller fails) goes back to the front of the
+    /// queues; the slot's local deque is kept for its replacement. Returns the
+    /// requeued ids.
+    pub fn worker_lost(&self, slot: usize, culprit: Option<u64>) -> Result<Vec<u64>> {
+        let me = self.slot(slot)?;
+        me.replaced.fetch_add(1, Ordering::Relaxed);
+        let taken: Vec<TaskRec> = me.inflight.lock().unwrap().drain().map(|(_, t)| t).collect();
+        let mut ids = Vec::new();
+        let mut requeue: Vec<TaskRec> = taken.into_iter().filter(|t| Some(t.id()) != culprit).collect();
+        requeue.sort_by_key(|t| t.id());
+        if self.is_closed() {
+            return Ok(requeue.iter().map(|t| t.id()).collect());
+        }
+        self.queued.fetch_add(requeue.len() as i64, Ordering::AcqRel);
+        for t in requeue {
+            ids.push(t.id());
+            self.injectors[Priority::High as usize].push(t);
+        }
+        self.wake_up(ids.len());
+        Ok(ids)
+    }
+
+    pub fn stats(&self) -> Stats {
+        Stats {
+            queued: self.queued.load(Ordering::Acquire).max(0) as u64,
+            injected: [
+                self.injectors[0].len() as u64,
+                self.injectors[1].len() as u64,
+                self.injectors[2].len() as u64,
+            ],
+            slots: self
+                .slots
+                .iter()
+                .map(|s| SlotStats {
+                    executed: s.executed.load(Ordering::Relaxed),
+                    stolen: s.stolen.load(Ordering::Relaxed),
+                    queued: s.stealer.len() as u64,
+                    inflight: s.inflight.lock().unwrap().len() as u64,
+                    busy_ns: s.busy_ns.load(Ordering::Relaxed),
+                    batches: s.batches.load(Ordering::Relaxed),
+                    replaced: s.replaced.load(Ordering::Relaxed),
+                })
+                .collect(),
+        }
+    }
+
+    /// Closes: parked and future `take`s fail with `ERR_OMNI_CLOSED`.
+    pub fn close(&self) {
+        self.closed.store(true, Ordering::Release);
+        let _s = self.sleepers.lock().unwrap();
+        self.wake.notify_all();
+    }
+}

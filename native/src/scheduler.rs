@@ -1,0 +1,318 @@
+//! Bindings for `omnitide-scheduler`: the shared work-stealing core (called
+//! from the main thread and from every worker thread of the process), byte
+//! channels and native kernels. Conversion only.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use napi::bindgen_prelude::*;
+use napi_derive::napi;
+use omnitide_common::Error;
+use omnitide_crypto::ed25519 as ed;
+use omnitide_scheduler::{self as sched, channel, core::CancelOutcome, kernels, wire};
+
+use crate::error::guard;
+
+fn ms(arg: &str, v: f64) -> omnitide_common::Result<Duration> {
+    if !(v >= 0.0 && v.is_finite()) {
+        return Err(Error::invalid_arg(arg, format!("must be a finite number >= 0, got {v}")));
+    }
+    Ok(Duration::from_secs_f64(v / 1000.0))
+}
+
+#[napi]
+pub fn sched_create(threads: u32) -> Result<u32> {
+    guard(|| Ok(sched::create(threads as usize)?.id))
+}
+
+#[napi]
+pub fn sched_destroy(id: u32) -> Result<()> {
+    guard(|| {
+        sched::destroy(id);
+        Ok(())
+    })
+}
+
+/// Queues a packed task batch (24-byte headers + payloads).
+#[napi]
+pub fn sched_submit(id: u32, batch: &[u8]) -> Result<u32> {
+    guard(|| Ok(sched::get(id)?.submit(batch.to_vec())? as u32))
+}
+
+/// Worker side: blocks up to `parkMs` for up to `max` tasks; `null` on timeout,
+/// throws `ERR_OMNI_CLOSED` once the scheduler is closed.
+#[napi]
+pub fn sched_take(id: u32, slot: u32, max: u32, park_ms: f64) -> Result<Option<Buffer>> {
+    let out = guard(|| {
+        let core = sched::get(id)?;
+        core.take_packed(slot as usize, max as usize, ms("parkMs", park_ms)?)
+    })?;
+    Ok(if out.is_empty() { None } else { Some(Buffer::from(out)) })
+}
+
+/// Worker side: posts a packed completion batch; `true` when the main thread
+/// needs a wake-up message.
+#[napi]
+pub fn sched_complete(id: u32, slot: u32, batch: &[u8], busy_ns: f64) -> Result<bool> {
+    guard(|| sched::get(id)?.complete(slot as usize, batch, busy_ns.max(0.0) as u64))
+}
+
+/// Main side: every completion recorded since the last drain (or null).
+#[napi]
+pub fn sched_drain(id: u32) -> Result<Option<Buffer>> {
+    let out = guard(|| Ok(sched::get(id)?.drain()))?;
+    Ok(if out.is_empty() { None } else { Some(Buffer::from(out)) })
+}
+
+/// Worker side: hands taken-but-unstarted tasks back to the slot's local
+/// deque so idle workers can steal them.
+#[napi]
+pub fn sched_release(id: u32, slot: u32, task_ids: Vec<f64>) -> Result<u32> {
+    guard(|| {
+        let ids = task_ids.iter().map(|v| wire::id_from_f64("taskIds", *v)).collect::<omnitide_common::Result<Vec<u64>>>()?;
+        Ok(sched::get(id)?.release(slot as usize, &ids)? as u32)
+    })
+}
+
+/// Number of workers parked waiting for tasks.
+#[napi]
+pub fn sched_idle_workers(id: u32) -> Result<u32> {
+    guard(|| Ok(sched::get(id)?.idle_workers() as u32))
+}
+
+/// -1: the task was still queued and will be skipped; otherwise the slot
+/// whose worker has taken it.
+#[napi]
+pub fn sched_cancel(id: u32, task_id: f64) -> Result<i32> {
+    guard(|| {
+        let t = wire::id_from_f64("taskId", task_id)?;
+        Ok(match sched::get(id)?.cancel(t) {
+            CancelOutcome::Queued => -1,
+            CancelOutcome::Running(s) => s as i32,
+        })
+    })
+}
+
+#[napi]
+pub fn sched_inflight(id: u32, slot: u32) -> Result<Vec<f64>> {
+    guard(|| Ok(sched::get(id)?.inflight(slot as usize)?.into_iter().map(|v| v as f64).collect()))
+}
+
+/// The worker of `slot` died: requeues what it had taken except `culprit`.
+#[napi]
+pub fn sched_worker_lost(id: u32, slot: u32, culprit: Option<f64>) -> Result<Vec<f64>> {
+    guard(|| {
+        let culprit = culprit.map(|c| wire::id_from_f64("culprit", c)).transpose()?;
+        Ok(sched::get(id)?.worker_lost(slot as usize, culprit)?.into_iter().map(|v| v as f64).collect())
+    })
+}
+
+#[napi(object)]
+pub struct SchedSlotStats {
+    pub executed: f64,
+    pub stolen: f64,
+    pub queued: f64,
+    pub inflight: f64,
+    pub busy_ns: f64,
+    pub batches: f64,
+    pub replaced: f64,
+}
+
+#[napi(object)]
+pub struct SchedStats {
+    pub queued: f64,
+    pub injected: Vec<f64>,
+    pub slots: Vec<SchedSlotStats>,
+}
+
+#[napi]
+pub fn sched_stats(id: u32) -> Result<SchedStats> {
+    let s = guard(|| Ok(sched::get(id)?.stats()))?;
+    Ok(SchedStats {
+        queued: s.queued as f64,
+        injected: s.injected.iter().map(|v| *v as f64).collect(),
+        slots: s
+            .slots
+            .iter()
+            .map(|s| SchedSlotStats {
+                executed: s.executed as f64,
+                stolen: s.stolen as f64,
+                queued: s.queued as f64,
+                inflight: s.inflight as f64,
+                busy_ns: s.busy_ns as f64,
+                batches: s.batches as f64,
+                replaced: s.replaced as f64,
+            })
+            .collect(),
+    })
+}
+
+// ---------------------------------------------------------------- channels
+
+#[napi]
+pub fn chan_create(capacity: u32) -> Result<u32> {
+    guard(|| Ok(channel::create(capacity as usize)?.id))
+}
+
+/// Blocks up to `timeoutMs` while full; `false` on timeout.
+#[napi]
+pub fn chan_send(id: u32, msg: &[u8], timeout_ms: f64) -> Result<bool> {
+    guard(|| channel::get(id)?.send(msg.to_vec(), ms("timeoutMs", timeout_ms)?))
+}
+
+/// Blocks up to `timeoutMs`; `null` on timeout, throws `ERR_OMNI_CLOSED` when closed and drained.
+#[napi]
+pub fn chan_recv(id: u32, timeout_ms: f64) -> Result<Option<Buffer>> {
+    let m = guard(|| channel::get(id)?.recv(ms("timeoutMs", timeout_ms)?))?;
+    Ok(m.map(Buffer::from))
+}
+
+#[napi]
+pub fn chan_close(id: u32) -> Result<()> {
+    guard(|| {
+        if let Ok(c) = channel::get(id) {
+            c.close();
+        }
+        Ok(())
+    })
+}
+
+#[napi]
+pub fn chan_len(id: u32) -> Result<u32> {
+    guard(|| Ok(channel::get(id)?.len() as u32))
+}
+
+// ---------------------------------------------------------------- native kernels
+
+pub struct HashFilesTask {
+    id: u32,
+    paths: Vec<PathBuf>,
+}
+
+#[napi(object)]
+pub struct HashFilesResult {
+    /// 32 bytes per path (zeros where `errors[i]` is not empty).
+    pub hashes: Buffer,
+    /// `""` for success, else `[CODE] message`.
+    pub errors: Vec<String>,
+}
+
+impl Task for HashFilesTask {
+    type Output = (Vec<u8>, Vec<String>);
+    type JsValue = HashFilesResult;
+
+    fn compute(&mut self) -> Result<Self::Output> {
+        guard(|| {
+            let core = sched::get(self.id)?;
+            let res = kernels::hash_files(&core, &self.paths);
+            let mut hashes = vec![0u8; 32 * res.len()];
+            let mut errors = Vec::with_capacity(res.len());
+            for (i, r) in res.into_iter().enumerate() {
+                match r {
+                    Ok(h) => {
+                        hashes[i * 32..i * 32 + 32].copy_from_slice(&h);
+                        errors.push(String::new())
+                    }
+                    Err(e) => errors.push(format!("[{}] {}", e.code, e.message)),
+                }
+            }
+            Ok((hashes, errors))
+        })
+    }
+
+    fn resolve(&mut self, _env: Env, (hashes, errors): Self::Output) -> Result<Self::JsValue> {
+        Ok(HashFilesResult { hashes: hashes.into(), errors })
+    }
+}
+
+#[napi(ts_return_type = "Promise<HashFilesResult>")]
+pub fn sched_hash_files(id: u32, paths: Vec<String>) -> Result<AsyncTask<HashFilesTask>> {
+    Ok(AsyncTask::new(HashFilesTask { id, paths: paths.into_iter().map(PathBuf::from).collect() }))
+}
+
+pub struct VerifyTask {
+    id: u32,
+    signatures: Vec<u8>,
+    messages: Vec<u8>,
+    ends: Vec<u32>,
+    public_keys: Vec<u8>,
+    mode: ed::Mode,
+}
+
+impl Task for VerifyTask {
+    type Output = Vec<bool>;
+    type JsValue = Vec<bool>;
+
+    fn compute(&mut self) -> Result<Self::Output> {
+        guard(|| {
+            let n = self.ends.len();
+            if self.signatures.len() != n * 64 {
+                return Err(Error::invalid_arg("signatures", format!("expected {} bytes (64 per item), got {}", n * 64, self.signatures.len())));
+            }
+            if self.public_keys.len() != n * 32 {
+                return Err(Error::invalid_arg("publicKeys", format!("expected {} bytes (32 per item), got {}", n * 32, self.public_keys.len())));
+            }
+            let mut items = Vec::with_capacity(n);
+            let mut start = 0usize;
+            for (i, &e) in self.ends.iter().enumerate() {
+                let e = e as usize;
+                if e < start || e > self.messages.len() {
+                    return Err(Error::invalid_arg("ends", format!("ends[{i}] = {e} is out of order or past the data")));
+                }
+                items.push(ed::Item {
+                    signature: &self.signatures[i * 64..i * 64 + 64],
+                    message: &self.messages[start..e],
+                    public_key: &self.public_keys[i * 32..i * 32 + 32],
+                });
+                start = e;
+            }
+            kernels::verify_batch(&*sched::get(self.id)?, &items, self.mode)
+        })
+    }
+
+    fn resolve(&mut self, _env: Env, output: Self::Output) -> Result<Self::JsValue> {
+        Ok(output)
+    }
+}
+
+#[napi(ts_return_type = "Promise<boolean[]>")]
+pub fn sched_verify_batch(
+    id: u32,
+    signatures: &[u8],
+    messages: &[u8],
+    ends: &[u32],
+    public_keys: &[u8],
+    mode: Option<String>,
+) -> Result<AsyncTask<VerifyTask>> {
+    let mode = guard(|| mode.map(|m| ed::Mode::parse("opts.mode", &m)).transpose().map(|m| m.unwrap_or_default()))?;
+    Ok(AsyncTask::new(VerifyTask {
+        id,
+        signatures: signatures.to_vec(),
+        messages: messages.to_vec(),
+        ends: ends.to_vec(),
+        public_keys: public_keys.to_vec(),
+        mode,
+    }))
+}
+
+pub struct NoopTask {
+    id: u32,
+    n: u32,
+}
+
+impl Task for NoopTask {
+    type Output = u32;
+    type JsValue = u32;
+    fn compute(&mut self) -> Result<u32> {
+        guard(|| Ok(kernels::noop(&*sched::get(self.id)?, self.n as usize) as u32))
+    }
+    fn resolve(&mut self, _env: Env, output: u32) -> Result<u32> {
+        Ok(output)
+    }
+}
+
+/// Runs `n` empty native tasks on the scheduler's native pool (overhead probe).
+#[napi(ts_return_type = "Promise<number>")]
+pub fn sched_noop(id: u32, n: u32) -> Result<AsyncTask<NoopTask>> {
+    Ok(AsyncTask::new(NoopTask { id, n }))
+}

@@ -1,0 +1,43 @@
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { blake3 } from '../../ts/crypto/index.js';
+
+const CLI = resolve(__dirname, '..', '..', 'dist', 'cli', 'main.js');
+const TASKS = resolve(__dirname, '..', 'scheduler', 'fixtures', 'tasks.mjs');
+const dir = mkdtempSync(join(tmpdir(), 'omni-sched-cli-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+function run(args: string[]) {
+  const r = spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', timeout: 30_000 });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+describe('omnitide CLI: scheduler commands', () => {
+  it('run: prints a task result, --json, and fails with a one-line reason', () => {
+    expect(existsSync(CLI)).toBe(true);
+    expect(run(['scheduler', 'run', TASKS, 'add', '41'])).toMatchObject({ code: 0, stdout: '42\n' });
+    expect(JSON.parse(run(['scheduler', 'run', TASKS, 'concat', '["a","b"]', '--json']).stdout)).toEqual({ task: 'concat', result: 'a+b' });
+    const bad = run(['scheduler', 'run', TASKS, 'fail', '"x"']);
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toMatch(/^omnitide: task 'fail' \(id \d+\) threw: boom: x\n$/);
+    expect(run(['scheduler', 'run', TASKS]).code).toBe(2);
+  });
+
+  it('hash-files: one line per file, identical to omnitide/crypto', () => {
+    writeFileSync(join(dir, 'a'), 'alpha');
+    writeFileSync(join(dir, 'b'), 'beta');
+    const r = run(['scheduler', 'hash-files', dir, '--threads', '2']);
+    expect(r.code).toBe(0);
+    const lines = r.stdout.trim().split('\n').sort();
+    expect(lines).toEqual([
+      `${Buffer.from(blake3.hash('alpha')).toString('hex')}  ${join(dir, 'a')}`,
+      `${Buffer.from(blake3.hash('beta')).toString('hex')}  ${join(dir, 'b')}`,
+    ]);
+    const missing = run(['scheduler', 'hash-files', join(dir, 'nope')]);
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toMatch(/nope/);
+  });
+});
