@@ -10,6 +10,8 @@
 export declare const __napiBindingTarget: 'native' | 'wasm32-wasi' | 'wasm32-wasip1'
 
 export declare class AttestAuthority {
+  /** Releases the handle: the ledger lock is dropped once in-flight tasks finish. */
+  close(): void
   /** Opens (creating) an authority directory. Argon2id runs here when a passphrase is given. */
   static open(dir: string, passphrase?: string | undefined | null, durabilityName?: string | undefined | null): Promise<AttestAuthority>
   /** `{name, keyid, publicKey (base64), hasSecret}` as JSON. */

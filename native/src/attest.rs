@@ -35,6 +35,10 @@ impl Task for JsonTask {
     }
 }
 
+fn task(f: impl FnOnce() -> omnitide_common::Result<String> + Send + 'static) -> Result<AsyncTask<JsonTask>> {
+    Ok(JsonTask::new(f))
+}
+
 fn json_str(v: &serde_json::Value) -> String {
     serde_json::to_string(v).expect("JSON")
 }
@@ -69,11 +73,24 @@ fn verify_json(envelopes: &[Vec<u8>], opts: &str, a: Option<&Authority>, tail: O
 
 #[napi]
 pub struct AttestAuthority {
-    inner: Arc<Authority>,
+    inner: Mutex<Option<Arc<Authority>>>,
+}
+
+impl AttestAuthority {
+    fn a(&self) -> omnitide_common::Result<Arc<Authority>> {
+        let g = self.inner.lock().unwrap_or_else(|p| p.into_inner());
+        g.clone().ok_or_else(|| Error::new(omnitide_common::code::CLOSED, "authority: closed"))
+    }
 }
 
 #[napi]
 impl AttestAuthority {
+    /// Releases the handle: the ledger lock is dropped once in-flight tasks finish.
+    #[napi]
+    pub fn close(&self) {
+        self.inner.lock().unwrap_or_else(|p| p.into_inner()).take();
+    }
+
     /// Opens (creating) an authority directory. Argon2id runs here when a passphrase is given.
     #[napi(ts_return_type = "Promise<AttestAuthority>")]
     pub fn open(dir: String, passphrase: Option<String>, durability_name: Option<String>) -> Result<AsyncTask<OpenTask>> {
@@ -84,39 +101,39 @@ impl AttestAuthority {
     /// `{name, keyid, publicKey (base64), hasSecret}` as JSON.
     #[napi]
     pub fn create_key(&self, name: String) -> Result<String> {
-        guard(|| Ok(key_json(&self.inner.create_key(&name)?)))
+        guard(|| Ok(key_json(&self.a()?.create_key(&name)?)))
     }
 
     #[napi]
     pub fn import_public_key(&self, name: String, public_key: &[u8]) -> Result<String> {
-        guard(|| Ok(key_json(&self.inner.import_public_key(&name, public_key)?)))
+        guard(|| Ok(key_json(&self.a()?.import_public_key(&name, public_key)?)))
     }
 
     #[napi]
     pub fn key_info(&self, name: String) -> Result<String> {
-        guard(|| Ok(key_json(&self.inner.key_info(&name)?)))
+        guard(|| Ok(key_json(&self.a()?.key_info(&name)?)))
     }
 
     #[napi]
     pub fn list_keys(&self) -> Result<String> {
-        guard(|| Ok(format!("[{}]", self.inner.list_keys()?.iter().map(key_json).collect::<Vec<_>>().join(","))))
+        guard(|| Ok(format!("[{}]", self.a()?.list_keys()?.iter().map(key_json).collect::<Vec<_>>().join(","))))
     }
 
     #[napi]
     pub fn export_public_key(&self, name: String) -> Result<Uint8Array> {
-        Ok(Uint8Array::new(guard(|| self.inner.export_public_key(&name))?.to_vec()))
+        Ok(Uint8Array::new(guard(|| self.a()?.export_public_key(&name))?.to_vec()))
     }
 
     #[napi]
     pub fn log_public_key(&self) -> Result<Option<Uint8Array>> {
-        Ok(self.inner.log().public_key().map(|k| Uint8Array::new(k.to_vec())))
+        Ok(guard(|| self.a())?.log().public_key().map(|k| Uint8Array::new(k.to_vec())))
     }
 
     /// `requests`: JSON array of issue requests; resolves to a JSON array of issued attestations.
     #[napi(ts_return_type = "Promise<string>")]
-    pub fn issue_many(&self, requests: String) -> AsyncTask<JsonTask> {
-        let a = self.inner.clone();
-        JsonTask::new(move || {
+    pub fn issue_many(&self, requests: String) -> Result<AsyncTask<JsonTask>> {
+        let a = guard(|| self.a())?;
+        task(move || {
             let v = api::parse_json("requests", requests.as_bytes())?;
             let arr = v.as_array().ok_or_else(|| Error::invalid_arg("requests", "expected an array"))?;
             let reqs = arr.iter().enumerate().map(|(i, r)| api::issue_request(r, &format!("requests[{i}]"))).collect::<omnitide_common::Result<Vec<_>>>()?;
@@ -126,15 +143,15 @@ impl AttestAuthority {
     }
 
     #[napi(ts_return_type = "Promise<string>")]
-    pub fn cosign(&self, envelope: String, signer: String) -> AsyncTask<JsonTask> {
-        let a = self.inner.clone();
-        JsonTask::new(move || Ok(json_str(&api::issued(&a.cosign(envelope.as_bytes(), &signer)?))))
+    pub fn cosign(&self, envelope: String, signer: String) -> Result<AsyncTask<JsonTask>> {
+        let a = guard(|| self.a())?;
+        task(move || Ok(json_str(&api::issued(&a.cosign(envelope.as_bytes(), &signer)?))))
     }
 
     #[napi(ts_return_type = "Promise<string>")]
-    pub fn delegate(&self, from: String, to: String, scope: String) -> AsyncTask<JsonTask> {
-        let a = self.inner.clone();
-        JsonTask::new(move || {
+    pub fn delegate(&self, from: String, to: String, scope: String) -> Result<AsyncTask<JsonTask>> {
+        let a = guard(|| self.a())?;
+        task(move || {
             let s = api::scope(&api::parse_json("scope", scope.as_bytes())?)?;
             Ok(json_str(&api::issued(&a.delegate(&from, &to, &s)?)))
         })
@@ -142,9 +159,9 @@ impl AttestAuthority {
 
     /// `target`: JSON `{attestation}` or `{key}`.
     #[napi(ts_return_type = "Promise<string>")]
-    pub fn revoke(&self, target: String, reason: String, effective_from: Option<f64>, by: String) -> AsyncTask<JsonTask> {
-        let a = self.inner.clone();
-        JsonTask::new(move || {
+    pub fn revoke(&self, target: String, reason: String, effective_from: Option<f64>, by: String) -> Result<AsyncTask<JsonTask>> {
+        let a = guard(|| self.a())?;
+        task(move || {
             let t = api::target(&api::parse_json("target", target.as_bytes())?)?;
             Ok(json_str(&api::issued(&a.revoke(t, &reason, effective_from.map(|f| f as i64), &by)?)))
         })
@@ -152,9 +169,9 @@ impl AttestAuthority {
 
     /// `root`: trust root JSON; `signers`: key names.
     #[napi(ts_return_type = "Promise<string>")]
-    pub fn sign_root(&self, root: String, signers: Vec<String>) -> AsyncTask<JsonTask> {
-        let a = self.inner.clone();
-        JsonTask::new(move || {
+    pub fn sign_root(&self, root: String, signers: Vec<String>) -> Result<AsyncTask<JsonTask>> {
+        let a = guard(|| self.a())?;
+        task(move || {
             let r = omnitide_attest::TrustRoot::parse(root.as_bytes())?;
             let s: Vec<&str> = signers.iter().map(String::as_str).collect();
             Ok(json_str(&api::issued(&a.sign_root(&r, &s)?)))
@@ -165,26 +182,26 @@ impl AttestAuthority {
     #[napi]
     pub fn verify_many(&self, envelopes: Vec<Uint8Array>, opts: String) -> Result<String> {
         let e: Vec<Vec<u8>> = envelopes.iter().map(|x| x.to_vec()).collect();
-        guard(|| verify_json(&e, &opts, Some(&self.inner), None))
+        guard(|| verify_json(&e, &opts, Some(&*self.a()?), None))
     }
 
     #[napi(ts_return_type = "Promise<string>")]
-    pub fn verify_many_async(&self, envelopes: Vec<Uint8Array>, opts: String) -> AsyncTask<JsonTask> {
-        let a = self.inner.clone();
+    pub fn verify_many_async(&self, envelopes: Vec<Uint8Array>, opts: String) -> Result<AsyncTask<JsonTask>> {
+        let a = guard(|| self.a())?;
         let e: Vec<Vec<u8>> = envelopes.iter().map(|x| x.to_vec()).collect();
-        JsonTask::new(move || verify_json(&e, &opts, Some(&a), None))
+        task(move || verify_json(&e, &opts, Some(&a), None))
     }
 
     /// The current revocations as JSON `[{target: {attestation}|{key}, reason, effectiveFrom}]`.
     #[napi]
     pub fn revocations(&self) -> Result<String> {
-        guard(|| Ok(revocations_json(&*self.inner.revocations()?)))
+        guard(|| Ok(revocations_json(&*self.a()?.revocations()?)))
     }
 
     #[napi(ts_return_type = "Promise<string>")]
-    pub fn audit_bundle(&self, id: String) -> AsyncTask<JsonTask> {
-        let a = self.inner.clone();
-        JsonTask::new(move || Ok(String::from_utf8(a.audit_bundle(&id)?.to_json()).expect("UTF-8 JSON")))
+    pub fn audit_bundle(&self, id: String) -> Result<AsyncTask<JsonTask>> {
+        let a = guard(|| self.a())?;
+        task(move || Ok(String::from_utf8(a.audit_bundle(&id)?.to_json()).expect("UTF-8 JSON")))
     }
 }
 
@@ -222,7 +239,7 @@ impl Task for OpenTask {
         guard(|| Authority::open(Path::new(&self.dir), opts))
     }
     fn resolve(&mut self, _env: Env, a: Authority) -> Result<AttestAuthority> {
-        Ok(AttestAuthority { inner: Arc::new(a) })
+        Ok(AttestAuthority { inner: Mutex::new(Some(Arc::new(a))) })
     }
 }
 

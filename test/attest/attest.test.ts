@@ -140,8 +140,13 @@ describe('omnitide/attest', () => {
     const dir = newDir();
     const p = await Authority.open(dir, { passphrase: 'pw' });
     p.createKey('k');
+    await expect(Authority.open(dir, { passphrase: 'pw' })).rejects.toMatchObject({ code: 'ERR_OMNI_LOCKED' });
     p.close();
+    expect(() => p.createKey('x')).toThrow(expect.objectContaining({ code: 'ERR_OMNI_CLOSED' }));
     await expect(Authority.open(dir, { passphrase: 'wrong' })).rejects.toThrow(/wrong passphrase/);
+    const again = await Authority.open(dir, { passphrase: 'pw' });
+    expect(again.keyInfo('k').hasSecret).toBe(true);
+    again.close();
   });
 });
 

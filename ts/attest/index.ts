@@ -10,11 +10,11 @@
  * so re-serializing an envelope never changes its validity.
  */
 import { z } from 'zod';
-import { callNative, callNativeAsync, invalidArgument } from '../errors.js';
+import { callNative, callNativeAsync, ErrorCodes, invalidArgument, OmniError } from '../errors.js';
 import { native } from '../native.js';
 import { bytesOfLength, parseOptions, u8 } from '../validate.js';
 
-export { OmniError } from '../errors.js';
+export { OmniError };
 
 export interface Signature {
   keyid: string;
@@ -297,7 +297,7 @@ export class Authority {
   }
 
   private get h() {
-    if (this.closed) throw invalidArgument('authority', 'is closed');
+    if (this.closed) throw new OmniError(ErrorCodes.CLOSED, 'authority: closed');
     return this.inner;
   }
 
@@ -398,8 +398,10 @@ export class Authority {
     return JSON.parse(await callNativeAsync(() => h.auditBundle(i)));
   }
 
-  /** Drops this handle (the ledger lock is released when it is garbage collected). */
+  /** Releases the directory (the ledger lock is dropped once in-flight operations finish). */
   close(): void {
+    if (this.closed) return;
     this.closed = true;
+    callNative(() => this.inner.close());
   }
 }
