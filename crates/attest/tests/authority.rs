@@ -89,6 +89,12 @@ fn reserialized_envelope_stays_valid_and_foreign_payload_verifies_over_received_
     let re = json!({"signatures": v["signatures"], "payload": url, "payloadType": v["payloadType"]});
     let pretty = serde_json::to_vec_pretty(&re).unwrap();
     assert!(check(&pretty, &VerifyOptions::new(&r, now())).valid);
+    // DSSE allows signatures without keyid: the (few) known keys are tried.
+    let mut nokid = Envelope::parse(&iss.envelope, Limits::default().envelope_limits()).unwrap();
+    nokid.signatures[0].keyid = String::new();
+    let v = check(&nokid.to_json(), &VerifyOptions::new(&r, now()));
+    assert!(v.valid, "{v:?}");
+    assert_eq!(v.signers, vec![a.key_info("root").unwrap().keyid]);
 
     // A payload that is not canonical (as another tool may produce) verifies
     // over its exact bytes; canonicalizing it breaks the signature.
