@@ -9,6 +9,44 @@
  */
 export declare const __napiBindingTarget: 'native' | 'wasm32-wasi' | 'wasm32-wasip1'
 
+export declare class AttestAuthority {
+  /** Releases the handle: the ledger lock is dropped once in-flight tasks finish. */
+  close(): void
+  /** Opens (creating) an authority directory. Argon2id runs here when a passphrase is given. */
+  static open(dir: string, passphrase?: string | undefined | null, durabilityName?: string | undefined | null): Promise<AttestAuthority>
+  /** `{name, keyid, publicKey (base64), hasSecret}` as JSON. */
+  createKey(name: string): string
+  importPublicKey(name: string, publicKey: Uint8Array): string
+  keyInfo(name: string): string
+  listKeys(): string
+  exportPublicKey(name: string): Uint8Array
+  logPublicKey(): Uint8Array | null
+  /** `requests`: JSON array of issue requests; resolves to a JSON array of issued attestations. */
+  issueMany(requests: string): Promise<string>
+  cosign(envelope: string, signer: string): Promise<string>
+  delegate(from: string, to: string, scope: string): Promise<string>
+  /** `target`: JSON `{attestation}` or `{key}`. */
+  revoke(target: string, reason: string, effectiveFrom: number | undefined | null, by: string): Promise<string>
+  /** `root`: trust root JSON; `signers`: key names. */
+  signRoot(root: string, signers: Array<string>): Promise<string>
+  /** Verifies with this authority's revocations; JSON array of results. */
+  verifyMany(envelopes: Array<Uint8Array>, opts: string): string
+  verifyManyAsync(envelopes: Array<Uint8Array>, opts: string): Promise<string>
+  /** The current revocations as JSON `[{target: {attestation}|{key}, reason, effectiveFrom}]`. */
+  revocations(): string
+  auditBundle(id: string): Promise<string>
+}
+
+/**
+ * A read-only follower of an authority directory's ledger (another process's):
+ * verifies with the revocations it has seen, re-reading at most every `pollMs`.
+ */
+export declare class AttestWatcher {
+  constructor(dir: string, pollMs?: number | undefined | null)
+  verifyMany(envelopes: Array<Uint8Array>, opts: string): string
+  revocations(): string
+}
+
 export declare class Blake3Hasher {
   constructor(key?: Uint8Array | undefined | null, context?: string | undefined | null)
   update(data: Uint8Array): void
@@ -103,6 +141,20 @@ export declare class XdpFilterHandle {
   /** Drops this handle's kernel references; a pinned filter stays attached. */
   close(): void
 }
+
+/** Key ID of a public key (hex BLAKE3). */
+export declare function attestKeyId(publicKey: Uint8Array): string
+
+/** Verifies an audit bundle offline. `opts` (JSON, optional) also verifies the envelope. */
+export declare function attestVerifyBundle(bundle: string, logPublicKey?: Uint8Array | undefined | null, opts?: string | undefined | null): string
+
+/** Offline verification without revocations; JSON array of results. */
+export declare function attestVerifyMany(envelopes: Array<Uint8Array>, opts: string): string
+
+export declare function attestVerifyManyAsync(envelopes: Array<Uint8Array>, opts: string): Promise<string>
+
+/** Checks a root rotation; JSON `{valid, reason, detail, root?}`. */
+export declare function attestVerifyRotation(oldRoot: string, newRootEnvelope: string): string
 
 export declare function blake3DeriveKey(context: string, material: Uint8Array, length?: number | undefined | null): Uint8Array
 

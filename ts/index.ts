@@ -9,3 +9,4 @@ export * as ledger from './ledger/index.js';
 export * as symbolic from './symbolic/index.js';
 export * as scheduler from './scheduler/index.js';
 export * as kernel from './kernel/index.js';
+export * as attest from './attest/index.js';

@@ -1,6 +1,7 @@
 //! The omnitide N-API addon. Thin by design: each module converts arguments,
 //! calls one crate, and maps errors; no logic lives here.
 
+mod attest;
 mod crypto;
 mod ledger;
 mod kernel;

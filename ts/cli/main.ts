@@ -5,6 +5,7 @@
  */
 import { OmniError } from '../errors.js';
 import { type Command, type CommandGroup, UsageError } from './command.js';
+import { attestCommands } from './attest.js';
 import { cryptoCommands } from './crypto.js';
 import { ledgerCommands } from './ledger.js';
 import { symbolicCommands } from './symbolic.js';
@@ -12,7 +13,13 @@ import { schedulerCommands } from './scheduler.js';
 import { kernelCommands, kernelGroups } from './kernel.js';
 
 const topLevel: Record<string, Command> = { ...cryptoCommands, ...kernelCommands };
-const groups: Record<string, CommandGroup> = { ledger: ledgerCommands, scheduler: schedulerCommands, symbolic: symbolicCommands, ...kernelGroups };
+const groups: Record<string, CommandGroup> = {
+  ledger: ledgerCommands,
+  attest: attestCommands,
+  scheduler: schedulerCommands,
+  symbolic: symbolicCommands,
+  ...kernelGroups,
+};
 
 function mainHelp(): string {
   const lines = ['usage: omnitide <command> [options]   (omnitide <command> --help for details)', '', 'commands:'];

@@ -1,0 +1,179 @@
+//! JSON-facing forms of the API (what the N-API binding and the CLI speak),
+//! so that no conversion logic lives in the binding. Field names follow the
+//! TypeScript API (`camelCase`). Malformed requests are `INVALID_ARGUMENT`
+//! errors naming the field.
+
+use omnitide_common::{Error, Result};
+use serde_json::{json, Map, Value};
+
+use crate::authority::{IssueRequest, Issued};
+use crate::revocation::Target;
+use crate::scope::Scope;
+use crate::statement::Subject;
+use crate::trust::TrustRoot;
+use crate::verify::{Limits, Verification, VerifyOptions};
+
+fn bad(path: &str, what: &str) -> Error {
+    Error::invalid_arg(path, what)
+}
+
+fn obj<'a>(v: &'a Value, path: &str) -> Result<&'a Map<String, Value>> {
+    v.as_object().ok_or_else(|| bad(path, "expected an object"))
+}
+
+fn opt_i64(m: &Map<String, Value>, k: &str, path: &str) -> Result<Option<i64>> {
+    match m.get(k) {
+        None | Some(Value::Null) => Ok(None),
+        Some(v) => v.as_i64().or_else(|| v.as_f64().filter(|f| f.fract() == 0.0).map(|f| f as i64)).map(Some).ok_or_else(|| bad(&format!("{path}.{k}"), "expected an integer")),
+    }
+}
+
+fn string(m: &Map<String, Value>, k: &str, path: &str) -> Result<String> {
+    m.get(k).and_then(Value::as_str).map(str::to_owned).ok_or_else(|| bad(&format!("{path}.{k}"), "expected a string"))
+}
+
+pub fn parse_json(arg: &str, bytes: &[u8]) -> Result<Value> {
+    crate::json::parse_strict(bytes).map_err(|e| bad(arg, &format!("invalid JSON: {e}")))
+}
+
+/// `{signer, subject: [{name, digest}], predicateType, predicate?, expiresAt?, issuedAt?}`
+pub fn issue_request(v: &Value, path: &str) -> Result<IssueRequest> {
+    let m = obj(v, path)?;
+    let subj = m.get("subject").and_then(Value::as_array).ok_or_else(|| bad(&format!("{path}.subject"), "expected an array"))?;
+    let mut subjects = Vec::with_capacity(subj.len());
+    for (i, s) in subj.iter().enumerate() {
+        let p = format!("{path}.subject[{i}]");
+        let sm = obj(s, &p)?;
+        let name = match sm.get("name") {
+            None => String::new(),
+            Some(Value::String(n)) => n.clone(),
+            Some(_) => return Err(bad(&format!("{p}.name"), "expected a string")),
+        };
+        let dm = obj(sm.get("digest").unwrap_or(&Value::Null), &format!("{p}.digest"))?;
+        let mut digest = std::collections::BTreeMap::new();
+        for (k, d) in dm {
+            digest.insert(k.clone(), d.as_str().ok_or_else(|| bad(&format!("{p}.digest.{k}"), "expected a hex string"))?.to_owned());
+        }
+        subjects.push(Subject { name, digest });
+    }
+    Ok(IssueRequest {
+        signer: string(m, "signer", path)?,
+        subjects,
+        predicate_type: string(m, "predicateType", path)?,
+        predicate: m.get("predicate").cloned().unwrap_or(json!({})),
+        expires_at: opt_i64(m, "expiresAt", path)?,
+        issued_at: opt_i64(m, "issuedAt", path)?,
+    })
+}
+
+pub fn issued(i: &Issued) -> Value {
+    json!({
+        "id": i.id,
+        "envelope": serde_json::from_slice::<Value>(&i.envelope).expect("envelope JSON"),
+        "logIndex": i.log_index,
+    })
+}
+
+pub fn scope(v: &Value) -> Result<Scope> {
+    if v.is_null() {
+        return Ok(Scope::default());
+    }
+    Scope::from_value(v).map_err(|e| bad("scope", &e))
+}
+
+/// `{attestation}` or `{key}`.
+pub fn target(v: &Value) -> Result<Target> {
+    let m = obj(v, "target")?;
+    match (m.get("attestation").and_then(Value::as_str), m.get("key").and_then(Value::as_str)) {
+        (Some(a), None) => Ok(Target::Attestation(a.to_owned())),
+        (None, Some(k)) => Ok(Target::Key(k.to_owned())),
+        _ => Err(bad("target", "exactly one of 'attestation' or 'key' is required")),
+    }
+}
+
+/// Owned verification options parsed from
+/// `{roots, role?, at?, clockSkewMs?, delegations?: [envelope JSON], limits?: {...}}`.
+pub struct VerifyConfig {
+    pub roots: TrustRoot,
+    pub role: Option<String>,
+    pub at: Option<i64>,
+    pub clock_skew_ms: i64,
+    pub delegations: Vec<Vec<u8>>,
+    pub limits: Limits,
+}
+
+impl VerifyConfig {
+    pub fn from_value(v: &Value) -> Result<Self> {
+        let m = obj(v, "opts")?;
+        let roots = TrustRoot::from_value(m.get("roots").ok_or_else(|| bad("opts.roots", "required"))?)?;
+        let role = match m.get("role") {
+            None | Some(Value::Null) => None,
+            Some(Value::String(r)) => Some(r.clone()),
+            Some(_) => return Err(bad("opts.role", "expected a string")),
+        };
+        let mut delegations = Vec::new();
+        if let Some(d) = m.get("delegations").filter(|d| !d.is_null()) {
+            for (i, e) in d.as_array().ok_or_else(|| bad("opts.delegations", "expected an array"))?.iter().enumerate() {
+                delegations.push(match e {
+                    Value::String(s) => s.as_bytes().to_vec(),
+                    Value::Object(_) => serde_json::to_vec(e).expect("JSON"),
+                    _ => return Err(bad(&format!("opts.delegations[{i}]"), "expected an envelope")),
+                });
+            }
+        }
+        let mut limits = Limits::default();
+        if let Some(l) = m.get("limits").filter(|l| !l.is_null()) {
+            let lm = obj(l, "opts.limits")?;
+            let set = |k: &str, f: &mut usize| -> Result<()> {
+                if let Some(v) = lm.get(k) {
+                    *f = v.as_u64().filter(|x| *x > 0).ok_or_else(|| bad(&format!("opts.limits.{k}"), "expected a positive integer"))? as usize;
+                }
+                Ok(())
+            };
+            set("maxEnvelopeBytes", &mut limits.max_envelope_bytes)?;
+            set("maxSignatures", &mut limits.max_signatures)?;
+            set("maxSubjects", &mut limits.max_subjects)?;
+            set("maxDelegations", &mut limits.max_delegations)?;
+            set("maxChainDepth", &mut limits.max_chain_depth)?;
+        }
+        Ok(Self {
+            roots,
+            role,
+            at: opt_i64(m, "at", "opts")?,
+            clock_skew_ms: opt_i64(m, "clockSkewMs", "opts")?.unwrap_or(0),
+            delegations,
+            limits,
+        })
+    }
+
+    /// Runs `f` with borrowed [`VerifyOptions`] (no revocations).
+    pub fn with<R>(&self, f: impl FnOnce(&VerifyOptions<'_>) -> R) -> R {
+        let d: Vec<&[u8]> = self.delegations.iter().map(Vec::as_slice).collect();
+        let o = VerifyOptions {
+            roots: &self.roots,
+            role: self.role.as_deref(),
+            at_ms: self.at.unwrap_or_else(crate::now_ms),
+            clock_skew_ms: self.clock_skew_ms,
+            delegations: &d,
+            revocations: None,
+            limits: self.limits,
+        };
+        f(&o)
+    }
+}
+
+pub fn verification(v: &Verification) -> Value {
+    json!({
+        "valid": v.valid,
+        "reason": v.reason.map(|r| r.as_str()),
+        "detail": v.detail,
+        "id": v.id,
+        "predicateType": v.predicate_type,
+        "chain": v.chain,
+        "signers": v.signers,
+    })
+}
+
+pub fn to_bytes(v: &Value) -> Vec<u8> {
+    serde_json::to_vec(v).expect("JSON")
+}

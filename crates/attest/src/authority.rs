@@ -1,0 +1,530 @@
+//! The authority: a key store plus an audit log. Every issue, cosign,
+//! delegation, root signing and revocation is appended to the log, and an
+//! operation is reported done only after its entry is durable: if the append
+//! fails (crash, full disk), the caller gets an error and no envelope.
+//!
+//! Log entries are canonical JSON `{"kind", "id", "time", "envelope"}`.
+//! [`LogTail`] reads a log (this process's or another's, through
+//! [`LedgerReader`]) incrementally and keeps the set of revocations.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use omnitide_common::{Error, Result};
+use rand_core::{OsRng, RngCore};
+use serde_json::{json, Value};
+
+use crate::dsse::{Envelope, Signature, PAYLOAD_TYPE_INTOTO};
+use crate::json::{b64, unb64};
+use crate::keystore::{KeyInfo, KeyStore};
+use crate::ledger_log::{LedgerLog, LedgerReader};
+use crate::log::{verify_inclusion, AuditLog, Checkpoint, HashAlg, InclusionProof};
+pub use omnitide_ledger::Durability;
+
+/// Origin (and checkpoint key name) of an authority's default ledger.
+pub const LEDGER_ORIGIN: &str = "omnitide-attest";
+use crate::revocation::{Revocation, RevocationSet, Target};
+use crate::scope::{build_globs, delegation_predicate, Scope, DELEGATION_TYPE};
+use crate::statement::{check_digest, Meta, Statement, Subject, REVOCATION_TYPE, ROOT_TYPE};
+use crate::trust::TrustRoot;
+use crate::verify::{Limits, Reason, Verification, VerifyOptions};
+
+pub struct OpenOptions {
+    pub passphrase: Option<String>,
+    /// The audit log; default: an omnitide ledger in `<dir>/ledger`
+    /// (BLAKE3 tree, checkpoints signed with a key kept in the key store).
+    pub log: Option<Arc<dyn AuditLog>>,
+    /// Durability of the default ledger. `Batch` (default) and `Always` fsync
+    /// before an append is acknowledged; `None` survives kill -9, not power loss.
+    pub durability: Durability,
+    pub limits: Limits,
+    /// How stale the revocation view may get before a verify re-reads the log.
+    pub poll_interval: Duration,
+}
+
+impl Default for OpenOptions {
+    fn default() -> Self {
+        Self { passphrase: None, log: None, durability: Durability::Batch, limits: Limits::default(), poll_interval: Duration::from_millis(100) }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct IssueRequest {
+    pub signer: String,
+    pub subjects: Vec<Subject>,
+    pub predicate_type: String,
+    pub predicate: Value,
+    pub expires_at: Option<i64>,
+    /// Defaults to now.
+    pub issued_at: Option<i64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Issued {
+    pub id: String,
+    /// Canonical JSON of the DSSE envelope.
+    pub envelope: Vec<u8>,
+    pub log_index: u64,
+}
+
+/// Incremental reader of an audit log: revocations and the id -> entry index.
+pub struct LogTail {
+    log: Arc<dyn AuditLog>,
+    pos: u64,
+    revocations: Arc<RevocationSet>,
+    index: HashMap<String, u64>,
+    last_poll: Option<Instant>,
+    poll_interval: Duration,
+}
+
+const TAIL_BATCH: usize = 4096;
+
+impl LogTail {
+    pub fn new(log: Arc<dyn AuditLog>, poll_interval: Duration) -> Self {
+        Self { log, pos: 0, revocations: Arc::new(RevocationSet::new()), index: HashMap::new(), last_poll: None, poll_interval }
+    }
+
+    /// A read-only tail over the default ledger of an authority directory:
+    /// for verifiers in other processes (no lock, no keys needed).
+    pub fn open_dir(dir: &Path, poll_interval: Duration) -> Result<Self> {
+        Ok(Self::new(Arc::new(LedgerReader::open(&dir.join("ledger"))?), poll_interval))
+    }
+
+    /// Reads entries appended since the last call.
+    pub fn refresh(&mut self) -> Result<()> {
+        self.last_poll = Some(Instant::now());
+        if self.log.size()? <= self.pos {
+            return Ok(());
+        }
+        loop {
+            let batch = self.log.read_from(self.pos, TAIL_BATCH)?;
+            if batch.is_empty() {
+                return Ok(());
+            }
+            for e in &batch {
+                self.absorb(self.pos, e);
+                self.pos += 1;
+            }
+        }
+    }
+
+    /// Refreshes when the last read is older than the poll interval.
+    pub fn refresh_if_stale(&mut self) -> Result<()> {
+        match self.last_poll {
+            Some(t) if t.elapsed() < self.poll_interval => Ok(()),
+            _ => self.refresh(),
+        }
+    }
+
+    fn absorb(&mut self, index: u64, entry: &[u8]) {
+        let Ok(v) = crate::json::parse_strict(entry) else { return };
+        let Some(id) = v.get("id").and_then(Value::as_str) else { return };
+        self.index.insert(id.to_owned(), index);
+        if v.get("kind").and_then(Value::as_str) == Some("revoke") {
+            if let Ok(env) = Envelope::from_value(&v["envelope"], Limits::default().envelope_limits()) {
+                if let Some(r) = Revocation::from_envelope(&env) {
+                    Arc::make_mut(&mut self.revocations).insert(r);
+                }
+            }
+        }
+    }
+
+    pub fn revocations(&self) -> &RevocationSet {
+        &self.revocations
+    }
+
+    /// A cheap snapshot (shared until the next revocation arrives).
+    pub fn snapshot(&self) -> Arc<RevocationSet> {
+        self.revocations.clone()
+    }
+
+    pub fn entry_index(&self, id: &str) -> Option<u64> {
+        self.index.get(id).copied()
+    }
+
+    pub fn position(&self) -> u64 {
+        self.pos
+    }
+}
+
+struct Built {
+    id: String,
+    json: Vec<u8>,
+    entry: Vec<u8>,
+}
+
+pub struct Authority {
+    dir: PathBuf,
+    keys: KeyStore,
+    log: Arc<dyn AuditLog>,
+    tail: Mutex<LogTail>,
+    limits: Limits,
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+fn nonce() -> String {
+    let mut n = [0u8; 12];
+    OsRng.fill_bytes(&mut n);
+    hex::encode(n)
+}
+
+impl Authority {
+    pub fn open(dir: &Path, opts: OpenOptions) -> Result<Self> {
+        let keys = KeyStore::open(dir, opts.passphrase.as_deref())?;
+        let log: Arc<dyn AuditLog> = match opts.log {
+            Some(l) => l,
+            None => {
+                let signer = keys.system_secret("audit-log")?;
+                Arc::new(LedgerLog::open(&dir.join("ledger"), LEDGER_ORIGIN, &signer, opts.durability)?)
+            }
+        };
+        let mut tail = LogTail::new(log.clone(), opts.poll_interval);
+        tail.refresh()?;
+        Ok(Self { dir: dir.to_owned(), keys, log, tail: Mutex::new(tail), limits: opts.limits })
+    }
+
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    pub fn log(&self) -> &Arc<dyn AuditLog> {
+        &self.log
+    }
+
+    pub fn limits(&self) -> &Limits {
+        &self.limits
+    }
+
+    pub fn create_key(&self, name: &str) -> Result<KeyInfo> {
+        self.keys.create_key(name)
+    }
+
+    pub fn import_public_key(&self, name: &str, public_key: &[u8]) -> Result<KeyInfo> {
+        self.keys.import_public_key(name, public_key)
+    }
+
+    pub fn export_public_key(&self, name: &str) -> Result<[u8; 32]> {
+        self.keys.export_public_key(name)
+    }
+
+    pub fn key_info(&self, name: &str) -> Result<KeyInfo> {
+        self.keys.info(name)
+    }
+
+    pub fn list_keys(&self) -> Result<Vec<KeyInfo>> {
+        self.keys.list()
+    }
+
+    fn sign_statement(&self, st: &Statement, signers: &[&str]) -> Result<Envelope> {
+        let payload = st.to_payload()?;
+        if payload.len() + 4096 > self.limits.max_envelope_bytes {
+            return Err(Error::limit("predicate", format!("statement of {} bytes exceeds the envelope limit of {}", payload.len(), self.limits.max_envelope_bytes)));
+        }
+        let mut env = Envelope { payload_type: PAYLOAD_TYPE_INTOTO.into(), payload, signatures: vec![] };
+        let pae = env.pae();
+        for s in signers {
+            let (keyid, sig) = self.keys.sign(s, &pae)?;
+            if !env.signatures.iter().any(|x| x.keyid == keyid) {
+                env.signatures.push(Signature { keyid, sig: sig.to_vec() });
+            }
+        }
+        Ok(env)
+    }
+
+    /// The envelope's canonical JSON and its log entry, itself canonical JSON
+    /// (keys in RFC 8785 order, every value already canonical).
+    fn entry(kind: &str, env: &Envelope) -> Built {
+        let id = env.id();
+        let json = env.to_json();
+        let mut entry = Vec::with_capacity(json.len() + 128);
+        entry.extend_from_slice(b"{\"envelope\":");
+        entry.extend_from_slice(&json);
+        entry.extend_from_slice(format!(",\"id\":\"{id}\",\"kind\":\"{kind}\",\"time\":{}}}", crate::now_ms()).as_bytes());
+        Built { id, json, entry }
+    }
+
+    /// Appends and only then reports the envelopes as issued.
+    fn commit(&self, built: Vec<Built>) -> Result<Vec<Issued>> {
+        let entries: Vec<Vec<u8>> = built.iter().map(|b| b.entry.clone()).collect();
+        let idx = self.log.append_many(&entries)?;
+        if idx.len() != built.len() {
+            return Err(Error::internal("audit log returned a wrong number of indices"));
+        }
+        let mut tail = lock(&self.tail);
+        // Keep the tail's view current without re-reading our own appends.
+        if tail.pos == idx.first().copied().unwrap_or(tail.pos) {
+            for (i, e) in idx.iter().zip(&entries) {
+                tail.absorb(*i, e);
+                tail.pos = i + 1;
+            }
+        }
+        drop(tail);
+        Ok(built.into_iter().zip(idx).map(|(b, log_index)| Issued { id: b.id, envelope: b.json, log_index }).collect())
+    }
+
+    fn commit_one(&self, kind: &str, env: Envelope) -> Result<Issued> {
+        Ok(self.commit(vec![Self::entry(kind, &env)])?.pop().expect("one"))
+    }
+
+    fn statement_for(&self, r: &IssueRequest, i: usize) -> Result<Statement> {
+        let p = format!("requests[{i}]");
+        if r.subjects.is_empty() {
+            return Err(Error::invalid_arg(&format!("{p}.subject"), "needs at least one subject"));
+        }
+        if r.subjects.len() > self.limits.max_subjects {
+            return Err(Error::limit(&format!("{p}.subject"), format!("{} subjects exceeds {}", r.subjects.len(), self.limits.max_subjects)));
+        }
+        for (j, s) in r.subjects.iter().enumerate() {
+            check_digest(&format!("{p}.subject[{j}].digest"), &s.digest)?;
+        }
+        if r.predicate_type.is_empty() {
+            return Err(Error::invalid_arg(&format!("{p}.predicateType"), "must not be empty"));
+        }
+        let issued = r.issued_at.unwrap_or_else(crate::now_ms);
+        if let Some(e) = r.expires_at {
+            if e <= issued {
+                return Err(Error::invalid_arg(&format!("{p}.expiresAt"), format!("must be after the issue time {issued}, got {e}")));
+            }
+        }
+        Ok(Statement {
+            subject: r.subjects.clone(),
+            predicate_type: r.predicate_type.clone(),
+            predicate: r.predicate.clone(),
+            meta: Meta { issued_at: Some(issued), expires_at: r.expires_at, nonce: Some(nonce()) },
+        })
+    }
+
+    pub fn issue(&self, req: &IssueRequest) -> Result<Issued> {
+        Ok(self.issue_many(std::slice::from_ref(req))?.pop().expect("one"))
+    }
+
+    /// Issues many attestations with one (group-committed) log append.
+    pub fn issue_many(&self, reqs: &[IssueRequest]) -> Result<Vec<Issued>> {
+        use rayon::prelude::*;
+        let build = |(i, r): (usize, &IssueRequest)| -> Result<Built> {
+            let st = self.statement_for(r, i)?;
+            Ok(Self::entry("issue", &self.sign_statement(&st, &[r.signer.as_str()])?))
+        };
+        let built: Vec<Built> = if reqs.len() >= 64 {
+            reqs.par_iter().enumerate().map(build).collect::<Result<_>>()?
+        } else {
+            reqs.iter().enumerate().map(build).collect::<Result<_>>()?
+        };
+        self.commit(built)
+    }
+
+    /// Adds `signer`'s signature to an envelope (the attestation ID is unchanged).
+    pub fn cosign(&self, envelope: &[u8], signer: &str) -> Result<Issued> {
+        let mut env = Envelope::parse(envelope, self.limits.envelope_limits()).map_err(|e| Error::invalid_arg("envelope", e))?;
+        let (keyid, sig) = self.keys.sign(signer, &env.pae())?;
+        if env.signatures.iter().any(|s| s.keyid == keyid) {
+            return Err(Error::invalid_arg("signer", format!("'{signer}' already signed this envelope")));
+        }
+        if env.signatures.len() >= self.limits.max_signatures {
+            return Err(Error::limit("envelope.signatures", format!("already has {} signatures", env.signatures.len())));
+        }
+        env.signatures.push(Signature { keyid, sig: sig.to_vec() });
+        self.commit_one("cosign", env)
+    }
+
+    /// A delegation from key `from` to key `to` (which may be a public key only).
+    pub fn delegate(&self, from: &str, to: &str, scope: &Scope) -> Result<Issued> {
+        let from_info = self.keys.info(from)?;
+        let to_info = self.keys.info(to)?;
+        if from_info.keyid == to_info.keyid {
+            return Err(Error::invalid_arg("to", "a key cannot delegate to itself"));
+        }
+        if let Some(g) = &scope.subjects {
+            build_globs(g).map_err(|e| Error::invalid_arg("scope.subjects", e))?;
+            if g.len() > crate::scope::MAX_SCOPE_ITEMS {
+                return Err(Error::limit("scope.subjects", format!("more than {}", crate::scope::MAX_SCOPE_ITEMS)));
+            }
+        }
+        if scope.predicate_types.as_ref().is_some_and(|p| p.len() > crate::scope::MAX_SCOPE_ITEMS) {
+            return Err(Error::limit("scope.predicateTypes", format!("more than {}", crate::scope::MAX_SCOPE_ITEMS)));
+        }
+        let now = crate::now_ms();
+        if let Some(e) = scope.expires_at {
+            if e <= now {
+                return Err(Error::invalid_arg("scope.expiresAt", format!("must be in the future, got {e}")));
+            }
+        }
+        let st = Statement {
+            subject: vec![Subject { name: format!("key:{}", to_info.keyid), digest: [("blake3".to_string(), to_info.keyid.clone())].into() }],
+            predicate_type: DELEGATION_TYPE.into(),
+            predicate: delegation_predicate(&from_info.keyid, &to_info.public_key, scope),
+            meta: Meta { issued_at: Some(now), expires_at: scope.expires_at, nonce: Some(nonce()) },
+        };
+        let env = self.sign_statement(&st, &[from])?;
+        self.commit_one("delegate", env)
+    }
+
+    /// Records a revocation (signed by `by`) in the audit log.
+    pub fn revoke(&self, target: Target, reason: &str, effective_from: Option<i64>, by: &str) -> Result<Issued> {
+        let valid_hex = |s: &str| s.len() == 64 && s.bytes().all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase());
+        let (name, id) = match &target {
+            Target::Attestation(a) => ("attestation", a),
+            Target::Key(k) => ("key", k),
+        };
+        if !valid_hex(id) {
+            return Err(Error::invalid_arg(name, format!("expected a 64-character lowercase hex ID, got '{id}'")));
+        }
+        if reason.len() > 1024 {
+            return Err(Error::limit("reason", "longer than 1024 bytes"));
+        }
+        let by_info = self.keys.info(by)?;
+        let r = Revocation { target: target.clone(), reason: reason.into(), effective_from: effective_from.unwrap_or_else(crate::now_ms) };
+        let st = Statement {
+            subject: vec![Subject { name: format!("{name}:{id}"), digest: [("blake3".to_string(), id.clone())].into() }],
+            predicate_type: REVOCATION_TYPE.into(),
+            predicate: r.predicate(&by_info.public_key),
+            meta: Meta { issued_at: Some(crate::now_ms()), expires_at: None, nonce: Some(nonce()) },
+        };
+        let env = self.sign_statement(&st, &[by])?;
+        self.commit_one("revoke", env)
+    }
+
+    /// A signed root document (for the initial root, or a rotation: then sign
+    /// with a threshold of the old root keys and of the new ones).
+    pub fn sign_root(&self, root: &TrustRoot, signers: &[&str]) -> Result<Issued> {
+        root.validate()?;
+        let st = Statement {
+            subject: vec![Subject { name: format!("root:v{}", root.version), digest: [("blake3".to_string(), hex::encode(blake3::hash(&root.to_json()).as_bytes()))].into() }],
+            predicate_type: ROOT_TYPE.into(),
+            predicate: root.to_value(),
+            meta: Meta { issued_at: Some(crate::now_ms()), expires_at: root.expires_at, nonce: Some(nonce()) },
+        };
+        let env = self.sign_statement(&st, signers)?;
+        self.commit_one("root", env)
+    }
+
+    /// Current revocations (re-reading the log if the view is stale).
+    pub fn revocations(&self) -> Result<Arc<RevocationSet>> {
+        let mut t = lock(&self.tail);
+        t.refresh_if_stale()?;
+        Ok(t.snapshot())
+    }
+
+    /// `verify_many` with this authority's revocations applied.
+    pub fn verify_many(&self, envelopes: &[&[u8]], opts: &VerifyOptions<'_>) -> Result<Vec<Verification>> {
+        let revs = self.revocations()?;
+        let o = VerifyOptions { revocations: Some(&*revs), ..*opts };
+        crate::verify::verify_many(envelopes, &o)
+    }
+
+    pub fn verify(&self, envelope: &[u8], opts: &VerifyOptions<'_>) -> Result<Verification> {
+        Ok(self.verify_many(&[envelope], opts)?.pop().expect("one"))
+    }
+
+    /// The latest log entry for `id` with its inclusion proof and a signed checkpoint.
+    pub fn audit_bundle(&self, id: &str) -> Result<Bundle> {
+        let idx = {
+            let mut t = lock(&self.tail);
+            t.refresh()?;
+            t.entry_index(id).ok_or_else(|| Error::invalid_arg("id", format!("no audit entry for '{id}'")))?
+        };
+        let entry = self.log.read_from(idx, 1)?.pop().ok_or_else(|| Error::internal("audit log entry vanished"))?;
+        let v = crate::json::parse_strict(&entry).map_err(|e| Error::internal(format!("audit entry {idx}: {e}")))?;
+        let env = Envelope::from_value(&v["envelope"], self.limits.envelope_limits()).map_err(|e| Error::internal(format!("audit entry {idx}: {e}")))?;
+        let (proof, checkpoint) = self.log.prove(idx)?;
+        Ok(Bundle { envelope: env.to_json(), entry, hash_alg: self.log.hash_alg(), proof, checkpoint })
+    }
+}
+
+impl std::fmt::Debug for Authority {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Authority").field("dir", &self.dir).finish_non_exhaustive()
+    }
+}
+
+/// An envelope with the audit log entry that recorded it, the entry's
+/// inclusion proof and a signed checkpoint: verifiable offline.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Bundle {
+    pub envelope: Vec<u8>,
+    pub entry: Vec<u8>,
+    pub hash_alg: HashAlg,
+    pub proof: InclusionProof,
+    pub checkpoint: Checkpoint,
+}
+
+pub const BUNDLE_MEDIA_TYPE: &str = "application/vnd.omnitide.attest.bundle+json;version=1";
+
+impl Bundle {
+    pub fn to_json(&self) -> Vec<u8> {
+        let env: Value = serde_json::from_slice(&self.envelope).expect("envelope JSON");
+        let v = json!({
+            "mediaType": BUNDLE_MEDIA_TYPE,
+            "envelope": env,
+            "logEntry": b64(&self.entry),
+            "hashAlg": self.hash_alg.name(),
+            "inclusionProof": {"index": self.proof.index, "treeSize": self.proof.tree_size, "hashes": self.proof.hashes.iter().map(|h| b64(h)).collect::<Vec<_>>()},
+            "checkpoint": self.checkpoint.to_value(),
+        });
+        crate::json::canonical(&v).expect("bundle JSON")
+    }
+
+    pub fn parse(bytes: &[u8], limits: &Limits) -> std::result::Result<Self, String> {
+        if bytes.len() > limits.max_envelope_bytes * 3 + (64 << 10) {
+            return Err("bundle: too large".into());
+        }
+        let v = crate::json::parse_strict(bytes).map_err(|e| format!("bundle: {e}"))?;
+        if v["mediaType"].as_str() != Some(BUNDLE_MEDIA_TYPE) {
+            return Err("bundle.mediaType: unsupported".into());
+        }
+        let env = Envelope::from_value(&v["envelope"], limits.envelope_limits())?;
+        let entry = v["logEntry"].as_str().and_then(unb64).ok_or("bundle.logEntry: invalid Base64")?;
+        let hash_alg = v["hashAlg"].as_str().and_then(HashAlg::parse).ok_or("bundle.hashAlg: unsupported")?;
+        let p = &v["inclusionProof"];
+        let hashes = p["hashes"]
+            .as_array()
+            .filter(|a| a.len() <= 64)
+            .and_then(|a| a.iter().map(|h| h.as_str().and_then(unb64).and_then(|b| <[u8; 32]>::try_from(b).ok())).collect::<Option<Vec<_>>>())
+            .ok_or("bundle.inclusionProof.hashes: invalid")?;
+        let proof = InclusionProof {
+            index: p["index"].as_u64().ok_or("bundle.inclusionProof.index: invalid")?,
+            tree_size: p["treeSize"].as_u64().ok_or("bundle.inclusionProof.treeSize: invalid")?,
+            hashes,
+        };
+        let checkpoint = Checkpoint::from_value(&v["checkpoint"])?;
+        Ok(Self { envelope: env.to_json(), entry, hash_alg, proof, checkpoint })
+    }
+}
+
+/// Offline bundle verification: the log entry records exactly this envelope,
+/// the entry is included in the checkpointed tree, the checkpoint is signed by
+/// `log_key` (when given; else by the key it names), and, with `opts`, the
+/// envelope itself verifies. Never errors for bad data.
+pub fn verify_bundle(bundle: &[u8], log_key: Option<&[u8; 32]>, opts: Option<&VerifyOptions<'_>>) -> Result<Verification> {
+    let lim = opts.map(|o| o.limits).unwrap_or_default();
+    let fail = |r: Reason, d: String| Verification { valid: false, reason: Some(r), detail: d, id: None, predicate_type: None, chain: vec![], signers: vec![] };
+    let b = match Bundle::parse(bundle, &lim) {
+        Ok(b) => b,
+        Err(e) => return Ok(fail(Reason::Malformed, e)),
+    };
+    let env = Envelope::parse(&b.envelope, lim.envelope_limits()).expect("re-encoded envelope parses");
+    let entry_env = crate::json::parse_strict(&b.entry).ok().and_then(|v| Envelope::from_value(&v["envelope"], lim.envelope_limits()).ok());
+    if entry_env.as_ref() != Some(&env) {
+        return Ok(fail(Reason::Malformed, "bundle: the log entry does not record this envelope".into()));
+    }
+    if let Some(k) = log_key {
+        if *k != b.checkpoint.public_key {
+            return Ok(fail(Reason::UnknownKey, "bundle: checkpoint is signed by a different log key".into()));
+        }
+    }
+    if !b.checkpoint.verify() {
+        return Ok(fail(Reason::BadSignature, "bundle: checkpoint signature is invalid".into()));
+    }
+    if b.proof.tree_size != b.checkpoint.size || !verify_inclusion(b.hash_alg, &b.hash_alg.leaf(&b.entry), &b.proof, &b.checkpoint.root_hash) {
+        return Ok(fail(Reason::BadSignature, "bundle: inclusion proof does not match the checkpoint".into()));
+    }
+    match opts {
+        Some(o) => crate::verify::verify(&b.envelope, o),
+        None => Ok(Verification { valid: true, reason: None, detail: String::new(), id: Some(env.id()), predicate_type: None, chain: vec![], signers: vec![] }),
+    }
+}

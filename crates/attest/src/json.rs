@@ -1,0 +1,143 @@
+//! JSON helpers: RFC 8785 canonical serialization (JCS) for everything this
+//! crate signs, a strict parser that rejects duplicate object keys (a classic
+//! parser-differential trick against signed JSON), and lenient Base64.
+
+use std::collections::BTreeSet;
+use std::fmt;
+
+use base64::engine::general_purpose::{STANDARD, STANDARD_NO_PAD, URL_SAFE, URL_SAFE_NO_PAD};
+use base64::Engine;
+use omnitide_common::{Error, Result};
+use serde::de::{self, DeserializeSeed, MapAccess, SeqAccess, Visitor};
+use serde::{Deserializer, Serialize};
+use serde_json::{Map, Value};
+
+/// RFC 8785 (JSON Canonicalization Scheme) bytes of `value`.
+pub fn canonical<S: Serialize>(value: &S) -> Result<Vec<u8>> {
+    serde_json_canonicalizer::to_vec(value).map_err(|e| Error::internal(format!("canonical JSON: {e}")))
+}
+
+pub fn b64(bytes: &[u8]) -> String {
+    STANDARD.encode(bytes)
+}
+
+/// Decodes standard or URL-safe Base64, padded or not (DSSE allows either).
+pub fn unb64(s: &str) -> Option<Vec<u8>> {
+    for eng in [&STANDARD, &URL_SAFE, &STANDARD_NO_PAD, &URL_SAFE_NO_PAD] {
+        if let Ok(v) = eng.decode(s) {
+            return Some(v);
+        }
+    }
+    None
+}
+
+/// Parses JSON, rejecting duplicate keys at any depth.
+pub fn parse_strict(bytes: &[u8]) -> std::result::Result<Value, String> {
+    let mut de = serde_json::Deserializer::from_slice(bytes);
+    let v = StrictSeed.deserialize(&mut de).map_err(|e| e.to_string())?;
+    de.end().map_err(|e| e.to_string())?;
+    Ok(v)
+}
+
+struct StrictSeed;
+
+impl<'de> DeserializeSeed<'de> for StrictSeed {
+    type Value = Value;
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> std::result::Result<Value, D::Error> {
+        d.deserialize_any(StrictVisitor)
+    }
+}
+
+struct StrictVisitor;
+
+impl<'de> Visitor<'de> for StrictVisitor {
+    type Value = Value;
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("JSON value")
+    }
+    fn visit_bool<E>(self, v: bool) -> std::result::Result<Value, E> {
+        Ok(Value::Bool(v))
+    }
+    fn visit_i64<E>(self, v: i64) -> std::result::Result<Value, E> {
+        Ok(Value::from(v))
+    }
+    fn visit_u64<E>(self, v: u64) -> std::result::Result<Value, E> {
+        Ok(Value::from(v))
+    }
+    fn visit_f64<E: de::Error>(self, v: f64) -> std::result::Result<Value, E> {
+        serde_json::Number::from_f64(v).map(Value::Number).ok_or_else(|| E::custom("non-finite number"))
+    }
+    fn visit_str<E>(self, v: &str) -> std::result::Result<Value, E> {
+        Ok(Value::String(v.to_owned()))
+    }
+    fn visit_string<E>(self, v: String) -> std::result::Result<Value, E> {
+        Ok(Value::String(v))
+    }
+    fn visit_unit<E>(self) -> std::result::Result<Value, E> {
+        Ok(Value::Null)
+    }
+    fn visit_none<E>(self) -> std::result::Result<Value, E> {
+        Ok(Value::Null)
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> std::result::Result<Value, A::Error> {
+        let mut v = Vec::new();
+        while let Some(x) = seq.next_element_seed(StrictSeed)? {
+            v.push(x);
+        }
+        Ok(Value::Array(v))
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> std::result::Result<Value, A::Error> {
+        let mut m = Map::new();
+        let mut seen = BTreeSet::new();
+        while let Some(k) = map.next_key::<String>()? {
+            if !seen.insert(k.clone()) {
+                return Err(de::Error::custom(format!("duplicate key '{k}'")));
+            }
+            let v = map.next_value_seed(StrictSeed)?;
+            m.insert(k, v);
+        }
+        Ok(Value::Object(m))
+    }
+}
+
+/// Small accessors that turn a `Value` into typed fields with a path in the error.
+pub(crate) fn obj<'a>(v: &'a Value, path: &str) -> std::result::Result<&'a Map<String, Value>, String> {
+    v.as_object().ok_or_else(|| format!("{path}: expected an object"))
+}
+
+pub(crate) fn str_field<'a>(m: &'a Map<String, Value>, k: &str, path: &str) -> std::result::Result<&'a str, String> {
+    m.get(k).and_then(Value::as_str).ok_or_else(|| format!("{path}.{k}: expected a string"))
+}
+
+pub(crate) fn opt_i64(m: &Map<String, Value>, k: &str, path: &str) -> std::result::Result<Option<i64>, String> {
+    match m.get(k) {
+        None | Some(Value::Null) => Ok(None),
+        Some(v) => v.as_i64().map(Some).ok_or_else(|| format!("{path}.{k}: expected an integer")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn duplicate_keys_rejected_anywhere() {
+        assert!(parse_strict(br#"{"a":1,"b":{"c":1,"c":2}}"#).unwrap_err().contains("duplicate key 'c'"));
+        assert!(parse_strict(br#"{"a":1,"a":1}"#).is_err());
+        assert_eq!(parse_strict(br#" {"a":[1,{"b":null}]} "#).unwrap()["a"][1]["b"], Value::Null);
+        assert!(parse_strict(br#"{"a":1} x"#).is_err());
+    }
+
+    #[test]
+    fn jcs_orders_keys_and_numbers() {
+        let v: Value = serde_json::from_str(r#"{"b":1.0,"a":"\u00e9","c":[1e2]}"#).unwrap();
+        assert_eq!(String::from_utf8(canonical(&v).unwrap()).unwrap(), r#"{"a":"é","b":1,"c":[100]}"#);
+    }
+
+    #[test]
+    fn base64_variants() {
+        assert_eq!(unb64("+/8=").unwrap(), vec![0xfb, 0xff]);
+        assert_eq!(unb64("-_8").unwrap(), vec![0xfb, 0xff]);
+        assert!(unb64("***").is_none());
+    }
+}

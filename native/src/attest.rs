@@ -1,0 +1,325 @@
+//! Bindings for `omnitide-attest`. Structured values cross the boundary as
+//! JSON strings (the crate's `api` module parses and renders them); work that
+//! touches the disk or costs more than ~50 µs runs as an `AsyncTask`.
+
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use napi::bindgen_prelude::*;
+use napi_derive::napi;
+use omnitide_attest::authority::{Durability, LogTail};
+use omnitide_attest::{api, Authority, OpenOptions, Reason};
+use omnitide_common::Error;
+
+use crate::error::guard;
+
+/// Runs a closure producing a JSON string on the libuv pool.
+pub struct JsonTask(Option<Box<dyn FnOnce() -> omnitide_common::Result<String> + Send>>);
+
+impl JsonTask {
+    fn new(f: impl FnOnce() -> omnitide_common::Result<String> + Send + 'static) -> AsyncTask<JsonTask> {
+        AsyncTask::new(JsonTask(Some(Box::new(f))))
+    }
+}
+
+impl Task for JsonTask {
+    type Output = String;
+    type JsValue = String;
+    fn compute(&mut self) -> Result<String> {
+        let f = self.0.take().expect("task runs once");
+        guard(f)
+    }
+    fn resolve(&mut self, _env: Env, out: String) -> Result<String> {
+        Ok(out)
+    }
+}
+
+fn task(f: impl FnOnce() -> omnitide_common::Result<String> + Send + 'static) -> Result<AsyncTask<JsonTask>> {
+    Ok(JsonTask::new(f))
+}
+
+fn json_str(v: &serde_json::Value) -> String {
+    serde_json::to_string(v).expect("JSON")
+}
+
+fn durability(d: Option<String>) -> omnitide_common::Result<Durability> {
+    match d.as_deref() {
+        None | Some("batch") => Ok(Durability::Batch),
+        Some("always") => Ok(Durability::Always),
+        Some("none") => Ok(Durability::None),
+        Some(o) => Err(Error::invalid_arg("opts.durability", format!("must be 'always', 'batch' or 'none', got '{o}'"))),
+    }
+}
+
+fn verify_json(envelopes: &[Vec<u8>], opts: &str, a: Option<&Authority>, tail: Option<&Mutex<LogTail>>) -> omnitide_common::Result<String> {
+    let cfg = api::VerifyConfig::from_value(&api::parse_json("opts", opts.as_bytes())?)?;
+    let refs: Vec<&[u8]> = envelopes.iter().map(Vec::as_slice).collect();
+    let res = cfg.with(|o| match (a, tail) {
+        (Some(a), _) => a.verify_many(&refs, o),
+        (None, Some(t)) => {
+            let revs = {
+                let mut t = t.lock().unwrap_or_else(|p| p.into_inner());
+                t.refresh_if_stale()?;
+                t.snapshot()
+            };
+            let o2 = omnitide_attest::VerifyOptions { revocations: Some(&*revs), ..*o };
+            omnitide_attest::verify_many(&refs, &o2)
+        }
+        (None, None) => omnitide_attest::verify_many(&refs, o),
+    })?;
+    Ok(json_str(&serde_json::Value::Array(res.iter().map(api::verification).collect())))
+}
+
+#[napi]
+pub struct AttestAuthority {
+    inner: Mutex<Option<Arc<Authority>>>,
+}
+
+impl AttestAuthority {
+    fn a(&self) -> omnitide_common::Result<Arc<Authority>> {
+        let g = self.inner.lock().unwrap_or_else(|p| p.into_inner());
+        g.clone().ok_or_else(|| Error::new(omnitide_common::code::CLOSED, "authority: closed"))
+    }
+}
+
+#[napi]
+impl AttestAuthority {
+    /// Releases the handle: the ledger lock is dropped once in-flight tasks finish.
+    #[napi]
+    pub fn close(&self) {
+        self.inner.lock().unwrap_or_else(|p| p.into_inner()).take();
+    }
+
+    /// Opens (creating) an authority directory. Argon2id runs here when a passphrase is given.
+    #[napi(ts_return_type = "Promise<AttestAuthority>")]
+    pub fn open(dir: String, passphrase: Option<String>, durability_name: Option<String>) -> Result<AsyncTask<OpenTask>> {
+        let d = guard(|| durability(durability_name))?;
+        Ok(AsyncTask::new(OpenTask { dir, passphrase, durability: d }))
+    }
+
+    /// `{name, keyid, publicKey (base64), hasSecret}` as JSON.
+    #[napi]
+    pub fn create_key(&self, name: String) -> Result<String> {
+        guard(|| Ok(key_json(&self.a()?.create_key(&name)?)))
+    }
+
+    #[napi]
+    pub fn import_public_key(&self, name: String, public_key: &[u8]) -> Result<String> {
+        guard(|| Ok(key_json(&self.a()?.import_public_key(&name, public_key)?)))
+    }
+
+    #[napi]
+    pub fn key_info(&self, name: String) -> Result<String> {
+        guard(|| Ok(key_json(&self.a()?.key_info(&name)?)))
+    }
+
+    #[napi]
+    pub fn list_keys(&self) -> Result<String> {
+        guard(|| Ok(format!("[{}]", self.a()?.list_keys()?.iter().map(key_json).collect::<Vec<_>>().join(","))))
+    }
+
+    #[napi]
+    pub fn export_public_key(&self, name: String) -> Result<Uint8Array> {
+        Ok(Uint8Array::new(guard(|| self.a()?.export_public_key(&name))?.to_vec()))
+    }
+
+    #[napi]
+    pub fn log_public_key(&self) -> Result<Option<Uint8Array>> {
+        Ok(guard(|| self.a())?.log().public_key().map(|k| Uint8Array::new(k.to_vec())))
+    }
+
+    /// `requests`: JSON array of issue requests; resolves to a JSON array of issued attestations.
+    #[napi(ts_return_type = "Promise<string>")]
+    pub fn issue_many(&self, requests: String) -> Result<AsyncTask<JsonTask>> {
+        let a = guard(|| self.a())?;
+        task(move || {
+            let v = api::parse_json("requests", requests.as_bytes())?;
+            let arr = v.as_array().ok_or_else(|| Error::invalid_arg("requests", "expected an array"))?;
+            let reqs = arr.iter().enumerate().map(|(i, r)| api::issue_request(r, &format!("requests[{i}]"))).collect::<omnitide_common::Result<Vec<_>>>()?;
+            let out = a.issue_many(&reqs)?;
+            Ok(json_str(&serde_json::Value::Array(out.iter().map(api::issued).collect())))
+        })
+    }
+
+    #[napi(ts_return_type = "Promise<string>")]
+    pub fn cosign(&self, envelope: String, signer: String) -> Result<AsyncTask<JsonTask>> {
+        let a = guard(|| self.a())?;
+        task(move || Ok(json_str(&api::issued(&a.cosign(envelope.as_bytes(), &signer)?))))
+    }
+
+    #[napi(ts_return_type = "Promise<string>")]
+    pub fn delegate(&self, from: String, to: String, scope: String) -> Result<AsyncTask<JsonTask>> {
+        let a = guard(|| self.a())?;
+        task(move || {
+            let s = api::scope(&api::parse_json("scope", scope.as_bytes())?)?;
+            Ok(json_str(&api::issued(&a.delegate(&from, &to, &s)?)))
+        })
+    }
+
+    /// `target`: JSON `{attestation}` or `{key}`.
+    #[napi(ts_return_type = "Promise<string>")]
+    pub fn revoke(&self, target: String, reason: String, effective_from: Option<f64>, by: String) -> Result<AsyncTask<JsonTask>> {
+        let a = guard(|| self.a())?;
+        task(move || {
+            let t = api::target(&api::parse_json("target", target.as_bytes())?)?;
+            Ok(json_str(&api::issued(&a.revoke(t, &reason, effective_from.map(|f| f as i64), &by)?)))
+        })
+    }
+
+    /// `root`: trust root JSON; `signers`: key names.
+    #[napi(ts_return_type = "Promise<string>")]
+    pub fn sign_root(&self, root: String, signers: Vec<String>) -> Result<AsyncTask<JsonTask>> {
+        let a = guard(|| self.a())?;
+        task(move || {
+            let r = omnitide_attest::TrustRoot::parse(root.as_bytes())?;
+            let s: Vec<&str> = signers.iter().map(String::as_str).collect();
+            Ok(json_str(&api::issued(&a.sign_root(&r, &s)?)))
+        })
+    }
+
+    /// Verifies with this authority's revocations; JSON array of results.
+    #[napi]
+    pub fn verify_many(&self, envelopes: Vec<Uint8Array>, opts: String) -> Result<String> {
+        let e: Vec<Vec<u8>> = envelopes.iter().map(|x| x.to_vec()).collect();
+        guard(|| verify_json(&e, &opts, Some(&*self.a()?), None))
+    }
+
+    #[napi(ts_return_type = "Promise<string>")]
+    pub fn verify_many_async(&self, envelopes: Vec<Uint8Array>, opts: String) -> Result<AsyncTask<JsonTask>> {
+        let a = guard(|| self.a())?;
+        let e: Vec<Vec<u8>> = envelopes.iter().map(|x| x.to_vec()).collect();
+        task(move || verify_json(&e, &opts, Some(&a), None))
+    }
+
+    /// The current revocations as JSON `[{target: {attestation}|{key}, reason, effectiveFrom}]`.
+    #[napi]
+    pub fn revocations(&self) -> Result<String> {
+        guard(|| Ok(revocations_json(&*self.a()?.revocations()?)))
+    }
+
+    #[napi(ts_return_type = "Promise<string>")]
+    pub fn audit_bundle(&self, id: String) -> Result<AsyncTask<JsonTask>> {
+        let a = guard(|| self.a())?;
+        task(move || Ok(String::from_utf8(a.audit_bundle(&id)?.to_json()).expect("UTF-8 JSON")))
+    }
+}
+
+fn revocations_json(r: &omnitide_attest::RevocationSet) -> String {
+    let v: Vec<serde_json::Value> = r
+        .iter()
+        .map(|x| {
+            let t = match &x.target {
+                omnitide_attest::Target::Attestation(a) => serde_json::json!({"attestation": a}),
+                omnitide_attest::Target::Key(k) => serde_json::json!({"key": k}),
+            };
+            serde_json::json!({"target": t, "reason": x.reason, "effectiveFrom": x.effective_from})
+        })
+        .collect();
+    json_str(&serde_json::Value::Array(v))
+}
+
+fn key_json(k: &omnitide_attest::keystore::KeyInfo) -> String {
+    json_str(&serde_json::json!({
+        "name": k.name, "keyid": k.keyid, "publicKey": omnitide_attest::json::b64(&k.public_key), "hasSecret": k.has_secret,
+    }))
+}
+
+pub struct OpenTask {
+    dir: String,
+    passphrase: Option<String>,
+    durability: Durability,
+}
+
+impl Task for OpenTask {
+    type Output = Authority;
+    type JsValue = AttestAuthority;
+    fn compute(&mut self) -> Result<Authority> {
+        let opts = OpenOptions { passphrase: self.passphrase.take(), durability: self.durability, ..Default::default() };
+        guard(|| Authority::open(Path::new(&self.dir), opts))
+    }
+    fn resolve(&mut self, _env: Env, a: Authority) -> Result<AttestAuthority> {
+        Ok(AttestAuthority { inner: Mutex::new(Some(Arc::new(a))) })
+    }
+}
+
+/// A read-only follower of an authority directory's ledger (another process's):
+/// verifies with the revocations it has seen, re-reading at most every `pollMs`.
+#[napi]
+pub struct AttestWatcher {
+    tail: Arc<Mutex<LogTail>>,
+}
+
+#[napi]
+impl AttestWatcher {
+    #[napi(constructor)]
+    pub fn new(dir: String, poll_ms: Option<u32>) -> Result<Self> {
+        let t = guard(|| {
+            let mut t = LogTail::open_dir(Path::new(&dir), Duration::from_millis(poll_ms.unwrap_or(100) as u64))?;
+            t.refresh()?;
+            Ok(t)
+        })?;
+        Ok(Self { tail: Arc::new(Mutex::new(t)) })
+    }
+
+    #[napi]
+    pub fn verify_many(&self, envelopes: Vec<Uint8Array>, opts: String) -> Result<String> {
+        let e: Vec<Vec<u8>> = envelopes.iter().map(|x| x.to_vec()).collect();
+        guard(|| verify_json(&e, &opts, None, Some(&self.tail)))
+    }
+
+    #[napi]
+    pub fn revocations(&self) -> Result<String> {
+        guard(|| {
+            let mut t = self.tail.lock().unwrap_or_else(|p| p.into_inner());
+            t.refresh()?;
+            Ok(revocations_json(t.revocations()))
+        })
+    }
+}
+
+/// Offline verification without revocations; JSON array of results.
+#[napi]
+pub fn attest_verify_many(envelopes: Vec<Uint8Array>, opts: String) -> Result<String> {
+    let e: Vec<Vec<u8>> = envelopes.iter().map(|x| x.to_vec()).collect();
+    guard(|| verify_json(&e, &opts, None, None))
+}
+
+#[napi(ts_return_type = "Promise<string>")]
+pub fn attest_verify_many_async(envelopes: Vec<Uint8Array>, opts: String) -> AsyncTask<JsonTask> {
+    let e: Vec<Vec<u8>> = envelopes.iter().map(|x| x.to_vec()).collect();
+    JsonTask::new(move || verify_json(&e, &opts, None, None))
+}
+
+/// Verifies an audit bundle offline. `opts` (JSON, optional) also verifies the envelope.
+#[napi]
+pub fn attest_verify_bundle(bundle: String, log_public_key: Option<&[u8]>, opts: Option<String>) -> Result<String> {
+    guard(|| {
+        let lk = log_public_key.map(|k| omnitide_common::fixed::<32>("logPublicKey", k).copied()).transpose()?;
+        let cfg = opts.map(|o| api::VerifyConfig::from_value(&api::parse_json("opts", o.as_bytes())?)).transpose()?;
+        let v = match &cfg {
+            Some(c) => c.with(|o| omnitide_attest::authority::verify_bundle(bundle.as_bytes(), lk.as_ref(), Some(o)))?,
+            None => omnitide_attest::authority::verify_bundle(bundle.as_bytes(), lk.as_ref(), None)?,
+        };
+        Ok(json_str(&api::verification(&v)))
+    })
+}
+
+/// Checks a root rotation; JSON `{valid, reason, detail, root?}`.
+#[napi]
+pub fn attest_verify_rotation(old_root: String, new_root_envelope: String) -> Result<String> {
+    guard(|| {
+        let old = omnitide_attest::TrustRoot::parse(old_root.as_bytes())?;
+        let v = match omnitide_attest::verify_rotation(&old, new_root_envelope.as_bytes(), &Default::default()) {
+            Ok(r) => serde_json::json!({"valid": true, "reason": null, "detail": "", "root": r.to_value()}),
+            Err((r, d)) => serde_json::json!({"valid": false, "reason": Reason::as_str(r), "detail": d, "root": null}),
+        };
+        Ok(json_str(&v))
+    })
+}
+
+/// Key ID of a public key (hex BLAKE3).
+#[napi]
+pub fn attest_key_id(public_key: &[u8]) -> Result<String> {
+    guard(|| Ok(omnitide_attest::keyid(omnitide_common::fixed::<32>("publicKey", public_key)?)))
+}

@@ -1,0 +1,407 @@
+/**
+ * `omnitide/attest`: an attestation authority. DSSE envelopes carrying in-toto
+ * Statement v1 payloads, Ed25519 (strict) signatures, attenuated delegation
+ * chains verifiable offline from the root public keys, TUF-style k-of-n roles
+ * and root rotation, real-time revocation and an audit trail in the omnitide
+ * ledger. All logic runs in the `omnitide-attest` crate.
+ *
+ * Canonicalization: everything the authority signs is RFC 8785 (JCS) JSON;
+ * verification checks the DSSE PAE over the payload bytes exactly as received,
+ * so re-serializing an envelope never changes its validity.
+ */
+import { z } from 'zod';
+import { callNative, callNativeAsync, ErrorCodes, invalidArgument, OmniError } from '../errors.js';
+import { native } from '../native.js';
+import { bytesOfLength, parseOptions, u8 } from '../validate.js';
+
+export { OmniError };
+
+export interface Signature {
+  keyid: string;
+  sig: string;
+}
+/** A DSSE envelope (`payload` and `sig` are Base64). */
+export interface Envelope {
+  payloadType: string;
+  payload: string;
+  signatures: Signature[];
+}
+export interface Subject {
+  name: string;
+  /** algorithm -> lowercase hex digest */
+  digest: Record<string, string>;
+}
+export interface KeyInfo {
+  name: string;
+  /** hex BLAKE3 of the public key */
+  keyid: string;
+  publicKey: Uint8Array;
+  hasSecret: boolean;
+}
+export interface Issued {
+  /** Attestation ID: hex BLAKE3 of the DSSE PAE (unchanged by cosigning). */
+  id: string;
+  envelope: Envelope;
+  /** Index of the audit entry in the ledger. */
+  logIndex: number;
+}
+export interface Scope {
+  predicateTypes?: string[];
+  /** globs over subject names (`*` stays within a `/` segment, `**` crosses) */
+  subjects?: string[];
+  /** further delegation levels allowed below the delegate (0 = may issue, not delegate) */
+  maxDepth?: number;
+  /** Unix ms */
+  expiresAt?: number;
+}
+export interface Role {
+  keyids: string[];
+  threshold: number;
+}
+/** TUF-style trust root: keys by key ID, a mandatory `root` role, further roles. */
+export interface TrustRoot {
+  version: number;
+  keys: Record<string, string>;
+  roles: Record<string, Role>;
+  expiresAt?: number;
+}
+export type Reason = 'expired' | 'revoked' | 'out_of_scope' | 'bad_signature' | 'unknown_key' | 'threshold_not_met' | 'malformed';
+export interface Verification {
+  valid: boolean;
+  reason: Reason | null;
+  detail: string;
+  id: string | null;
+  predicateType: string | null;
+  /** delegation IDs from the trusted key down to the first accepted signer */
+  chain: string[];
+  /** key IDs of the accepted signers */
+  signers: string[];
+}
+export interface Limits {
+  maxEnvelopeBytes?: number;
+  maxSignatures?: number;
+  maxSubjects?: number;
+  maxDelegations?: number;
+  maxChainDepth?: number;
+}
+export interface VerifyOptions {
+  /** a trust root, or root public keys (all in the `root` role, threshold 1) */
+  roots: TrustRoot | Uint8Array[];
+  role?: string;
+  /** verification time, Unix ms (default now) */
+  at?: number;
+  delegations?: (Envelope | string)[];
+  clockSkewMs?: number;
+  limits?: Limits;
+}
+export interface Revocation {
+  target: { attestation: string } | { key: string };
+  reason: string;
+  effectiveFrom: number;
+}
+export interface Bundle {
+  mediaType: string;
+  envelope: Envelope;
+  logEntry: string;
+  hashAlg: string;
+  inclusionProof: { index: number; treeSize: number; hashes: string[] };
+  checkpoint: { text: string; publicKey: string };
+}
+
+const hex64 = z.string().regex(/^[0-9a-f]{64}$/, 'expected a 64-character lowercase hex ID');
+const envelopeSchema = z.object({
+  payloadType: z.string(),
+  payload: z.string(),
+  signatures: z.array(z.object({ keyid: z.string().optional(), sig: z.string() })),
+});
+const subjectSchema = z.strictObject({ name: z.string(), digest: z.record(z.string(), z.string()) });
+const limitsSchema = z
+  .strictObject({
+    maxEnvelopeBytes: z.number().int().positive().optional(),
+    maxSignatures: z.number().int().positive().optional(),
+    maxSubjects: z.number().int().positive().optional(),
+    maxDelegations: z.number().int().positive().optional(),
+    maxChainDepth: z.number().int().positive().optional(),
+  })
+  .optional();
+const trustRootSchema = z.strictObject({
+  version: z.number().int().nonnegative(),
+  keys: z.record(z.string(), z.string()),
+  roles: z.record(z.string(), z.strictObject({ keyids: z.array(z.string()), threshold: z.number().int().positive() })),
+  expiresAt: z.number().int().optional(),
+});
+const verifySchema = z.strictObject({
+  roots: z.union([trustRootSchema, z.array(u8(32))]),
+  role: z.string().optional(),
+  at: z.number().int().optional(),
+  delegations: z.array(z.union([envelopeSchema, z.string()])).optional(),
+  clockSkewMs: z.number().int().nonnegative().optional(),
+  limits: limitsSchema,
+});
+const issueSchema = z.strictObject({
+  signer: z.string(),
+  subject: z.array(subjectSchema).min(1),
+  predicateType: z.string().min(1),
+  predicate: z.unknown().optional(),
+  expiresAt: z.number().int().optional(),
+});
+const scopeSchema = z.strictObject({
+  predicateTypes: z.array(z.string()).optional(),
+  subjects: z.array(z.string()).optional(),
+  maxDepth: z.number().int().nonnegative().optional(),
+  expiresAt: z.number().int().optional(),
+});
+const delegateSchema = z.strictObject({ from: z.string(), to: z.string(), scope: scopeSchema.optional() });
+const revokeSchema = z
+  .strictObject({
+    attestation: hex64.optional(),
+    key: hex64.optional(),
+    reason: z.string().max(1024),
+    effectiveFrom: z.number().int().optional(),
+    by: z.string(),
+  })
+  .refine((r) => (r.attestation === undefined) !== (r.key === undefined), { message: 'exactly one of attestation or key is required' });
+const openSchema = z.strictObject({
+  passphrase: z.string().min(1).optional(),
+  durability: z.enum(['always', 'batch', 'none']).optional(),
+});
+
+const te = new TextEncoder();
+const b64 = (b: Uint8Array) => Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('base64');
+const unb64 = (s: string) => new Uint8Array(Buffer.from(s, 'base64'));
+
+/** Key ID of a public key: hex BLAKE3. */
+export function keyId(publicKey: Uint8Array): string {
+  const pk = bytesOfLength('publicKey', publicKey, 32);
+  return callNative(() => native.attestKeyId(pk));
+}
+
+/** A trust root from root public keys (`root` role with `threshold`) and optional roles of further keys. */
+export function trustRoot(
+  rootKeys: Uint8Array[],
+  opts: { threshold?: number; roles?: Record<string, { keys: Uint8Array[]; threshold: number }>; version?: number; expiresAt?: number } = {},
+): TrustRoot {
+  const keys: Record<string, string> = {};
+  const add = (k: Uint8Array) => {
+    const id = keyId(k);
+    keys[id] = b64(k);
+    return id;
+  };
+  const roles: Record<string, Role> = { root: { keyids: [...new Set(rootKeys.map(add))], threshold: opts.threshold ?? 1 } };
+  for (const [name, r] of Object.entries(opts.roles ?? {})) roles[name] = { keyids: [...new Set(r.keys.map(add))], threshold: r.threshold };
+  return { version: opts.version ?? 1, keys, roles, ...(opts.expiresAt === undefined ? {} : { expiresAt: opts.expiresAt }) };
+}
+
+function envelopeBytes(arg: string, e: Envelope | string | Uint8Array): Uint8Array {
+  if (e instanceof Uint8Array) return e;
+  if (typeof e === 'string') return te.encode(e);
+  if (e === null || typeof e !== 'object') throw invalidArgument(arg, 'expected an envelope object, JSON string or bytes');
+  return te.encode(JSON.stringify(e));
+}
+
+function optsJson(opts: VerifyOptions): string {
+  const o = parseOptions('opts', verifySchema, opts);
+  const roots = Array.isArray(o.roots) ? trustRoot(o.roots as Uint8Array[]) : o.roots;
+  return JSON.stringify({ ...o, roots });
+}
+
+function keyInfo(json: string): KeyInfo {
+  const k = JSON.parse(json);
+  return { ...k, publicKey: unb64(k.publicKey) };
+}
+
+function envelopeArgs(envelopes: readonly (Envelope | string | Uint8Array)[]): Uint8Array[] {
+  if (!Array.isArray(envelopes)) throw invalidArgument('envelopes', 'expected an array');
+  return envelopes.map((e, i) => envelopeBytes(`envelopes[${i}]`, e));
+}
+
+/** Verifies offline (no revocations). Bad data gives `valid: false` with a reason; wrong argument types throw. */
+export function verify(envelope: Envelope | string | Uint8Array, opts: VerifyOptions): Verification {
+  return verifyMany([envelope], opts)[0];
+}
+
+/** All signature checks of all envelopes and delegations go into one Ed25519 batch verification. */
+export function verifyMany(envelopes: readonly (Envelope | string | Uint8Array)[], opts: VerifyOptions): Verification[] {
+  const e = envelopeArgs(envelopes);
+  const o = optsJson(opts);
+  return JSON.parse(callNative(() => native.attestVerifyMany(e, o)));
+}
+
+/** `verifyMany` off the event loop. */
+export async function verifyManyAsync(envelopes: readonly (Envelope | string | Uint8Array)[], opts: VerifyOptions): Promise<Verification[]> {
+  const e = envelopeArgs(envelopes);
+  const o = optsJson(opts);
+  return JSON.parse(await callNativeAsync(() => native.attestVerifyManyAsync(e, o)));
+}
+
+/**
+ * Checks a root rotation: `newRoot` (a signed root envelope) must have version
+ * `old.version + 1` and be signed by a threshold of the old and of the new root keys.
+ */
+export function verifyRotation(oldRoot: TrustRoot, newRoot: Envelope | string): { valid: boolean; reason: Reason | null; detail: string; root: TrustRoot | null } {
+  const old = parseOptions('oldRoot', trustRootSchema, oldRoot);
+  const env = typeof newRoot === 'string' ? newRoot : JSON.stringify(parseOptions('newRoot', envelopeSchema, newRoot));
+  return JSON.parse(callNative(() => native.attestVerifyRotation(JSON.stringify(old), env)));
+}
+
+/**
+ * Follows the ledger of an authority directory written by another process
+ * and verifies with the revocations seen so far (re-read at most every `pollMs`).
+ */
+export class RevocationWatcher {
+  private constructor(private readonly inner: InstanceType<typeof native.AttestWatcher>) {}
+
+  static open(dir: string, opts: { pollMs?: number } = {}): RevocationWatcher {
+    if (typeof dir !== 'string') throw invalidArgument('dir', 'expected a string');
+    const o = parseOptions('opts', z.strictObject({ pollMs: z.number().int().nonnegative().optional() }), opts);
+    return new RevocationWatcher(callNative(() => new native.AttestWatcher(dir, o.pollMs)));
+  }
+
+  verify(envelope: Envelope | string | Uint8Array, opts: VerifyOptions): Verification {
+    return this.verifyMany([envelope], opts)[0];
+  }
+
+  verifyMany(envelopes: readonly (Envelope | string | Uint8Array)[], opts: VerifyOptions): Verification[] {
+    const e = envelopeArgs(envelopes);
+    const o = optsJson(opts);
+    return JSON.parse(callNative(() => this.inner.verifyMany(e, o)));
+  }
+
+  revocations(): Revocation[] {
+    return JSON.parse(callNative(() => this.inner.revocations()));
+  }
+}
+
+export class Authority {
+  private closed = false;
+  private constructor(private readonly inner: InstanceType<typeof native.AttestAuthority>) {}
+
+  /**
+   * Opens (creating) an authority directory: key store (secret keys encrypted
+   * at rest with Argon2id + XChaCha20-Poly1305 when a passphrase is given) and
+   * the audit ledger. One process writes a directory at a time.
+   */
+  static async open(dir: string, opts: { passphrase?: string; durability?: 'always' | 'batch' | 'none' } = {}): Promise<Authority> {
+    if (typeof dir !== 'string' || dir === '') throw invalidArgument('dir', 'expected a non-empty string');
+    const o = parseOptions('opts', openSchema, opts);
+    return new Authority(await callNativeAsync(() => native.AttestAuthority.open(dir, o.passphrase, o.durability)));
+  }
+
+  /** Verifies an audit bundle offline: entry, inclusion proof, checkpoint (and the envelope when `opts.roots` is given). */
+  static verifyBundle(bundle: Bundle | string, opts: Partial<VerifyOptions> & { logPublicKey?: Uint8Array } = {}): Verification {
+    const { logPublicKey, ...rest } = opts;
+    const lk = logPublicKey === undefined ? undefined : bytesOfLength('opts.logPublicKey', logPublicKey, 32);
+    const b = typeof bundle === 'string' ? bundle : JSON.stringify(bundle);
+    const o = rest.roots === undefined ? undefined : optsJson(rest as VerifyOptions);
+    return JSON.parse(callNative(() => native.attestVerifyBundle(b, lk, o)));
+  }
+
+  private get h() {
+    if (this.closed) throw new OmniError(ErrorCodes.CLOSED, 'authority: closed');
+    return this.inner;
+  }
+
+  createKey(name: string): KeyInfo {
+    return keyInfo(callNative(() => this.h.createKey(name)));
+  }
+
+  importPublicKey(name: string, publicKey: Uint8Array): KeyInfo {
+    const pk = bytesOfLength('publicKey', publicKey, 32);
+    return keyInfo(callNative(() => this.h.importPublicKey(name, pk)));
+  }
+
+  exportPublicKey(name: string): Uint8Array {
+    return callNative(() => this.h.exportPublicKey(name));
+  }
+
+  keyInfo(name: string): KeyInfo {
+    return keyInfo(callNative(() => this.h.keyInfo(name)));
+  }
+
+  listKeys(): KeyInfo[] {
+    return (JSON.parse(callNative(() => this.h.listKeys())) as KeyInfo[]).map((k) => ({ ...k, publicKey: unb64(k.publicKey as unknown as string) }));
+  }
+
+  /** The public key that signs the audit ledger's checkpoints. */
+  get logPublicKey(): Uint8Array | null {
+    return callNative(() => this.h.logPublicKey()) ?? null;
+  }
+
+  /** Signs an in-toto statement; resolves only once its audit entry is durable. */
+  async issue(req: { signer: string; subject: Subject[]; predicateType: string; predicate?: unknown; expiresAt?: number }): Promise<Issued> {
+    return (await this.issueMany([req]))[0];
+  }
+
+  /** Many attestations with one ledger append (group commit). */
+  async issueMany(reqs: { signer: string; subject: Subject[]; predicateType: string; predicate?: unknown; expiresAt?: number }[]): Promise<Issued[]> {
+    if (!Array.isArray(reqs)) throw invalidArgument('requests', 'expected an array');
+    const r = reqs.map((q, i) => parseOptions(`requests[${i}]`, issueSchema, q));
+    const h = this.h;
+    return JSON.parse(await callNativeAsync(() => h.issueMany(JSON.stringify(r))));
+  }
+
+  /** Adds `signer`'s signature (multi-signature envelopes for thresholds). */
+  async cosign(envelope: Envelope | string, signer: string): Promise<Issued> {
+    const e = typeof envelope === 'string' ? envelope : JSON.stringify(parseOptions('envelope', envelopeSchema, envelope));
+    const h = this.h;
+    return JSON.parse(await callNativeAsync(() => h.cosign(e, signer)));
+  }
+
+  /** A signed delegation from key `from` to key `to`, narrowed to `scope`. */
+  async delegate(req: { from: string; to: string; scope?: Scope }): Promise<Issued> {
+    const d = parseOptions('request', delegateSchema, req);
+    const h = this.h;
+    return JSON.parse(await callNativeAsync(() => h.delegate(d.from, d.to, JSON.stringify(d.scope ?? {}))));
+  }
+
+  /** Records a revocation of an attestation/delegation (by ID) or a key (by key ID), signed by key `by`. */
+  async revoke(req: { attestation?: string; key?: string; reason: string; effectiveFrom?: number; by: string }): Promise<Issued> {
+    const r = parseOptions('request', revokeSchema, req);
+    const target = r.attestation !== undefined ? { attestation: r.attestation } : { key: r.key };
+    const h = this.h;
+    return JSON.parse(await callNativeAsync(() => h.revoke(JSON.stringify(target), r.reason, r.effectiveFrom, r.by)));
+  }
+
+  /** Signs a root document with the named keys (for a rotation: a threshold of the old AND of the new root keys). */
+  async signRoot(root: TrustRoot, signers: string[]): Promise<Issued> {
+    const r = parseOptions('root', trustRootSchema, root);
+    const h = this.h;
+    return JSON.parse(await callNativeAsync(() => h.signRoot(JSON.stringify(r), signers)));
+  }
+
+  /** Verifies with this authority's revocations (re-reading its ledger if stale). */
+  verify(envelope: Envelope | string | Uint8Array, opts: VerifyOptions): Verification {
+    return this.verifyMany([envelope], opts)[0];
+  }
+
+  verifyMany(envelopes: readonly (Envelope | string | Uint8Array)[], opts: VerifyOptions): Verification[] {
+    const e = envelopeArgs(envelopes);
+    const o = optsJson(opts);
+    return JSON.parse(callNative(() => this.h.verifyMany(e, o)));
+  }
+
+  async verifyManyAsync(envelopes: readonly (Envelope | string | Uint8Array)[], opts: VerifyOptions): Promise<Verification[]> {
+    const e = envelopeArgs(envelopes);
+    const o = optsJson(opts);
+    const h = this.h;
+    return JSON.parse(await callNativeAsync(() => h.verifyManyAsync(e, o)));
+  }
+
+  revocations(): Revocation[] {
+    return JSON.parse(callNative(() => this.h.revocations()));
+  }
+
+  /** The envelope's latest audit entry with its inclusion proof and a signed checkpoint. */
+  async auditBundle(id: string): Promise<Bundle> {
+    const i = parseOptions('id', hex64, id);
+    const h = this.h;
+    return JSON.parse(await callNativeAsync(() => h.auditBundle(i)));
+  }
+
+  /** Releases the directory (the ledger lock is dropped once in-flight operations finish). */
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    callNative(() => this.inner.close());
+  }
+}
