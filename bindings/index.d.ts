@@ -81,6 +81,8 @@ export declare class Ed25519Signer {
   constructor(secretKey: Uint8Array)
   get publicKey(): Uint8Array
   sign(message: Uint8Array): Uint8Array
+  /** `sign` into a caller-provided 64-byte buffer. */
+  signInto(message: Uint8Array, out: Uint8Array): void
 }
 
 export declare class NativeLedger {
@@ -249,6 +251,12 @@ export declare function ed25519GenerateKeyPair(): KeyPair
 export declare function ed25519PublicKeyFromSecret(secretKey: Uint8Array): Uint8Array
 
 export declare function ed25519Sign(message: Uint8Array, secretKey: Uint8Array): Uint8Array
+
+/**
+ * Writes the signature into `out` (64 bytes): allocating the result across
+ * N-API costs more than the copy the TypeScript layer makes from a scratch buffer.
+ */
+export declare function ed25519SignInto(message: Uint8Array, secretKey: Uint8Array, out: Uint8Array): void
 
 export declare function ed25519Verify(signature: Uint8Array, message: Uint8Array, publicKey: Uint8Array, modeName?: string | undefined | null): boolean
 

@@ -865,6 +865,7 @@ module.exports.ed25519ClearKeyCache = nativeBinding.ed25519ClearKeyCache
 module.exports.ed25519GenerateKeyPair = nativeBinding.ed25519GenerateKeyPair
 module.exports.ed25519PublicKeyFromSecret = nativeBinding.ed25519PublicKeyFromSecret
 module.exports.ed25519Sign = nativeBinding.ed25519Sign
+module.exports.ed25519SignInto = nativeBinding.ed25519SignInto
 module.exports.ed25519Verify = nativeBinding.ed25519Verify
 module.exports.ed25519VerifyBatch = nativeBinding.ed25519VerifyBatch
 module.exports.ed25519VerifyBatchAsync = nativeBinding.ed25519VerifyBatchAsync

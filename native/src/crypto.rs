@@ -200,6 +200,20 @@ pub fn ed25519_sign<'e>(env: &'e Env, message: &[u8], secret_key: &[u8]) -> Resu
     Uint8ArraySlice::copy_from(env, sig)
 }
 
+/// Writes the signature into `out` (64 bytes): allocating the result across
+/// N-API costs more than the copy the TypeScript layer makes from a scratch buffer.
+#[napi]
+pub fn ed25519_sign_into(message: &[u8], secret_key: &[u8], mut out: Uint8ArraySlice) -> Result<()> {
+    // SAFETY: as in `blake3_hash_into`.
+    let out = unsafe { out.as_mut() };
+    guard(|| {
+        let sig = ed::sign(message, secret_key)?;
+        omnitide_common::fixed::<{ ed::SIGNATURE_LEN }>("out", out)?;
+        out.copy_from_slice(&sig);
+        Ok(())
+    })
+}
+
 #[napi]
 pub fn ed25519_clear_key_cache() -> Result<()> {
     guard_ok(ed::clear_key_cache)
@@ -227,6 +241,18 @@ impl Ed25519Signer {
     pub fn sign<'e>(&self, env: &'e Env, message: &[u8]) -> Result<Uint8ArraySlice<'e>> {
         let sig = guard_ok(|| self.inner.sign(message))?;
         Uint8ArraySlice::copy_from(env, sig)
+    }
+
+    /// `sign` into a caller-provided 64-byte buffer.
+    #[napi]
+    pub fn sign_into(&self, message: &[u8], mut out: Uint8ArraySlice) -> Result<()> {
+        // SAFETY: as in `blake3_hash_into`.
+        let out = unsafe { out.as_mut() };
+        guard(|| {
+            omnitide_common::fixed::<{ ed::SIGNATURE_LEN }>("out", out)?;
+            out.copy_from_slice(&self.inner.sign(message));
+            Ok(())
+        })
     }
 }
 

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { callNative, callNativeAsync, invalidArgument } from '../errors.js';
+import { callNative, callNativeAsync, fromNative, invalidArgument } from '../errors.js';
 import { native } from '../native.js';
 import { bytesOfLength, bytesOrString, describe, packBytes, parseOptions } from '../validate.js';
 
@@ -48,8 +48,16 @@ export function publicKeyFromSecret(secretKey: Uint8Array): Uint8Array {
 export function sign(message: Uint8Array | string, secretKey: Uint8Array): Uint8Array {
   const m = bytesOrString('message', message);
   const sk = bytesOfLength('secretKey', secretKey, SECRET_KEY_LENGTH);
-  return callNative(() => native.ed25519Sign(m, sk));
+  try {
+    native.ed25519SignInto(m, sk, sigScratch);
+  } catch (err) {
+    throw fromNative(err);
+  }
+  return sigScratch.slice();
 }
+
+// Signatures are written here and copied out: cheaper than a native allocation.
+const sigScratch = new Uint8Array(SIGNATURE_LENGTH);
 
 /** A key expanded once, for signing many messages. */
 export interface Signer {
@@ -65,7 +73,12 @@ export function createSigner(secretKey: Uint8Array): Signer {
     publicKey,
     sign(message) {
       const m = bytesOrString('message', message);
-      return callNative(() => inner.sign(m));
+      try {
+        inner.signInto(m, sigScratch);
+      } catch (err) {
+        throw fromNative(err);
+      }
+      return sigScratch.slice();
     },
   };
 }
