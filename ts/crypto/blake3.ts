@@ -108,13 +108,16 @@ export function hashMany(items: ReadonlyArray<Uint8Array | string>): Uint8Array[
   const inputs: Uint8Array[] = new Array(n);
   for (let i = 0; i < n; i++) {
     const it = items[i];
-    inputs[i] = typeof it === 'string' ? bytesOrString(`items[${i}]`, it) : bytes(`items[${i}]`, it);
+    // The argument name is only built on the error path: a template string
+    // per item would cost as much as the hash itself.
+    inputs[i] = it instanceof Uint8Array && it.byteLength > 0 ? it : typeof it === 'string' ? bytesOrString('', it) : bytes(`items[${i}]`, it);
   }
   const { data: packed, ends } = packBytes('items', inputs);
   const out = new Uint8Array(n * OUT_LEN);
   callNative(() => native.blake3HashMany(packed, ends, out));
   const result: Uint8Array[] = new Array(n);
-  for (let i = 0; i < n; i++) result[i] = out.subarray(i * OUT_LEN, (i + 1) * OUT_LEN);
+  const buf = out.buffer;
+  for (let i = 0; i < n; i++) result[i] = new Uint8Array(buf, i * OUT_LEN, OUT_LEN);
   return result;
 }
 
