@@ -351,9 +351,10 @@ fn threshold_counts_distinct_keys_only() {
         a.create_key(k).unwrap();
     }
     let r = role_root(&a, &["k1", "k2", "k3"], 2);
+    // Issue first: verifying at a time before the issue time is "not yet valid".
+    let one = a.issue(&req("k1", "x", T1)).unwrap();
     let mut o = VerifyOptions::new(&r, now());
     o.role = Some("release");
-    let one = a.issue(&req("k1", "x", T1)).unwrap();
     let v = check(&one.envelope, &o);
     assert_eq!(reason(&v), "threshold_not_met");
     assert_eq!(v.signers.len(), 1);
