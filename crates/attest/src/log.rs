@@ -38,29 +38,19 @@ impl HashAlg {
             _ => None,
         }
     }
-    fn h(self, parts: &[&[u8]]) -> [u8; 32] {
+    /// The ledger's implementation of the same hash (one RFC 6962 code path
+    /// for the whole project).
+    pub fn ledger(self) -> omnitide_ledger::HashAlg {
         match self {
-            HashAlg::Blake3 => {
-                let mut h = blake3::Hasher::new();
-                for p in parts {
-                    h.update(p);
-                }
-                *h.finalize().as_bytes()
-            }
-            HashAlg::Sha256 => {
-                let mut h = sha2::Sha256::new();
-                for p in parts {
-                    h.update(p);
-                }
-                h.finalize().into()
-            }
+            HashAlg::Blake3 => omnitide_ledger::HashAlg::Blake3,
+            HashAlg::Sha256 => omnitide_ledger::HashAlg::Sha256,
         }
     }
     pub fn leaf(self, entry: &[u8]) -> [u8; 32] {
-        self.h(&[&[0u8], entry])
+        self.ledger().leaf_hash(entry)
     }
     pub fn node(self, l: &[u8; 32], r: &[u8; 32]) -> [u8; 32] {
-        self.h(&[&[1u8], l, r])
+        self.ledger().node_hash(l, r)
     }
 }
 
@@ -215,70 +205,28 @@ pub trait AuditLog: Send + Sync {
     }
 }
 
-/// RFC 6962 MTH over leaf hashes.
+/// RFC 6962 MTH over leaf hashes (computed by the ledger crate).
 pub fn root(alg: HashAlg, leaves: &[[u8; 32]]) -> [u8; 32] {
-    match leaves.len() {
-        0 => alg.h(&[]),
-        1 => leaves[0],
-        n => {
-            let k = split(n);
-            alg.node(&root(alg, &leaves[..k]), &root(alg, &leaves[k..]))
-        }
-    }
+    tree_of(alg, leaves).root(leaves.len() as u64)
 }
 
-fn split(n: usize) -> usize {
-    let mut k = 1;
-    while k << 1 < n {
-        k <<= 1;
+fn tree_of(alg: HashAlg, leaves: &[[u8; 32]]) -> omnitide_ledger::MemoryTree {
+    let mut t = omnitide_ledger::MemoryTree::new(alg.ledger());
+    for l in leaves {
+        t.push_leaf_hash(*l);
     }
-    k
+    t
 }
 
-/// RFC 6962 PATH(m, D[n]).
+/// RFC 6962 PATH(m, D[n]) (computed by the ledger crate).
 pub fn inclusion_path(alg: HashAlg, m: usize, leaves: &[[u8; 32]]) -> Vec<[u8; 32]> {
-    let n = leaves.len();
-    if n <= 1 {
-        return vec![];
-    }
-    let k = split(n);
-    if m < k {
-        let mut p = inclusion_path(alg, m, &leaves[..k]);
-        p.push(root(alg, &leaves[k..]));
-        p
-    } else {
-        let mut p = inclusion_path(alg, m - k, &leaves[k..]);
-        p.push(root(alg, &leaves[..k]));
-        p
-    }
+    tree_of(alg, leaves).inclusion_proof(m as u64, leaves.len() as u64).unwrap_or_default()
 }
 
-/// RFC 9162 §2.1.3.2 inclusion verification.
+/// RFC 9162 §2.1.3.2 inclusion verification (the ledger crate's verifier).
 pub fn verify_inclusion(alg: HashAlg, leaf_hash: &[u8; 32], proof: &InclusionProof, root_hash: &[u8; 32]) -> bool {
-    if proof.index >= proof.tree_size || proof.hashes.len() > 64 {
-        return false;
-    }
-    let (mut f, mut s) = (proof.index, proof.tree_size - 1);
-    let mut r = *leaf_hash;
-    for p in &proof.hashes {
-        if s == 0 {
-            return false;
-        }
-        if f & 1 == 1 || f == s {
-            r = alg.node(p, &r);
-            if f & 1 == 0 {
-                while f & 1 == 0 && f != 0 {
-                    f >>= 1;
-                    s >>= 1;
-                }
-            }
-        } else {
-            r = alg.node(&r, p);
-        }
-        f >>= 1;
-        s >>= 1;
-    }
-    s == 0 && r == *root_hash
+    proof.hashes.len() <= 64
+        && omnitide_ledger::merkle::verify_inclusion(alg.ledger(), leaf_hash, proof.index, proof.tree_size, &proof.hashes, root_hash).is_ok()
 }
 
 struct MemInner {
