@@ -238,7 +238,8 @@ pub fn verify_many(envelopes: &[&[u8]], opts: &VerifyOptions<'_>) -> Result<Vec<
     let mut jobs: Vec<(Msg, &[u8], &[u8; 32])> = Vec::new(); // (message, sig, key)
     let mut deleg_jobs: Vec<(usize, usize, [u8; 32])> = Vec::new(); // (deleg, job, cache key)
     // Delegation signature candidates: (deleg, sig, key, cache key).
-    let mut cands: Vec<(usize, &[u8], &[u8; 32], [u8; 32])> = Vec::new();
+    type Cand<'x> = (usize, &'x [u8], &'x [u8; 32], [u8; 32]);
+    let mut cands: Vec<Cand<'_>> = Vec::new();
     for (di, d) in delegs.iter().enumerate() {
         let Ok(p) = &d.parsed else { continue };
         let Some(pk) = keys.get(p.delegator.as_str()) else { continue };
