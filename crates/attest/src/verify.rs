@@ -6,6 +6,13 @@
 //! `verify_many` gathers every signature check of every envelope and of every
 //! delegation into one `omnitide_crypto::ed25519::verify_batch` call (strict,
 //! cofactored; its per-item answers equal single verification).
+//!
+//! Delegation signatures that verified are remembered in a bounded LRU
+//! ([`crate::cache::sig_cache`], 4096 entries, process-wide) keyed by BLAKE3
+//! over the exact signed bytes, the signer key and the signature bytes, so a
+//! chain reused across calls costs one signature check (the envelope's).
+//! Scope, expiry and revocation are evaluated on every call; failures are
+//! never cached.
 
 use std::collections::{BTreeSet, HashMap, HashSet};
 use std::sync::{Arc, Mutex, OnceLock};
