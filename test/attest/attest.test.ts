@@ -83,6 +83,43 @@ describe('omnitide/attest', () => {
     expect(verify(ok.envelope, { roots }).reason).toBe('unknown_key');
   });
 
+  it('repeated verifies with a cached chain still reject tampering and see revocations', async () => {
+    const b = await Authority.open(newDir());
+    for (const k of ['root', 'a', 'b', 'c']) b.createKey(k);
+    const r = trustRoot([b.exportPublicKey('root')]);
+    const ds = [
+      await b.delegate({ from: 'root', to: 'a', scope: { subjects: ['pkg/**'] } }),
+      await b.delegate({ from: 'a', to: 'b', scope: {} }),
+      await b.delegate({ from: 'b', to: 'c', scope: {} }),
+    ];
+    const delegations = ds.map((d) => d.envelope);
+    const iss = await b.issue({ signer: 'c', subject: [sub('pkg/x')], predicateType: T1 });
+    for (let i = 0; i < 3; i++) expect(verify(iss.envelope, { roots: r, delegations }).valid).toBe(true);
+    const flipPayload = (e: Envelope): Envelope => {
+      const body = Buffer.from(e.payload, 'base64');
+      body[body.indexOf('"nonce":"') + 9] ^= 1;
+      return { ...e, payload: body.toString('base64') };
+    };
+    const flipSig = (e: Envelope): Envelope => {
+      const sig = Buffer.from(e.signatures[0].sig, 'base64');
+      sig[5] ^= 1;
+      return { ...e, signatures: [{ ...e.signatures[0], sig: sig.toString('base64') }] };
+    };
+    for (let level = 0; level < 3; level++) {
+      for (const t of [flipPayload(delegations[level]), flipSig(delegations[level])]) {
+        const ds2 = delegations.map((d, i) => (i === level ? t : d));
+        expect(verify(iss.envelope, { roots: r, delegations: ds2 }).reason).toBe('bad_signature');
+        expect(verifyMany([iss.envelope, iss.envelope], { roots: r, delegations: ds2 }).map((v) => v.reason)).toEqual(['bad_signature', 'bad_signature']);
+      }
+    }
+    expect(verify(iss.envelope, { roots: r, delegations }).valid).toBe(true);
+    await b.revoke({ attestation: ds[1].id, reason: 'team key leaked', by: 'a', effectiveFrom: Date.now() - 60_000 });
+    const v = b.verify(iss.envelope, { roots: r, delegations });
+    expect(v.reason).toBe('revoked');
+    expect(v.detail).toContain(ds[1].id);
+    b.close();
+  });
+
   it('counts distinct keys toward a role threshold', async () => {
     const one = await a.issue({ signer: 'k1', subject: [sub('r')], predicateType: T1 });
     expect(verify(one.envelope, { roots, role: 'release' }).reason).toBe('threshold_not_met');

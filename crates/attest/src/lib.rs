@@ -14,6 +14,7 @@
 
 pub mod api;
 pub mod authority;
+pub mod cache;
 pub mod dsse;
 pub mod json;
 pub mod keystore;

@@ -6,14 +6,22 @@
 //! `verify_many` gathers every signature check of every envelope and of every
 //! delegation into one `omnitide_crypto::ed25519::verify_batch` call (strict,
 //! cofactored; its per-item answers equal single verification).
+//!
+//! Delegation signatures that verified are remembered in a bounded LRU
+//! ([`crate::cache::sig_cache`], 4096 entries, process-wide) keyed by BLAKE3
+//! over the exact signed bytes, the signer key and the signature bytes, so a
+//! chain reused across calls costs one signature check (the envelope's).
+//! Scope, expiry and revocation are evaluated on every call; failures are
+//! never cached.
 
 use std::collections::{BTreeSet, HashMap, HashSet};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 
 use globset::GlobSet;
 use omnitide_common::{Error, Result};
 use omnitide_crypto::ed25519::{self, Item, Mode};
 
+use crate::cache::{sig_cache, sig_key, Lru};
 use crate::dsse::{Envelope, EnvelopeLimits, PAYLOAD_TYPE_INTOTO};
 use crate::revocation::RevocationSet;
 use crate::scope::{globs_covered, Delegation};
@@ -117,12 +125,18 @@ type Fail = (Reason, String);
 
 /// A parsed delegation envelope. Parsing (JSON, Base64, statement, glob
 /// compilation) is deterministic in the bytes, so results are cached per
-/// process keyed by the BLAKE3 of the bytes (and the limits that applied).
-/// Signatures are NOT cached: every verification checks them again.
+/// process (LRU, [`DELEG_CACHE_MAX`] entries) keyed by the BLAKE3 of the bytes
+/// and the limits that applied.
+///
+/// Successful signature checks of delegations are cached separately
+/// ([`crate::cache::sig_cache`]), keyed by the exact signed bytes, signer key
+/// and signature bytes; scope, expiry and revocation are checked on every call.
 struct ParsedDeleg {
     id: String,
     env: Envelope,
     pae: Vec<u8>,
+    /// BLAKE3 of `pae` (`id` is its hex).
+    pae_hash: [u8; 32],
     parsed: std::result::Result<Delegation, String>,
 }
 
@@ -139,7 +153,11 @@ impl std::ops::Deref for Deleg {
 }
 
 const DELEG_CACHE_MAX: usize = 4096;
-static DELEG_CACHE: Mutex<Option<HashMap<[u8; 32], Arc<ParsedDeleg>>>> = Mutex::new(None);
+
+fn deleg_cache() -> &'static Mutex<Lru<Arc<ParsedDeleg>>> {
+    static C: OnceLock<Mutex<Lru<Arc<ParsedDeleg>>>> = OnceLock::new();
+    C.get_or_init(|| Mutex::new(Lru::new(DELEG_CACHE_MAX)))
+}
 
 fn parsed_delegation(bytes: &[u8], lim: &Limits) -> Option<Arc<ParsedDeleg>> {
     let mut h = blake3::Hasher::new();
@@ -148,24 +166,20 @@ fn parsed_delegation(bytes: &[u8], lim: &Limits) -> Option<Arc<ParsedDeleg>> {
     h.update(&(lim.max_subjects as u64).to_le_bytes());
     h.update(bytes);
     let key = *h.finalize().as_bytes();
-    if let Some(p) = DELEG_CACHE.lock().unwrap_or_else(|p| p.into_inner()).as_ref().and_then(|m| m.get(&key)) {
-        return Some(p.clone());
+    if let Some(p) = deleg_cache().lock().unwrap_or_else(|p| p.into_inner()).get(&key) {
+        return Some(p);
     }
     let env = Envelope::parse(bytes, lim.envelope_limits()).ok()?;
-    let id = env.id();
+    let pae = env.pae();
+    let pae_hash = *blake3::hash(&pae).as_bytes();
+    let id = hex::encode(pae_hash);
     let parsed = if env.payload_type != PAYLOAD_TYPE_INTOTO {
         Err(format!("delegation {id}: payloadType must be {PAYLOAD_TYPE_INTOTO}"))
     } else {
         Statement::parse(&env.payload, lim.max_subjects).and_then(|s| Delegation::from_statement(&s))
     };
-    let pae = env.pae();
-    let pd = Arc::new(ParsedDeleg { id, env, pae, parsed });
-    let mut g = DELEG_CACHE.lock().unwrap_or_else(|p| p.into_inner());
-    let m = g.get_or_insert_with(HashMap::new);
-    if m.len() >= DELEG_CACHE_MAX {
-        m.clear();
-    }
-    m.insert(key, pd.clone());
+    let pd = Arc::new(ParsedDeleg { id, env, pae, pae_hash, parsed });
+    deleg_cache().lock().unwrap_or_else(|p| p.into_inner()).insert(key, pd.clone());
     Some(pd)
 }
 
@@ -229,15 +243,29 @@ pub fn verify_many(envelopes: &[&[u8]], opts: &VerifyOptions<'_>) -> Result<Vec<
     }
     let mut paes: Vec<Vec<u8>> = Vec::new();
     let mut jobs: Vec<(Msg, &[u8], &[u8; 32])> = Vec::new(); // (message, sig, key)
-    let mut deleg_jobs: Vec<(usize, usize)> = Vec::new(); // (deleg, job)
+    let mut deleg_jobs: Vec<(usize, usize, [u8; 32])> = Vec::new(); // (deleg, job, cache key)
+    // Delegation signature candidates: (deleg, sig, key, cache key).
+    type Cand<'x> = (usize, &'x [u8], &'x [u8; 32], [u8; 32]);
+    let mut cands: Vec<Cand<'_>> = Vec::new();
     for (di, d) in delegs.iter().enumerate() {
         let Ok(p) = &d.parsed else { continue };
         let Some(pk) = keys.get(p.delegator.as_str()) else { continue };
         for s in &d.env.signatures {
             if (s.keyid == p.delegator || s.keyid.is_empty()) && s.sig.len() == 64 {
-                deleg_jobs.push((di, jobs.len()));
-                jobs.push((Msg::Deleg(di), &s.sig, pk));
+                cands.push((di, &s.sig, pk, sig_key(&d.pae_hash, pk, &s.sig)));
             }
+        }
+    }
+    // A cache hit means these exact signed bytes, key and signature verified
+    // (strict) before; anything else is checked in the batch below.
+    let hits = if cands.is_empty() { vec![] } else { sig_cache().lookup(&cands.iter().map(|c| c.3).collect::<Vec<_>>()) };
+    let mut cached_ok = vec![false; delegs.len()];
+    for ((di, sig, pk, ck), hit) in cands.into_iter().zip(hits) {
+        if hit {
+            cached_ok[di] = true;
+        } else if !cached_ok[di] {
+            deleg_jobs.push((di, jobs.len(), ck));
+            jobs.push((Msg::Deleg(di), sig, pk));
         }
     }
     // Per envelope: per signature, the job index (None = unknown key or bad length).
@@ -281,10 +309,19 @@ pub fn verify_many(envelopes: &[&[u8]], opts: &VerifyOptions<'_>) -> Result<Vec<
             .collect();
     let ok = ed25519::verify_batch(&items, Mode::Strict, false)?;
     drop(items);
-    for (di, j) in deleg_jobs {
+    drop(jobs);
+    for (d, c) in delegs.iter_mut().zip(cached_ok) {
+        d.sig_ok = c;
+    }
+    let mut verified = Vec::new();
+    for (di, j, ck) in deleg_jobs {
         if ok[j] {
             delegs[di].sig_ok = true;
+            verified.push(ck);
         }
+    }
+    if !verified.is_empty() {
+        sig_cache().record(verified);
     }
 
     let ctx = Ctx { opts, anchors, threshold, delegs: &delegs, by_delegate: &by_delegate };
