@@ -45,6 +45,10 @@ mount -t proc proc /proc; mount -t sysfs sys /sys; mount -t devtmpfs dev /dev
 for m in $MODS; do insmod /lib/modules/\$m.ko || echo "insmod \$m failed"; done
 mount -t 9p -o trans=virtio,version=9p2000.L,ro,cache=loose,msize=262144 hostroot /host || echo "OMNI_VM_MISSING 9p mount"
 mount -t tmpfs tmp /host/tmp
+# The project itself gets its own export, mounted at its host path after the
+# tmpfs: a checkout under /tmp (or any other mount) is otherwise invisible.
+mkdir -p /host$REPO 2>/dev/null
+mount -t 9p -o trans=virtio,version=9p2000.L,ro,cache=loose,msize=262144 project /host$REPO || echo "OMNI_VM_MISSING project 9p mount"
 mount -t proc proc /host/proc
 mount -t sysfs sys /host/sys
 mount -t devtmpfs dev /host/dev
@@ -62,5 +66,6 @@ timeout "$TIMEOUT" qemu-system-x86_64 -accel tcg -m 1024 -smp 2 -nographic -no-r
   -kernel "$VMLINUZ" -initrd "$WORK/initrd.gz" \
   -append "console=ttyS0 panic=-1 quiet rdinit=/init psi=1" \
   -virtfs local,path=/,mount_tag=hostroot,security_model=none,readonly=on,multidevs=remap \
+  -virtfs local,path="$REPO",mount_tag=project,security_model=none,readonly=on,multidevs=remap \
   -drive file="$WORK/disk.img",if=virtio,format=raw \
   -nic none </dev/null 2>&1 | tr -d '\r'
