@@ -389,6 +389,9 @@ export interface PressureJs {
  */
 export declare function schedCancel(id: number, taskId: number): number
 
+/** Worker side: completion records of the subtasks this slot spawned (or null). */
+export declare function schedChildResults(id: number, slot: number): Buffer | null
+
 /**
  * Worker side: posts a packed completion batch; `true` when the main thread
  * needs a wake-up message.
@@ -427,6 +430,13 @@ export interface SchedSlotStats {
   batches: number
   replaced: number
 }
+
+/**
+ * Worker side: a running task spawns a subtask onto this slot's own deque
+ * (stealable by the other workers); returns its id. Its completion comes back
+ * through `schedChildResults`, not the main thread.
+ */
+export declare function schedSpawn(id: number, slot: number, name: number, flags: number, payload: Uint8Array): number
 
 export declare function schedStats(id: number): SchedStats
 

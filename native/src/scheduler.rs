@@ -74,6 +74,21 @@ pub fn sched_release(id: u32, slot: u32, task_ids: Vec<f64>) -> Result<u32> {
     })
 }
 
+/// Worker side: a running task spawns a subtask onto this slot's own deque
+/// (stealable by the other workers); returns its id. Its completion comes back
+/// through `schedChildResults`, not the main thread.
+#[napi]
+pub fn sched_spawn(id: u32, slot: u32, name: u32, flags: u32, payload: &[u8]) -> Result<f64> {
+    guard(|| Ok(sched::get(id)?.spawn(slot as usize, name, flags, payload.to_vec())? as f64))
+}
+
+/// Worker side: completion records of the subtasks this slot spawned (or null).
+#[napi]
+pub fn sched_child_results(id: u32, slot: u32) -> Result<Option<Buffer>> {
+    let out = guard(|| sched::get(id)?.child_results(slot as usize))?;
+    Ok(if out.is_empty() { None } else { Some(Buffer::from(out)) })
+}
+
 /// Number of workers parked waiting for tasks.
 #[napi]
 pub fn sched_idle_workers(id: u32) -> Result<u32> {
