@@ -308,19 +308,23 @@ fn subtask_results_go_back_to_the_spawning_slot_and_can_be_stolen() {
     assert!(c.complete(1, &done, 0).unwrap());
     // the main thread only sees its own task
     assert_eq!(wire::completion_ids("d", &c.drain()).unwrap(), vec![77]);
-    // slot 0's take returns at once (empty) because a subtask result waits
-    assert!(c.take(0, 1, Duration::from_secs(5)).unwrap().is_empty());
-    let r = c.child_results(0).unwrap();
-    assert_eq!(wire::completion_ids("r", &r).unwrap(), vec![id]);
-    assert!(c.child_results(0).unwrap().is_empty());
-    // the other subtask: a queued cancel forgets it; a crash while running it fails it to the spawner
+    // slot 1 takes the other subtask too (from its own deque or slot 0's)
     let other = if id == a { b } else { a };
     let t = c.take(1, 1, PARK).unwrap();
     assert_eq!(t[0].id(), other);
-    c.worker_lost(1, Some(other)).unwrap();
+    // nothing queued: slot 0's take returns at once (empty) because a subtask result waits
+    let t0 = std::time::Instant::now();
+    assert!(c.take(0, 1, Duration::from_secs(5)).unwrap().is_empty());
+    assert!(t0.elapsed() < Duration::from_secs(5));
+    let r = c.child_results(0).unwrap();
+    assert_eq!(wire::completion_ids("r", &r).unwrap(), vec![id]);
+    assert!(c.child_results(0).unwrap().is_empty());
+    // slot 1 dies while running the other subtask: it fails towards its spawner
+    assert!(c.worker_lost(1, Some(other)).unwrap().is_empty());
     let r = c.child_results(0).unwrap();
     assert_eq!(wire::completion_ids("r", &r).unwrap(), vec![other]);
     assert_eq!(r[12], STATUS_WORKER_LOST);
+    // a queued subtask that is cancelled is skipped
     let q = c.spawn(0, 3, 0, vec![]).unwrap();
     assert_eq!(c.cancel(q), CancelOutcome::Queued);
     assert!(c.take(0, 4, PARK).unwrap().is_empty());
