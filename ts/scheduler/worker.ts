@@ -127,8 +127,15 @@ function childError(code: string, message: string, cause?: unknown): OmniError {
 
 class Ctx implements TaskContext {
   private ac: AbortController | undefined;
-  readonly kids = new Set<number>();
+  private kidSet: Set<number> | undefined;
   constructor(readonly taskId: number) {}
+  /** Outstanding subtasks of this task (created on first spawn). */
+  get kids(): Set<number> {
+    return (this.kidSet ??= new Set<number>());
+  }
+  get hasKids(): boolean {
+    return this.kidSet !== undefined && this.kidSet.size > 0;
+  }
   run<R = unknown>(name: string, input?: unknown, options?: SubtaskOptions): Promise<R> {
     return this.spawn(name, 0, options?.signal, (w) => w.value(input)) as Promise<R>;
   }
@@ -206,7 +213,7 @@ class Ctx implements TaskContext {
   check(): boolean {
     if (!this.cancelled()) return false;
     if (this.ac && !this.ac.signal.aborted) this.ac.abort(abortReason(this.taskId));
-    if (this.kids.size > 0) this.cancelKids();
+    if (this.hasKids) this.cancelKids();
     return true;
   }
   throwIfCancelled(): void {
@@ -427,10 +434,6 @@ function execute(buf: Buffer, at: number): Promise<void> | undefined {
   const prev = views.current[0];
   views.current[0] = id;
   const ctx = new Ctx(id);
-  const finish = (): void => {
-    views.current[0] = prev;
-    cancelledIds.delete(id);
-  };
   let r: unknown;
   try {
     r =
@@ -439,24 +442,27 @@ function execute(buf: Buffer, at: number): Promise<void> | undefined {
         : fn(readValue(buf, start, end, shared), ctx);
   } catch (e) {
     writeResult(id, STATUS_THREW, errorPayload(e));
-    finish();
+    views.current[0] = prev;
+    cancelledIds.delete(id);
     return;
   }
   if (r !== null && typeof (r as PromiseLike<unknown>)?.then === 'function') {
-    return awaitTask(r as PromiseLike<unknown>, ctx).then(
-      (v) => {
-        writeResult(id, STATUS_OK, v);
-        finish();
-      },
-      (e) => {
-        writeResult(id, STATUS_THREW, errorPayload(e));
-        finish();
-      },
-    );
+    return finishAsync(id, prev, awaitTask(r as PromiseLike<unknown>, ctx));
   }
   writeResult(id, STATUS_OK, r);
-  finish();
+  views.current[0] = prev;
+  cancelledIds.delete(id);
   return;
+}
+
+async function finishAsync(id: number, prev: number, p: Promise<unknown>): Promise<void> {
+  try {
+    writeResult(id, STATUS_OK, await p);
+  } catch (e) {
+    writeResult(id, STATUS_THREW, errorPayload(e));
+  }
+  views.current[0] = prev;
+  cancelledIds.delete(id);
 }
 
 // Unknown cost at first: start with small batches so slow tasks stay spread over the workers.
