@@ -430,6 +430,20 @@ describe('scheduler: subtasks spawned from inside tasks (ctx.run, ctx.map)', () 
     expect(await s.run('spawnMissing')).toBe('ERR_OMNI_INVALID_ARGUMENT');
   });
 
+  it('a subtask that crashes its worker fails once (no crash loop) and the scheduler keeps working', async () => {
+    const s = make();
+    await s.ready();
+    // the child runs on the other worker (parent gets ERR_OMNI_WORKER_CRASHED) or nested on the
+    // parent's own worker (both die: the parent's run rejects with ERR_OMNI_WORKER_CRASHED)
+    const out = await s.run('spawnExit').then(
+      (v) => v,
+      (e: OmniError) => e.code,
+    );
+    expect(out).toBe(C.WORKER_CRASHED);
+    expect(replaced(s)).toBe(1);
+    expect(await s.run('fib', 8)).toBe(21);
+  });
+
   it('cancelling a parent cancels its queued children (they never run)', async () => {
     const s = make();
     await s.ready();

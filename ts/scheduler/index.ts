@@ -152,6 +152,8 @@ interface Slot {
 }
 
 const CLOSED_MSG = 'scheduler is closed';
+/** Subtask ids (spawned natively from inside tasks) start here (`CHILD_ID_BASE` in the crate). */
+const CHILD_ID_BASE = 2 ** 52;
 
 /** Validates a transfer list (before anything is queued). */
 function checkTransfer(list: unknown[] | undefined): ArrayBuffer[] | undefined {
@@ -312,8 +314,10 @@ export class Scheduler extends EventEmitter {
     this.drain();
     const cur = slot.views.current[0];
     const culprit = cur >= 0 ? cur : null;
-    const requeued = callNative(() => native.schedWorkerLost(this.id, slot.index, culprit));
-    for (const rid of requeued) if (!this.pending.has(rid)) native.schedCancel(this.id, rid);
+    const lost = callNative(() => native.schedWorkerLost(this.id, slot.index, culprit));
+    const requeued = lost.requeued;
+    // (subtask ids, >= 2^52, are not in `pending`: their spawners wait for them)
+    for (const rid of requeued) if (rid < CHILD_ID_BASE && !this.pending.has(rid)) native.schedCancel(this.id, rid);
     const oom = (slot.error as { code?: string } | undefined)?.code === 'ERR_WORKER_OUT_OF_MEMORY';
     const reason = slot.killReason
       ? slot.killReason
@@ -331,8 +335,9 @@ export class Scheduler extends EventEmitter {
       this.emit('workerError', { slot: slot.index, error: this.broken });
       return;
     }
-    if (culprit !== null) {
-      const p = this.pending.get(culprit);
+    const failed = lost.failed ?? null;
+    if (failed !== null) {
+      const p = this.pending.get(failed);
       if (p) this.settleError(p, omni(SchedulerErrorCodes.WORKER_CRASHED, `task '${p.name}' (id ${p.id}): ${reason}; the worker was replaced`, slot.error));
     }
     this.emit('workerReplaced', { slot: slot.index, code, reason, requeued: requeued.length });

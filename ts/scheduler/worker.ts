@@ -182,7 +182,7 @@ class Ctx implements TaskContext {
     let id: number;
     try {
       write(sw);
-      id = native.schedSpawn(schedId, slot, idx, flags, sw.bytes());
+      id = native.schedSpawn(schedId, slot, this.taskId, idx, flags, sw.bytes());
     } catch (e) {
       return Promise.reject(e instanceof OmniError ? e : childError('ERR_OMNI_INVALID_ARGUMENT', `input: subtask '${name}' input could not be serialized: ${(e as Error).message}`, e));
     }

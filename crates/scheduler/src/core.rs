@@ -111,8 +111,8 @@ pub struct Core {
     n_cancelled: AtomicUsize,
     done: Mutex<Done>,
     pool: OnceLock<rayon::ThreadPool>,
-    /// Subtask id -> slot whose worker spawned it (its result goes back there).
-    children: Mutex<HashMap<u64, usize>>,
+    /// Subtask id -> (slot whose worker spawned it, spawning task id); its result goes back there.
+    children: Mutex<HashMap<u64, (usize, u64)>>,
     n_children: AtomicUsize,
     next_child: AtomicU64,
     /// Per slot: completion records of subtasks spawned by that slot's worker.
@@ -123,6 +123,16 @@ pub struct Core {
 pub const CHILD_ID_BASE: u64 = 1 << 52;
 /// Completion status written natively when the worker running a subtask died.
 pub const STATUS_WORKER_LOST: u8 = 5;
+
+/// What [`Core::lose_worker`] did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Lost {
+    /// Taken-but-unstarted tasks put back at the front of the queues.
+    pub requeued: Vec<u64>,
+    /// The main-thread task that died with the worker (the culprit, or the
+    /// task that was waiting on the culprit subtask on that worker).
+    pub failed: Option<u64>,
+}
 
 /// What `cancel` found.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -254,12 +264,12 @@ impl Core {
     /// goes onto `slot`'s own deque (LIFO for the owner, stealable by the
     /// others), and its completion is routed back to `slot` (see
     /// [`Core::child_results`]) instead of the main thread. Returns the id.
-    pub fn spawn(&self, slot: usize, name: u32, flags: u32, payload: Vec<u8>) -> Result<u64> {
+    pub fn spawn(&self, slot: usize, parent: u64, name: u32, flags: u32, payload: Vec<u8>) -> Result<u64> {
         self.slot(slot)?;
         let id = self.next_child.fetch_add(1, Ordering::Relaxed);
         {
             let mut c = self.children.lock().unwrap();
-            c.insert(id, slot);
+            c.insert(id, (slot, parent));
             self.n_children.store(c.len(), Ordering::Release);
         }
         let h = TaskHeader { id, len: 0, name, priority: 0, flags };
@@ -277,7 +287,7 @@ impl Core {
         let mut c = self.children.lock().unwrap();
         let r = c.remove(&id);
         self.n_children.store(c.len(), Ordering::Release);
-        r
+        r.map(|(slot, _)| slot)
     }
 
     /// Completion records of subtasks spawned by `slot`'s worker, taken.
@@ -536,26 +546,54 @@ impl Core {
     /// The worker of `slot` died. Every task it had taken except `culprit` (the
     /// one it was running, which the caller fails) goes back to the front of the
     /// queues; the slot's local deque is kept for its replacement. Returns the
-    /// requeued ids.
+    /// requeued ids. See [`Core::lose_worker`] for subtask chains.
     pub fn worker_lost(&self, slot: usize, culprit: Option<u64>) -> Result<Vec<u64>> {
+        Ok(self.lose_worker(slot, culprit)?.requeued)
+    }
+
+    /// [`Core::worker_lost`], aware of subtasks: when `culprit` is a subtask
+    /// executed while its spawning task waited on the same worker, the
+    /// spawner (and its own spawners on that worker) died with it and are
+    /// not requeued. The top of that chain fails: towards its spawner's
+    /// worker if it is a subtask (status [`STATUS_WORKER_LOST`]), else it is
+    /// returned as `failed` for the main thread to fail.
+    pub fn lose_worker(&self, slot: usize, culprit: Option<u64>) -> Result<Lost> {
         let me = self.slot(slot)?;
         me.replaced.fetch_add(1, Ordering::Relaxed);
-        let taken: Vec<TaskRec> = me.inflight.lock().unwrap().drain().map(|(_, t)| t).collect();
-        let mut ids = Vec::new();
-        // Subtask results waiting for the dead worker are dropped (their parent died with it).
+        let taken: HashMap<u64, TaskRec> = me.inflight.lock().unwrap().drain().collect();
+        // Subtask results waiting for the dead worker are dropped (their spawners died with it).
         self.child_done[slot].lock().unwrap().clear();
-        if let Some(c) = culprit {
-            // The dead worker was running a subtask: fail it towards its spawner.
-            if let Some(parent) = self.forget_child(c) {
-                wire::write_completion(&mut self.child_done[parent].lock().unwrap(), c, STATUS_WORKER_LOST, &[]);
-                let _s = self.sleepers.lock().unwrap();
-                self.wake.notify_all();
+        let mut dead: Vec<u64> = Vec::new();
+        let mut failed = None;
+        if let Some(mut c) = culprit {
+            dead.push(c);
+            loop {
+                let entry = self.children.lock().unwrap().get(&c).copied();
+                match entry {
+                    Some((ps, pid)) if ps == slot && taken.contains_key(&pid) => {
+                        self.forget_child(c);
+                        dead.push(pid);
+                        c = pid;
+                    }
+                    Some((ps, _)) => {
+                        self.forget_child(c);
+                        wire::write_completion(&mut self.child_done[ps].lock().unwrap(), c, STATUS_WORKER_LOST, &[]);
+                        let _s = self.sleepers.lock().unwrap();
+                        self.wake.notify_all();
+                        break;
+                    }
+                    None => {
+                        failed = Some(c);
+                        break;
+                    }
+                }
             }
         }
-        let mut requeue: Vec<TaskRec> = taken.into_iter().filter(|t| Some(t.id()) != culprit).collect();
+        let mut requeue: Vec<TaskRec> = taken.into_values().filter(|t| !dead.contains(&t.id())).collect();
         requeue.sort_by_key(|t| t.id());
+        let mut ids = Vec::new();
         if self.is_closed() {
-            return Ok(requeue.iter().map(|t| t.id()).collect());
+            return Ok(Lost { requeued: requeue.iter().map(|t| t.id()).collect(), failed });
         }
         self.queued.fetch_add(requeue.len() as i64, Ordering::AcqRel);
         for t in requeue {
@@ -563,7 +601,7 @@ impl Core {
             self.injectors[Priority::High as usize].push(t);
         }
         self.wake_up(ids.len());
-        Ok(ids)
+        Ok(Lost { requeued: ids, failed })
     }
 
     pub fn stats(&self) -> Stats {

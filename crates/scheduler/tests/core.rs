@@ -293,8 +293,8 @@ fn task_ids_must_be_safe_integers() {
 fn subtask_results_go_back_to_the_spawning_slot_and_can_be_stolen() {
     use omnitide_scheduler::core::{CHILD_ID_BASE, STATUS_WORKER_LOST};
     let c = create(2).unwrap();
-    let a = c.spawn(0, 3, 0, b"x".to_vec()).unwrap();
-    let b = c.spawn(0, 3, 0, b"y".to_vec()).unwrap();
+    let a = c.spawn(0, 9, 3, 0, b"x".to_vec()).unwrap();
+    let b = c.spawn(0, 9, 3, 0, b"y".to_vec()).unwrap();
     assert!(a >= CHILD_ID_BASE && b == a + 1);
     assert_eq!(c.stats().slots[0].queued, 2);
     // slot 1 steals one of slot 0's subtasks
@@ -324,8 +324,20 @@ fn subtask_results_go_back_to_the_spawning_slot_and_can_be_stolen() {
     let r = c.child_results(0).unwrap();
     assert_eq!(wire::completion_ids("r", &r).unwrap(), vec![other]);
     assert_eq!(r[12], STATUS_WORKER_LOST);
+    // a subtask run nested on its spawner's worker: its crash fails the spawner chain, not requeued
+    c.submit(batch([500], 0)).unwrap();
+    let root = c.take(0, 1, PARK).unwrap();
+    assert_eq!(root[0].id(), 500);
+    let k1 = c.spawn(0, 500, 3, 0, vec![]).unwrap();
+    assert_eq!(c.take(0, 1, PARK).unwrap()[0].id(), k1);
+    let k2 = c.spawn(0, k1, 3, 0, vec![]).unwrap();
+    assert_eq!(c.take(0, 1, PARK).unwrap()[0].id(), k2);
+    let lost = c.lose_worker(0, Some(k2)).unwrap();
+    assert_eq!(lost.failed, Some(500));
+    assert!(lost.requeued.is_empty());
+    assert_eq!(c.stats().queued, 0);
     // a queued subtask that is cancelled is skipped
-    let q = c.spawn(0, 3, 0, vec![]).unwrap();
+    let q = c.spawn(0, 9, 3, 0, vec![]).unwrap();
     assert_eq!(c.cancel(q), CancelOutcome::Queued);
     assert!(c.take(0, 4, PARK).unwrap().is_empty());
     destroy(c.id);
@@ -334,7 +346,7 @@ fn subtask_results_go_back_to_the_spawning_slot_and_can_be_stolen() {
 #[test]
 fn parked_take_wakes_when_a_subtask_result_arrives() {
     let c = create(2).unwrap();
-    let id = c.spawn(0, 1, 0, vec![]).unwrap();
+    let id = c.spawn(0, 9, 1, 0, vec![]).unwrap();
     let t = c.take(1, 1, PARK).unwrap();
     assert_eq!(t[0].id(), id);
     let c2 = c.clone();
