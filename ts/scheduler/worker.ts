@@ -315,6 +315,17 @@ let releaseRest: (() => void) | null = null;
 /** Time spent parked inside `awaitTask` (not busy), subtracted from busy time. */
 let parkedMs = 0;
 const tick = (): Promise<void> => new Promise((r) => setImmediate(r));
+let lastTick = 0;
+/** Lets promise continuations run; a full event-loop turn (timers, messages) at most every 2 ms. */
+async function yieldSome(): Promise<void> {
+  const t = performance.now();
+  if (t - lastTick > 2) {
+    lastTick = t;
+    await tick();
+  } else {
+    for (let i = 0; i < 4; i++) await null;
+  }
+}
 
 /**
  * Awaits an async task. While the task has subtasks outstanding, this worker
@@ -334,7 +345,7 @@ async function awaitTask(p: PromiseLike<unknown>, ctx: Ctx): Promise<unknown> {
     ctx.check();
     if (w.off > 0) flush();
     if (deliverChildren()) {
-      await tick();
+      await yieldSome();
       continue;
     }
     if (children.size > 0) {
@@ -355,7 +366,7 @@ async function awaitTask(p: PromiseLike<unknown>, ctx: Ctx): Promise<unknown> {
           flush();
         }
       } else parkedMs += performance.now() - t0;
-      await tick();
+      await yieldSome();
     } else {
       await new Promise<void>((resolve) => {
         const t = setTimeout(resolve, 5);
