@@ -411,6 +411,12 @@ describe('scheduler: subtasks spawned from inside tasks (ctx.run, ctx.map)', () 
     expect(await Promise.all([10, 11, 9, 12].map((n) => s.run('fib', n)))).toEqual([10, 11, 9, 12].map(fibJs));
   });
 
+  it('with one thread the waiting worker runs its own subtasks (no deadlock)', async () => {
+    const s = make({ threads: 1 });
+    expect(await s.run('fib', 9)).toBe(fibJs(9));
+    expect(await s.run('spawnMap', new Float64Array([1.5, 2, 3]))).toEqual([3, 4, 6]);
+  });
+
   it('4 long + 400 short tasks spawned from one root: results right, idle worker steals them', async () => {
     const s = make();
     await s.ready();
