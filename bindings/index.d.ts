@@ -389,6 +389,9 @@ export interface PressureJs {
  */
 export declare function schedCancel(id: number, taskId: number): number
 
+/** Worker side: completion records of the subtasks this slot spawned (or null). */
+export declare function schedChildResults(id: number, slot: number): Buffer | null
+
 /**
  * Worker side: posts a packed completion batch; `true` when the main thread
  * needs a wake-up message.
@@ -409,6 +412,16 @@ export declare function schedIdleWorkers(id: number): number
 
 export declare function schedInflight(id: number, slot: number): Array<number>
 
+export interface SchedLost {
+  /** Taken-but-unstarted tasks requeued. */
+  requeued: Array<number>
+  /**
+   * The main-thread task to fail: the culprit, or the task that was
+   * waiting on the culprit subtask on the same worker.
+   */
+  failed?: number
+}
+
 /** Runs `n` empty native tasks on the scheduler's native pool (overhead probe). */
 export declare function schedNoop(id: number, n: number): Promise<number>
 
@@ -427,6 +440,13 @@ export interface SchedSlotStats {
   batches: number
   replaced: number
 }
+
+/**
+ * Worker side: a running task spawns a subtask onto this slot's own deque
+ * (stealable by the other workers); returns its id. Its completion comes back
+ * through `schedChildResults`, not the main thread.
+ */
+export declare function schedSpawn(id: number, slot: number, parent: number, name: number, flags: number, payload: Uint8Array): number
 
 export declare function schedStats(id: number): SchedStats
 
@@ -447,8 +467,8 @@ export declare function schedTake(id: number, slot: number, max: number, parkMs:
 
 export declare function schedVerifyBatch(id: number, signatures: Uint8Array, messages: Uint8Array, ends: Uint32Array, publicKeys: Uint8Array, mode?: string | undefined | null): Promise<boolean[]>
 
-/** The worker of `slot` died: requeues what it had taken except `culprit`. */
-export declare function schedWorkerLost(id: number, slot: number, culprit?: number | undefined | null): Array<number>
+/** The worker of `slot` died: requeues what it had taken except what died with it. */
+export declare function schedWorkerLost(id: number, slot: number, culprit?: number | undefined | null): SchedLost
 
 export interface SkbPolicyJs {
   denyCidrs?: Array<string>

@@ -74,6 +74,24 @@ pub fn sched_release(id: u32, slot: u32, task_ids: Vec<f64>) -> Result<u32> {
     })
 }
 
+/// Worker side: a running task spawns a subtask onto this slot's own deque
+/// (stealable by the other workers); returns its id. Its completion comes back
+/// through `schedChildResults`, not the main thread.
+#[napi]
+pub fn sched_spawn(id: u32, slot: u32, parent: f64, name: u32, flags: u32, payload: &[u8]) -> Result<f64> {
+    guard(|| {
+        let parent = wire::id_from_f64("parent", parent)?;
+        Ok(sched::get(id)?.spawn(slot as usize, parent, name, flags, payload.to_vec())? as f64)
+    })
+}
+
+/// Worker side: completion records of the subtasks this slot spawned (or null).
+#[napi]
+pub fn sched_child_results(id: u32, slot: u32) -> Result<Option<Buffer>> {
+    let out = guard(|| sched::get(id)?.child_results(slot as usize))?;
+    Ok(if out.is_empty() { None } else { Some(Buffer::from(out)) })
+}
+
 /// Number of workers parked waiting for tasks.
 #[napi]
 pub fn sched_idle_workers(id: u32) -> Result<u32> {
@@ -98,12 +116,22 @@ pub fn sched_inflight(id: u32, slot: u32) -> Result<Vec<f64>> {
     guard(|| Ok(sched::get(id)?.inflight(slot as usize)?.into_iter().map(|v| v as f64).collect()))
 }
 
-/// The worker of `slot` died: requeues what it had taken except `culprit`.
+#[napi(object)]
+pub struct SchedLost {
+    /// Taken-but-unstarted tasks requeued.
+    pub requeued: Vec<f64>,
+    /// The main-thread task to fail: the culprit, or the task that was
+    /// waiting on the culprit subtask on the same worker.
+    pub failed: Option<f64>,
+}
+
+/// The worker of `slot` died: requeues what it had taken except what died with it.
 #[napi]
-pub fn sched_worker_lost(id: u32, slot: u32, culprit: Option<f64>) -> Result<Vec<f64>> {
+pub fn sched_worker_lost(id: u32, slot: u32, culprit: Option<f64>) -> Result<SchedLost> {
     guard(|| {
         let culprit = culprit.map(|c| wire::id_from_f64("culprit", c)).transpose()?;
-        Ok(sched::get(id)?.worker_lost(slot as usize, culprit)?.into_iter().map(|v| v as f64).collect())
+        let l = sched::get(id)?.lose_worker(slot as usize, culprit)?;
+        Ok(SchedLost { requeued: l.requeued.into_iter().map(|v| v as f64).collect(), failed: l.failed.map(|v| v as f64) })
     })
 }
 

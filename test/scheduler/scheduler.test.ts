@@ -395,3 +395,112 @@ describe('scheduler: channels and native kernels', () => {
     expect((await rejection(nativeOnly.run('echo', 1))).message).toMatch(/^options.tasks: /);
   });
 });
+
+describe('scheduler: subtasks spawned from inside tasks (ctx.run, ctx.map)', () => {
+  const sumWorkers = (s: Scheduler, k: 'executed' | 'stolen') => s.stats().workers.reduce((a, w) => a + w[k], 0);
+  const fibJs = (n: number): number => (n < 2 ? n : fibJs(n - 1) + fibJs(n - 2));
+
+  it('recursive fan-out where every worker waits on children does not deadlock; subtasks are stolen', async () => {
+    const s = make();
+    await s.ready();
+    expect(await s.run('fib', 12)).toBe(fibJs(12));
+    // 465 tasks in the tree, all but the root spawned from inside tasks
+    expect(sumWorkers(s, 'executed')).toBe(465);
+    expect(sumWorkers(s, 'stolen')).toBeGreaterThan(0);
+    // several roots at once: both workers hold parents that wait on children
+    expect(await Promise.all([10, 11, 9, 12].map((n) => s.run('fib', n)))).toEqual([10, 11, 9, 12].map(fibJs));
+  });
+
+  it('with one thread the waiting worker runs its own subtasks (no deadlock)', async () => {
+    const s = make({ threads: 1 });
+    expect(await s.run('fib', 9)).toBe(fibJs(9));
+    expect(await s.run('spawnMap', new Float64Array([1.5, 2, 3]))).toEqual([3, 4, 6]);
+  });
+
+  it('4 long + 400 short tasks spawned from one root: results right, idle worker steals them', async () => {
+    const s = make();
+    await s.ready();
+    const r = (await s.run('unbalanced', { long: 4, longMs: 30, short: 400, shortMs: 0.5 })) as number[];
+    expect(r).toEqual(Array.from({ length: 404 }, (_, i) => i * 2));
+    const st = s.stats();
+    expect(st.workers.reduce((a, w) => a + w.executed, 0)).toBe(405);
+    expect(st.workers.reduce((a, w) => a + w.stolen, 0)).toBeGreaterThan(0);
+    // both workers executed some of them
+    for (const w of st.workers) expect(w.executed).toBeGreaterThan(0);
+  });
+
+  it('ctx.map partitions over subtasks; child errors and unknown names reach the parent', async () => {
+    const s = make();
+    expect(await s.run('spawnMap', [1, 2, 3, 4, 5, 6, 7])).toEqual([2, 4, 6, 8, 10, 12, 14]);
+    expect(await s.run('spawnFail')).toMatch(/^ERR_OMNI_TASK_FAILED: subtask 'fail' \(id \d+\) threw: boom: child$/);
+    expect(await s.run('spawnMissing')).toBe('ERR_OMNI_INVALID_ARGUMENT');
+  });
+
+  it('a subtask that crashes its worker fails once (no crash loop) and the scheduler keeps working', async () => {
+    const s = make();
+    await s.ready();
+    // the child runs on the other worker (parent gets ERR_OMNI_WORKER_CRASHED) or nested on the
+    // parent's own worker (both die: the parent's run rejects with ERR_OMNI_WORKER_CRASHED)
+    const out = await s.run('spawnExit').then(
+      (v) => v,
+      (e: OmniError) => e.code,
+    );
+    expect(out).toBe(C.WORKER_CRASHED);
+    expect(replaced(s)).toBe(1);
+    expect(await s.run('fib', 8)).toBe(21);
+  });
+
+  it('cancelling a parent cancels its queued children (they never run)', async () => {
+    const s = make();
+    await s.ready();
+    const ac = new AbortController();
+    const p = s.run('spawnMany', { n: 300, ms: 5 }, { signal: ac.signal });
+    setTimeout(() => ac.abort(), 150);
+    expect((await rejection(p)).code).toBe(C.TASK_CANCELLED);
+    // wait until nothing is queued or running any more
+    for (let i = 0; i < 400; i++) {
+      const st = s.stats();
+      if (st.queued === 0 && st.workers.every((w) => w.inflight === 0)) break;
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    const st = s.stats();
+    expect(st.queued).toBe(0);
+    expect(sumWorkers(s, 'executed')).toBeLessThan(301);
+    // the scheduler keeps working
+    expect(await s.run('fib', 6)).toBe(8);
+  });
+});
+
+describe('scheduler: transfer', () => {
+  it('detaches the listed ArrayBuffers after capturing the input', async () => {
+    const s = make();
+    const ab = new Uint8Array([1, 2, 3, 4]).buffer;
+    const view = new Uint8Array(ab);
+    const p = s.run('byteSum', view, { transfer: [ab] });
+    expect(ab.byteLength).toBe(0);
+    expect(view.length).toBe(0);
+    expect(await p).toBe(10);
+    const ab2 = new Uint8Array([5, 5]).buffer;
+    const m = s.map('byteSum', [new Uint8Array(ab2)], { transfer: [ab2] });
+    expect(ab2.byteLength).toBe(0);
+    expect(await m).toEqual([10]);
+  });
+
+  it('rejects bad transfer lists without queueing or detaching anything', async () => {
+    const s = make();
+    const ok = new ArrayBuffer(8);
+    const bad = async (list: unknown[], re: RegExp) => {
+      const e = await rejection(s.run('byteSum', new Uint8Array(ok), { transfer: list as ArrayBuffer[] }));
+      expect(e.code).toBe('ERR_OMNI_INVALID_ARGUMENT');
+      expect(e.message).toMatch(re);
+      expect(ok.byteLength).toBe(8);
+    };
+    await bad([ok, new SharedArrayBuffer(4)], /^options\.transfer\[1\]: expected an ArrayBuffer, got a SharedArrayBuffer/);
+    await bad([new Uint8Array(4)], /^options\.transfer\[0\]: expected an ArrayBuffer, got a view/);
+    await bad([ok, ok], /^options\.transfer\[1\]: the same ArrayBuffer is listed twice/);
+    const gone = new ArrayBuffer(4);
+    structuredClone(gone, { transfer: [gone] });
+    await bad([ok, gone], /^options\.transfer\[1\]: the ArrayBuffer is already detached/);
+    expect(s.stats().completed + s.stats().failed).toBe(0);
+  });
+});

@@ -11,12 +11,16 @@ export const TASK_HEADER = 24;
 export const COMPLETION_HEADER = 16;
 
 export const FLAG_MAP = 1;
+/** Subtask whose function name travels in the payload (`u32 length + utf8`) instead of the name table. */
+export const FLAG_NAMED = 2;
 
 export const STATUS_OK = 0;
 export const STATUS_THREW = 1;
 export const STATUS_SKIPPED = 2;
 export const STATUS_NO_SUCH_TASK = 3;
 export const STATUS_UNSERIALIZABLE = 4;
+/** Written natively: the worker running a subtask died. */
+export const STATUS_WORKER_LOST = 5;
 
 const T_UNDEFINED = 0;
 const T_NULL = 1;

@@ -72,8 +72,17 @@ export interface RunOptions {
   signal?: AbortSignal;
   /** Cancels the task with `ERR_OMNI_TASK_TIMEOUT` after this many ms. */
   timeoutMs?: number;
-  /** Accepted for piscina compatibility; inputs are copied through native memory. Use SharedArrayBuffer-backed data for zero copy. */
-  transfer?: unknown[];
+  /**
+   * ArrayBuffers moved to the task, like `postMessage`'s transfer list: after
+   * the input has been captured, each listed buffer is detached in the caller
+   * (`byteLength` becomes 0 and views on it become empty), so the caller cannot
+   * observe or change the data the task works on. This is an ownership move,
+   * not zero copy: the bytes are still copied once into native memory with
+   * the input. Use SharedArrayBuffer-backed data for zero copy. Entries must
+   * be distinct, non-detached ArrayBuffers (not SharedArrayBuffers); otherwise
+   * the call throws `ERR_OMNI_INVALID_ARGUMENT` and nothing is queued or detached.
+   */
+  transfer?: ArrayBuffer[];
 }
 
 const mapSchema = runSchema.extend({
@@ -143,6 +152,40 @@ interface Slot {
 }
 
 const CLOSED_MSG = 'scheduler is closed';
+/** Subtask ids (spawned natively from inside tasks) start here (`CHILD_ID_BASE` in the crate). */
+const CHILD_ID_BASE = 2 ** 52;
+
+/** Validates a transfer list (before anything is queued). */
+function checkTransfer(list: unknown[] | undefined): ArrayBuffer[] | undefined {
+  if (!list || list.length === 0) return undefined;
+  const seen = new Set<ArrayBuffer>();
+  list.forEach((b, i) => {
+    if (!(b instanceof ArrayBuffer)) {
+      const what = b instanceof SharedArrayBuffer ? 'a SharedArrayBuffer (shared, never moved)' : ArrayBuffer.isView(b) ? 'a view (list its .buffer)' : typeof b;
+      throw omni(ErrorCodes.INVALID_ARGUMENT, `options.transfer[${i}]: expected an ArrayBuffer, got ${what}`);
+    }
+    if (seen.has(b)) throw omni(ErrorCodes.INVALID_ARGUMENT, `options.transfer[${i}]: the same ArrayBuffer is listed twice`);
+    try {
+      new Uint8Array(b);
+    } catch {
+      throw omni(ErrorCodes.INVALID_ARGUMENT, `options.transfer[${i}]: the ArrayBuffer is already detached`);
+    }
+    seen.add(b);
+  });
+  return [...seen];
+}
+
+/** Detaches the listed buffers in this thread (their contents were captured already). */
+function detach(list: ArrayBuffer[] | undefined): void {
+  if (!list) return;
+  for (const b of list) {
+    try {
+      structuredClone(b, { transfer: [b] });
+    } catch {
+      /* marked untransferable by Node (e.g. the Buffer pool): stays attached */
+    }
+  }
+}
 
 function specOf(tasks: string | URL): string {
   if (tasks instanceof URL) return tasks.protocol === 'file:' ? fileURLToPath(tasks) : tasks.href;
@@ -271,8 +314,10 @@ export class Scheduler extends EventEmitter {
     this.drain();
     const cur = slot.views.current[0];
     const culprit = cur >= 0 ? cur : null;
-    const requeued = callNative(() => native.schedWorkerLost(this.id, slot.index, culprit));
-    for (const rid of requeued) if (!this.pending.has(rid)) native.schedCancel(this.id, rid);
+    const lost = callNative(() => native.schedWorkerLost(this.id, slot.index, culprit));
+    const requeued = lost.requeued;
+    // (subtask ids, >= 2^52, are not in `pending`: their spawners wait for them)
+    for (const rid of requeued) if (rid < CHILD_ID_BASE && !this.pending.has(rid)) native.schedCancel(this.id, rid);
     const oom = (slot.error as { code?: string } | undefined)?.code === 'ERR_WORKER_OUT_OF_MEMORY';
     const reason = slot.killReason
       ? slot.killReason
@@ -290,8 +335,9 @@ export class Scheduler extends EventEmitter {
       this.emit('workerError', { slot: slot.index, error: this.broken });
       return;
     }
-    if (culprit !== null) {
-      const p = this.pending.get(culprit);
+    const failed = lost.failed ?? null;
+    if (failed !== null) {
+      const p = this.pending.get(failed);
       if (p) this.settleError(p, omni(SchedulerErrorCodes.WORKER_CRASHED, `task '${p.name}' (id ${p.id}): ${reason}; the worker was replaced`, slot.error));
     }
     this.emit('workerReplaced', { slot: slot.index, code, reason, requeued: requeued.length });
@@ -447,7 +493,9 @@ export class Scheduler extends EventEmitter {
       this.checkOpen(true);
       if (typeof name !== 'string' || name === '') throw omni(ErrorCodes.INVALID_ARGUMENT, `name: expected a non-empty string, got ${typeof name}`);
       const o = options === undefined ? undefined : parseOptions('options', runSchema, options);
+      const transfer = checkTransfer(o?.transfer);
       const [p, promise] = this.enqueue(name, 0, o?.priority ?? 0, (w) => w.value(input, this.sharedTable));
+      detach(transfer);
       if (o) this.arm(p, o.signal, o.timeoutMs);
       return promise as Promise<R>;
     } catch (e) {
@@ -468,6 +516,7 @@ export class Scheduler extends EventEmitter {
       throw omni(ErrorCodes.INVALID_ARGUMENT, `items: expected an array or a typed array, got ${items === null ? 'null' : typeof items}`);
     }
     const o = options === undefined ? undefined : parseOptions('options', mapSchema, options);
+    const transfer = checkTransfer(o?.transfer);
     const n = items.length;
     if (n === 0) return [];
     const part = o?.partition ?? 'auto';
@@ -490,6 +539,7 @@ export class Scheduler extends EventEmitter {
       for (const [, pr] of parts) pr.catch(() => {});
       throw e;
     }
+    detach(transfer);
     const results = parts.map(([, pr]) => pr);
     const chunks = parts.map(([p]) => p);
     let onAbort: (() => void) | undefined;

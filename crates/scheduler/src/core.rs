@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use crossbeam_deque::{Injector, Steal, Stealer, Worker};
 use omnitide_common::{code, Error, Result};
 
-use crate::wire::{self, TaskHeader, TASK_HEADER};
+use crate::wire::{self, TaskHeader, COMPLETION_HEADER, TASK_HEADER};
 
 /// Three priority levels: `priority > 0` is high, `0` normal, `< 0` low.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -111,6 +111,27 @@ pub struct Core {
     n_cancelled: AtomicUsize,
     done: Mutex<Done>,
     pool: OnceLock<rayon::ThreadPool>,
+    /// Subtask id -> (slot whose worker spawned it, spawning task id); its result goes back there.
+    children: Mutex<HashMap<u64, (usize, u64)>>,
+    n_children: AtomicUsize,
+    next_child: AtomicU64,
+    /// Per slot: completion records of subtasks spawned by that slot's worker.
+    child_done: Vec<Mutex<Vec<u8>>>,
+}
+
+/// Subtask ids start here, far above the ids the main thread hands out.
+pub const CHILD_ID_BASE: u64 = 1 << 52;
+/// Completion status written natively when the worker running a subtask died.
+pub const STATUS_WORKER_LOST: u8 = 5;
+
+/// What [`Core::lose_worker`] did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Lost {
+    /// Taken-but-unstarted tasks put back at the front of the queues.
+    pub requeued: Vec<u64>,
+    /// The main-thread task that died with the worker (the culprit, or the
+    /// task that was waiting on the culprit subtask on that worker).
+    pub failed: Option<u64>,
 }
 
 /// What `cancel` found.
@@ -158,6 +179,10 @@ impl Core {
             n_cancelled: AtomicUsize::new(0),
             done: Mutex::new(Done { buf: Vec::new(), notified: false }),
             pool: OnceLock::new(),
+            children: Mutex::new(HashMap::new()),
+            n_children: AtomicUsize::new(0),
+            next_child: AtomicU64::new(CHILD_ID_BASE),
+            child_done: (0..threads).map(|_| Mutex::new(Vec::new())).collect(),
         }
     }
 
@@ -233,6 +258,46 @@ impl Core {
         }
         self.wake_up(1);
         Ok(())
+    }
+
+    /// A running task on `slot`'s worker spawns a subtask: it gets a fresh id,
+    /// goes onto `slot`'s own deque (LIFO for the owner, stealable by the
+    /// others), and its completion is routed back to `slot` (see
+    /// [`Core::child_results`]) instead of the main thread. Returns the id.
+    pub fn spawn(&self, slot: usize, parent: u64, name: u32, flags: u32, payload: Vec<u8>) -> Result<u64> {
+        self.slot(slot)?;
+        let id = self.next_child.fetch_add(1, Ordering::Relaxed);
+        {
+            let mut c = self.children.lock().unwrap();
+            c.insert(id, (slot, parent));
+            self.n_children.store(c.len(), Ordering::Release);
+        }
+        let h = TaskHeader { id, len: 0, name, priority: 0, flags };
+        if let Err(e) = self.push(TaskRec::new(h, payload), Some(slot)) {
+            self.forget_child(id);
+            return Err(e);
+        }
+        Ok(id)
+    }
+
+    fn forget_child(&self, id: u64) -> Option<usize> {
+        if self.n_children.load(Ordering::Acquire) == 0 {
+            return None;
+        }
+        let mut c = self.children.lock().unwrap();
+        let r = c.remove(&id);
+        self.n_children.store(c.len(), Ordering::Release);
+        r.map(|(slot, _)| slot)
+    }
+
+    /// Completion records of subtasks spawned by `slot`'s worker, taken.
+    pub fn child_results(&self, slot: usize) -> Result<Vec<u8>> {
+        self.slot(slot)?;
+        Ok(std::mem::take(&mut *self.child_done[slot].lock().unwrap()))
+    }
+
+    fn has_child_results(&self, slot: usize) -> bool {
+        self.child_done.get(slot).is_some_and(|b| !b.lock().unwrap().is_empty())
     }
 
     fn is_cancelled(&self, id: u64) -> bool {
@@ -328,7 +393,13 @@ impl Core {
             if !got.is_empty() {
                 return Ok(got);
             }
+            if self.has_child_results(slot) {
+                return Ok(Vec::new());
+            }
             let mut s = self.sleepers.lock().unwrap();
+            if self.has_child_results(slot) {
+                return Ok(Vec::new());
+            }
             if self.queued.load(Ordering::Acquire) > 0 {
                 drop(s);
                 std::thread::yield_now();
@@ -379,8 +450,35 @@ impl Core {
         }
         me.executed.fetch_add(ids.len() as u64, Ordering::Relaxed);
         me.busy_ns.fetch_add(busy_ns, Ordering::Relaxed);
+        let batch = if self.n_children.load(Ordering::Acquire) > 0 {
+            // Route subtask results to the slot that spawned them.
+            let mut main = Vec::with_capacity(batch.len());
+            let mut routed = false;
+            let mut o = 0;
+            for id in &ids {
+                let end = o + COMPLETION_HEADER + u32::from_le_bytes(batch[o + 8..o + 12].try_into().unwrap()) as usize;
+                match self.forget_child(*id) {
+                    Some(parent) => {
+                        self.child_done[parent].lock().unwrap().extend_from_slice(&batch[o..end]);
+                        routed = true;
+                    }
+                    None => main.extend_from_slice(&batch[o..end]),
+                }
+                o = end;
+            }
+            if routed {
+                let _s = self.sleepers.lock().unwrap();
+                self.wake.notify_all();
+            }
+            std::borrow::Cow::Owned(main)
+        } else {
+            std::borrow::Cow::Borrowed(batch)
+        };
+        if batch.is_empty() {
+            return Ok(false);
+        }
         let mut d = self.done.lock().unwrap();
-        d.buf.extend_from_slice(batch);
+        d.buf.extend_from_slice(&batch);
         Ok(!std::mem::replace(&mut d.notified, true))
     }
 
@@ -432,6 +530,9 @@ impl Core {
         }
         c.insert(id);
         self.n_cancelled.store(c.len(), Ordering::Release);
+        drop(c);
+        // A queued subtask is skipped silently: its spawner settles it itself.
+        self.forget_child(id);
         CancelOutcome::Queued
     }
 
@@ -445,16 +546,54 @@ impl Core {
     /// The worker of `slot` died. Every task it had taken except `culprit` (the
     /// one it was running, which the caller fails) goes back to the front of the
     /// queues; the slot's local deque is kept for its replacement. Returns the
-    /// requeued ids.
+    /// requeued ids. See [`Core::lose_worker`] for subtask chains.
     pub fn worker_lost(&self, slot: usize, culprit: Option<u64>) -> Result<Vec<u64>> {
+        Ok(self.lose_worker(slot, culprit)?.requeued)
+    }
+
+    /// [`Core::worker_lost`], aware of subtasks: when `culprit` is a subtask
+    /// executed while its spawning task waited on the same worker, the
+    /// spawner (and its own spawners on that worker) died with it and are
+    /// not requeued. The top of that chain fails: towards its spawner's
+    /// worker if it is a subtask (status [`STATUS_WORKER_LOST`]), else it is
+    /// returned as `failed` for the main thread to fail.
+    pub fn lose_worker(&self, slot: usize, culprit: Option<u64>) -> Result<Lost> {
         let me = self.slot(slot)?;
         me.replaced.fetch_add(1, Ordering::Relaxed);
-        let taken: Vec<TaskRec> = me.inflight.lock().unwrap().drain().map(|(_, t)| t).collect();
-        let mut ids = Vec::new();
-        let mut requeue: Vec<TaskRec> = taken.into_iter().filter(|t| Some(t.id()) != culprit).collect();
+        let taken: HashMap<u64, TaskRec> = me.inflight.lock().unwrap().drain().collect();
+        // Subtask results waiting for the dead worker are dropped (their spawners died with it).
+        self.child_done[slot].lock().unwrap().clear();
+        let mut dead: Vec<u64> = Vec::new();
+        let mut failed = None;
+        if let Some(mut c) = culprit {
+            dead.push(c);
+            loop {
+                let entry = self.children.lock().unwrap().get(&c).copied();
+                match entry {
+                    Some((ps, pid)) if ps == slot && taken.contains_key(&pid) => {
+                        self.forget_child(c);
+                        dead.push(pid);
+                        c = pid;
+                    }
+                    Some((ps, _)) => {
+                        self.forget_child(c);
+                        wire::write_completion(&mut self.child_done[ps].lock().unwrap(), c, STATUS_WORKER_LOST, &[]);
+                        let _s = self.sleepers.lock().unwrap();
+                        self.wake.notify_all();
+                        break;
+                    }
+                    None => {
+                        failed = Some(c);
+                        break;
+                    }
+                }
+            }
+        }
+        let mut requeue: Vec<TaskRec> = taken.into_values().filter(|t| !dead.contains(&t.id())).collect();
         requeue.sort_by_key(|t| t.id());
+        let mut ids = Vec::new();
         if self.is_closed() {
-            return Ok(requeue.iter().map(|t| t.id()).collect());
+            return Ok(Lost { requeued: requeue.iter().map(|t| t.id()).collect(), failed });
         }
         self.queued.fetch_add(requeue.len() as i64, Ordering::AcqRel);
         for t in requeue {
@@ -462,7 +601,7 @@ impl Core {
             self.injectors[Priority::High as usize].push(t);
         }
         self.wake_up(ids.len());
-        Ok(ids)
+        Ok(Lost { requeued: ids, failed })
     }
 
     pub fn stats(&self) -> Stats {

@@ -288,3 +288,79 @@ fn task_ids_must_be_safe_integers() {
         assert!(e.message.starts_with("taskId:"), "{}", e.message);
     }
 }
+
+#[test]
+fn subtask_results_go_back_to_the_spawning_slot_and_can_be_stolen() {
+    use omnitide_scheduler::core::{CHILD_ID_BASE, STATUS_WORKER_LOST};
+    let c = create(2).unwrap();
+    let a = c.spawn(0, 9, 3, 0, b"x".to_vec()).unwrap();
+    let b = c.spawn(0, 9, 3, 0, b"y".to_vec()).unwrap();
+    assert!(a >= CHILD_ID_BASE && b == a + 1);
+    assert_eq!(c.stats().slots[0].queued, 2);
+    // slot 1 steals one of slot 0's subtasks
+    let got = c.take(1, 1, PARK).unwrap();
+    assert_eq!(got.len(), 1);
+    assert!(c.stats().slots[1].stolen >= 1);
+    let id = got[0].id();
+    let mut done = Vec::new();
+    wire::write_completion(&mut done, id, 0, b"r");
+    wire::write_completion(&mut done, 77, 0, b"main");
+    assert!(c.complete(1, &done, 0).unwrap());
+    // the main thread only sees its own task
+    assert_eq!(wire::completion_ids("d", &c.drain()).unwrap(), vec![77]);
+    // slot 1 takes the other subtask too (from its own deque or slot 0's)
+    let other = if id == a { b } else { a };
+    let t = c.take(1, 1, PARK).unwrap();
+    assert_eq!(t[0].id(), other);
+    // nothing queued: slot 0's take returns at once (empty) because a subtask result waits
+    let t0 = std::time::Instant::now();
+    assert!(c.take(0, 1, Duration::from_secs(5)).unwrap().is_empty());
+    assert!(t0.elapsed() < Duration::from_secs(5));
+    let r = c.child_results(0).unwrap();
+    assert_eq!(wire::completion_ids("r", &r).unwrap(), vec![id]);
+    assert!(c.child_results(0).unwrap().is_empty());
+    // slot 1 dies while running the other subtask: it fails towards its spawner
+    assert!(c.worker_lost(1, Some(other)).unwrap().is_empty());
+    let r = c.child_results(0).unwrap();
+    assert_eq!(wire::completion_ids("r", &r).unwrap(), vec![other]);
+    assert_eq!(r[12], STATUS_WORKER_LOST);
+    // a subtask run nested on its spawner's worker: its crash fails the spawner chain, not requeued
+    c.submit(batch([500], 0)).unwrap();
+    let root = c.take(0, 1, PARK).unwrap();
+    assert_eq!(root[0].id(), 500);
+    let k1 = c.spawn(0, 500, 3, 0, vec![]).unwrap();
+    assert_eq!(c.take(0, 1, PARK).unwrap()[0].id(), k1);
+    let k2 = c.spawn(0, k1, 3, 0, vec![]).unwrap();
+    assert_eq!(c.take(0, 1, PARK).unwrap()[0].id(), k2);
+    let lost = c.lose_worker(0, Some(k2)).unwrap();
+    assert_eq!(lost.failed, Some(500));
+    assert!(lost.requeued.is_empty());
+    assert_eq!(c.stats().queued, 0);
+    // a queued subtask that is cancelled is skipped
+    let q = c.spawn(0, 9, 3, 0, vec![]).unwrap();
+    assert_eq!(c.cancel(q), CancelOutcome::Queued);
+    assert!(c.take(0, 4, PARK).unwrap().is_empty());
+    destroy(c.id);
+}
+
+#[test]
+fn parked_take_wakes_when_a_subtask_result_arrives() {
+    let c = create(2).unwrap();
+    let id = c.spawn(0, 9, 1, 0, vec![]).unwrap();
+    let t = c.take(1, 1, PARK).unwrap();
+    assert_eq!(t[0].id(), id);
+    let c2 = c.clone();
+    let h = thread::spawn(move || {
+        let start = std::time::Instant::now();
+        let r = c2.take(0, 1, Duration::from_secs(10)).unwrap();
+        (r.len(), start.elapsed())
+    });
+    thread::sleep(Duration::from_millis(50));
+    let mut done = Vec::new();
+    wire::write_completion(&mut done, id, 0, b"");
+    c.complete(1, &done, 0).unwrap();
+    let (n, waited) = h.join().unwrap();
+    assert_eq!(n, 0);
+    assert!(waited < Duration::from_secs(10), "woken by the result, not the park timeout");
+    destroy(c.id);
+}
