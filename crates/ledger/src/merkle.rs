@@ -174,32 +174,7 @@ pub fn verify_inclusion(
     proof: &[Hash],
     root: &Hash,
 ) -> Verdict {
-    if index >= tree_size {
-        return Err(format!("index {index} is not below tree size {tree_size}"));
-    }
-    let (mut fn_, mut sn) = (index, tree_size - 1);
-    let mut r = *leaf_hash;
-    for p in proof {
-        if sn == 0 {
-            return Err("proof is longer than the tree is deep".into());
-        }
-        if fn_ & 1 == 1 || fn_ == sn {
-            r = alg.node_hash(p, &r);
-            if fn_ & 1 == 0 {
-                while fn_ & 1 == 0 && fn_ != 0 {
-                    fn_ >>= 1;
-                    sn >>= 1;
-                }
-            }
-        } else {
-            r = alg.node_hash(&r, p);
-        }
-        fn_ >>= 1;
-        sn >>= 1;
-    }
-    if sn != 0 {
-        return Err("proof is shorter than the tree is deep".into());
-    }
+    let r = root_from_inclusion_checked(alg, leaf_hash, index, tree_size, proof)?;
     if &r != root {
         return Err("recomputed root does not match the given root".into());
     }
@@ -209,14 +184,19 @@ pub fn verify_inclusion(
 /// The root a valid inclusion proof leads to (RFC 9162 §2.1.3.2 without the
 /// final comparison); `None` if the proof has the wrong length.
 pub fn root_from_inclusion(alg: HashAlg, leaf_hash: &Hash, index: u64, tree_size: u64, proof: &[Hash]) -> Option<Hash> {
+    root_from_inclusion_checked(alg, leaf_hash, index, tree_size, proof).ok()
+}
+
+/// The RFC 9162 §2.1.3.2 walk, with the reason a proof has the wrong shape.
+fn root_from_inclusion_checked(alg: HashAlg, leaf_hash: &Hash, index: u64, tree_size: u64, proof: &[Hash]) -> std::result::Result<Hash, String> {
     if index >= tree_size {
-        return None;
+        return Err(format!("index {index} is not below tree size {tree_size}"));
     }
     let (mut fn_, mut sn) = (index, tree_size - 1);
     let mut r = *leaf_hash;
     for p in proof {
         if sn == 0 {
-            return None;
+            return Err("proof is longer than the tree is deep".into());
         }
         if fn_ & 1 == 1 || fn_ == sn {
             r = alg.node_hash(p, &r);
@@ -230,7 +210,10 @@ pub fn root_from_inclusion(alg: HashAlg, leaf_hash: &Hash, index: u64, tree_size
         fn_ >>= 1;
         sn >>= 1;
     }
-    (sn == 0).then_some(r)
+    if sn != 0 {
+        return Err("proof is shorter than the tree is deep".into());
+    }
+    Ok(r)
 }
 
 /// RFC 9162 §2.1.4.2: checks that the tree of `old_size` leaves with root
