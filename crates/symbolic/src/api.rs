@@ -40,6 +40,12 @@ fn options(a: &Map<String, Value>) -> Result<Options> {
             if let Some(x) = l.get("maxDepth").and_then(|v| v.as_u64()) {
                 o.limits.max_depth = x as usize;
             }
+            if let Some(x) = l.get("factorMaxDegree").and_then(|v| v.as_u64()) {
+                o.limits.factor_max_degree = x as usize;
+            }
+            if let Some(x) = l.get("factorTimeMs").and_then(|v| v.as_u64()) {
+                o.limits.factor_time_ms = x;
+            }
         }
     }
     Ok(o)

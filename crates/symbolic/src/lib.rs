@@ -23,6 +23,13 @@
 //!   shorter of the two canonical forms is returned (deterministic either way).
 //! * **Limits**: `maxExponent` (10000), `maxTerms` (100000; expansions are estimated before
 //!   they are computed), `maxDepth`; rewriting has node / iteration / time limits.
+//! * **Factoring** ([`ops::factor`], [`zfactor`]): univariate over Z is complete — monomial
+//!   content, square-free decomposition (Yun), rational roots, then Zassenhaus with
+//!   Cantor–Zassenhaus over a prime above the Mignotte-type bound (so no Hensel lifting) and
+//!   subset recombination by exact trial division. `factorMaxDegree` (200) and `factorTimeMs`
+//!   (5000, per square-free part) cap it; beyond them the part is returned unfactored (a
+//!   debug build needs ~100 s for `x^105 - 1`, so large cyclotomics may hit the time cap).
+//!   Multivariate: content, square-free part, difference of squares, homogeneous bivariate.
 //! * **Rewriting and proofs** ([`rewrite`]): egg with explanations over `SymbolLang`; rules in
 //!   mathjs rule-string form. Proof steps name the rule, the direction and the rewritten
 //!   subterm; [`rewrite::check`] replays them with its own matcher (no egg) and exact
@@ -40,6 +47,7 @@ pub mod canon;
 pub mod eval;
 pub mod ops;
 pub mod poly;
+pub mod zfactor;
 pub mod rewrite;
 pub mod sat;
 pub mod util;

@@ -193,8 +193,9 @@ fn eval_univ(p: &Poly, v: u32, x: &BigRational) -> BigRational {
 }
 
 /// Factors a primitive square-free univariate integer polynomial: linear factors by the
-/// rational root test, quadratic factors by Kronecker's method; the rest is returned as is.
-fn factor_sqfree(mut p: Poly, v: u32) -> Vec<Poly> {
+/// rational root test, then the rest completely by [`crate::zfactor`]; if its limits are hit,
+/// quadratic factors by Kronecker's method and the remainder as is.
+fn factor_sqfree(mut p: Poly, v: u32, lim: &crate::zfactor::FactorLimits) -> Vec<Poly> {
     let mut out = Vec::new();
     let x = Poly::var(v);
     // rational roots
@@ -234,7 +235,21 @@ fn factor_sqfree(mut p: Poly, v: u32) -> Vec<Poly> {
             None => break,
         }
     }
-    // quadratic factors (Kronecker) for small degree
+    // complete factorization of the rest (Zassenhaus over a large prime); degree <= 3 without a
+    // rational root is already irreducible
+    if p.degree_in(v) >= 4 {
+        let cs: Option<Vec<BigInt>> = p.coeffs_in(v).iter().map(|c| c.const_value().filter(|c| c.is_integer()).map(|c| c.to_integer())).collect();
+        if let Some(cs) = cs {
+            if let Some(fs) = crate::zfactor::factor_sqfree_z(&cs, lim) {
+                for f in fs {
+                    let cp: Vec<Poly> = f.into_iter().map(|c| Poly::constant(BigRational::from_integer(c))).collect();
+                    out.push(Poly::from_coeffs(v, &cp));
+                }
+                return out;
+            }
+        }
+    }
+    // fallback when a limit was hit: quadratic factors (Kronecker) for small degree
     let mut guard = 0;
     while p.degree_in(v) >= 4 && guard < 4 {
         guard += 1;
@@ -316,8 +331,9 @@ pub fn factor_poly(ctx: &mut Ctx, p: &Poly) -> Vec<(Poly, u32)> {
     let qv = q.vars();
     if qv.len() == 1 {
         let v = qv[0];
+        let lim = crate::zfactor::FactorLimits::from(&ctx.opts.limits);
         for (f, m) in square_free(&q, v) {
-            for g in factor_sqfree(ctx.print_primitive(&f).1, v) {
+            for g in factor_sqfree(ctx.print_primitive(&f).1, v, &lim) {
                 out.push((ctx.print_primitive(&g).1, m));
             }
         }

@@ -24,11 +24,17 @@ pub struct Limits {
     pub max_terms: usize,
     pub max_exponent: u64,
     pub max_depth: usize,
+    /// Univariate integer factorization: polynomials of higher degree (after removing rational
+    /// roots) are left unfactored.
+    pub factor_max_degree: usize,
+    /// Univariate integer factorization: time budget (ms) per square-free part; when exceeded the
+    /// part is left unfactored.
+    pub factor_time_ms: u64,
 }
 
 impl Default for Limits {
     fn default() -> Self {
-        Limits { max_terms: 100_000, max_exponent: 10_000, max_depth: 500 }
+        Limits { max_terms: 100_000, max_exponent: 10_000, max_depth: 500, factor_max_degree: 200, factor_time_ms: 5_000 }
     }
 }
 
@@ -168,7 +174,7 @@ impl Poly {
         Ok(r)
     }
     pub fn mul(&self, o: &Poly) -> Poly {
-        self.mul_lim(o, &Limits { max_terms: usize::MAX / 128, max_exponent: u64::MAX, max_depth: usize::MAX }).unwrap()
+        self.mul_lim(o, &Limits { max_terms: usize::MAX / 128, max_exponent: u64::MAX, max_depth: usize::MAX, ..Limits::default() }).unwrap()
     }
     pub fn pow_lim(&self, n: u64, lim: &Limits) -> Result<Poly> {
         if n > lim.max_exponent {
@@ -213,7 +219,7 @@ impl Poly {
         Ok(result)
     }
     pub fn pow(&self, n: u64) -> Poly {
-        self.pow_lim(n, &Limits { max_terms: usize::MAX / 128, max_exponent: u64::MAX, max_depth: usize::MAX }).unwrap()
+        self.pow_lim(n, &Limits { max_terms: usize::MAX / 128, max_exponent: u64::MAX, max_depth: usize::MAX, ..Limits::default() }).unwrap()
     }
     /// Largest variable id occurring.
     pub fn max_var(&self) -> Option<u32> {
