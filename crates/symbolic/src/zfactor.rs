@@ -439,20 +439,3 @@ mod tests {
         assert_eq!(fs, vec![f]);
     }
 }
-
-#[cfg(test)]
-mod timing {
-    use super::*;
-    #[test]
-    #[ignore]
-    fn x105() {
-        for n in [30usize, 60, 105] {
-            let mut f = vec![BigInt::zero(); n + 1];
-            f[0] = BigInt::from(-1);
-            f[n] = BigInt::one();
-            let t = Instant::now();
-            let r = factor_sqfree_z(&f, &FactorLimits { max_time: Duration::from_secs(100), ..Default::default() });
-            eprintln!("n={n} {:?} {:?}", r.map(|r| r.len()), t.elapsed());
-        }
-    }
-}
