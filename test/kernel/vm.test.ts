@@ -19,8 +19,15 @@ if (vmSkip && !skipReason) console.warn(`\n!!! SKIPPING omnitide kernel VM tests
 describe.skipIf(vmSkip)('cgroup v2 controller limits inside a qemu guest (pure cgroup2)', () => {
   it('pids.max refuses forks, memory.max OOM-kills, cpu.max throttles, io.max throttles writes', () => {
     expect(existsSync(DIST), 'dist/ must be built (npm run build:ts) before the VM test').toBe(true);
-    const r = spawnSync('bash', [RUN], { encoding: 'utf8', timeout: 560_000, maxBuffer: 1 << 24 });
-    const outText = `${r.stdout}\n${r.stderr}`;
+    // The guest runs with one vCPU (with -smp 2, multi-threaded TCG once soft-locked the guest for 8 minutes:
+    // RCU stalls, "timer handling issue on cpu=1"). Each attempt is still bounded
+    // and a stalled boot is retried once. Both attempts' output is kept for the failure message.
+    let outText = '';
+    for (let attempt = 1; attempt <= 2; attempt++) {
+      const r = spawnSync('bash', [RUN], { encoding: 'utf8', timeout: 280_000, maxBuffer: 1 << 24, env: { ...process.env, OMNI_VM_TIMEOUT: '240' } });
+      outText += `\n--- attempt ${attempt} ---\n${r.stdout}\n${r.stderr}`;
+      if (/OMNI_VM_RESULT |OMNI_VM_MISSING /.test(`${r.stdout}`)) break;
+    }
     const missing = /OMNI_VM_MISSING (.*)/.exec(outText);
     if (missing) throw new Error(`VM prerequisites missing: ${missing[1]}`);
     const line = /OMNI_VM_RESULT (.*)/.exec(outText);

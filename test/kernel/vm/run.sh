@@ -62,7 +62,7 @@ chmod +x "$INITRD/init"
 (cd "$INITRD" && find . | "$CACHE/x/bin/busybox" cpio -o -H newc 2>/dev/null | gzip -1 > "$WORK/initrd.gz")
 truncate -s 64M "$WORK/disk.img"
 
-timeout "$TIMEOUT" qemu-system-x86_64 -accel tcg -m 1024 -smp 2 -nographic -no-reboot \
+timeout "$TIMEOUT" qemu-system-x86_64 -accel tcg -m 1024 -smp 1 -nographic -no-reboot \
   -kernel "$VMLINUZ" -initrd "$WORK/initrd.gz" \
   -append "console=ttyS0 panic=-1 quiet rdinit=/init psi=1" \
   -virtfs local,path=/,mount_tag=hostroot,security_model=none,readonly=on,multidevs=remap \
