@@ -706,11 +706,9 @@ export class Scheduler extends EventEmitter {
       this.checkOpen();
       if (!Array.isArray(paths) || paths.some((p) => typeof p !== 'string')) throw omni(ErrorCodes.INVALID_ARGUMENT, 'paths: expected an array of strings');
       const r = await callNativeAsync(() => native.schedHashFiles(this.id, paths));
-      return r.errors.map((e, i) => {
-        if (!e) return new Uint8Array(r.hashes.buffer, r.hashes.byteOffset + i * 32, 32);
-        const m = /^\[(ERR_OMNI_[A-Z0-9_]+)\] ([\s\S]*)$/.exec(e);
-        return m ? omni(m[1] as OmniErrorCode, m[2]) : omni(ErrorCodes.INTERNAL, e);
-      });
+      return r.codes.map((code, i) =>
+        code ? omni(code as OmniErrorCode, r.errors[i]) : new Uint8Array(r.hashes.buffer, r.hashes.byteOffset + i * 32, 32),
+      );
     },
     /** Ed25519 batch verification on the native pool (`result[i]` for `items[i]`). */
     verifyBatch: async (
