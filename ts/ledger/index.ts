@@ -7,7 +7,7 @@ import { z } from 'zod';
 import { callNative, callNativeAsync, ErrorCodes, invalidArgument, OmniError } from '../errors.js';
 import { loggerFor, type Logger } from '../logger.js';
 import { native, type LedgerBundle, type LedgerCheckpoint } from '../native.js';
-import { bytes, bytesOfLength, describe, parseOptions, u8 } from '../validate.js';
+import { bytes, bytesOfLength, describe, packBytes, parseOptions, u8, unpackBytes } from '../validate.js';
 
 export { OmniError } from '../errors.js';
 
@@ -172,21 +172,6 @@ interface Pending {
   waiters: { n: number; resolve: (r: AppendResult[]) => void; reject: (e: unknown) => void }[];
 }
 
-function pack(entries: Uint8Array[]): { data: Uint8Array; ends: Uint32Array } {
-  let total = 0;
-  for (const e of entries) total += e.byteLength;
-  if (total > 0xffff_ffff) throw invalidArgument('entries', 'total size must be below 4 GiB per call');
-  const data = new Uint8Array(total);
-  const ends = new Uint32Array(entries.length);
-  let at = 0;
-  entries.forEach((e, i) => {
-    data.set(e, at);
-    at += e.byteLength;
-    ends[i] = at;
-  });
-  return { data, ends };
-}
-
 export class Ledger {
   readonly #h: NativeHandle;
   readonly #log: Logger;
@@ -262,7 +247,7 @@ export class Ledger {
   }
 
   async #commit(entries: Uint8Array[]): Promise<AppendResult[]> {
-    const { data, ends } = pack(entries);
+    const { data, ends } = packBytes('entries', entries);
     const r = await callNativeAsync(() => this.#h.appendMany(data, ends));
     return entries.map((_, i) => ({ index: r.first + i, leafHash: r.leafHashes.subarray(i * 32, i * 32 + 32) }));
   }
@@ -343,11 +328,7 @@ export class Ledger {
     while (at < end) {
       const upto = Math.min(end, at + 1024);
       const p = await callNativeAsync(() => this.#h.getRange(at, upto));
-      let s = 0;
-      for (const e of p.ends) {
-        yield p.data.subarray(s, e);
-        s = e;
-      }
+      yield* unpackBytes(p.data, p.ends);
       at += p.ends.length; // the native side may return fewer (it bounds a chunk to ~8 MiB)
     }
   }

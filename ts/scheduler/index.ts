@@ -15,7 +15,7 @@ import { z } from 'zod';
 import { callNative, callNativeAsync, ErrorCodes, OmniError, type OmniErrorCode } from '../errors.js';
 import { loggerFor, type Logger } from '../logger.js';
 import { native } from '../native.js';
-import { parseOptions } from '../validate.js';
+import { packBytes, parseOptions } from '../validate.js';
 import {
   COMPLETION_HEADER, FLAG_MAP, STATE_BYTES, STATUS_NO_SUCH_TASK, STATUS_OK, STATUS_SKIPPED, STATUS_THREW,
   TASK_HEADER, Writer, readValue, stateViews, CANCEL_RING, type SharedTable,
@@ -719,18 +719,14 @@ export class Scheduler extends EventEmitter {
       if (!Array.isArray(items)) throw omni(ErrorCodes.INVALID_ARGUMENT, 'items: expected an array');
       const sig = Buffer.allocUnsafe(items.length * 64);
       const pk = Buffer.allocUnsafe(items.length * 32);
-      const ends = new Uint32Array(items.length);
-      let total = 0;
       items.forEach((it, i) => {
         if (!(it?.signature instanceof Uint8Array) || it.signature.length !== 64) throw omni(ErrorCodes.INVALID_ARGUMENT, `items[${i}].signature: expected a Uint8Array of 64 bytes`);
         if (!(it.publicKey instanceof Uint8Array) || it.publicKey.length !== 32) throw omni(ErrorCodes.INVALID_ARGUMENT, `items[${i}].publicKey: expected a Uint8Array of 32 bytes`);
         if (!(it.message instanceof Uint8Array)) throw omni(ErrorCodes.INVALID_ARGUMENT, `items[${i}].message: expected a Uint8Array`);
         sig.set(it.signature, i * 64);
         pk.set(it.publicKey, i * 32);
-        total += it.message.length;
-        ends[i] = total;
       });
-      const msgs = Buffer.concat(items.map((it) => it.message), total);
+      const { data: msgs, ends } = packBytes('items', items.map((it) => it.message));
       return callNativeAsync(() => native.schedVerifyBatch(this.id, sig, msgs, ends, pk, options.mode));
     },
     /** Runs `n` empty native tasks (measures per-task overhead). */
