@@ -2,6 +2,7 @@
 //! calls one crate, and maps errors; no logic lives here.
 
 mod attest;
+mod autoblock;
 mod crypto;
 mod ledger;
 mod kernel;
