@@ -64,8 +64,15 @@ describe.skipIf(!NATS_SERVER)('omnitide/autoblock on NATS JetStream (3 servers, 
       // a node goes down; the stream leader is killed mid-stream
       await nodes[2].close();
       const nc = await connect({ servers: cluster.urls });
-      const jsm = await nc.jetstreamManager();
-      const leader = (await jsm.streams.info('AUTOBLOCK')).cluster?.leader;
+      let leader: string | undefined;
+      await until('a stream leader', async () => {
+        try {
+          leader = (await (await nc.jetstreamManager()).streams.info('AUTOBLOCK')).cluster?.leader;
+        } catch {
+          leader = undefined;
+        }
+        return leader !== undefined;
+      });
       await nc.close();
       expect(leader).toMatch(/^n\d$/);
       await cluster.kill(leader!);

@@ -45,7 +45,28 @@ export class NatsCluster {
     }
     const c = new NatsCluster(nodes);
     for (const n of nodes) c.startNode(n.name);
+    await c.ready();
     return c;
+  }
+
+  /** Resolves once the cluster answers JetStream requests (meta leader elected). */
+  async ready(timeoutMs = 30_000): Promise<void> {
+    const { connect } = await import('nats');
+    const end = Date.now() + timeoutMs;
+    for (;;) {
+      try {
+        const nc = await connect({ servers: this.urls, timeout: 1000 });
+        try {
+          await (await nc.jetstreamManager()).getAccountInfo();
+          return;
+        } finally {
+          await nc.close();
+        }
+      } catch (err) {
+        if (Date.now() > end) throw err;
+        await new Promise((r) => setTimeout(r, 200));
+      }
+    }
   }
 
   get urls(): string[] {

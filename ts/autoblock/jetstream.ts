@@ -73,9 +73,10 @@ export function jetstreamTransport(opts: JetStreamOptions): Transport & { readon
   }
 
   async function ensureStream(): Promise<void> {
-    const jsm = await nc!.jetstreamManager();
+    // a fresh cluster needs a moment to elect its JetStream meta leader
     for (let attempt = 0; ; attempt++) {
       try {
+        const jsm = await nc!.jetstreamManager();
         try {
           await jsm.streams.info(stream);
         } catch {
@@ -88,7 +89,7 @@ export function jetstreamTransport(opts: JetStreamOptions): Transport & { readon
         }
         return;
       } catch (err) {
-        if (attempt > 40 || closed) throw err;
+        if (attempt > 120 || closed) throw err;
         await new Promise((r) => setTimeout(r, 250));
       }
     }

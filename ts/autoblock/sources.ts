@@ -133,6 +133,9 @@ export class FileTail implements Source {
     const s = fstatSync(fd);
     this.#fd = fd;
     this.#cur = { dev: s.dev, ino: s.ino, pos };
+    // record which file we are on at once: if it is rotated away before we
+    // read anything, a restart still finds it by its inode
+    this.#save(this.#cur);
   }
 
   /** Reads fd from pos to EOF, handing complete lines to the sink; returns the new position. */
