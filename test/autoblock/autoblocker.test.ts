@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { Autoblocker, type Decision } from '../../ts/autoblock/index.js';
+import { trustRoot } from '../../ts/attest/index.js';
 import { Ledger } from '../../ts/ledger/index.js';
 
 const root = mkdtempSync(join(tmpdir(), 'omni-ab-'));
@@ -205,6 +206,33 @@ describe('omnitide/autoblock decisions', () => {
       expect(hub.root.size).toBe(1);
     } finally {
       await Promise.all([a.close(), b.close(), evil.close(), hub.close()]);
+    }
+  });
+
+  it('a global ban needs k of n domain signatures', async () => {
+    const [a, b, c] = await Promise.all(['site-a', 'site-b', 'site-c'].map((d) => Autoblocker.open(fresh(), { domain: d })));
+    const hubDir = fresh();
+    const first = await Autoblocker.open(hubDir, { domain: 'hub' });
+    const hubKey = first.publicKey;
+    await first.close();
+    const roots = trustRoot([hubKey], { roles: { global: { keys: [a.publicKey, b.publicKey, c.publicKey], threshold: 2 } } });
+    const hub = await Autoblocker.open(hubDir, { domain: 'hub', trust: { roots, globalRole: 'global' } });
+    const plain = await Autoblocker.open(fresh(), { domain: 'plain', trust: { roots: [a.publicKey] } });
+    try {
+      const d = await a.ban({ value: '198.51.100.50', duration: 600, global: true });
+      await hub.submit(d.envelope);
+      expect(hub.lookup('198.51.100.50')).toBeUndefined();
+      expect(hub.rejections().at(-1)?.reason).toBe('threshold_not_met');
+      const cosigned = await b.cosign(d.envelope);
+      expect(cosigned.signatures).toHaveLength(2);
+      await hub.submit(cosigned);
+      expect(hub.lookup('198.51.100.50')?.global).toBe(true);
+      // a node without a k-of-n policy refuses global decisions even from a trusted domain
+      await plain.submit(cosigned);
+      expect(plain.lookup('198.51.100.50')).toBeUndefined();
+      expect(plain.rejections().at(-1)?.reason).toBe('threshold_not_met');
+    } finally {
+      await Promise.all([a.close(), b.close(), c.close(), hub.close(), plain.close()]);
     }
   });
 });

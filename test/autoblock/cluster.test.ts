@@ -115,4 +115,31 @@ describe.skipIf(!NATS_SERVER)('omnitide/autoblock on NATS JetStream (3 servers, 
       await evil.close();
     }
   });
+
+  it('with every server down, local decisions are still enforced and replicate once the cluster is back', async () => {
+    const names = ['down-x', 'down-y'];
+    const keys: Uint8Array[] = [];
+    for (const d of names) {
+      const ab = await Autoblocker.open(join(root, d), { domain: d });
+      keys.push(ab.publicKey);
+      await ab.close();
+    }
+    const open = (d: string) =>
+      Autoblocker.open(join(root, d), { domain: d, trust: { roots: keys }, transport: jetstreamTransport({ servers: cluster.urls, durable: d, stream: 'AB_DOWN', subject: 'ab.down' }) });
+    const x = await open('down-x');
+    const y = await open('down-y');
+    try {
+      for (const n of cluster.nodes) await cluster.kill(n.name);
+      const d = await x.ban({ value: '192.0.2.77', duration: 600 });
+      expect(x.lookup('192.0.2.77')?.id).toBe(d.id); // enforced locally at once
+      expect(d.logIndex).toBeNull(); // logged when the stream delivers it
+      for (const n of cluster.nodes) cluster.startNode(n.name);
+      await until('replication to resume', () => y.lookup('192.0.2.77')?.id === d.id && x.root.size === 1 && y.root.size === 1, 60_000);
+      expect(x.root.rootHash).toBe(y.root.rootHash);
+      expect((await x.verify(d.id)).valid).toBe(true);
+    } finally {
+      await x.close();
+      await y.close();
+    }
+  });
 });
