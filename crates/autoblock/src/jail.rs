@@ -74,7 +74,8 @@ impl JailConfig {
         if let Some(i) = &self.increment {
             if !(i.factor.is_finite() && i.factor > 0.0)
                 || i.multipliers.iter().any(|m| !m.is_finite() || *m <= 0.0)
-                || !(i.maxtime >= 0.0)
+                || i.maxtime.is_nan()
+                || i.maxtime < 0.0
             {
                 return Err(Error::invalid_arg(
                     "jail.increment",

@@ -124,7 +124,7 @@ fn dur(name: &str, field: &str, v: &Option<String>, default: f64) -> Result<f64>
         None => Ok(default),
         Some(s) => {
             let d = parse_duration(&format!("{name}.{field}"), s)?;
-            if !(d > 0.0) {
+            if d.is_nan() || d <= 0.0 {
                 return Err(Error::invalid_arg(
                     &format!("{name}.{field}"),
                     "must be positive",
