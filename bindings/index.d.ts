@@ -47,6 +47,30 @@ export declare class AttestWatcher {
   revocations(): string
 }
 
+export declare class AutoblockEngine {
+  /** Builds an engine from its JSON configuration (jails, scenarios, allowlist). */
+  constructor(config: string)
+  /** Log lines through the jails; JSON array of detections. */
+  processLines(bytes: Uint8Array, jail: string | undefined | null, now: number): string
+  /** `processLines` on the libuv pool (large batches). */
+  processLinesAsync(bytes: Uint8Array, jail: string | undefined | null, now: number): Promise<string>
+  /** Packed structured events through the scenarios; JSON array of detections. */
+  processPacked(buf: Uint8Array): string
+  /** Per-line filter results of one jail (no jail state changes); JSON. */
+  matchLines(bytes: Uint8Array, jail: string, now: number): string
+  explain(value: string, now: number): string
+  stats(): string
+  unban(value: string): boolean
+  gc(now: number): void
+  /** Adds an allowlist entry (address, CIDR or `user:name`). */
+  allow(entry: string): void
+  /** Is the scope value covered by the allowlist? */
+  isAllowlisted(value: string): boolean
+  jailNames(): Array<string>
+  /** Filter patterns that could not be mapped (jails built with allowPartial). */
+  problems(): Array<string>
+}
+
 export declare class Blake3Hasher {
   constructor(key?: Uint8Array | undefined | null, context?: string | undefined | null)
   update(data: Uint8Array): void
@@ -157,6 +181,9 @@ export declare function attestVerifyManyAsync(envelopes: Array<Uint8Array>, opts
 
 /** Checks a root rotation; JSON `{valid, reason, detail, root?}`. */
 export declare function attestVerifyRotation(oldRoot: string, newRootEnvelope: string): string
+
+/** A Python-regex pattern in linear-time `regex` syntax (one per conditional variant). */
+export declare function autoblockTranslateRegex(pattern: string): Array<string>
 
 export declare function blake3DeriveKey(context: string, material: Uint8Array, length?: number | undefined | null): Uint8Array
 

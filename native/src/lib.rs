@@ -3,6 +3,7 @@
 //! run in `error::guard`; async work goes through `task::spawn`.
 
 mod attest;
+mod autoblock;
 mod crypto;
 mod error;
 mod kernel;
