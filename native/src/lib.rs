@@ -5,6 +5,7 @@ mod attest;
 mod crypto;
 mod ledger;
 mod kernel;
+mod learn;
 mod error;
 mod symbolic;
 mod scheduler;
