@@ -17,21 +17,13 @@ impl LearnModel {
     /// `spec` is JSON: `{ kind, nFeatures, params?, scale?, featureNames? }`.
     #[napi(constructor)]
     pub fn new(spec: String) -> Result<Self> {
-        guard(|| {
-            Ok(Self {
-                inner: Model::from_spec(&spec)?,
-            })
-        })
+        guard(|| Ok(Self { inner: Model::from_spec(&spec)? }))
     }
 
     /// Restores a model written by `save` (checks magic, version, length and checksum).
     #[napi(factory)]
     pub fn load(bytes: &[u8]) -> Result<Self> {
-        guard(|| {
-            Ok(Self {
-                inner: Model::load(bytes)?,
-            })
-        })
+        guard(|| Ok(Self { inner: Model::load(bytes)? }))
     }
 
     #[napi]
@@ -97,13 +89,7 @@ impl LearnModel {
     /// Test-then-train: `out[i]` is the prediction for row i made before learning it. With
     /// `window` set (0 = cumulative) the model's running metrics are updated as well.
     #[napi]
-    pub fn prequential(
-        &mut self,
-        x: &[f64],
-        y: &[f64],
-        mut out: Float64Array,
-        window: Option<u32>,
-    ) -> Result<()> {
+    pub fn prequential(&mut self, x: &[f64], y: &[f64], mut out: Float64Array, window: Option<u32>) -> Result<()> {
         // SAFETY: as in `predict_many`.
         let out = unsafe { out.as_mut() };
         let metrics = window.map(|w| if w == 0 { None } else { Some(w as usize) });
@@ -164,9 +150,7 @@ impl LearnModel {
     }
 
     fn mlp(&mut self) -> omnitide_common::Result<&mut omnitide_learn::mlp::Mlp> {
-        self.inner.mlp_mut().ok_or_else(|| {
-            omnitide_common::Error::invalid_arg("model", "this operation needs an mlp model")
-        })
+        self.inner.mlp_mut().ok_or_else(|| omnitide_common::Error::invalid_arg("model", "this operation needs an mlp model"))
     }
 }
 
@@ -179,11 +163,7 @@ pub struct LearnDetector {
 impl LearnDetector {
     #[napi(constructor)]
     pub fn new(kind: String, params: String) -> Result<Self> {
-        guard(|| {
-            Ok(Self {
-                inner: Detector::from_json(&kind, &params)?,
-            })
-        })
+        guard(|| Ok(Self { inner: Detector::from_json(&kind, &params)? }))
     }
     #[napi]
     pub fn update(&mut self, x: f64) -> Result<bool> {
@@ -218,11 +198,7 @@ impl LearnCoral {
     /// Fits the CORAL map from `source` to `target` (row-major, `nFeatures` columns).
     #[napi(constructor)]
     pub fn new(source: &[f64], target: &[f64], n_features: u32) -> Result<Self> {
-        guard(|| {
-            Ok(Self {
-                inner: domain::Coral::fit(source, target, n_features as usize)?,
-            })
-        })
+        guard(|| Ok(Self { inner: domain::Coral::fit(source, target, n_features as usize)? }))
     }
     #[napi]
     pub fn transform(&self, x: &[f64]) -> Result<Float64Array> {
@@ -240,16 +216,7 @@ pub fn learn_importance_weights(
     clip: f64,
     seed: u32,
 ) -> Result<Float64Array> {
-    Ok(Float64Array::new(guard(|| {
-        domain::importance_weights(
-            source,
-            target,
-            n_features as usize,
-            epochs as usize,
-            clip,
-            seed as u64,
-        )
-    })?))
+    Ok(Float64Array::new(guard(|| domain::importance_weights(source, target, n_features as usize, epochs as usize, clip, seed as u64))?))
 }
 
 /// Signed feature hashing of `tokens[i]` with `values[i]` into `n` buckets.
@@ -257,16 +224,9 @@ pub fn learn_importance_weights(
 pub fn learn_hash_features(tokens: Vec<String>, values: &[f64], n: u32) -> Result<Float64Array> {
     let out = guard(|| {
         if tokens.len() != values.len() {
-            return Err(omnitide_common::Error::invalid_arg(
-                "values",
-                "needs one value per token",
-            ));
+            return Err(omnitide_common::Error::invalid_arg("values", "needs one value per token"));
         }
-        let pairs: Vec<(&str, f64)> = tokens
-            .iter()
-            .map(String::as_str)
-            .zip(values.iter().copied())
-            .collect();
+        let pairs: Vec<(&str, f64)> = tokens.iter().map(String::as_str).zip(values.iter().copied()).collect();
         let mut out = vec![0.0; n as usize];
         preprocess::hash_features(&pairs, n as usize, &mut out)?;
         Ok(out)

@@ -1,11 +1,13 @@
 //! The omnitide N-API addon. Thin by design: each module converts arguments,
-//! calls one crate, and maps errors; no logic lives here.
+//! calls one crate, and maps errors; no logic lives here. Synchronous bodies
+//! run in `error::guard`; async work goes through `task::spawn`.
 
 mod attest;
 mod crypto;
-mod ledger;
+mod error;
 mod kernel;
 mod learn;
-mod error;
-mod symbolic;
+mod ledger;
 mod scheduler;
+mod symbolic;
+mod task;

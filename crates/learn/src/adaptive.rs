@@ -31,27 +31,14 @@ pub struct AdaptiveTree {
 }
 
 fn adwin(delta: f64) -> Result<Adwin> {
-    Adwin::new(&AdwinSpec {
-        delta,
-        clock: 32,
-        min_window_length: 5,
-        grace_period: 10,
-    })
+    Adwin::new(&AdwinSpec { delta, clock: 32, min_window_length: 5, grace_period: 10 })
 }
 
 impl AdaptiveTree {
     pub fn new(spec: TreeSpec, n_features: usize) -> Result<Self> {
         let main = HoeffdingTree::new(spec.clone(), n_features)?;
         let monitor = adwin(spec.drift_delta)?;
-        Ok(Self {
-            spec,
-            n_features,
-            main,
-            alt: None,
-            monitor,
-            swaps: 0,
-            drifts: 0,
-        })
+        Ok(Self { spec, n_features, main, alt: None, monitor, swaps: 0, drifts: 0 })
     }
 
     pub fn learn(&mut self, x: &[f64], y: f64) {
@@ -59,14 +46,8 @@ impl AdaptiveTree {
         if self.monitor.update(main_wrong) {
             self.drifts += 1;
             if self.alt.is_none() {
-                let tree = HoeffdingTree::new(self.spec.clone(), self.n_features)
-                    .expect("spec validated at construction");
-                self.alt = Some(Background {
-                    tree,
-                    seen: 0.0,
-                    main_errors: 0.0,
-                    alt_errors: 0.0,
-                });
+                let tree = HoeffdingTree::new(self.spec.clone(), self.n_features).expect("spec validated at construction");
+                self.alt = Some(Background { tree, seen: 0.0, main_errors: 0.0, alt_errors: 0.0 });
             }
         }
         if let Some(b) = self.alt.as_mut() {
@@ -92,12 +73,7 @@ impl AdaptiveTree {
         self.main.proba(x)
     }
     pub fn n_features(&self) -> usize {
-        if self
-            .alt
-            .as_ref()
-            .is_some_and(|b| b.tree.n_features() != self.n_features)
-            || self.main.n_features() != self.n_features
-        {
+        if self.alt.as_ref().is_some_and(|b| b.tree.n_features() != self.n_features) || self.main.n_features() != self.n_features {
             usize::MAX
         } else {
             self.n_features
@@ -129,24 +105,11 @@ impl AdaptiveTree {
         let monitor = Adwin::load(d)?;
         let (swaps, drifts) = (d.u64()?, d.u64()?);
         let alt = if d.bool()? {
-            Some(Background {
-                tree: HoeffdingTree::load(d)?,
-                seen: d.f64()?,
-                main_errors: d.f64()?,
-                alt_errors: d.f64()?,
-            })
+            Some(Background { tree: HoeffdingTree::load(d)?, seen: d.f64()?, main_errors: d.f64()?, alt_errors: d.f64()? })
         } else {
             None
         };
         let spec = main.spec().clone();
-        Ok(Self {
-            spec,
-            n_features,
-            main,
-            alt,
-            monitor,
-            swaps,
-            drifts,
-        })
+        Ok(Self { spec, n_features, main, alt, monitor, swaps, drifts })
     }
 }

@@ -66,17 +66,11 @@ impl HalfSpaceTrees {
         let mut limits = vec![[0.0, 1.0]; n_features];
         if let Some(l) = &spec.limits {
             if l.len() != n_features {
-                return Err(Error::invalid_arg(
-                    "limits",
-                    format!("expected {n_features} [low, high] pairs, got {}", l.len()),
-                ));
+                return Err(Error::invalid_arg("limits", format!("expected {n_features} [low, high] pairs, got {}", l.len())));
             }
             for (i, p) in l.iter().enumerate() {
                 if !(p[0].is_finite() && p[1].is_finite() && p[0] < p[1]) {
-                    return Err(Error::invalid_arg(
-                        &format!("limits[{i}]"),
-                        "must be finite with low < high",
-                    ));
+                    return Err(Error::invalid_arg(&format!("limits[{i}]"), "must be finite with low < high"));
                 }
                 limits[i] = *p;
             }
@@ -88,25 +82,14 @@ impl HalfSpaceTrees {
         let nodes = (1usize << (spec.height + 1)) - 1;
         let trees = (0..spec.n_trees)
             .map(|_| {
-                let mut t = Tree {
-                    feature: vec![0; nodes],
-                    threshold: vec![0.0; nodes],
-                    l_mass: vec![0.0; nodes],
-                    r_mass: vec![0.0; nodes],
-                };
+                let mut t =
+                    Tree { feature: vec![0; nodes], threshold: vec![0.0; nodes], l_mass: vec![0.0; nodes], r_mass: vec![0.0; nodes] };
                 let mut lim = limits.clone();
                 grow(&mut t, 0, spec.height, &mut lim, &mut rng);
                 t
             })
             .collect();
-        Ok(Self {
-            height: spec.height,
-            window: spec.window_size,
-            trees,
-            counter: 0,
-            first_window: true,
-            n_trees: spec.n_trees,
-        })
+        Ok(Self { height: spec.height, window: spec.window_size, trees, counter: 0, first_window: true, n_trees: spec.n_trees })
     }
 
     fn step(t: &Tree, n: usize, x: &[f64]) -> usize {
@@ -169,8 +152,7 @@ impl HalfSpaceTrees {
                 score += t.r_mass[n] * depth_pow;
             }
         }
-        let max =
-            self.n_trees as f64 * self.window as f64 * ((1u64 << (self.height + 1)) - 1) as f64;
+        let max = self.n_trees as f64 * self.window as f64 * ((1u64 << (self.height + 1)) - 1) as f64;
         1.0 - score / max
     }
 
@@ -209,25 +191,13 @@ impl HalfSpaceTrees {
             if feature.iter().any(|f| *f as usize >= n_features) {
                 return Err(bad());
             }
-            let t = Tree {
-                feature,
-                threshold: d.f64s()?,
-                l_mass: d.f64s()?,
-                r_mass: d.f64s()?,
-            };
+            let t = Tree { feature, threshold: d.f64s()?, l_mass: d.f64s()?, r_mass: d.f64s()? };
             if t.threshold.len() != k || t.l_mass.len() != k || t.r_mass.len() != k {
                 return Err(bad());
             }
             trees.push(t);
         }
-        Ok(Self {
-            height,
-            window,
-            trees,
-            counter,
-            first_window,
-            n_trees,
-        })
+        Ok(Self { height, window, trees, counter, first_window, n_trees })
     }
 }
 

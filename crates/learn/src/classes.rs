@@ -54,7 +54,5 @@ pub type Proba = Vec<(f64, f64)>;
 
 /// River's `predict_one` on a proba dict: the first class with the largest probability.
 pub fn argmax(p: &[(f64, f64)]) -> f64 {
-    crate::stats::argmax_first(p.iter().map(|e| e.1))
-        .map(|i| p[i].0)
-        .unwrap_or(f64::NAN)
+    crate::stats::argmax_first(p.iter().map(|e| e.1)).map(|i| p[i].0).unwrap_or(f64::NAN)
 }

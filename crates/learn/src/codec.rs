@@ -63,10 +63,7 @@ pub struct Dec<'a> {
 }
 
 fn truncated() -> Error {
-    Error::invalid_arg(
-        "bytes",
-        "model file is truncated or its payload is malformed",
-    )
+    Error::invalid_arg("bytes", "model file is truncated or its payload is malformed")
 }
 
 impl<'a> Dec<'a> {
@@ -74,11 +71,7 @@ impl<'a> Dec<'a> {
         Self { b, pos: 0 }
     }
     fn take(&mut self, n: usize) -> Result<&'a [u8]> {
-        let end = self
-            .pos
-            .checked_add(n)
-            .filter(|&e| e <= self.b.len())
-            .ok_or_else(truncated)?;
+        let end = self.pos.checked_add(n).filter(|&e| e <= self.b.len()).ok_or_else(truncated)?;
         let s = &self.b[self.pos..end];
         self.pos = end;
         Ok(s)
@@ -122,11 +115,7 @@ impl<'a> Dec<'a> {
         String::from_utf8(self.take(n)?.to_vec()).map_err(|_| truncated())
     }
     pub fn opt_f64(&mut self) -> Result<Option<f64>> {
-        Ok(if self.bool()? {
-            Some(self.f64()?)
-        } else {
-            None
-        })
+        Ok(if self.bool()? { Some(self.f64()?) } else { None })
     }
     pub fn done(&self) -> Result<()> {
         if self.pos == self.b.len() {
@@ -153,10 +142,7 @@ pub fn seal(kind: u8, payload: &[u8]) -> Vec<u8> {
 /// Checks the envelope and returns `(kind, payload)`.
 pub fn open(bytes: &[u8]) -> Result<(u8, &[u8])> {
     if bytes.len() < 8 || &bytes[..8] != MAGIC {
-        return Err(Error::invalid_arg(
-            "bytes",
-            "not an omnitide learn model file (bad magic)",
-        ));
+        return Err(Error::invalid_arg("bytes", "not an omnitide learn model file (bad magic)"));
     }
     if bytes.len() < HEADER + TRAILER {
         return Err(Error::invalid_arg("bytes", "model file is truncated"));
@@ -171,17 +157,11 @@ pub fn open(bytes: &[u8]) -> Result<(u8, &[u8])> {
     let kind = bytes[10];
     let len = u64::from_le_bytes(bytes[11..19].try_into().unwrap());
     if len != (bytes.len() - HEADER - TRAILER) as u64 {
-        return Err(Error::invalid_arg(
-            "bytes",
-            "model file is truncated (length does not match its header)",
-        ));
+        return Err(Error::invalid_arg("bytes", "model file is truncated (length does not match its header)"));
     }
     let body_end = bytes.len() - TRAILER;
     if blake3::hash(&bytes[..body_end]).as_bytes() != &bytes[body_end..] {
-        return Err(Error::invalid_arg(
-            "bytes",
-            "model file is corrupt (checksum mismatch)",
-        ));
+        return Err(Error::invalid_arg("bytes", "model file is corrupt (checksum mismatch)"));
     }
     Ok((kind, &bytes[HEADER..body_end]))
 }

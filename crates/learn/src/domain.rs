@@ -9,10 +9,7 @@ use omnitide_common::{Error, Result};
 
 fn check(arg: &str, x: &[f64], d: usize) -> Result<usize> {
     if d == 0 || !x.len().is_multiple_of(d) || x.is_empty() {
-        return Err(Error::invalid_arg(
-            arg,
-            format!("must be a non-empty row-major matrix with {d} columns"),
-        ));
+        return Err(Error::invalid_arg(arg, format!("must be a non-empty row-major matrix with {d} columns")));
     }
     if x.iter().any(|v| !v.is_finite()) {
         return Err(Error::invalid_arg(arg, "must hold finite numbers only"));
@@ -54,10 +51,8 @@ fn sym_eigen(a: &[f64], d: usize) -> (Vec<f64>, Vec<f64>) {
         v[i * d + i] = 1.0;
     }
     for _sweep in 0..100 {
-        let off: f64 = (0..d)
-            .flat_map(|i| (0..d).filter(move |&j| j != i).map(move |j| (i, j)))
-            .map(|(i, j)| m[i * d + j] * m[i * d + j])
-            .sum();
+        let off: f64 =
+            (0..d).flat_map(|i| (0..d).filter(move |&j| j != i).map(move |j| (i, j))).map(|(i, j)| m[i * d + j] * m[i * d + j]).sum();
         if off < 1e-22 {
             break;
         }
@@ -147,10 +142,7 @@ impl Coral {
         let mut out = vec![0.0; x.len()];
         for (r, o) in x.chunks(d).zip(out.chunks_mut(d)) {
             for j in 0..d {
-                o[j] = self.mu_t[j]
-                    + (0..d)
-                        .map(|k| (r[k] - self.mu_s[k]) * self.a[k * d + j])
-                        .sum::<f64>();
+                o[j] = self.mu_t[j] + (0..d).map(|k| (r[k] - self.mu_s[k]) * self.a[k * d + j]).sum::<f64>();
             }
         }
         Ok(out)
@@ -160,14 +152,7 @@ impl Coral {
 /// Importance weights for source rows, `p(target | x) / p(source | x) * n_s / n_t`, from an
 /// online logistic domain classifier (scaled features, `epochs` shuffled passes), clipped to
 /// [1/clip, clip] so a few rows cannot dominate.
-pub fn importance_weights(
-    source: &[f64],
-    target: &[f64],
-    d: usize,
-    epochs: usize,
-    clip: f64,
-    seed: u64,
-) -> Result<Vec<f64>> {
+pub fn importance_weights(source: &[f64], target: &[f64], d: usize, epochs: usize, clip: f64, seed: u64) -> Result<Vec<f64>> {
     let ns = check("source", source, d)?;
     let nt = check("target", target, d)?;
     if !(clip.is_finite() && clip >= 1.0) {
@@ -179,11 +164,7 @@ pub fn importance_weights(
     for r in source.chunks(d).chain(target.chunks(d)) {
         sc.learn(r);
     }
-    let rows: Vec<(&[f64], f64)> = source
-        .chunks(d)
-        .map(|r| (r, 0.0))
-        .chain(target.chunks(d).map(|r| (r, 1.0)))
-        .collect();
+    let rows: Vec<(&[f64], f64)> = source.chunks(d).map(|r| (r, 0.0)).chain(target.chunks(d).map(|r| (r, 1.0))).collect();
     let mut order: Vec<usize> = (0..rows.len()).collect();
     let mut rng = Rng::new(seed);
     let mut buf = vec![0.0; d];
@@ -194,11 +175,7 @@ pub fn importance_weights(
         for &i in &order {
             sc.transform(rows[i].0, &mut buf);
             // Balance the classes so the prior does not swamp the odds.
-            let w = if rows[i].1 == 1.0 {
-                ns as f64 / nt as f64
-            } else {
-                1.0
-            };
+            let w = if rows[i].1 == 1.0 { ns as f64 / nt as f64 } else { 1.0 };
             clf.learn(&buf, rows[i].1, w);
         }
     }
@@ -238,11 +215,7 @@ pub fn reptile(
         let phi = model.params();
         // Linearly annealed outer step, as in the paper.
         let eps = epsilon * (1.0 - it as f64 / iterations as f64);
-        let next: Vec<f64> = theta
-            .iter()
-            .zip(&phi)
-            .map(|(t, p)| t + eps * (p - t))
-            .collect();
+        let next: Vec<f64> = theta.iter().zip(&phi).map(|(t, p)| t + eps * (p - t)).collect();
         model.set_params(&next)?;
     }
     Ok(())
@@ -275,9 +248,7 @@ mod tests {
                 [a * 3.0, 0.5 * a + rng.normal()]
             })
             .collect();
-        let tgt: Vec<f64> = (0..2000)
-            .flat_map(|_| [rng.normal() + 5.0, rng.normal() * 2.0])
-            .collect();
+        let tgt: Vec<f64> = (0..2000).flat_map(|_| [rng.normal() + 5.0, rng.normal() * 2.0]).collect();
         let c = Coral::fit(&src, &tgt, 2).unwrap();
         let out = c.transform(&src).unwrap();
         let (mu, cov) = mean_cov(&out, 2);
@@ -286,10 +257,7 @@ mod tests {
             assert!((mu[j] - mut_[j]).abs() < 1e-9);
         }
         for k in 0..4 {
-            assert!(
-                (cov[k] - covt[k]).abs() < 0.02 * covt[0].max(covt[3]),
-                "{cov:?} vs {covt:?}"
-            );
+            assert!((cov[k] - covt[k]).abs() < 0.02 * covt[0].max(covt[3]), "{cov:?} vs {covt:?}");
         }
     }
 }

@@ -19,11 +19,7 @@ struct Row {
 
 impl Row {
     fn new() -> Self {
-        Self {
-            total: [0.0; MAX_BUCKETS + 1],
-            variance: [0.0; MAX_BUCKETS + 1],
-            len: 0,
-        }
+        Self { total: [0.0; MAX_BUCKETS + 1], variance: [0.0; MAX_BUCKETS + 1], len: 0 }
     }
     fn push(&mut self, t: f64, v: f64) {
         self.total[self.len] = t;
@@ -160,9 +156,7 @@ impl Adwin {
             let n = 2f64.powi(idx as i32);
             let (t0, t1) = (self.rows[idx].total[0], self.rows[idx].total[1]);
             let (m0, m1) = (t0 / n, t1 / n);
-            let v = self.rows[idx].variance[0]
-                + self.rows[idx].variance[1]
-                + n * 0.5 * (m0 - m1) * (m0 - m1);
+            let v = self.rows[idx].variance[0] + self.rows[idx].variance[1] + n * 0.5 * (m0 - m1) * (m0 - m1);
             self.rows[idx + 1].push(t0 + t1, v);
             self.rows[idx].drop_front(2);
             if self.rows[idx + 1].len <= MAX_BUCKETS {
@@ -192,8 +186,7 @@ impl Adwin {
     fn cut(&self, n0: f64, n1: f64, delta_mean: f64) -> bool {
         let delta_prime = (2.0 * self.width.ln() / self.delta).ln();
         let m_recip = 1.0 / (n0 - self.min_window + 1.0) + 1.0 / (n1 - self.min_window + 1.0);
-        let eps = (2.0 * m_recip * (self.variance / self.width) * delta_prime).sqrt()
-            + 2.0 / 3.0 * delta_prime * m_recip;
+        let eps = (2.0 * m_recip * (self.variance / self.width) * delta_prime).sqrt() + 2.0 / 3.0 * delta_prime * m_recip;
         delta_mean.abs() > eps
     }
 
@@ -224,10 +217,7 @@ impl Adwin {
                         exit = true;
                         break;
                     }
-                    if n1 >= self.min_window
-                        && n0 >= self.min_window
-                        && self.cut(n0, n1, u0 / n0 - u1 / n1)
-                    {
+                    if n1 >= self.min_window && n0 >= self.min_window && self.cut(n0, n1, u0 / n0 - u1 / n1) {
                         reduce = true;
                         change = true;
                         if self.width > 0.0 {
@@ -243,14 +233,7 @@ impl Adwin {
     }
 
     pub fn save(&self, e: &mut Enc) {
-        for v in [
-            self.delta,
-            self.min_window,
-            self.grace,
-            self.total,
-            self.variance,
-            self.width,
-        ] {
+        for v in [self.delta, self.min_window, self.grace, self.total, self.variance, self.width] {
             e.f64(v);
         }
         e.u64(self.clock);
@@ -275,10 +258,7 @@ impl Adwin {
         for _ in 0..nrows {
             let len = d.usize()?;
             if len > MAX_BUCKETS + 1 {
-                return Err(Error::invalid_arg(
-                    "bytes",
-                    "model file is malformed (ADWIN bucket row)",
-                ));
+                return Err(Error::invalid_arg("bytes", "model file is malformed (ADWIN bucket row)"));
             }
             let mut r = Row::new();
             for _ in 0..len {
@@ -288,10 +268,7 @@ impl Adwin {
             rows.push(r);
         }
         if rows.is_empty() || clock == 0 {
-            return Err(Error::invalid_arg(
-                "bytes",
-                "model file is malformed (ADWIN state)",
-            ));
+            return Err(Error::invalid_arg("bytes", "model file is malformed (ADWIN state)"));
         }
         Ok(Self {
             delta: v[0],
@@ -343,15 +320,8 @@ pub struct Ddm {
 
 impl Ddm {
     pub fn new(s: &DdmSpec) -> Result<Self> {
-        if !(s.warning_threshold.is_finite()
-            && s.drift_threshold.is_finite()
-            && s.warning_threshold > 0.0
-            && s.drift_threshold > 0.0)
-        {
-            return Err(Error::invalid_arg(
-                "driftThreshold",
-                "thresholds must be finite numbers > 0",
-            ));
+        if !(s.warning_threshold.is_finite() && s.drift_threshold.is_finite() && s.warning_threshold > 0.0 && s.drift_threshold > 0.0) {
+            return Err(Error::invalid_arg("driftThreshold", "thresholds must be finite numbers > 0"));
         }
         Ok(Self {
             spec: (s.warm_start as f64, s.warning_threshold, s.drift_threshold),
@@ -394,16 +364,7 @@ impl Ddm {
         self.detected
     }
     pub fn save(&self, e: &mut Enc) {
-        for v in [
-            self.spec.0,
-            self.spec.1,
-            self.spec.2,
-            self.p.n,
-            self.p.mean,
-            self.p_min,
-            self.s_min,
-            self.ps_min,
-        ] {
+        for v in [self.spec.0, self.spec.1, self.spec.2, self.p.n, self.p.mean, self.p_min, self.s_min, self.ps_min] {
             e.f64(v);
         }
         e.bool(self.warning);
@@ -413,10 +374,7 @@ impl Ddm {
         let v: Vec<f64> = (0..8).map(|_| d.f64()).collect::<Result<_>>()?;
         Ok(Self {
             spec: (v[0], v[1], v[2]),
-            p: Mean {
-                n: v[3],
-                mean: v[4],
-            },
+            p: Mean { n: v[3], mean: v[4] },
             p_min: v[5],
             s_min: v[6],
             ps_min: v[7],
@@ -478,10 +436,7 @@ pub struct PageHinkley {
 impl PageHinkley {
     pub fn new(s: &PageHinkleySpec) -> Result<Self> {
         if !(s.threshold.is_finite() && s.threshold > 0.0) {
-            return Err(Error::invalid_arg(
-                "threshold",
-                "must be a finite number > 0",
-            ));
+            return Err(Error::invalid_arg("threshold", "must be a finite number > 0"));
         }
         if !(s.alpha > 0.0 && s.alpha <= 1.0) {
             return Err(Error::invalid_arg("alpha", "must be in (0, 1]"));
@@ -489,15 +444,7 @@ impl PageHinkley {
         if !s.delta.is_finite() {
             return Err(Error::invalid_arg("delta", "must be finite"));
         }
-        Ok(Self {
-            s: s.clone(),
-            mean: Mean::default(),
-            sum_inc: 0.0,
-            sum_dec: 0.0,
-            min_inc: f64::INFINITY,
-            max_dec: -1.0,
-            detected: false,
-        })
+        Ok(Self { s: s.clone(), mean: Mean::default(), sum_inc: 0.0, sum_dec: 0.0, min_inc: f64::INFINITY, max_dec: -1.0, detected: false })
     }
     pub fn update(&mut self, x: f64) -> bool {
         if self.detected {
@@ -551,17 +498,8 @@ impl PageHinkley {
             _ => PhMode::Both,
         };
         Ok(Self {
-            s: PageHinkleySpec {
-                delta: v[0],
-                threshold: v[1],
-                alpha: v[2],
-                min_instances,
-                mode,
-            },
-            mean: Mean {
-                n: v[3],
-                mean: v[4],
-            },
+            s: PageHinkleySpec { delta: v[0], threshold: v[1], alpha: v[2], min_instances, mode },
+            mean: Mean { n: v[3], mean: v[4] },
             sum_inc: v[5],
             sum_dec: v[6],
             min_inc: v[7],
@@ -585,15 +523,8 @@ impl Detector {
         Ok(match kind {
             "adwin" => Detector::Adwin(Adwin::new(&serde_json::from_str(params).map_err(bad)?)?),
             "ddm" => Detector::Ddm(Ddm::new(&serde_json::from_str(params).map_err(bad)?)?),
-            "page-hinkley" => Detector::PageHinkley(PageHinkley::new(
-                &serde_json::from_str(params).map_err(bad)?,
-            )?),
-            other => {
-                return Err(Error::invalid_arg(
-                    "kind",
-                    format!("unknown detector {other:?} (expected adwin, ddm or page-hinkley)"),
-                ))
-            }
+            "page-hinkley" => Detector::PageHinkley(PageHinkley::new(&serde_json::from_str(params).map_err(bad)?)?),
+            other => return Err(Error::invalid_arg("kind", format!("unknown detector {other:?} (expected adwin, ddm or page-hinkley)"))),
         })
     }
     pub fn update(&mut self, x: f64) -> Result<bool> {
@@ -617,11 +548,7 @@ impl Detector {
             if !x.is_finite() || (matches!(self, Detector::Ddm(_)) && x != 0.0 && x != 1.0) {
                 return Err(Error::invalid_arg(
                     &format!("values[{i}]"),
-                    if x.is_finite() {
-                        "DDM monitors a 0/1 error stream"
-                    } else {
-                        "must be a finite number"
-                    },
+                    if x.is_finite() { "DDM monitors a 0/1 error stream" } else { "must be a finite number" },
                 ));
             }
         }
@@ -667,15 +594,7 @@ mod tests {
     fn adwin_flags_a_mean_shift_soon_after_it_happens() {
         let mut d = Detector::from_json("adwin", "{}").unwrap();
         let mut rng = Rng::new(3);
-        let xs: Vec<f64> = (0..3000)
-            .map(|i| {
-                if i < 1500 {
-                    rng.normal() * 0.1
-                } else {
-                    1.0 + rng.normal() * 0.1
-                }
-            })
-            .collect();
+        let xs: Vec<f64> = (0..3000).map(|i| if i < 1500 { rng.normal() * 0.1 } else { 1.0 + rng.normal() * 0.1 }).collect();
         let hits = d.update_many(&xs).unwrap();
         assert!(!hits.is_empty());
         assert!(hits[0] >= 1500 && hits[0] < 1600, "{hits:?}");
@@ -685,27 +604,14 @@ mod tests {
     #[test]
     fn ddm_and_page_hinkley_detect_rises() {
         let mut rng = Rng::new(5);
-        let errs: Vec<f64> = (0..4000)
-            .map(|i| {
-                if rng.f64() < if i < 2000 { 0.1 } else { 0.5 } {
-                    1.0
-                } else {
-                    0.0
-                }
-            })
-            .collect();
+        let errs: Vec<f64> = (0..4000).map(|i| if rng.f64() < if i < 2000 { 0.1 } else { 0.5 } { 1.0 } else { 0.0 }).collect();
         let mut ddm = Detector::from_json("ddm", "{}").unwrap();
         let h = ddm.update_many(&errs).unwrap();
         assert!(h.iter().any(|&i| (2000..2300).contains(&i)), "{h:?}");
         let mut ph = Detector::from_json("page-hinkley", "{}").unwrap();
-        let xs: Vec<f64> = (0..2000)
-            .map(|i| if i < 1000 { 0.0 } else { 5.0 } + 0.3 * rng.normal())
-            .collect();
+        let xs: Vec<f64> = (0..2000).map(|i| if i < 1000 { 0.0 } else { 5.0 } + 0.3 * rng.normal()).collect();
         let h = ph.update_many(&xs).unwrap();
-        assert!(
-            h.first().is_some_and(|&i| (1000..1100).contains(&i)),
-            "{h:?}"
-        );
+        assert!(h.first().is_some_and(|&i| (1000..1100).contains(&i)), "{h:?}");
         assert!(ddm.update(0.5).is_err());
         assert!(Detector::from_json("cusum", "{}").is_err());
         assert!(Detector::from_json("adwin", r#"{"delta": 2}"#).is_err());

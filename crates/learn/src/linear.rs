@@ -104,17 +104,8 @@ fn default_clip() -> f64 {
 
 #[derive(Clone, Debug)]
 enum Optimizer {
-    Sgd {
-        lr: f64,
-    },
-    Adam {
-        lr: f64,
-        beta1: f64,
-        beta2: f64,
-        eps: f64,
-        m: Vec<f64>,
-        v: Vec<f64>,
-    },
+    Sgd { lr: f64 },
+    Adam { lr: f64, beta1: f64, beta2: f64, eps: f64, m: Vec<f64>, v: Vec<f64> },
 }
 
 impl Optimizer {
@@ -151,40 +142,23 @@ fn finite(arg: &str, v: f64) -> Result<f64> {
 
 impl Glm {
     pub fn new(loss: Loss, spec: &GlmSpec, n_features: usize) -> Result<Self> {
-        for (arg, v) in [
-            ("l2", spec.l2),
-            ("l1", spec.l1),
-            ("interceptLr", spec.intercept_lr),
-            ("clipGradient", spec.clip_gradient),
-        ] {
+        for (arg, v) in [("l2", spec.l2), ("l1", spec.l1), ("interceptLr", spec.intercept_lr), ("clipGradient", spec.clip_gradient)] {
             if finite(arg, v)? < 0.0 {
                 return Err(Error::invalid_arg(arg, "must be >= 0"));
             }
         }
         finite("interceptInit", spec.intercept_init)?;
         if spec.l1 != 0.0 && spec.l2 != 0.0 {
-            return Err(Error::invalid_arg(
-                "l1",
-                "l1 and l2 cannot be combined (River does not support it either)",
-            ));
+            return Err(Error::invalid_arg("l1", "l1 and l2 cannot be combined (River does not support it either)"));
         }
-        let opt = match spec
-            .optimizer
-            .clone()
-            .unwrap_or(OptimizerSpec::Sgd { lr: 0.01 })
-        {
+        let opt = match spec.optimizer.clone().unwrap_or(OptimizerSpec::Sgd { lr: 0.01 }) {
             OptimizerSpec::Sgd { lr } => {
                 if !(finite("optimizer.lr", lr)? > 0.0) {
                     return Err(Error::invalid_arg("optimizer.lr", "must be > 0"));
                 }
                 Optimizer::Sgd { lr }
             }
-            OptimizerSpec::Adam {
-                lr,
-                beta1,
-                beta2,
-                eps,
-            } => {
+            OptimizerSpec::Adam { lr, beta1, beta2, eps } => {
                 if !(finite("optimizer.lr", lr)? > 0.0) {
                     return Err(Error::invalid_arg("optimizer.lr", "must be > 0"));
                 }
@@ -196,14 +170,7 @@ impl Glm {
                 if !(finite("optimizer.eps", eps)? > 0.0) {
                     return Err(Error::invalid_arg("optimizer.eps", "must be > 0"));
                 }
-                Optimizer::Adam {
-                    lr,
-                    beta1,
-                    beta2,
-                    eps,
-                    m: vec![0.0; n_features],
-                    v: vec![0.0; n_features],
-                }
+                Optimizer::Adam { lr, beta1, beta2, eps, m: vec![0.0; n_features], v: vec![0.0; n_features] }
             }
         };
         Ok(Self {
@@ -247,11 +214,7 @@ impl Glm {
         let lg = (self.loss.gradient(y, self.raw(x)) * w).clamp(-self.clip, self.clip);
         for i in 0..x.len() {
             let xi = x[i];
-            self.grad[i] = if xi.is_nan() {
-                0.0
-            } else {
-                lg * xi + self.l2 * self.weights[i]
-            };
+            self.grad[i] = if xi.is_nan() { 0.0 } else { lg * xi + self.l2 * self.weights[i] };
         }
         self.intercept -= self.intercept_lr * lg;
         match &mut self.opt {
@@ -262,14 +225,7 @@ impl Glm {
                     }
                 }
             }
-            Optimizer::Adam {
-                lr,
-                beta1,
-                beta2,
-                eps,
-                m,
-                v,
-            } => {
+            Optimizer::Adam { lr, beta1, beta2, eps, m, v } => {
                 let t = (self.n_iterations + 1) as f64;
                 let mut step = *lr * (1.0 - beta2.powf(t)).powf(0.5);
                 step /= 1.0 - beta1.powf(t);
@@ -312,14 +268,7 @@ impl Glm {
                 e.u8(0);
                 e.f64(*lr);
             }
-            Optimizer::Adam {
-                lr,
-                beta1,
-                beta2,
-                eps,
-                m,
-                v,
-            } => {
+            Optimizer::Adam { lr, beta1, beta2, eps, m, v } => {
                 e.u8(1);
                 e.f64(*lr);
                 e.f64(*beta1);
@@ -329,14 +278,7 @@ impl Glm {
                 e.f64s(v);
             }
         }
-        for v in [
-            self.l2,
-            self.l1,
-            self.intercept_lr,
-            self.clip,
-            self.intercept,
-            self.max_cum_l1,
-        ] {
+        for v in [self.l2, self.l1, self.intercept_lr, self.clip, self.intercept, self.max_cum_l1] {
             e.f64(v);
         }
         e.u64(self.n_iterations);
@@ -351,43 +293,17 @@ impl Glm {
         };
         let opt = match d.u8()? {
             0 => Optimizer::Sgd { lr: d.f64()? },
-            _ => Optimizer::Adam {
-                lr: d.f64()?,
-                beta1: d.f64()?,
-                beta2: d.f64()?,
-                eps: d.f64()?,
-                m: d.f64s()?,
-                v: d.f64s()?,
-            },
+            _ => Optimizer::Adam { lr: d.f64()?, beta1: d.f64()?, beta2: d.f64()?, eps: d.f64()?, m: d.f64s()?, v: d.f64s()? },
         };
-        let (l2, l1, intercept_lr, clip, intercept, max_cum_l1) =
-            (d.f64()?, d.f64()?, d.f64()?, d.f64()?, d.f64()?, d.f64()?);
+        let (l2, l1, intercept_lr, clip, intercept, max_cum_l1) = (d.f64()?, d.f64()?, d.f64()?, d.f64()?, d.f64()?, d.f64()?);
         let n_iterations = d.u64()?;
         let weights = d.f64s()?;
         let cum_l1 = d.f64s()?;
         let n = weights.len();
-        if cum_l1.len() != n
-            || matches!(&opt, Optimizer::Adam { m, v, .. } if m.len() != n || v.len() != n)
-        {
-            return Err(Error::invalid_arg(
-                "bytes",
-                "model file is malformed (vector lengths disagree)",
-            ));
+        if cum_l1.len() != n || matches!(&opt, Optimizer::Adam { m, v, .. } if m.len() != n || v.len() != n) {
+            return Err(Error::invalid_arg("bytes", "model file is malformed (vector lengths disagree)"));
         }
-        Ok(Self {
-            loss,
-            opt,
-            l2,
-            l1,
-            intercept_lr,
-            clip,
-            weights,
-            intercept,
-            n_iterations,
-            max_cum_l1,
-            cum_l1,
-            grad: vec![0.0; n],
-        })
+        Ok(Self { loss, opt, l2, l1, intercept_lr, clip, weights, intercept, n_iterations, max_cum_l1, cum_l1, grad: vec![0.0; n] })
     }
 
     pub fn inspect(&self) -> serde_json::Value {
@@ -446,12 +362,7 @@ mod tests {
     fn bad_hyper_parameters_are_named() {
         let e = Glm::new(Loss::Log, &spec(r#"{"l1": 1, "l2": 1}"#), 1).unwrap_err();
         assert!(e.message.starts_with("l1:"));
-        let e = Glm::new(
-            Loss::Log,
-            &spec(r#"{"optimizer": {"type": "sgd", "lr": -1}}"#),
-            1,
-        )
-        .unwrap_err();
+        let e = Glm::new(Loss::Log, &spec(r#"{"optimizer": {"type": "sgd", "lr": -1}}"#), 1).unwrap_err();
         assert!(e.message.starts_with("optimizer.lr"));
         assert!(serde_json::from_str::<GlmSpec>(r#"{"lr2": 1}"#).is_err());
     }

@@ -63,22 +63,11 @@ pub struct Metrics {
 
 impl Metrics {
     pub fn new(classification: bool, window: Option<usize>) -> Self {
-        Self {
-            classification,
-            window,
-            buf: VecDeque::new(),
-            sums: Sums::default(),
-            keep_all_scores: window.is_none(),
-        }
+        Self { classification, window, buf: VecDeque::new(), sums: Sums::default(), keep_all_scores: window.is_none() }
     }
 
     pub fn update(&mut self, y: f64, pred: f64, p_true: f64, p_pos: f64) {
-        let s = Sample {
-            y,
-            pred,
-            p_true,
-            p_pos,
-        };
+        let s = Sample { y, pred, p_true, p_pos };
         self.sums.apply(&s, 1.0, self.classification);
         if self.window.is_some() || (self.keep_all_scores && self.classification) {
             self.buf.push_back(s);
@@ -92,12 +81,7 @@ impl Metrics {
     }
 
     fn auc(&self) -> Option<f64> {
-        let mut v: Vec<(f64, bool)> = self
-            .buf
-            .iter()
-            .filter(|s| !s.p_pos.is_nan())
-            .map(|s| (s.p_pos, s.y == 1.0))
-            .collect();
+        let mut v: Vec<(f64, bool)> = self.buf.iter().filter(|s| !s.p_pos.is_nan()).map(|s| (s.p_pos, s.y == 1.0)).collect();
         let pos = v.iter().filter(|e| e.1).count() as f64;
         let neg = v.len() as f64 - pos;
         if pos == 0.0 || neg == 0.0 {
@@ -136,11 +120,7 @@ impl Metrics {
         let n = s.n;
         let div = |a: f64, b: f64| if b == 0.0 { Value::Null } else { json!(a / b) };
         if self.classification {
-            let f1 = if s.tp == 0.0 {
-                0.0
-            } else {
-                2.0 * s.tp / (2.0 * s.tp + s.fp + s.fn_)
-            };
+            let f1 = if s.tp == 0.0 { 0.0 } else { 2.0 * s.tp / (2.0 * s.tp + s.fp + s.fn_) };
             json!({
                 "n": n,
                 "accuracy": div(s.correct, n),

@@ -87,12 +87,7 @@ struct Layer {
 impl Layer {
     fn new(n_in: usize, n_out: usize, rng: &mut Rng) -> Self {
         let lim = (6.0 / (n_in + n_out) as f64).sqrt();
-        Self {
-            n_in,
-            n_out,
-            w: (0..n_in * n_out).map(|_| rng.uniform(-lim, lim)).collect(),
-            b: vec![0.0; n_out],
-        }
+        Self { n_in, n_out, w: (0..n_in * n_out).map(|_| rng.uniform(-lim, lim)).collect(), b: vec![0.0; n_out] }
     }
     fn forward(&self, x: &[f64], out: &mut Vec<f64>) {
         out.clear();
@@ -130,23 +125,11 @@ pub struct Mlp {
 
 impl Mlp {
     pub fn new(spec: &MlpSpec, n_inputs: usize) -> Result<Self> {
-        if spec.hidden.is_empty()
-            || spec.hidden.iter().any(|h| *h == 0 || *h > 4096)
-            || spec.hidden.len() > 8
-        {
-            return Err(Error::invalid_arg(
-                "hidden",
-                "must list 1 to 8 layer sizes in [1, 4096]",
-            ));
+        if spec.hidden.is_empty() || spec.hidden.iter().any(|h| *h == 0 || *h > 4096) || spec.hidden.len() > 8 {
+            return Err(Error::invalid_arg("hidden", "must list 1 to 8 layer sizes in [1, 4096]"));
         }
-        if spec.outputs == 0
-            || spec.outputs > 4096
-            || (spec.task == MlpTask::Classification && spec.outputs < 2)
-        {
-            return Err(Error::invalid_arg(
-                "outputs",
-                "must be >= 2 for classification (>= 1 for regression) and <= 4096",
-            ));
+        if spec.outputs == 0 || spec.outputs > 4096 || (spec.task == MlpTask::Classification && spec.outputs < 2) {
+            return Err(Error::invalid_arg("outputs", "must be >= 2 for classification (>= 1 for regression) and <= 4096"));
         }
         if !(spec.lr.is_finite() && spec.lr > 0.0) {
             return Err(Error::invalid_arg("lr", "must be a finite number > 0"));
@@ -164,9 +147,7 @@ impl Mlp {
             trunk.push(Layer::new(prev, h, &mut rng));
             prev = h;
         }
-        let heads = (0..spec.heads)
-            .map(|_| Layer::new(prev, spec.outputs, &mut rng))
-            .collect();
+        let heads = (0..spec.heads).map(|_| Layer::new(prev, spec.outputs, &mut rng)).collect();
         Ok(Self {
             spec: spec.clone(),
             n_inputs,
@@ -194,10 +175,7 @@ impl Mlp {
 
     pub fn set_task(&mut self, t: usize) -> Result<()> {
         if t >= self.heads.len() {
-            return Err(Error::invalid_arg(
-                "task",
-                format!("must be below the number of heads ({})", self.heads.len()),
-            ));
+            return Err(Error::invalid_arg("task", format!("must be below the number of heads ({})", self.heads.len())));
         }
         self.task = t;
         Ok(())
@@ -227,10 +205,7 @@ impl Mlp {
 
     /// Activations of every layer (input first) and the head's raw outputs.
     fn forward(&self, x: &[f64], head: usize) -> (Vec<Vec<f64>>, Vec<f64>) {
-        let mut acts = vec![x
-            .iter()
-            .map(|v| if v.is_nan() { 0.0 } else { *v })
-            .collect::<Vec<f64>>()];
+        let mut acts = vec![x.iter().map(|v| if v.is_nan() { 0.0 } else { *v }).collect::<Vec<f64>>()];
         for l in &self.trunk {
             let mut z = Vec::with_capacity(l.n_out);
             l.forward(acts.last().unwrap(), &mut z);
@@ -259,10 +234,7 @@ impl Mlp {
     pub fn proba(&self, x: &[f64]) -> Proba {
         let (_, mut out) = self.forward(x, self.task);
         Self::softmax(&mut out);
-        out.into_iter()
-            .enumerate()
-            .map(|(i, p)| (i as f64, p))
-            .collect()
+        out.into_iter().enumerate().map(|(i, p)| (i as f64, p)).collect()
     }
     pub fn predict_value(&self, x: &[f64]) -> f64 {
         self.forward(x, self.task).1[0]
@@ -295,11 +267,7 @@ impl Mlp {
             }
             at += self.heads[h].params();
         }
-        let layers: Vec<&Layer> = self
-            .trunk
-            .iter()
-            .chain(std::iter::once(&self.heads[head]))
-            .collect();
+        let layers: Vec<&Layer> = self.trunk.iter().chain(std::iter::once(&self.heads[head])).collect();
         for li in (0..layers.len()).rev() {
             let l = layers[li];
             let input = &acts[li];
@@ -330,11 +298,7 @@ impl Mlp {
     }
 
     pub fn n_params(&self) -> usize {
-        self.trunk
-            .iter()
-            .chain(&self.heads)
-            .map(|l| l.params())
-            .sum()
+        self.trunk.iter().chain(&self.heads).map(|l| l.params()).sum()
     }
     pub fn params(&self) -> Vec<f64> {
         let mut v = Vec::with_capacity(self.n_params());
@@ -346,10 +310,7 @@ impl Mlp {
     }
     pub fn set_params(&mut self, p: &[f64]) -> Result<()> {
         if p.len() != self.n_params() {
-            return Err(Error::invalid_arg(
-                "params",
-                format!("expected {} values, got {}", self.n_params(), p.len()),
-            ));
+            return Err(Error::invalid_arg("params", format!("expected {} values, got {}", self.n_params(), p.len())));
         }
         let mut at = 0;
         for l in self.trunk.iter_mut().chain(self.heads.iter_mut()) {
@@ -412,10 +373,7 @@ impl Mlp {
     pub fn consolidate(&mut self, xs: &[f64], ys: &[f64]) -> Result<()> {
         let n = self.n_inputs;
         if xs.len() != ys.len() * n || ys.is_empty() {
-            return Err(Error::invalid_arg(
-                "x",
-                format!("needs {n} features per label and at least one row"),
-            ));
+            return Err(Error::invalid_arg("x", format!("needs {n} features per label and at least one row")));
         }
         let mut fisher = vec![0.0; self.n_params()];
         let mut g = vec![0.0; self.n_params()];
@@ -488,17 +446,9 @@ impl Mlp {
         let spec = MlpSpec {
             hidden,
             outputs: d.usize()?,
-            task: if d.bool()? {
-                MlpTask::Regression
-            } else {
-                MlpTask::Classification
-            },
+            task: if d.bool()? { MlpTask::Regression } else { MlpTask::Classification },
             lr: d.f64()?,
-            activation: if d.bool()? {
-                Activation::Tanh
-            } else {
-                Activation::Relu
-            },
+            activation: if d.bool()? { Activation::Tanh } else { Activation::Relu },
             seed: d.u64()?,
             heads: d.usize()?,
             ewc_lambda: d.f64()?,
@@ -513,13 +463,8 @@ impl Mlp {
         m.ewc_anchor = d.f64s()?;
         m.ewc_fisher = d.f64s()?;
         let np = m.n_params();
-        if !(m.ewc_anchor.is_empty() || m.ewc_anchor.len() == np)
-            || m.ewc_fisher.len() != m.ewc_anchor.len()
-        {
-            return Err(Error::invalid_arg(
-                "bytes",
-                "model file is malformed (EWC state)",
-            ));
+        if !(m.ewc_anchor.is_empty() || m.ewc_anchor.len() == np) || m.ewc_fisher.len() != m.ewc_anchor.len() {
+            return Err(Error::invalid_arg("bytes", "model file is malformed (EWC state)"));
         }
         m.replay_seen = d.u64()?;
         let r = d.usize()?;
@@ -527,10 +472,7 @@ impl Mlp {
             let x = d.f64s()?;
             let (y, h) = (d.f64()?, d.usize()?);
             if x.len() != n_inputs || h >= m.heads.len() {
-                return Err(Error::invalid_arg(
-                    "bytes",
-                    "model file is malformed (replay buffer)",
-                ));
+                return Err(Error::invalid_arg("bytes", "model file is malformed (replay buffer)"));
             }
             m.replay.push((x, y, h));
         }

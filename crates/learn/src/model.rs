@@ -83,8 +83,7 @@ fn one() -> f64 {
 }
 
 fn params<T: for<'de> Deserialize<'de>>(v: &Option<Value>) -> Result<T> {
-    serde_json::from_value(v.clone().unwrap_or_else(|| json!({})))
-        .map_err(|e| Error::invalid_arg("params", e.to_string()))
+    serde_json::from_value(v.clone().unwrap_or_else(|| json!({}))).map_err(|e| Error::invalid_arg("params", e.to_string()))
 }
 
 #[derive(Clone, Debug)]
@@ -109,73 +108,44 @@ struct Inference {
 
 impl Model {
     pub fn from_spec(json: &str) -> Result<Self> {
-        let s: Spec =
-            serde_json::from_str(json).map_err(|e| Error::invalid_arg("spec", e.to_string()))?;
+        let s: Spec = serde_json::from_str(json).map_err(|e| Error::invalid_arg("spec", e.to_string()))?;
         let n = s.n_features;
         if n == 0 || n > 1 << 24 {
             return Err(Error::invalid_arg("nFeatures", "must be in [1, 16777216]"));
         }
         let names = match s.feature_names {
-            Some(v) if v.len() != n => {
-                return Err(Error::invalid_arg(
-                    "featureNames",
-                    format!("has {} names for {n} features", v.len()),
-                ))
-            }
+            Some(v) if v.len() != n => return Err(Error::invalid_arg("featureNames", format!("has {} names for {n} features", v.len()))),
             Some(v) => v,
             None => Vec::new(),
         };
         let est = match s.kind.as_str() {
-            "linear-regression" => {
-                Est::Linear(Glm::new(Loss::Squared, &params::<GlmSpec>(&s.params)?, n)?)
-            }
-            "logistic-regression" => {
-                Est::Logistic(Glm::new(Loss::Log, &params::<GlmSpec>(&s.params)?, n)?)
-            }
+            "linear-regression" => Est::Linear(Glm::new(Loss::Squared, &params::<GlmSpec>(&s.params)?, n)?),
+            "logistic-regression" => Est::Logistic(Glm::new(Loss::Log, &params::<GlmSpec>(&s.params)?, n)?),
             "gaussian-nb" => {
                 params::<Empty>(&s.params)?;
                 Est::GaussianNb(GaussianNb::new(n))
             }
-            "multinomial-nb" => {
-                Est::MultinomialNb(MultinomialNb::new(n, params::<MnbSpec>(&s.params)?.alpha)?)
-            }
+            "multinomial-nb" => Est::MultinomialNb(MultinomialNb::new(n, params::<MnbSpec>(&s.params)?.alpha)?),
             "hoeffding-tree" => {
                 if let Some(Value::Object(o)) = &s.params {
                     for k in ["driftDelta", "switchGrace"] {
                         if o.contains_key(k) {
-                            return Err(Error::invalid_arg(
-                                &format!("params.{k}"),
-                                "only applies to adaptive-hoeffding-tree",
-                            ));
+                            return Err(Error::invalid_arg(&format!("params.{k}"), "only applies to adaptive-hoeffding-tree"));
                         }
                     }
                 }
                 Est::Tree(HoeffdingTree::new(params::<TreeSpec>(&s.params)?, n)?)
             }
-            "adaptive-hoeffding-tree" => {
-                Est::AdaptiveTree(AdaptiveTree::new(params::<TreeSpec>(&s.params)?, n)?)
-            }
+            "adaptive-hoeffding-tree" => Est::AdaptiveTree(AdaptiveTree::new(params::<TreeSpec>(&s.params)?, n)?),
             "half-space-trees" => Est::Hst(HalfSpaceTrees::new(&params::<HstSpec>(&s.params)?, n)?),
             "mlp" => Est::Mlp(Mlp::new(&params::<MlpSpec>(&s.params)?, n)?),
-            other => {
-                return Err(Error::invalid_arg(
-                    "kind",
-                    format!(
-                        "unknown model {other:?} (expected one of {})",
-                        KINDS.join(", ")
-                    ),
-                ))
-            }
+            other => return Err(Error::invalid_arg("kind", format!("unknown model {other:?} (expected one of {})", KINDS.join(", ")))),
         };
         Ok(Self {
             kind: s.kind,
             n_features: n,
             feature_names: names,
-            scaler: if s.scale {
-                Some(StandardScaler::new(n))
-            } else {
-                None
-            },
+            scaler: if s.scale { Some(StandardScaler::new(n)) } else { None },
             est,
             scratch: vec![0.0; n],
             learnt: 0,
@@ -227,18 +197,12 @@ impl Model {
         }
         for (c, v) in x.iter().enumerate() {
             if v.is_infinite() {
-                return Err(Error::invalid_arg(
-                    &at(c),
-                    "is infinite (NaN marks a missing feature; infinities are rejected)",
-                ));
+                return Err(Error::invalid_arg(&at(c), "is infinite (NaN marks a missing feature; infinities are rejected)"));
             }
         }
         if let Est::MultinomialNb(_) = self.est {
             if let Some(c) = x.iter().position(|v| *v < 0.0) {
-                return Err(Error::invalid_arg(
-                    &at(c),
-                    "multinomial naive Bayes needs non-negative frequencies",
-                ));
+                return Err(Error::invalid_arg(&at(c), "multinomial naive Bayes needs non-negative frequencies"));
             }
         }
         Ok(())
@@ -251,29 +215,17 @@ impl Model {
             Task::Regression if y.is_finite() => Ok(()),
             Task::Regression => Err(Error::invalid_arg(&arg, "must be a finite number")),
             Task::Binary if y == 0.0 || y == 1.0 => Ok(()),
-            Task::Binary => Err(Error::invalid_arg(
-                &arg,
-                "logistic regression takes labels 0/1 (or booleans)",
-            )),
+            Task::Binary => Err(Error::invalid_arg(&arg, "logistic regression takes labels 0/1 (or booleans)")),
             Task::Classification => {
                 if y.is_finite() && y >= 0.0 && y.fract() == 0.0 && y < 4_294_967_296.0 {
                     if let Est::Mlp(m) = &self.est {
                         if y as usize >= m.n_outputs() {
-                            return Err(Error::invalid_arg(
-                                &arg,
-                                format!(
-                                    "class {y} is outside the network's {} outputs",
-                                    m.n_outputs()
-                                ),
-                            ));
+                            return Err(Error::invalid_arg(&arg, format!("class {y} is outside the network's {} outputs", m.n_outputs())));
                         }
                     }
                     Ok(())
                 } else {
-                    Err(Error::invalid_arg(
-                        &arg,
-                        "class labels must be non-negative integers",
-                    ))
+                    Err(Error::invalid_arg(&arg, "class labels must be non-negative integers"))
                 }
             }
         }
@@ -281,22 +233,12 @@ impl Model {
 
     fn check_batch(&self, x: &[f64], y: Option<&[f64]>) -> Result<usize> {
         if !x.len().is_multiple_of(self.n_features) {
-            return Err(Error::invalid_arg(
-                "x",
-                format!(
-                    "length {} is not a multiple of nFeatures {}",
-                    x.len(),
-                    self.n_features
-                ),
-            ));
+            return Err(Error::invalid_arg("x", format!("length {} is not a multiple of nFeatures {}", x.len(), self.n_features)));
         }
         let rows = x.len() / self.n_features;
         if let Some(y) = y {
             if y.len() != rows {
-                return Err(Error::invalid_arg(
-                    "y",
-                    format!("has {} labels for {rows} rows", y.len()),
-                ));
+                return Err(Error::invalid_arg("y", format!("has {} labels for {rows} rows", y.len())));
             }
         }
         for r in 0..rows {
@@ -310,11 +252,7 @@ impl Model {
 
     /// Scales `x` into the scratch buffer (if a scaler is configured) and returns the row to use.
     #[inline]
-    fn prepared<'a>(
-        scaler: &Option<StandardScaler>,
-        scratch: &'a mut [f64],
-        x: &'a [f64],
-    ) -> &'a [f64] {
+    fn prepared<'a>(scaler: &Option<StandardScaler>, scratch: &'a mut [f64], x: &'a [f64]) -> &'a [f64] {
         match scaler {
             Some(s) => {
                 s.transform(x, scratch);
@@ -344,46 +282,22 @@ impl Model {
     fn infer(&mut self, x: &[f64]) -> Inference {
         let row = Self::prepared(&self.scaler, &mut self.scratch, x);
         let from = |p: Proba| {
-            let p1 = if p.iter().all(|e| e.0 == 0.0 || e.0 == 1.0) {
-                p.iter().find(|e| e.0 == 1.0).map_or(0.0, |e| e.1)
-            } else {
-                f64::NAN
-            };
-            Inference {
-                pred: argmax(&p),
-                p1,
-                proba: Some(p),
-            }
+            let p1 = if p.iter().all(|e| e.0 == 0.0 || e.0 == 1.0) { p.iter().find(|e| e.0 == 1.0).map_or(0.0, |e| e.1) } else { f64::NAN };
+            Inference { pred: argmax(&p), p1, proba: Some(p) }
         };
         match &self.est {
-            Est::Linear(m) => Inference {
-                pred: m.mean(row),
-                proba: None,
-                p1: f64::NAN,
-            },
+            Est::Linear(m) => Inference { pred: m.mean(row), proba: None, p1: f64::NAN },
             Est::Logistic(m) => {
                 let p = m.mean(row);
                 // River: max({False: 1 - p, True: p}) keeps False on ties.
-                Inference {
-                    pred: if p > 1.0 - p { 1.0 } else { 0.0 },
-                    proba: None,
-                    p1: p,
-                }
+                Inference { pred: if p > 1.0 - p { 1.0 } else { 0.0 }, proba: None, p1: p }
             }
             Est::GaussianNb(m) => from(m.proba(row)),
             Est::MultinomialNb(m) => from(m.proba(row)),
             Est::Tree(m) => from(m.proba(row)),
             Est::AdaptiveTree(m) => from(m.proba(row)),
-            Est::Hst(m) => Inference {
-                pred: m.score(row),
-                proba: None,
-                p1: f64::NAN,
-            },
-            Est::Mlp(m) if m.is_regression() => Inference {
-                pred: m.predict_value(row),
-                proba: None,
-                p1: f64::NAN,
-            },
+            Est::Hst(m) => Inference { pred: m.score(row), proba: None, p1: f64::NAN },
+            Est::Mlp(m) if m.is_regression() => Inference { pred: m.predict_value(row), proba: None, p1: f64::NAN },
             Est::Mlp(m) => from(m.proba(row)),
         }
     }
@@ -411,10 +325,7 @@ impl Model {
     fn proba_row(&mut self, x: &[f64], classes: &[f64]) -> Vec<f64> {
         let inf = self.infer(x);
         match inf.proba {
-            Some(p) => classes
-                .iter()
-                .map(|c| p.iter().find(|e| e.0 == *c).map_or(0.0, |e| e.1))
-                .collect(),
+            Some(p) => classes.iter().map(|c| p.iter().find(|e| e.0 == *c).map_or(0.0, |e| e.1)).collect(),
             None if self.task() == Task::Binary => vec![1.0 - inf.p1, inf.p1],
             None => Vec::new(),
         }
@@ -433,25 +344,13 @@ impl Model {
     pub fn learn_weighted_many(&mut self, x: &[f64], y: &[f64], w: &[f64]) -> Result<()> {
         let rows = self.check_batch(x, Some(y))?;
         if w.len() != rows {
-            return Err(Error::invalid_arg(
-                "weights",
-                format!("has {} weights for {rows} rows", w.len()),
-            ));
+            return Err(Error::invalid_arg("weights", format!("has {} weights for {rows} rows", w.len())));
         }
         if let Some(i) = w.iter().position(|v| !(v.is_finite() && *v >= 0.0)) {
-            return Err(Error::invalid_arg(
-                &format!("weights[{i}]"),
-                "must be a finite number >= 0",
-            ));
+            return Err(Error::invalid_arg(&format!("weights[{i}]"), "must be a finite number >= 0"));
         }
-        if !matches!(
-            self.est,
-            Est::Linear(_) | Est::Logistic(_) | Est::Tree(_) | Est::Mlp(_)
-        ) {
-            return Err(Error::invalid_arg(
-                "weights",
-                format!("{} does not take sample weights", self.kind),
-            ));
+        if !matches!(self.est, Est::Linear(_) | Est::Logistic(_) | Est::Tree(_) | Est::Mlp(_)) {
+            return Err(Error::invalid_arg("weights", format!("{} does not take sample weights", self.kind)));
         }
         let n = self.n_features;
         for r in 0..rows {
@@ -474,10 +373,7 @@ impl Model {
     pub fn predict_many(&mut self, x: &[f64], out: &mut [f64]) -> Result<()> {
         let rows = self.check_batch(x, None)?;
         if out.len() != rows {
-            return Err(Error::invalid_arg(
-                "out",
-                format!("has length {}, expected {rows}", out.len()),
-            ));
+            return Err(Error::invalid_arg("out", format!("has length {}, expected {rows}", out.len())));
         }
         let n = self.n_features;
         for r in 0..rows {
@@ -500,19 +396,10 @@ impl Model {
 
     /// Test-then-train over a batch: `out[i]` is the prediction for row i made before learning it.
     /// With `window` the model's running metrics are updated too (created on first use).
-    pub fn prequential(
-        &mut self,
-        x: &[f64],
-        y: &[f64],
-        out: &mut [f64],
-        metrics: Option<Option<usize>>,
-    ) -> Result<()> {
+    pub fn prequential(&mut self, x: &[f64], y: &[f64], out: &mut [f64], metrics: Option<Option<usize>>) -> Result<()> {
         let rows = self.check_batch(x, Some(y))?;
         if out.len() != rows {
-            return Err(Error::invalid_arg(
-                "out",
-                format!("has length {}, expected {rows}", out.len()),
-            ));
+            return Err(Error::invalid_arg("out", format!("has length {}, expected {rows}", out.len())));
         }
         let n = self.n_features;
         let classification = matches!(self.task(), Task::Classification | Task::Binary);
@@ -627,8 +514,7 @@ impl Model {
         let mut d = Dec::new(payload);
         let kind = d.str()?;
         let n_features = d.usize()?;
-        let bad =
-            |what: &str| Error::invalid_arg("bytes", format!("model file is malformed ({what})"));
+        let bad = |what: &str| Error::invalid_arg("bytes", format!("model file is malformed ({what})"));
         if !KINDS.contains(&kind.as_str()) {
             return Err(bad("unknown model kind"));
         }
@@ -638,11 +524,7 @@ impl Model {
         let k = d.usize()?;
         let feature_names = (0..k).map(|_| d.str()).collect::<Result<Vec<_>>>()?;
         let learnt = d.u64()?;
-        let scaler = if d.bool()? {
-            Some(StandardScaler::load(&mut d)?)
-        } else {
-            None
-        };
+        let scaler = if d.bool()? { Some(StandardScaler::load(&mut d)?) } else { None };
         let est = match (tag, kind.as_str()) {
             (0, "linear-regression") => Est::Linear(Glm::load(&mut d)?),
             (0, "logistic-regression") => Est::Logistic(Glm::load(&mut d)?),
@@ -655,23 +537,11 @@ impl Model {
             _ => return Err(bad("kind and payload disagree")),
         };
         d.done()?;
-        let m = Self {
-            kind,
-            n_features,
-            feature_names,
-            scaler,
-            est,
-            scratch: vec![0.0; n_features],
-            learnt,
-            metrics: None,
-        };
+        let m = Self { kind, n_features, feature_names, scaler, est, scratch: vec![0.0; n_features], learnt, metrics: None };
         if m.state_width() != Some(n_features) && m.state_width().is_some() {
             return Err(bad("state width differs from the feature count"));
         }
-        if m.scaler
-            .as_ref()
-            .is_some_and(|s| s.means().len() != n_features)
-        {
+        if m.scaler.as_ref().is_some_and(|s| s.means().len() != n_features) {
             return Err(bad("scaler width"));
         }
         Ok(m)

@@ -27,11 +27,7 @@ pub struct GaussianNb {
 
 impl GaussianNb {
     pub fn new(n_features: usize) -> Self {
-        Self {
-            counts: ClassDist::default(),
-            gaussians: Vec::new(),
-            n_features,
-        }
+        Self { counts: ClassDist::default(), gaussians: Vec::new(), n_features }
     }
     fn class_index(&mut self, y: f64) -> usize {
         match self.counts.0.iter().position(|e| e.0 == y) {
@@ -101,11 +97,7 @@ impl GaussianNb {
             }
             gaussians.push(gs);
         }
-        Ok(Self {
-            counts,
-            gaussians,
-            n_features,
-        })
+        Ok(Self { counts, gaussians, n_features })
     }
     pub fn inspect(&self) -> serde_json::Value {
         serde_json::json!({ "classCounts": self.counts.0 })
@@ -140,10 +132,7 @@ impl MultinomialNb {
     }
     pub fn check_row(x: &[f64]) -> Result<()> {
         if x.iter().any(|v| *v < 0.0) {
-            return Err(Error::invalid_arg(
-                "x",
-                "multinomial naive Bayes needs non-negative frequencies",
-            ));
+            return Err(Error::invalid_arg("x", "multinomial naive Bayes needs non-negative frequencies"));
         }
         Ok(())
     }
@@ -210,25 +199,13 @@ impl MultinomialNb {
         let counts = ClassDist::load(d)?;
         let n = d.usize()?;
         let seen = (0..n).map(|_| d.bool()).collect::<Result<Vec<_>>>()?;
-        let feature_counts = (0..counts.len())
-            .map(|_| d.f64s())
-            .collect::<Result<Vec<_>>>()?;
+        let feature_counts = (0..counts.len()).map(|_| d.f64s()).collect::<Result<Vec<_>>>()?;
         let class_totals = d.f64s()?;
         let n_terms = seen.iter().filter(|s| **s).count();
         if class_totals.len() != counts.len() || feature_counts.iter().any(|f| f.len() != n) {
-            return Err(Error::invalid_arg(
-                "bytes",
-                "model file is malformed (vector lengths disagree)",
-            ));
+            return Err(Error::invalid_arg("bytes", "model file is malformed (vector lengths disagree)"));
         }
-        Ok(Self {
-            alpha,
-            counts,
-            feature_counts,
-            class_totals,
-            seen,
-            n_terms,
-        })
+        Ok(Self { alpha, counts, feature_counts, class_totals, seen, n_terms })
     }
     pub fn inspect(&self) -> serde_json::Value {
         serde_json::json!({ "alpha": self.alpha, "classCounts": self.counts.0 })

@@ -14,11 +14,7 @@ pub struct StandardScaler {
 
 impl StandardScaler {
     pub fn new(n: usize) -> Self {
-        Self {
-            counts: vec![0.0; n],
-            means: vec![0.0; n],
-            vars: vec![0.0; n],
-        }
+        Self { counts: vec![0.0; n], means: vec![0.0; n], vars: vec![0.0; n] }
     }
     /// NaN features are missing: not counted.
     #[inline]
@@ -59,16 +55,9 @@ impl StandardScaler {
         e.f64s(&self.vars);
     }
     pub fn load(d: &mut Dec) -> Result<Self> {
-        let s = Self {
-            counts: d.f64s()?,
-            means: d.f64s()?,
-            vars: d.f64s()?,
-        };
+        let s = Self { counts: d.f64s()?, means: d.f64s()?, vars: d.f64s()? };
         if s.means.len() != s.counts.len() || s.vars.len() != s.counts.len() {
-            return Err(Error::invalid_arg(
-                "bytes",
-                "model file is malformed (scaler)",
-            ));
+            return Err(Error::invalid_arg("bytes", "model file is malformed (scaler)"));
         }
         Ok(s)
     }
@@ -89,11 +78,7 @@ impl OneHot {
         if max_categories == 0 {
             return Err(Error::invalid_arg("maxCategories", "must be >= 1"));
         }
-        Ok(Self {
-            vocab: Vec::new(),
-            max: max_categories,
-            strict,
-        })
+        Ok(Self { vocab: Vec::new(), max: max_categories, strict })
     }
     pub fn learn(&mut self, category: &str) {
         if self.vocab.len() < self.max && !self.vocab.iter().any(|v| v == category) {
@@ -105,12 +90,7 @@ impl OneHot {
         out.iter_mut().for_each(|v| *v = 0.0);
         match self.vocab.iter().position(|v| v == category) {
             Some(i) => out[i] = 1.0,
-            None if self.strict => {
-                return Err(Error::invalid_arg(
-                    "category",
-                    format!("unseen category {category:?}"),
-                ))
-            }
+            None if self.strict => return Err(Error::invalid_arg("category", format!("unseen category {category:?}"))),
             None => {}
         }
         Ok(())
@@ -125,18 +105,12 @@ impl OneHot {
 /// platforms and versions, unlike std's SipHash keys).
 pub fn hash_features(tokens: &[(&str, f64)], n: usize, out: &mut [f64]) -> Result<()> {
     if n == 0 || out.len() != n {
-        return Err(Error::invalid_arg(
-            "nFeatures",
-            "must be >= 1 and match the output length",
-        ));
+        return Err(Error::invalid_arg("nFeatures", "must be >= 1 and match the output length"));
     }
     out.iter_mut().for_each(|v| *v = 0.0);
     for (t, v) in tokens {
         if !v.is_finite() {
-            return Err(Error::invalid_arg(
-                &format!("features[{t:?}]"),
-                "must be a finite number",
-            ));
+            return Err(Error::invalid_arg(&format!("features[{t:?}]"), "must be a finite number"));
         }
         let h = blake3::hash(t.as_bytes());
         let b = h.as_bytes();
@@ -176,10 +150,7 @@ mod tests {
         assert_eq!(out, [0.0, 1.0]);
         o.transform("c", &mut out).unwrap();
         assert_eq!(out, [0.0, 0.0]);
-        assert!(OneHot::new(2, true)
-            .unwrap()
-            .transform("z", &mut out)
-            .is_err());
+        assert!(OneHot::new(2, true).unwrap().transform("z", &mut out).is_err());
         let mut h = [0.0; 16];
         hash_features(&[("user=1", 1.0), ("page=home", 2.0)], 16, &mut h).unwrap();
         assert_eq!(h.iter().map(|v| v.abs()).sum::<f64>(), 3.0);

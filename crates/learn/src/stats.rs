@@ -29,11 +29,7 @@ pub struct Var {
 
 impl Var {
     pub fn new(ddof: f64) -> Self {
-        Self {
-            mean: Mean::default(),
-            s: 0.0,
-            ddof,
-        }
+        Self { mean: Mean::default(), s: 0.0, ddof }
     }
     #[inline]
     pub fn update(&mut self, x: f64, w: f64) {
@@ -93,14 +89,7 @@ impl Var {
         e.f64(self.ddof);
     }
     pub fn load(d: &mut Dec) -> Result<Self> {
-        Ok(Self {
-            mean: Mean {
-                n: d.f64()?,
-                mean: d.f64()?,
-            },
-            s: d.f64()?,
-            ddof: d.f64()?,
-        })
+        Ok(Self { mean: Mean { n: d.f64()?, mean: d.f64()? }, s: d.f64()?, ddof: d.f64()? })
     }
 }
 

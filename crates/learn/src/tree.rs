@@ -113,11 +113,7 @@ impl TreeSpec {
                 return Err(Error::invalid_arg(a, "must be in (0, 1)"));
             }
         }
-        for (a, v) in [
-            ("tau", self.tau),
-            ("minBranchFraction", self.min_branch_fraction),
-            ("maxShareToSplit", self.max_share_to_split),
-        ] {
+        for (a, v) in [("tau", self.tau), ("minBranchFraction", self.min_branch_fraction), ("maxShareToSplit", self.max_share_to_split)] {
             if !(0.0..=1.0).contains(&v) {
                 return Err(Error::invalid_arg(a, "must be in [0, 1]"));
             }
@@ -158,10 +154,7 @@ impl Splitter {
         }
     }
     fn cond_log_proba(&self, v: f64, c: f64) -> f64 {
-        self.per_class
-            .iter()
-            .find(|e| e.0 == c)
-            .map_or(f64::NEG_INFINITY, |e| e.3.log_pdf(v))
+        self.per_class.iter().find(|e| e.0 == c).map_or(f64::NEG_INFINITY, |e| e.3.log_pdf(v))
     }
     fn binary_split(&self, at: f64) -> [ClassDist; 2] {
         let (mut l, mut r) = (ClassDist::default(), ClassDist::default());
@@ -179,13 +172,7 @@ impl Splitter {
         [l, r]
     }
     /// Best (merit, threshold, children) over the candidate thresholds; merit -inf when none.
-    fn best(
-        &self,
-        crit: Criterion,
-        min_frac: f64,
-        pre: &ClassDist,
-        n_splits: u32,
-    ) -> Option<(f64, f64, [ClassDist; 2])> {
+    fn best(&self, crit: Criterion, min_frac: f64, pre: &ClassDist, n_splits: u32) -> Option<(f64, f64, [ClassDist; 2])> {
         let (mut lo, mut hi) = (f64::INFINITY, f64::NEG_INFINITY);
         for e in &self.per_class {
             if e.1 < lo {
@@ -261,22 +248,13 @@ fn gini(d: &ClassDist, total: f64) -> f64 {
 fn merit_of_split(crit: Criterion, min_frac: f64, pre: &ClassDist, post: &[ClassDist; 2]) -> f64 {
     let sums = [post[0].total(), post[1].total()];
     let total = sums[0] + sums[1];
-    let greater = if total > 0.0 {
-        sums.iter().filter(|s| *s / total > min_frac).count()
-    } else {
-        0
-    };
+    let greater = if total > 0.0 { sums.iter().filter(|s| *s / total > min_frac).count() } else { 0 };
     if greater < 2 {
         return f64::NEG_INFINITY;
     }
     match crit {
-        Criterion::InfoGain => {
-            entropy(pre) - (sums[0] * entropy(&post[0]) + sums[1] * entropy(&post[1])) / total
-        }
-        Criterion::Gini => {
-            1.0 - (sums[0] / total * gini(&post[0], sums[0])
-                + sums[1] / total * gini(&post[1], sums[1]))
-        }
+        Criterion::InfoGain => entropy(pre) - (sums[0] * entropy(&post[0]) + sums[1] * entropy(&post[1])) / total,
+        Criterion::Gini => 1.0 - (sums[0] / total * gini(&post[0], sums[0]) + sums[1] / total * gini(&post[1], sums[1])),
     }
 }
 
@@ -301,14 +279,7 @@ struct Leaf {
 impl Leaf {
     fn new(stats: ClassDist, depth: u32) -> Self {
         let t = stats.total();
-        Self {
-            stats,
-            depth,
-            splitters: Some(Vec::new()),
-            last_split_attempt_at: t,
-            mc_correct: 0.0,
-            nb_correct: 0.0,
-        }
+        Self { stats, depth, splitters: Some(Vec::new()), last_split_attempt_at: t, mc_correct: 0.0, nb_correct: 0.0 }
     }
     fn mc_proba(&self) -> Proba {
         let t = self.stats.total();
@@ -355,9 +326,7 @@ impl Leaf {
         let active = self.splitters.is_some();
         match p.leaf_prediction {
             LeafPrediction::Mc => self.mc_proba(),
-            LeafPrediction::Nb if active && self.stats.total() >= p.nb_threshold => {
-                self.nb_proba(x)
-            }
+            LeafPrediction::Nb if active && self.stats.total() >= p.nb_threshold => self.nb_proba(x),
             LeafPrediction::Nba if active && self.nb_correct >= self.mc_correct => self.nb_proba(x),
             _ => self.mc_proba(),
         }
@@ -395,12 +364,7 @@ impl Leaf {
 #[derive(Clone, Debug)]
 enum Node {
     Leaf(Leaf),
-    Branch {
-        feature: usize,
-        threshold: f64,
-        children: [usize; 2],
-        depth: u32,
-    },
+    Branch { feature: usize, threshold: f64, children: [usize; 2], depth: u32 },
 }
 
 /// One Hoeffding tree over an arena of nodes (index 0 is the root once it exists).
@@ -421,35 +385,20 @@ impl HoeffdingTree {
         spec.validate()?;
         // River: sys.getrecursionlimit() - 20 when max_depth is None.
         let max_depth = spec.max_depth.unwrap_or(980);
-        Ok(Self {
-            p: spec,
-            max_depth,
-            nodes: Vec::new(),
-            root: None,
-            classes: Vec::new(),
-            weight_seen: 0.0,
-            n_features,
-        })
+        Ok(Self { p: spec, max_depth, nodes: Vec::new(), root: None, classes: Vec::new(), weight_seen: 0.0, n_features })
     }
 
     fn total_weight(&self, n: usize) -> f64 {
         match &self.nodes[n] {
             Node::Leaf(l) => l.stats.total(),
-            Node::Branch { children, .. } => {
-                self.total_weight(children[0]) + self.total_weight(children[1])
-            }
+            Node::Branch { children, .. } => self.total_weight(children[0]) + self.total_weight(children[1]),
         }
     }
 
     fn next(&self, n: usize, x: &[f64]) -> Option<usize> {
         match &self.nodes[n] {
             Node::Leaf(_) => None,
-            Node::Branch {
-                feature,
-                threshold,
-                children,
-                ..
-            } => {
+            Node::Branch { feature, threshold, children, .. } => {
                 let v = x[*feature];
                 Some(if v.is_nan() {
                     if self.total_weight(children[0]) < self.total_weight(children[1]) {
@@ -471,9 +420,7 @@ impl HoeffdingTree {
         let mut n = self.root?;
         let mut parent = None;
         while let Some(c) = self.next(n, x) {
-            let Node::Branch { children, .. } = &self.nodes[n] else {
-                unreachable!()
-            };
+            let Node::Branch { children, .. } = &self.nodes[n] else { unreachable!() };
             parent = Some((n, if children[0] == c { 0 } else { 1 }));
             n = c;
         }
@@ -486,14 +433,11 @@ impl HoeffdingTree {
         }
         self.weight_seen += w;
         if self.root.is_none() {
-            self.nodes
-                .push(Node::Leaf(Leaf::new(ClassDist::default(), 0)));
+            self.nodes.push(Node::Leaf(Leaf::new(ClassDist::default(), 0)));
             self.root = Some(self.nodes.len() - 1);
         }
         let (n, _) = self.find_leaf(x).expect("root exists");
-        let Node::Leaf(leaf) = &mut self.nodes[n] else {
-            unreachable!()
-        };
+        let Node::Leaf(leaf) = &mut self.nodes[n] else { unreachable!() };
         leaf.learn(x, y, w, &self.p);
         if leaf.splitters.is_some() {
             if leaf.depth >= self.max_depth {
@@ -521,12 +465,7 @@ impl HoeffdingTree {
         type Suggestion = (f64, Option<usize>, f64, Option<[ClassDist; 2]>);
         let mut sugg: Vec<Suggestion> = Vec::new();
         let total = leaf.stats.total();
-        let maj = leaf
-            .stats
-            .0
-            .iter()
-            .map(|e| e.1)
-            .fold(f64::NEG_INFINITY, f64::max);
+        let maj = leaf.stats.0.iter().map(|e| e.1).fold(f64::NEG_INFINITY, f64::max);
         if maj != 0.0 && maj / total > self.p.max_share_to_split {
             sugg.push((f64::NEG_INFINITY, None, 0.0, None));
         } else {
@@ -534,12 +473,7 @@ impl HoeffdingTree {
                 sugg.push((f64::NEG_INFINITY, None, 0.0, None));
             }
             for (f, s) in leaf.splitters.iter().flatten() {
-                match s.best(
-                    self.p.split_criterion,
-                    self.p.min_branch_fraction,
-                    &leaf.stats,
-                    self.p.n_splits,
-                ) {
+                match s.best(self.p.split_criterion, self.p.min_branch_fraction, &leaf.stats, self.p.n_splits) {
                     Some((m, at, post)) => sugg.push((m, Some(*f), at, Some(post))),
                     None => sugg.push((f64::NEG_INFINITY, None, 0.0, None)),
                 }
@@ -566,12 +500,7 @@ impl HoeffdingTree {
                 self.nodes.push(Node::Leaf(Leaf::new(r, depth + 1)));
                 let k = self.nodes.len();
                 // The split node takes the leaf's slot so the parent's link stays valid.
-                self.nodes[n] = Node::Branch {
-                    feature,
-                    threshold,
-                    children: [k - 2, k - 1],
-                    depth,
-                };
+                self.nodes[n] = Node::Branch { feature, threshold, children: [k - 2, k - 1], depth };
             }
             _ => {
                 if let Node::Leaf(l) = &mut self.nodes[n] {
@@ -652,12 +581,7 @@ impl HoeffdingTree {
         e.usize(self.nodes.len());
         for node in &self.nodes {
             match node {
-                Node::Branch {
-                    feature,
-                    threshold,
-                    children,
-                    depth,
-                } => {
+                Node::Branch { feature, threshold, children, depth } => {
                     e.u8(0);
                     e.usize(*feature);
                     e.f64(*threshold);
@@ -698,12 +622,7 @@ impl HoeffdingTree {
         let mut nodes = Vec::with_capacity(count.min(1 << 20));
         for _ in 0..count {
             nodes.push(match d.u8()? {
-                0 => Node::Branch {
-                    feature: d.usize()?,
-                    threshold: d.f64()?,
-                    children: [d.usize()?, d.usize()?],
-                    depth: d.u32()?,
-                },
+                0 => Node::Branch { feature: d.usize()?, threshold: d.f64()?, children: [d.usize()?, d.usize()?], depth: d.u32()? },
                 1 => {
                     let stats = ClassDist::load(d)?;
                     let depth = d.u32()?;
@@ -722,24 +641,14 @@ impl HoeffdingTree {
                     } else {
                         None
                     };
-                    Node::Leaf(Leaf {
-                        stats,
-                        depth,
-                        splitters,
-                        last_split_attempt_at: last,
-                        mc_correct: mc,
-                        nb_correct: nb,
-                    })
+                    Node::Leaf(Leaf { stats, depth, splitters, last_split_attempt_at: last, mc_correct: mc, nb_correct: nb })
                 }
                 _ => return Err(bad()),
             });
         }
         // Links must point forward-only into the arena (no cycles) and features must exist.
         for (i, n) in nodes.iter().enumerate() {
-            if let Node::Branch {
-                feature, children, ..
-            } = n
-            {
+            if let Node::Branch { feature, children, .. } = n {
                 if *feature >= n_features || children.iter().any(|&c| c >= count || c == i) {
                     return Err(bad());
                 }
@@ -748,15 +657,7 @@ impl HoeffdingTree {
         if has_root && root >= count {
             return Err(bad());
         }
-        let t = Self {
-            p,
-            max_depth,
-            nodes,
-            root: if has_root { Some(root) } else { None },
-            classes,
-            weight_seen,
-            n_features,
-        };
+        let t = Self { p, max_depth, nodes, root: if has_root { Some(root) } else { None }, classes, weight_seen, n_features };
         t.check_acyclic().ok_or_else(bad)?;
         Ok(t)
     }
@@ -778,16 +679,7 @@ impl HoeffdingTree {
 }
 
 fn save_spec(p: &TreeSpec, e: &mut Enc) {
-    for v in [
-        p.grace_period,
-        p.delta,
-        p.tau,
-        p.nb_threshold,
-        p.min_branch_fraction,
-        p.max_share_to_split,
-        p.drift_delta,
-        p.switch_grace,
-    ] {
+    for v in [p.grace_period, p.delta, p.tau, p.nb_threshold, p.min_branch_fraction, p.max_share_to_split, p.drift_delta, p.switch_grace] {
         e.f64(v);
     }
     e.bool(p.max_depth.is_some());
@@ -809,11 +701,7 @@ fn load_spec(d: &mut Dec) -> Result<TreeSpec> {
     let v: Vec<f64> = (0..8).map(|_| d.f64()).collect::<Result<_>>()?;
     let has_depth = d.bool()?;
     let depth = d.u32()?;
-    let crit = if d.u8()? == 0 {
-        Criterion::InfoGain
-    } else {
-        Criterion::Gini
-    };
+    let crit = if d.u8()? == 0 { Criterion::InfoGain } else { Criterion::Gini };
     let leaf = match d.u8()? {
         0 => LeafPrediction::Mc,
         1 => LeafPrediction::Nb,

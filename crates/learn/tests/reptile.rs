@@ -17,15 +17,14 @@ fn task(rng: &mut Rng, n: usize) -> (f64, f64, Vec<f64>, Vec<f64>) {
 
 fn mse(m: &Mlp, a: f64, ph: f64) -> f64 {
     let xs: Vec<f64> = (0..100).map(|i| -5.0 + 10.0 * i as f64 / 99.0).collect();
-    xs.iter()
-        .map(|x| (m.predict_value(&[*x]) - a * (x + ph).sin()).powi(2))
-        .sum::<f64>()
-        / xs.len() as f64
+    xs.iter().map(|x| (m.predict_value(&[*x]) - a * (x + ph).sin()).powi(2)).sum::<f64>() / xs.len() as f64
 }
 
 #[test]
 fn reptile_adapts_to_new_sinusoids_in_a_few_steps() {
-    let spec: MlpSpec = serde_json::from_str(r#"{"hidden": [40, 40], "outputs": 1, "task": "regression", "activation": "tanh", "lr": 0.01, "seed": 1}"#).unwrap();
+    let spec: MlpSpec =
+        serde_json::from_str(r#"{"hidden": [40, 40], "outputs": 1, "task": "regression", "activation": "tanh", "lr": 0.01, "seed": 1}"#)
+            .unwrap();
     let mut meta = Mlp::new(&spec, 1).unwrap();
     let t0 = std::time::Instant::now();
     reptile(
