@@ -109,6 +109,64 @@ export declare class Ed25519Signer {
   signInto(message: Uint8Array, out: Uint8Array): void
 }
 
+export declare class LearnCoral {
+  /** Fits the CORAL map from `source` to `target` (row-major, `nFeatures` columns). */
+  constructor(source: Float64Array, target: Float64Array, nFeatures: number)
+  transform(x: Float64Array): Float64Array
+}
+
+export declare class LearnDetector {
+  constructor(kind: string, params: string)
+  update(x: number): boolean
+  /** Indices (into `values`) where drift was flagged. */
+  updateMany(values: Float64Array): Uint32Array
+  get drift(): boolean
+  get warning(): boolean
+  state(): string
+}
+
+export declare class LearnModel {
+  /** `spec` is JSON: `{ kind, nFeatures, params?, scale?, featureNames? }`. */
+  constructor(spec: string)
+  /** Restores a model written by `save` (checks magic, version, length and checksum). */
+  static load(bytes: Uint8Array): LearnModel
+  save(): Uint8Array
+  get kind(): string
+  get nFeatures(): number
+  /** 'classification' | 'binary' | 'regression' | 'anomaly'. */
+  get task(): string
+  classes(): Array<number>
+  learnOne(x: Float64Array, y: number): void
+  predictOne(x: Float64Array): number
+  probaOne(x: Float64Array): Float64Array
+  learnMany(x: Float64Array, y: Float64Array): void
+  predictMany(x: Float64Array, out: Float64Array): void
+  /** Row-major probabilities over `classes()`. */
+  probaMany(x: Float64Array): Float64Array
+  /**
+   * Test-then-train: `out[i]` is the prediction for row i made before learning it. With
+   * `window` set (0 = cumulative) the model's running metrics are updated as well.
+   */
+  prequential(x: Float64Array, y: Float64Array, out: Float64Array, window?: number | undefined | null): void
+  /** Running metrics as JSON (`null` before `prequential` was called with a window). */
+  metrics(): string
+  resetMetrics(): void
+  inspect(): string
+  /** MLP only: selects the output head (multi-task). */
+  setTask(task: number): void
+  /** MLP only: train the heads only (transfer: fine-tune the head). */
+  freezeTrunk(on: boolean): void
+  /** MLP only: re-initialises the active head. */
+  resetHead(): void
+  /** MLP only: EWC task boundary over a sample of the finished task. */
+  consolidate(x: Float64Array, y: Float64Array): void
+  /**
+   * One online step per row scaled by `weights[i]` (importance weighting); linear models,
+   * Hoeffding trees and MLPs.
+   */
+  learnWeightedMany(x: Float64Array, y: Float64Array, weights: Float64Array): void
+}
+
 export declare class NativeLedger {
   static open(dir: string, opts: LedgerOpenOptions): NativeLedger
   get size(): number
@@ -326,6 +384,12 @@ export interface KvJs {
   key: string
   value: number
 }
+
+/** Signed feature hashing of `tokens[i]` with `values[i]` into `n` buckets. */
+export declare function learnHashFeatures(tokens: Array<string>, values: Float64Array, n: number): Float64Array
+
+/** Importance weights of source rows from a logistic domain classifier. */
+export declare function learnImportanceWeights(source: Float64Array, target: Float64Array, nFeatures: number, epochs: number, clip: number, seed: number): Float64Array
 
 export interface LedgerAppendResult {
   first: number

@@ -7,6 +7,7 @@ mod autoblock;
 mod crypto;
 mod error;
 mod kernel;
+mod learn;
 mod ledger;
 mod scheduler;
 mod symbolic;
