@@ -18,7 +18,9 @@ use crate::error::guard;
 pub struct JsonTask(Option<Box<dyn FnOnce() -> omnitide_common::Result<String> + Send>>);
 
 impl JsonTask {
-    fn new(f: impl FnOnce() -> omnitide_common::Result<String> + Send + 'static) -> AsyncTask<JsonTask> {
+    fn new(
+        f: impl FnOnce() -> omnitide_common::Result<String> + Send + 'static,
+    ) -> AsyncTask<JsonTask> {
         AsyncTask::new(JsonTask(Some(Box::new(f))))
     }
 }
@@ -35,7 +37,9 @@ impl Task for JsonTask {
     }
 }
 
-fn task(f: impl FnOnce() -> omnitide_common::Result<String> + Send + 'static) -> Result<AsyncTask<JsonTask>> {
+fn task(
+    f: impl FnOnce() -> omnitide_common::Result<String> + Send + 'static,
+) -> Result<AsyncTask<JsonTask>> {
     Ok(JsonTask::new(f))
 }
 
@@ -48,11 +52,19 @@ fn durability(d: Option<String>) -> omnitide_common::Result<Durability> {
         None | Some("batch") => Ok(Durability::Batch),
         Some("always") => Ok(Durability::Always),
         Some("none") => Ok(Durability::None),
-        Some(o) => Err(Error::invalid_arg("opts.durability", format!("must be 'always', 'batch' or 'none', got '{o}'"))),
+        Some(o) => Err(Error::invalid_arg(
+            "opts.durability",
+            format!("must be 'always', 'batch' or 'none', got '{o}'"),
+        )),
     }
 }
 
-fn verify_json(envelopes: &[Vec<u8>], opts: &str, a: Option<&Authority>, tail: Option<&Mutex<LogTail>>) -> omnitide_common::Result<String> {
+fn verify_json(
+    envelopes: &[Vec<u8>],
+    opts: &str,
+    a: Option<&Authority>,
+    tail: Option<&Mutex<LogTail>>,
+) -> omnitide_common::Result<String> {
     let cfg = api::VerifyConfig::from_value(&api::parse_json("opts", opts.as_bytes())?)?;
     let refs: Vec<&[u8]> = envelopes.iter().map(Vec::as_slice).collect();
     let res = cfg.with(|o| match (a, tail) {
@@ -63,12 +75,17 @@ fn verify_json(envelopes: &[Vec<u8>], opts: &str, a: Option<&Authority>, tail: O
                 t.refresh_if_stale()?;
                 t.snapshot()
             };
-            let o2 = omnitide_attest::VerifyOptions { revocations: Some(&*revs), ..*o };
+            let o2 = omnitide_attest::VerifyOptions {
+                revocations: Some(&*revs),
+                ..*o
+            };
             omnitide_attest::verify_many(&refs, &o2)
         }
         (None, None) => omnitide_attest::verify_many(&refs, o),
     })?;
-    Ok(json_str(&serde_json::Value::Array(res.iter().map(api::verification).collect())))
+    Ok(json_str(&serde_json::Value::Array(
+        res.iter().map(api::verification).collect(),
+    )))
 }
 
 #[napi]
@@ -79,7 +96,8 @@ pub struct AttestAuthority {
 impl AttestAuthority {
     fn a(&self) -> omnitide_common::Result<Arc<Authority>> {
         let g = self.inner.lock().unwrap_or_else(|p| p.into_inner());
-        g.clone().ok_or_else(|| Error::new(omnitide_common::code::CLOSED, "authority: closed"))
+        g.clone()
+            .ok_or_else(|| Error::new(omnitide_common::code::CLOSED, "authority: closed"))
     }
 }
 
@@ -93,9 +111,26 @@ impl AttestAuthority {
 
     /// Opens (creating) an authority directory. Argon2id runs here when a passphrase is given.
     #[napi(ts_return_type = "Promise<AttestAuthority>")]
-    pub fn open(dir: String, passphrase: Option<String>, durability_name: Option<String>) -> Result<AsyncTask<OpenTask>> {
-        let d = guard(|| durability(durability_name))?;
-        Ok(AsyncTask::new(OpenTask { dir, passphrase, durability: d }))
+    pub fn open(dir: String, opts: AttestOpenOptions) -> Result<AsyncTask<OpenTask>> {
+        let (durability, log_hash) = guard(|| {
+            let h = opts
+                .log_hash
+                .as_deref()
+                .map(|h| omnitide_ledger::HashAlg::parse("opts.logHash", h))
+                .transpose()?;
+            Ok((durability(opts.durability)?, h))
+        })?;
+        Ok(AsyncTask::new(OpenTask {
+            dir,
+            opts: Some(OpenOptions {
+                passphrase: opts.passphrase,
+                insecure_plaintext: opts.insecure_plaintext.unwrap_or(false),
+                log_origin: opts.log_origin,
+                log_hash,
+                durability,
+                ..Default::default()
+            }),
+        }))
     }
 
     /// `{name, keyid, publicKey (base64), hasSecret}` as JSON.
@@ -116,17 +151,32 @@ impl AttestAuthority {
 
     #[napi]
     pub fn list_keys(&self) -> Result<String> {
-        guard(|| Ok(format!("[{}]", self.a()?.list_keys()?.iter().map(key_json).collect::<Vec<_>>().join(","))))
+        guard(|| {
+            Ok(format!(
+                "[{}]",
+                self.a()?
+                    .list_keys()?
+                    .iter()
+                    .map(key_json)
+                    .collect::<Vec<_>>()
+                    .join(",")
+            ))
+        })
     }
 
     #[napi]
     pub fn export_public_key(&self, name: String) -> Result<Uint8Array> {
-        Ok(Uint8Array::new(guard(|| self.a()?.export_public_key(&name))?.to_vec()))
+        Ok(Uint8Array::new(
+            guard(|| self.a()?.export_public_key(&name))?.to_vec(),
+        ))
     }
 
     #[napi]
     pub fn log_public_key(&self) -> Result<Option<Uint8Array>> {
-        Ok(guard(|| self.a())?.log().public_key().map(|k| Uint8Array::new(k.to_vec())))
+        Ok(guard(|| self.a())?
+            .log()
+            .public_key()
+            .map(|k| Uint8Array::new(k.to_vec())))
     }
 
     /// `requests`: JSON array of issue requests; resolves to a JSON array of issued attestations.
@@ -135,17 +185,29 @@ impl AttestAuthority {
         let a = guard(|| self.a())?;
         task(move || {
             let v = api::parse_json("requests", requests.as_bytes())?;
-            let arr = v.as_array().ok_or_else(|| Error::invalid_arg("requests", "expected an array"))?;
-            let reqs = arr.iter().enumerate().map(|(i, r)| api::issue_request(r, &format!("requests[{i}]"))).collect::<omnitide_common::Result<Vec<_>>>()?;
+            let arr = v
+                .as_array()
+                .ok_or_else(|| Error::invalid_arg("requests", "expected an array"))?;
+            let reqs = arr
+                .iter()
+                .enumerate()
+                .map(|(i, r)| api::issue_request(r, &format!("requests[{i}]")))
+                .collect::<omnitide_common::Result<Vec<_>>>()?;
             let out = a.issue_many(&reqs)?;
-            Ok(json_str(&serde_json::Value::Array(out.iter().map(api::issued).collect())))
+            Ok(json_str(&serde_json::Value::Array(
+                out.iter().map(api::issued).collect(),
+            )))
         })
     }
 
     #[napi(ts_return_type = "Promise<string>")]
     pub fn cosign(&self, envelope: String, signer: String) -> Result<AsyncTask<JsonTask>> {
         let a = guard(|| self.a())?;
-        task(move || Ok(json_str(&api::issued(&a.cosign(envelope.as_bytes(), &signer)?))))
+        task(move || {
+            Ok(json_str(&api::issued(
+                &a.cosign(envelope.as_bytes(), &signer)?,
+            )))
+        })
     }
 
     #[napi(ts_return_type = "Promise<string>")]
@@ -157,13 +219,52 @@ impl AttestAuthority {
         })
     }
 
-    /// `target`: JSON `{attestation}` or `{key}`.
+    /// `target`: JSON `{attestation}` or `{key}`; `cosigners` sign too (a root threshold).
     #[napi(ts_return_type = "Promise<string>")]
-    pub fn revoke(&self, target: String, reason: String, effective_from: Option<f64>, by: String) -> Result<AsyncTask<JsonTask>> {
+    pub fn revoke(
+        &self,
+        target: String,
+        reason: String,
+        effective_from: Option<f64>,
+        by: String,
+        cosigners: Option<Vec<String>>,
+    ) -> Result<AsyncTask<JsonTask>> {
         let a = guard(|| self.a())?;
         task(move || {
             let t = api::target(&api::parse_json("target", target.as_bytes())?)?;
-            Ok(json_str(&api::issued(&a.revoke(t, &reason, effective_from.map(|f| f as i64), &by)?)))
+            let co: Vec<&str> = cosigners.iter().flatten().map(String::as_str).collect();
+            Ok(json_str(&api::issued(&a.revoke_cosigned(
+                t,
+                &reason,
+                effective_from.map(|f| f as i64),
+                &by,
+                &co,
+            )?)))
+        })
+    }
+
+    /// Verifies an audit bundle anchored in this authority (its log key unless
+    /// `logPublicKey` is given, its revocations applied); JSON result.
+    #[napi]
+    pub fn verify_bundle(
+        &self,
+        bundle: String,
+        log_public_key: Option<&[u8]>,
+        opts: Option<String>,
+    ) -> Result<String> {
+        guard(|| {
+            let a = self.a()?;
+            let lk = log_public_key
+                .map(|k| omnitide_common::fixed::<32>("logPublicKey", k).copied())
+                .transpose()?;
+            let cfg = opts
+                .map(|o| api::VerifyConfig::from_value(&api::parse_json("opts", o.as_bytes())?))
+                .transpose()?;
+            let v = match &cfg {
+                Some(c) => c.with(|o| a.verify_bundle(bundle.as_bytes(), lk.as_ref(), Some(o)))?,
+                None => a.verify_bundle(bundle.as_bytes(), lk.as_ref(), None)?,
+            };
+            Ok(json_str(&api::verification(&v)))
         })
     }
 
@@ -186,7 +287,11 @@ impl AttestAuthority {
     }
 
     #[napi(ts_return_type = "Promise<string>")]
-    pub fn verify_many_async(&self, envelopes: Vec<Uint8Array>, opts: String) -> Result<AsyncTask<JsonTask>> {
+    pub fn verify_many_async(
+        &self,
+        envelopes: Vec<Uint8Array>,
+        opts: String,
+    ) -> Result<AsyncTask<JsonTask>> {
         let a = guard(|| self.a())?;
         let e: Vec<Vec<u8>> = envelopes.iter().map(|x| x.to_vec()).collect();
         task(move || verify_json(&e, &opts, Some(&a), None))
@@ -195,7 +300,13 @@ impl AttestAuthority {
     /// The current revocations as JSON `[{target: {attestation}|{key}, reason, effectiveFrom}]`.
     #[napi]
     pub fn revocations(&self) -> Result<String> {
-        guard(|| Ok(revocations_json(&*self.a()?.revocations()?)))
+        guard(|| Ok(json_str(&api::revocations(&*self.a()?.revocations()?))))
+    }
+
+    /// The audit ledger's checkpoint origin.
+    #[napi]
+    pub fn log_origin(&self) -> Result<String> {
+        guard(|| Ok(self.a()?.log().origin()))
     }
 
     #[napi(ts_return_type = "Promise<string>")]
@@ -205,41 +316,37 @@ impl AttestAuthority {
     }
 }
 
-fn revocations_json(r: &omnitide_attest::RevocationSet) -> String {
-    let v: Vec<serde_json::Value> = r
-        .iter()
-        .map(|x| {
-            let t = match &x.target {
-                omnitide_attest::Target::Attestation(a) => serde_json::json!({"attestation": a}),
-                omnitide_attest::Target::Key(k) => serde_json::json!({"key": k}),
-            };
-            serde_json::json!({"target": t, "reason": x.reason, "effectiveFrom": x.effective_from})
-        })
-        .collect();
-    json_str(&serde_json::Value::Array(v))
-}
-
 fn key_json(k: &omnitide_attest::keystore::KeyInfo) -> String {
     json_str(&serde_json::json!({
         "name": k.name, "keyid": k.keyid, "publicKey": omnitide_attest::json::b64(&k.public_key), "hasSecret": k.has_secret,
     }))
 }
 
+#[napi(object)]
+pub struct AttestOpenOptions {
+    pub passphrase: Option<String>,
+    pub insecure_plaintext: Option<bool>,
+    pub durability: Option<String>,
+    pub log_origin: Option<String>,
+    pub log_hash: Option<String>,
+}
+
 pub struct OpenTask {
     dir: String,
-    passphrase: Option<String>,
-    durability: Durability,
+    opts: Option<OpenOptions>,
 }
 
 impl Task for OpenTask {
     type Output = Authority;
     type JsValue = AttestAuthority;
     fn compute(&mut self) -> Result<Authority> {
-        let opts = OpenOptions { passphrase: self.passphrase.take(), durability: self.durability, ..Default::default() };
+        let opts = self.opts.take().expect("task runs once");
         guard(|| Authority::open(Path::new(&self.dir), opts))
     }
     fn resolve(&mut self, _env: Env, a: Authority) -> Result<AttestAuthority> {
-        Ok(AttestAuthority { inner: Mutex::new(Some(Arc::new(a))) })
+        Ok(AttestAuthority {
+            inner: Mutex::new(Some(Arc::new(a))),
+        })
     }
 }
 
@@ -255,11 +362,16 @@ impl AttestWatcher {
     #[napi(constructor)]
     pub fn new(dir: String, poll_ms: Option<u32>) -> Result<Self> {
         let t = guard(|| {
-            let mut t = LogTail::open_dir(Path::new(&dir), Duration::from_millis(poll_ms.unwrap_or(100) as u64))?;
+            let mut t = LogTail::open_dir(
+                Path::new(&dir),
+                Duration::from_millis(poll_ms.unwrap_or(100) as u64),
+            )?;
             t.refresh()?;
             Ok(t)
         })?;
-        Ok(Self { tail: Arc::new(Mutex::new(t)) })
+        Ok(Self {
+            tail: Arc::new(Mutex::new(t)),
+        })
     }
 
     #[napi]
@@ -273,7 +385,7 @@ impl AttestWatcher {
         guard(|| {
             let mut t = self.tail.lock().unwrap_or_else(|p| p.into_inner());
             t.refresh()?;
-            Ok(revocations_json(t.revocations()))
+            Ok(json_str(&api::revocations(t.revocations())))
         })
     }
 }
@@ -293,15 +405,40 @@ pub fn attest_verify_many_async(envelopes: Vec<Uint8Array>, opts: String) -> Asy
 
 /// Verifies an audit bundle offline. `opts` (JSON, optional) also verifies the envelope.
 #[napi]
-pub fn attest_verify_bundle(bundle: String, log_public_key: Option<&[u8]>, opts: Option<String>) -> Result<String> {
+pub fn attest_verify_bundle(
+    bundle: String,
+    log_public_key: Option<&[u8]>,
+    opts: Option<String>,
+) -> Result<String> {
     guard(|| {
-        let lk = log_public_key.map(|k| omnitide_common::fixed::<32>("logPublicKey", k).copied()).transpose()?;
-        let cfg = opts.map(|o| api::VerifyConfig::from_value(&api::parse_json("opts", o.as_bytes())?)).transpose()?;
+        let lk = log_public_key
+            .map(|k| omnitide_common::fixed::<32>("logPublicKey", k).copied())
+            .transpose()?;
+        let cfg = opts
+            .map(|o| api::VerifyConfig::from_value(&api::parse_json("opts", o.as_bytes())?))
+            .transpose()?;
         let v = match &cfg {
-            Some(c) => c.with(|o| omnitide_attest::authority::verify_bundle(bundle.as_bytes(), lk.as_ref(), Some(o)))?,
-            None => omnitide_attest::authority::verify_bundle(bundle.as_bytes(), lk.as_ref(), None)?,
+            Some(c) => c.with(|o| {
+                omnitide_attest::authority::verify_bundle(bundle.as_bytes(), lk.as_ref(), Some(o))
+            })?,
+            None => {
+                omnitide_attest::authority::verify_bundle(bundle.as_bytes(), lk.as_ref(), None)?
+            }
         };
         Ok(json_str(&api::verification(&v)))
+    })
+}
+
+/// Encrypts (or re-keys) the key store of a closed authority directory.
+#[napi(ts_return_type = "Promise<string>")]
+pub fn attest_reencrypt(
+    dir: String,
+    passphrase: Option<String>,
+    new_passphrase: String,
+) -> AsyncTask<JsonTask> {
+    JsonTask::new(move || {
+        Authority::reencrypt(Path::new(&dir), passphrase.as_deref(), &new_passphrase)?;
+        Ok("null".into())
     })
 }
 
@@ -310,9 +447,17 @@ pub fn attest_verify_bundle(bundle: String, log_public_key: Option<&[u8]>, opts:
 pub fn attest_verify_rotation(old_root: String, new_root_envelope: String) -> Result<String> {
     guard(|| {
         let old = omnitide_attest::TrustRoot::parse(old_root.as_bytes())?;
-        let v = match omnitide_attest::verify_rotation(&old, new_root_envelope.as_bytes(), &Default::default()) {
-            Ok(r) => serde_json::json!({"valid": true, "reason": null, "detail": "", "root": r.to_value()}),
-            Err((r, d)) => serde_json::json!({"valid": false, "reason": Reason::as_str(r), "detail": d, "root": null}),
+        let v = match omnitide_attest::verify_rotation(
+            &old,
+            new_root_envelope.as_bytes(),
+            &Default::default(),
+        ) {
+            Ok(r) => {
+                serde_json::json!({"valid": true, "reason": null, "detail": "", "root": r.to_value()})
+            }
+            Err((r, d)) => {
+                serde_json::json!({"valid": false, "reason": Reason::as_str(r), "detail": d, "root": null})
+            }
         };
         Ok(json_str(&v))
     })
@@ -321,5 +466,10 @@ pub fn attest_verify_rotation(old_root: String, new_root_envelope: String) -> Re
 /// Key ID of a public key (hex BLAKE3).
 #[napi]
 pub fn attest_key_id(public_key: &[u8]) -> Result<String> {
-    guard(|| Ok(omnitide_attest::keyid(omnitide_common::fixed::<32>("publicKey", public_key)?)))
+    guard(|| {
+        Ok(omnitide_attest::keyid(omnitide_common::fixed::<32>(
+            "publicKey",
+            public_key,
+        )?))
+    })
 }

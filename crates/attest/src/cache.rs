@@ -22,7 +22,12 @@ pub struct Lru<V> {
 
 impl<V: Clone> Lru<V> {
     pub fn new(cap: usize) -> Self {
-        Self { cap: cap.max(1), tick: 0, map: HashMap::new(), order: BTreeMap::new() }
+        Self {
+            cap: cap.max(1),
+            tick: 0,
+            map: HashMap::new(),
+            order: BTreeMap::new(),
+        }
     }
 
     pub fn len(&self) -> usize {
@@ -60,7 +65,9 @@ impl<V: Clone> Lru<V> {
             return;
         }
         while self.map.len() >= self.cap {
-            let Some((_, victim)) = self.order.pop_first() else { break };
+            let Some((_, victim)) = self.order.pop_first() else {
+                break;
+            };
             self.map.remove(&victim);
         }
         self.map.insert(k, (t, v));
@@ -102,7 +109,13 @@ struct SigInner {
 
 impl SigCache {
     pub fn new(capacity: usize) -> Self {
-        Self { inner: Mutex::new(SigInner { lru: Lru::new(capacity), hits: 0, misses: 0 }) }
+        Self {
+            inner: Mutex::new(SigInner {
+                lru: Lru::new(capacity),
+                hits: 0,
+                misses: 0,
+            }),
+        }
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, SigInner> {

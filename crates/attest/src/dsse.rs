@@ -12,10 +12,24 @@ use crate::json::{b64, obj, str_field, unb64};
 
 pub const PAYLOAD_TYPE_INTOTO: &str = "application/vnd.in-toto+json";
 
+/// `application/vnd.in-toto+json`, or the in-toto envelope spec's
+/// `application/vnd.in-toto.<predicate>+json` (e.g. `...in-toto.provenance+json`).
+pub fn is_intoto_payload_type(t: &str) -> bool {
+    t == PAYLOAD_TYPE_INTOTO
+        || t.strip_prefix("application/vnd.in-toto.")
+            .and_then(|r| r.strip_suffix("+json"))
+            .is_some_and(|p| {
+                !p.is_empty()
+                    && p.bytes()
+                        .all(|b| b.is_ascii_alphanumeric() || b"-._".contains(&b))
+            })
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Signature {
-    /// Hint only: lowercase hex BLAKE3 of the signer's public key. The key is
-    /// always looked up from trusted material, never taken from the envelope.
+    /// Hint only (DSSE): this authority writes the lowercase hex BLAKE3 of the
+    /// signer's public key; other tools write other schemes or nothing. The
+    /// key is always taken from trusted material, never from the envelope.
     pub keyid: String,
     pub sig: Vec<u8>,
 }
@@ -76,22 +90,35 @@ impl Envelope {
     /// for a `malformed` verdict.
     pub fn parse(bytes: &[u8], limits: EnvelopeLimits) -> Result<Self, String> {
         if bytes.len() > limits.max_bytes {
-            return Err(format!("envelope: {} bytes exceeds the limit of {}", bytes.len(), limits.max_bytes));
+            return Err(format!(
+                "envelope: {} bytes exceeds the limit of {}",
+                bytes.len(),
+                limits.max_bytes
+            ));
         }
-        let v = crate::json::parse_strict(bytes).map_err(|e| format!("envelope: invalid JSON: {e}"))?;
+        let v =
+            crate::json::parse_strict(bytes).map_err(|e| format!("envelope: invalid JSON: {e}"))?;
         Self::from_value(&v, limits)
     }
 
     pub fn from_value(v: &Value, limits: EnvelopeLimits) -> Result<Self, String> {
         let m = obj(v, "envelope")?;
         let payload_type = str_field(m, "payloadType", "envelope")?.to_owned();
-        let payload = unb64(str_field(m, "payload", "envelope")?).ok_or("envelope.payload: invalid Base64")?;
-        let sigs = m.get("signatures").and_then(Value::as_array).ok_or("envelope.signatures: expected an array")?;
+        let payload = unb64(str_field(m, "payload", "envelope")?)
+            .ok_or("envelope.payload: invalid Base64")?;
+        let sigs = m
+            .get("signatures")
+            .and_then(Value::as_array)
+            .ok_or("envelope.signatures: expected an array")?;
         if sigs.is_empty() {
             return Err("envelope.signatures: empty".into());
         }
         if sigs.len() > limits.max_signatures {
-            return Err(format!("envelope.signatures: {} exceeds the limit of {}", sigs.len(), limits.max_signatures));
+            return Err(format!(
+                "envelope.signatures: {} exceeds the limit of {}",
+                sigs.len(),
+                limits.max_signatures
+            ));
         }
         let mut signatures = Vec::with_capacity(sigs.len());
         for (i, s) in sigs.iter().enumerate() {
@@ -102,10 +129,15 @@ impl Envelope {
                 Some(Value::String(k)) => k.clone(),
                 Some(_) => return Err(format!("{path}.keyid: expected a string")),
             };
-            let sig = unb64(str_field(sm, "sig", &path)?).ok_or_else(|| format!("{path}.sig: invalid Base64"))?;
+            let sig = unb64(str_field(sm, "sig", &path)?)
+                .ok_or_else(|| format!("{path}.sig: invalid Base64"))?;
             signatures.push(Signature { keyid, sig });
         }
-        Ok(Self { payload_type, payload, signatures })
+        Ok(Self {
+            payload_type,
+            payload,
+            signatures,
+        })
     }
 }
 
@@ -116,8 +148,30 @@ mod tests {
     #[test]
     fn pae_matches_spec_example() {
         // From the DSSE protocol document.
-        assert_eq!(pae("http://example.com/HelloWorld", b"hello world"), b"DSSEv1 29 http://example.com/HelloWorld 11 hello world".to_vec());
+        assert_eq!(
+            pae("http://example.com/HelloWorld", b"hello world"),
+            b"DSSEv1 29 http://example.com/HelloWorld 11 hello world".to_vec()
+        );
         assert_eq!(pae("", b""), b"DSSEv1 0  0 ".to_vec());
+    }
+
+    #[test]
+    fn in_toto_payload_types() {
+        for ok in [
+            "application/vnd.in-toto+json",
+            "application/vnd.in-toto.provenance+json",
+            "application/vnd.in-toto.slsa-provenance.v1+json",
+        ] {
+            assert!(is_intoto_payload_type(ok), "{ok}");
+        }
+        for bad in [
+            "application/vnd.in-toto.+json",
+            "application/json",
+            "application/vnd.in-toto.a b+json",
+            "application/vnd.in-toto.x",
+        ] {
+            assert!(!is_intoto_payload_type(bad), "{bad}");
+        }
     }
 
     #[test]
@@ -125,12 +179,34 @@ mod tests {
         let e = Envelope {
             payload_type: "t".into(),
             payload: b"{}".to_vec(),
-            signatures: vec![Signature { keyid: "k".into(), sig: vec![1; 64] }],
+            signatures: vec![Signature {
+                keyid: "k".into(),
+                sig: vec![1; 64],
+            }],
         };
-        let lim = EnvelopeLimits { max_bytes: 1 << 16, max_signatures: 4 };
+        let lim = EnvelopeLimits {
+            max_bytes: 1 << 16,
+            max_signatures: 4,
+        };
         assert_eq!(Envelope::parse(&e.to_json(), lim).unwrap(), e);
-        assert!(Envelope::parse(&e.to_json(), EnvelopeLimits { max_bytes: 10, ..lim }).unwrap_err().contains("exceeds"));
-        assert!(Envelope::parse(br#"{"payloadType":"t","payload":"e30=","signatures":[]}"#, lim).is_err());
-        assert!(Envelope::parse(br#"{"payloadType":"t","payload":"!!","signatures":[{"sig":""}]}"#, lim).is_err());
+        assert!(Envelope::parse(
+            &e.to_json(),
+            EnvelopeLimits {
+                max_bytes: 10,
+                ..lim
+            }
+        )
+        .unwrap_err()
+        .contains("exceeds"));
+        assert!(Envelope::parse(
+            br#"{"payloadType":"t","payload":"e30=","signatures":[]}"#,
+            lim
+        )
+        .is_err());
+        assert!(Envelope::parse(
+            br#"{"payloadType":"t","payload":"!!","signatures":[{"sig":""}]}"#,
+            lim
+        )
+        .is_err());
     }
 }
