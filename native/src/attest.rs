@@ -1,6 +1,6 @@
 //! Bindings for `omnitide-attest`. Structured values cross the boundary as
 //! JSON strings (the crate's `api` module parses and renders them); work that
-//! touches the disk or costs more than ~50 µs runs as an `AsyncTask`.
+//! touches the disk or costs more than ~50 µs runs on the libuv pool (`task::spawn`).
 
 use std::path::Path;
 use std::sync::{Arc, Mutex};
@@ -15,32 +15,8 @@ use omnitide_common::Error;
 use crate::error::guard;
 
 /// Runs a closure producing a JSON string on the libuv pool.
-pub struct JsonTask(Option<Box<dyn FnOnce() -> omnitide_common::Result<String> + Send>>);
-
-impl JsonTask {
-    fn new(
-        f: impl FnOnce() -> omnitide_common::Result<String> + Send + 'static,
-    ) -> AsyncTask<JsonTask> {
-        AsyncTask::new(JsonTask(Some(Box::new(f))))
-    }
-}
-
-impl Task for JsonTask {
-    type Output = String;
-    type JsValue = String;
-    fn compute(&mut self) -> Result<String> {
-        let f = self.0.take().expect("task runs once");
-        guard(f)
-    }
-    fn resolve(&mut self, _env: Env, out: String) -> Result<String> {
-        Ok(out)
-    }
-}
-
-fn task(
-    f: impl FnOnce() -> omnitide_common::Result<String> + Send + 'static,
-) -> Result<AsyncTask<JsonTask>> {
-    Ok(JsonTask::new(f))
+fn task<'e>(env: &'e Env, f: impl FnOnce() -> omnitide_common::Result<String> + Send + 'static) -> Result<PromiseRaw<'e, String>> {
+    crate::task::spawn(env, f, std::convert::identity)
 }
 
 fn json_str(v: &serde_json::Value) -> String {
@@ -52,19 +28,11 @@ fn durability(d: Option<String>) -> omnitide_common::Result<Durability> {
         None | Some("batch") => Ok(Durability::Batch),
         Some("always") => Ok(Durability::Always),
         Some("none") => Ok(Durability::None),
-        Some(o) => Err(Error::invalid_arg(
-            "opts.durability",
-            format!("must be 'always', 'batch' or 'none', got '{o}'"),
-        )),
+        Some(o) => Err(Error::invalid_arg("opts.durability", format!("must be 'always', 'batch' or 'none', got '{o}'"))),
     }
 }
 
-fn verify_json(
-    envelopes: &[Vec<u8>],
-    opts: &str,
-    a: Option<&Authority>,
-    tail: Option<&Mutex<LogTail>>,
-) -> omnitide_common::Result<String> {
+fn verify_json(envelopes: &[Vec<u8>], opts: &str, a: Option<&Authority>, tail: Option<&Mutex<LogTail>>) -> omnitide_common::Result<String> {
     let cfg = api::VerifyConfig::from_value(&api::parse_json("opts", opts.as_bytes())?)?;
     let refs: Vec<&[u8]> = envelopes.iter().map(Vec::as_slice).collect();
     let res = cfg.with(|o| match (a, tail) {
@@ -75,17 +43,12 @@ fn verify_json(
                 t.refresh_if_stale()?;
                 t.snapshot()
             };
-            let o2 = omnitide_attest::VerifyOptions {
-                revocations: Some(&*revs),
-                ..*o
-            };
+            let o2 = omnitide_attest::VerifyOptions { revocations: Some(&*revs), ..*o };
             omnitide_attest::verify_many(&refs, &o2)
         }
         (None, None) => omnitide_attest::verify_many(&refs, o),
     })?;
-    Ok(json_str(&serde_json::Value::Array(
-        res.iter().map(api::verification).collect(),
-    )))
+    Ok(json_str(&serde_json::Value::Array(res.iter().map(api::verification).collect())))
 }
 
 #[napi]
@@ -96,8 +59,7 @@ pub struct AttestAuthority {
 impl AttestAuthority {
     fn a(&self) -> omnitide_common::Result<Arc<Authority>> {
         let g = self.inner.lock().unwrap_or_else(|p| p.into_inner());
-        g.clone()
-            .ok_or_else(|| Error::new(omnitide_common::code::CLOSED, "authority: closed"))
+        g.clone().ok_or_else(|| Error::new(omnitide_common::code::CLOSED, "authority: closed"))
     }
 }
 
@@ -110,27 +72,25 @@ impl AttestAuthority {
     }
 
     /// Opens (creating) an authority directory. Argon2id runs here when a passphrase is given.
-    #[napi(ts_return_type = "Promise<AttestAuthority>")]
-    pub fn open(dir: String, opts: AttestOpenOptions) -> Result<AsyncTask<OpenTask>> {
+    #[napi]
+    pub fn open<'e>(env: &'e Env, dir: String, opts: AttestOpenOptions) -> Result<PromiseRaw<'e, AttestAuthority>> {
         let (durability, log_hash) = guard(|| {
-            let h = opts
-                .log_hash
-                .as_deref()
-                .map(|h| omnitide_ledger::HashAlg::parse("opts.logHash", h))
-                .transpose()?;
+            let h = opts.log_hash.as_deref().map(|h| omnitide_ledger::HashAlg::parse("opts.logHash", h)).transpose()?;
             Ok((durability(opts.durability)?, h))
         })?;
-        Ok(AsyncTask::new(OpenTask {
-            dir,
-            opts: Some(OpenOptions {
-                passphrase: opts.passphrase,
-                insecure_plaintext: opts.insecure_plaintext.unwrap_or(false),
-                log_origin: opts.log_origin,
-                log_hash,
-                durability,
-                ..Default::default()
-            }),
-        }))
+        let opts = OpenOptions {
+            passphrase: opts.passphrase,
+            insecure_plaintext: opts.insecure_plaintext.unwrap_or(false),
+            log_origin: opts.log_origin,
+            log_hash,
+            durability,
+            ..Default::default()
+        };
+        crate::task::spawn(
+            env,
+            move || Authority::open(Path::new(&dir), opts),
+            |a| AttestAuthority { inner: Mutex::new(Some(Arc::new(a))) },
+        )
     }
 
     /// `{name, keyid, publicKey (base64), hasSecret}` as JSON.
@@ -151,115 +111,78 @@ impl AttestAuthority {
 
     #[napi]
     pub fn list_keys(&self) -> Result<String> {
-        guard(|| {
-            Ok(format!(
-                "[{}]",
-                self.a()?
-                    .list_keys()?
-                    .iter()
-                    .map(key_json)
-                    .collect::<Vec<_>>()
-                    .join(",")
-            ))
-        })
+        guard(|| Ok(format!("[{}]", self.a()?.list_keys()?.iter().map(key_json).collect::<Vec<_>>().join(","))))
     }
 
     #[napi]
     pub fn export_public_key(&self, name: String) -> Result<Uint8Array> {
-        Ok(Uint8Array::new(
-            guard(|| self.a()?.export_public_key(&name))?.to_vec(),
-        ))
+        Ok(Uint8Array::new(guard(|| self.a()?.export_public_key(&name))?.to_vec()))
     }
 
     #[napi]
     pub fn log_public_key(&self) -> Result<Option<Uint8Array>> {
-        Ok(guard(|| self.a())?
-            .log()
-            .public_key()
-            .map(|k| Uint8Array::new(k.to_vec())))
+        Ok(guard(|| self.a())?.log().public_key().map(|k| Uint8Array::new(k.to_vec())))
     }
 
     /// `requests`: JSON array of issue requests; resolves to a JSON array of issued attestations.
-    #[napi(ts_return_type = "Promise<string>")]
-    pub fn issue_many(&self, requests: String) -> Result<AsyncTask<JsonTask>> {
+    #[napi]
+    pub fn issue_many<'e>(&self, env: &'e Env, requests: String) -> Result<PromiseRaw<'e, String>> {
         let a = guard(|| self.a())?;
-        task(move || {
+        task(env, move || {
             let v = api::parse_json("requests", requests.as_bytes())?;
-            let arr = v
-                .as_array()
-                .ok_or_else(|| Error::invalid_arg("requests", "expected an array"))?;
+            let arr = v.as_array().ok_or_else(|| Error::invalid_arg("requests", "expected an array"))?;
             let reqs = arr
                 .iter()
                 .enumerate()
                 .map(|(i, r)| api::issue_request(r, &format!("requests[{i}]")))
                 .collect::<omnitide_common::Result<Vec<_>>>()?;
             let out = a.issue_many(&reqs)?;
-            Ok(json_str(&serde_json::Value::Array(
-                out.iter().map(api::issued).collect(),
-            )))
+            Ok(json_str(&serde_json::Value::Array(out.iter().map(api::issued).collect())))
         })
     }
 
-    #[napi(ts_return_type = "Promise<string>")]
-    pub fn cosign(&self, envelope: String, signer: String) -> Result<AsyncTask<JsonTask>> {
+    #[napi]
+    pub fn cosign<'e>(&self, env: &'e Env, envelope: String, signer: String) -> Result<PromiseRaw<'e, String>> {
         let a = guard(|| self.a())?;
-        task(move || {
-            Ok(json_str(&api::issued(
-                &a.cosign(envelope.as_bytes(), &signer)?,
-            )))
-        })
+        task(env, move || Ok(json_str(&api::issued(&a.cosign(envelope.as_bytes(), &signer)?))))
     }
 
-    #[napi(ts_return_type = "Promise<string>")]
-    pub fn delegate(&self, from: String, to: String, scope: String) -> Result<AsyncTask<JsonTask>> {
+    #[napi]
+    pub fn delegate<'e>(&self, env: &'e Env, from: String, to: String, scope: String) -> Result<PromiseRaw<'e, String>> {
         let a = guard(|| self.a())?;
-        task(move || {
+        task(env, move || {
             let s = api::scope(&api::parse_json("scope", scope.as_bytes())?)?;
             Ok(json_str(&api::issued(&a.delegate(&from, &to, &s)?)))
         })
     }
 
     /// `target`: JSON `{attestation}` or `{key}`; `cosigners` sign too (a root threshold).
-    #[napi(ts_return_type = "Promise<string>")]
-    pub fn revoke(
+    #[napi]
+    pub fn revoke<'e>(
         &self,
+        env: &'e Env,
         target: String,
         reason: String,
         effective_from: Option<f64>,
         by: String,
         cosigners: Option<Vec<String>>,
-    ) -> Result<AsyncTask<JsonTask>> {
+    ) -> Result<PromiseRaw<'e, String>> {
         let a = guard(|| self.a())?;
-        task(move || {
+        task(env, move || {
             let t = api::target(&api::parse_json("target", target.as_bytes())?)?;
             let co: Vec<&str> = cosigners.iter().flatten().map(String::as_str).collect();
-            Ok(json_str(&api::issued(&a.revoke_cosigned(
-                t,
-                &reason,
-                effective_from.map(|f| f as i64),
-                &by,
-                &co,
-            )?)))
+            Ok(json_str(&api::issued(&a.revoke_cosigned(t, &reason, effective_from.map(|f| f as i64), &by, &co)?)))
         })
     }
 
     /// Verifies an audit bundle anchored in this authority (its log key unless
     /// `logPublicKey` is given, its revocations applied); JSON result.
     #[napi]
-    pub fn verify_bundle(
-        &self,
-        bundle: String,
-        log_public_key: Option<&[u8]>,
-        opts: Option<String>,
-    ) -> Result<String> {
+    pub fn verify_bundle(&self, bundle: String, log_public_key: Option<&[u8]>, opts: Option<String>) -> Result<String> {
         guard(|| {
             let a = self.a()?;
-            let lk = log_public_key
-                .map(|k| omnitide_common::fixed::<32>("logPublicKey", k).copied())
-                .transpose()?;
-            let cfg = opts
-                .map(|o| api::VerifyConfig::from_value(&api::parse_json("opts", o.as_bytes())?))
-                .transpose()?;
+            let lk = log_public_key.map(|k| omnitide_common::fixed::<32>("logPublicKey", k).copied()).transpose()?;
+            let cfg = opts.map(|o| api::VerifyConfig::from_value(&api::parse_json("opts", o.as_bytes())?)).transpose()?;
             let v = match &cfg {
                 Some(c) => c.with(|o| a.verify_bundle(bundle.as_bytes(), lk.as_ref(), Some(o)))?,
                 None => a.verify_bundle(bundle.as_bytes(), lk.as_ref(), None)?,
@@ -268,11 +191,17 @@ impl AttestAuthority {
         })
     }
 
+    /// The audit ledger's checkpoint origin.
+    #[napi]
+    pub fn log_origin(&self) -> Result<String> {
+        guard(|| Ok(self.a()?.log().origin()))
+    }
+
     /// `root`: trust root JSON; `signers`: key names.
-    #[napi(ts_return_type = "Promise<string>")]
-    pub fn sign_root(&self, root: String, signers: Vec<String>) -> Result<AsyncTask<JsonTask>> {
+    #[napi]
+    pub fn sign_root<'e>(&self, env: &'e Env, root: String, signers: Vec<String>) -> Result<PromiseRaw<'e, String>> {
         let a = guard(|| self.a())?;
-        task(move || {
+        task(env, move || {
             let r = omnitide_attest::TrustRoot::parse(root.as_bytes())?;
             let s: Vec<&str> = signers.iter().map(String::as_str).collect();
             Ok(json_str(&api::issued(&a.sign_root(&r, &s)?)))
@@ -286,33 +215,23 @@ impl AttestAuthority {
         guard(|| verify_json(&e, &opts, Some(&*self.a()?), None))
     }
 
-    #[napi(ts_return_type = "Promise<string>")]
-    pub fn verify_many_async(
-        &self,
-        envelopes: Vec<Uint8Array>,
-        opts: String,
-    ) -> Result<AsyncTask<JsonTask>> {
+    #[napi]
+    pub fn verify_many_async<'e>(&self, env: &'e Env, envelopes: Vec<Uint8Array>, opts: String) -> Result<PromiseRaw<'e, String>> {
         let a = guard(|| self.a())?;
         let e: Vec<Vec<u8>> = envelopes.iter().map(|x| x.to_vec()).collect();
-        task(move || verify_json(&e, &opts, Some(&a), None))
+        task(env, move || verify_json(&e, &opts, Some(&a), None))
     }
 
-    /// The current revocations as JSON `[{target: {attestation}|{key}, reason, effectiveFrom}]`.
+    /// The current revocations as JSON `[{target: {attestation}|{key}, reason, effectiveFrom, by, id}]`.
     #[napi]
     pub fn revocations(&self) -> Result<String> {
         guard(|| Ok(json_str(&api::revocations(&*self.a()?.revocations()?))))
     }
 
-    /// The audit ledger's checkpoint origin.
     #[napi]
-    pub fn log_origin(&self) -> Result<String> {
-        guard(|| Ok(self.a()?.log().origin()))
-    }
-
-    #[napi(ts_return_type = "Promise<string>")]
-    pub fn audit_bundle(&self, id: String) -> Result<AsyncTask<JsonTask>> {
+    pub fn audit_bundle<'e>(&self, env: &'e Env, id: String) -> Result<PromiseRaw<'e, String>> {
         let a = guard(|| self.a())?;
-        task(move || Ok(String::from_utf8(a.audit_bundle(&id)?.to_json()).expect("UTF-8 JSON")))
+        task(env, move || Ok(String::from_utf8(a.audit_bundle(&id)?.to_json()).expect("UTF-8 JSON")))
     }
 }
 
@@ -331,25 +250,6 @@ pub struct AttestOpenOptions {
     pub log_hash: Option<String>,
 }
 
-pub struct OpenTask {
-    dir: String,
-    opts: Option<OpenOptions>,
-}
-
-impl Task for OpenTask {
-    type Output = Authority;
-    type JsValue = AttestAuthority;
-    fn compute(&mut self) -> Result<Authority> {
-        let opts = self.opts.take().expect("task runs once");
-        guard(|| Authority::open(Path::new(&self.dir), opts))
-    }
-    fn resolve(&mut self, _env: Env, a: Authority) -> Result<AttestAuthority> {
-        Ok(AttestAuthority {
-            inner: Mutex::new(Some(Arc::new(a))),
-        })
-    }
-}
-
 /// A read-only follower of an authority directory's ledger (another process's):
 /// verifies with the revocations it has seen, re-reading at most every `pollMs`.
 #[napi]
@@ -362,16 +262,11 @@ impl AttestWatcher {
     #[napi(constructor)]
     pub fn new(dir: String, poll_ms: Option<u32>) -> Result<Self> {
         let t = guard(|| {
-            let mut t = LogTail::open_dir(
-                Path::new(&dir),
-                Duration::from_millis(poll_ms.unwrap_or(100) as u64),
-            )?;
+            let mut t = LogTail::open_dir(Path::new(&dir), Duration::from_millis(poll_ms.unwrap_or(100) as u64))?;
             t.refresh()?;
             Ok(t)
         })?;
-        Ok(Self {
-            tail: Arc::new(Mutex::new(t)),
-        })
+        Ok(Self { tail: Arc::new(Mutex::new(t)) })
     }
 
     #[napi]
@@ -397,49 +292,30 @@ pub fn attest_verify_many(envelopes: Vec<Uint8Array>, opts: String) -> Result<St
     guard(|| verify_json(&e, &opts, None, None))
 }
 
-#[napi(ts_return_type = "Promise<string>")]
-pub fn attest_verify_many_async(envelopes: Vec<Uint8Array>, opts: String) -> AsyncTask<JsonTask> {
+#[napi]
+pub fn attest_verify_many_async<'e>(env: &'e Env, envelopes: Vec<Uint8Array>, opts: String) -> Result<PromiseRaw<'e, String>> {
     let e: Vec<Vec<u8>> = envelopes.iter().map(|x| x.to_vec()).collect();
-    JsonTask::new(move || verify_json(&e, &opts, None, None))
+    task(env, move || verify_json(&e, &opts, None, None))
 }
 
 /// Verifies an audit bundle offline. `opts` (JSON, optional) also verifies the envelope.
 #[napi]
-pub fn attest_verify_bundle(
-    bundle: String,
-    log_public_key: Option<&[u8]>,
-    opts: Option<String>,
-) -> Result<String> {
+pub fn attest_verify_bundle(bundle: String, log_public_key: Option<&[u8]>, opts: Option<String>) -> Result<String> {
     guard(|| {
-        let lk = log_public_key
-            .map(|k| omnitide_common::fixed::<32>("logPublicKey", k).copied())
-            .transpose()?;
-        let cfg = opts
-            .map(|o| api::VerifyConfig::from_value(&api::parse_json("opts", o.as_bytes())?))
-            .transpose()?;
+        let lk = log_public_key.map(|k| omnitide_common::fixed::<32>("logPublicKey", k).copied()).transpose()?;
+        let cfg = opts.map(|o| api::VerifyConfig::from_value(&api::parse_json("opts", o.as_bytes())?)).transpose()?;
         let v = match &cfg {
-            Some(c) => c.with(|o| {
-                omnitide_attest::authority::verify_bundle(bundle.as_bytes(), lk.as_ref(), Some(o))
-            })?,
-            None => {
-                omnitide_attest::authority::verify_bundle(bundle.as_bytes(), lk.as_ref(), None)?
-            }
+            Some(c) => c.with(|o| omnitide_attest::authority::verify_bundle(bundle.as_bytes(), lk.as_ref(), Some(o)))?,
+            None => omnitide_attest::authority::verify_bundle(bundle.as_bytes(), lk.as_ref(), None)?,
         };
         Ok(json_str(&api::verification(&v)))
     })
 }
 
 /// Encrypts (or re-keys) the key store of a closed authority directory.
-#[napi(ts_return_type = "Promise<string>")]
-pub fn attest_reencrypt(
-    dir: String,
-    passphrase: Option<String>,
-    new_passphrase: String,
-) -> AsyncTask<JsonTask> {
-    JsonTask::new(move || {
-        Authority::reencrypt(Path::new(&dir), passphrase.as_deref(), &new_passphrase)?;
-        Ok("null".into())
-    })
+#[napi]
+pub fn attest_reencrypt<'e>(env: &'e Env, dir: String, passphrase: Option<String>, new_passphrase: String) -> Result<PromiseRaw<'e, ()>> {
+    crate::task::spawn(env, move || Authority::reencrypt(Path::new(&dir), passphrase.as_deref(), &new_passphrase), std::convert::identity)
 }
 
 /// Checks a root rotation; JSON `{valid, reason, detail, root?}`.
@@ -447,17 +323,9 @@ pub fn attest_reencrypt(
 pub fn attest_verify_rotation(old_root: String, new_root_envelope: String) -> Result<String> {
     guard(|| {
         let old = omnitide_attest::TrustRoot::parse(old_root.as_bytes())?;
-        let v = match omnitide_attest::verify_rotation(
-            &old,
-            new_root_envelope.as_bytes(),
-            &Default::default(),
-        ) {
-            Ok(r) => {
-                serde_json::json!({"valid": true, "reason": null, "detail": "", "root": r.to_value()})
-            }
-            Err((r, d)) => {
-                serde_json::json!({"valid": false, "reason": Reason::as_str(r), "detail": d, "root": null})
-            }
+        let v = match omnitide_attest::verify_rotation(&old, new_root_envelope.as_bytes(), &Default::default()) {
+            Ok(r) => serde_json::json!({"valid": true, "reason": null, "detail": "", "root": r.to_value()}),
+            Err((r, d)) => serde_json::json!({"valid": false, "reason": Reason::as_str(r), "detail": d, "root": null}),
         };
         Ok(json_str(&v))
     })
@@ -466,10 +334,5 @@ pub fn attest_verify_rotation(old_root: String, new_root_envelope: String) -> Re
 /// Key ID of a public key (hex BLAKE3).
 #[napi]
 pub fn attest_key_id(public_key: &[u8]) -> Result<String> {
-    guard(|| {
-        Ok(omnitide_attest::keyid(omnitide_common::fixed::<32>(
-            "publicKey",
-            public_key,
-        )?))
-    })
+    guard(|| Ok(omnitide_attest::keyid(omnitide_common::fixed::<32>("publicKey", public_key)?)))
 }

@@ -13,10 +13,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use napi::bindgen_prelude::*;
 use napi_derive::napi;
 use omnitide_common::Error as OmniErr;
-use omnitide_ledger::{
-    bundle, checkpoint, merkle, Bundle, Durability, HashAlg, Ledger, LedgerReader, Options,
-    Recovery, HASH_LEN,
-};
+use omnitide_ledger::{bundle, checkpoint, merkle, Bundle, Durability, HashAlg, Ledger, LedgerReader, Options, Recovery, HASH_LEN};
 
 use crate::error::guard;
 
@@ -46,34 +43,21 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 }
 
 fn closed() -> OmniErr {
-    OmniErr::new(
-        omnitide_common::code::CLOSED,
-        "ledger: the ledger is closed",
-    )
+    OmniErr::new(omnitide_common::code::CLOSED, "ledger: the ledger is closed")
 }
 
 fn read_only() -> OmniErr {
-    OmniErr::new(
-        omnitide_ledger::READ_ONLY,
-        "ledger: opened read-only (a follower); open it for writing to change it",
-    )
+    OmniErr::new(omnitide_ledger::READ_ONLY, "ledger: opened read-only (a follower); open it for writing to change it")
 }
 
 fn snapshot_of(l: &Ledger) -> omnitide_common::Result<Snapshot> {
-    Ok(Snapshot {
-        size: l.size(),
-        root: l.root(None)?,
-        last_checkpoint: l.last_checkpoint().map(|(_, t)| t.to_string()),
-    })
+    Ok(Snapshot { size: l.size(), root: l.root(None)?, last_checkpoint: l.last_checkpoint().map(|(_, t)| t.to_string()) })
 }
 
 impl Inner {
     /// Runs `f` on the writer, then refreshes the snapshot (the writer's lock
     /// is held for the whole commit; only pool threads wait on it).
-    fn write<T>(
-        &self,
-        f: impl FnOnce(&mut Ledger) -> omnitide_common::Result<T>,
-    ) -> omnitide_common::Result<T> {
+    fn write<T>(&self, f: impl FnOnce(&mut Ledger) -> omnitide_common::Result<T>) -> omnitide_common::Result<T> {
         if self.read_only {
             return Err(read_only());
         }
@@ -88,19 +72,13 @@ impl Inner {
 
     /// Runs `f` on the reader, caught up to the acknowledged size (a
     /// read-only handle follows the writer of the directory instead).
-    fn read<T>(
-        &self,
-        f: impl FnOnce(&LedgerReader) -> omnitide_common::Result<T>,
-    ) -> omnitide_common::Result<T> {
+    fn read<T>(&self, f: impl FnOnce(&LedgerReader) -> omnitide_common::Result<T>) -> omnitide_common::Result<T> {
         let mut g = lock(&self.reader);
         let r = g.as_mut().ok_or_else(closed)?;
         if self.read_only {
             r.refresh()?;
-            *lock(&self.snap) = Snapshot {
-                size: r.size(),
-                root: r.root(None)?,
-                last_checkpoint: r.last_checkpoint().map(|(_, t)| t.to_string()),
-            };
+            *lock(&self.snap) =
+                Snapshot { size: r.size(), root: r.root(None)?, last_checkpoint: r.last_checkpoint().map(|(_, t)| t.to_string()) };
         } else {
             let size = lock(&self.snap).size;
             r.refresh_upto(Some(size))?;
@@ -117,8 +95,7 @@ impl Inner {
 }
 
 fn u64_arg(arg: &str, v: i64) -> omnitide_common::Result<u64> {
-    u64::try_from(v)
-        .map_err(|_| OmniErr::invalid_arg(arg, format!("must be a non-negative integer, got {v}")))
+    u64::try_from(v).map_err(|_| OmniErr::invalid_arg(arg, format!("must be a non-negative integer, got {v}")))
 }
 
 fn opt_u64(arg: &str, v: Option<i64>) -> omnitide_common::Result<Option<u64>> {
@@ -126,9 +103,7 @@ fn opt_u64(arg: &str, v: Option<i64>) -> omnitide_common::Result<Option<u64>> {
 }
 
 fn alg(arg: &str, s: Option<String>) -> omnitide_common::Result<HashAlg> {
-    s.map(|s| HashAlg::parse(arg, &s))
-        .transpose()
-        .map(|a| a.unwrap_or_default())
+    s.map(|s| HashAlg::parse(arg, &s)).transpose().map(|a| a.unwrap_or_default())
 }
 
 fn pack(hashes: &[merkle::Hash]) -> Vec<u8> {
@@ -137,17 +112,9 @@ fn pack(hashes: &[merkle::Hash]) -> Vec<u8> {
 
 fn unpack(arg: &str, b: &[u8]) -> omnitide_common::Result<Vec<merkle::Hash>> {
     if !b.len().is_multiple_of(HASH_LEN) {
-        return Err(OmniErr::invalid_arg(
-            arg,
-            format!(
-                "packed hashes must be a multiple of {HASH_LEN} bytes, got {}",
-                b.len()
-            ),
-        ));
+        return Err(OmniErr::invalid_arg(arg, format!("packed hashes must be a multiple of {HASH_LEN} bytes, got {}", b.len())));
     }
-    Ok(b.chunks_exact(HASH_LEN)
-        .map(|c| c.try_into().unwrap())
-        .collect())
+    Ok(b.chunks_exact(HASH_LEN).map(|c| c.try_into().unwrap()).collect())
 }
 
 fn hash32(arg: &str, b: &[u8]) -> omnitide_common::Result<merkle::Hash> {
@@ -201,7 +168,14 @@ pub struct LedgerCheckpoint {
 pub struct LedgerVerdict {
     pub valid: bool,
     pub reason: Option<String>,
-    pub checkpoint: Option<LedgerCheckpoint>,
+}
+
+/// A checkpoint or bundle verdict: the parsed checkpoint comes back either way.
+#[napi(object)]
+pub struct LedgerCheckpointVerdict {
+    pub valid: bool,
+    pub reason: Option<String>,
+    pub checkpoint: LedgerCheckpoint,
 }
 
 #[napi(object)]
@@ -240,51 +214,17 @@ pub struct NativeLedger {
     inner: Shared,
 }
 
-/// Runs one closure on the libuv pool, converting its result in `resolve`.
-pub struct LedgerTask<T: Send + 'static, J> {
-    job: Option<Box<dyn FnOnce() -> omnitide_common::Result<T> + Send>>,
-    conv: fn(T) -> J,
-}
-
-impl<T: Send + 'static, J: ToNapiValue + TypeName> Task for LedgerTask<T, J> {
-    type Output = T;
-    type JsValue = J;
-
-    fn compute(&mut self) -> Result<Self::Output> {
-        let job = self.job.take().expect("task runs once");
-        guard(job)
-    }
-
-    fn resolve(&mut self, _env: Env, output: Self::Output) -> Result<Self::JsValue> {
-        Ok((self.conv)(output))
-    }
-}
-
-pub type AppendTask = LedgerTask<(u64, Vec<merkle::Hash>), LedgerAppendResult>;
-pub type RangeTask = LedgerTask<(Vec<u8>, Vec<u32>), LedgerPacked>;
-pub type BytesTask = LedgerTask<Vec<u8>, Uint8Array>;
-pub type CheckpointTask = LedgerTask<checkpoint::SignedCheckpoint, LedgerCheckpoint>;
-pub type BundleTask = LedgerTask<Bundle, LedgerBundle>;
-pub type UnitTask = LedgerTask<(), ()>;
-
-fn task<T: Send + 'static, J>(
+/// Runs `job` on the libuv pool (the shared task helper), converting its result on the JS thread.
+fn task<'e, T: Send + 'static, J: ToNapiValue + TypeName + 'static>(
+    env: &'e Env,
     job: impl FnOnce() -> omnitide_common::Result<T> + Send + 'static,
     conv: fn(T) -> J,
-) -> AsyncTask<LedgerTask<T, J>>
-where
-    LedgerTask<T, J>: Task,
-{
-    AsyncTask::new(LedgerTask {
-        job: Some(Box::new(job)),
-        conv,
-    })
+) -> Result<PromiseRaw<'e, J>> {
+    crate::task::spawn(env, job, conv)
 }
 
 fn append_obj((first, h): (u64, Vec<merkle::Hash>)) -> LedgerAppendResult {
-    LedgerAppendResult {
-        first: first as i64,
-        leaf_hashes: Uint8Array::new(pack(&h)),
-    }
+    LedgerAppendResult { first: first as i64, leaf_hashes: Uint8Array::new(pack(&h)) }
 }
 
 fn bundle_obj(b: Bundle) -> LedgerBundle {
@@ -309,23 +249,13 @@ fn bundle_from(b: &LedgerBundle) -> omnitide_common::Result<Bundle> {
     })
 }
 
-fn shared(
-    writer: Option<Ledger>,
-    mut reader: LedgerReader,
-    tail_check: Option<u32>,
-) -> omnitide_common::Result<NativeLedger> {
+fn shared(writer: Option<Ledger>, mut reader: LedgerReader, tail_check: Option<u32>) -> omnitide_common::Result<NativeLedger> {
     if let Some(t) = tail_check {
         reader.set_tail_check(t as u64);
     }
     let read_only = writer.is_none();
     let (snap, origin, hash, public_key, recovery) = match &writer {
-        Some(l) => (
-            snapshot_of(l)?,
-            l.origin().to_string(),
-            l.hash_alg(),
-            l.public_key(),
-            l.recovery().clone(),
-        ),
+        Some(l) => (snapshot_of(l)?, l.origin().to_string(), l.hash_alg(), l.public_key(), l.recovery().clone()),
         None => (
             Snapshot {
                 size: reader.size(),
@@ -404,20 +334,12 @@ impl NativeLedger {
 
     #[napi(getter)]
     pub fn hash(&self) -> Result<String> {
-        guard(|| {
-            self.inner
-                .snap()
-                .map(|_| self.inner.hash.name().to_string())
-        })
+        guard(|| self.inner.snap().map(|_| self.inner.hash.name().to_string()))
     }
 
     #[napi(getter)]
     pub fn public_key(&self) -> Result<Option<Uint8Array>> {
-        guard(|| {
-            self.inner
-                .snap()
-                .map(|_| self.inner.public_key.map(|k| Uint8Array::new(k.to_vec())))
-        })
+        guard(|| self.inner.snap().map(|_| self.inner.public_key.map(|k| Uint8Array::new(k.to_vec()))))
     }
 
     #[napi(getter)]
@@ -438,9 +360,7 @@ impl NativeLedger {
     pub fn last_checkpoint(&self) -> Result<Option<String>> {
         guard(|| {
             if self.inner.read_only {
-                return self
-                    .inner
-                    .read(|r| Ok(r.last_checkpoint().map(|(_, t)| t.to_string())));
+                return self.inner.read(|r| Ok(r.last_checkpoint().map(|(_, t)| t.to_string())));
             }
             Ok(self.inner.snap()?.last_checkpoint)
         })
@@ -448,28 +368,26 @@ impl NativeLedger {
 
     /// Appends entries packed back to back (`ends[i]` = end of entry i), one commit.
     #[napi]
-    pub fn append_many(&self, data: Uint8Array, ends: Uint32Array) -> AsyncTask<AppendTask> {
+    pub fn append_many<'e>(&self, env: &'e Env, data: Uint8Array, ends: Uint32Array) -> Result<PromiseRaw<'e, LedgerAppendResult>> {
         let s = self.inner.clone();
-        task(
-            move || s.write(|l| l.append_packed(&data, &ends)),
-            append_obj,
-        )
+        task(env, move || s.write(|l| l.append_packed(&data, &ends)), append_obj)
     }
 
     /// Entry `index`, read off the event loop.
-    #[napi(ts_return_type = "Promise<Uint8Array>")]
-    pub fn get(&self, index: i64) -> Result<AsyncTask<BytesTask>> {
+    #[napi]
+    pub fn get<'e>(&self, env: &'e Env, index: i64) -> Result<PromiseRaw<'e, Uint8Array>> {
         let index = guard(|| u64_arg("index", index))?;
         let s = self.inner.clone();
-        Ok(task(move || s.read(|r| r.get(index)), Uint8Array::new))
+        task(env, move || s.read(|r| r.get(index)), Uint8Array::new)
     }
 
     /// Entries `from..to`, possibly fewer (stops after ~8 MiB, at least one entry).
     #[napi]
-    pub fn get_range(&self, from: i64, to: i64) -> Result<AsyncTask<RangeTask>> {
+    pub fn get_range<'e>(&self, env: &'e Env, from: i64, to: i64) -> Result<PromiseRaw<'e, LedgerPacked>> {
         let (from, to) = guard(|| Ok((u64_arg("from", from)?, u64_arg("to", to)?)))?;
         let s = self.inner.clone();
-        Ok(task(
+        task(
+            env,
             move || {
                 let es = s.read(|r| r.get_range_bounded(from, to, 8 << 20))?;
                 let mut data = Vec::with_capacity(es.iter().map(Vec::len).sum());
@@ -480,22 +398,13 @@ impl NativeLedger {
                 }
                 Ok((data, ends))
             },
-            |(data, ends)| LedgerPacked {
-                data: Uint8Array::new(data),
-                ends: Uint32Array::new(ends),
-            },
-        ))
+            |(data, ends)| LedgerPacked { data: Uint8Array::new(data), ends: Uint32Array::new(ends) },
+        )
     }
 
     #[napi]
     pub fn leaf_hash(&self, index: i64) -> Result<Uint8Array> {
-        guard(|| {
-            self.inner.read(|r| {
-                Ok(Uint8Array::new(
-                    r.leaf_hash(u64_arg("index", index)?)?.to_vec(),
-                ))
-            })
-        })
+        guard(|| self.inner.read(|r| Ok(Uint8Array::new(r.leaf_hash(u64_arg("index", index)?)?.to_vec()))))
     }
 
     #[napi]
@@ -508,8 +417,7 @@ impl NativeLedger {
                     return Ok(Uint8Array::new(snap.root.to_vec()));
                 }
             }
-            self.inner
-                .read(|r| Ok(Uint8Array::new(r.root(n)?.to_vec())))
+            self.inner.read(|r| Ok(Uint8Array::new(r.root(n)?.to_vec())))
         })
     }
 
@@ -517,41 +425,33 @@ impl NativeLedger {
     #[napi]
     pub fn inclusion_proof(&self, index: i64, tree_size: Option<i64>) -> Result<Uint8Array> {
         guard(|| {
-            self.inner.read(|r| {
-                Ok(Uint8Array::new(pack(&r.inclusion_proof(
-                    u64_arg("index", index)?,
-                    opt_u64("treeSize", tree_size)?,
-                )?)))
-            })
+            self.inner.read(|r| Ok(Uint8Array::new(pack(&r.inclusion_proof(u64_arg("index", index)?, opt_u64("treeSize", tree_size)?)?))))
         })
     }
 
     #[napi]
     pub fn consistency_proof(&self, old_size: i64, new_size: Option<i64>) -> Result<Uint8Array> {
         guard(|| {
-            self.inner.read(|r| {
-                Ok(Uint8Array::new(pack(&r.consistency_proof(
-                    u64_arg("oldSize", old_size)?,
-                    opt_u64("newSize", new_size)?,
-                )?)))
-            })
+            self.inner
+                .read(|r| Ok(Uint8Array::new(pack(&r.consistency_proof(u64_arg("oldSize", old_size)?, opt_u64("newSize", new_size)?)?))))
         })
     }
 
     #[napi]
-    pub fn checkpoint(&self) -> AsyncTask<CheckpointTask> {
+    pub fn checkpoint<'e>(&self, env: &'e Env) -> Result<PromiseRaw<'e, LedgerCheckpoint>> {
         let s = self.inner.clone();
-        task(move || s.write(|l| l.checkpoint()), signed_obj)
+        task(env, move || s.write(|l| l.checkpoint()), signed_obj)
     }
 
     /// A bundle for `index`. The writer signs (and stores) a new checkpoint
     /// when the last one does not cover `index`; a read-only handle only
     /// uses the stored checkpoint.
     #[napi]
-    pub fn bundle(&self, index: i64) -> Result<AsyncTask<BundleTask>> {
+    pub fn bundle<'e>(&self, env: &'e Env, index: i64) -> Result<PromiseRaw<'e, LedgerBundle>> {
         let index = guard(|| u64_arg("index", index))?;
         let s = self.inner.clone();
-        Ok(task(
+        task(
+            env,
             move || {
                 if s.read_only {
                     s.read(|r| r.bundle_stored(index))
@@ -560,20 +460,21 @@ impl NativeLedger {
                 }
             },
             bundle_obj,
-        ))
+        )
     }
 
     /// Integrity check (`full`, or the last `tailCheck` entries) on the follower view.
     #[napi]
-    pub fn verify(&self, full: bool) -> AsyncTask<UnitTask> {
+    pub fn verify<'e>(&self, env: &'e Env, full: bool) -> Result<PromiseRaw<'e, ()>> {
         let s = self.inner.clone();
-        task(move || s.read(|r| r.verify(full)), |()| ())
+        task(env, move || s.read(|r| r.verify(full)), std::convert::identity)
     }
 
     #[napi]
-    pub fn sync(&self) -> AsyncTask<UnitTask> {
+    pub fn sync<'e>(&self, env: &'e Env) -> Result<PromiseRaw<'e, ()>> {
         let s = self.inner.clone();
         task(
+            env,
             move || {
                 if s.read_only {
                     Ok(())
@@ -581,7 +482,7 @@ impl NativeLedger {
                     s.write(|l| l.sync())
                 }
             },
-            |()| (),
+            std::convert::identity,
         )
     }
 
@@ -607,11 +508,7 @@ impl NativeLedger {
 
 #[napi]
 pub fn ledger_leaf_hash(hash: Option<String>, entry: &[u8]) -> Result<Uint8Array> {
-    guard(|| {
-        Ok(Uint8Array::new(
-            alg("opts.hash", hash)?.leaf_hash(entry).to_vec(),
-        ))
-    })
+    guard(|| Ok(Uint8Array::new(alg("opts.hash", hash)?.leaf_hash(entry).to_vec())))
 }
 
 #[napi]
@@ -628,19 +525,8 @@ pub fn ledger_verify_inclusion(
         let leaf = hash32("leafHash", leaf_hash)?;
         let root = hash32("rootHash", root_hash)?;
         let proof = unpack("proof", proof)?;
-        let r = merkle::verify_inclusion(
-            a,
-            &leaf,
-            u64_arg("index", index)?,
-            u64_arg("treeSize", tree_size)?,
-            &proof,
-            &root,
-        );
-        Ok(LedgerVerdict {
-            valid: r.is_ok(),
-            reason: r.err(),
-            checkpoint: None,
-        })
+        let r = merkle::verify_inclusion(a, &leaf, u64_arg("index", index)?, u64_arg("treeSize", tree_size)?, &proof, &root);
+        Ok(LedgerVerdict { valid: r.is_ok(), reason: r.err() })
     })
 }
 
@@ -663,48 +549,28 @@ pub fn ledger_verify_consistency(
             &hash32("newRoot", new_root)?,
             &unpack("proof", proof)?,
         );
-        Ok(LedgerVerdict {
-            valid: r.is_ok(),
-            reason: r.err(),
-            checkpoint: None,
-        })
+        Ok(LedgerVerdict { valid: r.is_ok(), reason: r.err() })
     })
 }
 
 #[napi]
-pub fn ledger_verify_checkpoint(
-    text: String,
-    public_key: &[u8],
-    key_name: Option<String>,
-) -> Result<LedgerVerdict> {
+pub fn ledger_verify_checkpoint(text: String, public_key: &[u8], key_name: Option<String>) -> Result<LedgerCheckpointVerdict> {
     guard(|| {
         let v = checkpoint::verify(&text, public_key, key_name.as_deref())?;
         let mut c = cp_obj(&v.checkpoint);
         c.text = Some(text.clone());
-        Ok(LedgerVerdict {
-            valid: v.valid,
-            reason: v.reason,
-            checkpoint: Some(c),
-        })
+        Ok(LedgerCheckpointVerdict { valid: v.valid, reason: v.reason, checkpoint: c })
     })
 }
 
 #[napi]
-pub fn ledger_verify_bundle(
-    bundle: LedgerBundle,
-    public_key: &[u8],
-    key_name: Option<String>,
-) -> Result<LedgerVerdict> {
+pub fn ledger_verify_bundle(bundle: LedgerBundle, public_key: &[u8], key_name: Option<String>) -> Result<LedgerCheckpointVerdict> {
     guard(|| {
         let b = bundle_from(&bundle)?;
         let v = bundle::verify(&b, public_key, key_name.as_deref())?;
         let mut c = cp_obj(&v.checkpoint);
         c.text = Some(b.checkpoint.clone());
-        Ok(LedgerVerdict {
-            valid: v.valid,
-            reason: v.reason,
-            checkpoint: Some(c),
-        })
+        Ok(LedgerCheckpointVerdict { valid: v.valid, reason: v.reason, checkpoint: c })
     })
 }
 
@@ -721,9 +587,5 @@ pub fn ledger_decode_bundle(bytes: &[u8]) -> Result<LedgerBundle> {
 /// RFC 8785 canonical JSON of `json` (the bytes of an object entry).
 #[napi]
 pub fn ledger_canonical_json(arg: String, json: String) -> Result<Uint8Array> {
-    guard(|| {
-        Ok(Uint8Array::new(omnitide_ledger::canonical::canonical_json(
-            &arg, &json,
-        )?))
-    })
+    guard(|| Ok(Uint8Array::new(omnitide_ledger::canonical::canonical_json(&arg, &json)?)))
 }

@@ -33,10 +33,7 @@ fn opt_i64(m: &Map<String, Value>, k: &str, path: &str) -> Result<Option<i64>> {
 }
 
 fn string(m: &Map<String, Value>, k: &str, path: &str) -> Result<String> {
-    m.get(k)
-        .and_then(Value::as_str)
-        .map(str::to_owned)
-        .ok_or_else(|| bad(&format!("{path}.{k}"), "expected a string"))
+    m.get(k).and_then(Value::as_str).map(str::to_owned).ok_or_else(|| bad(&format!("{path}.{k}"), "expected a string"))
 }
 
 pub fn parse_json(arg: &str, bytes: &[u8]) -> Result<Value> {
@@ -46,10 +43,7 @@ pub fn parse_json(arg: &str, bytes: &[u8]) -> Result<Value> {
 /// `{signer, subject: [{name, digest}], predicateType, predicate?, expiresAt?, issuedAt?}`
 pub fn issue_request(v: &Value, path: &str) -> Result<IssueRequest> {
     let m = obj(v, path)?;
-    let subj = m
-        .get("subject")
-        .and_then(Value::as_array)
-        .ok_or_else(|| bad(&format!("{path}.subject"), "expected an array"))?;
+    let subj = m.get("subject").and_then(Value::as_array).ok_or_else(|| bad(&format!("{path}.subject"), "expected an array"))?;
     let mut subjects = Vec::with_capacity(subj.len());
     for (i, s) in subj.iter().enumerate() {
         let p = format!("{path}.subject[{i}]");
@@ -59,18 +53,10 @@ pub fn issue_request(v: &Value, path: &str) -> Result<IssueRequest> {
             Some(Value::String(n)) => n.clone(),
             Some(_) => return Err(bad(&format!("{p}.name"), "expected a string")),
         };
-        let dm = obj(
-            sm.get("digest").unwrap_or(&Value::Null),
-            &format!("{p}.digest"),
-        )?;
+        let dm = obj(sm.get("digest").unwrap_or(&Value::Null), &format!("{p}.digest"))?;
         let mut digest = std::collections::BTreeMap::new();
         for (k, d) in dm {
-            digest.insert(
-                k.clone(),
-                d.as_str()
-                    .ok_or_else(|| bad(&format!("{p}.digest.{k}"), "expected a hex string"))?
-                    .to_owned(),
-            );
+            digest.insert(k.clone(), d.as_str().ok_or_else(|| bad(&format!("{p}.digest.{k}"), "expected a hex string"))?.to_owned());
         }
         subjects.push(Subject { name, digest });
     }
@@ -102,16 +88,10 @@ pub fn scope(v: &Value) -> Result<Scope> {
 /// `{attestation}` or `{key}`.
 pub fn target(v: &Value) -> Result<Target> {
     let m = obj(v, "target")?;
-    match (
-        m.get("attestation").and_then(Value::as_str),
-        m.get("key").and_then(Value::as_str),
-    ) {
+    match (m.get("attestation").and_then(Value::as_str), m.get("key").and_then(Value::as_str)) {
         (Some(a), None) => Ok(Target::Attestation(a.to_owned())),
         (None, Some(k)) => Ok(Target::Key(k.to_owned())),
-        _ => Err(bad(
-            "target",
-            "exactly one of 'attestation' or 'key' is required",
-        )),
+        _ => Err(bad("target", "exactly one of 'attestation' or 'key' is required")),
     }
 }
 
@@ -129,10 +109,7 @@ pub struct VerifyConfig {
 impl VerifyConfig {
     pub fn from_value(v: &Value) -> Result<Self> {
         let m = obj(v, "opts")?;
-        let roots = TrustRoot::from_value(
-            m.get("roots")
-                .ok_or_else(|| bad("opts.roots", "required"))?,
-        )?;
+        let roots = TrustRoot::from_value(m.get("roots").ok_or_else(|| bad("opts.roots", "required"))?)?;
         let role = match m.get("role") {
             None | Some(Value::Null) => None,
             Some(Value::String(r)) => Some(r.clone()),
@@ -140,21 +117,11 @@ impl VerifyConfig {
         };
         let mut delegations = Vec::new();
         if let Some(d) = m.get("delegations").filter(|d| !d.is_null()) {
-            for (i, e) in d
-                .as_array()
-                .ok_or_else(|| bad("opts.delegations", "expected an array"))?
-                .iter()
-                .enumerate()
-            {
+            for (i, e) in d.as_array().ok_or_else(|| bad("opts.delegations", "expected an array"))?.iter().enumerate() {
                 delegations.push(match e {
                     Value::String(s) => s.as_bytes().to_vec(),
                     Value::Object(_) => serde_json::to_vec(e).expect("JSON"),
-                    _ => {
-                        return Err(bad(
-                            &format!("opts.delegations[{i}]"),
-                            "expected an envelope",
-                        ))
-                    }
+                    _ => return Err(bad(&format!("opts.delegations[{i}]"), "expected an envelope")),
                 });
             }
         }
@@ -163,9 +130,8 @@ impl VerifyConfig {
             let lm = obj(l, "opts.limits")?;
             let set = |k: &str, f: &mut usize| -> Result<()> {
                 if let Some(v) = lm.get(k) {
-                    *f = v.as_u64().filter(|x| *x > 0).ok_or_else(|| {
-                        bad(&format!("opts.limits.{k}"), "expected a positive integer")
-                    })? as usize;
+                    *f = v.as_u64().filter(|x| *x > 0).ok_or_else(|| bad(&format!("opts.limits.{k}"), "expected a positive integer"))?
+                        as usize;
                 }
                 Ok(())
             };

@@ -131,10 +131,7 @@ impl LogTail {
     /// A read-only tail over the default ledger of an authority directory:
     /// for verifiers in other processes (no lock, no keys needed).
     pub fn open_dir(dir: &Path, poll_interval: Duration) -> Result<Self> {
-        Ok(Self::new(
-            Arc::new(FollowerLog::open(&dir.join("ledger"))?),
-            poll_interval,
-        ))
+        Ok(Self::new(Arc::new(FollowerLog::open(&dir.join("ledger"))?), poll_interval))
     }
 
     /// Reads entries appended since the last call.
@@ -175,18 +172,14 @@ impl LogTail {
         if kind != Some("revoke") && kind != Some("delegate") {
             return;
         }
-        let Ok(env) = Envelope::from_value(&v["envelope"], Limits::default().envelope_limits())
-        else {
+        let Ok(env) = Envelope::from_value(&v["envelope"], Limits::default().envelope_limits()) else {
             return;
         };
         if kind == Some("revoke") {
             if let Some(r) = Revocation::from_envelope(&env) {
                 Arc::make_mut(&mut self.revocations).insert(r);
             }
-        } else if let Some(d) = Statement::parse(&env.payload, 16)
-            .ok()
-            .and_then(|st| crate::scope::Delegation::from_statement(&st).ok())
-        {
+        } else if let Some(d) = Statement::parse(&env.payload, 16).ok().and_then(|st| crate::scope::Delegation::from_statement(&st).ok()) {
             let v = self.delegators.entry(d.delegate).or_default();
             if !v.contains(&d.delegator) {
                 v.push(d.delegator);
@@ -265,32 +258,14 @@ impl Authority {
                 let ldir = dir.join("ledger");
                 let existing = omnitide_ledger::store::Meta::read(&ldir)?;
                 let pk = omnitide_crypto::ed25519::public_key_from_secret(&signer[..])?;
-                let origin = opts
-                    .log_origin
-                    .or(existing.as_ref().map(|m| m.origin.clone()))
-                    .unwrap_or_else(|| default_origin(&pk));
-                let hash = opts
-                    .log_hash
-                    .or(existing.map(|m| m.hash))
-                    .unwrap_or(HashAlg::Blake3);
-                Arc::new(LedgerLog::open(
-                    &ldir,
-                    &origin,
-                    hash,
-                    &signer,
-                    opts.durability,
-                )?)
+                let origin = opts.log_origin.or(existing.as_ref().map(|m| m.origin.clone())).unwrap_or_else(|| default_origin(&pk));
+                let hash = opts.log_hash.or(existing.map(|m| m.hash)).unwrap_or(HashAlg::Blake3);
+                Arc::new(LedgerLog::open(&ldir, &origin, hash, &signer, opts.durability)?)
             }
         };
         let mut tail = LogTail::new(log.clone(), opts.poll_interval);
         tail.refresh()?;
-        Ok(Self {
-            dir: dir.to_owned(),
-            keys,
-            log,
-            tail: Mutex::new(tail),
-            limits: opts.limits,
-        })
+        Ok(Self { dir: dir.to_owned(), keys, log, tail: Mutex::new(tail), limits: opts.limits })
     }
 
     pub fn dir(&self) -> &Path {
@@ -331,18 +306,9 @@ impl Authority {
     pub fn reencrypt(dir: &Path, passphrase: Option<&str>, new_passphrase: &str) -> Result<()> {
         let ldir = dir.join("ledger");
         let _lock = if ldir.join("LOCK").exists() {
-            let f = std::fs::OpenOptions::new()
-                .write(true)
-                .open(ldir.join("LOCK"))
-                .map_err(|e| Error::io("dir: open ledger/LOCK", &e))?;
+            let f = std::fs::OpenOptions::new().write(true).open(ldir.join("LOCK")).map_err(|e| Error::io("dir: open ledger/LOCK", &e))?;
             f.try_lock().map_err(|_| {
-                Error::new(
-                    omnitide_common::code::LOCKED,
-                    format!(
-                        "dir: {} is open by an authority; close it first",
-                        dir.display()
-                    ),
-                )
+                Error::new(omnitide_common::code::LOCKED, format!("dir: {} is open by an authority; close it first", dir.display()))
             })?;
             Some(f)
         } else {
@@ -359,17 +325,16 @@ impl Authority {
         let mut t = lock(&self.tail);
         t.refresh_if_stale()?;
         let now = crate::now_ms();
-        let found = t
-            .revocations()
-            .key(keyid)
-            .iter()
-            .find(|r| r.effective_from <= now && (r.by == keyid || t.delegated_to(&r.by, keyid)))
-            .cloned();
+        let found =
+            t.revocations().key(keyid).iter().find(|r| r.effective_from <= now && (r.by == keyid || t.delegated_to(&r.by, keyid))).cloned();
         drop(t);
         if let Some(r) = found {
             return Err(Error::invalid_arg(
                 "signer",
-                format!("key '{name}' ({keyid}) was revoked from {} by key {} ({}); a revoked key cannot sign", r.effective_from, r.by, r.reason),
+                format!(
+                    "key '{name}' ({keyid}) was revoked from {} by key {} ({}); a revoked key cannot sign",
+                    r.effective_from, r.by, r.reason
+                ),
             ));
         }
         Ok(())
@@ -386,26 +351,15 @@ impl Authority {
         if payload.len() + 4096 > self.limits.max_envelope_bytes {
             return Err(Error::limit(
                 "predicate",
-                format!(
-                    "statement of {} bytes exceeds the envelope limit of {}",
-                    payload.len(),
-                    self.limits.max_envelope_bytes
-                ),
+                format!("statement of {} bytes exceeds the envelope limit of {}", payload.len(), self.limits.max_envelope_bytes),
             ));
         }
-        let mut env = Envelope {
-            payload_type: PAYLOAD_TYPE_INTOTO.into(),
-            payload,
-            signatures: vec![],
-        };
+        let mut env = Envelope { payload_type: PAYLOAD_TYPE_INTOTO.into(), payload, signatures: vec![] };
         let pae = env.pae();
         for s in signers {
             let (keyid, sig) = self.sign_as(s, &pae)?;
             if !env.signatures.iter().any(|x| x.keyid == keyid) {
-                env.signatures.push(Signature {
-                    keyid,
-                    sig: sig.to_vec(),
-                });
+                env.signatures.push(Signature { keyid, sig: sig.to_vec() });
             }
         }
         Ok(env)
@@ -419,13 +373,7 @@ impl Authority {
         let mut entry = Vec::with_capacity(json.len() + 128);
         entry.extend_from_slice(b"{\"envelope\":");
         entry.extend_from_slice(&json);
-        entry.extend_from_slice(
-            format!(
-                ",\"id\":\"{id}\",\"kind\":\"{kind}\",\"time\":{}}}",
-                crate::now_ms()
-            )
-            .as_bytes(),
-        );
+        entry.extend_from_slice(format!(",\"id\":\"{id}\",\"kind\":\"{kind}\",\"time\":{}}}", crate::now_ms()).as_bytes());
         Built { id, json, entry }
     }
 
@@ -434,9 +382,7 @@ impl Authority {
         let entries: Vec<Vec<u8>> = built.iter().map(|b| b.entry.clone()).collect();
         let idx = self.log.append_many(&entries)?;
         if idx.len() != built.len() {
-            return Err(Error::internal(
-                "audit log returned a wrong number of indices",
-            ));
+            return Err(Error::internal("audit log returned a wrong number of indices"));
         }
         let mut tail = lock(&self.tail);
         // Keep the tail's view current without re-reading our own appends.
@@ -447,77 +393,46 @@ impl Authority {
             }
         }
         drop(tail);
-        Ok(built
-            .into_iter()
-            .zip(idx)
-            .map(|(b, log_index)| Issued {
-                id: b.id,
-                envelope: b.json,
-                log_index,
-            })
-            .collect())
+        Ok(built.into_iter().zip(idx).map(|(b, log_index)| Issued { id: b.id, envelope: b.json, log_index }).collect())
     }
 
     fn commit_one(&self, kind: &str, env: Envelope) -> Result<Issued> {
-        Ok(self
-            .commit(vec![Self::entry(kind, &env)])?
-            .pop()
-            .expect("one"))
+        Ok(self.commit(vec![Self::entry(kind, &env)])?.pop().expect("one"))
     }
 
     fn statement_for(&self, r: &IssueRequest, i: usize) -> Result<Statement> {
         let p = format!("requests[{i}]");
         if r.subjects.is_empty() {
-            return Err(Error::invalid_arg(
-                &format!("{p}.subject"),
-                "needs at least one subject",
-            ));
+            return Err(Error::invalid_arg(&format!("{p}.subject"), "needs at least one subject"));
         }
         if r.subjects.len() > self.limits.max_subjects {
             return Err(Error::limit(
                 &format!("{p}.subject"),
-                format!(
-                    "{} subjects exceeds {}",
-                    r.subjects.len(),
-                    self.limits.max_subjects
-                ),
+                format!("{} subjects exceeds {}", r.subjects.len(), self.limits.max_subjects),
             ));
         }
         for (j, s) in r.subjects.iter().enumerate() {
             check_digest(&format!("{p}.subject[{j}].digest"), &s.digest)?;
         }
         if r.predicate_type.is_empty() {
-            return Err(Error::invalid_arg(
-                &format!("{p}.predicateType"),
-                "must not be empty",
-            ));
+            return Err(Error::invalid_arg(&format!("{p}.predicateType"), "must not be empty"));
         }
         let issued = r.issued_at.unwrap_or_else(crate::now_ms);
         if let Some(e) = r.expires_at {
             if e <= issued {
-                return Err(Error::invalid_arg(
-                    &format!("{p}.expiresAt"),
-                    format!("must be after the issue time {issued}, got {e}"),
-                ));
+                return Err(Error::invalid_arg(&format!("{p}.expiresAt"), format!("must be after the issue time {issued}, got {e}")));
             }
         }
         Ok(Statement {
             subject: r.subjects.clone(),
             predicate_type: r.predicate_type.clone(),
             predicate: r.predicate.clone(),
-            meta: Meta {
-                issued_at: Some(issued),
-                expires_at: r.expires_at,
-                nonce: Some(nonce()),
-            },
+            meta: Meta { issued_at: Some(issued), expires_at: r.expires_at, nonce: Some(nonce()) },
         })
     }
 
     pub fn issue(&self, req: &IssueRequest) -> Result<Issued> {
-        Ok(self
-            .issue_many(std::slice::from_ref(req))?
-            .pop()
-            .expect("one"))
+        Ok(self.issue_many(std::slice::from_ref(req))?.pop().expect("one"))
     }
 
     /// Issues many attestations with one (group-committed) log append.
@@ -525,16 +440,10 @@ impl Authority {
         use rayon::prelude::*;
         let build = |(i, r): (usize, &IssueRequest)| -> Result<Built> {
             let st = self.statement_for(r, i)?;
-            Ok(Self::entry(
-                "issue",
-                &self.sign_statement(&st, &[r.signer.as_str()])?,
-            ))
+            Ok(Self::entry("issue", &self.sign_statement(&st, &[r.signer.as_str()])?))
         };
         let built: Vec<Built> = if reqs.len() >= 64 {
-            reqs.par_iter()
-                .enumerate()
-                .map(build)
-                .collect::<Result<_>>()?
+            reqs.par_iter().enumerate().map(build).collect::<Result<_>>()?
         } else {
             reqs.iter().enumerate().map(build).collect::<Result<_>>()?
         };
@@ -543,25 +452,15 @@ impl Authority {
 
     /// Adds `signer`'s signature to an envelope (the attestation ID is unchanged).
     pub fn cosign(&self, envelope: &[u8], signer: &str) -> Result<Issued> {
-        let mut env = Envelope::parse(envelope, self.limits.envelope_limits())
-            .map_err(|e| Error::invalid_arg("envelope", e))?;
+        let mut env = Envelope::parse(envelope, self.limits.envelope_limits()).map_err(|e| Error::invalid_arg("envelope", e))?;
         let (keyid, sig) = self.sign_as(signer, &env.pae())?;
         if env.signatures.iter().any(|s| s.keyid == keyid) {
-            return Err(Error::invalid_arg(
-                "signer",
-                format!("'{signer}' already signed this envelope"),
-            ));
+            return Err(Error::invalid_arg("signer", format!("'{signer}' already signed this envelope")));
         }
         if env.signatures.len() >= self.limits.max_signatures {
-            return Err(Error::limit(
-                "envelope.signatures",
-                format!("already has {} signatures", env.signatures.len()),
-            ));
+            return Err(Error::limit("envelope.signatures", format!("already has {} signatures", env.signatures.len())));
         }
-        env.signatures.push(Signature {
-            keyid,
-            sig: sig.to_vec(),
-        });
+        env.signatures.push(Signature { keyid, sig: sig.to_vec() });
         self.commit_one("cosign", env)
     }
 
@@ -575,29 +474,16 @@ impl Authority {
         if let Some(g) = &scope.subjects {
             build_globs(g).map_err(|e| Error::invalid_arg("scope.subjects", e))?;
             if g.len() > crate::scope::MAX_SCOPE_ITEMS {
-                return Err(Error::limit(
-                    "scope.subjects",
-                    format!("more than {}", crate::scope::MAX_SCOPE_ITEMS),
-                ));
+                return Err(Error::limit("scope.subjects", format!("more than {}", crate::scope::MAX_SCOPE_ITEMS)));
             }
         }
-        if scope
-            .predicate_types
-            .as_ref()
-            .is_some_and(|p| p.len() > crate::scope::MAX_SCOPE_ITEMS)
-        {
-            return Err(Error::limit(
-                "scope.predicateTypes",
-                format!("more than {}", crate::scope::MAX_SCOPE_ITEMS),
-            ));
+        if scope.predicate_types.as_ref().is_some_and(|p| p.len() > crate::scope::MAX_SCOPE_ITEMS) {
+            return Err(Error::limit("scope.predicateTypes", format!("more than {}", crate::scope::MAX_SCOPE_ITEMS)));
         }
         let now = crate::now_ms();
         if let Some(e) = scope.expires_at {
             if e <= now {
-                return Err(Error::invalid_arg(
-                    "scope.expiresAt",
-                    format!("must be in the future, got {e}"),
-                ));
+                return Err(Error::invalid_arg("scope.expiresAt", format!("must be in the future, got {e}")));
             }
         }
         let st = Statement {
@@ -607,24 +493,14 @@ impl Authority {
             }],
             predicate_type: DELEGATION_TYPE.into(),
             predicate: delegation_predicate(&from_info.keyid, &to_info.public_key, scope),
-            meta: Meta {
-                issued_at: Some(now),
-                expires_at: scope.expires_at,
-                nonce: Some(nonce()),
-            },
+            meta: Meta { issued_at: Some(now), expires_at: scope.expires_at, nonce: Some(nonce()) },
         };
         let env = self.sign_statement(&st, &[from])?;
         self.commit_one("delegate", env)
     }
 
     /// Records a revocation (signed by `by`) in the audit log.
-    pub fn revoke(
-        &self,
-        target: Target,
-        reason: &str,
-        effective_from: Option<i64>,
-        by: &str,
-    ) -> Result<Issued> {
+    pub fn revoke(&self, target: Target, reason: &str, effective_from: Option<i64>, by: &str) -> Result<Issued> {
         self.revoke_cosigned(target, reason, effective_from, by, &[])
     }
 
@@ -638,20 +514,13 @@ impl Authority {
         by: &str,
         cosigners: &[&str],
     ) -> Result<Issued> {
-        let valid_hex = |s: &str| {
-            s.len() == 64
-                && s.bytes()
-                    .all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase())
-        };
+        let valid_hex = |s: &str| s.len() == 64 && s.bytes().all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase());
         let (name, id) = match &target {
             Target::Attestation(a) => ("attestation", a),
             Target::Key(k) => ("key", k),
         };
         if !valid_hex(id) {
-            return Err(Error::invalid_arg(
-                name,
-                format!("expected a 64-character lowercase hex ID, got '{id}'"),
-            ));
+            return Err(Error::invalid_arg(name, format!("expected a 64-character lowercase hex ID, got '{id}'")));
         }
         if reason.len() > 1024 {
             return Err(Error::limit("reason", "longer than 1024 bytes"));
@@ -666,21 +535,12 @@ impl Authority {
             envelope: None,
         };
         let st = Statement {
-            subject: vec![Subject {
-                name: format!("{name}:{id}"),
-                digest: [("blake3".to_string(), id.clone())].into(),
-            }],
+            subject: vec![Subject { name: format!("{name}:{id}"), digest: [("blake3".to_string(), id.clone())].into() }],
             predicate_type: REVOCATION_TYPE.into(),
             predicate: r.predicate(&by_info.public_key),
-            meta: Meta {
-                issued_at: Some(crate::now_ms()),
-                expires_at: None,
-                nonce: Some(nonce()),
-            },
+            meta: Meta { issued_at: Some(crate::now_ms()), expires_at: None, nonce: Some(nonce()) },
         };
-        let signers: Vec<&str> = std::iter::once(by)
-            .chain(cosigners.iter().copied())
-            .collect();
+        let signers: Vec<&str> = std::iter::once(by).chain(cosigners.iter().copied()).collect();
         let env = self.sign_statement(&st, &signers)?;
         self.commit_one("revoke", env)
     }
@@ -692,19 +552,11 @@ impl Authority {
         let st = Statement {
             subject: vec![Subject {
                 name: format!("root:v{}", root.version),
-                digest: [(
-                    "blake3".to_string(),
-                    hex::encode(blake3::hash(&root.to_json()).as_bytes()),
-                )]
-                .into(),
+                digest: [("blake3".to_string(), hex::encode(blake3::hash(&root.to_json()).as_bytes()))].into(),
             }],
             predicate_type: ROOT_TYPE.into(),
             predicate: root.to_value(),
-            meta: Meta {
-                issued_at: Some(crate::now_ms()),
-                expires_at: root.expires_at,
-                nonce: Some(nonce()),
-            },
+            meta: Meta { issued_at: Some(crate::now_ms()), expires_at: root.expires_at, nonce: Some(nonce()) },
         };
         let env = self.sign_statement(&st, signers)?;
         self.commit_one("root", env)
@@ -718,16 +570,9 @@ impl Authority {
     }
 
     /// `verify_many` with this authority's revocations applied.
-    pub fn verify_many(
-        &self,
-        envelopes: &[&[u8]],
-        opts: &VerifyOptions<'_>,
-    ) -> Result<Vec<Verification>> {
+    pub fn verify_many(&self, envelopes: &[&[u8]], opts: &VerifyOptions<'_>) -> Result<Vec<Verification>> {
         let revs = self.revocations()?;
-        let o = VerifyOptions {
-            revocations: Some(&*revs),
-            ..*opts
-        };
+        let o = VerifyOptions { revocations: Some(&*revs), ..*opts };
         crate::verify::verify_many(envelopes, &o)
     }
 
@@ -740,23 +585,14 @@ impl Authority {
         let idx = {
             let mut t = lock(&self.tail);
             t.refresh()?;
-            t.entry_index(id)
-                .ok_or_else(|| Error::invalid_arg("id", format!("no audit entry for '{id}'")))?
+            t.entry_index(id).ok_or_else(|| Error::invalid_arg("id", format!("no audit entry for '{id}'")))?
         };
-        let entry = self
-            .log
-            .read_from(idx, 1)?
-            .pop()
-            .ok_or_else(|| Error::internal("audit log entry vanished"))?;
-        let v = crate::json::parse_strict(&entry)
-            .map_err(|e| Error::internal(format!("audit entry {idx}: {e}")))?;
+        let entry = self.log.read_from(idx, 1)?.pop().ok_or_else(|| Error::internal("audit log entry vanished"))?;
+        let v = crate::json::parse_strict(&entry).map_err(|e| Error::internal(format!("audit entry {idx}: {e}")))?;
         let env = Envelope::from_value(&v["envelope"], self.limits.envelope_limits())
             .map_err(|e| Error::internal(format!("audit entry {idx}: {e}")))?;
         let p = self.log.prove(idx)?;
-        let log_public_key = self
-            .log
-            .public_key()
-            .ok_or_else(|| Error::internal("the audit log has no signing key"))?;
+        let log_public_key = self.log.public_key().ok_or_else(|| Error::internal("the audit log has no signing key"))?;
         Ok(AuditBundle {
             envelope: env.to_json(),
             entry,
@@ -769,27 +605,17 @@ impl Authority {
 
     /// [`verify_bundle`] anchored in this authority: its log key (unless
     /// `log_key` names another) and its revocations applied to the envelope.
-    pub fn verify_bundle(
-        &self,
-        bundle: &[u8],
-        log_key: Option<&[u8; 32]>,
-        opts: Option<&VerifyOptions<'_>>,
-    ) -> Result<Verification> {
+    pub fn verify_bundle(&self, bundle: &[u8], log_key: Option<&[u8; 32]>, opts: Option<&VerifyOptions<'_>>) -> Result<Verification> {
         let own = self.log.public_key();
         let revs = self.revocations()?;
-        let o = opts.map(|o| VerifyOptions {
-            revocations: Some(&*revs),
-            ..*o
-        });
+        let o = opts.map(|o| VerifyOptions { revocations: Some(&*revs), ..*o });
         verify_bundle(bundle, log_key.or(own.as_ref()), o.as_ref())
     }
 }
 
 impl std::fmt::Debug for Authority {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Authority")
-            .field("dir", &self.dir)
-            .finish_non_exhaustive()
+        f.debug_struct("Authority").field("dir", &self.dir).finish_non_exhaustive()
     }
 }
 
@@ -838,54 +664,28 @@ impl AuditBundle {
             return Err("bundle.mediaType: unsupported".into());
         }
         let env = Envelope::from_value(&v["envelope"], limits.envelope_limits())?;
-        let entry = v["logEntry"]
-            .as_str()
-            .and_then(unb64)
-            .ok_or("bundle.logEntry: invalid Base64")?;
-        let hash_alg = v["hashAlg"]
-            .as_str()
-            .and_then(|h| HashAlg::parse("hashAlg", h).ok())
-            .ok_or("bundle.hashAlg: unsupported")?;
+        let entry = v["logEntry"].as_str().and_then(unb64).ok_or("bundle.logEntry: invalid Base64")?;
+        let hash_alg = v["hashAlg"].as_str().and_then(|h| HashAlg::parse("hashAlg", h).ok()).ok_or("bundle.hashAlg: unsupported")?;
         let p = &v["inclusionProof"];
         let hashes = p["hashes"]
             .as_array()
             .filter(|a| a.len() <= 64)
             .and_then(|a| {
-                a.iter()
-                    .map(|h| {
-                        h.as_str()
-                            .and_then(unb64)
-                            .and_then(|b| <[u8; 32]>::try_from(b).ok())
-                    })
-                    .collect::<Option<Vec<_>>>()
+                a.iter().map(|h| h.as_str().and_then(unb64).and_then(|b| <[u8; 32]>::try_from(b).ok())).collect::<Option<Vec<_>>>()
             })
             .ok_or("bundle.inclusionProof.hashes: invalid")?;
         let proof = InclusionProof {
-            index: p["index"]
-                .as_u64()
-                .ok_or("bundle.inclusionProof.index: invalid")?,
-            tree_size: p["treeSize"]
-                .as_u64()
-                .ok_or("bundle.inclusionProof.treeSize: invalid")?,
+            index: p["index"].as_u64().ok_or("bundle.inclusionProof.index: invalid")?,
+            tree_size: p["treeSize"].as_u64().ok_or("bundle.inclusionProof.treeSize: invalid")?,
             hashes,
         };
-        let checkpoint = v["checkpoint"]["text"]
-            .as_str()
-            .ok_or("bundle.checkpoint.text: expected a string")?
-            .to_owned();
+        let checkpoint = v["checkpoint"]["text"].as_str().ok_or("bundle.checkpoint.text: expected a string")?.to_owned();
         let log_public_key: [u8; 32] = v["checkpoint"]["publicKey"]
             .as_str()
             .and_then(unb64)
             .and_then(|b| b.try_into().ok())
             .ok_or("bundle.checkpoint.publicKey: expected 32 bytes of Base64")?;
-        Ok(Self {
-            envelope: env.to_json(),
-            entry,
-            hash_alg,
-            proof,
-            checkpoint,
-            log_public_key,
-        })
+        Ok(Self { envelope: env.to_json(), entry, hash_alg, proof, checkpoint, log_public_key })
     }
 }
 
@@ -895,77 +695,40 @@ impl AuditBundle {
 /// (`unknown_key`): a bundle's own key proves nothing. With only roots, the
 /// log part is checked against the key the bundle names and a warning says
 /// the checkpoint is not anchored. Never errors for bad data.
-pub fn verify_bundle(
-    bundle: &[u8],
-    log_key: Option<&[u8; 32]>,
-    opts: Option<&VerifyOptions<'_>>,
-) -> Result<Verification> {
+pub fn verify_bundle(bundle: &[u8], log_key: Option<&[u8; 32]>, opts: Option<&VerifyOptions<'_>>) -> Result<Verification> {
     let lim = opts.map(|o| o.limits).unwrap_or_default();
     let fail = |r: Reason, d: String| Verification::fail(r, d, None);
     if log_key.is_none() && opts.is_none() {
-        return Ok(fail(
-            Reason::UnknownKey,
-            "bundle: no trust anchors given; pass the log's public key and/or the trust roots"
-                .into(),
-        ));
+        return Ok(fail(Reason::UnknownKey, "bundle: no trust anchors given; pass the log's public key and/or the trust roots".into()));
     }
     let b = match AuditBundle::parse(bundle, &lim) {
         Ok(b) => b,
         Err(e) => return Ok(fail(Reason::Malformed, e)),
     };
-    let env =
-        Envelope::parse(&b.envelope, lim.envelope_limits()).expect("re-encoded envelope parses");
-    let entry_env = crate::json::parse_strict(&b.entry)
-        .ok()
-        .and_then(|v| Envelope::from_value(&v["envelope"], lim.envelope_limits()).ok());
+    let env = Envelope::parse(&b.envelope, lim.envelope_limits()).expect("re-encoded envelope parses");
+    let entry_env = crate::json::parse_strict(&b.entry).ok().and_then(|v| Envelope::from_value(&v["envelope"], lim.envelope_limits()).ok());
     if entry_env.as_ref() != Some(&env) {
-        return Ok(fail(
-            Reason::Malformed,
-            "bundle: the log entry does not record this envelope".into(),
-        ));
+        return Ok(fail(Reason::Malformed, "bundle: the log entry does not record this envelope".into()));
     }
     let key = log_key.unwrap_or(&b.log_public_key);
     let cv = match omnitide_ledger::checkpoint::verify(&b.checkpoint, key, None) {
         Ok(cv) => cv,
-        Err(e) => {
-            return Ok(fail(
-                Reason::Malformed,
-                format!("bundle.checkpoint: {}", e.message),
-            ))
-        }
+        Err(e) => return Ok(fail(Reason::Malformed, format!("bundle.checkpoint: {}", e.message))),
     };
     if !cv.valid {
-        let r = if log_key.is_some() && b.log_public_key != *key {
-            Reason::UnknownKey
-        } else {
-            Reason::BadSignature
-        };
+        let r = if log_key.is_some() && b.log_public_key != *key { Reason::UnknownKey } else { Reason::BadSignature };
         return Ok(fail(
             r,
             format!(
                 "bundle: checkpoint is not signed by the {} log key: {}",
-                if log_key.is_some() {
-                    "trusted"
-                } else {
-                    "named"
-                },
+                if log_key.is_some() { "trusted" } else { "named" },
                 cv.reason.unwrap_or_default()
             ),
         ));
     }
     let cp = cv.checkpoint;
-    if b.proof.tree_size != cp.size
-        || !verify_inclusion(
-            b.hash_alg,
-            &b.hash_alg.leaf_hash(&b.entry),
-            &b.proof,
-            &cp.root_hash,
-        )
-    {
-        return Ok(fail(
-            Reason::BadSignature,
-            "bundle: inclusion proof does not match the checkpoint".into(),
-        ));
+    if b.proof.tree_size != cp.size || !verify_inclusion(b.hash_alg, &b.hash_alg.leaf_hash(&b.entry), &b.proof, &cp.root_hash) {
+        return Ok(fail(Reason::BadSignature, "bundle: inclusion proof does not match the checkpoint".into()));
     }
     let mut v = match opts {
         Some(o) => crate::verify::verify(&b.envelope, o)?,
@@ -983,9 +746,7 @@ pub fn verify_bundle(
     if log_key.is_none() {
         v.warnings.push("bundle: the checkpoint is checked only against the key the bundle names (no trusted log key given)".into());
     } else if opts.is_none() {
-        v.warnings.push(
-            "bundle: the envelope's signatures were not checked (no trust roots given)".into(),
-        );
+        v.warnings.push("bundle: the envelope's signatures were not checked (no trust roots given)".into());
     }
     Ok(v)
 }

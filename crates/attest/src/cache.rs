@@ -22,12 +22,7 @@ pub struct Lru<V> {
 
 impl<V: Clone> Lru<V> {
     pub fn new(cap: usize) -> Self {
-        Self {
-            cap: cap.max(1),
-            tick: 0,
-            map: HashMap::new(),
-            order: BTreeMap::new(),
-        }
+        Self { cap: cap.max(1), tick: 0, map: HashMap::new(), order: BTreeMap::new() }
     }
 
     pub fn len(&self) -> usize {
@@ -109,13 +104,7 @@ struct SigInner {
 
 impl SigCache {
     pub fn new(capacity: usize) -> Self {
-        Self {
-            inner: Mutex::new(SigInner {
-                lru: Lru::new(capacity),
-                hits: 0,
-                misses: 0,
-            }),
-        }
+        Self { inner: Mutex::new(SigInner { lru: Lru::new(capacity), hits: 0, misses: 0 }) }
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, SigInner> {

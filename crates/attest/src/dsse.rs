@@ -18,11 +18,7 @@ pub fn is_intoto_payload_type(t: &str) -> bool {
     t == PAYLOAD_TYPE_INTOTO
         || t.strip_prefix("application/vnd.in-toto.")
             .and_then(|r| r.strip_suffix("+json"))
-            .is_some_and(|p| {
-                !p.is_empty()
-                    && p.bytes()
-                        .all(|b| b.is_ascii_alphanumeric() || b"-._".contains(&b))
-            })
+            .is_some_and(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_alphanumeric() || b"-._".contains(&b)))
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -90,35 +86,22 @@ impl Envelope {
     /// for a `malformed` verdict.
     pub fn parse(bytes: &[u8], limits: EnvelopeLimits) -> Result<Self, String> {
         if bytes.len() > limits.max_bytes {
-            return Err(format!(
-                "envelope: {} bytes exceeds the limit of {}",
-                bytes.len(),
-                limits.max_bytes
-            ));
+            return Err(format!("envelope: {} bytes exceeds the limit of {}", bytes.len(), limits.max_bytes));
         }
-        let v =
-            crate::json::parse_strict(bytes).map_err(|e| format!("envelope: invalid JSON: {e}"))?;
+        let v = crate::json::parse_strict(bytes).map_err(|e| format!("envelope: invalid JSON: {e}"))?;
         Self::from_value(&v, limits)
     }
 
     pub fn from_value(v: &Value, limits: EnvelopeLimits) -> Result<Self, String> {
         let m = obj(v, "envelope")?;
         let payload_type = str_field(m, "payloadType", "envelope")?.to_owned();
-        let payload = unb64(str_field(m, "payload", "envelope")?)
-            .ok_or("envelope.payload: invalid Base64")?;
-        let sigs = m
-            .get("signatures")
-            .and_then(Value::as_array)
-            .ok_or("envelope.signatures: expected an array")?;
+        let payload = unb64(str_field(m, "payload", "envelope")?).ok_or("envelope.payload: invalid Base64")?;
+        let sigs = m.get("signatures").and_then(Value::as_array).ok_or("envelope.signatures: expected an array")?;
         if sigs.is_empty() {
             return Err("envelope.signatures: empty".into());
         }
         if sigs.len() > limits.max_signatures {
-            return Err(format!(
-                "envelope.signatures: {} exceeds the limit of {}",
-                sigs.len(),
-                limits.max_signatures
-            ));
+            return Err(format!("envelope.signatures: {} exceeds the limit of {}", sigs.len(), limits.max_signatures));
         }
         let mut signatures = Vec::with_capacity(sigs.len());
         for (i, s) in sigs.iter().enumerate() {
@@ -129,15 +112,10 @@ impl Envelope {
                 Some(Value::String(k)) => k.clone(),
                 Some(_) => return Err(format!("{path}.keyid: expected a string")),
             };
-            let sig = unb64(str_field(sm, "sig", &path)?)
-                .ok_or_else(|| format!("{path}.sig: invalid Base64"))?;
+            let sig = unb64(str_field(sm, "sig", &path)?).ok_or_else(|| format!("{path}.sig: invalid Base64"))?;
             signatures.push(Signature { keyid, sig });
         }
-        Ok(Self {
-            payload_type,
-            payload,
-            signatures,
-        })
+        Ok(Self { payload_type, payload, signatures })
     }
 }
 
@@ -157,19 +135,12 @@ mod tests {
 
     #[test]
     fn in_toto_payload_types() {
-        for ok in [
-            "application/vnd.in-toto+json",
-            "application/vnd.in-toto.provenance+json",
-            "application/vnd.in-toto.slsa-provenance.v1+json",
-        ] {
+        for ok in
+            ["application/vnd.in-toto+json", "application/vnd.in-toto.provenance+json", "application/vnd.in-toto.slsa-provenance.v1+json"]
+        {
             assert!(is_intoto_payload_type(ok), "{ok}");
         }
-        for bad in [
-            "application/vnd.in-toto.+json",
-            "application/json",
-            "application/vnd.in-toto.a b+json",
-            "application/vnd.in-toto.x",
-        ] {
+        for bad in ["application/vnd.in-toto.+json", "application/json", "application/vnd.in-toto.a b+json", "application/vnd.in-toto.x"] {
             assert!(!is_intoto_payload_type(bad), "{bad}");
         }
     }
@@ -179,34 +150,12 @@ mod tests {
         let e = Envelope {
             payload_type: "t".into(),
             payload: b"{}".to_vec(),
-            signatures: vec![Signature {
-                keyid: "k".into(),
-                sig: vec![1; 64],
-            }],
+            signatures: vec![Signature { keyid: "k".into(), sig: vec![1; 64] }],
         };
-        let lim = EnvelopeLimits {
-            max_bytes: 1 << 16,
-            max_signatures: 4,
-        };
+        let lim = EnvelopeLimits { max_bytes: 1 << 16, max_signatures: 4 };
         assert_eq!(Envelope::parse(&e.to_json(), lim).unwrap(), e);
-        assert!(Envelope::parse(
-            &e.to_json(),
-            EnvelopeLimits {
-                max_bytes: 10,
-                ..lim
-            }
-        )
-        .unwrap_err()
-        .contains("exceeds"));
-        assert!(Envelope::parse(
-            br#"{"payloadType":"t","payload":"e30=","signatures":[]}"#,
-            lim
-        )
-        .is_err());
-        assert!(Envelope::parse(
-            br#"{"payloadType":"t","payload":"!!","signatures":[{"sig":""}]}"#,
-            lim
-        )
-        .is_err());
+        assert!(Envelope::parse(&e.to_json(), EnvelopeLimits { max_bytes: 10, ..lim }).unwrap_err().contains("exceeds"));
+        assert!(Envelope::parse(br#"{"payloadType":"t","payload":"e30=","signatures":[]}"#, lim).is_err());
+        assert!(Envelope::parse(br#"{"payloadType":"t","payload":"!!","signatures":[{"sig":""}]}"#, lim).is_err());
     }
 }

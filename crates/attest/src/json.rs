@@ -14,8 +14,7 @@ use serde_json::{Map, Value};
 
 /// RFC 8785 (JSON Canonicalization Scheme) bytes of `value`.
 pub fn canonical<S: Serialize>(value: &S) -> Result<Vec<u8>> {
-    serde_json_canonicalizer::to_vec(value)
-        .map_err(|e| Error::internal(format!("canonical JSON: {e}")))
+    serde_json_canonicalizer::to_vec(value).map_err(|e| Error::internal(format!("canonical JSON: {e}")))
 }
 
 pub fn b64(bytes: &[u8]) -> String {
@@ -66,9 +65,7 @@ impl<'de> Visitor<'de> for StrictVisitor {
         Ok(Value::from(v))
     }
     fn visit_f64<E: de::Error>(self, v: f64) -> std::result::Result<Value, E> {
-        serde_json::Number::from_f64(v)
-            .map(Value::Number)
-            .ok_or_else(|| E::custom("non-finite number"))
+        serde_json::Number::from_f64(v).map(Value::Number).ok_or_else(|| E::custom("non-finite number"))
     }
     fn visit_str<E>(self, v: &str) -> std::result::Result<Value, E> {
         Ok(Value::String(v.to_owned()))
@@ -104,35 +101,18 @@ impl<'de> Visitor<'de> for StrictVisitor {
 }
 
 /// Small accessors that turn a `Value` into typed fields with a path in the error.
-pub(crate) fn obj<'a>(
-    v: &'a Value,
-    path: &str,
-) -> std::result::Result<&'a Map<String, Value>, String> {
-    v.as_object()
-        .ok_or_else(|| format!("{path}: expected an object"))
+pub(crate) fn obj<'a>(v: &'a Value, path: &str) -> std::result::Result<&'a Map<String, Value>, String> {
+    v.as_object().ok_or_else(|| format!("{path}: expected an object"))
 }
 
-pub(crate) fn str_field<'a>(
-    m: &'a Map<String, Value>,
-    k: &str,
-    path: &str,
-) -> std::result::Result<&'a str, String> {
-    m.get(k)
-        .and_then(Value::as_str)
-        .ok_or_else(|| format!("{path}.{k}: expected a string"))
+pub(crate) fn str_field<'a>(m: &'a Map<String, Value>, k: &str, path: &str) -> std::result::Result<&'a str, String> {
+    m.get(k).and_then(Value::as_str).ok_or_else(|| format!("{path}.{k}: expected a string"))
 }
 
-pub(crate) fn opt_i64(
-    m: &Map<String, Value>,
-    k: &str,
-    path: &str,
-) -> std::result::Result<Option<i64>, String> {
+pub(crate) fn opt_i64(m: &Map<String, Value>, k: &str, path: &str) -> std::result::Result<Option<i64>, String> {
     match m.get(k) {
         None | Some(Value::Null) => Ok(None),
-        Some(v) => v
-            .as_i64()
-            .map(Some)
-            .ok_or_else(|| format!("{path}.{k}: expected an integer")),
+        Some(v) => v.as_i64().map(Some).ok_or_else(|| format!("{path}.{k}: expected an integer")),
     }
 }
 
@@ -142,24 +122,16 @@ mod tests {
 
     #[test]
     fn duplicate_keys_rejected_anywhere() {
-        assert!(parse_strict(br#"{"a":1,"b":{"c":1,"c":2}}"#)
-            .unwrap_err()
-            .contains("duplicate key 'c'"));
+        assert!(parse_strict(br#"{"a":1,"b":{"c":1,"c":2}}"#).unwrap_err().contains("duplicate key 'c'"));
         assert!(parse_strict(br#"{"a":1,"a":1}"#).is_err());
-        assert_eq!(
-            parse_strict(br#" {"a":[1,{"b":null}]} "#).unwrap()["a"][1]["b"],
-            Value::Null
-        );
+        assert_eq!(parse_strict(br#" {"a":[1,{"b":null}]} "#).unwrap()["a"][1]["b"], Value::Null);
         assert!(parse_strict(br#"{"a":1} x"#).is_err());
     }
 
     #[test]
     fn jcs_orders_keys_and_numbers() {
         let v: Value = serde_json::from_str(r#"{"b":1.0,"a":"\u00e9","c":[1e2]}"#).unwrap();
-        assert_eq!(
-            String::from_utf8(canonical(&v).unwrap()).unwrap(),
-            r#"{"a":"é","b":1,"c":[100]}"#
-        );
+        assert_eq!(String::from_utf8(canonical(&v).unwrap()).unwrap(), r#"{"a":"é","b":1,"c":[100]}"#);
     }
 
     #[test]

@@ -39,22 +39,11 @@ use crate::json::{b64, unb64};
 pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
     let dir = path.parent().unwrap_or(Path::new("."));
-    let tmp = dir.join(format!(
-        ".{}.tmp{}",
-        path.file_name().and_then(|n| n.to_str()).unwrap_or("f"),
-        std::process::id()
-    ));
+    let tmp = dir.join(format!(".{}.tmp{}", path.file_name().and_then(|n| n.to_str()).unwrap_or("f"), std::process::id()));
     let io = |e: std::io::Error| Error::io(format!("write {}", path.display()), &e);
     {
-        let mut f = fs::OpenOptions::new()
-            .write(true)
-            .create(true)
-            .truncate(true)
-            .mode(0o600)
-            .open(&tmp)
-            .map_err(io)?;
-        f.set_permissions(fs::Permissions::from_mode(0o600))
-            .map_err(io)?;
+        let mut f = fs::OpenOptions::new().write(true).create(true).truncate(true).mode(0o600).open(&tmp).map_err(io)?;
+        f.set_permissions(fs::Permissions::from_mode(0o600)).map_err(io)?;
         f.write_all(bytes).map_err(io)?;
         f.sync_all().map_err(io)?;
     }
@@ -69,11 +58,7 @@ pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
 pub(crate) fn private_dir(dir: &Path) -> Result<()> {
     use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
     let io = |e: std::io::Error| Error::io(format!("create {}", dir.display()), &e);
-    fs::DirBuilder::new()
-        .recursive(true)
-        .mode(0o700)
-        .create(dir)
-        .map_err(io)?;
+    fs::DirBuilder::new().recursive(true).mode(0o700).create(dir).map_err(io)?;
     fs::set_permissions(dir, fs::Permissions::from_mode(0o700)).map_err(io)
 }
 
@@ -103,12 +88,10 @@ const ARGON_T: u32 = 2;
 const ARGON_P: u32 = 1;
 
 fn derive(pass: &str, salt: &[u8], m: u32, t: u32, p: u32) -> Result<Zeroizing<[u8; 32]>> {
-    let params = argon2::Params::new(m, t, p, Some(32))
-        .map_err(|e| Error::internal(format!("argon2 params: {e}")))?;
+    let params = argon2::Params::new(m, t, p, Some(32)).map_err(|e| Error::internal(format!("argon2 params: {e}")))?;
     let a = argon2::Argon2::new(argon2::Algorithm::Argon2id, argon2::Version::V0x13, params);
     let mut out = Zeroizing::new([0u8; 32]);
-    a.hash_password_into(pass.as_bytes(), salt, &mut out[..])
-        .map_err(|e| Error::internal(format!("argon2: {e}")))?;
+    a.hash_password_into(pass.as_bytes(), salt, &mut out[..]).map_err(|e| Error::internal(format!("argon2: {e}")))?;
     Ok(out)
 }
 
@@ -116,9 +99,7 @@ fn seal(key: &[u8; 32], plain: &[u8], aad: &[u8]) -> Value {
     let mut nonce = [0u8; 24];
     OsRng.fill_bytes(&mut nonce);
     let c = XChaCha20Poly1305::new(key.into());
-    let ct = c
-        .encrypt(XNonce::from_slice(&nonce), Payload { msg: plain, aad })
-        .expect("encryption cannot fail");
+    let ct = c.encrypt(XNonce::from_slice(&nonce), Payload { msg: plain, aad }).expect("encryption cannot fail");
     json!({"alg": "xchacha20poly1305", "nonce": b64(&nonce), "ciphertext": b64(&ct)})
 }
 
@@ -129,58 +110,35 @@ fn open_sealed(key: &[u8; 32], v: &Value, aad: &[u8]) -> Option<Zeroizing<Vec<u8
         return None;
     }
     let c = XChaCha20Poly1305::new(key.into());
-    c.decrypt(XNonce::from_slice(&nonce), Payload { msg: &ct, aad })
-        .ok()
-        .map(Zeroizing::new)
+    c.decrypt(XNonce::from_slice(&nonce), Payload { msg: &ct, aad }).ok().map(Zeroizing::new)
 }
 
 pub fn valid_name(name: &str) -> bool {
-    !name.is_empty()
-        && name.len() <= 64
-        && !name.starts_with('.')
-        && name
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b))
+    !name.is_empty() && name.len() <= 64 && !name.starts_with('.') && name.bytes().all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b))
 }
 
 fn check_name(name: &str) -> Result<()> {
     if valid_name(name) {
         Ok(())
     } else {
-        Err(Error::invalid_arg(
-            "name",
-            format!(
-                "must be 1-64 characters of [A-Za-z0-9._-] not starting with '.', got '{name}'"
-            ),
-        ))
+        Err(Error::invalid_arg("name", format!("must be 1-64 characters of [A-Za-z0-9._-] not starting with '.', got '{name}'")))
     }
 }
 
 fn salt_of(meta: &Value) -> Option<String> {
-    meta["encryption"]["salt"]
-        .as_str()
-        .map(|s| hex::encode(unb64(s).unwrap_or_default()))
+    meta["encryption"]["salt"].as_str().map(|s| hex::encode(unb64(s).unwrap_or_default()))
 }
 
 fn read_meta(dir: &Path) -> Result<Option<Value>> {
     match fs::read(dir.join("authority.json")) {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-        Err(e) => Err(Error::io(
-            format!("key store {}: read authority.json", dir.display()),
-            &e,
-        )),
-        Ok(bytes) => crate::json::parse_strict(&bytes)
-            .map(Some)
-            .map_err(|e| Error::internal(format!("authority.json: {e}"))),
+        Err(e) => Err(Error::io(format!("key store {}: read authority.json", dir.display()), &e)),
+        Ok(bytes) => crate::json::parse_strict(&bytes).map(Some).map_err(|e| Error::internal(format!("authority.json: {e}"))),
     }
 }
 
 /// The master key of an existing store's metadata, checked against `passphrase`.
-fn unlock(
-    meta: &Value,
-    passphrase: Option<&str>,
-    insecure_plaintext: bool,
-) -> Result<Option<Zeroizing<[u8; 32]>>> {
+fn unlock(meta: &Value, passphrase: Option<&str>, insecure_plaintext: bool) -> Result<Option<Zeroizing<[u8; 32]>>> {
     match (&meta["encryption"], passphrase) {
         (Value::Null, None) if insecure_plaintext => Ok(None),
         (Value::Null, None) => Err(Error::invalid_arg(
@@ -233,15 +191,13 @@ fn settle_rekey(dir: &Path, meta: &Value) -> Result<()> {
                 private_dir(&dir.join(sub))?;
                 if let Ok(files) = fs::read_dir(staged.join(sub)) {
                     for f in files.flatten() {
-                        fs::rename(f.path(), dir.join(sub).join(f.file_name())).map_err(|e| {
-                            io(format!("re-encrypt: move {}", f.path().display()), e)
-                        })?;
+                        fs::rename(f.path(), dir.join(sub).join(f.file_name()))
+                            .map_err(|e| io(format!("re-encrypt: move {}", f.path().display()), e))?;
                     }
                 }
             }
         }
-        fs::remove_dir_all(&staged)
-            .map_err(|e| io(format!("re-encrypt: remove {}", staged.display()), e))?;
+        fs::remove_dir_all(&staged).map_err(|e| io(format!("re-encrypt: remove {}", staged.display()), e))?;
     }
     Ok(())
 }
@@ -282,11 +238,7 @@ impl KeyStore {
         if dir.join("system").exists() {
             private_dir(&dir.join("system"))?;
         }
-        Ok(Self {
-            dir: dir.to_owned(),
-            master,
-            keys: Mutex::new(HashMap::new()),
-        })
+        Ok(Self { dir: dir.to_owned(), master, keys: Mutex::new(HashMap::new()) })
     }
 
     /// Encrypts every secret of the store in `dir` under `new_passphrase`
@@ -297,18 +249,12 @@ impl KeyStore {
             return Err(Error::invalid_arg("newPassphrase", "must not be empty"));
         }
         if read_meta(dir)?.is_none() {
-            return Err(Error::invalid_arg(
-                "dir",
-                format!("{} holds no key store (no authority.json)", dir.display()),
-            ));
+            return Err(Error::invalid_arg("dir", format!("{} holds no key store (no authority.json)", dir.display())));
         }
         let old = Self::open(dir, passphrase, passphrase.is_none())?;
         let mut meta = read_meta(dir)?.ok_or_else(|| Error::internal("authority.json vanished"))?;
         let (enc, k) = new_encryption(new_passphrase)?;
-        let staged = dir.join(format!(
-            "rekey-{}",
-            hex::encode(unb64(enc["salt"].as_str().unwrap_or_default()).unwrap_or_default())
-        ));
+        let staged = dir.join(format!("rekey-{}", hex::encode(unb64(enc["salt"].as_str().unwrap_or_default()).unwrap_or_default())));
         for sub in ["keys", "system"] {
             let Ok(files) = fs::read_dir(dir.join(sub)) else {
                 continue;
@@ -319,27 +265,16 @@ impl KeyStore {
                 let Some(name) = fname.strip_suffix(".json").filter(|n| valid_name(n)) else {
                     continue;
                 };
-                let bytes = fs::read(f.path())
-                    .map_err(|e| Error::io(format!("re-encrypt: read {sub}/{fname}"), &e))?;
-                let mut doc = crate::json::parse_strict(&bytes)
-                    .map_err(|e| Error::internal(format!("{sub}/{fname}: {e}")))?;
-                let aad = if sub == "keys" {
-                    doc["keyid"].as_str().unwrap_or_default().to_string()
-                } else {
-                    format!("system:{name}")
-                };
+                let bytes = fs::read(f.path()).map_err(|e| Error::io(format!("re-encrypt: read {sub}/{fname}"), &e))?;
+                let mut doc = crate::json::parse_strict(&bytes).map_err(|e| Error::internal(format!("{sub}/{fname}: {e}")))?;
+                let aad = if sub == "keys" { doc["keyid"].as_str().unwrap_or_default().to_string() } else { format!("system:{name}") };
                 if !doc["secret"].is_null() {
-                    let secret =
-                        old.open_secret(&doc["secret"], aad.as_bytes())
-                            .ok_or_else(|| {
-                                Error::internal(format!("{sub}/{fname}: secret does not decrypt"))
-                            })?;
+                    let secret = old
+                        .open_secret(&doc["secret"], aad.as_bytes())
+                        .ok_or_else(|| Error::internal(format!("{sub}/{fname}: secret does not decrypt")))?;
                     doc["secret"] = seal(&k, &secret, aad.as_bytes());
                 }
-                write_atomic(
-                    &staged.join(sub).join(&fname),
-                    &crate::json::canonical(&doc)?,
-                )?;
+                write_atomic(&staged.join(sub).join(&fname), &crate::json::canonical(&doc)?)?;
             }
         }
         meta["encryption"] = enc;
@@ -368,10 +303,7 @@ impl KeyStore {
         check_name(name)?;
         let path = self.key_path(name);
         if path.exists() {
-            return Err(Error::invalid_arg(
-                "name",
-                format!("a key named '{name}' already exists"),
-            ));
+            return Err(Error::invalid_arg("name", format!("a key named '{name}' already exists")));
         }
         let keyid = crate::keyid(pk);
         let sec = match (secret, &self.master) {
@@ -381,20 +313,9 @@ impl KeyStore {
         };
         let doc = json!({"name": name, "keyid": keyid, "publicKey": b64(pk), "secret": sec});
         write_atomic(&path, &crate::json::canonical(&doc)?)?;
-        let info = KeyInfo {
-            name: name.into(),
-            keyid,
-            public_key: *pk,
-            has_secret: secret.is_some(),
-        };
-        let loaded = Loaded {
-            info: info.clone(),
-            signer: secret.map(|s| ed25519::Signer::new(s)).transpose()?,
-        };
-        self.keys
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .insert(name.into(), std::sync::Arc::new(loaded));
+        let info = KeyInfo { name: name.into(), keyid, public_key: *pk, has_secret: secret.is_some() };
+        let loaded = Loaded { info: info.clone(), signer: secret.map(|s| ed25519::Signer::new(s)).transpose()? };
+        self.keys.lock().unwrap_or_else(|p| p.into_inner()).insert(name.into(), std::sync::Arc::new(loaded));
         Ok(info)
     }
 
@@ -411,28 +332,17 @@ impl KeyStore {
 
     fn load(&self, name: &str) -> Result<std::sync::Arc<Loaded>> {
         check_name(name)?;
-        if let Some(l) = self
-            .keys
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .get(name)
-        {
+        if let Some(l) = self.keys.lock().unwrap_or_else(|p| p.into_inner()).get(name) {
             return Ok(l.clone());
         }
         let bytes = match fs::read(self.key_path(name)) {
             Ok(b) => b,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                return Err(Error::invalid_arg("name", format!("no key named '{name}'")))
-            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Err(Error::invalid_arg("name", format!("no key named '{name}'"))),
             Err(e) => return Err(Error::io(format!("read key '{name}'"), &e)),
         };
         let corrupt = |w: &str| Error::internal(format!("key file '{name}': {w}"));
         let doc = crate::json::parse_strict(&bytes).map_err(|e| corrupt(&e))?;
-        let pk: [u8; 32] = doc["publicKey"]
-            .as_str()
-            .and_then(unb64)
-            .and_then(|b| b.try_into().ok())
-            .ok_or_else(|| corrupt("publicKey"))?;
+        let pk: [u8; 32] = doc["publicKey"].as_str().and_then(unb64).and_then(|b| b.try_into().ok()).ok_or_else(|| corrupt("publicKey"))?;
         let keyid = crate::keyid(&pk);
         if doc["keyid"].as_str() != Some(keyid.as_str()) {
             return Err(corrupt("keyid does not match publicKey"));
@@ -443,22 +353,13 @@ impl KeyStore {
                 if self.master.is_some() {
                     return Err(corrupt("unencrypted secret in an encrypted store"));
                 }
-                let b = s["plain"]
-                    .as_str()
-                    .and_then(unb64)
-                    .map(Zeroizing::new)
-                    .ok_or_else(|| corrupt("secret"))?;
-                Some(Zeroizing::new(
-                    <[u8; 32]>::try_from(b.as_slice()).map_err(|_| corrupt("secret length"))?,
-                ))
+                let b = s["plain"].as_str().and_then(unb64).map(Zeroizing::new).ok_or_else(|| corrupt("secret"))?;
+                Some(Zeroizing::new(<[u8; 32]>::try_from(b.as_slice()).map_err(|_| corrupt("secret length"))?))
             }
             (_, None) => return Err(corrupt("encrypted secret but the store has no passphrase")),
             (s, Some(m)) => {
-                let b = open_sealed(m, s, keyid.as_bytes())
-                    .ok_or_else(|| corrupt("secret does not decrypt (tampered?)"))?;
-                Some(Zeroizing::new(
-                    <[u8; 32]>::try_from(b.as_slice()).map_err(|_| corrupt("secret length"))?,
-                ))
+                let b = open_sealed(m, s, keyid.as_bytes()).ok_or_else(|| corrupt("secret does not decrypt (tampered?)"))?;
+                Some(Zeroizing::new(<[u8; 32]>::try_from(b.as_slice()).map_err(|_| corrupt("secret length"))?))
             }
         };
         if let Some(s) = &secret {
@@ -466,23 +367,12 @@ impl KeyStore {
                 return Err(corrupt("secret does not match publicKey"));
             }
         }
-        let signer = secret
-            .as_ref()
-            .map(|s| ed25519::Signer::new(&s[..]))
-            .transpose()?;
+        let signer = secret.as_ref().map(|s| ed25519::Signer::new(&s[..])).transpose()?;
         let l = std::sync::Arc::new(Loaded {
-            info: KeyInfo {
-                name: name.into(),
-                keyid,
-                public_key: pk,
-                has_secret: secret.is_some(),
-            },
+            info: KeyInfo { name: name.into(), keyid, public_key: pk, has_secret: secret.is_some() },
             signer,
         });
-        self.keys
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .insert(name.into(), l.clone());
+        self.keys.lock().unwrap_or_else(|p| p.into_inner()).insert(name.into(), l.clone());
         Ok(l)
     }
 
@@ -497,12 +387,8 @@ impl KeyStore {
     /// Signs `message` with the named key. There is no way to pass a public key.
     pub fn sign(&self, name: &str, message: &[u8]) -> Result<(String, [u8; 64])> {
         let l = self.load(name)?;
-        let s = l.signer.as_ref().ok_or_else(|| {
-            Error::invalid_arg(
-                "signer",
-                format!("key '{name}' has no secret key (public key only)"),
-            )
-        })?;
+        let s =
+            l.signer.as_ref().ok_or_else(|| Error::invalid_arg("signer", format!("key '{name}' has no secret key (public key only)")))?;
         Ok((l.info.keyid.clone(), s.sign(message)))
     }
 
@@ -519,17 +405,10 @@ impl KeyStore {
                 let corrupt = |w: &str| Error::internal(format!("system key '{name}': {w}"));
                 let doc = crate::json::parse_strict(&bytes).map_err(|e| corrupt(&e))?;
                 let raw = match (&doc["secret"], &self.master) {
-                    (s, None) => s["plain"]
-                        .as_str()
-                        .and_then(unb64)
-                        .map(Zeroizing::new)
-                        .ok_or_else(|| corrupt("secret"))?,
-                    (s, Some(m)) => open_sealed(m, s, aad.as_bytes())
-                        .ok_or_else(|| corrupt("secret does not decrypt"))?,
+                    (s, None) => s["plain"].as_str().and_then(unb64).map(Zeroizing::new).ok_or_else(|| corrupt("secret"))?,
+                    (s, Some(m)) => open_sealed(m, s, aad.as_bytes()).ok_or_else(|| corrupt("secret does not decrypt"))?,
                 };
-                Ok(Zeroizing::new(
-                    <[u8; 32]>::try_from(raw.as_slice()).map_err(|_| corrupt("secret length"))?,
-                ))
+                Ok(Zeroizing::new(<[u8; 32]>::try_from(raw.as_slice()).map_err(|_| corrupt("secret length"))?))
             }
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
                 private_dir(&dir)?;
@@ -583,24 +462,14 @@ mod tests {
         drop(ks);
         let raw = fs::read_to_string(dir.path().join("keys/issuer.json")).unwrap();
         assert!(raw.contains("ciphertext") && !raw.contains("plain"));
-        assert_eq!(
-            KeyStore::open(dir.path(), Some("wrong"), false)
-                .err()
-                .unwrap()
-                .message,
-            "passphrase: wrong passphrase"
-        );
+        assert_eq!(KeyStore::open(dir.path(), Some("wrong"), false).err().unwrap().message, "passphrase: wrong passphrase");
         assert!(KeyStore::open(dir.path(), None, true).is_err());
         let ks = KeyStore::open(dir.path(), Some("correct horse"), false).unwrap();
         assert_eq!(ks.sign("issuer", b"m").unwrap().1, sig);
         assert!(ks.create_key("issuer").is_err());
         assert!(ks.create_key("../x").is_err());
         ks.import_public_key("peer", &info.public_key).unwrap();
-        assert!(ks
-            .sign("peer", b"m")
-            .unwrap_err()
-            .message
-            .contains("no secret key"));
+        assert!(ks.sign("peer", b"m").unwrap_err().message.contains("no secret key"));
         assert_eq!(ks.export_public_key("peer").unwrap(), info.public_key);
         assert_eq!(ks.list().unwrap().len(), 2);
     }
@@ -609,24 +478,13 @@ mod tests {
     fn a_passphrase_is_required_unless_plaintext_is_explicit() {
         let dir = tempfile::tempdir().unwrap();
         let e = KeyStore::open(dir.path(), None, false).err().unwrap();
-        assert!(
-            e.message.starts_with("passphrase: required"),
-            "{}",
-            e.message
-        );
-        assert!(
-            !dir.path().join("authority.json").exists(),
-            "nothing half-created"
-        );
+        assert!(e.message.starts_with("passphrase: required"), "{}", e.message);
+        assert!(!dir.path().join("authority.json").exists(), "nothing half-created");
         let ks = KeyStore::open(dir.path(), None, true).unwrap();
         let info = ks.create_key("a").unwrap();
         drop(ks);
         // A plaintext store is not opened silently either.
-        assert!(KeyStore::open(dir.path(), None, false)
-            .err()
-            .unwrap()
-            .message
-            .contains("unencrypted"));
+        assert!(KeyStore::open(dir.path(), None, false).err().unwrap().message.contains("unencrypted"));
         assert!(KeyStore::open(dir.path(), Some("x"), false).is_err());
         let ks = KeyStore::open(dir.path(), None, true).unwrap();
         assert_eq!(ks.info("a").unwrap(), info);
@@ -645,11 +503,7 @@ mod tests {
         for d in [root.clone(), root.join("keys"), root.join("system")] {
             assert_eq!(mode(&d), 0o700, "{}", d.display());
         }
-        for f in [
-            root.join("authority.json"),
-            root.join("keys/k.json"),
-            root.join("system/audit-log.json"),
-        ] {
+        for f in [root.join("authority.json"), root.join("keys/k.json"), root.join("system/audit-log.json")] {
             assert_eq!(mode(&f), 0o600, "{}", f.display());
         }
         // A store created loosely before is tightened on open.
@@ -674,29 +528,16 @@ mod tests {
         KeyStore::reencrypt(dir.path(), None, "pw1").unwrap();
         for f in ["keys/k.json", "system/audit-log.json"] {
             let raw = fs::read_to_string(dir.path().join(f)).unwrap();
-            assert!(
-                raw.contains("ciphertext") && !raw.contains("plain"),
-                "{f}: {raw}"
-            );
+            assert!(raw.contains("ciphertext") && !raw.contains("plain"), "{f}: {raw}");
         }
         assert!(KeyStore::open(dir.path(), None, true).is_err());
         let ks = KeyStore::open(dir.path(), Some("pw1"), false).unwrap();
-        assert_eq!(
-            (ks.info("k").unwrap(), ks.sign("k", b"m").unwrap().1),
-            (info.clone(), sig)
-        );
+        assert_eq!((ks.info("k").unwrap(), ks.sign("k", b"m").unwrap().1), (info.clone(), sig));
         assert_eq!(*ks.system_secret("audit-log").unwrap(), *sys);
         drop(ks);
         KeyStore::reencrypt(dir.path(), Some("pw1"), "pw2").unwrap();
         assert!(KeyStore::open(dir.path(), Some("pw1"), false).is_err());
-        assert_eq!(
-            KeyStore::open(dir.path(), Some("pw2"), false)
-                .unwrap()
-                .sign("k", b"m")
-                .unwrap()
-                .1,
-            sig
-        );
+        assert_eq!(KeyStore::open(dir.path(), Some("pw2"), false).unwrap().sign("k", b"m").unwrap().1, sig);
         // An interrupted re-encryption (staged files, metadata not replaced) is discarded.
         let stale = dir.path().join("rekey-00ff/keys");
         fs::create_dir_all(&stale).unwrap();

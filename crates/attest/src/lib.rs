@@ -40,9 +40,7 @@ pub use revocation::{Revocation, RevocationSet, Target};
 pub use scope::Scope;
 pub use statement::{Statement, Subject};
 pub use trust::{Role, TrustRoot};
-pub use verify::{
-    verify, verify_many, verify_rotation, Limits, Reason, Verification, VerifyOptions,
-};
+pub use verify::{verify, verify_many, verify_rotation, Limits, Reason, Verification, VerifyOptions};
 
 /// Key ID: lowercase hex BLAKE3 of the public key.
 pub fn keyid(public_key: &[u8; 32]) -> String {
@@ -50,8 +48,5 @@ pub fn keyid(public_key: &[u8; 32]) -> String {
 }
 
 pub fn now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_millis() as i64)
-        .unwrap_or(0)
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or(0)
 }

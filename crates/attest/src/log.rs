@@ -51,22 +51,9 @@ pub trait AuditLog: Send + Sync {
 }
 
 /// RFC 9162 §2.1.3.2 inclusion verification (the ledger crate's verifier).
-pub fn verify_inclusion(
-    alg: HashAlg,
-    leaf_hash: &[u8; 32],
-    proof: &InclusionProof,
-    root_hash: &[u8; 32],
-) -> bool {
+pub fn verify_inclusion(alg: HashAlg, leaf_hash: &[u8; 32], proof: &InclusionProof, root_hash: &[u8; 32]) -> bool {
     proof.hashes.len() <= 64
-        && omnitide_ledger::merkle::verify_inclusion(
-            alg,
-            leaf_hash,
-            proof.index,
-            proof.tree_size,
-            &proof.hashes,
-            root_hash,
-        )
-        .is_ok()
+        && omnitide_ledger::merkle::verify_inclusion(alg, leaf_hash, proof.index, proof.tree_size, &proof.hashes, root_hash).is_ok()
 }
 
 struct MemInner {
@@ -90,10 +77,7 @@ impl MemLog {
         Self {
             origin: origin.into(),
             signer: ed25519::Signer::new(&sk[..]).expect("32-byte key"),
-            inner: Mutex::new(MemInner {
-                entries: vec![],
-                tree: MemoryTree::new(HashAlg::Blake3),
-            }),
+            inner: Mutex::new(MemInner { entries: vec![], tree: MemoryTree::new(HashAlg::Blake3) }),
             failing: AtomicBool::new(false),
         }
     }
@@ -112,10 +96,7 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 impl AuditLog for MemLog {
     fn append_many(&self, entries: &[Vec<u8>]) -> Result<Vec<u64>> {
         if self.failing.load(Ordering::SeqCst) {
-            return Err(Error::new(
-                omnitide_common::code::IO,
-                "audit log: append failed (simulated crash)",
-            ));
+            return Err(Error::new(omnitide_common::code::IO, "audit log: append failed (simulated crash)"));
         }
         let mut g = lock(&self.inner);
         let start = g.entries.len() as u64;
@@ -130,38 +111,18 @@ impl AuditLog for MemLog {
     }
     fn read_from(&self, start: u64, max: usize) -> Result<Vec<Vec<u8>>> {
         let g = lock(&self.inner);
-        Ok(g.entries
-            .iter()
-            .skip(start as usize)
-            .take(max)
-            .cloned()
-            .collect())
+        Ok(g.entries.iter().skip(start as usize).take(max).cloned().collect())
     }
     fn prove(&self, index: u64) -> Result<Proved> {
         let g = lock(&self.inner);
         let n = g.tree.len();
         if index >= n {
-            return Err(Error::invalid_arg(
-                "index",
-                format!("must be < log size {n}, got {index}"),
-            ));
+            return Err(Error::invalid_arg("index", format!("must be < log size {n}, got {index}")));
         }
         let hashes = g.tree.inclusion_proof(index, n)?;
-        let cp = Checkpoint {
-            origin: self.origin.clone(),
-            size: n,
-            root_hash: g.tree.root(n),
-            timestamp: Some(crate::now_ms() as u64),
-        };
+        let cp = Checkpoint { origin: self.origin.clone(), size: n, root_hash: g.tree.root(n), timestamp: Some(crate::now_ms() as u64) };
         let signed = cp.sign(&self.origin, &self.signer)?;
-        Ok(Proved {
-            proof: InclusionProof {
-                index,
-                tree_size: n,
-                hashes,
-            },
-            checkpoint: signed.text,
-        })
+        Ok(Proved { proof: InclusionProof { index, tree_size: n, hashes }, checkpoint: signed.text })
     }
     fn hash_alg(&self) -> HashAlg {
         HashAlg::Blake3

@@ -77,9 +77,7 @@ impl Revocation {
         }
         let p = obj(&st.predicate, "p").ok()?;
         let rv = obj(p.get("revoker")?, "r").ok()?;
-        let pk: [u8; 32] = crate::json::unb64(str_field(rv, "publicKey", "r").ok()?)?
-            .try_into()
-            .ok()?;
+        let pk: [u8; 32] = crate::json::unb64(str_field(rv, "publicKey", "r").ok()?)?.try_into().ok()?;
         if !signed_by(env, &pk) {
             return None;
         }
@@ -93,11 +91,7 @@ impl Revocation {
         };
         Some(Self {
             target,
-            reason: p
-                .get("reason")
-                .and_then(Value::as_str)
-                .unwrap_or("")
-                .to_owned(),
+            reason: p.get("reason").and_then(Value::as_str).unwrap_or("").to_owned(),
             effective_from: p.get("effectiveFrom")?.as_i64()?,
             by: crate::keyid(&pk),
             id: env.id(),
@@ -107,17 +101,11 @@ impl Revocation {
 
     /// Distinct keys among `candidates` (key ID -> public key) that validly
     /// signed this revocation.
-    pub fn signers_among<'a>(
-        &self,
-        candidates: impl Iterator<Item = (&'a String, &'a [u8; 32])>,
-    ) -> Vec<String> {
+    pub fn signers_among<'a>(&self, candidates: impl Iterator<Item = (&'a String, &'a [u8; 32])>) -> Vec<String> {
         let Some(env) = &self.envelope else {
             return vec![];
         };
-        candidates
-            .filter(|(_, pk)| signed_by(env, pk))
-            .map(|(k, _)| k.clone())
-            .collect()
+        candidates.filter(|(_, pk)| signed_by(env, pk)).map(|(k, _)| k.clone()).collect()
     }
 
     pub fn describe(&self) -> String {
@@ -135,17 +123,9 @@ pub(crate) fn signed_by(env: &Envelope, pk: &[u8; 32]) -> bool {
     let kid = crate::keyid(pk);
     let pae = env.pae();
     let check = |s: &crate::dsse::Signature| {
-        s.sig.len() == 64
-            && omnitide_crypto::ed25519::verify(
-                &s.sig,
-                &pae,
-                pk,
-                omnitide_crypto::ed25519::Mode::Strict,
-            )
-            .unwrap_or(false)
+        s.sig.len() == 64 && omnitide_crypto::ed25519::verify(&s.sig, &pae, pk, omnitide_crypto::ed25519::Mode::Strict).unwrap_or(false)
     };
-    env.signatures.iter().filter(|s| s.keyid == kid).any(check)
-        || env.signatures.iter().filter(|s| s.keyid != kid).any(check)
+    env.signatures.iter().filter(|s| s.keyid == kid).any(check) || env.signatures.iter().filter(|s| s.keyid != kid).any(check)
 }
 
 /// The revocations known to a verifier: every record per target (whether a
@@ -185,10 +165,7 @@ impl RevocationSet {
         if self.map.is_empty() {
             return &[];
         }
-        self.map
-            .get(&Target::Attestation(id.to_owned()))
-            .map(Vec::as_slice)
-            .unwrap_or(&[])
+        self.map.get(&Target::Attestation(id.to_owned())).map(Vec::as_slice).unwrap_or(&[])
     }
 
     /// Records revoking key `keyid`, earliest first.
@@ -196,10 +173,7 @@ impl RevocationSet {
         if self.map.is_empty() {
             return &[];
         }
-        self.map
-            .get(&Target::Key(keyid.to_owned()))
-            .map(Vec::as_slice)
-            .unwrap_or(&[])
+        self.map.get(&Target::Key(keyid.to_owned())).map(Vec::as_slice).unwrap_or(&[])
     }
 
     pub fn iter(&self) -> impl Iterator<Item = &Revocation> {

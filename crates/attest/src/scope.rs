@@ -36,10 +36,7 @@ pub(crate) const MAX_SCOPE_ITEMS: usize = 256;
 pub(crate) fn build_globs(globs: &[String]) -> Result<GlobSet, String> {
     let mut b = GlobSetBuilder::new();
     for g in globs {
-        let glob = GlobBuilder::new(g)
-            .literal_separator(true)
-            .build()
-            .map_err(|e| format!("subject glob '{g}': {e}"))?;
+        let glob = GlobBuilder::new(g).literal_separator(true).build().map_err(|e| format!("subject glob '{g}': {e}"))?;
         b.add(glob);
     }
     b.build().map_err(|e| format!("subject globs: {e}"))
@@ -73,11 +70,7 @@ impl Scope {
                         return Err(format!("scope.{k}: more than {MAX_SCOPE_ITEMS} entries"));
                     }
                     a.iter()
-                        .map(|x| {
-                            x.as_str()
-                                .map(str::to_owned)
-                                .ok_or_else(|| format!("scope.{k}: expected strings"))
-                        })
+                        .map(|x| x.as_str().map(str::to_owned).ok_or_else(|| format!("scope.{k}: expected strings")))
                         .collect::<Result<Vec<_>, _>>()
                         .map(Some)
                 }
@@ -86,12 +79,7 @@ impl Scope {
         };
         let max_depth = match m.get("maxDepth") {
             None | Some(Value::Null) => None,
-            Some(v) => Some(
-                v.as_u64()
-                    .filter(|d| *d <= u32::MAX as u64)
-                    .ok_or("scope.maxDepth: expected a non-negative integer")?
-                    as u32,
-            ),
+            Some(v) => Some(v.as_u64().filter(|d| *d <= u32::MAX as u64).ok_or("scope.maxDepth: expected a non-negative integer")? as u32),
         };
         let s = Scope {
             predicate_types: list("predicateTypes")?,
@@ -128,25 +116,17 @@ pub fn delegation_predicate(delegator: &str, delegate_key: &[u8; 32], scope: &Sc
 impl Delegation {
     pub fn from_statement(st: &crate::statement::Statement) -> Result<Self, String> {
         if st.predicate_type != DELEGATION_TYPE {
-            return Err(format!(
-                "delegation: predicateType must be '{DELEGATION_TYPE}', got '{}'",
-                st.predicate_type
-            ));
+            return Err(format!("delegation: predicateType must be '{DELEGATION_TYPE}', got '{}'", st.predicate_type));
         }
         let p = obj(&st.predicate, "delegation.predicate")?;
         let delegator = str_field(p, "delegator", "delegation.predicate")?.to_owned();
-        let d = obj(
-            p.get("delegate").unwrap_or(&Value::Null),
-            "delegation.predicate.delegate",
-        )?;
+        let d = obj(p.get("delegate").unwrap_or(&Value::Null), "delegation.predicate.delegate")?;
         let pk = crate::json::unb64(str_field(d, "publicKey", "delegation.predicate.delegate")?)
             .and_then(|v| <[u8; 32]>::try_from(v).ok())
             .ok_or("delegation.predicate.delegate.publicKey: expected 32 bytes of Base64")?;
         let delegate = crate::keyid(&pk);
         if str_field(d, "keyid", "delegation.predicate.delegate")? != delegate {
-            return Err(
-                "delegation.predicate.delegate.keyid: does not match the public key".into(),
-            );
+            return Err("delegation.predicate.delegate.keyid: does not match the public key".into());
         }
         if delegate == delegator {
             return Err("delegation: a key cannot delegate to itself".into());
@@ -156,20 +136,11 @@ impl Delegation {
             Some(g) => Some(build_globs(g)?),
             None => None,
         };
-        Ok(Self {
-            delegator,
-            delegate,
-            delegate_key: pk,
-            scope,
-            subject_globs,
-            issued_at: st.meta.issued_at,
-        })
+        Ok(Self { delegator, delegate, delegate_key: pk, scope, subject_globs, issued_at: st.meta.issued_at })
     }
 }
 
 /// Is every glob of `child` covered by some glob of `parent`?
 pub(crate) fn globs_covered(parent: &[String], parent_set: &GlobSet, child: &[String]) -> bool {
-    child
-        .iter()
-        .all(|c| parent.iter().any(|p| p == c) || parent_set.is_match(c))
+    child.iter().all(|c| parent.iter().any(|p| p == c) || parent_set.is_match(c))
 }

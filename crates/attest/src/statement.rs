@@ -42,23 +42,14 @@ pub struct Statement {
 }
 
 fn valid_digest(s: &str) -> bool {
-    !s.is_empty()
-        && s.bytes()
-            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+    !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
 }
 
 impl Statement {
     pub fn to_value(&self) -> Value {
         let mut m = Map::new();
         m.insert("_type".into(), STATEMENT_TYPE.into());
-        m.insert(
-            "subject".into(),
-            self.subject
-                .iter()
-                .map(|s| json!({"name": s.name, "digest": s.digest}))
-                .collect::<Vec<_>>()
-                .into(),
-        );
+        m.insert("subject".into(), self.subject.iter().map(|s| json!({"name": s.name, "digest": s.digest})).collect::<Vec<_>>().into());
         m.insert("predicateType".into(), self.predicate_type.clone().into());
         m.insert("predicate".into(), self.predicate.clone());
         let mut meta = Map::new();
@@ -83,27 +74,18 @@ impl Statement {
     }
 
     pub fn parse(payload: &[u8], max_subjects: usize) -> Result<Self, String> {
-        let v = crate::json::parse_strict(payload)
-            .map_err(|e| format!("statement: invalid JSON: {e}"))?;
+        let v = crate::json::parse_strict(payload).map_err(|e| format!("statement: invalid JSON: {e}"))?;
         let m = obj(&v, "statement")?;
         let t = str_field(m, "_type", "statement")?;
         if t != STATEMENT_TYPE {
-            return Err(format!(
-                "statement._type: expected '{STATEMENT_TYPE}', got '{t}'"
-            ));
+            return Err(format!("statement._type: expected '{STATEMENT_TYPE}', got '{t}'"));
         }
-        let subjects = m
-            .get("subject")
-            .and_then(Value::as_array)
-            .ok_or("statement.subject: expected an array")?;
+        let subjects = m.get("subject").and_then(Value::as_array).ok_or("statement.subject: expected an array")?;
         if subjects.is_empty() {
             return Err("statement.subject: empty".into());
         }
         if subjects.len() > max_subjects {
-            return Err(format!(
-                "statement.subject: {} entries exceeds the limit of {max_subjects}",
-                subjects.len()
-            ));
+            return Err(format!("statement.subject: {} entries exceeds the limit of {max_subjects}", subjects.len()));
         }
         let mut subject = Vec::with_capacity(subjects.len());
         for (i, s) in subjects.iter().enumerate() {
@@ -114,19 +96,13 @@ impl Statement {
                 Some(Value::String(n)) => n.clone(),
                 Some(_) => return Err(format!("{path}.name: expected a string")),
             };
-            let dm = sm
-                .get("digest")
-                .and_then(Value::as_object)
-                .ok_or_else(|| format!("{path}.digest: expected an object"))?;
+            let dm = sm.get("digest").and_then(Value::as_object).ok_or_else(|| format!("{path}.digest: expected an object"))?;
             if dm.is_empty() {
                 return Err(format!("{path}.digest: empty"));
             }
             let mut digest = BTreeMap::new();
             for (alg, d) in dm {
-                let d = d
-                    .as_str()
-                    .filter(|d| valid_digest(d))
-                    .ok_or_else(|| format!("{path}.digest.{alg}: expected lowercase hex"))?;
+                let d = d.as_str().filter(|d| valid_digest(d)).ok_or_else(|| format!("{path}.digest.{alg}: expected lowercase hex"))?;
                 digest.insert(alg.clone(), d.to_owned());
             }
             subject.push(Subject { name, digest });
@@ -152,31 +128,17 @@ impl Statement {
                 }
             }
         };
-        Ok(Self {
-            subject,
-            predicate_type,
-            predicate,
-            meta,
-        })
+        Ok(Self { subject, predicate_type, predicate, meta })
     }
 }
 
-pub(crate) fn check_digest(
-    path: &str,
-    d: &BTreeMap<String, String>,
-) -> omnitide_common::Result<()> {
+pub(crate) fn check_digest(path: &str, d: &BTreeMap<String, String>) -> omnitide_common::Result<()> {
     if d.is_empty() {
-        return Err(omnitide_common::Error::invalid_arg(
-            path,
-            "needs at least one digest",
-        ));
+        return Err(omnitide_common::Error::invalid_arg(path, "needs at least one digest"));
     }
     for (alg, v) in d {
         if alg.is_empty() || !valid_digest(v) {
-            return Err(omnitide_common::Error::invalid_arg(
-                &format!("{path}.{alg}"),
-                "expected a lowercase hex digest",
-            ));
+            return Err(omnitide_common::Error::invalid_arg(&format!("{path}.{alg}"), "expected a lowercase hex digest"));
         }
     }
     Ok(())
@@ -189,27 +151,20 @@ mod tests {
     #[test]
     fn round_trip_and_rejections() {
         let s = Statement {
-            subject: vec![Subject {
-                name: "pkg/a".into(),
-                digest: [("sha256".to_string(), "ab".repeat(32))].into(),
-            }],
+            subject: vec![Subject { name: "pkg/a".into(), digest: [("sha256".to_string(), "ab".repeat(32))].into() }],
             predicate_type: "https://slsa.dev/provenance/v1".into(),
             predicate: json!({"b": 1, "a": [true]}),
-            meta: Meta {
-                issued_at: Some(5),
-                expires_at: None,
-                nonce: Some("n".into()),
-            },
+            meta: Meta { issued_at: Some(5), expires_at: None, nonce: Some("n".into()) },
         };
         let p = s.to_payload().unwrap();
-        assert!(std::str::from_utf8(&p)
-            .unwrap()
-            .starts_with(r#"{"_type":"https://in-toto.io/Statement/v1","omnitide""#));
+        assert!(std::str::from_utf8(&p).unwrap().starts_with(r#"{"_type":"https://in-toto.io/Statement/v1","omnitide""#));
         assert_eq!(Statement::parse(&p, 10).unwrap(), s);
-        let bad = String::from_utf8(p)
-            .unwrap()
-            .replace("Statement/v1", "Statement/v0");
+        let bad = String::from_utf8(p).unwrap().replace("Statement/v1", "Statement/v0");
         assert!(Statement::parse(bad.as_bytes(), 10).is_err());
-        assert!(Statement::parse(br#"{"_type":"https://in-toto.io/Statement/v1","subject":[{"name":"x","digest":{"sha256":"XY"}}],"predicateType":"p"}"#, 10).is_err());
+        assert!(Statement::parse(
+            br#"{"_type":"https://in-toto.io/Statement/v1","subject":[{"name":"x","digest":{"sha256":"XY"}}],"predicateType":"p"}"#,
+            10
+        )
+        .is_err());
     }
 }

@@ -79,22 +79,13 @@ pub struct Limits {
 
 impl Default for Limits {
     fn default() -> Self {
-        Self {
-            max_envelope_bytes: 256 << 10,
-            max_signatures: 32,
-            max_subjects: 1024,
-            max_delegations: 256,
-            max_chain_depth: 8,
-        }
+        Self { max_envelope_bytes: 256 << 10, max_signatures: 32, max_subjects: 1024, max_delegations: 256, max_chain_depth: 8 }
     }
 }
 
 impl Limits {
     pub fn envelope_limits(&self) -> EnvelopeLimits {
-        EnvelopeLimits {
-            max_bytes: self.max_envelope_bytes,
-            max_signatures: self.max_signatures,
-        }
+        EnvelopeLimits { max_bytes: self.max_envelope_bytes, max_signatures: self.max_signatures }
     }
 }
 
@@ -113,15 +104,7 @@ pub struct VerifyOptions<'a> {
 
 impl<'a> VerifyOptions<'a> {
     pub fn new(roots: &'a TrustRoot, at_ms: i64) -> Self {
-        Self {
-            roots,
-            role: None,
-            at_ms,
-            clock_skew_ms: 0,
-            delegations: &[],
-            revocations: None,
-            limits: Limits::default(),
-        }
+        Self { roots, role: None, at_ms, clock_skew_ms: 0, delegations: &[], revocations: None, limits: Limits::default() }
     }
 }
 
@@ -204,11 +187,7 @@ fn parsed_delegation(bytes: &[u8], lim: &Limits) -> Option<Arc<ParsedDeleg>> {
     h.update(&(lim.max_subjects as u64).to_le_bytes());
     h.update(bytes);
     let key = *h.finalize().as_bytes();
-    if let Some(p) = deleg_cache()
-        .lock()
-        .unwrap_or_else(|p| p.into_inner())
-        .get(&key)
-    {
+    if let Some(p) = deleg_cache().lock().unwrap_or_else(|p| p.into_inner()).get(&key) {
         return Some(p);
     }
     let env = Envelope::parse(bytes, lim.envelope_limits()).ok()?;
@@ -216,24 +195,12 @@ fn parsed_delegation(bytes: &[u8], lim: &Limits) -> Option<Arc<ParsedDeleg>> {
     let pae_hash = *blake3::hash(&pae).as_bytes();
     let id = hex::encode(pae_hash);
     let parsed = if !is_intoto_payload_type(&env.payload_type) {
-        Err(format!(
-            "delegation {id}: payloadType must be {PAYLOAD_TYPE_INTOTO}"
-        ))
+        Err(format!("delegation {id}: payloadType must be {PAYLOAD_TYPE_INTOTO}"))
     } else {
-        Statement::parse(&env.payload, lim.max_subjects)
-            .and_then(|s| Delegation::from_statement(&s))
+        Statement::parse(&env.payload, lim.max_subjects).and_then(|s| Delegation::from_statement(&s))
     };
-    let pd = Arc::new(ParsedDeleg {
-        id,
-        env,
-        pae,
-        pae_hash,
-        parsed,
-    });
-    deleg_cache()
-        .lock()
-        .unwrap_or_else(|p| p.into_inner())
-        .insert(key, pd.clone());
+    let pd = Arc::new(ParsedDeleg { id, env, pae, pae_hash, parsed });
+    deleg_cache().lock().unwrap_or_else(|p| p.into_inner()).insert(key, pd.clone());
     Some(pd)
 }
 
@@ -249,42 +216,23 @@ pub fn verify(envelope: &[u8], opts: &VerifyOptions<'_>) -> Result<Verification>
 
 pub fn verify_many(envelopes: &[&[u8]], opts: &VerifyOptions<'_>) -> Result<Vec<Verification>> {
     if opts.clock_skew_ms < 0 {
-        return Err(Error::invalid_arg(
-            "clockSkewMs",
-            format!("must be >= 0, got {}", opts.clock_skew_ms),
-        ));
+        return Err(Error::invalid_arg("clockSkewMs", format!("must be >= 0, got {}", opts.clock_skew_ms)));
     }
     let role_name = opts.role.unwrap_or(ROOT_ROLE);
     let Some(role) = opts.roots.role(role_name) else {
         let d = format!("role '{role_name}' is not defined in the trust root");
-        return Ok(envelopes
-            .iter()
-            .map(|_| Verification::fail(Reason::UnknownKey, d.clone(), None))
-            .collect());
+        return Ok(envelopes.iter().map(|_| Verification::fail(Reason::UnknownKey, d.clone(), None)).collect());
     };
-    let (threshold, anchors): (usize, HashSet<String>) = (
-        role.threshold as usize,
-        role.keyids.iter().cloned().collect(),
-    );
+    let (threshold, anchors): (usize, HashSet<String>) = (role.threshold as usize, role.keyids.iter().cloned().collect());
     let lim = opts.limits;
     if let Some(e) = opts.roots.expires_at {
         if e < opts.at_ms - opts.clock_skew_ms {
-            return Ok(envelopes
-                .iter()
-                .map(|_| Verification::fail(Reason::Expired, "trust root expired", None))
-                .collect());
+            return Ok(envelopes.iter().map(|_| Verification::fail(Reason::Expired, "trust root expired", None)).collect());
         }
     }
     if opts.delegations.len() > lim.max_delegations {
-        let d = format!(
-            "delegations: {} exceeds the limit of {}",
-            opts.delegations.len(),
-            lim.max_delegations
-        );
-        return Ok(envelopes
-            .iter()
-            .map(|_| Verification::fail(Reason::Malformed, d.clone(), None))
-            .collect());
+        let d = format!("delegations: {} exceeds the limit of {}", opts.delegations.len(), lim.max_delegations);
+        return Ok(envelopes.iter().map(|_| Verification::fail(Reason::Malformed, d.clone(), None)).collect());
     }
 
     // Parse delegations once for all envelopes (and across calls, see `parsed_delegation`).
@@ -299,12 +247,7 @@ pub fn verify_many(envelopes: &[&[u8]], opts: &VerifyOptions<'_>) -> Result<Vec<
         }
         delegs.push(Deleg { pd, sig_ok: false });
     }
-    let mut keys: HashMap<&str, &[u8; 32]> = opts
-        .roots
-        .keys
-        .iter()
-        .map(|(k, v)| (k.as_str(), v))
-        .collect();
+    let mut keys: HashMap<&str, &[u8; 32]> = opts.roots.keys.iter().map(|(k, v)| (k.as_str(), v)).collect();
     let mut by_delegate: HashMap<String, Vec<usize>> = HashMap::new();
     for (i, d) in delegs.iter().enumerate() {
         if let Ok(p) = &d.parsed {
@@ -313,8 +256,7 @@ pub fn verify_many(envelopes: &[&[u8]], opts: &VerifyOptions<'_>) -> Result<Vec<
         }
     }
 
-    let parsed: Vec<std::result::Result<ParsedEnv, Fail>> =
-        envelopes.iter().map(|b| parse_envelope(b, &lim)).collect();
+    let parsed: Vec<std::result::Result<ParsedEnv, Fail>> = envelopes.iter().map(|b| parse_envelope(b, &lim)).collect();
 
     // One batch for every signature check.
     enum Msg {
@@ -341,11 +283,7 @@ pub fn verify_many(envelopes: &[&[u8]], opts: &VerifyOptions<'_>) -> Result<Vec<
     }
     // A cache hit means these exact signed bytes, key and signature verified
     // (strict) before; anything else is checked in the batch below.
-    let hits = if cands.is_empty() {
-        vec![]
-    } else {
-        sig_cache().lookup(&cands.iter().map(|c| c.3).collect::<Vec<_>>())
-    };
+    let hits = if cands.is_empty() { vec![] } else { sig_cache().lookup(&cands.iter().map(|c| c.3).collect::<Vec<_>>()) };
     let mut cached_ok = vec![false; delegs.len()];
     for ((di, sig, pk, ck), hit) in cands.into_iter().zip(hits) {
         if hit {
@@ -414,13 +352,7 @@ pub fn verify_many(envelopes: &[&[u8]], opts: &VerifyOptions<'_>) -> Result<Vec<
         sig_cache().record(verified);
     }
 
-    let ctx = Ctx {
-        opts,
-        anchors,
-        threshold,
-        delegs: &delegs,
-        by_delegate: &by_delegate,
-    };
+    let ctx = Ctx { opts, anchors, threshold, delegs: &delegs, by_delegate: &by_delegate };
     Ok(parsed
         .into_iter()
         .zip(env_jobs)
@@ -437,11 +369,13 @@ fn parse_envelope(bytes: &[u8], lim: &Limits) -> std::result::Result<ParsedEnv, 
     if !is_intoto_payload_type(&env.payload_type) {
         return Err((
             Reason::Malformed,
-            format!("envelope.payloadType: expected '{PAYLOAD_TYPE_INTOTO}' or 'application/vnd.in-toto.<predicate>+json', got '{}'", env.payload_type),
+            format!(
+                "envelope.payloadType: expected '{PAYLOAD_TYPE_INTOTO}' or 'application/vnd.in-toto.<predicate>+json', got '{}'",
+                env.payload_type
+            ),
         ));
     }
-    let stmt =
-        Statement::parse(&env.payload, lim.max_subjects).map_err(|e| (Reason::Malformed, e))?;
+    let stmt = Statement::parse(&env.payload, lim.max_subjects).map_err(|e| (Reason::Malformed, e))?;
     Ok(ParsedEnv { env, stmt, id })
 }
 
@@ -463,12 +397,7 @@ const MAX_CHAINS_PER_SIGNER: usize = 64;
 const MAX_CHAIN_STEPS: usize = 4096;
 
 impl Ctx<'_> {
-    fn evaluate(
-        &self,
-        p: &ParsedEnv,
-        sigs: &[(String, Option<usize>, bool)],
-        ok: &[bool],
-    ) -> Verification {
+    fn evaluate(&self, p: &ParsedEnv, sigs: &[(String, Option<usize>, bool)], ok: &[bool]) -> Verification {
         let id = Some(p.id.clone());
         let mut signed: Vec<&str> = Vec::new();
         let mut known = false;
@@ -485,10 +414,7 @@ impl Ctx<'_> {
         };
         if signed.is_empty() {
             return if known {
-                fail(
-                    Reason::BadSignature,
-                    "no signature verifies under its key".into(),
-                )
+                fail(Reason::BadSignature, "no signature verifies under its key".into())
             } else {
                 fail(Reason::UnknownKey, "no signature is by a known key".into())
             };
@@ -496,18 +422,12 @@ impl Ctx<'_> {
         let (at, skew) = (self.opts.at_ms, self.opts.clock_skew_ms);
         if let Some(e) = p.stmt.meta.expires_at {
             if e < at - skew {
-                return fail(
-                    Reason::Expired,
-                    format!("expired at {e}, verification time {at}"),
-                );
+                return fail(Reason::Expired, format!("expired at {e}, verification time {at}"));
             }
         }
         if let Some(i) = p.stmt.meta.issued_at {
             if i > at + skew {
-                return fail(
-                    Reason::Expired,
-                    format!("not yet valid: issued at {i}, verification time {at}"),
-                );
+                return fail(Reason::Expired, format!("not yet valid: issued at {i}, verification time {at}"));
             }
         }
         let mut anchors_ok: BTreeSet<String> = BTreeSet::new();
@@ -521,18 +441,11 @@ impl Ctx<'_> {
             match self.find_chain(s, p, &mut warnings) {
                 Ok((anchor, chain)) => {
                     chain_keys.push(anchor.clone());
-                    chain_keys.extend(chain.iter().filter_map(|&d| {
-                        self.delegs[d]
-                            .parsed
-                            .as_ref()
-                            .ok()
-                            .map(|x| x.delegate.clone())
-                    }));
+                    chain_keys.extend(chain.iter().filter_map(|&d| self.delegs[d].parsed.as_ref().ok().map(|x| x.delegate.clone())));
                     anchors_ok.insert(anchor);
                     signers.push(s.to_owned());
                     if chain_ids.is_none() {
-                        chain_ids =
-                            Some(chain.iter().map(|&d| self.delegs[d].id.clone()).collect());
+                        chain_ids = Some(chain.iter().map(|&d| self.delegs[d].id.clone()).collect());
                     }
                 }
                 Err(f) => {
@@ -550,35 +463,17 @@ impl Ctx<'_> {
             let v = if let Some((r, d)) = first_fail.filter(|_| anchors_ok.is_empty()) {
                 fail(r, d)
             } else {
-                fail(
-                    Reason::ThresholdNotMet,
-                    format!(
-                        "{} of {} required distinct trusted keys signed",
-                        anchors_ok.len(),
-                        self.threshold
-                    ),
-                )
+                fail(Reason::ThresholdNotMet, format!("{} of {} required distinct trusted keys signed", anchors_ok.len(), self.threshold))
             };
             return with(v, warnings);
         }
-        for r in self
-            .opts
-            .revocations
-            .map(|rs| rs.attestation(&p.id))
-            .unwrap_or(&[])
-        {
+        for r in self.opts.revocations.map(|rs| rs.attestation(&p.id)).unwrap_or(&[]) {
             if r.effective_from > at + skew {
                 continue;
             }
             if chain_keys.contains(&r.by) || self.root_threshold(r) {
                 return with(
-                    fail(
-                        Reason::Revoked,
-                        format!(
-                            "attestation revoked from {} by key {}: {}",
-                            r.effective_from, r.by, r.reason
-                        ),
-                    ),
+                    fail(Reason::Revoked, format!("attestation revoked from {} by key {}: {}", r.effective_from, r.by, r.reason)),
                     warnings,
                 );
             }
@@ -602,28 +497,17 @@ impl Ctx<'_> {
         let Some(role) = self.opts.roots.role(ROOT_ROLE) else {
             return false;
         };
-        let keys = role
-            .keyids
-            .iter()
-            .filter_map(|k| self.opts.roots.keys.get_key_value(k));
+        let keys = role.keyids.iter().filter_map(|k| self.opts.roots.keys.get_key_value(k));
         r.signers_among(keys).len() >= role.threshold as usize
     }
 
     fn is_root_key(&self, keyid: &str) -> bool {
-        self.opts
-            .roots
-            .role(ROOT_ROLE)
-            .is_some_and(|r| r.keyids.iter().any(|k| k == keyid))
+        self.opts.roots.role(ROOT_ROLE).is_some_and(|r| r.keyids.iter().any(|k| k == keyid))
     }
 
     /// Finds a fully valid chain from a trusted key down to `signer`.
     /// Returns the trusted key and the delegation indices top-down.
-    fn find_chain(
-        &self,
-        signer: &str,
-        p: &ParsedEnv,
-        warnings: &mut Vec<String>,
-    ) -> std::result::Result<(String, Vec<usize>), Fail> {
+    fn find_chain(&self, signer: &str, p: &ParsedEnv, warnings: &mut Vec<String>) -> std::result::Result<(String, Vec<usize>), Fail> {
         let mut chains: Vec<(String, Vec<usize>)> = Vec::new();
         let mut path = Vec::new();
         let mut budget = MAX_CHAIN_STEPS;
@@ -638,21 +522,10 @@ impl Ctx<'_> {
                 }
             }
         }
-        Err(first_fail.unwrap_or_else(|| {
-            (
-                Reason::UnknownKey,
-                format!("key {signer} has no delegation chain to a trusted key"),
-            )
-        }))
+        Err(first_fail.unwrap_or_else(|| (Reason::UnknownKey, format!("key {signer} has no delegation chain to a trusted key"))))
     }
 
-    fn collect_chains(
-        &self,
-        key: &str,
-        path: &mut Vec<usize>,
-        out: &mut Vec<(String, Vec<usize>)>,
-        budget: &mut usize,
-    ) {
+    fn collect_chains(&self, key: &str, path: &mut Vec<usize>, out: &mut Vec<(String, Vec<usize>)>, budget: &mut usize) {
         if out.len() >= MAX_CHAINS_PER_SIGNER || *budget == 0 {
             return;
         }
@@ -677,13 +550,7 @@ impl Ctx<'_> {
         }
     }
 
-    fn check_chain(
-        &self,
-        anchor: &str,
-        chain: &[usize],
-        p: &ParsedEnv,
-        warnings: &mut Vec<String>,
-    ) -> std::result::Result<(), Fail> {
+    fn check_chain(&self, anchor: &str, chain: &[usize], p: &ParsedEnv, warnings: &mut Vec<String>) -> std::result::Result<(), Fail> {
         let (at, skew) = (self.opts.at_ms, self.opts.clock_skew_ms);
         let oos = |d: String| Err((Reason::OutOfScope, d));
         let mut types: Option<&Vec<String>> = None;
@@ -693,32 +560,17 @@ impl Ctx<'_> {
         let mut prev_issued: Option<i64> = None;
         for (i, &di) in chain.iter().enumerate() {
             let d = &self.delegs[di];
-            let dl = d
-                .parsed
-                .as_ref()
-                .map_err(|e| (Reason::Malformed, e.clone()))?;
+            let dl = d.parsed.as_ref().map_err(|e| (Reason::Malformed, e.clone()))?;
             if !d.sig_ok {
-                return Err((
-                    Reason::BadSignature,
-                    format!(
-                        "delegation {} is not validly signed by {}",
-                        d.id, dl.delegator
-                    ),
-                ));
+                return Err((Reason::BadSignature, format!("delegation {} is not validly signed by {}", d.id, dl.delegator)));
             }
             let sc = &dl.scope;
             if i > 0 && remaining == Some(0) {
-                return oos(format!(
-                    "delegation {}: depth exceeds the parent's maxDepth",
-                    d.id
-                ));
+                return oos(format!("delegation {}: depth exceeds the parent's maxDepth", d.id));
             }
             if let (Some(pt), Some(ct)) = (types, &sc.predicate_types) {
                 if let Some(x) = ct.iter().find(|t| !pt.contains(t)) {
-                    return oos(format!(
-                        "delegation {} widens predicateTypes with '{x}'",
-                        d.id
-                    ));
+                    return oos(format!("delegation {} widens predicateTypes with '{x}'", d.id));
                 }
             }
             if let (Some((pg, pset)), Some(cg)) = (globs.last(), &sc.subjects) {
@@ -726,25 +578,14 @@ impl Ctx<'_> {
                     return oos(format!("delegation {} widens subjects", d.id));
                 }
             }
-            let parent_left = if i == 0 {
-                None
-            } else {
-                remaining.map(|r| r - 1)
-            };
+            let parent_left = if i == 0 { None } else { remaining.map(|r| r - 1) };
             remaining = match (parent_left, sc.max_depth) {
-                (Some(r), Some(c)) if c > r => {
-                    return oos(format!(
-                        "delegation {} widens maxDepth to {c} (parent allows {r})",
-                        d.id
-                    ))
-                }
+                (Some(r), Some(c)) if c > r => return oos(format!("delegation {} widens maxDepth to {c} (parent allows {r})", d.id)),
                 (Some(r), Some(c)) => Some(r.min(c)),
                 (x, y) => x.or(y),
             };
             expires = match (expires, sc.expires_at) {
-                (Some(pe), Some(ce)) if ce > pe => {
-                    return oos(format!("delegation {} outlives its parent", d.id))
-                }
+                (Some(pe), Some(ce)) if ce > pe => return oos(format!("delegation {} outlives its parent", d.id)),
                 (x, y) => match (x, y) {
                     (Some(a), Some(b)) => Some(a.min(b)),
                     (a, b) => a.or(b),
@@ -752,16 +593,10 @@ impl Ctx<'_> {
             };
             if let Some(e) = expires {
                 if e < at - skew {
-                    return Err((
-                        Reason::Expired,
-                        format!("delegation {} expired at {e}", d.id),
-                    ));
+                    return Err((Reason::Expired, format!("delegation {} expired at {e}", d.id)));
                 }
                 if dl.issued_at.is_some_and(|t| t > e) {
-                    return Err((
-                        Reason::Expired,
-                        format!("delegation {} issued after its parent expired", d.id),
-                    ));
+                    return Err((Reason::Expired, format!("delegation {} issued after its parent expired", d.id)));
                 }
             }
             if let (Some(pi), Some(ci)) = (prev_issued, dl.issued_at) {
@@ -782,10 +617,7 @@ impl Ctx<'_> {
         if !chain.is_empty() {
             if let Some(t) = types {
                 if !t.contains(&st.predicate_type) {
-                    return oos(format!(
-                        "predicateType '{}' is not delegated",
-                        st.predicate_type
-                    ));
+                    return oos(format!("predicateType '{}' is not delegated", st.predicate_type));
                 }
             }
             for s in &st.subject {
@@ -795,15 +627,10 @@ impl Ctx<'_> {
             }
             if let Some(e) = expires {
                 if st.meta.expires_at.is_some_and(|x| x > e) {
-                    return oos(format!(
-                        "attestation expiresAt outlives its delegation ({e})"
-                    ));
+                    return oos(format!("attestation expiresAt outlives its delegation ({e})"));
                 }
                 if st.meta.issued_at.is_some_and(|t| t > e) {
-                    return Err((
-                        Reason::Expired,
-                        "attestation issued after its delegation expired".into(),
-                    ));
+                    return Err((Reason::Expired, "attestation issued after its delegation expired".into()));
                 }
             }
             if let (Some(pi), Some(ci)) = (prev_issued, st.meta.issued_at) {
@@ -814,28 +641,12 @@ impl Ctx<'_> {
         }
         // Revocations: issue times from the first delegation down to the statement.
         if let Some(rs) = self.opts.revocations.filter(|r| !r.is_empty()) {
-            let times: Vec<Option<i64>> = chain
-                .iter()
-                .map(|&d| {
-                    self.delegs[d]
-                        .parsed
-                        .as_ref()
-                        .ok()
-                        .and_then(|x| x.issued_at)
-                })
-                .chain([st.meta.issued_at])
-                .collect();
-            let after =
-                |from: usize, t: i64| times[from..].iter().any(|x| x.is_none_or(|x| x >= t));
+            let times: Vec<Option<i64>> =
+                chain.iter().map(|&d| self.delegs[d].parsed.as_ref().ok().and_then(|x| x.issued_at)).chain([st.meta.issued_at]).collect();
+            let after = |from: usize, t: i64| times[from..].iter().any(|x| x.is_none_or(|x| x >= t));
             let mut signers: Vec<&str> = vec![anchor];
             for &d in chain {
-                signers.push(
-                    self.delegs[d]
-                        .parsed
-                        .as_ref()
-                        .map(|x| x.delegate.as_str())
-                        .unwrap_or(""),
-                );
+                signers.push(self.delegs[d].parsed.as_ref().map(|x| x.delegate.as_str()).unwrap_or(""));
             }
             for (pos, k) in signers.iter().enumerate() {
                 for r in rs.key(k) {
@@ -844,16 +655,9 @@ impl Ctx<'_> {
                     }
                     // A root key falls only to a root threshold; another key to
                     // itself, a key above it in this chain, or a root threshold.
-                    let by_chain = !self.is_root_key(k)
-                        && (r.by == *k || signers[..pos].contains(&r.by.as_str()));
+                    let by_chain = !self.is_root_key(k) && (r.by == *k || signers[..pos].contains(&r.by.as_str()));
                     if by_chain || self.root_threshold(r) {
-                        return Err((
-                            Reason::Revoked,
-                            format!(
-                                "key {k} revoked from {} by key {}: {}",
-                                r.effective_from, r.by, r.reason
-                            ),
-                        ));
+                        return Err((Reason::Revoked, format!("key {k} revoked from {} by key {}: {}", r.effective_from, r.by, r.reason)));
                     }
                     let why = if self.is_root_key(k) {
                         "a root key needs a threshold of the root role"
@@ -872,10 +676,7 @@ impl Ctx<'_> {
                     if signers[..=i].contains(&r.by.as_str()) || self.root_threshold(r) {
                         return Err((
                             Reason::Revoked,
-                            format!(
-                                "delegation {id} revoked from {} by key {}: {}",
-                                r.effective_from, r.by, r.reason
-                            ),
+                            format!("delegation {id} revoked from {} by key {}: {}", r.effective_from, r.by, r.reason),
                         ));
                     }
                     warn(warnings, format!("ignored {}: the revoker is neither the delegator nor above it in the chain", r.describe()));
@@ -896,44 +697,22 @@ fn warn(warnings: &mut Vec<String>, w: String) {
 /// predicateType [`crate::statement::ROOT_TYPE`] and the new [`TrustRoot`] as
 /// predicate) must have `version == old.version + 1` and be signed by a
 /// threshold of the old root role and a threshold of the new root role.
-pub fn verify_rotation(
-    old: &TrustRoot,
-    new_root: &[u8],
-    limits: &Limits,
-) -> std::result::Result<TrustRoot, (Reason, String)> {
-    let env =
-        Envelope::parse(new_root, limits.envelope_limits()).map_err(|e| (Reason::Malformed, e))?;
+pub fn verify_rotation(old: &TrustRoot, new_root: &[u8], limits: &Limits) -> std::result::Result<TrustRoot, (Reason, String)> {
+    let env = Envelope::parse(new_root, limits.envelope_limits()).map_err(|e| (Reason::Malformed, e))?;
     if !is_intoto_payload_type(&env.payload_type) {
         return Err((Reason::Malformed, "rotation: wrong payloadType".into()));
     }
-    let st =
-        Statement::parse(&env.payload, limits.max_subjects).map_err(|e| (Reason::Malformed, e))?;
+    let st = Statement::parse(&env.payload, limits.max_subjects).map_err(|e| (Reason::Malformed, e))?;
     if st.predicate_type != crate::statement::ROOT_TYPE {
-        return Err((
-            Reason::Malformed,
-            format!(
-                "rotation: predicateType must be {}",
-                crate::statement::ROOT_TYPE
-            ),
-        ));
+        return Err((Reason::Malformed, format!("rotation: predicateType must be {}", crate::statement::ROOT_TYPE)));
     }
     let new = TrustRoot::from_value(&st.predicate).map_err(|e| (Reason::Malformed, e.message))?;
     if new.version != old.version + 1 {
-        return Err((
-            Reason::OutOfScope,
-            format!(
-                "rotation: version must be {}, got {}",
-                old.version + 1,
-                new.version
-            ),
-        ));
+        return Err((Reason::OutOfScope, format!("rotation: version must be {}, got {}", old.version + 1, new.version)));
     }
     let need_old = old.role(ROOT_ROLE).map_or(1, |r| r.threshold) as usize;
     let need_new = new.role(ROOT_ROLE).map_or(1, |r| r.threshold) as usize;
-    let (got_old, got_new) = (
-        old.count_signed(ROOT_ROLE, &env),
-        new.count_signed(ROOT_ROLE, &env),
-    );
+    let (got_old, got_new) = (old.count_signed(ROOT_ROLE, &env), new.count_signed(ROOT_ROLE, &env));
     if got_old < need_old || got_new < need_new {
         return Err((
             Reason::ThresholdNotMet,
@@ -944,11 +723,7 @@ pub fn verify_rotation(
 }
 
 /// Applies a sequence of rotations starting from a trusted root.
-pub fn verify_rotations(
-    initial: &TrustRoot,
-    rotations: &[&[u8]],
-    limits: &Limits,
-) -> std::result::Result<TrustRoot, (Reason, String)> {
+pub fn verify_rotations(initial: &TrustRoot, rotations: &[&[u8]], limits: &Limits) -> std::result::Result<TrustRoot, (Reason, String)> {
     let mut cur = initial.clone();
     for r in rotations {
         cur = verify_rotation(&cur, r, limits)?;

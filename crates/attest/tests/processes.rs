@@ -13,10 +13,7 @@ use serde_json::json;
 fn req(name: &str) -> IssueRequest {
     IssueRequest {
         signer: "root".into(),
-        subjects: vec![Subject {
-            name: name.into(),
-            digest: [("sha256".to_string(), "ab".repeat(32))].into(),
-        }],
+        subjects: vec![Subject { name: name.into(), digest: [("sha256".to_string(), "ab".repeat(32))].into() }],
         predicate_type: "https://example.com/p/v1".into(),
         predicate: json!({}),
         expires_at: None,
@@ -74,14 +71,7 @@ fn child_role() {
             panic!("revocation not seen");
         }
         "issuer" => {
-            let a = Authority::open(
-                &dir,
-                OpenOptions {
-                    insecure_plaintext: true,
-                    ..Default::default()
-                },
-            )
-            .unwrap();
+            let a = Authority::open(&dir, OpenOptions { insecure_plaintext: true, ..Default::default() }).unwrap();
             for i in 0.. {
                 let iss = a.issue(&req(&format!("n{i}"))).unwrap();
                 say(&format!("CHILD issued {}", iss.id));
@@ -94,24 +84,11 @@ fn child_role() {
 #[test]
 fn revocation_is_seen_by_a_second_process() {
     let dir = tempfile::tempdir().unwrap();
-    let a = Authority::open(
-        dir.path(),
-        OpenOptions {
-            insecure_plaintext: true,
-            ..Default::default()
-        },
-    )
-    .unwrap();
+    let a = Authority::open(dir.path(), OpenOptions { insecure_plaintext: true, ..Default::default() }).unwrap();
     let root = a.create_key("root").unwrap();
     let iss = a.issue(&req("x")).unwrap();
     std::fs::write(dir.path().join("envelope.json"), &iss.envelope).unwrap();
-    std::fs::write(
-        dir.path().join("roots.json"),
-        TrustRoot::from_keys(&[root.public_key], 1)
-            .unwrap()
-            .to_json(),
-    )
-    .unwrap();
+    std::fs::write(dir.path().join("roots.json"), TrustRoot::from_keys(&[root.public_key], 1).unwrap().to_json()).unwrap();
     let mut child = spawn("verifier", dir.path());
     let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
     let mut wait_for = |prefix: &str| loop {
@@ -122,33 +99,17 @@ fn revocation_is_seen_by_a_second_process() {
     };
     wait_for("CHILD valid");
     let t = now_ms();
-    a.revoke(
-        Target::Attestation(iss.id.clone()),
-        "test",
-        Some(t - 1),
-        "root",
-    )
-    .unwrap();
+    a.revoke(Target::Attestation(iss.id.clone()), "test", Some(t - 1), "root").unwrap();
     let seen: i64 = wait_for("CHILD revoked ").trim().parse().unwrap();
     assert!(child.wait().unwrap().success());
-    eprintln!(
-        "revocation seen by the second process after {} ms",
-        seen - t
-    );
+    eprintln!("revocation seen by the second process after {} ms", seen - t);
 }
 
 #[test]
 fn issuer_killed_mid_append_never_reports_an_unlogged_attestation() {
     let dir = tempfile::tempdir().unwrap();
     {
-        let a = Authority::open(
-            dir.path(),
-            OpenOptions {
-                insecure_plaintext: true,
-                ..Default::default()
-            },
-        )
-        .unwrap();
+        let a = Authority::open(dir.path(), OpenOptions { insecure_plaintext: true, ..Default::default() }).unwrap();
         a.create_key("root").unwrap();
     }
     let mut reported = Vec::new();
@@ -173,29 +134,13 @@ fn issuer_killed_mid_append_never_reports_an_unlogged_attestation() {
             }
         }
     }
-    let a = Authority::open(
-        dir.path(),
-        OpenOptions {
-            insecure_plaintext: true,
-            ..Default::default()
-        },
-    )
-    .unwrap();
+    let a = Authority::open(dir.path(), OpenOptions { insecure_plaintext: true, ..Default::default() }).unwrap();
     let size = a.log().size().unwrap();
     assert!(size >= reported.len() as u64);
     for id in &reported {
-        let b = a
-            .audit_bundle(id)
-            .unwrap_or_else(|e| panic!("reported {id} has no audit entry: {e}"));
+        let b = a.audit_bundle(id).unwrap_or_else(|e| panic!("reported {id} has no audit entry: {e}"));
         let lk = a.log().public_key().unwrap();
-        assert!(
-            omnitide_attest::authority::verify_bundle(&b.to_json(), Some(&lk), None)
-                .unwrap()
-                .valid
-        );
+        assert!(omnitide_attest::authority::verify_bundle(&b.to_json(), Some(&lk), None).unwrap().valid);
     }
-    eprintln!(
-        "{} reported attestations, {size} log entries after 6 kills",
-        reported.len()
-    );
+    eprintln!("{} reported attestations, {size} log entries after 6 kills", reported.len());
 }

@@ -37,11 +37,7 @@ struct Reader<'a> {
 impl<'a> Reader<'a> {
     fn take(&mut self, n: usize, what: &str) -> Result<&'a [u8]> {
         if self.b.len() - self.p < n {
-            return Err(bad(format!(
-                "truncated in {what} (needs {n} bytes at offset {}, {} left)",
-                self.p,
-                self.b.len() - self.p
-            )));
+            return Err(bad(format!("truncated in {what} (needs {n} bytes at offset {}, {} left)", self.p, self.b.len() - self.p)));
         }
         let s = &self.b[self.p..self.p + n];
         self.p += n;
@@ -57,9 +53,7 @@ impl<'a> Reader<'a> {
 
 impl Bundle {
     pub fn encode(&self) -> Vec<u8> {
-        let mut out = Vec::with_capacity(
-            64 + self.entry.len() + self.proof.len() * HASH_LEN + self.checkpoint.len(),
-        );
+        let mut out = Vec::with_capacity(64 + self.entry.len() + self.proof.len() * HASH_LEN + self.checkpoint.len());
         out.extend_from_slice(MAGIC);
         out.push(VERSION);
         out.push(match self.hash {
@@ -86,9 +80,7 @@ impl Bundle {
         }
         let v = r.take(1, "version")?[0];
         if v != VERSION {
-            return Err(bad(format!(
-                "version {v} is not supported (expected {VERSION})"
-            )));
+            return Err(bad(format!("version {v} is not supported (expected {VERSION})")));
         }
         let hash = match r.take(1, "hash")?[0] {
             0 => HashAlg::Sha256,
@@ -101,9 +93,7 @@ impl Bundle {
         let entry = r.take(elen, "entry")?.to_vec();
         let count = r.take(1, "proof count")?[0] as usize;
         if count > 64 {
-            return Err(bad(format!(
-                "proof has {count} hashes, at most 64 are possible"
-            )));
+            return Err(bad(format!("proof has {count} hashes, at most 64 are possible")));
         }
         let mut proof = Vec::with_capacity(count);
         for _ in 0..count {
@@ -111,19 +101,11 @@ impl Bundle {
         }
         let clen = r.u32("checkpoint length")? as usize;
         let cp = r.take(clen, "checkpoint")?;
-        let checkpoint =
-            String::from_utf8(cp.to_vec()).map_err(|_| bad("checkpoint is not UTF-8"))?;
+        let checkpoint = String::from_utf8(cp.to_vec()).map_err(|_| bad("checkpoint is not UTF-8"))?;
         if r.p != bytes.len() {
             return Err(bad(format!("{} trailing bytes", bytes.len() - r.p)));
         }
-        Ok(Bundle {
-            hash,
-            index,
-            tree_size,
-            entry,
-            proof,
-            checkpoint,
-        })
+        Ok(Bundle { hash, index, tree_size, entry, proof, checkpoint })
     }
 }
 
@@ -137,45 +119,19 @@ pub struct BundleVerification {
 /// Verifies a bundle offline: the checkpoint's signature under `public_key`
 /// (key name: `key_name` or the checkpoint's origin), that the bundle's tree
 /// size is the checkpoint's, and that the entry is included under its root.
-pub fn verify(
-    bundle: &Bundle,
-    public_key: &[u8],
-    key_name: Option<&str>,
-) -> Result<BundleVerification> {
+pub fn verify(bundle: &Bundle, public_key: &[u8], key_name: Option<&str>) -> Result<BundleVerification> {
     let cv = checkpoint::verify(&bundle.checkpoint, public_key, key_name)?;
-    let fail = |reason: String| {
-        Ok(BundleVerification {
-            valid: false,
-            reason: Some(reason),
-            checkpoint: cv.checkpoint.clone(),
-        })
-    };
+    let fail = |reason: String| Ok(BundleVerification { valid: false, reason: Some(reason), checkpoint: cv.checkpoint.clone() });
     if !cv.valid {
-        return fail(format!(
-            "checkpoint: {}",
-            cv.reason.clone().unwrap_or_default()
-        ));
+        return fail(format!("checkpoint: {}", cv.reason.clone().unwrap_or_default()));
     }
     if cv.checkpoint.size != bundle.tree_size {
-        return fail(format!(
-            "bundle tree size {} differs from the checkpoint's {}",
-            bundle.tree_size, cv.checkpoint.size
-        ));
+        return fail(format!("bundle tree size {} differs from the checkpoint's {}", bundle.tree_size, cv.checkpoint.size));
     }
     let leaf = bundle.hash.leaf_hash(&bundle.entry);
-    if let Err(why) = merkle::verify_inclusion(
-        bundle.hash,
-        &leaf,
-        bundle.index,
-        bundle.tree_size,
-        &bundle.proof,
-        &cv.checkpoint.root_hash,
-    ) {
+    if let Err(why) = merkle::verify_inclusion(bundle.hash, &leaf, bundle.index, bundle.tree_size, &bundle.proof, &cv.checkpoint.root_hash)
+    {
         return fail(format!("inclusion proof: {why}"));
     }
-    Ok(BundleVerification {
-        valid: true,
-        reason: None,
-        checkpoint: cv.checkpoint,
-    })
+    Ok(BundleVerification { valid: true, reason: None, checkpoint: cv.checkpoint })
 }

@@ -55,14 +55,8 @@ pub fn check_key_name(arg: &str, name: &str) -> Result<()> {
     if name.len() > 1024 {
         return Err(Error::invalid_arg(arg, "must be at most 1024 bytes"));
     }
-    if let Some(c) = name
-        .chars()
-        .find(|c| c.is_whitespace() || c.is_control() || *c == '+')
-    {
-        return Err(Error::invalid_arg(
-            arg,
-            format!("must not contain whitespace, control characters or '+', found {c:?}"),
-        ));
+    if let Some(c) = name.chars().find(|c| c.is_whitespace() || c.is_control() || *c == '+') {
+        return Err(Error::invalid_arg(arg, format!("must not contain whitespace, control characters or '+', found {c:?}")));
     }
     Ok(())
 }
@@ -83,22 +77,13 @@ pub fn verifier_key(key_name: &str, public_key: &[u8; 32]) -> String {
     let mut k = vec![ED25519_ALG];
     k.extend_from_slice(public_key);
     let id = key_id(key_name, public_key);
-    format!(
-        "{key_name}+{:08x}+{}",
-        u32::from_be_bytes(id),
-        STANDARD.encode(k)
-    )
+    format!("{key_name}+{:08x}+{}", u32::from_be_bytes(id), STANDARD.encode(k))
 }
 
 impl Checkpoint {
     /// The note text (what is signed).
     pub fn body(&self) -> String {
-        let mut s = format!(
-            "{}\n{}\n{}\n",
-            self.origin,
-            self.size,
-            STANDARD.encode(self.root_hash)
-        );
+        let mut s = format!("{}\n{}\n{}\n", self.origin, self.size, STANDARD.encode(self.root_hash));
         if let Some(ts) = self.timestamp {
             s.push_str(&format!("{TIMESTAMP_EXT}{ts}\n"));
         }
@@ -115,17 +100,8 @@ impl Checkpoint {
         let mut blob = Vec::with_capacity(68);
         blob.extend_from_slice(&key_id);
         blob.extend_from_slice(&signature);
-        let text = format!(
-            "{body}\n{SIG_PREFIX}{key_name} {}\n",
-            STANDARD.encode(&blob)
-        );
-        Ok(SignedCheckpoint {
-            checkpoint: self.clone(),
-            key_name: key_name.to_string(),
-            key_id,
-            signature,
-            text,
-        })
+        let text = format!("{body}\n{SIG_PREFIX}{key_name} {}\n", STANDARD.encode(&blob));
+        Ok(SignedCheckpoint { checkpoint: self.clone(), key_name: key_name.to_string(), key_id, signature, text })
     }
 }
 
@@ -143,9 +119,7 @@ fn parse_note(text: &str) -> Result<Note<'_>> {
     if text.len() > 1 << 20 {
         return Err(malformed("longer than 1 MiB"));
     }
-    let split = text
-        .find("\n\n")
-        .ok_or_else(|| malformed("no blank line between note text and signatures"))?;
+    let split = text.find("\n\n").ok_or_else(|| malformed("no blank line between note text and signatures"))?;
     let body = &text[..split + 1];
     let rest = &text[split + 2..];
     if !rest.ends_with('\n') {
@@ -153,20 +127,13 @@ fn parse_note(text: &str) -> Result<Note<'_>> {
     }
     let mut sigs = Vec::new();
     for line in rest[..rest.len() - 1].split('\n') {
-        let l = line.strip_prefix(SIG_PREFIX).ok_or_else(|| {
-            malformed(format!(
-                "signature line {line:?} does not start with '\u{2014} '"
-            ))
-        })?;
-        let (name, b64) = l.rsplit_once(' ').ok_or_else(|| {
-            malformed("signature line has no space between key name and signature")
-        })?;
+        let l =
+            line.strip_prefix(SIG_PREFIX).ok_or_else(|| malformed(format!("signature line {line:?} does not start with '\u{2014} '")))?;
+        let (name, b64) = l.rsplit_once(' ').ok_or_else(|| malformed("signature line has no space between key name and signature"))?;
         if name.is_empty() || name.contains(char::is_whitespace) || name.contains('+') {
             return Err(malformed(format!("signature key name {name:?} is invalid")));
         }
-        let blob = STANDARD
-            .decode(b64)
-            .map_err(|e| malformed(format!("signature is not base64: {e}")))?;
+        let blob = STANDARD.decode(b64).map_err(|e| malformed(format!("signature is not base64: {e}")))?;
         if blob.len() < 5 {
             return Err(malformed("signature is shorter than key id + 1 byte"));
         }
@@ -180,42 +147,22 @@ fn parse_note(text: &str) -> Result<Note<'_>> {
 
 /// Parses a checkpoint body (note text without signatures).
 pub fn parse_body(body: &str) -> Result<Checkpoint> {
-    let lines: Vec<&str> = body
-        .strip_suffix('\n')
-        .ok_or_else(|| malformed("note text must end with a newline"))?
-        .split('\n')
-        .collect();
+    let lines: Vec<&str> = body.strip_suffix('\n').ok_or_else(|| malformed("note text must end with a newline"))?.split('\n').collect();
     if lines.len() < 3 {
-        return Err(malformed(format!(
-            "needs at least 3 lines (origin, size, root hash), got {}",
-            lines.len()
-        )));
+        return Err(malformed(format!("needs at least 3 lines (origin, size, root hash), got {}", lines.len())));
     }
     let origin = lines[0];
     if origin.is_empty() {
         return Err(malformed("origin line is empty"));
     }
     let size_s = lines[1];
-    if size_s.is_empty()
-        || !size_s.bytes().all(|b| b.is_ascii_digit())
-        || (size_s.len() > 1 && size_s.starts_with('0'))
-    {
-        return Err(malformed(format!(
-            "tree size {size_s:?} is not a decimal without leading zeros"
-        )));
+    if size_s.is_empty() || !size_s.bytes().all(|b| b.is_ascii_digit()) || (size_s.len() > 1 && size_s.starts_with('0')) {
+        return Err(malformed(format!("tree size {size_s:?} is not a decimal without leading zeros")));
     }
-    let size: u64 = size_s
-        .parse()
-        .map_err(|_| malformed(format!("tree size {size_s:?} does not fit 64 bits")))?;
-    let root = STANDARD
-        .decode(lines[2])
-        .map_err(|e| malformed(format!("root hash is not base64: {e}")))?;
-    let root_hash: Hash = root.as_slice().try_into().map_err(|_| {
-        malformed(format!(
-            "root hash must be {HASH_LEN} bytes, got {}",
-            root.len()
-        ))
-    })?;
+    let size: u64 = size_s.parse().map_err(|_| malformed(format!("tree size {size_s:?} does not fit 64 bits")))?;
+    let root = STANDARD.decode(lines[2]).map_err(|e| malformed(format!("root hash is not base64: {e}")))?;
+    let root_hash: Hash =
+        root.as_slice().try_into().map_err(|_| malformed(format!("root hash must be {HASH_LEN} bytes, got {}", root.len())))?;
     let mut timestamp = None;
     for ext in &lines[3..] {
         if ext.is_empty() {
@@ -229,12 +176,7 @@ pub fn parse_body(body: &str) -> Result<Checkpoint> {
             }
         }
     }
-    Ok(Checkpoint {
-        origin: origin.to_string(),
-        size,
-        root_hash,
-        timestamp,
-    })
+    Ok(Checkpoint { origin: origin.to_string(), size, root_hash, timestamp })
 }
 
 /// Parses a signed checkpoint without checking any signature (the store uses
@@ -255,43 +197,25 @@ pub struct CheckpointVerification {
 /// Verifies `text` against the Ed25519 `public_key`, with the key name
 /// `key_name` (default: the checkpoint's origin). A malformed text or key is
 /// an error; a wrong key or bad signature is a `valid: false` answer.
-pub fn verify(
-    text: &str,
-    public_key: &[u8],
-    key_name: Option<&str>,
-) -> Result<CheckpointVerification> {
+pub fn verify(text: &str, public_key: &[u8], key_name: Option<&str>) -> Result<CheckpointVerification> {
     let pk: [u8; 32] = *omnitide_common::fixed::<32>("publicKey", public_key)?;
     let note = parse_note(text)?;
     let checkpoint = parse_body(note.body)?;
     let name = key_name.unwrap_or(&checkpoint.origin);
     let id = key_id(name, &pk);
-    let mut reason = format!(
-        "no signature line by key '{name}' with key id {:08x}",
-        u32::from_be_bytes(id)
-    );
+    let mut reason = format!("no signature line by key '{name}' with key id {:08x}", u32::from_be_bytes(id));
     for (sname, blob) in &note.sigs {
         if *sname != name || blob[..4] != id {
             continue;
         }
         if blob.len() != 68 {
-            reason = format!(
-                "signature by '{name}' has {} bytes, Ed25519 needs 64",
-                blob.len() - 4
-            );
+            reason = format!("signature by '{name}' has {} bytes, Ed25519 needs 64", blob.len() - 4);
             continue;
         }
         if ed::verify(&blob[4..], note.body.as_bytes(), &pk, ed::Mode::default())? {
-            return Ok(CheckpointVerification {
-                valid: true,
-                reason: None,
-                checkpoint,
-            });
+            return Ok(CheckpointVerification { valid: true, reason: None, checkpoint });
         }
         reason = format!("signature by '{name}' does not verify");
     }
-    Ok(CheckpointVerification {
-        valid: false,
-        reason: Some(reason),
-        checkpoint,
-    })
+    Ok(CheckpointVerification { valid: false, reason: Some(reason), checkpoint })
 }

@@ -25,10 +25,7 @@ impl HashAlg {
         match s {
             "sha256" => Ok(Self::Sha256),
             "blake3" => Ok(Self::Blake3),
-            other => Err(Error::invalid_arg(
-                arg,
-                format!("must be 'sha256' or 'blake3', got '{other}'"),
-            )),
+            other => Err(Error::invalid_arg(arg, format!("must be 'sha256' or 'blake3', got '{other}'"))),
         }
     }
 
@@ -110,13 +107,7 @@ pub fn range_hash<S: NodeSource + ?Sized>(src: &S, start: u64, end: u64) -> Resu
 /// RFC 6962 `PATH(m, D[0:size])`, bottom-up. Caller checks `m < size`.
 pub fn inclusion_path<S: NodeSource + ?Sized>(src: &S, m: u64, size: u64) -> Result<Vec<Hash>> {
     let mut out = Vec::with_capacity(64);
-    fn go<S: NodeSource + ?Sized>(
-        src: &S,
-        m: u64,
-        start: u64,
-        end: u64,
-        out: &mut Vec<Hash>,
-    ) -> Result<()> {
+    fn go<S: NodeSource + ?Sized>(src: &S, m: u64, start: u64, end: u64, out: &mut Vec<Hash>) -> Result<()> {
         let n = end - start;
         if n <= 1 {
             return Ok(());
@@ -141,14 +132,7 @@ pub fn consistency_path<S: NodeSource + ?Sized>(src: &S, m: u64, n: u64) -> Resu
     if m == 0 || m == n {
         return Ok(out);
     }
-    fn sub<S: NodeSource + ?Sized>(
-        src: &S,
-        m: u64,
-        start: u64,
-        end: u64,
-        b: bool,
-        out: &mut Vec<Hash>,
-    ) -> Result<()> {
+    fn sub<S: NodeSource + ?Sized>(src: &S, m: u64, start: u64, end: u64, b: bool, out: &mut Vec<Hash>) -> Result<()> {
         let n = end - start;
         if m == n {
             if !b {
@@ -175,14 +159,7 @@ pub type Verdict = std::result::Result<(), String>;
 
 /// RFC 9162 §2.1.3.2: checks that `leaf_hash` is leaf `index` of the tree of
 /// `tree_size` leaves with root `root`.
-pub fn verify_inclusion(
-    alg: HashAlg,
-    leaf_hash: &Hash,
-    index: u64,
-    tree_size: u64,
-    proof: &[Hash],
-    root: &Hash,
-) -> Verdict {
+pub fn verify_inclusion(alg: HashAlg, leaf_hash: &Hash, index: u64, tree_size: u64, proof: &[Hash], root: &Hash) -> Verdict {
     let r = root_from_inclusion_checked(alg, leaf_hash, index, tree_size, proof)?;
     if &r != root {
         return Err("recomputed root does not match the given root".into());
@@ -192,13 +169,7 @@ pub fn verify_inclusion(
 
 /// The root a valid inclusion proof leads to (RFC 9162 §2.1.3.2 without the
 /// final comparison); `None` if the proof has the wrong length.
-pub fn root_from_inclusion(
-    alg: HashAlg,
-    leaf_hash: &Hash,
-    index: u64,
-    tree_size: u64,
-    proof: &[Hash],
-) -> Option<Hash> {
+pub fn root_from_inclusion(alg: HashAlg, leaf_hash: &Hash, index: u64, tree_size: u64, proof: &[Hash]) -> Option<Hash> {
     root_from_inclusion_checked(alg, leaf_hash, index, tree_size, proof).ok()
 }
 
@@ -242,38 +213,21 @@ fn root_from_inclusion_checked(
 /// `old_size == 0` is trivially consistent with an empty proof (RFC 9162
 /// defines no proof for it); `old_size == new_size` needs an empty proof and
 /// equal roots.
-pub fn verify_consistency(
-    alg: HashAlg,
-    old_size: u64,
-    new_size: u64,
-    old_root: &Hash,
-    new_root: &Hash,
-    proof: &[Hash],
-) -> Verdict {
+pub fn verify_consistency(alg: HashAlg, old_size: u64, new_size: u64, old_root: &Hash, new_root: &Hash, proof: &[Hash]) -> Verdict {
     if old_size > new_size {
-        return Err(format!(
-            "old size {old_size} is larger than new size {new_size}"
-        ));
+        return Err(format!("old size {old_size} is larger than new size {new_size}"));
     }
     if old_size == new_size {
         if !proof.is_empty() {
             return Err("proof between equal sizes must be empty".into());
         }
-        return if old_root == new_root {
-            Ok(())
-        } else {
-            Err("roots of equal sizes differ".into())
-        };
+        return if old_root == new_root { Ok(()) } else { Err("roots of equal sizes differ".into()) };
     }
     if old_size == 0 {
         if !proof.is_empty() {
             return Err("proof from the empty tree must be empty".into());
         }
-        return if *old_root == alg.empty_root() {
-            Ok(())
-        } else {
-            Err("old root is not the empty tree's root".into())
-        };
+        return if *old_root == alg.empty_root() { Ok(()) } else { Err("old root is not the empty tree's root".into()) };
     }
     if proof.is_empty() {
         return Err("proof is empty".into());
@@ -332,10 +286,7 @@ pub struct MemoryTree {
 
 impl MemoryTree {
     pub fn new(alg: HashAlg) -> Self {
-        Self {
-            alg,
-            leaves: Vec::new(),
-        }
+        Self { alg, leaves: Vec::new() }
     }
 
     pub fn push(&mut self, entry: &[u8]) -> Hash {
@@ -389,42 +340,27 @@ impl NodeSource for MemoryTree {
     fn node(&self, level: u32, index: u64) -> Result<Hash> {
         let start = (index << level) as usize;
         let end = start + (1usize << level);
-        let sub = MemoryTree {
-            alg: self.alg,
-            leaves: self.leaves[start..end].to_vec(),
-        };
+        let sub = MemoryTree { alg: self.alg, leaves: self.leaves[start..end].to_vec() };
         Ok(sub.root(end as u64 - start as u64))
     }
 }
 
 pub(crate) fn check_inclusion_args(index: u64, tree_size: u64, size: u64) -> Result<()> {
     if tree_size > size {
-        return Err(Error::invalid_arg(
-            "treeSize",
-            format!("must be <= the log size {size}, got {tree_size}"),
-        ));
+        return Err(Error::invalid_arg("treeSize", format!("must be <= the log size {size}, got {tree_size}")));
     }
     if index >= tree_size {
-        return Err(Error::invalid_arg(
-            "index",
-            format!("must be < treeSize {tree_size}, got {index}"),
-        ));
+        return Err(Error::invalid_arg("index", format!("must be < treeSize {tree_size}, got {index}")));
     }
     Ok(())
 }
 
 pub(crate) fn check_consistency_args(old: u64, new: u64, size: u64) -> Result<()> {
     if new > size {
-        return Err(Error::invalid_arg(
-            "newSize",
-            format!("must be <= the log size {size}, got {new}"),
-        ));
+        return Err(Error::invalid_arg("newSize", format!("must be <= the log size {size}, got {new}")));
     }
     if old > new {
-        return Err(Error::invalid_arg(
-            "oldSize",
-            format!("must be <= newSize {new}, got {old}"),
-        ));
+        return Err(Error::invalid_arg("oldSize", format!("must be <= newSize {new}, got {old}")));
     }
     Ok(())
 }

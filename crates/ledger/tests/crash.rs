@@ -61,11 +61,7 @@ fn child_writer() {
         let n = 1 + rng.below(64);
         let start = l.size();
         let es: Vec<Vec<u8>> = (start..start + n).map(entry).collect();
-        let (first, _) = if n == 1 {
-            l.append(&es[0]).map(|(i, h)| (i, vec![h])).unwrap()
-        } else {
-            l.append_many(&es).unwrap()
-        };
+        let (first, _) = if n == 1 { l.append(&es[0]).map(|(i, h)| (i, vec![h])).unwrap() } else { l.append_many(&es).unwrap() };
         assert_eq!(first, start);
         writeln!(out, "ack {}", start + n - 1).unwrap();
         out.flush().unwrap();
@@ -86,16 +82,9 @@ fn kill_minus_9_many_times() {
     let dir = std::env::temp_dir().join(format!("omni-ledger-crash-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     let exe = std::env::current_exe().unwrap();
-    let seed = SystemTime::now()
-        .duration_since(SystemTime::UNIX_EPOCH)
-        .unwrap()
-        .as_nanos() as u64
-        | 1;
+    let seed = SystemTime::now().duration_since(SystemTime::UNIX_EPOCH).unwrap().as_nanos() as u64 | 1;
     let mut rng = Rng(seed);
-    let rounds = std::env::var("OMNI_LEDGER_CRASH_ROUNDS")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(25u32);
+    let rounds = std::env::var("OMNI_LEDGER_CRASH_ROUNDS").ok().and_then(|s| s.parse().ok()).unwrap_or(25u32);
     let pk = omnitide_crypto::ed25519::public_key_from_secret(&SK).unwrap();
     let mut acked_total: Option<u64> = None;
     let mut prev_cp: Option<checkpoint::Checkpoint> = None;
@@ -142,18 +131,12 @@ fn kill_minus_9_many_times() {
             acked_total = Some(acked_total.map_or(a, |t: u64| t.max(a)));
         }
 
-        let l = Ledger::open(&dir, opts(Durability::Batch))
-            .unwrap_or_else(|e| panic!("round {round} ({mode}): reopen failed: {e}"));
+        let l = Ledger::open(&dir, opts(Durability::Batch)).unwrap_or_else(|e| panic!("round {round} ({mode}): reopen failed: {e}"));
         if !l.recovery().is_clean() {
             torn_seen += 1;
         }
         let need = acked_total.map_or(0, |a| a + 1);
-        assert!(
-            l.size() >= need,
-            "round {round} ({mode}): size {} but index {} was acknowledged",
-            l.size(),
-            need.saturating_sub(1)
-        );
+        assert!(l.size() >= need, "round {round} ({mode}): size {} but index {} was acknowledged", l.size(), need.saturating_sub(1));
         // Every entry present and intact, and the tree matches it.
         l.verify(true).unwrap();
         let got = l.get_range(0, l.size()).unwrap();
@@ -171,26 +154,18 @@ fn kill_minus_9_many_times() {
             assert_eq!(l.root(Some(cp.size)).unwrap(), cp.root_hash);
             if let Some(prev) = &prev_cp {
                 let p = l.consistency_proof(prev.size, Some(cp.size)).unwrap();
-                merkle::verify_consistency(
-                    HashAlg::Sha256,
-                    prev.size,
-                    cp.size,
-                    &prev.root_hash,
-                    &cp.root_hash,
-                    &p,
-                )
-                .unwrap();
+                merkle::verify_consistency(HashAlg::Sha256, prev.size, cp.size, &prev.root_hash, &cp.root_hash, &p).unwrap();
             }
             prev_cp = Some(cp.clone());
         } else {
-            assert!(
-                cp_size.is_none(),
-                "round {round}: a checkpoint was reported but none is stored"
-            );
+            assert!(cp_size.is_none(), "round {round}: a checkpoint was reported but none is stored");
         }
         drop(l);
     }
-    eprintln!("kill -9: {rounds} rounds, {} entries acknowledged, {torn_seen} reopen(s) truncated a torn tail", acked_total.map_or(0, |a| a + 1));
+    eprintln!(
+        "kill -9: {rounds} rounds, {} entries acknowledged, {torn_seen} reopen(s) truncated a torn tail",
+        acked_total.map_or(0, |a| a + 1)
+    );
     assert!(acked_total.is_some());
     std::fs::remove_dir_all(&dir).unwrap();
 }

@@ -9,9 +9,7 @@ use std::path::PathBuf;
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
 use omnitide_crypto::ed25519 as ed;
-use omnitide_ledger::{
-    bundle, checkpoint, Durability, HashAlg, Ledger, LedgerReader, Options, READ_ONLY,
-};
+use omnitide_ledger::{bundle, checkpoint, Durability, HashAlg, Ledger, LedgerReader, Options, READ_ONLY};
 
 const OLD: [u8; 32] = [7; 32];
 const NEW: [u8; 32] = [8; 32];
@@ -37,49 +35,24 @@ fn pk(sk: &[u8; 32]) -> [u8; 32] {
 fn reopening_with_another_signer_is_refused_unless_rotating() {
     let d = tmp("switch");
     let mut l = Ledger::open(&d, opts(Some(OLD))).unwrap();
-    l.append_many(&[b"a".as_slice(), b"b".as_slice(), b"c".as_slice()])
-        .unwrap();
+    l.append_many(&[b"a".as_slice(), b"b".as_slice(), b"c".as_slice()]).unwrap();
     l.checkpoint().unwrap();
     drop(l);
 
     // The old code opened silently and bundle(0) handed out the OLD key's checkpoint.
-    let e = Ledger::open(&d, opts(Some(NEW)))
-        .err()
-        .expect("a different signer must be refused");
-    assert!(
-        e.message.starts_with("signer:") && e.message.contains("rotateSigner"),
-        "{}",
-        e.message
-    );
+    let e = Ledger::open(&d, opts(Some(NEW))).err().expect("a different signer must be refused");
+    assert!(e.message.starts_with("signer:") && e.message.contains("rotateSigner"), "{}", e.message);
 
     let mut o = opts(Some(NEW));
     o.rotate_signer = true;
     let mut l = Ledger::open(&d, o).unwrap();
     let b = l.bundle(0).unwrap();
-    assert!(
-        bundle::verify(&b, &pk(&NEW), None).unwrap().valid,
-        "bundles verify under the current key after a rotation"
-    );
+    assert!(bundle::verify(&b, &pk(&NEW), None).unwrap().valid, "bundles verify under the current key after a rotation");
     assert!(!bundle::verify(&b, &pk(&OLD), None).unwrap().valid);
-    let rec: serde_json::Value = serde_json::from_str(
-        fs::read_to_string(d.join("rotations"))
-            .unwrap()
-            .lines()
-            .next()
-            .unwrap(),
-    )
-    .unwrap();
+    let rec: serde_json::Value = serde_json::from_str(fs::read_to_string(d.join("rotations")).unwrap().lines().next().unwrap()).unwrap();
     assert_eq!(rec["size"], 3);
-    assert!(
-        checkpoint::verify(rec["previousCheckpoint"].as_str().unwrap(), &pk(&OLD), None)
-            .unwrap()
-            .valid
-    );
-    assert!(
-        checkpoint::verify(rec["checkpoint"].as_str().unwrap(), &pk(&NEW), None)
-            .unwrap()
-            .valid
-    );
+    assert!(checkpoint::verify(rec["previousCheckpoint"].as_str().unwrap(), &pk(&OLD), None).unwrap().valid);
+    assert!(checkpoint::verify(rec["checkpoint"].as_str().unwrap(), &pk(&NEW), None).unwrap().valid);
     assert_eq!(rec["publicKey"], STANDARD.encode(pk(&NEW)));
     drop(l);
     // The new key is now the ledger's key: plain reopen works, the old key is refused.
@@ -95,10 +68,7 @@ fn signed_note(body: &str, sk: &[u8; 32]) -> String {
     let sig = ed::Signer::new(sk).unwrap().sign(body.as_bytes());
     let mut blob = checkpoint::key_id("example.com/log", &pk).to_vec();
     blob.extend_from_slice(&sig);
-    format!(
-        "{body}\n\u{2014} example.com/log {}\n",
-        STANDARD.encode(blob)
-    )
+    format!("{body}\n\u{2014} example.com/log {}\n", STANDARD.encode(blob))
 }
 
 #[test]
@@ -106,10 +76,7 @@ fn extension_lines_are_opaque() {
     let root = STANDARD.encode([1u8; 32]);
     for (ext, ts) in [
         ("timestamp 2024-01-01T00:00:00Z\n", None),
-        (
-            "timestamp 1700000000000\nwitness-policy v1 something\n",
-            Some(1_700_000_000_000),
-        ),
+        ("timestamp 1700000000000\nwitness-policy v1 something\n", Some(1_700_000_000_000)),
         ("something else entirely\n", None),
     ] {
         let text = signed_note(&format!("example.com/log\n5\n{root}\n{ext}"), &OLD);
@@ -125,28 +92,14 @@ fn a_reader_follows_a_live_writer_without_the_lock() {
     let d = tmp("follow");
     let mut w = Ledger::open(&d, opts(Some(OLD))).unwrap();
     let mut r = LedgerReader::open(&d).unwrap();
-    assert_eq!(
-        (r.size(), r.origin(), r.hash_alg()),
-        (0, "example.com/log", HashAlg::Sha256)
-    );
-    w.append_many(
-        &(0..10u8)
-            .map(|i| vec![i; i as usize + 1])
-            .collect::<Vec<_>>(),
-    )
-    .unwrap();
+    assert_eq!((r.size(), r.origin(), r.hash_alg()), (0, "example.com/log", HashAlg::Sha256));
+    w.append_many(&(0..10u8).map(|i| vec![i; i as usize + 1]).collect::<Vec<_>>()).unwrap();
     assert_eq!(r.size(), 0, "the view only moves on refresh");
     assert_eq!(r.refresh().unwrap(), 10);
     assert_eq!(r.get(9).unwrap(), vec![9u8; 10]);
     assert_eq!(r.root(None).unwrap(), w.root(None).unwrap());
-    assert_eq!(
-        r.inclusion_proof(3, None).unwrap(),
-        w.inclusion_proof(3, None).unwrap()
-    );
-    assert_eq!(
-        r.consistency_proof(4, None).unwrap(),
-        w.consistency_proof(4, None).unwrap()
-    );
+    assert_eq!(r.inclusion_proof(3, None).unwrap(), w.inclusion_proof(3, None).unwrap());
+    assert_eq!(r.consistency_proof(4, None).unwrap(), w.consistency_proof(4, None).unwrap());
     r.verify(true).unwrap();
     assert!(r.bundle_stored(2).is_err(), "no checkpoint yet");
     w.checkpoint().unwrap();
@@ -160,30 +113,12 @@ fn a_reader_follows_a_live_writer_without_the_lock() {
     assert_eq!(r.root(None).unwrap(), w.root(Some(4)).unwrap());
     assert_eq!(r.refresh().unwrap(), 11);
     // A torn tail the writer has not committed is ignored, not truncated.
-    fs::OpenOptions::new()
-        .append(true)
-        .open(d.join("entries.idx"))
-        .unwrap()
-        .set_len(11 * 8 + 5)
-        .unwrap();
+    fs::OpenOptions::new().append(true).open(d.join("entries.idx")).unwrap().set_len(11 * 8 + 5).unwrap();
     assert_eq!(r.refresh().unwrap(), 11);
-    assert_eq!(
-        fs::metadata(d.join("entries.idx")).unwrap().len(),
-        11 * 8 + 5
-    );
+    assert_eq!(fs::metadata(d.join("entries.idx")).unwrap().len(), 11 * 8 + 5);
     drop(w);
-    assert!(
-        Ledger::open(&d, opts(Some(OLD)))
-            .unwrap()
-            .recovery()
-            .truncated_index_bytes
-            == 5
-    );
-    assert!(LedgerReader::open(tmp("none"))
-        .err()
-        .unwrap()
-        .message
-        .contains("no ledger"));
+    assert!(Ledger::open(&d, opts(Some(OLD))).unwrap().recovery().truncated_index_bytes == 5);
+    assert!(LedgerReader::open(tmp("none")).err().unwrap().message.contains("no ledger"));
     assert_ne!(READ_ONLY, omnitide_common::code::CLOSED);
     fs::remove_dir_all(&d).unwrap();
 }
@@ -194,25 +129,15 @@ fn verify_checks_the_configured_tail() {
     let mut o = opts(None);
     o.tail_check = 2;
     let mut l = Ledger::open(&d, o.clone()).unwrap();
-    l.append_many(
-        &(0..100u32)
-            .map(|i| i.to_le_bytes().to_vec())
-            .collect::<Vec<_>>(),
-    )
-    .unwrap();
+    l.append_many(&(0..100u32).map(|i| i.to_le_bytes().to_vec()).collect::<Vec<_>>()).unwrap();
     drop(l);
     // Corrupt entry 50's checksum byte: outside the 2-entry tail.
-    let rec_off = u64::from_le_bytes(
-        fs::read(d.join("entries.idx")).unwrap()[50 * 8..51 * 8]
-            .try_into()
-            .unwrap(),
-    );
+    let rec_off = u64::from_le_bytes(fs::read(d.join("entries.idx")).unwrap()[50 * 8..51 * 8].try_into().unwrap());
     let mut data = fs::read(d.join("entries.dat")).unwrap();
     data[rec_off as usize + 4] ^= 1;
     fs::write(d.join("entries.dat"), data).unwrap();
     let l = Ledger::open(&d, o).unwrap();
-    l.verify(false)
-        .expect("the tail (last 2 entries) is intact");
+    l.verify(false).expect("the tail (last 2 entries) is intact");
     let e = l.verify(true).unwrap_err();
     assert!(e.message.starts_with("index 50:"), "{}", e.message);
     fs::remove_dir_all(&d).unwrap();

@@ -7,16 +7,7 @@ fn h(s: &str) -> [u8; 32] {
     hex::decode(s).unwrap().try_into().unwrap()
 }
 
-const LEAVES: [&str; 8] = [
-    "",
-    "00",
-    "10",
-    "2021",
-    "3031",
-    "40414243",
-    "5051525354555657",
-    "606162636465666768696a6b6c6d6e6f",
-];
+const LEAVES: [&str; 8] = ["", "00", "10", "2021", "3031", "40414243", "5051525354555657", "606162636465666768696a6b6c6d6e6f"];
 const ROOTS: [&str; 9] = [
     "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855",
     "6e340b9cffb37a989ca544e6bb780a2c78901d3fb33738768511a30617afa01d",
@@ -47,16 +38,7 @@ fn roots_match_rfc6962_reference() {
 
 #[test]
 fn split_rule_is_the_rfcs() {
-    for (n, k) in [
-        (2, 1),
-        (3, 2),
-        (4, 2),
-        (5, 4),
-        (8, 4),
-        (9, 8),
-        (1000, 512),
-        (1u64 << 40, 1u64 << 39),
-    ] {
+    for (n, k) in [(2, 1), (3, 2), (4, 2), (5, 4), (8, 4), (9, 8), (1000, 512), (1u64 << 40, 1u64 << 39)] {
         assert_eq!(split_point(n), k, "n={n}");
     }
 }
@@ -87,14 +69,9 @@ fn inclusion_proofs_match_reference() {
     ];
     for (i, n, want) in cases {
         let p = t.inclusion_proof(*i, *n).unwrap();
-        assert_eq!(
-            p.iter().map(hex::encode).collect::<Vec<_>>(),
-            *want,
-            "leaf {i} size {n}"
-        );
+        assert_eq!(p.iter().map(hex::encode).collect::<Vec<_>>(), *want, "leaf {i} size {n}");
         let leaf = HashAlg::Sha256.leaf_hash(&hex::decode(LEAVES[*i as usize]).unwrap());
-        merkle::verify_inclusion(HashAlg::Sha256, &leaf, *i, *n, &p, &h(ROOTS[*n as usize]))
-            .unwrap();
+        merkle::verify_inclusion(HashAlg::Sha256, &leaf, *i, *n, &p, &h(ROOTS[*n as usize])).unwrap();
     }
 }
 
@@ -130,20 +107,8 @@ fn consistency_proofs_match_reference() {
     ];
     for (m, n, want) in cases {
         let p = t.consistency_proof(*m, *n).unwrap();
-        assert_eq!(
-            p.iter().map(hex::encode).collect::<Vec<_>>(),
-            *want,
-            "{m}->{n}"
-        );
-        merkle::verify_consistency(
-            HashAlg::Sha256,
-            *m,
-            *n,
-            &h(ROOTS[*m as usize]),
-            &h(ROOTS[*n as usize]),
-            &p,
-        )
-        .unwrap();
+        assert_eq!(p.iter().map(hex::encode).collect::<Vec<_>>(), *want, "{m}->{n}");
+        merkle::verify_consistency(HashAlg::Sha256, *m, *n, &h(ROOTS[*m as usize]), &h(ROOTS[*n as usize]), &p).unwrap();
     }
 }
 
@@ -165,10 +130,7 @@ fn every_inclusion_proof_verifies_and_mangled_ones_do_not() {
                 let leaf = alg.leaf_hash(format!("entry {i}").as_bytes());
                 let p = t.inclusion_proof(i, n).unwrap();
                 merkle::verify_inclusion(alg, &leaf, i, n, &p, &root).unwrap();
-                assert_eq!(
-                    merkle::root_from_inclusion(alg, &leaf, i, n, &p),
-                    Some(root)
-                );
+                assert_eq!(merkle::root_from_inclusion(alg, &leaf, i, n, &p), Some(root));
                 if i + 1 < n {
                     assert!(merkle::verify_inclusion(alg, &leaf, i + 1, n, &p, &root).is_err());
                 }
@@ -179,10 +141,7 @@ fn every_inclusion_proof_verifies_and_mangled_ones_do_not() {
                     let mut flipped = p.clone();
                     flipped[0][3] ^= 1;
                     assert!(merkle::verify_inclusion(alg, &leaf, i, n, &flipped, &root).is_err());
-                    assert!(
-                        merkle::verify_inclusion(alg, &leaf, i, n, &p[..p.len() - 1], &root)
-                            .is_err()
-                    );
+                    assert!(merkle::verify_inclusion(alg, &leaf, i, n, &p[..p.len() - 1], &root).is_err());
                 }
                 assert!(merkle::verify_inclusion(alg, &[0; 32], i, n, &p, &root).is_err());
             }
@@ -203,13 +162,8 @@ fn every_consistency_proof_verifies_and_mangled_ones_do_not() {
                 if m > 0 && m < n {
                     let mut flipped = p.clone();
                     flipped[0][0] ^= 0x80;
-                    assert!(
-                        merkle::verify_consistency(alg, m, n, &r1, &r2, &flipped).is_err(),
-                        "{m}->{n}"
-                    );
-                    assert!(
-                        merkle::verify_consistency(alg, m, n, &r1, &r2, &p[..p.len() - 1]).is_err()
-                    );
+                    assert!(merkle::verify_consistency(alg, m, n, &r1, &r2, &flipped).is_err(), "{m}->{n}");
+                    assert!(merkle::verify_consistency(alg, m, n, &r1, &r2, &p[..p.len() - 1]).is_err());
                     let mut longer = p.clone();
                     longer.push([1; 32]);
                     assert!(merkle::verify_consistency(alg, m, n, &r1, &r2, &longer).is_err());

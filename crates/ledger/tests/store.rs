@@ -47,10 +47,7 @@ fn slots_are_post_order() {
     assert_eq!(node_slot(2, 0), 6);
     assert_eq!(node_slot(0, 4), 7);
     for n in 1..200u64 {
-        assert_eq!(
-            node_count(n),
-            node_slot(0, n - 1) + 1 + (n - 1).trailing_ones() as u64
-        );
+        assert_eq!(node_count(n), node_slot(0, n - 1) + 1 + (n - 1).trailing_ones() as u64);
     }
 }
 
@@ -58,34 +55,13 @@ fn slots_are_post_order() {
 fn ct_reference_values_through_the_store() {
     let d = tmp("ct");
     let mut l = Ledger::open(&d, opts(HashAlg::Sha256)).unwrap();
-    for e in [
-        "",
-        "00",
-        "10",
-        "2021",
-        "3031",
-        "40414243",
-        "5051525354555657",
-        "606162636465666768696a6b6c6d6e6f",
-    ] {
+    for e in ["", "00", "10", "2021", "3031", "40414243", "5051525354555657", "606162636465666768696a6b6c6d6e6f"] {
         l.append(&hex::decode(e).unwrap()).unwrap();
     }
-    assert_eq!(
-        hex::encode(l.root(None).unwrap()),
-        "5dc9da79a70659a9ad559cb701ded9a2ab9d823aad2f4960cfe370eff4604328"
-    );
-    assert_eq!(
-        hex::encode(l.root(Some(3)).unwrap()),
-        "aeb6bcfe274b70a14fb067a5e5578264db0fa9b51af5e0ba159158f329e06e77"
-    );
-    assert_eq!(
-        hex::encode(l.root(Some(0)).unwrap()),
-        "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
-    );
-    assert_eq!(
-        hex::encode(l.inclusion_proof(5, None).unwrap()[0]),
-        "bc1a0643b12e4d2d7c77918f44e0f4f79a838b6cf9ec5b5c283e1f4d88599e6b"
-    );
+    assert_eq!(hex::encode(l.root(None).unwrap()), "5dc9da79a70659a9ad559cb701ded9a2ab9d823aad2f4960cfe370eff4604328");
+    assert_eq!(hex::encode(l.root(Some(3)).unwrap()), "aeb6bcfe274b70a14fb067a5e5578264db0fa9b51af5e0ba159158f329e06e77");
+    assert_eq!(hex::encode(l.root(Some(0)).unwrap()), "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+    assert_eq!(hex::encode(l.inclusion_proof(5, None).unwrap()[0]), "bc1a0643b12e4d2d7c77918f44e0f4f79a838b6cf9ec5b5c283e1f4d88599e6b");
     fs::remove_dir_all(&d).unwrap();
 }
 
@@ -115,26 +91,17 @@ fn store_agrees_with_memory_tree_and_survives_reopen() {
         for n in 0..=77u64 {
             assert_eq!(l.root(Some(n)).unwrap(), mem.root(n), "root {n}");
             for i in 0..n {
-                assert_eq!(
-                    l.inclusion_proof(i, Some(n)).unwrap(),
-                    mem.inclusion_proof(i, n).unwrap()
-                );
+                assert_eq!(l.inclusion_proof(i, Some(n)).unwrap(), mem.inclusion_proof(i, n).unwrap());
             }
             for m in 0..=n {
-                assert_eq!(
-                    l.consistency_proof(m, Some(n)).unwrap(),
-                    mem.consistency_proof(m, n).unwrap()
-                );
+                assert_eq!(l.consistency_proof(m, Some(n)).unwrap(), mem.consistency_proof(m, n).unwrap());
             }
         }
         for i in 0..77 {
             assert_eq!(l.get(i).unwrap(), entry(i));
             assert_eq!(l.leaf_hash(i).unwrap(), alg.leaf_hash(&entry(i)));
         }
-        assert_eq!(
-            l.get_range(10, 30).unwrap(),
-            (10..30).map(entry).collect::<Vec<_>>()
-        );
+        assert_eq!(l.get_range(10, 30).unwrap(), (10..30).map(entry).collect::<Vec<_>>());
         assert_eq!(l.get_range(70, 77).unwrap().len(), 7);
         assert!(l.get_range(5, 5).unwrap().is_empty());
         drop(l);
@@ -164,15 +131,7 @@ fn large_batches_cross_internal_chunks() {
     let l = Ledger::open(&d, opts(HashAlg::Blake3)).unwrap();
     l.verify(true).unwrap();
     let p = l.inclusion_proof(123_456, None).unwrap();
-    merkle::verify_inclusion(
-        HashAlg::Blake3,
-        &HashAlg::Blake3.leaf_hash(&es[123_456]),
-        123_456,
-        150_000,
-        &p,
-        &mem.root(150_000),
-    )
-    .unwrap();
+    merkle::verify_inclusion(HashAlg::Blake3, &HashAlg::Blake3.leaf_hash(&es[123_456]), 123_456, 150_000, &p, &mem.root(150_000)).unwrap();
     drop(l);
     fs::remove_dir_all(&d).unwrap();
 }
@@ -186,41 +145,15 @@ fn bad_input_is_a_clear_error_and_writes_nothing() {
     fill(&mut l, 0, 5);
     let e = l.append_many(&[vec![1u8; 10], vec![0u8; 101]]).unwrap_err();
     assert_eq!(e.code, code::LIMIT);
-    assert!(
-        e.message.contains("entries[1]") && e.message.contains("maxEntrySize 100"),
-        "{}",
-        e.message
-    );
+    assert!(e.message.contains("entries[1]") && e.message.contains("maxEntrySize 100"), "{}", e.message);
     assert_eq!(l.size(), 5);
     let e = l.get(5).unwrap_err();
-    assert_eq!(
-        (e.code, e.message.as_str()),
-        (code::INVALID_ARGUMENT, "index: must be < size 5, got 5")
-    );
-    assert_eq!(
-        l.inclusion_proof(0, Some(6)).unwrap_err().code,
-        code::INVALID_ARGUMENT
-    );
-    assert!(l
-        .inclusion_proof(5, Some(5))
-        .unwrap_err()
-        .message
-        .starts_with("index:"));
-    assert!(l
-        .consistency_proof(4, Some(3))
-        .unwrap_err()
-        .message
-        .starts_with("oldSize:"));
-    assert!(l
-        .consistency_proof(1, Some(9))
-        .unwrap_err()
-        .message
-        .starts_with("newSize:"));
-    assert!(l
-        .root(Some(6))
-        .unwrap_err()
-        .message
-        .starts_with("treeSize:"));
+    assert_eq!((e.code, e.message.as_str()), (code::INVALID_ARGUMENT, "index: must be < size 5, got 5"));
+    assert_eq!(l.inclusion_proof(0, Some(6)).unwrap_err().code, code::INVALID_ARGUMENT);
+    assert!(l.inclusion_proof(5, Some(5)).unwrap_err().message.starts_with("index:"));
+    assert!(l.consistency_proof(4, Some(3)).unwrap_err().message.starts_with("oldSize:"));
+    assert!(l.consistency_proof(1, Some(9)).unwrap_err().message.starts_with("newSize:"));
+    assert!(l.root(Some(6)).unwrap_err().message.starts_with("treeSize:"));
     assert!(l.get_range(3, 9).is_err());
     assert!(l.append_packed(b"abc", &[2, 1]).is_err());
     drop(l);
@@ -230,18 +163,11 @@ fn bad_input_is_a_clear_error_and_writes_nothing() {
     for bad_origin in ["", "has space", "a+b", "line\nbreak"] {
         let mut o = opts(HashAlg::Sha256);
         o.origin = bad_origin.into();
-        assert_eq!(
-            Ledger::open(tmp("bad-origin"), o).err().unwrap().code,
-            code::INVALID_ARGUMENT
-        );
+        assert_eq!(Ledger::open(tmp("bad-origin"), o).err().unwrap().code, code::INVALID_ARGUMENT);
     }
     let mut o = opts(HashAlg::Sha256);
     o.signer = Some(vec![1; 31]);
-    assert!(Ledger::open(tmp("bad-signer"), o)
-        .err()
-        .unwrap()
-        .message
-        .contains("secretKey"));
+    assert!(Ledger::open(tmp("bad-signer"), o).err().unwrap().message.contains("secretKey"));
     fs::remove_dir_all(&d).unwrap();
 }
 
@@ -251,19 +177,11 @@ fn origin_or_hash_mismatch_on_reopen_is_an_error() {
     drop(Ledger::open(&d, opts(HashAlg::Sha256)).unwrap());
     let e = Ledger::open(&d, opts(HashAlg::Blake3)).err().unwrap();
     assert_eq!(e.code, code::INVALID_ARGUMENT);
-    assert!(
-        e.message.starts_with("hash:") && e.message.contains("'sha256'"),
-        "{}",
-        e.message
-    );
+    assert!(e.message.starts_with("hash:") && e.message.contains("'sha256'"), "{}", e.message);
     let mut o = opts(HashAlg::Sha256);
     o.origin = "other.example/log".into();
     let e = Ledger::open(&d, o).err().unwrap();
-    assert!(
-        e.message.starts_with("origin:") && e.message.contains("example.com/log"),
-        "{}",
-        e.message
-    );
+    assert!(e.message.starts_with("origin:") && e.message.contains("example.com/log"), "{}", e.message);
     fs::remove_dir_all(&d).unwrap();
 }
 
@@ -280,12 +198,7 @@ fn second_writer_gets_locked_error() {
 }
 
 fn append_bytes(p: &Path, bytes: &[u8]) {
-    OpenOptions::new()
-        .append(true)
-        .open(p)
-        .unwrap()
-        .write_all(bytes)
-        .unwrap();
+    OpenOptions::new().append(true).open(p).unwrap().write_all(bytes).unwrap();
 }
 
 #[test]
@@ -295,10 +208,7 @@ fn torn_tails_are_truncated_and_reported() {
         let mut l = Ledger::open(&d, opts(HashAlg::Sha256)).unwrap();
         fill(&mut l, 0, 10);
     }
-    let root10 = Ledger::open(&d, opts(HashAlg::Sha256))
-        .unwrap()
-        .root(None)
-        .unwrap();
+    let root10 = Ledger::open(&d, opts(HashAlg::Sha256)).unwrap().root(None).unwrap();
     // A half-written record, a partial index record, half a tree node.
     append_bytes(&d.join("entries.dat"), &[50, 0, 0, 0, 1, 2, 3]);
     append_bytes(&d.join("entries.idx"), &[1, 2, 3]);
@@ -307,19 +217,9 @@ fn torn_tails_are_truncated_and_reported() {
     assert_eq!(l.size(), 10);
     assert_eq!(l.root(None).unwrap(), root10);
     let r = l.recovery().clone();
-    assert_eq!(
-        (
-            r.truncated_data_bytes,
-            r.truncated_index_bytes,
-            r.truncated_tree_bytes
-        ),
-        (7, 3, 17)
-    );
+    assert_eq!((r.truncated_data_bytes, r.truncated_index_bytes, r.truncated_tree_bytes), (7, 3, 17));
     drop(l);
-    assert!(Ledger::open(&d, opts(HashAlg::Sha256))
-        .unwrap()
-        .recovery()
-        .is_clean());
+    assert!(Ledger::open(&d, opts(HashAlg::Sha256)).unwrap().recovery().is_clean());
 
     // A complete record and index entry whose tree nodes never made it: dropped.
     let data_len = fs::metadata(d.join("entries.dat")).unwrap().len();
@@ -354,22 +254,12 @@ fn flip(p: &Path, at: u64) {
 
 fn corrupt_index(e: &omnitide_common::Error) -> u64 {
     assert_eq!(e.code, code::LEDGER_CORRUPT, "{e}");
-    e.message
-        .strip_prefix("index ")
-        .unwrap()
-        .split(':')
-        .next()
-        .unwrap()
-        .parse()
-        .unwrap()
+    e.message.strip_prefix("index ").unwrap().split(':').next().unwrap().parse().unwrap()
 }
 
 fn record_offset(d: &Path, i: u64) -> u64 {
     let mut b = [0u8; 8];
-    fs::File::open(d.join("entries.idx"))
-        .unwrap()
-        .read_exact_at(&mut b, i * 8)
-        .unwrap();
+    fs::File::open(d.join("entries.idx")).unwrap().read_exact_at(&mut b, i * 8).unwrap();
     u64::from_le_bytes(b)
 }
 
@@ -387,25 +277,18 @@ fn tampering_is_detected_with_the_first_bad_index() {
     let l = Ledger::open(&d, opts(HashAlg::Sha256)).unwrap();
     assert_eq!(corrupt_index(&l.get(37).unwrap_err()), 37);
     assert_eq!(corrupt_index(&l.get_range(30, 40).unwrap_err()), 37);
-    l.verify(false)
-        .expect("verify(false) checks the same 64-entry tail as open (issue 12 item 7)");
+    l.verify(false).expect("verify(false) checks the same 64-entry tail as open (issue 12 item 7)");
     assert_eq!(corrupt_index(&l.verify(true).unwrap_err()), 37);
     drop(l);
 
     // A recent entry: open() itself refuses.
     build(&d);
     flip(&d.join("entries.dat"), record_offset(&d, 190) + 5);
-    assert_eq!(
-        corrupt_index(&Ledger::open(&d, opts(HashAlg::Sha256)).err().unwrap()),
-        190
-    );
+    assert_eq!(corrupt_index(&Ledger::open(&d, opts(HashAlg::Sha256)).err().unwrap()), 190);
     // The very last entry is tampering too, not a torn tail.
     build(&d);
     flip(&d.join("entries.dat"), record_offset(&d, 199) + 5);
-    assert_eq!(
-        corrupt_index(&Ledger::open(&d, opts(HashAlg::Sha256)).err().unwrap()),
-        199
-    );
+    assert_eq!(corrupt_index(&Ledger::open(&d, opts(HashAlg::Sha256)).err().unwrap()), 199);
 
     // A stored leaf hash and an interior node.
     build(&d);
@@ -434,10 +317,7 @@ fn tampering_is_detected_with_the_first_bad_index() {
         l.checkpoint().unwrap();
     }
     flip(&d.join("tree.dat"), node_slot(6, 2) * 32);
-    assert_eq!(
-        corrupt_index(&Ledger::open(&d, opts(HashAlg::Sha256)).err().unwrap()),
-        128
-    );
+    assert_eq!(corrupt_index(&Ledger::open(&d, opts(HashAlg::Sha256)).err().unwrap()), 128);
     fs::remove_dir_all(&d).unwrap();
 }
 
@@ -461,8 +341,7 @@ fn checkpoints_are_c2sp_signed_notes() {
     hh.update(b"example.com/log\n\x01");
     hh.update(pk);
     assert_eq!(s.key_id, hh.finalize()[..4]);
-    assert!(checkpoint::verifier_key("example.com/log", &pk)
-        .starts_with(&format!("example.com/log+{}+", hex::encode(s.key_id))));
+    assert!(checkpoint::verifier_key("example.com/log", &pk).starts_with(&format!("example.com/log+{}+", hex::encode(s.key_id))));
 
     let v = checkpoint::verify(&s.text, &pk, None).unwrap();
     assert!(v.valid, "{:?}", v.reason);
@@ -477,22 +356,10 @@ fn checkpoints_are_c2sp_signed_notes() {
     let v = checkpoint::verify(&forged, &pk, None).unwrap();
     assert!(!v.valid && v.reason.unwrap().contains("does not verify"));
     // Malformed texts are errors.
-    for bad in [
-        "",
-        "example.com/log\n8\n",
-        "a\nb\nc\n\n\u{2014} a AAAA\n",
-        "example.com/log\n08\nAAAA\n\n\u{2014} k AAAAAAAA\n",
-    ] {
-        assert_eq!(
-            checkpoint::verify(bad, &pk, None).unwrap_err().code,
-            code::INVALID_ARGUMENT,
-            "{bad:?}"
-        );
+    for bad in ["", "example.com/log\n8\n", "a\nb\nc\n\n\u{2014} a AAAA\n", "example.com/log\n08\nAAAA\n\n\u{2014} k AAAAAAAA\n"] {
+        assert_eq!(checkpoint::verify(bad, &pk, None).unwrap_err().code, code::INVALID_ARGUMENT, "{bad:?}");
     }
-    assert!(checkpoint::verify(&s.text, &pk[..31], None)
-        .unwrap_err()
-        .message
-        .starts_with("publicKey"));
+    assert!(checkpoint::verify(&s.text, &pk[..31], None).unwrap_err().message.starts_with("publicKey"));
     // Extra signature lines of other keys are fine (witness cosignatures).
     let with_witness = format!("{}\u{2014} witness.example AAAAAAAAAAAA\n", s.text);
     assert!(checkpoint::verify(&with_witness, &pk, None).unwrap().valid);
@@ -502,15 +369,7 @@ fn checkpoints_are_c2sp_signed_notes() {
     let s2 = l.checkpoint().unwrap();
     let c2 = checkpoint::verify(&s2.text, &pk, None).unwrap().checkpoint;
     let p = l.consistency_proof(8, Some(20)).unwrap();
-    merkle::verify_consistency(
-        HashAlg::Sha256,
-        8,
-        20,
-        &s.checkpoint.root_hash,
-        &c2.root_hash,
-        &p,
-    )
-    .unwrap();
+    merkle::verify_consistency(HashAlg::Sha256, 8, 20, &s.checkpoint.root_hash, &c2.root_hash, &p).unwrap();
     drop(l);
     let l = Ledger::open(&d, opts(HashAlg::Sha256)).unwrap();
     assert_eq!(l.last_checkpoint().unwrap().0.size, 20);
@@ -539,19 +398,13 @@ fn never_signs_a_tree_inconsistent_with_a_signed_one() {
     fs::remove_dir_all(&d).unwrap();
     {
         let mut l = Ledger::open(&d, opts(HashAlg::Sha256)).unwrap();
-        let es: Vec<Vec<u8>> = (0..12)
-            .map(|i| format!("forged {i}").into_bytes())
-            .collect();
+        let es: Vec<Vec<u8>> = (0..12).map(|i| format!("forged {i}").into_bytes()).collect();
         l.append_many(&es).unwrap();
     }
     fs::write(d.join("checkpoint"), &cp).unwrap();
     let e = Ledger::open(&d, opts(HashAlg::Sha256)).err().unwrap();
     assert_eq!(e.code, code::LEDGER_CORRUPT);
-    assert!(
-        e.message.contains("differs from the one signed"),
-        "{}",
-        e.message
-    );
+    assert!(e.message.contains("differs from the one signed"), "{}", e.message);
     // A log shorter than its checkpoint lost acknowledged entries.
     fs::remove_dir_all(&d).unwrap();
     {
@@ -584,11 +437,7 @@ fn bundles_verify_offline_and_reject_tampering() {
 
     let mut t = b.clone();
     t.entry[0] ^= 1;
-    assert!(bundle::verify(&t, &pk, None)
-        .unwrap()
-        .reason
-        .unwrap()
-        .starts_with("inclusion proof"));
+    assert!(bundle::verify(&t, &pk, None).unwrap().reason.unwrap().starts_with("inclusion proof"));
     let mut t = b.clone();
     t.index = 18;
     assert!(!bundle::verify(&t, &pk, None).unwrap().valid);
@@ -596,19 +445,11 @@ fn bundles_verify_offline_and_reject_tampering() {
     t.tree_size = 34;
     assert!(!bundle::verify(&t, &pk, None).unwrap().valid);
     let other = omnitide_crypto::ed25519::public_key_from_secret(&[9; 32]).unwrap();
-    assert!(bundle::verify(&b, &other, None)
-        .unwrap()
-        .reason
-        .unwrap()
-        .starts_with("checkpoint"));
+    assert!(bundle::verify(&b, &other, None).unwrap().reason.unwrap().starts_with("checkpoint"));
     for cut in [0, 3, 10, bytes.len() / 2, bytes.len() - 1] {
         let e = Bundle::decode(&bytes[..cut]).unwrap_err();
         assert_eq!(e.code, code::INVALID_ARGUMENT);
-        assert!(
-            e.message.starts_with("bundle: malformed bundle"),
-            "{}",
-            e.message
-        );
+        assert!(e.message.starts_with("bundle: malformed bundle"), "{}", e.message);
     }
     let mut long = bytes.clone();
     long.push(0);

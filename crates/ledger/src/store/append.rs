@@ -24,10 +24,7 @@ impl Ledger {
         for (i, e) in entries.iter().enumerate() {
             let len = e.as_ref().len();
             if len > self.max_entry_size {
-                return Err(Error::limit(
-                    &format!("entries[{i}]"),
-                    format!("{len} bytes exceeds maxEntrySize {}", self.max_entry_size),
-                ));
+                return Err(Error::limit(&format!("entries[{i}]"), format!("{len} bytes exceeds maxEntrySize {}", self.max_entry_size)));
             }
         }
         let first = self.size;
@@ -51,15 +48,9 @@ impl Ledger {
     /// failure if it had one (then the handle is poisoned).
     fn roll_back(&mut self, size: u64, data_len: u64, frontier: Vec<Hash>, cause: Error) -> Error {
         let failures: Vec<String> = [
-            self.data
-                .set_len(data_len)
-                .map_err(|e| format!("entries.dat: {e}")),
-            self.index
-                .set_len(size * 8)
-                .map_err(|e| format!("entries.idx: {e}")),
-            self.tree
-                .set_len(node_count(size) * HASH_LEN as u64)
-                .map_err(|e| format!("tree.dat: {e}")),
+            self.data.set_len(data_len).map_err(|e| format!("entries.dat: {e}")),
+            self.index.set_len(size * 8).map_err(|e| format!("entries.idx: {e}")),
+            self.tree.set_len(node_count(size) * HASH_LEN as u64).map_err(|e| format!("tree.dat: {e}")),
         ]
         .into_iter()
         .filter_map(|r| r.err())
@@ -70,10 +61,7 @@ impl Ledger {
         if failures.is_empty() {
             return cause;
         }
-        let why = format!(
-            "rollback after a failed append also failed: {}",
-            failures.join("; ")
-        );
+        let why = format!("rollback after a failed append also failed: {}", failures.join("; "));
         self.poisoned = Some(why.clone());
         Error::new(cause.code, format!("{}; {why}", cause.message))
     }
@@ -85,13 +73,7 @@ impl Ledger {
         for (i, &e) in ends.iter().enumerate() {
             let e = e as usize;
             if e < start || e > data.len() {
-                return Err(Error::invalid_arg(
-                    "ends",
-                    format!(
-                        "ends[{i}] = {e} is out of order or past the data length {}",
-                        data.len()
-                    ),
-                ));
+                return Err(Error::invalid_arg("ends", format!("ends[{i}] = {e} is out of order or past the data length {}", data.len())));
             }
             slices.push(&data[start..e]);
             start = e;
@@ -100,10 +82,7 @@ impl Ledger {
     }
 
     fn write_chunk<T: AsRef<[u8]>>(&mut self, chunk: &[T], hashes: &mut Vec<Hash>) -> Result<()> {
-        let total: usize = chunk
-            .iter()
-            .map(|e| e.as_ref().len() + FRAME_OVERHEAD as usize)
-            .sum();
+        let total: usize = chunk.iter().map(|e| e.as_ref().len() + FRAME_OVERHEAD as usize).sum();
         let mut data_buf = Vec::with_capacity(total);
         let mut idx_buf = Vec::with_capacity(chunk.len() * 8);
         let mut tree_buf = Vec::with_capacity(chunk.len() * 2 * HASH_LEN);
@@ -119,10 +98,7 @@ impl Ledger {
             let mut h = leaf;
             let mut k = i;
             while k & 1 == 1 {
-                let sib = self
-                    .frontier
-                    .pop()
-                    .expect("frontier has a sibling for an odd index");
+                let sib = self.frontier.pop().expect("frontier has a sibling for an odd index");
                 h = self.alg.node_hash(&sib, &h);
                 tree_buf.extend_from_slice(&h);
                 k >>= 1;
@@ -131,20 +107,12 @@ impl Ledger {
             hashes.push(leaf);
             i += 1;
         }
-        self.data
-            .write_all_at(&data_buf, self.data_len)
-            .map_err(io("dir: writing entries.dat"))?;
+        self.data.write_all_at(&data_buf, self.data_len).map_err(io("dir: writing entries.dat"))?;
         if self.durability == Durability::Always {
-            self.data
-                .sync_data()
-                .map_err(io("dir: fsync entries.dat"))?;
+            self.data.sync_data().map_err(io("dir: fsync entries.dat"))?;
         }
-        self.index
-            .write_all_at(&idx_buf, self.size * 8)
-            .map_err(io("dir: writing entries.idx"))?;
-        self.tree
-            .write_all_at(&tree_buf, node_count(self.size) * HASH_LEN as u64)
-            .map_err(io("dir: writing tree.dat"))?;
+        self.index.write_all_at(&idx_buf, self.size * 8).map_err(io("dir: writing entries.idx"))?;
+        self.tree.write_all_at(&tree_buf, node_count(self.size) * HASH_LEN as u64).map_err(io("dir: writing tree.dat"))?;
         self.data_len += data_buf.len() as u64;
         self.size = i;
         self.dirty = true;
@@ -162,9 +130,8 @@ impl Ledger {
     /// for the slowest one rather than for the sum.
     pub(crate) fn sync_files(&mut self) -> Result<()> {
         let (data, index, tree) = (&self.data, &self.index, &self.tree);
-        let joined = |r: std::thread::Result<std::io::Result<()>>| {
-            r.unwrap_or_else(|_| Err(std::io::Error::other("fsync thread panicked")))
-        };
+        let joined =
+            |r: std::thread::Result<std::io::Result<()>>| r.unwrap_or_else(|_| Err(std::io::Error::other("fsync thread panicked")));
         let (a, b, c) = std::thread::scope(|s| {
             let i = s.spawn(|| index.sync_data());
             let t = s.spawn(|| tree.sync_data());

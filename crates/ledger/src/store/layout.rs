@@ -24,7 +24,7 @@ pub(crate) const ROTATIONS: &str = "rotations";
 pub const READ_ONLY: &str = "ERR_OMNI_READ_ONLY";
 
 pub fn corrupt(index: u64, problem: impl std::fmt::Display) -> Error {
-    Error::new(code::LEDGER_CORRUPT, format!("index {index}: {problem}"))
+    Error::new(code::LEDGER_CORRUPT, format!("index {index}: {problem}")).with_field("index", index)
 }
 
 /// Slot of node (level, index) in tree.dat.
@@ -44,9 +44,7 @@ pub(crate) fn io(what: impl std::fmt::Display) -> impl FnOnce(std::io::Error) ->
 }
 
 pub(crate) fn sync_dir(dir: &Path) -> Result<()> {
-    File::open(dir)
-        .and_then(|d| d.sync_all())
-        .map_err(io(format!("dir: fsync {}", dir.display())))
+    File::open(dir).and_then(|d| d.sync_all()).map_err(io(format!("dir: fsync {}", dir.display())))
 }
 
 /// Writes `bytes` to `dir/name` atomically (temp file, fsync, rename, fsync dir).
@@ -72,9 +70,7 @@ pub struct Meta {
 
 impl Meta {
     pub(crate) fn to_json(&self) -> Vec<u8> {
-        serde_json::json!({ "format": FORMAT, "origin": self.origin, "hash": self.hash.name() })
-            .to_string()
-            .into_bytes()
+        serde_json::json!({ "format": FORMAT, "origin": self.origin, "hash": self.hash.name() }).to_string().into_bytes()
     }
 
     /// Reads `dir/ledger.json`; `Ok(None)` when it does not exist.
@@ -85,18 +81,11 @@ impl Meta {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
             Err(e) => return Err(Error::io(format!("dir: reading {}", path.display()), &e)),
         };
-        let meta: serde_json::Value = serde_json::from_slice(&bytes)
-            .map_err(|e| corrupt(0, format!("{META} is not valid JSON: {e}")))?;
+        let meta: serde_json::Value = serde_json::from_slice(&bytes).map_err(|e| corrupt(0, format!("{META} is not valid JSON: {e}")))?;
         if meta["format"] != FORMAT {
-            return Err(corrupt(
-                0,
-                format!("{META} format is {}, expected {FORMAT}", meta["format"]),
-            ));
+            return Err(corrupt(0, format!("{META} format is {}, expected {FORMAT}", meta["format"])));
         }
-        let origin = meta["origin"]
-            .as_str()
-            .ok_or_else(|| corrupt(0, format!("{META} has no origin")))?
-            .to_string();
+        let origin = meta["origin"].as_str().ok_or_else(|| corrupt(0, format!("{META} has no origin")))?.to_string();
         let hash = meta["hash"]
             .as_str()
             .and_then(|h| HashAlg::parse("hash", h).ok())

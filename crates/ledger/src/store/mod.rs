@@ -76,10 +76,7 @@ impl Durability {
             "always" => Ok(Self::Always),
             "batch" => Ok(Self::Batch),
             "none" => Ok(Self::None),
-            o => Err(Error::invalid_arg(
-                arg,
-                format!("must be 'always', 'batch' or 'none', got '{o}'"),
-            )),
+            o => Err(Error::invalid_arg(arg, format!("must be 'always', 'batch' or 'none', got '{o}'"))),
         }
     }
 }
@@ -167,12 +164,7 @@ impl NodeSource for Ledger {
         let mut h = [0u8; HASH_LEN];
         self.tree
             .read_exact_at(&mut h, node_slot(level, index) * HASH_LEN as u64)
-            .map_err(|e| {
-                corrupt(
-                    index << level,
-                    format!("tree node (level {level}) unreadable: {e}"),
-                )
-            })?;
+            .map_err(|e| corrupt(index << level, format!("tree node (level {level}) unreadable: {e}")))?;
         Ok(h)
     }
 }
@@ -183,10 +175,7 @@ fn take_lock(dir: &Path) -> Result<File> {
         .truncate(false)
         .write(true)
         .open(dir.join("LOCK"))
-        .map_err(io(format!(
-            "dir: cannot open lock file in {}",
-            dir.display()
-        )))?;
+        .map_err(io(format!("dir: cannot open lock file in {}", dir.display())))?;
     match lock.try_lock() {
         Ok(()) => Ok(lock),
         Err(fs::TryLockError::WouldBlock) => Err(Error::new(
@@ -206,13 +195,7 @@ impl Ledger {
         let dir = dir.as_ref().to_path_buf();
         checkpoint::check_key_name("origin", &opts.origin)?;
         if opts.max_entry_size == 0 || opts.max_entry_size > MAX_ENTRY_SIZE_LIMIT {
-            return Err(Error::invalid_arg(
-                "maxEntrySize",
-                format!(
-                    "must be in 1..={MAX_ENTRY_SIZE_LIMIT}, got {}",
-                    opts.max_entry_size
-                ),
-            ));
+            return Err(Error::invalid_arg("maxEntrySize", format!("must be in 1..={MAX_ENTRY_SIZE_LIMIT}, got {}", opts.max_entry_size)));
         }
         if opts.rotate_signer && opts.signer.is_none() {
             return Err(Error::invalid_arg("rotateSigner", "needs the new signer"));
@@ -226,23 +209,13 @@ impl Ledger {
                 if meta.origin != opts.origin {
                     return Err(Error::invalid_arg(
                         "origin",
-                        format!(
-                            "the ledger in {} was created with origin '{}', got '{}'",
-                            dir.display(),
-                            meta.origin,
-                            opts.origin
-                        ),
+                        format!("the ledger in {} was created with origin '{}', got '{}'", dir.display(), meta.origin, opts.origin),
                     ));
                 }
                 if meta.hash != opts.hash {
                     return Err(Error::invalid_arg(
                         "hash",
-                        format!(
-                            "the ledger in {} was created with hash '{}', got '{}'",
-                            dir.display(),
-                            meta.hash.name(),
-                            opts.hash.name()
-                        ),
+                        format!("the ledger in {} was created with hash '{}', got '{}'", dir.display(), meta.hash.name(), opts.hash.name()),
                     ));
                 }
                 false
@@ -250,21 +223,10 @@ impl Ledger {
             None => {
                 for f in [DATA, INDEX, TREE, layout::CHECKPOINT] {
                     if dir.join(f).exists() {
-                        return Err(corrupt(
-                            0,
-                            format!("{f} exists but {META} is missing in {}", dir.display()),
-                        ));
+                        return Err(corrupt(0, format!("{f} exists but {META} is missing in {}", dir.display())));
                     }
                 }
-                write_atomic(
-                    &dir,
-                    META,
-                    &Meta {
-                        origin: opts.origin.clone(),
-                        hash: opts.hash,
-                    }
-                    .to_json(),
-                )?;
+                write_atomic(&dir, META, &Meta { origin: opts.origin.clone(), hash: opts.hash }.to_json())?;
                 true
             }
         };
@@ -317,7 +279,10 @@ impl Ledger {
             return Err(Error::new(READ_ONLY, "ledger: this handle is a read-only follower; open the directory for writing to change it"));
         }
         if let Some(why) = &self.poisoned {
-            return Err(Error::new(code::IO, format!("ledger: refusing to write after a failed rollback ({why}); reopen the ledger to recover")));
+            return Err(Error::new(
+                code::IO,
+                format!("ledger: refusing to write after a failed rollback ({why}); reopen the ledger to recover"),
+            ));
         }
         Ok(())
     }

@@ -12,10 +12,7 @@ use crate::merkle::{self, Hash, NodeSource};
 impl Ledger {
     pub(crate) fn check_index(&self, index: u64) -> Result<()> {
         if index >= self.size {
-            return Err(Error::invalid_arg(
-                "index",
-                format!("must be < size {}, got {index}", self.size),
-            ));
+            return Err(Error::invalid_arg("index", format!("must be < size {}, got {index}", self.size)));
         }
         Ok(())
     }
@@ -29,36 +26,21 @@ impl Ledger {
     /// Entries `from..to`, each checked against its record checksum.
     pub fn get_range(&self, from: u64, to: u64) -> Result<Vec<Vec<u8>>> {
         if to > self.size {
-            return Err(Error::invalid_arg(
-                "to",
-                format!("must be <= size {}, got {to}", self.size),
-            ));
+            return Err(Error::invalid_arg("to", format!("must be <= size {}, got {to}", self.size)));
         }
         if from > to {
-            return Err(Error::invalid_arg(
-                "from",
-                format!("must be <= to {to}, got {from}"),
-            ));
+            return Err(Error::invalid_arg("from", format!("must be <= to {to}, got {from}")));
         }
         if from == to {
             return Ok(Vec::new());
         }
         let start = self.offset(from)?;
-        let end = if to == self.size {
-            self.data_len
-        } else {
-            self.offset(to)?
-        };
+        let end = if to == self.size { self.data_len } else { self.offset(to)? };
         if end < start || end > self.data_len {
-            return Err(corrupt(
-                from,
-                format!("index offsets {start}..{end} are outside entries.dat"),
-            ));
+            return Err(corrupt(from, format!("index offsets {start}..{end} are outside entries.dat")));
         }
         let mut buf = vec![0u8; (end - start) as usize];
-        self.data
-            .read_exact_at(&mut buf, start)
-            .map_err(|e| corrupt(from, format!("records unreadable: {e}")))?;
+        self.data.read_exact_at(&mut buf, start).map_err(|e| corrupt(from, format!("records unreadable: {e}")))?;
         let mut out = Vec::with_capacity((to - from) as usize);
         let mut p = 0usize;
         for i in from..to {
@@ -68,10 +50,7 @@ impl Ledger {
             let len = u32::from_le_bytes(buf[p..p + 4].try_into().unwrap()) as usize;
             let e_end = p + 4 + len;
             if e_end + 8 > buf.len() {
-                return Err(corrupt(
-                    i,
-                    format!("record length {len} runs past its range"),
-                ));
+                return Err(corrupt(i, format!("record length {len} runs past its range")));
             }
             let entry = &buf[p + 4..e_end];
             if self.alg.leaf_hash(entry)[..8] != buf[e_end..e_end + 8] {
@@ -87,19 +66,14 @@ impl Ledger {
     /// once about `max_bytes` of records have been read: bounded-memory iteration.
     pub fn get_range_bounded(&self, from: u64, to: u64, max_bytes: u64) -> Result<Vec<Vec<u8>>> {
         if to > self.size {
-            return Err(Error::invalid_arg(
-                "to",
-                format!("must be <= size {}, got {to}", self.size),
-            ));
+            return Err(Error::invalid_arg("to", format!("must be <= size {}, got {to}", self.size)));
         }
         if from >= to {
             return self.get_range(from, to);
         }
         let count = (to - from) as usize;
         let mut offs = vec![0u8; count * 8];
-        self.index
-            .read_exact_at(&mut offs, from * 8)
-            .map_err(|e| corrupt(from, format!("index records unreadable: {e}")))?;
+        self.index.read_exact_at(&mut offs, from * 8).map_err(|e| corrupt(from, format!("index records unreadable: {e}")))?;
         let start = u64::from_le_bytes(offs[..8].try_into().unwrap());
         let mut end = to;
         for k in 1..count {
@@ -122,10 +96,7 @@ impl Ledger {
     pub fn root(&self, tree_size: Option<u64>) -> Result<Hash> {
         let n = tree_size.unwrap_or(self.size);
         if n > self.size {
-            return Err(Error::invalid_arg(
-                "treeSize",
-                format!("must be <= size {}, got {n}", self.size),
-            ));
+            return Err(Error::invalid_arg("treeSize", format!("must be <= size {}, got {n}", self.size)));
         }
         if n == self.size {
             return Ok(self.root_of_frontier(&self.frontier));
@@ -149,11 +120,7 @@ impl Ledger {
     /// the last `tail_check` entries (the same window `open` checks). Either
     /// way the tree is checked against the last signed checkpoint.
     pub fn verify(&self, full: bool) -> Result<()> {
-        let from = if full {
-            0
-        } else {
-            self.size.saturating_sub(self.tail_check)
-        };
+        let from = if full { 0 } else { self.size.saturating_sub(self.tail_check) };
         self.scan(from)?;
         if let Some((cp, _)) = &self.last_checkpoint {
             if self.root(Some(cp.size))? != cp.root_hash {

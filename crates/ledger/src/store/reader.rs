@@ -30,16 +30,9 @@ impl LedgerReader {
     /// Opens `dir` read-only; origin and hash come from its `ledger.json`.
     pub fn open(dir: impl AsRef<Path>) -> Result<Self> {
         let dir = dir.as_ref().to_path_buf();
-        let meta = Meta::read(&dir)?.ok_or_else(|| {
-            Error::invalid_arg(
-                "dir",
-                format!("{} holds no ledger (no ledger.json)", dir.display()),
-            )
-        })?;
-        let open = |name: &str| {
-            File::open(dir.join(name))
-                .map_err(io(format!("dir: cannot open {name} in {}", dir.display())))
-        };
+        let meta =
+            Meta::read(&dir)?.ok_or_else(|| Error::invalid_arg("dir", format!("{} holds no ledger (no ledger.json)", dir.display())))?;
+        let open = |name: &str| File::open(dir.join(name)).map_err(io(format!("dir: cannot open {name} in {}", dir.display())));
         let (data, index, tree) = (open(DATA)?, open(INDEX)?, open(TREE)?);
         let mut inner = Ledger {
             dir,

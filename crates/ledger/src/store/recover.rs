@@ -14,17 +14,13 @@ use crate::merkle::{Hash, NodeSource, HASH_LEN};
 
 impl Ledger {
     fn file_len(f: &File, name: &str) -> Result<u64> {
-        f.metadata()
-            .map(|m| m.len())
-            .map_err(io(format!("dir: stat {name}")))
+        f.metadata().map(|m| m.len()).map_err(io(format!("dir: stat {name}")))
     }
 
     /// Reads record `i`'s offset from the index.
     pub(crate) fn offset(&self, i: u64) -> Result<u64> {
         let mut b = [0u8; 8];
-        self.index
-            .read_exact_at(&mut b, i * 8)
-            .map_err(|e| corrupt(i, format!("index record unreadable: {e}")))?;
+        self.index.read_exact_at(&mut b, i * 8).map_err(|e| corrupt(i, format!("index record unreadable: {e}")))?;
         Ok(u64::from_le_bytes(b))
     }
 
@@ -51,11 +47,7 @@ impl Ledger {
             }
             let off = self.offset(n - 1)?;
             let mut hdr = [0u8; 4];
-            if off
-                .checked_add(FRAME_OVERHEAD)
-                .is_some_and(|end| end <= data_len)
-                && self.data.read_exact_at(&mut hdr, off).is_ok()
-            {
+            if off.checked_add(FRAME_OVERHEAD).is_some_and(|end| end <= data_len) && self.data.read_exact_at(&mut hdr, off).is_ok() {
                 let end = off + FRAME_OVERHEAD + u32::from_le_bytes(hdr) as u64;
                 if end <= data_len {
                     data_end = end;
@@ -69,28 +61,19 @@ impl Ledger {
         if self.lock.is_none() {
             return Ok(());
         }
-        let mut rec = Recovery {
-            dropped_entries: n_idx.max(n_tree) - n,
-            ..Recovery::default()
-        };
+        let mut rec = Recovery { dropped_entries: n_idx.max(n_tree) - n, ..Recovery::default() };
         if data_len > data_end {
             rec.truncated_data_bytes = data_len - data_end;
-            self.data
-                .set_len(data_end)
-                .map_err(io("dir: truncating entries.dat"))?;
+            self.data.set_len(data_end).map_err(io("dir: truncating entries.dat"))?;
         }
         if idx_len > n * 8 {
             rec.truncated_index_bytes = idx_len - n * 8;
-            self.index
-                .set_len(n * 8)
-                .map_err(io("dir: truncating entries.idx"))?;
+            self.index.set_len(n * 8).map_err(io("dir: truncating entries.idx"))?;
         }
         let tree_end = node_count(n) * HASH_LEN as u64;
         if tree_len > tree_end {
             rec.truncated_tree_bytes = tree_len - tree_end;
-            self.tree
-                .set_len(tree_end)
-                .map_err(io("dir: truncating tree.dat"))?;
+            self.tree.set_len(tree_end).map_err(io("dir: truncating tree.dat"))?;
         }
         if !rec.is_clean() && self.durability != Durability::None {
             self.sync_files()?;
@@ -115,10 +98,7 @@ impl Ledger {
     pub(crate) fn root_of_frontier(&self, f: &[Hash]) -> Hash {
         match f.split_last() {
             None => self.alg.empty_root(),
-            Some((last, rest)) => rest
-                .iter()
-                .rev()
-                .fold(*last, |acc, h| self.alg.node_hash(h, &acc)),
+            Some((last, rest)) => rest.iter().rev().fold(*last, |acc, h| self.alg.node_hash(h, &acc)),
         }
     }
 
@@ -135,50 +115,36 @@ impl Ledger {
         let mut data = BufReader::with_capacity(1 << 20, &self.data);
         let mut tree = BufReader::with_capacity(1 << 16, &self.tree);
         use std::io::{Seek, SeekFrom};
-        idx.seek(SeekFrom::Start(from * 8))
-            .map_err(io("dir: seek entries.idx"))?;
-        data.seek(SeekFrom::Start(start_off))
-            .map_err(io("dir: seek entries.dat"))?;
-        tree.seek(SeekFrom::Start(node_count(from) * HASH_LEN as u64))
-            .map_err(io("dir: seek tree.dat"))?;
+        idx.seek(SeekFrom::Start(from * 8)).map_err(io("dir: seek entries.idx"))?;
+        data.seek(SeekFrom::Start(start_off)).map_err(io("dir: seek entries.dat"))?;
+        tree.seek(SeekFrom::Start(node_count(from) * HASH_LEN as u64)).map_err(io("dir: seek tree.dat"))?;
         let mut pos = start_off;
         let mut entry = Vec::new();
         for i in from..n {
             let mut b8 = [0u8; 8];
-            idx.read_exact(&mut b8)
-                .map_err(|e| corrupt(i, format!("index record unreadable: {e}")))?;
+            idx.read_exact(&mut b8).map_err(|e| corrupt(i, format!("index record unreadable: {e}")))?;
             if u64::from_le_bytes(b8) != pos {
                 return Err(corrupt(
                     i,
-                    format!(
-                        "index says record starts at {}, the previous record ends at {pos}",
-                        u64::from_le_bytes(b8)
-                    ),
+                    format!("index says record starts at {}, the previous record ends at {pos}", u64::from_le_bytes(b8)),
                 ));
             }
             let mut b4 = [0u8; 4];
-            data.read_exact(&mut b4)
-                .map_err(|e| corrupt(i, format!("record header unreadable: {e}")))?;
+            data.read_exact(&mut b4).map_err(|e| corrupt(i, format!("record header unreadable: {e}")))?;
             let len = u32::from_le_bytes(b4) as u64;
             if pos + FRAME_OVERHEAD + len > self.data_len {
-                return Err(corrupt(
-                    i,
-                    format!("record length {len} runs past the end of entries.dat"),
-                ));
+                return Err(corrupt(i, format!("record length {len} runs past the end of entries.dat")));
             }
             entry.resize(len as usize, 0);
-            data.read_exact(&mut entry)
-                .map_err(|e| corrupt(i, format!("record unreadable: {e}")))?;
-            data.read_exact(&mut b8)
-                .map_err(|e| corrupt(i, format!("record checksum unreadable: {e}")))?;
+            data.read_exact(&mut entry).map_err(|e| corrupt(i, format!("record unreadable: {e}")))?;
+            data.read_exact(&mut b8).map_err(|e| corrupt(i, format!("record checksum unreadable: {e}")))?;
             pos += FRAME_OVERHEAD + len;
             let leaf = self.alg.leaf_hash(&entry);
             if leaf[..8] != b8 {
                 return Err(corrupt(i, "entry bytes do not match the record checksum"));
             }
             let mut stored = [0u8; HASH_LEN];
-            tree.read_exact(&mut stored)
-                .map_err(|e| corrupt(i, format!("leaf hash unreadable: {e}")))?;
+            tree.read_exact(&mut stored).map_err(|e| corrupt(i, format!("leaf hash unreadable: {e}")))?;
             if stored != leaf {
                 return Err(corrupt(i, "stored leaf hash does not match the entry"));
             }
@@ -186,26 +152,23 @@ impl Ledger {
             let mut level = 0u32;
             let mut k = i;
             while k & 1 == 1 {
-                let sib = stack
-                    .pop()
-                    .expect("frontier has a sibling for an odd index");
+                let sib = stack.pop().expect("frontier has a sibling for an odd index");
                 h = self.alg.node_hash(&sib, &h);
                 level += 1;
-                tree.read_exact(&mut stored)
-                    .map_err(|e| corrupt(i, format!("tree node unreadable: {e}")))?;
+                tree.read_exact(&mut stored).map_err(|e| corrupt(i, format!("tree node unreadable: {e}")))?;
                 if stored != h {
                     let first = (k >> 1) << level;
-                    return Err(corrupt(first, format!("stored tree node (level {level}) covering entries {first}..{} does not match them", i + 1)));
+                    return Err(corrupt(
+                        first,
+                        format!("stored tree node (level {level}) covering entries {first}..{} does not match them", i + 1),
+                    ));
                 }
                 k >>= 1;
             }
             stack.push(h);
         }
         if pos != self.data_len {
-            return Err(corrupt(
-                n.saturating_sub(1),
-                "entries.dat has bytes after the last record",
-            ));
+            return Err(corrupt(n.saturating_sub(1), "entries.dat has bytes after the last record"));
         }
         Ok(())
     }
@@ -218,23 +181,12 @@ impl Ledger {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
             Err(e) => return Err(Error::io(format!("dir: reading {}", path.display()), &e)),
         };
-        if self
-            .last_checkpoint
-            .as_ref()
-            .is_some_and(|(_, t)| *t == text)
-        {
+        if self.last_checkpoint.as_ref().is_some_and(|(_, t)| *t == text) {
             return Ok(());
         }
-        let cp = checkpoint::parse_unverified(&text)
-            .map_err(|e| corrupt(0, format!("stored checkpoint: {}", e.message)))?;
+        let cp = checkpoint::parse_unverified(&text).map_err(|e| corrupt(0, format!("stored checkpoint: {}", e.message)))?;
         if cp.origin != self.origin {
-            return Err(corrupt(
-                0,
-                format!(
-                    "stored checkpoint has origin '{}', the ledger '{}'",
-                    cp.origin, self.origin
-                ),
-            ));
+            return Err(corrupt(0, format!("stored checkpoint has origin '{}', the ledger '{}'", cp.origin, self.origin)));
         }
         if cp.size > self.size && self.lock.is_none() {
             // A follower whose view lags the writer's newest checkpoint keeps
@@ -244,7 +196,10 @@ impl Ledger {
         if cp.size > self.size {
             return Err(corrupt(
                 self.size,
-                format!("the log has {} entries but a checkpoint was signed at size {}: acknowledged entries are missing", self.size, cp.size),
+                format!(
+                    "the log has {} entries but a checkpoint was signed at size {}: acknowledged entries are missing",
+                    self.size, cp.size
+                ),
             ));
         }
         if self.root(Some(cp.size))? != cp.root_hash {
@@ -259,10 +214,7 @@ impl Ledger {
             Err(e) => e,
             Ok(()) => corrupt(
                 cp.size.saturating_sub(1),
-                format!(
-                    "the tree of size {} differs from the one signed in the last checkpoint",
-                    cp.size
-                ),
+                format!("the tree of size {} differs from the one signed in the last checkpoint", cp.size),
             ),
         }
     }

@@ -15,10 +15,7 @@ use crate::bundle::Bundle;
 use crate::checkpoint::{self, Checkpoint, SignedCheckpoint};
 
 fn now_ms() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_millis() as u64)
-        .unwrap_or(0)
+    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or(0)
 }
 
 impl Ledger {
@@ -38,25 +35,20 @@ impl Ledger {
     fn sign_tree(&mut self, timestamp_ms: u64) -> Result<SignedCheckpoint> {
         self.writable()?;
         let Some(signer) = &self.signer else {
-            return Err(Error::invalid_arg(
-                "signer",
-                "the ledger was opened without a signer; checkpoint() needs one",
-            ));
+            return Err(Error::invalid_arg("signer", "the ledger was opened without a signer; checkpoint() needs one"));
         };
         if let Some((prev, _)) = &self.last_checkpoint {
             if prev.size > self.size {
-                return Err(corrupt(self.size, format!("refusing to sign: the log is shorter than the checkpoint signed at size {}", prev.size)));
+                return Err(corrupt(
+                    self.size,
+                    format!("refusing to sign: the log is shorter than the checkpoint signed at size {}", prev.size),
+                ));
             }
             if self.root(Some(prev.size))? != prev.root_hash {
                 return Err(self.inconsistent(prev));
             }
         }
-        let cp = Checkpoint {
-            origin: self.origin.clone(),
-            size: self.size,
-            root_hash: self.root(None)?,
-            timestamp: Some(timestamp_ms),
-        };
+        let cp = Checkpoint { origin: self.origin.clone(), size: self.size, root_hash: self.root(None)?, timestamp: Some(timestamp_ms) };
         let signed = cp.sign(&self.origin, signer)?;
         self.sync_files()?;
         Ok(signed)
@@ -99,14 +91,7 @@ impl Ledger {
         let cp = checkpoint::parse_unverified(&text)?;
         let entry = self.get(index)?;
         let proof = self.inclusion_proof(index, Some(cp.size))?;
-        Ok(Bundle {
-            hash: self.alg,
-            index,
-            tree_size: cp.size,
-            entry,
-            proof,
-            checkpoint: text,
-        })
+        Ok(Bundle { hash: self.alg, index, tree_size: cp.size, entry, proof, checkpoint: text })
     }
 
     /// At open: the signer must be the key of the stored checkpoint, or the
