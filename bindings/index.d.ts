@@ -13,7 +13,7 @@ export declare class AttestAuthority {
   /** Releases the handle: the ledger lock is dropped once in-flight tasks finish. */
   close(): void
   /** Opens (creating) an authority directory. Argon2id runs here when a passphrase is given. */
-  static open(dir: string, passphrase?: string | undefined | null, durabilityName?: string | undefined | null): Promise<AttestAuthority>
+  static open(dir: string, opts: AttestOpenOptions): Promise<AttestAuthority>
   /** `{name, keyid, publicKey (base64), hasSecret}` as JSON. */
   createKey(name: string): string
   importPublicKey(name: string, publicKey: Uint8Array): string
@@ -25,14 +25,21 @@ export declare class AttestAuthority {
   issueMany(requests: string): Promise<string>
   cosign(envelope: string, signer: string): Promise<string>
   delegate(from: string, to: string, scope: string): Promise<string>
-  /** `target`: JSON `{attestation}` or `{key}`. */
-  revoke(target: string, reason: string, effectiveFrom: number | undefined | null, by: string): Promise<string>
+  /** `target`: JSON `{attestation}` or `{key}`; `cosigners` sign too (a root threshold). */
+  revoke(target: string, reason: string, effectiveFrom: number | undefined | null, by: string, cosigners?: Array<string> | undefined | null): Promise<string>
+  /**
+   * Verifies an audit bundle anchored in this authority (its log key unless
+   * `logPublicKey` is given, its revocations applied); JSON result.
+   */
+  verifyBundle(bundle: string, logPublicKey?: Uint8Array | undefined | null, opts?: string | undefined | null): string
+  /** The audit ledger's checkpoint origin. */
+  logOrigin(): string
   /** `root`: trust root JSON; `signers`: key names. */
   signRoot(root: string, signers: Array<string>): Promise<string>
   /** Verifies with this authority's revocations; JSON array of results. */
   verifyMany(envelopes: Array<Uint8Array>, opts: string): string
   verifyManyAsync(envelopes: Array<Uint8Array>, opts: string): Promise<string>
-  /** The current revocations as JSON `[{target: {attestation}|{key}, reason, effectiveFrom}]`. */
+  /** The current revocations as JSON `[{target: {attestation}|{key}, reason, effectiveFrom, by, id}]`. */
   revocations(): string
   auditBundle(id: string): Promise<string>
 }
@@ -169,7 +176,10 @@ export declare class LearnModel {
 
 export declare class NativeLedger {
   static open(dir: string, opts: LedgerOpenOptions): NativeLedger
+  /** A read-only follower of `dir` (no lock: works while a writer holds it). */
+  static openReadOnly(dir: string, tailCheck?: number | undefined | null): NativeLedger
   get size(): number
+  get readOnly(): boolean
   get origin(): string
   get hash(): string
   get publicKey(): Uint8Array | null
@@ -177,9 +187,8 @@ export declare class NativeLedger {
   lastCheckpoint(): string | null
   /** Appends entries packed back to back (`ends[i]` = end of entry i), one commit. */
   appendMany(data: Uint8Array, ends: Uint32Array): Promise<LedgerAppendResult>
-  /** The same on the calling thread (for small synchronous batches). */
-  appendManySync(data: Uint8Array, ends: Uint32Array): LedgerAppendResult
-  get(index: number): Uint8Array
+  /** Entry `index`, read off the event loop. */
+  get(index: number): Promise<Uint8Array>
   /** Entries `from..to`, possibly fewer (stops after ~8 MiB, at least one entry). */
   getRange(from: number, to: number): Promise<LedgerPacked>
   leafHash(index: number): Uint8Array
@@ -188,7 +197,13 @@ export declare class NativeLedger {
   inclusionProof(index: number, treeSize?: number | undefined | null): Uint8Array
   consistencyProof(oldSize: number, newSize?: number | undefined | null): Uint8Array
   checkpoint(): Promise<LedgerCheckpoint>
+  /**
+   * A bundle for `index`. The writer signs (and stores) a new checkpoint
+   * when the last one does not cover `index`; a read-only handle only
+   * uses the stored checkpoint.
+   */
   bundle(index: number): Promise<LedgerBundle>
+  /** Integrity check (`full`, or the last `tailCheck` entries) on the follower view. */
   verify(full: boolean): Promise<undefined>
   sync(): Promise<undefined>
   /** Releases the files and the lock. Later calls fail with ERR_OMNI_CLOSED. */
@@ -228,6 +243,17 @@ export declare class XdpFilterHandle {
 
 /** Key ID of a public key (hex BLAKE3). */
 export declare function attestKeyId(publicKey: Uint8Array): string
+
+export interface AttestOpenOptions {
+  passphrase?: string
+  insecurePlaintext?: boolean
+  durability?: string
+  logOrigin?: string
+  logHash?: string
+}
+
+/** Encrypts (or re-keys) the key store of a closed authority directory. */
+export declare function attestReencrypt(dir: string, passphrase: string | undefined | null, newPassphrase: string): Promise<undefined>
 
 /** Verifies an audit bundle offline. `opts` (JSON, optional) also verifies the envelope. */
 export declare function attestVerifyBundle(bundle: string, logPublicKey?: Uint8Array | undefined | null, opts?: string | undefined | null): string
@@ -407,6 +433,9 @@ export interface LedgerBundle {
   checkpoint: string
 }
 
+/** RFC 8785 canonical JSON of `json` (the bytes of an object entry). */
+export declare function ledgerCanonicalJson(arg: string, json: string): Uint8Array
+
 export interface LedgerCheckpoint {
   origin: string
   size: number
@@ -435,6 +464,7 @@ export interface LedgerOpenOptions {
   hash?: string
   durability?: string
   signer?: Uint8Array
+  rotateSigner?: boolean
   maxEntrySize?: number
   tailCheck?: number
 }
