@@ -47,6 +47,15 @@ export declare class AttestWatcher {
   revocations(): string
 }
 
+/**
+ * A flag that stops a running `blake3HashFile` (set from an AbortSignal, or
+ * at process exit so that no read holds the exit-time thread-pool join).
+ */
+export declare class Blake3Cancel {
+  constructor()
+  cancel(): void
+}
+
 export declare class Blake3Hasher {
   constructor(key?: Uint8Array | undefined | null, context?: string | undefined | null)
   update(data: Uint8Array): void
@@ -168,7 +177,7 @@ export declare function blake3Hash(data: Uint8Array, length?: number | undefined
  */
 export declare function blake3HashAsync(data: Uint8Array, length?: number | undefined | null, key?: Uint8Array | undefined | null): Promise<Uint8Array>
 
-export declare function blake3HashFile(path: string, length?: number | undefined | null, key?: Uint8Array | undefined | null, context?: string | undefined | null, parallel?: boolean | undefined | null): Promise<Uint8Array>
+export declare function blake3HashFile(path: string, length?: number | undefined | null, key?: Uint8Array | undefined | null, context?: string | undefined | null, parallel?: boolean | undefined | null, maxBytes?: number | undefined | null, cancel?: Blake3Cancel | undefined | null): Promise<Uint8Array>
 
 /**
  * Writes the default 32-byte hash of `data` into `out` (no allocation: the
@@ -242,6 +251,8 @@ export interface DoctorCheckJs {
   ok: boolean
   detail: string
   disables: string
+  /** false: a missing feature that only disables what `disables` names */
+  required: boolean
 }
 
 export declare function ed25519ClearKeyCache(): void
@@ -249,8 +260,6 @@ export declare function ed25519ClearKeyCache(): void
 export declare function ed25519GenerateKeyPair(): KeyPair
 
 export declare function ed25519PublicKeyFromSecret(secretKey: Uint8Array): Uint8Array
-
-export declare function ed25519Sign(message: Uint8Array, secretKey: Uint8Array): Uint8Array
 
 /**
  * Writes the signature into `out` (64 bytes): allocating the result across
@@ -264,11 +273,20 @@ export declare function ed25519VerifyBatch(signatures: Uint8Array, publicKeys: U
 
 export declare function ed25519VerifyBatchAsync(signatures: Uint8Array, publicKeys: Uint8Array, messages: Uint8Array, messageEnds: Uint32Array, modeName?: string | undefined | null): Promise<boolean[]>
 
+/** Why one path of a `schedHashFiles` call has no hash. */
+export interface HashFileFailure {
+  /** Index into the `paths` argument. */
+  index: number
+  /** `ERR_OMNI_*` */
+  code: string
+  message: string
+}
+
 export interface HashFilesResult {
-  /** 32 bytes per path (zeros where `errors[i]` is not empty). */
+  /** 32 bytes per path (zeros where the path failed). */
   hashes: Buffer
-  /** `""` for success, else `[CODE] message`. */
-  errors: Array<string>
+  /** The paths that failed, in index order. */
+  failures: Array<HashFileFailure>
 }
 
 export declare function kernelCgroupCreate(path: string): CgroupHandle
@@ -402,6 +420,12 @@ export declare function schedCreate(threads: number): number
 
 export declare function schedDestroy(id: number): void
 
+/**
+ * Main side: drops every queued task (the task module failed to load, so no
+ * worker will ever take them); returns how many.
+ */
+export declare function schedDiscardQueued(id: number): number
+
 /** Main side: every completion recorded since the last drain (or null). */
 export declare function schedDrain(id: number): Buffer | null
 
@@ -409,8 +433,6 @@ export declare function schedHashFiles(id: number, paths: Array<string>): Promis
 
 /** Number of workers parked waiting for tasks. */
 export declare function schedIdleWorkers(id: number): number
-
-export declare function schedInflight(id: number, slot: number): Array<number>
 
 export interface SchedLost {
   /** Taken-but-unstarted tasks requeued. */
@@ -517,6 +539,9 @@ export interface XdpPinnedJs {
   path: string
   mode: string
   ifaceExists: boolean
+  ifindex: number
+  /** inode of the network namespace (always the caller's) */
+  netns: number
 }
 
 export interface XdpRateRuleJs {

@@ -1,6 +1,8 @@
 //! Bindings for `omnitide-crypto` (BLAKE3 and Ed25519).
 
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 
 use napi::bindgen_prelude::*;
 use napi_derive::napi;
@@ -9,7 +11,9 @@ use omnitide_crypto::{blake3 as b3, ed25519 as ed};
 use crate::error::{guard, guard_ok, length_arg};
 
 fn mode(m: Option<String>) -> omnitide_common::Result<ed::Mode> {
-    m.map(|m| ed::Mode::parse("opts.mode", &m)).transpose().map(|m| m.unwrap_or_default())
+    m.map(|m| ed::Mode::parse("opts.mode", &m))
+        .transpose()
+        .map(|m| m.unwrap_or_default())
 }
 
 // ---------------------------------------------------------------- BLAKE3
@@ -51,7 +55,13 @@ pub fn blake3_derive_key<'e>(
     material: &[u8],
     length: Option<u32>,
 ) -> Result<Uint8ArraySlice<'e>> {
-    let out = guard(|| b3::derive_key(&context, material, length_arg("length", length, b3::OUT_LEN)?))?;
+    let out = guard(|| {
+        b3::derive_key(
+            &context,
+            material,
+            length_arg("length", length, b3::OUT_LEN)?,
+        )
+    })?;
     Uint8ArraySlice::copy_from(env, out)
 }
 
@@ -67,7 +77,10 @@ impl Blake3Hasher {
         guard(|| {
             let inner = match (key, context) {
                 (Some(_), Some(_)) => {
-                    return Err(omnitide_common::Error::invalid_arg("opts", "key and context are mutually exclusive"))
+                    return Err(omnitide_common::Error::invalid_arg(
+                        "opts",
+                        "key and context are mutually exclusive",
+                    ))
                 }
                 (Some(k), None) => b3::Hasher::new_keyed(k)?,
                 (None, Some(c)) => b3::Hasher::new_derive_key(&c),
@@ -86,7 +99,10 @@ impl Blake3Hasher {
 
     #[napi]
     pub fn digest<'e>(&self, env: &'e Env, length: Option<u32>) -> Result<Uint8ArraySlice<'e>> {
-        let out = guard(|| self.inner.finalize_vec(length_arg("length", length, b3::OUT_LEN)?))?;
+        let out = guard(|| {
+            self.inner
+                .finalize_vec(length_arg("length", length, b3::OUT_LEN)?)
+        })?;
         Uint8ArraySlice::copy_from(env, out)
     }
 
@@ -120,9 +136,17 @@ impl Task for HashTask {
 /// Hashes on the libuv pool, spreading large inputs over all cores. The caller
 /// must not mutate `data` until the promise settles.
 #[napi(ts_return_type = "Promise<Uint8Array>")]
-pub fn blake3_hash_async(data: Uint8Array, length: Option<u32>, key: Option<&[u8]>) -> Result<AsyncTask<HashTask>> {
+pub fn blake3_hash_async(
+    data: Uint8Array,
+    length: Option<u32>,
+    key: Option<&[u8]>,
+) -> Result<AsyncTask<HashTask>> {
     let length = guard(|| length_arg("opts.length", length, b3::OUT_LEN))?;
-    Ok(AsyncTask::new(HashTask { data, key: key.map(<[u8]>::to_vec), length }))
+    Ok(AsyncTask::new(HashTask {
+        data,
+        key: key.map(<[u8]>::to_vec),
+        length,
+    }))
 }
 
 pub struct HashFileTask {
@@ -131,6 +155,30 @@ pub struct HashFileTask {
     context: Option<String>,
     length: usize,
     parallel: bool,
+    max_bytes: Option<u64>,
+    cancel: Option<Arc<AtomicBool>>,
+}
+
+/// A flag that stops a running `blake3HashFile` (set from an AbortSignal, or
+/// at process exit so that no read holds the exit-time thread-pool join).
+#[napi]
+pub struct Blake3Cancel {
+    flag: Arc<AtomicBool>,
+}
+
+#[napi]
+impl Blake3Cancel {
+    #[napi(constructor)]
+    pub fn new() -> Self {
+        Self {
+            flag: Arc::new(AtomicBool::new(false)),
+        }
+    }
+
+    #[napi]
+    pub fn cancel(&self) {
+        self.flag.store(true, Ordering::Relaxed);
+    }
 }
 
 impl Task for HashFileTask {
@@ -146,6 +194,8 @@ impl Task for HashFileTask {
                     derive_context: self.context.as_deref(),
                     length: Some(self.length),
                     parallel: Some(self.parallel),
+                    max_bytes: self.max_bytes,
+                    cancel: self.cancel.as_deref(),
                 },
             )
         })
@@ -163,14 +213,32 @@ pub fn blake3_hash_file(
     key: Option<&[u8]>,
     context: Option<String>,
     parallel: Option<bool>,
+    max_bytes: Option<f64>,
+    cancel: Option<&Blake3Cancel>,
 ) -> Result<AsyncTask<HashFileTask>> {
-    let length = guard(|| length_arg("opts.length", length, b3::OUT_LEN))?;
+    let (length, max_bytes) = guard(|| {
+        let max = max_bytes
+            .map(|m| {
+                if m.is_finite() && m >= 0.0 && m.fract() == 0.0 {
+                    Ok(m as u64)
+                } else {
+                    Err(omnitide_common::Error::invalid_arg(
+                        "opts.maxBytes",
+                        format!("must be a non-negative integer, got {m}"),
+                    ))
+                }
+            })
+            .transpose()?;
+        Ok((length_arg("opts.length", length, b3::OUT_LEN)?, max))
+    })?;
     Ok(AsyncTask::new(HashFileTask {
         path: PathBuf::from(path),
         key: key.map(<[u8]>::to_vec),
         context,
         length,
         parallel: parallel.unwrap_or(true),
+        max_bytes,
+        cancel: cancel.map(|c| c.flag.clone()),
     }))
 }
 
@@ -185,25 +253,29 @@ pub struct KeyPair {
 #[napi]
 pub fn ed25519_generate_key_pair() -> Result<KeyPair> {
     let (sk, pk) = guard_ok(ed::generate_keypair)?;
-    Ok(KeyPair { secret_key: Uint8Array::new(sk.to_vec()), public_key: Uint8Array::new(pk.to_vec()) })
+    Ok(KeyPair {
+        secret_key: Uint8Array::new(sk.to_vec()),
+        public_key: Uint8Array::new(pk.to_vec()),
+    })
 }
 
 #[napi]
-pub fn ed25519_public_key_from_secret<'e>(env: &'e Env, secret_key: &[u8]) -> Result<Uint8ArraySlice<'e>> {
+pub fn ed25519_public_key_from_secret<'e>(
+    env: &'e Env,
+    secret_key: &[u8],
+) -> Result<Uint8ArraySlice<'e>> {
     let pk = guard(|| ed::public_key_from_secret(secret_key))?;
     Uint8ArraySlice::copy_from(env, pk)
-}
-
-#[napi]
-pub fn ed25519_sign<'e>(env: &'e Env, message: &[u8], secret_key: &[u8]) -> Result<Uint8ArraySlice<'e>> {
-    let sig = guard(|| ed::sign(message, secret_key))?;
-    Uint8ArraySlice::copy_from(env, sig)
 }
 
 /// Writes the signature into `out` (64 bytes): allocating the result across
 /// N-API costs more than the copy the TypeScript layer makes from a scratch buffer.
 #[napi]
-pub fn ed25519_sign_into(message: &[u8], secret_key: &[u8], mut out: Uint8ArraySlice) -> Result<()> {
+pub fn ed25519_sign_into(
+    message: &[u8],
+    secret_key: &[u8],
+    mut out: Uint8ArraySlice,
+) -> Result<()> {
     // SAFETY: as in `blake3_hash_into`.
     let out = unsafe { out.as_mut() };
     guard(|| {
@@ -229,7 +301,11 @@ pub struct Ed25519Signer {
 impl Ed25519Signer {
     #[napi(constructor)]
     pub fn new(secret_key: &[u8]) -> Result<Self> {
-        guard(|| Ok(Self { inner: ed::Signer::new(secret_key)? }))
+        guard(|| {
+            Ok(Self {
+                inner: ed::Signer::new(secret_key)?,
+            })
+        })
     }
 
     #[napi(getter)]
@@ -257,12 +333,16 @@ impl Ed25519Signer {
 }
 
 #[napi]
-pub fn ed25519_verify(signature: &[u8], message: &[u8], public_key: &[u8], mode_name: Option<String>) -> Result<bool> {
+pub fn ed25519_verify(
+    signature: &[u8],
+    message: &[u8],
+    public_key: &[u8],
+    mode_name: Option<String>,
+) -> Result<bool> {
     guard(|| ed::verify(signature, message, public_key, mode(mode_name)?))
 }
 
-/// A batch packed by the TypeScript layer: `signatures` is 64·n bytes,
-/// `public_keys` 32·n bytes, messages back to back with end offsets.
+/// Owned copy of a packed batch (see [`ed::Packed`]) for the async form.
 struct PackedBatch {
     signatures: Vec<u8>,
     public_keys: Vec<u8>,
@@ -270,26 +350,15 @@ struct PackedBatch {
     message_ends: Vec<u32>,
 }
 
-fn verify_packed(b: &PackedBatch, mode: ed::Mode, parallel: bool) -> omnitide_common::Result<Vec<bool>> {
-    let n = b.message_ends.len();
-    if b.signatures.len() != n * ed::SIGNATURE_LEN || b.public_keys.len() != n * ed::PUBLIC_KEY_LEN {
-        return Err(omnitide_common::Error::invalid_arg("items", "packed batch lengths disagree"));
-    }
-    let mut items = Vec::with_capacity(n);
-    let mut start = 0usize;
-    for i in 0..n {
-        let end = b.message_ends[i] as usize;
-        if end < start || end > b.messages.len() {
-            return Err(omnitide_common::Error::invalid_arg("items", format!("message {i} out of range")));
+impl PackedBatch {
+    fn packed(&self) -> ed::Packed<'_> {
+        ed::Packed {
+            signatures: &self.signatures,
+            public_keys: &self.public_keys,
+            messages: &self.messages,
+            message_ends: &self.message_ends,
         }
-        items.push(ed::Item {
-            signature: &b.signatures[i * 64..i * 64 + 64],
-            message: &b.messages[start..end],
-            public_key: &b.public_keys[i * 32..i * 32 + 32],
-        });
-        start = end;
     }
-    ed::verify_batch(&items, mode, parallel)
 }
 
 #[napi]
@@ -302,15 +371,13 @@ pub fn ed25519_verify_batch(
     parallel: Option<bool>,
 ) -> Result<Vec<bool>> {
     guard(|| {
-        // Copies are cheap next to ~20 µs per signature and keep one code path
-        // for the sync and async forms.
-        let b = PackedBatch {
-            signatures: signatures.to_vec(),
-            public_keys: public_keys.to_vec(),
-            messages: messages.to_vec(),
-            message_ends: message_ends.to_vec(),
+        let packed = ed::Packed {
+            signatures,
+            public_keys,
+            messages,
+            message_ends,
         };
-        verify_packed(&b, mode(mode_name)?, parallel.unwrap_or(true))
+        ed::verify_batch(&packed.items()?, mode(mode_name)?, parallel.unwrap_or(true))
     })
 }
 
@@ -324,7 +391,7 @@ impl Task for VerifyBatchTask {
     type JsValue = Vec<bool>;
 
     fn compute(&mut self) -> Result<Self::Output> {
-        guard(|| verify_packed(&self.batch, self.mode, true))
+        guard(|| ed::verify_batch(&self.batch.packed().items()?, self.mode, true))
     }
 
     fn resolve(&mut self, _env: Env, output: Self::Output) -> Result<Self::JsValue> {

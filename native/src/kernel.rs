@@ -30,15 +30,20 @@ impl<T: Send + ToNapiValue + TypeName + 'static> Task for KernelTask<T> {
     }
 }
 
-fn task<T: Send + 'static>(f: impl FnOnce() -> OResult<T> + Send + 'static) -> AsyncTask<KernelTask<T>>
+fn task<T: Send + 'static>(
+    f: impl FnOnce() -> OResult<T> + Send + 'static,
+) -> AsyncTask<KernelTask<T>>
 where
     KernelTask<T>: Task,
 {
-    AsyncTask::new(KernelTask { f: Some(Box::new(f)) })
+    AsyncTask::new(KernelTask {
+        f: Some(Box::new(f)),
+    })
 }
 
 fn lock<T>(m: &Mutex<T>) -> OResult<MutexGuard<'_, T>> {
-    m.lock().map_err(|_| OErr::internal("kernel handle lock poisoned by an earlier panic"))
+    m.lock()
+        .map_err(|_| OErr::internal("kernel handle lock poisoned by an earlier panic"))
 }
 
 fn ms(v: Option<u32>) -> Duration {
@@ -89,6 +94,9 @@ pub struct XdpPinnedJs {
     pub path: String,
     pub mode: String,
     pub iface_exists: bool,
+    pub ifindex: u32,
+    /// inode of the network namespace (always the caller's)
+    pub netns: f64,
 }
 
 #[napi(object)]
@@ -100,7 +108,10 @@ pub struct XdpTestRunJs {
 }
 
 fn c(x: xdp::Counter) -> XdpCounterJs {
-    XdpCounterJs { packets: x.packets as f64, bytes: x.bytes as f64 }
+    XdpCounterJs {
+        packets: x.packets as f64,
+        bytes: x.bytes as f64,
+    }
 }
 
 #[napi]
@@ -109,18 +120,27 @@ pub struct XdpFilterHandle {
 }
 
 fn wrap(f: XdpFilter) -> XdpFilterHandle {
-    XdpFilterHandle { inner: Arc::new(Mutex::new(f)) }
+    XdpFilterHandle {
+        inner: Arc::new(Mutex::new(f)),
+    }
 }
 
 fn whole(arg: &str, v: f64) -> OResult<u64> {
     if !(v.is_finite() && v >= 0.0 && v.fract() == 0.0 && v <= 9.007_199_254_740_991e15) {
-        return Err(OErr::invalid_arg(arg, format!("must be a non-negative integer, got {v}")));
+        return Err(OErr::invalid_arg(
+            arg,
+            format!("must be a non-negative integer, got {v}"),
+        ));
     }
     Ok(v as u64)
 }
 
 #[napi]
-pub fn kernel_xdp_attach(iface: String, mode: Option<String>, pin: Option<bool>) -> Result<XdpFilterHandle> {
+pub fn kernel_xdp_attach(
+    iface: String,
+    mode: Option<String>,
+    pin: Option<bool>,
+) -> Result<XdpFilterHandle> {
     guard(|| {
         let mode = Mode::parse(mode.as_deref().unwrap_or("auto"))?;
         Ok(wrap(XdpFilter::attach(&iface, mode, pin.unwrap_or(false))?))
@@ -143,7 +163,14 @@ pub fn kernel_xdp_list() -> Result<Vec<XdpPinnedJs>> {
     guard(|| {
         Ok(xdp::list()?
             .into_iter()
-            .map(|p| XdpPinnedJs { iface: p.iface, path: p.path, mode: p.mode, iface_exists: p.attached })
+            .map(|p| XdpPinnedJs {
+                iface: p.iface,
+                path: p.path,
+                mode: p.mode,
+                iface_exists: p.attached,
+                ifindex: p.ifindex,
+                netns: p.netns as f64,
+            })
             .collect())
     })
 }
@@ -200,7 +227,9 @@ impl XdpFilterHandle {
 
     #[napi]
     pub fn set_rate_limit(&self, cidr: String, pps: f64, burst: f64) -> Result<()> {
-        guard(|| lock(&self.inner)?.set_rate_limit(&cidr, whole("pps", pps)?, whole("burst", burst)?))
+        guard(|| {
+            lock(&self.inner)?.set_rate_limit(&cidr, whole("pps", pps)?, whole("burst", burst)?)
+        })
     }
 
     #[napi]
@@ -214,7 +243,11 @@ impl XdpFilterHandle {
             Ok(lock(&self.inner)?
                 .rate_limits()?
                 .into_iter()
-                .map(|r| XdpRateRuleJs { cidr: r.cidr, pps: r.pps as f64, burst: r.burst as f64 })
+                .map(|r| XdpRateRuleJs {
+                    cidr: r.cidr,
+                    pps: r.pps as f64,
+                    burst: r.burst as f64,
+                })
                 .collect())
         })
     }
@@ -230,7 +263,10 @@ impl XdpFilterHandle {
             Ok(lock(&self.inner)?
                 .drop_rules()?
                 .into_iter()
-                .map(|r| XdpDropRuleJs { cidr: r.cidr, probability: r.probability })
+                .map(|r| XdpDropRuleJs {
+                    cidr: r.cidr,
+                    probability: r.probability,
+                })
                 .collect())
         })
     }
@@ -239,7 +275,12 @@ impl XdpFilterHandle {
     pub fn stats(&self) -> Result<XdpStatsJs> {
         guard(|| {
             let s = lock(&self.inner)?.stats()?;
-            Ok(XdpStatsJs { passed: c(s.passed), blocked: c(s.blocked), rate_limited: c(s.rate_limited), random_drop: c(s.random_drop) })
+            Ok(XdpStatsJs {
+                passed: c(s.passed),
+                blocked: c(s.blocked),
+                rate_limited: c(s.rate_limited),
+                random_drop: c(s.random_drop),
+            })
         })
     }
 
@@ -252,7 +293,10 @@ impl XdpFilterHandle {
     pub fn test_run(&self, frame: &[u8], repeat: Option<u32>) -> Result<XdpTestRunJs> {
         guard(|| {
             let (action, duration_ns) = lock(&self.inner)?.test_run(frame, repeat.unwrap_or(1))?;
-            Ok(XdpTestRunJs { action, duration_ns })
+            Ok(XdpTestRunJs {
+                action,
+                duration_ns,
+            })
         })
     }
 
@@ -332,7 +376,12 @@ fn max_or(arg: &str, v: Option<String>) -> OResult<Option<Option<u64>>> {
     match v {
         None => Ok(None),
         Some(s) if s == "max" => Ok(Some(None)),
-        Some(s) => s.parse::<u64>().map(|x| Some(Some(x))).map_err(|_| OErr::invalid_arg(arg, format!("must be a byte/count integer or 'max', got {s:?}"))),
+        Some(s) => s.parse::<u64>().map(|x| Some(Some(x))).map_err(|_| {
+            OErr::invalid_arg(
+                arg,
+                format!("must be a byte/count integer or 'max', got {s:?}"),
+            )
+        }),
     }
 }
 
@@ -345,8 +394,16 @@ fn limits(l: CgroupLimitsJs) -> OResult<CgroupLimits> {
         None => None,
         Some(c) => match (c.weight, c.quota_us, c.period_us) {
             (Some(w), None, None) => Some(CpuLimit::Weight(whole("cpu.weight", w)?)),
-            (None, q, p) => Some(CpuLimit::Max { quota_us: opt_whole("cpu.quotaUs", q)?, period_us: opt_whole("cpu.periodUs", p)?.unwrap_or(100_000) }),
-            _ => return Err(OErr::invalid_arg("cpu", "give either { weight } or { quotaUs, periodUs }, not both")),
+            (None, q, p) => Some(CpuLimit::Max {
+                quota_us: opt_whole("cpu.quotaUs", q)?,
+                period_us: opt_whole("cpu.periodUs", p)?.unwrap_or(100_000),
+            }),
+            _ => {
+                return Err(OErr::invalid_arg(
+                    "cpu",
+                    "give either { weight } or { quotaUs, periodUs }, not both",
+                ))
+            }
         },
     };
     let mut io = Vec::new();
@@ -380,12 +437,20 @@ pub fn kernel_cgroup_root() -> Result<String> {
 
 #[napi]
 pub fn kernel_cgroup_create(path: String) -> Result<CgroupHandle> {
-    guard(|| Ok(CgroupHandle { inner: Arc::new(Mutex::new(Cgroup::create(&path)?)) }))
+    guard(|| {
+        Ok(CgroupHandle {
+            inner: Arc::new(Mutex::new(Cgroup::create(&path)?)),
+        })
+    })
 }
 
 #[napi]
 pub fn kernel_cgroup_open(path: String) -> Result<CgroupHandle> {
-    guard(|| Ok(CgroupHandle { inner: Arc::new(Mutex::new(Cgroup::open(&path)?)) }))
+    guard(|| {
+        Ok(CgroupHandle {
+            inner: Arc::new(Mutex::new(Cgroup::open(&path)?)),
+        })
+    })
 }
 
 #[napi]
@@ -444,7 +509,11 @@ impl CgroupHandle {
     }
 
     #[napi(ts_return_type = "Promise<void>")]
-    pub fn remove(&self, force: Option<bool>, timeout_ms: Option<u32>) -> AsyncTask<KernelTask<()>> {
+    pub fn remove(
+        &self,
+        force: Option<bool>,
+        timeout_ms: Option<u32>,
+    ) -> AsyncTask<KernelTask<()>> {
         let inner = self.inner.clone();
         task(move || lock(&inner)?.remove(force.unwrap_or(false), ms(timeout_ms)))
     }
@@ -459,7 +528,14 @@ impl CgroupHandle {
         guard(|| {
             let s = lock(&self.inner)?.stats()?;
             Ok(CgroupStatsJs {
-                cpu: s.cpu.into_iter().map(|(key, v)| KvJs { key, value: v as f64 }).collect(),
+                cpu: s
+                    .cpu
+                    .into_iter()
+                    .map(|(key, v)| KvJs {
+                        key,
+                        value: v as f64,
+                    })
+                    .collect(),
                 memory_current: s.memory_current.map(|v| v as f64),
                 pids_current: s.pids_current.map(|v| v as f64),
                 pressure: s
@@ -488,15 +564,28 @@ impl CgroupHandle {
         guard(|| {
             let cg = lock(&self.inner)?;
             if cg.is_removed() {
-                return Err(OErr::new(code::CLOSED, format!("cgroup: {} was removed", cg.path())));
+                return Err(OErr::new(
+                    code::CLOSED,
+                    format!("cgroup: {} was removed", cg.path()),
+                ));
             }
-            let skb = |s: Option<SkbPolicyJs>| s.map(|s| cgb::SkbPolicy { deny_cidrs: s.deny_cidrs.unwrap_or_default(), count: s.count.unwrap_or(true) });
+            let skb = |s: Option<SkbPolicyJs>| {
+                s.map(|s| cgb::SkbPolicy {
+                    deny_cidrs: s.deny_cidrs.unwrap_or_default(),
+                    count: s.count.unwrap_or(true),
+                })
+            };
             let spec = cgb::PolicySpec {
                 ingress: skb(spec.ingress),
                 egress: skb(spec.egress),
-                connect: spec.connect.map(|c| cgb::ConnectPolicy { deny_ports: c.deny_ports.unwrap_or_default(), allow_cidrs: c.allow_cidrs }),
+                connect: spec.connect.map(|c| cgb::ConnectPolicy {
+                    deny_ports: c.deny_ports.unwrap_or_default(),
+                    allow_cidrs: c.allow_cidrs,
+                }),
             };
-            Ok(CgroupPolicyHandle { inner: Mutex::new(CgroupPolicy::attach(cg.fs_path(), &spec)?) })
+            Ok(CgroupPolicyHandle {
+                inner: Mutex::new(CgroupPolicy::attach(cg.fs_path(), &spec)?),
+            })
         })
     }
 }
@@ -536,7 +625,12 @@ pub struct TrafficStatsJs {
 }
 
 fn tc(c: cgb::TrafficCounter) -> TrafficCounterJs {
-    TrafficCounterJs { packets: c.packets as f64, bytes: c.bytes as f64, denied_packets: c.denied_packets as f64, denied_bytes: c.denied_bytes as f64 }
+    TrafficCounterJs {
+        packets: c.packets as f64,
+        bytes: c.bytes as f64,
+        denied_packets: c.denied_packets as f64,
+        denied_bytes: c.denied_bytes as f64,
+    }
 }
 
 #[napi]
@@ -550,7 +644,11 @@ impl CgroupPolicyHandle {
     pub fn stats(&self) -> Result<TrafficStatsJs> {
         guard(|| {
             let s = lock(&self.inner)?.stats()?;
-            Ok(TrafficStatsJs { ingress: tc(s.ingress), egress: tc(s.egress), connect: tc(s.connect) })
+            Ok(TrafficStatsJs {
+                ingress: tc(s.ingress),
+                egress: tc(s.egress),
+                connect: tc(s.connect),
+            })
         })
     }
 
@@ -575,6 +673,8 @@ pub struct DoctorCheckJs {
     pub ok: bool,
     pub detail: String,
     pub disables: String,
+    /// false: a missing feature that only disables what `disables` names
+    pub required: bool,
 }
 
 #[napi]
@@ -582,7 +682,13 @@ pub fn kernel_doctor() -> Result<Vec<DoctorCheckJs>> {
     guard(|| {
         Ok(omnitide_kernel::doctor::checks()
             .into_iter()
-            .map(|c| DoctorCheckJs { name: c.name, ok: c.ok, detail: c.detail, disables: c.disables })
+            .map(|c| DoctorCheckJs {
+                name: c.name,
+                ok: c.ok,
+                detail: c.detail,
+                disables: c.disables,
+                required: c.required,
+            })
             .collect())
     })
 }

@@ -15,7 +15,10 @@ use crate::error::guard;
 
 fn ms(arg: &str, v: f64) -> omnitide_common::Result<Duration> {
     if !(v >= 0.0 && v.is_finite()) {
-        return Err(Error::invalid_arg(arg, format!("must be a finite number >= 0, got {v}")));
+        return Err(Error::invalid_arg(
+            arg,
+            format!("must be a finite number >= 0, got {v}"),
+        ));
     }
     Ok(Duration::from_secs_f64(v / 1000.0))
 }
@@ -47,7 +50,11 @@ pub fn sched_take(id: u32, slot: u32, max: u32, park_ms: f64) -> Result<Option<B
         let core = sched::get(id)?;
         core.take_packed(slot as usize, max as usize, ms("parkMs", park_ms)?)
     })?;
-    Ok(if out.is_empty() { None } else { Some(Buffer::from(out)) })
+    Ok(if out.is_empty() {
+        None
+    } else {
+        Some(Buffer::from(out))
+    })
 }
 
 /// Worker side: posts a packed completion batch; `true` when the main thread
@@ -61,7 +68,11 @@ pub fn sched_complete(id: u32, slot: u32, batch: &[u8], busy_ns: f64) -> Result<
 #[napi]
 pub fn sched_drain(id: u32) -> Result<Option<Buffer>> {
     let out = guard(|| Ok(sched::get(id)?.drain()))?;
-    Ok(if out.is_empty() { None } else { Some(Buffer::from(out)) })
+    Ok(if out.is_empty() {
+        None
+    } else {
+        Some(Buffer::from(out))
+    })
 }
 
 /// Worker side: hands taken-but-unstarted tasks back to the slot's local
@@ -69,7 +80,10 @@ pub fn sched_drain(id: u32) -> Result<Option<Buffer>> {
 #[napi]
 pub fn sched_release(id: u32, slot: u32, task_ids: Vec<f64>) -> Result<u32> {
     guard(|| {
-        let ids = task_ids.iter().map(|v| wire::id_from_f64("taskIds", *v)).collect::<omnitide_common::Result<Vec<u64>>>()?;
+        let ids = task_ids
+            .iter()
+            .map(|v| wire::id_from_f64("taskIds", *v))
+            .collect::<omnitide_common::Result<Vec<u64>>>()?;
         Ok(sched::get(id)?.release(slot as usize, &ids)? as u32)
     })
 }
@@ -78,7 +92,14 @@ pub fn sched_release(id: u32, slot: u32, task_ids: Vec<f64>) -> Result<u32> {
 /// (stealable by the other workers); returns its id. Its completion comes back
 /// through `schedChildResults`, not the main thread.
 #[napi]
-pub fn sched_spawn(id: u32, slot: u32, parent: f64, name: u32, flags: u32, payload: &[u8]) -> Result<f64> {
+pub fn sched_spawn(
+    id: u32,
+    slot: u32,
+    parent: f64,
+    name: u32,
+    flags: u32,
+    payload: &[u8],
+) -> Result<f64> {
     guard(|| {
         let parent = wire::id_from_f64("parent", parent)?;
         Ok(sched::get(id)?.spawn(slot as usize, parent, name, flags, payload.to_vec())? as f64)
@@ -89,7 +110,11 @@ pub fn sched_spawn(id: u32, slot: u32, parent: f64, name: u32, flags: u32, paylo
 #[napi]
 pub fn sched_child_results(id: u32, slot: u32) -> Result<Option<Buffer>> {
     let out = guard(|| sched::get(id)?.child_results(slot as usize))?;
-    Ok(if out.is_empty() { None } else { Some(Buffer::from(out)) })
+    Ok(if out.is_empty() {
+        None
+    } else {
+        Some(Buffer::from(out))
+    })
 }
 
 /// Number of workers parked waiting for tasks.
@@ -111,9 +136,11 @@ pub fn sched_cancel(id: u32, task_id: f64) -> Result<i32> {
     })
 }
 
+/// Main side: drops every queued task (the task module failed to load, so no
+/// worker will ever take them); returns how many.
 #[napi]
-pub fn sched_inflight(id: u32, slot: u32) -> Result<Vec<f64>> {
-    guard(|| Ok(sched::get(id)?.inflight(slot as usize)?.into_iter().map(|v| v as f64).collect()))
+pub fn sched_discard_queued(id: u32) -> Result<u32> {
+    guard(|| Ok(sched::get(id)?.discard_queued() as u32))
 }
 
 #[napi(object)]
@@ -129,9 +156,14 @@ pub struct SchedLost {
 #[napi]
 pub fn sched_worker_lost(id: u32, slot: u32, culprit: Option<f64>) -> Result<SchedLost> {
     guard(|| {
-        let culprit = culprit.map(|c| wire::id_from_f64("culprit", c)).transpose()?;
+        let culprit = culprit
+            .map(|c| wire::id_from_f64("culprit", c))
+            .transpose()?;
         let l = sched::get(id)?.lose_worker(slot as usize, culprit)?;
-        Ok(SchedLost { requeued: l.requeued.into_iter().map(|v| v as f64).collect(), failed: l.failed.map(|v| v as f64) })
+        Ok(SchedLost {
+            requeued: l.requeued.into_iter().map(|v| v as f64).collect(),
+            failed: l.failed.map(|v| v as f64),
+        })
     })
 }
 
@@ -217,16 +249,26 @@ pub struct HashFilesTask {
     paths: Vec<PathBuf>,
 }
 
+/// Why one path of a `schedHashFiles` call has no hash.
+#[napi(object)]
+pub struct HashFileFailure {
+    /// Index into the `paths` argument.
+    pub index: u32,
+    /// `ERR_OMNI_*`
+    pub code: String,
+    pub message: String,
+}
+
 #[napi(object)]
 pub struct HashFilesResult {
-    /// 32 bytes per path (zeros where `errors[i]` is not empty).
+    /// 32 bytes per path (zeros where the path failed).
     pub hashes: Buffer,
-    /// `""` for success, else `[CODE] message`.
-    pub errors: Vec<String>,
+    /// The paths that failed, in index order.
+    pub failures: Vec<HashFileFailure>,
 }
 
 impl Task for HashFilesTask {
-    type Output = (Vec<u8>, Vec<String>);
+    type Output = (Vec<u8>, Vec<HashFileFailure>);
     type JsValue = HashFilesResult;
 
     fn compute(&mut self) -> Result<Self::Output> {
@@ -234,28 +276,35 @@ impl Task for HashFilesTask {
             let core = sched::get(self.id)?;
             let res = kernels::hash_files(&core, &self.paths);
             let mut hashes = vec![0u8; 32 * res.len()];
-            let mut errors = Vec::with_capacity(res.len());
+            let mut failures = Vec::new();
             for (i, r) in res.into_iter().enumerate() {
                 match r {
-                    Ok(h) => {
-                        hashes[i * 32..i * 32 + 32].copy_from_slice(&h);
-                        errors.push(String::new())
-                    }
-                    Err(e) => errors.push(format!("[{}] {}", e.code, e.message)),
+                    Ok(h) => hashes[i * 32..i * 32 + 32].copy_from_slice(&h),
+                    Err(e) => failures.push(HashFileFailure {
+                        index: i as u32,
+                        code: e.code.to_string(),
+                        message: e.message,
+                    }),
                 }
             }
-            Ok((hashes, errors))
+            Ok((hashes, failures))
         })
     }
 
-    fn resolve(&mut self, _env: Env, (hashes, errors): Self::Output) -> Result<Self::JsValue> {
-        Ok(HashFilesResult { hashes: hashes.into(), errors })
+    fn resolve(&mut self, _env: Env, (hashes, failures): Self::Output) -> Result<Self::JsValue> {
+        Ok(HashFilesResult {
+            hashes: hashes.into(),
+            failures,
+        })
     }
 }
 
 #[napi(ts_return_type = "Promise<HashFilesResult>")]
 pub fn sched_hash_files(id: u32, paths: Vec<String>) -> Result<AsyncTask<HashFilesTask>> {
-    Ok(AsyncTask::new(HashFilesTask { id, paths: paths.into_iter().map(PathBuf::from).collect() }))
+    Ok(AsyncTask::new(HashFilesTask {
+        id,
+        paths: paths.into_iter().map(PathBuf::from).collect(),
+    }))
 }
 
 pub struct VerifyTask {
@@ -273,28 +322,13 @@ impl Task for VerifyTask {
 
     fn compute(&mut self) -> Result<Self::Output> {
         guard(|| {
-            let n = self.ends.len();
-            if self.signatures.len() != n * 64 {
-                return Err(Error::invalid_arg("signatures", format!("expected {} bytes (64 per item), got {}", n * 64, self.signatures.len())));
-            }
-            if self.public_keys.len() != n * 32 {
-                return Err(Error::invalid_arg("publicKeys", format!("expected {} bytes (32 per item), got {}", n * 32, self.public_keys.len())));
-            }
-            let mut items = Vec::with_capacity(n);
-            let mut start = 0usize;
-            for (i, &e) in self.ends.iter().enumerate() {
-                let e = e as usize;
-                if e < start || e > self.messages.len() {
-                    return Err(Error::invalid_arg("ends", format!("ends[{i}] = {e} is out of order or past the data")));
-                }
-                items.push(ed::Item {
-                    signature: &self.signatures[i * 64..i * 64 + 64],
-                    message: &self.messages[start..e],
-                    public_key: &self.public_keys[i * 32..i * 32 + 32],
-                });
-                start = e;
-            }
-            kernels::verify_batch(&*sched::get(self.id)?, &items, self.mode)
+            let packed = ed::Packed {
+                signatures: &self.signatures,
+                public_keys: &self.public_keys,
+                messages: &self.messages,
+                message_ends: &self.ends,
+            };
+            kernels::verify_batch(&*sched::get(self.id)?, &packed.items()?, self.mode)
         })
     }
 
@@ -312,7 +346,11 @@ pub fn sched_verify_batch(
     public_keys: &[u8],
     mode: Option<String>,
 ) -> Result<AsyncTask<VerifyTask>> {
-    let mode = guard(|| mode.map(|m| ed::Mode::parse("opts.mode", &m)).transpose().map(|m| m.unwrap_or_default()))?;
+    let mode = guard(|| {
+        mode.map(|m| ed::Mode::parse("opts.mode", &m))
+            .transpose()
+            .map(|m| m.unwrap_or_default())
+    })?;
     Ok(AsyncTask::new(VerifyTask {
         id,
         signatures: signatures.to_vec(),
