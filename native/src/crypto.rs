@@ -9,22 +9,16 @@ use napi_derive::napi;
 use omnitide_crypto::{blake3 as b3, ed25519 as ed};
 
 use crate::error::{guard, guard_ok, length_arg};
+use crate::task;
 
 fn mode(m: Option<String>) -> omnitide_common::Result<ed::Mode> {
-    m.map(|m| ed::Mode::parse("opts.mode", &m))
-        .transpose()
-        .map(|m| m.unwrap_or_default())
+    m.map(|m| ed::Mode::parse("opts.mode", &m)).transpose().map(|m| m.unwrap_or_default())
 }
 
 // ---------------------------------------------------------------- BLAKE3
 
 #[napi]
-pub fn blake3_hash<'e>(
-    env: &'e Env,
-    data: &[u8],
-    length: Option<u32>,
-    key: Option<&[u8]>,
-) -> Result<Uint8ArraySlice<'e>> {
+pub fn blake3_hash<'e>(env: &'e Env, data: &[u8], length: Option<u32>, key: Option<&[u8]>) -> Result<Uint8ArraySlice<'e>> {
     let out = guard(|| b3::hash(data, key, length_arg("opts.length", length, b3::OUT_LEN)?))?;
     Uint8ArraySlice::copy_from(env, out)
 }
@@ -49,19 +43,8 @@ pub fn blake3_hash_many(data: &[u8], ends: &[u32], mut out: Uint8ArraySlice) -> 
 }
 
 #[napi]
-pub fn blake3_derive_key<'e>(
-    env: &'e Env,
-    context: String,
-    material: &[u8],
-    length: Option<u32>,
-) -> Result<Uint8ArraySlice<'e>> {
-    let out = guard(|| {
-        b3::derive_key(
-            &context,
-            material,
-            length_arg("length", length, b3::OUT_LEN)?,
-        )
-    })?;
+pub fn blake3_derive_key<'e>(env: &'e Env, context: String, material: &[u8], length: Option<u32>) -> Result<Uint8ArraySlice<'e>> {
+    let out = guard(|| b3::derive_key(&context, material, length_arg("length", length, b3::OUT_LEN)?))?;
     Uint8ArraySlice::copy_from(env, out)
 }
 
@@ -76,12 +59,7 @@ impl Blake3Hasher {
     pub fn new(key: Option<&[u8]>, context: Option<String>) -> Result<Self> {
         guard(|| {
             let inner = match (key, context) {
-                (Some(_), Some(_)) => {
-                    return Err(omnitide_common::Error::invalid_arg(
-                        "opts",
-                        "key and context are mutually exclusive",
-                    ))
-                }
+                (Some(_), Some(_)) => return Err(omnitide_common::Error::invalid_arg("opts", "key and context are mutually exclusive")),
                 (Some(k), None) => b3::Hasher::new_keyed(k)?,
                 (None, Some(c)) => b3::Hasher::new_derive_key(&c),
                 (None, None) => b3::Hasher::new(),
@@ -99,10 +77,7 @@ impl Blake3Hasher {
 
     #[napi]
     pub fn digest<'e>(&self, env: &'e Env, length: Option<u32>) -> Result<Uint8ArraySlice<'e>> {
-        let out = guard(|| {
-            self.inner
-                .finalize_vec(length_arg("length", length, b3::OUT_LEN)?)
-        })?;
+        let out = guard(|| self.inner.finalize_vec(length_arg("length", length, b3::OUT_LEN)?))?;
         Uint8ArraySlice::copy_from(env, out)
     }
 
@@ -114,49 +89,18 @@ impl Blake3Hasher {
     }
 }
 
-pub struct HashTask {
-    data: Uint8Array,
-    key: Option<Vec<u8>>,
-    length: usize,
-}
-
-impl Task for HashTask {
-    type Output = Vec<u8>;
-    type JsValue = Uint8Array;
-
-    fn compute(&mut self) -> Result<Self::Output> {
-        guard(|| b3::hash_parallel(&self.data, self.key.as_deref(), self.length))
-    }
-
-    fn resolve(&mut self, _env: Env, output: Self::Output) -> Result<Self::JsValue> {
-        Ok(Uint8Array::new(output))
-    }
-}
-
 /// Hashes on the libuv pool, spreading large inputs over all cores. The caller
 /// must not mutate `data` until the promise settles.
-#[napi(ts_return_type = "Promise<Uint8Array>")]
-pub fn blake3_hash_async(
+#[napi]
+pub fn blake3_hash_async<'e>(
+    env: &'e Env,
     data: Uint8Array,
     length: Option<u32>,
     key: Option<&[u8]>,
-) -> Result<AsyncTask<HashTask>> {
+) -> Result<PromiseRaw<'e, Uint8Array>> {
     let length = guard(|| length_arg("opts.length", length, b3::OUT_LEN))?;
-    Ok(AsyncTask::new(HashTask {
-        data,
-        key: key.map(<[u8]>::to_vec),
-        length,
-    }))
-}
-
-pub struct HashFileTask {
-    path: PathBuf,
-    key: Option<Vec<u8>>,
-    context: Option<String>,
-    length: usize,
-    parallel: bool,
-    max_bytes: Option<u64>,
-    cancel: Option<Arc<AtomicBool>>,
+    let key = key.map(<[u8]>::to_vec);
+    task::spawn(env, move || b3::hash_parallel(&data, key.as_deref(), length), Uint8Array::new)
 }
 
 /// A flag that stops a running `blake3HashFile` (set from an AbortSignal, or
@@ -169,10 +113,9 @@ pub struct Blake3Cancel {
 #[napi]
 impl Blake3Cancel {
     #[napi(constructor)]
+    #[allow(clippy::new_without_default)] // a JS constructor
     pub fn new() -> Self {
-        Self {
-            flag: Arc::new(AtomicBool::new(false)),
-        }
+        Self { flag: Arc::new(AtomicBool::new(false)) }
     }
 
     #[napi]
@@ -181,33 +124,12 @@ impl Blake3Cancel {
     }
 }
 
-impl Task for HashFileTask {
-    type Output = Vec<u8>;
-    type JsValue = Uint8Array;
-
-    fn compute(&mut self) -> Result<Self::Output> {
-        guard(|| {
-            b3::hash_file(
-                &self.path,
-                &b3::FileOptions {
-                    key: self.key.as_deref(),
-                    derive_context: self.context.as_deref(),
-                    length: Some(self.length),
-                    parallel: Some(self.parallel),
-                    max_bytes: self.max_bytes,
-                    cancel: self.cancel.as_deref(),
-                },
-            )
-        })
-    }
-
-    fn resolve(&mut self, _env: Env, output: Self::Output) -> Result<Self::JsValue> {
-        Ok(Uint8Array::new(output))
-    }
-}
-
-#[napi(ts_return_type = "Promise<Uint8Array>")]
-pub fn blake3_hash_file(
+/// Hashes a file off the event loop. Without `maxBytes` only regular files are
+/// hashed; with it FIFOs and devices are streamed (see the crate).
+#[napi]
+#[allow(clippy::too_many_arguments)] // the JS options object, flattened
+pub fn blake3_hash_file<'e>(
+    env: &'e Env,
     path: String,
     length: Option<u32>,
     key: Option<&[u8]>,
@@ -215,31 +137,40 @@ pub fn blake3_hash_file(
     parallel: Option<bool>,
     max_bytes: Option<f64>,
     cancel: Option<&Blake3Cancel>,
-) -> Result<AsyncTask<HashFileTask>> {
+) -> Result<PromiseRaw<'e, Uint8Array>> {
     let (length, max_bytes) = guard(|| {
         let max = max_bytes
             .map(|m| {
                 if m.is_finite() && m >= 0.0 && m.fract() == 0.0 {
                     Ok(m as u64)
                 } else {
-                    Err(omnitide_common::Error::invalid_arg(
-                        "opts.maxBytes",
-                        format!("must be a non-negative integer, got {m}"),
-                    ))
+                    Err(omnitide_common::Error::invalid_arg("opts.maxBytes", format!("must be a non-negative integer, got {m}")))
                 }
             })
             .transpose()?;
         Ok((length_arg("opts.length", length, b3::OUT_LEN)?, max))
     })?;
-    Ok(AsyncTask::new(HashFileTask {
-        path: PathBuf::from(path),
-        key: key.map(<[u8]>::to_vec),
-        context,
-        length,
-        parallel: parallel.unwrap_or(true),
-        max_bytes,
-        cancel: cancel.map(|c| c.flag.clone()),
-    }))
+    let cancel = cancel.map(|c| c.flag.clone());
+    let path = PathBuf::from(path);
+    let key = key.map(<[u8]>::to_vec);
+    let parallel = parallel.unwrap_or(true);
+    task::spawn(
+        env,
+        move || {
+            b3::hash_file(
+                &path,
+                &b3::FileOptions {
+                    key: key.as_deref(),
+                    derive_context: context.as_deref(),
+                    length: Some(length),
+                    parallel: Some(parallel),
+                    max_bytes,
+                    cancel: cancel.as_deref(),
+                },
+            )
+        },
+        Uint8Array::new,
+    )
 }
 
 // ---------------------------------------------------------------- Ed25519
@@ -253,17 +184,11 @@ pub struct KeyPair {
 #[napi]
 pub fn ed25519_generate_key_pair() -> Result<KeyPair> {
     let (sk, pk) = guard_ok(ed::generate_keypair)?;
-    Ok(KeyPair {
-        secret_key: Uint8Array::new(sk.to_vec()),
-        public_key: Uint8Array::new(pk.to_vec()),
-    })
+    Ok(KeyPair { secret_key: Uint8Array::new(sk.to_vec()), public_key: Uint8Array::new(pk.to_vec()) })
 }
 
 #[napi]
-pub fn ed25519_public_key_from_secret<'e>(
-    env: &'e Env,
-    secret_key: &[u8],
-) -> Result<Uint8ArraySlice<'e>> {
+pub fn ed25519_public_key_from_secret<'e>(env: &'e Env, secret_key: &[u8]) -> Result<Uint8ArraySlice<'e>> {
     let pk = guard(|| ed::public_key_from_secret(secret_key))?;
     Uint8ArraySlice::copy_from(env, pk)
 }
@@ -271,11 +196,7 @@ pub fn ed25519_public_key_from_secret<'e>(
 /// Writes the signature into `out` (64 bytes): allocating the result across
 /// N-API costs more than the copy the TypeScript layer makes from a scratch buffer.
 #[napi]
-pub fn ed25519_sign_into(
-    message: &[u8],
-    secret_key: &[u8],
-    mut out: Uint8ArraySlice,
-) -> Result<()> {
+pub fn ed25519_sign_into(message: &[u8], secret_key: &[u8], mut out: Uint8ArraySlice) -> Result<()> {
     // SAFETY: as in `blake3_hash_into`.
     let out = unsafe { out.as_mut() };
     guard(|| {
@@ -301,11 +222,7 @@ pub struct Ed25519Signer {
 impl Ed25519Signer {
     #[napi(constructor)]
     pub fn new(secret_key: &[u8]) -> Result<Self> {
-        guard(|| {
-            Ok(Self {
-                inner: ed::Signer::new(secret_key)?,
-            })
-        })
+        guard(|| Ok(Self { inner: ed::Signer::new(secret_key)? }))
     }
 
     #[napi(getter)]
@@ -333,12 +250,7 @@ impl Ed25519Signer {
 }
 
 #[napi]
-pub fn ed25519_verify(
-    signature: &[u8],
-    message: &[u8],
-    public_key: &[u8],
-    mode_name: Option<String>,
-) -> Result<bool> {
+pub fn ed25519_verify(signature: &[u8], message: &[u8], public_key: &[u8], mode_name: Option<String>) -> Result<bool> {
     guard(|| ed::verify(signature, message, public_key, mode(mode_name)?))
 }
 
@@ -371,50 +283,26 @@ pub fn ed25519_verify_batch(
     parallel: Option<bool>,
 ) -> Result<Vec<bool>> {
     guard(|| {
-        let packed = ed::Packed {
-            signatures,
-            public_keys,
-            messages,
-            message_ends,
-        };
+        let packed = ed::Packed { signatures, public_keys, messages, message_ends };
         ed::verify_batch(&packed.items()?, mode(mode_name)?, parallel.unwrap_or(true))
     })
 }
 
-pub struct VerifyBatchTask {
-    batch: PackedBatch,
-    mode: ed::Mode,
-}
-
-impl Task for VerifyBatchTask {
-    type Output = Vec<bool>;
-    type JsValue = Vec<bool>;
-
-    fn compute(&mut self) -> Result<Self::Output> {
-        guard(|| ed::verify_batch(&self.batch.packed().items()?, self.mode, true))
-    }
-
-    fn resolve(&mut self, _env: Env, output: Self::Output) -> Result<Self::JsValue> {
-        Ok(output)
-    }
-}
-
-#[napi(ts_return_type = "Promise<boolean[]>")]
-pub fn ed25519_verify_batch_async(
+#[napi]
+pub fn ed25519_verify_batch_async<'e>(
+    env: &'e Env,
     signatures: &[u8],
     public_keys: &[u8],
     messages: &[u8],
     message_ends: &[u32],
     mode_name: Option<String>,
-) -> Result<AsyncTask<VerifyBatchTask>> {
+) -> Result<PromiseRaw<'e, Vec<bool>>> {
     let mode = guard(|| mode(mode_name))?;
-    Ok(AsyncTask::new(VerifyBatchTask {
-        batch: PackedBatch {
-            signatures: signatures.to_vec(),
-            public_keys: public_keys.to_vec(),
-            messages: messages.to_vec(),
-            message_ends: message_ends.to_vec(),
-        },
-        mode,
-    }))
+    let batch = PackedBatch {
+        signatures: signatures.to_vec(),
+        public_keys: public_keys.to_vec(),
+        messages: messages.to_vec(),
+        message_ends: message_ends.to_vec(),
+    };
+    task::spawn(env, move || ed::verify_batch(&batch.packed().items()?, mode, true), std::convert::identity)
 }

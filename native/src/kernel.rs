@@ -12,38 +12,10 @@ use omnitide_kernel::cgroup_bpf::{self as cgb, CgroupPolicy};
 use omnitide_kernel::xdp::{self, Mode, XdpFilter};
 
 use crate::error::guard;
-
-/// Runs a crate closure on the libuv pool.
-pub struct KernelTask<T: Send + 'static> {
-    f: Option<Box<dyn FnOnce() -> OResult<T> + Send>>,
-}
-
-impl<T: Send + ToNapiValue + TypeName + 'static> Task for KernelTask<T> {
-    type Output = T;
-    type JsValue = T;
-    fn compute(&mut self) -> Result<T> {
-        let f = self.f.take().expect("task runs once");
-        guard(f)
-    }
-    fn resolve(&mut self, _env: Env, output: T) -> Result<T> {
-        Ok(output)
-    }
-}
-
-fn task<T: Send + 'static>(
-    f: impl FnOnce() -> OResult<T> + Send + 'static,
-) -> AsyncTask<KernelTask<T>>
-where
-    KernelTask<T>: Task,
-{
-    AsyncTask::new(KernelTask {
-        f: Some(Box::new(f)),
-    })
-}
+use crate::task;
 
 fn lock<T>(m: &Mutex<T>) -> OResult<MutexGuard<'_, T>> {
-    m.lock()
-        .map_err(|_| OErr::internal("kernel handle lock poisoned by an earlier panic"))
+    m.lock().map_err(|_| OErr::internal("kernel handle lock poisoned by an earlier panic"))
 }
 
 fn ms(v: Option<u32>) -> Duration {
@@ -108,10 +80,7 @@ pub struct XdpTestRunJs {
 }
 
 fn c(x: xdp::Counter) -> XdpCounterJs {
-    XdpCounterJs {
-        packets: x.packets as f64,
-        bytes: x.bytes as f64,
-    }
+    XdpCounterJs { packets: x.packets as f64, bytes: x.bytes as f64 }
 }
 
 #[napi]
@@ -120,27 +89,18 @@ pub struct XdpFilterHandle {
 }
 
 fn wrap(f: XdpFilter) -> XdpFilterHandle {
-    XdpFilterHandle {
-        inner: Arc::new(Mutex::new(f)),
-    }
+    XdpFilterHandle { inner: Arc::new(Mutex::new(f)) }
 }
 
 fn whole(arg: &str, v: f64) -> OResult<u64> {
     if !(v.is_finite() && v >= 0.0 && v.fract() == 0.0 && v <= 9.007_199_254_740_991e15) {
-        return Err(OErr::invalid_arg(
-            arg,
-            format!("must be a non-negative integer, got {v}"),
-        ));
+        return Err(OErr::invalid_arg(arg, format!("must be a non-negative integer, got {v}")));
     }
     Ok(v as u64)
 }
 
 #[napi]
-pub fn kernel_xdp_attach(
-    iface: String,
-    mode: Option<String>,
-    pin: Option<bool>,
-) -> Result<XdpFilterHandle> {
+pub fn kernel_xdp_attach(iface: String, mode: Option<String>, pin: Option<bool>) -> Result<XdpFilterHandle> {
     guard(|| {
         let mode = Mode::parse(mode.as_deref().unwrap_or("auto"))?;
         Ok(wrap(XdpFilter::attach(&iface, mode, pin.unwrap_or(false))?))
@@ -201,18 +161,18 @@ impl XdpFilterHandle {
         guard(|| Ok(lock(&self.inner)?.block(&cidrs)? as u32))
     }
 
-    #[napi(ts_return_type = "Promise<number>")]
-    pub fn block_async(&self, cidrs: Vec<String>) -> AsyncTask<KernelTask<u32>> {
+    #[napi]
+    pub fn block_async<'e>(&self, env: &'e Env, cidrs: Vec<String>) -> Result<PromiseRaw<'e, u32>> {
         let inner = self.inner.clone();
-        task(move || Ok(lock(&inner)?.block(&cidrs)? as u32))
+        task::spawn(env, move || Ok(lock(&inner)?.block(&cidrs)? as u32), std::convert::identity)
     }
 
     /// Packed IPv4 /32s, 4 bytes each in network order: the bulk path.
-    #[napi(ts_return_type = "Promise<number>")]
-    pub fn block_ipv4_packed_async(&self, addrs: Uint8Array) -> AsyncTask<KernelTask<u32>> {
+    #[napi]
+    pub fn block_ipv4_packed_async<'e>(&self, env: &'e Env, addrs: Uint8Array) -> Result<PromiseRaw<'e, u32>> {
         let inner = self.inner.clone();
         let addrs = addrs.to_vec();
-        task(move || Ok(lock(&inner)?.block_ipv4_packed(&addrs)? as u32))
+        task::spawn(env, move || Ok(lock(&inner)?.block_ipv4_packed(&addrs)? as u32), std::convert::identity)
     }
 
     #[napi]
@@ -227,9 +187,7 @@ impl XdpFilterHandle {
 
     #[napi]
     pub fn set_rate_limit(&self, cidr: String, pps: f64, burst: f64) -> Result<()> {
-        guard(|| {
-            lock(&self.inner)?.set_rate_limit(&cidr, whole("pps", pps)?, whole("burst", burst)?)
-        })
+        guard(|| lock(&self.inner)?.set_rate_limit(&cidr, whole("pps", pps)?, whole("burst", burst)?))
     }
 
     #[napi]
@@ -243,11 +201,7 @@ impl XdpFilterHandle {
             Ok(lock(&self.inner)?
                 .rate_limits()?
                 .into_iter()
-                .map(|r| XdpRateRuleJs {
-                    cidr: r.cidr,
-                    pps: r.pps as f64,
-                    burst: r.burst as f64,
-                })
+                .map(|r| XdpRateRuleJs { cidr: r.cidr, pps: r.pps as f64, burst: r.burst as f64 })
                 .collect())
         })
     }
@@ -260,14 +214,7 @@ impl XdpFilterHandle {
     #[napi]
     pub fn drop_rules(&self) -> Result<Vec<XdpDropRuleJs>> {
         guard(|| {
-            Ok(lock(&self.inner)?
-                .drop_rules()?
-                .into_iter()
-                .map(|r| XdpDropRuleJs {
-                    cidr: r.cidr,
-                    probability: r.probability,
-                })
-                .collect())
+            Ok(lock(&self.inner)?.drop_rules()?.into_iter().map(|r| XdpDropRuleJs { cidr: r.cidr, probability: r.probability }).collect())
         })
     }
 
@@ -275,12 +222,7 @@ impl XdpFilterHandle {
     pub fn stats(&self) -> Result<XdpStatsJs> {
         guard(|| {
             let s = lock(&self.inner)?.stats()?;
-            Ok(XdpStatsJs {
-                passed: c(s.passed),
-                blocked: c(s.blocked),
-                rate_limited: c(s.rate_limited),
-                random_drop: c(s.random_drop),
-            })
+            Ok(XdpStatsJs { passed: c(s.passed), blocked: c(s.blocked), rate_limited: c(s.rate_limited), random_drop: c(s.random_drop) })
         })
     }
 
@@ -293,10 +235,7 @@ impl XdpFilterHandle {
     pub fn test_run(&self, frame: &[u8], repeat: Option<u32>) -> Result<XdpTestRunJs> {
         guard(|| {
             let (action, duration_ns) = lock(&self.inner)?.test_run(frame, repeat.unwrap_or(1))?;
-            Ok(XdpTestRunJs {
-                action,
-                duration_ns,
-            })
+            Ok(XdpTestRunJs { action, duration_ns })
         })
     }
 
@@ -376,12 +315,10 @@ fn max_or(arg: &str, v: Option<String>) -> OResult<Option<Option<u64>>> {
     match v {
         None => Ok(None),
         Some(s) if s == "max" => Ok(Some(None)),
-        Some(s) => s.parse::<u64>().map(|x| Some(Some(x))).map_err(|_| {
-            OErr::invalid_arg(
-                arg,
-                format!("must be a byte/count integer or 'max', got {s:?}"),
-            )
-        }),
+        Some(s) => s
+            .parse::<u64>()
+            .map(|x| Some(Some(x)))
+            .map_err(|_| OErr::invalid_arg(arg, format!("must be a byte/count integer or 'max', got {s:?}"))),
     }
 }
 
@@ -394,16 +331,10 @@ fn limits(l: CgroupLimitsJs) -> OResult<CgroupLimits> {
         None => None,
         Some(c) => match (c.weight, c.quota_us, c.period_us) {
             (Some(w), None, None) => Some(CpuLimit::Weight(whole("cpu.weight", w)?)),
-            (None, q, p) => Some(CpuLimit::Max {
-                quota_us: opt_whole("cpu.quotaUs", q)?,
-                period_us: opt_whole("cpu.periodUs", p)?.unwrap_or(100_000),
-            }),
-            _ => {
-                return Err(OErr::invalid_arg(
-                    "cpu",
-                    "give either { weight } or { quotaUs, periodUs }, not both",
-                ))
+            (None, q, p) => {
+                Some(CpuLimit::Max { quota_us: opt_whole("cpu.quotaUs", q)?, period_us: opt_whole("cpu.periodUs", p)?.unwrap_or(100_000) })
             }
+            _ => return Err(OErr::invalid_arg("cpu", "give either { weight } or { quotaUs, periodUs }, not both")),
         },
     };
     let mut io = Vec::new();
@@ -437,20 +368,12 @@ pub fn kernel_cgroup_root() -> Result<String> {
 
 #[napi]
 pub fn kernel_cgroup_create(path: String) -> Result<CgroupHandle> {
-    guard(|| {
-        Ok(CgroupHandle {
-            inner: Arc::new(Mutex::new(Cgroup::create(&path)?)),
-        })
-    })
+    guard(|| Ok(CgroupHandle { inner: Arc::new(Mutex::new(Cgroup::create(&path)?)) }))
 }
 
 #[napi]
 pub fn kernel_cgroup_open(path: String) -> Result<CgroupHandle> {
-    guard(|| {
-        Ok(CgroupHandle {
-            inner: Arc::new(Mutex::new(Cgroup::open(&path)?)),
-        })
-    })
+    guard(|| Ok(CgroupHandle { inner: Arc::new(Mutex::new(Cgroup::open(&path)?)) }))
 }
 
 #[napi]
@@ -490,32 +413,28 @@ impl CgroupHandle {
         guard(|| lock(&self.inner)?.children())
     }
 
-    #[napi(ts_return_type = "Promise<void>")]
-    pub fn freeze(&self, timeout_ms: Option<u32>) -> AsyncTask<KernelTask<()>> {
+    #[napi]
+    pub fn freeze<'e>(&self, env: &'e Env, timeout_ms: Option<u32>) -> Result<PromiseRaw<'e, ()>> {
         let inner = self.inner.clone();
-        task(move || lock(&inner)?.freeze(ms(timeout_ms)))
+        task::spawn(env, move || lock(&inner)?.freeze(ms(timeout_ms)), std::convert::identity)
     }
 
-    #[napi(ts_return_type = "Promise<void>")]
-    pub fn thaw(&self, timeout_ms: Option<u32>) -> AsyncTask<KernelTask<()>> {
+    #[napi]
+    pub fn thaw<'e>(&self, env: &'e Env, timeout_ms: Option<u32>) -> Result<PromiseRaw<'e, ()>> {
         let inner = self.inner.clone();
-        task(move || lock(&inner)?.thaw(ms(timeout_ms)))
+        task::spawn(env, move || lock(&inner)?.thaw(ms(timeout_ms)), std::convert::identity)
     }
 
-    #[napi(ts_return_type = "Promise<void>")]
-    pub fn kill(&self, timeout_ms: Option<u32>) -> AsyncTask<KernelTask<()>> {
+    #[napi]
+    pub fn kill<'e>(&self, env: &'e Env, timeout_ms: Option<u32>) -> Result<PromiseRaw<'e, ()>> {
         let inner = self.inner.clone();
-        task(move || lock(&inner)?.kill(ms(timeout_ms)))
+        task::spawn(env, move || lock(&inner)?.kill(ms(timeout_ms)), std::convert::identity)
     }
 
-    #[napi(ts_return_type = "Promise<void>")]
-    pub fn remove(
-        &self,
-        force: Option<bool>,
-        timeout_ms: Option<u32>,
-    ) -> AsyncTask<KernelTask<()>> {
+    #[napi]
+    pub fn remove<'e>(&self, env: &'e Env, force: Option<bool>, timeout_ms: Option<u32>) -> Result<PromiseRaw<'e, ()>> {
         let inner = self.inner.clone();
-        task(move || lock(&inner)?.remove(force.unwrap_or(false), ms(timeout_ms)))
+        task::spawn(env, move || lock(&inner)?.remove(force.unwrap_or(false), ms(timeout_ms)), std::convert::identity)
     }
 
     #[napi]
@@ -528,14 +447,7 @@ impl CgroupHandle {
         guard(|| {
             let s = lock(&self.inner)?.stats()?;
             Ok(CgroupStatsJs {
-                cpu: s
-                    .cpu
-                    .into_iter()
-                    .map(|(key, v)| KvJs {
-                        key,
-                        value: v as f64,
-                    })
-                    .collect(),
+                cpu: s.cpu.into_iter().map(|(key, v)| KvJs { key, value: v as f64 }).collect(),
                 memory_current: s.memory_current.map(|v| v as f64),
                 pids_current: s.pids_current.map(|v| v as f64),
                 pressure: s
@@ -564,28 +476,19 @@ impl CgroupHandle {
         guard(|| {
             let cg = lock(&self.inner)?;
             if cg.is_removed() {
-                return Err(OErr::new(
-                    code::CLOSED,
-                    format!("cgroup: {} was removed", cg.path()),
-                ));
+                return Err(OErr::new(code::CLOSED, format!("cgroup: {} was removed", cg.path())));
             }
             let skb = |s: Option<SkbPolicyJs>| {
-                s.map(|s| cgb::SkbPolicy {
-                    deny_cidrs: s.deny_cidrs.unwrap_or_default(),
-                    count: s.count.unwrap_or(true),
-                })
+                s.map(|s| cgb::SkbPolicy { deny_cidrs: s.deny_cidrs.unwrap_or_default(), count: s.count.unwrap_or(true) })
             };
             let spec = cgb::PolicySpec {
                 ingress: skb(spec.ingress),
                 egress: skb(spec.egress),
-                connect: spec.connect.map(|c| cgb::ConnectPolicy {
-                    deny_ports: c.deny_ports.unwrap_or_default(),
-                    allow_cidrs: c.allow_cidrs,
-                }),
+                connect: spec
+                    .connect
+                    .map(|c| cgb::ConnectPolicy { deny_ports: c.deny_ports.unwrap_or_default(), allow_cidrs: c.allow_cidrs }),
             };
-            Ok(CgroupPolicyHandle {
-                inner: Mutex::new(CgroupPolicy::attach(cg.fs_path(), &spec)?),
-            })
+            Ok(CgroupPolicyHandle { inner: Mutex::new(CgroupPolicy::attach(cg.fs_path(), &spec)?) })
         })
     }
 }
@@ -644,11 +547,7 @@ impl CgroupPolicyHandle {
     pub fn stats(&self) -> Result<TrafficStatsJs> {
         guard(|| {
             let s = lock(&self.inner)?.stats()?;
-            Ok(TrafficStatsJs {
-                ingress: tc(s.ingress),
-                egress: tc(s.egress),
-                connect: tc(s.connect),
-            })
+            Ok(TrafficStatsJs { ingress: tc(s.ingress), egress: tc(s.egress), connect: tc(s.connect) })
         })
     }
 
@@ -682,13 +581,7 @@ pub fn kernel_doctor() -> Result<Vec<DoctorCheckJs>> {
     guard(|| {
         Ok(omnitide_kernel::doctor::checks()
             .into_iter()
-            .map(|c| DoctorCheckJs {
-                name: c.name,
-                ok: c.ok,
-                detail: c.detail,
-                disables: c.disables,
-                required: c.required,
-            })
+            .map(|c| DoctorCheckJs { name: c.name, ok: c.ok, detail: c.detail, disables: c.disables, required: c.required })
             .collect())
     })
 }

@@ -12,13 +12,11 @@ use omnitide_crypto::ed25519 as ed;
 use omnitide_scheduler::{self as sched, channel, core::CancelOutcome, kernels, wire};
 
 use crate::error::guard;
+use crate::task;
 
 fn ms(arg: &str, v: f64) -> omnitide_common::Result<Duration> {
     if !(v >= 0.0 && v.is_finite()) {
-        return Err(Error::invalid_arg(
-            arg,
-            format!("must be a finite number >= 0, got {v}"),
-        ));
+        return Err(Error::invalid_arg(arg, format!("must be a finite number >= 0, got {v}")));
     }
     Ok(Duration::from_secs_f64(v / 1000.0))
 }
@@ -50,11 +48,7 @@ pub fn sched_take(id: u32, slot: u32, max: u32, park_ms: f64) -> Result<Option<B
         let core = sched::get(id)?;
         core.take_packed(slot as usize, max as usize, ms("parkMs", park_ms)?)
     })?;
-    Ok(if out.is_empty() {
-        None
-    } else {
-        Some(Buffer::from(out))
-    })
+    Ok(if out.is_empty() { None } else { Some(Buffer::from(out)) })
 }
 
 /// Worker side: posts a packed completion batch; `true` when the main thread
@@ -68,11 +62,7 @@ pub fn sched_complete(id: u32, slot: u32, batch: &[u8], busy_ns: f64) -> Result<
 #[napi]
 pub fn sched_drain(id: u32) -> Result<Option<Buffer>> {
     let out = guard(|| Ok(sched::get(id)?.drain()))?;
-    Ok(if out.is_empty() {
-        None
-    } else {
-        Some(Buffer::from(out))
-    })
+    Ok(if out.is_empty() { None } else { Some(Buffer::from(out)) })
 }
 
 /// Worker side: hands taken-but-unstarted tasks back to the slot's local
@@ -80,10 +70,7 @@ pub fn sched_drain(id: u32) -> Result<Option<Buffer>> {
 #[napi]
 pub fn sched_release(id: u32, slot: u32, task_ids: Vec<f64>) -> Result<u32> {
     guard(|| {
-        let ids = task_ids
-            .iter()
-            .map(|v| wire::id_from_f64("taskIds", *v))
-            .collect::<omnitide_common::Result<Vec<u64>>>()?;
+        let ids = task_ids.iter().map(|v| wire::id_from_f64("taskIds", *v)).collect::<omnitide_common::Result<Vec<u64>>>()?;
         Ok(sched::get(id)?.release(slot as usize, &ids)? as u32)
     })
 }
@@ -92,14 +79,7 @@ pub fn sched_release(id: u32, slot: u32, task_ids: Vec<f64>) -> Result<u32> {
 /// (stealable by the other workers); returns its id. Its completion comes back
 /// through `schedChildResults`, not the main thread.
 #[napi]
-pub fn sched_spawn(
-    id: u32,
-    slot: u32,
-    parent: f64,
-    name: u32,
-    flags: u32,
-    payload: &[u8],
-) -> Result<f64> {
+pub fn sched_spawn(id: u32, slot: u32, parent: f64, name: u32, flags: u32, payload: &[u8]) -> Result<f64> {
     guard(|| {
         let parent = wire::id_from_f64("parent", parent)?;
         Ok(sched::get(id)?.spawn(slot as usize, parent, name, flags, payload.to_vec())? as f64)
@@ -110,11 +90,7 @@ pub fn sched_spawn(
 #[napi]
 pub fn sched_child_results(id: u32, slot: u32) -> Result<Option<Buffer>> {
     let out = guard(|| sched::get(id)?.child_results(slot as usize))?;
-    Ok(if out.is_empty() {
-        None
-    } else {
-        Some(Buffer::from(out))
-    })
+    Ok(if out.is_empty() { None } else { Some(Buffer::from(out)) })
 }
 
 /// Number of workers parked waiting for tasks.
@@ -156,14 +132,9 @@ pub struct SchedLost {
 #[napi]
 pub fn sched_worker_lost(id: u32, slot: u32, culprit: Option<f64>) -> Result<SchedLost> {
     guard(|| {
-        let culprit = culprit
-            .map(|c| wire::id_from_f64("culprit", c))
-            .transpose()?;
+        let culprit = culprit.map(|c| wire::id_from_f64("culprit", c)).transpose()?;
         let l = sched::get(id)?.lose_worker(slot as usize, culprit)?;
-        Ok(SchedLost {
-            requeued: l.requeued.into_iter().map(|v| v as f64).collect(),
-            failed: l.failed.map(|v| v as f64),
-        })
+        Ok(SchedLost { requeued: l.requeued.into_iter().map(|v| v as f64).collect(), failed: l.failed.map(|v| v as f64) })
     })
 }
 
@@ -244,11 +215,6 @@ pub fn chan_len(id: u32) -> Result<u32> {
 
 // ---------------------------------------------------------------- native kernels
 
-pub struct HashFilesTask {
-    id: u32,
-    paths: Vec<PathBuf>,
-}
-
 /// Why one path of a `schedHashFiles` call has no hash.
 #[napi(object)]
 pub struct HashFileFailure {
@@ -267,118 +233,52 @@ pub struct HashFilesResult {
     pub failures: Vec<HashFileFailure>,
 }
 
-impl Task for HashFilesTask {
-    type Output = (Vec<u8>, Vec<HashFileFailure>);
-    type JsValue = HashFilesResult;
-
-    fn compute(&mut self) -> Result<Self::Output> {
-        guard(|| {
-            let core = sched::get(self.id)?;
-            let res = kernels::hash_files(&core, &self.paths);
+#[napi]
+pub fn sched_hash_files<'e>(env: &'e Env, id: u32, paths: Vec<String>) -> Result<PromiseRaw<'e, HashFilesResult>> {
+    let paths: Vec<PathBuf> = paths.into_iter().map(PathBuf::from).collect();
+    task::spawn(
+        env,
+        move || {
+            let core = sched::get(id)?;
+            let res = kernels::hash_files(&core, &paths);
             let mut hashes = vec![0u8; 32 * res.len()];
             let mut failures = Vec::new();
             for (i, r) in res.into_iter().enumerate() {
                 match r {
                     Ok(h) => hashes[i * 32..i * 32 + 32].copy_from_slice(&h),
-                    Err(e) => failures.push(HashFileFailure {
-                        index: i as u32,
-                        code: e.code.to_string(),
-                        message: e.message,
-                    }),
+                    Err(e) => failures.push(HashFileFailure { index: i as u32, code: e.code.to_string(), message: e.message }),
                 }
             }
             Ok((hashes, failures))
-        })
-    }
-
-    fn resolve(&mut self, _env: Env, (hashes, failures): Self::Output) -> Result<Self::JsValue> {
-        Ok(HashFilesResult {
-            hashes: hashes.into(),
-            failures,
-        })
-    }
+        },
+        |(hashes, failures)| HashFilesResult { hashes: hashes.into(), failures },
+    )
 }
 
-#[napi(ts_return_type = "Promise<HashFilesResult>")]
-pub fn sched_hash_files(id: u32, paths: Vec<String>) -> Result<AsyncTask<HashFilesTask>> {
-    Ok(AsyncTask::new(HashFilesTask {
-        id,
-        paths: paths.into_iter().map(PathBuf::from).collect(),
-    }))
-}
-
-pub struct VerifyTask {
-    id: u32,
-    signatures: Vec<u8>,
-    messages: Vec<u8>,
-    ends: Vec<u32>,
-    public_keys: Vec<u8>,
-    mode: ed::Mode,
-}
-
-impl Task for VerifyTask {
-    type Output = Vec<bool>;
-    type JsValue = Vec<bool>;
-
-    fn compute(&mut self) -> Result<Self::Output> {
-        guard(|| {
-            let packed = ed::Packed {
-                signatures: &self.signatures,
-                public_keys: &self.public_keys,
-                messages: &self.messages,
-                message_ends: &self.ends,
-            };
-            kernels::verify_batch(&*sched::get(self.id)?, &packed.items()?, self.mode)
-        })
-    }
-
-    fn resolve(&mut self, _env: Env, output: Self::Output) -> Result<Self::JsValue> {
-        Ok(output)
-    }
-}
-
-#[napi(ts_return_type = "Promise<boolean[]>")]
-pub fn sched_verify_batch(
+#[napi]
+pub fn sched_verify_batch<'e>(
+    env: &'e Env,
     id: u32,
     signatures: &[u8],
     messages: &[u8],
     ends: &[u32],
     public_keys: &[u8],
     mode: Option<String>,
-) -> Result<AsyncTask<VerifyTask>> {
-    let mode = guard(|| {
-        mode.map(|m| ed::Mode::parse("opts.mode", &m))
-            .transpose()
-            .map(|m| m.unwrap_or_default())
-    })?;
-    Ok(AsyncTask::new(VerifyTask {
-        id,
-        signatures: signatures.to_vec(),
-        messages: messages.to_vec(),
-        ends: ends.to_vec(),
-        public_keys: public_keys.to_vec(),
-        mode,
-    }))
-}
-
-pub struct NoopTask {
-    id: u32,
-    n: u32,
-}
-
-impl Task for NoopTask {
-    type Output = u32;
-    type JsValue = u32;
-    fn compute(&mut self) -> Result<u32> {
-        guard(|| Ok(kernels::noop(&*sched::get(self.id)?, self.n as usize) as u32))
-    }
-    fn resolve(&mut self, _env: Env, output: u32) -> Result<u32> {
-        Ok(output)
-    }
+) -> Result<PromiseRaw<'e, Vec<bool>>> {
+    let mode = guard(|| mode.map(|m| ed::Mode::parse("opts.mode", &m)).transpose().map(|m| m.unwrap_or_default()))?;
+    let (signatures, messages, ends, public_keys) = (signatures.to_vec(), messages.to_vec(), ends.to_vec(), public_keys.to_vec());
+    task::spawn(
+        env,
+        move || {
+            let packed = ed::Packed { signatures: &signatures, public_keys: &public_keys, messages: &messages, message_ends: &ends };
+            kernels::verify_batch(&*sched::get(id)?, &packed.items()?, mode)
+        },
+        std::convert::identity,
+    )
 }
 
 /// Runs `n` empty native tasks on the scheduler's native pool (overhead probe).
-#[napi(ts_return_type = "Promise<number>")]
-pub fn sched_noop(id: u32, n: u32) -> Result<AsyncTask<NoopTask>> {
-    Ok(AsyncTask::new(NoopTask { id, n }))
+#[napi]
+pub fn sched_noop<'e>(env: &'e Env, id: u32, n: u32) -> Result<PromiseRaw<'e, u32>> {
+    task::spawn(env, move || Ok(kernels::noop(&*sched::get(id)?, n as usize) as u32), std::convert::identity)
 }
