@@ -17,17 +17,11 @@ const PROGRAMS: [&str; 2] = ["xdp_filter", "cgroup_policy"];
 fn main() {
     let root = PathBuf::from(env::var("CARGO_MANIFEST_DIR").unwrap()).join("../../kernel");
     let out = PathBuf::from(env::var("OUT_DIR").unwrap());
-    println!(
-        "cargo:rerun-if-changed={}",
-        root.join("omnitide_maps.h").display()
-    );
+    println!("cargo:rerun-if-changed={}", root.join("omnitide_maps.h").display());
     println!("cargo:rerun-if-env-changed=CLANG");
     println!("cargo:rerun-if-env-changed=OMNITIDE_BPF_PREBUILT");
     for name in PROGRAMS {
-        println!(
-            "cargo:rerun-if-changed={}",
-            root.join(format!("{name}.bpf.c")).display()
-        );
+        println!("cargo:rerun-if-changed={}", root.join(format!("{name}.bpf.c")).display());
     }
     let committed = |name: &str| root.join("build").join(format!("{name}.bpf.o"));
     if env::var_os("OMNITIDE_BPF_PREBUILT").is_some() {
@@ -35,7 +29,9 @@ fn main() {
     }
     let clang = env::var("CLANG").unwrap_or_else(|_| "clang".into());
     if Command::new(&clang).arg("--version").output().is_err() {
-        println!("cargo:warning=clang not found: using the committed kernel/build/*.bpf.o (install clang to rebuild them from kernel/*.bpf.c)");
+        println!(
+            "cargo:warning=clang not found: using the committed kernel/build/*.bpf.o (install clang to rebuild them from kernel/*.bpf.c)"
+        );
         return;
     }
     let arch = match env::var("CARGO_CFG_TARGET_ARCH").unwrap().as_str() {
@@ -48,15 +44,7 @@ fn main() {
         // the flags of kernel/Makefile (the drift test builds with it)
         let status = Command::new(&clang)
             .current_dir(&root)
-            .args([
-                "-O2",
-                "-g",
-                "-target",
-                "bpf",
-                "-Wall",
-                "-Werror",
-                "-fdebug-compilation-dir=.",
-            ])
+            .args(["-O2", "-g", "-target", "bpf", "-Wall", "-Werror", "-fdebug-compilation-dir=."])
             .arg(format!("-I/usr/include/{arch}"))
             .arg("-I.")
             .arg("-c")
@@ -65,20 +53,13 @@ fn main() {
             .arg(&fresh)
             .status()
             .unwrap_or_else(|e| panic!("running {clang}: {e}"));
-        assert!(
-            status.success(),
-            "clang failed on kernel/{name}.bpf.c (needs libbpf-dev and linux-libc-dev headers)"
-        );
+        assert!(status.success(), "clang failed on kernel/{name}.bpf.c (needs libbpf-dev and linux-libc-dev headers)");
         let bytes = std::fs::read(&fresh).unwrap();
         let target = committed(name);
         if std::fs::read(&target).ok().as_deref() != Some(&bytes[..]) {
             std::fs::create_dir_all(target.parent().unwrap()).unwrap();
-            std::fs::write(&target, &bytes)
-                .unwrap_or_else(|e| panic!("writing {}: {e}", target.display()));
-            println!(
-                "cargo:warning=regenerated {} from its source: commit it",
-                target.display()
-            );
+            std::fs::write(&target, &bytes).unwrap_or_else(|e| panic!("writing {}: {e}", target.display()));
+            println!("cargo:warning=regenerated {} from its source: commit it", target.display());
         }
     }
 }

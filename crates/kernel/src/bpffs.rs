@@ -33,10 +33,7 @@ pub fn unescape(s: &str) -> String {
     let mut out = Vec::with_capacity(b.len());
     let mut i = 0;
     while i < b.len() {
-        if b[i] == b'\\'
-            && i + 3 < b.len()
-            && b[i + 1..i + 4].iter().all(|c| (b'0'..=b'7').contains(c))
-        {
+        if b[i] == b'\\' && i + 3 < b.len() && b[i + 1..i + 4].iter().all(|c| (b'0'..=b'7').contains(c)) {
             let v = (b[i + 1] - b'0') * 64 + (b[i + 2] - b'0') * 8 + (b[i + 3] - b'0');
             out.push(v);
             i += 4;
@@ -61,20 +58,9 @@ pub fn ensure_mounted() -> Result<()> {
     let src = CString::new("bpf").unwrap();
     let tgt = CString::new(BPFFS).unwrap();
     let data = CString::new("mode=0700").unwrap();
-    let r = unsafe {
-        libc::mount(
-            src.as_ptr(),
-            tgt.as_ptr(),
-            src.as_ptr(),
-            0,
-            data.as_ptr() as *const libc::c_void,
-        )
-    };
+    let r = unsafe { libc::mount(src.as_ptr(), tgt.as_ptr(), src.as_ptr(), 0, data.as_ptr() as *const libc::c_void) };
     if r != 0 {
-        return Err(errno_error(
-            &format!("mounting bpffs at {BPFFS}"),
-            &std::io::Error::last_os_error(),
-        ));
+        return Err(errno_error(&format!("mounting bpffs at {BPFFS}"), &std::io::Error::last_os_error()));
     }
     Ok(())
 }
@@ -84,10 +70,9 @@ fn bpffs_dev(mountinfo: &str, mount_point: &str) -> Option<String> {
     mountinfo.lines().find_map(|line| {
         let (pre, post) = line.split_once(" - ")?;
         let f: Vec<&str> = pre.split_whitespace().collect();
-        (post.split_whitespace().next() == Some("bpf")
-            && f.get(4).map(|m| unescape(m)) == Some(mount_point.to_string()))
-        .then(|| f.get(2).map(|s| s.to_string()))
-        .flatten()
+        (post.split_whitespace().next() == Some("bpf") && f.get(4).map(|m| unescape(m)) == Some(mount_point.to_string()))
+            .then(|| f.get(2).map(|s| s.to_string()))
+            .flatten()
     })
 }
 
@@ -118,9 +103,7 @@ pub fn check_pins_persist() -> Result<()> {
         (root_mount_id(theirs).is_some() && root_mount_id(theirs) == root_mount_id(&mine))
             || my_dev.as_ref().is_some_and(|d| {
                 theirs.lines().any(|l| {
-                    l.split_once(" - ").is_some_and(|(pre, post)| {
-                        post.starts_with("bpf ") && pre.split_whitespace().nth(2) == Some(d)
-                    })
+                    l.split_once(" - ").is_some_and(|(pre, post)| post.starts_with("bpf ") && pre.split_whitespace().nth(2) == Some(d))
                 })
             })
     };
@@ -134,9 +117,7 @@ pub fn check_pins_persist() -> Result<()> {
             let Some(pid) = ent.file_name().to_str().and_then(|s| s.parse::<u32>().ok()) else {
                 continue;
             };
-            if pid != my_pid
-                && std::fs::read_to_string(ent.path().join("mountinfo")).is_ok_and(|t| shares(&t))
-            {
+            if pid != my_pid && std::fs::read_to_string(ent.path().join("mountinfo")).is_ok_and(|t| shares(&t)) {
                 return Ok(());
             }
         }

@@ -16,20 +16,15 @@ pub fn root() -> Result<PathBuf> {
         if mounts.contains(&r) {
             return Ok(PathBuf::from(r));
         }
-        return Err(Error::invalid_arg(
-            "OMNITIDE_CGROUP2_ROOT",
-            format!("{r:?} is not a cgroup2 mount point (mounts: {mounts:?})"),
-        ));
+        return Err(Error::invalid_arg("OMNITIDE_CGROUP2_ROOT", format!("{r:?} is not a cgroup2 mount point (mounts: {mounts:?})")));
     }
     if let Some(m) = mounts.iter().find(|m| *m == "/sys/fs/cgroup") {
         return Ok(PathBuf::from(m));
     }
-    mounts.first().map(PathBuf::from).ok_or_else(|| {
-        Error::new(
-            code::UNSUPPORTED,
-            "cgroup2: no cgroup2 filesystem is mounted (see /proc/self/mountinfo)",
-        )
-    })
+    mounts
+        .first()
+        .map(PathBuf::from)
+        .ok_or_else(|| Error::new(code::UNSUPPORTED, "cgroup2: no cgroup2 filesystem is mounted (see /proc/self/mountinfo)"))
 }
 
 /// Validates a cgroup path relative to the hierarchy root: no `..`, `.`, empty or
@@ -37,36 +32,21 @@ pub fn root() -> Result<PathBuf> {
 pub fn normalize(path: &str) -> Result<PathBuf> {
     let trimmed = path.trim_start_matches('/');
     if trimmed.is_empty() {
-        return Err(Error::invalid_arg(
-            "path",
-            "must name a cgroup below the root, got the root itself",
-        ));
+        return Err(Error::invalid_arg("path", "must name a cgroup below the root, got the root itself"));
     }
     let mut out = PathBuf::new();
     for comp in trimmed.trim_end_matches('/').split('/') {
         if comp == ".." {
-            return Err(Error::invalid_arg(
-                "path",
-                format!("{path:?} escapes the cgroup hierarchy ('..' is not allowed)"),
-            ));
+            return Err(Error::invalid_arg("path", format!("{path:?} escapes the cgroup hierarchy ('..' is not allowed)")));
         }
         if comp.is_empty() || comp == "." {
-            return Err(Error::invalid_arg(
-                "path",
-                format!("{path:?} has an empty or '.' component"),
-            ));
+            return Err(Error::invalid_arg("path", format!("{path:?} has an empty or '.' component")));
         }
         if comp.len() > 255 || comp.chars().any(|c| c.is_control()) {
-            return Err(Error::invalid_arg(
-                "path",
-                format!("{path:?} has an invalid component {comp:?}"),
-            ));
+            return Err(Error::invalid_arg("path", format!("{path:?} has an invalid component {comp:?}")));
         }
         if comp.starts_with("cgroup.") || comp.contains('.') && is_interface_file(comp) {
-            return Err(Error::invalid_arg(
-                "path",
-                format!("{path:?}: {comp:?} is an interface file name, not a cgroup"),
-            ));
+            return Err(Error::invalid_arg("path", format!("{path:?}: {comp:?} is an interface file name, not a cgroup")));
         }
         out.push(comp);
     }
@@ -74,29 +54,20 @@ pub fn normalize(path: &str) -> Result<PathBuf> {
 }
 
 fn is_interface_file(c: &str) -> bool {
-    [
-        "cpu.", "memory.", "io.", "pids.", "cpuset.", "hugetlb.", "rdma.", "misc.",
-    ]
-    .iter()
-    .any(|p| c.starts_with(p))
+    ["cpu.", "memory.", "io.", "pids.", "cpuset.", "hugetlb.", "rdma.", "misc."].iter().any(|p| c.starts_with(p))
 }
 
 fn read(p: &Path) -> Result<String> {
-    std::fs::read_to_string(p)
-        .map_err(|e| crate::errno_error(&format!("reading {}", p.display()), &e))
+    std::fs::read_to_string(p).map_err(|e| crate::errno_error(&format!("reading {}", p.display()), &e))
 }
 
 fn write(p: &Path, v: &str) -> Result<()> {
-    std::fs::write(p, v)
-        .map_err(|e| crate::errno_error(&format!("writing {v:?} to {}", p.display()), &e))
+    std::fs::write(p, v).map_err(|e| crate::errno_error(&format!("writing {v:?} to {}", p.display()), &e))
 }
 
 #[derive(Clone, Debug, PartialEq)]
 pub enum CpuLimit {
-    Max {
-        quota_us: Option<u64>,
-        period_us: u64,
-    },
+    Max { quota_us: Option<u64>, period_us: u64 },
     Weight(u64),
 }
 
@@ -162,22 +133,10 @@ impl Cgroup {
         let root = root()?;
         let dir = root.join(&rel);
         if dir.exists() {
-            return Err(Error::new(
-                code::BUSY,
-                format!(
-                    "path: cgroup {path:?} already exists at {}; use cgroup.open",
-                    dir.display()
-                ),
-            ));
+            return Err(Error::new(code::BUSY, format!("path: cgroup {path:?} already exists at {}; use cgroup.open", dir.display())));
         }
-        std::fs::create_dir_all(&dir)
-            .map_err(|e| crate::errno_error(&format!("creating cgroup {}", dir.display()), &e))?;
-        Ok(Cgroup {
-            root,
-            rel,
-            dir,
-            removed: false,
-        })
+        std::fs::create_dir_all(&dir).map_err(|e| crate::errno_error(&format!("creating cgroup {}", dir.display()), &e))?;
+        Ok(Cgroup { root, rel, dir, removed: false })
     }
 
     pub fn open(path: &str) -> Result<Cgroup> {
@@ -185,28 +144,14 @@ impl Cgroup {
         let root = root()?;
         let dir = root.join(&rel);
         if !dir.join("cgroup.procs").exists() {
-            return Err(Error::new(
-                code::NOT_FOUND,
-                format!("path: no cgroup {path:?} at {}", dir.display()),
-            ));
+            return Err(Error::new(code::NOT_FOUND, format!("path: no cgroup {path:?} at {}", dir.display())));
         }
-        Ok(Cgroup {
-            root,
-            rel,
-            dir,
-            removed: false,
-        })
+        Ok(Cgroup { root, rel, dir, removed: false })
     }
 
     fn check(&self) -> Result<()> {
         if self.removed {
-            return Err(Error::new(
-                code::CLOSED,
-                format!(
-                    "cgroup: {} was removed; create or open it again",
-                    self.rel.display()
-                ),
-            ));
+            return Err(Error::new(code::CLOSED, format!("cgroup: {} was removed; create or open it again", self.rel.display())));
         }
         Ok(())
     }
@@ -224,10 +169,7 @@ impl Cgroup {
     /// Controllers available to this cgroup (its cgroup.controllers).
     pub fn controllers(&self) -> Result<Vec<String>> {
         self.check()?;
-        Ok(read(&self.dir.join("cgroup.controllers"))?
-            .split_whitespace()
-            .map(String::from)
-            .collect())
+        Ok(read(&self.dir.join("cgroup.controllers"))?.split_whitespace().map(String::from).collect())
     }
 
     fn needed(limits: &CgroupLimits) -> Vec<&'static str> {
@@ -255,34 +197,20 @@ impl Cgroup {
         self.check()?;
         let mut writes: Vec<(&'static str, String)> = Vec::new();
         match &limits.cpu {
-            Some(CpuLimit::Max {
-                quota_us,
-                period_us,
-            }) => {
+            Some(CpuLimit::Max { quota_us, period_us }) => {
                 if !(1000..=1_000_000).contains(period_us) {
-                    return Err(Error::invalid_arg(
-                        "cpu.periodUs",
-                        format!("must be 1000..=1000000, got {period_us}"),
-                    ));
+                    return Err(Error::invalid_arg("cpu.periodUs", format!("must be 1000..=1000000, got {period_us}")));
                 }
                 let q = match quota_us {
                     None => "max".to_string(),
                     Some(q) if *q >= 1000 && *q <= (u64::MAX >> 20) => q.to_string(),
-                    Some(q) => {
-                        return Err(Error::invalid_arg(
-                            "cpu.quotaUs",
-                            format!("must be >= 1000, got {q}"),
-                        ))
-                    }
+                    Some(q) => return Err(Error::invalid_arg("cpu.quotaUs", format!("must be >= 1000, got {q}"))),
                 };
                 writes.push(("cpu.max", format!("{q} {period_us}")));
             }
             Some(CpuLimit::Weight(w)) => {
                 if !(1..=10000).contains(w) {
-                    return Err(Error::invalid_arg(
-                        "cpu.weight",
-                        format!("must be 1..=10000, got {w}"),
-                    ));
+                    return Err(Error::invalid_arg("cpu.weight", format!("must be 1..=10000, got {w}")));
                 }
                 writes.push(("cpu.weight", w.to_string()));
             }
@@ -292,10 +220,7 @@ impl Cgroup {
         if let Some(m) = &limits.memory_max {
             if let Some(x) = m {
                 if *x < 4096 {
-                    return Err(Error::invalid_arg(
-                        "memory.max",
-                        format!("must be >= 4096 bytes, got {x}"),
-                    ));
+                    return Err(Error::invalid_arg("memory.max", format!("must be >= 4096 bytes, got {x}")));
                 }
             }
             writes.push(("memory.max", fmt_max(m)));
@@ -303,29 +228,20 @@ impl Cgroup {
         if let Some(m) = &limits.memory_high {
             if let Some(x) = m {
                 if *x < 4096 {
-                    return Err(Error::invalid_arg(
-                        "memory.high",
-                        format!("must be >= 4096 bytes, got {x}"),
-                    ));
+                    return Err(Error::invalid_arg("memory.high", format!("must be >= 4096 bytes, got {x}")));
                 }
             }
             writes.push(("memory.high", fmt_max(m)));
         }
         if let (Some(Some(hi)), Some(Some(mx))) = (&limits.memory_high, &limits.memory_max) {
             if hi > mx {
-                return Err(Error::invalid_arg(
-                    "memory.high",
-                    format!("must be <= memory.max ({mx}), got {hi}"),
-                ));
+                return Err(Error::invalid_arg("memory.high", format!("must be <= memory.max ({mx}), got {hi}")));
             }
         }
         if let Some(p) = &limits.pids_max {
             if let Some(x) = p {
                 if *x < 1 || *x > i32::MAX as u64 {
-                    return Err(Error::invalid_arg(
-                        "pids.max",
-                        format!("must be 1..=2147483647, got {x}"),
-                    ));
+                    return Err(Error::invalid_arg("pids.max", format!("must be 1..=2147483647, got {x}")));
                 }
             }
             writes.push(("pids.max", fmt_max(p)));
@@ -333,19 +249,9 @@ impl Cgroup {
         for (i, io) in limits.io.iter().enumerate() {
             let dev = resolve_device(&format!("io[{i}].device"), &io.device)?;
             let mut line = dev;
-            for (k, v) in [
-                ("rbps", io.rbps),
-                ("wbps", io.wbps),
-                ("riops", io.riops),
-                ("wiops", io.wiops),
-            ] {
+            for (k, v) in [("rbps", io.rbps), ("wbps", io.wbps), ("riops", io.riops), ("wiops", io.wiops)] {
                 match v {
-                    Some(0) => {
-                        return Err(Error::invalid_arg(
-                            &format!("io[{i}].{k}"),
-                            "must be > 0 (omit it for no limit)",
-                        ))
-                    }
+                    Some(0) => return Err(Error::invalid_arg(&format!("io[{i}].{k}"), "must be > 0 (omit it for no limit)")),
                     Some(x) => line.push_str(&format!(" {k}={x}")),
                     None => line.push_str(&format!(" {k}=max")),
                 }
@@ -387,18 +293,11 @@ impl Cgroup {
             return Ok(enabled_now);
         }
         let have = self.controllers()?;
-        let missing: Vec<&'static str> = needed
-            .iter()
-            .copied()
-            .filter(|c| !have.iter().any(|h| h == c))
-            .collect();
+        let missing: Vec<&'static str> = needed.iter().copied().filter(|c| !have.iter().any(|h| h == c)).collect();
         if missing.is_empty() {
             return Ok(enabled_now);
         }
-        let root_ctrls: Vec<String> = read(&self.root.join("cgroup.controllers"))?
-            .split_whitespace()
-            .map(String::from)
-            .collect();
+        let root_ctrls: Vec<String> = read(&self.root.join("cgroup.controllers"))?.split_whitespace().map(String::from).collect();
         for m in &missing {
             if !root_ctrls.iter().any(|h| h == m) {
                 return Err(Error::new(
@@ -422,18 +321,11 @@ impl Cgroup {
                     continue;
                 }
                 if let Err(e) = write(&sc, &format!("+{m}")) {
-                    let undo_failed: Vec<String> = enabled_now
-                        .iter()
-                        .rev()
-                        .filter_map(|(f, c)| write(f, &format!("-{c}")).err().map(|u| u.message))
-                        .collect();
+                    let undo_failed: Vec<String> =
+                        enabled_now.iter().rev().filter_map(|(f, c)| write(f, &format!("-{c}")).err().map(|u| u.message)).collect();
                     let cause = Error::new(
                         code::CONTROLLER_UNAVAILABLE,
-                        format!(
-                            "limits: could not enable the {m} controller in {}: {}",
-                            sc.display(),
-                            e.message
-                        ),
+                        format!("limits: could not enable the {m} controller in {}: {}", sc.display(), e.message),
                     );
                     return Err(with_undo_failures(cause, undo_failed));
                 }
@@ -450,29 +342,20 @@ impl Cgroup {
             return Err(Error::invalid_arg("pid", "must be a process id > 0"));
         }
         if !Path::new(&format!("/proc/{pid}")).exists() {
-            return Err(Error::new(
-                code::NOT_FOUND,
-                format!("pid: no process {pid}"),
-            ));
+            return Err(Error::new(code::NOT_FOUND, format!("pid: no process {pid}")));
         }
         write(&self.dir.join("cgroup.procs"), &pid.to_string())
     }
 
     pub fn processes(&self) -> Result<Vec<u32>> {
         self.check()?;
-        Ok(read(&self.dir.join("cgroup.procs"))?
-            .lines()
-            .filter_map(|l| l.trim().parse().ok())
-            .collect())
+        Ok(read(&self.dir.join("cgroup.procs"))?.lines().filter_map(|l| l.trim().parse().ok()).collect())
     }
 
     pub fn children(&self) -> Result<Vec<String>> {
         self.check()?;
         let mut out = Vec::new();
-        for e in std::fs::read_dir(&self.dir)
-            .map_err(|e| crate::errno_error("listing cgroup", &e))?
-            .flatten()
-        {
+        for e in std::fs::read_dir(&self.dir).map_err(|e| crate::errno_error("listing cgroup", &e))?.flatten() {
             if e.file_type().map(|t| t.is_dir()).unwrap_or(false) {
                 out.push(e.file_name().to_string_lossy().into_owned());
             }
@@ -495,31 +378,14 @@ impl Cgroup {
                 return Ok(());
             }
             if start.elapsed() > timeout {
-                return Err(Error::new(
-                    code::IO,
-                    format!(
-                        "cgroup: {} did not reach {key} {want} within {} ms",
-                        self.path(),
-                        ms(timeout)
-                    ),
-                ));
+                return Err(Error::new(code::IO, format!("cgroup: {} did not reach {key} {want} within {} ms", self.path(), ms(timeout))));
             }
             // cgroup.events signals changes with POLLPRI
             if let Ok(f) = std::fs::File::open(&p) {
                 use std::os::fd::AsRawFd;
-                let mut pfd = libc::pollfd {
-                    fd: f.as_raw_fd(),
-                    events: libc::POLLPRI,
-                    revents: 0,
-                };
+                let mut pfd = libc::pollfd { fd: f.as_raw_fd(), events: libc::POLLPRI, revents: 0 };
                 let mut buf = [0u8; 256];
-                unsafe {
-                    libc::read(
-                        f.as_raw_fd(),
-                        buf.as_mut_ptr() as *mut libc::c_void,
-                        buf.len(),
-                    )
-                };
+                unsafe { libc::read(f.as_raw_fd(), buf.as_mut_ptr() as *mut libc::c_void, buf.len()) };
                 unsafe { libc::poll(&mut pfd, 1, 20) };
             }
         }
@@ -547,10 +413,7 @@ impl Cgroup {
         self.check()?;
         let p = self.dir.join("cgroup.kill");
         if !p.exists() {
-            return Err(Error::new(
-                code::UNSUPPORTED,
-                "cgroup: cgroup.kill needs Linux >= 5.14",
-            ));
+            return Err(Error::new(code::UNSUPPORTED, "cgroup: cgroup.kill needs Linux >= 5.14"));
         }
         write(&p, "1")?;
         self.wait_event("populated", 0, timeout)
@@ -562,12 +425,8 @@ impl Cgroup {
         if let Ok(t) = std::fs::read_to_string(self.dir.join("cpu.stat")) {
             s.cpu = parse_kv(&t);
         }
-        s.memory_current = std::fs::read_to_string(self.dir.join("memory.current"))
-            .ok()
-            .and_then(|t| t.trim().parse().ok());
-        s.pids_current = std::fs::read_to_string(self.dir.join("pids.current"))
-            .ok()
-            .and_then(|t| t.trim().parse().ok());
+        s.memory_current = std::fs::read_to_string(self.dir.join("memory.current")).ok().and_then(|t| t.trim().parse().ok());
+        s.pids_current = std::fs::read_to_string(self.dir.join("pids.current")).ok().and_then(|t| t.trim().parse().ok());
         for res in ["cpu", "memory", "io", "irq"] {
             if let Ok(t) = std::fs::read_to_string(self.dir.join(format!("{res}.pressure"))) {
                 s.pressure.insert(res.to_string(), parse_pressure(&t));
@@ -589,7 +448,12 @@ impl Cgroup {
         if !force && (!procs.is_empty() || !kids.is_empty() || populated) {
             return Err(Error::new(
                 code::BUSY,
-                format!("cgroup: {} is not empty ({} processes, {} child groups); pass {{ force: true }} to kill and remove", self.path(), procs.len(), kids.len()),
+                format!(
+                    "cgroup: {} is not empty ({} processes, {} child groups); pass {{ force: true }} to kill and remove",
+                    self.path(),
+                    procs.len(),
+                    kids.len()
+                ),
             ));
         }
         if populated {
@@ -615,8 +479,7 @@ fn remove_tree(dir: &Path) -> Result<()> {
             }
         }
     }
-    std::fs::remove_dir(dir)
-        .map_err(|e| crate::errno_error(&format!("removing cgroup {}", dir.display()), &e))
+    std::fs::remove_dir(dir).map_err(|e| crate::errno_error(&format!("removing cgroup {}", dir.display()), &e))
 }
 
 fn restore(p: &Path, file: &str, old: &str) -> Result<()> {
@@ -633,19 +496,12 @@ fn resolve_device(arg: &str, dev: &str) -> Result<String> {
         if a.parse::<u32>().is_ok() && b.parse::<u32>().is_ok() {
             return Ok(dev.to_string());
         }
-        return Err(Error::invalid_arg(
-            arg,
-            format!("{dev:?} is not MAJ:MIN or a device path"),
-        ));
+        return Err(Error::invalid_arg(arg, format!("{dev:?} is not MAJ:MIN or a device path")));
     }
-    let md =
-        std::fs::metadata(dev).map_err(|e| Error::invalid_arg(arg, format!("{dev:?}: {e}")))?;
+    let md = std::fs::metadata(dev).map_err(|e| Error::invalid_arg(arg, format!("{dev:?}: {e}")))?;
     use std::os::unix::fs::FileTypeExt;
     if !md.file_type().is_block_device() {
-        return Err(Error::invalid_arg(
-            arg,
-            format!("{dev:?} is not a block device"),
-        ));
+        return Err(Error::invalid_arg(arg, format!("{dev:?} is not a block device")));
     }
     let rdev = md.rdev();
     Ok(format!("{}:{}", libc::major(rdev), libc::minor(rdev)))
@@ -690,12 +546,16 @@ pub fn parse_pressure(t: &str) -> Pressure {
 /// steps that failed (never drops them).
 fn with_undo_failures(cause: Error, undo_failed: Vec<String>) -> Error {
     if undo_failed.is_empty() {
+        Error::new(cause.code, format!("{}; nothing was changed", cause.message))
+    } else {
         Error::new(
             cause.code,
-            format!("{}; nothing was changed", cause.message),
+            format!(
+                "{}; undoing the earlier steps also failed ({}), so part of the change stayed applied",
+                cause.message,
+                undo_failed.join("; ")
+            ),
         )
-    } else {
-        Error::new(cause.code, format!("{}; undoing the earlier steps also failed ({}), so part of the change stayed applied", cause.message, undo_failed.join("; ")))
     }
 }
 
@@ -705,24 +565,9 @@ mod tests {
 
     #[test]
     fn normalize_rejects_escapes() {
-        assert_eq!(
-            normalize("/omnitide/a").unwrap(),
-            PathBuf::from("omnitide/a")
-        );
-        assert_eq!(
-            normalize("omnitide/a/").unwrap(),
-            PathBuf::from("omnitide/a")
-        );
-        for bad in [
-            "..",
-            "a/../b",
-            "/",
-            "",
-            "a//b",
-            "./a",
-            "a/cgroup.procs",
-            "a/memory.max",
-        ] {
+        assert_eq!(normalize("/omnitide/a").unwrap(), PathBuf::from("omnitide/a"));
+        assert_eq!(normalize("omnitide/a/").unwrap(), PathBuf::from("omnitide/a"));
+        for bad in ["..", "a/../b", "/", "", "a//b", "./a", "a/cgroup.procs", "a/memory.max"] {
             let e = normalize(bad).unwrap_err();
             assert_eq!(e.code, code::INVALID_ARGUMENT, "{bad}");
             assert!(e.message.starts_with("path:"), "{}", e.message);

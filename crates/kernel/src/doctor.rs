@@ -18,11 +18,7 @@ pub struct Check {
 fn cap_eff() -> u64 {
     std::fs::read_to_string("/proc/self/status")
         .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("CapEff:"))
-                .and_then(|l| u64::from_str_radix(l[7..].trim(), 16).ok())
-        })
+        .and_then(|s| s.lines().find(|l| l.starts_with("CapEff:")).and_then(|l| u64::from_str_radix(l[7..].trim(), 16).ok()))
         .unwrap_or(0)
 }
 
@@ -35,19 +31,14 @@ pub const CAP_SYS_ADMIN: u32 = 21;
 pub const CAP_BPF: u32 = 39;
 
 pub fn kernel_release() -> String {
-    std::fs::read_to_string("/proc/sys/kernel/osrelease")
-        .map(|s| s.trim().to_string())
-        .unwrap_or_else(|_| "unknown".into())
+    std::fs::read_to_string("/proc/sys/kernel/osrelease").map(|s| s.trim().to_string()).unwrap_or_else(|_| "unknown".into())
 }
 
 pub fn checks() -> Vec<Check> {
     let mut out = Vec::new();
     let rel = kernel_release();
     let (maj, min) = {
-        let mut it = rel
-            .split(|c: char| !c.is_ascii_digit())
-            .filter(|s| !s.is_empty())
-            .map(|s| s.parse::<u32>().unwrap_or(0));
+        let mut it = rel.split(|c: char| !c.is_ascii_digit()).filter(|s| !s.is_empty()).map(|s| s.parse::<u32>().unwrap_or(0));
         (it.next().unwrap_or(0), it.next().unwrap_or(0))
     };
     out.push(Check {
@@ -61,11 +52,7 @@ pub fn checks() -> Vec<Check> {
     out.push(Check {
         name: "btf".into(),
         ok: btf,
-        detail: if btf {
-            "/sys/kernel/btf/vmlinux".into()
-        } else {
-            "missing".into()
-        },
+        detail: if btf { "/sys/kernel/btf/vmlinux".into() } else { "missing".into() },
         disables: "BTF-typed maps (loading may still work)".into(),
         required: false,
     });
@@ -73,11 +60,7 @@ pub fn checks() -> Vec<Check> {
     out.push(Check {
         name: "bpffs".into(),
         ok: true,
-        detail: if bpffs {
-            "mounted at /sys/fs/bpf".into()
-        } else {
-            "not mounted; omnitide mounts it when pinning".into()
-        },
+        detail: if bpffs { "mounted at /sys/fs/bpf".into() } else { "not mounted; omnitide mounts it when pinning".into() },
         disables: "pinning (xdp.attach({ pin: true }), xdp.list/open)".into(),
         required: false,
     });
@@ -92,29 +75,20 @@ pub fn checks() -> Vec<Check> {
                 disables: "cgroup.create/open, cgroup BPF".into(),
                 required: true,
             });
-            let missing: Vec<&str> = ["cpu", "memory", "io", "pids"]
-                .into_iter()
-                .filter(|c| !ctrls.split_whitespace().any(|x| x == *c))
-                .collect();
+            let missing: Vec<&str> =
+                ["cpu", "memory", "io", "pids"].into_iter().filter(|c| !ctrls.split_whitespace().any(|x| x == *c)).collect();
             out.push(Check {
                 name: "cgroup2 controllers".into(),
                 ok: missing.is_empty(),
                 detail: format!(
                     "[{}]{}",
                     ctrls,
-                    if missing.is_empty() {
-                        String::new()
-                    } else {
-                        format!(", missing: {}", missing.join(" "))
-                    }
+                    if missing.is_empty() { String::new() } else { format!(", missing: {}", missing.join(" ")) }
                 ),
                 disables: if missing.is_empty() {
                     String::new()
                 } else {
-                    format!(
-                        "setLimits for {} (ERR_OMNI_CONTROLLER_UNAVAILABLE)",
-                        missing.join(", ")
-                    )
+                    format!("setLimits for {} (ERR_OMNI_CONTROLLER_UNAVAILABLE)", missing.join(", "))
                 },
                 required: false,
             });
@@ -138,26 +112,14 @@ pub fn checks() -> Vec<Check> {
     });
     for (name, bit, dis) in [
         ("CAP_BPF", CAP_BPF, "loading eBPF programs and maps"),
-        (
-            "CAP_NET_ADMIN",
-            CAP_NET_ADMIN,
-            "XDP attach, cgroup_skb programs",
-        ),
-        (
-            "CAP_SYS_ADMIN",
-            CAP_SYS_ADMIN,
-            "mounting bpffs, some cgroup writes",
-        ),
+        ("CAP_NET_ADMIN", CAP_NET_ADMIN, "XDP attach, cgroup_skb programs"),
+        ("CAP_SYS_ADMIN", CAP_SYS_ADMIN, "mounting bpffs, some cgroup writes"),
     ] {
         let ok = has_cap(bit);
         out.push(Check {
             name: name.into(),
             ok,
-            detail: if ok {
-                "effective".into()
-            } else {
-                "missing".into()
-            },
+            detail: if ok { "effective".into() } else { "missing".into() },
             disables: dis.into(),
             required: true,
         });

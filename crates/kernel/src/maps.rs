@@ -94,31 +94,11 @@ pub const XDP_MAPS: &[(&str, usize, usize)] = &[
     ("omni_blk6", 16, 1),
     ("omni_blk4_lpm", size_of::<OmniLpmV4>(), 1),
     ("omni_blk6_lpm", size_of::<OmniLpmV6>(), 1),
-    (
-        "omni_rate4",
-        size_of::<OmniLpmV4>(),
-        size_of::<OmniRateRule>(),
-    ),
-    (
-        "omni_rate6",
-        size_of::<OmniLpmV6>(),
-        size_of::<OmniRateRule>(),
-    ),
-    (
-        "omni_buckets",
-        size_of::<OmniSrcKey>(),
-        size_of::<OmniBucket>(),
-    ),
-    (
-        "omni_drop4",
-        size_of::<OmniLpmV4>(),
-        size_of::<OmniDropRule>(),
-    ),
-    (
-        "omni_drop6",
-        size_of::<OmniLpmV6>(),
-        size_of::<OmniDropRule>(),
-    ),
+    ("omni_rate4", size_of::<OmniLpmV4>(), size_of::<OmniRateRule>()),
+    ("omni_rate6", size_of::<OmniLpmV6>(), size_of::<OmniRateRule>()),
+    ("omni_buckets", size_of::<OmniSrcKey>(), size_of::<OmniBucket>()),
+    ("omni_drop4", size_of::<OmniLpmV4>(), size_of::<OmniDropRule>()),
+    ("omni_drop6", size_of::<OmniLpmV6>(), size_of::<OmniDropRule>()),
     ("omni_config", 4, size_of::<OmniConfig>()),
     ("omni_stats", 4, size_of::<OmniCounter>()),
 ];

@@ -15,8 +15,7 @@ use std::path::{Path, PathBuf};
 /// Inode of the calling thread's network namespace (network namespaces are
 /// per thread, so /proc/thread-self, not /proc/self).
 pub fn netns_inode() -> Result<u64> {
-    let m = std::fs::metadata("/proc/thread-self/ns/net")
-        .map_err(|e| errno_error("reading /proc/thread-self/ns/net", &e))?;
+    let m = std::fs::metadata("/proc/thread-self/ns/net").map_err(|e| errno_error("reading /proc/thread-self/ns/net", &e))?;
     Ok(m.ino())
 }
 
@@ -56,11 +55,7 @@ pub fn entries(root: &Path, netns: u64) -> Result<Vec<Entry>> {
         let Ok(ifindex) = idx.parse::<u32>() else {
             continue;
         };
-        out.push(Entry {
-            ifindex,
-            iface: iface.to_string(),
-            dir: ent.path(),
-        });
+        out.push(Entry { ifindex, iface: iface.to_string(), dir: ent.path() });
     }
     out.sort_by_key(|e| e.ifindex);
     Ok(out)
@@ -83,7 +78,5 @@ pub fn link_file(dir: &Path) -> Option<(PathBuf, String)> {
 pub fn link_ifindex(link: &Path) -> Option<u32> {
     let fd = sys::obj_get(link).ok()?;
     use std::os::fd::AsFd;
-    sys::link_info(fd.as_fd())
-        .ok()
-        .map(|(_, _, ifindex)| ifindex)
+    sys::link_info(fd.as_fd()).ok().map(|(_, _, ifindex)| ifindex)
 }

@@ -38,14 +38,7 @@ impl Attr {
 }
 
 fn bpf(cmd: u32, attr: &mut Attr) -> io::Result<i64> {
-    let r = unsafe {
-        libc::syscall(
-            libc::SYS_bpf,
-            cmd as libc::c_long,
-            attr as *mut Attr,
-            std::mem::size_of::<Attr>() as libc::c_long,
-        )
-    };
+    let r = unsafe { libc::syscall(libc::SYS_bpf, cmd as libc::c_long, attr as *mut Attr, std::mem::size_of::<Attr>() as libc::c_long) };
     if r < 0 {
         Err(io::Error::last_os_error())
     } else {
@@ -55,10 +48,7 @@ fn bpf(cmd: u32, attr: &mut Attr) -> io::Result<i64> {
 
 pub fn update(fd: BorrowedFd<'_>, key: &[u8], value: &[u8], flags: u64) -> io::Result<()> {
     let mut a = Attr::new();
-    a.u32(0, fd.as_raw_fd() as u32)
-        .u64(8, key.as_ptr() as u64)
-        .u64(16, value.as_ptr() as u64)
-        .u64(24, flags);
+    a.u32(0, fd.as_raw_fd() as u32).u64(8, key.as_ptr() as u64).u64(16, value.as_ptr() as u64).u64(24, flags);
     bpf(BPF_MAP_UPDATE_ELEM, &mut a).map(|_| ())
 }
 
@@ -77,9 +67,7 @@ pub fn delete(fd: BorrowedFd<'_>, key: &[u8]) -> io::Result<bool> {
 /// one 8-byte-aligned slot per possible CPU.
 pub fn lookup(fd: BorrowedFd<'_>, key: &[u8], value: &mut [u8]) -> io::Result<bool> {
     let mut a = Attr::new();
-    a.u32(0, fd.as_raw_fd() as u32)
-        .u64(8, key.as_ptr() as u64)
-        .u64(16, value.as_mut_ptr() as u64);
+    a.u32(0, fd.as_raw_fd() as u32).u64(8, key.as_ptr() as u64).u64(16, value.as_mut_ptr() as u64);
     match bpf(BPF_MAP_LOOKUP_ELEM, &mut a) {
         Ok(_) => Ok(true),
         Err(e) if e.raw_os_error() == Some(libc::ENOENT) => Ok(false),
@@ -94,9 +82,7 @@ pub fn keys(fd: BorrowedFd<'_>, key_size: usize) -> io::Result<Vec<Vec<u8>>> {
     loop {
         let mut next = vec![0u8; key_size];
         let mut a = Attr::new();
-        a.u32(0, fd.as_raw_fd() as u32)
-            .u64(8, cur.as_ref().map(|k| k.as_ptr() as u64).unwrap_or(0))
-            .u64(16, next.as_mut_ptr() as u64);
+        a.u32(0, fd.as_raw_fd() as u32).u64(8, cur.as_ref().map(|k| k.as_ptr() as u64).unwrap_or(0)).u64(16, next.as_mut_ptr() as u64);
         match bpf(BPF_MAP_GET_NEXT_KEY, &mut a) {
             Ok(_) => {
                 out.push(next.clone());
@@ -111,13 +97,7 @@ pub fn keys(fd: BorrowedFd<'_>, key_size: usize) -> io::Result<Vec<Vec<u8>>> {
 /// BPF_MAP_UPDATE_BATCH over packed keys/values. Returns how many elements the
 /// kernel applied (all of them on success). Falls back to a loop of single
 /// updates when the map type has no batch support.
-pub fn update_batch(
-    fd: BorrowedFd<'_>,
-    keys: &[u8],
-    values: &[u8],
-    key_size: usize,
-    value_size: usize,
-) -> (usize, io::Result<()>) {
+pub fn update_batch(fd: BorrowedFd<'_>, keys: &[u8], values: &[u8], key_size: usize, value_size: usize) -> (usize, io::Result<()>) {
     let n = keys.len() / key_size;
     debug_assert_eq!(values.len() / value_size, n);
     let mut done = 0usize;
@@ -132,20 +112,12 @@ pub fn update_batch(
             .u32(36, fd.as_raw_fd() as u32);
         match bpf(BPF_MAP_UPDATE_BATCH, &mut a) {
             Ok(_) => done += count,
-            Err(e)
-                if matches!(
-                    e.raw_os_error(),
-                    Some(libc::EINVAL) | Some(libc::ENOTSUP) | Some(524)
-                ) && a.get_u32(32) == 0 =>
-            {
+            Err(e) if matches!(e.raw_os_error(), Some(libc::EINVAL) | Some(libc::ENOTSUP) | Some(524)) && a.get_u32(32) == 0 => {
                 // ENOTSUPP (524): no batch ops for this map type; use single updates.
                 for i in done..n {
-                    if let Err(e) = update(
-                        fd,
-                        &keys[i * key_size..(i + 1) * key_size],
-                        &values[i * value_size..(i + 1) * value_size],
-                        BPF_ANY,
-                    ) {
+                    if let Err(e) =
+                        update(fd, &keys[i * key_size..(i + 1) * key_size], &values[i * value_size..(i + 1) * value_size], BPF_ANY)
+                    {
                         return (i, Err(e));
                     }
                 }
@@ -176,9 +148,7 @@ pub fn delete_batch_present(fd: BorrowedFd<'_>, keys: &[u8], key_size: usize) ->
         return Ok(());
     }
     let mut a = Attr::new();
-    a.u64(16, keys.as_ptr() as u64)
-        .u32(32, n as u32)
-        .u32(36, fd.as_raw_fd() as u32);
+    a.u64(16, keys.as_ptr() as u64).u32(32, n as u32).u32(36, fd.as_raw_fd() as u32);
     match bpf(BPF_MAP_DELETE_BATCH, &mut a) {
         Ok(_) => Ok(()),
         Err(_) => delete_batch(fd, keys, key_size).map(|_| ()),
@@ -204,20 +174,14 @@ pub fn prog_test_run(prog: BorrowedFd<'_>, data: &[u8], repeat: u32) -> io::Resu
     bpf(BPF_PROG_TEST_RUN, &mut a)?;
     let size_out = a.get_u32(12) as usize;
     out.truncate(size_out.min(out.len()));
-    Ok(TestRun {
-        retval: a.get_u32(4),
-        duration_ns: a.get_u32(36),
-        data_out: out,
-    })
+    Ok(TestRun { retval: a.get_u32(4), duration_ns: a.get_u32(36), data_out: out })
 }
 
 /// bpf_link_info: returns (prog_id, type, ifindex-for-xdp).
 pub fn link_info(fd: BorrowedFd<'_>) -> io::Result<(u32, u32, u32)> {
     let mut info = [0u8; 128];
     let mut a = Attr::new();
-    a.u32(0, fd.as_raw_fd() as u32)
-        .u32(4, info.len() as u32)
-        .u64(8, info.as_mut_ptr() as u64);
+    a.u32(0, fd.as_raw_fd() as u32).u32(4, info.len() as u32).u64(8, info.as_mut_ptr() as u64);
     bpf(BPF_OBJ_GET_INFO_BY_FD, &mut a)?;
     let r = |o: usize| u32::from_ne_bytes(info[o..o + 4].try_into().unwrap());
     // struct bpf_link_info { __u32 type; __u32 id; __u32 prog_id; union { ... xdp { __u32 ifindex; } } }
@@ -246,10 +210,7 @@ pub const XDP_FLAGS_DRV_MODE: u32 = 1 << 2;
 /// BPF_LINK_CREATE for XDP: the link owns the attachment; closing its last fd detaches.
 pub fn xdp_link_create(prog: BorrowedFd<'_>, ifindex: u32, flags: u32) -> io::Result<OwnedFd> {
     let mut a = Attr::new();
-    a.u32(0, prog.as_raw_fd() as u32)
-        .u32(4, ifindex)
-        .u32(8, BPF_XDP)
-        .u32(12, flags);
+    a.u32(0, prog.as_raw_fd() as u32).u32(4, ifindex).u32(8, BPF_XDP).u32(12, flags);
     let fd = bpf(BPF_LINK_CREATE, &mut a)?;
     Ok(unsafe { OwnedFd::from_raw_fd(fd as i32) })
 }
@@ -261,16 +222,14 @@ pub fn link_detach(link: BorrowedFd<'_>) -> io::Result<()> {
 }
 
 pub fn obj_pin(fd: BorrowedFd<'_>, path: &std::path::Path) -> io::Result<()> {
-    let c = std::ffi::CString::new(path.as_os_str().as_encoded_bytes())
-        .map_err(|_| io::Error::from_raw_os_error(libc::EINVAL))?;
+    let c = std::ffi::CString::new(path.as_os_str().as_encoded_bytes()).map_err(|_| io::Error::from_raw_os_error(libc::EINVAL))?;
     let mut a = Attr::new();
     a.u64(0, c.as_ptr() as u64).u32(8, fd.as_raw_fd() as u32);
     bpf(BPF_OBJ_PIN, &mut a).map(|_| ())
 }
 
 pub fn obj_get(path: &std::path::Path) -> io::Result<OwnedFd> {
-    let c = std::ffi::CString::new(path.as_os_str().as_encoded_bytes())
-        .map_err(|_| io::Error::from_raw_os_error(libc::EINVAL))?;
+    let c = std::ffi::CString::new(path.as_os_str().as_encoded_bytes()).map_err(|_| io::Error::from_raw_os_error(libc::EINVAL))?;
     let mut a = Attr::new();
     a.u64(0, c.as_ptr() as u64);
     let fd = bpf(BPF_OBJ_GET, &mut a)?;

@@ -11,10 +11,7 @@ use std::ffi::CString;
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::path::{Path, PathBuf};
 
-static XDP_OBJ: &[u8] = aya::include_bytes_aligned!(concat!(
-    env!("CARGO_MANIFEST_DIR"),
-    "/../../kernel/build/xdp_filter.bpf.o"
-));
+static XDP_OBJ: &[u8] = aya::include_bytes_aligned!(concat!(env!("CARGO_MANIFEST_DIR"), "/../../kernel/build/xdp_filter.bpf.o"));
 const PROG: &str = "omni_xdp_filter";
 
 use crate::maps::XDP_MAPS as MAPS;
@@ -36,10 +33,7 @@ impl Mode {
             "auto" => Ok(Mode::Auto),
             "native" => Ok(Mode::Native),
             "generic" => Ok(Mode::Generic),
-            _ => Err(Error::invalid_arg(
-                "mode",
-                format!("must be 'auto', 'native' or 'generic', got {s:?}"),
-            )),
+            _ => Err(Error::invalid_arg("mode", format!("must be 'auto', 'native' or 'generic', got {s:?}"))),
         }
     }
 }
@@ -111,29 +105,19 @@ pub struct XdpFilter {
 
 fn map_data(m: Map) -> Result<MapData> {
     match m {
-        Map::HashMap(d)
-        | Map::LpmTrie(d)
-        | Map::LruHashMap(d)
-        | Map::PerCpuArray(d)
-        | Map::Array(d) => Ok(d),
+        Map::HashMap(d) | Map::LpmTrie(d) | Map::LruHashMap(d) | Map::PerCpuArray(d) | Map::Array(d) => Ok(d),
         _ => Err(Error::internal("unexpected map type in xdp_filter.bpf.o")),
     }
 }
 
 pub fn ifindex(iface: &str) -> Result<u32> {
     if iface.is_empty() || iface.len() >= 16 || iface.contains('/') || iface.contains('\0') {
-        return Err(Error::invalid_arg(
-            "iface",
-            format!("{iface:?} is not a valid interface name (1..15 bytes, no '/')"),
-        ));
+        return Err(Error::invalid_arg("iface", format!("{iface:?} is not a valid interface name (1..15 bytes, no '/')")));
     }
     let c = CString::new(iface).unwrap();
     let idx = unsafe { libc::if_nametoindex(c.as_ptr()) };
     if idx == 0 {
-        return Err(Error::new(
-            code::NOT_FOUND,
-            format!("iface: no network interface named {iface:?}"),
-        ));
+        return Err(Error::new(code::NOT_FOUND, format!("iface: no network interface named {iface:?}")));
     }
     Ok(idx)
 }
@@ -145,13 +129,10 @@ fn load_object() -> Result<(Ebpf, HashMap<&'static str, MapData>)> {
         .ok_or_else(|| Error::internal("program omni_xdp_filter missing"))?
         .try_into()
         .map_err(|e| aya_err("xdp program", e))?;
-    prog.load()
-        .map_err(|e| aya_err("verifying omni_xdp_filter", e))?;
+    prog.load().map_err(|e| aya_err("verifying omni_xdp_filter", e))?;
     let mut maps = HashMap::new();
     for (name, _, _) in MAPS {
-        let m = ebpf
-            .take_map(name)
-            .ok_or_else(|| Error::internal(format!("map {name} missing")))?;
+        let m = ebpf.take_map(name).ok_or_else(|| Error::internal(format!("map {name} missing")))?;
         maps.insert(*name, map_data(m)?);
     }
     Ok((ebpf, maps))
@@ -186,20 +167,19 @@ impl XdpFilter {
         let idx = ifindex(iface)?;
         let netns = pins::netns_inode()?;
         let root = pin_root();
-        if let Some(old) = pins::entries(&root, netns)?
-            .into_iter()
-            .find(|e| e.ifindex == idx)
-        {
-            let live = pins::link_file(&old.dir)
-                .and_then(|(l, _)| pins::link_ifindex(&l))
-                .is_some_and(|i| i == idx);
+        if let Some(old) = pins::entries(&root, netns)?.into_iter().find(|e| e.ifindex == idx) {
+            let live = pins::link_file(&old.dir).and_then(|(l, _)| pins::link_ifindex(&l)).is_some_and(|i| i == idx);
             if live {
-                return Err(Error::new(code::BUSY, format!("iface: {iface} already has a pinned omnitide filter at {}; use xdp.open({iface:?}) or detach it", old.dir.display())));
+                return Err(Error::new(
+                    code::BUSY,
+                    format!(
+                        "iface: {iface} already has a pinned omnitide filter at {}; use xdp.open({iface:?}) or detach it",
+                        old.dir.display()
+                    ),
+                ));
             }
             // the pin of a filter whose interface went away (ifindex reused): stale
-            std::fs::remove_dir_all(&old.dir).map_err(|e| {
-                errno_error(&format!("removing stale pin {}", old.dir.display()), &e)
-            })?;
+            std::fs::remove_dir_all(&old.dir).map_err(|e| errno_error(&format!("removing stale pin {}", old.dir.display()), &e))?;
         }
         let pin_dir = pins::filter_dir(&root, netns, idx, iface);
         if pin {
@@ -207,19 +187,11 @@ impl XdpFilter {
             bpffs::ensure_mounted()?;
         }
         let (ebpf, maps) = load_object()?;
-        let prog_fd = ebpf
-            .program(PROG)
-            .unwrap()
-            .fd()
-            .map_err(|e| aya_err("program fd", e))?
-            .as_fd();
+        let prog_fd = ebpf.program(PROG).unwrap().fd().map_err(|e| aya_err("program fd", e))?.as_fd();
         let tries: &[(u32, &'static str)] = match mode {
             Mode::Native => &[(sys::XDP_FLAGS_DRV_MODE, "native")],
             Mode::Generic => &[(sys::XDP_FLAGS_SKB_MODE, "generic")],
-            Mode::Auto => &[
-                (sys::XDP_FLAGS_DRV_MODE, "native"),
-                (sys::XDP_FLAGS_SKB_MODE, "generic"),
-            ],
+            Mode::Auto => &[(sys::XDP_FLAGS_DRV_MODE, "native"), (sys::XDP_FLAGS_SKB_MODE, "generic")],
         };
         let mut last_err = None;
         let mut attached = None;
@@ -230,13 +202,8 @@ impl XdpFilter {
                     break;
                 }
                 Err(e) => {
-                    if e.raw_os_error() == Some(libc::EBUSY)
-                        || e.raw_os_error() == Some(libc::EEXIST)
-                    {
-                        return Err(Error::new(
-                            code::BUSY,
-                            format!("iface: {iface} already has an XDP program attached ({e})"),
-                        ));
+                    if e.raw_os_error() == Some(libc::EBUSY) || e.raw_os_error() == Some(libc::EEXIST) {
+                        return Err(Error::new(code::BUSY, format!("iface: {iface} already has an XDP program attached ({e})")));
                     }
                     last_err = Some(e)
                 }
@@ -246,13 +213,11 @@ impl XdpFilter {
             Some(a) => a,
             None => {
                 let e = last_err.unwrap();
-                if mode == Mode::Native
-                    && matches!(
-                        e.raw_os_error(),
-                        Some(libc::EOPNOTSUPP) | Some(libc::EINVAL)
-                    )
-                {
-                    return Err(Error::new(code::UNSUPPORTED, format!("mode: the driver of {iface} has no native XDP support; use mode 'generic' or 'auto' ({e})")));
+                if mode == Mode::Native && matches!(e.raw_os_error(), Some(libc::EOPNOTSUPP) | Some(libc::EINVAL)) {
+                    return Err(Error::new(
+                        code::UNSUPPORTED,
+                        format!("mode: the driver of {iface} has no native XDP support; use mode 'generic' or 'auto' ({e})"),
+                    ));
                 }
                 return Err(errno_error(&format!("attaching XDP to {iface}"), &e));
             }
@@ -273,7 +238,10 @@ impl XdpFilter {
                 // the link fd closes with `f` (detaching); the pins must go too
                 return Err(match std::fs::remove_dir_all(&pin_dir) {
                     Ok(()) => e,
-                    Err(r) => Error::new(e.code, format!("{}; removing the partial pins at {} also failed ({r}): remove them by hand", e.message, pin_dir.display())),
+                    Err(r) => Error::new(
+                        e.code,
+                        format!("{}; removing the partial pins at {} also failed ({r}): remove them by hand", e.message, pin_dir.display()),
+                    ),
                 });
             }
         }
@@ -281,16 +249,11 @@ impl XdpFilter {
     }
 
     fn pin_all(&mut self, dir: &Path) -> Result<()> {
-        std::fs::create_dir_all(dir)
-            .map_err(|e| Error::io(format!("creating {}", dir.display()), &e))?;
+        std::fs::create_dir_all(dir).map_err(|e| Error::io(format!("creating {}", dir.display()), &e))?;
         for (name, data) in &self.maps {
-            data.pin(dir.join(name))
-                .map_err(|e| aya_err(&format!("pinning map {name}"), e))?;
+            data.pin(dir.join(name)).map_err(|e| aya_err(&format!("pinning map {name}"), e))?;
         }
-        let link = self
-            .link
-            .as_ref()
-            .ok_or_else(|| Error::internal("no link to pin"))?;
+        let link = self.link.as_ref().ok_or_else(|| Error::internal("no link to pin"))?;
         let path = dir.join(format!("link_{}", self.mode.unwrap_or("auto")));
         sys::obj_pin(link.as_fd(), &path).map_err(|e| errno_error("pinning XDP link", &e))?;
         self.pin_dir = Some(dir.to_path_buf());
@@ -303,7 +266,10 @@ impl XdpFilter {
     pub fn open(iface: &str) -> Result<XdpFilter> {
         let idx = ifindex(iface).map_err(|e| {
             if e.code == code::NOT_FOUND {
-                Error::new(code::NOT_FOUND, format!("iface: no pinned omnitide filter for {iface:?}: no such interface in this network namespace"))
+                Error::new(
+                    code::NOT_FOUND,
+                    format!("iface: no pinned omnitide filter for {iface:?}: no such interface in this network namespace"),
+                )
             } else {
                 e
             }
@@ -313,24 +279,21 @@ impl XdpFilter {
         let Some(found) = found else {
             return Err(Error::new(
                 code::NOT_FOUND,
-                format!("iface: no pinned omnitide filter for {iface:?} in this network namespace (under {})", pins::netns_dir(&pin_root(), netns).display()),
+                format!(
+                    "iface: no pinned omnitide filter for {iface:?} in this network namespace (under {})",
+                    pins::netns_dir(&pin_root(), netns).display()
+                ),
             ));
         };
-        let dir = Path::new(&found.path)
-            .parent()
-            .map(Path::to_path_buf)
-            .ok_or_else(|| Error::internal("pinned link without a directory"))?;
+        let dir =
+            Path::new(&found.path).parent().map(Path::to_path_buf).ok_or_else(|| Error::internal("pinned link without a directory"))?;
         let mut maps = HashMap::new();
         for (name, _, _) in MAPS {
-            let d = MapData::from_pin(dir.join(name))
-                .map_err(|e| aya_err(&format!("opening pinned map {name}"), e))?;
+            let d = MapData::from_pin(dir.join(name)).map_err(|e| aya_err(&format!("opening pinned map {name}"), e))?;
             maps.insert(*name, d);
         }
-        let link = sys::obj_get(Path::new(&found.path))
-            .map_err(|e| errno_error("opening pinned XDP link", &e))?;
-        let prog_fd = sys::link_info(link.as_fd())
-            .ok()
-            .and_then(|(pid, _, _)| sys::prog_fd_by_id(pid).ok());
+        let link = sys::obj_get(Path::new(&found.path)).map_err(|e| errno_error("opening pinned XDP link", &e))?;
+        let prog_fd = sys::link_info(link.as_fd()).ok().and_then(|(pid, _, _)| sys::prog_fd_by_id(pid).ok());
         let mode: &'static str = if found.mode == "native" {
             "native"
         } else if found.mode == "generic" {
@@ -353,10 +316,7 @@ impl XdpFilter {
 
     fn check_open(&self) -> Result<()> {
         if self.closed {
-            return Err(Error::new(
-                code::CLOSED,
-                "filter: this XDP filter handle was detached; attach or open a new one",
-            ));
+            return Err(Error::new(code::CLOSED, "filter: this XDP filter handle was detached; attach or open a new one"));
         }
         Ok(())
     }
@@ -392,11 +352,7 @@ impl XdpFilter {
     }
 
     fn parse_all(arg: &str, cidrs: &[String]) -> Result<Vec<Cidr>> {
-        cidrs
-            .iter()
-            .enumerate()
-            .map(|(i, s)| Cidr::parse(&format!("{arg}[{i}]"), s))
-            .collect()
+        cidrs.iter().enumerate().map(|(i, s)| Cidr::parse(&format!("{arg}[{i}]"), s)).collect()
     }
 
     /// Blocks every CIDR (validated all first). /32 and /128 go to the exact hash,
@@ -412,21 +368,12 @@ impl XdpFilter {
     pub fn block_ipv4_packed(&self, addrs: &[u8]) -> Result<usize> {
         self.check_open()?;
         if !addrs.len().is_multiple_of(4) {
-            return Err(Error::invalid_arg(
-                "addrs",
-                format!(
-                    "packed IPv4 buffer length must be a multiple of 4, got {}",
-                    addrs.len()
-                ),
-            ));
+            return Err(Error::invalid_arg("addrs", format!("packed IPv4 buffer length must be a multiple of 4, got {}", addrs.len())));
         }
         let values = vec![1u8; addrs.len() / 4];
         let (n, r) = sys::update_batch(self.fd("omni_blk4"), addrs, &values, 4, 1);
         if let Err(e) = r {
-            return Err(self.roll_back(
-                &[("omni_blk4", &addrs[..n * 4], 4)],
-                map_write_err("omni_blk4", &e),
-            ));
+            return Err(self.roll_back(&[("omni_blk4", &addrs[..n * 4], 4)], map_write_err("omni_blk4", &e)));
         }
         Ok(n)
     }
@@ -441,12 +388,8 @@ impl XdpFilter {
                 Cidr::V6 { .. } => l6.extend_from_slice(&c.lpm_key()),
             }
         }
-        let plan: [(&str, &Vec<u8>, usize); 4] = [
-            ("omni_blk4", &e4, 4),
-            ("omni_blk6", &e6, 16),
-            ("omni_blk4_lpm", &l4, 8),
-            ("omni_blk6_lpm", &l6, 20),
-        ];
+        let plan: [(&str, &Vec<u8>, usize); 4] =
+            [("omni_blk4", &e4, 4), ("omni_blk6", &e6, 16), ("omni_blk4_lpm", &l4, 8), ("omni_blk6_lpm", &l6, 20)];
         let mut applied: Vec<(&str, &[u8], usize)> = Vec::new();
         let mut total = 0;
         for (name, keys, ks) in plan {
@@ -472,21 +415,18 @@ impl XdpFilter {
     fn roll_back(&self, written: &[(&str, &[u8], usize)], cause: Error) -> Error {
         let failed: Vec<String> = written
             .iter()
-            .filter_map(|(name, keys, ks)| {
-                sys::delete_batch_present(self.fd(name), keys, *ks)
-                    .err()
-                    .map(|e| format!("{name}: {e}"))
-            })
+            .filter_map(|(name, keys, ks)| sys::delete_batch_present(self.fd(name), keys, *ks).err().map(|e| format!("{name}: {e}")))
             .collect();
         if failed.is_empty() {
-            return Error::new(
-                cause.code,
-                format!("{}; nothing from this call was kept", cause.message),
-            );
+            return Error::new(cause.code, format!("{}; nothing from this call was kept", cause.message));
         }
         Error::new(
             cause.code,
-            format!("{}; undoing this call's writes also failed ({}), so part of it stayed applied: check with listBlocked()", cause.message, failed.join(", ")),
+            format!(
+                "{}; undoing this call's writes also failed ({}), so part of it stayed applied: check with listBlocked()",
+                cause.message,
+                failed.join(", ")
+            ),
         )
     }
 
@@ -512,32 +452,14 @@ impl XdpFilter {
     pub fn list_blocked(&self) -> Result<Vec<String>> {
         self.check_open()?;
         let mut out = Vec::new();
-        for k in
-            sys::keys(self.fd("omni_blk4"), 4).map_err(|e| Error::io("listing omni_blk4", &e))?
-        {
-            out.push(
-                Cidr::V4 {
-                    addr: k[..4].try_into().unwrap(),
-                    prefix: 32,
-                }
-                .to_string(),
-            );
+        for k in sys::keys(self.fd("omni_blk4"), 4).map_err(|e| Error::io("listing omni_blk4", &e))? {
+            out.push(Cidr::V4 { addr: k[..4].try_into().unwrap(), prefix: 32 }.to_string());
         }
-        for k in
-            sys::keys(self.fd("omni_blk6"), 16).map_err(|e| Error::io("listing omni_blk6", &e))?
-        {
-            out.push(
-                Cidr::V6 {
-                    addr: k[..16].try_into().unwrap(),
-                    prefix: 128,
-                }
-                .to_string(),
-            );
+        for k in sys::keys(self.fd("omni_blk6"), 16).map_err(|e| Error::io("listing omni_blk6", &e))? {
+            out.push(Cidr::V6 { addr: k[..16].try_into().unwrap(), prefix: 128 }.to_string());
         }
         for (name, ks) in [("omni_blk4_lpm", 8), ("omni_blk6_lpm", 20)] {
-            for k in sys::keys(self.fd(name), ks)
-                .map_err(|e| Error::io(format!("listing {name}"), &e))?
-            {
+            for k in sys::keys(self.fd(name), ks).map_err(|e| Error::io(format!("listing {name}"), &e))? {
                 out.push(Cidr::from_lpm_key(&k).to_string());
             }
         }
@@ -549,37 +471,22 @@ impl XdpFilter {
         self.check_open()?;
         let c = Cidr::parse("cidr", cidr)?;
         if pps == 0 || pps > 1_000_000_000 {
-            return Err(Error::invalid_arg(
-                "pps",
-                format!("must be 1..=1000000000, got {pps}"),
-            ));
+            return Err(Error::invalid_arg("pps", format!("must be 1..=1000000000, got {pps}")));
         }
         if burst == 0 || burst > 1_000_000_000 {
-            return Err(Error::invalid_arg(
-                "burst",
-                format!("must be 1..=1000000000, got {burst}"),
-            ));
+            return Err(Error::invalid_arg("burst", format!("must be 1..=1000000000, got {burst}")));
         }
         let mut v = Vec::with_capacity(16);
         v.extend_from_slice(&pps.to_ne_bytes());
         v.extend_from_slice(&burst.to_ne_bytes());
-        let name = if matches!(c, Cidr::V4 { .. }) {
-            "omni_rate4"
-        } else {
-            "omni_rate6"
-        };
-        sys::update(self.fd(name), &c.lpm_key(), &v, sys::BPF_ANY)
-            .map_err(|e| map_write_err(name, &e))
+        let name = if matches!(c, Cidr::V4 { .. }) { "omni_rate4" } else { "omni_rate6" };
+        sys::update(self.fd(name), &c.lpm_key(), &v, sys::BPF_ANY).map_err(|e| map_write_err(name, &e))
     }
 
     pub fn clear_rate_limit(&self, cidr: &str) -> Result<bool> {
         self.check_open()?;
         let c = Cidr::parse("cidr", cidr)?;
-        let name = if matches!(c, Cidr::V4 { .. }) {
-            "omni_rate4"
-        } else {
-            "omni_rate6"
-        };
+        let name = if matches!(c, Cidr::V4 { .. }) { "omni_rate4" } else { "omni_rate6" };
         sys::delete(self.fd(name), &c.lpm_key()).map_err(|e| Error::io("clearing rate limit", &e))
     }
 
@@ -587,13 +494,9 @@ impl XdpFilter {
         self.check_open()?;
         let mut out = Vec::new();
         for (name, ks) in [("omni_rate4", 8), ("omni_rate6", 20)] {
-            for k in
-                sys::keys(self.fd(name), ks).map_err(|e| Error::io("listing rate limits", &e))?
-            {
+            for k in sys::keys(self.fd(name), ks).map_err(|e| Error::io("listing rate limits", &e))? {
                 let mut v = [0u8; 16];
-                if sys::lookup(self.fd(name), &k, &mut v)
-                    .map_err(|e| Error::io("reading rate limit", &e))?
-                {
+                if sys::lookup(self.fd(name), &k, &mut v).map_err(|e| Error::io("reading rate limit", &e))? {
                     out.push(RateRule {
                         cidr: Cidr::from_lpm_key(&k).to_string(),
                         pps: u64::from_ne_bytes(v[..8].try_into().unwrap()),
@@ -610,40 +513,25 @@ impl XdpFilter {
     pub fn set_drop(&self, cidr: Option<&str>, probability: f64) -> Result<()> {
         self.check_open()?;
         if !(0.0..=1.0).contains(&probability) || probability.is_nan() {
-            return Err(Error::invalid_arg(
-                "probability",
-                format!("must be within 0..=1, got {probability}"),
-            ));
+            return Err(Error::invalid_arg("probability", format!("must be within 0..=1, got {probability}")));
         }
         let threshold = (probability * u32::MAX as f64).round() as u32;
         match cidr {
             None => {
                 let mut v = [0u8; 8];
                 v[..4].copy_from_slice(&threshold.to_ne_bytes());
-                sys::update(
-                    self.fd("omni_config"),
-                    &0u32.to_ne_bytes(),
-                    &v,
-                    sys::BPF_ANY,
-                )
-                .map_err(|e| map_write_err("omni_config", &e))
+                sys::update(self.fd("omni_config"), &0u32.to_ne_bytes(), &v, sys::BPF_ANY).map_err(|e| map_write_err("omni_config", &e))
             }
             Some(s) => {
                 let c = Cidr::parse("cidr", s)?;
-                let name = if matches!(c, Cidr::V4 { .. }) {
-                    "omni_drop4"
-                } else {
-                    "omni_drop6"
-                };
+                let name = if matches!(c, Cidr::V4 { .. }) { "omni_drop4" } else { "omni_drop6" };
                 if threshold == 0 {
-                    sys::delete(self.fd(name), &c.lpm_key())
-                        .map_err(|e| Error::io("clearing drop rule", &e))?;
+                    sys::delete(self.fd(name), &c.lpm_key()).map_err(|e| Error::io("clearing drop rule", &e))?;
                     return Ok(());
                 }
                 let mut v = [0u8; 8];
                 v[..4].copy_from_slice(&threshold.to_ne_bytes());
-                sys::update(self.fd(name), &c.lpm_key(), &v, sys::BPF_ANY)
-                    .map_err(|e| map_write_err(name, &e))
+                sys::update(self.fd(name), &c.lpm_key(), &v, sys::BPF_ANY).map_err(|e| map_write_err(name, &e))
             }
         }
     }
@@ -652,29 +540,17 @@ impl XdpFilter {
         self.check_open()?;
         let mut out = Vec::new();
         let mut v = [0u8; 8];
-        if sys::lookup(self.fd("omni_config"), &0u32.to_ne_bytes(), &mut v)
-            .map_err(|e| Error::io("reading config", &e))?
-        {
+        if sys::lookup(self.fd("omni_config"), &0u32.to_ne_bytes(), &mut v).map_err(|e| Error::io("reading config", &e))? {
             let t = u32::from_ne_bytes(v[..4].try_into().unwrap());
             if t != 0 {
-                out.push(DropRule {
-                    cidr: None,
-                    probability: t as f64 / u32::MAX as f64,
-                });
+                out.push(DropRule { cidr: None, probability: t as f64 / u32::MAX as f64 });
             }
         }
         for (name, ks) in [("omni_drop4", 8), ("omni_drop6", 20)] {
-            for k in
-                sys::keys(self.fd(name), ks).map_err(|e| Error::io("listing drop rules", &e))?
-            {
-                if sys::lookup(self.fd(name), &k, &mut v)
-                    .map_err(|e| Error::io("reading drop rule", &e))?
-                {
+            for k in sys::keys(self.fd(name), ks).map_err(|e| Error::io("listing drop rules", &e))? {
+                if sys::lookup(self.fd(name), &k, &mut v).map_err(|e| Error::io("reading drop rule", &e))? {
                     let t = u32::from_ne_bytes(v[..4].try_into().unwrap());
-                    out.push(DropRule {
-                        cidr: Some(Cidr::from_lpm_key(&k).to_string()),
-                        probability: t as f64 / u32::MAX as f64,
-                    });
+                    out.push(DropRule { cidr: Some(Cidr::from_lpm_key(&k).to_string()), probability: t as f64 / u32::MAX as f64 });
                 }
             }
         }
@@ -688,8 +564,7 @@ impl XdpFilter {
         let mut buf = vec![0u8; 16 * ncpu];
         let mut read = |reason: u32| -> Result<Counter> {
             buf.iter_mut().for_each(|b| *b = 0);
-            sys::lookup(self.fd("omni_stats"), &reason.to_ne_bytes(), &mut buf)
-                .map_err(|e| Error::io("reading omni_stats", &e))?;
+            sys::lookup(self.fd("omni_stats"), &reason.to_ne_bytes(), &mut buf).map_err(|e| Error::io("reading omni_stats", &e))?;
             let mut c = Counter::default();
             for cpu in 0..ncpu {
                 let o = cpu * 16;
@@ -698,12 +573,7 @@ impl XdpFilter {
             }
             Ok(c)
         };
-        Ok(XdpStats {
-            passed: read(0)?,
-            blocked: read(1)?,
-            rate_limited: read(2)?,
-            random_drop: read(3)?,
-        })
+        Ok(XdpStats { passed: read(0)?, blocked: read(1)?, rate_limited: read(2)?, random_drop: read(3)? })
     }
 
     /// Zeroes every counter.
@@ -711,8 +581,7 @@ impl XdpFilter {
         self.check_open()?;
         let zero = vec![0u8; 16 * sys::possible_cpus()];
         for r in 0u32..4 {
-            sys::update(self.fd("omni_stats"), &r.to_ne_bytes(), &zero, sys::BPF_ANY)
-                .map_err(|e| map_write_err("omni_stats", &e))?;
+            sys::update(self.fd("omni_stats"), &r.to_ne_bytes(), &zero, sys::BPF_ANY).map_err(|e| map_write_err("omni_stats", &e))?;
         }
         Ok(())
     }
@@ -721,27 +590,16 @@ impl XdpFilter {
     pub fn test_run(&self, frame: &[u8], repeat: u32) -> Result<(u32, u32)> {
         self.check_open()?;
         if frame.is_empty() || frame.len() > 65535 {
-            return Err(Error::invalid_arg(
-                "frame",
-                format!("length must be 1..=65535 bytes, got {}", frame.len()),
-            ));
+            return Err(Error::invalid_arg("frame", format!("length must be 1..=65535 bytes, got {}", frame.len())));
         }
         let fd: BorrowedFd<'_> = if let Some(e) = &self.ebpf {
-            e.program(PROG)
-                .unwrap()
-                .fd()
-                .map_err(|e| aya_err("program fd", e))?
-                .as_fd()
+            e.program(PROG).unwrap().fd().map_err(|e| aya_err("program fd", e))?.as_fd()
         } else if let Some(fd) = &self.prog_fd {
             fd.as_fd()
         } else {
-            return Err(Error::new(
-                code::UNSUPPORTED,
-                "filter: program of this pinned filter could not be reopened for test runs",
-            ));
+            return Err(Error::new(code::UNSUPPORTED, "filter: program of this pinned filter could not be reopened for test runs"));
         };
-        let r = sys::prog_test_run(fd, frame, repeat.max(1))
-            .map_err(|e| Error::io("BPF_PROG_TEST_RUN", &e))?;
+        let r = sys::prog_test_run(fd, frame, repeat.max(1)).map_err(|e| Error::io("BPF_PROG_TEST_RUN", &e))?;
         Ok((r.retval, r.duration_ns))
     }
 
@@ -757,17 +615,11 @@ impl XdpFilter {
             sys::link_detach(link.as_fd()).map_err(|e| errno_error("detaching XDP link", &e))?;
         }
         if let Some(dir) = self.pin_dir.take() {
-            std::fs::remove_dir_all(&dir)
-                .map_err(|e| Error::io(format!("removing {}", dir.display()), &e))?;
+            std::fs::remove_dir_all(&dir).map_err(|e| Error::io(format!("removing {}", dir.display()), &e))?;
             // the namespace's directory goes with its last filter
             if let Some(ns_dir) = dir.parent() {
                 match std::fs::remove_dir(ns_dir) {
-                    Err(e)
-                        if !matches!(
-                            e.raw_os_error(),
-                            Some(libc::ENOTEMPTY) | Some(libc::ENOENT)
-                        ) =>
-                    {
+                    Err(e) if !matches!(e.raw_os_error(), Some(libc::ENOTEMPTY) | Some(libc::ENOENT)) => {
                         return Err(Error::io(format!("removing {}", ns_dir.display()), &e));
                     }
                     _ => {}
@@ -796,10 +648,9 @@ impl XdpFilter {
 
 fn map_write_err(name: &str, e: &std::io::Error) -> Error {
     match e.raw_os_error() {
-        Some(libc::E2BIG) | Some(libc::ENOSPC) | Some(libc::ENOMEM) => Error::limit(
-            "cidrs",
-            format!("map {name} is full or out of memory ({e})"),
-        ),
+        Some(libc::E2BIG) | Some(libc::ENOSPC) | Some(libc::ENOMEM) => {
+            Error::limit("cidrs", format!("map {name} is full or out of memory ({e})"))
+        }
         _ => errno_error(&format!("writing map {name}"), e),
     }
 }

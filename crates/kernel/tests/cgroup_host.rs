@@ -20,24 +20,13 @@ struct Owned {
 
 impl Owned {
     fn new() -> Owned {
-        let rel = format!(
-            "omnitide-test-{}-{}",
-            std::process::id(),
-            N.fetch_add(1, Ordering::SeqCst)
-        );
-        Owned {
-            rel,
-            children: vec![],
-        }
+        let rel = format!("omnitide-test-{}-{}", std::process::id(), N.fetch_add(1, Ordering::SeqCst));
+        Owned { rel, children: vec![] }
     }
     fn spawn_into(&mut self, cg: &Cgroup, script: &str) -> u32 {
         // the shell moves itself into the group before running the script
         let procs = cg.fs_path().join("cgroup.procs");
-        let child = Command::new("bash")
-            .arg("-c")
-            .arg(format!("echo $$ > {}; {script}", procs.display()))
-            .spawn()
-            .unwrap();
+        let child = Command::new("bash").arg("-c").arg(format!("echo $$ > {}; {script}", procs.display())).spawn().unwrap();
         let pid = child.id();
         self.children.push(child);
         for _ in 0..200 {
@@ -66,26 +55,14 @@ impl Drop for Owned {
 #[ignore = "needs root (CAP_BPF, CAP_NET_ADMIN, CAP_SYS_ADMIN): run as root with `cargo test -p omnitide-kernel -- --ignored` (npm test does)"]
 fn mount_discovery_and_path_rules() {
     let root = cgroup::root().unwrap();
-    assert!(
-        root.join("cgroup.controllers").exists(),
-        "{}",
-        root.display()
-    );
+    assert!(root.join("cgroup.controllers").exists(), "{}", root.display());
     let mi = std::fs::read_to_string("/proc/self/mountinfo").unwrap();
-    assert!(mi
-        .lines()
-        .any(|l| l.contains(" - cgroup2 ") && l.contains(&format!(" {} ", root.display()))));
+    assert!(mi.lines().any(|l| l.contains(" - cgroup2 ") && l.contains(&format!(" {} ", root.display()))));
     for bad in ["../etc", "a/../../b", "/", ""] {
         let e = Cgroup::create(bad).err().unwrap();
         assert_eq!(e.code, code::INVALID_ARGUMENT, "{bad}");
     }
-    assert_eq!(
-        Cgroup::open("omnitide-test-does-not-exist")
-            .err()
-            .unwrap()
-            .code,
-        code::NOT_FOUND
-    );
+    assert_eq!(Cgroup::open("omnitide-test-does-not-exist").err().unwrap().code, code::NOT_FOUND);
 }
 
 #[test]
@@ -93,13 +70,7 @@ fn mount_discovery_and_path_rules() {
 fn create_procs_freeze_thaw_kill_stats_remove() {
     let mut o = Owned::new();
     let cg = Cgroup::create(&format!("{}/svc", o.rel)).unwrap();
-    assert_eq!(
-        Cgroup::create(&format!("{}/svc", o.rel))
-            .err()
-            .unwrap()
-            .code,
-        code::BUSY
-    );
+    assert_eq!(Cgroup::create(&format!("{}/svc", o.rel)).err().unwrap().code, code::BUSY);
     assert!(cg.processes().unwrap().is_empty());
     let pid = o.spawn_into(&cg, "exec sleep 60");
     assert_eq!(cg.processes().unwrap(), vec![pid]);
@@ -107,9 +78,7 @@ fn create_procs_freeze_thaw_kill_stats_remove() {
     cg.freeze(T).unwrap();
     assert!(cg.is_frozen().unwrap());
     let state = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
-    assert!(state
-        .lines()
-        .any(|l| l.starts_with("State:") && (l.contains('S') || l.contains('D'))));
+    assert!(state.lines().any(|l| l.starts_with("State:") && (l.contains('S') || l.contains('D'))));
     cg.thaw(T).unwrap();
     assert!(!cg.is_frozen().unwrap());
 
@@ -135,10 +104,7 @@ fn create_procs_freeze_thaw_kill_stats_remove() {
     let mut sleeper = Command::new("sleep").arg("60").spawn().unwrap();
     child.add_process(sleeper.id()).unwrap();
     assert_eq!(child.processes().unwrap(), vec![sleeper.id()]);
-    assert_eq!(
-        child.add_process(0).unwrap_err().code,
-        code::INVALID_ARGUMENT
-    );
+    assert_eq!(child.add_process(0).unwrap_err().code, code::INVALID_ARGUMENT);
     let mut parent = parent;
     assert_eq!(parent.remove(false, T).unwrap_err().code, code::BUSY);
     parent.remove(true, T).unwrap();
@@ -165,59 +131,22 @@ fn unavailable_controller_changes_nothing() {
     let root = cgroup::root().unwrap();
     let offered = std::fs::read_to_string(root.join("cgroup.controllers")).unwrap();
     // bad values are rejected before anything else, naming the field
-    let e = cg
-        .set_limits(&CgroupLimits {
-            cpu: Some(CpuLimit::Weight(0)),
-            ..Default::default()
-        })
-        .unwrap_err();
+    let e = cg.set_limits(&CgroupLimits { cpu: Some(CpuLimit::Weight(0)), ..Default::default() }).unwrap_err();
     assert!(e.message.starts_with("cpu.weight:"), "{}", e.message);
-    let e = cg
-        .set_limits(&CgroupLimits {
-            pids_max: Some(Some(0)),
-            ..Default::default()
-        })
-        .unwrap_err();
+    let e = cg.set_limits(&CgroupLimits { pids_max: Some(Some(0)), ..Default::default() }).unwrap_err();
     assert!(e.message.starts_with("pids.max:"), "{}", e.message);
     if offered.split_whitespace().any(|c| c == "memory") {
         eprintln!("memory controller is offered on this host; the unavailable-controller path is covered in the VM test");
         return;
     }
-    let before: Vec<_> = std::fs::read_dir(cg.fs_path())
-        .unwrap()
-        .flatten()
-        .map(|e| e.file_name())
-        .collect();
-    let e = cg
-        .set_limits(&CgroupLimits {
-            pids_max: Some(Some(10)),
-            memory_max: Some(Some(1 << 30)),
-            ..Default::default()
-        })
-        .unwrap_err();
+    let before: Vec<_> = std::fs::read_dir(cg.fs_path()).unwrap().flatten().map(|e| e.file_name()).collect();
+    let e = cg.set_limits(&CgroupLimits { pids_max: Some(Some(10)), memory_max: Some(Some(1 << 30)), ..Default::default() }).unwrap_err();
     assert_eq!(e.code, code::CONTROLLER_UNAVAILABLE);
-    assert!(
-        e.message.contains("memory controller") || e.message.contains("pids controller"),
-        "{}",
-        e.message
-    );
-    assert!(
-        e.message.contains("cgroup.controllers offers"),
-        "{}",
-        e.message
-    );
-    let after: Vec<_> = std::fs::read_dir(cg.fs_path())
-        .unwrap()
-        .flatten()
-        .map(|e| e.file_name())
-        .collect();
+    assert!(e.message.contains("memory controller") || e.message.contains("pids controller"), "{}", e.message);
+    assert!(e.message.contains("cgroup.controllers offers"), "{}", e.message);
+    let after: Vec<_> = std::fs::read_dir(cg.fs_path()).unwrap().flatten().map(|e| e.file_name()).collect();
     assert_eq!(before, after);
-    assert_eq!(
-        std::fs::read_to_string(root.join("cgroup.subtree_control"))
-            .unwrap()
-            .trim(),
-        ""
-    );
+    assert_eq!(std::fs::read_to_string(root.join("cgroup.subtree_control")).unwrap().trim(), "");
 }
 
 #[test]
@@ -232,18 +161,9 @@ fn cgroup_bpf_connect_policy_and_counters() {
     let mut pol = CgroupPolicy::attach(
         cg.fs_path(),
         &PolicySpec {
-            egress: Some(SkbPolicy {
-                deny_cidrs: vec!["127.0.0.3/32".into()],
-                count: true,
-            }),
-            ingress: Some(SkbPolicy {
-                deny_cidrs: vec![],
-                count: true,
-            }),
-            connect: Some(ConnectPolicy {
-                deny_ports: vec![dport as u32],
-                allow_cidrs: None,
-            }),
+            egress: Some(SkbPolicy { deny_cidrs: vec!["127.0.0.3/32".into()], count: true }),
+            ingress: Some(SkbPolicy { deny_cidrs: vec![], count: true }),
+            connect: Some(ConnectPolicy { deny_ports: vec![dport as u32], allow_cidrs: None }),
         },
     )
     .unwrap();
@@ -274,42 +194,23 @@ fn cgroup_bpf_connect_policy_and_counters() {
     pol.detach();
     assert_eq!(pol.stats().unwrap_err().code, code::CLOSED);
     // after detach the port is reachable again from the group
-    o.spawn_into(
-        &cg,
-        &format!(
-            "(exec 3<>/dev/tcp/127.0.0.1/{dport}) && echo ok > {}",
-            out.display()
-        ),
-    );
+    o.spawn_into(&cg, &format!("(exec 3<>/dev/tcp/127.0.0.1/{dport}) && echo ok > {}", out.display()));
     for _ in 0..400 {
         if cg.processes().unwrap().is_empty() {
             break;
         }
         std::thread::sleep(Duration::from_millis(10));
     }
-    assert_eq!(
-        std::fs::read_to_string(&out).unwrap_or_default().trim(),
-        "ok"
-    );
+    assert_eq!(std::fs::read_to_string(&out).unwrap_or_default().trim(), "ok");
     let _ = std::fs::remove_file(&out);
     // bad policy input touches nothing
     let e = CgroupPolicy::attach(
         cg.fs_path(),
-        &PolicySpec {
-            connect: Some(ConnectPolicy {
-                deny_ports: vec![70000],
-                allow_cidrs: None,
-            }),
-            ..Default::default()
-        },
+        &PolicySpec { connect: Some(ConnectPolicy { deny_ports: vec![70000], allow_cidrs: None }), ..Default::default() },
     )
     .err()
     .unwrap();
-    assert!(
-        e.message.starts_with("connect.denyPorts[0]:"),
-        "{}",
-        e.message
-    );
+    assert!(e.message.starts_with("connect.denyPorts[0]:"), "{}", e.message);
 }
 
 #[test]
@@ -324,10 +225,7 @@ fn cgroup_bpf_connect_allow_list() {
     let pol = CgroupPolicy::attach(
         cg.fs_path(),
         &PolicySpec {
-            connect: Some(ConnectPolicy {
-                deny_ports: vec![],
-                allow_cidrs: Some(vec!["127.0.0.1/32".into()]),
-            }),
+            connect: Some(ConnectPolicy { deny_ports: vec![], allow_cidrs: Some(vec!["127.0.0.1/32".into()]) }),
             ..Default::default()
         },
     )

@@ -9,10 +9,7 @@ use omnitide_kernel::xdp::XdpFilter;
 fn check(expected: &[(&str, usize, usize)], got: Vec<(String, u32, u32)>) {
     assert_eq!(got.len(), expected.len());
     for (name, k, v) in expected {
-        let (_, gk, gv) = got
-            .iter()
-            .find(|(n, _, _)| n == name)
-            .unwrap_or_else(|| panic!("map {name} missing"));
+        let (_, gk, gv) = got.iter().find(|(n, _, _)| n == name).unwrap_or_else(|| panic!("map {name} missing"));
         assert_eq!((*gk as usize, *gv as usize), (*k, *v), "layout of {name}");
     }
 }
@@ -24,13 +21,7 @@ fn layout_matches_loaded_objects() {
     check(XDP_MAPS, f.map_layouts().unwrap());
     let path = format!("omnitide-test-{}-layout", std::process::id());
     let mut cg = Cgroup::create(&path).unwrap();
-    let pol = CgroupPolicy::attach(
-        cg.fs_path(),
-        &PolicySpec {
-            connect: Some(ConnectPolicy::default()),
-            ..Default::default()
-        },
-    );
+    let pol = CgroupPolicy::attach(cg.fs_path(), &PolicySpec { connect: Some(ConnectPolicy::default()), ..Default::default() });
     let r = match &pol {
         Ok(p) => Ok(p.map_layouts()),
         Err(e) => Err(e.clone()),

@@ -17,33 +17,14 @@ fn ipv4_exact_and_prefix_blocks() {
     assert_eq!(f.test_run(&pkt, 1).unwrap().0, XDP_PASS);
     assert_eq!(f.block(&s(&["10.1.2.3"])).unwrap(), 1);
     assert_eq!(f.test_run(&pkt, 1).unwrap().0, XDP_DROP);
-    assert_eq!(
-        f.test_run(&ipv4_udp([10, 1, 2, 4], [10, 0, 0, 1], 32), 1)
-            .unwrap()
-            .0,
-        XDP_PASS
-    );
+    assert_eq!(f.test_run(&ipv4_udp([10, 1, 2, 4], [10, 0, 0, 1], 32), 1).unwrap().0, XDP_PASS);
     f.block(&s(&["10.1.2.0/24"])).unwrap();
-    assert_eq!(
-        f.test_run(&ipv4_udp([10, 1, 2, 4], [10, 0, 0, 1], 32), 1)
-            .unwrap()
-            .0,
-        XDP_DROP
-    );
-    assert_eq!(
-        f.test_run(&ipv4_udp([10, 1, 3, 4], [10, 0, 0, 1], 32), 1)
-            .unwrap()
-            .0,
-        XDP_PASS
-    );
+    assert_eq!(f.test_run(&ipv4_udp([10, 1, 2, 4], [10, 0, 0, 1], 32), 1).unwrap().0, XDP_DROP);
+    assert_eq!(f.test_run(&ipv4_udp([10, 1, 3, 4], [10, 0, 0, 1], 32), 1).unwrap().0, XDP_PASS);
     let mut listed = f.list_blocked().unwrap();
     listed.sort();
     assert_eq!(listed, s(&["10.1.2.0/24", "10.1.2.3/32"]));
-    assert_eq!(
-        f.unblock(&s(&["10.1.2.0/24", "10.1.2.3", "9.9.9.9"]))
-            .unwrap(),
-        2
-    );
+    assert_eq!(f.unblock(&s(&["10.1.2.0/24", "10.1.2.3", "9.9.9.9"])).unwrap(), 2);
     assert_eq!(f.test_run(&pkt, 1).unwrap().0, XDP_PASS);
     let st = f.stats().unwrap();
     assert_eq!(st.blocked.packets, 2);
@@ -61,14 +42,8 @@ fn ipv6_exact_and_prefix_blocks() {
     f.block(&s(&["2001:db8::1"])).unwrap();
     assert_eq!(f.test_run(&pkt, 1).unwrap().0, XDP_DROP);
     f.block(&s(&["fd00:1::/32"])).unwrap();
-    assert_eq!(
-        f.test_run(&ipv6_udp(v6("fd00:1::77"), a, 16), 1).unwrap().0,
-        XDP_DROP
-    );
-    assert_eq!(
-        f.test_run(&ipv6_udp(v6("fd00:2::77"), a, 16), 1).unwrap().0,
-        XDP_PASS
-    );
+    assert_eq!(f.test_run(&ipv6_udp(v6("fd00:1::77"), a, 16), 1).unwrap().0, XDP_DROP);
+    assert_eq!(f.test_run(&ipv6_udp(v6("fd00:2::77"), a, 16), 1).unwrap().0, XDP_PASS);
     let st = f.stats().unwrap();
     assert_eq!((st.blocked.packets, st.passed.packets), (2, 2));
 }
@@ -115,12 +90,7 @@ fn per_source_rate_limit() {
     assert_eq!(f.test_run(&b, 1).unwrap().0, XDP_PASS);
     // sources outside the rule are not limited
     for _ in 0..10 {
-        assert_eq!(
-            f.test_run(&ipv4_udp([198, 51, 100, 1], [10, 0, 0, 1], 8), 1)
-                .unwrap()
-                .0,
-            XDP_PASS
-        );
+        assert_eq!(f.test_run(&ipv4_udp([198, 51, 100, 1], [10, 0, 0, 1], 8), 1).unwrap().0, XDP_PASS);
     }
     let st = f.stats().unwrap();
     assert_eq!(st.rate_limited.packets, 3);
@@ -128,15 +98,8 @@ fn per_source_rate_limit() {
     assert!(f.clear_rate_limit("192.0.2.0/24").unwrap());
     assert_eq!(f.test_run(&a, 1).unwrap().0, XDP_PASS);
     // bad input
-    assert_eq!(
-        f.set_rate_limit("192.0.2.0/24", 0, 5).unwrap_err().code,
-        code::INVALID_ARGUMENT
-    );
-    assert!(f
-        .set_rate_limit("192.0.2.0/24", 5, 0)
-        .unwrap_err()
-        .message
-        .starts_with("burst:"));
+    assert_eq!(f.set_rate_limit("192.0.2.0/24", 0, 5).unwrap_err().code, code::INVALID_ARGUMENT);
+    assert!(f.set_rate_limit("192.0.2.0/24", 5, 0).unwrap_err().message.starts_with("burst:"));
 }
 
 #[test]
@@ -154,44 +117,26 @@ fn probabilistic_drop() {
         }
     }
     // binomial(400, 0.5): 6 sigma = 60
-    assert!(
-        (140..=260).contains(&dropped),
-        "dropped {dropped} of 400 at p=0.5"
-    );
+    assert!((140..=260).contains(&dropped), "dropped {dropped} of 400 at p=0.5");
     f.set_drop(Some("203.0.113.0/24"), 0.0).unwrap();
     assert_eq!(f.test_run(&pkt, 1).unwrap().0, XDP_PASS);
     // global drop applies to IPv6 too
     f.set_drop(None, 1.0).unwrap();
-    assert_eq!(
-        f.test_run(&ipv6_udp(v6("2001:db8::5"), v6("::1"), 8), 1)
-            .unwrap()
-            .0,
-        XDP_DROP
-    );
+    assert_eq!(f.test_run(&ipv6_udp(v6("2001:db8::5"), v6("::1"), 8), 1).unwrap().0, XDP_DROP);
     assert_eq!(f.drop_rules().unwrap().len(), 1);
     f.set_drop(None, 0.0).unwrap();
     assert_eq!(f.test_run(&pkt, 1).unwrap().0, XDP_PASS);
     assert_eq!(f.stats().unwrap().random_drop.packets, 1 + dropped + 1);
-    assert!(f
-        .set_drop(None, 1.5)
-        .unwrap_err()
-        .message
-        .starts_with("probability:"));
+    assert!(f.set_drop(None, 1.5).unwrap_err().message.starts_with("probability:"));
 }
 
 #[test]
 #[ignore = "needs root (CAP_BPF, CAP_NET_ADMIN, CAP_SYS_ADMIN): run as root with `cargo test -p omnitide-kernel -- --ignored` (npm test does)"]
 fn malformed_cidrs_change_nothing() {
     let f = XdpFilter::load_unattached().unwrap();
-    let e = f
-        .block(&s(&["10.0.0.1", "10.0.0.0/8", "10.0.0.300"]))
-        .unwrap_err();
+    let e = f.block(&s(&["10.0.0.1", "10.0.0.0/8", "10.0.0.300"])).unwrap_err();
     assert_eq!(e.code, code::INVALID_ARGUMENT);
-    assert!(
-        e.message.starts_with("cidrs[2]: malformed CIDR"),
-        "{}",
-        e.message
-    );
+    assert!(e.message.starts_with("cidrs[2]: malformed CIDR"), "{}", e.message);
     assert!(f.list_blocked().unwrap().is_empty());
     let e = f.block(&s(&["10.0.0.1/8"])).unwrap_err();
     assert!(e.message.contains("host bits"), "{}", e.message);

@@ -27,12 +27,7 @@ impl Veth {
         let host = format!("ot{}h{n}", pid % 100000);
         let peer = format!("ot{}p{n}", pid % 100000);
         let subnet = 100 + (pid % 100) as u8 + n as u8;
-        let v = Veth {
-            ns: ns.clone(),
-            host: host.clone(),
-            host_ip: format!("10.213.{subnet}.1"),
-            peer_ip: format!("10.213.{subnet}.2"),
-        };
+        let v = Veth { ns: ns.clone(), host: host.clone(), host_ip: format!("10.213.{subnet}.1"), peer_ip: format!("10.213.{subnet}.2") };
         let script = format!(
             "set -e; ip netns add {ns}; ip link add {host} type veth peer name {peer}; ip link set {peer} netns {ns};\
              ip addr add {hip}/24 dev {host}; ip link set {host} up;\
@@ -41,11 +36,7 @@ impl Veth {
             pip = v.peer_ip
         );
         let o = sh(&script);
-        assert!(
-            o.status.success(),
-            "netns setup failed: {}",
-            String::from_utf8_lossy(&o.stderr)
-        );
+        assert!(o.status.success(), "netns setup failed: {}", String::from_utf8_lossy(&o.stderr));
         v
     }
 
@@ -55,20 +46,13 @@ impl Veth {
             "ip netns exec {} bash -c 'for i in $(seq 1 {n}); do echo omnitide > /dev/udp/{}/{port}; done'",
             self.ns, self.host_ip
         ));
-        assert!(
-            o.status.success(),
-            "send failed: {}",
-            String::from_utf8_lossy(&o.stderr)
-        );
+        assert!(o.status.success(), "send failed: {}", String::from_utf8_lossy(&o.stderr));
     }
 }
 
 impl Drop for Veth {
     fn drop(&mut self) {
-        let _ = sh(&format!(
-            "ip link del {} 2>/dev/null; ip netns del {} 2>/dev/null",
-            self.host, self.ns
-        ));
+        let _ = sh(&format!("ip link del {} 2>/dev/null; ip netns del {} 2>/dev/null", self.host, self.ns));
         remove_pins_named(&self.host);
     }
 }
@@ -87,8 +71,7 @@ fn e2e(mode: Mode, expect_mode: &str) {
     let mut f = XdpFilter::attach(&v.host, mode, false).unwrap();
     assert_eq!(f.mode(), Some(expect_mode));
     let sock = UdpSocket::bind(format!("{}:0", v.host_ip)).unwrap();
-    sock.set_read_timeout(Some(Duration::from_millis(300)))
-        .unwrap();
+    sock.set_read_timeout(Some(Duration::from_millis(300))).unwrap();
     let port = sock.local_addr().unwrap().port();
 
     v.send_udp(10, port);
@@ -138,58 +121,31 @@ fn veth_generic_mode() {
 fn pinned_filter_survives_handle_and_reopens() {
     let v = Veth::new();
     let sock = UdpSocket::bind(format!("{}:0", v.host_ip)).unwrap();
-    sock.set_read_timeout(Some(Duration::from_millis(300)))
-        .unwrap();
+    sock.set_read_timeout(Some(Duration::from_millis(300))).unwrap();
     let port = sock.local_addr().unwrap().port();
     {
         let mut f = XdpFilter::attach(&v.host, Mode::Auto, true).unwrap();
         assert!(f.pinned());
         let netns = omnitide_kernel::pins::netns_inode().unwrap();
-        let want =
-            xdp::pin_root()
-                .join(format!("net{netns}"))
-                .join(format!("{}-{}", f.ifindex(), v.host));
+        let want = xdp::pin_root().join(format!("net{netns}")).join(format!("{}-{}", f.ifindex(), v.host));
         assert_eq!(f.pin_path().unwrap(), want.display().to_string());
         f.block(&[format!("{}/32", v.peer_ip)]).unwrap();
         f.close(); // the handle goes away, the pinned filter stays
     }
     let listed = xdp::list().unwrap();
-    let mine = listed
-        .iter()
-        .find(|p| p.iface == v.host)
-        .expect("pinned filter listed");
+    let mine = listed.iter().find(|p| p.iface == v.host).expect("pinned filter listed");
     assert_eq!(mine.mode, "native");
     v.send_udp(4, port);
-    assert_eq!(
-        receive(&sock),
-        0,
-        "pinned filter must keep dropping without its handle"
-    );
+    assert_eq!(receive(&sock), 0, "pinned filter must keep dropping without its handle");
     let mut g = XdpFilter::open(&v.host).unwrap();
     assert_eq!(g.list_blocked().unwrap(), vec![format!("{}/32", v.peer_ip)]);
     assert!(g.stats().unwrap().blocked.packets >= 4);
     // reopened handles can still test-run the attached program
-    let frame = ipv4_udp(
-        v.peer_ip.parse::<std::net::Ipv4Addr>().unwrap().octets(),
-        [1, 1, 1, 1],
-        8,
-    );
+    let frame = ipv4_udp(v.peer_ip.parse::<std::net::Ipv4Addr>().unwrap().octets(), [1, 1, 1, 1], 8);
     assert_eq!(g.test_run(&frame, 1).unwrap().0, xdp::XDP_DROP);
     // a second attach on the same interface is refused
-    assert_eq!(
-        XdpFilter::attach(&v.host, Mode::Auto, false)
-            .err()
-            .unwrap()
-            .code,
-        code::BUSY
-    );
-    assert_eq!(
-        XdpFilter::attach(&v.host, Mode::Auto, true)
-            .err()
-            .unwrap()
-            .code,
-        code::BUSY
-    );
+    assert_eq!(XdpFilter::attach(&v.host, Mode::Auto, false).err().unwrap().code, code::BUSY);
+    assert_eq!(XdpFilter::attach(&v.host, Mode::Auto, true).err().unwrap().code, code::BUSY);
     g.detach().unwrap();
     assert!(xdp::list().unwrap().iter().all(|p| p.iface != v.host));
     assert!(!pin_dirs_named(&v.host).iter().any(|d| d.exists()));
@@ -202,28 +158,12 @@ fn pinned_filter_survives_handle_and_reopens() {
 fn second_unpinned_attach_and_bad_input() {
     let v = Veth::new();
     let _f = XdpFilter::attach(&v.host, Mode::Generic, false).unwrap();
-    let e = XdpFilter::attach(&v.host, Mode::Generic, false)
-        .err()
-        .unwrap();
+    let e = XdpFilter::attach(&v.host, Mode::Generic, false).err().unwrap();
     assert_eq!(e.code, code::BUSY, "{}", e.message);
-    let e = XdpFilter::attach("omni-nope0", Mode::Auto, false)
-        .err()
-        .unwrap();
+    let e = XdpFilter::attach("omni-nope0", Mode::Auto, false).err().unwrap();
     assert_eq!(e.code, code::NOT_FOUND);
     assert!(e.message.starts_with("iface:"));
-    assert_eq!(
-        XdpFilter::attach("a/b", Mode::Auto, false)
-            .err()
-            .unwrap()
-            .code,
-        code::INVALID_ARGUMENT
-    );
-    assert_eq!(
-        XdpFilter::open("omni-nope0").err().unwrap().code,
-        code::NOT_FOUND
-    );
-    assert_eq!(
-        Mode::parse("fast").unwrap_err().code,
-        code::INVALID_ARGUMENT
-    );
+    assert_eq!(XdpFilter::attach("a/b", Mode::Auto, false).err().unwrap().code, code::INVALID_ARGUMENT);
+    assert_eq!(XdpFilter::open("omni-nope0").err().unwrap().code, code::NOT_FOUND);
+    assert_eq!(Mode::parse("fast").unwrap_err().code, code::INVALID_ARGUMENT);
 }

@@ -16,20 +16,7 @@ pub fn eth(proto: u16) -> Vec<u8> {
 pub fn ipv4_udp(src: [u8; 4], dst: [u8; 4], payload: usize) -> Vec<u8> {
     let mut f = eth(0x0800);
     let total = 20 + 8 + payload;
-    f.extend_from_slice(&[
-        0x45,
-        0,
-        (total >> 8) as u8,
-        total as u8,
-        0,
-        0,
-        0x40,
-        0,
-        64,
-        17,
-        0,
-        0,
-    ]);
+    f.extend_from_slice(&[0x45, 0, (total >> 8) as u8, total as u8, 0, 0, 0x40, 0, 64, 17, 0, 0]);
     f.extend_from_slice(&src);
     f.extend_from_slice(&dst);
     f.extend_from_slice(&[0x30, 0x39, 0x1f, 0x90, 0, (8 + payload) as u8, 0, 0]);
@@ -50,9 +37,7 @@ pub fn ipv6_udp(src: [u8; 16], dst: [u8; 16], payload: usize) -> Vec<u8> {
 
 pub fn arp() -> Vec<u8> {
     let mut f = eth(0x0806);
-    f.extend_from_slice(&[
-        0, 1, 8, 0, 6, 4, 0, 1, 2, 0, 0, 0, 0, 2, 10, 0, 0, 2, 0, 0, 0, 0, 0, 0, 10, 0, 0, 1,
-    ]);
+    f.extend_from_slice(&[0, 1, 8, 0, 6, 4, 0, 1, 2, 0, 0, 0, 0, 2, 10, 0, 0, 2, 0, 0, 0, 0, 0, 0, 10, 0, 0, 1]);
     f
 }
 
@@ -61,11 +46,7 @@ pub fn v6(s: &str) -> [u8; 16] {
 }
 
 pub fn sh(cmd: &str) -> std::process::Output {
-    std::process::Command::new("sh")
-        .arg("-c")
-        .arg(cmd)
-        .output()
-        .expect("sh")
+    std::process::Command::new("sh").arg("-c").arg(cmd).output().expect("sh")
 }
 
 /// Pin directories of filters on interfaces named `iface`, in any network namespace.
@@ -79,11 +60,7 @@ pub fn pin_dirs_named(iface: &str) -> Vec<std::path::PathBuf> {
             continue;
         };
         for d in inner.flatten() {
-            if d.file_name()
-                .to_string_lossy()
-                .split_once('-')
-                .is_some_and(|(_, name)| name == iface)
-            {
+            if d.file_name().to_string_lossy().split_once('-').is_some_and(|(_, name)| name == iface) {
                 out.push(d.path());
             }
         }
