@@ -59,6 +59,13 @@ else {
   failed++;
   console.error('bindings/ differ from a fresh `napi build`: commit the regenerated files');
 }
+// 2b. Likewise the eBPF objects: with clang, the cargo build above regenerated kernel/build/*.bpf.o.
+const bpfDrift = await run('git', ['diff', '--stat', '--exit-code', '--', 'kernel/build']);
+if (bpfDrift.status === 0) passed++;
+else {
+  failed++;
+  console.error('kernel/build/*.bpf.o differ from what kernel/*.bpf.c compile to: commit the regenerated objects');
+}
 
 // 3. The whole TypeScript tree (API, tests, benches) type-checks.
 const tsc = await run(process.execPath, ['node_modules/typescript/bin/tsc', '-p', 'tsconfig.json', '--noEmit']);
