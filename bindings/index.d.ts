@@ -13,7 +13,7 @@ export declare class AttestAuthority {
   /** Releases the handle: the ledger lock is dropped once in-flight tasks finish. */
   close(): void
   /** Opens (creating) an authority directory. Argon2id runs here when a passphrase is given. */
-  static open(dir: string, opts: AttestOpenOptions): Promise<AttestAuthority>
+  static open(dir: string, passphrase?: string | undefined | null, durabilityName?: string | undefined | null): Promise<AttestAuthority>
   /** `{name, keyid, publicKey (base64), hasSecret}` as JSON. */
   createKey(name: string): string
   importPublicKey(name: string, publicKey: Uint8Array): string
@@ -25,21 +25,14 @@ export declare class AttestAuthority {
   issueMany(requests: string): Promise<string>
   cosign(envelope: string, signer: string): Promise<string>
   delegate(from: string, to: string, scope: string): Promise<string>
-  /** `target`: JSON `{attestation}` or `{key}`; `cosigners` sign too (a root threshold). */
-  revoke(target: string, reason: string, effectiveFrom: number | undefined | null, by: string, cosigners?: Array<string> | undefined | null): Promise<string>
-  /**
-   * Verifies an audit bundle anchored in this authority (its log key unless
-   * `logPublicKey` is given, its revocations applied); JSON result.
-   */
-  verifyBundle(bundle: string, logPublicKey?: Uint8Array | undefined | null, opts?: string | undefined | null): string
-  /** The audit ledger's checkpoint origin. */
-  logOrigin(): string
+  /** `target`: JSON `{attestation}` or `{key}`. */
+  revoke(target: string, reason: string, effectiveFrom: number | undefined | null, by: string): Promise<string>
   /** `root`: trust root JSON; `signers`: key names. */
   signRoot(root: string, signers: Array<string>): Promise<string>
   /** Verifies with this authority's revocations; JSON array of results. */
   verifyMany(envelopes: Array<Uint8Array>, opts: string): string
   verifyManyAsync(envelopes: Array<Uint8Array>, opts: string): Promise<string>
-  /** The current revocations as JSON `[{target: {attestation}|{key}, reason, effectiveFrom, by, id}]`. */
+  /** The current revocations as JSON `[{target: {attestation}|{key}, reason, effectiveFrom}]`. */
   revocations(): string
   auditBundle(id: string): Promise<string>
 }
@@ -54,28 +47,13 @@ export declare class AttestWatcher {
   revocations(): string
 }
 
-export declare class AutoblockEngine {
-  /** Builds an engine from its JSON configuration (jails, scenarios, allowlist). */
-  constructor(config: string)
-  /** Log lines through the jails; JSON array of detections. */
-  processLines(bytes: Uint8Array, jail: string | undefined | null, now: number): string
-  /** `processLines` on the libuv pool (large batches). */
-  processLinesAsync(bytes: Uint8Array, jail: string | undefined | null, now: number): Promise<string>
-  /** Packed structured events through the scenarios; JSON array of detections. */
-  processPacked(buf: Uint8Array): string
-  /** Per-line filter results of one jail (no jail state changes); JSON. */
-  matchLines(bytes: Uint8Array, jail: string, now: number): string
-  explain(value: string, now: number): string
-  stats(): string
-  unban(value: string): boolean
-  gc(now: number): void
-  /** Adds an allowlist entry (address, CIDR or `user:name`). */
-  allow(entry: string): void
-  /** Is the scope value covered by the allowlist? */
-  isAllowlisted(value: string): boolean
-  jailNames(): Array<string>
-  /** Filter patterns that could not be mapped (jails built with allowPartial). */
-  problems(): Array<string>
+/**
+ * A flag that stops a running `blake3HashFile` (set from an AbortSignal, or
+ * at process exit so that no read holds the exit-time thread-pool join).
+ */
+export declare class Blake3Cancel {
+  constructor()
+  cancel(): void
 }
 
 export declare class Blake3Hasher {
@@ -116,70 +94,9 @@ export declare class Ed25519Signer {
   signInto(message: Uint8Array, out: Uint8Array): void
 }
 
-export declare class LearnCoral {
-  /** Fits the CORAL map from `source` to `target` (row-major, `nFeatures` columns). */
-  constructor(source: Float64Array, target: Float64Array, nFeatures: number)
-  transform(x: Float64Array): Float64Array
-}
-
-export declare class LearnDetector {
-  constructor(kind: string, params: string)
-  update(x: number): boolean
-  /** Indices (into `values`) where drift was flagged. */
-  updateMany(values: Float64Array): Uint32Array
-  get drift(): boolean
-  get warning(): boolean
-  state(): string
-}
-
-export declare class LearnModel {
-  /** `spec` is JSON: `{ kind, nFeatures, params?, scale?, featureNames? }`. */
-  constructor(spec: string)
-  /** Restores a model written by `save` (checks magic, version, length and checksum). */
-  static load(bytes: Uint8Array): LearnModel
-  save(): Uint8Array
-  get kind(): string
-  get nFeatures(): number
-  /** 'classification' | 'binary' | 'regression' | 'anomaly'. */
-  get task(): string
-  classes(): Array<number>
-  learnOne(x: Float64Array, y: number): void
-  predictOne(x: Float64Array): number
-  probaOne(x: Float64Array): Float64Array
-  learnMany(x: Float64Array, y: Float64Array): void
-  predictMany(x: Float64Array, out: Float64Array): void
-  /** Row-major probabilities over `classes()`. */
-  probaMany(x: Float64Array): Float64Array
-  /**
-   * Test-then-train: `out[i]` is the prediction for row i made before learning it. With
-   * `window` set (0 = cumulative) the model's running metrics are updated as well.
-   */
-  prequential(x: Float64Array, y: Float64Array, out: Float64Array, window?: number | undefined | null): void
-  /** Running metrics as JSON (`null` before `prequential` was called with a window). */
-  metrics(): string
-  resetMetrics(): void
-  inspect(): string
-  /** MLP only: selects the output head (multi-task). */
-  setTask(task: number): void
-  /** MLP only: train the heads only (transfer: fine-tune the head). */
-  freezeTrunk(on: boolean): void
-  /** MLP only: re-initialises the active head. */
-  resetHead(): void
-  /** MLP only: EWC task boundary over a sample of the finished task. */
-  consolidate(x: Float64Array, y: Float64Array): void
-  /**
-   * One online step per row scaled by `weights[i]` (importance weighting); linear models,
-   * Hoeffding trees and MLPs.
-   */
-  learnWeightedMany(x: Float64Array, y: Float64Array, weights: Float64Array): void
-}
-
 export declare class NativeLedger {
   static open(dir: string, opts: LedgerOpenOptions): NativeLedger
-  /** A read-only follower of `dir` (no lock: works while a writer holds it). */
-  static openReadOnly(dir: string, tailCheck?: number | undefined | null): NativeLedger
   get size(): number
-  get readOnly(): boolean
   get origin(): string
   get hash(): string
   get publicKey(): Uint8Array | null
@@ -187,8 +104,9 @@ export declare class NativeLedger {
   lastCheckpoint(): string | null
   /** Appends entries packed back to back (`ends[i]` = end of entry i), one commit. */
   appendMany(data: Uint8Array, ends: Uint32Array): Promise<LedgerAppendResult>
-  /** Entry `index`, read off the event loop. */
-  get(index: number): Promise<Uint8Array>
+  /** The same on the calling thread (for small synchronous batches). */
+  appendManySync(data: Uint8Array, ends: Uint32Array): LedgerAppendResult
+  get(index: number): Uint8Array
   /** Entries `from..to`, possibly fewer (stops after ~8 MiB, at least one entry). */
   getRange(from: number, to: number): Promise<LedgerPacked>
   leafHash(index: number): Uint8Array
@@ -197,13 +115,7 @@ export declare class NativeLedger {
   inclusionProof(index: number, treeSize?: number | undefined | null): Uint8Array
   consistencyProof(oldSize: number, newSize?: number | undefined | null): Uint8Array
   checkpoint(): Promise<LedgerCheckpoint>
-  /**
-   * A bundle for `index`. The writer signs (and stores) a new checkpoint
-   * when the last one does not cover `index`; a read-only handle only
-   * uses the stored checkpoint.
-   */
   bundle(index: number): Promise<LedgerBundle>
-  /** Integrity check (`full`, or the last `tailCheck` entries) on the follower view. */
   verify(full: boolean): Promise<undefined>
   sync(): Promise<undefined>
   /** Releases the files and the lock. Later calls fail with ERR_OMNI_CLOSED. */
@@ -244,17 +156,6 @@ export declare class XdpFilterHandle {
 /** Key ID of a public key (hex BLAKE3). */
 export declare function attestKeyId(publicKey: Uint8Array): string
 
-export interface AttestOpenOptions {
-  passphrase?: string
-  insecurePlaintext?: boolean
-  durability?: string
-  logOrigin?: string
-  logHash?: string
-}
-
-/** Encrypts (or re-keys) the key store of a closed authority directory. */
-export declare function attestReencrypt(dir: string, passphrase: string | undefined | null, newPassphrase: string): Promise<undefined>
-
 /** Verifies an audit bundle offline. `opts` (JSON, optional) also verifies the envelope. */
 export declare function attestVerifyBundle(bundle: string, logPublicKey?: Uint8Array | undefined | null, opts?: string | undefined | null): string
 
@@ -266,9 +167,6 @@ export declare function attestVerifyManyAsync(envelopes: Array<Uint8Array>, opts
 /** Checks a root rotation; JSON `{valid, reason, detail, root?}`. */
 export declare function attestVerifyRotation(oldRoot: string, newRootEnvelope: string): string
 
-/** A Python-regex pattern in linear-time `regex` syntax (one per conditional variant). */
-export declare function autoblockTranslateRegex(pattern: string): Array<string>
-
 export declare function blake3DeriveKey(context: string, material: Uint8Array, length?: number | undefined | null): Uint8Array
 
 export declare function blake3Hash(data: Uint8Array, length?: number | undefined | null, key?: Uint8Array | undefined | null): Uint8Array
@@ -279,7 +177,11 @@ export declare function blake3Hash(data: Uint8Array, length?: number | undefined
  */
 export declare function blake3HashAsync(data: Uint8Array, length?: number | undefined | null, key?: Uint8Array | undefined | null): Promise<Uint8Array>
 
-export declare function blake3HashFile(path: string, length?: number | undefined | null, key?: Uint8Array | undefined | null, context?: string | undefined | null, parallel?: boolean | undefined | null): Promise<Uint8Array>
+/**
+ * Hashes a file off the event loop. Without `maxBytes` only regular files are
+ * hashed; with it FIFOs and devices are streamed (see the crate).
+ */
+export declare function blake3HashFile(path: string, length?: number | undefined | null, key?: Uint8Array | undefined | null, context?: string | undefined | null, parallel?: boolean | undefined | null, maxBytes?: number | undefined | null, cancel?: Blake3Cancel | undefined | null): Promise<Uint8Array>
 
 /**
  * Writes the default 32-byte hash of `data` into `out` (no allocation: the
@@ -353,6 +255,8 @@ export interface DoctorCheckJs {
   ok: boolean
   detail: string
   disables: string
+  /** false: a missing feature that only disables what `disables` names */
+  required: boolean
 }
 
 export declare function ed25519ClearKeyCache(): void
@@ -360,8 +264,6 @@ export declare function ed25519ClearKeyCache(): void
 export declare function ed25519GenerateKeyPair(): KeyPair
 
 export declare function ed25519PublicKeyFromSecret(secretKey: Uint8Array): Uint8Array
-
-export declare function ed25519Sign(message: Uint8Array, secretKey: Uint8Array): Uint8Array
 
 /**
  * Writes the signature into `out` (64 bytes): allocating the result across
@@ -375,13 +277,20 @@ export declare function ed25519VerifyBatch(signatures: Uint8Array, publicKeys: U
 
 export declare function ed25519VerifyBatchAsync(signatures: Uint8Array, publicKeys: Uint8Array, messages: Uint8Array, messageEnds: Uint32Array, modeName?: string | undefined | null): Promise<Array<boolean>>
 
+/** Why one path of a `schedHashFiles` call has no hash. */
+export interface HashFileFailure {
+  /** Index into the `paths` argument. */
+  index: number
+  /** `ERR_OMNI_*` */
+  code: string
+  message: string
+}
+
 export interface HashFilesResult {
-  /** 32 bytes per path (zeros where `codes[i]` is not empty). */
+  /** 32 bytes per path (zeros where the path failed). */
   hashes: Buffer
-  /** `""` for success, else the `ERR_OMNI_*` code of the failure. */
-  codes: Array<string>
-  /** `""` for success, else the error message. */
-  errors: Array<string>
+  /** The paths that failed, in index order. */
+  failures: Array<HashFileFailure>
 }
 
 export declare function kernelCgroupCreate(path: string): CgroupHandle
@@ -411,12 +320,6 @@ export interface KvJs {
   value: number
 }
 
-/** Signed feature hashing of `tokens[i]` with `values[i]` into `n` buckets. */
-export declare function learnHashFeatures(tokens: Array<string>, values: Float64Array, n: number): Float64Array
-
-/** Importance weights of source rows from a logistic domain classifier. */
-export declare function learnImportanceWeights(source: Float64Array, target: Float64Array, nFeatures: number, epochs: number, clip: number, seed: number): Float64Array
-
 export interface LedgerAppendResult {
   first: number
   /** 32 bytes per appended entry. */
@@ -432,9 +335,6 @@ export interface LedgerBundle {
   proof: Uint8Array
   checkpoint: string
 }
-
-/** RFC 8785 canonical JSON of `json` (the bytes of an object entry). */
-export declare function ledgerCanonicalJson(arg: string, json: string): Uint8Array
 
 export interface LedgerCheckpoint {
   origin: string
@@ -464,7 +364,6 @@ export interface LedgerOpenOptions {
   hash?: string
   durability?: string
   signer?: Uint8Array
-  rotateSigner?: boolean
   maxEntrySize?: number
   tailCheck?: number
 }
@@ -531,6 +430,12 @@ export declare function schedCreate(threads: number): number
 
 export declare function schedDestroy(id: number): void
 
+/**
+ * Main side: drops every queued task (the task module failed to load, so no
+ * worker will ever take them); returns how many.
+ */
+export declare function schedDiscardQueued(id: number): number
+
 /** Main side: every completion recorded since the last drain (or null). */
 export declare function schedDrain(id: number): Buffer | null
 
@@ -538,8 +443,6 @@ export declare function schedHashFiles(id: number, paths: Array<string>): Promis
 
 /** Number of workers parked waiting for tasks. */
 export declare function schedIdleWorkers(id: number): number
-
-export declare function schedInflight(id: number, slot: number): Array<number>
 
 export interface SchedLost {
   /** Taken-but-unstarted tasks requeued. */
@@ -646,6 +549,9 @@ export interface XdpPinnedJs {
   path: string
   mode: string
   ifaceExists: boolean
+  ifindex: number
+  /** inode of the network namespace (always the caller's) */
+  netns: number
 }
 
 export interface XdpRateRuleJs {
