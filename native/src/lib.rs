@@ -8,3 +8,4 @@ mod kernel;
 mod error;
 mod symbolic;
 mod scheduler;
+mod lattice;

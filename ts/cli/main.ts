@@ -11,6 +11,7 @@ import { ledgerCommands } from './ledger.js';
 import { symbolicCommands } from './symbolic.js';
 import { schedulerCommands } from './scheduler.js';
 import { kernelCommands, kernelGroups } from './kernel.js';
+import { latticeCommands } from './lattice.js';
 
 const topLevel: Record<string, Command> = { ...cryptoCommands, ...kernelCommands };
 const groups: Record<string, CommandGroup> = {
@@ -18,6 +19,7 @@ const groups: Record<string, CommandGroup> = {
   attest: attestCommands,
   scheduler: schedulerCommands,
   symbolic: symbolicCommands,
+  lattice: latticeCommands,
   ...kernelGroups,
 };
 
