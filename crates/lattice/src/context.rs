@@ -123,6 +123,71 @@ impl Context {
         }
         r
     }
+    /// The intent of `c` written into `d`, given a `floor` it is known to
+    /// contain and `nz`, the word indices outside of which `c` is empty.
+    /// Row-wise (AND the rows of c's objects, stopping once nothing above the
+    /// floor is left) for small `c`, column-wise (m ∈ c' iff c ⊆ m') for large
+    /// `c`, whichever touches fewer words.
+    pub(crate) fn intent_into(
+        &self,
+        c: &Bits,
+        c_count: usize,
+        nz: &[usize],
+        floor: &Bits,
+        d: &mut Bits,
+    ) {
+        let m = self.attributes.len();
+        let free = m - floor.count();
+        if c_count * d.words().len() <= free * nz.len().max(1) {
+            let dw = d.words_mut();
+            for (x, f) in dw.iter_mut().zip(Bits::full(m).words()) {
+                *x = *f;
+            }
+            for g in c.ones() {
+                d.and_with(&self.rows[g]);
+                if d == floor {
+                    break;
+                }
+            }
+        } else {
+            d.words_mut().copy_from_slice(floor.words());
+            let cw = c.words();
+            for (k, col) in self.cols.iter().enumerate() {
+                if !floor.contains(k) {
+                    let colw = col.words();
+                    if nz.iter().all(|&w| cw[w] & !colw[w] == 0) {
+                        d.insert(k);
+                    }
+                }
+            }
+        }
+    }
+
+    /// Objects with identical rows merged (a clarified context) and, per
+    /// merged object, the original object indices. The concept lattice is
+    /// the same up to the extents, which only need re-expanding.
+    pub fn clarify_objects(&self) -> (Context, Vec<Vec<u32>>) {
+        let mut seen: FxHashMap<&Bits, usize> = FxHashMap::default();
+        let mut rows = Vec::new();
+        let mut classes: Vec<Vec<u32>> = Vec::new();
+        for (g, r) in self.rows.iter().enumerate() {
+            let k = *seen.entry(r).or_insert_with(|| {
+                rows.push(r.clone());
+                classes.push(Vec::new());
+                rows.len() - 1
+            });
+            classes[k].push(g as u32);
+        }
+        let objects = classes
+            .iter()
+            .map(|c| self.objects[c[0] as usize].clone())
+            .collect();
+        (
+            Context::from_bits(objects, self.attributes.clone(), rows),
+            classes,
+        )
+    }
+
     /// B' : the objects having all attributes of `intent`.
     pub fn extent_of(&self, intent: &Bits) -> Bits {
         let mut r = Bits::full(self.objects.len());

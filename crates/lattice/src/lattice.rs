@@ -49,8 +49,29 @@ pub struct Lattice {
 impl Lattice {
     pub fn build(ctx: Context, opts: &BuildOptions) -> Result<Lattice> {
         let limit = opts.effective_limit(&ctx);
-        let concepts = mine(&ctx, limit, 0)?;
-        Ok(Self::from_concepts(ctx, concepts, limit))
+        let (work, classes) = ctx.clarify_objects();
+        if work.n_objects() == ctx.n_objects() {
+            let concepts = mine(&ctx, limit, 0)?;
+            return Ok(Self::from_concepts(ctx, concepts, limit));
+        }
+        // Repeated rows: mine and link the clarified context (same intents,
+        // same covers), then expand each extent to the original objects.
+        let concepts = mine(&work, limit, 0)?;
+        let mut l = Self::from_concepts(work, concepts, limit);
+        let n = ctx.n_objects();
+        let members: Vec<Bits> = classes
+            .iter()
+            .map(|c| Bits::from_indices(n, c.iter().map(|&g| g as usize)))
+            .collect();
+        l.concepts.par_iter_mut().for_each(|c| {
+            let mut e = Bits::empty(n);
+            for k in c.extent.ones() {
+                e.or_with(&members[k]);
+            }
+            c.extent = e;
+        });
+        l.ctx = ctx;
+        Ok(l)
     }
 
     pub(crate) fn from_concepts(ctx: Context, concepts: Vec<Concept>, limit: usize) -> Lattice {
@@ -82,16 +103,16 @@ impl Lattice {
     }
 
     /// Lower covers of concept `i` (Lindig's neighbour test on the attribute
-    /// side): for each attribute m outside the intent the candidate extent is
-    /// A ∩ m'; a candidate is a cover exactly when every attribute of its
-    /// closure outside B yields the same extent, i.e. the number of such m
-    /// equals |D \ B|. Only one closure per distinct candidate is computed.
+    /// side): for each attribute m outside the intent B the candidate extent
+    /// is E_m = A ∩ m'. Grouping the attributes by E_m, a group is a cover
+    /// exactly when it holds every attribute of E_m' \ B (no other attribute
+    /// gives a strictly larger extent), so one closure per distinct extent
+    /// decides it, and the intent index gives the concept id.
     pub(crate) fn compute_lower(&self, i: usize) -> Vec<u32> {
         let Concept {
             extent: a,
             intent: b,
         } = &self.concepts[i];
-        let mut groups: FxHashMap<Bits, usize> = FxHashMap::default();
         let nz: Vec<usize> = a
             .words()
             .iter()
@@ -99,23 +120,35 @@ impl Lattice {
             .filter(|(_, w)| **w != 0)
             .map(|(k, _)| k)
             .collect();
+        let mut groups: FxHashMap<Bits, (usize, usize, usize)> = FxHashMap::default();
         let mut e = Bits::empty(self.ctx.n_objects());
         for m in 0..self.ctx.n_attributes() {
             if b.contains(m) {
                 continue;
             }
-            let col = self.ctx.col(m).words();
-            let aw = a.words();
+            let (aw, col) = (a.words(), self.ctx.col(m).words());
             let ew = e.words_mut();
+            let mut count = 0;
             for &k in &nz {
                 ew[k] = aw[k] & col[k];
+                count += ew[k].count_ones() as usize;
             }
-            *groups.entry(e.clone()).or_insert(0) += 1;
+            match groups.get_mut(&e) {
+                Some(g) => g.0 += 1,
+                None => {
+                    groups.insert(e.clone(), (1, m, count));
+                }
+            }
         }
+        let base = b.count();
+        let mut d = Bits::empty(self.ctx.n_attributes());
+        let mut floor = b.clone();
         let mut out = Vec::new();
-        for (ext, count) in groups {
-            let d = self.ctx.intent_of(&ext);
-            if d.count() - b.count() == count {
+        for (ext, (same, m, count)) in groups {
+            floor.insert(m);
+            self.ctx.intent_into(&ext, count, &nz, &floor, &mut d);
+            floor.remove(m);
+            if d.count() - base == same {
                 if let Some(&id) = self.by_intent.get(&d) {
                     out.push(id);
                 }

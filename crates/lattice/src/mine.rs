@@ -28,7 +28,6 @@ struct Miner<'a> {
     wa: usize,
     limit: usize,
     min_support: usize,
-    full: Bits,
     count: AtomicUsize,
     stop: AtomicBool,
 }
@@ -53,17 +52,6 @@ impl Miner<'_> {
         true
     }
 
-    /// Intent of `c` into `d`, stopping once it cannot shrink below `floor`.
-    fn intent_into(&self, c: &Bits, floor: &Bits, d: &mut Bits) {
-        d.words_mut().copy_from_slice(self.full.words());
-        for g in c.ones() {
-            d.and_with(self.ctx.row(g));
-            if d == floor {
-                break;
-            }
-        }
-    }
-
     fn run(&self, a: &Bits, b: &Bits, y: usize, n: &[u64], depth: usize, out: &mut Vec<Concept>) {
         if self.stop.load(Ordering::Relaxed) {
             return;
@@ -74,16 +62,29 @@ impl Miner<'_> {
         let mut c = Bits::empty(self.ctx.n_objects());
         let mut d = Bits::empty(self.m);
         let mut floor = b.clone();
+        let nz: Vec<usize> = a
+            .words()
+            .iter()
+            .enumerate()
+            .filter(|(_, w)| **w != 0)
+            .map(|(k, _)| k)
+            .collect();
         for j in y..self.m {
             if b.contains(j) || !subset_below(&n[j * wa..(j + 1) * wa], b.words(), j) {
                 continue;
             }
-            c.set_and(a, self.ctx.col(j));
-            if c.count() < self.min_support {
+            let (aw, colw) = (a.words(), self.ctx.col(j).words());
+            let cw = c.words_mut();
+            let mut count = 0;
+            for &k in &nz {
+                cw[k] = aw[k] & colw[k];
+                count += cw[k].count_ones() as usize;
+            }
+            if count < self.min_support {
                 continue;
             }
             floor.insert(j);
-            self.intent_into(&c, &floor, &mut d);
+            self.ctx.intent_into(&c, count, &nz, &floor, &mut d);
             floor.remove(j);
             if d.eq_below(b, j) {
                 queue.push((c.clone(), d.clone(), j + 1));
@@ -139,7 +140,6 @@ pub fn mine(ctx: &Context, limit: usize, min_support: usize) -> Result<Vec<Conce
         wa,
         limit,
         min_support,
-        full: Bits::full(m),
         count: AtomicUsize::new(0),
         stop: AtomicBool::new(false),
     };
