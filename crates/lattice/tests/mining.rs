@@ -108,3 +108,35 @@ fn iceberg_mining_matches_filtered_lattice() {
         assert_eq!(got, want, "min support {minsup}");
     }
 }
+
+#[test]
+fn repeated_rows_are_merged_and_extents_expanded() {
+    for seed in 70..76 {
+        let mut rng = Rng(seed);
+        let distinct = random_rows(&mut rng, 6, 9, 0.45);
+        let rows: Vec<Vec<u32>> = (0..40).map(|_| distinct[rng.below(6)].clone()).collect();
+        let ctx = omnitide_lattice::Context::new(
+            (0..40).map(|i| format!("g{i}")).collect(),
+            (0..9).map(|i| format!("m{i}")).collect(),
+            &rows,
+        )
+        .unwrap();
+        assert!(ctx.clarify_objects().0.n_objects() <= 6);
+        let l = Lattice::build(ctx.clone(), &BuildOptions::default()).unwrap();
+        l.check_invariants().unwrap();
+        let mut got: Vec<Vec<u32>> = l.concepts().iter().map(|c| c.intent.to_vec()).collect();
+        got.sort();
+        assert_eq!(got, brute_intents(&ctx));
+        let n = l.len();
+        let lt = |a: usize, b: usize| a != b && l.concept(a).extent.is_subset(&l.concept(b).extent);
+        for a in 0..n {
+            let want: Vec<u32> = (0..n)
+                .filter(|&b| lt(a, b) && !(0..n).any(|c| lt(a, c) && lt(c, b)))
+                .map(|b| b as u32)
+                .collect();
+            let mut got = l.upper_covers(a).to_vec();
+            got.sort();
+            assert_eq!(got, want);
+        }
+    }
+}
