@@ -62,10 +62,10 @@ export declare class CgroupHandle {
   addProcess(pid: number): void
   processes(): Array<number>
   children(): Array<string>
-  freeze(timeoutMs?: number | undefined | null): Promise<void>
-  thaw(timeoutMs?: number | undefined | null): Promise<void>
-  kill(timeoutMs?: number | undefined | null): Promise<void>
-  remove(force?: boolean | undefined | null, timeoutMs?: number | undefined | null): Promise<void>
+  freeze(timeoutMs?: number | undefined | null): Promise<undefined>
+  thaw(timeoutMs?: number | undefined | null): Promise<undefined>
+  kill(timeoutMs?: number | undefined | null): Promise<undefined>
+  remove(force?: boolean | undefined | null, timeoutMs?: number | undefined | null): Promise<undefined>
   isFrozen(): boolean
   stats(): CgroupStatsJs
   attachPolicy(spec: PolicySpecJs): CgroupPolicyHandle
@@ -130,6 +130,8 @@ export declare class LatticeHandle {
   removeAttribute(name: string): void
   /** The canonical basis as JSON `[{premise, conclusion, support}]` (attribute indices). */
   implications(limit: number): string
+  /** `implications` on the libuv pool (the basis can take long on large contexts). */
+  implicationsAsync(limit: number): Promise<string>
   /** For each pair of packed sets: does premise → conclusion follow from the basis? */
   entailsMany(premiseData: Uint32Array, premiseEnds: Uint32Array, conclusionData: Uint32Array, conclusionEnds: Uint32Array, limit: number): Uint8Array
   /** Association rules (Luxenburger basis) as JSON `[{premise, conclusion, support, confidence}]`. */
@@ -147,21 +149,21 @@ export declare class NativeLedger {
   get recovery(): LedgerRecovery
   lastCheckpoint(): string | null
   /** Appends entries packed back to back (`ends[i]` = end of entry i), one commit. */
-  appendMany(data: Uint8Array, ends: Uint32Array): Promise<unknown>
+  appendMany(data: Uint8Array, ends: Uint32Array): Promise<LedgerAppendResult>
   /** The same on the calling thread (for small synchronous batches). */
   appendManySync(data: Uint8Array, ends: Uint32Array): LedgerAppendResult
   get(index: number): Uint8Array
   /** Entries `from..to`, possibly fewer (stops after ~8 MiB, at least one entry). */
-  getRange(from: number, to: number): Promise<unknown>
+  getRange(from: number, to: number): Promise<LedgerPacked>
   leafHash(index: number): Uint8Array
   root(treeSize?: number | undefined | null): Uint8Array
   /** Packed 32-byte hashes, bottom-up (RFC 6962 PATH). */
   inclusionProof(index: number, treeSize?: number | undefined | null): Uint8Array
   consistencyProof(oldSize: number, newSize?: number | undefined | null): Uint8Array
-  checkpoint(): Promise<unknown>
-  bundle(index: number): Promise<unknown>
-  verify(full: boolean): Promise<unknown>
-  sync(): Promise<unknown>
+  checkpoint(): Promise<LedgerCheckpoint>
+  bundle(index: number): Promise<LedgerBundle>
+  verify(full: boolean): Promise<undefined>
+  sync(): Promise<undefined>
   /** Releases the files and the lock. Later calls fail with ERR_OMNI_CLOSED. */
   close(): void
   get closed(): boolean
@@ -315,12 +317,14 @@ export declare function ed25519Verify(signature: Uint8Array, message: Uint8Array
 
 export declare function ed25519VerifyBatch(signatures: Uint8Array, publicKeys: Uint8Array, messages: Uint8Array, messageEnds: Uint32Array, modeName?: string | undefined | null, parallel?: boolean | undefined | null): Array<boolean>
 
-export declare function ed25519VerifyBatchAsync(signatures: Uint8Array, publicKeys: Uint8Array, messages: Uint8Array, messageEnds: Uint32Array, modeName?: string | undefined | null): Promise<boolean[]>
+export declare function ed25519VerifyBatchAsync(signatures: Uint8Array, publicKeys: Uint8Array, messages: Uint8Array, messageEnds: Uint32Array, modeName?: string | undefined | null): Promise<Array<boolean>>
 
 export interface HashFilesResult {
-  /** 32 bytes per path (zeros where `errors[i]` is not empty). */
+  /** 32 bytes per path (zeros where `codes[i]` is not empty). */
   hashes: Buffer
-  /** `""` for success, else `[CODE] message`. */
+  /** `""` for success, else the `ERR_OMNI_*` code of the failure. */
+  codes: Array<string>
+  /** `""` for success, else the error message. */
   errors: Array<string>
 }
 
@@ -414,6 +418,13 @@ export interface LedgerCheckpoint {
   signature?: Uint8Array
 }
 
+/** A checkpoint or bundle verdict: the parsed checkpoint comes back either way. */
+export interface LedgerCheckpointVerdict {
+  valid: boolean
+  reason?: string
+  checkpoint: LedgerCheckpoint
+}
+
 export declare function ledgerDecodeBundle(bytes: Uint8Array): LedgerBundle
 
 export declare function ledgerEncodeBundle(bundle: LedgerBundle): Uint8Array
@@ -444,12 +455,11 @@ export interface LedgerRecovery {
 export interface LedgerVerdict {
   valid: boolean
   reason?: string
-  checkpoint?: LedgerCheckpoint
 }
 
-export declare function ledgerVerifyBundle(bundle: LedgerBundle, publicKey: Uint8Array, keyName?: string | undefined | null): LedgerVerdict
+export declare function ledgerVerifyBundle(bundle: LedgerBundle, publicKey: Uint8Array, keyName?: string | undefined | null): LedgerCheckpointVerdict
 
-export declare function ledgerVerifyCheckpoint(text: string, publicKey: Uint8Array, keyName?: string | undefined | null): LedgerVerdict
+export declare function ledgerVerifyCheckpoint(text: string, publicKey: Uint8Array, keyName?: string | undefined | null): LedgerCheckpointVerdict
 
 export declare function ledgerVerifyConsistency(hash: string | undefined | null, oldSize: number, newSize: number, oldRoot: Uint8Array, newRoot: Uint8Array, proof: Uint8Array): LedgerVerdict
 
@@ -555,7 +565,7 @@ export declare function schedSubmit(id: number, batch: Uint8Array): number
  */
 export declare function schedTake(id: number, slot: number, max: number, parkMs: number): Buffer | null
 
-export declare function schedVerifyBatch(id: number, signatures: Uint8Array, messages: Uint8Array, ends: Uint32Array, publicKeys: Uint8Array, mode?: string | undefined | null): Promise<boolean[]>
+export declare function schedVerifyBatch(id: number, signatures: Uint8Array, messages: Uint8Array, ends: Uint32Array, publicKeys: Uint8Array, mode?: string | undefined | null): Promise<Array<boolean>>
 
 /** The worker of `slot` died: requeues what it had taken except what died with it. */
 export declare function schedWorkerLost(id: number, slot: number, culprit?: number | undefined | null): SchedLost

@@ -13,6 +13,7 @@ use omnitide_lattice::{association_rules, export, io, BuildOptions, Context, Lat
 use serde_json::json;
 
 use crate::error::guard;
+use crate::task;
 
 #[napi(object)]
 pub struct LatticeContextData {
@@ -219,49 +220,18 @@ pub struct LatticeHandle {
     inner: Arc<RwLock<Lattice>>,
 }
 
-pub struct BuildTask {
-    ctx: Option<Context>,
-    opts: BuildOptions,
-}
-
-impl Task for BuildTask {
-    type Output = Lattice;
-    type JsValue = LatticeHandle;
-    fn compute(&mut self) -> Result<Lattice> {
-        let ctx = self.ctx.take();
-        guard(|| {
-            Lattice::build(
-                ctx.ok_or_else(|| OmniErr::internal("build task ran twice"))?,
-                &self.opts,
-            )
-        })
-    }
-    fn resolve(&mut self, _env: Env, output: Lattice) -> Result<LatticeHandle> {
-        Ok(LatticeHandle {
-            inner: Arc::new(RwLock::new(output)),
-        })
-    }
-}
-
 /// Builds the lattice on the libuv pool (mining itself uses all cores).
-#[napi(ts_return_type = "Promise<LatticeHandle>")]
-pub fn lattice_build_async(
+#[napi]
+pub fn lattice_build_async<'e>(
+    env: &'e Env,
     objects: Vec<String>,
     attributes: Vec<String>,
     row_data: &[u32],
     row_ends: &[u32],
     options: Option<LatticeBuildOptions>,
-) -> Result<AsyncTask<BuildTask>> {
-    let (ctx, opts) = guard(|| {
-        Ok((
-            ctx_from(objects, attributes, row_data, row_ends)?,
-            self::options(options)?,
-        ))
-    })?;
-    Ok(AsyncTask::new(BuildTask {
-        ctx: Some(ctx),
-        opts,
-    }))
+) -> Result<PromiseRaw<'e, LatticeHandle>> {
+    let (ctx, opts) = guard(|| Ok((ctx_from(objects, attributes, row_data, row_ends)?, self::options(options)?)))?;
+    task::spawn(env, move || Lattice::build(ctx, &opts), |l| LatticeHandle { inner: Arc::new(RwLock::new(l)) })
 }
 
 impl LatticeHandle {
@@ -486,9 +456,21 @@ impl LatticeHandle {
     #[napi]
     pub fn implications(&self, limit: u32) -> Result<String> {
         self.write(|l| {
-            let b = l.basis(limit as usize)?;
-            Ok(json!(b.iter().map(|i| json!({"premise": i.premise.to_vec(), "conclusion": i.conclusion.to_vec(), "support": i.support})).collect::<Vec<_>>()).to_string())
+            Ok(basis_json(l.basis(limit as usize)?))
         })
+    }
+    /// `implications` on the libuv pool (the basis can take long on large contexts).
+    #[napi]
+    pub fn implications_async<'e>(&self, env: &'e Env, limit: u32) -> Result<PromiseRaw<'e, String>> {
+        let inner = self.inner.clone();
+        task::spawn(
+            env,
+            move || {
+                let mut l = inner.write().unwrap_or_else(|p| p.into_inner());
+                Ok(basis_json(l.basis(limit as usize)?))
+            },
+            std::convert::identity,
+        )
     }
     /// For each pair of packed sets: does premise → conclusion follow from the basis?
     #[napi]
@@ -543,6 +525,10 @@ impl LatticeHandle {
             )),
         })
     }
+}
+
+fn basis_json(b: &[omnitide_lattice::Implication]) -> String {
+    json!(b.iter().map(|i| json!({"premise": i.premise.to_vec(), "conclusion": i.conclusion.to_vec(), "support": i.support})).collect::<Vec<_>>()).to_string()
 }
 
 fn flat<'a>(lists: impl Iterator<Item = &'a [u32]>) -> (Vec<u32>, Vec<u32>) {

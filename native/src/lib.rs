@@ -1,11 +1,13 @@
 //! The omnitide N-API addon. Thin by design: each module converts arguments,
-//! calls one crate, and maps errors; no logic lives here.
+//! calls one crate, and maps errors; no logic lives here. Synchronous bodies
+//! run in `error::guard`; async work goes through `task::spawn`.
 
 mod attest;
 mod crypto;
-mod ledger;
-mod kernel;
 mod error;
-mod symbolic;
+mod kernel;
+mod ledger;
 mod scheduler;
 mod lattice;
+mod symbolic;
+mod task;

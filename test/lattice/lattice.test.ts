@@ -109,9 +109,10 @@ describe('lattice', () => {
     expect(st.every((x) => x >= 0 && x <= 1)).toBe(true);
     expect(l.covers().length).toBe(16);
   });
-  it('implications, entailment and association rules', () => {
+  it('implications, entailment and association rules', async () => {
     const l = lat.buildSync(family());
     const basis = l.implications();
+    expect(await l.implicationsAsync()).toEqual(basis);
     expect(basis.map((b) => `${b.premise.join('+')}->${b.conclusion.join('+')}`)).toEqual(['adult+child->male+female', 'male+female->adult+child']);
     expect(l.entails(['male', 'female'], ['child'])).toBe(true);
     expect(l.entails(['male'], ['adult'])).toBe(false);
@@ -142,13 +143,17 @@ describe('lattice', () => {
     const ctx = lat.FormalContext.fromRows(names.map((a) => `o${a}`), names, names.map((_, i) => names.filter((_, j) => j !== i)));
     const e = await errAsync(() => lat.build(ctx, { limit: 1000 }));
     expect(e.code).toBe('ERR_OMNI_LIMIT');
-    expect(e.message).toMatch(/more than 1000 concepts \(stopped after 1000\)/);
+    expect(e.message).toMatch(/more than 1000 concepts \(stopped at \d+\)/);
+    expect(e).toMatchObject({ limit: 1000 });
+    expect((e as unknown as { count: number }).count).toBeGreaterThan(1000);
     const small = lat.buildSync(lat.FormalContext.fromRows(['x', 'y'], ['p', 'q'], [['p'], ['q']]), { limit: 4 });
     small.addObject('z', []); // its intent already exists: no new concept, within the limit
     expect(small.size).toBe(4);
     const tight = lat.buildSync(lat.FormalContext.fromRows(['x', 'y'], ['p', 'q', 'r'], [['p', 'q'], ['q', 'r']]), { limit: 5 });
     const before = tight.size;
-    expect(err(() => tight.addObject('z', ['p', 'r'])).code).toBe('ERR_OMNI_LIMIT');
+    const te = err(() => tight.addObject('z', ['p', 'r']));
+    expect(te.code).toBe('ERR_OMNI_LIMIT');
+    expect(te).toMatchObject({ code: 'ERR_OMNI_LIMIT', limit: 5, count: 8 });
     expect(tight.size).toBe(before);
     expect(tight.context.objects).toEqual(['x', 'y']);
     expect(err(() => lat.buildSync(ctx, { limit: 0 })).message).toMatch(/^options.limit/);

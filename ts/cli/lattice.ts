@@ -85,7 +85,7 @@ const implications: Command = {
       else for (const x of r) out(`{${x.premise.join(', ')}} -> {${x.conclusion.join(', ')}}  support ${x.support.toFixed(3)} confidence ${x.confidence.toFixed(3)}`);
       return 0;
     }
-    const b = lattice.implications();
+    const b = await lattice.implicationsAsync();
     if (values.json) printJson(b);
     else for (const x of b) out(`<${x.support}> {${x.premise.join(', ')}} -> {${x.conclusion.join(', ')}}`);
     return 0;

@@ -223,7 +223,7 @@ export async function build(context: FormalContext, options?: BuildOptions): Pro
   const c = contextArg(context);
   const o = parseOptions('options', buildSchema, options ?? {});
   const h = await callNativeAsync(() => native.latticeBuildAsync([...c.objects], [...c.attributes], c.packed.data, c.packed.ends, o));
-  return new ConceptLattice(h as Handle);
+  return new ConceptLattice(h);
 }
 /** Synchronous build for small contexts. */
 export function buildSync(context: FormalContext, options?: BuildOptions): ConceptLattice {
@@ -484,6 +484,12 @@ export class ConceptLattice {
   implications(options?: { limit?: number }): Implication[] {
     const o = parseOptions('options', z.strictObject({ limit: z.number().int().min(1).max(0xffff_ffff).optional() }), options ?? {});
     const raw = JSON.parse(callNative(() => this.#h.implications(o.limit ?? DEFAULT_BASIS_LIMIT))) as { premise: number[]; conclusion: number[]; support: number }[];
+    return raw.map((r) => ({ premise: this.#attrNames(r.premise), conclusion: this.#attrNames(r.conclusion), support: r.support }));
+  }
+  /** `implications` off the event loop (the basis can take long on large contexts). */
+  async implicationsAsync(options?: { limit?: number }): Promise<Implication[]> {
+    const o = parseOptions('options', z.strictObject({ limit: z.number().int().min(1).max(0xffff_ffff).optional() }), options ?? {});
+    const raw = JSON.parse(await callNativeAsync(() => this.#h.implicationsAsync(o.limit ?? DEFAULT_BASIS_LIMIT))) as { premise: number[]; conclusion: number[]; support: number }[];
     return raw.map((r) => ({ premise: this.#attrNames(r.premise), conclusion: this.#attrNames(r.conclusion), support: r.support }));
   }
   /** Does `premise → conclusion` hold in the context (answered from the canonical basis)? */

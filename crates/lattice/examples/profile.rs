@@ -8,33 +8,15 @@ fn main() {
     let ctx = io::read_cxt(&std::fs::read_to_string(&path).unwrap(), &path).unwrap();
     let (work, _) = ctx.clarify_objects();
     let (n, m) = (ctx.n_objects(), ctx.n_attributes());
-    println!(
-        "{n} objects, {} distinct rows, {m} attributes",
-        work.n_objects()
-    );
-    let all = BuildOptions {
-        limit: usize::MAX,
-        max_bytes: usize::MAX,
-    };
+    println!("{n} objects, {} distinct rows, {m} attributes", work.n_objects());
+    let all = BuildOptions { limit: usize::MAX, max_bytes: usize::MAX };
     let t = Instant::now();
     let cs = mine(&work, usize::MAX, 0).unwrap();
-    println!(
-        "mine (clarified): {} concepts in {:?}",
-        cs.len(),
-        t.elapsed()
-    );
+    println!("mine (clarified): {} concepts in {:?}", cs.len(), t.elapsed());
     let t = Instant::now();
     let l = Lattice::build(work, &all).unwrap();
-    println!(
-        "build clarified (mine + covers): {} concepts in {:?}",
-        l.len(),
-        t.elapsed()
-    );
+    println!("build clarified (mine + covers): {} concepts in {:?}", l.len(), t.elapsed());
     let t = Instant::now();
     let l = Lattice::build(ctx, &all).unwrap();
-    println!(
-        "build (mine + covers + expand): {} concepts in {:?}",
-        l.len(),
-        t.elapsed()
-    );
+    println!("build (mine + covers + expand): {} concepts in {:?}", l.len(), t.elapsed());
 }

@@ -28,9 +28,7 @@ pub fn words_for(bits: usize) -> usize {
 
 impl Bits {
     pub fn empty(bits: usize) -> Self {
-        Bits {
-            words: vec![0; words_for(bits)],
-        }
+        Bits { words: vec![0; words_for(bits)] }
     }
     pub fn full(bits: usize) -> Self {
         let mut b = Self::empty(bits);
@@ -95,14 +93,7 @@ impl Bits {
     }
     /// `self \ o`.
     pub fn minus(&self, o: &Bits) -> Bits {
-        Bits {
-            words: self
-                .words
-                .iter()
-                .zip(&o.words)
-                .map(|(a, b)| a & !b)
-                .collect(),
-        }
+        Bits { words: self.words.iter().zip(&o.words).map(|(a, b)| a & !b).collect() }
     }
     /// Writes `a & b` into `self` (no allocation).
     pub fn set_and(&mut self, a: &Bits, b: &Bits) {
@@ -117,18 +108,10 @@ impl Bits {
         self.words.iter().zip(&o.words).any(|(a, b)| a & b != 0)
     }
     pub fn and_count(&self, o: &Bits) -> usize {
-        self.words
-            .iter()
-            .zip(&o.words)
-            .map(|(a, b)| (a & b).count_ones() as usize)
-            .sum()
+        self.words.iter().zip(&o.words).map(|(a, b)| (a & b).count_ones() as usize).sum()
     }
     pub fn or_count(&self, o: &Bits) -> usize {
-        self.words
-            .iter()
-            .zip(&o.words)
-            .map(|(a, b)| (a | b).count_ones() as usize)
-            .sum()
+        self.words.iter().zip(&o.words).map(|(a, b)| (a | b).count_ones() as usize).sum()
     }
     /// Do `self` and `o` agree on all bits below `j`?
     pub fn eq_below(&self, o: &Bits, j: usize) -> bool {
@@ -142,22 +125,14 @@ impl Bits {
     /// Is `self ∩ [0, j)` a subset of `o`?
     pub fn subset_below(&self, o: &Bits, j: usize) -> bool {
         let w = j >> 6;
-        if self.words[..w]
-            .iter()
-            .zip(&o.words[..w])
-            .any(|(a, b)| a & !b != 0)
-        {
+        if self.words[..w].iter().zip(&o.words[..w]).any(|(a, b)| a & !b != 0) {
             return false;
         }
         let r = j & 63;
         r == 0 || (self.words[w] & !o.words[w] & ((1u64 << r) - 1)) == 0
     }
     pub fn ones(&self) -> Ones<'_> {
-        Ones {
-            words: &self.words,
-            w: 0,
-            cur: self.words.first().copied().unwrap_or(0),
-        }
+        Ones { words: &self.words, w: 0, cur: self.words.first().copied().unwrap_or(0) }
     }
     pub fn to_vec(&self) -> Vec<u32> {
         self.ones().map(|i| i as u32).collect()
@@ -173,16 +148,8 @@ impl Bits {
     pub fn delete_shift(&mut self, i: usize, bits: usize) {
         let w = i >> 6;
         let r = i & 63;
-        let low = if r == 0 {
-            0
-        } else {
-            self.words[w] & ((1u64 << r) - 1)
-        };
-        let high = if r == 63 {
-            0
-        } else {
-            (self.words[w] >> (r + 1)) << r
-        };
+        let low = if r == 0 { 0 } else { self.words[w] & ((1u64 << r) - 1) };
+        let high = if r == 63 { 0 } else { (self.words[w] >> (r + 1)) << r };
         self.words[w] = low | high;
         for k in w + 1..self.words.len() {
             let carry = self.words[k] & 1;

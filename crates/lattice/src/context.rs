@@ -19,10 +19,7 @@ fn unique(arg: &str, names: &[String]) -> Result<()> {
     let mut seen = FxHashMap::default();
     for (i, n) in names.iter().enumerate() {
         if let Some(j) = seen.insert(n.as_str(), i) {
-            return Err(Error::invalid_arg(
-                arg,
-                format!("duplicate name '{n}' at positions {j} and {i}"),
-            ));
+            return Err(Error::invalid_arg(arg, format!("duplicate name '{n}' at positions {j} and {i}")));
         }
     }
     Ok(())
@@ -34,14 +31,7 @@ impl Context {
         unique("objects", &objects)?;
         unique("attributes", &attributes)?;
         if rows.len() != objects.len() {
-            return Err(Error::invalid_arg(
-                "rows",
-                format!(
-                    "expected {} rows (one per object), got {}",
-                    objects.len(),
-                    rows.len()
-                ),
-            ));
+            return Err(Error::invalid_arg("rows", format!("expected {} rows (one per object), got {}", objects.len(), rows.len())));
         }
         let m = attributes.len();
         let mut bits = Vec::with_capacity(rows.len());
@@ -61,11 +51,7 @@ impl Context {
         Ok(Self::from_bits(objects, attributes, bits))
     }
 
-    pub(crate) fn from_bits(
-        objects: Vec<String>,
-        attributes: Vec<String>,
-        rows: Vec<Bits>,
-    ) -> Self {
+    pub(crate) fn from_bits(objects: Vec<String>, attributes: Vec<String>, rows: Vec<Bits>) -> Self {
         let (n, m) = (objects.len(), attributes.len());
         let mut cols = vec![Bits::empty(n); m];
         for (g, r) in rows.iter().enumerate() {
@@ -73,12 +59,7 @@ impl Context {
                 cols[a].insert(g);
             }
         }
-        Context {
-            objects,
-            attributes,
-            rows,
-            cols,
-        }
+        Context { objects, attributes, rows, cols }
     }
 
     pub fn objects(&self) -> &[String] {
@@ -107,12 +88,7 @@ impl Context {
     }
     /// The context with objects and attributes swapped.
     pub fn transpose(&self) -> Context {
-        Context {
-            objects: self.attributes.clone(),
-            attributes: self.objects.clone(),
-            rows: self.cols.clone(),
-            cols: self.rows.clone(),
-        }
+        Context { objects: self.attributes.clone(), attributes: self.objects.clone(), rows: self.cols.clone(), cols: self.rows.clone() }
     }
 
     /// A' : the attributes common to all objects of `extent`.
@@ -128,14 +104,7 @@ impl Context {
     /// Row-wise (AND the rows of c's objects, stopping once nothing above the
     /// floor is left) for small `c`, column-wise (m ∈ c' iff c ⊆ m') for large
     /// `c`, whichever touches fewer words.
-    pub(crate) fn intent_into(
-        &self,
-        c: &Bits,
-        c_count: usize,
-        nz: &[usize],
-        floor: &Bits,
-        d: &mut Bits,
-    ) {
+    pub(crate) fn intent_into(&self, c: &Bits, c_count: usize, nz: &[usize], floor: &Bits, d: &mut Bits) {
         let m = self.attributes.len();
         let free = m - floor.count();
         if c_count * d.words().len() <= free * nz.len().max(1) {
@@ -178,14 +147,8 @@ impl Context {
             });
             classes[k].push(g as u32);
         }
-        let objects = classes
-            .iter()
-            .map(|c| self.objects[c[0] as usize].clone())
-            .collect();
-        (
-            Context::from_bits(objects, self.attributes.clone(), rows),
-            classes,
-        )
+        let objects = classes.iter().map(|c| self.objects[c[0] as usize].clone()).collect();
+        (Context::from_bits(objects, self.attributes.clone(), rows), classes)
     }
 
     /// B' : the objects having all attributes of `intent`.
@@ -212,48 +175,26 @@ impl Context {
 
     /// Unpacks index sets sent back to back (`ends[i]` is the end offset of
     /// set i in `data`), checking each index against the attributes (or objects).
-    pub fn unpack_sets(
-        &self,
-        arg: &str,
-        data: &[u32],
-        ends: &[u32],
-        attributes: bool,
-    ) -> Result<Vec<Bits>> {
+    pub fn unpack_sets(&self, arg: &str, data: &[u32], ends: &[u32], attributes: bool) -> Result<Vec<Bits>> {
         let mut out = Vec::with_capacity(ends.len());
         let mut start = 0usize;
         for (i, &e) in ends.iter().enumerate() {
             let e = e as usize;
             if e < start || e > data.len() {
-                return Err(Error::invalid_arg(
-                    arg,
-                    format!(
-                        "ends[{i}] = {e} is out of order or past the data ({} indices)",
-                        data.len()
-                    ),
-                ));
+                return Err(Error::invalid_arg(arg, format!("ends[{i}] = {e} is out of order or past the data ({} indices)", data.len())));
             }
             let name = format!("{arg}[{i}]");
-            out.push(if attributes {
-                self.attr_set(&name, &data[start..e])?
-            } else {
-                self.obj_set(&name, &data[start..e])?
-            });
+            out.push(if attributes { self.attr_set(&name, &data[start..e])? } else { self.obj_set(&name, &data[start..e])? });
             start = e;
         }
         Ok(out)
     }
 
     pub fn attribute_index(&self, arg: &str, name: &str) -> Result<usize> {
-        self.attributes
-            .iter()
-            .position(|a| a == name)
-            .ok_or_else(|| Error::invalid_arg(arg, format!("unknown attribute '{name}'")))
+        self.attributes.iter().position(|a| a == name).ok_or_else(|| Error::invalid_arg(arg, format!("unknown attribute '{name}'")))
     }
     pub fn object_index(&self, arg: &str, name: &str) -> Result<usize> {
-        self.objects
-            .iter()
-            .position(|a| a == name)
-            .ok_or_else(|| Error::invalid_arg(arg, format!("unknown object '{name}'")))
+        self.objects.iter().position(|a| a == name).ok_or_else(|| Error::invalid_arg(arg, format!("unknown object '{name}'")))
     }
     /// An attribute set from indices, checked against the context.
     pub fn attr_set(&self, arg: &str, idx: &[u32]) -> Result<Bits> {
@@ -261,10 +202,7 @@ impl Context {
         let mut b = Bits::empty(m);
         for &i in idx {
             if i as usize >= m {
-                return Err(Error::invalid_arg(
-                    arg,
-                    format!("unknown attribute index {i} (there are {m} attributes)"),
-                ));
+                return Err(Error::invalid_arg(arg, format!("unknown attribute index {i} (there are {m} attributes)")));
             }
             b.insert(i as usize);
         }
@@ -275,10 +213,7 @@ impl Context {
         let mut b = Bits::empty(n);
         for &i in idx {
             if i as usize >= n {
-                return Err(Error::invalid_arg(
-                    arg,
-                    format!("unknown object index {i} (there are {n} objects)"),
-                ));
+                return Err(Error::invalid_arg(arg, format!("unknown object index {i} (there are {n} objects)")));
             }
             b.insert(i as usize);
         }
@@ -307,18 +242,11 @@ impl Context {
         }
     }
     pub(crate) fn check_new_name(&self, arg: &str, name: &str, object: bool) -> Result<()> {
-        let list = if object {
-            &self.objects
-        } else {
-            &self.attributes
-        };
+        let list = if object { &self.objects } else { &self.attributes };
         if list.iter().any(|n| n == name) {
             return Err(Error::invalid_arg(
                 arg,
-                format!(
-                    "duplicate name '{name}': the context already has this {}",
-                    if object { "object" } else { "attribute" }
-                ),
+                format!("duplicate name '{name}': the context already has this {}", if object { "object" } else { "attribute" }),
             ));
         }
         Ok(())

@@ -20,9 +20,7 @@ pub fn reduced_labels(l: &Lattice) -> (Vec<Vec<usize>>, Vec<Vec<usize>>) {
         attrs[id as usize].push(m);
     }
     for g in 0..ctx.n_objects() {
-        let id = l
-            .id_of_intent(ctx.row(g))
-            .expect("object intents are closed");
+        let id = l.id_of_intent(ctx.row(g)).expect("object intents are closed");
         objs[id as usize].push(g);
     }
     (attrs, objs)
@@ -46,28 +44,20 @@ pub fn to_json(l: &Lattice) -> Value {
 }
 
 fn dot_escape(s: &str) -> String {
-    s.replace('\\', "\\\\")
-        .replace('"', "\\\"")
-        .replace('\n', "\\n")
+    s.replace('\\', "\\\\").replace('"', "\\\"").replace('\n', "\\n")
 }
 
 pub fn to_dot(l: &Lattice) -> String {
     let ctx = l.context();
     let (attrs, objs) = reduced_labels(l);
-    let mut s = String::from("digraph lattice {\n  rankdir=BT;\n  node [shape=circle, width=0.2, label=\"\", fontsize=10];\n  edge [dir=none];\n");
+    let mut s =
+        String::from("digraph lattice {\n  rankdir=BT;\n  node [shape=circle, width=0.2, label=\"\", fontsize=10];\n  edge [dir=none];\n");
     for i in 0..l.len() {
         let a = names(ctx.attributes(), attrs[i].iter().copied()).join(", ");
         let o = names(ctx.objects(), objs[i].iter().copied()).join(", ");
         s.push_str(&format!(
             "  c{i} [xlabel=\"{}\", tooltip=\"{}\"];\n",
-            dot_escape(
-                &[a.as_str(), o.as_str()]
-                    .iter()
-                    .filter(|x| !x.is_empty())
-                    .copied()
-                    .collect::<Vec<_>>()
-                    .join(" / ")
-            ),
+            dot_escape(&[a.as_str(), o.as_str()].iter().filter(|x| !x.is_empty()).copied().collect::<Vec<_>>().join(" / ")),
             dot_escape(&o)
         ));
     }
@@ -81,10 +71,7 @@ pub fn to_dot(l: &Lattice) -> String {
 }
 
 fn xml(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
+    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
 }
 
 /// Layered layout: rows are the longest-path levels from the top; within a
@@ -105,25 +92,14 @@ pub fn layout(l: &Lattice) -> Vec<(f64, f64)> {
     }
     for sweep in 0..8 {
         let down = sweep % 2 == 0;
-        let order: Vec<usize> = if down {
-            (1..depth).collect()
-        } else {
-            (0..depth.saturating_sub(1)).rev().collect()
-        };
+        let order: Vec<usize> = if down { (1..depth).collect() } else { (0..depth.saturating_sub(1)).rev().collect() };
         for lv in order {
             let mut bary: Vec<(f64, u32)> = rows[lv]
                 .iter()
                 .map(|&i| {
-                    let nb = if down {
-                        l.upper_covers(i as usize)
-                    } else {
-                        l.lower_covers(i as usize)
-                    };
-                    let b = if nb.is_empty() {
-                        pos[i as usize]
-                    } else {
-                        nb.iter().map(|&j| pos[j as usize]).sum::<f64>() / nb.len() as f64
-                    };
+                    let nb = if down { l.upper_covers(i as usize) } else { l.lower_covers(i as usize) };
+                    let b =
+                        if nb.is_empty() { pos[i as usize] } else { nb.iter().map(|&j| pos[j as usize]).sum::<f64>() / nb.len() as f64 };
                     (b, i)
                 })
                 .collect();
@@ -152,9 +128,7 @@ pub fn to_svg(l: &Lattice) -> String {
     for i in 0..l.len() {
         for &j in l.lower_covers(i) {
             let ((x1, y1), (x2, y2)) = (at(i), at(j as usize));
-            s.push_str(&format!(
-                "<line x1=\"{x1:.1}\" y1=\"{y1:.1}\" x2=\"{x2:.1}\" y2=\"{y2:.1}\"/>\n"
-            ));
+            s.push_str(&format!("<line x1=\"{x1:.1}\" y1=\"{y1:.1}\" x2=\"{x2:.1}\" y2=\"{y2:.1}\"/>\n"));
         }
     }
     s.push_str("</g>\n");

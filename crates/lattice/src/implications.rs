@@ -53,13 +53,12 @@ pub fn canonical_basis(ctx: &Context, limit: usize) -> Result<Vec<Implication>> 
         let closed = ctx.intent_of(&ext);
         if closed != a {
             if basis.len() >= limit {
-                return Err(Error::limit("limit", format!("the canonical basis has more than {limit} implications (stopped after {limit})")));
+                return Err(Error::limit(
+                    "limit",
+                    format!("the canonical basis has more than {limit} implications (stopped after {limit})"),
+                ));
             }
-            basis.push(Implication {
-                premise: a.clone(),
-                conclusion: closed.minus(&a),
-                support: ext.count(),
-            });
+            basis.push(Implication { premise: a.clone(), conclusion: closed.minus(&a), support: ext.count() });
         }
         // Next set in lectic order closed under L• (attribute 0 is the most significant).
         let mut next = None;
@@ -116,19 +115,10 @@ pub fn association_rules(l: &Lattice, min_support: f64, min_confidence: f64) -> 
             let support = e2 as f64 / n;
             let confidence = e2 as f64 / e1 as f64;
             if e2 > 0 && support >= min_support && confidence >= min_confidence {
-                out.push(Rule {
-                    premise: c.intent.clone(),
-                    conclusion: d.intent.minus(&c.intent),
-                    support,
-                    confidence,
-                });
+                out.push(Rule { premise: c.intent.clone(), conclusion: d.intent.minus(&c.intent), support, confidence });
             }
         }
     }
-    out.sort_by(|a, b| {
-        b.confidence
-            .total_cmp(&a.confidence)
-            .then(b.support.total_cmp(&a.support))
-    });
+    out.sort_by(|a, b| b.confidence.total_cmp(&a.confidence).then(b.support.total_cmp(&a.support)));
     out
 }

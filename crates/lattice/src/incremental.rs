@@ -52,20 +52,14 @@ impl Lattice {
                 self.add_intent(&meet, p)
             };
             let ci = &self.concepts[cand as usize].intent;
-            if new_parents
-                .iter()
-                .any(|&q| ci.is_subset(&self.concepts[q as usize].intent))
-            {
+            if new_parents.iter().any(|&q| ci.is_subset(&self.concepts[q as usize].intent)) {
                 continue;
             }
             new_parents.retain(|&q| !self.concepts[q as usize].intent.is_subset(ci));
             new_parents.push(cand);
         }
         let id = self.concepts.len() as u32;
-        self.concepts.push(Concept {
-            extent: self.concepts[gen as usize].extent.clone(),
-            intent: x.clone(),
-        });
+        self.concepts.push(Concept { extent: self.concepts[gen as usize].extent.clone(), intent: x.clone() });
         self.upper.push(Vec::new());
         self.lower.push(Vec::new());
         self.by_intent.insert(x.clone(), id);
@@ -102,7 +96,7 @@ impl Lattice {
         if self.concepts.len() * 2 > self.limit {
             let extra = self.new_concepts_for(&x);
             if self.concepts.len() + extra > self.limit {
-                return Err(limit_error(self.limit));
+                return Err(limit_error(self.limit, self.concepts.len() + extra));
             }
         }
         self.basis = None;
@@ -186,10 +180,7 @@ impl Lattice {
         let mut upper = Vec::with_capacity(next as usize);
         let mut lower = Vec::with_capacity(next as usize);
         for (i, c) in std::mem::take(&mut self.concepts).into_iter().enumerate() {
-            let (mut u, mut l) = (
-                std::mem::take(&mut self.upper[i]),
-                std::mem::take(&mut self.lower[i]),
-            );
+            let (mut u, mut l) = (std::mem::take(&mut self.upper[i]), std::mem::take(&mut self.lower[i]));
             if dead[i] {
                 continue;
             }
@@ -204,12 +195,7 @@ impl Lattice {
         self.concepts = concepts;
         self.upper = upper;
         self.lower = lower;
-        self.by_intent = self
-            .concepts
-            .iter()
-            .enumerate()
-            .map(|(i, c)| (c.intent.clone(), i as u32))
-            .collect();
+        self.by_intent = self.concepts.iter().enumerate().map(|(i, c)| (c.intent.clone(), i as u32)).collect();
         for p in parents {
             let p = remap[p as usize];
             let fresh = self.compute_lower(p as usize);
@@ -234,12 +220,7 @@ impl Lattice {
             std::mem::swap(&mut c.extent, &mut c.intent);
         }
         std::mem::swap(&mut self.upper, &mut self.lower);
-        self.by_intent = self
-            .concepts
-            .iter()
-            .enumerate()
-            .map(|(i, c)| (c.intent.clone(), i as u32))
-            .collect();
+        self.by_intent = self.concepts.iter().enumerate().map(|(i, c)| (c.intent.clone(), i as u32)).collect();
     }
 
     /// Adds attribute `name` held by the object indices `objects` (AddIntent on the dual).
@@ -266,10 +247,7 @@ impl Lattice {
         let mut v: Vec<CanonicalConcept> = (0..self.concepts.len())
             .map(|i| {
                 let c = &self.concepts[i];
-                let mut ups: Vec<Vec<u32>> = self.upper[i]
-                    .iter()
-                    .map(|&u| self.concepts[u as usize].intent.to_vec())
-                    .collect();
+                let mut ups: Vec<Vec<u32>> = self.upper[i].iter().map(|&u| self.concepts[u as usize].intent.to_vec()).collect();
                 ups.sort();
                 (c.intent.to_vec(), c.extent.to_vec(), ups)
             })

@@ -15,11 +15,7 @@ fn check_names(file: &str, names: &[(String, usize)], what: &str) -> Result<()> 
     let mut seen = rustc_hash::FxHashMap::default();
     for (n, line) in names {
         if let Some(first) = seen.insert(n.as_str(), *line) {
-            return Err(at(
-                file,
-                *line,
-                format!("duplicate {what} name '{n}' (first on line {first})"),
-            ));
+            return Err(at(file, *line, format!("duplicate {what} name '{n}' (first on line {first})")));
         }
     }
     Ok(())
@@ -27,21 +23,12 @@ fn check_names(file: &str, names: &[(String, usize)], what: &str) -> Result<()> 
 
 /// Parses a Burmeister `.cxt` text; `file` is used in error messages only.
 pub fn read_cxt(text: &str, file: &str) -> Result<Context> {
-    let lines: Vec<&str> = text
-        .lines()
-        .map(|l| l.strip_suffix('\r').unwrap_or(l))
-        .collect();
+    let lines: Vec<&str> = text.lines().map(|l| l.strip_suffix('\r').unwrap_or(l)).collect();
     let mut i = 0;
     let get = |i: usize| lines.get(i).copied();
     match get(i) {
         Some(l) if l.trim() == "B" => i += 1,
-        Some(l) => {
-            return Err(at(
-                file,
-                1,
-                format!("expected 'B' (Burmeister header), found '{}'", l.trim()),
-            ))
-        }
+        Some(l) => return Err(at(file, 1, format!("expected 'B' (Burmeister header), found '{}'", l.trim()))),
         None => return Err(at(file, 1, "empty file, expected 'B' (Burmeister header)")),
     }
     // An optional context name line (often empty) before the counts.
@@ -51,20 +38,8 @@ pub fn read_cxt(text: &str, file: &str) -> Result<Context> {
         }
     }
     let mut count = |what: &str| -> Result<usize> {
-        let l = get(i).ok_or_else(|| {
-            at(
-                file,
-                i + 1,
-                format!("unexpected end of file, expected the number of {what}"),
-            )
-        })?;
-        let n = l.trim().parse::<usize>().map_err(|_| {
-            at(
-                file,
-                i + 1,
-                format!("expected the number of {what}, found '{}'", l.trim()),
-            )
-        })?;
+        let l = get(i).ok_or_else(|| at(file, i + 1, format!("unexpected end of file, expected the number of {what}")))?;
+        let n = l.trim().parse::<usize>().map_err(|_| at(file, i + 1, format!("expected the number of {what}, found '{}'", l.trim())))?;
         i += 1;
         Ok(n)
     };
@@ -76,13 +51,7 @@ pub fn read_cxt(text: &str, file: &str) -> Result<Context> {
     let mut names = |k: usize, what: &str| -> Result<Vec<(String, usize)>> {
         let mut v = Vec::with_capacity(k);
         for _ in 0..k {
-            let l = get(i).ok_or_else(|| {
-                at(
-                    file,
-                    i + 1,
-                    format!("unexpected end of file, expected {k} {what} names"),
-                )
-            })?;
+            let l = get(i).ok_or_else(|| at(file, i + 1, format!("unexpected end of file, expected {k} {what} names")))?;
             v.push((l.trim_end().to_string(), i + 1));
             i += 1;
         }
@@ -94,62 +63,27 @@ pub fn read_cxt(text: &str, file: &str) -> Result<Context> {
     check_names(file, &attributes, "attribute")?;
     let mut rows = Vec::with_capacity(n);
     for (g, (oname, _)) in objects.iter().enumerate() {
-        let l = get(i).ok_or_else(|| {
-            at(
-                file,
-                i + 1,
-                format!("unexpected end of file, expected {n} incidence rows, got {g}"),
-            )
-        })?;
+        let l = get(i).ok_or_else(|| at(file, i + 1, format!("unexpected end of file, expected {n} incidence rows, got {g}")))?;
         let l = l.trim_end();
         let cells: Vec<char> = l.chars().collect();
         if cells.len() != m {
-            return Err(at(
-                file,
-                i + 1,
-                format!(
-                    "incidence row of object '{oname}' has {} cells, expected {m}",
-                    cells.len()
-                ),
-            ));
+            return Err(at(file, i + 1, format!("incidence row of object '{oname}' has {} cells, expected {m}", cells.len())));
         }
         let mut b = Bits::empty(m);
         for (a, c) in cells.iter().enumerate() {
             match c {
                 'X' | 'x' => b.insert(a),
                 '.' => {}
-                other => {
-                    return Err(at(
-                        file,
-                        i + 1,
-                        format!("column {}: expected 'X' or '.', found '{other}'", a + 1),
-                    ))
-                }
+                other => return Err(at(file, i + 1, format!("column {}: expected 'X' or '.', found '{other}'", a + 1))),
             }
         }
         rows.push(b);
         i += 1;
     }
-    if let Some((k, l)) = lines
-        .iter()
-        .enumerate()
-        .skip(i)
-        .find(|(_, l)| !l.trim().is_empty())
-    {
-        return Err(at(
-            file,
-            k + 1,
-            format!(
-                "unexpected content after the {n} incidence rows: '{}'",
-                l.trim()
-            ),
-        ));
+    if let Some((k, l)) = lines.iter().enumerate().skip(i).find(|(_, l)| !l.trim().is_empty()) {
+        return Err(at(file, k + 1, format!("unexpected content after the {n} incidence rows: '{}'", l.trim())));
     }
-    Ok(Context::from_bits(
-        objects.into_iter().map(|x| x.0).collect(),
-        attributes.into_iter().map(|x| x.0).collect(),
-        rows,
-    ))
+    Ok(Context::from_bits(objects.into_iter().map(|x| x.0).collect(), attributes.into_iter().map(|x| x.0).collect(), rows))
 }
 
 pub fn write_cxt(ctx: &Context) -> String {
@@ -203,11 +137,7 @@ fn csv_records(text: &str, file: &str) -> Result<Vec<(usize, Vec<String>)>> {
                 any = true;
                 if let Some(&n) = chars.peek() {
                     if n != ',' && n != '\n' && n != '\r' {
-                        return Err(at(
-                            file,
-                            line,
-                            format!("unexpected '{n}' after a closing quote"),
-                        ));
+                        return Err(at(file, line, format!("unexpected '{n}' after a closing quote")));
                     }
                 }
             }
@@ -250,20 +180,11 @@ fn truthy(cell: &str) -> Option<bool> {
 pub fn read_csv(text: &str, file: &str) -> Result<Context> {
     let recs = csv_records(text, file)?;
     let Some((hline, header)) = recs.first() else {
-        return Err(at(
-            file,
-            1,
-            "empty file, expected a header row of attribute names",
-        ));
+        return Err(at(file, 1, "empty file, expected a header row of attribute names"));
     };
-    let attributes: Vec<(String, usize)> =
-        header.iter().skip(1).map(|a| (a.clone(), *hline)).collect();
+    let attributes: Vec<(String, usize)> = header.iter().skip(1).map(|a| (a.clone(), *hline)).collect();
     if let Some(pos) = attributes.iter().position(|a| a.0.is_empty()) {
-        return Err(at(
-            file,
-            *hline,
-            format!("attribute name in column {} is empty", pos + 2),
-        ));
+        return Err(at(file, *hline, format!("attribute name in column {} is empty", pos + 2)));
     }
     check_names(file, &attributes, "attribute")?;
     let m = attributes.len();
@@ -271,42 +192,21 @@ pub fn read_csv(text: &str, file: &str) -> Result<Context> {
     let mut rows = Vec::new();
     for (line, r) in &recs[1..] {
         if r.len() != m + 1 {
-            return Err(at(
-                file,
-                *line,
-                format!(
-                    "row has {} fields, expected {} (object name + {m} attributes)",
-                    r.len(),
-                    m + 1
-                ),
-            ));
+            return Err(at(file, *line, format!("row has {} fields, expected {} (object name + {m} attributes)", r.len(), m + 1)));
         }
         let mut b = Bits::empty(m);
         for (a, cell) in r[1..].iter().enumerate() {
             match truthy(cell) {
                 Some(true) => b.insert(a),
                 Some(false) => {}
-                None => {
-                    return Err(at(
-                        file,
-                        *line,
-                        format!(
-                            "column '{}': expected X or empty, found '{cell}'",
-                            attributes[a].0
-                        ),
-                    ))
-                }
+                None => return Err(at(file, *line, format!("column '{}': expected X or empty, found '{cell}'", attributes[a].0))),
             }
         }
         objects.push((r[0].clone(), *line));
         rows.push(b);
     }
     check_names(file, &objects, "object")?;
-    Ok(Context::from_bits(
-        objects.into_iter().map(|x| x.0).collect(),
-        attributes.into_iter().map(|x| x.0).collect(),
-        rows,
-    ))
+    Ok(Context::from_bits(objects.into_iter().map(|x| x.0).collect(), attributes.into_iter().map(|x| x.0).collect(), rows))
 }
 
 fn csv_field(s: &str) -> String {

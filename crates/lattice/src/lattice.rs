@@ -19,10 +19,7 @@ pub struct BuildOptions {
 
 impl Default for BuildOptions {
     fn default() -> Self {
-        BuildOptions {
-            limit: 2_000_000,
-            max_bytes: 1 << 30,
-        }
+        BuildOptions { limit: 2_000_000, max_bytes: 1 << 30 }
     }
 }
 
@@ -59,10 +56,7 @@ impl Lattice {
         let concepts = mine(&work, limit, 0)?;
         let mut l = Self::from_concepts(work, concepts, limit);
         let n = ctx.n_objects();
-        let members: Vec<Bits> = classes
-            .iter()
-            .map(|c| Bits::from_indices(n, c.iter().map(|&g| g as usize)))
-            .collect();
+        let members: Vec<Bits> = classes.iter().map(|c| Bits::from_indices(n, c.iter().map(|&g| g as usize))).collect();
         l.concepts.par_iter_mut().for_each(|c| {
             let mut e = Bits::empty(n);
             for k in c.extent.ones() {
@@ -75,24 +69,9 @@ impl Lattice {
     }
 
     pub(crate) fn from_concepts(ctx: Context, concepts: Vec<Concept>, limit: usize) -> Lattice {
-        let by_intent = concepts
-            .iter()
-            .enumerate()
-            .map(|(i, c)| (c.intent.clone(), i as u32))
-            .collect();
-        let mut l = Lattice {
-            ctx,
-            concepts,
-            upper: Vec::new(),
-            lower: Vec::new(),
-            by_intent,
-            limit,
-            basis: None,
-        };
-        l.lower = (0..l.concepts.len())
-            .into_par_iter()
-            .map(|i| l.compute_lower(i))
-            .collect();
+        let by_intent = concepts.iter().enumerate().map(|(i, c)| (c.intent.clone(), i as u32)).collect();
+        let mut l = Lattice { ctx, concepts, upper: Vec::new(), lower: Vec::new(), by_intent, limit, basis: None };
+        l.lower = (0..l.concepts.len()).into_par_iter().map(|i| l.compute_lower(i)).collect();
         l.upper = vec![Vec::new(); l.concepts.len()];
         for (i, ls) in l.lower.iter().enumerate() {
             for &j in ls {
@@ -109,17 +88,8 @@ impl Lattice {
     /// gives a strictly larger extent), so one closure per distinct extent
     /// decides it, and the intent index gives the concept id.
     pub(crate) fn compute_lower(&self, i: usize) -> Vec<u32> {
-        let Concept {
-            extent: a,
-            intent: b,
-        } = &self.concepts[i];
-        let nz: Vec<usize> = a
-            .words()
-            .iter()
-            .enumerate()
-            .filter(|(_, w)| **w != 0)
-            .map(|(k, _)| k)
-            .collect();
+        let Concept { extent: a, intent: b } = &self.concepts[i];
+        let nz: Vec<usize> = a.words().iter().enumerate().filter(|(_, w)| **w != 0).map(|(k, _)| k).collect();
         let mut groups: FxHashMap<Bits, (usize, usize, usize)> = FxHashMap::default();
         let mut e = Bits::empty(self.ctx.n_objects());
         for m in 0..self.ctx.n_attributes() {
@@ -186,13 +156,7 @@ impl Lattice {
         if (id as usize) < self.concepts.len() {
             Ok(id as usize)
         } else {
-            Err(Error::invalid_arg(
-                arg,
-                format!(
-                    "unknown concept id {id} (the lattice has {} concepts)",
-                    self.concepts.len()
-                ),
-            ))
+            Err(Error::invalid_arg(arg, format!("unknown concept id {id} (the lattice has {} concepts)", self.concepts.len())))
         }
     }
     /// The concept whose intent is `intent` (which must be closed).
@@ -242,11 +206,7 @@ impl Lattice {
         let mut out = Vec::new();
         seen[start] = true;
         while let Some(i) = stack.pop() {
-            let next = if up {
-                &self.upper[i as usize]
-            } else {
-                &self.lower[i as usize]
-            };
+            let next = if up { &self.upper[i as usize] } else { &self.lower[i as usize] };
             for &j in next {
                 if !seen[j as usize] {
                     seen[j as usize] = true;
@@ -298,7 +258,10 @@ impl Lattice {
     /// σ(c) = 1 − Σ_{d < c} σ(d)·2^{|ext d| − |ext c|}, bottom-up.
     pub fn stability(&self, max_concepts: usize) -> Result<Vec<f64>> {
         if self.concepts.len() > max_concepts {
-            return Err(Error::limit("stability", format!("exact stability is quadratic; the lattice has {} concepts, above the limit {max_concepts}", self.concepts.len())));
+            return Err(Error::limit(
+                "stability",
+                format!("exact stability is quadratic; the lattice has {} concepts, above the limit {max_concepts}", self.concepts.len()),
+            ));
         }
         let mut order = self.top_down_order();
         order.reverse();
@@ -318,9 +281,7 @@ impl Lattice {
     /// Concept ids whose extent has at least `min_support` objects (an order
     /// filter, so the cover relation restricted to it is its Hasse diagram).
     pub fn iceberg(&self, min_support: usize) -> Vec<u32> {
-        (0..self.concepts.len() as u32)
-            .filter(|&i| self.concepts[i as usize].extent.count() >= min_support)
-            .collect()
+        (0..self.concepts.len() as u32).filter(|&i| self.concepts[i as usize].extent.count() >= min_support).collect()
     }
 
     /// The concepts whose intent contains `attrs`: the generated concept and all its subconcepts.
@@ -365,10 +326,7 @@ impl Lattice {
 
     /// Jaccard similarity of two concepts' extents and of their intents.
     pub fn similarity(&self, a: u32, b: u32) -> Result<(f64, f64)> {
-        let (a, b) = (
-            &self.concepts[self.check_id("a", a)?],
-            &self.concepts[self.check_id("b", b)?],
-        );
+        let (a, b) = (&self.concepts[self.check_id("a", a)?], &self.concepts[self.check_id("b", b)?]);
         let j = |x: &Bits, y: &Bits| {
             let u = x.or_count(y);
             if u == 0 {
@@ -382,23 +340,15 @@ impl Lattice {
 
     /// Closures of many attribute sets (rayon over the batch).
     pub fn closure_many(&self, sets: &[Bits]) -> Vec<Bits> {
-        sets.par_iter()
-            .with_min_len(256)
-            .map(|s| self.ctx.close_intent(s))
-            .collect()
+        sets.par_iter().with_min_len(256).map(|s| self.ctx.close_intent(s)).collect()
     }
     /// Ids of the concepts generated by many attribute sets.
     pub fn concept_of_many(&self, sets: &[Bits]) -> Vec<u32> {
-        sets.par_iter()
-            .with_min_len(256)
-            .map(|s| self.concept_of_attributes(s))
-            .collect()
+        sets.par_iter().with_min_len(256).map(|s| self.concept_of_attributes(s)).collect()
     }
     /// Membership: is each set an intent of the lattice (a hash probe each)?
     pub fn is_intent_many(&self, sets: &[Bits]) -> Vec<bool> {
-        sets.iter()
-            .map(|s| self.by_intent.contains_key(s))
-            .collect()
+        sets.iter().map(|s| self.by_intent.contains_key(s)).collect()
     }
     /// The Duquenne–Guigues basis of the current context (cached until the next update).
     pub fn basis(&mut self, limit: usize) -> Result<&[crate::Implication]> {
@@ -406,10 +356,7 @@ impl Lattice {
             if b.len() > limit {
                 return Err(Error::limit(
                     "limit",
-                    format!(
-                        "the canonical basis has more than {limit} implications ({} in total)",
-                        b.len()
-                    ),
+                    format!("the canonical basis has more than {limit} implications ({} in total)", b.len()),
                 ));
             }
         } else {
@@ -425,9 +372,7 @@ impl Lattice {
             if self.by_intent.get(&c.intent) != Some(&(i as u32)) {
                 return Err(format!("concept {i} not indexed"));
             }
-            if self.ctx.extent_of(&c.intent) != c.extent
-                || self.ctx.intent_of(&c.extent) != c.intent
-            {
+            if self.ctx.extent_of(&c.intent) != c.extent || self.ctx.intent_of(&c.extent) != c.intent {
                 return Err(format!("concept {i} is not closed"));
             }
             for &j in &self.lower[i] {

@@ -16,8 +16,6 @@ pub mod scale;
 
 pub use bits::Bits;
 pub use context::Context;
-pub use implications::{
-    association_rules, canonical_basis, close_under, entails, Implication, Rule,
-};
+pub use implications::{association_rules, canonical_basis, close_under, entails, Implication, Rule};
 pub use lattice::{BuildOptions, Lattice};
 pub use mine::{mine, Concept};

@@ -62,13 +62,7 @@ impl Miner<'_> {
         let mut c = Bits::empty(self.ctx.n_objects());
         let mut d = Bits::empty(self.m);
         let mut floor = b.clone();
-        let nz: Vec<usize> = a
-            .words()
-            .iter()
-            .enumerate()
-            .filter(|(_, w)| **w != 0)
-            .map(|(k, _)| k)
-            .collect();
+        let nz: Vec<usize> = a.words().iter().enumerate().filter(|(_, w)| **w != 0).map(|(k, _)| k).collect();
         for j in y..self.m {
             if b.contains(j) || !subset_below(&n[j * wa..(j + 1) * wa], b.words(), j) {
                 continue;
@@ -98,13 +92,7 @@ impl Miner<'_> {
                 return v;
             }
             self.run(&c, &d, j, &mj, depth + 1, &mut v);
-            v.insert(
-                0,
-                Concept {
-                    extent: c,
-                    intent: d,
-                },
-            );
+            v.insert(0, Concept { extent: c, intent: d });
             v
         };
         if depth < PAR_DEPTH && queue.len() > 1 {
@@ -134,36 +122,26 @@ pub fn mine(ctx: &Context, limit: usize, min_support: usize) -> Result<Vec<Conce
     }
     let top_intent = ctx.intent_of(&top_extent);
     let wa = words_for(m);
-    let miner = Miner {
-        ctx,
-        m,
-        wa,
-        limit,
-        min_support,
-        count: AtomicUsize::new(0),
-        stop: AtomicBool::new(false),
-    };
+    let miner = Miner { ctx, m, wa, limit, min_support, count: AtomicUsize::new(0), stop: AtomicBool::new(false) };
     let mut out = Vec::new();
     if miner.emit() {
-        out.push(Concept {
-            extent: top_extent.clone(),
-            intent: top_intent.clone(),
-        });
-        miner.run(
-            &top_extent,
-            &top_intent,
-            0,
-            &vec![0u64; m * wa],
-            0,
-            &mut out,
-        );
+        out.push(Concept { extent: top_extent.clone(), intent: top_intent.clone() });
+        miner.run(&top_extent, &top_intent, 0, &vec![0u64; m * wa], 0, &mut out);
     }
     if miner.stop.load(Ordering::Relaxed) {
-        return Err(limit_error(limit));
+        // Parallel branches may each have found one more before they saw the stop flag.
+        let reached = miner.count.load(Ordering::Relaxed).min(limit + rayon::current_num_threads());
+        return Err(limit_error(limit, reached));
     }
     Ok(out)
 }
 
-pub(crate) fn limit_error(limit: usize) -> Error {
-    Error::limit("limit", format!("the lattice has more than {limit} concepts (stopped after {limit}); raise the limit or use minSupport"))
+/// `ERR_OMNI_LIMIT` with the limit and the concept count reached as fields.
+pub(crate) fn limit_error(limit: usize, reached: usize) -> Error {
+    Error::limit(
+        "limit",
+        format!("the lattice has more than {limit} concepts (stopped at {reached}); raise limit/maxBytes or mine an iceberg"),
+    )
+    .with_field("limit", limit as u64)
+    .with_field("count", reached as u64)
 }

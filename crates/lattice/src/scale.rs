@@ -17,10 +17,7 @@ pub enum Scale {
     /// One attribute `name=value` per distinct value.
     Nominal,
     /// `name<=t` for each threshold (ascending), or `name>=t` when `descending`.
-    Ordinal {
-        thresholds: Vec<f64>,
-        descending: bool,
-    },
+    Ordinal { thresholds: Vec<f64>, descending: bool },
     /// Both `name<=t` and `name>=t` for each threshold.
     Interordinal { thresholds: Vec<f64> },
     /// `name in [lo,hi)` for consecutive boundaries (the last interval is closed).
@@ -47,10 +44,7 @@ fn num(col: &Column, g: usize, objects: &[String]) -> Result<Option<f64>> {
         Value::Num(x) if x.is_finite() => Ok(Some(*x)),
         v => Err(Error::invalid_arg(
             &format!("columns.{}", col.name),
-            format!(
-                "object '{}': the {:?} scale needs a finite number, got {v:?}",
-                objects[g], col.scale
-            ),
+            format!("object '{}': the {:?} scale needs a finite number, got {v:?}", objects[g], col.scale),
         )),
     }
 }
@@ -74,10 +68,7 @@ pub fn scale(objects: Vec<String>, columns: &[Column]) -> Result<Context> {
         if col.values.len() != n {
             return Err(Error::invalid_arg(
                 &format!("columns.{}.values", col.name),
-                format!(
-                    "expected {n} values (one per object), got {}",
-                    col.values.len()
-                ),
+                format!("expected {n} values (one per object), got {}", col.values.len()),
             ));
         }
         let mut add = |name: String, has: &dyn Fn(usize) -> Result<bool>| -> Result<()> {
@@ -106,62 +97,40 @@ pub fn scale(objects: Vec<String>, columns: &[Column]) -> Result<Context> {
                     }
                 }
                 for d in distinct {
-                    add(format!("{}={d}", col.name), &|g| {
-                        Ok(key(&col.values[g]).as_deref() == Some(d.as_str()))
-                    })?;
+                    add(format!("{}={d}", col.name), &|g| Ok(key(&col.values[g]).as_deref() == Some(d.as_str())))?;
                 }
             }
-            Scale::Ordinal {
-                thresholds,
-                descending,
-            } => {
+            Scale::Ordinal { thresholds, descending } => {
                 check_sorted(col, thresholds, "thresholds")?;
                 for &t in thresholds {
                     let op = if *descending { ">=" } else { "<=" };
                     add(format!("{}{op}{}", col.name, fmt_num(t)), &|g| {
-                        Ok(num(col, g, &objects)?.is_some_and(|x| {
-                            if *descending {
-                                x >= t
-                            } else {
-                                x <= t
-                            }
-                        }))
+                        Ok(num(col, g, &objects)?.is_some_and(|x| if *descending { x >= t } else { x <= t }))
                     })?;
                 }
             }
             Scale::Interordinal { thresholds } => {
                 check_sorted(col, thresholds, "thresholds")?;
                 for &t in thresholds {
-                    add(format!("{}<={}", col.name, fmt_num(t)), &|g| {
-                        Ok(num(col, g, &objects)?.is_some_and(|x| x <= t))
-                    })?;
+                    add(format!("{}<={}", col.name, fmt_num(t)), &|g| Ok(num(col, g, &objects)?.is_some_and(|x| x <= t)))?;
                 }
                 for &t in thresholds {
-                    add(format!("{}>={}", col.name, fmt_num(t)), &|g| {
-                        Ok(num(col, g, &objects)?.is_some_and(|x| x >= t))
-                    })?;
+                    add(format!("{}>={}", col.name, fmt_num(t)), &|g| Ok(num(col, g, &objects)?.is_some_and(|x| x >= t)))?;
                 }
             }
             Scale::Interval { bounds } => {
                 check_sorted(col, bounds, "bounds")?;
                 if bounds.len() < 2 {
-                    return Err(Error::invalid_arg(
-                        &format!("columns.{}.bounds", col.name),
-                        "needs at least two boundaries",
-                    ));
+                    return Err(Error::invalid_arg(&format!("columns.{}.bounds", col.name), "needs at least two boundaries"));
                 }
                 let k = bounds.len() - 1;
                 for i in 0..k {
                     let (lo, hi) = (bounds[i], bounds[i + 1]);
                     let last = i + 1 == k;
                     let close = if last { ']' } else { ')' };
-                    add(
-                        format!("{} in [{},{}{close}", col.name, fmt_num(lo), fmt_num(hi)),
-                        &|g| {
-                            Ok(num(col, g, &objects)?
-                                .is_some_and(|x| x >= lo && (x < hi || (last && x <= hi))))
-                        },
-                    )?;
+                    add(format!("{} in [{},{}{close}", col.name, fmt_num(lo), fmt_num(hi)), &|g| {
+                        Ok(num(col, g, &objects)?.is_some_and(|x| x >= lo && (x < hi || (last && x <= hi))))
+                    })?;
                 }
             }
         }

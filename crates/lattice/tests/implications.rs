@@ -1,8 +1,6 @@
 mod common;
 use common::*;
-use omnitide_lattice::{
-    association_rules, canonical_basis, close_under, entails, Bits, BuildOptions, Lattice,
-};
+use omnitide_lattice::{association_rules, canonical_basis, close_under, entails, Bits, BuildOptions, Lattice};
 
 #[test]
 fn basis_closure_equals_context_closure_for_every_attribute_set() {
@@ -12,11 +10,7 @@ fn basis_closure_equals_context_closure_for_every_attribute_set() {
         let m = ctx.n_attributes();
         for mask in 0u32..(1 << m) {
             let x = Bits::from_indices(m, (0..m).filter(|i| mask >> i & 1 == 1));
-            assert_eq!(
-                close_under(&basis, &x, false),
-                ctx.close_intent(&x),
-                "seed {seed} set {x:?}"
-            );
+            assert_eq!(close_under(&basis, &x, false), ctx.close_intent(&x), "seed {seed} set {x:?}");
         }
     }
 }
@@ -27,20 +21,14 @@ fn basis_premises_are_exactly_the_pseudo_intents() {
     for seed in 50..56 {
         let ctx = random_context(seed, 14, 8, 0.45);
         let m = ctx.n_attributes();
-        let mut all: Vec<Bits> = (0u32..(1 << m))
-            .map(|mask| Bits::from_indices(m, (0..m).filter(|i| mask >> i & 1 == 1)))
-            .collect();
+        let mut all: Vec<Bits> = (0u32..(1 << m)).map(|mask| Bits::from_indices(m, (0..m).filter(|i| mask >> i & 1 == 1))).collect();
         all.sort_by_key(|b| b.count());
         let mut pseudo: Vec<Bits> = Vec::new();
         for p in all {
             if ctx.close_intent(&p) == p {
                 continue;
             }
-            if pseudo
-                .iter()
-                .filter(|q| q.is_subset(&p) && **q != p)
-                .all(|q| ctx.close_intent(q).is_subset(&p))
-            {
+            if pseudo.iter().filter(|q| q.is_subset(&p) && **q != p).all(|q| ctx.close_intent(q).is_subset(&p)) {
                 pseudo.push(p);
             }
         }
@@ -51,10 +39,7 @@ fn basis_premises_are_exactly_the_pseudo_intents() {
         want.sort();
         assert_eq!(got, want, "seed {seed}");
         for imp in &basis {
-            assert_eq!(
-                imp.premise.or(&imp.conclusion),
-                ctx.close_intent(&imp.premise)
-            );
+            assert_eq!(imp.premise.or(&imp.conclusion), ctx.close_intent(&imp.premise));
             assert_eq!(imp.support, ctx.extent_of(&imp.premise).count());
             // The basis is non-redundant: dropping an implication loses it.
             let rest: Vec<_> = basis.iter().filter(|j| *j != imp).cloned().collect();
@@ -68,10 +53,7 @@ fn basis_limit_is_reported() {
     let ctx = random_context(60, 30, 10, 0.5);
     let n = canonical_basis(&ctx, 100_000).unwrap().len();
     assert!(n > 2);
-    assert_eq!(
-        canonical_basis(&ctx, n - 1).unwrap_err().code,
-        "ERR_OMNI_LIMIT"
-    );
+    assert_eq!(canonical_basis(&ctx, n - 1).unwrap_err().code, "ERR_OMNI_LIMIT");
 }
 
 #[test]

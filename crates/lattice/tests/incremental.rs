@@ -18,9 +18,7 @@ fn random_add_remove_sequences_equal_from_scratch() {
             let c = l.context().clone();
             match rng.below(4) {
                 0 | 1 => {
-                    let attrs: Vec<u32> = (0..c.n_attributes() as u32)
-                        .filter(|_| rng.chance(density))
-                        .collect();
+                    let attrs: Vec<u32> = (0..c.n_attributes() as u32).filter(|_| rng.chance(density)).collect();
                     l.add_object(&format!("new{next}"), &attrs).unwrap();
                     next += 1;
                 }
@@ -31,9 +29,7 @@ fn random_add_remove_sequences_equal_from_scratch() {
                 2 => {}
                 _ => {
                     if rng.chance(0.5) || c.n_attributes() == 0 {
-                        let objs: Vec<u32> = (0..c.n_objects() as u32)
-                            .filter(|_| rng.chance(density))
-                            .collect();
+                        let objs: Vec<u32> = (0..c.n_objects() as u32).filter(|_| rng.chance(density)).collect();
                         l.add_attribute(&format!("a{next}"), &objs).unwrap();
                         next += 1;
                     } else {
@@ -42,42 +38,21 @@ fn random_add_remove_sequences_equal_from_scratch() {
                     }
                 }
             }
-            l.check_invariants()
-                .unwrap_or_else(|e| panic!("seed {seed} step {step}: {e}"));
-            assert_eq!(
-                l.canonical(),
-                scratch(&l).canonical(),
-                "seed {seed} step {step}"
-            );
+            l.check_invariants().unwrap_or_else(|e| panic!("seed {seed} step {step}: {e}"));
+            assert_eq!(l.canonical(), scratch(&l).canonical(), "seed {seed} step {step}");
         }
     }
 }
 
 #[test]
 fn add_object_rejects_duplicates_and_the_limit_without_changing_anything() {
-    let ctx = Context::new(
-        vec!["a".into(), "b".into()],
-        vec!["x".into(), "y".into(), "z".into()],
-        &[vec![0, 1], vec![1, 2]],
-    )
-    .unwrap();
-    let mut l = Lattice::build(
-        ctx,
-        &BuildOptions {
-            limit: 5,
-            ..Default::default()
-        },
-    )
-    .unwrap();
+    let ctx = Context::new(vec!["a".into(), "b".into()], vec!["x".into(), "y".into(), "z".into()], &[vec![0, 1], vec![1, 2]]).unwrap();
+    let mut l = Lattice::build(ctx, &BuildOptions { limit: 5, ..Default::default() }).unwrap();
     let before = l.canonical();
     let e = l.add_object("a", &[0]).unwrap_err();
     assert!(e.message.contains("duplicate name 'a'"), "{}", e.message);
     let e = l.add_object("c", &[7]).unwrap_err();
-    assert!(
-        e.message.contains("unknown attribute index 7"),
-        "{}",
-        e.message
-    );
+    assert!(e.message.contains("unknown attribute index 7"), "{}", e.message);
     // {x,z} creates {x,z} and {z}... beyond 5 concepts
     let e = l.add_object("c", &[0, 2]).unwrap_err();
     assert_eq!(e.code, "ERR_OMNI_LIMIT");

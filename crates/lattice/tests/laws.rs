@@ -5,9 +5,7 @@ use omnitide_lattice::{Bits, BuildOptions, Lattice};
 fn lattices() -> Vec<Lattice> {
     [(21, 0.2), (22, 0.5), (23, 0.8)]
         .iter()
-        .map(|&(s, d)| {
-            Lattice::build(random_context(s, 25, 10, d), &BuildOptions::default()).unwrap()
-        })
+        .map(|&(s, d)| Lattice::build(random_context(s, 25, 10, d), &BuildOptions::default()).unwrap())
         .collect()
 }
 
@@ -17,11 +15,7 @@ fn join_and_meet_obey_the_lattice_laws() {
         let mut rng = Rng(77);
         let n = l.len();
         for _ in 0..300 {
-            let (a, b, c) = (
-                rng.below(n) as u32,
-                rng.below(n) as u32,
-                rng.below(n) as u32,
-            );
+            let (a, b, c) = (rng.below(n) as u32, rng.below(n) as u32, rng.below(n) as u32);
             let j = |x: u32, y: u32| l.join(&[x, y]).unwrap();
             let m = |x: u32, y: u32| l.meet(&[x, y]).unwrap();
             assert_eq!(j(a, a), a, "join idempotent");
@@ -61,14 +55,10 @@ fn ancestors_descendants_and_levels_agree_with_the_order() {
         let levels = l.levels();
         for a in 0..l.len() as u32 {
             let anc = l.ancestors(a).unwrap();
-            let want: Vec<u32> = (0..l.len() as u32)
-                .filter(|&b| b != a && l.leq(a, b).unwrap())
-                .collect();
+            let want: Vec<u32> = (0..l.len() as u32).filter(|&b| b != a && l.leq(a, b).unwrap()).collect();
             assert_eq!(anc, want);
             let desc = l.descendants(a).unwrap();
-            let want: Vec<u32> = (0..l.len() as u32)
-                .filter(|&b| b != a && l.leq(b, a).unwrap())
-                .collect();
+            let want: Vec<u32> = (0..l.len() as u32).filter(|&b| b != a && l.leq(b, a).unwrap()).collect();
             assert_eq!(desc, want);
             for &u in l.upper_covers(a as usize) {
                 assert!(levels[u as usize] < levels[a as usize]);
@@ -87,20 +77,12 @@ fn queries_match_definitions() {
         for _ in 0..100 {
             let q = Bits::from_indices(m, (0..m).filter(|_| rng.chance(0.2)));
             let got = l.concepts_with_attributes(&q);
-            let want: Vec<u32> = (0..l.len() as u32)
-                .filter(|&i| q.is_subset(&l.concept(i as usize).intent))
-                .collect();
+            let want: Vec<u32> = (0..l.len() as u32).filter(|&i| q.is_subset(&l.concept(i as usize).intent)).collect();
             assert_eq!(got, want);
             // classification: maximal concepts whose intent ⊆ q
             let cls = l.classify(&q);
-            let under: Vec<u32> = (0..l.len() as u32)
-                .filter(|&i| l.concept(i as usize).intent.is_subset(&q))
-                .collect();
-            let want: Vec<u32> = under
-                .iter()
-                .copied()
-                .filter(|&i| !under.iter().any(|&j| j != i && l.leq(j, i).unwrap()))
-                .collect();
+            let under: Vec<u32> = (0..l.len() as u32).filter(|&i| l.concept(i as usize).intent.is_subset(&q)).collect();
+            let want: Vec<u32> = under.iter().copied().filter(|&i| !under.iter().any(|&j| j != i && l.leq(j, i).unwrap())).collect();
             assert_eq!(cls, want);
         }
         let (e, i) = l.similarity(l.top(), l.top()).unwrap();
@@ -118,13 +100,7 @@ fn stability_matches_subset_enumeration() {
         let ext: Vec<usize> = c.extent.ones().collect();
         let mut hits = 0;
         for mask in 0u32..(1 << ext.len()) {
-            let sub = Bits::from_indices(
-                ctx.n_objects(),
-                ext.iter()
-                    .enumerate()
-                    .filter(|(k, _)| mask >> k & 1 == 1)
-                    .map(|(_, &g)| g),
-            );
+            let sub = Bits::from_indices(ctx.n_objects(), ext.iter().enumerate().filter(|(k, _)| mask >> k & 1 == 1).map(|(_, &g)| g));
             if ctx.intent_of(&sub) == c.intent {
                 hits += 1;
             }

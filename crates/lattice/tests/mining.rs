@@ -11,11 +11,7 @@ fn concepts_equal_brute_force_closures_on_random_contexts() {
             l.check_invariants().unwrap();
             let mut got: Vec<Vec<u32>> = l.concepts().iter().map(|c| c.intent.to_vec()).collect();
             got.sort();
-            assert_eq!(
-                got,
-                brute_intents(&ctx),
-                "seed {seed} density {density} {n}x{m}"
-            );
+            assert_eq!(got, brute_intents(&ctx), "seed {seed} density {density} {n}x{m}");
         }
     }
 }
@@ -28,10 +24,7 @@ fn covers_equal_brute_force_hasse_diagram() {
         let n = l.len();
         let lt = |a: usize, b: usize| a != b && l.concept(a).extent.is_subset(&l.concept(b).extent);
         for a in 0..n {
-            let mut want: Vec<u32> = (0..n)
-                .filter(|&b| lt(a, b) && !(0..n).any(|c| lt(a, c) && lt(c, b)))
-                .map(|b| b as u32)
-                .collect();
+            let mut want: Vec<u32> = (0..n).filter(|&b| lt(a, b) && !(0..n).any(|c| lt(a, c) && lt(c, b))).map(|b| b as u32).collect();
             want.sort();
             let mut got = l.upper_covers(a).to_vec();
             got.sort();
@@ -43,48 +36,17 @@ fn covers_equal_brute_force_hasse_diagram() {
 #[test]
 fn limit_stops_with_the_count_reached() {
     let ctx = random_context(9, 40, 14, 0.5);
-    let full = Lattice::build(ctx.clone(), &BuildOptions::default())
-        .unwrap()
-        .len();
-    let err = Lattice::build(
-        ctx.clone(),
-        &BuildOptions {
-            limit: full - 1,
-            ..Default::default()
-        },
-    )
-    .unwrap_err();
+    let full = Lattice::build(ctx.clone(), &BuildOptions::default()).unwrap().len();
+    let err = Lattice::build(ctx.clone(), &BuildOptions { limit: full - 1, ..Default::default() }).unwrap_err();
     assert_eq!(err.code, "ERR_OMNI_LIMIT");
-    assert!(
-        err.message.contains(&format!("more than {}", full - 1)),
-        "{}",
-        err.message
-    );
-    assert_eq!(
-        Lattice::build(
-            ctx,
-            &BuildOptions {
-                limit: full,
-                ..Default::default()
-            }
-        )
-        .unwrap()
-        .len(),
-        full
-    );
+    assert!(err.message.contains(&format!("more than {}", full - 1)), "{}", err.message);
+    assert_eq!(Lattice::build(ctx, &BuildOptions { limit: full, ..Default::default() }).unwrap().len(), full);
 }
 
 #[test]
 fn memory_budget_caps_the_limit() {
     let ctx = random_context(10, 40, 14, 0.5);
-    let err = Lattice::build(
-        ctx,
-        &BuildOptions {
-            limit: 1_000_000,
-            max_bytes: 2000,
-        },
-    )
-    .unwrap_err();
+    let err = Lattice::build(ctx, &BuildOptions { limit: 1_000_000, max_bytes: 2000 }).unwrap_err();
     assert_eq!(err.code, "ERR_OMNI_LIMIT");
 }
 
@@ -93,17 +55,10 @@ fn iceberg_mining_matches_filtered_lattice() {
     let ctx = random_context(11, 50, 12, 0.4);
     let l = Lattice::build(ctx.clone(), &BuildOptions::default()).unwrap();
     for minsup in [1, 5, 10, 20] {
-        let mut want: Vec<Vec<u32>> = l
-            .iceberg(minsup)
-            .iter()
-            .map(|&i| l.concept(i as usize).intent.to_vec())
-            .collect();
+        let mut want: Vec<Vec<u32>> = l.iceberg(minsup).iter().map(|&i| l.concept(i as usize).intent.to_vec()).collect();
         want.sort();
-        let mut got: Vec<Vec<u32>> = omnitide_lattice::mine(&ctx, usize::MAX, minsup)
-            .unwrap()
-            .into_iter()
-            .map(|c| c.intent.to_vec())
-            .collect();
+        let mut got: Vec<Vec<u32>> =
+            omnitide_lattice::mine(&ctx, usize::MAX, minsup).unwrap().into_iter().map(|c| c.intent.to_vec()).collect();
         got.sort();
         assert_eq!(got, want, "min support {minsup}");
     }
@@ -115,12 +70,9 @@ fn repeated_rows_are_merged_and_extents_expanded() {
         let mut rng = Rng(seed);
         let distinct = random_rows(&mut rng, 6, 9, 0.45);
         let rows: Vec<Vec<u32>> = (0..40).map(|_| distinct[rng.below(6)].clone()).collect();
-        let ctx = omnitide_lattice::Context::new(
-            (0..40).map(|i| format!("g{i}")).collect(),
-            (0..9).map(|i| format!("m{i}")).collect(),
-            &rows,
-        )
-        .unwrap();
+        let ctx =
+            omnitide_lattice::Context::new((0..40).map(|i| format!("g{i}")).collect(), (0..9).map(|i| format!("m{i}")).collect(), &rows)
+                .unwrap();
         assert!(ctx.clarify_objects().0.n_objects() <= 6);
         let l = Lattice::build(ctx.clone(), &BuildOptions::default()).unwrap();
         l.check_invariants().unwrap();
@@ -130,10 +82,7 @@ fn repeated_rows_are_merged_and_extents_expanded() {
         let n = l.len();
         let lt = |a: usize, b: usize| a != b && l.concept(a).extent.is_subset(&l.concept(b).extent);
         for a in 0..n {
-            let want: Vec<u32> = (0..n)
-                .filter(|&b| lt(a, b) && !(0..n).any(|c| lt(a, c) && lt(c, b)))
-                .map(|b| b as u32)
-                .collect();
+            let want: Vec<u32> = (0..n).filter(|&b| lt(a, b) && !(0..n).any(|c| lt(a, c) && lt(c, b))).map(|b| b as u32).collect();
             let mut got = l.upper_covers(a).to_vec();
             got.sort();
             assert_eq!(got, want);

@@ -19,20 +19,13 @@ impl Rng {
 }
 
 pub fn random_rows(rng: &mut Rng, n: usize, m: usize, density: f64) -> Vec<Vec<u32>> {
-    (0..n)
-        .map(|_| (0..m as u32).filter(|_| rng.chance(density)).collect())
-        .collect()
+    (0..n).map(|_| (0..m as u32).filter(|_| rng.chance(density)).collect()).collect()
 }
 
 pub fn random_context(seed: u64, n: usize, m: usize, density: f64) -> Context {
     let mut rng = Rng(seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1);
     let rows = random_rows(&mut rng, n, m, density);
-    Context::new(
-        (0..n).map(|i| format!("g{i}")).collect(),
-        (0..m).map(|i| format!("m{i}")).collect(),
-        &rows,
-    )
-    .unwrap()
+    Context::new((0..n).map(|i| format!("g{i}")).collect(), (0..m).map(|i| format!("m{i}")).collect(), &rows).unwrap()
 }
 
 /// All intents by brute force: the closures of every attribute subset.
