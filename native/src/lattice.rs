@@ -38,10 +38,7 @@ pub struct LatticeBuildOptions {
 }
 
 fn packed((data, ends): (Vec<u32>, Vec<u32>)) -> LatticePacked {
-    LatticePacked {
-        data: Uint32Array::new(data),
-        ends: Uint32Array::new(ends),
-    }
+    LatticePacked { data: Uint32Array::new(data), ends: Uint32Array::new(ends) }
 }
 
 fn ctx_data(c: &Context) -> LatticeContextData {
@@ -54,21 +51,13 @@ fn ctx_data(c: &Context) -> LatticeContextData {
     }
 }
 
-fn ctx_from(
-    objects: Vec<String>,
-    attributes: Vec<String>,
-    data: &[u32],
-    ends: &[u32],
-) -> omnitide_common::Result<Context> {
+fn ctx_from(objects: Vec<String>, attributes: Vec<String>, data: &[u32], ends: &[u32]) -> omnitide_common::Result<Context> {
     let mut rows = Vec::with_capacity(ends.len());
     let mut start = 0usize;
     for (i, &e) in ends.iter().enumerate() {
         let e = e as usize;
         if e < start || e > data.len() {
-            return Err(OmniErr::invalid_arg(
-                "rowEnds",
-                format!("entry {i} = {e} is out of order or past rowData"),
-            ));
+            return Err(OmniErr::invalid_arg("rowEnds", format!("entry {i} = {e} is out of order or past rowData")));
         }
         rows.push(data[start..e].to_vec());
         start = e;
@@ -81,10 +70,7 @@ fn options(o: Option<LatticeBuildOptions>) -> omnitide_common::Result<BuildOptio
     if let Some(o) = o {
         let int = |arg: &str, v: f64| -> omnitide_common::Result<usize> {
             if v.fract() != 0.0 || v < 1.0 || !v.is_finite() {
-                return Err(OmniErr::invalid_arg(
-                    arg,
-                    format!("must be a positive integer, got {v}"),
-                ));
+                return Err(OmniErr::invalid_arg(arg, format!("must be a positive integer, got {v}")));
             }
             Ok(v as usize)
         };
@@ -106,30 +92,17 @@ pub fn lattice_make_context(
     row_data: &[u32],
     row_ends: &[u32],
 ) -> Result<LatticeContextData> {
-    guard(|| {
-        Ok(ctx_data(&ctx_from(
-            objects, attributes, row_data, row_ends,
-        )?))
-    })
+    guard(|| Ok(ctx_data(&ctx_from(objects, attributes, row_data, row_ends)?)))
 }
 
 /// Parses a `.cxt` or CSV text (`file` names it in error messages).
 #[napi]
-pub fn lattice_parse_context(
-    text: String,
-    format: String,
-    file: String,
-) -> Result<LatticeContextData> {
+pub fn lattice_parse_context(text: String, format: String, file: String) -> Result<LatticeContextData> {
     guard(|| {
         let c = match format.as_str() {
             "cxt" => io::read_cxt(&text, &file)?,
             "csv" => io::read_csv(&text, &file)?,
-            f => {
-                return Err(OmniErr::invalid_arg(
-                    "format",
-                    format!("expected 'cxt' or 'csv', got '{f}'"),
-                ))
-            }
+            f => return Err(OmniErr::invalid_arg("format", format!("expected 'cxt' or 'csv', got '{f}'"))),
         };
         Ok(ctx_data(&c))
     })
@@ -149,10 +122,7 @@ pub fn lattice_format_context(
         match format.as_str() {
             "cxt" => Ok(io::write_cxt(&c)),
             "csv" => Ok(io::write_csv(&c)),
-            f => Err(OmniErr::invalid_arg(
-                "format",
-                format!("expected 'cxt' or 'csv', got '{f}'"),
-            )),
+            f => Err(OmniErr::invalid_arg("format", format!("expected 'cxt' or 'csv', got '{f}'"))),
         }
     })
 }
@@ -162,53 +132,30 @@ pub fn lattice_format_context(
 #[napi]
 pub fn lattice_scale(spec: String) -> Result<LatticeContextData> {
     guard(|| {
-        let v: serde_json::Value =
-            serde_json::from_str(&spec).map_err(|e| OmniErr::invalid_arg("spec", e))?;
-        let objects: Vec<String> = serde_json::from_value(v["objects"].clone())
-            .map_err(|e| OmniErr::invalid_arg("objects", e))?;
-        let nums = |x: &serde_json::Value| -> Vec<f64> {
-            x.as_array()
-                .map(|a| a.iter().filter_map(|n| n.as_f64()).collect())
-                .unwrap_or_default()
-        };
+        let v: serde_json::Value = serde_json::from_str(&spec).map_err(|e| OmniErr::invalid_arg("spec", e))?;
+        let objects: Vec<String> = serde_json::from_value(v["objects"].clone()).map_err(|e| OmniErr::invalid_arg("objects", e))?;
+        let nums =
+            |x: &serde_json::Value| -> Vec<f64> { x.as_array().map(|a| a.iter().filter_map(|n| n.as_f64()).collect()).unwrap_or_default() };
         let mut cols = Vec::new();
         for c in v["columns"].as_array().into_iter().flatten() {
             let name = c["name"].as_str().unwrap_or_default().to_string();
-            let values = c["values"]
-                .as_array()
-                .into_iter()
-                .flatten()
-                .map(|x| match x {
-                    serde_json::Value::Number(n) => Value::Num(n.as_f64().unwrap_or(f64::NAN)),
-                    serde_json::Value::String(s) => Value::Text(s.clone()),
-                    serde_json::Value::Bool(b) => Value::Text(b.to_string()),
-                    _ => Value::Missing,
-                });
+            let values = c["values"].as_array().into_iter().flatten().map(|x| match x {
+                serde_json::Value::Number(n) => Value::Num(n.as_f64().unwrap_or(f64::NAN)),
+                serde_json::Value::String(s) => Value::Text(s.clone()),
+                serde_json::Value::Bool(b) => Value::Text(b.to_string()),
+                _ => Value::Missing,
+            });
             let s = &c["scale"];
             let scale = match s["kind"].as_str() {
                 Some("nominal") => Scale::Nominal,
-                Some("ordinal") => Scale::Ordinal {
-                    thresholds: nums(&s["thresholds"]),
-                    descending: s["descending"].as_bool().unwrap_or(false),
-                },
-                Some("interordinal") => Scale::Interordinal {
-                    thresholds: nums(&s["thresholds"]),
-                },
-                Some("interval") => Scale::Interval {
-                    bounds: nums(&s["bounds"]),
-                },
-                k => {
-                    return Err(OmniErr::invalid_arg(
-                        &format!("columns.{name}.scale.kind"),
-                        format!("unknown scale {k:?}"),
-                    ))
+                Some("ordinal") => {
+                    Scale::Ordinal { thresholds: nums(&s["thresholds"]), descending: s["descending"].as_bool().unwrap_or(false) }
                 }
+                Some("interordinal") => Scale::Interordinal { thresholds: nums(&s["thresholds"]) },
+                Some("interval") => Scale::Interval { bounds: nums(&s["bounds"]) },
+                k => return Err(OmniErr::invalid_arg(&format!("columns.{name}.scale.kind"), format!("unknown scale {k:?}"))),
             };
-            cols.push(Column {
-                name,
-                values: values.collect(),
-                scale,
-            });
+            cols.push(Column { name, values: values.collect(), scale });
         }
         Ok(ctx_data(&scale::scale(objects, &cols)?))
     })
@@ -255,13 +202,8 @@ impl LatticeHandle {
         options: Option<LatticeBuildOptions>,
     ) -> Result<Self> {
         guard(|| {
-            let l = Lattice::build(
-                ctx_from(objects, attributes, row_data, row_ends)?,
-                &self::options(options)?,
-            )?;
-            Ok(LatticeHandle {
-                inner: Arc::new(RwLock::new(l)),
-            })
+            let l = Lattice::build(ctx_from(objects, attributes, row_data, row_ends)?, &self::options(options)?)?;
+            Ok(LatticeHandle { inner: Arc::new(RwLock::new(l)) })
         })
     }
     #[napi(getter)]
@@ -319,17 +261,9 @@ impl LatticeHandle {
     pub fn leq_many(&self, a: &[u32], b: &[u32]) -> Result<Uint8Array> {
         self.read(|l| {
             if a.len() != b.len() {
-                return Err(OmniErr::invalid_arg(
-                    "b",
-                    format!("expected {} ids like a, got {}", a.len(), b.len()),
-                ));
+                return Err(OmniErr::invalid_arg("b", format!("expected {} ids like a, got {}", a.len(), b.len())));
             }
-            Ok(Uint8Array::new(
-                a.iter()
-                    .zip(b)
-                    .map(|(&x, &y)| l.leq(x, y).map(u8::from))
-                    .collect::<omnitide_common::Result<Vec<u8>>>()?,
-            ))
+            Ok(Uint8Array::new(a.iter().zip(b).map(|(&x, &y)| l.leq(x, y).map(u8::from)).collect::<omnitide_common::Result<Vec<u8>>>()?))
         })
     }
     #[napi]
@@ -355,53 +289,30 @@ impl LatticeHandle {
     /// Closures of packed attribute sets.
     #[napi]
     pub fn closure_many(&self, data: &[u32], ends: &[u32]) -> Result<LatticePacked> {
-        self.read(|l| {
-            Ok(packed(pack(&l.closure_many(
-                &l.context().unpack_sets("sets", data, ends, true)?,
-            ))))
-        })
+        self.read(|l| Ok(packed(pack(&l.closure_many(&l.context().unpack_sets("sets", data, ends, true)?)))))
     }
     /// Ids of the concepts generated by packed attribute sets.
     #[napi]
     pub fn concept_of_many(&self, data: &[u32], ends: &[u32]) -> Result<Uint32Array> {
-        self.read(|l| {
-            Ok(Uint32Array::new(l.concept_of_many(
-                &l.context().unpack_sets("sets", data, ends, true)?,
-            )))
-        })
+        self.read(|l| Ok(Uint32Array::new(l.concept_of_many(&l.context().unpack_sets("sets", data, ends, true)?))))
     }
     /// Ids of the concepts generated by packed object sets.
     #[napi]
     pub fn concept_of_objects_many(&self, data: &[u32], ends: &[u32]) -> Result<Uint32Array> {
         self.read(|l| {
-            Ok(Uint32Array::new(
-                l.context()
-                    .unpack_sets("sets", data, ends, false)?
-                    .iter()
-                    .map(|s| l.concept_of_objects(s))
-                    .collect(),
-            ))
+            Ok(Uint32Array::new(l.context().unpack_sets("sets", data, ends, false)?.iter().map(|s| l.concept_of_objects(s)).collect()))
         })
     }
     /// Membership: 1 where the set is an intent of the lattice.
     #[napi]
     pub fn is_intent_many(&self, data: &[u32], ends: &[u32]) -> Result<Uint8Array> {
         self.read(|l| {
-            Ok(Uint8Array::new(
-                l.is_intent_many(&l.context().unpack_sets("sets", data, ends, true)?)
-                    .into_iter()
-                    .map(u8::from)
-                    .collect(),
-            ))
+            Ok(Uint8Array::new(l.is_intent_many(&l.context().unpack_sets("sets", data, ends, true)?).into_iter().map(u8::from).collect()))
         })
     }
     /// Per set: the concepts whose intent contains it (packed ids).
     #[napi]
-    pub fn concepts_with_attributes_many(
-        &self,
-        data: &[u32],
-        ends: &[u32],
-    ) -> Result<LatticePacked> {
+    pub fn concepts_with_attributes_many(&self, data: &[u32], ends: &[u32]) -> Result<LatticePacked> {
         self.read(|l| {
             let sets = l.context().unpack_sets("sets", data, ends, true)?;
             let r: Vec<Vec<u32>> = sets.iter().map(|s| l.concepts_with_attributes(s)).collect();
@@ -422,10 +333,7 @@ impl LatticeHandle {
     pub fn similarity_many(&self, a: &[u32], b: &[u32]) -> Result<Float64Array> {
         self.read(|l| {
             if a.len() != b.len() {
-                return Err(OmniErr::invalid_arg(
-                    "b",
-                    format!("expected {} ids like a, got {}", a.len(), b.len()),
-                ));
+                return Err(OmniErr::invalid_arg("b", format!("expected {} ids like a, got {}", a.len(), b.len())));
             }
             let mut out = Vec::with_capacity(2 * a.len());
             for (&x, &y) in a.iter().zip(b) {
@@ -455,9 +363,7 @@ impl LatticeHandle {
     /// The canonical basis as JSON `[{premise, conclusion, support}]` (attribute indices).
     #[napi]
     pub fn implications(&self, limit: u32) -> Result<String> {
-        self.write(|l| {
-            Ok(basis_json(l.basis(limit as usize)?))
-        })
+        self.write(|l| Ok(basis_json(l.basis(limit as usize)?)))
     }
     /// `implications` on the libuv pool (the basis can take long on large contexts).
     #[napi]
@@ -483,25 +389,13 @@ impl LatticeHandle {
         limit: u32,
     ) -> Result<Uint8Array> {
         self.write(|l| {
-            let ps = l
-                .context()
-                .unpack_sets("premises", premise_data, premise_ends, true)?;
-            let cs =
-                l.context()
-                    .unpack_sets("conclusions", conclusion_data, conclusion_ends, true)?;
+            let ps = l.context().unpack_sets("premises", premise_data, premise_ends, true)?;
+            let cs = l.context().unpack_sets("conclusions", conclusion_data, conclusion_ends, true)?;
             if ps.len() != cs.len() {
-                return Err(OmniErr::invalid_arg(
-                    "conclusions",
-                    format!("expected {} sets like premises, got {}", ps.len(), cs.len()),
-                ));
+                return Err(OmniErr::invalid_arg("conclusions", format!("expected {} sets like premises, got {}", ps.len(), cs.len())));
             }
             let b = l.basis(limit as usize)?;
-            Ok(Uint8Array::new(
-                ps.iter()
-                    .zip(&cs)
-                    .map(|(p, c)| u8::from(omnitide_lattice::entails(b, p, c)))
-                    .collect(),
-            ))
+            Ok(Uint8Array::new(ps.iter().zip(&cs).map(|(p, c)| u8::from(omnitide_lattice::entails(b, p, c))).collect()))
         })
     }
     /// Association rules (Luxenburger basis) as JSON `[{premise, conclusion, support, confidence}]`.
@@ -519,16 +413,17 @@ impl LatticeHandle {
             "json" => Ok(export::to_json(l).to_string()),
             "dot" => Ok(export::to_dot(l)),
             "svg" => Ok(export::to_svg(l)),
-            f => Err(OmniErr::invalid_arg(
-                "format",
-                format!("expected 'json', 'dot' or 'svg', got '{f}'"),
-            )),
+            f => Err(OmniErr::invalid_arg("format", format!("expected 'json', 'dot' or 'svg', got '{f}'"))),
         })
     }
 }
 
 fn basis_json(b: &[omnitide_lattice::Implication]) -> String {
-    json!(b.iter().map(|i| json!({"premise": i.premise.to_vec(), "conclusion": i.conclusion.to_vec(), "support": i.support})).collect::<Vec<_>>()).to_string()
+    json!(b
+        .iter()
+        .map(|i| json!({"premise": i.premise.to_vec(), "conclusion": i.conclusion.to_vec(), "support": i.support}))
+        .collect::<Vec<_>>())
+    .to_string()
 }
 
 fn flat<'a>(lists: impl Iterator<Item = &'a [u32]>) -> (Vec<u32>, Vec<u32>) {
