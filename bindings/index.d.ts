@@ -47,6 +47,30 @@ export declare class AttestWatcher {
   revocations(): string
 }
 
+export declare class AutoblockEngine {
+  /** Builds an engine from its JSON configuration (jails, scenarios, allowlist). */
+  constructor(config: string)
+  /** Log lines through the jails; JSON array of detections. */
+  processLines(bytes: Uint8Array, jail: string | undefined | null, now: number): string
+  /** `processLines` on the libuv pool (large batches). */
+  processLinesAsync(bytes: Uint8Array, jail: string | undefined | null, now: number): Promise<string>
+  /** Packed structured events through the scenarios; JSON array of detections. */
+  processPacked(buf: Uint8Array): string
+  /** Per-line filter results of one jail (no jail state changes); JSON. */
+  matchLines(bytes: Uint8Array, jail: string, now: number): string
+  explain(value: string, now: number): string
+  stats(): string
+  unban(value: string): boolean
+  gc(now: number): void
+  /** Adds an allowlist entry (address, CIDR or `user:name`). */
+  allow(entry: string): void
+  /** Is the scope value covered by the allowlist? */
+  isAllowlisted(value: string): boolean
+  jailNames(): Array<string>
+  /** Filter patterns that could not be mapped (jails built with allowPartial). */
+  problems(): Array<string>
+}
+
 export declare class Blake3Hasher {
   constructor(key?: Uint8Array | undefined | null, context?: string | undefined | null)
   update(data: Uint8Array): void
@@ -62,10 +86,10 @@ export declare class CgroupHandle {
   addProcess(pid: number): void
   processes(): Array<number>
   children(): Array<string>
-  freeze(timeoutMs?: number | undefined | null): Promise<void>
-  thaw(timeoutMs?: number | undefined | null): Promise<void>
-  kill(timeoutMs?: number | undefined | null): Promise<void>
-  remove(force?: boolean | undefined | null, timeoutMs?: number | undefined | null): Promise<void>
+  freeze(timeoutMs?: number | undefined | null): Promise<undefined>
+  thaw(timeoutMs?: number | undefined | null): Promise<undefined>
+  kill(timeoutMs?: number | undefined | null): Promise<undefined>
+  remove(force?: boolean | undefined | null, timeoutMs?: number | undefined | null): Promise<undefined>
   isFrozen(): boolean
   stats(): CgroupStatsJs
   attachPolicy(spec: PolicySpecJs): CgroupPolicyHandle
@@ -85,6 +109,64 @@ export declare class Ed25519Signer {
   signInto(message: Uint8Array, out: Uint8Array): void
 }
 
+export declare class LearnCoral {
+  /** Fits the CORAL map from `source` to `target` (row-major, `nFeatures` columns). */
+  constructor(source: Float64Array, target: Float64Array, nFeatures: number)
+  transform(x: Float64Array): Float64Array
+}
+
+export declare class LearnDetector {
+  constructor(kind: string, params: string)
+  update(x: number): boolean
+  /** Indices (into `values`) where drift was flagged. */
+  updateMany(values: Float64Array): Uint32Array
+  get drift(): boolean
+  get warning(): boolean
+  state(): string
+}
+
+export declare class LearnModel {
+  /** `spec` is JSON: `{ kind, nFeatures, params?, scale?, featureNames? }`. */
+  constructor(spec: string)
+  /** Restores a model written by `save` (checks magic, version, length and checksum). */
+  static load(bytes: Uint8Array): LearnModel
+  save(): Uint8Array
+  get kind(): string
+  get nFeatures(): number
+  /** 'classification' | 'binary' | 'regression' | 'anomaly'. */
+  get task(): string
+  classes(): Array<number>
+  learnOne(x: Float64Array, y: number): void
+  predictOne(x: Float64Array): number
+  probaOne(x: Float64Array): Float64Array
+  learnMany(x: Float64Array, y: Float64Array): void
+  predictMany(x: Float64Array, out: Float64Array): void
+  /** Row-major probabilities over `classes()`. */
+  probaMany(x: Float64Array): Float64Array
+  /**
+   * Test-then-train: `out[i]` is the prediction for row i made before learning it. With
+   * `window` set (0 = cumulative) the model's running metrics are updated as well.
+   */
+  prequential(x: Float64Array, y: Float64Array, out: Float64Array, window?: number | undefined | null): void
+  /** Running metrics as JSON (`null` before `prequential` was called with a window). */
+  metrics(): string
+  resetMetrics(): void
+  inspect(): string
+  /** MLP only: selects the output head (multi-task). */
+  setTask(task: number): void
+  /** MLP only: train the heads only (transfer: fine-tune the head). */
+  freezeTrunk(on: boolean): void
+  /** MLP only: re-initialises the active head. */
+  resetHead(): void
+  /** MLP only: EWC task boundary over a sample of the finished task. */
+  consolidate(x: Float64Array, y: Float64Array): void
+  /**
+   * One online step per row scaled by `weights[i]` (importance weighting); linear models,
+   * Hoeffding trees and MLPs.
+   */
+  learnWeightedMany(x: Float64Array, y: Float64Array, weights: Float64Array): void
+}
+
 export declare class NativeLedger {
   static open(dir: string, opts: LedgerOpenOptions): NativeLedger
   get size(): number
@@ -94,21 +176,21 @@ export declare class NativeLedger {
   get recovery(): LedgerRecovery
   lastCheckpoint(): string | null
   /** Appends entries packed back to back (`ends[i]` = end of entry i), one commit. */
-  appendMany(data: Uint8Array, ends: Uint32Array): Promise<unknown>
+  appendMany(data: Uint8Array, ends: Uint32Array): Promise<LedgerAppendResult>
   /** The same on the calling thread (for small synchronous batches). */
   appendManySync(data: Uint8Array, ends: Uint32Array): LedgerAppendResult
   get(index: number): Uint8Array
   /** Entries `from..to`, possibly fewer (stops after ~8 MiB, at least one entry). */
-  getRange(from: number, to: number): Promise<unknown>
+  getRange(from: number, to: number): Promise<LedgerPacked>
   leafHash(index: number): Uint8Array
   root(treeSize?: number | undefined | null): Uint8Array
   /** Packed 32-byte hashes, bottom-up (RFC 6962 PATH). */
   inclusionProof(index: number, treeSize?: number | undefined | null): Uint8Array
   consistencyProof(oldSize: number, newSize?: number | undefined | null): Uint8Array
-  checkpoint(): Promise<unknown>
-  bundle(index: number): Promise<unknown>
-  verify(full: boolean): Promise<unknown>
-  sync(): Promise<unknown>
+  checkpoint(): Promise<LedgerCheckpoint>
+  bundle(index: number): Promise<LedgerBundle>
+  verify(full: boolean): Promise<undefined>
+  sync(): Promise<undefined>
   /** Releases the files and the lock. Later calls fail with ERR_OMNI_CLOSED. */
   close(): void
   get closed(): boolean
@@ -157,6 +239,9 @@ export declare function attestVerifyManyAsync(envelopes: Array<Uint8Array>, opts
 
 /** Checks a root rotation; JSON `{valid, reason, detail, root?}`. */
 export declare function attestVerifyRotation(oldRoot: string, newRootEnvelope: string): string
+
+/** A Python-regex pattern in linear-time `regex` syntax (one per conditional variant). */
+export declare function autoblockTranslateRegex(pattern: string): Array<string>
 
 export declare function blake3DeriveKey(context: string, material: Uint8Array, length?: number | undefined | null): Uint8Array
 
@@ -262,12 +347,14 @@ export declare function ed25519Verify(signature: Uint8Array, message: Uint8Array
 
 export declare function ed25519VerifyBatch(signatures: Uint8Array, publicKeys: Uint8Array, messages: Uint8Array, messageEnds: Uint32Array, modeName?: string | undefined | null, parallel?: boolean | undefined | null): Array<boolean>
 
-export declare function ed25519VerifyBatchAsync(signatures: Uint8Array, publicKeys: Uint8Array, messages: Uint8Array, messageEnds: Uint32Array, modeName?: string | undefined | null): Promise<boolean[]>
+export declare function ed25519VerifyBatchAsync(signatures: Uint8Array, publicKeys: Uint8Array, messages: Uint8Array, messageEnds: Uint32Array, modeName?: string | undefined | null): Promise<Array<boolean>>
 
 export interface HashFilesResult {
-  /** 32 bytes per path (zeros where `errors[i]` is not empty). */
+  /** 32 bytes per path (zeros where `codes[i]` is not empty). */
   hashes: Buffer
-  /** `""` for success, else `[CODE] message`. */
+  /** `""` for success, else the `ERR_OMNI_*` code of the failure. */
+  codes: Array<string>
+  /** `""` for success, else the error message. */
   errors: Array<string>
 }
 
@@ -298,6 +385,12 @@ export interface KvJs {
   value: number
 }
 
+/** Signed feature hashing of `tokens[i]` with `values[i]` into `n` buckets. */
+export declare function learnHashFeatures(tokens: Array<string>, values: Float64Array, n: number): Float64Array
+
+/** Importance weights of source rows from a logistic domain classifier. */
+export declare function learnImportanceWeights(source: Float64Array, target: Float64Array, nFeatures: number, epochs: number, clip: number, seed: number): Float64Array
+
 export interface LedgerAppendResult {
   first: number
   /** 32 bytes per appended entry. */
@@ -322,6 +415,13 @@ export interface LedgerCheckpoint {
   text?: string
   keyName?: string
   signature?: Uint8Array
+}
+
+/** A checkpoint or bundle verdict: the parsed checkpoint comes back either way. */
+export interface LedgerCheckpointVerdict {
+  valid: boolean
+  reason?: string
+  checkpoint: LedgerCheckpoint
 }
 
 export declare function ledgerDecodeBundle(bytes: Uint8Array): LedgerBundle
@@ -354,12 +454,11 @@ export interface LedgerRecovery {
 export interface LedgerVerdict {
   valid: boolean
   reason?: string
-  checkpoint?: LedgerCheckpoint
 }
 
-export declare function ledgerVerifyBundle(bundle: LedgerBundle, publicKey: Uint8Array, keyName?: string | undefined | null): LedgerVerdict
+export declare function ledgerVerifyBundle(bundle: LedgerBundle, publicKey: Uint8Array, keyName?: string | undefined | null): LedgerCheckpointVerdict
 
-export declare function ledgerVerifyCheckpoint(text: string, publicKey: Uint8Array, keyName?: string | undefined | null): LedgerVerdict
+export declare function ledgerVerifyCheckpoint(text: string, publicKey: Uint8Array, keyName?: string | undefined | null): LedgerCheckpointVerdict
 
 export declare function ledgerVerifyConsistency(hash: string | undefined | null, oldSize: number, newSize: number, oldRoot: Uint8Array, newRoot: Uint8Array, proof: Uint8Array): LedgerVerdict
 
@@ -465,7 +564,7 @@ export declare function schedSubmit(id: number, batch: Uint8Array): number
  */
 export declare function schedTake(id: number, slot: number, max: number, parkMs: number): Buffer | null
 
-export declare function schedVerifyBatch(id: number, signatures: Uint8Array, messages: Uint8Array, ends: Uint32Array, publicKeys: Uint8Array, mode?: string | undefined | null): Promise<boolean[]>
+export declare function schedVerifyBatch(id: number, signatures: Uint8Array, messages: Uint8Array, ends: Uint32Array, publicKeys: Uint8Array, mode?: string | undefined | null): Promise<Array<boolean>>
 
 /** The worker of `slot` died: requeues what it had taken except what died with it. */
 export declare function schedWorkerLost(id: number, slot: number, culprit?: number | undefined | null): SchedLost

@@ -1,7 +1,8 @@
-// `npm test`: the Rust crates (cargo test), the bindings drift check, and the
-// vitest suites; ends with the plain summary line `N passed, N failed`.
+// `npm test`: the Rust crates (cargo test), the bindings drift check, the lint
+// gates (fmt, clippy, tsc) and the vitest suites; ends with the plain summary line `N passed, N failed`.
 import { spawn } from 'node:child_process';
 import { existsSync, readFileSync, rmSync } from 'node:fs';
+import { lintSteps } from './lint-steps.mjs';
 
 const root = new URL('..', import.meta.url).pathname;
 let passed = 0;
@@ -44,12 +45,17 @@ else {
   console.error('bindings/ differ from a fresh `napi build`: commit the regenerated files');
 }
 
-// 3. The whole TypeScript tree (API, tests, benches) type-checks.
-const tsc = await run(process.execPath, ['node_modules/typescript/bin/tsc', '-p', 'tsconfig.json', '--noEmit']);
-if (tsc.status === 0) passed++;
-else {
-  failed++;
-  console.error('tsc --noEmit failed');
+// 3. Lint gates (`npm run lint` runs the same): rustfmt, clippy -D warnings,
+// and the whole TypeScript tree (API, tests, benches) type-checks.
+let lintFailed = false;
+for (const step of lintSteps) {
+  const r = await run(step.cmd, step.args);
+  if (r.status === 0) passed++;
+  else {
+    failed++;
+    lintFailed = true;
+    console.error(`${step.name} failed (to fix: ${step.fix})`);
+  }
 }
 
 // 4. TypeScript suites (includes the CLI and pack tests).
@@ -67,4 +73,4 @@ if (existsSync(`${root}/${report}`)) {
 } else if (vitest.status !== 0) failed++;
 
 console.log(`${passed} passed, ${failed} failed`);
-process.exit(failed > 0 || cargo.status !== 0 || vitest.status !== 0 || tsc.status !== 0 ? 1 : 0);
+process.exit(failed > 0 || cargo.status !== 0 || vitest.status !== 0 || lintFailed ? 1 : 0);

@@ -7,6 +7,7 @@ use napi_derive::napi;
 use omnitide_crypto::{blake3 as b3, ed25519 as ed};
 
 use crate::error::{guard, guard_ok, length_arg};
+use crate::task;
 
 fn mode(m: Option<String>) -> omnitide_common::Result<ed::Mode> {
     m.map(|m| ed::Mode::parse("opts.mode", &m)).transpose().map(|m| m.unwrap_or_default())
@@ -15,12 +16,7 @@ fn mode(m: Option<String>) -> omnitide_common::Result<ed::Mode> {
 // ---------------------------------------------------------------- BLAKE3
 
 #[napi]
-pub fn blake3_hash<'e>(
-    env: &'e Env,
-    data: &[u8],
-    length: Option<u32>,
-    key: Option<&[u8]>,
-) -> Result<Uint8ArraySlice<'e>> {
+pub fn blake3_hash<'e>(env: &'e Env, data: &[u8], length: Option<u32>, key: Option<&[u8]>) -> Result<Uint8ArraySlice<'e>> {
     let out = guard(|| b3::hash(data, key, length_arg("opts.length", length, b3::OUT_LEN)?))?;
     Uint8ArraySlice::copy_from(env, out)
 }
@@ -45,12 +41,7 @@ pub fn blake3_hash_many(data: &[u8], ends: &[u32], mut out: Uint8ArraySlice) -> 
 }
 
 #[napi]
-pub fn blake3_derive_key<'e>(
-    env: &'e Env,
-    context: String,
-    material: &[u8],
-    length: Option<u32>,
-) -> Result<Uint8ArraySlice<'e>> {
+pub fn blake3_derive_key<'e>(env: &'e Env, context: String, material: &[u8], length: Option<u32>) -> Result<Uint8ArraySlice<'e>> {
     let out = guard(|| b3::derive_key(&context, material, length_arg("length", length, b3::OUT_LEN)?))?;
     Uint8ArraySlice::copy_from(env, out)
 }
@@ -66,9 +57,7 @@ impl Blake3Hasher {
     pub fn new(key: Option<&[u8]>, context: Option<String>) -> Result<Self> {
         guard(|| {
             let inner = match (key, context) {
-                (Some(_), Some(_)) => {
-                    return Err(omnitide_common::Error::invalid_arg("opts", "key and context are mutually exclusive"))
-                }
+                (Some(_), Some(_)) => return Err(omnitide_common::Error::invalid_arg("opts", "key and context are mutually exclusive")),
                 (Some(k), None) => b3::Hasher::new_keyed(k)?,
                 (None, Some(c)) => b3::Hasher::new_derive_key(&c),
                 (None, None) => b3::Hasher::new(),
@@ -98,80 +87,48 @@ impl Blake3Hasher {
     }
 }
 
-pub struct HashTask {
-    data: Uint8Array,
-    key: Option<Vec<u8>>,
-    length: usize,
-}
-
-impl Task for HashTask {
-    type Output = Vec<u8>;
-    type JsValue = Uint8Array;
-
-    fn compute(&mut self) -> Result<Self::Output> {
-        guard(|| b3::hash_parallel(&self.data, self.key.as_deref(), self.length))
-    }
-
-    fn resolve(&mut self, _env: Env, output: Self::Output) -> Result<Self::JsValue> {
-        Ok(Uint8Array::new(output))
-    }
-}
-
 /// Hashes on the libuv pool, spreading large inputs over all cores. The caller
 /// must not mutate `data` until the promise settles.
-#[napi(ts_return_type = "Promise<Uint8Array>")]
-pub fn blake3_hash_async(data: Uint8Array, length: Option<u32>, key: Option<&[u8]>) -> Result<AsyncTask<HashTask>> {
+#[napi]
+pub fn blake3_hash_async<'e>(
+    env: &'e Env,
+    data: Uint8Array,
+    length: Option<u32>,
+    key: Option<&[u8]>,
+) -> Result<PromiseRaw<'e, Uint8Array>> {
     let length = guard(|| length_arg("opts.length", length, b3::OUT_LEN))?;
-    Ok(AsyncTask::new(HashTask { data, key: key.map(<[u8]>::to_vec), length }))
+    let key = key.map(<[u8]>::to_vec);
+    task::spawn(env, move || b3::hash_parallel(&data, key.as_deref(), length), Uint8Array::new)
 }
 
-pub struct HashFileTask {
-    path: PathBuf,
-    key: Option<Vec<u8>>,
-    context: Option<String>,
-    length: usize,
-    parallel: bool,
-}
-
-impl Task for HashFileTask {
-    type Output = Vec<u8>;
-    type JsValue = Uint8Array;
-
-    fn compute(&mut self) -> Result<Self::Output> {
-        guard(|| {
-            b3::hash_file(
-                &self.path,
-                &b3::FileOptions {
-                    key: self.key.as_deref(),
-                    derive_context: self.context.as_deref(),
-                    length: Some(self.length),
-                    parallel: Some(self.parallel),
-                },
-            )
-        })
-    }
-
-    fn resolve(&mut self, _env: Env, output: Self::Output) -> Result<Self::JsValue> {
-        Ok(Uint8Array::new(output))
-    }
-}
-
-#[napi(ts_return_type = "Promise<Uint8Array>")]
-pub fn blake3_hash_file(
+#[napi]
+pub fn blake3_hash_file<'e>(
+    env: &'e Env,
     path: String,
     length: Option<u32>,
     key: Option<&[u8]>,
     context: Option<String>,
     parallel: Option<bool>,
-) -> Result<AsyncTask<HashFileTask>> {
+) -> Result<PromiseRaw<'e, Uint8Array>> {
     let length = guard(|| length_arg("opts.length", length, b3::OUT_LEN))?;
-    Ok(AsyncTask::new(HashFileTask {
-        path: PathBuf::from(path),
-        key: key.map(<[u8]>::to_vec),
-        context,
-        length,
-        parallel: parallel.unwrap_or(true),
-    }))
+    let path = PathBuf::from(path);
+    let key = key.map(<[u8]>::to_vec);
+    let parallel = parallel.unwrap_or(true);
+    task::spawn(
+        env,
+        move || {
+            b3::hash_file(
+                &path,
+                &b3::FileOptions {
+                    key: key.as_deref(),
+                    derive_context: context.as_deref(),
+                    length: Some(length),
+                    parallel: Some(parallel),
+                },
+            )
+        },
+        Uint8Array::new,
+    )
 }
 
 // ---------------------------------------------------------------- Ed25519
@@ -314,40 +271,21 @@ pub fn ed25519_verify_batch(
     })
 }
 
-pub struct VerifyBatchTask {
-    batch: PackedBatch,
-    mode: ed::Mode,
-}
-
-impl Task for VerifyBatchTask {
-    type Output = Vec<bool>;
-    type JsValue = Vec<bool>;
-
-    fn compute(&mut self) -> Result<Self::Output> {
-        guard(|| verify_packed(&self.batch, self.mode, true))
-    }
-
-    fn resolve(&mut self, _env: Env, output: Self::Output) -> Result<Self::JsValue> {
-        Ok(output)
-    }
-}
-
-#[napi(ts_return_type = "Promise<boolean[]>")]
-pub fn ed25519_verify_batch_async(
+#[napi]
+pub fn ed25519_verify_batch_async<'e>(
+    env: &'e Env,
     signatures: &[u8],
     public_keys: &[u8],
     messages: &[u8],
     message_ends: &[u32],
     mode_name: Option<String>,
-) -> Result<AsyncTask<VerifyBatchTask>> {
+) -> Result<PromiseRaw<'e, Vec<bool>>> {
     let mode = guard(|| mode(mode_name))?;
-    Ok(AsyncTask::new(VerifyBatchTask {
-        batch: PackedBatch {
-            signatures: signatures.to_vec(),
-            public_keys: public_keys.to_vec(),
-            messages: messages.to_vec(),
-            message_ends: message_ends.to_vec(),
-        },
-        mode,
-    }))
+    let batch = PackedBatch {
+        signatures: signatures.to_vec(),
+        public_keys: public_keys.to_vec(),
+        messages: messages.to_vec(),
+        message_ends: message_ends.to_vec(),
+    };
+    task::spawn(env, move || verify_packed(&batch, mode, true), std::convert::identity)
 }

@@ -92,7 +92,14 @@ pub struct LedgerCheckpoint {
 pub struct LedgerVerdict {
     pub valid: bool,
     pub reason: Option<String>,
-    pub checkpoint: Option<LedgerCheckpoint>,
+}
+
+/// A checkpoint or bundle verdict: the parsed checkpoint comes back either way.
+#[napi(object)]
+pub struct LedgerCheckpointVerdict {
+    pub valid: bool,
+    pub reason: Option<String>,
+    pub checkpoint: LedgerCheckpoint,
 }
 
 #[napi(object)]
@@ -131,44 +138,15 @@ pub struct NativeLedger {
     inner: Shared,
 }
 
-type Job<T> = Box<dyn FnOnce(&mut Ledger) -> omnitide_common::Result<T> + Send>;
-
-/// Runs one closure over the ledger on the libuv pool, converting its result in `resolve`.
-pub struct LedgerTask<T: Send + 'static, J> {
-    inner: Shared,
-    job: Option<Job<T>>,
-    conv: fn(T) -> J,
-}
-
-impl<T: Send + 'static, J: ToNapiValue + TypeName> Task for LedgerTask<T, J> {
-    type Output = T;
-    type JsValue = J;
-
-    fn compute(&mut self) -> Result<Self::Output> {
-        let job = self.job.take().expect("task runs once");
-        guard(|| with(&self.inner, job))
-    }
-
-    fn resolve(&mut self, _env: Env, output: Self::Output) -> Result<Self::JsValue> {
-        Ok((self.conv)(output))
-    }
-}
-
-pub type AppendTask = LedgerTask<(u64, Vec<merkle::Hash>), LedgerAppendResult>;
-pub type RangeTask = LedgerTask<(Vec<u8>, Vec<u32>), LedgerPacked>;
-pub type CheckpointTask = LedgerTask<checkpoint::SignedCheckpoint, LedgerCheckpoint>;
-pub type BundleTask = LedgerTask<Bundle, LedgerBundle>;
-pub type UnitTask = LedgerTask<(), ()>;
-
-fn task<T: Send + 'static, J>(
+/// Runs one closure over the ledger on the libuv pool, converting its result on the JS thread.
+fn task<'e, T: Send + 'static, J: ToNapiValue + TypeName + 'static>(
+    env: &'e Env,
     inner: &Shared,
     job: impl FnOnce(&mut Ledger) -> omnitide_common::Result<T> + Send + 'static,
     conv: fn(T) -> J,
-) -> AsyncTask<LedgerTask<T, J>>
-where
-    LedgerTask<T, J>: Task,
-{
-    AsyncTask::new(LedgerTask { inner: inner.clone(), job: Some(Box::new(job)), conv })
+) -> Result<PromiseRaw<'e, J>> {
+    let inner = inner.clone();
+    crate::task::spawn(env, move || with(&inner, job), conv)
 }
 
 fn append_obj((first, h): (u64, Vec<merkle::Hash>)) -> LedgerAppendResult {
@@ -261,16 +239,14 @@ impl NativeLedger {
 
     /// Appends entries packed back to back (`ends[i]` = end of entry i), one commit.
     #[napi]
-    pub fn append_many(&self, data: Uint8Array, ends: Uint32Array) -> AsyncTask<AppendTask> {
-        task(&self.inner, move |l| l.append_packed(&data, &ends), append_obj)
+    pub fn append_many<'e>(&self, env: &'e Env, data: Uint8Array, ends: Uint32Array) -> Result<PromiseRaw<'e, LedgerAppendResult>> {
+        task(env, &self.inner, move |l| l.append_packed(&data, &ends), append_obj)
     }
 
     /// The same on the calling thread (for small synchronous batches).
     #[napi]
     pub fn append_many_sync(&self, data: &[u8], ends: &[u32]) -> Result<LedgerAppendResult> {
-        guard(|| {
-            with(&self.inner, |l| l.append_packed(data, ends).map(append_obj))
-        })
+        guard(|| with(&self.inner, |l| l.append_packed(data, ends).map(append_obj)))
     }
 
     #[napi]
@@ -280,9 +256,10 @@ impl NativeLedger {
 
     /// Entries `from..to`, possibly fewer (stops after ~8 MiB, at least one entry).
     #[napi]
-    pub fn get_range(&self, from: i64, to: i64) -> Result<AsyncTask<RangeTask>> {
+    pub fn get_range<'e>(&self, env: &'e Env, from: i64, to: i64) -> Result<PromiseRaw<'e, LedgerPacked>> {
         let (from, to) = guard(|| Ok((u64_arg("from", from)?, u64_arg("to", to)?)))?;
-        Ok(task(
+        task(
+            env,
             &self.inner,
             move |l| {
                 let es = l.get_range_bounded(from, to, 8 << 20)?;
@@ -295,7 +272,7 @@ impl NativeLedger {
                 Ok((data, ends))
             },
             |(data, ends)| LedgerPacked { data: Uint8Array::new(data), ends: Uint32Array::new(ends) },
-        ))
+        )
     }
 
     #[napi]
@@ -312,9 +289,7 @@ impl NativeLedger {
     #[napi]
     pub fn inclusion_proof(&self, index: i64, tree_size: Option<i64>) -> Result<Uint8Array> {
         guard(|| {
-            with(&self.inner, |l| {
-                Ok(Uint8Array::new(pack(&l.inclusion_proof(u64_arg("index", index)?, opt_u64("treeSize", tree_size)?)?)))
-            })
+            with(&self.inner, |l| Ok(Uint8Array::new(pack(&l.inclusion_proof(u64_arg("index", index)?, opt_u64("treeSize", tree_size)?)?))))
         })
     }
 
@@ -328,24 +303,24 @@ impl NativeLedger {
     }
 
     #[napi]
-    pub fn checkpoint(&self) -> AsyncTask<CheckpointTask> {
-        task(&self.inner, |l| l.checkpoint(), signed_obj)
+    pub fn checkpoint<'e>(&self, env: &'e Env) -> Result<PromiseRaw<'e, LedgerCheckpoint>> {
+        task(env, &self.inner, |l| l.checkpoint(), signed_obj)
     }
 
     #[napi]
-    pub fn bundle(&self, index: i64) -> Result<AsyncTask<BundleTask>> {
+    pub fn bundle<'e>(&self, env: &'e Env, index: i64) -> Result<PromiseRaw<'e, LedgerBundle>> {
         let index = guard(|| u64_arg("index", index))?;
-        Ok(task(&self.inner, move |l| l.bundle(index), bundle_obj))
+        task(env, &self.inner, move |l| l.bundle(index), bundle_obj)
     }
 
     #[napi]
-    pub fn verify(&self, full: bool) -> AsyncTask<UnitTask> {
-        task(&self.inner, move |l| l.verify(full), |()| ())
+    pub fn verify<'e>(&self, env: &'e Env, full: bool) -> Result<PromiseRaw<'e, ()>> {
+        task(env, &self.inner, move |l| l.verify(full), std::convert::identity)
     }
 
     #[napi]
-    pub fn sync(&self) -> AsyncTask<UnitTask> {
-        task(&self.inner, |l| l.sync(), |()| ())
+    pub fn sync<'e>(&self, env: &'e Env) -> Result<PromiseRaw<'e, ()>> {
+        task(env, &self.inner, |l| l.sync(), std::convert::identity)
     }
 
     /// Releases the files and the lock. Later calls fail with ERR_OMNI_CLOSED.
@@ -388,7 +363,7 @@ pub fn ledger_verify_inclusion(
         let root = hash32("rootHash", root_hash)?;
         let proof = unpack("proof", proof)?;
         let r = merkle::verify_inclusion(a, &leaf, u64_arg("index", index)?, u64_arg("treeSize", tree_size)?, &proof, &root);
-        Ok(LedgerVerdict { valid: r.is_ok(), reason: r.err(), checkpoint: None })
+        Ok(LedgerVerdict { valid: r.is_ok(), reason: r.err() })
     })
 }
 
@@ -411,28 +386,28 @@ pub fn ledger_verify_consistency(
             &hash32("newRoot", new_root)?,
             &unpack("proof", proof)?,
         );
-        Ok(LedgerVerdict { valid: r.is_ok(), reason: r.err(), checkpoint: None })
+        Ok(LedgerVerdict { valid: r.is_ok(), reason: r.err() })
     })
 }
 
 #[napi]
-pub fn ledger_verify_checkpoint(text: String, public_key: &[u8], key_name: Option<String>) -> Result<LedgerVerdict> {
+pub fn ledger_verify_checkpoint(text: String, public_key: &[u8], key_name: Option<String>) -> Result<LedgerCheckpointVerdict> {
     guard(|| {
         let v = checkpoint::verify(&text, public_key, key_name.as_deref())?;
         let mut c = cp_obj(&v.checkpoint);
         c.text = Some(text.clone());
-        Ok(LedgerVerdict { valid: v.valid, reason: v.reason, checkpoint: Some(c) })
+        Ok(LedgerCheckpointVerdict { valid: v.valid, reason: v.reason, checkpoint: c })
     })
 }
 
 #[napi]
-pub fn ledger_verify_bundle(bundle: LedgerBundle, public_key: &[u8], key_name: Option<String>) -> Result<LedgerVerdict> {
+pub fn ledger_verify_bundle(bundle: LedgerBundle, public_key: &[u8], key_name: Option<String>) -> Result<LedgerCheckpointVerdict> {
     guard(|| {
         let b = bundle_from(&bundle)?;
         let v = bundle::verify(&b, public_key, key_name.as_deref())?;
         let mut c = cp_obj(&v.checkpoint);
         c.text = Some(b.checkpoint.clone());
-        Ok(LedgerVerdict { valid: v.valid, reason: v.reason, checkpoint: Some(c) })
+        Ok(LedgerCheckpointVerdict { valid: v.valid, reason: v.reason, checkpoint: c })
     })
 }
 

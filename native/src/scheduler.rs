@@ -12,6 +12,7 @@ use omnitide_crypto::ed25519 as ed;
 use omnitide_scheduler::{self as sched, channel, core::CancelOutcome, kernels, wire};
 
 use crate::error::guard;
+use crate::task;
 
 fn ms(arg: &str, v: f64) -> omnitide_common::Result<Duration> {
     if !(v >= 0.0 && v.is_finite()) {
@@ -212,135 +213,95 @@ pub fn chan_len(id: u32) -> Result<u32> {
 
 // ---------------------------------------------------------------- native kernels
 
-pub struct HashFilesTask {
-    id: u32,
-    paths: Vec<PathBuf>,
-}
-
 #[napi(object)]
 pub struct HashFilesResult {
-    /// 32 bytes per path (zeros where `errors[i]` is not empty).
+    /// 32 bytes per path (zeros where `codes[i]` is not empty).
     pub hashes: Buffer,
-    /// `""` for success, else `[CODE] message`.
+    /// `""` for success, else the `ERR_OMNI_*` code of the failure.
+    pub codes: Vec<String>,
+    /// `""` for success, else the error message.
     pub errors: Vec<String>,
 }
 
-impl Task for HashFilesTask {
-    type Output = (Vec<u8>, Vec<String>);
-    type JsValue = HashFilesResult;
-
-    fn compute(&mut self) -> Result<Self::Output> {
-        guard(|| {
-            let core = sched::get(self.id)?;
-            let res = kernels::hash_files(&core, &self.paths);
+#[napi]
+pub fn sched_hash_files<'e>(env: &'e Env, id: u32, paths: Vec<String>) -> Result<PromiseRaw<'e, HashFilesResult>> {
+    let paths: Vec<PathBuf> = paths.into_iter().map(PathBuf::from).collect();
+    task::spawn(
+        env,
+        move || {
+            let core = sched::get(id)?;
+            let res = kernels::hash_files(&core, &paths);
             let mut hashes = vec![0u8; 32 * res.len()];
+            let mut codes = Vec::with_capacity(res.len());
             let mut errors = Vec::with_capacity(res.len());
             for (i, r) in res.into_iter().enumerate() {
                 match r {
                     Ok(h) => {
                         hashes[i * 32..i * 32 + 32].copy_from_slice(&h);
-                        errors.push(String::new())
+                        codes.push(String::new());
+                        errors.push(String::new());
                     }
-                    Err(e) => errors.push(format!("[{}] {}", e.code, e.message)),
+                    Err(e) => {
+                        codes.push(e.code.to_string());
+                        errors.push(e.message);
+                    }
                 }
             }
-            Ok((hashes, errors))
-        })
-    }
-
-    fn resolve(&mut self, _env: Env, (hashes, errors): Self::Output) -> Result<Self::JsValue> {
-        Ok(HashFilesResult { hashes: hashes.into(), errors })
-    }
+            Ok((hashes, codes, errors))
+        },
+        |(hashes, codes, errors)| HashFilesResult { hashes: hashes.into(), codes, errors },
+    )
 }
 
-#[napi(ts_return_type = "Promise<HashFilesResult>")]
-pub fn sched_hash_files(id: u32, paths: Vec<String>) -> Result<AsyncTask<HashFilesTask>> {
-    Ok(AsyncTask::new(HashFilesTask { id, paths: paths.into_iter().map(PathBuf::from).collect() }))
-}
-
-pub struct VerifyTask {
+fn verify_items(
     id: u32,
-    signatures: Vec<u8>,
-    messages: Vec<u8>,
-    ends: Vec<u32>,
-    public_keys: Vec<u8>,
+    signatures: &[u8],
+    messages: &[u8],
+    ends: &[u32],
+    public_keys: &[u8],
     mode: ed::Mode,
+) -> omnitide_common::Result<Vec<bool>> {
+    let n = ends.len();
+    if signatures.len() != n * 64 {
+        return Err(Error::invalid_arg("signatures", format!("expected {} bytes (64 per item), got {}", n * 64, signatures.len())));
+    }
+    if public_keys.len() != n * 32 {
+        return Err(Error::invalid_arg("publicKeys", format!("expected {} bytes (32 per item), got {}", n * 32, public_keys.len())));
+    }
+    let mut items = Vec::with_capacity(n);
+    let mut start = 0usize;
+    for (i, &e) in ends.iter().enumerate() {
+        let e = e as usize;
+        if e < start || e > messages.len() {
+            return Err(Error::invalid_arg("ends", format!("ends[{i}] = {e} is out of order or past the data")));
+        }
+        items.push(ed::Item {
+            signature: &signatures[i * 64..i * 64 + 64],
+            message: &messages[start..e],
+            public_key: &public_keys[i * 32..i * 32 + 32],
+        });
+        start = e;
+    }
+    kernels::verify_batch(&*sched::get(id)?, &items, mode)
 }
 
-impl Task for VerifyTask {
-    type Output = Vec<bool>;
-    type JsValue = Vec<bool>;
-
-    fn compute(&mut self) -> Result<Self::Output> {
-        guard(|| {
-            let n = self.ends.len();
-            if self.signatures.len() != n * 64 {
-                return Err(Error::invalid_arg("signatures", format!("expected {} bytes (64 per item), got {}", n * 64, self.signatures.len())));
-            }
-            if self.public_keys.len() != n * 32 {
-                return Err(Error::invalid_arg("publicKeys", format!("expected {} bytes (32 per item), got {}", n * 32, self.public_keys.len())));
-            }
-            let mut items = Vec::with_capacity(n);
-            let mut start = 0usize;
-            for (i, &e) in self.ends.iter().enumerate() {
-                let e = e as usize;
-                if e < start || e > self.messages.len() {
-                    return Err(Error::invalid_arg("ends", format!("ends[{i}] = {e} is out of order or past the data")));
-                }
-                items.push(ed::Item {
-                    signature: &self.signatures[i * 64..i * 64 + 64],
-                    message: &self.messages[start..e],
-                    public_key: &self.public_keys[i * 32..i * 32 + 32],
-                });
-                start = e;
-            }
-            kernels::verify_batch(&*sched::get(self.id)?, &items, self.mode)
-        })
-    }
-
-    fn resolve(&mut self, _env: Env, output: Self::Output) -> Result<Self::JsValue> {
-        Ok(output)
-    }
-}
-
-#[napi(ts_return_type = "Promise<boolean[]>")]
-pub fn sched_verify_batch(
+#[napi]
+pub fn sched_verify_batch<'e>(
+    env: &'e Env,
     id: u32,
     signatures: &[u8],
     messages: &[u8],
     ends: &[u32],
     public_keys: &[u8],
     mode: Option<String>,
-) -> Result<AsyncTask<VerifyTask>> {
+) -> Result<PromiseRaw<'e, Vec<bool>>> {
     let mode = guard(|| mode.map(|m| ed::Mode::parse("opts.mode", &m)).transpose().map(|m| m.unwrap_or_default()))?;
-    Ok(AsyncTask::new(VerifyTask {
-        id,
-        signatures: signatures.to_vec(),
-        messages: messages.to_vec(),
-        ends: ends.to_vec(),
-        public_keys: public_keys.to_vec(),
-        mode,
-    }))
-}
-
-pub struct NoopTask {
-    id: u32,
-    n: u32,
-}
-
-impl Task for NoopTask {
-    type Output = u32;
-    type JsValue = u32;
-    fn compute(&mut self) -> Result<u32> {
-        guard(|| Ok(kernels::noop(&*sched::get(self.id)?, self.n as usize) as u32))
-    }
-    fn resolve(&mut self, _env: Env, output: u32) -> Result<u32> {
-        Ok(output)
-    }
+    let (signatures, messages, ends, public_keys) = (signatures.to_vec(), messages.to_vec(), ends.to_vec(), public_keys.to_vec());
+    task::spawn(env, move || verify_items(id, &signatures, &messages, &ends, &public_keys, mode), std::convert::identity)
 }
 
 /// Runs `n` empty native tasks on the scheduler's native pool (overhead probe).
-#[napi(ts_return_type = "Promise<number>")]
-pub fn sched_noop(id: u32, n: u32) -> Result<AsyncTask<NoopTask>> {
-    Ok(AsyncTask::new(NoopTask { id, n }))
+#[napi]
+pub fn sched_noop<'e>(env: &'e Env, id: u32, n: u32) -> Result<PromiseRaw<'e, u32>> {
+    task::spawn(env, move || Ok(kernels::noop(&*sched::get(id)?, n as usize) as u32), std::convert::identity)
 }

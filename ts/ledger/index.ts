@@ -6,8 +6,8 @@
 import { z } from 'zod';
 import { callNative, callNativeAsync, ErrorCodes, invalidArgument, OmniError } from '../errors.js';
 import { loggerFor, type Logger } from '../logger.js';
-import { native } from '../native.js';
-import { bytes, bytesOfLength, describe, parseOptions, u8 } from '../validate.js';
+import { native, type LedgerBundle, type LedgerCheckpoint } from '../native.js';
+import { bytes, bytesOfLength, describe, packBytes, parseOptions, u8, unpackBytes } from '../validate.js';
 
 export { OmniError } from '../errors.js';
 
@@ -138,17 +138,7 @@ function packHashes(arg: string, v: unknown): Uint8Array {
   return out;
 }
 
-interface NativeCheckpoint {
-  origin: string;
-  size: number;
-  rootHash: Uint8Array;
-  timestamp?: number;
-  text?: string;
-  keyName?: string;
-  signature?: Uint8Array;
-}
-
-function checkpointOf(c: NativeCheckpoint, text?: string): Checkpoint {
+function checkpointOf(c: LedgerCheckpoint, text?: string): Checkpoint {
   const out: Checkpoint = { origin: c.origin, size: c.size, rootHash: c.rootHash, text: c.text ?? text ?? '' };
   if (c.timestamp !== undefined && c.timestamp !== null) out.timestamp = c.timestamp;
   if (c.signature) out.signature = c.signature;
@@ -156,21 +146,12 @@ function checkpointOf(c: NativeCheckpoint, text?: string): Checkpoint {
   return out;
 }
 
-interface NativeBundle {
-  hash: string;
-  index: number;
-  treeSize: number;
-  entry: Uint8Array;
-  proof: Uint8Array;
-  checkpoint: string;
-}
-
-function bundleOf(b: NativeBundle): Bundle {
+function bundleOf(b: LedgerBundle): Bundle {
   return { hash: b.hash as HashName, index: b.index, treeSize: b.treeSize, entry: b.entry, proof: split(b.proof), checkpoint: b.checkpoint };
 }
 
-function nativeBundle(arg: string, b: unknown): NativeBundle {
-  if (b instanceof Uint8Array) return callNative(() => native.ledgerDecodeBundle(b)) as NativeBundle;
+function nativeBundle(arg: string, b: unknown): LedgerBundle {
+  if (b instanceof Uint8Array) return callNative(() => native.ledgerDecodeBundle(b));
   if (b === null || typeof b !== 'object') throw invalidArgument(arg, `expected a bundle object or its encoded bytes, got ${describe(b)}`);
   const o = b as Record<string, unknown>;
   if (typeof o.checkpoint !== 'string') throw invalidArgument(`${arg}.checkpoint`, `expected a string, got ${describe(o.checkpoint)}`);
@@ -189,21 +170,6 @@ type NativeHandle = InstanceType<typeof native.NativeLedger>;
 interface Pending {
   entries: Uint8Array[];
   waiters: { n: number; resolve: (r: AppendResult[]) => void; reject: (e: unknown) => void }[];
-}
-
-function pack(entries: Uint8Array[]): { data: Uint8Array; ends: Uint32Array } {
-  let total = 0;
-  for (const e of entries) total += e.byteLength;
-  if (total > 0xffff_ffff) throw invalidArgument('entries', 'total size must be below 4 GiB per call');
-  const data = new Uint8Array(total);
-  const ends = new Uint32Array(entries.length);
-  let at = 0;
-  entries.forEach((e, i) => {
-    data.set(e, at);
-    at += e.byteLength;
-    ends[i] = at;
-  });
-  return { data, ends };
 }
 
 export class Ledger {
@@ -281,11 +247,8 @@ export class Ledger {
   }
 
   async #commit(entries: Uint8Array[]): Promise<AppendResult[]> {
-    const { data, ends } = pack(entries);
-    const r = (await callNativeAsync(() => this.#h.appendMany(data, ends) as Promise<unknown>)) as {
-      first: number;
-      leafHashes: Uint8Array;
-    };
+    const { data, ends } = packBytes('entries', entries);
+    const r = await callNativeAsync(() => this.#h.appendMany(data, ends));
     return entries.map((_, i) => ({ index: r.first + i, leafHash: r.leafHashes.subarray(i * 32, i * 32 + 32) }));
   }
 
@@ -364,12 +327,8 @@ export class Ledger {
     if (at > end) throw invalidArgument('from', `must be <= to ${end}, got ${at}`);
     while (at < end) {
       const upto = Math.min(end, at + 1024);
-      const p = (await callNativeAsync(() => this.#h.getRange(at, upto) as Promise<unknown>)) as { data: Uint8Array; ends: Uint32Array };
-      let s = 0;
-      for (const e of p.ends) {
-        yield p.data.subarray(s, e);
-        s = e;
-      }
+      const p = await callNativeAsync(() => this.#h.getRange(at, upto));
+      yield* unpackBytes(p.data, p.ends);
       at += p.ends.length; // the native side may return fewer (it bounds a chunk to ~8 MiB)
     }
   }
@@ -406,7 +365,7 @@ export class Ledger {
    */
   async checkpoint(): Promise<Checkpoint> {
     if (this.#inflight) await this.#inflight;
-    const c = (await callNativeAsync(() => this.#h.checkpoint() as Promise<unknown>)) as NativeCheckpoint;
+    const c = await callNativeAsync(() => this.#h.checkpoint());
     return checkpointOf(c);
   }
 
@@ -419,19 +378,19 @@ export class Ledger {
   async bundle(i: number): Promise<Bundle> {
     const n = index('index', i);
     if (this.#inflight) await this.#inflight;
-    return bundleOf((await callNativeAsync(() => this.#h.bundle(n) as Promise<unknown>)) as NativeBundle);
+    return bundleOf(await callNativeAsync(() => this.#h.bundle(n)));
   }
 
   /** Integrity check: `full` re-hashes everything, else the last 1024 entries. Throws ERR_OMNI_LEDGER_CORRUPT. */
   async verify(opts?: { full?: boolean }): Promise<void> {
     const o = parseOptions('opts', z.strictObject({ full: z.boolean().optional() }), opts ?? {});
-    await callNativeAsync(() => this.#h.verify(o.full ?? false) as Promise<unknown>);
+    await callNativeAsync(() => this.#h.verify(o.full ?? false));
   }
 
   /** Forces appended entries to disk (useful with durability 'none'). */
   async sync(): Promise<void> {
     if (this.#inflight) await this.#inflight;
-    await callNativeAsync(() => this.#h.sync() as Promise<unknown>);
+    await callNativeAsync(() => this.#h.sync());
   }
 
   /** Waits for pending appends, syncs and releases the directory lock. */
@@ -506,7 +465,7 @@ export class Ledger {
     const pk = bytesOfLength('publicKey', publicKey, 32);
     const keyName = opts?.keyName;
     const v = callNative(() => native.ledgerVerifyCheckpoint(text, pk, keyName));
-    return { ...verdict(v), checkpoint: checkpointOf(v.checkpoint as NativeCheckpoint, text) };
+    return { ...verdict(v), checkpoint: checkpointOf(v.checkpoint, text) };
   }
 
   /** Verifies a bundle (object or encoded bytes) offline. */
@@ -515,7 +474,7 @@ export class Ledger {
     const pk = bytesOfLength('publicKey', publicKey, 32);
     const keyName = opts?.keyName;
     const v = callNative(() => native.ledgerVerifyBundle(b, pk, keyName));
-    return { ...verdict(v), checkpoint: checkpointOf(v.checkpoint as NativeCheckpoint, b.checkpoint) };
+    return { ...verdict(v), checkpoint: checkpointOf(v.checkpoint, b.checkpoint) };
   }
 
   /** A bundle as compact bytes (see the crate docs for the layout). */
@@ -533,9 +492,8 @@ function verdict(v: { valid: boolean; reason?: string | null }): Verdict {
   return v.valid ? { valid: true } : { valid: false, reason: v.reason ?? 'invalid' };
 }
 
-/** Parses the first bad index out of an ERR_OMNI_LEDGER_CORRUPT error. */
+/** The first bad index of an ERR_OMNI_LEDGER_CORRUPT error (its `index` field). */
 export function corruptIndex(err: unknown): number | undefined {
   if (!(err instanceof OmniError) || err.code !== LEDGER_CORRUPT) return undefined;
-  const m = /^index (\d+):/.exec(err.message);
-  return m ? Number(m[1]) : undefined;
+  return err.index;
 }

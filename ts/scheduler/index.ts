@@ -15,7 +15,7 @@ import { z } from 'zod';
 import { callNative, callNativeAsync, ErrorCodes, OmniError, type OmniErrorCode } from '../errors.js';
 import { loggerFor, type Logger } from '../logger.js';
 import { native } from '../native.js';
-import { parseOptions } from '../validate.js';
+import { packBytes, parseOptions } from '../validate.js';
 import {
   COMPLETION_HEADER, FLAG_MAP, STATE_BYTES, STATUS_NO_SUCH_TASK, STATUS_OK, STATUS_SKIPPED, STATUS_THREW,
   TASK_HEADER, Writer, readValue, stateViews, CANCEL_RING, type SharedTable,
@@ -706,11 +706,9 @@ export class Scheduler extends EventEmitter {
       this.checkOpen();
       if (!Array.isArray(paths) || paths.some((p) => typeof p !== 'string')) throw omni(ErrorCodes.INVALID_ARGUMENT, 'paths: expected an array of strings');
       const r = await callNativeAsync(() => native.schedHashFiles(this.id, paths));
-      return r.errors.map((e, i) => {
-        if (!e) return new Uint8Array(r.hashes.buffer, r.hashes.byteOffset + i * 32, 32);
-        const m = /^\[(ERR_OMNI_[A-Z0-9_]+)\] ([\s\S]*)$/.exec(e);
-        return m ? omni(m[1] as OmniErrorCode, m[2]) : omni(ErrorCodes.INTERNAL, e);
-      });
+      return r.codes.map((code, i) =>
+        code ? omni(code as OmniErrorCode, r.errors[i]) : new Uint8Array(r.hashes.buffer, r.hashes.byteOffset + i * 32, 32),
+      );
     },
     /** Ed25519 batch verification on the native pool (`result[i]` for `items[i]`). */
     verifyBatch: async (
@@ -721,18 +719,14 @@ export class Scheduler extends EventEmitter {
       if (!Array.isArray(items)) throw omni(ErrorCodes.INVALID_ARGUMENT, 'items: expected an array');
       const sig = Buffer.allocUnsafe(items.length * 64);
       const pk = Buffer.allocUnsafe(items.length * 32);
-      const ends = new Uint32Array(items.length);
-      let total = 0;
       items.forEach((it, i) => {
         if (!(it?.signature instanceof Uint8Array) || it.signature.length !== 64) throw omni(ErrorCodes.INVALID_ARGUMENT, `items[${i}].signature: expected a Uint8Array of 64 bytes`);
         if (!(it.publicKey instanceof Uint8Array) || it.publicKey.length !== 32) throw omni(ErrorCodes.INVALID_ARGUMENT, `items[${i}].publicKey: expected a Uint8Array of 32 bytes`);
         if (!(it.message instanceof Uint8Array)) throw omni(ErrorCodes.INVALID_ARGUMENT, `items[${i}].message: expected a Uint8Array`);
         sig.set(it.signature, i * 64);
         pk.set(it.publicKey, i * 32);
-        total += it.message.length;
-        ends[i] = total;
       });
-      const msgs = Buffer.concat(items.map((it) => it.message), total);
+      const { data: msgs, ends } = packBytes('items', items.map((it) => it.message));
       return callNativeAsync(() => native.schedVerifyBatch(this.id, sig, msgs, ends, pk, options.mode));
     },
     /** Runs `n` empty native tasks (measures per-task overhead). */

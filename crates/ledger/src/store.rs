@@ -109,7 +109,7 @@ impl Recovery {
 }
 
 pub fn corrupt(index: u64, problem: impl std::fmt::Display) -> Error {
-    Error::new(code::LEDGER_CORRUPT, format!("index {index}: {problem}"))
+    Error::new(code::LEDGER_CORRUPT, format!("index {index}: {problem}")).with_field("index", index)
 }
 
 /// Slot of node (level, index) in tree.dat.
