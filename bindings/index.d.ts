@@ -13,7 +13,7 @@ export declare class AttestAuthority {
   /** Releases the handle: the ledger lock is dropped once in-flight tasks finish. */
   close(): void
   /** Opens (creating) an authority directory. Argon2id runs here when a passphrase is given. */
-  static open(dir: string, passphrase?: string | undefined | null, durabilityName?: string | undefined | null): Promise<AttestAuthority>
+  static open(dir: string, opts: AttestOpenOptions): Promise<AttestAuthority>
   /** `{name, keyid, publicKey (base64), hasSecret}` as JSON. */
   createKey(name: string): string
   importPublicKey(name: string, publicKey: Uint8Array): string
@@ -25,14 +25,21 @@ export declare class AttestAuthority {
   issueMany(requests: string): Promise<string>
   cosign(envelope: string, signer: string): Promise<string>
   delegate(from: string, to: string, scope: string): Promise<string>
-  /** `target`: JSON `{attestation}` or `{key}`. */
-  revoke(target: string, reason: string, effectiveFrom: number | undefined | null, by: string): Promise<string>
+  /** `target`: JSON `{attestation}` or `{key}`; `cosigners` sign too (a root threshold). */
+  revoke(target: string, reason: string, effectiveFrom: number | undefined | null, by: string, cosigners?: Array<string> | undefined | null): Promise<string>
+  /**
+   * Verifies an audit bundle anchored in this authority (its log key unless
+   * `logPublicKey` is given, its revocations applied); JSON result.
+   */
+  verifyBundle(bundle: string, logPublicKey?: Uint8Array | undefined | null, opts?: string | undefined | null): string
+  /** The audit ledger's checkpoint origin. */
+  logOrigin(): string
   /** `root`: trust root JSON; `signers`: key names. */
   signRoot(root: string, signers: Array<string>): Promise<string>
   /** Verifies with this authority's revocations; JSON array of results. */
   verifyMany(envelopes: Array<Uint8Array>, opts: string): string
   verifyManyAsync(envelopes: Array<Uint8Array>, opts: string): Promise<string>
-  /** The current revocations as JSON `[{target: {attestation}|{key}, reason, effectiveFrom}]`. */
+  /** The current revocations as JSON `[{target: {attestation}|{key}, reason, effectiveFrom, by, id}]`. */
   revocations(): string
   auditBundle(id: string): Promise<string>
 }
@@ -45,6 +52,30 @@ export declare class AttestWatcher {
   constructor(dir: string, pollMs?: number | undefined | null)
   verifyMany(envelopes: Array<Uint8Array>, opts: string): string
   revocations(): string
+}
+
+export declare class AutoblockEngine {
+  /** Builds an engine from its JSON configuration (jails, scenarios, allowlist). */
+  constructor(config: string)
+  /** Log lines through the jails; JSON array of detections. */
+  processLines(bytes: Uint8Array, jail: string | undefined | null, now: number): string
+  /** `processLines` on the libuv pool (large batches). */
+  processLinesAsync(bytes: Uint8Array, jail: string | undefined | null, now: number): Promise<string>
+  /** Packed structured events through the scenarios; JSON array of detections. */
+  processPacked(buf: Uint8Array): string
+  /** Per-line filter results of one jail (no jail state changes); JSON. */
+  matchLines(bytes: Uint8Array, jail: string, now: number): string
+  explain(value: string, now: number): string
+  stats(): string
+  unban(value: string): boolean
+  gc(now: number): void
+  /** Adds an allowlist entry (address, CIDR or `user:name`). */
+  allow(entry: string): void
+  /** Is the scope value covered by the allowlist? */
+  isAllowlisted(value: string): boolean
+  jailNames(): Array<string>
+  /** Filter patterns that could not be mapped (jails built with allowPartial). */
+  problems(): Array<string>
 }
 
 /**
@@ -149,9 +180,70 @@ export declare class LatticeHandle {
   export(format: string): string
 }
 
+export declare class LearnCoral {
+  /** Fits the CORAL map from `source` to `target` (row-major, `nFeatures` columns). */
+  constructor(source: Float64Array, target: Float64Array, nFeatures: number)
+  transform(x: Float64Array): Float64Array
+}
+
+export declare class LearnDetector {
+  constructor(kind: string, params: string)
+  update(x: number): boolean
+  /** Indices (into `values`) where drift was flagged. */
+  updateMany(values: Float64Array): Uint32Array
+  get drift(): boolean
+  get warning(): boolean
+  state(): string
+}
+
+export declare class LearnModel {
+  /** `spec` is JSON: `{ kind, nFeatures, params?, scale?, featureNames? }`. */
+  constructor(spec: string)
+  /** Restores a model written by `save` (checks magic, version, length and checksum). */
+  static load(bytes: Uint8Array): LearnModel
+  save(): Uint8Array
+  get kind(): string
+  get nFeatures(): number
+  /** 'classification' | 'binary' | 'regression' | 'anomaly'. */
+  get task(): string
+  classes(): Array<number>
+  learnOne(x: Float64Array, y: number): void
+  predictOne(x: Float64Array): number
+  probaOne(x: Float64Array): Float64Array
+  learnMany(x: Float64Array, y: Float64Array): void
+  predictMany(x: Float64Array, out: Float64Array): void
+  /** Row-major probabilities over `classes()`. */
+  probaMany(x: Float64Array): Float64Array
+  /**
+   * Test-then-train: `out[i]` is the prediction for row i made before learning it. With
+   * `window` set (0 = cumulative) the model's running metrics are updated as well.
+   */
+  prequential(x: Float64Array, y: Float64Array, out: Float64Array, window?: number | undefined | null): void
+  /** Running metrics as JSON (`null` before `prequential` was called with a window). */
+  metrics(): string
+  resetMetrics(): void
+  inspect(): string
+  /** MLP only: selects the output head (multi-task). */
+  setTask(task: number): void
+  /** MLP only: train the heads only (transfer: fine-tune the head). */
+  freezeTrunk(on: boolean): void
+  /** MLP only: re-initialises the active head. */
+  resetHead(): void
+  /** MLP only: EWC task boundary over a sample of the finished task. */
+  consolidate(x: Float64Array, y: Float64Array): void
+  /**
+   * One online step per row scaled by `weights[i]` (importance weighting); linear models,
+   * Hoeffding trees and MLPs.
+   */
+  learnWeightedMany(x: Float64Array, y: Float64Array, weights: Float64Array): void
+}
+
 export declare class NativeLedger {
   static open(dir: string, opts: LedgerOpenOptions): NativeLedger
+  /** A read-only follower of `dir` (no lock: works while a writer holds it). */
+  static openReadOnly(dir: string, tailCheck?: number | undefined | null): NativeLedger
   get size(): number
+  get readOnly(): boolean
   get origin(): string
   get hash(): string
   get publicKey(): Uint8Array | null
@@ -159,9 +251,8 @@ export declare class NativeLedger {
   lastCheckpoint(): string | null
   /** Appends entries packed back to back (`ends[i]` = end of entry i), one commit. */
   appendMany(data: Uint8Array, ends: Uint32Array): Promise<LedgerAppendResult>
-  /** The same on the calling thread (for small synchronous batches). */
-  appendManySync(data: Uint8Array, ends: Uint32Array): LedgerAppendResult
-  get(index: number): Uint8Array
+  /** Entry `index`, read off the event loop. */
+  get(index: number): Promise<Uint8Array>
   /** Entries `from..to`, possibly fewer (stops after ~8 MiB, at least one entry). */
   getRange(from: number, to: number): Promise<LedgerPacked>
   leafHash(index: number): Uint8Array
@@ -170,7 +261,13 @@ export declare class NativeLedger {
   inclusionProof(index: number, treeSize?: number | undefined | null): Uint8Array
   consistencyProof(oldSize: number, newSize?: number | undefined | null): Uint8Array
   checkpoint(): Promise<LedgerCheckpoint>
+  /**
+   * A bundle for `index`. The writer signs (and stores) a new checkpoint
+   * when the last one does not cover `index`; a read-only handle only
+   * uses the stored checkpoint.
+   */
   bundle(index: number): Promise<LedgerBundle>
+  /** Integrity check (`full`, or the last `tailCheck` entries) on the follower view. */
   verify(full: boolean): Promise<undefined>
   sync(): Promise<undefined>
   /** Releases the files and the lock. Later calls fail with ERR_OMNI_CLOSED. */
@@ -211,6 +308,17 @@ export declare class XdpFilterHandle {
 /** Key ID of a public key (hex BLAKE3). */
 export declare function attestKeyId(publicKey: Uint8Array): string
 
+export interface AttestOpenOptions {
+  passphrase?: string
+  insecurePlaintext?: boolean
+  durability?: string
+  logOrigin?: string
+  logHash?: string
+}
+
+/** Encrypts (or re-keys) the key store of a closed authority directory. */
+export declare function attestReencrypt(dir: string, passphrase: string | undefined | null, newPassphrase: string): Promise<undefined>
+
 /** Verifies an audit bundle offline. `opts` (JSON, optional) also verifies the envelope. */
 export declare function attestVerifyBundle(bundle: string, logPublicKey?: Uint8Array | undefined | null, opts?: string | undefined | null): string
 
@@ -221,6 +329,9 @@ export declare function attestVerifyManyAsync(envelopes: Array<Uint8Array>, opts
 
 /** Checks a root rotation; JSON `{valid, reason, detail, root?}`. */
 export declare function attestVerifyRotation(oldRoot: string, newRootEnvelope: string): string
+
+/** A Python-regex pattern in linear-time `regex` syntax (one per conditional variant). */
+export declare function autoblockTranslateRegex(pattern: string): Array<string>
 
 export declare function blake3DeriveKey(context: string, material: Uint8Array, length?: number | undefined | null): Uint8Array
 
@@ -412,6 +523,12 @@ export declare function latticeParseContext(text: string, format: string, file: 
  */
 export declare function latticeScale(spec: string): LatticeContextData
 
+/** Signed feature hashing of `tokens[i]` with `values[i]` into `n` buckets. */
+export declare function learnHashFeatures(tokens: Array<string>, values: Float64Array, n: number): Float64Array
+
+/** Importance weights of source rows from a logistic domain classifier. */
+export declare function learnImportanceWeights(source: Float64Array, target: Float64Array, nFeatures: number, epochs: number, clip: number, seed: number): Float64Array
+
 export interface LedgerAppendResult {
   first: number
   /** 32 bytes per appended entry. */
@@ -427,6 +544,9 @@ export interface LedgerBundle {
   proof: Uint8Array
   checkpoint: string
 }
+
+/** RFC 8785 canonical JSON of `json` (the bytes of an object entry). */
+export declare function ledgerCanonicalJson(arg: string, json: string): Uint8Array
 
 export interface LedgerCheckpoint {
   origin: string
@@ -456,6 +576,7 @@ export interface LedgerOpenOptions {
   hash?: string
   durability?: string
   signer?: Uint8Array
+  rotateSigner?: boolean
   maxEntrySize?: number
   tailCheck?: number
 }
