@@ -14,13 +14,35 @@ export const ErrorCodes = {
 
 export type OmniErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes] | `ERR_OMNI_${string}`;
 
+/**
+ * Structured details some codes carry, read from the native error's
+ * properties (never parsed out of a message).
+ */
+export interface OmniErrorFields {
+  /** `ERR_OMNI_LEDGER_CORRUPT`: the first index whose stored data failed its check. */
+  index?: number;
+  [field: string]: string | number | boolean | undefined;
+}
+
+// Own properties a field may not overwrite.
+const RESERVED = new Set(['code', 'message', 'name', 'stack', 'cause']);
+
 export class OmniError extends Error {
   readonly code: OmniErrorCode;
+  /** `ERR_OMNI_LEDGER_CORRUPT`: the first index whose stored data failed its check. */
+  declare readonly index?: number;
 
-  constructor(code: OmniErrorCode, message: string, options?: { cause?: unknown }) {
-    super(message, options);
+  /**
+   * `fields` become enumerable own properties of the error, as on the native
+   * error (and on Node's system errors: `errno`, `path`).
+   */
+  constructor(code: OmniErrorCode, message: string, options?: { cause?: unknown; fields?: OmniErrorFields }) {
+    super(message, options?.cause === undefined ? undefined : { cause: options.cause });
     this.name = 'OmniError';
     this.code = code;
+    for (const [k, v] of Object.entries(options?.fields ?? {})) {
+      if (!RESERVED.has(k) && v !== undefined) Object.defineProperty(this, k, { value: v, enumerable: true });
+    }
   }
 }
 
@@ -28,19 +50,29 @@ export function invalidArgument(arg: string, problem: string, cause?: unknown): 
   return new OmniError(ErrorCodes.INVALID_ARGUMENT, `${arg}: ${problem}`, cause === undefined ? undefined : { cause });
 }
 
-const NATIVE_CODE = /^\[(ERR_OMNI_[A-Z0-9_]+)\] ([\s\S]*)$/;
+function isOmniCode(code: unknown): code is OmniErrorCode {
+  return typeof code === 'string' && code.startsWith('ERR_OMNI_');
+}
 
-/** Turns an error thrown by the addon into an `OmniError` (idempotent). */
+// napi-rs argument conversion errors (a wrong JS type reached the addon).
+const NAPI_ARGUMENT_CODES = new Set(['InvalidArg', 'ObjectExpected', 'StringExpected', 'NumberExpected']);
+
+/**
+ * Turns an error thrown by the addon into an `OmniError` (idempotent). The
+ * addon's errors carry `code` (`ERR_OMNI_*`) and their fields as properties.
+ */
 export function fromNative(err: unknown): OmniError {
   if (err instanceof OmniError) return err;
   const message = err instanceof Error ? err.message : String(err);
-  const m = NATIVE_CODE.exec(message);
-  if (m) return new OmniError(m[1] as OmniErrorCode, m[2], { cause: err });
-  // napi-rs argument conversion errors (wrong JS type reached the addon).
-  const code = (err as { code?: unknown })?.code;
-  if (code === 'InvalidArg' || code === 'ObjectExpected' || code === 'StringExpected' || code === 'NumberExpected') {
-    return new OmniError(ErrorCodes.INVALID_ARGUMENT, message, { cause: err });
+  const code = (err as { code?: unknown } | null)?.code;
+  if (isOmniCode(code)) {
+    const fields: OmniErrorFields = {};
+    for (const [k, v] of Object.entries(err as object)) {
+      if (k !== 'code' && (typeof v === 'number' || typeof v === 'string' || typeof v === 'boolean')) fields[k] = v;
+    }
+    return new OmniError(code, message, { cause: err, fields });
   }
+  if (typeof code === 'string' && NAPI_ARGUMENT_CODES.has(code)) return new OmniError(ErrorCodes.INVALID_ARGUMENT, message, { cause: err });
   return new OmniError(ErrorCodes.INTERNAL, message, { cause: err });
 }
 

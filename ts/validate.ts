@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { invalidArgument } from './errors.js';
+import { ErrorCodes, invalidArgument, OmniError } from './errors.js';
 
 /**
  * Edge validation helpers. Option objects go through zod and its message
@@ -64,6 +64,7 @@ export const u8 = (len?: number) =>
 /**
  * Packs byte arrays back to back with their end offsets, the shape batch
  * calls cross N-API in (one buffer instead of one conversion per item).
+ * `unpackBytes` is the inverse.
  */
 export function packBytes(arg: string, parts: Uint8Array[]): { data: Uint8Array; ends: Uint32Array } {
   let total = 0;
@@ -78,4 +79,21 @@ export function packBytes(arg: string, parts: Uint8Array[]): { data: Uint8Array;
     ends[i] = at;
   }
   return { data, ends };
+}
+
+/**
+ * Splits `data` at the end offsets `ends` (item `i` is
+ * `data[ends[i-1] .. ends[i]]`, `ends[-1] = 0`) into views of `data`, no copy.
+ * Offsets come from the addon, so a bad one is an internal error, not the user's.
+ */
+export function unpackBytes(data: Uint8Array, ends: ArrayLike<number>): Uint8Array[] {
+  const out: Uint8Array[] = new Array(ends.length);
+  let start = 0;
+  for (let i = 0; i < ends.length; i++) {
+    const end = ends[i];
+    if (end < start || end > data.byteLength) throw new OmniError(ErrorCodes.INTERNAL, `packed result: ends[${i}] = ${end} is out of order or past the data`);
+    out[i] = data.subarray(start, end);
+    start = end;
+  }
+  return out;
 }

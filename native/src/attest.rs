@@ -1,6 +1,6 @@
 //! Bindings for `omnitide-attest`. Structured values cross the boundary as
 //! JSON strings (the crate's `api` module parses and renders them); work that
-//! touches the disk or costs more than ~50 µs runs as an `AsyncTask`.
+//! touches the disk or costs more than ~50 µs runs on the libuv pool (`task::spawn`).
 
 use std::path::Path;
 use std::sync::{Arc, Mutex};
@@ -15,28 +15,8 @@ use omnitide_common::Error;
 use crate::error::guard;
 
 /// Runs a closure producing a JSON string on the libuv pool.
-pub struct JsonTask(Option<Box<dyn FnOnce() -> omnitide_common::Result<String> + Send>>);
-
-impl JsonTask {
-    fn new(f: impl FnOnce() -> omnitide_common::Result<String> + Send + 'static) -> AsyncTask<JsonTask> {
-        AsyncTask::new(JsonTask(Some(Box::new(f))))
-    }
-}
-
-impl Task for JsonTask {
-    type Output = String;
-    type JsValue = String;
-    fn compute(&mut self) -> Result<String> {
-        let f = self.0.take().expect("task runs once");
-        guard(f)
-    }
-    fn resolve(&mut self, _env: Env, out: String) -> Result<String> {
-        Ok(out)
-    }
-}
-
-fn task(f: impl FnOnce() -> omnitide_common::Result<String> + Send + 'static) -> Result<AsyncTask<JsonTask>> {
-    Ok(JsonTask::new(f))
+fn task<'e>(env: &'e Env, f: impl FnOnce() -> omnitide_common::Result<String> + Send + 'static) -> Result<PromiseRaw<'e, String>> {
+    crate::task::spawn(env, f, std::convert::identity)
 }
 
 fn json_str(v: &serde_json::Value) -> String {
@@ -92,10 +72,25 @@ impl AttestAuthority {
     }
 
     /// Opens (creating) an authority directory. Argon2id runs here when a passphrase is given.
-    #[napi(ts_return_type = "Promise<AttestAuthority>")]
-    pub fn open(dir: String, passphrase: Option<String>, durability_name: Option<String>) -> Result<AsyncTask<OpenTask>> {
-        let d = guard(|| durability(durability_name))?;
-        Ok(AsyncTask::new(OpenTask { dir, passphrase, durability: d }))
+    #[napi]
+    pub fn open<'e>(env: &'e Env, dir: String, opts: AttestOpenOptions) -> Result<PromiseRaw<'e, AttestAuthority>> {
+        let (durability, log_hash) = guard(|| {
+            let h = opts.log_hash.as_deref().map(|h| omnitide_ledger::HashAlg::parse("opts.logHash", h)).transpose()?;
+            Ok((durability(opts.durability)?, h))
+        })?;
+        let opts = OpenOptions {
+            passphrase: opts.passphrase,
+            insecure_plaintext: opts.insecure_plaintext.unwrap_or(false),
+            log_origin: opts.log_origin,
+            log_hash,
+            durability,
+            ..Default::default()
+        };
+        crate::task::spawn(
+            env,
+            move || Authority::open(Path::new(&dir), opts),
+            |a| AttestAuthority { inner: Mutex::new(Some(Arc::new(a))) },
+        )
     }
 
     /// `{name, keyid, publicKey (base64), hasSecret}` as JSON.
@@ -130,48 +125,83 @@ impl AttestAuthority {
     }
 
     /// `requests`: JSON array of issue requests; resolves to a JSON array of issued attestations.
-    #[napi(ts_return_type = "Promise<string>")]
-    pub fn issue_many(&self, requests: String) -> Result<AsyncTask<JsonTask>> {
+    #[napi]
+    pub fn issue_many<'e>(&self, env: &'e Env, requests: String) -> Result<PromiseRaw<'e, String>> {
         let a = guard(|| self.a())?;
-        task(move || {
+        task(env, move || {
             let v = api::parse_json("requests", requests.as_bytes())?;
             let arr = v.as_array().ok_or_else(|| Error::invalid_arg("requests", "expected an array"))?;
-            let reqs = arr.iter().enumerate().map(|(i, r)| api::issue_request(r, &format!("requests[{i}]"))).collect::<omnitide_common::Result<Vec<_>>>()?;
+            let reqs = arr
+                .iter()
+                .enumerate()
+                .map(|(i, r)| api::issue_request(r, &format!("requests[{i}]")))
+                .collect::<omnitide_common::Result<Vec<_>>>()?;
             let out = a.issue_many(&reqs)?;
             Ok(json_str(&serde_json::Value::Array(out.iter().map(api::issued).collect())))
         })
     }
 
-    #[napi(ts_return_type = "Promise<string>")]
-    pub fn cosign(&self, envelope: String, signer: String) -> Result<AsyncTask<JsonTask>> {
+    #[napi]
+    pub fn cosign<'e>(&self, env: &'e Env, envelope: String, signer: String) -> Result<PromiseRaw<'e, String>> {
         let a = guard(|| self.a())?;
-        task(move || Ok(json_str(&api::issued(&a.cosign(envelope.as_bytes(), &signer)?))))
+        task(env, move || Ok(json_str(&api::issued(&a.cosign(envelope.as_bytes(), &signer)?))))
     }
 
-    #[napi(ts_return_type = "Promise<string>")]
-    pub fn delegate(&self, from: String, to: String, scope: String) -> Result<AsyncTask<JsonTask>> {
+    #[napi]
+    pub fn delegate<'e>(&self, env: &'e Env, from: String, to: String, scope: String) -> Result<PromiseRaw<'e, String>> {
         let a = guard(|| self.a())?;
-        task(move || {
+        task(env, move || {
             let s = api::scope(&api::parse_json("scope", scope.as_bytes())?)?;
             Ok(json_str(&api::issued(&a.delegate(&from, &to, &s)?)))
         })
     }
 
-    /// `target`: JSON `{attestation}` or `{key}`.
-    #[napi(ts_return_type = "Promise<string>")]
-    pub fn revoke(&self, target: String, reason: String, effective_from: Option<f64>, by: String) -> Result<AsyncTask<JsonTask>> {
+    /// `target`: JSON `{attestation}` or `{key}`; `cosigners` sign too (a root threshold).
+    #[napi]
+    pub fn revoke<'e>(
+        &self,
+        env: &'e Env,
+        target: String,
+        reason: String,
+        effective_from: Option<f64>,
+        by: String,
+        cosigners: Option<Vec<String>>,
+    ) -> Result<PromiseRaw<'e, String>> {
         let a = guard(|| self.a())?;
-        task(move || {
+        task(env, move || {
             let t = api::target(&api::parse_json("target", target.as_bytes())?)?;
-            Ok(json_str(&api::issued(&a.revoke(t, &reason, effective_from.map(|f| f as i64), &by)?)))
+            let co: Vec<&str> = cosigners.iter().flatten().map(String::as_str).collect();
+            Ok(json_str(&api::issued(&a.revoke_cosigned(t, &reason, effective_from.map(|f| f as i64), &by, &co)?)))
         })
     }
 
+    /// Verifies an audit bundle anchored in this authority (its log key unless
+    /// `logPublicKey` is given, its revocations applied); JSON result.
+    #[napi]
+    pub fn verify_bundle(&self, bundle: String, log_public_key: Option<&[u8]>, opts: Option<String>) -> Result<String> {
+        guard(|| {
+            let a = self.a()?;
+            let lk = log_public_key.map(|k| omnitide_common::fixed::<32>("logPublicKey", k).copied()).transpose()?;
+            let cfg = opts.map(|o| api::VerifyConfig::from_value(&api::parse_json("opts", o.as_bytes())?)).transpose()?;
+            let v = match &cfg {
+                Some(c) => c.with(|o| a.verify_bundle(bundle.as_bytes(), lk.as_ref(), Some(o)))?,
+                None => a.verify_bundle(bundle.as_bytes(), lk.as_ref(), None)?,
+            };
+            Ok(json_str(&api::verification(&v)))
+        })
+    }
+
+    /// The audit ledger's checkpoint origin.
+    #[napi]
+    pub fn log_origin(&self) -> Result<String> {
+        guard(|| Ok(self.a()?.log().origin()))
+    }
+
     /// `root`: trust root JSON; `signers`: key names.
-    #[napi(ts_return_type = "Promise<string>")]
-    pub fn sign_root(&self, root: String, signers: Vec<String>) -> Result<AsyncTask<JsonTask>> {
+    #[napi]
+    pub fn sign_root<'e>(&self, env: &'e Env, root: String, signers: Vec<String>) -> Result<PromiseRaw<'e, String>> {
         let a = guard(|| self.a())?;
-        task(move || {
+        task(env, move || {
             let r = omnitide_attest::TrustRoot::parse(root.as_bytes())?;
             let s: Vec<&str> = signers.iter().map(String::as_str).collect();
             Ok(json_str(&api::issued(&a.sign_root(&r, &s)?)))
@@ -185,38 +215,24 @@ impl AttestAuthority {
         guard(|| verify_json(&e, &opts, Some(&*self.a()?), None))
     }
 
-    #[napi(ts_return_type = "Promise<string>")]
-    pub fn verify_many_async(&self, envelopes: Vec<Uint8Array>, opts: String) -> Result<AsyncTask<JsonTask>> {
+    #[napi]
+    pub fn verify_many_async<'e>(&self, env: &'e Env, envelopes: Vec<Uint8Array>, opts: String) -> Result<PromiseRaw<'e, String>> {
         let a = guard(|| self.a())?;
         let e: Vec<Vec<u8>> = envelopes.iter().map(|x| x.to_vec()).collect();
-        task(move || verify_json(&e, &opts, Some(&a), None))
+        task(env, move || verify_json(&e, &opts, Some(&a), None))
     }
 
-    /// The current revocations as JSON `[{target: {attestation}|{key}, reason, effectiveFrom}]`.
+    /// The current revocations as JSON `[{target: {attestation}|{key}, reason, effectiveFrom, by, id}]`.
     #[napi]
     pub fn revocations(&self) -> Result<String> {
-        guard(|| Ok(revocations_json(&*self.a()?.revocations()?)))
+        guard(|| Ok(json_str(&api::revocations(&*self.a()?.revocations()?))))
     }
 
-    #[napi(ts_return_type = "Promise<string>")]
-    pub fn audit_bundle(&self, id: String) -> Result<AsyncTask<JsonTask>> {
+    #[napi]
+    pub fn audit_bundle<'e>(&self, env: &'e Env, id: String) -> Result<PromiseRaw<'e, String>> {
         let a = guard(|| self.a())?;
-        task(move || Ok(String::from_utf8(a.audit_bundle(&id)?.to_json()).expect("UTF-8 JSON")))
+        task(env, move || Ok(String::from_utf8(a.audit_bundle(&id)?.to_json()).expect("UTF-8 JSON")))
     }
-}
-
-fn revocations_json(r: &omnitide_attest::RevocationSet) -> String {
-    let v: Vec<serde_json::Value> = r
-        .iter()
-        .map(|x| {
-            let t = match &x.target {
-                omnitide_attest::Target::Attestation(a) => serde_json::json!({"attestation": a}),
-                omnitide_attest::Target::Key(k) => serde_json::json!({"key": k}),
-            };
-            serde_json::json!({"target": t, "reason": x.reason, "effectiveFrom": x.effective_from})
-        })
-        .collect();
-    json_str(&serde_json::Value::Array(v))
 }
 
 fn key_json(k: &omnitide_attest::keystore::KeyInfo) -> String {
@@ -225,22 +241,13 @@ fn key_json(k: &omnitide_attest::keystore::KeyInfo) -> String {
     }))
 }
 
-pub struct OpenTask {
-    dir: String,
-    passphrase: Option<String>,
-    durability: Durability,
-}
-
-impl Task for OpenTask {
-    type Output = Authority;
-    type JsValue = AttestAuthority;
-    fn compute(&mut self) -> Result<Authority> {
-        let opts = OpenOptions { passphrase: self.passphrase.take(), durability: self.durability, ..Default::default() };
-        guard(|| Authority::open(Path::new(&self.dir), opts))
-    }
-    fn resolve(&mut self, _env: Env, a: Authority) -> Result<AttestAuthority> {
-        Ok(AttestAuthority { inner: Mutex::new(Some(Arc::new(a))) })
-    }
+#[napi(object)]
+pub struct AttestOpenOptions {
+    pub passphrase: Option<String>,
+    pub insecure_plaintext: Option<bool>,
+    pub durability: Option<String>,
+    pub log_origin: Option<String>,
+    pub log_hash: Option<String>,
 }
 
 /// A read-only follower of an authority directory's ledger (another process's):
@@ -273,7 +280,7 @@ impl AttestWatcher {
         guard(|| {
             let mut t = self.tail.lock().unwrap_or_else(|p| p.into_inner());
             t.refresh()?;
-            Ok(revocations_json(t.revocations()))
+            Ok(json_str(&api::revocations(t.revocations())))
         })
     }
 }
@@ -285,10 +292,10 @@ pub fn attest_verify_many(envelopes: Vec<Uint8Array>, opts: String) -> Result<St
     guard(|| verify_json(&e, &opts, None, None))
 }
 
-#[napi(ts_return_type = "Promise<string>")]
-pub fn attest_verify_many_async(envelopes: Vec<Uint8Array>, opts: String) -> AsyncTask<JsonTask> {
+#[napi]
+pub fn attest_verify_many_async<'e>(env: &'e Env, envelopes: Vec<Uint8Array>, opts: String) -> Result<PromiseRaw<'e, String>> {
     let e: Vec<Vec<u8>> = envelopes.iter().map(|x| x.to_vec()).collect();
-    JsonTask::new(move || verify_json(&e, &opts, None, None))
+    task(env, move || verify_json(&e, &opts, None, None))
 }
 
 /// Verifies an audit bundle offline. `opts` (JSON, optional) also verifies the envelope.
@@ -303,6 +310,12 @@ pub fn attest_verify_bundle(bundle: String, log_public_key: Option<&[u8]>, opts:
         };
         Ok(json_str(&api::verification(&v)))
     })
+}
+
+/// Encrypts (or re-keys) the key store of a closed authority directory.
+#[napi]
+pub fn attest_reencrypt<'e>(env: &'e Env, dir: String, passphrase: Option<String>, new_passphrase: String) -> Result<PromiseRaw<'e, ()>> {
+    crate::task::spawn(env, move || Authority::reencrypt(Path::new(&dir), passphrase.as_deref(), &new_passphrase), std::convert::identity)
 }
 
 /// Checks a root rotation; JSON `{valid, reason, detail, root?}`.

@@ -1,12 +1,15 @@
 //! Bindings for `omnitide-crypto` (BLAKE3 and Ed25519).
 
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 
 use napi::bindgen_prelude::*;
 use napi_derive::napi;
 use omnitide_crypto::{blake3 as b3, ed25519 as ed};
 
 use crate::error::{guard, guard_ok, length_arg};
+use crate::task;
 
 fn mode(m: Option<String>) -> omnitide_common::Result<ed::Mode> {
     m.map(|m| ed::Mode::parse("opts.mode", &m)).transpose().map(|m| m.unwrap_or_default())
@@ -15,12 +18,7 @@ fn mode(m: Option<String>) -> omnitide_common::Result<ed::Mode> {
 // ---------------------------------------------------------------- BLAKE3
 
 #[napi]
-pub fn blake3_hash<'e>(
-    env: &'e Env,
-    data: &[u8],
-    length: Option<u32>,
-    key: Option<&[u8]>,
-) -> Result<Uint8ArraySlice<'e>> {
+pub fn blake3_hash<'e>(env: &'e Env, data: &[u8], length: Option<u32>, key: Option<&[u8]>) -> Result<Uint8ArraySlice<'e>> {
     let out = guard(|| b3::hash(data, key, length_arg("opts.length", length, b3::OUT_LEN)?))?;
     Uint8ArraySlice::copy_from(env, out)
 }
@@ -45,12 +43,7 @@ pub fn blake3_hash_many(data: &[u8], ends: &[u32], mut out: Uint8ArraySlice) -> 
 }
 
 #[napi]
-pub fn blake3_derive_key<'e>(
-    env: &'e Env,
-    context: String,
-    material: &[u8],
-    length: Option<u32>,
-) -> Result<Uint8ArraySlice<'e>> {
+pub fn blake3_derive_key<'e>(env: &'e Env, context: String, material: &[u8], length: Option<u32>) -> Result<Uint8ArraySlice<'e>> {
     let out = guard(|| b3::derive_key(&context, material, length_arg("length", length, b3::OUT_LEN)?))?;
     Uint8ArraySlice::copy_from(env, out)
 }
@@ -66,9 +59,7 @@ impl Blake3Hasher {
     pub fn new(key: Option<&[u8]>, context: Option<String>) -> Result<Self> {
         guard(|| {
             let inner = match (key, context) {
-                (Some(_), Some(_)) => {
-                    return Err(omnitide_common::Error::invalid_arg("opts", "key and context are mutually exclusive"))
-                }
+                (Some(_), Some(_)) => return Err(omnitide_common::Error::invalid_arg("opts", "key and context are mutually exclusive")),
                 (Some(k), None) => b3::Hasher::new_keyed(k)?,
                 (None, Some(c)) => b3::Hasher::new_derive_key(&c),
                 (None, None) => b3::Hasher::new(),
@@ -98,80 +89,88 @@ impl Blake3Hasher {
     }
 }
 
-pub struct HashTask {
-    data: Uint8Array,
-    key: Option<Vec<u8>>,
-    length: usize,
-}
-
-impl Task for HashTask {
-    type Output = Vec<u8>;
-    type JsValue = Uint8Array;
-
-    fn compute(&mut self) -> Result<Self::Output> {
-        guard(|| b3::hash_parallel(&self.data, self.key.as_deref(), self.length))
-    }
-
-    fn resolve(&mut self, _env: Env, output: Self::Output) -> Result<Self::JsValue> {
-        Ok(Uint8Array::new(output))
-    }
-}
-
 /// Hashes on the libuv pool, spreading large inputs over all cores. The caller
 /// must not mutate `data` until the promise settles.
-#[napi(ts_return_type = "Promise<Uint8Array>")]
-pub fn blake3_hash_async(data: Uint8Array, length: Option<u32>, key: Option<&[u8]>) -> Result<AsyncTask<HashTask>> {
+#[napi]
+pub fn blake3_hash_async<'e>(
+    env: &'e Env,
+    data: Uint8Array,
+    length: Option<u32>,
+    key: Option<&[u8]>,
+) -> Result<PromiseRaw<'e, Uint8Array>> {
     let length = guard(|| length_arg("opts.length", length, b3::OUT_LEN))?;
-    Ok(AsyncTask::new(HashTask { data, key: key.map(<[u8]>::to_vec), length }))
+    let key = key.map(<[u8]>::to_vec);
+    task::spawn(env, move || b3::hash_parallel(&data, key.as_deref(), length), Uint8Array::new)
 }
 
-pub struct HashFileTask {
-    path: PathBuf,
-    key: Option<Vec<u8>>,
-    context: Option<String>,
-    length: usize,
-    parallel: bool,
+/// A flag that stops a running `blake3HashFile` (set from an AbortSignal, or
+/// at process exit so that no read holds the exit-time thread-pool join).
+#[napi]
+pub struct Blake3Cancel {
+    flag: Arc<AtomicBool>,
 }
 
-impl Task for HashFileTask {
-    type Output = Vec<u8>;
-    type JsValue = Uint8Array;
-
-    fn compute(&mut self) -> Result<Self::Output> {
-        guard(|| {
-            b3::hash_file(
-                &self.path,
-                &b3::FileOptions {
-                    key: self.key.as_deref(),
-                    derive_context: self.context.as_deref(),
-                    length: Some(self.length),
-                    parallel: Some(self.parallel),
-                },
-            )
-        })
+#[napi]
+impl Blake3Cancel {
+    #[napi(constructor)]
+    #[allow(clippy::new_without_default)] // a JS constructor
+    pub fn new() -> Self {
+        Self { flag: Arc::new(AtomicBool::new(false)) }
     }
 
-    fn resolve(&mut self, _env: Env, output: Self::Output) -> Result<Self::JsValue> {
-        Ok(Uint8Array::new(output))
+    #[napi]
+    pub fn cancel(&self) {
+        self.flag.store(true, Ordering::Relaxed);
     }
 }
 
-#[napi(ts_return_type = "Promise<Uint8Array>")]
-pub fn blake3_hash_file(
+/// Hashes a file off the event loop. Without `maxBytes` only regular files are
+/// hashed; with it FIFOs and devices are streamed (see the crate).
+#[napi]
+#[allow(clippy::too_many_arguments)] // the JS options object, flattened
+pub fn blake3_hash_file<'e>(
+    env: &'e Env,
     path: String,
     length: Option<u32>,
     key: Option<&[u8]>,
     context: Option<String>,
     parallel: Option<bool>,
-) -> Result<AsyncTask<HashFileTask>> {
-    let length = guard(|| length_arg("opts.length", length, b3::OUT_LEN))?;
-    Ok(AsyncTask::new(HashFileTask {
-        path: PathBuf::from(path),
-        key: key.map(<[u8]>::to_vec),
-        context,
-        length,
-        parallel: parallel.unwrap_or(true),
-    }))
+    max_bytes: Option<f64>,
+    cancel: Option<&Blake3Cancel>,
+) -> Result<PromiseRaw<'e, Uint8Array>> {
+    let (length, max_bytes) = guard(|| {
+        let max = max_bytes
+            .map(|m| {
+                if m.is_finite() && m >= 0.0 && m.fract() == 0.0 {
+                    Ok(m as u64)
+                } else {
+                    Err(omnitide_common::Error::invalid_arg("opts.maxBytes", format!("must be a non-negative integer, got {m}")))
+                }
+            })
+            .transpose()?;
+        Ok((length_arg("opts.length", length, b3::OUT_LEN)?, max))
+    })?;
+    let cancel = cancel.map(|c| c.flag.clone());
+    let path = PathBuf::from(path);
+    let key = key.map(<[u8]>::to_vec);
+    let parallel = parallel.unwrap_or(true);
+    task::spawn(
+        env,
+        move || {
+            b3::hash_file(
+                &path,
+                &b3::FileOptions {
+                    key: key.as_deref(),
+                    derive_context: context.as_deref(),
+                    length: Some(length),
+                    parallel: Some(parallel),
+                    max_bytes,
+                    cancel: cancel.as_deref(),
+                },
+            )
+        },
+        Uint8Array::new,
+    )
 }
 
 // ---------------------------------------------------------------- Ed25519
@@ -192,12 +191,6 @@ pub fn ed25519_generate_key_pair() -> Result<KeyPair> {
 pub fn ed25519_public_key_from_secret<'e>(env: &'e Env, secret_key: &[u8]) -> Result<Uint8ArraySlice<'e>> {
     let pk = guard(|| ed::public_key_from_secret(secret_key))?;
     Uint8ArraySlice::copy_from(env, pk)
-}
-
-#[napi]
-pub fn ed25519_sign<'e>(env: &'e Env, message: &[u8], secret_key: &[u8]) -> Result<Uint8ArraySlice<'e>> {
-    let sig = guard(|| ed::sign(message, secret_key))?;
-    Uint8ArraySlice::copy_from(env, sig)
 }
 
 /// Writes the signature into `out` (64 bytes): allocating the result across
@@ -261,8 +254,7 @@ pub fn ed25519_verify(signature: &[u8], message: &[u8], public_key: &[u8], mode_
     guard(|| ed::verify(signature, message, public_key, mode(mode_name)?))
 }
 
-/// A batch packed by the TypeScript layer: `signatures` is 64·n bytes,
-/// `public_keys` 32·n bytes, messages back to back with end offsets.
+/// Owned copy of a packed batch (see [`ed::Packed`]) for the async form.
 struct PackedBatch {
     signatures: Vec<u8>,
     public_keys: Vec<u8>,
@@ -270,26 +262,15 @@ struct PackedBatch {
     message_ends: Vec<u32>,
 }
 
-fn verify_packed(b: &PackedBatch, mode: ed::Mode, parallel: bool) -> omnitide_common::Result<Vec<bool>> {
-    let n = b.message_ends.len();
-    if b.signatures.len() != n * ed::SIGNATURE_LEN || b.public_keys.len() != n * ed::PUBLIC_KEY_LEN {
-        return Err(omnitide_common::Error::invalid_arg("items", "packed batch lengths disagree"));
-    }
-    let mut items = Vec::with_capacity(n);
-    let mut start = 0usize;
-    for i in 0..n {
-        let end = b.message_ends[i] as usize;
-        if end < start || end > b.messages.len() {
-            return Err(omnitide_common::Error::invalid_arg("items", format!("message {i} out of range")));
+impl PackedBatch {
+    fn packed(&self) -> ed::Packed<'_> {
+        ed::Packed {
+            signatures: &self.signatures,
+            public_keys: &self.public_keys,
+            messages: &self.messages,
+            message_ends: &self.message_ends,
         }
-        items.push(ed::Item {
-            signature: &b.signatures[i * 64..i * 64 + 64],
-            message: &b.messages[start..end],
-            public_key: &b.public_keys[i * 32..i * 32 + 32],
-        });
-        start = end;
     }
-    ed::verify_batch(&items, mode, parallel)
 }
 
 #[napi]
@@ -302,52 +283,26 @@ pub fn ed25519_verify_batch(
     parallel: Option<bool>,
 ) -> Result<Vec<bool>> {
     guard(|| {
-        // Copies are cheap next to ~20 µs per signature and keep one code path
-        // for the sync and async forms.
-        let b = PackedBatch {
-            signatures: signatures.to_vec(),
-            public_keys: public_keys.to_vec(),
-            messages: messages.to_vec(),
-            message_ends: message_ends.to_vec(),
-        };
-        verify_packed(&b, mode(mode_name)?, parallel.unwrap_or(true))
+        let packed = ed::Packed { signatures, public_keys, messages, message_ends };
+        ed::verify_batch(&packed.items()?, mode(mode_name)?, parallel.unwrap_or(true))
     })
 }
 
-pub struct VerifyBatchTask {
-    batch: PackedBatch,
-    mode: ed::Mode,
-}
-
-impl Task for VerifyBatchTask {
-    type Output = Vec<bool>;
-    type JsValue = Vec<bool>;
-
-    fn compute(&mut self) -> Result<Self::Output> {
-        guard(|| verify_packed(&self.batch, self.mode, true))
-    }
-
-    fn resolve(&mut self, _env: Env, output: Self::Output) -> Result<Self::JsValue> {
-        Ok(output)
-    }
-}
-
-#[napi(ts_return_type = "Promise<boolean[]>")]
-pub fn ed25519_verify_batch_async(
+#[napi]
+pub fn ed25519_verify_batch_async<'e>(
+    env: &'e Env,
     signatures: &[u8],
     public_keys: &[u8],
     messages: &[u8],
     message_ends: &[u32],
     mode_name: Option<String>,
-) -> Result<AsyncTask<VerifyBatchTask>> {
+) -> Result<PromiseRaw<'e, Vec<bool>>> {
     let mode = guard(|| mode(mode_name))?;
-    Ok(AsyncTask::new(VerifyBatchTask {
-        batch: PackedBatch {
-            signatures: signatures.to_vec(),
-            public_keys: public_keys.to_vec(),
-            messages: messages.to_vec(),
-            message_ends: message_ends.to_vec(),
-        },
-        mode,
-    }))
+    let batch = PackedBatch {
+        signatures: signatures.to_vec(),
+        public_keys: public_keys.to_vec(),
+        messages: messages.to_vec(),
+        message_ends: message_ends.to_vec(),
+    };
+    task::spawn(env, move || ed::verify_batch(&batch.packed().items()?, mode, true), std::convert::identity)
 }

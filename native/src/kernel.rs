@@ -12,30 +12,7 @@ use omnitide_kernel::cgroup_bpf::{self as cgb, CgroupPolicy};
 use omnitide_kernel::xdp::{self, Mode, XdpFilter};
 
 use crate::error::guard;
-
-/// Runs a crate closure on the libuv pool.
-pub struct KernelTask<T: Send + 'static> {
-    f: Option<Box<dyn FnOnce() -> OResult<T> + Send>>,
-}
-
-impl<T: Send + ToNapiValue + TypeName + 'static> Task for KernelTask<T> {
-    type Output = T;
-    type JsValue = T;
-    fn compute(&mut self) -> Result<T> {
-        let f = self.f.take().expect("task runs once");
-        guard(f)
-    }
-    fn resolve(&mut self, _env: Env, output: T) -> Result<T> {
-        Ok(output)
-    }
-}
-
-fn task<T: Send + 'static>(f: impl FnOnce() -> OResult<T> + Send + 'static) -> AsyncTask<KernelTask<T>>
-where
-    KernelTask<T>: Task,
-{
-    AsyncTask::new(KernelTask { f: Some(Box::new(f)) })
-}
+use crate::task;
 
 fn lock<T>(m: &Mutex<T>) -> OResult<MutexGuard<'_, T>> {
     m.lock().map_err(|_| OErr::internal("kernel handle lock poisoned by an earlier panic"))
@@ -89,6 +66,9 @@ pub struct XdpPinnedJs {
     pub path: String,
     pub mode: String,
     pub iface_exists: bool,
+    pub ifindex: u32,
+    /// inode of the network namespace (always the caller's)
+    pub netns: f64,
 }
 
 #[napi(object)]
@@ -143,7 +123,14 @@ pub fn kernel_xdp_list() -> Result<Vec<XdpPinnedJs>> {
     guard(|| {
         Ok(xdp::list()?
             .into_iter()
-            .map(|p| XdpPinnedJs { iface: p.iface, path: p.path, mode: p.mode, iface_exists: p.attached })
+            .map(|p| XdpPinnedJs {
+                iface: p.iface,
+                path: p.path,
+                mode: p.mode,
+                iface_exists: p.attached,
+                ifindex: p.ifindex,
+                netns: p.netns as f64,
+            })
             .collect())
     })
 }
@@ -174,18 +161,18 @@ impl XdpFilterHandle {
         guard(|| Ok(lock(&self.inner)?.block(&cidrs)? as u32))
     }
 
-    #[napi(ts_return_type = "Promise<number>")]
-    pub fn block_async(&self, cidrs: Vec<String>) -> AsyncTask<KernelTask<u32>> {
+    #[napi]
+    pub fn block_async<'e>(&self, env: &'e Env, cidrs: Vec<String>) -> Result<PromiseRaw<'e, u32>> {
         let inner = self.inner.clone();
-        task(move || Ok(lock(&inner)?.block(&cidrs)? as u32))
+        task::spawn(env, move || Ok(lock(&inner)?.block(&cidrs)? as u32), std::convert::identity)
     }
 
     /// Packed IPv4 /32s, 4 bytes each in network order: the bulk path.
-    #[napi(ts_return_type = "Promise<number>")]
-    pub fn block_ipv4_packed_async(&self, addrs: Uint8Array) -> AsyncTask<KernelTask<u32>> {
+    #[napi]
+    pub fn block_ipv4_packed_async<'e>(&self, env: &'e Env, addrs: Uint8Array) -> Result<PromiseRaw<'e, u32>> {
         let inner = self.inner.clone();
         let addrs = addrs.to_vec();
-        task(move || Ok(lock(&inner)?.block_ipv4_packed(&addrs)? as u32))
+        task::spawn(env, move || Ok(lock(&inner)?.block_ipv4_packed(&addrs)? as u32), std::convert::identity)
     }
 
     #[napi]
@@ -227,11 +214,7 @@ impl XdpFilterHandle {
     #[napi]
     pub fn drop_rules(&self) -> Result<Vec<XdpDropRuleJs>> {
         guard(|| {
-            Ok(lock(&self.inner)?
-                .drop_rules()?
-                .into_iter()
-                .map(|r| XdpDropRuleJs { cidr: r.cidr, probability: r.probability })
-                .collect())
+            Ok(lock(&self.inner)?.drop_rules()?.into_iter().map(|r| XdpDropRuleJs { cidr: r.cidr, probability: r.probability }).collect())
         })
     }
 
@@ -332,7 +315,10 @@ fn max_or(arg: &str, v: Option<String>) -> OResult<Option<Option<u64>>> {
     match v {
         None => Ok(None),
         Some(s) if s == "max" => Ok(Some(None)),
-        Some(s) => s.parse::<u64>().map(|x| Some(Some(x))).map_err(|_| OErr::invalid_arg(arg, format!("must be a byte/count integer or 'max', got {s:?}"))),
+        Some(s) => s
+            .parse::<u64>()
+            .map(|x| Some(Some(x)))
+            .map_err(|_| OErr::invalid_arg(arg, format!("must be a byte/count integer or 'max', got {s:?}"))),
     }
 }
 
@@ -345,7 +331,9 @@ fn limits(l: CgroupLimitsJs) -> OResult<CgroupLimits> {
         None => None,
         Some(c) => match (c.weight, c.quota_us, c.period_us) {
             (Some(w), None, None) => Some(CpuLimit::Weight(whole("cpu.weight", w)?)),
-            (None, q, p) => Some(CpuLimit::Max { quota_us: opt_whole("cpu.quotaUs", q)?, period_us: opt_whole("cpu.periodUs", p)?.unwrap_or(100_000) }),
+            (None, q, p) => {
+                Some(CpuLimit::Max { quota_us: opt_whole("cpu.quotaUs", q)?, period_us: opt_whole("cpu.periodUs", p)?.unwrap_or(100_000) })
+            }
             _ => return Err(OErr::invalid_arg("cpu", "give either { weight } or { quotaUs, periodUs }, not both")),
         },
     };
@@ -425,28 +413,28 @@ impl CgroupHandle {
         guard(|| lock(&self.inner)?.children())
     }
 
-    #[napi(ts_return_type = "Promise<void>")]
-    pub fn freeze(&self, timeout_ms: Option<u32>) -> AsyncTask<KernelTask<()>> {
+    #[napi]
+    pub fn freeze<'e>(&self, env: &'e Env, timeout_ms: Option<u32>) -> Result<PromiseRaw<'e, ()>> {
         let inner = self.inner.clone();
-        task(move || lock(&inner)?.freeze(ms(timeout_ms)))
+        task::spawn(env, move || lock(&inner)?.freeze(ms(timeout_ms)), std::convert::identity)
     }
 
-    #[napi(ts_return_type = "Promise<void>")]
-    pub fn thaw(&self, timeout_ms: Option<u32>) -> AsyncTask<KernelTask<()>> {
+    #[napi]
+    pub fn thaw<'e>(&self, env: &'e Env, timeout_ms: Option<u32>) -> Result<PromiseRaw<'e, ()>> {
         let inner = self.inner.clone();
-        task(move || lock(&inner)?.thaw(ms(timeout_ms)))
+        task::spawn(env, move || lock(&inner)?.thaw(ms(timeout_ms)), std::convert::identity)
     }
 
-    #[napi(ts_return_type = "Promise<void>")]
-    pub fn kill(&self, timeout_ms: Option<u32>) -> AsyncTask<KernelTask<()>> {
+    #[napi]
+    pub fn kill<'e>(&self, env: &'e Env, timeout_ms: Option<u32>) -> Result<PromiseRaw<'e, ()>> {
         let inner = self.inner.clone();
-        task(move || lock(&inner)?.kill(ms(timeout_ms)))
+        task::spawn(env, move || lock(&inner)?.kill(ms(timeout_ms)), std::convert::identity)
     }
 
-    #[napi(ts_return_type = "Promise<void>")]
-    pub fn remove(&self, force: Option<bool>, timeout_ms: Option<u32>) -> AsyncTask<KernelTask<()>> {
+    #[napi]
+    pub fn remove<'e>(&self, env: &'e Env, force: Option<bool>, timeout_ms: Option<u32>) -> Result<PromiseRaw<'e, ()>> {
         let inner = self.inner.clone();
-        task(move || lock(&inner)?.remove(force.unwrap_or(false), ms(timeout_ms)))
+        task::spawn(env, move || lock(&inner)?.remove(force.unwrap_or(false), ms(timeout_ms)), std::convert::identity)
     }
 
     #[napi]
@@ -490,11 +478,15 @@ impl CgroupHandle {
             if cg.is_removed() {
                 return Err(OErr::new(code::CLOSED, format!("cgroup: {} was removed", cg.path())));
             }
-            let skb = |s: Option<SkbPolicyJs>| s.map(|s| cgb::SkbPolicy { deny_cidrs: s.deny_cidrs.unwrap_or_default(), count: s.count.unwrap_or(true) });
+            let skb = |s: Option<SkbPolicyJs>| {
+                s.map(|s| cgb::SkbPolicy { deny_cidrs: s.deny_cidrs.unwrap_or_default(), count: s.count.unwrap_or(true) })
+            };
             let spec = cgb::PolicySpec {
                 ingress: skb(spec.ingress),
                 egress: skb(spec.egress),
-                connect: spec.connect.map(|c| cgb::ConnectPolicy { deny_ports: c.deny_ports.unwrap_or_default(), allow_cidrs: c.allow_cidrs }),
+                connect: spec
+                    .connect
+                    .map(|c| cgb::ConnectPolicy { deny_ports: c.deny_ports.unwrap_or_default(), allow_cidrs: c.allow_cidrs }),
             };
             Ok(CgroupPolicyHandle { inner: Mutex::new(CgroupPolicy::attach(cg.fs_path(), &spec)?) })
         })
@@ -536,7 +528,12 @@ pub struct TrafficStatsJs {
 }
 
 fn tc(c: cgb::TrafficCounter) -> TrafficCounterJs {
-    TrafficCounterJs { packets: c.packets as f64, bytes: c.bytes as f64, denied_packets: c.denied_packets as f64, denied_bytes: c.denied_bytes as f64 }
+    TrafficCounterJs {
+        packets: c.packets as f64,
+        bytes: c.bytes as f64,
+        denied_packets: c.denied_packets as f64,
+        denied_bytes: c.denied_bytes as f64,
+    }
 }
 
 #[napi]
@@ -575,6 +572,8 @@ pub struct DoctorCheckJs {
     pub ok: bool,
     pub detail: String,
     pub disables: String,
+    /// false: a missing feature that only disables what `disables` names
+    pub required: bool,
 }
 
 #[napi]
@@ -582,7 +581,7 @@ pub fn kernel_doctor() -> Result<Vec<DoctorCheckJs>> {
     guard(|| {
         Ok(omnitide_kernel::doctor::checks()
             .into_iter()
-            .map(|c| DoctorCheckJs { name: c.name, ok: c.ok, detail: c.detail, disables: c.disables })
+            .map(|c| DoctorCheckJs { name: c.name, ok: c.ok, detail: c.detail, disables: c.disables, required: c.required })
             .collect())
     })
 }

@@ -1,10 +1,15 @@
 //! The omnitide N-API addon. Thin by design: each module converts arguments,
-//! calls one crate, and maps errors; no logic lives here.
+//! calls one crate, and maps errors; no logic lives here. Synchronous bodies
+//! run in `error::guard`; async work goes through `task::spawn`.
 
 mod attest;
+mod autoblock;
 mod crypto;
-mod ledger;
-mod kernel;
 mod error;
-mod symbolic;
+mod kernel;
+mod learn;
+mod ledger;
 mod scheduler;
+mod lattice;
+mod symbolic;
+mod task;

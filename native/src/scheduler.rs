@@ -12,6 +12,7 @@ use omnitide_crypto::ed25519 as ed;
 use omnitide_scheduler::{self as sched, channel, core::CancelOutcome, kernels, wire};
 
 use crate::error::guard;
+use crate::task;
 
 fn ms(arg: &str, v: f64) -> omnitide_common::Result<Duration> {
     if !(v >= 0.0 && v.is_finite()) {
@@ -111,9 +112,11 @@ pub fn sched_cancel(id: u32, task_id: f64) -> Result<i32> {
     })
 }
 
+/// Main side: drops every queued task (the task module failed to load, so no
+/// worker will ever take them); returns how many.
 #[napi]
-pub fn sched_inflight(id: u32, slot: u32) -> Result<Vec<f64>> {
-    guard(|| Ok(sched::get(id)?.inflight(slot as usize)?.into_iter().map(|v| v as f64).collect()))
+pub fn sched_discard_queued(id: u32) -> Result<u32> {
+    guard(|| Ok(sched::get(id)?.discard_queued() as u32))
 }
 
 #[napi(object)]
@@ -212,135 +215,70 @@ pub fn chan_len(id: u32) -> Result<u32> {
 
 // ---------------------------------------------------------------- native kernels
 
-pub struct HashFilesTask {
-    id: u32,
-    paths: Vec<PathBuf>,
+/// Why one path of a `schedHashFiles` call has no hash.
+#[napi(object)]
+pub struct HashFileFailure {
+    /// Index into the `paths` argument.
+    pub index: u32,
+    /// `ERR_OMNI_*`
+    pub code: String,
+    pub message: String,
 }
 
 #[napi(object)]
 pub struct HashFilesResult {
-    /// 32 bytes per path (zeros where `errors[i]` is not empty).
+    /// 32 bytes per path (zeros where the path failed).
     pub hashes: Buffer,
-    /// `""` for success, else `[CODE] message`.
-    pub errors: Vec<String>,
+    /// The paths that failed, in index order.
+    pub failures: Vec<HashFileFailure>,
 }
 
-impl Task for HashFilesTask {
-    type Output = (Vec<u8>, Vec<String>);
-    type JsValue = HashFilesResult;
-
-    fn compute(&mut self) -> Result<Self::Output> {
-        guard(|| {
-            let core = sched::get(self.id)?;
-            let res = kernels::hash_files(&core, &self.paths);
+#[napi]
+pub fn sched_hash_files<'e>(env: &'e Env, id: u32, paths: Vec<String>) -> Result<PromiseRaw<'e, HashFilesResult>> {
+    let paths: Vec<PathBuf> = paths.into_iter().map(PathBuf::from).collect();
+    task::spawn(
+        env,
+        move || {
+            let core = sched::get(id)?;
+            let res = kernels::hash_files(&core, &paths);
             let mut hashes = vec![0u8; 32 * res.len()];
-            let mut errors = Vec::with_capacity(res.len());
+            let mut failures = Vec::new();
             for (i, r) in res.into_iter().enumerate() {
                 match r {
-                    Ok(h) => {
-                        hashes[i * 32..i * 32 + 32].copy_from_slice(&h);
-                        errors.push(String::new())
-                    }
-                    Err(e) => errors.push(format!("[{}] {}", e.code, e.message)),
+                    Ok(h) => hashes[i * 32..i * 32 + 32].copy_from_slice(&h),
+                    Err(e) => failures.push(HashFileFailure { index: i as u32, code: e.code.to_string(), message: e.message }),
                 }
             }
-            Ok((hashes, errors))
-        })
-    }
-
-    fn resolve(&mut self, _env: Env, (hashes, errors): Self::Output) -> Result<Self::JsValue> {
-        Ok(HashFilesResult { hashes: hashes.into(), errors })
-    }
+            Ok((hashes, failures))
+        },
+        |(hashes, failures)| HashFilesResult { hashes: hashes.into(), failures },
+    )
 }
 
-#[napi(ts_return_type = "Promise<HashFilesResult>")]
-pub fn sched_hash_files(id: u32, paths: Vec<String>) -> Result<AsyncTask<HashFilesTask>> {
-    Ok(AsyncTask::new(HashFilesTask { id, paths: paths.into_iter().map(PathBuf::from).collect() }))
-}
-
-pub struct VerifyTask {
-    id: u32,
-    signatures: Vec<u8>,
-    messages: Vec<u8>,
-    ends: Vec<u32>,
-    public_keys: Vec<u8>,
-    mode: ed::Mode,
-}
-
-impl Task for VerifyTask {
-    type Output = Vec<bool>;
-    type JsValue = Vec<bool>;
-
-    fn compute(&mut self) -> Result<Self::Output> {
-        guard(|| {
-            let n = self.ends.len();
-            if self.signatures.len() != n * 64 {
-                return Err(Error::invalid_arg("signatures", format!("expected {} bytes (64 per item), got {}", n * 64, self.signatures.len())));
-            }
-            if self.public_keys.len() != n * 32 {
-                return Err(Error::invalid_arg("publicKeys", format!("expected {} bytes (32 per item), got {}", n * 32, self.public_keys.len())));
-            }
-            let mut items = Vec::with_capacity(n);
-            let mut start = 0usize;
-            for (i, &e) in self.ends.iter().enumerate() {
-                let e = e as usize;
-                if e < start || e > self.messages.len() {
-                    return Err(Error::invalid_arg("ends", format!("ends[{i}] = {e} is out of order or past the data")));
-                }
-                items.push(ed::Item {
-                    signature: &self.signatures[i * 64..i * 64 + 64],
-                    message: &self.messages[start..e],
-                    public_key: &self.public_keys[i * 32..i * 32 + 32],
-                });
-                start = e;
-            }
-            kernels::verify_batch(&*sched::get(self.id)?, &items, self.mode)
-        })
-    }
-
-    fn resolve(&mut self, _env: Env, output: Self::Output) -> Result<Self::JsValue> {
-        Ok(output)
-    }
-}
-
-#[napi(ts_return_type = "Promise<boolean[]>")]
-pub fn sched_verify_batch(
+#[napi]
+pub fn sched_verify_batch<'e>(
+    env: &'e Env,
     id: u32,
     signatures: &[u8],
     messages: &[u8],
     ends: &[u32],
     public_keys: &[u8],
     mode: Option<String>,
-) -> Result<AsyncTask<VerifyTask>> {
+) -> Result<PromiseRaw<'e, Vec<bool>>> {
     let mode = guard(|| mode.map(|m| ed::Mode::parse("opts.mode", &m)).transpose().map(|m| m.unwrap_or_default()))?;
-    Ok(AsyncTask::new(VerifyTask {
-        id,
-        signatures: signatures.to_vec(),
-        messages: messages.to_vec(),
-        ends: ends.to_vec(),
-        public_keys: public_keys.to_vec(),
-        mode,
-    }))
-}
-
-pub struct NoopTask {
-    id: u32,
-    n: u32,
-}
-
-impl Task for NoopTask {
-    type Output = u32;
-    type JsValue = u32;
-    fn compute(&mut self) -> Result<u32> {
-        guard(|| Ok(kernels::noop(&*sched::get(self.id)?, self.n as usize) as u32))
-    }
-    fn resolve(&mut self, _env: Env, output: u32) -> Result<u32> {
-        Ok(output)
-    }
+    let (signatures, messages, ends, public_keys) = (signatures.to_vec(), messages.to_vec(), ends.to_vec(), public_keys.to_vec());
+    task::spawn(
+        env,
+        move || {
+            let packed = ed::Packed { signatures: &signatures, public_keys: &public_keys, messages: &messages, message_ends: &ends };
+            kernels::verify_batch(&*sched::get(id)?, &packed.items()?, mode)
+        },
+        std::convert::identity,
+    )
 }
 
 /// Runs `n` empty native tasks on the scheduler's native pool (overhead probe).
-#[napi(ts_return_type = "Promise<number>")]
-pub fn sched_noop(id: u32, n: u32) -> Result<AsyncTask<NoopTask>> {
-    Ok(AsyncTask::new(NoopTask { id, n }))
+#[napi]
+pub fn sched_noop<'e>(env: &'e Env, id: u32, n: u32) -> Result<PromiseRaw<'e, u32>> {
+    task::spawn(env, move || Ok(kernels::noop(&*sched::get(id)?, n as usize) as u32), std::convert::identity)
 }

@@ -5,6 +5,7 @@ use napi_derive::napi;
 use omnitide_symbolic::api;
 
 use crate::error::guard;
+use crate::task;
 
 /// Runs one symbolic operation synchronously (`op` names it, `args` is a JSON object).
 #[napi]
@@ -12,26 +13,10 @@ pub fn symbolic_call(op: String, args: String) -> Result<String> {
     guard(|| api::call(&op, &args))
 }
 
-pub struct SymbolicTask {
-    op: String,
-    args: String,
-}
-
-impl Task for SymbolicTask {
-    type Output = String;
-    type JsValue = String;
-    fn compute(&mut self) -> Result<Self::Output> {
-        guard(|| api::call(&self.op, &self.args))
-    }
-    fn resolve(&mut self, _env: Env, output: Self::Output) -> Result<Self::JsValue> {
-        Ok(output)
-    }
-}
-
 /// The same operation on the libuv pool (SAT, batches, large expansions).
-#[napi(ts_return_type = "Promise<string>")]
-pub fn symbolic_call_async(op: String, args: String) -> AsyncTask<SymbolicTask> {
-    AsyncTask::new(SymbolicTask { op, args })
+#[napi]
+pub fn symbolic_call_async<'e>(env: &'e Env, op: String, args: String) -> Result<PromiseRaw<'e, String>> {
+    task::spawn(env, move || api::call(&op, &args), std::convert::identity)
 }
 
 #[napi]
@@ -53,7 +38,10 @@ impl SymbolicCompiled {
     pub fn evaluate(&self, values: Vec<f64>) -> Result<f64> {
         guard(|| {
             if values.len() != self.inner.vars.len() {
-                return Err(omnitide_common::Error::invalid_arg("values", format!("expected {} values, got {}", self.inner.vars.len(), values.len())));
+                return Err(omnitide_common::Error::invalid_arg(
+                    "values",
+                    format!("expected {} values, got {}", self.inner.vars.len(), values.len()),
+                ));
             }
             let mut st = Vec::new();
             Ok(self.inner.eval_row(&values, &mut st))

@@ -6,13 +6,15 @@
 import { z } from 'zod';
 import { callNative, callNativeAsync, ErrorCodes, invalidArgument, OmniError } from '../errors.js';
 import { loggerFor, type Logger } from '../logger.js';
-import { native } from '../native.js';
-import { bytes, bytesOfLength, describe, parseOptions, u8 } from '../validate.js';
+import { native, type LedgerBundle, type LedgerCheckpoint } from '../native.js';
+import { bytes, bytesOfLength, describe, packBytes, parseOptions, u8, unpackBytes } from '../validate.js';
 
 export { OmniError } from '../errors.js';
 
 export const LEDGER_CORRUPT = 'ERR_OMNI_LEDGER_CORRUPT';
 export const LOCKED = 'ERR_OMNI_LOCKED';
+/** A write through a read-only handle (`open(dir, { readOnly: true })`). */
+export const READ_ONLY = 'ERR_OMNI_READ_ONLY';
 export const HASH_LENGTH = 32;
 
 export type HashName = 'sha256' | 'blake3';
@@ -20,24 +22,45 @@ export type Durability = 'always' | 'batch' | 'none';
 export type Entry = Uint8Array | string | object;
 
 export interface OpenOptions {
-  /** Log identity, the checkpoint origin line and signing key name (no spaces, no '+'). */
-  origin: string;
-  /** 32-byte Ed25519 secret seed used to sign checkpoints. */
+  /**
+   * Log identity, the checkpoint origin line and signing key name (no spaces,
+   * no '+'). Required to write; a read-only open takes it from `ledger.json`
+   * (when given, it must match).
+   */
+  origin?: string;
+  /**
+   * Follow the log read-only, without its lock: works while another handle
+   * or process writes it. Writes reject with ERR_OMNI_READ_ONLY; `bundle`
+   * only uses the stored checkpoint; each read catches up with the writer.
+   */
+  readOnly?: boolean;
+  /**
+   * 32-byte Ed25519 secret seed used to sign checkpoints. A directory whose
+   * last checkpoint another key signed is refused unless `rotateSigner`.
+   */
   signer?: Uint8Array;
+  /**
+   * Rotate the checkpoint key to `signer`: signs a checkpoint of the current
+   * tree with it and appends the rotation (old and new checkpoint) to
+   * `<dir>/rotations`.
+   */
+  rotateSigner?: boolean;
   /** Tree hash. Default 'sha256' (interoperable with CT / Go tooling). */
   hash?: HashName;
   /** Default 'batch' (group commit, fsync before acknowledging). */
   durability?: Durability;
   /** Largest entry in bytes (default 1 MiB). */
   maxEntrySize?: number;
-  /** Trailing entries re-hashed at open (default 64). */
+  /** Trailing entries re-hashed at open and by `verify()` (default 64). */
   tailCheck?: number;
   logger?: Logger;
 }
 
 const openSchema = z.strictObject({
-  origin: z.string().min(1),
+  origin: z.string().min(1).optional(),
+  readOnly: z.boolean().optional(),
   signer: u8(32).optional(),
+  rotateSigner: z.boolean().optional(),
   hash: z.enum(['sha256', 'blake3']).optional(),
   durability: z.enum(['always', 'batch', 'none']).optional(),
   maxEntrySize: z.number().int().min(1).max(0xffff_ffff).optional(),
@@ -91,19 +114,51 @@ export interface Recovery {
 
 const encoder = new TextEncoder();
 
-/** Entry bytes: a Uint8Array as is, a string as UTF-8, any other object as JSON. */
+/**
+ * Rejects what JSON would silently change: Map/Set/Date/class instances,
+ * functions, symbols, `undefined`, BigInt, non-finite numbers, sparse arrays,
+ * cycles. Only plain objects, arrays, strings, finite numbers, booleans and
+ * null round-trip.
+ */
+function checkJsonValue(path: string, v: unknown, seen: Set<object>): void {
+  if (v === null || typeof v === 'string' || typeof v === 'boolean') return;
+  if (typeof v === 'number') {
+    if (!Number.isFinite(v)) throw invalidArgument(path, `${v} has no JSON form`);
+    return;
+  }
+  if (typeof v === 'bigint') throw invalidArgument(path, 'a BigInt has no JSON form; convert it to a string (or a safe number) first');
+  if (typeof v !== 'object') throw invalidArgument(path, `${v === undefined ? 'undefined' : `a ${typeof v}`} does not survive JSON`);
+  if (seen.has(v)) throw invalidArgument(path, 'circular reference');
+  const proto = Object.getPrototypeOf(v);
+  if (!Array.isArray(v) && proto !== Object.prototype && proto !== null) {
+    const name = (proto as { constructor?: { name?: string } })?.constructor?.name ?? 'object';
+    throw invalidArgument(path, `a ${name} does not round-trip through JSON; pass a plain object, an array or bytes`);
+  }
+  if (Object.getOwnPropertySymbols(v).length > 0) throw invalidArgument(path, 'symbol keys do not survive JSON');
+  seen.add(v);
+  if (Array.isArray(v)) {
+    for (let i = 0; i < v.length; i++) {
+      if (!(i in v)) throw invalidArgument(`${path}[${i}]`, 'a hole in a sparse array does not survive JSON');
+      checkJsonValue(`${path}[${i}]`, v[i], seen);
+    }
+  } else {
+    for (const [k, x] of Object.entries(v)) checkJsonValue(`${path}.${k}`, x, seen);
+  }
+  seen.delete(v);
+}
+
+/**
+ * Entry bytes: a Uint8Array as is, a string as UTF-8, any other object as
+ * RFC 8785 canonical JSON (so equal objects give equal entries and leaf
+ * hashes); values that JSON would change are rejected.
+ */
 export function encodeEntry(arg: string, e: unknown): Uint8Array {
   if (e instanceof Uint8Array) return bytes(arg, e);
   if (typeof e === 'string') return encoder.encode(e);
   if (e !== null && typeof e === 'object' && !ArrayBuffer.isView(e) && !(e instanceof ArrayBuffer)) {
-    let json: string | undefined;
-    try {
-      json = JSON.stringify(e);
-    } catch (err) {
-      throw invalidArgument(arg, `object is not JSON-serializable: ${(err as Error).message}`, err);
-    }
-    if (json === undefined) throw invalidArgument(arg, 'object is not JSON-serializable');
-    return encoder.encode(json);
+    checkJsonValue(arg, e, new Set());
+    const json = JSON.stringify(e);
+    return callNative(() => native.ledgerCanonicalJson(arg, json));
   }
   throw invalidArgument(arg, `expected a Uint8Array, a string or a JSON object, got ${describe(e)}`);
 }
@@ -138,17 +193,7 @@ function packHashes(arg: string, v: unknown): Uint8Array {
   return out;
 }
 
-interface NativeCheckpoint {
-  origin: string;
-  size: number;
-  rootHash: Uint8Array;
-  timestamp?: number;
-  text?: string;
-  keyName?: string;
-  signature?: Uint8Array;
-}
-
-function checkpointOf(c: NativeCheckpoint, text?: string): Checkpoint {
+function checkpointOf(c: LedgerCheckpoint, text?: string): Checkpoint {
   const out: Checkpoint = { origin: c.origin, size: c.size, rootHash: c.rootHash, text: c.text ?? text ?? '' };
   if (c.timestamp !== undefined && c.timestamp !== null) out.timestamp = c.timestamp;
   if (c.signature) out.signature = c.signature;
@@ -156,21 +201,12 @@ function checkpointOf(c: NativeCheckpoint, text?: string): Checkpoint {
   return out;
 }
 
-interface NativeBundle {
-  hash: string;
-  index: number;
-  treeSize: number;
-  entry: Uint8Array;
-  proof: Uint8Array;
-  checkpoint: string;
-}
-
-function bundleOf(b: NativeBundle): Bundle {
+function bundleOf(b: LedgerBundle): Bundle {
   return { hash: b.hash as HashName, index: b.index, treeSize: b.treeSize, entry: b.entry, proof: split(b.proof), checkpoint: b.checkpoint };
 }
 
-function nativeBundle(arg: string, b: unknown): NativeBundle {
-  if (b instanceof Uint8Array) return callNative(() => native.ledgerDecodeBundle(b)) as NativeBundle;
+function nativeBundle(arg: string, b: unknown): LedgerBundle {
+  if (b instanceof Uint8Array) return callNative(() => native.ledgerDecodeBundle(b));
   if (b === null || typeof b !== 'object') throw invalidArgument(arg, `expected a bundle object or its encoded bytes, got ${describe(b)}`);
   const o = b as Record<string, unknown>;
   if (typeof o.checkpoint !== 'string') throw invalidArgument(`${arg}.checkpoint`, `expected a string, got ${describe(o.checkpoint)}`);
@@ -191,31 +227,18 @@ interface Pending {
   waiters: { n: number; resolve: (r: AppendResult[]) => void; reject: (e: unknown) => void }[];
 }
 
-function pack(entries: Uint8Array[]): { data: Uint8Array; ends: Uint32Array } {
-  let total = 0;
-  for (const e of entries) total += e.byteLength;
-  if (total > 0xffff_ffff) throw invalidArgument('entries', 'total size must be below 4 GiB per call');
-  const data = new Uint8Array(total);
-  const ends = new Uint32Array(entries.length);
-  let at = 0;
-  entries.forEach((e, i) => {
-    data.set(e, at);
-    at += e.byteLength;
-    ends[i] = at;
-  });
-  return { data, ends };
-}
-
 export class Ledger {
   readonly #h: NativeHandle;
   readonly #log: Logger;
+  readonly #readOnly: boolean;
   readonly #durability: Durability;
   readonly #maxEntrySize: number;
   #pending: Pending | null = null;
   #inflight: Promise<void> | null = null;
 
-  private constructor(h: NativeHandle, durability: Durability, maxEntrySize: number, log: Logger) {
+  private constructor(h: NativeHandle, durability: Durability, maxEntrySize: number, log: Logger, readOnly: boolean) {
     this.#h = h;
+    this.#readOnly = readOnly;
     this.#durability = durability;
     this.#maxEntrySize = maxEntrySize;
     this.#log = log;
@@ -223,20 +246,38 @@ export class Ledger {
 
   /**
    * Opens (creating if needed) the log in `dir`. Opening a directory written
-   * with another origin or hash throws; a second writer gets ERR_OMNI_LOCKED;
-   * a torn tail from a crash is truncated and logged (`recovery`); stored
-   * data failing its check throws ERR_OMNI_LEDGER_CORRUPT.
+   * with another origin or hash throws; a second writer gets ERR_OMNI_LOCKED
+   * (open it `readOnly` to follow it instead); a torn tail from a crash is
+   * truncated and logged (`recovery`); stored data failing its check throws
+   * ERR_OMNI_LEDGER_CORRUPT; a `signer` other than the key of the stored
+   * checkpoint throws unless `rotateSigner`.
    */
   static async open(dir: string, opts: OpenOptions): Promise<Ledger> {
     if (typeof dir !== 'string' || dir.length === 0) throw invalidArgument('dir', `expected a non-empty path string, got ${describe(dir)}`);
     const o = parseOptions('opts', openSchema, opts);
     const log = loggerFor('ledger', o.logger as Logger | undefined);
+    if (o.readOnly) {
+      for (const k of ['signer', 'rotateSigner', 'hash', 'durability', 'maxEntrySize'] as const) {
+        if (o[k] !== undefined) throw invalidArgument(`opts.${k}`, 'does not apply to a read-only open');
+      }
+      const h = callNative(() => native.NativeLedger.openReadOnly(dir, o.tailCheck));
+      const origin = h.origin;
+      if (o.origin !== undefined && o.origin !== origin) {
+        h.close();
+        throw invalidArgument('origin', `the ledger in ${dir} has origin '${origin}', got '${o.origin}'`);
+      }
+      log.debug({ dir, size: h.size }, 'ledger opened read-only');
+      return new Ledger(h, 'none', 0xffff_ffff, log, true);
+    }
+    if (o.origin === undefined) throw invalidArgument('opts.origin', 'is required to open a ledger for writing');
+    const origin = o.origin;
     const h = callNative(() =>
       native.NativeLedger.open(dir, {
-        origin: o.origin,
+        origin,
         hash: o.hash,
         durability: o.durability,
         signer: o.signer,
+        rotateSigner: o.rotateSigner,
         maxEntrySize: o.maxEntrySize,
         tailCheck: o.tailCheck,
       }),
@@ -246,7 +287,7 @@ export class Ledger {
       log.warn({ dir, recovery: r }, 'ledger: truncated a torn tail left by an interrupted write');
     }
     log.debug({ dir, size: h.size }, 'ledger opened');
-    return new Ledger(h, o.durability ?? 'batch', o.maxEntrySize ?? 1 << 20, log);
+    return new Ledger(h, o.durability ?? 'batch', o.maxEntrySize ?? 1 << 20, log, false);
   }
 
   get size(): number {
@@ -271,6 +312,10 @@ export class Ledger {
   get closed(): boolean {
     return this.#h.closed;
   }
+  /** Opened with `readOnly` (a follower of another writer). */
+  get readOnly(): boolean {
+    return this.#readOnly;
+  }
 
   #entry(arg: string, e: unknown): Uint8Array {
     const b = encodeEntry(arg, e);
@@ -281,11 +326,8 @@ export class Ledger {
   }
 
   async #commit(entries: Uint8Array[]): Promise<AppendResult[]> {
-    const { data, ends } = pack(entries);
-    const r = (await callNativeAsync(() => this.#h.appendMany(data, ends) as Promise<unknown>)) as {
-      first: number;
-      leafHashes: Uint8Array;
-    };
+    const { data, ends } = packBytes('entries', entries);
+    const r = await callNativeAsync(() => this.#h.appendMany(data, ends));
     return entries.map((_, i) => ({ index: r.first + i, leafHash: r.leafHashes.subarray(i * 32, i * 32 + 32) }));
   }
 
@@ -296,6 +338,7 @@ export class Ledger {
    * 'always': each call is its own commit and fsync.
    */
   #enqueue(entries: Uint8Array[]): Promise<AppendResult[]> {
+    if (this.#readOnly) return Promise.reject(new OmniError(READ_ONLY, 'ledger: opened read-only (a follower); open it for writing to append'));
     return new Promise((resolve, reject) => {
       if (!this.#pending) this.#pending = { entries: [], waiters: [] };
       this.#pending.entries.push(...entries);
@@ -350,26 +393,25 @@ export class Ledger {
     return this.#enqueue(bs);
   }
 
-  /** Entry `index` as stored (checked against its record checksum). */
+  /** Entry `index` as stored (checked against its record checksum), read off the event loop. */
   async get(i: number): Promise<Uint8Array> {
     const n = index('index', i);
-    return callNative(() => this.#h.get(n));
+    return callNativeAsync(() => this.#h.get(n));
   }
 
-  /** Entries `from..to` (default: to the current size), read in chunks off the event loop. */
+  /**
+   * Entries `from..to` (default: to the current size), read in chunks off the
+   * event loop. A range reaching past the end stops at the last entry (like
+   * `Array.prototype.slice`).
+   */
   async *entries(from = 0, to?: number): AsyncGenerator<Uint8Array, void, undefined> {
     let at = index('from', from);
-    const end = to === undefined ? this.size : index('to', to);
-    if (end > this.size) throw invalidArgument('to', `must be <= size ${this.size}, got ${end}`);
-    if (at > end) throw invalidArgument('from', `must be <= to ${end}, got ${at}`);
+    const size = this.size;
+    const end = to === undefined ? size : Math.min(index('to', to), size);
     while (at < end) {
       const upto = Math.min(end, at + 1024);
-      const p = (await callNativeAsync(() => this.#h.getRange(at, upto) as Promise<unknown>)) as { data: Uint8Array; ends: Uint32Array };
-      let s = 0;
-      for (const e of p.ends) {
-        yield p.data.subarray(s, e);
-        s = e;
-      }
+      const p = await callNativeAsync(() => this.#h.getRange(at, upto));
+      yield* unpackBytes(p.data, p.ends);
       at += p.ends.length; // the native side may return fewer (it bounds a chunk to ~8 MiB)
     }
   }
@@ -406,7 +448,7 @@ export class Ledger {
    */
   async checkpoint(): Promise<Checkpoint> {
     if (this.#inflight) await this.#inflight;
-    const c = (await callNativeAsync(() => this.#h.checkpoint() as Promise<unknown>)) as NativeCheckpoint;
+    const c = await callNativeAsync(() => this.#h.checkpoint());
     return checkpointOf(c);
   }
 
@@ -415,23 +457,28 @@ export class Ledger {
     return callNative(() => this.#h.lastCheckpoint()) ?? undefined;
   }
 
-  /** Entry + inclusion proof + covering checkpoint (signs one if needed). */
+  /**
+   * Entry + inclusion proof + covering checkpoint. When the last signed
+   * checkpoint does not cover `i`, this SIGNS AND STORES a new one (needs
+   * `signer`; a write, fsynced) so the bundle verifies under the current
+   * key; a read-only handle only uses the stored checkpoint.
+   */
   async bundle(i: number): Promise<Bundle> {
     const n = index('index', i);
     if (this.#inflight) await this.#inflight;
-    return bundleOf((await callNativeAsync(() => this.#h.bundle(n) as Promise<unknown>)) as NativeBundle);
+    return bundleOf(await callNativeAsync(() => this.#h.bundle(n)));
   }
 
-  /** Integrity check: `full` re-hashes everything, else the last 1024 entries. Throws ERR_OMNI_LEDGER_CORRUPT. */
+  /** Integrity check: `full` re-hashes everything, else the last `tailCheck` entries (default 64). Throws ERR_OMNI_LEDGER_CORRUPT. */
   async verify(opts?: { full?: boolean }): Promise<void> {
     const o = parseOptions('opts', z.strictObject({ full: z.boolean().optional() }), opts ?? {});
-    await callNativeAsync(() => this.#h.verify(o.full ?? false) as Promise<unknown>);
+    await callNativeAsync(() => this.#h.verify(o.full ?? false));
   }
 
   /** Forces appended entries to disk (useful with durability 'none'). */
   async sync(): Promise<void> {
     if (this.#inflight) await this.#inflight;
-    await callNativeAsync(() => this.#h.sync() as Promise<unknown>);
+    await callNativeAsync(() => this.#h.sync());
   }
 
   /** Waits for pending appends, syncs and releases the directory lock. */
@@ -506,7 +553,7 @@ export class Ledger {
     const pk = bytesOfLength('publicKey', publicKey, 32);
     const keyName = opts?.keyName;
     const v = callNative(() => native.ledgerVerifyCheckpoint(text, pk, keyName));
-    return { ...verdict(v), checkpoint: checkpointOf(v.checkpoint as NativeCheckpoint, text) };
+    return { ...verdict(v), checkpoint: checkpointOf(v.checkpoint, text) };
   }
 
   /** Verifies a bundle (object or encoded bytes) offline. */
@@ -515,7 +562,7 @@ export class Ledger {
     const pk = bytesOfLength('publicKey', publicKey, 32);
     const keyName = opts?.keyName;
     const v = callNative(() => native.ledgerVerifyBundle(b, pk, keyName));
-    return { ...verdict(v), checkpoint: checkpointOf(v.checkpoint as NativeCheckpoint, b.checkpoint) };
+    return { ...verdict(v), checkpoint: checkpointOf(v.checkpoint, b.checkpoint) };
   }
 
   /** A bundle as compact bytes (see the crate docs for the layout). */
@@ -533,9 +580,8 @@ function verdict(v: { valid: boolean; reason?: string | null }): Verdict {
   return v.valid ? { valid: true } : { valid: false, reason: v.reason ?? 'invalid' };
 }
 
-/** Parses the first bad index out of an ERR_OMNI_LEDGER_CORRUPT error. */
+/** The first bad index of an ERR_OMNI_LEDGER_CORRUPT error (its `index` field). */
 export function corruptIndex(err: unknown): number | undefined {
   if (!(err instanceof OmniError) || err.code !== LEDGER_CORRUPT) return undefined;
-  const m = /^index (\d+):/.exec(err.message);
-  return m ? Number(m[1]) : undefined;
+  return err.index;
 }
