@@ -10,3 +10,5 @@ export * as symbolic from './symbolic/index.js';
 export * as scheduler from './scheduler/index.js';
 export * as kernel from './kernel/index.js';
 export * as attest from './attest/index.js';
+export * as learn from './learn/index.js';
+export * as lattice from './lattice/index.js';

@@ -12,6 +12,8 @@ import { symbolicCommands } from './symbolic.js';
 import { schedulerCommands } from './scheduler.js';
 import { kernelCommands, kernelGroups } from './kernel.js';
 import { autoblockCommands } from './autoblock.js';
+import { learnCommands } from './learn.js';
+import { latticeCommands } from './lattice.js';
 
 const topLevel: Record<string, Command> = { ...cryptoCommands, ...kernelCommands };
 const groups: Record<string, CommandGroup> = {
@@ -20,6 +22,8 @@ const groups: Record<string, CommandGroup> = {
   scheduler: schedulerCommands,
   symbolic: symbolicCommands,
   autoblock: autoblockCommands,
+  learn: learnCommands,
+  lattice: latticeCommands,
   ...kernelGroups,
 };
 

@@ -1,0 +1,109 @@
+/**
+ * Learn benchmark: test-then-train (predict, then learn, per sample) on the same stream for
+ * omnitide/learn through the batch API (`prequential`, one native call per batch), one call per
+ * sample from JS, and River (Python) in the same run; plus single-sample prediction latency.
+ * Saves bench/results/learn.json.
+ */
+import { spawnSync } from 'node:child_process';
+import { join } from 'node:path';
+import { createModel, type ModelKind } from '../ts/learn/index.js';
+import { save } from './harness.js';
+
+const N = Number(process.env.BENCH_LEARN_N ?? 200_000);
+const N_RIVER = Math.min(N, Number(process.env.BENCH_LEARN_RIVER_N ?? 20_000));
+const D = 8;
+
+/** A SEA-like stream: 8 uniform features, label from a noisy threshold on two of them. */
+function stream(n: number) {
+  let s = 12345;
+  const rnd = () => ((s = (Math.imul(s, 1103515245) + 12345) >>> 0) / 2 ** 32);
+  const x = new Float64Array(n * D);
+  const y = new Float64Array(n);
+  for (let i = 0; i < n; i++) {
+    for (let j = 0; j < D; j++) x[i * D + j] = rnd() * 10;
+    const noisy = rnd() < 0.05;
+    y[i] = Number((x[i * D] + x[i * D + 1] > 9) !== noisy);
+  }
+  return { x, y };
+}
+
+function river(kind: ModelKind, x: Float64Array, y: Float64Array, n: number): { samples: number; seconds: number; accuracy: number } | { error: string } {
+  const rows = Array.from({ length: n }, (_, i) => Array.from(x.subarray(i * D, (i + 1) * D)));
+  const input = JSON.stringify({ keys: Array.from({ length: D }, (_, j) => `x${j}`), x: rows, y: Array.from(y.subarray(0, n)) });
+  const r = spawnSync('python3', [join(__dirname, 'fixtures', 'learn_river.py'), kind], { input, encoding: 'utf8', maxBuffer: 1 << 28 });
+  if (r.status !== 0) return { error: (r.stderr || r.error?.message || 'python3 failed').trim().split('\n').pop()! };
+  return JSON.parse(r.stdout);
+}
+
+function median(xs: number[]): number {
+  return [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+}
+
+async function main() {
+  const { x, y } = stream(N);
+  const results: Record<string, unknown>[] = [];
+  console.log(`learn: test-then-train on ${N} samples x ${D} features (River on the first ${N_RIVER}); figures under the machine's current load`);
+  for (const kind of ['logistic-regression', 'hoeffding-tree'] as ModelKind[]) {
+    // Batch API: median of 3 fresh runs, 10k-sample batches.
+    const batch = 10_000;
+    const times: number[] = [];
+    let acc = 0;
+    for (let rep = 0; rep < 3; rep++) {
+      const m = createModel(kind, { nFeatures: D });
+      const t = performance.now();
+      for (let i = 0; i < N; i += batch) m.prequential(x.subarray(i * D, Math.min(N, i + batch) * D), y.subarray(i, Math.min(N, i + batch)), { window: 0 });
+      times.push(performance.now() - t);
+      acc = m.metrics()!.accuracy!;
+    }
+    const batchRate = N / (median(times) / 1000);
+    // One call per sample from JS (predictOne then learnOne).
+    const m1 = createModel(kind, { nFeatures: D });
+    const n1 = Math.min(N, 50_000);
+    let t = performance.now();
+    for (let i = 0; i < n1; i++) {
+      const row = x.subarray(i * D, (i + 1) * D);
+      m1.predictOne(row);
+      m1.learnOne(row, y[i]);
+    }
+    const oneRate = n1 / ((performance.now() - t) / 1000);
+    // Single-sample prediction latency on the trained model.
+    const lat: number[] = [];
+    for (let i = 0; i < 20_000; i++) {
+      const row = x.subarray((i % N) * D, ((i % N) + 1) * D);
+      const s = process.hrtime.bigint();
+      m1.predictOne(row);
+      lat.push(Number(process.hrtime.bigint() - s) / 1000);
+    }
+    lat.sort((a, b) => a - b);
+    const p50 = lat[Math.floor(lat.length * 0.5)];
+    const p95 = lat[Math.floor(lat.length * 0.95)];
+    const p99 = lat[Math.floor(lat.length * 0.99)];
+    const r = river(kind, x, y, N_RIVER);
+    const riverRate = 'error' in r ? NaN : r.samples / r.seconds;
+    const row = {
+      model: kind,
+      batchSamplesPerSec: batchRate,
+      oneAtATimeSamplesPerSec: oneRate,
+      riverSamplesPerSec: riverRate,
+      ratioBatchVsRiver: batchRate / riverRate,
+      ratioOneAtATimeVsRiver: oneRate / riverRate,
+      predictLatencyUs: { p50, p95, p99 },
+      accuracy: acc,
+      riverAccuracy: 'error' in r ? null : r.accuracy,
+      riverError: 'error' in r ? r.error : undefined,
+    };
+    results.push(row);
+    const f = (v: number) => (v >= 1e6 ? `${(v / 1e6).toFixed(2)}M` : `${(v / 1e3).toFixed(1)}k`);
+    console.log(`\n${kind}   (goals: ${kind === 'logistic-regression' ? '>= 1M samples/s batch, ' : ''}>= 50x River, p95 < 50 µs)`);
+    console.log(`  omnitide batch (prequential)      ${f(batchRate).padStart(8)} samples/s   ${(row.ratioBatchVsRiver).toFixed(1)}x River   accuracy ${(acc * 100).toFixed(2)}%`);
+    console.log(`  omnitide one call per sample (JS) ${f(oneRate).padStart(8)} samples/s   ${(row.ratioOneAtATimeVsRiver).toFixed(1)}x River`);
+    console.log(`  river ${'error' in r ? `unavailable: ${r.error}` : `${f(riverRate).padStart(27)} samples/s   accuracy ${(r.accuracy * 100).toFixed(2)}% (first ${N_RIVER})`}`);
+    console.log(`  predictOne latency p50 ${p50.toFixed(2)} µs  p95 ${p95.toFixed(2)} µs  p99 ${p99.toFixed(2)} µs`);
+  }
+  save('learn', { samples: N, riverSamples: N_RIVER, features: D, results, note: 'taken on a shared 2-core machine under load' });
+}
+
+main().catch((e) => {
+  console.error(e);
+  process.exit(1);
+});
