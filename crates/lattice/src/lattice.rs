@@ -89,36 +89,61 @@ impl Lattice {
     /// decides it, and the intent index gives the concept id.
     pub(crate) fn compute_lower(&self, i: usize) -> Vec<u32> {
         let Concept { extent: a, intent: b } = &self.concepts[i];
-        let nz: Vec<usize> = a.words().iter().enumerate().filter(|(_, w)| **w != 0).map(|(k, _)| k).collect();
-        let mut groups: FxHashMap<Bits, (usize, usize, usize)> = FxHashMap::default();
-        let mut e = Bits::empty(self.ctx.n_objects());
+        let aw = a.words();
+        let nz: Vec<usize> = aw.iter().enumerate().filter(|(_, w)| **w != 0).map(|(k, _)| k).collect();
+        // Groups are keyed by a hash of E_m's non-zero words and verified word by
+        // word against their first attribute, so no extent is copied or hashed whole.
+        struct Group {
+            hash: u64,
+            first: usize,
+            same: usize,
+            count: usize,
+        }
+        let mut groups: Vec<Group> = Vec::new();
+        let mut index: FxHashMap<u64, usize> = FxHashMap::default();
+        let same_extent = |m1: usize, m2: usize| {
+            let (c1, c2) = (self.ctx.col(m1).words(), self.ctx.col(m2).words());
+            nz.iter().all(|&k| aw[k] & c1[k] == aw[k] & c2[k])
+        };
         for m in 0..self.ctx.n_attributes() {
             if b.contains(m) {
                 continue;
             }
-            let (aw, col) = (a.words(), self.ctx.col(m).words());
-            let ew = e.words_mut();
-            let mut count = 0;
+            let col = self.ctx.col(m).words();
+            let (mut hash, mut count) = (0xcbf2_9ce4_8422_2325u64, 0);
             for &k in &nz {
-                ew[k] = aw[k] & col[k];
-                count += ew[k].count_ones() as usize;
+                let w = aw[k] & col[k];
+                hash = (hash ^ w).wrapping_mul(0x0100_0000_01b3).rotate_left(29);
+                count += w.count_ones() as usize;
             }
-            match groups.get_mut(&e) {
-                Some(g) => g.0 += 1,
+            let found = match index.get(&hash) {
+                Some(&g) if same_extent(groups[g].first, m) => Some(g),
+                Some(_) => groups.iter().position(|g| g.hash == hash && same_extent(g.first, m)),
+                None => None,
+            };
+            match found {
+                Some(g) => groups[g].same += 1,
                 None => {
-                    groups.insert(e.clone(), (1, m, count));
+                    index.entry(hash).or_insert(groups.len());
+                    groups.push(Group { hash, first: m, same: 1, count });
                 }
             }
         }
         let base = b.count();
+        let mut e = Bits::empty(self.ctx.n_objects());
         let mut d = Bits::empty(self.ctx.n_attributes());
         let mut floor = b.clone();
         let mut out = Vec::new();
-        for (ext, (same, m, count)) in groups {
-            floor.insert(m);
-            self.ctx.intent_into(&ext, count, &nz, &floor, &mut d);
-            floor.remove(m);
-            if d.count() - base == same {
+        for g in groups {
+            let col = self.ctx.col(g.first).words();
+            let ew = e.words_mut();
+            for &k in &nz {
+                ew[k] = aw[k] & col[k];
+            }
+            floor.insert(g.first);
+            self.ctx.intent_into(&e, g.count, &nz, &floor, &mut d);
+            floor.remove(g.first);
+            if d.count() - base == g.same {
                 if let Some(&id) = self.by_intent.get(&d) {
                     out.push(id);
                 }
