@@ -23,18 +23,8 @@ fn eval_inner(n: &Node, scope: &HashMap<String, f64>) -> Result<f64> {
                 "NaN" => f64::NAN,
                 "true" => 1.0,
                 "false" => 0.0,
-                "i" => {
-                    return Err(Error::invalid_arg(
-                        "expr",
-                        "the imaginary unit i has no real value",
-                    ))
-                }
-                _ => {
-                    return Err(Error::invalid_arg(
-                        "scope",
-                        format!("undefined symbol '{s}'"),
-                    ))
-                }
+                "i" => return Err(Error::invalid_arg("expr", "the imaginary unit i has no real value")),
+                _ => return Err(Error::invalid_arg("scope", format!("undefined symbol '{s}'"))),
             },
         },
         Node::Neg(a) => -eval(a, scope)?,
@@ -78,11 +68,7 @@ pub fn pow(x: f64, y: f64) -> f64 {
 }
 
 pub fn apply(f: &str, v: &[f64]) -> Result<f64> {
-    let a = |i: usize| {
-        v.get(i).copied().ok_or_else(|| {
-            Error::invalid_arg("expr", format!("{f}() is missing argument {}", i + 1))
-        })
-    };
+    let a = |i: usize| v.get(i).copied().ok_or_else(|| Error::invalid_arg("expr", format!("{f}() is missing argument {}", i + 1)));
     Ok(match f {
         "sin" => a(0)?.sin(),
         "cos" => a(0)?.cos(),
@@ -164,12 +150,7 @@ pub fn apply(f: &str, v: &[f64]) -> Result<f64> {
                 gamma(a(0)?)
             }
         }
-        _ => {
-            return Err(Error::invalid_arg(
-                "expr",
-                format!("unknown function '{f}'"),
-            ))
-        }
+        _ => return Err(Error::invalid_arg("expr", format!("unknown function '{f}'"))),
     })
 }
 

@@ -96,21 +96,11 @@ fn eval_univ(p: &Poly, v: u32, x: &BigRational) -> BigRational {
 
 /// Integer coefficients of a univariate polynomial in `v`, lowest first.
 fn int_coeffs(p: &Poly, v: u32) -> Option<Vec<BigInt>> {
-    p.coeffs_in(v)
-        .iter()
-        .map(|c| {
-            c.const_value()
-                .filter(|c| c.is_integer())
-                .map(|c| c.to_integer())
-        })
-        .collect()
+    p.coeffs_in(v).iter().map(|c| c.const_value().filter(|c| c.is_integer()).map(|c| c.to_integer())).collect()
 }
 
 fn from_int_coeffs(v: u32, cs: &[BigInt]) -> Poly {
-    let cp: Vec<Poly> = cs
-        .iter()
-        .map(|c| Poly::constant(BigRational::from_integer(c.clone())))
-        .collect();
+    let cp: Vec<Poly> = cs.iter().map(|c| Poly::constant(BigRational::from_integer(c.clone()))).collect();
     Poly::from_coeffs(v, &cp)
 }
 
@@ -135,10 +125,7 @@ fn factor_sqfree(p: Poly, v: u32, lim: &FactorLimits, complete: &mut bool) -> Ve
         }
         let cs = p.coeffs_in(v);
         let a0 = cs[0].const_value().unwrap_or_default().to_integer();
-        let an = cs[d as usize]
-            .const_value()
-            .unwrap_or_default()
-            .to_integer();
+        let an = cs[d as usize].const_value().unwrap_or_default().to_integer();
         if a0.is_zero() {
             out.push(x.clone());
             p = p.div_exact(&x).unwrap();
@@ -162,11 +149,9 @@ fn factor_sqfree(p: Poly, v: u32, lim: &FactorLimits, complete: &mut bool) -> Ve
         match found {
             Some(r) => {
                 // q x - p
-                let f =
-                    x.scale(&BigRational::from_integer(r.denom().clone()))
-                        .sub(&Poly::constant(BigRational::from_integer(
-                            r.numer().clone(),
-                        )));
+                let f = x
+                    .scale(&BigRational::from_integer(r.denom().clone()))
+                    .sub(&Poly::constant(BigRational::from_integer(r.numer().clone())));
                 out.push(f.clone());
                 p = p.div_exact(&f).unwrap();
             }
@@ -178,15 +163,8 @@ fn factor_sqfree(p: Poly, v: u32, lim: &FactorLimits, complete: &mut bool) -> Ve
     while p.degree_in(v) >= 4 && guard < 4 {
         guard += 1;
         let pts = [ri(0), ri(1), ri(-1)];
-        let vals: Vec<BigInt> = pts
-            .iter()
-            .map(|t| eval_univ(&p, v, t).to_integer())
-            .collect();
-        let ds: Vec<Vec<BigInt>> = match vals
-            .iter()
-            .map(|x| divisors(x, 64))
-            .collect::<Option<Vec<_>>>()
-        {
+        let vals: Vec<BigInt> = pts.iter().map(|t| eval_univ(&p, v, t).to_integer()).collect();
+        let ds: Vec<Vec<BigInt>> = match vals.iter().map(|x| divisors(x, 64)).collect::<Option<Vec<_>>>() {
             Some(d) => d,
             None => break,
         };
@@ -219,10 +197,7 @@ fn factor_sqfree(p: Poly, v: u32, lim: &FactorLimits, complete: &mut bool) -> Ve
                             ],
                         );
                         if let Some(rest) = p.div_exact(&q) {
-                            if rest.content().is_integer()
-                                && rest.terms.values().all(|c| c.is_integer())
-                                && !rest.is_const()
-                            {
+                            if rest.content().is_integer() && rest.terms.values().all(|c| c.is_integer()) && !rest.is_const() {
                                 found = Some((q, rest));
                                 break 'k;
                             }
@@ -253,9 +228,7 @@ fn normal(p: &Poly) -> Poly {
 /// coefficient in the internal order) with multiplicities; the constant is not included.
 pub fn factor_poly(p: &Poly, lim: &Limits) -> Factored {
     let mut complete = true;
-    let factors = stacker::maybe_grow(64 * 1024, 2 * 1024 * 1024, || {
-        factor_rec(p, lim, &mut complete)
-    });
+    let factors = stacker::maybe_grow(64 * 1024, 2 * 1024 * 1024, || factor_rec(p, lim, &mut complete));
     let mut merged: Vec<(Poly, u32)> = Vec::new();
     for (f, m) in factors {
         if let Some(x) = merged.iter_mut().find(|x| x.0 == f) {
@@ -264,10 +237,7 @@ pub fn factor_poly(p: &Poly, lim: &Limits) -> Factored {
             merged.push((f, m));
         }
     }
-    Factored {
-        factors: merged,
-        complete,
-    }
+    Factored { factors: merged, complete }
 }
 
 fn factor_rec(p: &Poly, lim: &Limits, complete: &mut bool) -> Vec<(Poly, u32)> {
@@ -278,16 +248,9 @@ fn factor_rec(p: &Poly, lim: &Limits, complete: &mut bool) -> Vec<(Poly, u32)> {
     // monomial content
     let mut q = p.clone();
     for v in p.vars() {
-        let mn = p
-            .terms
-            .keys()
-            .map(|m| m.iter().find(|x| x.0 == v).map(|x| x.1).unwrap_or(0))
-            .min()
-            .unwrap_or(0);
+        let mn = p.terms.keys().map(|m| m.iter().find(|x| x.0 == v).map(|x| x.1).unwrap_or(0)).min().unwrap_or(0);
         if mn > 0 {
-            q = q
-                .div_exact(&Poly::monomial(vec![(v, mn)], BigRational::one()))
-                .unwrap();
+            q = q.div_exact(&Poly::monomial(vec![(v, mn)], BigRational::one())).unwrap();
             out.push((Poly::var(v), mn));
         }
     }
@@ -356,10 +319,7 @@ fn kronecker(q: &Poly, lim: &Limits, complete: &mut bool) -> Vec<Poly> {
     let image = |p: &Poly| -> Vec<BigInt> {
         let mut cs = vec![BigInt::zero(); w as usize];
         for (m, c) in &p.terms {
-            let e: u64 = m
-                .iter()
-                .map(|&(v, e)| e as u64 * weights[vars.iter().position(|&x| x == v).unwrap()])
-                .sum();
+            let e: u64 = m.iter().map(|&(v, e)| e as u64 * weights[vars.iter().position(|&x| x == v).unwrap()]).sum();
             cs[e as usize] += c.to_integer();
         }
         while cs.last().is_some_and(|c| c.is_zero()) {
@@ -395,12 +355,8 @@ fn kronecker(q: &Poly, lim: &Limits, complete: &mut bool) -> Vec<Poly> {
     let t = 0u32;
     let mut best: Option<(Vec<BigInt>, Poly, Vec<Vec<BigInt>>)> = None;
     for round in 0..3i64 {
-        let shifts: Vec<BigInt> = (0..vars.len() as i64)
-            .map(|i| {
-                BigInt::from(1 + (i * 7 + round * 3) % 5)
-                    * if (i + round) % 2 == 0 { 1 } else { -1 }
-            })
-            .collect();
+        let shifts: Vec<BigInt> =
+            (0..vars.len() as i64).map(|i| BigInt::from(1 + (i * 7 + round * 3) % 5) * if (i + round) % 2 == 0 { 1 } else { -1 }).collect();
         let shifted = translate(q, &vars, &shifts);
         let g = from_int_coeffs(t, &image(&shifted));
         let uni = factor_rec(&g, lim, complete);
@@ -436,9 +392,7 @@ fn kronecker(q: &Poly, lim: &Limits, complete: &mut bool) -> Vec<Poly> {
         loop {
             tried += 1;
             if tried > flim.max_subsets
-                || (tried % 32 == 0
-                    && (start.elapsed() > flim.max_time
-                        || flim.deadline.is_some_and(|d| Instant::now() > d)))
+                || (tried % 32 == 0 && (start.elapsed() > flim.max_time || flim.deadline.is_some_and(|d| Instant::now() > d)))
             {
                 *complete = false;
                 break 'sizes;
@@ -477,9 +431,7 @@ fn translate(p: &Poly, vars: &[u32], shifts: &[BigInt]) -> Poly {
         let mut term = Poly::constant(c.clone());
         for &(v, e) in m {
             let i = vars.iter().position(|&x| x == v).expect("variable of p");
-            let lin = Poly::var(v).add(&Poly::constant(BigRational::from_integer(
-                shifts[i].clone(),
-            )));
+            let lin = Poly::var(v).add(&Poly::constant(BigRational::from_integer(shifts[i].clone())));
             term = term.mul(&lin.pow(e as u64));
         }
         out = out.add(&term);
@@ -529,10 +481,7 @@ mod tests {
         let f = factor_poly(&p, &Limits::default());
         assert!(f.complete);
         assert_eq!(f.factors.len(), 2, "{:?}", f.factors);
-        let prod = f
-            .factors
-            .iter()
-            .fold(Poly::one(), |a, (g, m)| a.mul(&g.pow(*m as u64)));
+        let prod = f.factors.iter().fold(Poly::one(), |a, (g, m)| a.mul(&g.pow(*m as u64)));
         assert!(prod == p || prod == p.neg());
     }
 }

@@ -23,28 +23,6 @@ pub fn diff(n: &Node, v: &str) -> Result<Node> {
     stacker::maybe_grow(64 * 1024, 2 * 1024 * 1024, || diff_inner(n, v))
 }
 
-/// mathjs's function-call forms of the operators (`add(a, b, c)`, `multiply(a, b)`,
-/// `subtract(a, b)`, `divide(a, b)`, `unaryMinus(a)`, `unaryPlus(a)`, `pow(a, b)`) as operator
-/// trees; None for every other call.
-pub fn operator_call(f: &str, args: &[Node]) -> Option<Node> {
-    let fold = |op: BinOp| {
-        let mut it = args.iter().cloned();
-        let first = it.next()?;
-        Some(it.fold(first, |acc, x| bin(op, acc, x)))
-    };
-    match (f, args.len()) {
-        ("add", n) if n >= 1 => fold(BinOp::Add),
-        ("multiply", n) if n >= 1 => fold(BinOp::Mul),
-        ("subtract", 2) => fold(BinOp::Sub),
-        ("divide", 2) => fold(BinOp::Div),
-        ("pow", 2) => fold(BinOp::Pow),
-        ("mod", 2) => fold(BinOp::Mod),
-        ("unaryMinus", 1) => Some(neg(args[0].clone())),
-        ("unaryPlus", 1) => Some(args[0].clone()),
-        _ => None,
-    }
-}
-
 fn sq(u: &Node) -> Node {
     Node::pow(u.clone(), num(2))
 }
@@ -61,10 +39,7 @@ fn diff_inner(n: &Node, v: &str) -> Result<Node> {
                 BinOp::Add => Node::add(da, db),
                 BinOp::Sub => bin(BinOp::Sub, da, db),
                 BinOp::Mul => Node::add(mul(da, b), mul(a, db)),
-                BinOp::Div => div(
-                    bin(BinOp::Sub, mul(da, b.clone()), mul(a, db)),
-                    Node::pow(b, num(2)),
-                ),
+                BinOp::Div => div(bin(BinOp::Sub, mul(da, b.clone()), mul(a, db)), Node::pow(b, num(2))),
                 BinOp::Pow => {
                     let mut vs = Vec::new();
                     b.variables(&mut vs);
@@ -78,37 +53,19 @@ fn diff_inner(n: &Node, v: &str) -> Result<Node> {
                         mul(mul(Node::pow(a.clone(), b), call("log", vec![a])), db)
                     } else {
                         // a^b (b' log a + b a'/a)
-                        mul(
-                            Node::pow(a.clone(), b.clone()),
-                            Node::add(mul(db, call("log", vec![a.clone()])), div(mul(b, da), a)),
-                        )
+                        mul(Node::pow(a.clone(), b.clone()), Node::add(mul(db, call("log", vec![a.clone()])), div(mul(b, da), a)))
                     }
                 }
-                _ => {
-                    return Err(Error::invalid_arg(
-                        "expr",
-                        format!("cannot differentiate operator '{}'", op.symbol()),
-                    ))
-                }
+                _ => return Err(Error::invalid_arg("expr", format!("cannot differentiate operator '{}'", op.symbol()))),
             }
         }
-        Node::Call(f, args) if operator_call(f, args).is_some() => {
-            diff(&operator_call(f, args).unwrap(), v)?
-        }
+        Node::Call(f, args) if operator_call(f, args).is_some() => diff(&operator_call(f, args).unwrap(), v)?,
         // log(u, b) = log(u) / log(b); nthRoot(u, n) = u^(1/n)
-        Node::Call(f, args) if f == "log" && args.len() == 2 => diff(
-            &div(
-                call("log", vec![args[0].clone()]),
-                call("log", vec![args[1].clone()]),
-            ),
-            v,
-        )?,
-        Node::Call(f, args) if f == "nthRoot" && args.len() == 2 => {
-            diff(&Node::pow(args[0].clone(), div(num(1), args[1].clone())), v)?
+        Node::Call(f, args) if f == "log" && args.len() == 2 => {
+            diff(&div(call("log", vec![args[0].clone()]), call("log", vec![args[1].clone()])), v)?
         }
-        Node::Call(f, args) if f == "nthRoot" && args.len() == 1 => {
-            diff(&call("sqrt", vec![args[0].clone()]), v)?
-        }
+        Node::Call(f, args) if f == "nthRoot" && args.len() == 2 => diff(&Node::pow(args[0].clone(), div(num(1), args[1].clone())), v)?,
+        Node::Call(f, args) if f == "nthRoot" && args.len() == 1 => diff(&call("sqrt", vec![args[0].clone()]), v)?,
         Node::Call(f, args) if args.len() == 1 => {
             let u = args[0].clone();
             let du = diff(&u, v)?;
@@ -123,14 +80,8 @@ fn diff_inner(n: &Node, v: &str) -> Result<Node> {
                 "log" | "ln" => div(num(1), u),
                 "sqrt" => div(num(1), mul(num(2), call("sqrt", vec![u]))),
                 "abs" => call("sign", vec![u]),
-                "asin" => div(
-                    num(1),
-                    call("sqrt", vec![bin(BinOp::Sub, num(1), Node::pow(u, num(2)))]),
-                ),
-                "acos" => neg(div(
-                    num(1),
-                    call("sqrt", vec![bin(BinOp::Sub, num(1), Node::pow(u, num(2)))]),
-                )),
+                "asin" => div(num(1), call("sqrt", vec![bin(BinOp::Sub, num(1), Node::pow(u, num(2)))])),
+                "acos" => neg(div(num(1), call("sqrt", vec![bin(BinOp::Sub, num(1), Node::pow(u, num(2)))]))),
                 "atan" => div(num(1), Node::add(num(1), Node::pow(u, num(2)))),
                 "sinh" => call("cosh", vec![u]),
                 "cosh" => call("sinh", vec![u]),
@@ -139,20 +90,8 @@ fn diff_inner(n: &Node, v: &str) -> Result<Node> {
                 "cbrt" => div(num(1), mul(num(3), sq(&call("cbrt", vec![u])))),
                 "log10" => div(num(1), mul(u, call("log", vec![num(10)]))),
                 "log2" => div(num(1), mul(u, call("log", vec![num(2)]))),
-                "asec" => div(
-                    num(1),
-                    mul(
-                        call("abs", vec![u.clone()]),
-                        call("sqrt", vec![bin(BinOp::Sub, sq(&u), num(1))]),
-                    ),
-                ),
-                "acsc" => neg(div(
-                    num(1),
-                    mul(
-                        call("abs", vec![u.clone()]),
-                        call("sqrt", vec![bin(BinOp::Sub, sq(&u), num(1))]),
-                    ),
-                )),
+                "asec" => div(num(1), mul(call("abs", vec![u.clone()]), call("sqrt", vec![bin(BinOp::Sub, sq(&u), num(1))]))),
+                "acsc" => neg(div(num(1), mul(call("abs", vec![u.clone()]), call("sqrt", vec![bin(BinOp::Sub, sq(&u), num(1))])))),
                 "acot" => neg(div(num(1), Node::add(num(1), sq(&u)))),
                 "sech" => neg(mul(call("sech", vec![u.clone()]), call("tanh", vec![u]))),
                 "csch" => neg(mul(call("csch", vec![u.clone()]), call("coth", vec![u]))),
@@ -160,53 +99,20 @@ fn diff_inner(n: &Node, v: &str) -> Result<Node> {
                 "asinh" => div(num(1), call("sqrt", vec![Node::add(sq(&u), num(1))])),
                 "acosh" => div(num(1), call("sqrt", vec![bin(BinOp::Sub, sq(&u), num(1))])),
                 "atanh" | "acoth" => div(num(1), bin(BinOp::Sub, num(1), sq(&u))),
-                "asech" => neg(div(
-                    num(1),
-                    mul(
-                        u.clone(),
-                        call("sqrt", vec![bin(BinOp::Sub, num(1), sq(&u))]),
-                    ),
-                )),
-                "acsch" => neg(div(
-                    num(1),
-                    mul(
-                        call("abs", vec![u.clone()]),
-                        call("sqrt", vec![Node::add(sq(&u), num(1))]),
-                    ),
-                )),
-                _ => {
-                    return Err(Error::invalid_arg(
-                        "expr",
-                        format!("cannot differentiate function '{f}'"),
-                    ))
-                }
+                "asech" => neg(div(num(1), mul(u.clone(), call("sqrt", vec![bin(BinOp::Sub, num(1), sq(&u))])))),
+                "acsch" => neg(div(num(1), mul(call("abs", vec![u.clone()]), call("sqrt", vec![Node::add(sq(&u), num(1))])))),
+                _ => return Err(Error::invalid_arg("expr", format!("cannot differentiate function '{f}'"))),
             };
             mul(outer, du)
         }
-        Node::Call(f, _) => {
-            return Err(Error::invalid_arg(
-                "expr",
-                format!("cannot differentiate function '{f}'"),
-            ))
-        }
-        _ => {
-            return Err(Error::invalid_arg(
-                "expr",
-                "cannot differentiate this expression",
-            ))
-        }
+        Node::Call(f, _) => return Err(Error::invalid_arg("expr", format!("cannot differentiate function '{f}'"))),
+        _ => return Err(Error::invalid_arg("expr", "cannot differentiate this expression")),
     })
 }
 
 pub fn derivative(src: &str, v: &str, opts: &Options) -> Result<Simplified> {
-    if v.is_empty()
-        || v.starts_with(|c: char| c.is_ascii_digit())
-        || !v.chars().all(|c| c.is_alphanumeric() || c == '_')
-    {
-        return Err(Error::invalid_arg(
-            "variable",
-            format!("'{v}' is not a variable name"),
-        ));
+    if v.is_empty() || v.starts_with(|c: char| c.is_ascii_digit()) || !v.chars().all(|c| c.is_alphanumeric() || c == '_') {
+        return Err(Error::invalid_arg("variable", format!("'{v}' is not a variable name")));
     }
     let n = parse_with_depth(src, opts.limits.max_depth)?;
     let d = diff(&n, v)?;
@@ -221,10 +127,7 @@ pub fn substitute_node(n: &Node, map: &HashMap<String, Node>) -> Node {
         Node::Not(a) => Node::Not(Box::new(substitute_node(a, map))),
         Node::Factorial(a) => Node::Factorial(Box::new(substitute_node(a, map))),
         Node::Bin(op, a, b) => bin(*op, substitute_node(a, map), substitute_node(b, map)),
-        Node::Call(f, args) => Node::Call(
-            f.clone(),
-            args.iter().map(|a| substitute_node(a, map)).collect(),
-        ),
+        Node::Call(f, args) => Node::Call(f.clone(), args.iter().map(|a| substitute_node(a, map)).collect()),
     })
 }
 
@@ -234,11 +137,7 @@ pub fn substitute(src: &str, map: &[(String, String)]) -> Result<String> {
     let n = parse(src)?;
     let mut m = HashMap::new();
     for (k, v) in map {
-        m.insert(
-            k.clone(),
-            parse(v)
-                .map_err(|e| Error::new(e.code, format!("substitution for {k}: {}", e.message)))?,
-        );
+        m.insert(k.clone(), parse(v).map_err(|e| Error::new(e.code, format!("substitution for {k}: {}", e.message)))?);
     }
     Ok(to_string(&substitute_node(&n, &m)))
 }
@@ -253,10 +152,7 @@ pub fn evaluate(src: &str, scope: &HashMap<String, f64>) -> Result<f64> {
 /// Factors over the integers (see [`crate::factor`]); factors in print-primitive form.
 pub fn factor_poly(ctx: &mut Ctx, p: &Poly) -> Vec<(Poly, u32)> {
     let f = crate::factor::factor_poly(p, &ctx.opts.limits);
-    f.factors
-        .into_iter()
-        .map(|(g, m)| (ctx.print_primitive(&g).1, m))
-        .collect()
+    f.factors.into_iter().map(|(g, m)| (ctx.print_primitive(&g).1, m)).collect()
 }
 
 /// `factor` with a flag: false when a limit (`factorMaxDegree`, `factorTimeMs`, `timeMs`) left
@@ -271,25 +167,16 @@ pub fn factor_full(src: &str, opts: &Options) -> Result<(String, bool)> {
     }
     let nf = crate::factor::factor_poly(&r.num, &ctx.opts.limits);
     let df = if r.den.is_const() {
-        crate::factor::Factored {
-            factors: Vec::new(),
-            complete: true,
-        }
+        crate::factor::Factored { factors: Vec::new(), complete: true }
     } else {
         crate::factor::factor_poly(&r.den, &ctx.opts.limits)
     };
     let complete = nf.complete && df.complete;
-    let norm = |ctx: &Ctx, fs: Vec<(Poly, u32)>| -> Vec<(Poly, u32)> {
-        fs.into_iter()
-            .map(|(g, m)| (ctx.print_primitive(&g).1, m))
-            .collect()
-    };
+    let norm =
+        |ctx: &Ctx, fs: Vec<(Poly, u32)>| -> Vec<(Poly, u32)> { fs.into_iter().map(|(g, m)| (ctx.print_primitive(&g).1, m)).collect() };
     let (nf, df) = (norm(&ctx, nf.factors), norm(&ctx, df.factors));
     // the constant: input over the product of the factors, read off one monomial
-    let product = |fs: &[(Poly, u32)]| {
-        fs.iter()
-            .fold(Poly::one(), |a, (g, m)| a.mul(&g.pow(*m as u64)))
-    };
+    let product = |fs: &[(Poly, u32)]| fs.iter().fold(Poly::one(), |a, (g, m)| a.mul(&g.pow(*m as u64)));
     let lead = |p: &Poly, q: &Poly| -> BigRational {
         let (m, c) = p.terms.iter().next().expect("non-zero");
         c / q.terms.get(m).expect("same monomials")
@@ -309,11 +196,7 @@ pub fn factor_full(src: &str, opts: &Options) -> Result<(String, bool)> {
         sorted.sort_by(|a, b| (a.0.len(), &a.0).cmp(&(b.0.len(), &b.0)));
         let mut acc: Option<Node> = None;
         for (_, n, m) in sorted {
-            let t = if m == 1 {
-                n
-            } else {
-                Node::pow(n, num(m as i64))
-            };
+            let t = if m == 1 { n } else { Node::pow(n, num(m as i64)) };
             acc = Some(match acc {
                 None => t,
                 Some(a) => mul(a, t),
@@ -353,12 +236,7 @@ pub fn factor(src: &str, opts: &Options) -> Result<String> {
 
 /// Deterministic pseudo-random points; returns the first point where the two differ by more
 /// than `tol` relative (both finite), or None.
-pub fn numeric_counterexample(
-    a: &Node,
-    b: &Node,
-    trials: usize,
-    tol: f64,
-) -> Option<HashMap<String, f64>> {
+pub fn numeric_counterexample(a: &Node, b: &Node, trials: usize, tol: f64) -> Option<HashMap<String, f64>> {
     let mut vars = a.vars();
     for v in b.vars() {
         if !vars.contains(&v) {

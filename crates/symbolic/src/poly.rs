@@ -37,14 +37,7 @@ pub struct Limits {
 
 impl Default for Limits {
     fn default() -> Self {
-        Limits {
-            max_terms: 100_000,
-            max_exponent: 10_000,
-            max_depth: 500,
-            factor_max_degree: 200,
-            factor_time_ms: 5_000,
-            deadline: None,
-        }
+        Limits { max_terms: 100_000, max_exponent: 10_000, max_depth: 500, factor_max_degree: 200, factor_time_ms: 5_000, deadline: None }
     }
 }
 
@@ -52,10 +45,7 @@ impl Limits {
     /// `ERR_OMNI_LIMIT` once the operation's deadline (`limits.timeMs`) has passed.
     pub fn check_deadline(&self) -> Result<()> {
         match self.deadline {
-            Some(d) if std::time::Instant::now() > d => Err(Error::limit(
-                "expr",
-                "the time budget (limits.timeMs) ran out",
-            )),
+            Some(d) if std::time::Instant::now() > d => Err(Error::limit("expr", "the time budget (limits.timeMs) ran out")),
             _ => Ok(()),
         }
     }
@@ -117,8 +107,7 @@ impl Poly {
         self.terms.is_empty()
     }
     pub fn is_const(&self) -> bool {
-        self.terms.is_empty()
-            || (self.terms.len() == 1 && self.terms.keys().next().unwrap().is_empty())
+        self.terms.is_empty() || (self.terms.len() == 1 && self.terms.keys().next().unwrap().is_empty())
     }
     pub fn const_value(&self) -> Option<BigRational> {
         if self.terms.is_empty() {
@@ -167,31 +156,20 @@ impl Poly {
         r
     }
     pub fn neg(&self) -> Poly {
-        Poly {
-            terms: self
-                .terms
-                .iter()
-                .map(|(m, c)| (m.clone(), -c.clone()))
-                .collect(),
-        }
+        Poly { terms: self.terms.iter().map(|(m, c)| (m.clone(), -c.clone())).collect() }
     }
     pub fn scale(&self, k: &BigRational) -> Poly {
         if k.is_zero() {
             return Poly::zero();
         }
-        Poly {
-            terms: self.terms.iter().map(|(m, c)| (m.clone(), c * k)).collect(),
-        }
+        Poly { terms: self.terms.iter().map(|(m, c)| (m.clone(), c * k)).collect() }
     }
     pub fn mul_lim(&self, o: &Poly, lim: &Limits) -> Result<Poly> {
         let est = self.terms.len().saturating_mul(o.terms.len());
         if est > lim.max_terms.saturating_mul(64) {
             return Err(Error::limit(
                 "expr",
-                format!(
-                    "expansion would need {est} term products, over the limit maxTerms {}",
-                    lim.max_terms
-                ),
+                format!("expansion would need {est} term products, over the limit maxTerms {}", lim.max_terms),
             ));
         }
         let mut r = Poly::zero();
@@ -201,32 +179,18 @@ impl Poly {
                 r.add_term(mono_mul(ma, mb), ca * cb);
             }
             if r.terms.len() > lim.max_terms {
-                return Err(Error::limit(
-                    "expr",
-                    format!("expansion exceeds maxTerms {} terms", lim.max_terms),
-                ));
+                return Err(Error::limit("expr", format!("expansion exceeds maxTerms {} terms", lim.max_terms)));
             }
         }
         Ok(r)
     }
     pub fn mul(&self, o: &Poly) -> Poly {
-        self.mul_lim(
-            o,
-            &Limits {
-                max_terms: usize::MAX / 128,
-                max_exponent: u64::MAX,
-                max_depth: usize::MAX,
-                ..Limits::default()
-            },
-        )
-        .unwrap()
+        self.mul_lim(o, &Limits { max_terms: usize::MAX / 128, max_exponent: u64::MAX, max_depth: usize::MAX, ..Limits::default() })
+            .unwrap()
     }
     pub fn pow_lim(&self, n: u64, lim: &Limits) -> Result<Poly> {
         if n > lim.max_exponent {
-            return Err(Error::limit(
-                "expr",
-                format!("exponent {n} exceeds maxExponent {}", lim.max_exponent),
-            ));
+            return Err(Error::limit("expr", format!("exponent {n} exceeds maxExponent {}", lim.max_exponent)));
         }
         if n == 0 {
             return Ok(Poly::one());
@@ -245,10 +209,7 @@ impl Poly {
                 })
                 .collect::<Result<_>>()?;
             if c.numer().bits() * n > 1_000_000 || c.denom().bits() * n > 1_000_000 {
-                return Err(Error::limit(
-                    "expr",
-                    "coefficient would exceed 1,000,000 bits",
-                ));
+                return Err(Error::limit("expr", "coefficient would exceed 1,000,000 bits"));
             }
             return Ok(Poly::monomial(m2, num_traits::pow(c.clone(), n as usize)));
         }
@@ -278,20 +239,11 @@ impl Poly {
     /// intermediate products cost far more than the result.
     fn multinomial_pow(&self, n: u64, lim: &Limits) -> Result<Poly> {
         let terms: Vec<(&Mono, &BigRational)> = self.terms.iter().collect();
-        let max_bits = terms
-            .iter()
-            .map(|(_, c)| c.numer().bits().max(c.denom().bits()))
-            .max()
-            .unwrap_or(1);
+        let max_bits = terms.iter().map(|(_, c)| c.numer().bits().max(c.denom().bits())).max().unwrap_or(1);
         // coefficient size: C(n, k) has at most n bits, c^k at most k * bits(c)
         let est_bits = (n as f64) * (1.0 + max_bits as f64);
         if est_bits > 4.0e6 {
-            return Err(Error::limit(
-                "expr",
-                format!(
-                    "expanding to the power {n} gives coefficients of about {est_bits:.0} bits"
-                ),
-            ));
+            return Err(Error::limit("expr", format!("expanding to the power {n} gives coefficients of about {est_bits:.0} bits")));
         }
         for (m, _) in &terms {
             if m.iter().any(|&(_, e)| e as u64 * n > u32::MAX as u64) {
@@ -323,19 +275,11 @@ impl Poly {
                 let last = i + 1 == self.terms.len();
                 let ks: Vec<u64> = if last { vec![r] } else { (0..=r).collect() };
                 for k in ks {
-                    let b = if last {
-                        BigInt::one()
-                    } else {
-                        self.row(r)[k as usize].clone()
-                    };
+                    let b = if last { BigInt::one() } else { self.row(r)[k as usize].clone() };
                     let ck = num_traits::pow(c.clone(), k as usize);
                     let mk: Mono = m.iter().map(|&(v, e)| (v, e * k as u32)).collect();
                     let coef2 = &coef * ck * BigRational::from_integer(b);
-                    let mono2 = if k == 0 {
-                        mono.clone()
-                    } else {
-                        mono_mul(&mono, &mk)
-                    };
+                    let mono2 = if k == 0 { mono.clone() } else { mono_mul(&mono, &mk) };
                     if last {
                         self.out.add_term(mono2, coef2);
                         self.made += 1;
@@ -349,53 +293,26 @@ impl Poly {
                 Ok(())
             }
         }
-        let mut w = Walk {
-            terms: &terms,
-            rows: Default::default(),
-            out: Poly::zero(),
-            lim,
-            made: 0,
-        };
-        stacker::maybe_grow(64 * 1024, 2 * 1024 * 1024, || {
-            w.go(0, n, BigRational::one(), Vec::new())
-        })?;
+        let mut w = Walk { terms: &terms, rows: Default::default(), out: Poly::zero(), lim, made: 0 };
+        stacker::maybe_grow(64 * 1024, 2 * 1024 * 1024, || w.go(0, n, BigRational::one(), Vec::new()))?;
         Ok(w.out)
     }
     pub fn pow(&self, n: u64) -> Poly {
-        self.pow_lim(
-            n,
-            &Limits {
-                max_terms: usize::MAX / 128,
-                max_exponent: u64::MAX,
-                max_depth: usize::MAX,
-                ..Limits::default()
-            },
-        )
-        .unwrap()
+        self.pow_lim(n, &Limits { max_terms: usize::MAX / 128, max_exponent: u64::MAX, max_depth: usize::MAX, ..Limits::default() })
+            .unwrap()
     }
     /// Largest variable id occurring.
     pub fn max_var(&self) -> Option<u32> {
-        self.terms
-            .keys()
-            .flat_map(|m| m.iter().map(|&(v, _)| v))
-            .max()
+        self.terms.keys().flat_map(|m| m.iter().map(|&(v, _)| v)).max()
     }
     pub fn vars(&self) -> Vec<u32> {
-        let mut v: Vec<u32> = self
-            .terms
-            .keys()
-            .flat_map(|m| m.iter().map(|&(v, _)| v))
-            .collect();
+        let mut v: Vec<u32> = self.terms.keys().flat_map(|m| m.iter().map(|&(v, _)| v)).collect();
         v.sort();
         v.dedup();
         v
     }
     pub fn degree_in(&self, v: u32) -> u32 {
-        self.terms
-            .keys()
-            .map(|m| m.iter().find(|p| p.0 == v).map(|p| p.1).unwrap_or(0))
-            .max()
-            .unwrap_or(0)
+        self.terms.keys().map(|m| m.iter().find(|p| p.0 == v).map(|p| p.1).unwrap_or(0)).max().unwrap_or(0)
     }
     pub fn total_degree(&self) -> u64 {
         self.terms.keys().map(mono_deg).max().unwrap_or(0)
@@ -415,11 +332,7 @@ impl Poly {
         let mut r = Poly::zero();
         for (k, c) in coeffs.iter().enumerate() {
             for (m, cc) in &c.terms {
-                let mm = if k == 0 {
-                    m.clone()
-                } else {
-                    mono_mul(m, &vec![(v, k as u32)])
-                };
+                let mm = if k == 0 { m.clone() } else { mono_mul(m, &vec![(v, k as u32)]) };
                 r.add_term(mm, cc.clone());
             }
         }
@@ -431,8 +344,7 @@ impl Poly {
         for (m, c) in &self.terms {
             let e = m.iter().find(|p| p.0 == v).map(|p| p.1).unwrap_or(0);
             if e == d {
-                out.terms
-                    .insert(m.iter().filter(|p| p.0 != v).cloned().collect(), c.clone());
+                out.terms.insert(m.iter().filter(|p| p.0 != v).cloned().collect(), c.clone());
             }
         }
         out
@@ -468,11 +380,7 @@ impl Poly {
     }
     /// Leading coefficient in the internal (deterministic) term order.
     pub fn lead_coeff(&self) -> BigRational {
-        self.terms
-            .iter()
-            .next_back()
-            .map(|(_, c)| c.clone())
-            .unwrap_or_else(BigRational::zero)
+        self.terms.iter().next_back().map(|(_, c)| c.clone()).unwrap_or_else(BigRational::zero)
     }
     /// Integer primitive part with positive leading coefficient, and the factor removed.
     pub fn primitive(&self) -> (BigRational, Poly) {
@@ -514,11 +422,7 @@ impl Poly {
             }
             let rlc = r.lc_in(v);
             let t = rlc.div_exact(&dlc)?;
-            let t = if rd > dd {
-                t.mul(&Poly::monomial(vec![(v, rd - dd)], BigRational::one()))
-            } else {
-                t
-            };
+            let t = if rd > dd { t.mul(&Poly::monomial(vec![(v, rd - dd)], BigRational::one())) } else { t };
             r = r.sub(&t.mul(d));
             q = q.add(&t);
         }
@@ -531,11 +435,7 @@ impl Poly {
         while !r.is_zero() && r.degree_in(v) >= db {
             let dr = r.degree_in(v);
             let lcr = r.lc_in(v);
-            let t = if dr > db {
-                lcr.mul(&Poly::monomial(vec![(v, dr - db)], BigRational::one()))
-            } else {
-                lcr
-            };
+            let t = if dr > db { lcr.mul(&Poly::monomial(vec![(v, dr - db)], BigRational::one())) } else { lcr };
             r = r.mul(&lcb).sub(&t.mul(b));
             // keep coefficients small
             let (_, p) = r.primitive();
@@ -563,10 +463,7 @@ impl Poly {
 /// C(t-1+n, n); an error if over `maxTerms`.
 pub fn check_pow_estimate(t: usize, n: u64, lim: &Limits) -> Result<()> {
     if n > lim.max_exponent {
-        return Err(Error::limit(
-            "expr",
-            format!("exponent {n} exceeds maxExponent {}", lim.max_exponent),
-        ));
+        return Err(Error::limit("expr", format!("exponent {n} exceeds maxExponent {}", lim.max_exponent)));
     }
     let tf = t as f64;
     let mut est = 1.0f64;
@@ -575,10 +472,7 @@ pub fn check_pow_estimate(t: usize, n: u64, lim: &Limits) -> Result<()> {
         if est > lim.max_terms as f64 {
             return Err(Error::limit(
                 "expr",
-                format!(
-                    "expanding a {t}-term sum to the power {n} gives more than maxTerms {} terms",
-                    lim.max_terms
-                ),
+                format!("expanding a {t}-term sum to the power {n} gives more than maxTerms {} terms", lim.max_terms),
             ));
         }
     }
@@ -610,10 +504,7 @@ fn gcd_inner(a: &Poly, b: &Poly) -> Poly {
             for k in p.terms.keys() {
                 m = Some(match m {
                     None => k.clone(),
-                    Some(cur) => cur
-                        .iter()
-                        .filter_map(|&(v, e)| k.iter().find(|p| p.0 == v).map(|p| (v, e.min(p.1))))
-                        .collect(),
+                    Some(cur) => cur.iter().filter_map(|&(v, e)| k.iter().find(|p| p.0 == v).map(|p| (v, e.min(p.1)))).collect(),
                 });
             }
         }
@@ -675,9 +566,7 @@ mod tests {
         let a = x().add(&one).mul(&x().sub(&one)); // x^2-1
         let b = x().sub(&one).pow(2);
         assert_eq!(gcd(&a, &b), x().sub(&one));
-        let p = x()
-            .add(&y())
-            .mul(&x().sub(&y().scale(&BigRational::from_integer(2.into()))));
+        let p = x().add(&y()).mul(&x().sub(&y().scale(&BigRational::from_integer(2.into()))));
         let q = x().add(&y()).pow(2).mul(&y());
         assert_eq!(gcd(&p, &q), x().add(&y()));
         assert!(a.div_exact(&b).is_none());

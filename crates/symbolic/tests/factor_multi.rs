@@ -26,11 +26,7 @@ fn ours(src: &str) -> Vec<(String, u32)> {
     let r = ctx.to_rf(&parse(src).unwrap()).unwrap();
     let f = factor_poly(&r.num, &o.limits);
     assert!(f.complete, "{src}: a limit was hit {:?}", f.factors.len());
-    let mut v: Vec<(String, u32)> = f
-        .factors
-        .iter()
-        .map(|(g, m)| (key(&omnitide_symbolic::to_string(&ctx.poly_node(g))), *m))
-        .collect();
+    let mut v: Vec<(String, u32)> = f.factors.iter().map(|(g, m)| (key(&omnitide_symbolic::to_string(&ctx.poly_node(g))), *m)).collect();
     v.sort();
     v
 }
@@ -57,11 +53,7 @@ fn sympy(exprs: &[&str]) -> Option<Vec<Vec<(String, u32)>>> {
         .stderr(std::process::Stdio::piped())
         .spawn()
         .ok()?;
-    child
-        .stdin
-        .take()?
-        .write_all(exprs.join("\n").as_bytes())
-        .ok()?;
+    child.stdin.take()?.write_all(exprs.join("\n").as_bytes()).ok()?;
     let out = child.wait_with_output().ok()?;
     if !out.status.success() {
         eprintln!("sympy failed: {}", String::from_utf8_lossy(&out.stderr));
@@ -112,19 +104,11 @@ fn multivariate_factors_agree_with_sympy() {
     for c in CASES {
         let (f, complete) = factor_full(c, &opts()).unwrap();
         assert!(complete, "{c}");
-        assert_eq!(
-            rationalize(&f, &opts()).unwrap().0,
-            rationalize(c, &opts()).unwrap().0,
-            "{c} = {f}"
-        );
+        assert_eq!(rationalize(&f, &opts()).unwrap().0, rationalize(c, &opts()).unwrap().0, "{c} = {f}");
     }
     // the cases really split
     for (c, want) in CASES.iter().zip([2, 2, 2, 2, 2]) {
-        assert_eq!(
-            ours[CASES.iter().position(|x| x == c).unwrap()].len(),
-            want,
-            "{c}"
-        );
+        assert_eq!(ours[CASES.iter().position(|x| x == c).unwrap()].len(), want, "{c}");
     }
     let Some(theirs) = sympy(CASES) else {
         if std::env::var("CI").as_deref() == Ok("true") {

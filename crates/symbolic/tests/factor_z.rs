@@ -14,10 +14,7 @@ fn o() -> Options {
 
 /// Limits without a time cap (a busy machine must not change a result).
 fn untimed() -> FactorLimits {
-    FactorLimits {
-        max_time: std::time::Duration::MAX,
-        ..FactorLimits::default()
-    }
+    FactorLimits { max_time: std::time::Duration::MAX, ..FactorLimits::default() }
 }
 
 fn v(c: &[i64]) -> Vec<BigInt> {
@@ -69,24 +66,14 @@ fn cubic_times_cubic() {
 fn quartic_quadratic_cubic() {
     let out = api("(x^4+x+1)*(x^2+3)*(x^3-2)");
     assert_eq!(out, "(x ^ 2 + 3) * (x ^ 3 - 2) * (x ^ 4 + x + 1)");
-    let f = mul(
-        &mul(&v(&[1, 1, 0, 0, 1]), &v(&[3, 0, 1])),
-        &v(&[-2, 0, 0, 1]),
-    );
+    let f = mul(&mul(&v(&[1, 1, 0, 0, 1]), &v(&[3, 0, 1])), &v(&[-2, 0, 0, 1]));
     assert_eq!(check(&f).len(), 3);
 }
 
 #[test]
 fn cyclotomic_x12_minus_1() {
     let out = api("x^12 - 1");
-    for f in [
-        "x + 1",
-        "x - 1",
-        "x ^ 2 + 1",
-        "x ^ 2 + x + 1",
-        "x ^ 2 - x + 1",
-        "x ^ 4 - x ^ 2 + 1",
-    ] {
+    for f in ["x + 1", "x - 1", "x ^ 2 + 1", "x ^ 2 + x + 1", "x ^ 2 - x + 1", "x ^ 4 - x ^ 2 + 1"] {
         assert!(out.contains(&format!("({f})")), "{out} lacks {f}");
     }
     assert_eq!(out.matches('(').count(), 6, "{out}");
@@ -175,10 +162,7 @@ fn random_products() {
 #[test]
 fn limits_leave_input_unfactored() {
     let f = v(&[2, 2, 0, 3, 1, 0, 1]);
-    let lim = FactorLimits {
-        max_degree: 4,
-        ..FactorLimits::default()
-    };
+    let lim = FactorLimits { max_degree: 4, ..FactorLimits::default() };
     assert!(factor_sqfree_z(&f, &lim).is_none());
     let mut opts = o();
     opts.limits.factor_max_degree = 4;

@@ -13,10 +13,8 @@ pub(super) enum Tok {
     End,
 }
 
-const OPS: [&str; 22] = [
-    "==", "!=", "<=", ">=", "&&", "||", ".*", "./", ".^", "+", "-", "*", "/", "^", "(", ")", ",",
-    "<", ">", "!", "%", "'",
-];
+const OPS: [&str; 22] =
+    ["==", "!=", "<=", ">=", "&&", "||", ".*", "./", ".^", "+", "-", "*", "/", "^", "(", ")", ",", "<", ">", "!", "%", "'"];
 
 /// Letters mathjs accepts in names: Latin-1 and Latin Extended letters, Greek, letterlike
 /// symbols and mathematical alphanumerics (`parse.js` `isAlpha`); × and ÷ are operators
@@ -35,25 +33,17 @@ pub(super) fn char_pos(src: &str, i: usize) -> usize {
 /// A positioned error for a character that would otherwise be misread.
 fn bad_char(src: &str, i: usize, ch: char) -> Error {
     let hint = match ch {
-        '\u{2212}' | '\u{2013}' | '\u{2014}' | '\u{FE63}' | '\u{FF0D}' => {
-            " (a dash or minus sign; use '-')"
-        }
+        '\u{2212}' | '\u{2013}' | '\u{2014}' | '\u{FE63}' | '\u{FF0D}' => " (a dash or minus sign; use '-')",
         '\u{00D7}' | '\u{22C5}' | '\u{00B7}' | '\u{2217}' => " (use '*')",
         '\u{00F7}' | '\u{2215}' => " (use '/')",
-        '\u{00B2}' | '\u{00B3}' | '\u{00B9}' | '\u{2070}'..='\u{209F}' => {
-            " (a superscript or subscript; write x^2)"
-        }
+        '\u{00B2}' | '\u{00B3}' | '\u{00B9}' | '\u{2070}'..='\u{209F}' => " (a superscript or subscript; write x^2)",
         '\u{FF10}'..='\u{FF19}' => " (a fullwidth digit; use 0-9)",
         '\u{FF01}'..='\u{FF5E}' => " (a fullwidth character; use its ASCII form)",
         _ => "",
     };
     Error::invalid_arg(
         "expr",
-        format!(
-            "syntax error at position {}: unexpected character '{ch}' (U+{:04X}){hint}",
-            char_pos(src, i),
-            ch as u32
-        ),
+        format!("syntax error at position {}: unexpected character '{ch}' (U+{:04X}){hint}", char_pos(src, i), ch as u32),
     )
 }
 
@@ -105,10 +95,7 @@ pub(super) fn tokenize(src: &str) -> Result<Vec<(Tok, usize)>> {
                     if digits.len() > 6 {
                         return Err(Error::limit(
                             "expr",
-                            format!(
-                                "at position {}: exponent of number literal too large",
-                                char_pos(src, start)
-                            ),
+                            format!("at position {}: exponent of number literal too large", char_pos(src, start)),
                         ));
                     }
                     exp = digits.parse::<i64>().unwrap();
@@ -124,20 +111,10 @@ pub(super) fn tokenize(src: &str) -> Result<Vec<(Tok, usize)>> {
                 None => (text, ""),
             };
             if ip.len() + fp.len() > 10_000 || exp.abs() > 10_000 {
-                return Err(Error::limit(
-                    "expr",
-                    format!(
-                        "at position {}: number literal too long",
-                        char_pos(src, start)
-                    ),
-                ));
+                return Err(Error::limit("expr", format!("at position {}: number literal too long", char_pos(src, start))));
             }
             let digits = format!("{ip}{fp}");
-            let mant: BigInt = if digits.is_empty() {
-                BigInt::zero()
-            } else {
-                digits.parse().unwrap()
-            };
+            let mant: BigInt = if digits.is_empty() { BigInt::zero() } else { digits.parse().unwrap() };
             let e10 = exp - fp.len() as i64;
             let ten = BigInt::from(10);
             let v = if e10 >= 0 {

@@ -111,9 +111,7 @@ impl PartialEq for Node {
             (Node::Num(a), Node::Num(b)) => a == b,
             (Node::Bool(a), Node::Bool(b)) => a == b,
             (Node::Sym(a), Node::Sym(b)) => a == b,
-            (Node::Neg(a), Node::Neg(b))
-            | (Node::Not(a), Node::Not(b))
-            | (Node::Factorial(a), Node::Factorial(b)) => a == b,
+            (Node::Neg(a), Node::Neg(b)) | (Node::Not(a), Node::Not(b)) | (Node::Factorial(a), Node::Factorial(b)) => a == b,
             (Node::Bin(p, a, b), Node::Bin(q, c, d)) => p == q && a == c && b == d,
             (Node::Call(f, a), Node::Call(g, b)) => f == g && a == b,
             _ => false,
@@ -126,9 +124,7 @@ impl Drop for Node {
     fn drop(&mut self) {
         let mut stack: Vec<Node> = Vec::new();
         let take = |n: &mut Node, st: &mut Vec<Node>| match n {
-            Node::Neg(a) | Node::Not(a) | Node::Factorial(a) => {
-                st.push(std::mem::replace(&mut **a, Node::Bool(false)))
-            }
+            Node::Neg(a) | Node::Not(a) | Node::Factorial(a) => st.push(std::mem::replace(&mut **a, Node::Bool(false))),
             Node::Bin(_, a, b) => {
                 st.push(std::mem::replace(&mut **a, Node::Bool(false)));
                 st.push(std::mem::replace(&mut **b, Node::Bool(false)));
@@ -226,11 +222,30 @@ impl Node {
     }
 }
 
+/// mathjs's function-call forms of the operators (`add(a, b, c)`, `multiply(a, b)`,
+/// `subtract(a, b)`, `divide(a, b)`, `unaryMinus(a)`, `unaryPlus(a)`, `pow(a, b)`) as operator
+/// trees; None for every other call.
+pub fn operator_call(f: &str, args: &[Node]) -> Option<Node> {
+    let fold = |op: BinOp| {
+        let mut it = args.iter().cloned();
+        let first = it.next()?;
+        Some(it.fold(first, |acc, x| bin(op, acc, x)))
+    };
+    match (f, args.len()) {
+        ("add", n) if n >= 1 => fold(BinOp::Add),
+        ("multiply", n) if n >= 1 => fold(BinOp::Mul),
+        ("subtract", 2) => fold(BinOp::Sub),
+        ("divide", 2) => fold(BinOp::Div),
+        ("pow", 2) => fold(BinOp::Pow),
+        ("mod", 2) => fold(BinOp::Mod),
+        ("unaryMinus", 1) => Some(Node::Neg(Box::new(args[0].clone()))),
+        ("unaryPlus", 1) => Some(args[0].clone()),
+        _ => None,
+    }
+}
+
 pub fn is_constant_name(s: &str) -> bool {
-    matches!(
-        s,
-        "pi" | "e" | "i" | "E" | "PI" | "Infinity" | "NaN" | "tau" | "phi"
-    )
+    matches!(s, "pi" | "e" | "i" | "E" | "PI" | "Infinity" | "NaN" | "tau" | "phi")
 }
 
 pub fn rat(n: i64, d: i64) -> BigRational {
@@ -249,35 +264,14 @@ mod tests {
     #[test]
     fn mathjs_quirks() {
         assert_eq!(p("1/2x"), "1 / 2 * x");
-        assert_eq!(
-            parse("1/2x").unwrap(),
-            Node::mul(bin(BinOp::Div, num(1), num(2)), sym("x"))
-        );
-        assert_eq!(
-            parse("-x^2").unwrap(),
-            Node::Neg(Box::new(Node::pow(sym("x"), num(2))))
-        );
-        assert_eq!(
-            parse("2x y").unwrap(),
-            Node::mul(Node::mul(num(2), sym("x")), sym("y"))
-        );
-        assert_eq!(
-            parse("x/2y").unwrap(),
-            bin(BinOp::Div, sym("x"), Node::mul(num(2), sym("y")))
-        );
-        assert_eq!(
-            parse("2^-3").unwrap(),
-            Node::pow(num(2), Node::Neg(Box::new(num(3))))
-        );
-        assert_eq!(
-            parse("2^3^2").unwrap(),
-            Node::pow(num(2), Node::pow(num(3), num(2)))
-        );
+        assert_eq!(parse("1/2x").unwrap(), Node::mul(bin(BinOp::Div, num(1), num(2)), sym("x")));
+        assert_eq!(parse("-x^2").unwrap(), Node::Neg(Box::new(Node::pow(sym("x"), num(2)))));
+        assert_eq!(parse("2x y").unwrap(), Node::mul(Node::mul(num(2), sym("x")), sym("y")));
+        assert_eq!(parse("x/2y").unwrap(), bin(BinOp::Div, sym("x"), Node::mul(num(2), sym("y"))));
+        assert_eq!(parse("2^-3").unwrap(), Node::pow(num(2), Node::Neg(Box::new(num(3)))));
+        assert_eq!(parse("2^3^2").unwrap(), Node::pow(num(2), Node::pow(num(3), num(2))));
         assert_eq!(parse("(x+1)(x-1)").unwrap().size(), 7);
-        assert_eq!(
-            parse("sin(x)^2").unwrap(),
-            Node::pow(call("sin", vec![sym("x")]), num(2))
-        );
+        assert_eq!(parse("sin(x)^2").unwrap(), Node::pow(call("sin", vec![sym("x")]), num(2)));
         assert_eq!(parse("0.25").unwrap(), Node::Num(rat(1, 4)));
         assert_eq!(parse("1e3").unwrap(), num(1000));
         assert_eq!(p("a and not b or c"), "a and not b or c");
@@ -292,11 +286,7 @@ mod tests {
         assert!(e.message.contains("position 4"), "{}", e.message);
         assert!(e.message.contains("expected"), "{}", e.message);
         let e = parse("sin(x").unwrap_err();
-        assert!(
-            e.message.contains("position 5") && e.message.contains("')'"),
-            "{}",
-            e.message
-        );
+        assert!(e.message.contains("position 5") && e.message.contains("')'"), "{}", e.message);
         let e = parse("x # y").unwrap_err();
         assert!(e.message.contains("position 2"), "{}", e.message);
     }

@@ -47,26 +47,12 @@ impl Parser {
         matches!(self.peek(), Tok::Sym(s) if s == kw)
     }
     fn err(&self, expected: &str) -> Error {
-        Error::invalid_arg(
-            "expr",
-            format!(
-                "syntax error at position {}: expected {expected}, got {}",
-                self.at(),
-                describe(self.peek())
-            ),
-        )
+        Error::invalid_arg("expr", format!("syntax error at position {}: expected {expected}, got {}", self.at(), describe(self.peek())))
     }
     fn enter(&mut self) -> Result<()> {
         self.depth += 1;
         if self.depth > self.max_depth {
-            return Err(Error::limit(
-                "expr",
-                format!(
-                    "nesting deeper than maxDepth {} at position {}",
-                    self.max_depth,
-                    self.at()
-                ),
-            ));
+            return Err(Error::limit("expr", format!("nesting deeper than maxDepth {} at position {}", self.max_depth, self.at())));
         }
         Ok(())
     }
@@ -312,12 +298,7 @@ pub fn parse_with_depth(src: &str, max_depth: usize) -> Result<Node> {
         return Err(Error::limit("expr", "longer than 10 MB"));
     }
     let toks = tokenize(src)?;
-    let mut p = Parser {
-        toks,
-        pos: 0,
-        depth: 0,
-        max_depth,
-    };
+    let mut p = Parser { toks, pos: 0, depth: 0, max_depth };
     // Deep recursion guard: run on a thread-sized stack budget via depth counter.
     p.parse_top()
 }

@@ -90,12 +90,7 @@ fn write_inner(n: &Node, s: &mut String) {
             let p = op.prec();
             if *op == BinOp::Pow {
                 // right-associative; a unary/negative base needs parens
-                wrap(
-                    a,
-                    prec_of(a) <= p
-                        || matches!(**a, Node::Num(ref r) if !r.is_integer() || r.is_negative()),
-                    s,
-                );
+                wrap(a, prec_of(a) <= p || matches!(**a, Node::Num(ref r) if !r.is_integer() || r.is_negative()), s);
                 s.push_str(" ^ ");
                 wrap(b, prec_of(b) < p && !matches!(**b, Node::Neg(_)), s);
             } else {

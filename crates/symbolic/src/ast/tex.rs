@@ -33,8 +33,7 @@ fn tex_inner(n: &Node) -> String {
             "pi" => "\\pi".into(),
             "e" => "e".into(),
             "i" => "i".into(),
-            "alpha" | "beta" | "gamma" | "delta" | "theta" | "lambda" | "mu" | "sigma" | "phi"
-            | "omega" | "tau" => {
+            "alpha" | "beta" | "gamma" | "delta" | "theta" | "lambda" | "mu" | "sigma" | "phi" | "omega" | "tau" => {
                 format!("\\{x}")
             }
             _ if x.len() > 1 => format!("\\mathrm{{{x}}}"),

@@ -20,12 +20,7 @@ impl Default for Bdd {
 
 impl Bdd {
     pub fn new() -> Bdd {
-        Bdd {
-            nodes: vec![(u32::MAX, 0, 0), (u32::MAX, 1, 1)],
-            unique: HashMap::new(),
-            memo: HashMap::new(),
-            max_nodes: 1_000_000,
-        }
+        Bdd { nodes: vec![(u32::MAX, 0, 0), (u32::MAX, 1, 1)], unique: HashMap::new(), memo: HashMap::new(), max_nodes: 1_000_000 }
     }
     fn mk(&mut self, v: u32, lo: u32, hi: u32) -> Result<u32> {
         if lo == hi {
@@ -35,10 +30,7 @@ impl Bdd {
             return Ok(id);
         }
         if self.nodes.len() >= self.max_nodes {
-            return Err(Error::limit(
-                "expr",
-                format!("BDD exceeds {} nodes", self.max_nodes),
-            ));
+            return Err(Error::limit("expr", format!("BDD exceeds {} nodes", self.max_nodes)));
         }
         let id = self.nodes.len() as u32;
         self.nodes.push((v, lo, hi));
@@ -94,16 +86,8 @@ impl Bdd {
         }
         let (ta, tb) = (self.top(a), self.top(b));
         let v = ta.min(tb);
-        let (alo, ahi) = if ta == v {
-            (self.nodes[a as usize].1, self.nodes[a as usize].2)
-        } else {
-            (a, a)
-        };
-        let (blo, bhi) = if tb == v {
-            (self.nodes[b as usize].1, self.nodes[b as usize].2)
-        } else {
-            (b, b)
-        };
+        let (alo, ahi) = if ta == v { (self.nodes[a as usize].1, self.nodes[a as usize].2) } else { (a, a) };
+        let (blo, bhi) = if tb == v { (self.nodes[b as usize].1, self.nodes[b as usize].2) } else { (b, b) };
         let lo = self.apply(op, alo, blo)?;
         let hi = self.apply(op, ahi, bhi)?;
         let r = self.mk(v, lo, hi)?;
@@ -138,19 +122,10 @@ impl Bdd {
                         let z = self.apply(2, x, y)?;
                         self.not(z)
                     }
-                    _ => Err(Error::invalid_arg(
-                        "expr",
-                        format!("operator '{}' is not boolean", op.symbol()),
-                    )),
+                    _ => Err(Error::invalid_arg("expr", format!("operator '{}' is not boolean", op.symbol()))),
                 }
             }
-            other => Err(Error::invalid_arg(
-                "expr",
-                format!(
-                    "'{}' is not a boolean expression",
-                    crate::ast::to_string(other)
-                ),
-            )),
+            other => Err(Error::invalid_arg("expr", format!("'{}' is not a boolean expression", crate::ast::to_string(other)))),
         }
     }
     /// Disjoint cubes (paths to true) in variable order.
@@ -161,10 +136,7 @@ impl Bdd {
             if n == 1 {
                 out.push(path);
                 if out.len() > limit {
-                    return Err(Error::limit(
-                        "expr",
-                        format!("canonical form has more than {limit} cubes"),
-                    ));
+                    return Err(Error::limit("expr", format!("canonical form has more than {limit} cubes")));
                 }
                 continue;
             }
@@ -200,16 +172,8 @@ pub fn bool_canonical(src: &str) -> Result<String> {
     let parts: Vec<String> = cubes
         .iter()
         .map(|c| {
-            let lits: Vec<String> = c
-                .iter()
-                .map(|&(v, pos)| {
-                    if pos {
-                        names[v as usize].clone()
-                    } else {
-                        format!("not {}", names[v as usize])
-                    }
-                })
-                .collect();
+            let lits: Vec<String> =
+                c.iter().map(|&(v, pos)| if pos { names[v as usize].clone() } else { format!("not {}", names[v as usize]) }).collect();
             lits.join(" and ")
         })
         .collect();

@@ -33,20 +33,13 @@ pub fn parse_dimacs(text: &str) -> Result<Cnf> {
         if t.starts_with('p') {
             let parts: Vec<&str> = t.split_whitespace().collect();
             if parts.len() != 4 || parts[1] != "cnf" {
-                return Err(Error::invalid_arg(
-                    "cnf",
-                    format!("line {}: expected 'p cnf <vars> <clauses>'", ln + 1),
-                ));
+                return Err(Error::invalid_arg("cnf", format!("line {}: expected 'p cnf <vars> <clauses>'", ln + 1)));
             }
-            cnf.num_vars = parts[2].parse().map_err(|_| {
-                Error::invalid_arg("cnf", format!("line {}: bad variable count", ln + 1))
-            })?;
+            cnf.num_vars = parts[2].parse().map_err(|_| Error::invalid_arg("cnf", format!("line {}: bad variable count", ln + 1)))?;
             continue;
         }
         for tok in t.split_whitespace() {
-            let v: i32 = tok.parse().map_err(|_| {
-                Error::invalid_arg("cnf", format!("line {}: '{tok}' is not a literal", ln + 1))
-            })?;
+            let v: i32 = tok.parse().map_err(|_| Error::invalid_arg("cnf", format!("line {}: '{tok}' is not a literal", ln + 1)))?;
             if v == 0 {
                 cnf.clauses.push(std::mem::take(&mut cur));
             } else {
@@ -74,8 +67,5 @@ pub fn from_clauses(clauses: Vec<Vec<i32>>) -> Result<Cnf> {
             n = n.max(l.unsigned_abs());
         }
     }
-    Ok(Cnf {
-        num_vars: n,
-        clauses,
-    })
+    Ok(Cnf { num_vars: n, clauses })
 }

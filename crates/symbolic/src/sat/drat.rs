@@ -170,8 +170,8 @@ impl Checker {
         let id = ids[pos];
         // keep clauses that are reasons for root assignments
         let cl = &self.clauses[id];
-        let reason = cl.iter().filter(|&&l| self.value(l) == 1).count() == 1
-            && cl.iter().filter(|&&l| self.value(l) == -1).count() == cl.len() - 1;
+        let reason =
+            cl.iter().filter(|&&l| self.value(l) == 1).count() == 1 && cl.iter().filter(|&&l| self.value(l) == -1).count() == cl.len() - 1;
         if !reason {
             self.deleted[id] = true;
             self.index.get_mut(&c).unwrap().remove(pos);
@@ -202,9 +202,7 @@ impl Checker {
     }
     fn rat(&mut self, c: &[i32]) -> bool {
         let Some(&p) = c.first() else { return false };
-        let cands: Vec<usize> = (0..self.clauses.len())
-            .filter(|&i| !self.deleted[i] && self.clauses[i].contains(&-p))
-            .collect();
+        let cands: Vec<usize> = (0..self.clauses.len()).filter(|&i| !self.deleted[i] && self.clauses[i].contains(&-p)).collect();
         for id in cands {
             let mut r: Vec<i32> = c.to_vec();
             r.extend(self.clauses[id].iter().filter(|&&l| l != -p));
@@ -245,13 +243,7 @@ pub fn check_drat(cnf: &Cnf, proof: &str) -> DratCheck {
             match tok.parse::<i32>() {
                 Ok(0) => break,
                 Ok(v) => lits.push(v),
-                Err(_) => {
-                    return DratCheck {
-                        valid: false,
-                        lemmas,
-                        reason: format!("line {}: bad literal '{tok}'", ln + 1),
-                    }
-                }
+                Err(_) => return DratCheck { valid: false, lemmas, reason: format!("line {}: bad literal '{tok}'", ln + 1) },
             }
         }
         if del {
@@ -260,39 +252,19 @@ pub fn check_drat(cnf: &Cnf, proof: &str) -> DratCheck {
         }
         lemmas += 1;
         if ch.inconsistent {
-            return DratCheck {
-                valid: true,
-                lemmas,
-                reason: "empty clause derived".into(),
-            };
+            return DratCheck { valid: true, lemmas, reason: "empty clause derived".into() };
         }
         if !ch.rup(&lits) && !ch.rat(&lits) {
-            return DratCheck {
-                valid: false,
-                lemmas,
-                reason: format!("line {}: lemma {:?} is neither RUP nor RAT", ln + 1, lits),
-            };
+            return DratCheck { valid: false, lemmas, reason: format!("line {}: lemma {:?} is neither RUP nor RAT", ln + 1, lits) };
         }
         if lits.is_empty() {
-            return DratCheck {
-                valid: true,
-                lemmas,
-                reason: "empty clause derived".into(),
-            };
+            return DratCheck { valid: true, lemmas, reason: "empty clause derived".into() };
         }
         ch.add(lits);
     }
     if ch.inconsistent || ch.rup(&[]) {
-        DratCheck {
-            valid: true,
-            lemmas,
-            reason: "empty clause derived".into(),
-        }
+        DratCheck { valid: true, lemmas, reason: "empty clause derived".into() }
     } else {
-        DratCheck {
-            valid: false,
-            lemmas,
-            reason: "proof ends without deriving the empty clause".into(),
-        }
+        DratCheck { valid: false, lemmas, reason: "proof ends without deriving the empty clause".into() }
     }
 }

@@ -38,9 +38,7 @@ pub fn solve(cnf: &Cnf, proof: bool) -> Result<SatResult> {
         lits.extend(c.iter().map(|&l| Lit::from_dimacs(l as isize)));
         solver.add_clause(&lits);
     }
-    let sat = solver
-        .solve()
-        .map_err(|e| Error::internal(format!("sat solver: {e}")))?;
+    let sat = solver.solve().map_err(|e| Error::internal(format!("sat solver: {e}")))?;
     if sat {
         let model = solver.model().unwrap_or_default();
         let mut m: Vec<i32> = model.iter().map(|l| l.to_dimacs() as i32).collect();
@@ -56,9 +54,7 @@ pub fn solve(cnf: &Cnf, proof: bool) -> Result<SatResult> {
         Ok(SatResult::Sat { model: m })
     } else {
         if proof {
-            solver
-                .close_proof()
-                .map_err(|e| Error::internal(format!("sat proof: {e}")))?;
+            solver.close_proof().map_err(|e| Error::internal(format!("sat proof: {e}")))?;
         }
         drop(solver);
         let bytes = buf.0.borrow().clone();
@@ -72,7 +68,5 @@ pub fn solve(cnf: &Cnf, proof: bool) -> Result<SatResult> {
 
 pub fn check_model(cnf: &Cnf, model: &[i32]) -> bool {
     let set: std::collections::HashSet<i32> = model.iter().cloned().collect();
-    cnf.clauses
-        .iter()
-        .all(|c| c.iter().any(|l| set.contains(l)))
+    cnf.clauses.iter().all(|c| c.iter().any(|l| set.contains(l)))
 }

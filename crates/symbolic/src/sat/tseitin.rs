@@ -40,21 +40,11 @@ pub fn tseitin(expr: &Node) -> Result<(Cnf, Vec<String>)> {
     let mut t = Tseitin {
         clauses: Vec::new(),
         next: names.len() as i32 + 1,
-        map: names
-            .iter()
-            .enumerate()
-            .map(|(i, n)| (n.clone(), i as i32 + 1))
-            .collect(),
+        map: names.iter().enumerate().map(|(i, n)| (n.clone(), i as i32 + 1)).collect(),
     };
     let root = t.enc(expr)?;
     t.clauses.push(vec![root]);
-    Ok((
-        Cnf {
-            num_vars: (t.next - 1) as u32,
-            clauses: t.clauses,
-        },
-        names,
-    ))
+    Ok((Cnf { num_vars: (t.next - 1) as u32, clauses: t.clauses }, names))
 }
 
 struct Tseitin {
@@ -79,12 +69,9 @@ impl Tseitin {
                 self.clauses.push(vec![if *b { v } else { -v }]);
                 v
             }
-            Node::Num(r)
-                if r.is_integer() && (r.numer() == &0.into() || r.numer() == &1.into()) =>
-            {
+            Node::Num(r) if r.is_integer() && (r.numer() == &0.into() || r.numer() == &1.into()) => {
                 let v = self.fresh();
-                self.clauses
-                    .push(vec![if r.numer() == &1.into() { v } else { -v }]);
+                self.clauses.push(vec![if r.numer() == &1.into() { v } else { -v }]);
                 v
             }
             Node::Not(a) => -self.enc(a)?,
@@ -94,36 +81,21 @@ impl Tseitin {
                 let z = self.fresh();
                 match op {
                     BinOp::And => {
-                        self.clauses
-                            .extend([vec![-z, x], vec![-z, y], vec![z, -x, -y]]);
+                        self.clauses.extend([vec![-z, x], vec![-z, y], vec![z, -x, -y]]);
                     }
                     BinOp::Or => {
-                        self.clauses
-                            .extend([vec![z, -x], vec![z, -y], vec![-z, x, y]]);
+                        self.clauses.extend([vec![z, -x], vec![z, -y], vec![-z, x, y]]);
                     }
                     BinOp::Xor | BinOp::Ne => {
-                        self.clauses.extend([
-                            vec![-z, x, y],
-                            vec![-z, -x, -y],
-                            vec![z, -x, y],
-                            vec![z, x, -y],
-                        ]);
+                        self.clauses.extend([vec![-z, x, y], vec![-z, -x, -y], vec![z, -x, y], vec![z, x, -y]]);
                     }
                     BinOp::Eq => {
-                        self.clauses.extend([
-                            vec![z, x, y],
-                            vec![z, -x, -y],
-                            vec![-z, -x, y],
-                            vec![-z, x, -y],
-                        ]);
+                        self.clauses.extend([vec![z, x, y], vec![z, -x, -y], vec![-z, -x, y], vec![-z, x, -y]]);
                     }
                     _ => {
                         return Err(Error::invalid_arg(
                             "expr",
-                            format!(
-                                "operator '{}' is not boolean (use and, or, xor, not)",
-                                op.symbol()
-                            ),
+                            format!("operator '{}' is not boolean (use and, or, xor, not)", op.symbol()),
                         ))
                     }
                 }
@@ -134,27 +106,13 @@ impl Tseitin {
                 let y = self.enc(&args[1])?;
                 let z = self.fresh();
                 if f == "implies" {
-                    self.clauses
-                        .extend([vec![-z, -x, y], vec![z, x], vec![z, -y]]);
+                    self.clauses.extend([vec![-z, -x, y], vec![z, x], vec![z, -y]]);
                 } else {
-                    self.clauses.extend([
-                        vec![z, x, y],
-                        vec![z, -x, -y],
-                        vec![-z, -x, y],
-                        vec![-z, x, -y],
-                    ]);
+                    self.clauses.extend([vec![z, x, y], vec![z, -x, -y], vec![-z, -x, y], vec![-z, x, -y]]);
                 }
                 z
             }
-            other => {
-                return Err(Error::invalid_arg(
-                    "expr",
-                    format!(
-                        "'{}' is not a boolean expression",
-                        crate::ast::to_string(other)
-                    ),
-                ))
-            }
+            other => return Err(Error::invalid_arg("expr", format!("'{}' is not a boolean expression", crate::ast::to_string(other)))),
         })
     }
 }

@@ -23,21 +23,13 @@ fn md(a: &Zp, m: &BigInt) -> Zp {
 fn add(a: &Zp, b: &Zp, m: &BigInt) -> Zp {
     let n = a.len().max(b.len());
     let z = BigInt::zero();
-    trim(
-        (0..n)
-            .map(|i| (a.get(i).unwrap_or(&z) + b.get(i).unwrap_or(&z)).mod_floor(m))
-            .collect(),
-    )
+    trim((0..n).map(|i| (a.get(i).unwrap_or(&z) + b.get(i).unwrap_or(&z)).mod_floor(m)).collect())
 }
 
 fn sub(a: &Zp, b: &Zp, m: &BigInt) -> Zp {
     let n = a.len().max(b.len());
     let z = BigInt::zero();
-    trim(
-        (0..n)
-            .map(|i| (a.get(i).unwrap_or(&z) - b.get(i).unwrap_or(&z)).mod_floor(m))
-            .collect(),
-    )
+    trim((0..n).map(|i| (a.get(i).unwrap_or(&z) - b.get(i).unwrap_or(&z)).mod_floor(m)).collect())
 }
 
 pub fn mul(a: &Zp, b: &Zp, m: &BigInt) -> Zp {
@@ -87,11 +79,7 @@ fn step(f: &Zp, g: &Zp, h: &Zp, s: &Zp, t: &Zp, m2: &BigInt) -> (Zp, Zp, Zp, Zp)
     let (q, r) = divrem_monic(&mul(s, &e, m2), h, m2);
     let g2 = add(&add(g, &mul(t, &e, m2), m2), &mul(&q, g, m2), m2);
     let h2 = add(h, &r, m2);
-    let b = sub(
-        &add(&mul(s, &g2, m2), &mul(t, &h2, m2), m2),
-        &vec![BigInt::one()],
-        m2,
-    );
+    let b = sub(&add(&mul(s, &g2, m2), &mul(t, &h2, m2), m2), &vec![BigInt::one()], m2);
     let (c, d) = divrem_monic(&mul(s, &b, m2), &h2, m2);
     let s2 = sub(s, &d, m2);
     let t2 = sub(&sub(t, &mul(t, &b, m2), m2), &mul(&c, &g2, m2), m2);
@@ -100,14 +88,7 @@ fn step(f: &Zp, g: &Zp, h: &Zp, s: &Zp, t: &Zp, m2: &BigInt) -> (Zp, Zp, Zp, Zp)
 
 /// Lifts the monic factorization `f ≡ ∏ us (mod p)` of a monic `f` (given modulo `big`, a
 /// power `p^(2^levels)`) to monic factors modulo `big`. `alive` is polled at each split.
-pub fn lift(
-    f: &Zp,
-    us: &[Pp],
-    p: u64,
-    levels: u32,
-    big: &BigInt,
-    alive: &mut dyn FnMut() -> bool,
-) -> Option<Vec<Zp>> {
+pub fn lift(f: &Zp, us: &[Pp], p: u64, levels: u32, big: &BigInt, alive: &mut dyn FnMut() -> bool) -> Option<Vec<Zp>> {
     if us.len() == 1 {
         return Some(vec![md(f, big)]);
     }
@@ -139,11 +120,7 @@ mod tests {
         // x^2 - 2 ≡ (x - 3)(x - 4) mod 7 (3^2 = 9 ≡ 2); lifted mod 7^4 the product is x^2 - 2
         let p = 7u64;
         let big = BigInt::from(7u32.pow(4));
-        let f: Zp = vec![
-            BigInt::from(-2).mod_floor(&big),
-            BigInt::zero(),
-            BigInt::one(),
-        ];
+        let f: Zp = vec![BigInt::from(-2).mod_floor(&big), BigInt::zero(), BigInt::one()];
         let us = vec![vec![4u64, 1], vec![3u64, 1]];
         let fs = lift(&f, &us, p, 2, &big, &mut || true).unwrap();
         assert_eq!(mul(&fs[0], &fs[1], &big), f);

@@ -33,12 +33,7 @@ pub struct FactorLimits {
 
 impl Default for FactorLimits {
     fn default() -> Self {
-        FactorLimits {
-            max_degree: 200,
-            max_time: Duration::from_secs(5),
-            max_subsets: 1 << 18,
-            deadline: None,
-        }
+        FactorLimits { max_degree: 200, max_time: Duration::from_secs(5), max_subsets: 1 << 18, deadline: None }
     }
 }
 
@@ -72,8 +67,7 @@ struct Budget {
 }
 impl Budget {
     fn ok(&self) -> bool {
-        self.start.elapsed() <= self.lim.max_time
-            && self.lim.deadline.is_none_or(|d| Instant::now() <= d)
+        self.start.elapsed() <= self.lim.max_time && self.lim.deadline.is_none_or(|d| Instant::now() <= d)
     }
 }
 
@@ -183,11 +177,7 @@ fn cyclotomic_split(f: &P) -> Option<Vec<P>> {
 /// Square-free primitive `f` reduced mod `p`, if `p` keeps the degree and square-freeness.
 fn good_reduction(f: &P, p: u64) -> Option<modp::Pp> {
     let pb = BigInt::from(p);
-    let fm = modp::trim(
-        f.iter()
-            .map(|c| c.mod_floor(&pb).to_u64().unwrap())
-            .collect(),
-    );
+    let fm = modp::trim(f.iter().map(|c| c.mod_floor(&pb).to_u64().unwrap()).collect());
     if fm.len() != f.len() {
         return None;
     }
@@ -211,10 +201,7 @@ pub fn factor_sqfree_z(f: &[BigInt], lim: &FactorLimits) -> Option<Vec<Vec<BigIn
         fs.sort_by(|a, b| a.len().cmp(&b.len()).then_with(|| a.cmp(b)));
         return Some(fs);
     }
-    let b = Budget {
-        start: Instant::now(),
-        lim: lim.clone(),
-    };
+    let b = Budget { start: Instant::now(), lim: lim.clone() };
     let mut alive = || b.ok();
     let lc = f.last().unwrap().clone();
     // the prime with the fewest modular factors among the first few good ones
@@ -265,13 +252,7 @@ pub fn factor_sqfree_z(f: &[BigInt], lim: &FactorLimits) -> Option<Vec<Vec<BigIn
     recombine(f, &mut mods, &m, lim, &b)
 }
 
-fn recombine(
-    f: P,
-    mods: &mut Vec<P>,
-    m: &BigInt,
-    lim: &FactorLimits,
-    b: &Budget,
-) -> Option<Vec<P>> {
+fn recombine(f: P, mods: &mut Vec<P>, m: &BigInt, lim: &FactorLimits, b: &Budget) -> Option<Vec<P>> {
     mods.sort_by(|a, b| a.len().cmp(&b.len()).then_with(|| a.cmp(b)));
     let half: BigInt = m / 2u32;
     let mut rest = f;
@@ -295,11 +276,7 @@ fn recombine(
                 c0 = (c0 * &mods[i][0]).mod_floor(m);
             }
             let c0 = sym(&c0, m, &half);
-            let plausible = if rest[0].is_zero() {
-                true
-            } else {
-                !c0.is_zero() && (&target0 % &c0).is_zero()
-            };
+            let plausible = if rest[0].is_zero() { true } else { !c0.is_zero() && (&target0 % &c0).is_zero() };
             if plausible {
                 let mut g: P = vec![lcr.mod_floor(m)];
                 for &i in &idx {
@@ -362,9 +339,6 @@ mod tests {
         f[12] = BigInt::one();
         // x^12 + 1 = Φ_8 Φ_24
         let fs = factor_sqfree_z(&f, &FactorLimits::default()).unwrap();
-        assert_eq!(
-            fs,
-            vec![v(&[1, 0, 0, 0, 1]), v(&[1, 0, 0, 0, -1, 0, 0, 0, 1])]
-        );
+        assert_eq!(fs, vec![v(&[1, 0, 0, 0, 1]), v(&[1, 0, 0, 0, -1, 0, 0, 0, 1])]);
     }
 }

@@ -36,11 +36,7 @@ pub fn inv(a: u64, p: u64) -> u64 {
 
 pub fn sub(a: &Pp, b: &Pp, p: u64) -> Pp {
     let n = a.len().max(b.len());
-    trim(
-        (0..n)
-            .map(|i| (a.get(i).copied().unwrap_or(0) + p - b.get(i).copied().unwrap_or(0)) % p)
-            .collect(),
-    )
+    trim((0..n).map(|i| (a.get(i).copied().unwrap_or(0) + p - b.get(i).copied().unwrap_or(0)) % p).collect())
 }
 
 pub fn mul(a: &Pp, b: &Pp, p: u64) -> Pp {
@@ -138,13 +134,7 @@ fn powmod_poly(base: &Pp, e: &BigUint, f: &Pp, p: u64) -> Pp {
 }
 
 pub fn derivative(f: &Pp, p: u64) -> Pp {
-    trim(
-        f.iter()
-            .enumerate()
-            .skip(1)
-            .map(|(i, &c)| (i as u64 % p) * c % p)
-            .collect(),
-    )
+    trim(f.iter().enumerate().skip(1).map(|(i, &c)| (i as u64 % p) * c % p).collect())
 }
 
 /// Distinct-degree factorization of a monic square-free f: (product of the degree-d factors, d).
@@ -187,14 +177,7 @@ impl Rng {
 }
 
 /// Equal-degree splitting of a monic product of degree-d factors (p odd).
-pub fn edf(
-    g: &Pp,
-    d: usize,
-    p: u64,
-    rng: &mut Rng,
-    alive: &mut dyn FnMut() -> bool,
-    out: &mut Vec<Pp>,
-) -> Option<()> {
+pub fn edf(g: &Pp, d: usize, p: u64, rng: &mut Rng, alive: &mut dyn FnMut() -> bool, out: &mut Vec<Pp>) -> Option<()> {
     let n = deg(g) as usize;
     if n == d {
         out.push(g.clone());
@@ -238,12 +221,7 @@ pub fn factor_monic(f: &Pp, p: u64, alive: &mut dyn FnMut() -> bool) -> Option<V
 
 /// Number of irreducible factors (from the distinct-degree split alone).
 pub fn count_factors(f: &Pp, p: u64, alive: &mut dyn FnMut() -> bool) -> Option<usize> {
-    Some(
-        ddf(f, p, alive)?
-            .iter()
-            .map(|(g, d)| deg(g) as usize / d)
-            .sum(),
-    )
+    Some(ddf(f, p, alive)?.iter().map(|(g, d)| deg(g) as usize / d).sum())
 }
 
 pub fn is_prime(n: u64) -> bool {
@@ -270,14 +248,7 @@ mod tests {
         let fs = factor_monic(&f, 5, &mut || true).unwrap();
         assert_eq!(fs, vec![vec![1, 1], vec![2, 1], vec![3, 1], vec![4, 1]]);
         let (s, t) = bezout(&vec![1, 1], &vec![2, 1], 5).unwrap();
-        let one = sub(
-            &mul(&s, &vec![1, 1], 5),
-            &mul(&t, &vec![2, 1], 5)
-                .iter()
-                .map(|c| (5 - c) % 5)
-                .collect(),
-            5,
-        );
+        let one = sub(&mul(&s, &vec![1, 1], 5), &mul(&t, &vec![2, 1], 5).iter().map(|c| (5 - c) % 5).collect(), 5);
         assert_eq!(one, vec![1]);
     }
 }

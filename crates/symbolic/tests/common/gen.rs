@@ -23,10 +23,7 @@ pub fn random_3sat(vars: u32, clauses: usize, seed: u64) -> Cnf {
         }
         cs.push(c);
     }
-    Cnf {
-        num_vars: vars,
-        clauses: cs,
-    }
+    Cnf { num_vars: vars, clauses: cs }
 }
 
 /// Pigeonhole: `p` pigeons into `h` holes (UNSAT when p > h).
@@ -43,8 +40,5 @@ pub fn pigeonhole(p: u32, h: u32) -> Cnf {
             }
         }
     }
-    Cnf {
-        num_vars: p * h,
-        clauses: cs,
-    }
+    Cnf { num_vars: p * h, clauses: cs }
 }
