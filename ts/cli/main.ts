@@ -13,6 +13,7 @@ import { schedulerCommands } from './scheduler.js';
 import { kernelCommands, kernelGroups } from './kernel.js';
 import { autoblockCommands } from './autoblock.js';
 import { learnCommands } from './learn.js';
+import { contractsCommands } from './contracts.js';
 
 const topLevel: Record<string, Command> = { ...cryptoCommands, ...kernelCommands };
 const groups: Record<string, CommandGroup> = {
@@ -22,6 +23,7 @@ const groups: Record<string, CommandGroup> = {
   symbolic: symbolicCommands,
   autoblock: autoblockCommands,
   learn: learnCommands,
+  contract: contractsCommands,
   ...kernelGroups,
 };
 
