@@ -37,12 +37,35 @@ for (const m of (cargo.stdout + cargo.stderr).matchAll(/test result: \w+\. (\d+)
 if (cargo.status !== 0 && cargoCounted === 0) failed++; // did not compile
 if (cargo.status !== 0) console.error('cargo test failed');
 
+// 1b. Kernel tests that need root are #[ignore]d (they show as ignored without
+// root); as root they run here. OMNITIDE_SKIP_KERNEL_TESTS=1 leaves them ignored.
+if (process.getuid?.() === 0 && process.env.OMNITIDE_SKIP_KERNEL_TESTS !== '1') {
+  const rootTests = await run('cargo', ['test', '-p', 'omnitide-kernel', '--color', 'never', '--', '--ignored', '--test-threads', '1']);
+  let counted = 0;
+  for (const m of (rootTests.stdout + rootTests.stderr).matchAll(/test result: \w+\. (\d+) passed; (\d+) failed/g)) {
+    passed += Number(m[1]);
+    failed += Number(m[2]);
+    counted++;
+  }
+  if (rootTests.status !== 0 && counted === 0) failed++;
+  if (rootTests.status !== 0) console.error('cargo test (kernel tests as root) failed');
+} else {
+  console.warn('!!! kernel tests that need root were ignored (not root, or OMNITIDE_SKIP_KERNEL_TESTS=1) !!!');
+}
+
 // 2. Generated bindings must match what `napi build` produced in this checkout.
 const drift = await run('git', ['diff', '--stat', '--exit-code', '--', 'bindings/index.js', 'bindings/index.d.ts']);
 if (drift.status === 0) passed++;
 else {
   failed++;
   console.error('bindings/ differ from a fresh `napi build`: commit the regenerated files');
+}
+// 2b. Likewise the eBPF objects: with clang, the cargo build above regenerated kernel/build/*.bpf.o.
+const bpfDrift = await run('git', ['diff', '--stat', '--exit-code', '--', 'kernel/build']);
+if (bpfDrift.status === 0) passed++;
+else {
+  failed++;
+  console.error('kernel/build/*.bpf.o differ from what kernel/*.bpf.c compile to: commit the regenerated objects');
 }
 
 // 3. Lint gates (`npm run lint` runs the same): rustfmt, clippy -D warnings,

@@ -9,10 +9,10 @@ use omnitide_autoblock::{pyre, Engine};
 use omnitide_common::Error;
 
 use crate::error::guard;
+use crate::task;
 
 fn lock(e: &Mutex<Engine>) -> omnitide_common::Result<std::sync::MutexGuard<'_, Engine>> {
-    e.lock()
-        .map_err(|_| Error::internal("autoblock engine: poisoned by an earlier panic"))
+    e.lock().map_err(|_| Error::internal("autoblock engine: poisoned by an earlier panic"))
 }
 
 fn to_json<T: serde::Serialize>(v: &T) -> omnitide_common::Result<String> {
@@ -24,67 +24,32 @@ pub struct AutoblockEngine {
     inner: Arc<Mutex<Engine>>,
 }
 
-pub struct LinesTask {
-    engine: Arc<Mutex<Engine>>,
-    bytes: Vec<u8>,
-    jail: Option<String>,
-    now: f64,
-}
-
-impl Task for LinesTask {
-    type Output = String;
-    type JsValue = String;
-    fn compute(&mut self) -> Result<Self::Output> {
-        guard(|| {
-            to_json(&lock(&self.engine)?.process_lines(
-                &self.bytes,
-                self.jail.as_deref(),
-                self.now,
-            )?)
-        })
-    }
-    fn resolve(&mut self, _env: Env, output: Self::Output) -> Result<Self::JsValue> {
-        Ok(output)
-    }
-}
-
 #[napi]
 impl AutoblockEngine {
     /// Builds an engine from its JSON configuration (jails, scenarios, allowlist).
     #[napi(constructor)]
     pub fn new(config: String) -> Result<Self> {
-        guard(|| {
-            Ok(Self {
-                inner: Arc::new(Mutex::new(Engine::from_json(&config)?)),
-            })
-        })
+        guard(|| Ok(Self { inner: Arc::new(Mutex::new(Engine::from_json(&config)?)) }))
     }
 
     /// Log lines through the jails; JSON array of detections.
     #[napi]
-    pub fn process_lines(
-        &self,
-        bytes: Uint8Array,
-        jail: Option<String>,
-        now: f64,
-    ) -> Result<String> {
+    pub fn process_lines(&self, bytes: Uint8Array, jail: Option<String>, now: f64) -> Result<String> {
         guard(|| to_json(&lock(&self.inner)?.process_lines(&bytes, jail.as_deref(), now)?))
     }
 
     /// `processLines` on the libuv pool (large batches).
-    #[napi(ts_return_type = "Promise<string>")]
-    pub fn process_lines_async(
+    #[napi]
+    pub fn process_lines_async<'e>(
         &self,
+        env: &'e Env,
         bytes: Uint8Array,
         jail: Option<String>,
         now: f64,
-    ) -> AsyncTask<LinesTask> {
-        AsyncTask::new(LinesTask {
-            engine: self.inner.clone(),
-            bytes: bytes.to_vec(),
-            jail,
-            now,
-        })
+    ) -> Result<PromiseRaw<'e, String>> {
+        let engine = self.inner.clone();
+        let bytes = bytes.to_vec();
+        task::spawn(env, move || to_json(&lock(&engine)?.process_lines(&bytes, jail.as_deref(), now)?), std::convert::identity)
     }
 
     /// Packed structured events through the scenarios; JSON array of detections.
@@ -149,12 +114,5 @@ impl AutoblockEngine {
 /// A Python-regex pattern in linear-time `regex` syntax (one per conditional variant).
 #[napi]
 pub fn autoblock_translate_regex(pattern: String) -> Result<Vec<String>> {
-    guard(|| {
-        pyre::translate(&pattern).map_err(|e| {
-            Error::invalid_arg(
-                "pattern",
-                format!("at character {}: {}", e.offset, e.problem),
-            )
-        })
-    })
+    guard(|| pyre::translate(&pattern).map_err(|e| Error::invalid_arg("pattern", format!("at character {}: {}", e.offset, e.problem))))
 }

@@ -11,5 +11,6 @@ mod kernel;
 mod learn;
 mod ledger;
 mod scheduler;
+mod lattice;
 mod symbolic;
 mod task;

@@ -14,6 +14,7 @@ import { kernelCommands, kernelGroups } from './kernel.js';
 import { autoblockCommands } from './autoblock.js';
 import { learnCommands } from './learn.js';
 import { contractsCommands } from './contracts.js';
+import { latticeCommands } from './lattice.js';
 
 const topLevel: Record<string, Command> = { ...cryptoCommands, ...kernelCommands };
 const groups: Record<string, CommandGroup> = {
@@ -24,6 +25,7 @@ const groups: Record<string, CommandGroup> = {
   autoblock: autoblockCommands,
   learn: learnCommands,
   contract: contractsCommands,
+  lattice: latticeCommands,
   ...kernelGroups,
 };
 

@@ -21,9 +21,7 @@ pub fn parse_net(arg: &str, s: &str) -> Result<IpNet> {
     if let Ok(ip) = s.parse::<IpAddr>() {
         return Ok(IpNet::from(ip));
     }
-    let n: IpNet = s.parse().map_err(|_| {
-        Error::invalid_arg(arg, format!("'{s}' is not an IP address or CIDR prefix"))
-    })?;
+    let n: IpNet = s.parse().map_err(|_| Error::invalid_arg(arg, format!("'{s}' is not an IP address or CIDR prefix")))?;
     Ok(n.trunc())
 }
 
@@ -58,16 +56,8 @@ impl Allowlist {
             IpAddr::V6(v6) => v6.to_ipv4_mapped().map(IpAddr::V4).unwrap_or(ip),
             v4 => v4,
         };
-        let lens = if ip.is_ipv4() {
-            &self.lens_v4
-        } else {
-            &self.lens_v6
-        };
-        lens.iter().any(|&l| {
-            IpNet::new(ip, l)
-                .map(|n| self.nets.contains(&n.trunc()))
-                .unwrap_or(false)
-        })
+        let lens = if ip.is_ipv4() { &self.lens_v4 } else { &self.lens_v6 };
+        lens.iter().any(|&l| IpNet::new(ip, l).map(|n| self.nets.contains(&n.trunc())).unwrap_or(false))
     }
 
     /// Does the allowlist cover (any part of) the scope value `v`?
@@ -100,22 +90,11 @@ mod tests {
 
     #[test]
     fn addresses_prefixes_users() {
-        let a = Allowlist::new(&[
-            "10.0.0.0/8".into(),
-            "192.0.2.7".into(),
-            "2001:db8::/32".into(),
-            "user:ops".into(),
-        ])
-        .unwrap();
+        let a = Allowlist::new(&["10.0.0.0/8".into(), "192.0.2.7".into(), "2001:db8::/32".into(), "user:ops".into()]).unwrap();
         assert!(a.covers("10.1.2.3") && a.covers("192.0.2.7") && !a.covers("192.0.2.8"));
         assert!(a.covers("::ffff:10.0.0.1") && a.covers("2001:db8::1") && !a.covers("2001:db9::1"));
         assert!(a.covers("user:ops") && !a.covers("user:root"));
-        assert!(
-            a.covers("192.0.2.0/24") && a.covers("10.2.0.0/16") && !a.covers("198.51.100.0/24")
-        );
-        assert!(Allowlist::new(&["10.0.0.300".into()])
-            .unwrap_err()
-            .message
-            .contains("allowlist[0]"));
+        assert!(a.covers("192.0.2.0/24") && a.covers("10.2.0.0/16") && !a.covers("198.51.100.0/24"));
+        assert!(Allowlist::new(&["10.0.0.300".into()]).unwrap_err().message.contains("allowlist[0]"));
     }
 }

@@ -58,10 +58,7 @@ impl Conf {
 
     fn read_into(&mut self, path: &Path, depth: usize, required: bool) -> Result<()> {
         if depth > 8 {
-            return Err(Error::invalid_arg(
-                "filter",
-                format!("{}: includes nested more than 8 deep", path.display()),
-            ));
+            return Err(Error::invalid_arg("filter", format!("{}: includes nested more than 8 deep", path.display())));
         }
         let meta = match std::fs::metadata(path) {
             Ok(m) => m,
@@ -69,14 +66,10 @@ impl Conf {
             Err(e) => return Err(Error::io(path.display(), &e)),
         };
         if meta.len() > MAX_FILE_BYTES {
-            return Err(Error::limit(
-                "filter",
-                format!("{}: larger than 4 MiB", path.display()),
-            ));
+            return Err(Error::limit("filter", format!("{}: larger than 4 MiB", path.display())));
         }
         let bytes = std::fs::read(path).map_err(|e| Error::io(path.display(), &e))?;
-        let text = String::from_utf8(bytes)
-            .map_err(|_| Error::invalid_arg("filter", format!("{}: not UTF-8", path.display())))?;
+        let text = String::from_utf8(bytes).map_err(|_| Error::invalid_arg("filter", format!("{}: not UTF-8", path.display())))?;
         self.merge_text(&path.display().to_string(), &text, path.parent(), depth)?;
         let local = path.with_extension("local");
         if path.extension().is_some_and(|e| e == "conf") && local.exists() {
@@ -85,23 +78,14 @@ impl Conf {
         Ok(())
     }
 
-    fn merge_text(
-        &mut self,
-        name: &str,
-        text: &str,
-        dir: Option<&Path>,
-        depth: usize,
-    ) -> Result<()> {
+    fn merge_text(&mut self, name: &str, text: &str, dir: Option<&Path>, depth: usize) -> Result<()> {
         let parsed = parse_ini(name, text)?;
         let includes = |key: &str| -> Vec<PathBuf> {
             parsed
                 .iter()
                 .filter(|(s, k, _)| s == "INCLUDES" && k == key)
                 .flat_map(|(_, _, v)| {
-                    v.text
-                        .split_whitespace()
-                        .map(|f| dir.map(|d| d.join(f)).unwrap_or_else(|| PathBuf::from(f)))
-                        .collect::<Vec<_>>()
+                    v.text.split_whitespace().map(|f| dir.map(|d| d.join(f)).unwrap_or_else(|| PathBuf::from(f))).collect::<Vec<_>>()
                 })
                 .collect()
         };
@@ -110,10 +94,7 @@ impl Conf {
         }
         for (section, key, value) in parsed.iter().filter(|(s, _, _)| s != "INCLUDES") {
             for (i, l) in value.text.lines().enumerate() {
-                self.origins.entry(l.trim().to_string()).or_insert(Loc {
-                    file: value.loc.file.clone(),
-                    line: value.loc.line + i,
-                });
+                self.origins.entry(l.trim().to_string()).or_insert(Loc { file: value.loc.file.clone(), line: value.loc.line + i });
             }
             let sec = self.sections.entry(section.clone()).or_default();
             let mut v = value.clone();
@@ -145,10 +126,7 @@ impl Conf {
     }
 
     fn raw(&self, section: &str, key: &str) -> Option<&Value> {
-        self.sections
-            .get(section)
-            .and_then(|s| s.get(key))
-            .or_else(|| self.sections.get("DEFAULT").and_then(|s| s.get(key)))
+        self.sections.get(section).and_then(|s| s.get(key)).or_else(|| self.sections.get("DEFAULT").and_then(|s| s.get(key)))
     }
 
     /// Where an option (or the given value line) was written.
@@ -170,10 +148,7 @@ impl Conf {
 
     fn interpolate(&self, section: &str, text: &str, at: &Value, depth: usize) -> Result<String> {
         if depth > MAX_DEPTH {
-            return Err(Error::invalid_arg(
-                "filter",
-                format!("{}: interpolation nested too deep (a cycle?)", at.loc),
-            ));
+            return Err(Error::invalid_arg("filter", format!("{}: interpolation nested too deep (a cycle?)", at.loc)));
         }
         let mut out = String::with_capacity(text.len());
         let mut rest = text;
@@ -181,27 +156,18 @@ impl Conf {
             out.push_str(&rest[..p]);
             let after = &rest[p + 2..];
             let Some(close) = after.find(")s") else {
-                return Err(Error::invalid_arg(
-                    "filter",
-                    format!("{}: unterminated %(...)s", at.loc),
-                ));
+                return Err(Error::invalid_arg("filter", format!("{}: unterminated %(...)s", at.loc)));
             };
             let name = &after[..close];
             let (value, sec) = if let Some(k) = name.strip_prefix("known/") {
-                (
-                    self.raw(section, k).and_then(|v| v.known.as_deref()),
-                    section,
-                )
+                (self.raw(section, k).and_then(|v| v.known.as_deref()), section)
             } else if let Some((s, k)) = name.split_once('/') {
                 (self.raw(s, k), s)
             } else {
                 (self.raw(section, name), section)
             };
             let Some(v) = value else {
-                return Err(Error::invalid_arg(
-                    "filter",
-                    format!("{}: %({name})s refers to an undefined option", at.loc),
-                ));
+                return Err(Error::invalid_arg("filter", format!("{}: %({name})s refers to an undefined option", at.loc)));
             };
             out.push_str(&self.interpolate(sec, &v.text, v, depth + 1)?);
             rest = &after[close + 2..];
@@ -245,19 +211,12 @@ impl Conf {
         }
         Err(Error::invalid_arg(
             "filter",
-            format!(
-                "tag substitution did not settle (a cycle?) in '{}'",
-                text.chars().take(80).collect::<String>()
-            ),
+            format!("tag substitution did not settle (a cycle?) in '{}'", text.chars().take(80).collect::<String>()),
         ))
     }
 
     fn tag_value(&self, section: &str, name: &str) -> Result<Option<String>> {
-        if name.is_empty()
-            || !name
-                .chars()
-                .all(|c| c.is_alphanumeric() || "_-/.".contains(c))
-        {
+        if name.is_empty() || !name.chars().all(|c| c.is_alphanumeric() || "_-/.".contains(c)) {
             return Ok(None);
         }
         if let Some((s, k)) = name.split_once('/') {
@@ -271,11 +230,7 @@ impl Conf {
                 return self.get(sec, name);
             }
         }
-        if self
-            .sections
-            .get("DEFAULT")
-            .is_some_and(|m| m.contains_key(name))
-        {
+        if self.sections.get("DEFAULT").is_some_and(|m| m.contains_key(name)) {
             return self.get(section, name);
         }
         Ok(None)
@@ -319,26 +274,13 @@ fn parse_ini(name: &str, text: &str) -> Result<Vec<Entry>> {
         let Some(sec) = &section else {
             return Err(bad("option before any [section]"));
         };
-        let sep = trimmed
-            .find(['=', ':'])
-            .ok_or_else(|| bad("expected 'name = value'"))?;
+        let sep = trimmed.find(['=', ':']).ok_or_else(|| bad("expected 'name = value'"))?;
         let key = trimmed[..sep].trim();
         if key.is_empty() {
             return Err(bad("empty option name"));
         }
         let value = trimmed[sep + 1..].trim().to_string();
-        out.push((
-            sec.clone(),
-            key.to_string(),
-            Value {
-                text: value,
-                loc: Loc {
-                    file: name.to_string(),
-                    line: lineno,
-                },
-                known: None,
-            },
-        ));
+        out.push((sec.clone(), key.to_string(), Value { text: value, loc: Loc { file: name.to_string(), line: lineno }, known: None }));
     }
     // A value whose first line is empty starts on the next line (fail2ban style).
     for e in &mut out {
@@ -364,35 +306,18 @@ mod tests {
         .unwrap();
         let fr = c.get("Definition", "failregex").unwrap().unwrap();
         assert_eq!(fr, "^a <lt_<logtype>/pl>\n^b <_daemon>\\[\\d+\\]: y");
-        assert_eq!(
-            c.substitute_tags("Definition", &fr).unwrap(),
-            "^a Fsshd\\[\\d+\\]\n^b sshd\\[\\d+\\]: y"
-        );
-        assert_eq!(
-            c.origin_of("^b %(x)s"),
-            Some(Loc {
-                file: "t.conf".into(),
-                line: 10
-            })
-        );
-        assert_eq!(
-            c.substitute_tags("Definition", "<HOST> <F-USER>").unwrap(),
-            "<HOST> <F-USER>"
-        );
+        assert_eq!(c.substitute_tags("Definition", &fr).unwrap(), "^a Fsshd\\[\\d+\\]\n^b sshd\\[\\d+\\]: y");
+        assert_eq!(c.origin_of("^b %(x)s"), Some(Loc { file: "t.conf".into(), line: 10 }));
+        assert_eq!(c.substitute_tags("Definition", "<HOST> <F-USER>").unwrap(), "<HOST> <F-USER>");
     }
 
     #[test]
     fn errors_name_file_and_line() {
-        let e = Conf::parse_str("bad.conf", "[Definition]\nfailregex = a\n\nnovalue\n", None)
-            .unwrap_err();
+        let e = Conf::parse_str("bad.conf", "[Definition]\nfailregex = a\n\nnovalue\n", None).unwrap_err();
         assert!(e.message.contains("bad.conf:4"), "{}", e.message);
         let c = Conf::parse_str("u.conf", "[Definition]\nfailregex = %(nope)s\n", None).unwrap();
         let e = c.get("Definition", "failregex").unwrap_err();
-        assert!(
-            e.message.contains("u.conf:2") && e.message.contains("nope"),
-            "{}",
-            e.message
-        );
+        assert!(e.message.contains("u.conf:2") && e.message.contains("nope"), "{}", e.message);
         let c = Conf::parse_str("c.conf", "[Definition]\na = %(b)s\nb = %(a)s\n", None).unwrap();
         assert!(c.get("Definition", "a").is_err());
     }

@@ -12,9 +12,7 @@
 use omnitide_common::{Error, Result};
 use regex::{Captures, Regex};
 
-const MONTHS: [&str; 12] = [
-    "jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec",
-];
+const MONTHS: [&str; 12] = ["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"];
 
 /// Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's algorithm).
 pub fn days_from_civil(y: i64, m: u32, d: u32) -> i64 {
@@ -59,7 +57,8 @@ pub struct Found {
 }
 
 const SYSLOG: &str = r"(?:(?P<a>Mon|Tue|Wed|Thu|Fri|Sat|Sun) )?(?P<b>(?i:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)) {1,2}(?P<d>\d{1,2}) (?P<H>[ 0-2]?\d):(?P<M>[0-5]\d):(?P<S>[0-6]\d)(?:\.(?P<f>\d{1,6}))?(?: (?P<Y>\d{4}))?";
-const ISO: &str = r"(?P<Y>\d{4})-(?P<m>\d{2})-(?P<d>\d{2})[T ](?P<H>\d{2}):(?P<M>\d{2}):(?P<S>\d{2})(?:[.,](?P<f>\d{1,9}))?(?P<z>Z|[+-]\d{2}:?\d{2})?";
+const ISO: &str =
+    r"(?P<Y>\d{4})-(?P<m>\d{2})-(?P<d>\d{2})[T ](?P<H>\d{2}):(?P<M>\d{2}):(?P<S>\d{2})(?:[.,](?P<f>\d{1,9}))?(?P<z>Z|[+-]\d{2}:?\d{2})?";
 const CLF: &str = r"(?P<d>\d{2})/(?P<b>(?i:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec))/(?P<Y>\d{4}):(?P<H>\d{2}):(?P<M>\d{2}):(?P<S>\d{2})(?: (?P<z>[+-]\d{4}))?";
 const EPOCH: &str = r"(?P<E>\d{10})(?:\.(?P<f>\d{1,6}))?\b";
 
@@ -72,9 +71,7 @@ fn strptime_to_regex(p: &str) -> Result<String> {
             out.push_str(&regex::escape(c.encode_utf8(&mut [0; 4])));
             continue;
         }
-        let d = it
-            .next()
-            .ok_or_else(|| Error::invalid_arg("datepattern", "trailing '%'"))?;
+        let d = it.next().ok_or_else(|| Error::invalid_arg("datepattern", "trailing '%'"))?;
         out.push_str(match d {
             'Y' => r"(?P<Y>\d{4})",
             'y' => r"(?P<y>\d{2})",
@@ -90,23 +87,14 @@ fn strptime_to_regex(p: &str) -> Result<String> {
             'Z' => r"(?:[A-Z]{2,5})",
             's' => r"(?P<E>\d{9,11})",
             '%' => "%",
-            other => {
-                return Err(Error::invalid_arg(
-                    "datepattern",
-                    format!("unsupported strptime directive %{other}"),
-                ))
-            }
+            other => return Err(Error::invalid_arg("datepattern", format!("unsupported strptime directive %{other}"))),
         });
     }
     Ok(out)
 }
 
 fn compile(arg: &str, body: &str, anchored: bool) -> Result<Template> {
-    let pat = if anchored {
-        format!(r"^\s*(?:{body})")
-    } else {
-        body.to_string()
-    };
+    let pat = if anchored { format!(r"^\s*(?:{body})") } else { body.to_string() };
     let re = Regex::new(&pat).map_err(|e| Error::invalid_arg(arg, e))?;
     Ok(Template { re })
 }
@@ -125,10 +113,7 @@ impl DateDetector {
             },
         };
         let templates = if rest.is_empty() {
-            [SYSLOG, ISO, CLF, EPOCH]
-                .iter()
-                .map(|b| compile("datepattern", b, anchored))
-                .collect::<Result<_>>()?
+            [SYSLOG, ISO, CLF, EPOCH].iter().map(|b| compile("datepattern", b, anchored)).collect::<Result<_>>()?
         } else if rest == "{NONE}" {
             vec![]
         } else if rest == "EPOCH" {
@@ -136,10 +121,7 @@ impl DateDetector {
         } else {
             vec![compile("datepattern", &strptime_to_regex(rest)?, anchored)?]
         };
-        Ok(Self {
-            templates,
-            last_hit: 0,
-        })
+        Ok(Self { templates, last_hit: 0 })
     }
 
     /// Finds the date in `line`; `reference` (Unix s) supplies a missing year.
@@ -152,11 +134,7 @@ impl DateDetector {
                     self.last_hit = i;
                     let m = c.get(0).unwrap();
                     let start = m.start() + (m.as_str().len() - m.as_str().trim_start().len());
-                    return Some(Found {
-                        time: t,
-                        start,
-                        end: m.end(),
-                    });
+                    return Some(Found { time: t, start, end: m.end() });
                 }
             }
         }
@@ -169,20 +147,12 @@ fn num(c: &Captures, n: &str) -> Option<i64> {
 }
 
 fn to_time(c: &Captures, reference: f64) -> Option<f64> {
-    let frac = c
-        .name("f")
-        .map(|m| format!("0.{}", m.as_str()).parse::<f64>().unwrap_or(0.0))
-        .unwrap_or(0.0);
+    let frac = c.name("f").map(|m| format!("0.{}", m.as_str()).parse::<f64>().unwrap_or(0.0)).unwrap_or(0.0);
     if let Some(e) = num(c, "E") {
         return Some(e as f64 + frac);
     }
     let month = match c.name("b") {
-        Some(b) => {
-            MONTHS
-                .iter()
-                .position(|m| b.as_str()[..3].eq_ignore_ascii_case(m))? as u32
-                + 1
-        }
+        Some(b) => MONTHS.iter().position(|m| b.as_str()[..3].eq_ignore_ascii_case(m))? as u32 + 1,
         None => num(c, "m")? as u32,
     };
     let day = num(c, "d")? as u32;
@@ -200,9 +170,7 @@ fn to_time(c: &Captures, reference: f64) -> Option<f64> {
             sign * (hh * 3600 + mm * 60)
         }
     };
-    let secs = |y: i64| {
-        (days_from_civil(y, month, day) * 86400 + h * 3600 + mi * 60 + s - offset) as f64 + frac
-    };
+    let secs = |y: i64| (days_from_civil(y, month, day) * 86400 + h * 3600 + mi * 60 + s - offset) as f64 + frac;
     if let Some(y) = num(c, "Y") {
         return Some(secs(y));
     }
@@ -211,11 +179,7 @@ fn to_time(c: &Captures, reference: f64) -> Option<f64> {
     }
     let y = year_of(reference);
     let t = secs(y);
-    Some(if t > reference + 2.0 * 86400.0 {
-        secs(y - 1)
-    } else {
-        t
-    })
+    Some(if t > reference + 2.0 * 86400.0 { secs(y - 1) } else { t })
 }
 
 #[cfg(test)]
@@ -236,38 +200,12 @@ mod tests {
         let mut d = DateDetector::new(None).unwrap();
         let f = d.find("Nov 30 10:00:01 srv sshd[101]: x", now).unwrap();
         assert_eq!((f.time, f.start, f.end), (1796032801.0, 0, 15));
-        assert_eq!(
-            d.find("Nov  3 10:00:01 srv", now).unwrap().time,
-            (days_from_civil(2026, 11, 3) * 86400 + 36001) as f64
-        );
+        assert_eq!(d.find("Nov  3 10:00:01 srv", now).unwrap().time, (days_from_civil(2026, 11, 3) * 86400 + 36001) as f64);
         // a December syslog date read in January belongs to the previous year
-        assert_eq!(
-            year_of(
-                d.find(
-                    "Dec 31 23:00:00 h",
-                    (days_from_civil(2027, 1, 1) * 86400) as f64
-                )
-                .unwrap()
-                .time
-            ),
-            2026
-        );
-        assert_eq!(
-            d.find("2026-11-30T10:00:01Z host x", now).unwrap().time,
-            now
-        );
-        assert_eq!(
-            d.find("2026-11-30T11:00:01+01:00 host x", now)
-                .unwrap()
-                .time,
-            now
-        );
-        let clf = d
-            .find(
-                r#"1.2.3.4 - - [30/Nov/2026:10:00:01 +0000] "GET / HTTP/1.1""#,
-                now,
-            )
-            .unwrap();
+        assert_eq!(year_of(d.find("Dec 31 23:00:00 h", (days_from_civil(2027, 1, 1) * 86400) as f64).unwrap().time), 2026);
+        assert_eq!(d.find("2026-11-30T10:00:01Z host x", now).unwrap().time, now);
+        assert_eq!(d.find("2026-11-30T11:00:01+01:00 host x", now).unwrap().time, now);
+        let clf = d.find(r#"1.2.3.4 - - [30/Nov/2026:10:00:01 +0000] "GET / HTTP/1.1""#, now).unwrap();
         assert_eq!(clf.time, now);
         assert_eq!(d.find("1796032801.5 x", now).unwrap().time, now + 0.5);
         assert!(d.find("no date here", now).is_none());
@@ -281,10 +219,7 @@ mod tests {
         assert!(d.find("x Nov 30 10:00:01", now).is_none());
         assert!(d.find("Nov 30 10:00:01 x", now).is_some());
         let mut p = DateDetector::new(Some("^%Y/%m/%d %H:%M:%S")).unwrap();
-        assert_eq!(
-            p.find("2026/11/30 10:00:01 [error]", now).unwrap().time,
-            now
-        );
+        assert_eq!(p.find("2026/11/30 10:00:01 [error]", now).unwrap().time, now);
         assert!(DateDetector::new(Some("%Q")).is_err());
     }
 }

@@ -34,10 +34,7 @@ impl Dur {
     fn secs(&self, arg: &str) -> Result<f64> {
         match self {
             Dur::Secs(s) if s.is_finite() => Ok(*s),
-            Dur::Secs(_) => Err(Error::invalid_arg(
-                arg,
-                "must be a finite number of seconds",
-            )),
+            Dur::Secs(_) => Err(Error::invalid_arg(arg, "must be a finite number of seconds")),
             Dur::Text(t) => parse_duration(arg, t),
         }
     }
@@ -174,17 +171,13 @@ fn hex32(b: &[u8; 32]) -> String {
 fn action_of(arg: &str, a: Option<&str>) -> Result<String> {
     match a.unwrap_or("ban") {
         "ban" | "throttle" => Ok(a.unwrap_or("ban").to_string()),
-        other => Err(Error::invalid_arg(
-            arg,
-            format!("unknown action '{other}' (ban, throttle)"),
-        )),
+        other => Err(Error::invalid_arg(arg, format!("unknown action '{other}' (ban, throttle)"))),
     }
 }
 
 impl Engine {
     pub fn from_json(json: &str) -> Result<Self> {
-        let cfg: EngineConfig =
-            serde_json::from_str(json).map_err(|e| Error::invalid_arg("config", e))?;
+        let cfg: EngineConfig = serde_json::from_str(json).map_err(|e| Error::invalid_arg("config", e))?;
         Self::new(cfg)
     }
 
@@ -194,10 +187,7 @@ impl Engine {
         for (i, j) in cfg.jails.into_iter().enumerate() {
             let arg = format!("jails[{i}]");
             if !names.insert(j.name.clone()) {
-                return Err(Error::invalid_arg(
-                    &arg,
-                    format!("duplicate jail name '{}'", j.name),
-                ));
+                return Err(Error::invalid_arg(&arg, format!("duplicate jail name '{}'", j.name)));
             }
             let fo = FilterOptions {
                 overrides: j.filter.options.clone(),
@@ -208,69 +198,36 @@ impl Engine {
             let filter = match (&j.filter.path, &j.filter.text) {
                 (Some(p), None) => Filter::from_file(Path::new(p), &fo)?,
                 (None, Some(t)) => Filter::from_str(&j.name, t, None, &fo)?,
-                _ => {
-                    return Err(Error::invalid_arg(
-                        &format!("{arg}.filter"),
-                        "exactly one of path or text is required",
-                    ))
-                }
+                _ => return Err(Error::invalid_arg(&format!("{arg}.filter"), "exactly one of path or text is required")),
             };
             let inc = match &j.increment {
                 None => None,
                 Some(s) => Some(Increment {
                     factor: s.factor.unwrap_or(1.0),
                     multipliers: s.multipliers.clone(),
-                    maxtime: s
-                        .maxtime
-                        .as_ref()
-                        .map(|d| d.secs(&format!("{arg}.increment.maxtime")))
-                        .transpose()?
-                        .unwrap_or(0.0),
+                    maxtime: s.maxtime.as_ref().map(|d| d.secs(&format!("{arg}.increment.maxtime"))).transpose()?.unwrap_or(0.0),
                 }),
             };
             let jc = JailConfig {
                 name: j.name.clone(),
                 maxretry: j.maxretry.unwrap_or(5),
-                findtime: j
-                    .findtime
-                    .as_ref()
-                    .map(|d| d.secs(&format!("{arg}.findtime")))
-                    .transpose()?
-                    .unwrap_or(600.0),
-                bantime: j
-                    .bantime
-                    .as_ref()
-                    .map(|d| d.secs(&format!("{arg}.bantime")))
-                    .transpose()?
-                    .unwrap_or(600.0),
+                findtime: j.findtime.as_ref().map(|d| d.secs(&format!("{arg}.findtime"))).transpose()?.unwrap_or(600.0),
+                bantime: j.bantime.as_ref().map(|d| d.secs(&format!("{arg}.bantime"))).transpose()?.unwrap_or(600.0),
                 increment: inc,
             };
-            let jail =
-                Jail::new(jc).map_err(|e| Error::new(e.code, format!("{arg}: {}", e.message)))?;
-            jails.push(JailRt {
-                jail,
-                filter,
-                action: action_of(&format!("{arg}.action"), j.action.as_deref())?,
-            });
+            let jail = Jail::new(jc).map_err(|e| Error::new(e.code, format!("{arg}: {}", e.message)))?;
+            jails.push(JailRt { jail, filter, action: action_of(&format!("{arg}.action"), j.action.as_deref())? });
         }
         let mut scenarios = Vec::new();
         for s in &cfg.scenarios {
             for spec in parse_scenarios(&s.file, &s.text)? {
                 if !names.insert(spec.name.clone()) {
-                    return Err(Error::invalid_arg(
-                        "scenarios",
-                        format!("{}: duplicate name '{}'", s.file, spec.name),
-                    ));
+                    return Err(Error::invalid_arg("scenarios", format!("{}: duplicate name '{}'", s.file, spec.name)));
                 }
                 scenarios.push(Scenario::new(spec));
             }
         }
-        Ok(Self {
-            jails,
-            scenarios,
-            allow: Allowlist::new(&cfg.allowlist)?,
-            stats: Stats::default(),
-        })
+        Ok(Self { jails, scenarios, allow: Allowlist::new(&cfg.allowlist)?, stats: Stats::default() })
     }
 
     pub fn allowlist_mut(&mut self) -> &mut Allowlist {
@@ -282,19 +239,12 @@ impl Engine {
     }
 
     fn allowed_id(&self, id: &str) -> bool {
-        id.parse::<IpAddr>()
-            .map(|ip| self.allow.contains_ip(ip))
-            .unwrap_or(false)
+        id.parse::<IpAddr>().map(|ip| self.allow.contains_ip(ip)).unwrap_or(false)
     }
 
     /// Log lines (`\n`-separated bytes; invalid UTF-8 replaced) through every
     /// jail, or only `jail`. `now` supplies the year of syslog dates.
-    pub fn process_lines(
-        &mut self,
-        bytes: &[u8],
-        jail: Option<&str>,
-        now: f64,
-    ) -> Result<Vec<Detection>> {
+    pub fn process_lines(&mut self, bytes: &[u8], jail: Option<&str>, now: f64) -> Result<Vec<Detection>> {
         if let Some(j) = jail {
             if !self.jails.iter().any(|r| r.jail.cfg.name == j) {
                 return Err(Error::invalid_arg("jail", format!("no jail named '{j}'")));
@@ -325,11 +275,7 @@ impl Engine {
                     LineResult::Ignored => self.stats.ignored += 1,
                     LineResult::Failure(f) if f.nofail => self.stats.nofail += 1,
                     LineResult::Failure(f) => {
-                        if self.allowed_id(&f.id)
-                            || f.fields
-                                .iter()
-                                .any(|(k, v)| k == "user" && self.allow.contains_user(v))
-                        {
+                        if self.allowed_id(&f.id) || f.fields.iter().any(|(k, v)| k == "user" && self.allow.contains_user(v)) {
                             self.stats.allowlisted += 1;
                             continue;
                         }
@@ -337,21 +283,13 @@ impl Engine {
                         let name = self.jails[k].jail.cfg.name.clone();
                         if let Some(b) = self.jails[k].jail.add_failure(&f.id, f.time, hash) {
                             self.stats.detections += 1;
-                            let scope = if b.id.parse::<IpAddr>().is_ok() {
-                                "ip"
-                            } else {
-                                "user"
-                            };
+                            let scope = if b.id.parse::<IpAddr>().is_ok() { "ip" } else { "user" };
                             out.push(Detection {
                                 origin: "jail",
                                 name: name.clone(),
                                 action: self.jails[k].action.clone(),
                                 scope: scope.into(),
-                                value: if scope == "user" {
-                                    format!("user:{}", b.id)
-                                } else {
-                                    b.id.clone()
-                                },
+                                value: if scope == "user" { format!("user:{}", b.id) } else { b.id.clone() },
                                 time: b.time,
                                 duration: b.duration,
                                 reason: format!(
@@ -375,21 +313,10 @@ impl Engine {
                                     "source_ip" => Some(f.id.as_str()),
                                     "log_type" => Some(log_type.as_str()),
                                     "jail" => Some(name.as_str()),
-                                    _ => fields
-                                        .iter()
-                                        .find(|(k, _)| k == key)
-                                        .map(|(_, v)| v.as_str()),
+                                    _ => fields.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str()),
                                 }
                             };
-                            Self::feed_scenarios(
-                                &mut self.scenarios,
-                                &mut self.stats,
-                                &self.allow,
-                                f.time,
-                                &get,
-                                hash,
-                                &mut out,
-                            );
+                            Self::feed_scenarios(&mut self.scenarios, &mut self.stats, &self.allow, f.time, &get, hash, &mut out);
                         }
                     }
                 }
@@ -409,29 +336,17 @@ impl Engine {
     ) {
         for s in scenarios.iter_mut() {
             if let Some(o) = s.feed(time, get, hash) {
-                let label = |k: &str| {
-                    s.spec
-                        .labels
-                        .iter()
-                        .find(|(l, _)| l == k)
-                        .map(|(_, v)| v.as_str())
-                };
+                let label = |k: &str| s.spec.labels.iter().find(|(l, _)| l == k).map(|(_, v)| v.as_str());
                 let scope = label("scope").unwrap_or("ip").to_string();
                 let value = match scope.as_str() {
                     "user" => format!("user:{}", o.key),
                     "range" => match o.key.parse::<IpAddr>() {
-                        Ok(IpAddr::V4(v4)) => format!(
-                            "{}/24",
-                            ipnet::Ipv4Net::new(v4, 24)
-                                .map(|n| n.trunc().network().to_string())
-                                .unwrap_or_default()
-                        ),
-                        Ok(IpAddr::V6(v6)) => format!(
-                            "{}/64",
-                            ipnet::Ipv6Net::new(v6, 64)
-                                .map(|n| n.trunc().network().to_string())
-                                .unwrap_or_default()
-                        ),
+                        Ok(IpAddr::V4(v4)) => {
+                            format!("{}/24", ipnet::Ipv4Net::new(v4, 24).map(|n| n.trunc().network().to_string()).unwrap_or_default())
+                        }
+                        Ok(IpAddr::V6(v6)) => {
+                            format!("{}/64", ipnet::Ipv6Net::new(v6, 64).map(|n| n.trunc().network().to_string()).unwrap_or_default())
+                        }
                         Err(_) => o.key.clone(),
                     },
                     _ => o.key.clone(),
@@ -444,9 +359,8 @@ impl Engine {
                     // a scenario grouped by something that is not an address
                     continue;
                 }
-                let duration = label("decision_duration")
-                    .and_then(|d| parse_duration("decision_duration", d).ok())
-                    .unwrap_or(DEFAULT_DECISION);
+                let duration =
+                    label("decision_duration").and_then(|d| parse_duration("decision_duration", d).ok()).unwrap_or(DEFAULT_DECISION);
                 let action = match label("type") {
                     Some("throttle") => "throttle",
                     _ => "ban",
@@ -484,11 +398,7 @@ impl Engine {
                 continue;
             };
             let mut parts = text.split('\x1f');
-            let Some(time) = parts
-                .next()
-                .and_then(|t| t.parse::<f64>().ok())
-                .filter(|t| t.is_finite())
-            else {
+            let Some(time) = parts.next().and_then(|t| t.parse::<f64>().ok()).filter(|t| t.is_finite()) else {
                 self.stats.malformed_events += 1;
                 continue;
             };
@@ -504,25 +414,14 @@ impl Engine {
                 self.stats.malformed_events += 1;
                 continue;
             }
-            let get =
-                |k: &str| -> Option<&str> { fields.iter().find(|(a, _)| *a == k).map(|(_, v)| *v) };
+            let get = |k: &str| -> Option<&str> { fields.iter().find(|(a, _)| *a == k).map(|(_, v)| *v) };
             let src = get("source_ip").or_else(|| get("ip"));
-            if src.is_some_and(|s| self.allowed_id(s))
-                || get("user").is_some_and(|u| self.allow.contains_user(u))
-            {
+            if src.is_some_and(|s| self.allowed_id(s)) || get("user").is_some_and(|u| self.allow.contains_user(u)) {
                 self.stats.allowlisted += 1;
                 continue;
             }
             let hash = *blake3::hash(ev).as_bytes();
-            Self::feed_scenarios(
-                &mut self.scenarios,
-                &mut self.stats,
-                &self.allow,
-                time,
-                &get,
-                hash,
-                &mut out,
-            );
+            Self::feed_scenarios(&mut self.scenarios, &mut self.stats, &self.allow, time, &get, hash, &mut out);
         }
         out
     }
@@ -535,7 +434,11 @@ impl Engine {
             .iter()
             .map(|j| serde_json::json!({ "jail": j.jail.cfg.name, "failures": j.jail.retries(key), "maxretry": j.jail.cfg.maxretry, "findtime": j.jail.cfg.findtime, "banned": j.jail.is_banned(key, now) }))
             .collect();
-        let scenarios: Vec<serde_json::Value> = self.scenarios.iter().map(|s| serde_json::json!({ "scenario": s.spec.name, "level": s.level(key, now), "capacity": s.spec.capacity })).collect();
+        let scenarios: Vec<serde_json::Value> = self
+            .scenarios
+            .iter()
+            .map(|s| serde_json::json!({ "scenario": s.spec.name, "level": s.level(key, now), "capacity": s.spec.capacity }))
+            .collect();
         serde_json::json!({ "value": value, "allowlisted": self.allow.covers(value), "jails": jails, "scenarios": scenarios })
     }
 
@@ -597,15 +500,7 @@ impl Engine {
 
     /// Patterns of the jails' filters that could not be mapped (allowPartial).
     pub fn problems(&self) -> Vec<String> {
-        self.jails
-            .iter()
-            .flat_map(|j| {
-                j.filter
-                    .problems
-                    .iter()
-                    .map(|p| format!("{}: {} (regex: {})", p.loc, p.problem, p.regex))
-            })
-            .collect()
+        self.jails.iter().flat_map(|j| j.filter.problems.iter().map(|p| format!("{}: {} (regex: {})", p.loc, p.problem, p.regex))).collect()
     }
 }
 
@@ -629,27 +524,15 @@ mod tests {
         let mut e = engine();
         let mut log = String::new();
         for s in 1..=3 {
-            log.push_str(&format!(
-                "Nov 30 10:00:0{s} srv app: fail root from 198.51.100.9\n"
-            ));
-            log.push_str(&format!(
-                "Nov 30 10:00:0{s} srv app: fail root from 192.0.2.1\n"
-            ));
-            log.push_str(&format!(
-                "Nov 30 10:00:0{s} srv app: fail ops from 203.0.113.1\n"
-            ));
+            log.push_str(&format!("Nov 30 10:00:0{s} srv app: fail root from 198.51.100.9\n"));
+            log.push_str(&format!("Nov 30 10:00:0{s} srv app: fail root from 192.0.2.1\n"));
+            log.push_str(&format!("Nov 30 10:00:0{s} srv app: fail ops from 203.0.113.1\n"));
         }
         log.push_str("\u{0}\u{1}\u{ff} garbage\n");
         let d = e.process_lines(log.as_bytes(), None, NOW).unwrap();
         assert_eq!(d.len(), 1, "{d:?}");
-        assert_eq!(
-            (d[0].value.as_str(), d[0].duration, d[0].evidence.len()),
-            ("198.51.100.9", 3600.0, 3)
-        );
-        assert_eq!(
-            d[0].evidence[0],
-            hex32(blake3::hash(b"Nov 30 10:00:01 srv app: fail root from 198.51.100.9").as_bytes())
-        );
+        assert_eq!((d[0].value.as_str(), d[0].duration, d[0].evidence.len()), ("198.51.100.9", 3600.0, 3));
+        assert_eq!(d[0].evidence[0], hex32(blake3::hash(b"Nov 30 10:00:01 srv app: fail root from 198.51.100.9").as_bytes()));
         assert_eq!(e.stats.allowlisted, 6);
         assert!(e.process_lines(b"x", Some("nope"), NOW).is_err());
         let x = e.explain("198.51.100.9", NOW);
@@ -665,30 +548,13 @@ mod tests {
         let mut e = engine();
         let mut buf = Vec::new();
         for p in 0..10 {
-            buf.extend_from_slice(
-                format!(
-                    "{}\x1fsource_ip\x1e198.51.100.77\x1fport\x1e{}\n",
-                    NOW + p as f64,
-                    1000 + p
-                )
-                .as_bytes(),
-            );
-            buf.extend_from_slice(
-                format!(
-                    "{}\x1fsource_ip\x1e192.0.2.5\x1fport\x1e{}\n",
-                    NOW + p as f64,
-                    1000 + p
-                )
-                .as_bytes(),
-            );
+            buf.extend_from_slice(format!("{}\x1fsource_ip\x1e198.51.100.77\x1fport\x1e{}\n", NOW + p as f64, 1000 + p).as_bytes());
+            buf.extend_from_slice(format!("{}\x1fsource_ip\x1e192.0.2.5\x1fport\x1e{}\n", NOW + p as f64, 1000 + p).as_bytes());
         }
         buf.extend_from_slice(b"notatime\x1fa\x1eb\n1\x1fnovalue\n");
         let d = e.process_packed(&buf);
         assert_eq!(d.len(), 1, "{d:?}");
-        assert_eq!(
-            (d[0].scope.as_str(), d[0].value.as_str(), d[0].count),
-            ("range", "198.51.100.0/24", 6)
-        );
+        assert_eq!((d[0].scope.as_str(), d[0].value.as_str(), d[0].count), ("range", "198.51.100.0/24", 6));
         assert_eq!(e.stats.malformed_events, 2);
         assert_eq!(e.stats.allowlisted, 10);
     }
@@ -697,17 +563,9 @@ mod tests {
     fn config_errors_are_named() {
         let err = |j: &str| Engine::from_json(j).err().expect("config accepted");
         assert!(err("{\"bogus\":1}").message.contains("bogus"));
-        let e = err(
-            r#"{"jails":[{"name":"a","filter":{"text":"[Definition]\nfailregex = <HOST>\n"},"maxretry":0}]}"#,
-        );
-        assert!(
-            e.message.contains("jails[0]") && e.message.contains("maxretry"),
-            "{}",
-            e.message
-        );
-        let e = err(
-            r#"{"jails":[{"name":"a","filter":{"text":"[Definition]\nfailregex = <HOST>\n"},"findtime":"5 parsecs"}]}"#,
-        );
+        let e = err(r#"{"jails":[{"name":"a","filter":{"text":"[Definition]\nfailregex = <HOST>\n"},"maxretry":0}]}"#);
+        assert!(e.message.contains("jails[0]") && e.message.contains("maxretry"), "{}", e.message);
+        let e = err(r#"{"jails":[{"name":"a","filter":{"text":"[Definition]\nfailregex = <HOST>\n"},"findtime":"5 parsecs"}]}"#);
         assert!(e.message.contains("jails[0].findtime"), "{}", e.message);
     }
 }

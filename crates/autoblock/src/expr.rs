@@ -10,19 +10,9 @@ use regex::Regex;
 #[derive(Debug, Clone)]
 pub enum Expr {
     True,
-    Cmp {
-        field: String,
-        op: Op,
-        value: String,
-    },
-    In {
-        field: String,
-        values: Vec<String>,
-    },
-    Match {
-        field: String,
-        re: Regex,
-    },
+    Cmp { field: String, op: Op, value: String },
+    In { field: String, values: Vec<String> },
+    Match { field: String, re: Regex },
     And(Box<Expr>, Box<Expr>),
     Or(Box<Expr>, Box<Expr>),
     Not(Box<Expr>),
@@ -98,16 +88,11 @@ fn lex(s: &str) -> std::result::Result<Vec<Tok>, String> {
             }
             c0 if c0.is_alphanumeric() || c0 == '_' || c0 == '.' || c0 == '-' => {
                 let st = i;
-                while i < c.len()
-                    && (c[i].is_alphanumeric() || c[i] == '_' || c[i] == '.' || c[i] == '-')
-                {
+                while i < c.len() && (c[i].is_alphanumeric() || c[i] == '_' || c[i] == '.' || c[i] == '-') {
                     i += 1;
                 }
                 let w: String = c[st..i].iter().collect();
-                if w.chars()
-                    .next()
-                    .is_some_and(|x| x.is_ascii_digit() || x == '-')
-                {
+                if w.chars().next().is_some_and(|x| x.is_ascii_digit() || x == '-') {
                     out.push(Tok::Str(w));
                 } else {
                     out.push(Tok::Ident(w));
@@ -208,11 +193,7 @@ impl P {
                 let re = Regex::new(&p).map_err(|e| format!("matches: {e}"))?;
                 return Ok(Expr::Match { field, re });
             }
-            other => {
-                return Err(format!(
-                    "expected an operator after '{field}', got {other:?}"
-                ))
-            }
+            other => return Err(format!("expected an operator after '{field}', got {other:?}")),
         };
         let value = match self.next() {
             Some(Tok::Str(s)) => s,
@@ -241,10 +222,7 @@ pub fn parse(arg: &str, s: &str) -> Result<Expr> {
     let mut p = P { t: toks, i: 0 };
     let e = p.or().map_err(|e| Error::invalid_arg(arg, e))?;
     if p.i != p.t.len() {
-        return Err(Error::invalid_arg(
-            arg,
-            format!("unexpected trailing input at token {}", p.i + 1),
-        ));
+        return Err(Error::invalid_arg(arg, format!("unexpected trailing input at token {}", p.i + 1)));
     }
     Ok(e)
 }
@@ -282,7 +260,8 @@ mod tests {
 
     #[test]
     fn crowdsec_style_filters() {
-        let e = parse("f", "evt.Meta.log_type == 'ssh_failed-auth' && (evt.Meta.service in ['ssh', \"sshd\"] or not evt.Meta.x != '1')").unwrap();
+        let e = parse("f", "evt.Meta.log_type == 'ssh_failed-auth' && (evt.Meta.service in ['ssh', \"sshd\"] or not evt.Meta.x != '1')")
+            .unwrap();
         let ok = |k: &str| match k {
             "log_type" => Some("ssh_failed-auth"),
             "service" => Some("sshd"),

@@ -44,12 +44,7 @@ pub fn resolve_tags(regex: &str, use_dns: bool) -> String {
     while let Some(p) = rest.find('<') {
         out.push_str(&rest[..p]);
         let after = &rest[p + 1..];
-        let end = after.find('>').filter(|&e| {
-            e > 0
-                && after[..e]
-                    .chars()
-                    .all(|c| c.is_alphanumeric() || "_-/".contains(c))
-        });
+        let end = after.find('>').filter(|&e| e > 0 && after[..e].chars().all(|c| c.is_alphanumeric() || "_-/".contains(c)));
         let Some(end) = end else {
             out.push('<');
             rest = after;
@@ -64,11 +59,10 @@ pub fn resolve_tags(regex: &str, use_dns: bool) -> String {
             } else {
                 None
             }
-        } else if let Some(name) = tag.strip_prefix("F-").filter(|n| {
-            !n.is_empty()
-                && n.chars()
-                    .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_' || c == '-')
-        }) {
+        } else if let Some(name) = tag
+            .strip_prefix("F-")
+            .filter(|n| !n.is_empty() && n.chars().all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_' || c == '-'))
+        {
             open.push(name.to_string());
             let g = match name.to_lowercase().as_str() {
                 "id" => "fid".to_string(),
@@ -104,33 +98,18 @@ pub struct Pattern {
 impl Pattern {
     fn compile(python: &str, loc: Loc, use_dns: bool) -> std::result::Result<Self, String> {
         let resolved = resolve_tags(python, use_dns);
-        let variants = pyre::translate(&resolved).map_err(|e| {
-            format!(
-                "{} (at character {} of the expanded regex)",
-                e.problem, e.offset
-            )
-        })?;
+        let variants =
+            pyre::translate(&resolved).map_err(|e| format!("{} (at character {} of the expanded regex)", e.problem, e.offset))?;
         let variants = variants
             .iter()
-            .map(|v| {
-                regex::RegexBuilder::new(v)
-                    .size_limit(64 << 20)
-                    .build()
-                    .map_err(|e| format!("regex: {e}"))
-            })
+            .map(|v| regex::RegexBuilder::new(v).size_limit(64 << 20).build().map_err(|e| format!("regex: {e}")))
             .collect::<std::result::Result<Vec<_>, _>>()?;
-        Ok(Self {
-            source: python.to_string(),
-            loc,
-            variants,
-        })
+        Ok(Self { source: python.to_string(), loc, variants })
     }
 
     /// The captures of the first variant that matches, with that variant.
     pub fn captures<'t>(&self, text: &'t str) -> Option<(&Regex, regex::Captures<'t>)> {
-        self.variants
-            .iter()
-            .find_map(|r| r.captures(text).map(|c| (r, c)))
+        self.variants.iter().find_map(|r| r.captures(text).map(|c| (r, c)))
     }
 
     pub fn is_match(&self, text: &str) -> bool {
@@ -190,10 +169,7 @@ pub struct FilterOptions {
 }
 
 fn lines_of(conf: &Conf, key: &str) -> Result<Vec<(String, Loc)>> {
-    let default_loc = conf.loc("Definition", key).unwrap_or(Loc {
-        file: "?".into(),
-        line: 0,
-    });
+    let default_loc = conf.loc("Definition", key).unwrap_or(Loc { file: "?".into(), line: 0 });
     let Some(raw) = conf.get("Definition", key)? else {
         return Ok(vec![]);
     };
@@ -216,10 +192,7 @@ fn expand(conf: &Conf, text: &str, loc: &Loc, out: &mut Vec<(String, Loc)>) -> R
             for piece in sub.lines() {
                 let p = piece.trim();
                 if !p.is_empty() {
-                    out.push((
-                        p.to_string(),
-                        conf.origin_of(p).unwrap_or_else(|| here.clone()),
-                    ));
+                    out.push((p.to_string(), conf.origin_of(p).unwrap_or_else(|| here.clone())));
                 }
             }
         } else if !sub.trim().is_empty() {
@@ -233,28 +206,17 @@ impl Filter {
     /// Reads a filter file (with its includes) unchanged.
     pub fn from_file(path: &Path, opts: &FilterOptions) -> Result<Self> {
         let conf = Conf::read(path)?;
-        let name = path
-            .file_stem()
-            .map(|s| s.to_string_lossy().into_owned())
-            .unwrap_or_default();
+        let name = path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
         Self::from_conf(&name, conf, opts)
     }
 
-    pub fn from_str(
-        name: &str,
-        text: &str,
-        dir: Option<&Path>,
-        opts: &FilterOptions,
-    ) -> Result<Self> {
+    pub fn from_str(name: &str, text: &str, dir: Option<&Path>, opts: &FilterOptions) -> Result<Self> {
         Self::from_conf(name, Conf::parse_str(name, text, dir)?, opts)
     }
 
     fn from_conf(name: &str, mut conf: Conf, opts: &FilterOptions) -> Result<Self> {
         if !conf.has_section("Definition") {
-            return Err(Error::invalid_arg(
-                "filter",
-                format!("{name}: no [Definition] section"),
-            ));
+            return Err(Error::invalid_arg("filter", format!("{name}: no [Definition] section")));
         }
         if !opts.overrides.is_empty() {
             let mut extra = String::from("[Definition]\n");
@@ -270,11 +232,7 @@ impl Filter {
             for (src, loc) in lines_of(conf, key)? {
                 match Pattern::compile(&src, loc.clone(), opts.use_dns) {
                     Ok(p) => v.push(p),
-                    Err(problem) => problems.push(FilterProblem {
-                        loc,
-                        regex: src,
-                        problem,
-                    }),
+                    Err(problem) => problems.push(FilterProblem { loc, regex: src, problem }),
                 }
             }
             Ok(v)
@@ -284,16 +242,10 @@ impl Filter {
         let ignoreregex = compile("ignoreregex", &conf)?;
         if !problems.is_empty() && !opts.allow_partial {
             let p = &problems[0];
-            return Err(Error::invalid_arg(
-                "filter",
-                format!("{}: {} (regex: {})", p.loc, p.problem, p.regex),
-            ));
+            return Err(Error::invalid_arg("filter", format!("{}: {} (regex: {})", p.loc, p.problem, p.regex)));
         }
         if failregex.is_empty() {
-            return Err(Error::invalid_arg(
-                "filter",
-                format!("{name}: no usable failregex"),
-            ));
+            return Err(Error::invalid_arg("filter", format!("{name}: no usable failregex")));
         }
         let datepattern = match &opts.datepattern {
             Some(d) => Some(d.clone()),
@@ -303,17 +255,9 @@ impl Filter {
                 .map(|d| conf.substitute_tags("Definition", &d))
                 .transpose()?,
         };
-        let dates = DateDetector::new(datepattern.as_deref()).map_err(|e| {
-            Error::invalid_arg("filter", format!("{name}: datepattern: {}", e.message))
-        })?;
-        Ok(Self {
-            name: name.to_string(),
-            prefregex: pref.into_iter().next(),
-            failregex,
-            ignoreregex,
-            dates,
-            problems,
-        })
+        let dates = DateDetector::new(datepattern.as_deref())
+            .map_err(|e| Error::invalid_arg("filter", format!("{name}: datepattern: {}", e.message)))?;
+        Ok(Self { name: name.to_string(), prefregex: pref.into_iter().next(), failregex, ignoreregex, dates, problems })
     }
 
     pub fn failregex_count(&self) -> usize {
@@ -348,36 +292,16 @@ impl Filter {
         for (i, r) in self.failregex.iter().enumerate() {
             if let Some((re, c)) = r.captures(content) {
                 collect(re, &c, &mut fields);
-                let get = |n: &str| {
-                    fields
-                        .iter()
-                        .rev()
-                        .find(|(k, _)| k == n)
-                        .map(|(_, v)| v.clone())
-                };
+                let get = |n: &str| fields.iter().rev().find(|(k, _)| k == n).map(|(_, v)| v.clone());
                 // fail2ban: a success (`<F-MLFGAINED>`) is not a failure either
                 let nofail = get("nofail").is_some() || get("mlfgained").is_some();
-                let id = get("fid")
-                    .or_else(|| get("ip4"))
-                    .or_else(|| get("ip6"))
-                    .or_else(|| get("dns"));
+                let id = get("fid").or_else(|| get("ip4")).or_else(|| get("ip6")).or_else(|| get("dns"));
                 let Some(id) = id else {
                     // fail2ban: a match without a host/ID is not a failure
                     return LineResult::Ignored;
                 };
-                fields.retain(|(k, _)| {
-                    !matches!(
-                        k.as_str(),
-                        "content" | "mlfid" | "mlfforget" | "mlfgained" | "nofail"
-                    )
-                });
-                return LineResult::Failure(Failure {
-                    id,
-                    time,
-                    regex: i,
-                    fields,
-                    nofail,
-                });
+                fields.retain(|(k, _)| !matches!(k.as_str(), "content" | "mlfid" | "mlfforget" | "mlfgained" | "nofail"));
+                return LineResult::Failure(Failure { id, time, regex: i, fields, nofail });
             }
         }
         LineResult::Missed
@@ -407,10 +331,7 @@ mod tests {
 
     #[test]
     fn tags_resolve_like_fail2ban() {
-        assert_eq!(
-            resolve_tags("<F-USER>x</F-USER> <F-ID/>", false),
-            r"(?P<user>x) (?P<fid>\S+)"
-        );
+        assert_eq!(resolve_tags("<F-USER>x</F-USER> <F-ID/>", false), r"(?P<user>x) (?P<fid>\S+)");
         assert_eq!(resolve_tags("</F-USER>", false), "</F-USER>");
         assert!(resolve_tags("<HOST>", true).contains("(?P<dns>"));
     }
@@ -424,10 +345,7 @@ mod tests {
             &FilterOptions::default(),
         )
         .unwrap();
-        match f.match_line(
-            "Nov 30 10:00:01 srv app: login failed for bob from 192.0.2.7",
-            NOW,
-        ) {
+        match f.match_line("Nov 30 10:00:01 srv app: login failed for bob from 192.0.2.7", NOW) {
             LineResult::Failure(x) => {
                 assert_eq!(x.id, "192.0.2.7");
                 assert_eq!(x.time, NOW);
@@ -435,22 +353,10 @@ mod tests {
             }
             other => panic!("{other:?}"),
         }
-        assert_eq!(
-            f.match_line(
-                "Nov 30 10:00:01 srv app: login failed for bob from 10.9.0.1",
-                NOW
-            ),
-            LineResult::Ignored
-        );
-        assert_eq!(
-            f.match_line("Nov 30 10:00:01 srv app: ok", NOW),
-            LineResult::Missed
-        );
+        assert_eq!(f.match_line("Nov 30 10:00:01 srv app: login failed for bob from 10.9.0.1", NOW), LineResult::Ignored);
+        assert_eq!(f.match_line("Nov 30 10:00:01 srv app: ok", NOW), LineResult::Missed);
         // IPv6
-        match f.match_line(
-            "Nov 30 10:00:01 srv app: login failed for a from 2001:db8::7",
-            NOW,
-        ) {
+        match f.match_line("Nov 30 10:00:01 srv app: login failed for a from 2001:db8::7", NOW) {
             LineResult::Failure(x) => assert_eq!(x.id, "2001:db8::7"),
             other => panic!("{other:?}"),
         }
@@ -467,19 +373,12 @@ mod tests {
             Err(e) => e,
             Ok(_) => panic!("accepted a back-reference"),
         };
-        assert!(
-            e.message.contains("bad.conf:3") && e.message.contains("back-reference"),
-            "{}",
-            e.message
-        );
+        assert!(e.message.contains("bad.conf:3") && e.message.contains("back-reference"), "{}", e.message);
         let f = Filter::from_str(
             "bad.conf",
             "[Definition]\nfailregex = ^ok <HOST>$\n  ^(?P<a>x)(?P=a) <HOST>\n",
             None,
-            &FilterOptions {
-                allow_partial: true,
-                ..Default::default()
-            },
+            &FilterOptions { allow_partial: true, ..Default::default() },
         )
         .unwrap();
         assert_eq!(f.failregex_count(), 1);
@@ -506,24 +405,14 @@ mod tests {
             match (want, r) {
                 (Some((ip, user)), LineResult::Failure(x)) if !x.nofail => {
                     assert_eq!(x.id, ip, "{line}");
-                    assert!(
-                        x.fields.contains(&("user".into(), user.into())),
-                        "{line}: {:?}",
-                        x.fields
-                    );
+                    assert!(x.fields.contains(&("user".into(), user.into())), "{line}: {:?}", x.fields);
                 }
                 (None, LineResult::Failure(x)) if x.nofail => {}
                 (None, LineResult::Missed | LineResult::Ignored) => {}
                 (w, r) => panic!("{line}: wanted {w:?}, got {r:?}"),
             }
         }
-        let r = f.match_line(
-            "Nov 30 10:00:03 srv sshd[103]: Connection closed by 10.0.0.3 port 22 [preauth]",
-            NOW,
-        );
-        assert!(
-            matches!(r, LineResult::Failure(Failure { nofail: true, .. })),
-            "{r:?}"
-        );
+        let r = f.match_line("Nov 30 10:00:03 srv sshd[103]: Connection closed by 10.0.0.3 port 22 [preauth]", NOW);
+        assert!(matches!(r, LineResult::Failure(Failure { nofail: true, .. })), "{r:?}");
     }
 }

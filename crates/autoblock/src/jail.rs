@@ -60,16 +60,10 @@ impl JailConfig {
             return Err(Error::invalid_arg("jail.maxretry", "must be at least 1"));
         }
         if !(self.findtime.is_finite() && self.findtime > 0.0) {
-            return Err(Error::invalid_arg(
-                "jail.findtime",
-                "must be a positive number of seconds",
-            ));
+            return Err(Error::invalid_arg("jail.findtime", "must be a positive number of seconds"));
         }
         if !self.bantime.is_finite() || self.bantime == 0.0 {
-            return Err(Error::invalid_arg(
-                "jail.bantime",
-                "must be non-zero seconds (negative = permanent)",
-            ));
+            return Err(Error::invalid_arg("jail.bantime", "must be non-zero seconds (negative = permanent)"));
         }
         if let Some(i) = &self.increment {
             if !(i.factor.is_finite() && i.factor > 0.0)
@@ -77,10 +71,7 @@ impl JailConfig {
                 || i.maxtime.is_nan()
                 || i.maxtime < 0.0
             {
-                return Err(Error::invalid_arg(
-                    "jail.increment",
-                    "factor/multipliers must be positive, maxtime >= 0",
-                ));
+                return Err(Error::invalid_arg("jail.increment", "factor/multipliers must be positive, maxtime >= 0"));
             }
         }
         Ok(())
@@ -122,34 +113,19 @@ pub fn parse_duration(arg: &str, s: &str) -> Result<f64> {
             "w" | "week" | "weeks" => 7.0 * 86400.0,
             "mo" | "month" | "months" => 30.4375 * 86400.0,
             "y" | "year" | "years" => 365.25 * 86400.0,
-            _ => {
-                return Err(Error::invalid_arg(
-                    arg,
-                    format!("unknown time unit '{unit}' in '{s}'"),
-                ))
-            }
+            _ => return Err(Error::invalid_arg(arg, format!("unknown time unit '{unit}' in '{s}'"))),
         };
-        let n: f64 = if num.is_empty() {
-            1.0
-        } else {
-            num.parse()
-                .map_err(|_| Error::invalid_arg(arg, format!("bad number in '{s}'")))?
-        };
+        let n: f64 = if num.is_empty() { 1.0 } else { num.parse().map_err(|_| Error::invalid_arg(arg, format!("bad number in '{s}'")))? };
         total += n * mult;
         num.clear();
         any = true;
     }
     if !num.is_empty() {
-        total += num
-            .parse::<f64>()
-            .map_err(|_| Error::invalid_arg(arg, format!("bad number in '{s}'")))?;
+        total += num.parse::<f64>().map_err(|_| Error::invalid_arg(arg, format!("bad number in '{s}'")))?;
         any = true;
     }
     if !any {
-        return Err(Error::invalid_arg(
-            arg,
-            format!("expected a duration, got '{s}'"),
-        ));
+        return Err(Error::invalid_arg(arg, format!("expected a duration, got '{s}'")));
     }
     Ok(total)
 }
@@ -194,19 +170,12 @@ fn py_round(x: f64) -> i64 {
 impl Jail {
     pub fn new(cfg: JailConfig) -> Result<Self> {
         cfg.validate()?;
-        Ok(Self {
-            cfg,
-            tickets: HashMap::new(),
-            banned: HashMap::new(),
-            ban_counts: HashMap::new(),
-        })
+        Ok(Self { cfg, tickets: HashMap::new(), banned: HashMap::new(), ban_counts: HashMap::new() })
     }
 
     /// Is `id` banned at time `t`?
     pub fn is_banned(&self, id: &str, t: f64) -> bool {
-        self.banned
-            .get(id)
-            .is_some_and(|(end, _)| *end < 0.0 || t < *end)
+        self.banned.get(id).is_some_and(|(end, _)| *end < 0.0 || t < *end)
     }
 
     /// Current retry count of `id` (for `explain`).
@@ -239,15 +208,7 @@ impl Jail {
                 k.retry
             }
             None => {
-                self.tickets.insert(
-                    id.to_string(),
-                    Ticket {
-                        first: t,
-                        last: t,
-                        retry: 1,
-                        evidence: vec![evidence],
-                    },
-                );
+                self.tickets.insert(id.to_string(), Ticket { first: t, last: t, retry: 1, evidence: vec![evidence] });
                 1
             }
         };
@@ -262,18 +223,8 @@ impl Jail {
         let count = *self.ban_counts.get(id).unwrap_or(&0);
         let duration = self.ban_duration(count);
         self.ban_counts.insert(id.to_string(), count + 1);
-        self.banned.insert(
-            id.to_string(),
-            (if duration < 0.0 { -1.0 } else { t + duration }, count),
-        );
-        Some(JailBan {
-            id: id.to_string(),
-            time: t,
-            duration,
-            failures: ticket.retry,
-            ban_count: count,
-            evidence: ticket.evidence,
-        })
+        self.banned.insert(id.to_string(), (if duration < 0.0 { -1.0 } else { t + duration }, count));
+        Some(JailBan { id: id.to_string(), time: t, duration, failures: ticket.retry, ban_count: count, evidence: ticket.evidence })
     }
 
     /// The ban time of the `count`-th earlier ban (fail2ban's default formula
@@ -304,12 +255,7 @@ impl Jail {
 
     /// Drops expired bans and stale tickets; returns ids whose ban ended.
     pub fn expire(&mut self, now: f64) -> Vec<String> {
-        let ended: Vec<String> = self
-            .banned
-            .iter()
-            .filter(|(_, (end, _))| *end >= 0.0 && now >= *end)
-            .map(|(k, _)| k.clone())
-            .collect();
+        let ended: Vec<String> = self.banned.iter().filter(|(_, (end, _))| *end >= 0.0 && now >= *end).map(|(k, _)| k.clone()).collect();
         for k in &ended {
             self.banned.remove(k);
         }
@@ -328,14 +274,7 @@ mod tests {
     use super::*;
 
     fn jail(maxretry: u32, findtime: f64, bantime: f64) -> Jail {
-        Jail::new(JailConfig {
-            name: "t".into(),
-            maxretry,
-            findtime,
-            bantime,
-            increment: None,
-        })
-        .unwrap()
+        Jail::new(JailConfig { name: "t".into(), maxretry, findtime, bantime, increment: None }).unwrap()
     }
 
     #[test]
@@ -371,11 +310,7 @@ mod tests {
             maxretry: 1,
             findtime: 60.0,
             bantime: 10.0,
-            increment: Some(Increment {
-                factor: 1.0,
-                multipliers: vec![],
-                maxtime: 35.0,
-            }),
+            increment: Some(Increment { factor: 1.0, multipliers: vec![], maxtime: 35.0 }),
         })
         .unwrap();
         assert_eq!(j.add_failure("a", 0.0, [0; 32]).unwrap().duration, 10.0);
@@ -385,13 +320,6 @@ mod tests {
         assert_eq!(parse_duration("d", "1h30m").unwrap(), 5400.0);
         assert_eq!(parse_duration("d", "-1").unwrap(), -1.0);
         assert!(parse_duration("d", "3 parsecs").is_err());
-        assert!(Jail::new(JailConfig {
-            name: "x".into(),
-            maxretry: 0,
-            findtime: 1.0,
-            bantime: 1.0,
-            increment: None
-        })
-        .is_err());
+        assert!(Jail::new(JailConfig { name: "x".into(), maxretry: 0, findtime: 1.0, bantime: 1.0, increment: None }).is_err());
     }
 }

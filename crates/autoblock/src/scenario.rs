@@ -125,10 +125,7 @@ fn dur(name: &str, field: &str, v: &Option<String>, default: f64) -> Result<f64>
         Some(s) => {
             let d = parse_duration(&format!("{name}.{field}"), s)?;
             if d.is_nan() || d <= 0.0 {
-                return Err(Error::invalid_arg(
-                    &format!("{name}.{field}"),
-                    "must be positive",
-                ));
+                return Err(Error::invalid_arg(&format!("{name}.{field}"), "must be positive"));
             }
             Ok(d)
         }
@@ -140,19 +137,13 @@ pub fn parse_scenarios(file: &str, text: &str) -> Result<Vec<ScenarioSpec>> {
     let mut out = Vec::new();
     for doc in serde_yaml_ng::Deserializer::from_str(text) {
         let y = ScenarioYaml::deserialize(doc).map_err(|e| {
-            let at = e
-                .location()
-                .map(|l| format!("{file}:{}", l.line()))
-                .unwrap_or_else(|| file.to_string());
+            let at = e.location().map(|l| format!("{file}:{}", l.line())).unwrap_or_else(|| file.to_string());
             Error::invalid_arg("scenario", format!("{at}: {e}"))
         })?;
         out.push(spec_of(file, y)?);
     }
     if out.is_empty() {
-        return Err(Error::invalid_arg(
-            "scenario",
-            format!("{file}: no scenario document"),
-        ));
+        return Err(Error::invalid_arg("scenario", format!("{file}: no scenario document")));
     }
     Ok(out)
 }
@@ -164,12 +155,7 @@ fn spec_of(file: &str, y: ScenarioYaml) -> Result<ScenarioSpec> {
         "trigger" => Kind::Trigger,
         "counter" => Kind::Counter,
         "distinct" => Kind::Distinct,
-        other => {
-            return Err(Error::invalid_arg(
-                "scenario",
-                format!("{n}: unknown type '{other}' (leaky, trigger, counter, distinct)"),
-            ))
-        }
+        other => return Err(Error::invalid_arg("scenario", format!("{n}: unknown type '{other}' (leaky, trigger, counter, distinct)"))),
     };
     let filter = expr::parse(&format!("{n}: filter"), y.filter.as_deref().unwrap_or(""))?;
     let capacity = y.capacity.unwrap_or(match kind {
@@ -178,29 +164,15 @@ fn spec_of(file: &str, y: ScenarioYaml) -> Result<ScenarioSpec> {
         _ => 5,
     });
     if matches!(kind, Kind::Leaky | Kind::Distinct) && capacity < 1 {
-        return Err(Error::invalid_arg(
-            "scenario",
-            format!("{n}: capacity must be at least 1"),
-        ));
+        return Err(Error::invalid_arg("scenario", format!("{n}: capacity must be at least 1")));
     }
     let leakspeed = dur(&n, "leakspeed", &y.leakspeed, 10.0)?;
     if kind == Kind::Leaky && y.leakspeed.is_none() {
-        return Err(Error::invalid_arg(
-            "scenario",
-            format!("{n}: a leaky scenario needs leakspeed"),
-        ));
+        return Err(Error::invalid_arg("scenario", format!("{n}: a leaky scenario needs leakspeed")));
     }
-    let duration = dur(
-        &n,
-        "duration",
-        &y.duration,
-        leakspeed * capacity.max(1) as f64,
-    )?;
+    let duration = dur(&n, "duration", &y.duration, leakspeed * capacity.max(1) as f64)?;
     if kind == Kind::Distinct && y.distinct.is_none() {
-        return Err(Error::invalid_arg(
-            "scenario",
-            format!("{n}: a distinct scenario needs 'distinct' (the field to count)"),
-        ));
+        return Err(Error::invalid_arg("scenario", format!("{n}: a distinct scenario needs 'distinct' (the field to count)")));
     }
     let blackhole = match &y.blackhole {
         None => 0.0,
@@ -212,10 +184,7 @@ fn spec_of(file: &str, y: ScenarioYaml) -> Result<ScenarioSpec> {
         .map(|(k, v)| {
             let s = match v {
                 serde_yaml_ng::Value::String(s) => s,
-                other => serde_yaml_ng::to_string(&other)
-                    .unwrap_or_default()
-                    .trim()
-                    .to_string(),
+                other => serde_yaml_ng::to_string(&other).unwrap_or_default().trim().to_string(),
             };
             (k, s)
         })
@@ -241,20 +210,11 @@ const MAX_EVIDENCE: usize = 32;
 
 impl Scenario {
     pub fn new(spec: ScenarioSpec) -> Self {
-        Self {
-            spec,
-            buckets: HashMap::new(),
-            blackholed: HashMap::new(),
-        }
+        Self { spec, buckets: HashMap::new(), blackholed: HashMap::new() }
     }
 
     /// Feeds one event (already past the allowlist); returns an overflow.
-    pub fn feed<'a>(
-        &mut self,
-        time: f64,
-        get: &impl Fn(&str) -> Option<&'a str>,
-        evidence: [u8; 32],
-    ) -> Option<Overflow> {
+    pub fn feed<'a>(&mut self, time: f64, get: &impl Fn(&str) -> Option<&'a str>, evidence: [u8; 32]) -> Option<Overflow> {
         let s = &self.spec;
         if !s.filter.eval(get) {
             return None;
@@ -269,20 +229,13 @@ impl Scenario {
             }
             self.blackholed.remove(key);
         }
-        let (kind, name, cap, leak, dur) =
-            (s.kind, s.name.clone(), s.capacity, s.leakspeed, s.duration);
+        let (kind, name, cap, leak, dur) = (s.kind, s.name.clone(), s.capacity, s.leakspeed, s.duration);
         let distinct_value = match kind {
             Kind::Distinct => Some(s.distinct.as_ref().and_then(|d| get(d))?),
             _ => None,
         };
         let overflow = match kind {
-            Kind::Trigger => Some(Overflow {
-                scenario: name,
-                key: key.to_string(),
-                time,
-                count: 1,
-                evidence: vec![evidence],
-            }),
+            Kind::Trigger => Some(Overflow { scenario: name, key: key.to_string(), time, count: 1, evidence: vec![evidence] }),
             Kind::Leaky => {
                 let b = self.bucket(key, time);
                 b.level = (b.level - (time - b.last).max(0.0) / leak).max(0.0);
@@ -292,13 +245,7 @@ impl Scenario {
                 // rate-limiter view: overflow when less than one token is left
                 if b.level > cap as f64 - 1.0 {
                     let b = self.buckets.remove(key).unwrap();
-                    Some(Overflow {
-                        scenario: name,
-                        key: key.to_string(),
-                        time,
-                        count: b.count,
-                        evidence: b.evidence,
-                    })
+                    Some(Overflow { scenario: name, key: key.to_string(), time, count: b.count, evidence: b.evidence })
                 } else {
                     b.level += 1.0;
                     None
@@ -307,13 +254,8 @@ impl Scenario {
             Kind::Counter => {
                 let b = self.bucket(key, time);
                 let done = if time - b.first >= dur {
-                    let out = Overflow {
-                        scenario: name,
-                        key: key.to_string(),
-                        time,
-                        count: b.count,
-                        evidence: std::mem::take(&mut b.evidence),
-                    };
+                    let out =
+                        Overflow { scenario: name, key: key.to_string(), time, count: b.count, evidence: std::mem::take(&mut b.evidence) };
                     b.first = time;
                     b.count = 0;
                     Some(out)
@@ -332,29 +274,20 @@ impl Scenario {
                 }
                 push_evidence(b, evidence);
                 b.count += 1;
-                let h = b.hll.get_or_insert_with(|| {
-                    HyperLogLogPlus::new(14, BuildHasherDefault::default())
-                        .expect("precision 14 is valid")
-                });
+                let h =
+                    b.hll.get_or_insert_with(|| HyperLogLogPlus::new(14, BuildHasherDefault::default()).expect("precision 14 is valid"));
                 h.insert(value);
                 let distinct = h.count().round() as i64;
                 if distinct > cap {
                     let b = self.buckets.remove(key).unwrap();
-                    Some(Overflow {
-                        scenario: name,
-                        key: key.to_string(),
-                        time,
-                        count: distinct as u64,
-                        evidence: b.evidence,
-                    })
+                    Some(Overflow { scenario: name, key: key.to_string(), time, count: distinct as u64, evidence: b.evidence })
                 } else {
                     None
                 }
             }
         };
         if overflow.is_some() && self.spec.blackhole > 0.0 {
-            self.blackholed
-                .insert(key.to_string(), time + self.spec.blackhole);
+            self.blackholed.insert(key.to_string(), time + self.spec.blackhole);
         }
         overflow
     }
@@ -391,14 +324,7 @@ impl Scenario {
 }
 
 fn fresh(time: f64) -> Bucket {
-    Bucket {
-        level: 0.0,
-        last: time,
-        first: time,
-        count: 0,
-        hll: None,
-        evidence: Vec::new(),
-    }
+    Bucket { level: 0.0, last: time, first: time, count: 0, hll: None, evidence: Vec::new() }
 }
 
 fn push_evidence(b: &mut Bucket, e: [u8; 32]) {
@@ -431,10 +357,7 @@ mod tests {
         assert!(s.feed(1.0, &a, [1; 32]).is_none());
         assert!(s.feed(2.0, &a, [2; 32]).is_none());
         let o = s.feed(3.0, &a, [3; 32]).unwrap();
-        assert_eq!(
-            (o.key.as_str(), o.count, o.evidence.len()),
-            ("1.1.1.1", 4, 4)
-        );
+        assert_eq!((o.key.as_str(), o.count, o.evidence.len()), ("1.1.1.1", 4, 4));
         // blackholed for a minute
         for t in 4..10 {
             assert!(s.feed(t as f64, &a, [0; 32]).is_none());
@@ -445,20 +368,12 @@ mod tests {
             assert!(s.feed(t as f64 * 10.0, &b, [0; 32]).is_none());
         }
         // filter
-        assert!(s
-            .feed(
-                0.0,
-                &|k: &str| if k == "ip" { Some("3.3.3.3") } else { None },
-                [0; 32]
-            )
-            .is_none());
+        assert!(s.feed(0.0, &|k: &str| if k == "ip" { Some("3.3.3.3") } else { None }, [0; 32]).is_none());
     }
 
     #[test]
     fn distinct_counts_with_hll() {
-        let mut s = Scenario::new(spec(
-            "type: distinct\nname: scan\ngroupby: ip\ndistinct: port\ncapacity: 20\nduration: 1m\n",
-        ));
+        let mut s = Scenario::new(spec("type: distinct\nname: scan\ngroupby: ip\ndistinct: port\ncapacity: 20\nduration: 1m\n"));
         let mut fired = None;
         for p in 0..100u32 {
             let port = p.to_string();
@@ -479,39 +394,17 @@ mod tests {
 
     #[test]
     fn bad_scenarios_name_file_and_problem() {
-        let e = parse_scenarios(
-            "s.yaml",
-            "type: leaky\nname: x\ncapacity: 'five'\nleakspeed: 1s\n",
-        )
-        .unwrap_err();
+        let e = parse_scenarios("s.yaml", "type: leaky\nname: x\ncapacity: 'five'\nleakspeed: 1s\n").unwrap_err();
         assert!(e.message.contains("s.yaml:3"), "{}", e.message);
-        assert!(parse_scenarios("s.yaml", "type: bogus\nname: x\n")
-            .unwrap_err()
-            .message
-            .contains("unknown type"));
-        assert!(
-            parse_scenarios("s.yaml", "type: leaky\nname: x\ncapacity: 3\n")
-                .unwrap_err()
-                .message
-                .contains("leakspeed")
-        );
-        assert!(parse_scenarios(
-            "s.yaml",
-            "type: leaky\nname: x\nleakspeed: 1s\nfilter: \"a ==\"\n"
-        )
-        .is_err());
-        assert!(parse_scenarios(
-            "s.yaml",
-            "type: leaky\nname: x\nleakspeed: 1s\nunknownkey: 1\n"
-        )
-        .is_err());
+        assert!(parse_scenarios("s.yaml", "type: bogus\nname: x\n").unwrap_err().message.contains("unknown type"));
+        assert!(parse_scenarios("s.yaml", "type: leaky\nname: x\ncapacity: 3\n").unwrap_err().message.contains("leakspeed"));
+        assert!(parse_scenarios("s.yaml", "type: leaky\nname: x\nleakspeed: 1s\nfilter: \"a ==\"\n").is_err());
+        assert!(parse_scenarios("s.yaml", "type: leaky\nname: x\nleakspeed: 1s\nunknownkey: 1\n").is_err());
     }
 
     #[test]
     fn trigger_and_counter() {
-        let mut t = Scenario::new(spec(
-            "type: trigger\nname: t\ngroupby: ip\nblackhole: 10s\n",
-        ));
+        let mut t = Scenario::new(spec("type: trigger\nname: t\ngroupby: ip\nblackhole: 10s\n"));
         let g = |k: &str| if k == "ip" { Some("1.2.3.4") } else { None };
         assert!(t.feed(0.0, &g, [0; 32]).is_some());
         assert!(t.feed(5.0, &g, [0; 32]).is_none());

@@ -212,20 +212,23 @@ impl Glm {
 
     pub fn learn(&mut self, x: &[f64], y: f64, w: f64) {
         let lg = (self.loss.gradient(y, self.raw(x)) * w).clamp(-self.clip, self.clip);
-        for i in 0..x.len() {
-            let xi = x[i];
-            self.grad[i] = if xi.is_nan() { 0.0 } else { lg * xi + self.l2 * self.weights[i] };
-        }
         self.intercept -= self.intercept_lr * lg;
         match &mut self.opt {
+            // Plain SGD: one fused pass (gradient and step), the hot path of the batch API.
             Optimizer::Sgd { lr } => {
-                for i in 0..x.len() {
-                    if !x[i].is_nan() {
-                        self.weights[i] -= *lr * self.grad[i];
+                let (lr, l2) = (*lr, self.l2);
+                for (wi, &xi) in self.weights.iter_mut().zip(x) {
+                    if !xi.is_nan() {
+                        *wi -= lr * (lg * xi + l2 * *wi);
                     }
                 }
             }
             Optimizer::Adam { lr, beta1, beta2, eps, m, v } => {
+                // Gradients first (L2 reads the weights before the step), then the step.
+                for i in 0..x.len() {
+                    let xi = x[i];
+                    self.grad[i] = if xi.is_nan() { 0.0 } else { lg * xi + self.l2 * self.weights[i] };
+                }
                 let t = (self.n_iterations + 1) as f64;
                 let mut step = *lr * (1.0 - beta2.powf(t)).powf(0.5);
                 step /= 1.0 - beta1.powf(t);
