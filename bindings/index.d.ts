@@ -116,6 +116,17 @@ export declare class CgroupPolicyHandle {
   detach(): void
 }
 
+export declare class ContractsEngine {
+  /** Loads (parses + type-checks) a contract and an entity store (JSON array) once. */
+  constructor(source: string, entities: string)
+  /** Decides a JSON array of requests: 1 = allow, 0 = deny, one byte per request. */
+  decideBatch(requests: string): Uint8Array
+  /** Parses requests once and keeps them for `decidePrepared` (benchmarks, replays). */
+  prepare(requests: string): number
+  /** Decides the prepared requests `rounds` times into `out` (the last round's decisions). */
+  decidePrepared(out: Uint8Array, rounds?: number | undefined | null): void
+}
+
 /** A secret key expanded once, for signing many messages. */
 export declare class Ed25519Signer {
   constructor(secretKey: Uint8Array)
@@ -409,6 +420,12 @@ export interface ConnectPolicyJs {
   denyPorts?: Array<number>
   allowCidrs?: Array<string>
 }
+
+/** Runs one contracts operation (`op`, JSON `args`) synchronously. */
+export declare function contractsCall(op: string, args: string): string
+
+/** The same operation on the libuv pool (prove, diff, check with analysis, large batches). */
+export declare function contractsCallAsync(op: string, args: string): Promise<string>
 
 /**
  * Raises a Rust panic inside the binding; the test suite uses it to prove

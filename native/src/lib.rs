@@ -4,6 +4,7 @@
 
 mod attest;
 mod autoblock;
+mod contracts;
 mod crypto;
 mod error;
 mod kernel;

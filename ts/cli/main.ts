@@ -13,6 +13,7 @@ import { schedulerCommands } from './scheduler.js';
 import { kernelCommands, kernelGroups } from './kernel.js';
 import { autoblockCommands } from './autoblock.js';
 import { learnCommands } from './learn.js';
+import { contractsCommands } from './contracts.js';
 import { latticeCommands } from './lattice.js';
 
 const topLevel: Record<string, Command> = { ...cryptoCommands, ...kernelCommands };
@@ -23,6 +24,7 @@ const groups: Record<string, CommandGroup> = {
   symbolic: symbolicCommands,
   autoblock: autoblockCommands,
   learn: learnCommands,
+  contract: contractsCommands,
   lattice: latticeCommands,
   ...kernelGroups,
 };

@@ -140,14 +140,7 @@ impl Default for Enc {
 
 impl Enc {
     pub fn new() -> Enc {
-        let mut e = Enc {
-            clauses: Vec::new(),
-            next: 1,
-            atoms: Vec::new(),
-            atom_index: HashMap::new(),
-            tru: 0,
-            opaque: Vec::new(),
-        };
+        let mut e = Enc { clauses: Vec::new(), next: 1, atoms: Vec::new(), atom_index: HashMap::new(), tru: 0, opaque: Vec::new() };
         e.tru = e.fresh();
         e.clauses.push(vec![e.tru]);
         e
@@ -232,10 +225,7 @@ impl Enc {
                     self.clauses.push(vec![-v, p]);
                 }
             }
-            by_term
-                .entry(format!("{t:?}"))
-                .or_default()
-                .push((a.clone(), *v));
+            by_term.entry(format!("{t:?}")).or_default().push((a.clone(), *v));
         }
         for (_, list) in by_term {
             for i in 0..list.len() {
@@ -245,36 +235,20 @@ impl Enc {
                     }
                     let ((a, va), (b, vb)) = (&list[i], &list[j]);
                     match (a, b) {
-                        (Atom::Eq(_, x), Atom::Eq(_, y)) if i < j && x != y => {
-                            self.clauses.push(vec![-va, -vb])
+                        (Atom::Eq(_, x), Atom::Eq(_, y)) if i < j && x != y => self.clauses.push(vec![-va, -vb]),
+                        (Atom::Eq(_, l), Atom::Kind(_, k)) => self.clauses.push(vec![-va, if lit_kind(l) == *k { *vb } else { -vb }]),
+                        (Atom::Kind(_, k1), Atom::Kind(_, k2)) if i < j && k1 != k2 => self.clauses.push(vec![-va, -vb]),
+                        (Atom::Eq(_, Lit::Long(k)), Atom::Lt(_, c)) => {
+                            self.clauses.push(vec![-va, if (*k as i128) < *c { *vb } else { -vb }])
                         }
-                        (Atom::Eq(_, l), Atom::Kind(_, k)) => self
-                            .clauses
-                            .push(vec![-va, if lit_kind(l) == *k { *vb } else { -vb }]),
-                        (Atom::Kind(_, k1), Atom::Kind(_, k2)) if i < j && k1 != k2 => {
-                            self.clauses.push(vec![-va, -vb])
+                        (Atom::Eq(_, Lit::Str(s)), Atom::Like(_, p)) => self.clauses.push(vec![-va, if like(s, p) { *vb } else { -vb }]),
+                        (Atom::Eq(_, Lit::Ip(n)), Atom::InRange(_, r)) => {
+                            self.clauses.push(vec![-va, if n.in_range(r) { *vb } else { -vb }])
                         }
-                        (Atom::Eq(_, Lit::Long(k)), Atom::Lt(_, c)) => self
-                            .clauses
-                            .push(vec![-va, if (*k as i128) < *c { *vb } else { -vb }]),
-                        (Atom::Eq(_, Lit::Str(s)), Atom::Like(_, p)) => self
-                            .clauses
-                            .push(vec![-va, if like(s, p) { *vb } else { -vb }]),
-                        (Atom::Eq(_, Lit::Ip(n)), Atom::InRange(_, r)) => self
-                            .clauses
-                            .push(vec![-va, if n.in_range(r) { *vb } else { -vb }]),
-                        (Atom::Eq(_, Lit::Entity(u)), Atom::In(_, g)) if u == g => {
-                            self.clauses.push(vec![-va, *vb])
-                        }
-                        (Atom::Eq(_, Lit::Entity(u)), Atom::Is(_, ty)) => self
-                            .clauses
-                            .push(vec![-va, if u.ty == *ty { *vb } else { -vb }]),
-                        (Atom::Lt(_, c1), Atom::Lt(_, c2)) if c1 < c2 => {
-                            self.clauses.push(vec![-va, *vb])
-                        }
-                        (Atom::Is(_, t1), Atom::Is(_, t2)) if i < j && t1 != t2 => {
-                            self.clauses.push(vec![-va, -vb])
-                        }
+                        (Atom::Eq(_, Lit::Entity(u)), Atom::In(_, g)) if u == g => self.clauses.push(vec![-va, *vb]),
+                        (Atom::Eq(_, Lit::Entity(u)), Atom::Is(_, ty)) => self.clauses.push(vec![-va, if u.ty == *ty { *vb } else { -vb }]),
+                        (Atom::Lt(_, c1), Atom::Lt(_, c2)) if c1 < c2 => self.clauses.push(vec![-va, *vb]),
+                        (Atom::Is(_, t1), Atom::Is(_, t2)) if i < j && t1 != t2 => self.clauses.push(vec![-va, -vb]),
                         _ => {}
                     }
                 }
@@ -316,10 +290,7 @@ impl Enc {
         self.or(&[e, -kk])
     }
     pub fn cnf(&self) -> Cnf {
-        Cnf {
-            num_vars: (self.next - 1) as u32,
-            clauses: self.clauses.clone(),
-        }
+        Cnf { num_vars: (self.next - 1) as u32, clauses: self.clauses.clone() }
     }
 }
 
@@ -371,9 +342,7 @@ fn attr_terms(e: &Expr, out: &mut Vec<Term>) {
         out.push(t);
     }
     match &e.kind {
-        ExprKind::Not(a) | ExprKind::Neg(a) | ExprKind::Has(a, _) | ExprKind::Like(a, _) => {
-            attr_terms(a, out)
-        }
+        ExprKind::Not(a) | ExprKind::Neg(a) | ExprKind::Has(a, _) | ExprKind::Like(a, _) => attr_terms(a, out),
         ExprKind::Attr(a, _) => {
             if let Some(Term::Attr(..)) = term_of(a) {
             } else {
@@ -399,9 +368,7 @@ fn attr_terms(e: &Expr, out: &mut Vec<Term>) {
             attr_terms(r, out);
             args.iter().for_each(|a| attr_terms(a, out))
         }
-        ExprKind::Call(_, args) | ExprKind::Set(args) => {
-            args.iter().for_each(|a| attr_terms(a, out))
-        }
+        ExprKind::Call(_, args) | ExprKind::Set(args) => args.iter().for_each(|a| attr_terms(a, out)),
         ExprKind::Record(f) => f.iter().for_each(|(_, a)| attr_terms(a, out)),
         _ => {}
     }
@@ -417,14 +384,8 @@ fn uses_var(e: &Expr) -> bool {
     match &e.kind {
         ExprKind::Var(_) => true,
         ExprKind::Bool(_) | ExprKind::Long(_) | ExprKind::Str(_) | ExprKind::Entity(_) => false,
-        ExprKind::Not(a)
-        | ExprKind::Neg(a)
-        | ExprKind::Has(a, _)
-        | ExprKind::Attr(a, _)
-        | ExprKind::Like(a, _) => uses_var(a),
-        ExprKind::And(a, b) | ExprKind::Or(a, b) | ExprKind::Bin(_, a, b) => {
-            uses_var(a) || uses_var(b)
-        }
+        ExprKind::Not(a) | ExprKind::Neg(a) | ExprKind::Has(a, _) | ExprKind::Attr(a, _) | ExprKind::Like(a, _) => uses_var(a),
+        ExprKind::And(a, b) | ExprKind::Or(a, b) | ExprKind::Bin(_, a, b) => uses_var(a) || uses_var(b),
         ExprKind::If(a, b, c) => uses_var(a) || uses_var(b) || uses_var(c),
         ExprKind::Is(a, _, r) => uses_var(a) || r.as_ref().map(|r| uses_var(r)).unwrap_or(false),
         ExprKind::Method(r, _, args) => uses_var(r) || args.iter().any(uses_var),
@@ -444,27 +405,19 @@ impl Enc {
                 let (v, er) = self.cond3(a);
                 (-v, er)
             }
-            ExprKind::And(a, b)
-                if (is_boolish(a) || term_of(a).is_some())
-                    && (is_boolish(b) || term_of(b).is_some()) =>
-            {
+            ExprKind::And(a, b) if (is_boolish(a) || term_of(a).is_some()) && (is_boolish(b) || term_of(b).is_some()) => {
                 let (va, ea) = self.cond3(a);
                 let (vb, eb) = self.cond3(b);
                 let later = self.and(&[va, eb]);
                 (self.and(&[va, vb]), self.or(&[ea, later]))
             }
-            ExprKind::Or(a, b)
-                if (is_boolish(a) || term_of(a).is_some())
-                    && (is_boolish(b) || term_of(b).is_some()) =>
-            {
+            ExprKind::Or(a, b) if (is_boolish(a) || term_of(a).is_some()) && (is_boolish(b) || term_of(b).is_some()) => {
                 let (va, ea) = self.cond3(a);
                 let (vb, eb) = self.cond3(b);
                 let later = self.and(&[-va, eb]);
                 (self.or(&[va, vb]), self.or(&[ea, later]))
             }
-            ExprKind::If(c, t, el)
-                if is_boolish(t) && is_boolish(el) && (is_boolish(c) || term_of(c).is_some()) =>
-            {
+            ExprKind::If(c, t, el) if is_boolish(t) && is_boolish(el) && (is_boolish(c) || term_of(c).is_some()) => {
                 let (c, ec) = self.cond3(c);
                 let (t, et) = self.cond3(t);
                 let (el, ee) = self.cond3(el);
@@ -476,18 +429,9 @@ impl Enc {
             }
             _ if closed(e) => {
                 let req = Request {
-                    principal: Arc::new(Uid {
-                        ty: "X".into(),
-                        id: String::new(),
-                    }),
-                    action: Arc::new(Uid {
-                        ty: "X".into(),
-                        id: String::new(),
-                    }),
-                    resource: Arc::new(Uid {
-                        ty: "X".into(),
-                        id: String::new(),
-                    }),
+                    principal: Arc::new(Uid { ty: "X".into(), id: String::new() }),
+                    action: Arc::new(Uid { ty: "X".into(), id: String::new() }),
+                    resource: Arc::new(Uid { ty: "X".into(), id: String::new() }),
                     context: Arc::new(BTreeMap::new()),
                 };
                 let store = Entities::default();
@@ -503,9 +447,7 @@ impl Enc {
             }
             ExprKind::Bin(op @ (BinOp::Eq | BinOp::Ne), a, b) => {
                 let (v, er) = match (term_of(a), term_of(b), lit_of(a), lit_of(b)) {
-                    (Some(t), _, _, Some(l)) | (_, Some(t), Some(l), _) => {
-                        (self.atom(Atom::Eq(t.clone(), l)), self.term_err(&t))
-                    }
+                    (Some(t), _, _, Some(l)) | (_, Some(t), Some(l), _) => (self.atom(Atom::Eq(t.clone(), l)), self.term_err(&t)),
                     (Some(x), Some(y), _, _) => {
                         let ex = self.term_err(&x);
                         let ey = self.term_err(&y);
@@ -522,22 +464,11 @@ impl Enc {
                 (if *op == BinOp::Eq { v } else { -v }, er)
             }
             ExprKind::Bin(BinOp::In, a, b) => match (term_of(a), &b.kind) {
-                (Some(t), ExprKind::Entity(u)) => (
-                    self.atom(Atom::In(t.clone(), u.clone())),
-                    self.typed_err(&t, K_ENT),
-                ),
-                (Some(t), ExprKind::Set(items))
-                    if items.iter().all(|i| matches!(i.kind, ExprKind::Entity(_))) =>
-                {
+                (Some(t), ExprKind::Entity(u)) => (self.atom(Atom::In(t.clone(), u.clone())), self.typed_err(&t, K_ENT)),
+                (Some(t), ExprKind::Set(items)) if items.iter().all(|i| matches!(i.kind, ExprKind::Entity(_))) => {
                     let vs: Vec<i32> = items
                         .iter()
-                        .map(|i| {
-                            if let ExprKind::Entity(u) = &i.kind {
-                                self.atom(Atom::In(t.clone(), u.clone()))
-                            } else {
-                                0
-                            }
-                        })
+                        .map(|i| if let ExprKind::Entity(u) = &i.kind { self.atom(Atom::In(t.clone(), u.clone())) } else { 0 })
                         .collect();
                     (self.or(&vs), self.typed_err(&t, K_ENT))
                 }
@@ -572,18 +503,12 @@ impl Enc {
                     let te = self.term_err(&t);
                     let (k1, k2) = (self.kind(&t, K_ENT), self.kind(&t, K_REC));
                     let bad = self.and(&[-k1, -k2]);
-                    (
-                        self.atom(Atom::Present(Term::Attr(Box::new(t), attr.clone()))),
-                        self.or(&[te, bad]),
-                    )
+                    (self.atom(Atom::Present(Term::Attr(Box::new(t), attr.clone()))), self.or(&[te, bad]))
                 }
                 None => self.opaque(e),
             },
             ExprKind::Like(a, p) => match term_of(a) {
-                Some(t) => (
-                    self.atom(Atom::Like(t.clone(), p.clone())),
-                    self.typed_err(&t, K_STR),
-                ),
+                Some(t) => (self.atom(Atom::Like(t.clone(), p.clone())), self.typed_err(&t, K_STR)),
                 None => self.opaque(e),
             },
             ExprKind::Is(a, ty, inn) => match term_of(a) {
@@ -603,35 +528,19 @@ impl Enc {
             },
             ExprKind::Method(r, name, args) => match (term_of(r), name.as_str(), args.as_slice()) {
                 (Some(t), "contains", [x]) => match lit_of(x) {
-                    Some(l) => (
-                        self.atom(Atom::Contains(t.clone(), l)),
-                        self.typed_err(&t, K_SET),
-                    ),
+                    Some(l) => (self.atom(Atom::Contains(t.clone(), l)), self.typed_err(&t, K_SET)),
                     None => self.opaque(e),
                 },
                 (Some(t), "containsAll" | "containsAny", [x]) => match lits_of_set(x) {
                     Some(ls) => {
-                        let vs: Vec<i32> = ls
-                            .into_iter()
-                            .map(|l| self.atom(Atom::Contains(t.clone(), l)))
-                            .collect();
+                        let vs: Vec<i32> = ls.into_iter().map(|l| self.atom(Atom::Contains(t.clone(), l))).collect();
                         let er = self.typed_err(&t, K_SET);
-                        (
-                            if name == "containsAll" {
-                                self.and(&vs)
-                            } else {
-                                self.or(&vs)
-                            },
-                            er,
-                        )
+                        (if name == "containsAll" { self.and(&vs) } else { self.or(&vs) }, er)
                     }
                     None => self.opaque(e),
                 },
                 (Some(t), "isInRange", [x]) => match lit_of(x) {
-                    Some(Lit::Ip(n)) => (
-                        self.atom(Atom::InRange(t.clone(), n)),
-                        self.typed_err(&t, K_IP),
-                    ),
+                    Some(Lit::Ip(n)) => (self.atom(Atom::InRange(t.clone(), n)), self.typed_err(&t, K_IP)),
                     _ => self.opaque(e),
                 },
                 _ => self.opaque(e),
@@ -647,10 +556,7 @@ impl Enc {
 
     fn opaque(&mut self, e: &Expr) -> (i32, i32) {
         let s = crate::fmt::expr(e);
-        (
-            self.atom(Atom::Opaque(s.clone())),
-            self.atom(Atom::OpaqueErr(s)),
-        )
+        (self.atom(Atom::Opaque(s.clone())), self.atom(Atom::OpaqueErr(s)))
     }
 
     fn scope(&mut self, var: u8, c: &ScopeCon) -> i32 {
@@ -669,21 +575,13 @@ impl Enc {
     }
 
     /// `fires ⇔ scope ∧ ¬error ∧ value` of the conditions joined left to right.
-    pub fn fires(
-        &mut self,
-        scope: [&ScopeCon; 2],
-        action: &ActionCon,
-        conds: &[(bool, &Expr)],
-    ) -> i32 {
+    pub fn fires(&mut self, scope: [&ScopeCon; 2], action: &ActionCon, conds: &[(bool, &Expr)]) -> i32 {
         let mut parts = vec![self.scope(0, scope[0]), self.scope(2, scope[1])];
         parts.push(match action {
             ActionCon::Any => self.constant(true),
             ActionCon::Eq(u) => self.atom(Atom::Eq(Term::Var(1), Lit::Entity(u.clone()))),
             ActionCon::In(us) => {
-                let vs: Vec<i32> = us
-                    .iter()
-                    .map(|u| self.atom(Atom::In(Term::Var(1), u.clone())))
-                    .collect();
+                let vs: Vec<i32> = us.iter().map(|u| self.atom(Atom::In(Term::Var(1), u.clone()))).collect();
                 self.or(&vs)
             }
         });
@@ -723,12 +621,7 @@ impl Enc {
 
     /// Builds a concrete request and store from a model (see the module notes).
     pub fn concretize(&self, model: &[i32]) -> (Request, Entities) {
-        let val = |v: i32| -> bool {
-            model
-                .get((v.unsigned_abs() - 1) as usize)
-                .map(|l| (*l > 0) == (v > 0))
-                .unwrap_or(false)
-        };
+        let val = |v: i32| -> bool { model.get((v.unsigned_abs() - 1) as usize).map(|l| (*l > 0) == (v > 0)).unwrap_or(false) };
         let mut by_term: BTreeMap<Term, Vec<(&Atom, bool)>> = BTreeMap::new();
         let mut children: BTreeMap<Term, Vec<String>> = BTreeMap::new();
         for (a, v) in &self.atoms {
@@ -767,14 +660,7 @@ impl Enc {
                 present.insert(t.clone());
             }
         }
-        let mut cx = Concretizer {
-            by_term,
-            children,
-            present,
-            store: Entities::default(),
-            values: BTreeMap::new(),
-            fresh: 0,
-        };
+        let mut cx = Concretizer { by_term, children, present, store: Entities::default(), values: BTreeMap::new(), fresh: 0 };
         let names = ["principal", "action", "resource"];
         let mut uids = Vec::new();
         for (i, n) in names.iter().enumerate() {
@@ -787,15 +673,7 @@ impl Enc {
             _ => Arc::new(BTreeMap::new()),
         };
         let store = cx.store;
-        (
-            Request {
-                principal: uids[0].clone(),
-                action: uids[1].clone(),
-                resource: uids[2].clone(),
-                context: ctx,
-            },
-            store,
-        )
+        (Request { principal: uids[0].clone(), action: uids[1].clone(), resource: uids[2].clone(), context: ctx }, store)
     }
 }
 
@@ -831,40 +709,18 @@ impl<'a> Concretizer<'a> {
         let uid = uid.unwrap_or_else(|| {
             let ty = atoms
                 .iter()
-                .find_map(|(a, b)| {
-                    if let (Atom::Is(_, ty), true) = (a, b) {
-                        Some(ty.clone())
-                    } else {
-                        None
-                    }
-                })
+                .find_map(|(a, b)| if let (Atom::Is(_, ty), true) = (a, b) { Some(ty.clone()) } else { None })
                 .or_else(|| {
                     atoms.iter().find_map(|(a, _)| match a {
                         Atom::Eq(_, Lit::Entity(u)) => Some(u.ty.clone()),
                         _ => None,
                     })
                 })
-                .unwrap_or_else(|| {
-                    if hint == "action" {
-                        "Action".into()
-                    } else {
-                        "Entity".into()
-                    }
-                });
+                .unwrap_or_else(|| if hint == "action" { "Action".into() } else { "Entity".into() });
             // never pick a type that an `is` atom ruled out
-            let ty = if atoms
-                .iter()
-                .any(|(a, b)| matches!(a, Atom::Is(_, x) if *x == ty) && !b)
-            {
-                format!("{ty}X")
-            } else {
-                ty
-            };
+            let ty = if atoms.iter().any(|(a, b)| matches!(a, Atom::Is(_, x) if *x == ty) && !b) { format!("{ty}X") } else { ty };
             self.fresh += 1;
-            Uid {
-                ty,
-                id: format!("cx-{hint}-{}", self.fresh),
-            }
+            Uid { ty, id: format!("cx-{hint}-{}", self.fresh) }
         });
         let mut data = self.store.map.remove(&uid).unwrap_or_default();
         for (a, b) in &atoms {
@@ -883,8 +739,7 @@ impl<'a> Concretizer<'a> {
         }
         self.store.map.insert(uid.clone(), data);
         let u = Arc::new(uid);
-        self.values
-            .insert(t.clone(), Some(Value::Entity(u.clone())));
+        self.values.insert(t.clone(), Some(Value::Entity(u.clone())));
         u
     }
 
@@ -900,13 +755,7 @@ impl<'a> Concretizer<'a> {
                 return None;
             }
         }
-        if let Some(v) = atoms.iter().find_map(|(a, b)| {
-            if let (Atom::Eq(_, l), true) = (a, b) {
-                Some(l.value())
-            } else {
-                None
-            }
-        }) {
+        if let Some(v) = atoms.iter().find_map(|(a, b)| if let (Atom::Eq(_, l), true) = (a, b) { Some(l.value()) } else { None }) {
             if let Value::Entity(_) = v {
                 let u = self.entity_for(t, "attr");
                 return Some(Value::Entity(u));
@@ -914,70 +763,28 @@ impl<'a> Concretizer<'a> {
             self.values.insert(t.clone(), Some(v.clone()));
             return Some(v);
         }
-        let kind = atoms.iter().find_map(|(a, b)| {
-            if let (Atom::Kind(_, k), true) = (a, b) {
-                Some(*k)
-            } else {
-                None
-            }
-        });
-        let not_kind = |k: u8| {
-            atoms
-                .iter()
-                .any(|(a, b)| matches!(a, Atom::Kind(_, x) if *x == k) && !b)
-        };
+        let kind = atoms.iter().find_map(|(a, b)| if let (Atom::Kind(_, k), true) = (a, b) { Some(*k) } else { None });
+        let not_kind = |k: u8| atoms.iter().any(|(a, b)| matches!(a, Atom::Kind(_, x) if *x == k) && !b);
         let has = |f: &dyn Fn(&Atom) -> bool| atoms.iter().any(|(a, _)| f(a));
-        let is = |k: u8, f: &dyn Fn(&Atom) -> bool| {
-            kind == Some(k) || (kind.is_none() && !not_kind(k) && has(f))
-        };
-        let v = if is(K_ENT, &|a| {
-            matches!(
-                a,
-                Atom::In(..) | Atom::Is(..) | Atom::Eq(_, Lit::Entity(_)) | Atom::EqTerms(..)
-            )
-        }) {
+        let is = |k: u8, f: &dyn Fn(&Atom) -> bool| kind == Some(k) || (kind.is_none() && !not_kind(k) && has(f));
+        let v = if is(K_ENT, &|a| matches!(a, Atom::In(..) | Atom::Is(..) | Atom::Eq(_, Lit::Entity(_)) | Atom::EqTerms(..))) {
             return Some(Value::Entity(self.entity_for(t, "attr")));
         } else if is(K_SET, &|a| matches!(a, Atom::Contains(..))) {
             Value::Set(Arc::new(
-                atoms
-                    .iter()
-                    .filter_map(|(a, b)| {
-                        if let (Atom::Contains(_, l), true) = (a, b) {
-                            Some(l.value())
-                        } else {
-                            None
-                        }
-                    })
-                    .collect(),
+                atoms.iter().filter_map(|(a, b)| if let (Atom::Contains(_, l), true) = (a, b) { Some(l.value()) } else { None }).collect(),
             ))
-        } else if is(K_IP, &|a| {
-            matches!(a, Atom::InRange(..) | Atom::Eq(_, Lit::Ip(_)))
-        }) {
+        } else if is(K_IP, &|a| matches!(a, Atom::InRange(..) | Atom::Eq(_, Lit::Ip(_)))) {
             Value::Ip(pick_ip(&atoms))
-        } else if is(K_STR, &|a| {
-            matches!(a, Atom::Like(..) | Atom::Eq(_, Lit::Str(_)))
-        }) {
+        } else if is(K_STR, &|a| matches!(a, Atom::Like(..) | Atom::Eq(_, Lit::Str(_)))) {
             let s = atoms.iter().find_map(|(a, b)| {
                 if let (Atom::Like(_, p), true) = (a, b) {
-                    Some(
-                        p.iter()
-                            .filter_map(|e| {
-                                if let PatElem::Char(c) = e {
-                                    Some(*c)
-                                } else {
-                                    None
-                                }
-                            })
-                            .collect::<String>(),
-                    )
+                    Some(p.iter().filter_map(|e| if let PatElem::Char(c) = e { Some(*c) } else { None }).collect::<String>())
                 } else {
                     None
                 }
             });
             Value::Str(Arc::from(s.unwrap_or_else(|| "cx-other".into()).as_str()))
-        } else if is(K_LONG, &|a| {
-            matches!(a, Atom::Lt(..) | Atom::Eq(_, Lit::Long(_)))
-        }) {
+        } else if is(K_LONG, &|a| matches!(a, Atom::Lt(..) | Atom::Eq(_, Lit::Long(_)))) {
             let mut lo = i64::MIN as i128;
             let mut hi = i64::MAX as i128 + 1;
             for (a, b) in &atoms {
@@ -991,21 +798,13 @@ impl<'a> Concretizer<'a> {
             }
             let mut v = if lo > i64::MIN as i128 { lo } else { hi - 1 };
             // avoid literals the model says are unequal
-            while atoms
-                .iter()
-                .any(|(a, b)| matches!(a, Atom::Eq(_, Lit::Long(k)) if *k as i128 == v) && !b)
-                && v + 1 < hi
-            {
+            while atoms.iter().any(|(a, b)| matches!(a, Atom::Eq(_, Lit::Long(k)) if *k as i128 == v) && !b) && v + 1 < hi {
                 v += 1;
             }
             Value::Long(v.clamp(i64::MIN as i128, i64::MAX as i128) as i64)
         } else if is(K_BOOL, &|a| matches!(a, Atom::Eq(_, Lit::Bool(_)))) {
-            let t_false = atoms
-                .iter()
-                .any(|(a, b)| matches!(a, Atom::Eq(_, Lit::Bool(true))) && !b);
-            let f_false = atoms
-                .iter()
-                .any(|(a, b)| matches!(a, Atom::Eq(_, Lit::Bool(false))) && !b);
+            let t_false = atoms.iter().any(|(a, b)| matches!(a, Atom::Eq(_, Lit::Bool(true))) && !b);
+            let f_false = atoms.iter().any(|(a, b)| matches!(a, Atom::Eq(_, Lit::Bool(false))) && !b);
             match (t_false, f_false) {
                 (true, true) => Value::Long(0),
                 (true, false) => Value::Bool(false),
@@ -1027,26 +826,10 @@ impl<'a> Concretizer<'a> {
 }
 
 fn pick_ip(atoms: &[(&Atom, bool)]) -> IpNet {
-    let ranges_in: Vec<IpNet> = atoms
-        .iter()
-        .filter_map(|(a, b)| {
-            if let (Atom::InRange(_, r), true) = (a, b) {
-                Some(*r)
-            } else {
-                None
-            }
-        })
-        .collect();
-    let ranges_out: Vec<IpNet> = atoms
-        .iter()
-        .filter_map(|(a, b)| {
-            if let (Atom::InRange(_, r), false) = (a, b) {
-                Some(*r)
-            } else {
-                None
-            }
-        })
-        .collect();
+    let ranges_in: Vec<IpNet> =
+        atoms.iter().filter_map(|(a, b)| if let (Atom::InRange(_, r), true) = (a, b) { Some(*r) } else { None }).collect();
+    let ranges_out: Vec<IpNet> =
+        atoms.iter().filter_map(|(a, b)| if let (Atom::InRange(_, r), false) = (a, b) { Some(*r) } else { None }).collect();
     let mut cands: Vec<IpNet> = Vec::new();
     for r in &ranges_in {
         let (net, w) = r.network();
@@ -1060,21 +843,12 @@ fn pick_ip(atoms: &[(&Atom, bool)]) -> IpNet {
             cands.push(IpNet { addr, prefix: w });
         }
     }
-    for s in [
-        "203.0.113.7",
-        "198.51.100.9",
-        "2001:db8::7",
-        "10.1.2.3",
-        "192.168.1.1",
-        "127.0.0.1",
-    ] {
+    for s in ["203.0.113.7", "198.51.100.9", "2001:db8::7", "10.1.2.3", "192.168.1.1", "127.0.0.1"] {
         cands.push(IpNet::parse(s).expect("constant"));
     }
     cands
         .into_iter()
-        .find(|c| {
-            ranges_in.iter().all(|r| c.in_range(r)) && !ranges_out.iter().any(|r| c.in_range(r))
-        })
+        .find(|c| ranges_in.iter().all(|r| c.in_range(r)) && !ranges_out.iter().any(|r| c.in_range(r)))
         .unwrap_or_else(|| IpNet::parse("203.0.113.7").expect("constant"))
 }
 
@@ -1105,62 +879,36 @@ pub fn solve(enc: &mut Enc, target: i32, check: &dyn Fn(&Request, &Entities) -> 
     for _round in 0..8 {
         let cnf = enc.cnf();
         match sat::solve(&cnf, !blocked) {
-            Err(e) => {
-                return Outcome::Unknown {
-                    reason: format!("SAT engine error: {}", e.message),
-                }
-            }
+            Err(e) => return Outcome::Unknown { reason: format!("SAT engine error: {}", e.message) },
             Ok(SatResult::Unsat { drat }) => {
                 if blocked {
-                    return Outcome::Unknown { reason: format!("no concrete counterexample found and the abstraction is imprecise for: {}", reasons(enc)) };
+                    return Outcome::Unknown {
+                        reason: format!("no concrete counterexample found and the abstraction is imprecise for: {}", reasons(enc)),
+                    };
                 }
                 let chk = sat::check_drat(&cnf, &drat);
                 if !chk.valid {
-                    return Outcome::Unknown {
-                        reason: format!("the DRAT proof did not check: {}", chk.reason),
-                    };
+                    return Outcome::Unknown { reason: format!("the DRAT proof did not check: {}", chk.reason) };
                 }
-                return Outcome::Proved {
-                    lemmas: chk.lemmas,
-                    vars: cnf.num_vars,
-                    clauses: cnf.clauses.len(),
-                };
+                return Outcome::Proved { lemmas: chk.lemmas, vars: cnf.num_vars, clauses: cnf.clauses.len() };
             }
             Ok(SatResult::Sat { model }) => {
                 let (req, store) = enc.concretize(&model);
                 if check(&req, &store) {
-                    return Outcome::Witness {
-                        request: req,
-                        entities: store,
-                    };
+                    return Outcome::Witness { request: req, entities: store };
                 }
                 // block this assignment of the atoms and look for another candidate
                 let block: Vec<i32> = enc
                     .atoms
                     .iter()
-                    .map(|(_, v)| {
-                        if model
-                            .get((*v - 1) as usize)
-                            .map(|l| *l > 0)
-                            .unwrap_or(false)
-                        {
-                            -*v
-                        } else {
-                            *v
-                        }
-                    })
+                    .map(|(_, v)| if model.get((*v - 1) as usize).map(|l| *l > 0).unwrap_or(false) { -*v } else { *v })
                     .collect();
                 enc.clauses.push(block);
                 blocked = true;
             }
         }
     }
-    Outcome::Unknown {
-        reason: format!(
-            "candidate counterexamples did not replay; the abstraction is imprecise for: {}",
-            reasons(enc)
-        ),
-    }
+    Outcome::Unknown { reason: format!("candidate counterexamples did not replay; the abstraction is imprecise for: {}", reasons(enc)) }
 }
 
 fn reasons(enc: &Enc) -> String {
@@ -1190,20 +938,10 @@ pub fn allowed(ps: &[Policy], req: &Request, store: &Entities) -> bool {
 pub fn prove(ps: &[Policy], a: &Assertion) -> Outcome {
     let mut enc = Enc::new();
     let allow = enc.allow(ps);
-    let c = enc.fires(
-        [&ScopeCon::Any, &ScopeCon::Any],
-        &ActionCon::Any,
-        &[(true, &a.cond)],
-    );
-    let target = if a.never_permit {
-        enc.and(&[allow, c])
-    } else {
-        enc.and(&[-allow, c])
-    };
+    let c = enc.fires([&ScopeCon::Any, &ScopeCon::Any], &ActionCon::Any, &[(true, &a.cond)]);
+    let target = if a.never_permit { enc.and(&[allow, c]) } else { enc.and(&[-allow, c]) };
     let never = a.never_permit;
-    solve(&mut enc, target, &|r, s| {
-        holds(&a.cond, r, s) && allowed(ps, r, s) == never
-    })
+    solve(&mut enc, target, &|r, s| holds(&a.cond, r, s) && allowed(ps, r, s) == never)
 }
 
 /// Requests one version allows and the other denies (`None` target side = any difference).
@@ -1214,9 +952,7 @@ pub fn diff(a: &[Policy], b: &[Policy]) -> Outcome {
     let d1 = enc.and(&[x, -y]);
     let d2 = enc.and(&[-x, y]);
     let target = enc.or(&[d1, d2]);
-    solve(&mut enc, target, &|r, s| {
-        allowed(a, r, s) != allowed(b, r, s)
-    })
+    solve(&mut enc, target, &|r, s| allowed(a, r, s) != allowed(b, r, s))
 }
 
 pub fn empty_store_entity(d: &mut Entities, u: Uid) {

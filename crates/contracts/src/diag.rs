@@ -12,10 +12,7 @@ impl Span {
         Span { start, end }
     }
     pub fn to(self, other: Span) -> Span {
-        Span {
-            start: self.start.min(other.start),
-            end: self.end.max(other.end),
-        }
+        Span { start: self.start.min(other.start), end: self.end.max(other.end) }
     }
 }
 
@@ -29,12 +26,7 @@ pub struct Diag {
 
 impl Diag {
     pub fn new(span: Span, message: String) -> Diag {
-        Diag {
-            span,
-            message,
-            help: None,
-            suggestion: None,
-        }
+        Diag { span, message, help: None, suggestion: None }
     }
     pub fn help(mut self, h: &str) -> Diag {
         self.help = Some(h.to_string());
@@ -86,10 +78,7 @@ pub fn line_col(src: &str, offset: usize) -> (usize, usize) {
 }
 
 /// The closest candidate by edit distance, if it is close enough to be a plausible typo.
-pub fn did_you_mean<'a>(
-    word: &str,
-    candidates: impl IntoIterator<Item = &'a str>,
-) -> Option<String> {
+pub fn did_you_mean<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<String> {
     let mut best: Option<(usize, &str)> = None;
     for c in candidates {
         let d = levenshtein(word, c);

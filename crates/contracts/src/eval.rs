@@ -78,11 +78,7 @@ impl<'a> Env<'a> {
                 Var::Context => Value::Record(self.req.context.clone()),
             },
             ExprKind::Not(x) => Value::Bool(!self.bool(x, "!")?),
-            ExprKind::Neg(x) => Value::Long(
-                self.long(x, "-")?
-                    .checked_neg()
-                    .ok_or("integer overflow in negation")?,
-            ),
+            ExprKind::Neg(x) => Value::Long(self.long(x, "-")?.checked_neg().ok_or("integer overflow in negation")?),
             ExprKind::And(a, b) => Value::Bool(self.bool(a, "&&")? && self.bool(b, "&&")?),
             ExprKind::Or(a, b) => Value::Bool(self.bool(a, "||")? || self.bool(b, "||")?),
             ExprKind::If(c, t, f) => {
@@ -95,30 +91,14 @@ impl<'a> Env<'a> {
             ExprKind::Bin(op, a, b) => self.binary(*op, a, b)?,
             ExprKind::Has(x, attr) => match self.eval(x)? {
                 Value::Record(m) => Value::Bool(m.contains_key(attr)),
-                Value::Entity(u) => Value::Bool(
-                    self.store
-                        .map
-                        .get(&*u)
-                        .map(|d| d.attrs.contains_key(attr))
-                        .unwrap_or(false),
-                ),
+                Value::Entity(u) => Value::Bool(self.store.map.get(&*u).map(|d| d.attrs.contains_key(attr)).unwrap_or(false)),
                 v => return Err(type_err("has", "an entity or record", &v)),
             },
             ExprKind::Attr(x, attr) => match self.eval(x)? {
-                Value::Record(m) => m
-                    .get(attr)
-                    .cloned()
-                    .ok_or_else(|| format!("record does not have the attribute '{attr}'"))?,
+                Value::Record(m) => m.get(attr).cloned().ok_or_else(|| format!("record does not have the attribute '{attr}'"))?,
                 Value::Entity(u) => {
-                    let d = self
-                        .store
-                        .map
-                        .get(&*u)
-                        .ok_or_else(|| format!("entity {u} does not exist"))?;
-                    d.attrs
-                        .get(attr)
-                        .cloned()
-                        .ok_or_else(|| format!("entity {u} does not have the attribute '{attr}'"))?
+                    let d = self.store.map.get(&*u).ok_or_else(|| format!("entity {u} does not exist"))?;
+                    d.attrs.get(attr).cloned().ok_or_else(|| format!("entity {u} does not have the attribute '{attr}'"))?
                 }
                 v => return Err(type_err(&format!(".{attr}"), "an entity or record", &v)),
             },
@@ -145,10 +125,7 @@ impl<'a> Env<'a> {
             ExprKind::Method(recv, name, args) => self.method(recv, name, args)?,
             ExprKind::Call(f, args) => match (f.as_str(), args.as_slice()) {
                 ("ip", [a]) => match self.eval(a)? {
-                    Value::Str(s) => Value::Ip(
-                        IpNet::parse(&s)
-                            .ok_or_else(|| format!("'{s}' is not an IP address or range"))?,
-                    ),
+                    Value::Str(s) => Value::Ip(IpNet::parse(&s).ok_or_else(|| format!("'{s}' is not an IP address or range"))?),
                     v => return Err(type_err("ip()", "string", &v)),
                 },
                 _ => return Err(format!("unknown extension function {f}/{}", args.len())),
@@ -210,18 +187,9 @@ impl<'a> Env<'a> {
                     BinOp::Le => Value::Bool(m <= n),
                     BinOp::Gt => Value::Bool(m > n),
                     BinOp::Ge => Value::Bool(m >= n),
-                    BinOp::Add => Value::Long(
-                        m.checked_add(n)
-                            .ok_or_else(|| format!("integer overflow: {m} + {n}"))?,
-                    ),
-                    BinOp::Sub => Value::Long(
-                        m.checked_sub(n)
-                            .ok_or_else(|| format!("integer overflow: {m} - {n}"))?,
-                    ),
-                    BinOp::Mul => Value::Long(
-                        m.checked_mul(n)
-                            .ok_or_else(|| format!("integer overflow: {m} * {n}"))?,
-                    ),
+                    BinOp::Add => Value::Long(m.checked_add(n).ok_or_else(|| format!("integer overflow: {m} + {n}"))?),
+                    BinOp::Sub => Value::Long(m.checked_sub(n).ok_or_else(|| format!("integer overflow: {m} - {n}"))?),
+                    BinOp::Mul => Value::Long(m.checked_mul(n).ok_or_else(|| format!("integer overflow: {m} * {n}"))?),
                     _ => unreachable!("handled above"),
                 }
             }
@@ -257,11 +225,7 @@ impl<'a> Env<'a> {
                     Value::Set(o) => o,
                     v => return Err(type_err(name, "a set argument", &v)),
                 };
-                Value::Bool(if name == "containsAll" {
-                    o.iter().all(|x| s.contains(x))
-                } else {
-                    o.iter().any(|x| s.contains(x))
-                })
+                Value::Bool(if name == "containsAll" { o.iter().all(|x| s.contains(x)) } else { o.iter().any(|x| s.contains(x)) })
             }
             "isEmpty" => {
                 arity(0)?;
@@ -290,22 +254,8 @@ impl<'a> Env<'a> {
                 Value::Bool(match name {
                     "isIpv4" => a.addr.is_ipv4(),
                     "isIpv6" => a.addr.is_ipv6(),
-                    "isLoopback" => a.in_range(
-                        &IpNet::parse(if a.addr.is_ipv4() {
-                            "127.0.0.0/8"
-                        } else {
-                            "::1/128"
-                        })
-                        .expect("constant"),
-                    ),
-                    _ => a.in_range(
-                        &IpNet::parse(if a.addr.is_ipv4() {
-                            "224.0.0.0/4"
-                        } else {
-                            "ff00::/8"
-                        })
-                        .expect("constant"),
-                    ),
+                    "isLoopback" => a.in_range(&IpNet::parse(if a.addr.is_ipv4() { "127.0.0.0/8" } else { "::1/128" }).expect("constant")),
+                    _ => a.in_range(&IpNet::parse(if a.addr.is_ipv4() { "224.0.0.0/4" } else { "ff00::/8" }).expect("constant")),
                 })
             }
             _ => return Err(format!("unknown method '{name}'")),
@@ -324,9 +274,7 @@ impl<'a> Env<'a> {
 
     /// Whether a policy applies: `Ok(true)` satisfied, `Ok(false)` not, `Err` evaluation error.
     pub fn policy(&self, p: &Policy) -> EvalResult<bool> {
-        if !self.scope(&p.principal, &self.req.principal)
-            || !self.scope(&p.resource, &self.req.resource)
-        {
+        if !self.scope(&p.principal, &self.req.principal) || !self.scope(&p.resource, &self.req.resource) {
             return Ok(false);
         }
         let act = match &p.action {
@@ -372,23 +320,11 @@ pub fn authorize(policies: &[Policy], req: &Request, store: &Entities) -> Decisi
         }
     }
     if !forbids.is_empty() {
-        Decision {
-            allow: false,
-            reasons: forbids,
-            errors,
-        }
+        Decision { allow: false, reasons: forbids, errors }
     } else if !permits.is_empty() {
-        Decision {
-            allow: true,
-            reasons: permits,
-            errors,
-        }
+        Decision { allow: true, reasons: permits, errors }
     } else {
-        Decision {
-            allow: false,
-            reasons: Vec::new(),
-            errors,
-        }
+        Decision { allow: false, reasons: Vec::new(), errors }
     }
 }
 

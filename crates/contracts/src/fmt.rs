@@ -28,11 +28,7 @@ fn wrap(e: &Expr, min: u8) -> String {
 }
 
 fn attr_name(a: &str) -> String {
-    let ident = a
-        .chars()
-        .next()
-        .map(|c| c.is_ascii_alphabetic() || c == '_')
-        .unwrap_or(false)
+    let ident = a.chars().next().map(|c| c.is_ascii_alphabetic() || c == '_').unwrap_or(false)
         && a.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
     if ident && !RESERVED.contains(&a) {
         a.to_string()
@@ -41,20 +37,7 @@ fn attr_name(a: &str) -> String {
     }
 }
 
-const RESERVED: [&str; 12] = [
-    "true",
-    "false",
-    "if",
-    "then",
-    "else",
-    "in",
-    "is",
-    "like",
-    "has",
-    "principal",
-    "action",
-    "resource",
-];
+const RESERVED: [&str; 12] = ["true", "false", "if", "then", "else", "in", "is", "like", "has", "principal", "action", "resource"];
 
 fn pattern(p: &[PatElem]) -> String {
     let mut s = String::from("\"");
@@ -110,33 +93,14 @@ pub fn expr(e: &Expr) -> String {
             None => format!("{} is {}", wrap(x, 4), t),
             Some(r) => format!("{} is {} in {}", wrap(x, 4), t, wrap(r, 4)),
         },
-        ExprKind::Method(r, n, args) => format!(
-            "{}.{}({})",
-            wrap(r, 7),
-            n,
-            args.iter().map(expr).collect::<Vec<_>>().join(", ")
-        ),
-        ExprKind::Call(f, args) => format!(
-            "{}({})",
-            f,
-            args.iter().map(expr).collect::<Vec<_>>().join(", ")
-        ),
-        ExprKind::Set(items) => format!(
-            "[{}]",
-            items.iter().map(expr).collect::<Vec<_>>().join(", ")
-        ),
+        ExprKind::Method(r, n, args) => format!("{}.{}({})", wrap(r, 7), n, args.iter().map(expr).collect::<Vec<_>>().join(", ")),
+        ExprKind::Call(f, args) => format!("{}({})", f, args.iter().map(expr).collect::<Vec<_>>().join(", ")),
+        ExprKind::Set(items) => format!("[{}]", items.iter().map(expr).collect::<Vec<_>>().join(", ")),
         ExprKind::Record(fields) => {
             if fields.is_empty() {
                 "{}".into()
             } else {
-                format!(
-                    "{{ {} }}",
-                    fields
-                        .iter()
-                        .map(|(k, v)| format!("{}: {}", attr_name(k), expr(v)))
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                )
+                format!("{{ {} }}", fields.iter().map(|(k, v)| format!("{}: {}", attr_name(k), expr(v))).collect::<Vec<_>>().join(", "))
             }
         }
     }
@@ -172,12 +136,7 @@ fn record_type(attrs: &[AttrDecl]) -> String {
         "{{ {} }}",
         attrs
             .iter()
-            .map(|a| format!(
-                "{}{}: {}",
-                attr_name(&a.name),
-                if a.required { "" } else { "?" },
-                ty(&a.ty)
-            ))
+            .map(|a| format!("{}{}: {}", attr_name(&a.name), if a.required { "" } else { "?" }, ty(&a.ty)))
             .collect::<Vec<_>>()
             .join(", ")
     )
@@ -196,43 +155,24 @@ pub fn policy(p: &Policy) -> String {
         ActionCon::Any => "action".to_string(),
         ActionCon::Eq(u) => format!("action == {u}"),
         ActionCon::In(v) if v.len() == 1 => format!("action in {}", v[0]),
-        ActionCon::In(v) => format!(
-            "action in [{}]",
-            v.iter()
-                .map(|u| u.to_string())
-                .collect::<Vec<_>>()
-                .join(", ")
-        ),
+        ActionCon::In(v) => format!("action in [{}]", v.iter().map(|u| u.to_string()).collect::<Vec<_>>().join(", ")),
     };
     s.push_str(&format!(
         "{}(\n  {},\n  {},\n  {}\n)",
-        if p.effect == Effect::Permit {
-            "permit"
-        } else {
-            "forbid"
-        },
+        if p.effect == Effect::Permit { "permit" } else { "forbid" },
         scope("principal", &p.principal),
         action,
         scope("resource", &p.resource)
     ));
     for c in &p.conditions {
-        s.push_str(&format!(
-            "\n{} {{ {} }}",
-            if c.when { "when" } else { "unless" },
-            expr(&c.expr)
-        ));
+        s.push_str(&format!("\n{} {{ {} }}", if c.when { "when" } else { "unless" }, expr(&c.expr)));
     }
     s.push_str(";\n");
     s
 }
 
 fn duration(ms: u64) -> String {
-    for (unit, n) in [
-        ("d", 86_400_000),
-        ("h", 3_600_000),
-        ("m", 60_000),
-        ("s", 1000),
-    ] {
+    for (unit, n) in [("d", 86_400_000), ("h", 3_600_000), ("m", 60_000), ("s", 1000)] {
         if ms % n == 0 {
             return format!("\"{}{}\"", ms / n, unit);
         }
@@ -257,23 +197,9 @@ pub fn contract(c: &Contract) -> String {
         parts.push(s);
     }
     for a in &c.actions {
-        let mut s = format!(
-            "action {}",
-            a.names
-                .iter()
-                .map(|n| quote(n))
-                .collect::<Vec<_>>()
-                .join(", ")
-        );
+        let mut s = format!("action {}", a.names.iter().map(|n| quote(n)).collect::<Vec<_>>().join(", "));
         if !a.parents.is_empty() {
-            s.push_str(&format!(
-                " in [{}]",
-                a.parents
-                    .iter()
-                    .map(|n| quote(n))
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            ));
+            s.push_str(&format!(" in [{}]", a.parents.iter().map(|n| quote(n)).collect::<Vec<_>>().join(", ")));
         }
         s.push_str(&format!(
             " appliesTo {{ principal: [{}], resource: [{}], context: {} }};\n",
@@ -292,7 +218,14 @@ pub fn contract(c: &Contract) -> String {
             OnExceed::Throttle => "throttle",
             OnExceed::Log => "log",
         };
-        let mut s = format!("@id({})\nratelimit {{ key: {}, burst: {}, refill: {}, per: {}, exceed: \"{exceed}\" }}", quote(&r.id), expr(&r.key), r.burst, r.refill, duration(r.per_ms));
+        let mut s = format!(
+            "@id({})\nratelimit {{ key: {}, burst: {}, refill: {}, per: {}, exceed: \"{exceed}\" }}",
+            quote(&r.id),
+            expr(&r.key),
+            r.burst,
+            r.refill,
+            duration(r.per_ms)
+        );
         if let Some(w) = &r.when {
             s.push_str(&format!("\nwhen {{ {} }}", expr(w)));
         }
@@ -303,11 +236,7 @@ pub fn contract(c: &Contract) -> String {
         parts.push(format!(
             "@id({})\nslo {{ {} }};\n",
             quote(&o.id),
-            o.fields
-                .iter()
-                .map(|(k, v)| format!("{k}: {v}"))
-                .collect::<Vec<_>>()
-                .join(", ")
+            o.fields.iter().map(|(k, v)| format!("{k}: {v}")).collect::<Vec<_>>().join(", ")
         ));
     }
     for a in &c.assertions {

@@ -18,24 +18,15 @@ pub struct Token {
     pub span: Span,
 }
 
-const PUNCTS: [&str; 25] = [
-    "::", "?", "==", "!=", "<=", ">=", "&&", "||", "(", ")", "[", "]", "{", "}", ",", ";", ":",
-    ".", "<", ">", "!", "+", "-", "*", "@",
-];
+const PUNCTS: [&str; 25] =
+    ["::", "?", "==", "!=", "<=", ">=", "&&", "||", "(", ")", "[", "]", "{", "}", ",", ";", ":", ".", "<", ">", "!", "+", "-", "*", "@"];
 
 /// Contracts larger than this are refused before lexing (a 10 MB contract is an input error, not work).
 pub const MAX_SOURCE_BYTES: usize = 4 * 1024 * 1024;
 
 pub fn lex(src: &str) -> Result<Vec<Token>, Diag> {
     if src.len() > MAX_SOURCE_BYTES {
-        return Err(Diag::new(
-            Span::new(0, 0),
-            format!(
-                "contract is {} bytes; the limit is {} bytes",
-                src.len(),
-                MAX_SOURCE_BYTES
-            ),
-        ));
+        return Err(Diag::new(Span::new(0, 0), format!("contract is {} bytes; the limit is {} bytes", src.len(), MAX_SOURCE_BYTES)));
     }
     let b = src.as_bytes();
     let mut i = 0;
@@ -57,10 +48,7 @@ pub fn lex(src: &str) -> Result<Vec<Token>, Diag> {
             while i < b.len() && (b[i].is_ascii_alphanumeric() || b[i] == b'_') {
                 i += 1;
             }
-            out.push(Token {
-                tok: Tok::Ident(src[start..i].to_string()),
-                span: Span::new(start, i),
-            });
+            out.push(Token { tok: Tok::Ident(src[start..i].to_string()), span: Span::new(start, i) });
             continue;
         }
         if c.is_ascii_digit() {
@@ -71,16 +59,8 @@ pub fn lex(src: &str) -> Result<Vec<Token>, Diag> {
                 .parse()
                 .ok()
                 .filter(|v| *v <= 9_223_372_036_854_775_808)
-                .ok_or_else(|| {
-                    Diag::new(
-                        Span::new(start, i),
-                        "integer literal does not fit a 64-bit signed integer".to_string(),
-                    )
-                })?;
-            out.push(Token {
-                tok: Tok::Int(v),
-                span: Span::new(start, i),
-            });
+                .ok_or_else(|| Diag::new(Span::new(start, i), "integer literal does not fit a 64-bit signed integer".to_string()))?;
+            out.push(Token { tok: Tok::Int(v), span: Span::new(start, i) });
             continue;
         }
         if c == b'"' {
@@ -88,11 +68,7 @@ pub fn lex(src: &str) -> Result<Vec<Token>, Diag> {
             let mut s = String::new();
             loop {
                 if i >= b.len() {
-                    return Err(Diag::new(
-                        Span::new(start, start + 1),
-                        "unterminated string literal".to_string(),
-                    )
-                    .help("close it with \""));
+                    return Err(Diag::new(Span::new(start, start + 1), "unterminated string literal".to_string()).help("close it with \""));
                 }
                 let ch = src[i..].chars().next().unwrap_or('\0');
                 match ch {
@@ -115,12 +91,7 @@ pub fn lex(src: &str) -> Result<Vec<Token>, Diag> {
                                 s.push('\\');
                                 ('*', 1)
                             }
-                            _ => {
-                                return Err(Diag::new(
-                                    Span::new(i, i + 1 + e.len_utf8()),
-                                    format!("unknown escape sequence '\\{e}'"),
-                                ))
-                            }
+                            _ => return Err(Diag::new(Span::new(i, i + 1 + e.len_utf8()), format!("unknown escape sequence '\\{e}'"))),
                         };
                         s.push(val);
                         i += 1 + len;
@@ -131,33 +102,21 @@ pub fn lex(src: &str) -> Result<Vec<Token>, Diag> {
                     }
                 }
             }
-            out.push(Token {
-                tok: Tok::Str(s),
-                span: Span::new(start, i),
-            });
+            out.push(Token { tok: Tok::Str(s), span: Span::new(start, i) });
             continue;
         }
         let rest = &src[i..];
         match PUNCTS.iter().find(|p| rest.starts_with(**p)) {
             Some(p) => {
                 i += p.len();
-                out.push(Token {
-                    tok: Tok::Punct(p),
-                    span: Span::new(start, i),
-                });
+                out.push(Token { tok: Tok::Punct(p), span: Span::new(start, i) });
             }
             None => {
                 let ch = rest.chars().next().unwrap_or('?');
-                return Err(Diag::new(
-                    Span::new(start, start + ch.len_utf8()),
-                    format!("unexpected character '{ch}'"),
-                ));
+                return Err(Diag::new(Span::new(start, start + ch.len_utf8()), format!("unexpected character '{ch}'")));
             }
         }
     }
-    out.push(Token {
-        tok: Tok::Eof,
-        span: Span::new(b.len(), b.len()),
-    });
+    out.push(Token { tok: Tok::Eof, span: Span::new(b.len(), b.len()) });
     Ok(out)
 }

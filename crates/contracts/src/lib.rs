@@ -2,7 +2,7 @@
 //! limits (token buckets) and SLOs (OpenSLO-style objectives), with a type checker, a
 //! formatter, an evaluator with explanations, static analysis and SAT-backed verification
 //! (the `omnitide-symbolic` SAT engine; UNSAT answers are DRAT-checked), and code generation
-//! to JavaScript and WebAssembly.
+//! to JavaScript (a WebAssembly target is not built yet).
 
 pub mod analysis;
 pub mod api;
@@ -17,6 +17,5 @@ pub mod lint;
 pub mod parser;
 pub mod typecheck;
 pub mod value;
-pub mod wasm;
 
 pub use parser::parse;

@@ -23,21 +23,12 @@ pub struct LimitHit {
 
 impl Buckets {
     pub fn new(max_keys: usize) -> Buckets {
-        Buckets {
-            state: HashMap::new(),
-            max_keys,
-        }
+        Buckets { state: HashMap::new(), max_keys }
     }
 
     /// Charges one token in every applicable limit at time `now_ms`; returns the limits that
     /// were exceeded. A key expression that errors is reported as an error (never a silent pass).
-    pub fn take(
-        &mut self,
-        limits: &[RateLimit],
-        req: &Request,
-        store: &Entities,
-        now_ms: u64,
-    ) -> Result<Vec<LimitHit>, String> {
+    pub fn take(&mut self, limits: &[RateLimit], req: &Request, store: &Entities, now_ms: u64) -> Result<Vec<LimitHit>, String> {
         let env = Env::new(req, store);
         let mut hits = Vec::new();
         for (i, l) in limits.iter().enumerate() {
@@ -45,42 +36,26 @@ impl Buckets {
                 match env.eval(w) {
                     Ok(Value::Bool(true)) => {}
                     Ok(Value::Bool(false)) => continue,
-                    Ok(v) => {
-                        return Err(format!(
-                            "rate limit '{}': 'when' is {}, not bool",
-                            l.id,
-                            v.type_name()
-                        ))
-                    }
+                    Ok(v) => return Err(format!("rate limit '{}': 'when' is {}, not bool", l.id, v.type_name())),
                     Err(e) => return Err(format!("rate limit '{}': {e}", l.id)),
                 }
             }
-            let key = env
-                .eval(&l.key)
-                .map_err(|e| format!("rate limit '{}': key: {e}", l.id))?;
+            let key = env.eval(&l.key).map_err(|e| format!("rate limit '{}': key: {e}", l.id))?;
             let key = serde_json::to_string(&key.to_json()).unwrap_or_default();
             let k = (i, key.clone());
             if !self.state.contains_key(&k) && self.state.len() >= self.max_keys {
-                return Err(format!(
-                    "rate limit '{}': more than {} distinct keys tracked",
-                    l.id, self.max_keys
-                ));
+                return Err(format!("rate limit '{}': more than {} distinct keys tracked", l.id, self.max_keys));
             }
             let cap = l.burst.saturating_mul(1000);
             let (tokens, last) = self.state.get(&k).copied().unwrap_or((cap, now_ms));
             let elapsed = now_ms.saturating_sub(last);
-            let refill = (elapsed as u128 * l.refill as u128 * 1000 / l.per_ms as u128)
-                .min(cap as u128) as u64;
+            let refill = (elapsed as u128 * l.refill as u128 * 1000 / l.per_ms as u128).min(cap as u128) as u64;
             let tokens = (tokens + refill).min(cap);
             if tokens >= 1000 {
                 self.state.insert(k, (tokens - 1000, now_ms));
             } else {
                 self.state.insert(k, (tokens, now_ms));
-                hits.push(LimitHit {
-                    id: l.id.clone(),
-                    key,
-                    action: l.on_exceed,
-                });
+                hits.push(LimitHit { id: l.id.clone(), key, action: l.on_exceed });
             }
         }
         Ok(hits)
@@ -99,22 +74,13 @@ pub struct SloReport {
 /// `samples[metric]` is a list of (timestamp ms, value). Only samples within the window ending
 /// at `now_ms` count. Latency: the percentile (nearest-rank) of the values; availability and
 /// error rate: sums of the two counters.
-pub fn evaluate_slos(
-    slos: &[Slo],
-    samples: &HashMap<String, Vec<(u64, f64)>>,
-    now_ms: u64,
-) -> Result<Vec<SloReport>, String> {
+pub fn evaluate_slos(slos: &[Slo], samples: &HashMap<String, Vec<(u64, f64)>>, now_ms: u64) -> Result<Vec<SloReport>, String> {
     let mut out = Vec::new();
     for s in slos {
         let start = now_ms.saturating_sub(s.window_ms);
         let series = |m: &str| -> Result<Vec<f64>, String> {
-            let v = samples
-                .get(m)
-                .ok_or_else(|| format!("slo '{}': no samples for metric '{m}'", s.id))?;
-            Ok(v.iter()
-                .filter(|(t, _)| *t > start && *t <= now_ms)
-                .map(|(_, x)| *x)
-                .collect())
+            let v = samples.get(m).ok_or_else(|| format!("slo '{}': no samples for metric '{m}'", s.id))?;
+            Ok(v.iter().filter(|(t, _)| *t > start && *t <= now_ms).map(|(_, x)| *x).collect())
         };
         let (value, breached) = match &s.objective {
             Objective::Latency { percentile, max } => {
@@ -151,23 +117,9 @@ pub fn evaluate_slos(
         };
         let reason = match value {
             None => "no data in the window".to_string(),
-            Some(v) => format!(
-                "{} = {v} ({})",
-                s.metrics.join("/"),
-                if breached {
-                    "objective breached"
-                } else {
-                    "objective met"
-                }
-            ),
+            Some(v) => format!("{} = {v} ({})", s.metrics.join("/"), if breached { "objective breached" } else { "objective met" }),
         };
-        out.push(SloReport {
-            id: s.id.clone(),
-            value,
-            breached,
-            action: if breached { Some(s.on_breach) } else { None },
-            reason,
-        });
+        out.push(SloReport { id: s.id.clone(), value, breached, action: if breached { Some(s.on_breach) } else { None }, reason });
     }
     Ok(out)
 }

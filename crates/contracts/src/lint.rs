@@ -40,11 +40,7 @@ fn scope_may_overlap(a: &ScopeCon, b: &ScopeCon) -> bool {
 
 pub fn lint(c: &Contract, max_queries: usize) -> LintReport {
     let ps = &c.policies;
-    let mut r = LintReport {
-        findings: Vec::new(),
-        queries: 0,
-        truncated: false,
-    };
+    let mut r = LintReport { findings: Vec::new(), queries: 0, truncated: false };
     let mut dead = vec![false; ps.len()];
     for (i, p) in ps.iter().enumerate() {
         let mut enc = Enc::new();
@@ -55,10 +51,7 @@ pub fn lint(c: &Contract, max_queries: usize) -> LintReport {
             r.findings.push(Finding {
                 kind: "never-fires",
                 ids: vec![p.id.clone()],
-                message: format!(
-                    "policy '{}' can never apply (its scope and conditions are contradictory)",
-                    p.id
-                ),
+                message: format!("policy '{}' can never apply (its scope and conditions are contradictory)", p.id),
                 evidence: "proved",
                 witness: None,
             });
@@ -68,12 +61,16 @@ pub fn lint(c: &Contract, max_queries: usize) -> LintReport {
             let mut enc = Enc::new();
             let v = enc.cond(&cnd.expr);
             r.queries += 1;
-            if let Outcome::Proved { .. } = solve(&mut enc, -v, &|req, s| !holds(&cnd.expr, req, s))
-            {
+            if let Outcome::Proved { .. } = solve(&mut enc, -v, &|req, s| !holds(&cnd.expr, req, s)) {
                 r.findings.push(Finding {
                     kind: "always-true",
                     ids: vec![p.id.clone()],
-                    message: format!("condition {} of policy '{}' is always true whenever it evaluates without error; {}", k + 1, p.id, if cnd.when { "drop it" } else { "the 'unless' makes the policy never apply" }),
+                    message: format!(
+                        "condition {} of policy '{}' is always true whenever it evaluates without error; {}",
+                        k + 1,
+                        p.id,
+                        if cnd.when { "drop it" } else { "the 'unless' makes the policy never apply" }
+                    ),
                     evidence: "proved",
                     witness: None,
                 });
@@ -108,23 +105,14 @@ pub fn lint(c: &Contract, max_queries: usize) -> LintReport {
                 let (fp, fq) = (enc.policy(p), enc.policy(q));
                 let t = enc.and(&[fp, -fq]);
                 r.queries += 1;
-                if let Outcome::Proved { .. } =
-                    solve(&mut enc, t, &|req, s| fires(p, req, s) && !fires(q, req, s))
-                {
+                if let Outcome::Proved { .. } = solve(&mut enc, t, &|req, s| fires(p, req, s) && !fires(q, req, s)) {
                     let message = if kind == "overridden" {
-                        format!(
-                            "permit '{}' never takes effect: forbid '{}' applies whenever it does",
-                            p.id, q.id
-                        )
+                        format!("permit '{}' never takes effect: forbid '{}' applies whenever it does", p.id, q.id)
                     } else {
                         format!("policy '{}' is shadowed by '{}' (it applies only where '{}' already does)", p.id, q.id, q.id)
                     };
                     r.findings.push(Finding {
-                        kind: if kind == "overridden" {
-                            "shadowed-by-forbid"
-                        } else {
-                            "shadowed"
-                        },
+                        kind: if kind == "overridden" { "shadowed-by-forbid" } else { "shadowed" },
                         ids: vec![p.id.clone(), q.id.clone()],
                         message,
                         evidence: "proved",
@@ -138,9 +126,7 @@ pub fn lint(c: &Contract, max_queries: usize) -> LintReport {
                 let (fp, fq) = (enc.policy(p), enc.policy(q));
                 let t = enc.and(&[fp, fq]);
                 r.queries += 1;
-                if let Outcome::Witness { request, entities } =
-                    solve(&mut enc, t, &|req, s| fires(p, req, s) && fires(q, req, s))
-                {
+                if let Outcome::Witness { request, entities } = solve(&mut enc, t, &|req, s| fires(p, req, s) && fires(q, req, s)) {
                     r.findings.push(Finding {
                         kind: "overlap",
                         ids: vec![p.id.clone(), q.id.clone()],
@@ -155,20 +141,13 @@ pub fn lint(c: &Contract, max_queries: usize) -> LintReport {
     for l in &c.rate_limits {
         if let Some(w) = &l.when {
             let mut enc = Enc::new();
-            let v = enc.fires(
-                [&ScopeCon::Any, &ScopeCon::Any],
-                &ActionCon::Any,
-                &[(true, w)],
-            );
+            let v = enc.fires([&ScopeCon::Any, &ScopeCon::Any], &ActionCon::Any, &[(true, w)]);
             r.queries += 1;
             if let Outcome::Proved { .. } = solve(&mut enc, v, &|req, s| holds(w, req, s)) {
                 r.findings.push(Finding {
                     kind: "limit-never-triggers",
                     ids: vec![l.id.clone()],
-                    message: format!(
-                        "rate limit '{}' can never trigger: its 'when' condition is never true",
-                        l.id
-                    ),
+                    message: format!("rate limit '{}' can never trigger: its 'when' condition is never true", l.id),
                     evidence: "proved",
                     witness: None,
                 });
@@ -191,8 +170,7 @@ pub fn unknown_metrics(c: &Contract, known: &[String]) -> Vec<Finding> {
                     message: format!(
                         "slo '{}' reads metric '{m}', which is not among the known metrics{}",
                         s.id,
-                        sug.map(|x| format!(" (did you mean '{x}'?)"))
-                            .unwrap_or_default()
+                        sug.map(|x| format!(" (did you mean '{x}'?)")).unwrap_or_default()
                     ),
                     evidence: "static",
                     witness: None,

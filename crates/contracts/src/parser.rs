@@ -17,36 +17,18 @@ pub struct Parser {
 
 type PResult<T> = Result<T, Diag>;
 
-const ITEM_WORDS: [&str; 7] = [
-    "permit",
-    "forbid",
-    "ratelimit",
-    "slo",
-    "assert",
-    "entity",
-    "action",
-];
+const ITEM_WORDS: [&str; 7] = ["permit", "forbid", "ratelimit", "slo", "assert", "entity", "action"];
 
 pub fn parse(src: &str) -> PResult<Contract> {
     let toks = lex(src)?;
-    let mut p = Parser {
-        toks,
-        pos: 0,
-        depth: 0,
-        policy_count: 0,
-    };
+    let mut p = Parser { toks, pos: 0, depth: 0, policy_count: 0 };
     p.contract()
 }
 
 /// Parses a single expression (used for assertions given on the command line and in tests).
 pub fn parse_expr(src: &str) -> PResult<Expr> {
     let toks = lex(src)?;
-    let mut p = Parser {
-        toks,
-        pos: 0,
-        depth: 0,
-        policy_count: 0,
-    };
+    let mut p = Parser { toks, pos: 0, depth: 0, policy_count: 0 };
     let e = p.expr()?;
     p.expect_eof()?;
     Ok(e)
@@ -101,10 +83,7 @@ impl Parser {
         }
     }
     fn err_expected(&self, what: &str) -> Diag {
-        Diag::new(
-            self.span(),
-            format!("expected {what}, found {}", Self::describe(self.peek())),
-        )
+        Diag::new(self.span(), format!("expected {what}, found {}", Self::describe(self.peek())))
     }
     fn expect_punct(&mut self, p: &str) -> PResult<Span> {
         if self.is_punct(p) {
@@ -118,11 +97,7 @@ impl Parser {
             Ok(self.bump().span)
         } else {
             let d = self.err_expected(&format!("'{w}'"));
-            let sug = if let Tok::Ident(s) = self.peek() {
-                did_you_mean(s, [w])
-            } else {
-                None
-            };
+            let sug = if let Tok::Ident(s) = self.peek() { did_you_mean(s, [w]) } else { None };
             Err(d.suggest(sug))
         }
     }
@@ -154,11 +129,8 @@ impl Parser {
     fn enter(&mut self) -> PResult<()> {
         self.depth += 1;
         if self.depth > MAX_DEPTH {
-            return Err(Diag::new(
-                self.span(),
-                format!("expression nested deeper than {MAX_DEPTH} levels"),
-            )
-            .help("split the condition into several policies or flatten it"));
+            return Err(Diag::new(self.span(), format!("expression nested deeper than {MAX_DEPTH} levels"))
+                .help("split the condition into several policies or flatten it"));
         }
         Ok(())
     }
@@ -168,17 +140,11 @@ impl Parser {
         while !matches!(self.peek(), Tok::Eof) {
             let start = self.span();
             let annotations = self.annotations()?;
-            let word =
-                match self.peek() {
-                    Tok::Ident(w) => w.clone(),
-                    _ => return Err(self.err_expected(
-                        "'permit', 'forbid', 'ratelimit', 'slo', 'assert', 'entity' or 'action'",
-                    )),
-                };
-            let id_ann = annotations
-                .iter()
-                .find(|(k, _)| k == "id")
-                .map(|(_, v)| v.clone());
+            let word = match self.peek() {
+                Tok::Ident(w) => w.clone(),
+                _ => return Err(self.err_expected("'permit', 'forbid', 'ratelimit', 'slo', 'assert', 'entity' or 'action'")),
+            };
+            let id_ann = annotations.iter().find(|(k, _)| k == "id").map(|(_, v)| v.clone());
             match word.as_str() {
                 "permit" | "forbid" => {
                     let n = self.policy_count;
@@ -189,8 +155,7 @@ impl Parser {
                 }
                 "ratelimit" => {
                     let n = c.rate_limits.len();
-                    let r =
-                        self.rate_limit(start, id_ann.unwrap_or_else(|| format!("ratelimit{n}")))?;
+                    let r = self.rate_limit(start, id_ann.unwrap_or_else(|| format!("ratelimit{n}")))?;
                     c.rate_limits.push(r);
                 }
                 "slo" => {
@@ -200,8 +165,7 @@ impl Parser {
                 }
                 "assert" => {
                     let n = c.assertions.len();
-                    let a =
-                        self.assertion(start, id_ann.unwrap_or_else(|| format!("assert{n}")))?;
+                    let a = self.assertion(start, id_ann.unwrap_or_else(|| format!("assert{n}")))?;
                     c.assertions.push(a);
                 }
                 "entity" => c.entities.push(self.entity_decl(start)?),
@@ -265,11 +229,7 @@ impl Parser {
         }
         if !self.is_punct(";") {
             let d = self.err_expected("';' after the policy");
-            let sug = if let Tok::Ident(s) = self.peek() {
-                did_you_mean(s, ["when", "unless"])
-            } else {
-                None
-            };
+            let sug = if let Tok::Ident(s) = self.peek() { did_you_mean(s, ["when", "unless"]) } else { None };
             return Err(d.suggest(sug));
         }
         let end = self.bump().span;
@@ -355,10 +315,7 @@ impl Parser {
             self.expect_word("else")?;
             let e = self.expr()?;
             let end = e.span;
-            Ok(Expr::new(
-                ExprKind::If(Box::new(c), Box::new(t), Box::new(e)),
-                sp.to(end),
-            ))
+            Ok(Expr::new(ExprKind::If(Box::new(c), Box::new(t), Box::new(e)), sp.to(end)))
         } else {
             self.or()
         };
@@ -410,17 +367,11 @@ impl Parser {
                 Tok::Str(s) => (s, self.bump().span),
                 _ => return Err(self.err_expected("an attribute name after 'has'")),
             };
-            return Ok(Expr::new(
-                ExprKind::Has(Box::new(l.clone()), a),
-                l.span.to(asp),
-            ));
+            return Ok(Expr::new(ExprKind::Has(Box::new(l.clone()), a), l.span.to(asp)));
         }
         if self.eat_word("like") {
             let (pat, psp) = self.string("a pattern string after 'like'")?;
-            return Ok(Expr::new(
-                ExprKind::Like(Box::new(l.clone()), pattern(&pat)),
-                l.span.to(psp),
-            ));
+            return Ok(Expr::new(ExprKind::Like(Box::new(l.clone()), pattern(&pat)), l.span.to(psp)));
         }
         if self.eat_word("is") {
             let (ty, tsp) = self.path()?;
@@ -482,11 +433,7 @@ impl Parser {
         if self.eat_punct("-") {
             if let Tok::Int(v) = *self.peek() {
                 let isp = self.bump().span;
-                let n = if v == 9_223_372_036_854_775_808 {
-                    i64::MIN
-                } else {
-                    -(v as i64)
-                };
+                let n = if v == 9_223_372_036_854_775_808 { i64::MIN } else { -(v as i64) };
                 return self.member(Expr::new(ExprKind::Long(n), sp.to(isp)));
             }
             let e = self.unary()?;
@@ -541,10 +488,7 @@ impl Parser {
             Tok::Int(v) => {
                 self.bump();
                 if v > i64::MAX as u64 {
-                    return Err(Diag::new(
-                        sp,
-                        "integer literal does not fit a 64-bit signed integer".into(),
-                    ));
+                    return Err(Diag::new(sp, "integer literal does not fit a 64-bit signed integer".into()));
                 }
                 Ok(Expr::new(ExprKind::Long(v as i64), sp))
             }
@@ -619,18 +563,10 @@ impl Parser {
                     let (id, isp) = self.string("an entity id (a string)")?;
                     return Ok(Expr::new(ExprKind::Entity(Uid { ty, id }), sp.to(isp)));
                 }
-                let sug = did_you_mean(
-                    &w,
-                    [
-                        "principal",
-                        "action",
-                        "resource",
-                        "context",
-                        "true",
-                        "false",
-                    ],
-                );
-                Err(Diag::new(sp, format!("unknown variable '{w}'")).help("conditions can use principal, action, resource, context, literals and entity references like User::\"alice\"").suggest(sug))
+                let sug = did_you_mean(&w, ["principal", "action", "resource", "context", "true", "false"]);
+                Err(Diag::new(sp, format!("unknown variable '{w}'"))
+                    .help("conditions can use principal, action, resource, context, literals and entity references like User::\"alice\"")
+                    .suggest(sug))
             }
             _ => Err(self.err_expected("an expression")),
         }
@@ -655,8 +591,7 @@ impl Parser {
     fn rate_limit(&mut self, start: Span, id: String) -> PResult<RateLimit> {
         self.bump();
         self.expect_punct("{")?;
-        let (mut key, mut burst, mut refill, mut per, mut exceed) =
-            (None, None, None, None, OnExceed::Deny);
+        let (mut key, mut burst, mut refill, mut per, mut exceed) = (None, None, None, None, OnExceed::Deny);
         while !self.is_punct("}") {
             let (k, ksp) = self.ident("a rate-limit field (key, burst, refill, per, exceed)")?;
             self.expect_punct(":")?;
@@ -666,12 +601,7 @@ impl Parser {
                     let sp = self.span();
                     let v = match self.bump().tok {
                         Tok::Int(v) if v > 0 && v <= 1 << 40 => v,
-                        _ => {
-                            return Err(Diag::new(
-                                sp,
-                                format!("'{k}' must be a positive integer up to 2^40"),
-                            ))
-                        }
+                        _ => return Err(Diag::new(sp, format!("'{k}' must be a positive integer up to 2^40"))),
                     };
                     if k == "burst" {
                         burst = Some(v)
@@ -682,8 +612,7 @@ impl Parser {
                 "per" => {
                     let (s, sp) = self.string("a duration string like \"1s\"")?;
                     per = Some(duration_ms(&s).ok_or_else(|| {
-                        Diag::new(sp, format!("bad duration \"{s}\""))
-                            .help("use a positive number with ms, s, m, h or d, e.g. \"1s\"")
+                        Diag::new(sp, format!("bad duration \"{s}\"")).help("use a positive number with ms, s, m, h or d, e.g. \"1s\"")
                     })?);
                 }
                 "exceed" => {
@@ -699,11 +628,8 @@ impl Parser {
                     };
                 }
                 _ => {
-                    return Err(
-                        Diag::new(ksp, format!("unknown rate-limit field '{k}'")).suggest(
-                            did_you_mean(&k, ["key", "burst", "refill", "per", "exceed"]),
-                        ),
-                    )
+                    return Err(Diag::new(ksp, format!("unknown rate-limit field '{k}'"))
+                        .suggest(did_you_mean(&k, ["key", "burst", "refill", "per", "exceed"])))
                 }
             }
             if !self.eat_punct(",") {
@@ -720,12 +646,7 @@ impl Parser {
             None
         };
         let end = self.expect_punct(";")?;
-        let missing = |n: &str| {
-            Diag::new(
-                start.to(close),
-                format!("rate limit '{id}' is missing the '{n}' field"),
-            )
-        };
+        let missing = |n: &str| Diag::new(start.to(close), format!("rate limit '{id}' is missing the '{n}' field"));
         Ok(RateLimit {
             key: key.ok_or_else(|| missing("key"))?,
             burst: burst.ok_or_else(|| missing("burst"))?,
@@ -745,104 +666,53 @@ impl Parser {
         let span = start.to(end);
         let get = |n: &str| fields.iter().find(|(k, _, _)| k == n);
         for (k, _, ksp) in &fields {
-            const KNOWN: [&str; 10] = [
-                "objective",
-                "metric",
-                "max",
-                "min",
-                "good",
-                "total",
-                "errors",
-                "window",
-                "breach",
-                "percentile",
-            ];
+            const KNOWN: [&str; 10] = ["objective", "metric", "max", "min", "good", "total", "errors", "window", "breach", "percentile"];
             if !KNOWN.contains(&k.as_str()) {
-                return Err(Diag::new(*ksp, format!("unknown slo field '{k}'"))
-                    .suggest(did_you_mean(k, KNOWN)));
+                return Err(Diag::new(*ksp, format!("unknown slo field '{k}'")).suggest(did_you_mean(k, KNOWN)));
             }
         }
         let text = |n: &str| -> PResult<String> {
             match get(n) {
-                Some((
-                    _,
-                    Token {
-                        tok: Tok::Str(s), ..
-                    },
-                    _,
-                )) => Ok(s.clone()),
-                Some((
-                    _,
-                    Token {
-                        tok: Tok::Int(v), ..
-                    },
-                    _,
-                )) => Ok(v.to_string()),
-                Some((_, t, _)) => Err(Diag::new(
-                    t.span,
-                    format!("slo field '{n}' must be a string or integer"),
-                )),
-                None => Err(Diag::new(
-                    span,
-                    format!("slo '{id}' is missing the '{n}' field"),
-                )),
+                Some((_, Token { tok: Tok::Str(s), .. }, _)) => Ok(s.clone()),
+                Some((_, Token { tok: Tok::Int(v), .. }, _)) => Ok(v.to_string()),
+                Some((_, t, _)) => Err(Diag::new(t.span, format!("slo field '{n}' must be a string or integer"))),
+                None => Err(Diag::new(span, format!("slo '{id}' is missing the '{n}' field"))),
             }
         };
         let num = |n: &str| -> PResult<f64> {
             let s = text(n)?;
             let sp = get(n).map(|f| f.1.span).unwrap_or(span);
-            parse_number(&s).ok_or_else(|| {
-                Diag::new(
-                    sp,
-                    format!("slo field '{n}' must be a number or a percentage like \"99.9%\""),
-                )
-            })
+            parse_number(&s).ok_or_else(|| Diag::new(sp, format!("slo field '{n}' must be a number or a percentage like \"99.9%\"")))
         };
         let objective_name = text("objective")?;
         let (objective, metrics) = match objective_name.as_str() {
             "latency" => (
                 Objective::Latency {
-                    percentile: get("percentile")
-                        .map(|_| num("percentile"))
-                        .transpose()?
-                        .unwrap_or(99.0),
+                    percentile: get("percentile").map(|_| num("percentile")).transpose()?.unwrap_or(99.0),
                     max: num("max")?,
                 },
                 vec![text("metric")?],
             ),
-            "availability" => (
-                Objective::Availability { min: num("min")? },
-                vec![text("good")?, text("total")?],
-            ),
-            "error_rate" => (
-                Objective::ErrorRate { max: num("max")? },
-                vec![text("errors")?, text("total")?],
-            ),
+            "availability" => (Objective::Availability { min: num("min")? }, vec![text("good")?, text("total")?]),
+            "error_rate" => (Objective::ErrorRate { max: num("max")? }, vec![text("errors")?, text("total")?]),
             other => {
                 let sp = get("objective").map(|f| f.1.span).unwrap_or(span);
                 return Err(Diag::new(sp, format!("unknown objective \"{other}\""))
                     .help("use latency, availability or error_rate")
-                    .suggest(did_you_mean(
-                        other,
-                        ["latency", "availability", "error_rate"],
-                    )));
+                    .suggest(did_you_mean(other, ["latency", "availability", "error_rate"])));
             }
         };
         let wsp = get("window").map(|f| f.1.span).unwrap_or(span);
-        let window_ms = duration_ms(&text("window")?).ok_or_else(|| {
-            Diag::new(wsp, "bad window duration".into()).help("use e.g. \"5m\", \"1h\", \"30d\"")
-        })?;
+        let window_ms = duration_ms(&text("window")?)
+            .ok_or_else(|| Diag::new(wsp, "bad window duration".into()).help("use e.g. \"5m\", \"1h\", \"30d\""))?;
         let breach = text("breach")?;
         let on_breach = match breach.as_str() {
             "alert" => BreachAction::Alert,
             "throttle" => BreachAction::Throttle,
             "block" => BreachAction::Block,
             _ => {
-                return Err(Diag::new(
-                    get("breach").map(|f| f.1.span).unwrap_or(span),
-                    format!("unknown breach action \"{breach}\""),
-                )
-                .suggest(did_you_mean(&breach, ["alert", "throttle", "block"])))
+                return Err(Diag::new(get("breach").map(|f| f.1.span).unwrap_or(span), format!("unknown breach action \"{breach}\""))
+                    .suggest(did_you_mean(&breach, ["alert", "throttle", "block"])))
             }
         };
         let fields_text = fields
@@ -858,15 +728,7 @@ impl Parser {
                 )
             })
             .collect();
-        Ok(Slo {
-            id,
-            metrics,
-            objective,
-            window_ms,
-            on_breach,
-            span,
-            fields: fields_text,
-        })
+        Ok(Slo { id, metrics, objective, window_ms, on_breach, span, fields: fields_text })
     }
 
     fn assertion(&mut self, start: Span, id: String) -> PResult<Assertion> {
@@ -884,22 +746,13 @@ impl Parser {
         let cond = self.expr()?;
         self.expect_punct("}")?;
         let end = self.expect_punct(";")?;
-        Ok(Assertion {
-            id,
-            never_permit,
-            cond,
-            span: start.to(end),
-        })
+        Ok(Assertion { id, never_permit, cond, span: start.to(end) })
     }
 
     fn name_list(&mut self, quoted: bool) -> PResult<Vec<String>> {
         let mut v = Vec::new();
         loop {
-            v.push(if quoted {
-                self.string("an action name (a string)")?.0
-            } else {
-                self.path()?.0
-            });
+            v.push(if quoted { self.string("an action name (a string)")?.0 } else { self.path()?.0 });
             if !self.eat_punct(",") {
                 return Ok(v);
             }
@@ -908,52 +761,27 @@ impl Parser {
 
     fn bracket_names(&mut self, quoted: bool) -> PResult<Vec<String>> {
         if self.eat_punct("[") {
-            let v = if self.is_punct("]") {
-                Vec::new()
-            } else {
-                self.name_list(quoted)?
-            };
+            let v = if self.is_punct("]") { Vec::new() } else { self.name_list(quoted)? };
             self.expect_punct("]")?;
             Ok(v)
         } else {
-            Ok(vec![if quoted {
-                self.string("an action name")?.0
-            } else {
-                self.path()?.0
-            }])
+            Ok(vec![if quoted { self.string("an action name")?.0 } else { self.path()?.0 }])
         }
     }
 
     fn entity_decl(&mut self, start: Span) -> PResult<EntityDecl> {
         self.bump();
         let names = self.name_list(false)?;
-        let parents = if self.eat_word("in") {
-            self.bracket_names(false)?
-        } else {
-            Vec::new()
-        };
-        let attrs = if self.is_punct("{") {
-            self.record_type()?
-        } else {
-            Vec::new()
-        };
+        let parents = if self.eat_word("in") { self.bracket_names(false)? } else { Vec::new() };
+        let attrs = if self.is_punct("{") { self.record_type()? } else { Vec::new() };
         let end = self.expect_punct(";")?;
-        Ok(EntityDecl {
-            names,
-            parents,
-            attrs,
-            span: start.to(end),
-        })
+        Ok(EntityDecl { names, parents, attrs, span: start.to(end) })
     }
 
     fn action_decl(&mut self, start: Span) -> PResult<ActionDecl> {
         self.bump();
         let names = self.name_list(true)?;
-        let parents = if self.eat_word("in") {
-            self.bracket_names(true)?
-        } else {
-            Vec::new()
-        };
+        let parents = if self.eat_word("in") { self.bracket_names(true)? } else { Vec::new() };
         let (mut principals, mut resources, mut context) = (Vec::new(), Vec::new(), Vec::new());
         if self.eat_word("appliesTo") {
             self.expect_punct("{")?;
@@ -976,14 +804,7 @@ impl Parser {
             self.expect_punct("}")?;
         }
         let end = self.expect_punct(";")?;
-        Ok(ActionDecl {
-            names,
-            parents,
-            principals,
-            resources,
-            context,
-            span: start.to(end),
-        })
+        Ok(ActionDecl { names, parents, principals, resources, context, span: start.to(end) })
     }
 
     fn record_type(&mut self) -> PResult<Vec<AttrDecl>> {
@@ -1078,10 +899,6 @@ fn parse_number(s: &str) -> Option<f64> {
         Some(t) => (t, true),
         None => (s, false),
     };
-    let v: f64 = t
-        .trim()
-        .parse()
-        .ok()
-        .filter(|v: &f64| v.is_finite() && *v >= 0.0)?;
+    let v: f64 = t.trim().parse().ok().filter(|v: &f64| v.is_finite() && *v >= 0.0)?;
     Some(if pct { v / 100.0 } else { v })
 }

@@ -57,9 +57,7 @@ impl Ty {
 }
 
 fn record(a: &[AttrDecl]) -> BTreeMap<String, (Ty, bool)> {
-    a.iter()
-        .map(|d| (d.name.clone(), (Ty::from_decl(&d.ty), d.required)))
-        .collect()
+    a.iter().map(|d| (d.name.clone(), (Ty::from_decl(&d.ty), d.required))).collect()
 }
 
 pub struct Schema {
@@ -72,10 +70,7 @@ impl Schema {
         if c.entities.is_empty() && c.actions.is_empty() {
             return None;
         }
-        let mut s = Schema {
-            entities: BTreeMap::new(),
-            actions: BTreeMap::new(),
-        };
+        let mut s = Schema { entities: BTreeMap::new(), actions: BTreeMap::new() };
         for e in &c.entities {
             for n in &e.names {
                 s.entities.insert(n.clone(), record(&e.attrs));
@@ -83,14 +78,7 @@ impl Schema {
         }
         for a in &c.actions {
             for n in &a.names {
-                s.actions.insert(
-                    n.clone(),
-                    (
-                        a.principals.clone(),
-                        a.resources.clone(),
-                        record(&a.context),
-                    ),
-                );
+                s.actions.insert(n.clone(), (a.principals.clone(), a.resources.clone(), record(&a.context)));
             }
         }
         Some(s)
@@ -110,27 +98,15 @@ struct Checker<'a> {
 /// Type-checks every policy, rate-limit key and assertion. Returns all findings.
 pub fn check(c: &Contract) -> Vec<Diag> {
     let schema = Schema::from_contract(c);
-    let mut ck = Checker {
-        schema: schema.as_ref(),
-        diags: Vec::new(),
-        principal: Ty::Any,
-        resource: Ty::Any,
-        context: Ty::Any,
-        guards: Vec::new(),
-    };
+    let mut ck =
+        Checker { schema: schema.as_ref(), diags: Vec::new(), principal: Ty::Any, resource: Ty::Any, context: Ty::Any, guards: Vec::new() };
     if let Some(s) = &schema {
         for e in &c.entities {
             for p in &e.parents {
                 if !s.entities.contains_key(p) {
                     ck.diags.push(
-                        Diag::new(
-                            e.span,
-                            format!(
-                                "entity type '{}' names an undeclared parent type '{p}'",
-                                e.names.join(", ")
-                            ),
-                        )
-                        .suggest(did_you_mean(p, s.entities.keys().map(|k| k.as_str()))),
+                        Diag::new(e.span, format!("entity type '{}' names an undeclared parent type '{p}'", e.names.join(", ")))
+                            .suggest(did_you_mean(p, s.entities.keys().map(|k| k.as_str()))),
                     );
                 }
             }
@@ -143,11 +119,7 @@ pub fn check(c: &Contract) -> Vec<Diag> {
                             a.span,
                             format!(
                                 "action {} applies to an undeclared entity type '{t}'",
-                                a.names
-                                    .iter()
-                                    .map(|n| quote(n))
-                                    .collect::<Vec<_>>()
-                                    .join(", ")
+                                a.names.iter().map(|n| quote(n)).collect::<Vec<_>>().join(", ")
                             ),
                         )
                         .suggest(did_you_mean(t, s.entities.keys().map(|k| k.as_str()))),
@@ -178,12 +150,7 @@ impl<'a> Checker<'a> {
     fn all_types(&self, which: usize) -> Ty {
         match self.schema {
             None => Ty::Any,
-            Some(s) => Ty::Entity(
-                s.actions
-                    .values()
-                    .flat_map(|a| if which == 0 { a.0.clone() } else { a.1.clone() })
-                    .collect(),
-            ),
+            Some(s) => Ty::Entity(s.actions.values().flat_map(|a| if which == 0 { a.0.clone() } else { a.1.clone() }).collect()),
         }
     }
 
@@ -194,10 +161,7 @@ impl<'a> Checker<'a> {
                 self.diags.push(
                     Diag::new(span, format!("unknown action {u}"))
                         .help("declare it with `action \"...\" appliesTo { ... };`")
-                        .suggest(
-                            did_you_mean(&u.id, s.actions.keys().map(|k| k.as_str()))
-                                .map(|n| format!("Action::{}", quote(&n))),
-                        ),
+                        .suggest(did_you_mean(&u.id, s.actions.keys().map(|k| k.as_str())).map(|n| format!("Action::{}", quote(&n)))),
                 );
             }
         } else if !s.entities.contains_key(&u.ty) {
@@ -213,8 +177,7 @@ impl<'a> Checker<'a> {
         let Some(s) = self.schema else { return };
         if t != "Action" && !s.entities.contains_key(t) {
             self.diags.push(
-                Diag::new(span, format!("unknown entity type '{t}'"))
-                    .suggest(did_you_mean(t, s.entities.keys().map(|k| k.as_str()))),
+                Diag::new(span, format!("unknown entity type '{t}'")).suggest(did_you_mean(t, s.entities.keys().map(|k| k.as_str()))),
             );
         }
     }
@@ -238,9 +201,7 @@ impl<'a> Checker<'a> {
         let narrow = |c: &ScopeCon, from: Ty| -> Ty {
             match c {
                 ScopeCon::Eq(u) => Ty::Entity([u.ty.clone()].into_iter().collect()),
-                ScopeCon::Is(t) | ScopeCon::IsIn(t, _) => {
-                    Ty::Entity([t.clone()].into_iter().collect())
-                }
+                ScopeCon::Is(t) | ScopeCon::IsIn(t, _) => Ty::Entity([t.clone()].into_iter().collect()),
                 _ => from,
             }
         };
@@ -257,14 +218,11 @@ impl<'a> Checker<'a> {
         }
         let (mut pt, mut rt, mut ct) = (Ty::Any, Ty::Any, Ty::Any);
         if let Some(s) = self.schema {
-            let known: Vec<&String> = if actions.is_empty() {
-                s.actions.keys().collect()
-            } else {
-                actions
-                    .iter()
-                    .filter(|a| s.actions.contains_key(*a))
-                    .collect()
-            };
+            let mut known: Vec<&String> = actions.iter().filter(|a| s.actions.contains_key(*a)).collect();
+            if known.is_empty() {
+                // no (known) action named: every declared action is possible
+                known = s.actions.keys().collect();
+            }
             let mut ps = BTreeSet::new();
             let mut rs = BTreeSet::new();
             let mut ctx: BTreeMap<String, (Ty, bool)> = BTreeMap::new();
@@ -294,25 +252,14 @@ impl<'a> Checker<'a> {
         self.context = ct;
         for c in &p.conditions {
             self.guards.clear();
-            self.expect(
-                &c.expr,
-                Ty::Bool,
-                if c.when {
-                    "a 'when' condition"
-                } else {
-                    "an 'unless' condition"
-                },
-            );
+            self.expect(&c.expr, Ty::Bool, if c.when { "a 'when' condition" } else { "an 'unless' condition" });
         }
     }
 
     fn expect(&mut self, e: &Expr, want: Ty, what: &str) -> Ty {
         let t = self.expr(e);
         if !t.compatible(&want) {
-            self.diags.push(Diag::new(
-                e.span,
-                format!("{what} must be {}, but this is {}", want.name(), t.name()),
-            ));
+            self.diags.push(Diag::new(e.span, format!("{what} must be {}, but this is {}", want.name(), t.name())));
         }
         t
     }
@@ -343,9 +290,7 @@ impl<'a> Checker<'a> {
 
     fn attr(&mut self, e: &Expr, x: &Expr, a: &str) -> Ty {
         let t = self.expr(x);
-        let guarded = Self::path_of(x)
-            .map(|p| self.guards.contains(&format!("{p}.{a}")))
-            .unwrap_or(false);
+        let guarded = Self::path_of(x).map(|p| self.guards.contains(&format!("{p}.{a}"))).unwrap_or(false);
         let found: Option<(Ty, bool)> = match &t {
             Ty::Record(m) => {
                 if m.is_empty() && self.schema.is_none() {
@@ -382,11 +327,7 @@ impl<'a> Checker<'a> {
                     Some(v) => Some(v),
                     None => {
                         self.diags.push(
-                            Diag::new(
-                                e.span,
-                                format!("entity type {} has no attribute '{a}'", t.name()),
-                            )
-                            .suggest(did_you_mean(a, names)),
+                            Diag::new(e.span, format!("entity type {} has no attribute '{a}'", t.name())).suggest(did_you_mean(a, names)),
                         );
                         return Ty::Any;
                     }
@@ -394,13 +335,8 @@ impl<'a> Checker<'a> {
             }
             Ty::Any => return Ty::Any,
             other => {
-                self.diags.push(Diag::new(
-                    x.span,
-                    format!(
-                        "attribute access '.{a}' needs an entity or record, but this is {}",
-                        other.name()
-                    ),
-                ));
+                self.diags
+                    .push(Diag::new(x.span, format!("attribute access '.{a}' needs an entity or record, but this is {}", other.name())));
                 return Ty::Any;
             }
         };
@@ -408,11 +344,8 @@ impl<'a> Checker<'a> {
         if !required && !guarded {
             let p = Self::path_of(x).unwrap_or_else(|| "expr".into());
             self.diags.push(
-                Diag::new(
-                    e.span,
-                    format!("attribute '{a}' is optional and may be missing here"),
-                )
-                .help(&format!("guard it: `{p} has {a} && ...`")),
+                Diag::new(e.span, format!("attribute '{a}' is optional and may be missing here"))
+                    .help(&format!("guard it: `{p} has {a} && ...`")),
             );
         }
         ty
@@ -472,14 +405,8 @@ impl<'a> Checker<'a> {
                 self.guards.truncate(saved);
                 let b = self.expr(f);
                 if !a.compatible(&b) {
-                    self.diags.push(Diag::new(
-                        e.span,
-                        format!(
-                            "the branches of 'if' have different types ({} and {})",
-                            a.name(),
-                            b.name()
-                        ),
-                    ));
+                    self.diags
+                        .push(Diag::new(e.span, format!("the branches of 'if' have different types ({} and {})", a.name(), b.name())));
                 }
                 a
             }
@@ -489,16 +416,8 @@ impl<'a> Checker<'a> {
                     let y = self.expr(b);
                     if !x.compatible(&y) {
                         self.diags.push(
-                            Diag::new(
-                                e.span,
-                                format!(
-                                    "comparing {} with {} is always {}",
-                                    x.name(),
-                                    y.name(),
-                                    *op == BinOp::Ne
-                                ),
-                            )
-                            .help("values of different types are never equal"),
+                            Diag::new(e.span, format!("comparing {} with {} is always {}", x.name(), y.name(), *op == BinOp::Ne))
+                                .help("values of different types are never equal"),
                         );
                     }
                     Ty::Bool
@@ -506,39 +425,29 @@ impl<'a> Checker<'a> {
                 BinOp::In => {
                     self.expect(a, Ty::Entity(BTreeSet::new()), "the left operand of 'in'");
                     let y = self.expr(b);
-                    if !matches!(y, Ty::Any | Ty::Entity(_))
-                        && !matches!(&y, Ty::Set(i) if matches!(**i, Ty::Any | Ty::Entity(_)))
-                    {
-                        self.diags.push(Diag::new(b.span, format!("the right operand of 'in' must be an entity or a set of entities, but this is {}", y.name())));
+                    if !matches!(y, Ty::Any | Ty::Entity(_)) && !matches!(&y, Ty::Set(i) if matches!(**i, Ty::Any | Ty::Entity(_))) {
+                        self.diags.push(Diag::new(
+                            b.span,
+                            format!("the right operand of 'in' must be an entity or a set of entities, but this is {}", y.name()),
+                        ));
                     }
                     Ty::Bool
                 }
                 BinOp::Lt | BinOp::Le | BinOp::Gt | BinOp::Ge => {
                     self.expect(a, Ty::Long, &format!("the left operand of '{}'", op.text()));
-                    self.expect(
-                        b,
-                        Ty::Long,
-                        &format!("the right operand of '{}'", op.text()),
-                    );
+                    self.expect(b, Ty::Long, &format!("the right operand of '{}'", op.text()));
                     Ty::Bool
                 }
                 _ => {
                     self.expect(a, Ty::Long, &format!("the left operand of '{}'", op.text()));
-                    self.expect(
-                        b,
-                        Ty::Long,
-                        &format!("the right operand of '{}'", op.text()),
-                    );
+                    self.expect(b, Ty::Long, &format!("the right operand of '{}'", op.text()));
                     Ty::Long
                 }
             },
             ExprKind::Has(x, _) => {
                 let t = self.expr(x);
                 if !matches!(t, Ty::Any | Ty::Entity(_) | Ty::Record(_)) {
-                    self.diags.push(Diag::new(
-                        x.span,
-                        format!("'has' needs an entity or record, but this is {}", t.name()),
-                    ));
+                    self.diags.push(Diag::new(x.span, format!("'has' needs an entity or record, but this is {}", t.name())));
                 }
                 Ty::Bool
             }
@@ -576,46 +485,20 @@ impl<'a> Checker<'a> {
                             "isLoopback",
                             "isMulticast",
                         ];
-                        self.diags.push(
-                            Diag::new(e.span, format!("unknown method '{name}'"))
-                                .suggest(did_you_mean(name, METHODS)),
-                        );
+                        self.diags.push(Diag::new(e.span, format!("unknown method '{name}'")).suggest(did_you_mean(name, METHODS)));
                         return Ty::Any;
                     }
                 };
                 if !rt.compatible(&recv) {
-                    self.diags.push(Diag::new(
-                        r.span,
-                        format!(
-                            "'{name}' needs a {} receiver, but this is {}",
-                            recv.name(),
-                            rt.name()
-                        ),
-                    ));
+                    self.diags.push(Diag::new(r.span, format!("'{name}' needs a {} receiver, but this is {}", recv.name(), rt.name())));
                 }
                 if ats.len() != n {
-                    self.diags.push(Diag::new(
-                        e.span,
-                        format!("'{name}' takes {n} argument(s), got {}", ats.len()),
-                    ));
-                } else if matches!(name.as_str(), "containsAll" | "containsAny")
-                    && !ats[0].compatible(&Ty::Set(Box::new(Ty::Any)))
-                {
-                    self.diags.push(Diag::new(
-                        args[0].span,
-                        format!(
-                            "'{name}' needs a set argument, but this is {}",
-                            ats[0].name()
-                        ),
-                    ));
+                    self.diags.push(Diag::new(e.span, format!("'{name}' takes {n} argument(s), got {}", ats.len())));
+                } else if matches!(name.as_str(), "containsAll" | "containsAny") && !ats[0].compatible(&Ty::Set(Box::new(Ty::Any))) {
+                    self.diags.push(Diag::new(args[0].span, format!("'{name}' needs a set argument, but this is {}", ats[0].name())));
                 } else if name == "isInRange" && !ats[0].compatible(&Ty::Ip) {
-                    self.diags.push(Diag::new(
-                        args[0].span,
-                        format!(
-                            "'isInRange' needs an ipaddr argument, but this is {}",
-                            ats[0].name()
-                        ),
-                    ));
+                    self.diags
+                        .push(Diag::new(args[0].span, format!("'isInRange' needs an ipaddr argument, but this is {}", ats[0].name())));
                 }
                 ret
             }
@@ -629,18 +512,12 @@ impl<'a> Checker<'a> {
                     return Ty::Any;
                 }
                 if args.len() != 1 {
-                    self.diags.push(Diag::new(
-                        e.span,
-                        format!("ip() takes 1 argument, got {}", args.len()),
-                    ));
+                    self.diags.push(Diag::new(e.span, format!("ip() takes 1 argument, got {}", args.len())));
                     return Ty::Ip;
                 }
                 if let ExprKind::Str(s) = &args[0].kind {
                     if crate::value::IpNet::parse(s).is_none() {
-                        self.diags.push(Diag::new(
-                            args[0].span,
-                            format!("\"{s}\" is not an IP address or CIDR range"),
-                        ));
+                        self.diags.push(Diag::new(args[0].span, format!("\"{s}\" is not an IP address or CIDR range")));
                     }
                 } else {
                     self.expect(&args[0], Ty::Str, "the argument of ip()");
@@ -657,12 +534,7 @@ impl<'a> Checker<'a> {
                 }
                 Ty::Set(Box::new(elem))
             }
-            ExprKind::Record(fields) => Ty::Record(
-                fields
-                    .iter()
-                    .map(|(k, v)| (k.clone(), (self.expr(v), true)))
-                    .collect(),
-            ),
+            ExprKind::Record(fields) => Ty::Record(fields.iter().map(|(k, v)| (k.clone(), (self.expr(v), true))).collect()),
         }
     }
 }

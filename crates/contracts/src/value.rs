@@ -41,11 +41,7 @@ impl IpNet {
     pub fn network(&self) -> (u128, u8) {
         let (v, w) = self.bits();
         let host = w - self.prefix;
-        let mask = if host >= 128 {
-            0
-        } else {
-            !((1u128 << host) - 1)
-        };
+        let mask = if host >= 128 { 0 } else { !((1u128 << host) - 1) };
         (v & mask, w)
     }
     pub fn in_range(&self, other: &IpNet) -> bool {
@@ -55,11 +51,7 @@ impl IpNet {
             return false;
         }
         let host = wb - other.prefix;
-        let mask = if host >= 128 {
-            0
-        } else {
-            !((1u128 << host) - 1)
-        };
+        let mask = if host >= 128 { 0 } else { !((1u128 << host) - 1) };
         a & mask == b
     }
     pub fn to_text(&self) -> String {
@@ -88,9 +80,7 @@ impl PartialEq for Value {
             (Value::Ip(a), Value::Ip(b)) => a == b,
             (Value::Record(a), Value::Record(b)) => a == b,
             // Sets are unordered and duplicate-free: equal when each contains the other.
-            (Value::Set(a), Value::Set(b)) => {
-                a.iter().all(|x| b.contains(x)) && b.iter().all(|x| a.contains(x))
-            }
+            (Value::Set(a), Value::Set(b)) => a.iter().all(|x| b.contains(x)) && b.iter().all(|x| a.contains(x)),
             _ => false,
         }
     }
@@ -115,12 +105,9 @@ impl Value {
         }
         Ok(match j {
             Json::Bool(b) => Value::Bool(*b),
-            Json::Number(n) => Value::Long(n.as_i64().ok_or_else(|| {
-                Error::invalid_arg(
-                    arg,
-                    format!("{n} is not a 64-bit integer (contracts have no floats)"),
-                )
-            })?),
+            Json::Number(n) => Value::Long(
+                n.as_i64().ok_or_else(|| Error::invalid_arg(arg, format!("{n} is not a 64-bit integer (contracts have no floats)")))?,
+            ),
             Json::String(s) => Value::Str(Arc::from(s.as_str())),
             Json::Array(a) => {
                 let mut v: Vec<Value> = Vec::with_capacity(a.len());
@@ -134,30 +121,21 @@ impl Value {
             }
             Json::Object(o) => {
                 if let Some(e) = o.get("__entity") {
-                    return Ok(Value::Entity(Arc::new(uid_from_json(
-                        &format!("{arg}.__entity"),
-                        e,
-                    )?)));
+                    return Ok(Value::Entity(Arc::new(uid_from_json(&format!("{arg}.__entity"), e)?)));
                 }
                 if let Some(x) = o.get("__extn") {
                     let f = x.get("fn").and_then(|v| v.as_str()).unwrap_or("");
                     let a = x.get("arg").and_then(|v| v.as_str()).unwrap_or("");
                     if f != "ip" && f != "ipaddr" {
-                        return Err(Error::invalid_arg(
-                            arg,
-                            format!("unsupported extension function '{f}' (only ip)"),
-                        ));
+                        return Err(Error::invalid_arg(arg, format!("unsupported extension function '{f}' (only ip)")));
                     }
-                    return Ok(Value::Ip(IpNet::parse(a).ok_or_else(|| {
-                        Error::invalid_arg(arg, format!("'{a}' is not an IP address or range"))
-                    })?));
+                    return Ok(Value::Ip(
+                        IpNet::parse(a).ok_or_else(|| Error::invalid_arg(arg, format!("'{a}' is not an IP address or range")))?,
+                    ));
                 }
                 let mut m = BTreeMap::new();
                 for (k, v) in o {
-                    m.insert(
-                        k.clone(),
-                        Value::from_json(&format!("{arg}.{k}"), v, depth + 1)?,
-                    );
+                    m.insert(k.clone(), Value::from_json(&format!("{arg}.{k}"), v, depth + 1)?);
                 }
                 Value::Record(Arc::new(m))
             }
@@ -172,46 +150,29 @@ impl Value {
             Value::Str(s) => Json::String(s.to_string()),
             Value::Entity(u) => serde_json::json!({"__entity": {"type": u.ty, "id": u.id}}),
             Value::Set(v) => Json::Array(v.iter().map(|x| x.to_json()).collect()),
-            Value::Record(m) => {
-                Json::Object(m.iter().map(|(k, v)| (k.clone(), v.to_json())).collect())
-            }
+            Value::Record(m) => Json::Object(m.iter().map(|(k, v)| (k.clone(), v.to_json())).collect()),
             Value::Ip(ip) => serde_json::json!({"__extn": {"fn": "ip", "arg": ip.to_text()}}),
         }
     }
 }
 
 pub fn uid_from_json(arg: &str, j: &Json) -> Result<Uid> {
-    let o = j
-        .as_object()
-        .ok_or_else(|| Error::invalid_arg(arg, "an entity reference must be {\"type\", \"id\"}"))?;
+    let o = j.as_object().ok_or_else(|| Error::invalid_arg(arg, "an entity reference must be {\"type\", \"id\"}"))?;
     let o = match o.get("__entity").and_then(|e| e.as_object()) {
         Some(inner) => inner,
         None => o,
     };
-    let ty = o
-        .get("type")
-        .and_then(|v| v.as_str())
-        .ok_or_else(|| Error::invalid_arg(arg, "entity reference is missing a string 'type'"))?;
-    let id = o
-        .get("id")
-        .and_then(|v| v.as_str())
-        .ok_or_else(|| Error::invalid_arg(arg, "entity reference is missing a string 'id'"))?;
+    let ty =
+        o.get("type").and_then(|v| v.as_str()).ok_or_else(|| Error::invalid_arg(arg, "entity reference is missing a string 'type'"))?;
+    let id = o.get("id").and_then(|v| v.as_str()).ok_or_else(|| Error::invalid_arg(arg, "entity reference is missing a string 'id'"))?;
     if ty.is_empty()
         || !ty.split("::").all(|p| {
-            !p.is_empty()
-                && p.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
-                && !p.starts_with(|c: char| c.is_ascii_digit())
+            !p.is_empty() && p.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') && !p.starts_with(|c: char| c.is_ascii_digit())
         })
     {
-        return Err(Error::invalid_arg(
-            arg,
-            format!("'{ty}' is not an entity type name"),
-        ));
+        return Err(Error::invalid_arg(arg, format!("'{ty}' is not an entity type name")));
     }
-    Ok(Uid {
-        ty: ty.to_string(),
-        id: id.to_string(),
-    })
+    Ok(Uid { ty: ty.to_string(), id: id.to_string() })
 }
 
 #[derive(Clone, Debug, Default)]
@@ -232,14 +193,9 @@ pub const MAX_ENTITIES: usize = 1_000_000;
 
 impl Entities {
     pub fn from_json(j: &Json) -> Result<Entities> {
-        let arr = j.as_array().ok_or_else(|| {
-            Error::invalid_arg("entities", "must be an array of {uid, attrs, parents}")
-        })?;
+        let arr = j.as_array().ok_or_else(|| Error::invalid_arg("entities", "must be an array of {uid, attrs, parents}"))?;
         if arr.len() > MAX_ENTITIES {
-            return Err(Error::limit(
-                "entities",
-                format!("more than {MAX_ENTITIES} entities"),
-            ));
+            return Err(Error::limit("entities", format!("more than {MAX_ENTITIES} entities")));
         }
         let mut map = HashMap::with_capacity(arr.len());
         for (i, e) in arr.iter().enumerate() {
@@ -247,23 +203,15 @@ impl Entities {
             let uid = uid_from_json(&format!("{arg}.uid"), e.get("uid").unwrap_or(&Json::Null))?;
             let mut d = EntityData::default();
             if let Some(a) = e.get("attrs") {
-                let o = a.as_object().ok_or_else(|| {
-                    Error::invalid_arg(&format!("{arg}.attrs"), "must be an object")
-                })?;
+                let o = a.as_object().ok_or_else(|| Error::invalid_arg(&format!("{arg}.attrs"), "must be an object"))?;
                 for (k, v) in o {
-                    d.attrs.insert(
-                        k.clone(),
-                        Value::from_json(&format!("{arg}.attrs.{k}"), v, 0)?,
-                    );
+                    d.attrs.insert(k.clone(), Value::from_json(&format!("{arg}.attrs.{k}"), v, 0)?);
                 }
             }
             if let Some(p) = e.get("parents") {
-                let a = p.as_array().ok_or_else(|| {
-                    Error::invalid_arg(&format!("{arg}.parents"), "must be an array")
-                })?;
+                let a = p.as_array().ok_or_else(|| Error::invalid_arg(&format!("{arg}.parents"), "must be an array"))?;
                 for (k, x) in a.iter().enumerate() {
-                    d.parents
-                        .push(uid_from_json(&format!("{arg}.parents[{k}]"), x)?);
+                    d.parents.push(uid_from_json(&format!("{arg}.parents[{k}]"), x)?);
                 }
             }
             if map.insert(uid.clone(), d).is_some() {
@@ -287,25 +235,14 @@ impl Entities {
             let mut stack: Vec<(Uid, usize)> = vec![(k.clone(), 0)];
             let mut on_path: Vec<Uid> = vec![k.clone()];
             while let Some((u, i)) = stack.pop() {
-                let parents = self
-                    .map
-                    .get(&u)
-                    .map(|d| d.parents.clone())
-                    .unwrap_or_default();
+                let parents = self.map.get(&u).map(|d| d.parents.clone()).unwrap_or_default();
                 if i < parents.len() {
                     stack.push((u.clone(), i + 1));
                     let p = &parents[i];
                     if on_path.contains(p) {
-                        let mut cyc: Vec<String> = on_path
-                            .iter()
-                            .skip_while(|x| *x != p)
-                            .map(|x| x.to_string())
-                            .collect();
+                        let mut cyc: Vec<String> = on_path.iter().skip_while(|x| *x != p).map(|x| x.to_string()).collect();
                         cyc.push(p.to_string());
-                        return Err(Error::invalid_arg(
-                            "entities",
-                            format!("cycle in the entity hierarchy: {}", cyc.join(" -> ")),
-                        ));
+                        return Err(Error::invalid_arg("entities", format!("cycle in the entity hierarchy: {}", cyc.join(" -> "))));
                     }
                     if !done.contains_key(p) {
                         on_path.push(p.clone());
@@ -334,12 +271,7 @@ impl Entities {
 
     /// Cedar's `in`: equal, or an ancestor in the store.
     pub fn is_in(&self, a: &Uid, b: &Uid) -> bool {
-        a == b
-            || self
-                .map
-                .get(a)
-                .map(|d| d.ancestors.contains(b))
-                .unwrap_or(false)
+        a == b || self.map.get(a).map(|d| d.ancestors.contains(b)).unwrap_or(false)
     }
 }
 
@@ -353,12 +285,7 @@ pub struct Request {
 
 impl Request {
     pub fn from_json(j: &Json) -> Result<Request> {
-        let uid = |k: &str| -> Result<Arc<Uid>> {
-            Ok(Arc::new(uid_from_json(
-                &format!("request.{k}"),
-                j.get(k).unwrap_or(&Json::Null),
-            )?))
-        };
+        let uid = |k: &str| -> Result<Arc<Uid>> { Ok(Arc::new(uid_from_json(&format!("request.{k}"), j.get(k).unwrap_or(&Json::Null))?)) };
         let context = match j.get("context") {
             None | Some(Json::Null) => BTreeMap::new(),
             Some(c) => match Value::from_json("request.context", c, 0)? {
@@ -366,12 +293,7 @@ impl Request {
                 _ => return Err(Error::invalid_arg("request.context", "must be an object")),
             },
         };
-        Ok(Request {
-            principal: uid("principal")?,
-            action: uid("action")?,
-            resource: uid("resource")?,
-            context: Arc::new(context),
-        })
+        Ok(Request { principal: uid("principal")?, action: uid("action")?, resource: uid("resource")?, context: Arc::new(context) })
     }
     pub fn to_json(&self) -> Json {
         serde_json::json!({

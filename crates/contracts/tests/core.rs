@@ -37,11 +37,7 @@ fn req(p: &str, a: &str, r: &str, hour: i64) -> Request {
 #[test]
 fn decisions_with_explanations() {
     let c = parse(DOCS).unwrap();
-    assert!(
-        typecheck::check(&c).is_empty(),
-        "{:?}",
-        typecheck::check(&c)
-    );
+    assert!(typecheck::check(&c).is_empty(), "{:?}", typecheck::check(&c));
     let s = store();
     let d = authorize(&c.policies, &req("bob", "edit", "d1", 10), &s);
     assert!(d.allow);
@@ -50,27 +46,24 @@ fn decisions_with_explanations() {
     assert!(!d.allow);
     assert_eq!(d.reasons, vec!["no-contractor-delete"]);
     let d = authorize(&c.policies, &req("bob", "edit", "d1", 20), &s);
-    assert_eq!(
-        (d.allow, d.reasons.clone()),
-        (false, vec!["office-hours".to_string()])
-    );
+    assert_eq!((d.allow, d.reasons.clone()), (false, vec!["office-hours".to_string()]));
     let d = authorize(&c.policies, &req("alice", "view", "d1", 10), &s);
     assert_eq!((d.allow, d.reasons.len()), (false, 0), "default deny");
 }
 
 #[test]
 fn errors_skip_the_policy_and_overflow_is_an_error() {
-    let c = parse(r#"permit(principal, action, resource) when { context.n + 1 > 0 }; forbid(principal, action, resource) when { context.missing };"#).unwrap();
+    let c = parse(
+        r#"permit(principal, action, resource) when { context.n + 1 > 0 }; forbid(principal, action, resource) when { context.missing };"#,
+    )
+    .unwrap();
     let r = Request::from_json(&json!({"principal": {"type":"U","id":"a"}, "action": {"type":"Action","id":"x"}, "resource": {"type":"R","id":"r"}, "context": {"n": i64::MAX}})).unwrap();
     let d = authorize(&c.policies, &r, &Entities::default());
     assert!(!d.allow);
     assert_eq!(d.errors.len(), 2);
     assert!(d.errors[0].1.contains("overflow"), "{:?}", d.errors);
     let r2 = Request::from_json(&json!({"principal": {"type":"U","id":"a"}, "action": {"type":"Action","id":"x"}, "resource": {"type":"R","id":"r"}, "context": {"n": 1}})).unwrap();
-    assert!(
-        authorize(&c.policies, &r2, &Entities::default()).allow,
-        "an erroring forbid is skipped"
-    );
+    assert!(authorize(&c.policies, &r2, &Entities::default()).allow, "an erroring forbid is skipped");
 }
 
 #[test]
@@ -79,30 +72,9 @@ fn ip_ranges_like_and_sets() {
     let mk = |ip: &str, path: &str| {
         Request::from_json(&json!({"principal": {"type":"U","id":"a"}, "action": {"type":"Action","id":"x"}, "resource": {"type":"R","id":"r"}, "context": {"ip": {"__extn": {"fn": "ip", "arg": ip}}, "path": path, "tags": ["y"]}})).unwrap()
     };
-    assert!(
-        authorize(
-            &c.policies,
-            &mk("10.2.3.4", "/api/v1/read"),
-            &Entities::default()
-        )
-        .allow
-    );
-    assert!(
-        !authorize(
-            &c.policies,
-            &mk("11.2.3.4", "/api/v1/read"),
-            &Entities::default()
-        )
-        .allow
-    );
-    assert!(
-        !authorize(
-            &c.policies,
-            &mk("10.2.3.4", "/api/v1/write"),
-            &Entities::default()
-        )
-        .allow
-    );
+    assert!(authorize(&c.policies, &mk("10.2.3.4", "/api/v1/read"), &Entities::default()).allow);
+    assert!(!authorize(&c.policies, &mk("11.2.3.4", "/api/v1/read"), &Entities::default()).allow);
+    assert!(!authorize(&c.policies, &mk("10.2.3.4", "/api/v1/write"), &Entities::default()).allow);
 }
 
 #[test]
@@ -132,17 +104,10 @@ fn diagnostics_are_positioned_with_suggestions() {
 
 #[test]
 fn deep_nesting_is_a_diagnostic() {
-    let src = format!(
-        "permit(principal, action, resource) when {{ {}true{} }};",
-        "(".repeat(100_000),
-        ")".repeat(100_000)
-    );
+    let src = format!("permit(principal, action, resource) when {{ {}true{} }};", "(".repeat(100_000), ")".repeat(100_000));
     let e = parse(&src).unwrap_err();
     assert!(e.message.contains("nested deeper"), "{}", e.message);
-    let src = format!(
-        "permit(principal, action, resource) when {{ {}true }};",
-        "!".repeat(1_000_000)
-    );
+    let src = format!("permit(principal, action, resource) when {{ {}true }};", "!".repeat(1_000_000));
     assert!(parse(&src).is_err());
 }
 
@@ -171,14 +136,7 @@ fn prove_and_refute_assertions() {
     match prove(&c.policies, &a.assertions[0]) {
         Outcome::Witness { request, entities } => {
             let d = authorize(&c.policies, &request, &entities);
-            assert!(
-                d.allow
-                    && *request.action
-                        == omnitide_contracts::ast::Uid {
-                            ty: "Action".into(),
-                            id: "edit".into()
-                        }
-            );
+            assert!(d.allow && *request.action == omnitide_contracts::ast::Uid { ty: "Action".into(), id: "edit".into() });
         }
         o => panic!("expected a counterexample, got {o:?}"),
     }
@@ -189,15 +147,9 @@ fn diff_finds_a_distinguishing_request_or_proves_equivalence() {
     let a = parse(r#"permit(principal, action, resource) when { context.level >= 3 };"#).unwrap();
     let b = parse(r#"permit(principal, action, resource) when { context.level > 3 };"#).unwrap();
     match diff(&a.policies, &b.policies) {
-        Outcome::Witness { request, .. } => assert_eq!(
-            request.context.get("level").map(|v| v.to_json()),
-            Some(json!(3))
-        ),
+        Outcome::Witness { request, .. } => assert_eq!(request.context.get("level").map(|v| v.to_json()), Some(json!(3))),
         o => panic!("{o:?}"),
     }
     let c = parse(r#"permit(principal, action, resource) when { 3 <= context.level };"#).unwrap();
-    assert!(matches!(
-        diff(&a.policies, &c.policies),
-        Outcome::Proved { .. }
-    ));
+    assert!(matches!(diff(&a.policies, &c.policies), Outcome::Proved { .. }));
 }
