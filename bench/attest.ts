@@ -73,7 +73,7 @@ function nodeChainVerifier(rootPk: Uint8Array, delegations: Envelope[]) {
 
 async function main() {
   const dir = mkdtempSync(join(tmpdir(), 'omni-attest-bench-'));
-  const a = await Authority.open(join(dir, 'auth'));
+  const a = await Authority.open(join(dir, 'auth'), { insecurePlaintext: true });
   for (const k of ['root', 'a', 'b', 'c']) a.createKey(k);
   const d = [
     await a.delegate({ from: 'root', to: 'a', scope: { predicateTypes: [T], subjects: ['pkg/**'], maxDepth: 2 } }),
@@ -106,7 +106,7 @@ async function main() {
   console.log(`\nsingle verify, 3-level chain (goal: p99 < 1 ms): omnitide p50 ${ours.p50us.toFixed(0)} us p99 ${ours.p99us.toFixed(0)} us; node:crypto p50 ${node.p50us.toFixed(0)} us p99 ${node.p99us.toFixed(0)} us`);
 
   const fresh = join(dir, 'issue');
-  const b = await Authority.open(fresh);
+  const b = await Authority.open(fresh, { insecurePlaintext: true });
   b.createKey('c');
   const reqs1k = Array.from({ length: 1024 }, (_, i) => ({ signer: 'c', subject: [{ name: `pkg/${i}`, digest: { sha256: 'cd'.repeat(32) } }], predicateType: T }));
   const reqs = Array.from({ length: 256 }, (_, i) => ({ signer: 'c', subject: [{ name: `pkg/${i}`, digest: { sha256: 'cd'.repeat(32) } }], predicateType: T }));

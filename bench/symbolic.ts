@@ -115,6 +115,18 @@ async function main() {
     report('evaluateMany 100k rows', ours, other, 'mathjs');
   }
 
+  console.log('\nfactor over Z vs SymPy factor (issue 11: SymPy 1.14 takes 5-16 ms on the cyclotomics)');
+  {
+    const cases = ['x^64 - 1', 'x^77 - 1', 'x^105 - 1', 'x^120 - 1', 'x^200 - 1', 'x^2 - y^2 + x - y', 'x^3 - 3*x^2*y + 3*x*y^2 - y^3 - z^3', '(x^10 + 3*x^7 - x + 5)*(x^12 - 2*x^5 + 7)*(2*x^9 + x^2 - 4)'];
+    for (const e of cases) {
+      const ours = await timeMedian(() => sym.factor(e), 5);
+      const py = `import time,sympy\nfrom sympy.parsing.sympy_parser import parse_expr,standard_transformations,convert_xor\ne=parse_expr(${JSON.stringify(e)},transformations=standard_transformations+(convert_xor,))\nts=[]\nfor i in range(5):\n t=time.perf_counter();sympy.factor(e);ts.append(time.perf_counter()-t)\nts.sort();print(ts[2])`;
+      const r = spawnSync('python3', ['-c', py], { encoding: 'utf8', timeout: MATHJS_BUDGET_S * 1000 });
+      const t = r.status === 0 ? Number(r.stdout.trim()) : null;
+      report(`factor ${e.length > 36 ? e.slice(0, 33) + '...' : e}`, ours, Number.isFinite(t) ? t : null, 'sympy');
+    }
+  }
+
   console.log('\nSAT (goal: >= 10x logic-solver)');
   const instances: [string, number[][]][] = [
     ['random 3-SAT 200 vars ratio 4.26 (seed 1)', random3sat(200, 852, 1)],

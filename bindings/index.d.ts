@@ -13,7 +13,7 @@ export declare class AttestAuthority {
   /** Releases the handle: the ledger lock is dropped once in-flight tasks finish. */
   close(): void
   /** Opens (creating) an authority directory. Argon2id runs here when a passphrase is given. */
-  static open(dir: string, passphrase?: string | undefined | null, durabilityName?: string | undefined | null): Promise<AttestAuthority>
+  static open(dir: string, opts: AttestOpenOptions): Promise<AttestAuthority>
   /** `{name, keyid, publicKey (base64), hasSecret}` as JSON. */
   createKey(name: string): string
   importPublicKey(name: string, publicKey: Uint8Array): string
@@ -25,14 +25,21 @@ export declare class AttestAuthority {
   issueMany(requests: string): Promise<string>
   cosign(envelope: string, signer: string): Promise<string>
   delegate(from: string, to: string, scope: string): Promise<string>
-  /** `target`: JSON `{attestation}` or `{key}`. */
-  revoke(target: string, reason: string, effectiveFrom: number | undefined | null, by: string): Promise<string>
+  /** `target`: JSON `{attestation}` or `{key}`; `cosigners` sign too (a root threshold). */
+  revoke(target: string, reason: string, effectiveFrom: number | undefined | null, by: string, cosigners?: Array<string> | undefined | null): Promise<string>
+  /**
+   * Verifies an audit bundle anchored in this authority (its log key unless
+   * `logPublicKey` is given, its revocations applied); JSON result.
+   */
+  verifyBundle(bundle: string, logPublicKey?: Uint8Array | undefined | null, opts?: string | undefined | null): string
+  /** The audit ledger's checkpoint origin. */
+  logOrigin(): string
   /** `root`: trust root JSON; `signers`: key names. */
   signRoot(root: string, signers: Array<string>): Promise<string>
   /** Verifies with this authority's revocations; JSON array of results. */
   verifyMany(envelopes: Array<Uint8Array>, opts: string): string
   verifyManyAsync(envelopes: Array<Uint8Array>, opts: string): Promise<string>
-  /** The current revocations as JSON `[{target: {attestation}|{key}, reason, effectiveFrom}]`. */
+  /** The current revocations as JSON `[{target: {attestation}|{key}, reason, effectiveFrom, by, id}]`. */
   revocations(): string
   auditBundle(id: string): Promise<string>
 }
@@ -45,6 +52,39 @@ export declare class AttestWatcher {
   constructor(dir: string, pollMs?: number | undefined | null)
   verifyMany(envelopes: Array<Uint8Array>, opts: string): string
   revocations(): string
+}
+
+export declare class AutoblockEngine {
+  /** Builds an engine from its JSON configuration (jails, scenarios, allowlist). */
+  constructor(config: string)
+  /** Log lines through the jails; JSON array of detections. */
+  processLines(bytes: Uint8Array, jail: string | undefined | null, now: number): string
+  /** `processLines` on the libuv pool (large batches). */
+  processLinesAsync(bytes: Uint8Array, jail: string | undefined | null, now: number): Promise<string>
+  /** Packed structured events through the scenarios; JSON array of detections. */
+  processPacked(buf: Uint8Array): string
+  /** Per-line filter results of one jail (no jail state changes); JSON. */
+  matchLines(bytes: Uint8Array, jail: string, now: number): string
+  explain(value: string, now: number): string
+  stats(): string
+  unban(value: string): boolean
+  gc(now: number): void
+  /** Adds an allowlist entry (address, CIDR or `user:name`). */
+  allow(entry: string): void
+  /** Is the scope value covered by the allowlist? */
+  isAllowlisted(value: string): boolean
+  jailNames(): Array<string>
+  /** Filter patterns that could not be mapped (jails built with allowPartial). */
+  problems(): Array<string>
+}
+
+/**
+ * A flag that stops a running `blake3HashFile` (set from an AbortSignal, or
+ * at process exit so that no read holds the exit-time thread-pool join).
+ */
+export declare class Blake3Cancel {
+  constructor()
+  cancel(): void
 }
 
 export declare class Blake3Hasher {
@@ -83,6 +123,61 @@ export declare class Ed25519Signer {
   sign(message: Uint8Array): Uint8Array
   /** `sign` into a caller-provided 64-byte buffer. */
   signInto(message: Uint8Array, out: Uint8Array): void
+}
+
+/** A concept lattice with its context. Shared with async tasks through a lock. */
+export declare class LatticeHandle {
+  /** Builds on the calling thread (small contexts). */
+  static build(objects: Array<string>, attributes: Array<string>, rowData: Uint32Array, rowEnds: Uint32Array, options?: LatticeBuildOptions | undefined | null): LatticeHandle
+  get size(): number
+  get top(): number
+  get bottom(): number
+  objectNames(): Array<string>
+  attributeNames(): Array<string>
+  context(): LatticeContextData
+  /** Extents of all concepts (packed object indices, by concept id). */
+  extents(): LatticePacked
+  intents(): LatticePacked
+  /** Upper covers of all concepts (packed concept ids). */
+  upperCovers(): LatticePacked
+  lowerCovers(): LatticePacked
+  join(ids: Uint32Array): number
+  meet(ids: Uint32Array): number
+  /** a[i] ≤ b[i] for every pair (1/0 per pair). */
+  leqMany(a: Uint32Array, b: Uint32Array): Uint8Array
+  ancestors(id: number): Uint32Array
+  descendants(id: number): Uint32Array
+  levels(): Uint32Array
+  stability(maxConcepts: number): Float64Array
+  iceberg(minSupport: number): Uint32Array
+  /** Closures of packed attribute sets. */
+  closureMany(data: Uint32Array, ends: Uint32Array): LatticePacked
+  /** Ids of the concepts generated by packed attribute sets. */
+  conceptOfMany(data: Uint32Array, ends: Uint32Array): Uint32Array
+  /** Ids of the concepts generated by packed object sets. */
+  conceptOfObjectsMany(data: Uint32Array, ends: Uint32Array): Uint32Array
+  /** Membership: 1 where the set is an intent of the lattice. */
+  isIntentMany(data: Uint32Array, ends: Uint32Array): Uint8Array
+  /** Per set: the concepts whose intent contains it (packed ids). */
+  conceptsWithAttributesMany(data: Uint32Array, ends: Uint32Array): LatticePacked
+  /** Per set: the most specific concepts a new object with these attributes falls under. */
+  classifyMany(data: Uint32Array, ends: Uint32Array): LatticePacked
+  /** Jaccard similarity of extents and of intents for each pair (a[i], b[i]), interleaved. */
+  similarityMany(a: Uint32Array, b: Uint32Array): Float64Array
+  addObject(name: string, attributes: Uint32Array): number
+  removeObject(name: string): void
+  addAttribute(name: string, objects: Uint32Array): number
+  removeAttribute(name: string): void
+  /** The canonical basis as JSON `[{premise, conclusion, support}]` (attribute indices). */
+  implications(limit: number): string
+  /** `implications` on the libuv pool (the basis can take long on large contexts). */
+  implicationsAsync(limit: number): Promise<string>
+  /** For each pair of packed sets: does premise → conclusion follow from the basis? */
+  entailsMany(premiseData: Uint32Array, premiseEnds: Uint32Array, conclusionData: Uint32Array, conclusionEnds: Uint32Array, limit: number): Uint8Array
+  /** Association rules (Luxenburger basis) as JSON `[{premise, conclusion, support, confidence}]`. */
+  rules(minSupport: number, minConfidence: number): string
+  /** `json`, `dot` or `svg`. */
+  export(format: string): string
 }
 
 export declare class LearnCoral {
@@ -145,7 +240,10 @@ export declare class LearnModel {
 
 export declare class NativeLedger {
   static open(dir: string, opts: LedgerOpenOptions): NativeLedger
+  /** A read-only follower of `dir` (no lock: works while a writer holds it). */
+  static openReadOnly(dir: string, tailCheck?: number | undefined | null): NativeLedger
   get size(): number
+  get readOnly(): boolean
   get origin(): string
   get hash(): string
   get publicKey(): Uint8Array | null
@@ -153,9 +251,8 @@ export declare class NativeLedger {
   lastCheckpoint(): string | null
   /** Appends entries packed back to back (`ends[i]` = end of entry i), one commit. */
   appendMany(data: Uint8Array, ends: Uint32Array): Promise<LedgerAppendResult>
-  /** The same on the calling thread (for small synchronous batches). */
-  appendManySync(data: Uint8Array, ends: Uint32Array): LedgerAppendResult
-  get(index: number): Uint8Array
+  /** Entry `index`, read off the event loop. */
+  get(index: number): Promise<Uint8Array>
   /** Entries `from..to`, possibly fewer (stops after ~8 MiB, at least one entry). */
   getRange(from: number, to: number): Promise<LedgerPacked>
   leafHash(index: number): Uint8Array
@@ -164,7 +261,13 @@ export declare class NativeLedger {
   inclusionProof(index: number, treeSize?: number | undefined | null): Uint8Array
   consistencyProof(oldSize: number, newSize?: number | undefined | null): Uint8Array
   checkpoint(): Promise<LedgerCheckpoint>
+  /**
+   * A bundle for `index`. The writer signs (and stores) a new checkpoint
+   * when the last one does not cover `index`; a read-only handle only
+   * uses the stored checkpoint.
+   */
   bundle(index: number): Promise<LedgerBundle>
+  /** Integrity check (`full`, or the last `tailCheck` entries) on the follower view. */
   verify(full: boolean): Promise<undefined>
   sync(): Promise<undefined>
   /** Releases the files and the lock. Later calls fail with ERR_OMNI_CLOSED. */
@@ -205,6 +308,17 @@ export declare class XdpFilterHandle {
 /** Key ID of a public key (hex BLAKE3). */
 export declare function attestKeyId(publicKey: Uint8Array): string
 
+export interface AttestOpenOptions {
+  passphrase?: string
+  insecurePlaintext?: boolean
+  durability?: string
+  logOrigin?: string
+  logHash?: string
+}
+
+/** Encrypts (or re-keys) the key store of a closed authority directory. */
+export declare function attestReencrypt(dir: string, passphrase: string | undefined | null, newPassphrase: string): Promise<undefined>
+
 /** Verifies an audit bundle offline. `opts` (JSON, optional) also verifies the envelope. */
 export declare function attestVerifyBundle(bundle: string, logPublicKey?: Uint8Array | undefined | null, opts?: string | undefined | null): string
 
@@ -216,6 +330,9 @@ export declare function attestVerifyManyAsync(envelopes: Array<Uint8Array>, opts
 /** Checks a root rotation; JSON `{valid, reason, detail, root?}`. */
 export declare function attestVerifyRotation(oldRoot: string, newRootEnvelope: string): string
 
+/** A Python-regex pattern in linear-time `regex` syntax (one per conditional variant). */
+export declare function autoblockTranslateRegex(pattern: string): Array<string>
+
 export declare function blake3DeriveKey(context: string, material: Uint8Array, length?: number | undefined | null): Uint8Array
 
 export declare function blake3Hash(data: Uint8Array, length?: number | undefined | null, key?: Uint8Array | undefined | null): Uint8Array
@@ -226,7 +343,11 @@ export declare function blake3Hash(data: Uint8Array, length?: number | undefined
  */
 export declare function blake3HashAsync(data: Uint8Array, length?: number | undefined | null, key?: Uint8Array | undefined | null): Promise<Uint8Array>
 
-export declare function blake3HashFile(path: string, length?: number | undefined | null, key?: Uint8Array | undefined | null, context?: string | undefined | null, parallel?: boolean | undefined | null): Promise<Uint8Array>
+/**
+ * Hashes a file off the event loop. Without `maxBytes` only regular files are
+ * hashed; with it FIFOs and devices are streamed (see the crate).
+ */
+export declare function blake3HashFile(path: string, length?: number | undefined | null, key?: Uint8Array | undefined | null, context?: string | undefined | null, parallel?: boolean | undefined | null, maxBytes?: number | undefined | null, cancel?: Blake3Cancel | undefined | null): Promise<Uint8Array>
 
 /**
  * Writes the default 32-byte hash of `data` into `out` (no allocation: the
@@ -300,6 +421,8 @@ export interface DoctorCheckJs {
   ok: boolean
   detail: string
   disables: string
+  /** false: a missing feature that only disables what `disables` names */
+  required: boolean
 }
 
 export declare function ed25519ClearKeyCache(): void
@@ -307,8 +430,6 @@ export declare function ed25519ClearKeyCache(): void
 export declare function ed25519GenerateKeyPair(): KeyPair
 
 export declare function ed25519PublicKeyFromSecret(secretKey: Uint8Array): Uint8Array
-
-export declare function ed25519Sign(message: Uint8Array, secretKey: Uint8Array): Uint8Array
 
 /**
  * Writes the signature into `out` (64 bytes): allocating the result across
@@ -322,13 +443,20 @@ export declare function ed25519VerifyBatch(signatures: Uint8Array, publicKeys: U
 
 export declare function ed25519VerifyBatchAsync(signatures: Uint8Array, publicKeys: Uint8Array, messages: Uint8Array, messageEnds: Uint32Array, modeName?: string | undefined | null): Promise<Array<boolean>>
 
+/** Why one path of a `schedHashFiles` call has no hash. */
+export interface HashFileFailure {
+  /** Index into the `paths` argument. */
+  index: number
+  /** `ERR_OMNI_*` */
+  code: string
+  message: string
+}
+
 export interface HashFilesResult {
-  /** 32 bytes per path (zeros where `codes[i]` is not empty). */
+  /** 32 bytes per path (zeros where the path failed). */
   hashes: Buffer
-  /** `""` for success, else the `ERR_OMNI_*` code of the failure. */
-  codes: Array<string>
-  /** `""` for success, else the error message. */
-  errors: Array<string>
+  /** The paths that failed, in index order. */
+  failures: Array<HashFileFailure>
 }
 
 export declare function kernelCgroupCreate(path: string): CgroupHandle
@@ -358,6 +486,43 @@ export interface KvJs {
   value: number
 }
 
+/** Builds the lattice on the libuv pool (mining itself uses all cores). */
+export declare function latticeBuildAsync(objects: Array<string>, attributes: Array<string>, rowData: Uint32Array, rowEnds: Uint32Array, options?: LatticeBuildOptions | undefined | null): Promise<LatticeHandle>
+
+export interface LatticeBuildOptions {
+  limit?: number
+  maxBytes?: number
+}
+
+export interface LatticeContextData {
+  objects: Array<string>
+  attributes: Array<string>
+  /** Attribute indices of every object, back to back. */
+  rowData: Uint32Array
+  /** End offset of each object's row in `row_data`. */
+  rowEnds: Uint32Array
+}
+
+/** Writes a context as `.cxt` or CSV text. */
+export declare function latticeFormatContext(objects: Array<string>, attributes: Array<string>, rowData: Uint32Array, rowEnds: Uint32Array, format: string): string
+
+/** Checks a context given as arrays (duplicate names, index ranges) and returns it normalised. */
+export declare function latticeMakeContext(objects: Array<string>, attributes: Array<string>, rowData: Uint32Array, rowEnds: Uint32Array): LatticeContextData
+
+export interface LatticePacked {
+  data: Uint32Array
+  ends: Uint32Array
+}
+
+/** Parses a `.cxt` or CSV text (`file` names it in error messages). */
+export declare function latticeParseContext(text: string, format: string, file: string): LatticeContextData
+
+/**
+ * Conceptual scaling of a many-valued context given as JSON
+ * `{ objects, columns: [{ name, values, scale: { kind, thresholds?, bounds?, descending? } }] }`.
+ */
+export declare function latticeScale(spec: string): LatticeContextData
+
 /** Signed feature hashing of `tokens[i]` with `values[i]` into `n` buckets. */
 export declare function learnHashFeatures(tokens: Array<string>, values: Float64Array, n: number): Float64Array
 
@@ -379,6 +544,9 @@ export interface LedgerBundle {
   proof: Uint8Array
   checkpoint: string
 }
+
+/** RFC 8785 canonical JSON of `json` (the bytes of an object entry). */
+export declare function ledgerCanonicalJson(arg: string, json: string): Uint8Array
 
 export interface LedgerCheckpoint {
   origin: string
@@ -408,6 +576,7 @@ export interface LedgerOpenOptions {
   hash?: string
   durability?: string
   signer?: Uint8Array
+  rotateSigner?: boolean
   maxEntrySize?: number
   tailCheck?: number
 }
@@ -474,6 +643,12 @@ export declare function schedCreate(threads: number): number
 
 export declare function schedDestroy(id: number): void
 
+/**
+ * Main side: drops every queued task (the task module failed to load, so no
+ * worker will ever take them); returns how many.
+ */
+export declare function schedDiscardQueued(id: number): number
+
 /** Main side: every completion recorded since the last drain (or null). */
 export declare function schedDrain(id: number): Buffer | null
 
@@ -481,8 +656,6 @@ export declare function schedHashFiles(id: number, paths: Array<string>): Promis
 
 /** Number of workers parked waiting for tasks. */
 export declare function schedIdleWorkers(id: number): number
-
-export declare function schedInflight(id: number, slot: number): Array<number>
 
 export interface SchedLost {
   /** Taken-but-unstarted tasks requeued. */
@@ -589,6 +762,9 @@ export interface XdpPinnedJs {
   path: string
   mode: string
   ifaceExists: boolean
+  ifindex: number
+  /** inode of the network namespace (always the caller's) */
+  netns: number
 }
 
 export interface XdpRateRuleJs {

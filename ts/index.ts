@@ -11,3 +11,4 @@ export * as scheduler from './scheduler/index.js';
 export * as kernel from './kernel/index.js';
 export * as attest from './attest/index.js';
 export * as learn from './learn/index.js';
+export * as lattice from './lattice/index.js';

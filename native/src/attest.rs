@@ -73,14 +73,19 @@ impl AttestAuthority {
 
     /// Opens (creating) an authority directory. Argon2id runs here when a passphrase is given.
     #[napi]
-    pub fn open<'e>(
-        env: &'e Env,
-        dir: String,
-        passphrase: Option<String>,
-        durability_name: Option<String>,
-    ) -> Result<PromiseRaw<'e, AttestAuthority>> {
-        let d = guard(|| durability(durability_name))?;
-        let opts = OpenOptions { passphrase, durability: d, ..Default::default() };
+    pub fn open<'e>(env: &'e Env, dir: String, opts: AttestOpenOptions) -> Result<PromiseRaw<'e, AttestAuthority>> {
+        let (durability, log_hash) = guard(|| {
+            let h = opts.log_hash.as_deref().map(|h| omnitide_ledger::HashAlg::parse("opts.logHash", h)).transpose()?;
+            Ok((durability(opts.durability)?, h))
+        })?;
+        let opts = OpenOptions {
+            passphrase: opts.passphrase,
+            insecure_plaintext: opts.insecure_plaintext.unwrap_or(false),
+            log_origin: opts.log_origin,
+            log_hash,
+            durability,
+            ..Default::default()
+        };
         crate::task::spawn(
             env,
             move || Authority::open(Path::new(&dir), opts),
@@ -151,7 +156,7 @@ impl AttestAuthority {
         })
     }
 
-    /// `target`: JSON `{attestation}` or `{key}`.
+    /// `target`: JSON `{attestation}` or `{key}`; `cosigners` sign too (a root threshold).
     #[napi]
     pub fn revoke<'e>(
         &self,
@@ -160,12 +165,36 @@ impl AttestAuthority {
         reason: String,
         effective_from: Option<f64>,
         by: String,
+        cosigners: Option<Vec<String>>,
     ) -> Result<PromiseRaw<'e, String>> {
         let a = guard(|| self.a())?;
         task(env, move || {
             let t = api::target(&api::parse_json("target", target.as_bytes())?)?;
-            Ok(json_str(&api::issued(&a.revoke(t, &reason, effective_from.map(|f| f as i64), &by)?)))
+            let co: Vec<&str> = cosigners.iter().flatten().map(String::as_str).collect();
+            Ok(json_str(&api::issued(&a.revoke_cosigned(t, &reason, effective_from.map(|f| f as i64), &by, &co)?)))
         })
+    }
+
+    /// Verifies an audit bundle anchored in this authority (its log key unless
+    /// `logPublicKey` is given, its revocations applied); JSON result.
+    #[napi]
+    pub fn verify_bundle(&self, bundle: String, log_public_key: Option<&[u8]>, opts: Option<String>) -> Result<String> {
+        guard(|| {
+            let a = self.a()?;
+            let lk = log_public_key.map(|k| omnitide_common::fixed::<32>("logPublicKey", k).copied()).transpose()?;
+            let cfg = opts.map(|o| api::VerifyConfig::from_value(&api::parse_json("opts", o.as_bytes())?)).transpose()?;
+            let v = match &cfg {
+                Some(c) => c.with(|o| a.verify_bundle(bundle.as_bytes(), lk.as_ref(), Some(o)))?,
+                None => a.verify_bundle(bundle.as_bytes(), lk.as_ref(), None)?,
+            };
+            Ok(json_str(&api::verification(&v)))
+        })
+    }
+
+    /// The audit ledger's checkpoint origin.
+    #[napi]
+    pub fn log_origin(&self) -> Result<String> {
+        guard(|| Ok(self.a()?.log().origin()))
     }
 
     /// `root`: trust root JSON; `signers`: key names.
@@ -193,10 +222,10 @@ impl AttestAuthority {
         task(env, move || verify_json(&e, &opts, Some(&a), None))
     }
 
-    /// The current revocations as JSON `[{target: {attestation}|{key}, reason, effectiveFrom}]`.
+    /// The current revocations as JSON `[{target: {attestation}|{key}, reason, effectiveFrom, by, id}]`.
     #[napi]
     pub fn revocations(&self) -> Result<String> {
-        guard(|| Ok(revocations_json(&*self.a()?.revocations()?)))
+        guard(|| Ok(json_str(&api::revocations(&*self.a()?.revocations()?))))
     }
 
     #[napi]
@@ -206,24 +235,19 @@ impl AttestAuthority {
     }
 }
 
-fn revocations_json(r: &omnitide_attest::RevocationSet) -> String {
-    let v: Vec<serde_json::Value> = r
-        .iter()
-        .map(|x| {
-            let t = match &x.target {
-                omnitide_attest::Target::Attestation(a) => serde_json::json!({"attestation": a}),
-                omnitide_attest::Target::Key(k) => serde_json::json!({"key": k}),
-            };
-            serde_json::json!({"target": t, "reason": x.reason, "effectiveFrom": x.effective_from})
-        })
-        .collect();
-    json_str(&serde_json::Value::Array(v))
-}
-
 fn key_json(k: &omnitide_attest::keystore::KeyInfo) -> String {
     json_str(&serde_json::json!({
         "name": k.name, "keyid": k.keyid, "publicKey": omnitide_attest::json::b64(&k.public_key), "hasSecret": k.has_secret,
     }))
+}
+
+#[napi(object)]
+pub struct AttestOpenOptions {
+    pub passphrase: Option<String>,
+    pub insecure_plaintext: Option<bool>,
+    pub durability: Option<String>,
+    pub log_origin: Option<String>,
+    pub log_hash: Option<String>,
 }
 
 /// A read-only follower of an authority directory's ledger (another process's):
@@ -256,7 +280,7 @@ impl AttestWatcher {
         guard(|| {
             let mut t = self.tail.lock().unwrap_or_else(|p| p.into_inner());
             t.refresh()?;
-            Ok(revocations_json(t.revocations()))
+            Ok(json_str(&api::revocations(t.revocations())))
         })
     }
 }
@@ -286,6 +310,12 @@ pub fn attest_verify_bundle(bundle: String, log_public_key: Option<&[u8]>, opts:
         };
         Ok(json_str(&api::verification(&v)))
     })
+}
+
+/// Encrypts (or re-keys) the key store of a closed authority directory.
+#[napi]
+pub fn attest_reencrypt<'e>(env: &'e Env, dir: String, passphrase: Option<String>, new_passphrase: String) -> Result<PromiseRaw<'e, ()>> {
+    crate::task::spawn(env, move || Authority::reencrypt(Path::new(&dir), passphrase.as_deref(), &new_passphrase), std::convert::identity)
 }
 
 /// Checks a root rotation; JSON `{valid, reason, detail, root?}`.

@@ -1,6 +1,8 @@
 //! Bindings for `omnitide-crypto` (BLAKE3 and Ed25519).
 
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 
 use napi::bindgen_prelude::*;
 use napi_derive::napi;
@@ -101,7 +103,31 @@ pub fn blake3_hash_async<'e>(
     task::spawn(env, move || b3::hash_parallel(&data, key.as_deref(), length), Uint8Array::new)
 }
 
+/// A flag that stops a running `blake3HashFile` (set from an AbortSignal, or
+/// at process exit so that no read holds the exit-time thread-pool join).
 #[napi]
+pub struct Blake3Cancel {
+    flag: Arc<AtomicBool>,
+}
+
+#[napi]
+impl Blake3Cancel {
+    #[napi(constructor)]
+    #[allow(clippy::new_without_default)] // a JS constructor
+    pub fn new() -> Self {
+        Self { flag: Arc::new(AtomicBool::new(false)) }
+    }
+
+    #[napi]
+    pub fn cancel(&self) {
+        self.flag.store(true, Ordering::Relaxed);
+    }
+}
+
+/// Hashes a file off the event loop. Without `maxBytes` only regular files are
+/// hashed; with it FIFOs and devices are streamed (see the crate).
+#[napi]
+#[allow(clippy::too_many_arguments)] // the JS options object, flattened
 pub fn blake3_hash_file<'e>(
     env: &'e Env,
     path: String,
@@ -109,8 +135,22 @@ pub fn blake3_hash_file<'e>(
     key: Option<&[u8]>,
     context: Option<String>,
     parallel: Option<bool>,
+    max_bytes: Option<f64>,
+    cancel: Option<&Blake3Cancel>,
 ) -> Result<PromiseRaw<'e, Uint8Array>> {
-    let length = guard(|| length_arg("opts.length", length, b3::OUT_LEN))?;
+    let (length, max_bytes) = guard(|| {
+        let max = max_bytes
+            .map(|m| {
+                if m.is_finite() && m >= 0.0 && m.fract() == 0.0 {
+                    Ok(m as u64)
+                } else {
+                    Err(omnitide_common::Error::invalid_arg("opts.maxBytes", format!("must be a non-negative integer, got {m}")))
+                }
+            })
+            .transpose()?;
+        Ok((length_arg("opts.length", length, b3::OUT_LEN)?, max))
+    })?;
+    let cancel = cancel.map(|c| c.flag.clone());
     let path = PathBuf::from(path);
     let key = key.map(<[u8]>::to_vec);
     let parallel = parallel.unwrap_or(true);
@@ -124,6 +164,8 @@ pub fn blake3_hash_file<'e>(
                     derive_context: context.as_deref(),
                     length: Some(length),
                     parallel: Some(parallel),
+                    max_bytes,
+                    cancel: cancel.as_deref(),
                 },
             )
         },
@@ -149,12 +191,6 @@ pub fn ed25519_generate_key_pair() -> Result<KeyPair> {
 pub fn ed25519_public_key_from_secret<'e>(env: &'e Env, secret_key: &[u8]) -> Result<Uint8ArraySlice<'e>> {
     let pk = guard(|| ed::public_key_from_secret(secret_key))?;
     Uint8ArraySlice::copy_from(env, pk)
-}
-
-#[napi]
-pub fn ed25519_sign<'e>(env: &'e Env, message: &[u8], secret_key: &[u8]) -> Result<Uint8ArraySlice<'e>> {
-    let sig = guard(|| ed::sign(message, secret_key))?;
-    Uint8ArraySlice::copy_from(env, sig)
 }
 
 /// Writes the signature into `out` (64 bytes): allocating the result across
@@ -218,8 +254,7 @@ pub fn ed25519_verify(signature: &[u8], message: &[u8], public_key: &[u8], mode_
     guard(|| ed::verify(signature, message, public_key, mode(mode_name)?))
 }
 
-/// A batch packed by the TypeScript layer: `signatures` is 64·n bytes,
-/// `public_keys` 32·n bytes, messages back to back with end offsets.
+/// Owned copy of a packed batch (see [`ed::Packed`]) for the async form.
 struct PackedBatch {
     signatures: Vec<u8>,
     public_keys: Vec<u8>,
@@ -227,26 +262,15 @@ struct PackedBatch {
     message_ends: Vec<u32>,
 }
 
-fn verify_packed(b: &PackedBatch, mode: ed::Mode, parallel: bool) -> omnitide_common::Result<Vec<bool>> {
-    let n = b.message_ends.len();
-    if b.signatures.len() != n * ed::SIGNATURE_LEN || b.public_keys.len() != n * ed::PUBLIC_KEY_LEN {
-        return Err(omnitide_common::Error::invalid_arg("items", "packed batch lengths disagree"));
-    }
-    let mut items = Vec::with_capacity(n);
-    let mut start = 0usize;
-    for i in 0..n {
-        let end = b.message_ends[i] as usize;
-        if end < start || end > b.messages.len() {
-            return Err(omnitide_common::Error::invalid_arg("items", format!("message {i} out of range")));
+impl PackedBatch {
+    fn packed(&self) -> ed::Packed<'_> {
+        ed::Packed {
+            signatures: &self.signatures,
+            public_keys: &self.public_keys,
+            messages: &self.messages,
+            message_ends: &self.message_ends,
         }
-        items.push(ed::Item {
-            signature: &b.signatures[i * 64..i * 64 + 64],
-            message: &b.messages[start..end],
-            public_key: &b.public_keys[i * 32..i * 32 + 32],
-        });
-        start = end;
     }
-    ed::verify_batch(&items, mode, parallel)
 }
 
 #[napi]
@@ -259,15 +283,8 @@ pub fn ed25519_verify_batch(
     parallel: Option<bool>,
 ) -> Result<Vec<bool>> {
     guard(|| {
-        // Copies are cheap next to ~20 µs per signature and keep one code path
-        // for the sync and async forms.
-        let b = PackedBatch {
-            signatures: signatures.to_vec(),
-            public_keys: public_keys.to_vec(),
-            messages: messages.to_vec(),
-            message_ends: message_ends.to_vec(),
-        };
-        verify_packed(&b, mode(mode_name)?, parallel.unwrap_or(true))
+        let packed = ed::Packed { signatures, public_keys, messages, message_ends };
+        ed::verify_batch(&packed.items()?, mode(mode_name)?, parallel.unwrap_or(true))
     })
 }
 
@@ -287,5 +304,5 @@ pub fn ed25519_verify_batch_async<'e>(
         messages: messages.to_vec(),
         message_ends: message_ends.to_vec(),
     };
-    task::spawn(env, move || verify_packed(&batch, mode, true), std::convert::identity)
+    task::spawn(env, move || ed::verify_batch(&batch.packed().items()?, mode, true), std::convert::identity)
 }

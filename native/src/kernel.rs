@@ -66,6 +66,9 @@ pub struct XdpPinnedJs {
     pub path: String,
     pub mode: String,
     pub iface_exists: bool,
+    pub ifindex: u32,
+    /// inode of the network namespace (always the caller's)
+    pub netns: f64,
 }
 
 #[napi(object)]
@@ -118,7 +121,17 @@ pub fn kernel_xdp_open(iface: String) -> Result<XdpFilterHandle> {
 #[napi]
 pub fn kernel_xdp_list() -> Result<Vec<XdpPinnedJs>> {
     guard(|| {
-        Ok(xdp::list()?.into_iter().map(|p| XdpPinnedJs { iface: p.iface, path: p.path, mode: p.mode, iface_exists: p.attached }).collect())
+        Ok(xdp::list()?
+            .into_iter()
+            .map(|p| XdpPinnedJs {
+                iface: p.iface,
+                path: p.path,
+                mode: p.mode,
+                iface_exists: p.attached,
+                ifindex: p.ifindex,
+                netns: p.netns as f64,
+            })
+            .collect())
     })
 }
 
@@ -559,6 +572,8 @@ pub struct DoctorCheckJs {
     pub ok: bool,
     pub detail: String,
     pub disables: String,
+    /// false: a missing feature that only disables what `disables` names
+    pub required: bool,
 }
 
 #[napi]
@@ -566,7 +581,7 @@ pub fn kernel_doctor() -> Result<Vec<DoctorCheckJs>> {
     guard(|| {
         Ok(omnitide_kernel::doctor::checks()
             .into_iter()
-            .map(|c| DoctorCheckJs { name: c.name, ok: c.ok, detail: c.detail, disables: c.disables })
+            .map(|c| DoctorCheckJs { name: c.name, ok: c.ok, detail: c.detail, disables: c.disables, required: c.required })
             .collect())
     })
 }

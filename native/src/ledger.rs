@@ -1,21 +1,96 @@
 //! Bindings for `omnitide-ledger`. Conversion only: every decision is in the crate.
+//!
+//! Concurrency: the writer (`Ledger`) sits behind a mutex held across a commit
+//! (write + fsync) on the libuv pool. Nothing on the JS thread waits for it:
+//! `size`, `root()`, the last checkpoint and the other getters read a snapshot
+//! updated after each commit, and reads (`get`, ranges, proofs, `root(n)`)
+//! go through the crate's read-only follower (`LedgerReader`) over the same
+//! files, capped at the acknowledged size. Group commit lives in one place,
+//! the TypeScript `Ledger` (it merges concurrent appends into one call).
 
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, MutexGuard};
 
 use napi::bindgen_prelude::*;
 use napi_derive::napi;
 use omnitide_common::Error as OmniErr;
-use omnitide_ledger::{bundle, checkpoint, merkle, Bundle, Durability, HashAlg, Ledger, Options, HASH_LEN};
+use omnitide_ledger::{bundle, checkpoint, merkle, Bundle, Durability, HashAlg, Ledger, LedgerReader, Options, Recovery, HASH_LEN};
 
 use crate::error::guard;
 
-type Shared = Arc<Mutex<Option<Ledger>>>;
+/// What the JS thread reads without touching the files.
+#[derive(Clone)]
+struct Snapshot {
+    size: u64,
+    root: merkle::Hash,
+    last_checkpoint: Option<String>,
+}
 
-fn with<T>(s: &Shared, f: impl FnOnce(&mut Ledger) -> omnitide_common::Result<T>) -> omnitide_common::Result<T> {
-    let mut g = s.lock().unwrap_or_else(|p| p.into_inner());
-    match g.as_mut() {
-        Some(l) => f(l),
-        None => Err(OmniErr::new(omnitide_common::code::CLOSED, "ledger: the ledger is closed")),
+struct Inner {
+    writer: Mutex<Option<Ledger>>,
+    reader: Mutex<Option<LedgerReader>>,
+    snap: Mutex<Snapshot>,
+    origin: String,
+    hash: HashAlg,
+    public_key: Option<[u8; 32]>,
+    recovery: Recovery,
+    read_only: bool,
+}
+
+type Shared = Arc<Inner>;
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+fn closed() -> OmniErr {
+    OmniErr::new(omnitide_common::code::CLOSED, "ledger: the ledger is closed")
+}
+
+fn read_only() -> OmniErr {
+    OmniErr::new(omnitide_ledger::READ_ONLY, "ledger: opened read-only (a follower); open it for writing to change it")
+}
+
+fn snapshot_of(l: &Ledger) -> omnitide_common::Result<Snapshot> {
+    Ok(Snapshot { size: l.size(), root: l.root(None)?, last_checkpoint: l.last_checkpoint().map(|(_, t)| t.to_string()) })
+}
+
+impl Inner {
+    /// Runs `f` on the writer, then refreshes the snapshot (the writer's lock
+    /// is held for the whole commit; only pool threads wait on it).
+    fn write<T>(&self, f: impl FnOnce(&mut Ledger) -> omnitide_common::Result<T>) -> omnitide_common::Result<T> {
+        if self.read_only {
+            return Err(read_only());
+        }
+        let mut g = lock(&self.writer);
+        let l = g.as_mut().ok_or_else(closed)?;
+        let res = f(l);
+        let snap = snapshot_of(l);
+        drop(g);
+        *lock(&self.snap) = snap?;
+        res
+    }
+
+    /// Runs `f` on the reader, caught up to the acknowledged size (a
+    /// read-only handle follows the writer of the directory instead).
+    fn read<T>(&self, f: impl FnOnce(&LedgerReader) -> omnitide_common::Result<T>) -> omnitide_common::Result<T> {
+        let mut g = lock(&self.reader);
+        let r = g.as_mut().ok_or_else(closed)?;
+        if self.read_only {
+            r.refresh()?;
+            *lock(&self.snap) =
+                Snapshot { size: r.size(), root: r.root(None)?, last_checkpoint: r.last_checkpoint().map(|(_, t)| t.to_string()) };
+        } else {
+            let size = lock(&self.snap).size;
+            r.refresh_upto(Some(size))?;
+        }
+        f(r)
+    }
+
+    fn snap(&self) -> omnitide_common::Result<Snapshot> {
+        if lock(&self.reader).is_none() {
+            return Err(closed());
+        }
+        Ok(lock(&self.snap).clone())
     }
 }
 
@@ -52,6 +127,7 @@ pub struct LedgerOpenOptions {
     pub hash: Option<String>,
     pub durability: Option<String>,
     pub signer: Option<Uint8Array>,
+    pub rotate_signer: Option<bool>,
     pub max_entry_size: Option<u32>,
     pub tail_check: Option<u32>,
 }
@@ -138,15 +214,13 @@ pub struct NativeLedger {
     inner: Shared,
 }
 
-/// Runs one closure over the ledger on the libuv pool, converting its result on the JS thread.
+/// Runs `job` on the libuv pool (the shared task helper), converting its result on the JS thread.
 fn task<'e, T: Send + 'static, J: ToNapiValue + TypeName + 'static>(
     env: &'e Env,
-    inner: &Shared,
-    job: impl FnOnce(&mut Ledger) -> omnitide_common::Result<T> + Send + 'static,
+    job: impl FnOnce() -> omnitide_common::Result<T> + Send + 'static,
     conv: fn(T) -> J,
 ) -> Result<PromiseRaw<'e, J>> {
-    let inner = inner.clone();
-    crate::task::spawn(env, move || with(&inner, job), conv)
+    crate::task::spawn(env, job, conv)
 }
 
 fn append_obj((first, h): (u64, Vec<merkle::Hash>)) -> LedgerAppendResult {
@@ -175,6 +249,39 @@ fn bundle_from(b: &LedgerBundle) -> omnitide_common::Result<Bundle> {
     })
 }
 
+fn shared(writer: Option<Ledger>, mut reader: LedgerReader, tail_check: Option<u32>) -> omnitide_common::Result<NativeLedger> {
+    if let Some(t) = tail_check {
+        reader.set_tail_check(t as u64);
+    }
+    let read_only = writer.is_none();
+    let (snap, origin, hash, public_key, recovery) = match &writer {
+        Some(l) => (snapshot_of(l)?, l.origin().to_string(), l.hash_alg(), l.public_key(), l.recovery().clone()),
+        None => (
+            Snapshot {
+                size: reader.size(),
+                root: reader.root(None)?,
+                last_checkpoint: reader.last_checkpoint().map(|(_, t)| t.to_string()),
+            },
+            reader.origin().to_string(),
+            reader.hash_alg(),
+            None,
+            Recovery::default(),
+        ),
+    };
+    Ok(NativeLedger {
+        inner: Arc::new(Inner {
+            writer: Mutex::new(writer),
+            reader: Mutex::new(Some(reader)),
+            snap: Mutex::new(snap),
+            origin,
+            hash,
+            public_key,
+            recovery,
+            read_only,
+        }),
+    })
+}
+
 #[napi]
 impl NativeLedger {
     #[napi(factory)]
@@ -186,6 +293,7 @@ impl NativeLedger {
                 o.durability = Durability::parse("opts.durability", &d)?;
             }
             o.signer = opts.signer.map(|s| s.to_vec());
+            o.rotate_signer = opts.rotate_signer.unwrap_or(false);
             if let Some(m) = opts.max_entry_size {
                 o.max_entry_size = m as usize;
             }
@@ -193,76 +301,95 @@ impl NativeLedger {
                 o.tail_check = t as u64;
             }
             let l = Ledger::open(&dir, o)?;
-            Ok(NativeLedger { inner: Arc::new(Mutex::new(Some(l))) })
+            let r = LedgerReader::open(&dir)?;
+            shared(Some(l), r, opts.tail_check)
         })
+    }
+
+    /// A read-only follower of `dir` (no lock: works while a writer holds it).
+    #[napi(factory)]
+    pub fn open_read_only(dir: String, tail_check: Option<u32>) -> Result<NativeLedger> {
+        guard(|| shared(None, LedgerReader::open(&dir)?, tail_check))
     }
 
     #[napi(getter)]
     pub fn size(&self) -> Result<i64> {
-        guard(|| with(&self.inner, |l| Ok(l.size() as i64)))
+        guard(|| {
+            if self.inner.read_only {
+                return self.inner.read(|r| Ok(r.size() as i64));
+            }
+            Ok(self.inner.snap()?.size as i64)
+        })
+    }
+
+    #[napi(getter)]
+    pub fn read_only(&self) -> bool {
+        self.inner.read_only
     }
 
     #[napi(getter)]
     pub fn origin(&self) -> Result<String> {
-        guard(|| with(&self.inner, |l| Ok(l.origin().to_string())))
+        guard(|| self.inner.snap().map(|_| self.inner.origin.clone()))
     }
 
     #[napi(getter)]
     pub fn hash(&self) -> Result<String> {
-        guard(|| with(&self.inner, |l| Ok(l.hash_alg().name().to_string())))
+        guard(|| self.inner.snap().map(|_| self.inner.hash.name().to_string()))
     }
 
     #[napi(getter)]
     pub fn public_key(&self) -> Result<Option<Uint8Array>> {
-        guard(|| with(&self.inner, |l| Ok(l.public_key().map(|k| Uint8Array::new(k.to_vec())))))
+        guard(|| self.inner.snap().map(|_| self.inner.public_key.map(|k| Uint8Array::new(k.to_vec()))))
     }
 
     #[napi(getter)]
     pub fn recovery(&self) -> Result<LedgerRecovery> {
         guard(|| {
-            with(&self.inner, |l| {
-                let r = l.recovery();
-                Ok(LedgerRecovery {
-                    dropped_entries: r.dropped_entries as i64,
-                    truncated_data_bytes: r.truncated_data_bytes as i64,
-                    truncated_index_bytes: r.truncated_index_bytes as i64,
-                    truncated_tree_bytes: r.truncated_tree_bytes as i64,
-                })
+            self.inner.snap()?;
+            let r = &self.inner.recovery;
+            Ok(LedgerRecovery {
+                dropped_entries: r.dropped_entries as i64,
+                truncated_data_bytes: r.truncated_data_bytes as i64,
+                truncated_index_bytes: r.truncated_index_bytes as i64,
+                truncated_tree_bytes: r.truncated_tree_bytes as i64,
             })
         })
     }
 
     #[napi]
     pub fn last_checkpoint(&self) -> Result<Option<String>> {
-        guard(|| with(&self.inner, |l| Ok(l.last_checkpoint().map(|(_, t)| t.to_string()))))
+        guard(|| {
+            if self.inner.read_only {
+                return self.inner.read(|r| Ok(r.last_checkpoint().map(|(_, t)| t.to_string())));
+            }
+            Ok(self.inner.snap()?.last_checkpoint)
+        })
     }
 
     /// Appends entries packed back to back (`ends[i]` = end of entry i), one commit.
     #[napi]
     pub fn append_many<'e>(&self, env: &'e Env, data: Uint8Array, ends: Uint32Array) -> Result<PromiseRaw<'e, LedgerAppendResult>> {
-        task(env, &self.inner, move |l| l.append_packed(&data, &ends), append_obj)
+        let s = self.inner.clone();
+        task(env, move || s.write(|l| l.append_packed(&data, &ends)), append_obj)
     }
 
-    /// The same on the calling thread (for small synchronous batches).
+    /// Entry `index`, read off the event loop.
     #[napi]
-    pub fn append_many_sync(&self, data: &[u8], ends: &[u32]) -> Result<LedgerAppendResult> {
-        guard(|| with(&self.inner, |l| l.append_packed(data, ends).map(append_obj)))
-    }
-
-    #[napi]
-    pub fn get(&self, index: i64) -> Result<Uint8Array> {
-        guard(|| with(&self.inner, |l| Ok(Uint8Array::new(l.get(u64_arg("index", index)?)?))))
+    pub fn get<'e>(&self, env: &'e Env, index: i64) -> Result<PromiseRaw<'e, Uint8Array>> {
+        let index = guard(|| u64_arg("index", index))?;
+        let s = self.inner.clone();
+        task(env, move || s.read(|r| r.get(index)), Uint8Array::new)
     }
 
     /// Entries `from..to`, possibly fewer (stops after ~8 MiB, at least one entry).
     #[napi]
     pub fn get_range<'e>(&self, env: &'e Env, from: i64, to: i64) -> Result<PromiseRaw<'e, LedgerPacked>> {
         let (from, to) = guard(|| Ok((u64_arg("from", from)?, u64_arg("to", to)?)))?;
+        let s = self.inner.clone();
         task(
             env,
-            &self.inner,
-            move |l| {
-                let es = l.get_range_bounded(from, to, 8 << 20)?;
+            move || {
+                let es = s.read(|r| r.get_range_bounded(from, to, 8 << 20))?;
                 let mut data = Vec::with_capacity(es.iter().map(Vec::len).sum());
                 let mut ends = Vec::with_capacity(es.len());
                 for e in es {
@@ -277,58 +404,94 @@ impl NativeLedger {
 
     #[napi]
     pub fn leaf_hash(&self, index: i64) -> Result<Uint8Array> {
-        guard(|| with(&self.inner, |l| Ok(Uint8Array::new(l.leaf_hash(u64_arg("index", index)?)?.to_vec()))))
+        guard(|| self.inner.read(|r| Ok(Uint8Array::new(r.leaf_hash(u64_arg("index", index)?)?.to_vec()))))
     }
 
     #[napi]
     pub fn root(&self, tree_size: Option<i64>) -> Result<Uint8Array> {
-        guard(|| with(&self.inner, |l| Ok(Uint8Array::new(l.root(opt_u64("treeSize", tree_size)?)?.to_vec()))))
+        guard(|| {
+            let n = opt_u64("treeSize", tree_size)?;
+            if !self.inner.read_only {
+                let snap = self.inner.snap()?;
+                if n.is_none() || n == Some(snap.size) {
+                    return Ok(Uint8Array::new(snap.root.to_vec()));
+                }
+            }
+            self.inner.read(|r| Ok(Uint8Array::new(r.root(n)?.to_vec())))
+        })
     }
 
     /// Packed 32-byte hashes, bottom-up (RFC 6962 PATH).
     #[napi]
     pub fn inclusion_proof(&self, index: i64, tree_size: Option<i64>) -> Result<Uint8Array> {
         guard(|| {
-            with(&self.inner, |l| Ok(Uint8Array::new(pack(&l.inclusion_proof(u64_arg("index", index)?, opt_u64("treeSize", tree_size)?)?))))
+            self.inner.read(|r| Ok(Uint8Array::new(pack(&r.inclusion_proof(u64_arg("index", index)?, opt_u64("treeSize", tree_size)?)?))))
         })
     }
 
     #[napi]
     pub fn consistency_proof(&self, old_size: i64, new_size: Option<i64>) -> Result<Uint8Array> {
         guard(|| {
-            with(&self.inner, |l| {
-                Ok(Uint8Array::new(pack(&l.consistency_proof(u64_arg("oldSize", old_size)?, opt_u64("newSize", new_size)?)?)))
-            })
+            self.inner
+                .read(|r| Ok(Uint8Array::new(pack(&r.consistency_proof(u64_arg("oldSize", old_size)?, opt_u64("newSize", new_size)?)?))))
         })
     }
 
     #[napi]
     pub fn checkpoint<'e>(&self, env: &'e Env) -> Result<PromiseRaw<'e, LedgerCheckpoint>> {
-        task(env, &self.inner, |l| l.checkpoint(), signed_obj)
+        let s = self.inner.clone();
+        task(env, move || s.write(|l| l.checkpoint()), signed_obj)
     }
 
+    /// A bundle for `index`. The writer signs (and stores) a new checkpoint
+    /// when the last one does not cover `index`; a read-only handle only
+    /// uses the stored checkpoint.
     #[napi]
     pub fn bundle<'e>(&self, env: &'e Env, index: i64) -> Result<PromiseRaw<'e, LedgerBundle>> {
         let index = guard(|| u64_arg("index", index))?;
-        task(env, &self.inner, move |l| l.bundle(index), bundle_obj)
+        let s = self.inner.clone();
+        task(
+            env,
+            move || {
+                if s.read_only {
+                    s.read(|r| r.bundle_stored(index))
+                } else {
+                    s.write(|l| l.bundle(index))
+                }
+            },
+            bundle_obj,
+        )
     }
 
+    /// Integrity check (`full`, or the last `tailCheck` entries) on the follower view.
     #[napi]
     pub fn verify<'e>(&self, env: &'e Env, full: bool) -> Result<PromiseRaw<'e, ()>> {
-        task(env, &self.inner, move |l| l.verify(full), std::convert::identity)
+        let s = self.inner.clone();
+        task(env, move || s.read(|r| r.verify(full)), std::convert::identity)
     }
 
     #[napi]
     pub fn sync<'e>(&self, env: &'e Env) -> Result<PromiseRaw<'e, ()>> {
-        task(env, &self.inner, |l| l.sync(), std::convert::identity)
+        let s = self.inner.clone();
+        task(
+            env,
+            move || {
+                if s.read_only {
+                    Ok(())
+                } else {
+                    s.write(|l| l.sync())
+                }
+            },
+            std::convert::identity,
+        )
     }
 
     /// Releases the files and the lock. Later calls fail with ERR_OMNI_CLOSED.
     #[napi]
     pub fn close(&self) -> Result<()> {
         guard(|| {
-            let mut g = self.inner.lock().unwrap_or_else(|p| p.into_inner());
-            if let Some(mut l) = g.take() {
+            lock(&self.inner.reader).take();
+            if let Some(mut l) = lock(&self.inner.writer).take() {
                 l.sync()?;
             }
             Ok(())
@@ -337,7 +500,7 @@ impl NativeLedger {
 
     #[napi(getter)]
     pub fn closed(&self) -> bool {
-        self.inner.lock().unwrap_or_else(|p| p.into_inner()).is_none()
+        lock(&self.inner.reader).is_none()
     }
 }
 
@@ -419,4 +582,10 @@ pub fn ledger_encode_bundle(bundle: LedgerBundle) -> Result<Uint8Array> {
 #[napi]
 pub fn ledger_decode_bundle(bytes: &[u8]) -> Result<LedgerBundle> {
     guard(|| Ok(bundle_obj(Bundle::decode(bytes)?)))
+}
+
+/// RFC 8785 canonical JSON of `json` (the bytes of an object entry).
+#[napi]
+pub fn ledger_canonical_json(arg: String, json: String) -> Result<Uint8Array> {
+    guard(|| Ok(Uint8Array::new(omnitide_ledger::canonical::canonical_json(&arg, &json)?)))
 }

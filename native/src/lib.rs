@@ -3,11 +3,13 @@
 //! run in `error::guard`; async work goes through `task::spawn`.
 
 mod attest;
+mod autoblock;
 mod crypto;
 mod error;
 mod kernel;
 mod learn;
 mod ledger;
 mod scheduler;
+mod lattice;
 mod symbolic;
 mod task;

@@ -112,9 +112,11 @@ pub fn sched_cancel(id: u32, task_id: f64) -> Result<i32> {
     })
 }
 
+/// Main side: drops every queued task (the task module failed to load, so no
+/// worker will ever take them); returns how many.
 #[napi]
-pub fn sched_inflight(id: u32, slot: u32) -> Result<Vec<f64>> {
-    guard(|| Ok(sched::get(id)?.inflight(slot as usize)?.into_iter().map(|v| v as f64).collect()))
+pub fn sched_discard_queued(id: u32) -> Result<u32> {
+    guard(|| Ok(sched::get(id)?.discard_queued() as u32))
 }
 
 #[napi(object)]
@@ -213,14 +215,22 @@ pub fn chan_len(id: u32) -> Result<u32> {
 
 // ---------------------------------------------------------------- native kernels
 
+/// Why one path of a `schedHashFiles` call has no hash.
+#[napi(object)]
+pub struct HashFileFailure {
+    /// Index into the `paths` argument.
+    pub index: u32,
+    /// `ERR_OMNI_*`
+    pub code: String,
+    pub message: String,
+}
+
 #[napi(object)]
 pub struct HashFilesResult {
-    /// 32 bytes per path (zeros where `codes[i]` is not empty).
+    /// 32 bytes per path (zeros where the path failed).
     pub hashes: Buffer,
-    /// `""` for success, else the `ERR_OMNI_*` code of the failure.
-    pub codes: Vec<String>,
-    /// `""` for success, else the error message.
-    pub errors: Vec<String>,
+    /// The paths that failed, in index order.
+    pub failures: Vec<HashFileFailure>,
 }
 
 #[napi]
@@ -232,57 +242,17 @@ pub fn sched_hash_files<'e>(env: &'e Env, id: u32, paths: Vec<String>) -> Result
             let core = sched::get(id)?;
             let res = kernels::hash_files(&core, &paths);
             let mut hashes = vec![0u8; 32 * res.len()];
-            let mut codes = Vec::with_capacity(res.len());
-            let mut errors = Vec::with_capacity(res.len());
+            let mut failures = Vec::new();
             for (i, r) in res.into_iter().enumerate() {
                 match r {
-                    Ok(h) => {
-                        hashes[i * 32..i * 32 + 32].copy_from_slice(&h);
-                        codes.push(String::new());
-                        errors.push(String::new());
-                    }
-                    Err(e) => {
-                        codes.push(e.code.to_string());
-                        errors.push(e.message);
-                    }
+                    Ok(h) => hashes[i * 32..i * 32 + 32].copy_from_slice(&h),
+                    Err(e) => failures.push(HashFileFailure { index: i as u32, code: e.code.to_string(), message: e.message }),
                 }
             }
-            Ok((hashes, codes, errors))
+            Ok((hashes, failures))
         },
-        |(hashes, codes, errors)| HashFilesResult { hashes: hashes.into(), codes, errors },
+        |(hashes, failures)| HashFilesResult { hashes: hashes.into(), failures },
     )
-}
-
-fn verify_items(
-    id: u32,
-    signatures: &[u8],
-    messages: &[u8],
-    ends: &[u32],
-    public_keys: &[u8],
-    mode: ed::Mode,
-) -> omnitide_common::Result<Vec<bool>> {
-    let n = ends.len();
-    if signatures.len() != n * 64 {
-        return Err(Error::invalid_arg("signatures", format!("expected {} bytes (64 per item), got {}", n * 64, signatures.len())));
-    }
-    if public_keys.len() != n * 32 {
-        return Err(Error::invalid_arg("publicKeys", format!("expected {} bytes (32 per item), got {}", n * 32, public_keys.len())));
-    }
-    let mut items = Vec::with_capacity(n);
-    let mut start = 0usize;
-    for (i, &e) in ends.iter().enumerate() {
-        let e = e as usize;
-        if e < start || e > messages.len() {
-            return Err(Error::invalid_arg("ends", format!("ends[{i}] = {e} is out of order or past the data")));
-        }
-        items.push(ed::Item {
-            signature: &signatures[i * 64..i * 64 + 64],
-            message: &messages[start..e],
-            public_key: &public_keys[i * 32..i * 32 + 32],
-        });
-        start = e;
-    }
-    kernels::verify_batch(&*sched::get(id)?, &items, mode)
 }
 
 #[napi]
@@ -297,7 +267,14 @@ pub fn sched_verify_batch<'e>(
 ) -> Result<PromiseRaw<'e, Vec<bool>>> {
     let mode = guard(|| mode.map(|m| ed::Mode::parse("opts.mode", &m)).transpose().map(|m| m.unwrap_or_default()))?;
     let (signatures, messages, ends, public_keys) = (signatures.to_vec(), messages.to_vec(), ends.to_vec(), public_keys.to_vec());
-    task::spawn(env, move || verify_items(id, &signatures, &messages, &ends, &public_keys, mode), std::convert::identity)
+    task::spawn(
+        env,
+        move || {
+            let packed = ed::Packed { signatures: &signatures, public_keys: &public_keys, messages: &messages, message_ends: &ends };
+            kernels::verify_batch(&*sched::get(id)?, &packed.items()?, mode)
+        },
+        std::convert::identity,
+    )
 }
 
 /// Runs `n` empty native tasks on the scheduler's native pool (overhead probe).

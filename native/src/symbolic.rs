@@ -29,9 +29,8 @@ impl SymbolicCompiled {
     #[napi(constructor)]
     pub fn new(expr: String, variables: Vec<String>, options: Option<String>) -> Result<Self> {
         guard(|| {
-            let opts_json = options.unwrap_or_else(|| "{}".into());
-            let _ = opts_json;
-            Ok(SymbolicCompiled { inner: api::compile(&expr, &variables, &omnitide_symbolic::Options::default())? })
+            let opts = api::options_json(options.as_deref())?;
+            Ok(SymbolicCompiled { inner: api::compile(&expr, &variables, &opts)? })
         })
     }
     /// Evaluates one point (values in variable order).

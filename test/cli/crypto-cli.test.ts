@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync, existsSync, statSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -74,6 +74,27 @@ describe('omnitide CLI: crypto commands', () => {
     expect(bad.code).toBe(1);
     expect(JSON.parse(bad.stdout)).toEqual({ valid: false });
     expect(run(['keygen', '--out', prefix]).code).toBe(1); // never overwrites a key
+  });
+
+  it('10.6: key files carry their type; key material is never echoed in errors', () => {
+    const prefix = join(dir, 'typed');
+    expect(run(['keygen', '--out', prefix]).code).toBe(0);
+    const sec = JSON.parse(readFileSync(`${prefix}.key`, 'utf8'));
+    expect(sec.type).toBe('ed25519-secret-seed');
+    expect(JSON.parse(readFileSync(`${prefix}.pub`, 'utf8')).type).toBe('ed25519-public-key');
+    const pub = run(['sign', '--key', `${prefix}.pub`, files[1]]);
+    expect(pub.code).toBe(1);
+    expect(pub.stderr).toMatch(/holds a public key; a secret key is needed/);
+    expect(run(['verify', '--pub', `${prefix}.key`, '--sig', '00'.repeat(64), files[1]]).stderr).toMatch(/holds a secret key; a public key is needed/);
+    // A legacy bare-hex .pub file is not taken as a secret either.
+    writeFileSync(join(dir, 'legacy.pub'), 'ab'.repeat(32));
+    expect(run(['sign', '--key', join(dir, 'legacy.pub'), files[1]]).stderr).toMatch(/public key/);
+    for (const typo of [sec.hex.slice(0, 63), sec.hex.slice(0, 62) + 'zz', sec.hex + '0']) {
+      const r = run(['sign', '--key', typo, files[1]]);
+      expect(r.code).toBe(1);
+      expect(r.stderr).not.toContain(typo);
+      expect(r.stderr).not.toContain(sec.hex.slice(0, 16));
+    }
   });
 
   it('--help works on every level; unknown commands and bad flags exit 2 with one line', () => {

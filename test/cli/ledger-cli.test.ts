@@ -1,9 +1,10 @@
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync, existsSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { ed25519 } from '../../ts/crypto/index.js';
+import { Ledger } from '../../ts/ledger/index.js';
 
 const CLI = resolve(__dirname, '..', '..', 'dist', 'cli', 'main.js');
 const dir = mkdtempSync(join(tmpdir(), 'omni-ledger-cli-'));
@@ -43,5 +44,41 @@ describe('omnitide CLI: ledger', () => {
     const wrong = run(['ledger', 'status', '--dir', join(dir, 'log'), '--origin', 'x.example']);
     expect(wrong.code).toBe(1);
     expect(wrong.stderr).toMatch(/^omnitide: origin:/);
+    // 11.18: the human status shows the checkpoint.
+    const st = run(['ledger', 'status', '--dir', join(dir, 'log')]);
+    expect(st.code, st.stderr).toBe(0);
+    expect(st.stdout).toMatch(/checkpoint \(tree size 3\):\ncli\.example\/log\n3\n/);
+    // 10.4: another key cannot hand out bundles; an explicit rotation can.
+    const other2 = join(dir, 'k2');
+    expect(run(['keygen', '--out', other2]).code).toBe(0);
+    const sw = run(['ledger', 'bundle', ...base, '--key', `${other2}.key`, '1', '--out', join(dir, 'b2')]);
+    expect(sw.code).toBe(1);
+    expect(sw.stderr).toMatch(/^omnitide: signer: .*rotate/);
+    expect(run(['ledger', 'bundle', ...base, '--key', `${other2}.key`, '--rotate-key', '1', '--out', join(dir, 'b2')]).code).toBe(0);
+    const pk2 = JSON.parse(readFileSync(`${other2}.pub`, 'utf8')).hex;
+    expect(run(['ledger', 'check', '--bundle', join(dir, 'b2'), '--public-key', pk2]).code).toBe(0);
+    // A public key file is not a signing key.
+    expect(run(['ledger', 'checkpoint', ...base, '--key', `${other2}.pub`]).stderr).toMatch(/public key; a secret key is needed/);
+  });
+
+  it('10.13: status, verify, get and proof work while a service holds the write lock', async () => {
+    const d = join(dir, 'live');
+    const w = await Ledger.open(d, { origin: 'live.example/log' });
+    try {
+      await w.appendMany(['a', 'b', 'c', 'd']);
+      expect(run(['ledger', 'append', '--dir', d, '--origin', 'live.example/log', 'x']).stderr).toMatch(/ERR_OMNI_LOCKED|already open/);
+      const s = JSON.parse(run(['ledger', 'status', '--dir', d, '--json']).stdout);
+      expect(s).toMatchObject({ origin: 'live.example/log', size: 4 });
+      expect(run(['ledger', 'verify', '--dir', d, '--full']).stdout).toMatch(/^ok: 4 entries/);
+      expect(run(['ledger', 'get', '--dir', d, '3']).stdout).toBe('d');
+      const p = JSON.parse(run(['ledger', 'proof', '--dir', d, '1', '--consistency-from', '2', '--json']).stdout);
+      expect(p.rootHash).toBe(Buffer.from(w.root()).toString('hex'));
+      expect(Ledger.verifyInclusion({ entry: 'b', index: 1, treeSize: 4, proof: p.inclusion.map((h: string) => Buffer.from(h, 'hex')), rootHash: w.root() }).valid).toBe(true);
+      expect(
+        Ledger.verifyConsistency({ oldSize: 2, newSize: 4, oldRoot: w.root(2), newRoot: w.root(), proof: p.consistency.map((h: string) => Buffer.from(h, 'hex')) }).valid,
+      ).toBe(true);
+    } finally {
+      await w.close();
+    }
   });
 });

@@ -1,3 +1,4 @@
+import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -65,6 +66,49 @@ describe('blake3', () => {
   it('hashFile rejects with ERR_OMNI_IO naming the path', async () => {
     await expect(blake3.hashFile(join(dir, 'nope'))).rejects.toMatchObject({ code: 'ERR_OMNI_IO', message: expect.stringContaining('nope') });
     await expect(blake3.hashFile(dir)).rejects.toMatchObject({ code: 'ERR_OMNI_IO', message: expect.stringContaining('directory') });
+  });
+
+  it('hashFile refuses FIFOs and character devices by default, at once', async () => {
+    const fifo = join(dir, 'fifo-default');
+    spawnSync('mkfifo', [fifo]);
+    await expect(blake3.hashFile('/dev/zero')).rejects.toMatchObject({
+      code: 'ERR_OMNI_INVALID_ARGUMENT',
+      message: expect.stringMatching(/^path: '\/dev\/zero' is a character device .*maxBytes/),
+    });
+    // no writer: open(2) must not block either
+    await expect(blake3.hashFile(fifo)).rejects.toMatchObject({ code: 'ERR_OMNI_INVALID_ARGUMENT', message: expect.stringContaining('is a FIFO') });
+  });
+
+  it('hashFile streams a bounded FIFO or device, stops at maxBytes, and aborts through its signal', async () => {
+    await expect(blake3.hashFile('/dev/zero', { maxBytes: 1 << 20 })).rejects.toMatchObject({ code: 'ERR_OMNI_LIMIT' });
+    expect(await blake3.hashFile('/dev/null', { maxBytes: 10 })).toEqual(blake3.hash(''));
+    await expect(blake3.hashFile(join(dir, 'f1'), { maxBytes: 0 })).rejects.toMatchObject({ code: 'ERR_OMNI_LIMIT' });
+    const fifo = join(dir, 'fifo-stream');
+    spawnSync('mkfifo', [fifo]);
+    const writer = spawn('sh', ['-c', `printf omnitide > '${fifo}'`]);
+    expect(await blake3.hashFile(fifo, { maxBytes: 100 })).toEqual(blake3.hash('omnitide'));
+    await new Promise((r) => writer.once('exit', r));
+    // nobody writes: only the signal ends it
+    const ac = new AbortController();
+    const p = blake3.hashFile(fifo, { maxBytes: 100, signal: ac.signal });
+    setTimeout(() => ac.abort(), 50);
+    await expect(p).rejects.toMatchObject({ code: 'ERR_OMNI_ABORTED' });
+    await expect(blake3.hashFile(fifo, { maxBytes: 1, signal: AbortSignal.abort() })).rejects.toMatchObject({ code: 'ERR_OMNI_ABORTED' });
+    await expect(blake3.hashFile(fifo, { maxBytes: -1 })).rejects.toMatchObject({ code: 'ERR_OMNI_INVALID_ARGUMENT' });
+  });
+
+  it('a pending hashFile never keeps the process from exiting', () => {
+    const fifo = join(dir, 'fifo-exit');
+    spawnSync('mkfifo', [fifo]);
+    const mod = join(__dirname, '..', '..', 'ts', 'crypto', 'index.ts');
+    const script = `const { blake3 } = require(${JSON.stringify(mod)});
+      blake3.hashFile(${JSON.stringify(fifo)}).catch(() => {});
+      blake3.hashFile(${JSON.stringify(fifo)}, { maxBytes: 1e6 }).catch(() => {});
+      setTimeout(() => process.exit(7), 200);`;
+    const tsx = require.resolve('tsx/cjs');
+    const r = spawnSync(process.execPath, ['-r', tsx, '-e', script], { encoding: 'utf8', timeout: 30_000 });
+    expect(r.error, 'the child hung at exit').toBeUndefined();
+    expect(r.status, r.stderr).toBe(7);
   });
 
   it('hashAsync equals hash for small and multi-threaded large inputs', async () => {

@@ -45,3 +45,8 @@ export function v6(parts: number[]): number[] {
   // 8 groups -> 16 bytes
   return parts.flatMap((g) => [g >> 8, g & 0xff]);
 }
+
+/** Shell command removing every omnitide pin directory of interfaces named `iface`, in any network namespace. */
+export function removePins(iface: string): string {
+  return `rm -rf /sys/fs/bpf/omnitide/net*/*-${iface}`;
+}

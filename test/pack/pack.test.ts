@@ -1,13 +1,14 @@
 import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { delimiter, join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 /**
- * The published artifact: `npm pack` gives a tarball with the linux-x64-gnu
- * addon; installed into an empty project with no Rust toolchain on PATH it
- * works through import, require and TypeScript types.
+ * The published artifact: `npm run pack` gives a tarball with the linux-x64-gnu
+ * addon and no build scripts; installed into an empty project with no Rust
+ * toolchain on PATH it works through import, require and TypeScript types
+ * (nodenext and node10 resolution).
  */
 const root = resolve(__dirname, '..', '..');
 const work = mkdtempSync(join(tmpdir(), 'omni-pack-'));
@@ -24,17 +25,26 @@ const sh = (cmd: string, args: string[], cwd: string) =>
 
 let tarball = '';
 const consumer = join(work, 'consumer');
+// A second consumer without @types/node: which subpaths type-check without Node's types.
+const bare = join(work, 'bare');
 
 beforeAll(() => {
-  // --ignore-scripts: pack what `npm install` built; do not rebuild.
-  const out = execFileSync('npm', ['pack', '--ignore-scripts', '--json', '--pack-destination', work], { cwd: root, encoding: 'utf8' });
+  // `npm run pack` packs what the build produced (no rebuild), from a staging
+  // directory whose package.json carries no build scripts.
+  const out = execFileSync(process.execPath, [join(root, 'scripts', 'pack.mjs'), '--json', '--pack-destination', work], { cwd: root, encoding: 'utf8' });
   const info = JSON.parse(out)[0];
   tarball = join(work, info.filename);
   (globalThis as Record<string, unknown>).__packFiles = info.files.map((f: { path: string }) => f.path);
   execFileSync('mkdir', ['-p', consumer]);
   writeFileSync(join(consumer, 'package.json'), JSON.stringify({ name: 'consumer', version: '1.0.0', private: true }));
   sh('npm', ['install', '--no-audit', '--no-fund', tarball, 'typescript@5', '@types/node@20'], consumer);
-}, 600_000);
+  // The same install (hard links, no second download) minus @types/node.
+  execFileSync('cp', ['-al', consumer, bare]);
+  rmSync(join(bare, 'node_modules', '@types', 'node'), { recursive: true, force: true });
+}, 1_200_000);
+
+const tsc = (project: string) =>
+  spawnSync(process.execPath, [join(consumer, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', project], { cwd: project, env, encoding: 'utf8' });
 
 describe('npm pack tarball', () => {
   it('contains the addon, the loader, the types and the CLI, and no Rust sources', () => {
@@ -76,6 +86,22 @@ describe('npm pack tarball', () => {
     );
   });
 
+  it('carries no build scripts, while the repository keeps `prepare` so `npm install` in a clone builds', () => {
+    const published = JSON.parse(readFileSync(join(consumer, 'node_modules', 'omnitide', 'package.json'), 'utf8'));
+    expect(published.scripts).toBeUndefined();
+    expect(published.devDependencies).toBeUndefined();
+    expect(published.exports['./crypto']).toBeDefined();
+    const repo = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'));
+    expect(repo.scripts.prepare).toBe('npm run build');
+    expect(repo.scripts.build).toContain('build:native');
+  });
+
+  it('a plain `npm pack` in the repository is refused (it would publish `prepare`)', () => {
+    const r = spawnSync('npm', ['pack', '--dry-run'], { cwd: root, encoding: 'utf8' });
+    expect(r.status).not.toBe(0);
+    expect(r.stderr + r.stdout).toContain('npm run pack');
+  });
+
   it('the CLI bin runs', () => {
     expect(sh(join(consumer, 'node_modules', '.bin', 'omnitide'), ['--help'], consumer)).toContain('usage: omnitide');
   });
@@ -100,9 +126,57 @@ describe('npm pack tarball', () => {
         compilerOptions: { module, moduleResolution: 'nodenext', target: 'es2022', strict: true, noEmit: true, types: ['node'], typeRoots: [join(consumer, 'node_modules', '@types')] },
         include: [`index.${ext}`],
       }));
-      const r = spawnSync(process.execPath, [join(consumer, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', d], { cwd: consumer, env, encoding: 'utf8' });
+      const r = tsc(d);
       expect(r.stdout + r.stderr).toBe('');
       expect(r.status).toBe(0);
+    }
+  });
+
+  // moduleResolution node10 ignores `exports`: subpaths resolve through `typesVersions`.
+  const node10 = (dir: string, src: string, types: string[]) => {
+    execFileSync('mkdir', ['-p', dir]);
+    writeFileSync(join(dir, 'index.ts'), src);
+    writeFileSync(join(dir, 'tsconfig.json'), JSON.stringify({
+      compilerOptions: { module: 'commonjs', moduleResolution: 'node10', target: 'es2022', lib: ['es2022'], strict: true, noEmit: true, esModuleInterop: true, skipLibCheck: false, types },
+      files: ['index.ts'],
+    }));
+    return tsc(dir);
+  };
+
+  it('types resolve with moduleResolution node10, and these subpaths need no @types/node', () => {
+    const r = node10(join(bare, 'node10'), `
+      import { blake3, type KeyPair } from 'omnitide/crypto';
+      import { Ledger, type Checkpoint } from 'omnitide/ledger';
+      import { verify } from 'omnitide/attest';
+      import { simplify } from 'omnitide/symbolic';
+      import { xdp } from 'omnitide/kernel';
+      const d: Uint8Array = blake3.hash('x');
+      let kp: KeyPair | undefined; let cp: Checkpoint | undefined;
+      export { d, kp, cp, Ledger, verify, simplify, xdp };
+    `, []);
+    expect(r.stdout + r.stderr).toBe('');
+    expect(r.status).toBe(0);
+  });
+
+  it('the root entry and omnitide/scheduler type-check with node10 given @types/node (Scheduler is an EventEmitter)', () => {
+    const r = node10(join(consumer, 'node10'), `
+      import { OmniError, type OmniErrorCode } from 'omnitide';
+      import { Scheduler } from 'omnitide/scheduler';
+      import { blake3 } from 'omnitide/crypto';
+      const c: OmniErrorCode = new OmniError('ERR_OMNI_IO', 'x').code;
+      export { c, Scheduler, blake3 };
+    `, ['node']);
+    expect(r.stdout + r.stderr).toBe('');
+    expect(r.status).toBe(0);
+  });
+});
+
+describe('package.json', () => {
+  it('maps every exported subpath in typesVersions to the same .d.ts', () => {
+    const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'));
+    for (const [sub, target] of Object.entries(pkg.exports as Record<string, { types?: string }>)) {
+      if (sub === '.' || !target.types) continue;
+      expect(pkg.typesVersions['*'][sub.slice(2)], sub).toEqual([target.types]);
     }
   });
 });

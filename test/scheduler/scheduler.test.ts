@@ -99,6 +99,21 @@ describe('scheduler: run and map', () => {
     expect(e4.code).toBe('ERR_OMNI_INVALID_ARGUMENT');
     expect(e4.message).toMatch(/could not load the task module/);
   });
+
+  it('a task module that fails to load leaves the native kernels working, and stats count every failure', async () => {
+    const bad = make({ tasks: join(dir, 'missing-module.mjs'), threads: 2 });
+    const f = join(dir, 'kernel-input');
+    writeFileSync(f, 'kernel input');
+    const first = await Promise.allSettled([bad.run('echo', 1), bad.run('echo', 2)]);
+    expect(first.map((r) => r.status)).toEqual(['rejected', 'rejected']);
+    for (let i = 0; i < 5; i++) expect((await rejection(bad.run('echo', i))).message).toMatch(/could not load the task module/);
+    expect(await bad.native.hashFiles([f])).toEqual([{ ok: true, hash: blake3.hash('kernel input') }]);
+    const kp = ed25519.generateKeyPair();
+    const message = Buffer.from('m');
+    expect(await bad.native.verifyBatch([{ message, publicKey: kp.publicKey, signature: ed25519.sign(message, kp.secretKey) }])).toEqual([true]);
+    const st = bad.stats();
+    expect(st).toMatchObject({ failed: 7, completed: 0, pending: 0, queued: 0, native: { completed: 2, failed: 0 } });
+  });
 });
 
 describe('scheduler: priorities, idle workers, stats', () => {
@@ -377,9 +392,13 @@ describe('scheduler: channels and native kernels', () => {
       writeFileSync(f, `content ${i}`.repeat(i * 100));
       return f;
     });
-    const res = await s.native.hashFiles([...files, join(dir, 'missing')]);
-    for (let i = 0; i < files.length; i++) expect(res[i]).toEqual(blake3.hash(`content ${i}`.repeat(i * 100)));
-    expect((res[20] as OmniError).code).toBe('ERR_OMNI_IO');
+    const res = await s.native.hashFiles([...files, join(dir, 'missing'), '/dev/zero']);
+    for (let i = 0; i < files.length; i++) expect(res[i]).toEqual({ ok: true, hash: blake3.hash(`content ${i}`.repeat(i * 100)) });
+    // a failed item has the same shape, no instanceof needed
+    expect(res[20]).toMatchObject({ ok: false, error: { code: 'ERR_OMNI_IO', message: expect.stringContaining('missing') } });
+    expect(res[20].ok === false && res[20].error).toBeInstanceOf(OmniError);
+    expect(res[21]).toMatchObject({ ok: false, error: { code: 'ERR_OMNI_INVALID_ARGUMENT', message: expect.stringContaining('character device') } });
+    expect(s.stats().native).toEqual({ completed: 20, failed: 2 });
     const kp = ed25519.generateKeyPair();
     const items = Array.from({ length: 16 }, (_, i) => {
       const message = Buffer.from(`m${i}`);

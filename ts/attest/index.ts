@@ -8,6 +8,11 @@
  * Canonicalization: everything the authority signs is RFC 8785 (JCS) JSON;
  * verification checks the DSSE PAE over the payload bytes exactly as received,
  * so re-serializing an envelope never changes its validity.
+ *
+ * Trust: verification is always against anchors the caller holds (trust
+ * roots, the audit log's public key); without a role the `root` role's
+ * threshold applies; revocations count only when their signer has authority
+ * over the target (others are ignored and listed in `warnings`).
  */
 import { z } from 'zod';
 import { callNative, callNativeAsync, ErrorCodes, invalidArgument, OmniError } from '../errors.js';
@@ -76,6 +81,8 @@ export interface Verification {
   chain: string[];
   /** key IDs of the accepted signers */
   signers: string[];
+  /** what was ignored or left unchecked: unauthorised revocations, a missing trust anchor */
+  warnings: string[];
 }
 export interface Limits {
   maxEnvelopeBytes?: number;
@@ -98,14 +105,33 @@ export interface Revocation {
   target: { attestation: string } | { key: string };
   reason: string;
   effectiveFrom: number;
+  /** key ID of the key that signed the revocation */
+  by: string;
+  /** ID of the revocation record */
+  id: string;
 }
-export interface Bundle {
+/** An attestation's audit bundle (not the ledger's binary proof bundle). */
+export interface AuditBundle {
   mediaType: string;
   envelope: Envelope;
   logEntry: string;
   hashAlg: string;
   inclusionProof: { index: number; treeSize: number; hashes: string[] };
+  /** C2SP signed-note checkpoint, and the key the log CLAIMS signed it (not a trust anchor) */
   checkpoint: { text: string; publicKey: string };
+}
+/** @deprecated the former name of {@link AuditBundle} */
+export type Bundle = AuditBundle;
+export interface OpenOptions {
+  /** encrypts secret keys at rest (Argon2id + XChaCha20-Poly1305); required unless `insecurePlaintext` */
+  passphrase?: string;
+  /** store secret keys UNENCRYPTED (tests only); must be explicit */
+  insecurePlaintext?: boolean;
+  durability?: 'always' | 'batch' | 'none';
+  /** origin of a new audit ledger (default `omnitide-attest/<16 hex digits of the log key ID>`) */
+  logOrigin?: string;
+  /** tree hash of a new audit ledger: 'blake3' (default) or 'sha256' (CT/C2SP tooling) */
+  logHash?: 'blake3' | 'sha256';
 }
 
 const hex64 = z.string().regex(/^[0-9a-f]{64}$/, 'expected a 64-character lowercase hex ID');
@@ -159,12 +185,18 @@ const revokeSchema = z
     reason: z.string().max(1024),
     effectiveFrom: z.number().int().optional(),
     by: z.string(),
+    cosigners: z.array(z.string()).optional(),
   })
   .refine((r) => (r.attestation === undefined) !== (r.key === undefined), { message: 'exactly one of attestation or key is required' });
 const openSchema = z.strictObject({
   passphrase: z.string().min(1).optional(),
+  insecurePlaintext: z.boolean().optional(),
   durability: z.enum(['always', 'batch', 'none']).optional(),
+  logOrigin: z.string().min(1).optional(),
+  logHash: z.enum(['blake3', 'sha256']).optional(),
 });
+const reencryptSchema = z.strictObject({ passphrase: z.string().min(1).optional(), newPassphrase: z.string().min(1) });
+
 
 const te = new TextEncoder();
 const b64 = (b: Uint8Array) => Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('base64');
@@ -203,6 +235,15 @@ function optsJson(opts: VerifyOptions): string {
   const o = parseOptions('opts', verifySchema, opts);
   const roots = Array.isArray(o.roots) ? trustRoot(o.roots as Uint8Array[]) : o.roots;
   return JSON.stringify({ ...o, roots });
+}
+
+function bundleArgs(bundle: AuditBundle | string, opts: Partial<VerifyOptions> & { logPublicKey?: Uint8Array }): [string, Uint8Array | undefined, string | undefined] {
+  if (opts === null || typeof opts !== 'object') throw invalidArgument('opts', 'expected an object');
+  const { logPublicKey, ...rest } = opts;
+  const lk = logPublicKey === undefined ? undefined : bytesOfLength('opts.logPublicKey', logPublicKey, 32);
+  const b = typeof bundle === 'string' ? bundle : JSON.stringify(bundle);
+  const o = rest.roots === undefined ? undefined : optsJson(rest as VerifyOptions);
+  return [b, lk, o];
 }
 
 function keyInfo(json: string): KeyInfo {
@@ -277,23 +318,46 @@ export class Authority {
   private constructor(private readonly inner: InstanceType<typeof native.AttestAuthority>) {}
 
   /**
-   * Opens (creating) an authority directory: key store (secret keys encrypted
-   * at rest with Argon2id + XChaCha20-Poly1305 when a passphrase is given) and
-   * the audit ledger. One process writes a directory at a time.
+   * Opens (creating) an authority directory: key store and audit ledger. Secret
+   * keys are encrypted at rest (Argon2id + XChaCha20-Poly1305) under
+   * `passphrase`; without one, `insecurePlaintext: true` must be explicit.
+   * Directories are 0700 and files 0600 whatever the umask. One process
+   * writes a directory at a time.
    */
-  static async open(dir: string, opts: { passphrase?: string; durability?: 'always' | 'batch' | 'none' } = {}): Promise<Authority> {
+  static async open(dir: string, opts: OpenOptions = {}): Promise<Authority> {
     if (typeof dir !== 'string' || dir === '') throw invalidArgument('dir', 'expected a non-empty string');
     const o = parseOptions('opts', openSchema, opts);
-    return new Authority(await callNativeAsync(() => native.AttestAuthority.open(dir, o.passphrase, o.durability)));
+    return new Authority(await callNativeAsync(() => native.AttestAuthority.open(dir, o)));
   }
 
-  /** Verifies an audit bundle offline: entry, inclusion proof, checkpoint (and the envelope when `opts.roots` is given). */
-  static verifyBundle(bundle: Bundle | string, opts: Partial<VerifyOptions> & { logPublicKey?: Uint8Array } = {}): Verification {
-    const { logPublicKey, ...rest } = opts;
-    const lk = logPublicKey === undefined ? undefined : bytesOfLength('opts.logPublicKey', logPublicKey, 32);
-    const b = typeof bundle === 'string' ? bundle : JSON.stringify(bundle);
-    const o = rest.roots === undefined ? undefined : optsJson(rest as VerifyOptions);
+  /**
+   * Encrypts the key store of a CLOSED authority directory under
+   * `newPassphrase`: a plaintext store (no `passphrase`), or a re-key
+   * (`passphrase` = the current one). Crash-safe.
+   */
+  static async reencrypt(dir: string, opts: { passphrase?: string; newPassphrase: string }): Promise<void> {
+    if (typeof dir !== 'string' || dir === '') throw invalidArgument('dir', 'expected a non-empty string');
+    const o = parseOptions('opts', reencryptSchema, opts);
+    await callNativeAsync(() => native.attestReencrypt(dir, o.passphrase, o.newPassphrase));
+  }
+
+  /**
+   * Verifies an audit bundle offline against trust anchors YOU hold: the
+   * audit log's public key (`logPublicKey`) and/or trust `roots` (then the
+   * envelope must verify against them). With neither the answer is
+   * `valid: false` (`unknown_key`): a bundle's own key proves nothing. What
+   * could not be checked is listed in `warnings`. No revocations apply here;
+   * use `authority.verifyBundle` for that.
+   */
+  static verifyBundle(bundle: AuditBundle | string, opts: Partial<VerifyOptions> & { logPublicKey?: Uint8Array } = {}): Verification {
+    const [b, lk, o] = bundleArgs(bundle, opts);
     return JSON.parse(callNative(() => native.attestVerifyBundle(b, lk, o)));
+  }
+
+  /** `Authority.verifyBundle` anchored in this authority: its log key (unless given) and its revocations. */
+  verifyBundle(bundle: AuditBundle | string, opts: Partial<VerifyOptions> & { logPublicKey?: Uint8Array } = {}): Verification {
+    const [b, lk, o] = bundleArgs(bundle, opts);
+    return JSON.parse(callNative(() => this.h.verifyBundle(b, lk, o)));
   }
 
   private get h() {
@@ -327,6 +391,11 @@ export class Authority {
     return callNative(() => this.h.logPublicKey()) ?? null;
   }
 
+  /** The audit ledger's checkpoint origin (per authority). */
+  get logOrigin(): string {
+    return callNative(() => this.h.logOrigin());
+  }
+
   /** Signs an in-toto statement; resolves only once its audit entry is durable. */
   async issue(req: { signer: string; subject: Subject[]; predicateType: string; predicate?: unknown; expiresAt?: number }): Promise<Issued> {
     return (await this.issueMany([req]))[0];
@@ -354,12 +423,19 @@ export class Authority {
     return JSON.parse(await callNativeAsync(() => h.delegate(d.from, d.to, JSON.stringify(d.scope ?? {}))));
   }
 
-  /** Records a revocation of an attestation/delegation (by ID) or a key (by key ID), signed by key `by`. */
-  async revoke(req: { attestation?: string; key?: string; reason: string; effectiveFrom?: number; by: string }): Promise<Issued> {
+  /**
+   * Records a revocation of an attestation/delegation (by ID) or a key (by key
+   * ID), signed by key `by` (and `cosigners`). Verifiers honour it only when
+   * the signers have authority over the target: the attestation's signer or a
+   * key above it in its chain; a delegated key itself or a key above it; for a
+   * root key, a threshold of the `root` role. A key revoked here (by itself or
+   * a key that delegated to it) cannot sign here any more.
+   */
+  async revoke(req: { attestation?: string; key?: string; reason: string; effectiveFrom?: number; by: string; cosigners?: string[] }): Promise<Issued> {
     const r = parseOptions('request', revokeSchema, req);
     const target = r.attestation !== undefined ? { attestation: r.attestation } : { key: r.key };
     const h = this.h;
-    return JSON.parse(await callNativeAsync(() => h.revoke(JSON.stringify(target), r.reason, r.effectiveFrom, r.by)));
+    return JSON.parse(await callNativeAsync(() => h.revoke(JSON.stringify(target), r.reason, r.effectiveFrom, r.by, r.cosigners)));
   }
 
   /** Signs a root document with the named keys (for a rotation: a threshold of the old AND of the new root keys). */
@@ -392,7 +468,7 @@ export class Authority {
   }
 
   /** The envelope's latest audit entry with its inclusion proof and a signed checkpoint. */
-  async auditBundle(id: string): Promise<Bundle> {
+  async auditBundle(id: string): Promise<AuditBundle> {
     const i = parseOptions('id', hex64, id);
     const h = this.h;
     return JSON.parse(await callNativeAsync(() => h.auditBundle(i)));

@@ -1,4 +1,4 @@
-import { readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { blake3, ed25519 } from '../crypto/index.js';
 import { invalidArgument } from '../errors.js';
 import { type Command, fromHex, hex, out, parse, printJson, readStdin, UsageError } from './command.js';
@@ -57,18 +57,58 @@ const hash: Command = {
   },
 };
 
+/** What a key file holds: its `type` says which key it is, so one cannot be used as the other. */
+export type KeyKind = 'secret' | 'public';
+const KEY_FILE_TYPE: Record<KeyKind, string> = { secret: 'ed25519-secret-seed', public: 'ed25519-public-key' };
+
+/** A typed key file: `{"type": "ed25519-secret-seed" | "ed25519-public-key", "hex": "..."}`. */
+export function keyFileText(kind: KeyKind, key: Uint8Array): string {
+  return JSON.stringify({ type: KEY_FILE_TYPE[kind], hex: hex(key) }) + '\n';
+}
+
+/**
+ * Reads a key file written by `omnitide keygen` (typed JSON) or a legacy file
+ * holding bare hex. Using a public key file where a secret is needed (or the
+ * reverse) is an error. Errors never echo the file's content.
+ */
+export function readKeyFile(arg: string, path: string, kind: KeyKind): Uint8Array {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (err) {
+    throw invalidArgument(arg, `cannot read the key file (${(err as NodeJS.ErrnoException).code ?? 'error'})`);
+  }
+  const t = text.trim();
+  if (t.startsWith('{')) {
+    let doc: { type?: unknown; hex?: unknown };
+    try {
+      doc = JSON.parse(t);
+    } catch {
+      throw invalidArgument(arg, 'the key file is not valid JSON');
+    }
+    const other = kind === 'secret' ? 'public' : 'secret';
+    if (doc.type === KEY_FILE_TYPE[other]) throw invalidArgument(arg, `the file holds a ${other} key; a ${kind} key is needed here`);
+    if (doc.type !== KEY_FILE_TYPE[kind] || typeof doc.hex !== 'string') throw invalidArgument(arg, `not a ${KEY_FILE_TYPE[kind]} key file`);
+    return fromHex(arg, doc.hex, 32);
+  }
+  // A legacy bare-hex file: its name is the only hint of its type.
+  if (kind === 'secret' && path.endsWith('.pub')) throw invalidArgument(arg, 'a .pub file holds a public key; a secret key is needed here');
+  return fromHex(arg, t, 32);
+}
+
 const keygen: Command = {
   summary: 'generate an Ed25519 key pair',
   usage: `omnitide keygen [--out PREFIX] [--json]
-  Prints the secret seed and the public key as hex. With --out, writes
-  PREFIX.key (secret, mode 0600) and PREFIX.pub instead.`,
+  Prints the secret seed and the public key as hex. With --out, writes typed
+  key files PREFIX.key (secret, mode 0600) and PREFIX.pub instead:
+  {"type":"ed25519-secret-seed"|"ed25519-public-key","hex":"..."}.`,
   async run(argv) {
     const { values } = parse(argv, { out: { type: 'string', short: 'o' } });
     const kp = ed25519.generateKeyPair();
     const result = { publicKey: hex(kp.publicKey), ...(values.out ? {} : { secretKey: hex(kp.secretKey) }) };
     if (values.out) {
-      writeFileSync(`${values.out}.key`, hex(kp.secretKey) + '\n', { mode: 0o600, flag: 'wx' });
-      writeFileSync(`${values.out}.pub`, hex(kp.publicKey) + '\n', { flag: 'wx' });
+      writeFileSync(`${values.out}.key`, keyFileText('secret', kp.secretKey), { mode: 0o600, flag: 'wx' });
+      writeFileSync(`${values.out}.pub`, keyFileText('public', kp.publicKey), { flag: 'wx' });
     }
     if (values.json) printJson({ ...result, ...(values.out ? { files: [`${values.out}.key`, `${values.out}.pub`] } : {}) });
     else {
@@ -79,9 +119,26 @@ const keygen: Command = {
   },
 };
 
-function readKey(arg: string, value: string | undefined, length: number): Uint8Array {
+/**
+ * A key or signature given inline as hex, or as a file. A value that looks
+ * like hex key material is never treated (or echoed) as a path: a typo gives
+ * a length error, not "ENOENT: open '<the secret>'".
+ */
+function readKey(arg: string, value: string | undefined, length: number, kind?: KeyKind): Uint8Array {
   if (value === undefined) throw new UsageError(`${arg} is required`);
-  const text = /^[0-9a-fA-F]+$/.test(value) && value.length === length * 2 ? value : readFileSync(value, 'utf8');
+  const isHex = /^[0-9a-fA-F]+$/.test(value);
+  if (isHex && value.length === length * 2) return fromHex(arg, value, length);
+  // Mistyped key material: say so, never try it as a path (and never echo it).
+  if (isHex && value.length >= 16 && !existsSync(value)) {
+    throw invalidArgument(arg, `expected ${length} bytes of hex (${length * 2} digits) or a key file, got ${value.length} hex digits`);
+  }
+  if (kind !== undefined) return readKeyFile(arg, value, kind);
+  let text: string;
+  try {
+    text = readFileSync(value, 'utf8');
+  } catch (err) {
+    throw invalidArgument(arg, `cannot read the file (${(err as NodeJS.ErrnoException).code ?? 'error'})`);
+  }
   return fromHex(arg, text, length);
 }
 
@@ -95,7 +152,7 @@ const sign: Command = {
   Prints the 64-byte signature as hex.`,
   async run(argv) {
     const { values, positionals } = parse(argv, { key: { type: 'string', short: 'k' } });
-    const sk = readKey('--key', values.key, 32);
+    const sk = readKey('--key', values.key, 32, 'secret');
     const sig = ed25519.sign(await readMessage(positionals[0]), sk);
     if (values.json) printJson({ signature: hex(sig), publicKey: hex(ed25519.publicKeyFromSecret(sk)) });
     else out(hex(sig));
@@ -113,7 +170,7 @@ const verify: Command = {
       sig: { type: 'string', short: 's' },
       mode: { type: 'string' },
     });
-    const pk = readKey('--pub', values.pub, 32);
+    const pk = readKey('--pub', values.pub, 32, 'public');
     const sig = readKey('--sig', values.sig, 64);
     const mode = values.mode as ed25519.VerifyMode | undefined;
     const ok = ed25519.verify(sig, await readMessage(positionals[0]), pk, mode === undefined ? undefined : { mode });

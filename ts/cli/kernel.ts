@@ -19,23 +19,27 @@ function one(positionals: string[], name: string): string {
 
 const doctor: Command = {
   summary: 'check kernel features for omnitide/kernel (BTF, bpffs, cgroup2, capabilities)',
-  usage: 'omnitide doctor [--json]',
+  usage: `omnitide doctor [--json]
+  Exit code 1 when something omnitide/kernel needs is missing (a MISS line), else 0; 'warn' lines name optional features that are unavailable.`,
   async run(argv) {
     const { values } = parse(argv, {});
     const checks = runDoctor();
     if (values.json) printJson(checks);
     else
       for (const c of checks) {
-        out(`${c.ok ? 'ok  ' : 'MISS'} ${c.name.padEnd(20)} ${c.detail}${!c.ok && c.disables ? `  -> disables: ${c.disables}` : ''}`);
+        out(`${c.ok ? 'ok  ' : c.required ? 'MISS' : 'warn'} ${c.name.padEnd(20)} ${c.detail}${!c.ok && c.disables ? `  -> disables: ${c.disables}` : ''}`);
       }
-    return checks.some((c) => !c.ok && ['root', 'CAP_BPF', 'cgroup2'].includes(c.name)) ? 1 : 0;
+    // The same rule for every user: non-zero exactly when a required check failed (a MISS line).
+    return checks.some((c) => !c.ok && c.required) ? 1 : 0;
   },
 };
 
 const attach: Command = {
   summary: 'attach the filter to an interface (pinned, so it outlives this command)',
   usage: `omnitide xdp attach IFACE [--mode auto|native|generic] [--json]
-  The filter is pinned under /sys/fs/bpf/omnitide/IFACE; remove it with 'omnitide xdp detach IFACE'.`,
+  The filter is pinned under /sys/fs/bpf/omnitide/net<NETNS>/<IFINDEX>-IFACE (per network namespace);
+  remove it with 'omnitide xdp detach IFACE'. For another namespace use 'nsenter --net=/run/netns/NAME omnitide ...':
+  under 'ip netns exec' the pin could not persist and attach is refused.`,
   async run(argv) {
     const { values, positionals } = parse(argv, { mode: { type: 'string' } });
     needPrivileges('omnitide xdp attach');

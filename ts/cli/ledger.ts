@@ -1,25 +1,47 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { Ledger } from '../ledger/index.js';
 import { type Command, type CommandGroup, fromHex, hex, out, parse, printJson, readStdin, UsageError } from './command.js';
+import { readKeyFile } from './crypto.js';
 
 const common = {
   dir: { type: 'string', short: 'd' },
   origin: { type: 'string', short: 'o' },
   hash: { type: 'string' },
   key: { type: 'string', short: 'k' },
+  'rotate-key': { type: 'boolean' },
 } as const;
+const readOnlyOptions = { dir: common.dir, origin: common.origin } as const;
 const commonUsage = `  -d, --dir DIR         ledger directory (required)
-  -o, --origin ORIGIN   log origin (required)
+  -o, --origin ORIGIN   log origin (required to write; read-only verbs take it from ledger.json)
       --hash H          sha256 (default) or blake3
-  -k, --key FILE        file holding the 32-byte Ed25519 secret seed in hex (for signing)
+  -k, --key FILE        Ed25519 secret key file (omnitide keygen --out, or bare hex) for signing;
+                        it must be the key of the stored checkpoint unless --rotate-key
+      --rotate-key      rotate the checkpoint key to --key (recorded in DIR/rotations)
       --json            machine-readable output`;
+const readOnlyUsage = `  -d, --dir DIR         ledger directory (required)
+  -o, --origin ORIGIN   expected origin (default: the one in ledger.json)
+      --json            machine-readable output
+  Opens the ledger read-only: works while a service holds it open for writing.`;
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 async function openFrom(values: Record<string, any>): Promise<Ledger> {
   if (!values.dir) throw new UsageError('--dir is required');
   if (!values.origin) throw new UsageError('--origin is required');
-  const signer = values.key ? fromHex('--key', readFileSync(values.key, 'utf8'), 32) : undefined;
-  return Ledger.open(values.dir, { origin: values.origin, hash: values.hash, signer });
+  const signer = values.key ? readKeyFile('--key', values.key, 'secret') : undefined;
+  if (values['rotate-key'] && !signer) throw new UsageError('--rotate-key needs --key');
+  return Ledger.open(values.dir, { origin: values.origin, hash: values.hash, signer, rotateSigner: values['rotate-key'] || undefined });
+}
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+async function openReadOnly(values: Record<string, any>): Promise<Ledger> {
+  if (!values.dir) throw new UsageError('--dir is required');
+  return Ledger.open(values.dir, { readOnly: true, origin: values.origin });
+}
+
+function index(name: string, v: string | undefined): number {
+  const n = Number(v);
+  if (v === undefined || !Number.isSafeInteger(n) || n < 0) throw new UsageError(`${name}: expected a non-negative integer, got '${v ?? ''}'`);
+  return n;
 }
 
 const append: Command = {
@@ -41,13 +63,14 @@ const append: Command = {
 
 const get: Command = {
   summary: 'print entry INDEX (raw bytes to stdout)',
-  usage: `omnitide ledger get [options] INDEX\n${commonUsage}`,
+  usage: `omnitide ledger get [options] INDEX\n${readOnlyUsage}`,
   async run(argv) {
-    const { values, positionals } = parse(argv, common);
-    const l = await openFrom(values);
+    const { values, positionals } = parse(argv, readOnlyOptions);
+    const i = index('INDEX', positionals[0]);
+    const l = await openReadOnly(values);
     try {
-      const e = await l.get(Number(positionals[0]));
-      if (values.json) printJson({ index: Number(positionals[0]), entry: Buffer.from(e).toString('base64') });
+      const e = await l.get(i);
+      if (values.json) printJson({ index: i, entry: Buffer.from(e).toString('base64') });
       else process.stdout.write(e);
     } finally {
       await l.close();
@@ -58,14 +81,22 @@ const get: Command = {
 
 const status: Command = {
   summary: 'size, root hash and last checkpoint',
-  usage: `omnitide ledger status [options]\n${commonUsage}`,
+  usage: `omnitide ledger status [options]\n${readOnlyUsage}`,
   async run(argv) {
-    const { values } = parse(argv, common);
-    const l = await openFrom(values);
+    const { values } = parse(argv, readOnlyOptions);
+    const l = await openReadOnly(values);
     try {
       const s = { origin: l.origin, hash: l.hash, size: l.size, rootHash: hex(l.root()), checkpoint: l.lastCheckpoint() ?? null };
       if (values.json) printJson(s);
-      else out(`${s.origin} (${s.hash}): ${s.size} entries, root ${s.rootHash}`);
+      else {
+        out(`${s.origin} (${s.hash}): ${s.size} entries, root ${s.rootHash}`);
+        if (s.checkpoint === null) out('checkpoint: none signed yet');
+        else {
+          const size = s.checkpoint.split('\n')[1];
+          out(`checkpoint (tree size ${size}${Number(size) < s.size ? `, ${s.size - Number(size)} entries not yet covered` : ''}):`);
+          process.stdout.write(s.checkpoint);
+        }
+      }
     } finally {
       await l.close();
     }
@@ -92,10 +123,10 @@ const checkpoint: Command = {
 
 const verify: Command = {
   summary: 'integrity check (--full re-hashes every entry)',
-  usage: `omnitide ledger verify [options] [--full]\n${commonUsage}`,
+  usage: `omnitide ledger verify [options] [--full]\n${readOnlyUsage}`,
   async run(argv) {
-    const { values } = parse(argv, { ...common, full: { type: 'boolean' } });
-    const l = await openFrom(values);
+    const { values } = parse(argv, { ...readOnlyOptions, full: { type: 'boolean' } });
+    const l = await openReadOnly(values);
     try {
       await l.verify({ full: !!values.full });
       values.json ? printJson({ ok: true, size: l.size }) : out(`ok: ${l.size} entries verified${values.full ? '' : ' (tail)'}`);
@@ -112,9 +143,10 @@ const bundle: Command = {
   async run(argv) {
     const { values, positionals } = parse(argv, { ...common, out: { type: 'string' } });
     if (!values.out) throw new UsageError('--out is required');
+    const i = index('INDEX', positionals[0]);
     const l = await openFrom(values);
     try {
-      const b = await l.bundle(Number(positionals[0]));
+      const b = await l.bundle(i);
       writeFileSync(values.out, Ledger.encodeBundle(b));
       values.json ? printJson({ index: b.index, treeSize: b.treeSize, file: values.out }) : out(`bundle for ${b.index} (tree size ${b.treeSize}) written to ${values.out}`);
     } finally {
@@ -141,7 +173,38 @@ const verifyBundle: Command = {
   },
 };
 
+const proof: Command = {
+  summary: 'inclusion proof of INDEX (and --consistency-from OLD) in the tree of --tree-size (default: current)',
+  usage: `omnitide ledger proof [options] INDEX [--tree-size N] [--consistency-from OLD]\n${readOnlyUsage}
+  Prints RFC 6962 audit paths as hex, one hash per line (bottom-up), after the root.`,
+  async run(argv) {
+    const { values, positionals } = parse(argv, { ...readOnlyOptions, 'tree-size': { type: 'string' }, 'consistency-from': { type: 'string' } });
+    const i = index('INDEX', positionals[0]);
+    const l = await openReadOnly(values);
+    try {
+      const size = values['tree-size'] === undefined ? l.size : index('--tree-size', values['tree-size']);
+      const inclusion = l.inclusionProof(i, size).map(hex);
+      const old = values['consistency-from'] === undefined ? undefined : index('--consistency-from', values['consistency-from']);
+      const consistency = old === undefined ? undefined : l.consistencyProof(old, size).map(hex);
+      const root = hex(l.root(size));
+      if (values.json) printJson({ index: i, treeSize: size, rootHash: root, leafHash: hex(l.leafHash(i)), inclusion, ...(consistency ? { consistencyFrom: old, oldRootHash: hex(l.root(old)), consistency } : {}) });
+      else {
+        out(`root ${root} (tree size ${size})`);
+        out(`inclusion of ${i} (leaf ${hex(l.leafHash(i))}):`);
+        for (const h of inclusion) out(h);
+        if (consistency) {
+          out(`consistency from ${old} (root ${hex(l.root(old))}):`);
+          for (const h of consistency) out(h);
+        }
+      }
+    } finally {
+      await l.close();
+    }
+    return 0;
+  },
+};
+
 export const ledgerCommands: CommandGroup = {
-  summary: 'embedded transparency log: append, status, checkpoint, bundle, verify, check',
-  commands: { append, get, status, checkpoint, verify, bundle, check: verifyBundle },
+  summary: 'embedded transparency log: append, get, status, checkpoint, verify, bundle, proof, check',
+  commands: { append, get, status, checkpoint, verify, bundle, proof, check: verifyBundle },
 };

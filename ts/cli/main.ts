@@ -11,7 +11,9 @@ import { ledgerCommands } from './ledger.js';
 import { symbolicCommands } from './symbolic.js';
 import { schedulerCommands } from './scheduler.js';
 import { kernelCommands, kernelGroups } from './kernel.js';
+import { autoblockCommands } from './autoblock.js';
 import { learnCommands } from './learn.js';
+import { latticeCommands } from './lattice.js';
 
 const topLevel: Record<string, Command> = { ...cryptoCommands, ...kernelCommands };
 const groups: Record<string, CommandGroup> = {
@@ -19,7 +21,9 @@ const groups: Record<string, CommandGroup> = {
   attest: attestCommands,
   scheduler: schedulerCommands,
   symbolic: symbolicCommands,
+  autoblock: autoblockCommands,
   learn: learnCommands,
+  lattice: latticeCommands,
   ...kernelGroups,
 };
 

@@ -44,8 +44,8 @@ export const symbolicCommands: CommandGroup = {
         if (positionals.length !== 2) throw new UsageError('expected two expressions');
         const r = sym.equivalent(positionals[0], positionals[1]);
         if (values.json) printJson(r);
-        else out(r.equal === true ? `equal (${r.proof.length} steps)` : r.equal === false ? `different at ${JSON.stringify(r.counterexample)}` : `unknown: ${r.reason}`);
-        return r.equal === false ? 1 : 0;
+        else out(r.status === 'equal' ? `equal (${r.proof.length} steps)` : r.status === 'different' ? `different at ${JSON.stringify(r.counterexample)}` : `unknown: ${r.reason}`);
+        return r.status === 'different' ? 1 : 0;
       },
     },
     sat: {

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { callNative, callNativeAsync, fromNative, invalidArgument } from '../errors.js';
+import { callNative, callNativeAsync, fromNative, invalidArgument, OmniError } from '../errors.js';
 import { native } from '../native.js';
 import { bytes, bytesOrString, packBytes, parseOptions, u8 } from '../validate.js';
 
@@ -29,8 +29,17 @@ const hasherOptions = z
 
 export interface FileOptions extends HasherOptions {
   length?: number;
-  /** Memory-map and use every core for large files (default true). */
+  /** Memory-map and use every core for large files (default true; not with `signal`). */
   parallel?: boolean;
+  /**
+   * Upper bound on the bytes read. Without it only regular files are hashed: a FIFO, a socket or
+   * a character device such as `/dev/zero` may never end, so it is refused with
+   * `ERR_OMNI_INVALID_ARGUMENT`. With it such files are streamed (a FIFO until its writer closes
+   * it), and anything longer fails with `ERR_OMNI_LIMIT`.
+   */
+  maxBytes?: number;
+  /** Stops the hash; the promise rejects with `ERR_OMNI_ABORTED`. */
+  signal?: AbortSignal;
 }
 const fileOptions = z
   .strictObject({
@@ -38,6 +47,8 @@ const fileOptions = z
     context: z.string().optional(),
     length: lengthSchema.optional(),
     parallel: z.boolean().optional(),
+    maxBytes: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER).optional(),
+    signal: z.instanceof(AbortSignal).optional(),
   })
   .refine((o) => !(o.key && o.context !== undefined), { message: 'key and context are mutually exclusive' });
 
@@ -134,12 +145,36 @@ export function hashManyPacked(data: Uint8Array, ends: Uint32Array): Uint8Array 
   return out;
 }
 
-/** Hashes a file off the event loop; large files are memory-mapped and hashed on all cores. */
+/** Cancel flags of streamed hashes in flight: set at process exit, so that no read outlives it. */
+const streaming = new Set<InstanceType<typeof native.Blake3Cancel>>();
+let exitHook = false;
+
+/**
+ * Hashes a file off the event loop; large files are memory-mapped and hashed on all cores.
+ * Only regular files unless `opts.maxBytes` bounds the read (see `FileOptions`).
+ */
 export function hashFile(path: string, opts?: FileOptions): Promise<Uint8Array> {
   return callNativeAsync(async () => {
     if (typeof path !== 'string' || path.length === 0) throw invalidArgument('path', 'expected a non-empty string');
     const o = opts === undefined ? {} : parseOptions('opts', fileOptions, opts);
-    return native.blake3HashFile(path, o.length, o.key, o.context, o.parallel);
+    if (o.signal === undefined && o.maxBytes === undefined) {
+      return native.blake3HashFile(path, o.length, o.key, o.context, o.parallel);
+    }
+    if (o.signal?.aborted) throw new OmniError('ERR_OMNI_ABORTED', `path '${path}': hashing was aborted`, { cause: o.signal.reason });
+    const cancel = new native.Blake3Cancel();
+    const onAbort = () => cancel.cancel();
+    o.signal?.addEventListener('abort', onAbort, { once: true });
+    if (!exitHook) {
+      exitHook = true;
+      process.once('exit', () => streaming.forEach((c) => c.cancel()));
+    }
+    streaming.add(cancel);
+    try {
+      return await native.blake3HashFile(path, o.length, o.key, o.context, o.parallel, o.maxBytes, cancel);
+    } finally {
+      streaming.delete(cancel);
+      o.signal?.removeEventListener('abort', onAbort);
+    }
   });
 }
 

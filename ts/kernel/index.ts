@@ -23,7 +23,11 @@ export interface XdpAttachOptions {
   iface: string;
   /** 'auto' (default) tries native (driver) XDP, then generic (skb). */
   mode?: XdpMode;
-  /** Pin link and maps under /sys/fs/bpf/omnitide/<iface>/ so the filter outlives the process. */
+  /**
+   * Pin link and maps under /sys/fs/bpf/omnitide/net<netns inode>/<ifindex>-<iface>/ so the filter
+   * outlives the process. Refused (ERR_OMNI_UNSUPPORTED) where the pin could not persist, e.g. under
+   * `ip netns exec` (use `nsenter --net=/run/netns/NAME`).
+   */
   pin?: boolean;
   logger?: Logger;
 }
@@ -66,6 +70,9 @@ export interface PinnedFilter {
   mode: string;
   /** false when the interface is gone (the pin then holds only the maps) */
   ifaceExists: boolean;
+  ifindex: number;
+  /** inode of the network namespace the filter belongs to (always the caller's: filters of other namespaces are never listed or opened) */
+  netns: number;
 }
 
 export const XdpAction = { ABORTED: 0, DROP: 1, PASS: 2, TX: 3, REDIRECT: 4 } as const;
@@ -206,7 +213,7 @@ export class XdpFilter {
     return callNative(() => this.#h.testRun(f, repeat));
   }
 
-  /** Detaches the program and removes its pins. The handle is unusable afterwards. */
+  /** Detaches the program and removes its pins. The handle is unusable afterwards; a second call does nothing. */
   detach(): void {
     callNative(() => this.#h.detach());
     this.#log.info('xdp detached');
@@ -491,6 +498,8 @@ export interface DoctorCheck {
   detail: string;
   /** what does not work when the check fails */
   disables: string;
+  /** a failed required check means omnitide/kernel cannot work here; a failed optional one only disables `disables` */
+  required: boolean;
 }
 
 export function doctor(): DoctorCheck[] {

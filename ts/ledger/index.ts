@@ -13,6 +13,8 @@ export { OmniError } from '../errors.js';
 
 export const LEDGER_CORRUPT = 'ERR_OMNI_LEDGER_CORRUPT';
 export const LOCKED = 'ERR_OMNI_LOCKED';
+/** A write through a read-only handle (`open(dir, { readOnly: true })`). */
+export const READ_ONLY = 'ERR_OMNI_READ_ONLY';
 export const HASH_LENGTH = 32;
 
 export type HashName = 'sha256' | 'blake3';
@@ -20,24 +22,45 @@ export type Durability = 'always' | 'batch' | 'none';
 export type Entry = Uint8Array | string | object;
 
 export interface OpenOptions {
-  /** Log identity, the checkpoint origin line and signing key name (no spaces, no '+'). */
-  origin: string;
-  /** 32-byte Ed25519 secret seed used to sign checkpoints. */
+  /**
+   * Log identity, the checkpoint origin line and signing key name (no spaces,
+   * no '+'). Required to write; a read-only open takes it from `ledger.json`
+   * (when given, it must match).
+   */
+  origin?: string;
+  /**
+   * Follow the log read-only, without its lock: works while another handle
+   * or process writes it. Writes reject with ERR_OMNI_READ_ONLY; `bundle`
+   * only uses the stored checkpoint; each read catches up with the writer.
+   */
+  readOnly?: boolean;
+  /**
+   * 32-byte Ed25519 secret seed used to sign checkpoints. A directory whose
+   * last checkpoint another key signed is refused unless `rotateSigner`.
+   */
   signer?: Uint8Array;
+  /**
+   * Rotate the checkpoint key to `signer`: signs a checkpoint of the current
+   * tree with it and appends the rotation (old and new checkpoint) to
+   * `<dir>/rotations`.
+   */
+  rotateSigner?: boolean;
   /** Tree hash. Default 'sha256' (interoperable with CT / Go tooling). */
   hash?: HashName;
   /** Default 'batch' (group commit, fsync before acknowledging). */
   durability?: Durability;
   /** Largest entry in bytes (default 1 MiB). */
   maxEntrySize?: number;
-  /** Trailing entries re-hashed at open (default 64). */
+  /** Trailing entries re-hashed at open and by `verify()` (default 64). */
   tailCheck?: number;
   logger?: Logger;
 }
 
 const openSchema = z.strictObject({
-  origin: z.string().min(1),
+  origin: z.string().min(1).optional(),
+  readOnly: z.boolean().optional(),
   signer: u8(32).optional(),
+  rotateSigner: z.boolean().optional(),
   hash: z.enum(['sha256', 'blake3']).optional(),
   durability: z.enum(['always', 'batch', 'none']).optional(),
   maxEntrySize: z.number().int().min(1).max(0xffff_ffff).optional(),
@@ -91,19 +114,51 @@ export interface Recovery {
 
 const encoder = new TextEncoder();
 
-/** Entry bytes: a Uint8Array as is, a string as UTF-8, any other object as JSON. */
+/**
+ * Rejects what JSON would silently change: Map/Set/Date/class instances,
+ * functions, symbols, `undefined`, BigInt, non-finite numbers, sparse arrays,
+ * cycles. Only plain objects, arrays, strings, finite numbers, booleans and
+ * null round-trip.
+ */
+function checkJsonValue(path: string, v: unknown, seen: Set<object>): void {
+  if (v === null || typeof v === 'string' || typeof v === 'boolean') return;
+  if (typeof v === 'number') {
+    if (!Number.isFinite(v)) throw invalidArgument(path, `${v} has no JSON form`);
+    return;
+  }
+  if (typeof v === 'bigint') throw invalidArgument(path, 'a BigInt has no JSON form; convert it to a string (or a safe number) first');
+  if (typeof v !== 'object') throw invalidArgument(path, `${v === undefined ? 'undefined' : `a ${typeof v}`} does not survive JSON`);
+  if (seen.has(v)) throw invalidArgument(path, 'circular reference');
+  const proto = Object.getPrototypeOf(v);
+  if (!Array.isArray(v) && proto !== Object.prototype && proto !== null) {
+    const name = (proto as { constructor?: { name?: string } })?.constructor?.name ?? 'object';
+    throw invalidArgument(path, `a ${name} does not round-trip through JSON; pass a plain object, an array or bytes`);
+  }
+  if (Object.getOwnPropertySymbols(v).length > 0) throw invalidArgument(path, 'symbol keys do not survive JSON');
+  seen.add(v);
+  if (Array.isArray(v)) {
+    for (let i = 0; i < v.length; i++) {
+      if (!(i in v)) throw invalidArgument(`${path}[${i}]`, 'a hole in a sparse array does not survive JSON');
+      checkJsonValue(`${path}[${i}]`, v[i], seen);
+    }
+  } else {
+    for (const [k, x] of Object.entries(v)) checkJsonValue(`${path}.${k}`, x, seen);
+  }
+  seen.delete(v);
+}
+
+/**
+ * Entry bytes: a Uint8Array as is, a string as UTF-8, any other object as
+ * RFC 8785 canonical JSON (so equal objects give equal entries and leaf
+ * hashes); values that JSON would change are rejected.
+ */
 export function encodeEntry(arg: string, e: unknown): Uint8Array {
   if (e instanceof Uint8Array) return bytes(arg, e);
   if (typeof e === 'string') return encoder.encode(e);
   if (e !== null && typeof e === 'object' && !ArrayBuffer.isView(e) && !(e instanceof ArrayBuffer)) {
-    let json: string | undefined;
-    try {
-      json = JSON.stringify(e);
-    } catch (err) {
-      throw invalidArgument(arg, `object is not JSON-serializable: ${(err as Error).message}`, err);
-    }
-    if (json === undefined) throw invalidArgument(arg, 'object is not JSON-serializable');
-    return encoder.encode(json);
+    checkJsonValue(arg, e, new Set());
+    const json = JSON.stringify(e);
+    return callNative(() => native.ledgerCanonicalJson(arg, json));
   }
   throw invalidArgument(arg, `expected a Uint8Array, a string or a JSON object, got ${describe(e)}`);
 }
@@ -175,13 +230,15 @@ interface Pending {
 export class Ledger {
   readonly #h: NativeHandle;
   readonly #log: Logger;
+  readonly #readOnly: boolean;
   readonly #durability: Durability;
   readonly #maxEntrySize: number;
   #pending: Pending | null = null;
   #inflight: Promise<void> | null = null;
 
-  private constructor(h: NativeHandle, durability: Durability, maxEntrySize: number, log: Logger) {
+  private constructor(h: NativeHandle, durability: Durability, maxEntrySize: number, log: Logger, readOnly: boolean) {
     this.#h = h;
+    this.#readOnly = readOnly;
     this.#durability = durability;
     this.#maxEntrySize = maxEntrySize;
     this.#log = log;
@@ -189,20 +246,38 @@ export class Ledger {
 
   /**
    * Opens (creating if needed) the log in `dir`. Opening a directory written
-   * with another origin or hash throws; a second writer gets ERR_OMNI_LOCKED;
-   * a torn tail from a crash is truncated and logged (`recovery`); stored
-   * data failing its check throws ERR_OMNI_LEDGER_CORRUPT.
+   * with another origin or hash throws; a second writer gets ERR_OMNI_LOCKED
+   * (open it `readOnly` to follow it instead); a torn tail from a crash is
+   * truncated and logged (`recovery`); stored data failing its check throws
+   * ERR_OMNI_LEDGER_CORRUPT; a `signer` other than the key of the stored
+   * checkpoint throws unless `rotateSigner`.
    */
   static async open(dir: string, opts: OpenOptions): Promise<Ledger> {
     if (typeof dir !== 'string' || dir.length === 0) throw invalidArgument('dir', `expected a non-empty path string, got ${describe(dir)}`);
     const o = parseOptions('opts', openSchema, opts);
     const log = loggerFor('ledger', o.logger as Logger | undefined);
+    if (o.readOnly) {
+      for (const k of ['signer', 'rotateSigner', 'hash', 'durability', 'maxEntrySize'] as const) {
+        if (o[k] !== undefined) throw invalidArgument(`opts.${k}`, 'does not apply to a read-only open');
+      }
+      const h = callNative(() => native.NativeLedger.openReadOnly(dir, o.tailCheck));
+      const origin = h.origin;
+      if (o.origin !== undefined && o.origin !== origin) {
+        h.close();
+        throw invalidArgument('origin', `the ledger in ${dir} has origin '${origin}', got '${o.origin}'`);
+      }
+      log.debug({ dir, size: h.size }, 'ledger opened read-only');
+      return new Ledger(h, 'none', 0xffff_ffff, log, true);
+    }
+    if (o.origin === undefined) throw invalidArgument('opts.origin', 'is required to open a ledger for writing');
+    const origin = o.origin;
     const h = callNative(() =>
       native.NativeLedger.open(dir, {
-        origin: o.origin,
+        origin,
         hash: o.hash,
         durability: o.durability,
         signer: o.signer,
+        rotateSigner: o.rotateSigner,
         maxEntrySize: o.maxEntrySize,
         tailCheck: o.tailCheck,
       }),
@@ -212,7 +287,7 @@ export class Ledger {
       log.warn({ dir, recovery: r }, 'ledger: truncated a torn tail left by an interrupted write');
     }
     log.debug({ dir, size: h.size }, 'ledger opened');
-    return new Ledger(h, o.durability ?? 'batch', o.maxEntrySize ?? 1 << 20, log);
+    return new Ledger(h, o.durability ?? 'batch', o.maxEntrySize ?? 1 << 20, log, false);
   }
 
   get size(): number {
@@ -237,6 +312,10 @@ export class Ledger {
   get closed(): boolean {
     return this.#h.closed;
   }
+  /** Opened with `readOnly` (a follower of another writer). */
+  get readOnly(): boolean {
+    return this.#readOnly;
+  }
 
   #entry(arg: string, e: unknown): Uint8Array {
     const b = encodeEntry(arg, e);
@@ -259,6 +338,7 @@ export class Ledger {
    * 'always': each call is its own commit and fsync.
    */
   #enqueue(entries: Uint8Array[]): Promise<AppendResult[]> {
+    if (this.#readOnly) return Promise.reject(new OmniError(READ_ONLY, 'ledger: opened read-only (a follower); open it for writing to append'));
     return new Promise((resolve, reject) => {
       if (!this.#pending) this.#pending = { entries: [], waiters: [] };
       this.#pending.entries.push(...entries);
@@ -313,18 +393,21 @@ export class Ledger {
     return this.#enqueue(bs);
   }
 
-  /** Entry `index` as stored (checked against its record checksum). */
+  /** Entry `index` as stored (checked against its record checksum), read off the event loop. */
   async get(i: number): Promise<Uint8Array> {
     const n = index('index', i);
-    return callNative(() => this.#h.get(n));
+    return callNativeAsync(() => this.#h.get(n));
   }
 
-  /** Entries `from..to` (default: to the current size), read in chunks off the event loop. */
+  /**
+   * Entries `from..to` (default: to the current size), read in chunks off the
+   * event loop. A range reaching past the end stops at the last entry (like
+   * `Array.prototype.slice`).
+   */
   async *entries(from = 0, to?: number): AsyncGenerator<Uint8Array, void, undefined> {
     let at = index('from', from);
-    const end = to === undefined ? this.size : index('to', to);
-    if (end > this.size) throw invalidArgument('to', `must be <= size ${this.size}, got ${end}`);
-    if (at > end) throw invalidArgument('from', `must be <= to ${end}, got ${at}`);
+    const size = this.size;
+    const end = to === undefined ? size : Math.min(index('to', to), size);
     while (at < end) {
       const upto = Math.min(end, at + 1024);
       const p = await callNativeAsync(() => this.#h.getRange(at, upto));
@@ -374,14 +457,19 @@ export class Ledger {
     return callNative(() => this.#h.lastCheckpoint()) ?? undefined;
   }
 
-  /** Entry + inclusion proof + covering checkpoint (signs one if needed). */
+  /**
+   * Entry + inclusion proof + covering checkpoint. When the last signed
+   * checkpoint does not cover `i`, this SIGNS AND STORES a new one (needs
+   * `signer`; a write, fsynced) so the bundle verifies under the current
+   * key; a read-only handle only uses the stored checkpoint.
+   */
   async bundle(i: number): Promise<Bundle> {
     const n = index('index', i);
     if (this.#inflight) await this.#inflight;
     return bundleOf(await callNativeAsync(() => this.#h.bundle(n)));
   }
 
-  /** Integrity check: `full` re-hashes everything, else the last 1024 entries. Throws ERR_OMNI_LEDGER_CORRUPT. */
+  /** Integrity check: `full` re-hashes everything, else the last `tailCheck` entries (default 64). Throws ERR_OMNI_LEDGER_CORRUPT. */
   async verify(opts?: { full?: boolean }): Promise<void> {
     const o = parseOptions('opts', z.strictObject({ full: z.boolean().optional() }), opts ?? {});
     await callNativeAsync(() => this.#h.verify(o.full ?? false));

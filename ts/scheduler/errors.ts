@@ -1,3 +1,5 @@
+import { OmniError, type OmniErrorCode } from '../errors.js';
+
 /** Error codes of `omnitide/scheduler` (in addition to the shared `ErrorCodes`). */
 export const SchedulerErrorCodes = {
   /** The task function threw or rejected; `cause` carries the remote error. */
@@ -13,3 +15,8 @@ export const SchedulerErrorCodes = {
   /** A graph finished with failed tasks (`errors` and `result` attached). */
   GRAPH_FAILED: 'ERR_OMNI_GRAPH_FAILED',
 } as const;
+
+/** An `OmniError` with an optional cause. */
+export function omni(code: OmniErrorCode, message: string, cause?: unknown): OmniError {
+  return new OmniError(code, message, cause === undefined ? undefined : { cause });
+}

@@ -6,126 +6,34 @@
  * round trip per task.
  */
 import { EventEmitter } from 'node:events';
-import { createRequire } from 'node:module';
 import { availableParallelism } from 'node:os';
-import * as path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { MessageChannel, Worker, type MessagePort } from 'node:worker_threads';
 import { z } from 'zod';
-import { callNative, callNativeAsync, ErrorCodes, OmniError, type OmniErrorCode } from '../errors.js';
+import { callNative, ErrorCodes, fromNative, type OmniError, type OmniErrorCode } from '../errors.js';
 import { loggerFor, type Logger } from '../logger.js';
 import { native } from '../native.js';
-import { packBytes, parseOptions } from '../validate.js';
-import {
-  COMPLETION_HEADER, FLAG_MAP, STATE_BYTES, STATUS_NO_SUCH_TASK, STATUS_OK, STATUS_SKIPPED, STATUS_THREW,
-  TASK_HEADER, Writer, readValue, stateViews, CANCEL_RING, type SharedTable,
-} from './codec.js';
+import { parseOptions } from '../validate.js';
+import { FLAG_MAP, STATE_BYTES, TASK_HEADER, Writer, stateViews, CANCEL_RING, type SharedTable } from './codec.js';
+import { completions, decodeCompletion } from './completions.js';
 import { createChannel, type Channel } from './channel.js';
 import { Graph } from './graph.js';
-import { SchedulerErrorCodes } from './errors.js';
+import { NativeKernels } from './kernels.js';
+import { omni, SchedulerErrorCodes } from './errors.js';
+import {
+  closeSchema, mapSchema, optionsSchema, runSchema,
+  type MapOptions, type RunOptions, type SchedulerOptions, type SchedulerStats, type CloseOptions,
+} from './options.js';
+import { checkTransfer, detach } from './transfer.js';
+import { specOf, workerEntry } from './worker-entry.js';
 import type { ControlMessage } from './worker.js';
 
 export { SchedulerErrorCodes } from './errors.js';
 export { Channel, openChannel, type ChannelHandle } from './channel.js';
 export { Graph, type GraphTask, type GraphTaskOptions, type GraphRunOptions, type GraphResult, type GraphProgress } from './graph.js';
 export type { TaskContext } from './worker.js';
+export type { HashFileResult, NativeKernelStats, VerifyItem } from './kernels.js';
+export type { SchedulerOptions, RunOptions, MapOptions, CloseOptions, WorkerStats, SchedulerStats } from './options.js';
 export { OmniError } from '../errors.js';
-
-const optionsSchema = z
-  .object({
-    tasks: z.union([z.string().min(1), z.instanceof(URL)]).optional(),
-    threads: z.number().int().min(1).max(1024).optional(),
-    maxMemoryMb: z.number().positive().optional(),
-    cancelGraceMs: z.number().int().min(0).optional(),
-    idleTimeoutMs: z.number().int().min(1).optional(),
-    logger: z.any().optional(),
-  })
-  .strict();
-
-export interface SchedulerOptions {
-  /** Module exporting the task functions (path or file: URL). Without it only native kernels are available. */
-  tasks?: string | URL;
-  /** Worker threads (default: available parallelism). */
-  threads?: number;
-  /** Old-generation heap limit per worker; a worker over it is replaced and its task fails. */
-  maxMemoryMb?: number;
-  /** After a running task is cancelled or times out, how long it may keep running before its worker is terminated and replaced (default 1000). */
-  cancelGraceMs?: number;
-  /** Stop the worker threads after this long without tasks; they restart on the next task. */
-  idleTimeoutMs?: number;
-  logger?: Logger;
-}
-
-const runSchema = z
-  .object({
-    priority: z.number().int().optional(),
-    signal: z.instanceof(AbortSignal).optional(),
-    timeoutMs: z.number().positive().optional(),
-    transfer: z.array(z.any()).optional(),
-  })
-  .strict();
-
-export interface RunOptions {
-  /** `> 0` runs before normal tasks, `< 0` after. */
-  priority?: number;
-  /** Cancels the task (queued: never runs; running: its `ctx.signal` aborts). */
-  signal?: AbortSignal;
-  /** Cancels the task with `ERR_OMNI_TASK_TIMEOUT` after this many ms. */
-  timeoutMs?: number;
-  /**
-   * ArrayBuffers moved to the task, like `postMessage`'s transfer list: after
-   * the input has been captured, each listed buffer is detached in the caller
-   * (`byteLength` becomes 0 and views on it become empty), so the caller cannot
-   * observe or change the data the task works on. This is an ownership move,
-   * not zero copy: the bytes are still copied once into native memory with
-   * the input. Use SharedArrayBuffer-backed data for zero copy. Entries must
-   * be distinct, non-detached ArrayBuffers (not SharedArrayBuffers); otherwise
-   * the call throws `ERR_OMNI_INVALID_ARGUMENT` and nothing is queued or detached.
-   */
-  transfer?: ArrayBuffer[];
-}
-
-const mapSchema = runSchema.extend({
-  partition: z.union([z.literal('auto'), z.object({ chunkSize: z.number().int().min(1) }).strict()]).optional(),
-});
-
-export interface MapOptions extends RunOptions {
-  /** `'auto'` (default): about 8 chunks per thread; or a fixed `chunkSize`. */
-  partition?: 'auto' | { chunkSize: number };
-}
-
-export interface CloseOptions {
-  /** `'drain'` (default) waits for queued and running tasks; `'cancel'` fails them at once. */
-  mode?: 'drain' | 'cancel';
-  /** Upper bound for draining and for workers to stop before they are terminated (default 5000). */
-  graceMs?: number;
-}
-
-export interface WorkerStats {
-  executed: number;
-  stolen: number;
-  /** Tasks in this worker's local deque. */
-  queued: number;
-  inflight: number;
-  busyMs: number;
-  /** Native `take` calls that returned tasks. */
-  batches: number;
-  /** Times this worker slot's thread was replaced. */
-  replaced: number;
-}
-
-export interface SchedulerStats {
-  threads: number;
-  /** Worker threads currently alive (0 after `idleTimeoutMs` or without a task module). */
-  workersAlive: number;
-  /** Tasks submitted and not settled (queued + running). */
-  pending: number;
-  /** Tasks queued natively (all priorities and local deques). */
-  queued: number;
-  completed: number;
-  failed: number;
-  workers: WorkerStats[];
-}
 
 interface Pending {
   id: number;
@@ -154,57 +62,6 @@ interface Slot {
 const CLOSED_MSG = 'scheduler is closed';
 /** Subtask ids (spawned natively from inside tasks) start here (`CHILD_ID_BASE` in the crate). */
 const CHILD_ID_BASE = 2 ** 52;
-
-/** Validates a transfer list (before anything is queued). */
-function checkTransfer(list: unknown[] | undefined): ArrayBuffer[] | undefined {
-  if (!list || list.length === 0) return undefined;
-  const seen = new Set<ArrayBuffer>();
-  list.forEach((b, i) => {
-    if (!(b instanceof ArrayBuffer)) {
-      const what = b instanceof SharedArrayBuffer ? 'a SharedArrayBuffer (shared, never moved)' : ArrayBuffer.isView(b) ? 'a view (list its .buffer)' : typeof b;
-      throw omni(ErrorCodes.INVALID_ARGUMENT, `options.transfer[${i}]: expected an ArrayBuffer, got ${what}`);
-    }
-    if (seen.has(b)) throw omni(ErrorCodes.INVALID_ARGUMENT, `options.transfer[${i}]: the same ArrayBuffer is listed twice`);
-    try {
-      new Uint8Array(b);
-    } catch {
-      throw omni(ErrorCodes.INVALID_ARGUMENT, `options.transfer[${i}]: the ArrayBuffer is already detached`);
-    }
-    seen.add(b);
-  });
-  return [...seen];
-}
-
-/** Detaches the listed buffers in this thread (their contents were captured already). */
-function detach(list: ArrayBuffer[] | undefined): void {
-  if (!list) return;
-  for (const b of list) {
-    try {
-      structuredClone(b, { transfer: [b] });
-    } catch {
-      /* marked untransferable by Node (e.g. the Buffer pool): stays attached */
-    }
-  }
-}
-
-function specOf(tasks: string | URL): string {
-  if (tasks instanceof URL) return tasks.protocol === 'file:' ? fileURLToPath(tasks) : tasks.href;
-  if (tasks.startsWith('file:')) return fileURLToPath(tasks);
-  return path.resolve(tasks);
-}
-
-function workerEntry(): { file: string; eval: boolean } {
-  const dir = path.dirname(__filename);
-  if (!__filename.endsWith('.ts')) return { file: path.join(dir, 'worker.js'), eval: false };
-  // Running from TypeScript sources (tests, tsx): load the worker through tsx.
-  const req = createRequire(__filename);
-  const tsx = req.resolve('tsx/cjs');
-  return { file: `require(${JSON.stringify(tsx)}); require(${JSON.stringify(path.join(dir, 'worker.ts'))});`, eval: true };
-}
-
-function omni(code: OmniErrorCode, message: string, cause?: unknown): OmniError {
-  return new OmniError(code, message, cause === undefined ? undefined : { cause });
-}
 
 export class Scheduler extends EventEmitter {
   readonly threads: number;
@@ -253,6 +110,7 @@ export class Scheduler extends EventEmitter {
     this.idleTimeoutMs = o.idleTimeoutMs;
     this.log = loggerFor('scheduler', o.logger as Logger | undefined);
     this.id = callNative(() => native.schedCreate(this.threads));
+    this.native = new NativeKernels(this.id, () => this.checkOpen());
     this.sharedTable = {
       idOf: (sab) => this.shareBuffer(sab),
       get: (id) => this.sharedById.get(id)!,
@@ -332,6 +190,10 @@ export class Scheduler extends EventEmitter {
         slot.error,
       );
       for (const p of [...this.pending.values()]) this.settleError(p, this.broken);
+      // no worker will ever take what is queued (or about to be): drop it, so stats() says so
+      this.out.reset();
+      this.outCount = 0;
+      callNative(() => native.schedDiscardQueued(this.id));
       this.emit('workerError', { slot: slot.index, error: this.broken });
       return;
     }
@@ -404,10 +266,16 @@ export class Scheduler extends EventEmitter {
     return i;
   }
 
+  /** Throws when closed; with `jsTasks`, also when there is no (loadable) task module. Native kernels pass `false`. */
   private checkOpen(jsTasks = false): void {
-    if (jsTasks && this.spec === undefined) throw omni(ErrorCodes.INVALID_ARGUMENT, 'options.tasks: this scheduler was created without a task module; only native kernels are available');
-    if (this.broken) throw this.broken;
     if (this.closing) throw omni(ErrorCodes.CLOSED, CLOSED_MSG);
+    if (!jsTasks) return;
+    if (this.spec === undefined) throw omni(ErrorCodes.INVALID_ARGUMENT, 'options.tasks: this scheduler was created without a task module; only native kernels are available');
+    if (this.broken) {
+      // a task refused because the module cannot load is a failed task: count it
+      this.failed++;
+      throw this.broken;
+    }
   }
 
   private flush = (): void => {
@@ -629,53 +497,32 @@ export class Scheduler extends EventEmitter {
   }
 
   private drain(): void {
+    // after close() the native queues are gone and every pending task is settled
+    if (this.closed) return;
     let buf: Buffer | null;
     try {
       buf = native.schedDrain(this.id);
-    } catch {
+    } catch (err) {
+      // completions that cannot be read would leave their tasks pending forever: fail them, loudly
+      const e = fromNative(err);
+      this.log.error({ err: e }, 'reading task completions failed');
+      for (const p of [...this.pending.values()]) {
+        this.settleError(p, omni(ErrorCodes.INTERNAL, `task '${p.name}' (id ${p.id}): its completion could not be read: ${e.message}`, e));
+      }
       return;
     }
     if (!buf) return;
-    let off = 0;
-    while (off < buf.length) {
-      const id = buf.readDoubleLE(off);
-      const len = buf.readUInt32LE(off + 8);
-      const status = buf[off + 12];
-      const start = off + COMPLETION_HEADER;
-      const end = start + len;
-      off = end;
-      const p = this.pending.get(id);
+    for (const c of completions(buf)) {
+      const p = this.pending.get(c.id);
       if (!p) continue;
-      if (status === STATUS_OK) {
-        let v: unknown;
-        try {
-          v = readValue(buf, start, end);
-        } catch (e) {
-          this.settleError(p, omni(ErrorCodes.INTERNAL, `task '${p.name}' (id ${id}): result could not be decoded: ${(e as Error).message}`, e));
-          continue;
-        }
-        this.cleanup(p);
-        this.completed++;
-        p.resolve(v);
+      const r = decodeCompletion(buf, c, p, this.spec);
+      if (!r.ok) {
+        this.settleError(p, r.error);
         continue;
       }
-      let payload: unknown;
-      try {
-        payload = readValue(buf, start, end);
-      } catch {
-        payload = undefined;
-      }
-      if (status === STATUS_THREW) {
-        const info = (payload ?? {}) as { name?: string; message?: string; stack?: string; code?: string };
-        const remote = Object.assign(new Error(info.message ?? String(payload)), info);
-        this.settleError(p, omni(SchedulerErrorCodes.TASK_FAILED, `task '${p.name}' (id ${id}) threw: ${info.message ?? String(payload)}`, remote));
-      } else if (status === STATUS_NO_SUCH_TASK) {
-        this.settleError(p, omni(ErrorCodes.INVALID_ARGUMENT, `name: the task module '${this.spec}' exports no function '${p.name}'`));
-      } else if (status === STATUS_SKIPPED) {
-        this.settleError(p, omni(SchedulerErrorCodes.TASK_CANCELLED, `task '${p.name}' (id ${id}) was cancelled`));
-      } else {
-        this.settleError(p, omni(SchedulerErrorCodes.TASK_FAILED, `task '${p.name}' (id ${id}): ${String(payload)}`));
-      }
+      this.cleanup(p);
+      this.completed++;
+      p.resolve(r.value);
     }
   }
 
@@ -699,39 +546,11 @@ export class Scheduler extends EventEmitter {
     return createChannel<T>(o.capacity ?? 64);
   }
 
-  /** Native kernels run on the scheduler's native pool; they never touch JS. */
-  readonly native = {
-    /** BLAKE3 of many files, one native task per file. Failed files give an `OmniError` in their place. */
-    hashFiles: async (paths: string[]): Promise<(Uint8Array | OmniError)[]> => {
-      this.checkOpen();
-      if (!Array.isArray(paths) || paths.some((p) => typeof p !== 'string')) throw omni(ErrorCodes.INVALID_ARGUMENT, 'paths: expected an array of strings');
-      const r = await callNativeAsync(() => native.schedHashFiles(this.id, paths));
-      return r.codes.map((code, i) =>
-        code ? omni(code as OmniErrorCode, r.errors[i]) : new Uint8Array(r.hashes.buffer, r.hashes.byteOffset + i * 32, 32),
-      );
-    },
-    /** Ed25519 batch verification on the native pool (`result[i]` for `items[i]`). */
-    verifyBatch: async (
-      items: { signature: Uint8Array; message: Uint8Array; publicKey: Uint8Array }[],
-      options: { mode?: 'strict' | 'zip215' } = {},
-    ): Promise<boolean[]> => {
-      this.checkOpen();
-      if (!Array.isArray(items)) throw omni(ErrorCodes.INVALID_ARGUMENT, 'items: expected an array');
-      const sig = Buffer.allocUnsafe(items.length * 64);
-      const pk = Buffer.allocUnsafe(items.length * 32);
-      items.forEach((it, i) => {
-        if (!(it?.signature instanceof Uint8Array) || it.signature.length !== 64) throw omni(ErrorCodes.INVALID_ARGUMENT, `items[${i}].signature: expected a Uint8Array of 64 bytes`);
-        if (!(it.publicKey instanceof Uint8Array) || it.publicKey.length !== 32) throw omni(ErrorCodes.INVALID_ARGUMENT, `items[${i}].publicKey: expected a Uint8Array of 32 bytes`);
-        if (!(it.message instanceof Uint8Array)) throw omni(ErrorCodes.INVALID_ARGUMENT, `items[${i}].message: expected a Uint8Array`);
-        sig.set(it.signature, i * 64);
-        pk.set(it.publicKey, i * 32);
-      });
-      const { data: msgs, ends } = packBytes('items', items.map((it) => it.message));
-      return callNativeAsync(() => native.schedVerifyBatch(this.id, sig, msgs, ends, pk, options.mode));
-    },
-    /** Runs `n` empty native tasks (measures per-task overhead). */
-    noop: (n: number): Promise<number> => callNativeAsync(() => native.schedNoop(this.id, n)),
-  };
+  /**
+   * Native kernels run on the scheduler's native pool; they never touch JS, so
+   * they need no task module and keep working when it failed to load.
+   */
+  readonly native: NativeKernels;
 
   stats(): SchedulerStats {
     const s = this.closed ? undefined : callNative(() => native.schedStats(this.id));
@@ -742,6 +561,7 @@ export class Scheduler extends EventEmitter {
       queued: s?.queued ?? 0,
       completed: this.completed,
       failed: this.failed,
+      native: this.native.stats(),
       workers: (s?.slots ?? []).map((w) => ({
         executed: w.executed,
         stolen: w.stolen,
@@ -760,7 +580,7 @@ export class Scheduler extends EventEmitter {
    * `ERR_OMNI_CLOSED` and workers that do not stop are terminated.
    */
   close(options: CloseOptions = {}): Promise<void> {
-    const o = parseOptions('options', z.object({ mode: z.enum(['drain', 'cancel']).optional(), graceMs: z.number().min(0).optional() }).strict(), options);
+    const o = parseOptions('options', closeSchema, options);
     if (this.closePromise) return this.closePromise;
     this.closing = true;
     if (this.idleTimer) clearTimeout(this.idleTimer);

@@ -8,13 +8,14 @@
 import { parentPort, receiveMessageOnPort, workerData, type MessagePort } from 'node:worker_threads';
 import { pathToFileURL } from 'node:url';
 import { native } from '../native.js';
-import { OmniError } from '../errors.js';
+import { ErrorCodes, fromNative, OmniError } from '../errors.js';
 import { SchedulerErrorCodes } from './errors.js';
 import {
   CANCEL_RING, COMPLETION_HEADER, FLAG_MAP, FLAG_NAMED, STATUS_NO_SUCH_TASK, STATUS_OK, STATUS_SKIPPED, STATUS_THREW,
   STATUS_UNSERIALIZABLE, STATUS_WORKER_LOST, TASK_HEADER, Writer, errorPayload, readValue, stateViews, type SharedTable,
 } from './codec.js';
 import { openChannel, type Channel, type ChannelHandle } from './channel.js';
+import { completions } from './completions.js';
 
 interface WorkerInit {
   schedId: number;
@@ -242,17 +243,20 @@ function deliverChildren(): boolean {
   let b: Buffer | null;
   try {
     b = native.schedChildResults(schedId, slot);
-  } catch {
-    return false;
+  } catch (err) {
+    // closed: the scheduler is going away and cancels everything itself
+    if (fromNative(err).code === ErrorCodes.CLOSED) return false;
+    // otherwise the results cannot be read: fail the waiting subtasks instead of leaving them pending
+    for (const [id, c] of [...children]) {
+      children.delete(id);
+      c.parent.kids.delete(id);
+      c.reject(childError(ErrorCodes.INTERNAL, `subtask '${c.name}' (id ${id}): its result could not be read: ${fromNative(err).message}`, err));
+    }
+    return true;
   }
   if (!b) return false;
-  let off = 0;
-  while (off < b.length) {
-    const id = b.readDoubleLE(off);
-    const len = b.readUInt32LE(off + 8);
-    const status = b[off + 12];
-    const start = off + COMPLETION_HEADER;
-    off = start + len;
+  for (const { id, status, start, end } of completions(b)) {
+    const len = end - start;
     const c = children.get(id);
     if (!c) continue;
     children.delete(id);

@@ -19,8 +19,15 @@ export interface Limits {
   nodes?: number;
   /** Equality-saturation iterations (default 30). */
   iterations?: number;
-  /** Wall-clock budget for rewriting / proofs in ms (default 2000). */
+  /** Wall-clock budget in ms. Rewriting and `equivalent` default to 2000 (past it they answer
+   *  `unknown`); given explicitly it also bounds simplify/expand/factor/... (past it they
+   *  throw `ERR_OMNI_LIMIT`; `factor` leaves the rest unfactored with `complete: false`). */
   timeMs?: number;
+  /** `factor`: square-free parts of higher degree (and multivariate inputs whose Kronecker
+   *  image is of higher degree) are left unfactored (default 200). */
+  factorMaxDegree?: number;
+  /** `factor`: time budget in ms per square-free part (default 5000). */
+  factorTimeMs?: number;
 }
 /** A rewrite rule: mathjs rule string (`'n1*n3 + n2*n3 -> (n1+n2)*n3'`, `<->` for both
  *  directions; `n*` match anything, `c*` numbers, `v*` non-numbers) or `{ l, r, name? }`. */
@@ -51,6 +58,8 @@ const limitsSchema = z.strictObject({
   nodes: z.number().int().min(1).optional(),
   iterations: z.number().int().min(1).optional(),
   timeMs: z.number().int().min(1).optional(),
+  factorMaxDegree: z.number().int().min(1).max(100_000).optional(),
+  factorTimeMs: z.number().int().min(0).optional(),
 });
 const ruleSchema = z.union([z.string(), z.strictObject({ l: z.string(), r: z.string(), name: z.string().optional() })]);
 const optionsSchema = z.strictObject({
@@ -107,8 +116,25 @@ export function expand(expr: string, options?: SimplifyOptions): Simplified {
 export function rationalize(expr: string, options?: SimplifyOptions): { expr: string; numerator: string; denominator: string } {
   return call('rationalize', { expr: exprArg('expr', expr), options: opts(options) });
 }
+/** `factor` with `complete: false` when a limit left a factor unsplit (it may be reducible). */
+export interface Factored {
+  expr: string;
+  complete: boolean;
+}
+/** Factors over the integers (univariate and multivariate); every factor is irreducible
+ *  unless a limit was hit (see `factorFull`). */
 export function factor(expr: string, options?: SimplifyOptions): string {
-  return call<{ expr: string }>('factor', { expr: exprArg('expr', expr), options: opts(options) }).expr;
+  return factorFull(expr, options).expr;
+}
+export function factorFull(expr: string, options?: SimplifyOptions): Factored {
+  return call('factor', { expr: exprArg('expr', expr), options: opts(options) });
+}
+/** `factor` off the event loop (the libuv pool). */
+export async function factorAsync(expr: string, options?: SimplifyOptions): Promise<string> {
+  return (await factorFullAsync(expr, options)).expr;
+}
+export function factorFullAsync(expr: string, options?: SimplifyOptions): Promise<Factored> {
+  return callAsync('factor', { expr: exprArg('expr', expr), options: opts(options) });
 }
 export function derivative(expr: string, variable: string, options?: SimplifyOptions): Simplified {
   return call('derivative', { expr: exprArg('expr', expr), variable: exprArg('variable', variable), options: opts(options) });
@@ -117,9 +143,19 @@ export function substitute(expr: string, map: Record<string, string | number>): 
   if (typeof map !== 'object' || map === null) throw invalidArgument('map', 'must be an object');
   return call<{ expr: string }>('substitute', { expr: exprArg('expr', expr), map }).expr;
 }
+/** A JSON-carried number: non-finite values travel as their names. */
+type WireNumber = number | 'Infinity' | '-Infinity' | 'NaN';
+function fromWire(v: WireNumber): number {
+  return typeof v === 'number' ? v : Number(v);
+}
+/**
+ * Evaluates in IEEE double arithmetic, like mathjs with `number: 'number'`: `1/0` is
+ * `Infinity`, `0/0` and `sqrt(-1)` are `NaN` (the result is always a `number`, possibly
+ * non-finite; check with `Number.isFinite`). Unknown symbols and functions throw.
+ */
 export function evaluate(expr: string, scope: Record<string, number> = {}): number {
   if (typeof scope !== 'object' || scope === null) throw invalidArgument('scope', 'must be an object of numbers');
-  return call<{ value: number }>('evaluate', { expr: exprArg('expr', expr), scope }).value;
+  return fromWire(call<{ value: WireNumber }>('evaluate', { expr: exprArg('expr', expr), scope }).value);
 }
 
 export interface Step {
@@ -133,10 +169,33 @@ export interface Step {
   /** The whole expression after this step as an s-expression (what `checkProof` replays). */
   term?: string;
 }
+/**
+ * Switch on `status`. `equal` is kept for old callers and is deprecated: its `'unknown'`
+ * value is truthy, so `if (res.equal)` would treat unknown as equal.
+ */
 export type Equivalence =
-  | { equal: true; method: 'rewrite' | 'normal-form'; proof: Step[]; conditions: string[] }
-  | { equal: false; counterexample: Record<string, number>; values: [number, number] }
-  | { equal: 'unknown'; reason: string };
+  | {
+      status: 'equal';
+      /** @deprecated use `status` */
+      equal: true;
+      method: 'rewrite' | 'normal-form';
+      proof: Step[];
+      /** The equality holds wherever these hold (factors cancelled on either side are non-zero). */
+      conditions: string[];
+    }
+  | {
+      status: 'different';
+      /** @deprecated use `status` */
+      equal: false;
+      counterexample: Record<string, number>;
+      values: [number, number];
+    }
+  | {
+      status: 'unknown';
+      /** @deprecated use `status` */
+      equal: 'unknown';
+      reason: string;
+    };
 
 /**
  * Is `a = b`? A numeric point that separates them gives `{ equal: false }`; otherwise an
@@ -146,7 +205,9 @@ export type Equivalence =
  */
 export function equivalent(a: string, b: string, options?: SimplifyOptions & { defaultRules?: boolean }): Equivalence {
   const { defaultRules, ...rest } = options ?? {};
-  return call('equivalent', { a: exprArg('a', a), b: exprArg('b', b), options: opts(options === undefined ? undefined : rest), defaultRules });
+  const r = call<Equivalence>('equivalent', { a: exprArg('a', a), b: exprArg('b', b), options: opts(options === undefined ? undefined : rest), defaultRules });
+  if (r.status === 'different') r.values = r.values.map((v) => fromWire(v as WireNumber)) as [number, number];
+  return r;
 }
 /** Replays a proof independently of the search (pattern matching per step, exact arithmetic). */
 export function checkProof(a: string, b: string, proof: Step[], options?: SimplifyOptions & { defaultRules?: boolean }): { valid: boolean; reason?: string } {
@@ -154,8 +215,11 @@ export function checkProof(a: string, b: string, proof: Step[], options?: Simpli
   const { defaultRules, ...rest } = options ?? {};
   return call('checkProof', { a: exprArg('a', a), b: exprArg('b', b), proof, options: opts(options === undefined ? undefined : rest), defaultRules });
 }
+/** Why equality saturation stopped: `saturated` (no rule applies any more, so `expr` is the
+ *  smallest term of its whole class), or the limit that stopped it first. */
+export type StopReason = 'saturated' | 'iterationLimit' | 'nodeLimit' | 'timeLimit' | 'other';
 /** Rewrites with the given rules only (equality saturation) and returns the smallest term. */
-export function rewrite(expr: string, rules: Rule[], options?: { limits?: Limits }): { expr: string; stopReason: string } {
+export function rewrite(expr: string, rules: Rule[], options?: { limits?: Limits }): { expr: string; stopReason: StopReason } {
   const o = opts({ rules, ...(options ?? {}) });
   return call('rewrite', { expr: exprArg('expr', expr), options: o });
 }
@@ -201,11 +265,13 @@ export interface Compiled {
   evaluate(values: number[]): number;
 }
 
-/** Compiles the canonical form of `expr` into a stack-machine evaluator. */
-export function compile(expr: string, variables: string[]): Compiled {
+/** Compiles the canonical form of `expr` into a stack-machine evaluator (`options` as for
+ *  `simplify`: assumptions, `allowCancel`, limits). */
+export function compile(expr: string, variables: string[], options?: SimplifyOptions): Compiled {
   exprArg('expr', expr);
   if (!Array.isArray(variables)) throw invalidArgument('variables', 'must be an array of names');
-  const inner = callNative(() => new native.SymbolicCompiled(expr, variables));
+  const o = opts(options);
+  const inner = callNative(() => new native.SymbolicCompiled(expr, variables, o === undefined ? undefined : JSON.stringify(o)));
   return {
     variables: [...variables],
     evaluate: (values: number[]) => callNative(() => inner.evaluate(values)),

@@ -21,7 +21,11 @@ fn req(signer: &str, i: usize) -> IssueRequest {
 fn main() {
     let n: usize = std::env::args().nth(1).and_then(|s| s.parse().ok()).unwrap_or(5000);
     let dir = tempfile::tempdir().unwrap();
-    let a = Authority::open(dir.path(), OpenOptions { log: Some(Arc::new(MemLog::new("bench"))), ..Default::default() }).unwrap();
+    let a = Authority::open(
+        dir.path(),
+        OpenOptions { log: Some(Arc::new(MemLog::new("bench"))), insecure_plaintext: true, ..Default::default() },
+    )
+    .unwrap();
     for k in ["root", "a", "b", "c"] {
         a.create_key(k).unwrap();
     }
@@ -66,11 +70,17 @@ fn main() {
         let sparse = t.elapsed().as_secs_f64();
         let paes: Vec<Vec<u8>> = envs2.iter().map(|e| e.pae()).collect();
         let pk = a.export_public_key("c").unwrap();
-        let items: Vec<ed25519::Item> = envs2.iter().zip(&paes).map(|(e, p)| ed25519::Item { signature: &e.signatures[0].sig, message: p, public_key: &pk }).collect();
+        let items: Vec<ed25519::Item> =
+            envs2.iter().zip(&paes).map(|(e, p)| ed25519::Item { signature: &e.signatures[0].sig, message: p, public_key: &pk }).collect();
         let t = Instant::now();
         ed25519::verify_batch(&items, ed25519::Mode::Strict, false).unwrap();
         let vb = t.elapsed().as_secs_f64();
-        println!("per envelope: envelope parse {:.1} us, statement parse {:.1} us, batch sig {:.1} us", parse / n as f64 * 1e6, sparse / n as f64 * 1e6, vb / n as f64 * 1e6);
+        println!(
+            "per envelope: envelope parse {:.1} us, statement parse {:.1} us, batch sig {:.1} us",
+            parse / n as f64 * 1e6,
+            sparse / n as f64 * 1e6,
+            vb / n as f64 * 1e6
+        );
     }
     let mut lat = Vec::with_capacity(2000);
     for e in refs.iter().take(2000) {
@@ -82,7 +92,7 @@ fn main() {
     println!("single verify, 3-level chain: p50 {:.0} us, p99 {:.0} us", lat[lat.len() / 2], lat[lat.len() * 99 / 100]);
 
     let fdir = tempfile::tempdir().unwrap();
-    let fa = Authority::open(fdir.path(), OpenOptions::default()).unwrap();
+    let fa = Authority::open(fdir.path(), OpenOptions { insecure_plaintext: true, ..Default::default() }).unwrap();
     fa.create_key("c").unwrap();
     let t = Instant::now();
     for chunk in reqs.chunks(256) {

@@ -24,7 +24,11 @@ fn obj<'a>(v: &'a Value, path: &str) -> Result<&'a Map<String, Value>> {
 fn opt_i64(m: &Map<String, Value>, k: &str, path: &str) -> Result<Option<i64>> {
     match m.get(k) {
         None | Some(Value::Null) => Ok(None),
-        Some(v) => v.as_i64().or_else(|| v.as_f64().filter(|f| f.fract() == 0.0).map(|f| f as i64)).map(Some).ok_or_else(|| bad(&format!("{path}.{k}"), "expected an integer")),
+        Some(v) => v
+            .as_i64()
+            .or_else(|| v.as_f64().filter(|f| f.fract() == 0.0).map(|f| f as i64))
+            .map(Some)
+            .ok_or_else(|| bad(&format!("{path}.{k}"), "expected an integer")),
     }
 }
 
@@ -126,7 +130,8 @@ impl VerifyConfig {
             let lm = obj(l, "opts.limits")?;
             let set = |k: &str, f: &mut usize| -> Result<()> {
                 if let Some(v) = lm.get(k) {
-                    *f = v.as_u64().filter(|x| *x > 0).ok_or_else(|| bad(&format!("opts.limits.{k}"), "expected a positive integer"))? as usize;
+                    *f = v.as_u64().filter(|x| *x > 0).ok_or_else(|| bad(&format!("opts.limits.{k}"), "expected a positive integer"))?
+                        as usize;
                 }
                 Ok(())
             };
@@ -171,7 +176,23 @@ pub fn verification(v: &Verification) -> Value {
         "predicateType": v.predicate_type,
         "chain": v.chain,
         "signers": v.signers,
+        "warnings": v.warnings,
     })
+}
+
+/// `{target: {attestation}|{key}, reason, effectiveFrom, by, id}` per record.
+pub fn revocations(r: &crate::RevocationSet) -> Value {
+    Value::Array(
+        r.iter()
+            .map(|x| {
+                let t = match &x.target {
+                    crate::Target::Attestation(a) => json!({"attestation": a}),
+                    crate::Target::Key(k) => json!({"key": k}),
+                };
+                json!({"target": t, "reason": x.reason, "effectiveFrom": x.effective_from, "by": x.by, "id": x.id})
+            })
+            .collect(),
+    )
 }
 
 pub fn to_bytes(v: &Value) -> Vec<u8> {

@@ -4,8 +4,16 @@
 //! fails (crash, full disk), the caller gets an error and no envelope.
 //!
 //! Log entries are canonical JSON `{"kind", "id", "time", "envelope"}`.
-//! [`LogTail`] reads a log (this process's or another's, through
-//! [`LedgerReader`]) incrementally and keeps the set of revocations.
+//! [`LogTail`] reads a log (this process's or another's, through the
+//! ledger's read-only follower) incrementally and keeps the set of revocations.
+//!
+//! The default log is an omnitide ledger in `<dir>/ledger` whose origin is
+//! per authority (default `omnitide-attest/<first 16 hex digits of the log
+//! key's ID>`, so witnesses can tell authorities apart) and whose tree hash is
+//! BLAKE3 or, for CT/C2SP tooling, SHA-256.
+//!
+//! A key revoked in this authority's log (by itself, or by a key that
+//! delegated to it here) cannot sign anything here any more.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -19,12 +27,18 @@ use serde_json::{json, Value};
 use crate::dsse::{Envelope, Signature, PAYLOAD_TYPE_INTOTO};
 use crate::json::{b64, unb64};
 use crate::keystore::{KeyInfo, KeyStore};
-use crate::ledger_log::{LedgerLog, LedgerReader};
-use crate::log::{verify_inclusion, AuditLog, Checkpoint, HashAlg, InclusionProof};
+use crate::ledger_log::{FollowerLog, LedgerLog};
+use crate::log::{verify_inclusion, AuditLog, HashAlg, InclusionProof};
 pub use omnitide_ledger::Durability;
 
-/// Origin (and checkpoint key name) of an authority's default ledger.
+/// Prefix of an authority's default ledger origin (the checkpoint key name).
 pub const LEDGER_ORIGIN: &str = "omnitide-attest";
+
+/// The default origin of an authority's ledger: [`LEDGER_ORIGIN`] plus the
+/// first 16 hex digits of the log key's ID.
+pub fn default_origin(log_public_key: &[u8; 32]) -> String {
+    format!("{LEDGER_ORIGIN}/{}", &crate::keyid(log_public_key)[..16])
+}
 use crate::revocation::{Revocation, RevocationSet, Target};
 use crate::scope::{build_globs, delegation_predicate, Scope, DELEGATION_TYPE};
 use crate::statement::{check_digest, Meta, Statement, Subject, REVOCATION_TYPE, ROOT_TYPE};
@@ -32,7 +46,16 @@ use crate::trust::TrustRoot;
 use crate::verify::{Limits, Reason, Verification, VerifyOptions};
 
 pub struct OpenOptions {
+    /// Encrypts the secret keys at rest (required unless `insecure_plaintext`).
     pub passphrase: Option<String>,
+    /// Store secret keys unencrypted (tests only): must be explicit.
+    pub insecure_plaintext: bool,
+    /// Origin of a new default ledger (default [`default_origin`]); an
+    /// existing ledger keeps the origin in its `ledger.json`.
+    pub log_origin: Option<String>,
+    /// Tree hash of a new default ledger (default BLAKE3; SHA-256 for CT/C2SP
+    /// tooling); an existing ledger keeps its own.
+    pub log_hash: Option<HashAlg>,
     /// The audit log; default: an omnitide ledger in `<dir>/ledger`
     /// (BLAKE3 tree, checkpoints signed with a key kept in the key store).
     pub log: Option<Arc<dyn AuditLog>>,
@@ -46,7 +69,16 @@ pub struct OpenOptions {
 
 impl Default for OpenOptions {
     fn default() -> Self {
-        Self { passphrase: None, log: None, durability: Durability::Batch, limits: Limits::default(), poll_interval: Duration::from_millis(100) }
+        Self {
+            passphrase: None,
+            insecure_plaintext: false,
+            log_origin: None,
+            log_hash: None,
+            log: None,
+            durability: Durability::Batch,
+            limits: Limits::default(),
+            poll_interval: Duration::from_millis(100),
+        }
     }
 }
 
@@ -75,6 +107,8 @@ pub struct LogTail {
     pos: u64,
     revocations: Arc<RevocationSet>,
     index: HashMap<String, u64>,
+    /// delegate key ID -> key IDs that delegated to it (from "delegate" entries).
+    delegators: HashMap<String, Vec<String>>,
     last_poll: Option<Instant>,
     poll_interval: Duration,
 }
@@ -83,13 +117,21 @@ const TAIL_BATCH: usize = 4096;
 
 impl LogTail {
     pub fn new(log: Arc<dyn AuditLog>, poll_interval: Duration) -> Self {
-        Self { log, pos: 0, revocations: Arc::new(RevocationSet::new()), index: HashMap::new(), last_poll: None, poll_interval }
+        Self {
+            log,
+            pos: 0,
+            revocations: Arc::new(RevocationSet::new()),
+            index: HashMap::new(),
+            delegators: HashMap::new(),
+            last_poll: None,
+            poll_interval,
+        }
     }
 
     /// A read-only tail over the default ledger of an authority directory:
     /// for verifiers in other processes (no lock, no keys needed).
     pub fn open_dir(dir: &Path, poll_interval: Duration) -> Result<Self> {
-        Ok(Self::new(Arc::new(LedgerReader::open(&dir.join("ledger"))?), poll_interval))
+        Ok(Self::new(Arc::new(FollowerLog::open(&dir.join("ledger"))?), poll_interval))
     }
 
     /// Reads entries appended since the last call.
@@ -119,16 +161,49 @@ impl LogTail {
     }
 
     fn absorb(&mut self, index: u64, entry: &[u8]) {
-        let Ok(v) = crate::json::parse_strict(entry) else { return };
-        let Some(id) = v.get("id").and_then(Value::as_str) else { return };
+        let Ok(v) = crate::json::parse_strict(entry) else {
+            return;
+        };
+        let Some(id) = v.get("id").and_then(Value::as_str) else {
+            return;
+        };
         self.index.insert(id.to_owned(), index);
-        if v.get("kind").and_then(Value::as_str) == Some("revoke") {
-            if let Ok(env) = Envelope::from_value(&v["envelope"], Limits::default().envelope_limits()) {
-                if let Some(r) = Revocation::from_envelope(&env) {
-                    Arc::make_mut(&mut self.revocations).insert(r);
-                }
+        let kind = v.get("kind").and_then(Value::as_str);
+        if kind != Some("revoke") && kind != Some("delegate") {
+            return;
+        }
+        let Ok(env) = Envelope::from_value(&v["envelope"], Limits::default().envelope_limits()) else {
+            return;
+        };
+        if kind == Some("revoke") {
+            if let Some(r) = Revocation::from_envelope(&env) {
+                Arc::make_mut(&mut self.revocations).insert(r);
+            }
+        } else if let Some(d) = Statement::parse(&env.payload, 16).ok().and_then(|st| crate::scope::Delegation::from_statement(&st).ok()) {
+            let v = self.delegators.entry(d.delegate).or_default();
+            if !v.contains(&d.delegator) {
+                v.push(d.delegator);
             }
         }
+    }
+
+    /// Did `upper` delegate (directly or through a chain of this log's
+    /// delegations) to `key`?
+    pub fn delegated_to(&self, upper: &str, key: &str) -> bool {
+        let mut todo = vec![key.to_owned()];
+        let mut seen = std::collections::HashSet::new();
+        while let Some(k) = todo.pop() {
+            if seen.len() > 4096 || !seen.insert(k.clone()) {
+                continue;
+            }
+            for d in self.delegators.get(&k).map(Vec::as_slice).unwrap_or(&[]) {
+                if d == upper {
+                    return true;
+                }
+                todo.push(d.clone());
+            }
+        }
+        false
     }
 
     pub fn revocations(&self) -> &RevocationSet {
@@ -175,12 +250,17 @@ fn nonce() -> String {
 
 impl Authority {
     pub fn open(dir: &Path, opts: OpenOptions) -> Result<Self> {
-        let keys = KeyStore::open(dir, opts.passphrase.as_deref())?;
+        let keys = KeyStore::open(dir, opts.passphrase.as_deref(), opts.insecure_plaintext)?;
         let log: Arc<dyn AuditLog> = match opts.log {
             Some(l) => l,
             None => {
                 let signer = keys.system_secret("audit-log")?;
-                Arc::new(LedgerLog::open(&dir.join("ledger"), LEDGER_ORIGIN, &signer, opts.durability)?)
+                let ldir = dir.join("ledger");
+                let existing = omnitide_ledger::store::Meta::read(&ldir)?;
+                let pk = omnitide_crypto::ed25519::public_key_from_secret(&signer[..])?;
+                let origin = opts.log_origin.or(existing.as_ref().map(|m| m.origin.clone())).unwrap_or_else(|| default_origin(&pk));
+                let hash = opts.log_hash.or(existing.map(|m| m.hash)).unwrap_or(HashAlg::Blake3);
+                Arc::new(LedgerLog::open(&ldir, &origin, hash, &signer, opts.durability)?)
             }
         };
         let mut tail = LogTail::new(log.clone(), opts.poll_interval);
@@ -220,15 +300,64 @@ impl Authority {
         self.keys.list()
     }
 
+    /// Encrypts the key store in `dir` under `new_passphrase` (from plaintext
+    /// when `passphrase` is `None`, else changing it). Needs the directory
+    /// closed: it takes the ledger's lock for the duration.
+    pub fn reencrypt(dir: &Path, passphrase: Option<&str>, new_passphrase: &str) -> Result<()> {
+        let ldir = dir.join("ledger");
+        let _lock = if ldir.join("LOCK").exists() {
+            let f = std::fs::OpenOptions::new().write(true).open(ldir.join("LOCK")).map_err(|e| Error::io("dir: open ledger/LOCK", &e))?;
+            f.try_lock().map_err(|_| {
+                Error::new(omnitide_common::code::LOCKED, format!("dir: {} is open by an authority; close it first", dir.display()))
+            })?;
+            Some(f)
+        } else {
+            None
+        };
+        KeyStore::reencrypt(dir, passphrase, new_passphrase)
+    }
+
+    /// Refuses a key that this authority's log records as revoked, by itself
+    /// or by a key that delegated to it (this log's delegations). (Root keys
+    /// are not known here: a root-threshold revocation is enforced by
+    /// verification.)
+    fn check_not_revoked(&self, name: &str, keyid: &str) -> Result<()> {
+        let mut t = lock(&self.tail);
+        t.refresh_if_stale()?;
+        let now = crate::now_ms();
+        let found =
+            t.revocations().key(keyid).iter().find(|r| r.effective_from <= now && (r.by == keyid || t.delegated_to(&r.by, keyid))).cloned();
+        drop(t);
+        if let Some(r) = found {
+            return Err(Error::invalid_arg(
+                "signer",
+                format!(
+                    "key '{name}' ({keyid}) was revoked from {} by key {} ({}); a revoked key cannot sign",
+                    r.effective_from, r.by, r.reason
+                ),
+            ));
+        }
+        Ok(())
+    }
+
+    fn sign_as(&self, name: &str, message: &[u8]) -> Result<(String, [u8; 64])> {
+        let info = self.keys.info(name)?;
+        self.check_not_revoked(name, &info.keyid)?;
+        self.keys.sign(name, message)
+    }
+
     fn sign_statement(&self, st: &Statement, signers: &[&str]) -> Result<Envelope> {
         let payload = st.to_payload()?;
         if payload.len() + 4096 > self.limits.max_envelope_bytes {
-            return Err(Error::limit("predicate", format!("statement of {} bytes exceeds the envelope limit of {}", payload.len(), self.limits.max_envelope_bytes)));
+            return Err(Error::limit(
+                "predicate",
+                format!("statement of {} bytes exceeds the envelope limit of {}", payload.len(), self.limits.max_envelope_bytes),
+            ));
         }
         let mut env = Envelope { payload_type: PAYLOAD_TYPE_INTOTO.into(), payload, signatures: vec![] };
         let pae = env.pae();
         for s in signers {
-            let (keyid, sig) = self.keys.sign(s, &pae)?;
+            let (keyid, sig) = self.sign_as(s, &pae)?;
             if !env.signatures.iter().any(|x| x.keyid == keyid) {
                 env.signatures.push(Signature { keyid, sig: sig.to_vec() });
             }
@@ -277,7 +406,10 @@ impl Authority {
             return Err(Error::invalid_arg(&format!("{p}.subject"), "needs at least one subject"));
         }
         if r.subjects.len() > self.limits.max_subjects {
-            return Err(Error::limit(&format!("{p}.subject"), format!("{} subjects exceeds {}", r.subjects.len(), self.limits.max_subjects)));
+            return Err(Error::limit(
+                &format!("{p}.subject"),
+                format!("{} subjects exceeds {}", r.subjects.len(), self.limits.max_subjects),
+            ));
         }
         for (j, s) in r.subjects.iter().enumerate() {
             check_digest(&format!("{p}.subject[{j}].digest"), &s.digest)?;
@@ -321,7 +453,7 @@ impl Authority {
     /// Adds `signer`'s signature to an envelope (the attestation ID is unchanged).
     pub fn cosign(&self, envelope: &[u8], signer: &str) -> Result<Issued> {
         let mut env = Envelope::parse(envelope, self.limits.envelope_limits()).map_err(|e| Error::invalid_arg("envelope", e))?;
-        let (keyid, sig) = self.keys.sign(signer, &env.pae())?;
+        let (keyid, sig) = self.sign_as(signer, &env.pae())?;
         if env.signatures.iter().any(|s| s.keyid == keyid) {
             return Err(Error::invalid_arg("signer", format!("'{signer}' already signed this envelope")));
         }
@@ -355,7 +487,10 @@ impl Authority {
             }
         }
         let st = Statement {
-            subject: vec![Subject { name: format!("key:{}", to_info.keyid), digest: [("blake3".to_string(), to_info.keyid.clone())].into() }],
+            subject: vec![Subject {
+                name: format!("key:{}", to_info.keyid),
+                digest: [("blake3".to_string(), to_info.keyid.clone())].into(),
+            }],
             predicate_type: DELEGATION_TYPE.into(),
             predicate: delegation_predicate(&from_info.keyid, &to_info.public_key, scope),
             meta: Meta { issued_at: Some(now), expires_at: scope.expires_at, nonce: Some(nonce()) },
@@ -366,6 +501,19 @@ impl Authority {
 
     /// Records a revocation (signed by `by`) in the audit log.
     pub fn revoke(&self, target: Target, reason: &str, effective_from: Option<i64>, by: &str) -> Result<Issued> {
+        self.revoke_cosigned(target, reason, effective_from, by, &[])
+    }
+
+    /// A revocation signed by `by` and `cosigners` (for a root key, a
+    /// threshold of the root role must sign; see [`crate::revocation`]).
+    pub fn revoke_cosigned(
+        &self,
+        target: Target,
+        reason: &str,
+        effective_from: Option<i64>,
+        by: &str,
+        cosigners: &[&str],
+    ) -> Result<Issued> {
         let valid_hex = |s: &str| s.len() == 64 && s.bytes().all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase());
         let (name, id) = match &target {
             Target::Attestation(a) => ("attestation", a),
@@ -378,14 +526,22 @@ impl Authority {
             return Err(Error::limit("reason", "longer than 1024 bytes"));
         }
         let by_info = self.keys.info(by)?;
-        let r = Revocation { target: target.clone(), reason: reason.into(), effective_from: effective_from.unwrap_or_else(crate::now_ms) };
+        let r = Revocation {
+            target: target.clone(),
+            reason: reason.into(),
+            effective_from: effective_from.unwrap_or_else(crate::now_ms),
+            by: by_info.keyid.clone(),
+            id: String::new(),
+            envelope: None,
+        };
         let st = Statement {
             subject: vec![Subject { name: format!("{name}:{id}"), digest: [("blake3".to_string(), id.clone())].into() }],
             predicate_type: REVOCATION_TYPE.into(),
             predicate: r.predicate(&by_info.public_key),
             meta: Meta { issued_at: Some(crate::now_ms()), expires_at: None, nonce: Some(nonce()) },
         };
-        let env = self.sign_statement(&st, &[by])?;
+        let signers: Vec<&str> = std::iter::once(by).chain(cosigners.iter().copied()).collect();
+        let env = self.sign_statement(&st, &signers)?;
         self.commit_one("revoke", env)
     }
 
@@ -394,7 +550,10 @@ impl Authority {
     pub fn sign_root(&self, root: &TrustRoot, signers: &[&str]) -> Result<Issued> {
         root.validate()?;
         let st = Statement {
-            subject: vec![Subject { name: format!("root:v{}", root.version), digest: [("blake3".to_string(), hex::encode(blake3::hash(&root.to_json()).as_bytes()))].into() }],
+            subject: vec![Subject {
+                name: format!("root:v{}", root.version),
+                digest: [("blake3".to_string(), hex::encode(blake3::hash(&root.to_json()).as_bytes()))].into(),
+            }],
             predicate_type: ROOT_TYPE.into(),
             predicate: root.to_value(),
             meta: Meta { issued_at: Some(crate::now_ms()), expires_at: root.expires_at, nonce: Some(nonce()) },
@@ -422,7 +581,7 @@ impl Authority {
     }
 
     /// The latest log entry for `id` with its inclusion proof and a signed checkpoint.
-    pub fn audit_bundle(&self, id: &str) -> Result<Bundle> {
+    pub fn audit_bundle(&self, id: &str) -> Result<AuditBundle> {
         let idx = {
             let mut t = lock(&self.tail);
             t.refresh()?;
@@ -430,9 +589,27 @@ impl Authority {
         };
         let entry = self.log.read_from(idx, 1)?.pop().ok_or_else(|| Error::internal("audit log entry vanished"))?;
         let v = crate::json::parse_strict(&entry).map_err(|e| Error::internal(format!("audit entry {idx}: {e}")))?;
-        let env = Envelope::from_value(&v["envelope"], self.limits.envelope_limits()).map_err(|e| Error::internal(format!("audit entry {idx}: {e}")))?;
-        let (proof, checkpoint) = self.log.prove(idx)?;
-        Ok(Bundle { envelope: env.to_json(), entry, hash_alg: self.log.hash_alg(), proof, checkpoint })
+        let env = Envelope::from_value(&v["envelope"], self.limits.envelope_limits())
+            .map_err(|e| Error::internal(format!("audit entry {idx}: {e}")))?;
+        let p = self.log.prove(idx)?;
+        let log_public_key = self.log.public_key().ok_or_else(|| Error::internal("the audit log has no signing key"))?;
+        Ok(AuditBundle {
+            envelope: env.to_json(),
+            entry,
+            hash_alg: self.log.hash_alg(),
+            proof: p.proof,
+            checkpoint: p.checkpoint,
+            log_public_key,
+        })
+    }
+
+    /// [`verify_bundle`] anchored in this authority: its log key (unless
+    /// `log_key` names another) and its revocations applied to the envelope.
+    pub fn verify_bundle(&self, bundle: &[u8], log_key: Option<&[u8; 32]>, opts: Option<&VerifyOptions<'_>>) -> Result<Verification> {
+        let own = self.log.public_key();
+        let revs = self.revocations()?;
+        let o = opts.map(|o| VerifyOptions { revocations: Some(&*revs), ..*o });
+        verify_bundle(bundle, log_key.or(own.as_ref()), o.as_ref())
     }
 }
 
@@ -442,20 +619,29 @@ impl std::fmt::Debug for Authority {
     }
 }
 
-/// An envelope with the audit log entry that recorded it, the entry's
-/// inclusion proof and a signed checkpoint: verifiable offline.
+/// An attestation's audit bundle: the envelope, the audit log entry that
+/// recorded it, the entry's inclusion proof and a signed checkpoint (C2SP
+/// note) with the key the log claims: verifiable offline against trust
+/// anchors the verifier holds. (Not the ledger's binary proof bundle,
+/// [`omnitide_ledger::Bundle`], which carries raw entry bytes.)
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Bundle {
+pub struct AuditBundle {
     pub envelope: Vec<u8>,
     pub entry: Vec<u8>,
     pub hash_alg: HashAlg,
     pub proof: InclusionProof,
-    pub checkpoint: Checkpoint,
+    /// C2SP signed-note checkpoint text.
+    pub checkpoint: String,
+    /// The key the log says signed the checkpoint (not trusted by itself).
+    pub log_public_key: [u8; 32],
 }
+
+/// Former name of [`AuditBundle`].
+pub type Bundle = AuditBundle;
 
 pub const BUNDLE_MEDIA_TYPE: &str = "application/vnd.omnitide.attest.bundle+json;version=1";
 
-impl Bundle {
+impl AuditBundle {
     pub fn to_json(&self) -> Vec<u8> {
         let env: Value = serde_json::from_slice(&self.envelope).expect("envelope JSON");
         let v = json!({
@@ -464,7 +650,7 @@ impl Bundle {
             "logEntry": b64(&self.entry),
             "hashAlg": self.hash_alg.name(),
             "inclusionProof": {"index": self.proof.index, "treeSize": self.proof.tree_size, "hashes": self.proof.hashes.iter().map(|h| b64(h)).collect::<Vec<_>>()},
-            "checkpoint": self.checkpoint.to_value(),
+            "checkpoint": {"text": self.checkpoint, "publicKey": b64(&self.log_public_key)},
         });
         crate::json::canonical(&v).expect("bundle JSON")
     }
@@ -479,31 +665,43 @@ impl Bundle {
         }
         let env = Envelope::from_value(&v["envelope"], limits.envelope_limits())?;
         let entry = v["logEntry"].as_str().and_then(unb64).ok_or("bundle.logEntry: invalid Base64")?;
-        let hash_alg = v["hashAlg"].as_str().and_then(HashAlg::parse).ok_or("bundle.hashAlg: unsupported")?;
+        let hash_alg = v["hashAlg"].as_str().and_then(|h| HashAlg::parse("hashAlg", h).ok()).ok_or("bundle.hashAlg: unsupported")?;
         let p = &v["inclusionProof"];
         let hashes = p["hashes"]
             .as_array()
             .filter(|a| a.len() <= 64)
-            .and_then(|a| a.iter().map(|h| h.as_str().and_then(unb64).and_then(|b| <[u8; 32]>::try_from(b).ok())).collect::<Option<Vec<_>>>())
+            .and_then(|a| {
+                a.iter().map(|h| h.as_str().and_then(unb64).and_then(|b| <[u8; 32]>::try_from(b).ok())).collect::<Option<Vec<_>>>()
+            })
             .ok_or("bundle.inclusionProof.hashes: invalid")?;
         let proof = InclusionProof {
             index: p["index"].as_u64().ok_or("bundle.inclusionProof.index: invalid")?,
             tree_size: p["treeSize"].as_u64().ok_or("bundle.inclusionProof.treeSize: invalid")?,
             hashes,
         };
-        let checkpoint = Checkpoint::from_value(&v["checkpoint"])?;
-        Ok(Self { envelope: env.to_json(), entry, hash_alg, proof, checkpoint })
+        let checkpoint = v["checkpoint"]["text"].as_str().ok_or("bundle.checkpoint.text: expected a string")?.to_owned();
+        let log_public_key: [u8; 32] = v["checkpoint"]["publicKey"]
+            .as_str()
+            .and_then(unb64)
+            .and_then(|b| b.try_into().ok())
+            .ok_or("bundle.checkpoint.publicKey: expected 32 bytes of Base64")?;
+        Ok(Self { envelope: env.to_json(), entry, hash_alg, proof, checkpoint, log_public_key })
     }
 }
 
-/// Offline bundle verification: the log entry records exactly this envelope,
-/// the entry is included in the checkpointed tree, the checkpoint is signed by
-/// `log_key` (when given; else by the key it names), and, with `opts`, the
-/// envelope itself verifies. Never errors for bad data.
+/// Offline bundle verification against trust anchors the CALLER holds:
+/// `log_key` (the log's checkpoint key) and/or `opts.roots` (the envelope must
+/// verify against them). Without either the answer is `valid: false`
+/// (`unknown_key`): a bundle's own key proves nothing. With only roots, the
+/// log part is checked against the key the bundle names and a warning says
+/// the checkpoint is not anchored. Never errors for bad data.
 pub fn verify_bundle(bundle: &[u8], log_key: Option<&[u8; 32]>, opts: Option<&VerifyOptions<'_>>) -> Result<Verification> {
     let lim = opts.map(|o| o.limits).unwrap_or_default();
-    let fail = |r: Reason, d: String| Verification { valid: false, reason: Some(r), detail: d, id: None, predicate_type: None, chain: vec![], signers: vec![] };
-    let b = match Bundle::parse(bundle, &lim) {
+    let fail = |r: Reason, d: String| Verification::fail(r, d, None);
+    if log_key.is_none() && opts.is_none() {
+        return Ok(fail(Reason::UnknownKey, "bundle: no trust anchors given; pass the log's public key and/or the trust roots".into()));
+    }
+    let b = match AuditBundle::parse(bundle, &lim) {
         Ok(b) => b,
         Err(e) => return Ok(fail(Reason::Malformed, e)),
     };
@@ -512,19 +710,43 @@ pub fn verify_bundle(bundle: &[u8], log_key: Option<&[u8; 32]>, opts: Option<&Ve
     if entry_env.as_ref() != Some(&env) {
         return Ok(fail(Reason::Malformed, "bundle: the log entry does not record this envelope".into()));
     }
-    if let Some(k) = log_key {
-        if *k != b.checkpoint.public_key {
-            return Ok(fail(Reason::UnknownKey, "bundle: checkpoint is signed by a different log key".into()));
-        }
+    let key = log_key.unwrap_or(&b.log_public_key);
+    let cv = match omnitide_ledger::checkpoint::verify(&b.checkpoint, key, None) {
+        Ok(cv) => cv,
+        Err(e) => return Ok(fail(Reason::Malformed, format!("bundle.checkpoint: {}", e.message))),
+    };
+    if !cv.valid {
+        let r = if log_key.is_some() && b.log_public_key != *key { Reason::UnknownKey } else { Reason::BadSignature };
+        return Ok(fail(
+            r,
+            format!(
+                "bundle: checkpoint is not signed by the {} log key: {}",
+                if log_key.is_some() { "trusted" } else { "named" },
+                cv.reason.unwrap_or_default()
+            ),
+        ));
     }
-    if !b.checkpoint.verify() {
-        return Ok(fail(Reason::BadSignature, "bundle: checkpoint signature is invalid".into()));
-    }
-    if b.proof.tree_size != b.checkpoint.size || !verify_inclusion(b.hash_alg, &b.hash_alg.leaf(&b.entry), &b.proof, &b.checkpoint.root_hash) {
+    let cp = cv.checkpoint;
+    if b.proof.tree_size != cp.size || !verify_inclusion(b.hash_alg, &b.hash_alg.leaf_hash(&b.entry), &b.proof, &cp.root_hash) {
         return Ok(fail(Reason::BadSignature, "bundle: inclusion proof does not match the checkpoint".into()));
     }
-    match opts {
-        Some(o) => crate::verify::verify(&b.envelope, o),
-        None => Ok(Verification { valid: true, reason: None, detail: String::new(), id: Some(env.id()), predicate_type: None, chain: vec![], signers: vec![] }),
+    let mut v = match opts {
+        Some(o) => crate::verify::verify(&b.envelope, o)?,
+        None => Verification {
+            valid: true,
+            reason: None,
+            detail: String::new(),
+            id: Some(env.id()),
+            predicate_type: None,
+            chain: vec![],
+            signers: vec![],
+            warnings: vec![],
+        },
+    };
+    if log_key.is_none() {
+        v.warnings.push("bundle: the checkpoint is checked only against the key the bundle names (no trusted log key given)".into());
+    } else if opts.is_none() {
+        v.warnings.push("bundle: the envelope's signatures were not checked (no trust roots given)".into());
     }
+    Ok(v)
 }

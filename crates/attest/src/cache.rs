@@ -60,7 +60,9 @@ impl<V: Clone> Lru<V> {
             return;
         }
         while self.map.len() >= self.cap {
-            let Some((_, victim)) = self.order.pop_first() else { break };
+            let Some((_, victim)) = self.order.pop_first() else {
+                break;
+            };
             self.map.remove(&victim);
         }
         self.map.insert(k, (t, v));

@@ -12,10 +12,20 @@ use crate::json::{b64, obj, str_field, unb64};
 
 pub const PAYLOAD_TYPE_INTOTO: &str = "application/vnd.in-toto+json";
 
+/// `application/vnd.in-toto+json`, or the in-toto envelope spec's
+/// `application/vnd.in-toto.<predicate>+json` (e.g. `...in-toto.provenance+json`).
+pub fn is_intoto_payload_type(t: &str) -> bool {
+    t == PAYLOAD_TYPE_INTOTO
+        || t.strip_prefix("application/vnd.in-toto.")
+            .and_then(|r| r.strip_suffix("+json"))
+            .is_some_and(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_alphanumeric() || b"-._".contains(&b)))
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Signature {
-    /// Hint only: lowercase hex BLAKE3 of the signer's public key. The key is
-    /// always looked up from trusted material, never taken from the envelope.
+    /// Hint only (DSSE): this authority writes the lowercase hex BLAKE3 of the
+    /// signer's public key; other tools write other schemes or nothing. The
+    /// key is always taken from trusted material, never from the envelope.
     pub keyid: String,
     pub sig: Vec<u8>,
 }
@@ -116,8 +126,23 @@ mod tests {
     #[test]
     fn pae_matches_spec_example() {
         // From the DSSE protocol document.
-        assert_eq!(pae("http://example.com/HelloWorld", b"hello world"), b"DSSEv1 29 http://example.com/HelloWorld 11 hello world".to_vec());
+        assert_eq!(
+            pae("http://example.com/HelloWorld", b"hello world"),
+            b"DSSEv1 29 http://example.com/HelloWorld 11 hello world".to_vec()
+        );
         assert_eq!(pae("", b""), b"DSSEv1 0  0 ".to_vec());
+    }
+
+    #[test]
+    fn in_toto_payload_types() {
+        for ok in
+            ["application/vnd.in-toto+json", "application/vnd.in-toto.provenance+json", "application/vnd.in-toto.slsa-provenance.v1+json"]
+        {
+            assert!(is_intoto_payload_type(ok), "{ok}");
+        }
+        for bad in ["application/vnd.in-toto.+json", "application/json", "application/vnd.in-toto.a b+json", "application/vnd.in-toto.x"] {
+            assert!(!is_intoto_payload_type(bad), "{bad}");
+        }
     }
 
     #[test]

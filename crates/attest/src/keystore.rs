@@ -2,13 +2,22 @@
 //! - `authority.json`: format version and, when a passphrase protects the
 //!   store, the Argon2id parameters, salt and a check value;
 //! - `keys/<name>.json`: one key per file (`name`, `keyid`, `publicKey`, and
-//!   the secret seed: absent for imported public keys, plain Base64 without a
-//!   passphrase, else XChaCha20-Poly1305 ciphertext under a key derived once
-//!   per open with Argon2id (m = 19 MiB, t = 2, p = 1; OWASP's baseline), the
-//!   key ID bound as associated data).
+//!   the secret seed: absent for imported public keys, else XChaCha20-Poly1305
+//!   ciphertext under a key derived once per open with Argon2id (m = 19 MiB,
+//!   t = 2, p = 1; OWASP's baseline), the key ID bound as associated data;
+//!   plain Base64 only in a store created with `insecure_plaintext`);
+//! - `system/<name>.json`: the authority's own secrets (the audit log key).
 //!
-//! Files are written atomically (temp file, fsync, rename, directory fsync),
-//! secrets with mode 0600.
+//! Secrets are encrypted by default: opening without a passphrase needs the
+//! explicit `insecure_plaintext` (tests). [`KeyStore::reencrypt`] encrypts a
+//! plaintext store or changes the passphrase, crash-safely: the new files are
+//! written under `rekey-<salt>/`, `authority.json` is replaced (the commit
+//! point), then the files are moved in; `open` finishes or discards an
+//! interrupted re-encryption.
+//!
+//! Directories are created 0700 and files 0600 whatever the umask, and
+//! existing ones are tightened on open. Files are written atomically (temp
+//! file, fsync, rename, directory fsync).
 
 use std::collections::HashMap;
 use std::fs;
@@ -26,20 +35,15 @@ use zeroize::Zeroizing;
 
 use crate::json::{b64, unb64};
 
-pub(crate) fn write_atomic(path: &Path, bytes: &[u8], private: bool) -> Result<()> {
+/// Writes `bytes` to `path` atomically with mode 0600 (whatever the umask).
+pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
+    use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
     let dir = path.parent().unwrap_or(Path::new("."));
     let tmp = dir.join(format!(".{}.tmp{}", path.file_name().and_then(|n| n.to_str()).unwrap_or("f"), std::process::id()));
     let io = |e: std::io::Error| Error::io(format!("write {}", path.display()), &e);
     {
-        let mut o = fs::OpenOptions::new();
-        o.write(true).create(true).truncate(true);
-        #[cfg(unix)]
-        if private {
-            use std::os::unix::fs::OpenOptionsExt;
-            o.mode(0o600);
-        }
-        let _ = private;
-        let mut f = o.open(&tmp).map_err(io)?;
+        let mut f = fs::OpenOptions::new().write(true).create(true).truncate(true).mode(0o600).open(&tmp).map_err(io)?;
+        f.set_permissions(fs::Permissions::from_mode(0o600)).map_err(io)?;
         f.write_all(bytes).map_err(io)?;
         f.sync_all().map_err(io)?;
     }
@@ -48,6 +52,14 @@ pub(crate) fn write_atomic(path: &Path, bytes: &[u8], private: bool) -> Result<(
         let _ = d.sync_all();
     }
     Ok(())
+}
+
+/// Creates `dir` (and parents) and sets it to 0700 whatever the umask.
+pub(crate) fn private_dir(dir: &Path) -> Result<()> {
+    use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
+    let io = |e: std::io::Error| Error::io(format!("create {}", dir.display()), &e);
+    fs::DirBuilder::new().recursive(true).mode(0o700).create(dir).map_err(io)?;
+    fs::set_permissions(dir, fs::Permissions::from_mode(0o700)).map_err(io)
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -102,10 +114,7 @@ fn open_sealed(key: &[u8; 32], v: &Value, aad: &[u8]) -> Option<Zeroizing<Vec<u8
 }
 
 pub fn valid_name(name: &str) -> bool {
-    !name.is_empty()
-        && name.len() <= 64
-        && !name.starts_with('.')
-        && name.bytes().all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b))
+    !name.is_empty() && name.len() <= 64 && !name.starts_with('.') && name.bytes().all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b))
 }
 
 fn check_name(name: &str) -> Result<()> {
@@ -116,52 +125,170 @@ fn check_name(name: &str) -> Result<()> {
     }
 }
 
-impl KeyStore {
-    pub fn open(dir: &Path, passphrase: Option<&str>) -> Result<Self> {
-        let io = |what: &str, e: std::io::Error| Error::io(format!("key store {}: {what}", dir.display()), &e);
-        fs::create_dir_all(dir.join("keys")).map_err(|e| io("create", e))?;
-        let meta_path = dir.join("authority.json");
-        let master = match fs::read(&meta_path) {
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                let mut meta = json!({"format": 1, "encryption": null});
-                let master = match passphrase {
-                    None => None,
-                    Some(p) => {
-                        let mut salt = [0u8; 16];
-                        OsRng.fill_bytes(&mut salt);
-                        let k = derive(p, &salt, ARGON_M, ARGON_T, ARGON_P)?;
-                        meta["encryption"] = json!({
-                            "kdf": "argon2id", "m": ARGON_M, "t": ARGON_T, "p": ARGON_P, "salt": b64(&salt),
-                            "check": seal(&k, CHECK, b"check"),
-                        });
-                        Some(k)
-                    }
-                };
-                write_atomic(&meta_path, &crate::json::canonical(&meta)?, false)?;
-                master
+fn salt_of(meta: &Value) -> Option<String> {
+    meta["encryption"]["salt"].as_str().map(|s| hex::encode(unb64(s).unwrap_or_default()))
+}
+
+fn read_meta(dir: &Path) -> Result<Option<Value>> {
+    match fs::read(dir.join("authority.json")) {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(Error::io(format!("key store {}: read authority.json", dir.display()), &e)),
+        Ok(bytes) => crate::json::parse_strict(&bytes).map(Some).map_err(|e| Error::internal(format!("authority.json: {e}"))),
+    }
+}
+
+/// The master key of an existing store's metadata, checked against `passphrase`.
+fn unlock(meta: &Value, passphrase: Option<&str>, insecure_plaintext: bool) -> Result<Option<Zeroizing<[u8; 32]>>> {
+    match (&meta["encryption"], passphrase) {
+        (Value::Null, None) if insecure_plaintext => Ok(None),
+        (Value::Null, None) => Err(Error::invalid_arg(
+            "passphrase",
+            "this key store holds unencrypted secret keys; encrypt it (Authority.reencrypt, `omnitide attest encrypt`) or open it with insecurePlaintext",
+        )),
+        (Value::Null, Some(_)) => Err(Error::invalid_arg(
+            "passphrase",
+            "this key store was created without a passphrase; encrypt it first (Authority.reencrypt, `omnitide attest encrypt`)",
+        )),
+        (_, None) => Err(Error::invalid_arg("passphrase", "this key store is encrypted; a passphrase is required")),
+        (enc, Some(p)) => {
+            let num = |k: &str| enc[k].as_u64().map(|x| x as u32).ok_or_else(|| Error::internal(format!("authority.json: encryption.{k}")));
+            let salt = enc["salt"].as_str().and_then(unb64).ok_or_else(|| Error::internal("authority.json: salt"))?;
+            let k = derive(p, &salt, num("m")?, num("t")?, num("p")?)?;
+            match open_sealed(&k, &enc["check"], b"check") {
+                Some(c) if c.as_slice() == CHECK => Ok(Some(k)),
+                _ => Err(Error::invalid_arg("passphrase", "wrong passphrase")),
             }
-            Err(e) => return Err(io("read authority.json", e)),
-            Ok(bytes) => {
-                let meta = crate::json::parse_strict(&bytes).map_err(|e| Error::internal(format!("authority.json: {e}")))?;
-                match (&meta["encryption"], passphrase) {
-                    (Value::Null, None) => None,
-                    (Value::Null, Some(_)) => {
-                        return Err(Error::invalid_arg("passphrase", "this key store was created without a passphrase"))
-                    }
-                    (_, None) => return Err(Error::invalid_arg("passphrase", "this key store is encrypted; a passphrase is required")),
-                    (enc, Some(p)) => {
-                        let num = |k: &str| enc[k].as_u64().map(|x| x as u32).ok_or_else(|| Error::internal(format!("authority.json: encryption.{k}")));
-                        let salt = enc["salt"].as_str().and_then(unb64).ok_or_else(|| Error::internal("authority.json: salt"))?;
-                        let k = derive(p, &salt, num("m")?, num("t")?, num("p")?)?;
-                        match open_sealed(&k, &enc["check"], b"check") {
-                            Some(c) if c.as_slice() == CHECK => Some(k),
-                            _ => return Err(Error::invalid_arg("passphrase", "wrong passphrase")),
-                        }
+        }
+    }
+}
+
+/// A fresh `encryption` block and master key for `passphrase`.
+fn new_encryption(passphrase: &str) -> Result<(Value, Zeroizing<[u8; 32]>)> {
+    let mut salt = [0u8; 16];
+    OsRng.fill_bytes(&mut salt);
+    let k = derive(passphrase, &salt, ARGON_M, ARGON_T, ARGON_P)?;
+    let enc = json!({
+        "kdf": "argon2id", "m": ARGON_M, "t": ARGON_T, "p": ARGON_P, "salt": b64(&salt),
+        "check": seal(&k, CHECK, b"check"),
+    });
+    Ok((enc, k))
+}
+
+/// Finishes (the metadata names its salt) or discards an interrupted re-encryption.
+fn settle_rekey(dir: &Path, meta: &Value) -> Result<()> {
+    let io = |what: String, e: std::io::Error| Error::io(what, &e);
+    let Ok(rd) = fs::read_dir(dir) else {
+        return Ok(());
+    };
+    for e in rd.flatten() {
+        let name = e.file_name().to_string_lossy().into_owned();
+        let Some(salt) = name.strip_prefix("rekey-") else {
+            continue;
+        };
+        let staged = e.path();
+        if Some(salt.to_string()) == salt_of(meta) {
+            for sub in ["keys", "system"] {
+                private_dir(&dir.join(sub))?;
+                if let Ok(files) = fs::read_dir(staged.join(sub)) {
+                    for f in files.flatten() {
+                        fs::rename(f.path(), dir.join(sub).join(f.file_name()))
+                            .map_err(|e| io(format!("re-encrypt: move {}", f.path().display()), e))?;
                     }
                 }
             }
+        }
+        fs::remove_dir_all(&staged).map_err(|e| io(format!("re-encrypt: remove {}", staged.display()), e))?;
+    }
+    Ok(())
+}
+
+impl KeyStore {
+    /// Opens (creating) the store. Secrets are encrypted under `passphrase`;
+    /// without one, `insecure_plaintext` must be set explicitly.
+    pub fn open(dir: &Path, passphrase: Option<&str>, insecure_plaintext: bool) -> Result<Self> {
+        private_dir(dir)?;
+        private_dir(&dir.join("keys"))?;
+        let meta_path = dir.join("authority.json");
+        let master = match read_meta(dir)? {
+            None => {
+                let mut meta = json!({"format": 1, "encryption": null});
+                let master = match passphrase {
+                    None if insecure_plaintext => None,
+                    None => {
+                        return Err(Error::invalid_arg(
+                            "passphrase",
+                            "required: secret keys are encrypted at rest (give a passphrase, or insecurePlaintext to store them unencrypted, e.g. in tests)",
+                        ))
+                    }
+                    Some(p) => {
+                        let (enc, k) = new_encryption(p)?;
+                        meta["encryption"] = enc;
+                        Some(k)
+                    }
+                };
+                write_atomic(&meta_path, &crate::json::canonical(&meta)?)?;
+                master
+            }
+            Some(meta) => {
+                let k = unlock(&meta, passphrase, insecure_plaintext)?;
+                settle_rekey(dir, &meta)?;
+                k
+            }
         };
+        if dir.join("system").exists() {
+            private_dir(&dir.join("system"))?;
+        }
         Ok(Self { dir: dir.to_owned(), master, keys: Mutex::new(HashMap::new()) })
+    }
+
+    /// Encrypts every secret of the store in `dir` under `new_passphrase`
+    /// (from plaintext when `passphrase` is `None`, else re-keying). The
+    /// caller must hold the directory exclusively.
+    pub fn reencrypt(dir: &Path, passphrase: Option<&str>, new_passphrase: &str) -> Result<()> {
+        if new_passphrase.is_empty() {
+            return Err(Error::invalid_arg("newPassphrase", "must not be empty"));
+        }
+        if read_meta(dir)?.is_none() {
+            return Err(Error::invalid_arg("dir", format!("{} holds no key store (no authority.json)", dir.display())));
+        }
+        let old = Self::open(dir, passphrase, passphrase.is_none())?;
+        let mut meta = read_meta(dir)?.ok_or_else(|| Error::internal("authority.json vanished"))?;
+        let (enc, k) = new_encryption(new_passphrase)?;
+        let staged = dir.join(format!("rekey-{}", hex::encode(unb64(enc["salt"].as_str().unwrap_or_default()).unwrap_or_default())));
+        for sub in ["keys", "system"] {
+            let Ok(files) = fs::read_dir(dir.join(sub)) else {
+                continue;
+            };
+            private_dir(&staged.join(sub))?;
+            for f in files.flatten() {
+                let fname = f.file_name().to_string_lossy().into_owned();
+                let Some(name) = fname.strip_suffix(".json").filter(|n| valid_name(n)) else {
+                    continue;
+                };
+                let bytes = fs::read(f.path()).map_err(|e| Error::io(format!("re-encrypt: read {sub}/{fname}"), &e))?;
+                let mut doc = crate::json::parse_strict(&bytes).map_err(|e| Error::internal(format!("{sub}/{fname}: {e}")))?;
+                let aad = if sub == "keys" { doc["keyid"].as_str().unwrap_or_default().to_string() } else { format!("system:{name}") };
+                if !doc["secret"].is_null() {
+                    let secret = old
+                        .open_secret(&doc["secret"], aad.as_bytes())
+                        .ok_or_else(|| Error::internal(format!("{sub}/{fname}: secret does not decrypt")))?;
+                    doc["secret"] = seal(&k, &secret, aad.as_bytes());
+                }
+                write_atomic(&staged.join(sub).join(&fname), &crate::json::canonical(&doc)?)?;
+            }
+        }
+        meta["encryption"] = enc;
+        // The commit point: from here on `open` moves the staged files in.
+        write_atomic(&dir.join("authority.json"), &crate::json::canonical(&meta)?)?;
+        settle_rekey(dir, &meta)
+    }
+
+    fn open_secret(&self, sealed: &Value, aad: &[u8]) -> Option<Zeroizing<Vec<u8>>> {
+        match (&self.master, sealed.get("plain")) {
+            (None, Some(p)) => p.as_str().and_then(unb64).map(Zeroizing::new),
+            (Some(m), None) => open_sealed(m, sealed, aad),
+            _ => None,
+        }
     }
 
     pub fn encrypted(&self) -> bool {
@@ -185,7 +312,7 @@ impl KeyStore {
             (Some(s), Some(m)) => seal(m, s, keyid.as_bytes()),
         };
         let doc = json!({"name": name, "keyid": keyid, "publicKey": b64(pk), "secret": sec});
-        write_atomic(&path, &crate::json::canonical(&doc)?, true)?;
+        write_atomic(&path, &crate::json::canonical(&doc)?)?;
         let info = KeyInfo { name: name.into(), keyid, public_key: *pk, has_secret: secret.is_some() };
         let loaded = Loaded { info: info.clone(), signer: secret.map(|s| ed25519::Signer::new(s)).transpose()? };
         self.keys.lock().unwrap_or_else(|p| p.into_inner()).insert(name.into(), std::sync::Arc::new(loaded));
@@ -210,9 +337,7 @@ impl KeyStore {
         }
         let bytes = match fs::read(self.key_path(name)) {
             Ok(b) => b,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                return Err(Error::invalid_arg("name", format!("no key named '{name}'")))
-            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Err(Error::invalid_arg("name", format!("no key named '{name}'"))),
             Err(e) => return Err(Error::io(format!("read key '{name}'"), &e)),
         };
         let corrupt = |w: &str| Error::internal(format!("key file '{name}': {w}"));
@@ -243,7 +368,10 @@ impl KeyStore {
             }
         }
         let signer = secret.as_ref().map(|s| ed25519::Signer::new(&s[..])).transpose()?;
-        let l = std::sync::Arc::new(Loaded { info: KeyInfo { name: name.into(), keyid, public_key: pk, has_secret: secret.is_some() }, signer });
+        let l = std::sync::Arc::new(Loaded {
+            info: KeyInfo { name: name.into(), keyid, public_key: pk, has_secret: secret.is_some() },
+            signer,
+        });
         self.keys.lock().unwrap_or_else(|p| p.into_inner()).insert(name.into(), l.clone());
         Ok(l)
     }
@@ -259,7 +387,8 @@ impl KeyStore {
     /// Signs `message` with the named key. There is no way to pass a public key.
     pub fn sign(&self, name: &str, message: &[u8]) -> Result<(String, [u8; 64])> {
         let l = self.load(name)?;
-        let s = l.signer.as_ref().ok_or_else(|| Error::invalid_arg("signer", format!("key '{name}' has no secret key (public key only)")))?;
+        let s =
+            l.signer.as_ref().ok_or_else(|| Error::invalid_arg("signer", format!("key '{name}' has no secret key (public key only)")))?;
         Ok((l.info.keyid.clone(), s.sign(message)))
     }
 
@@ -282,7 +411,7 @@ impl KeyStore {
                 Ok(Zeroizing::new(<[u8; 32]>::try_from(raw.as_slice()).map_err(|_| corrupt("secret length"))?))
             }
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                fs::create_dir_all(&dir).map_err(|e| Error::io("create system key dir", &e))?;
+                private_dir(&dir)?;
                 let (sk, pk) = ed25519::generate_keypair();
                 let sk = Zeroizing::new(sk);
                 let sec = match &self.master {
@@ -290,7 +419,7 @@ impl KeyStore {
                     Some(m) => seal(m, &sk[..], aad.as_bytes()),
                 };
                 let doc = json!({"name": name, "publicKey": b64(&pk), "secret": sec});
-                write_atomic(&path, &crate::json::canonical(&doc)?, true)?;
+                write_atomic(&path, &crate::json::canonical(&doc)?)?;
                 Ok(sk)
             }
             Err(e) => Err(Error::io(format!("read system key '{name}'"), &e)),
@@ -302,7 +431,9 @@ impl KeyStore {
         let rd = fs::read_dir(self.dir.join("keys")).map_err(|e| Error::io("list keys", &e))?;
         for e in rd.flatten() {
             let n = e.file_name();
-            let Some(n) = n.to_str().and_then(|n| n.strip_suffix(".json")) else { continue };
+            let Some(n) = n.to_str().and_then(|n| n.strip_suffix(".json")) else {
+                continue;
+            };
             if valid_name(n) {
                 out.push(self.info(n)?);
             }
@@ -315,20 +446,25 @@ impl KeyStore {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::os::unix::fs::PermissionsExt;
+
+    fn mode(p: &Path) -> u32 {
+        fs::metadata(p).unwrap().permissions().mode() & 0o777
+    }
 
     #[test]
     fn encrypted_at_rest_and_passphrase_checked() {
         let dir = tempfile::tempdir().unwrap();
-        let ks = KeyStore::open(dir.path(), Some("correct horse")).unwrap();
+        let ks = KeyStore::open(dir.path(), Some("correct horse"), false).unwrap();
         let info = ks.create_key("issuer").unwrap();
         let (kid, sig) = ks.sign("issuer", b"m").unwrap();
         assert_eq!(kid, info.keyid);
         drop(ks);
         let raw = fs::read_to_string(dir.path().join("keys/issuer.json")).unwrap();
         assert!(raw.contains("ciphertext") && !raw.contains("plain"));
-        assert_eq!(KeyStore::open(dir.path(), Some("wrong")).err().unwrap().message, "passphrase: wrong passphrase");
-        assert!(KeyStore::open(dir.path(), None).is_err());
-        let ks = KeyStore::open(dir.path(), Some("correct horse")).unwrap();
+        assert_eq!(KeyStore::open(dir.path(), Some("wrong"), false).err().unwrap().message, "passphrase: wrong passphrase");
+        assert!(KeyStore::open(dir.path(), None, true).is_err());
+        let ks = KeyStore::open(dir.path(), Some("correct horse"), false).unwrap();
         assert_eq!(ks.sign("issuer", b"m").unwrap().1, sig);
         assert!(ks.create_key("issuer").is_err());
         assert!(ks.create_key("../x").is_err());
@@ -339,13 +475,75 @@ mod tests {
     }
 
     #[test]
-    fn plain_store_reopens() {
+    fn a_passphrase_is_required_unless_plaintext_is_explicit() {
         let dir = tempfile::tempdir().unwrap();
-        let ks = KeyStore::open(dir.path(), None).unwrap();
+        let e = KeyStore::open(dir.path(), None, false).err().unwrap();
+        assert!(e.message.starts_with("passphrase: required"), "{}", e.message);
+        assert!(!dir.path().join("authority.json").exists(), "nothing half-created");
+        let ks = KeyStore::open(dir.path(), None, true).unwrap();
         let info = ks.create_key("a").unwrap();
         drop(ks);
-        assert!(KeyStore::open(dir.path(), Some("x")).is_err());
-        let ks = KeyStore::open(dir.path(), None).unwrap();
+        // A plaintext store is not opened silently either.
+        assert!(KeyStore::open(dir.path(), None, false).err().unwrap().message.contains("unencrypted"));
+        assert!(KeyStore::open(dir.path(), Some("x"), false).is_err());
+        let ks = KeyStore::open(dir.path(), None, true).unwrap();
         assert_eq!(ks.info("a").unwrap(), info);
+    }
+
+    #[test]
+    fn dirs_0700_and_files_0600_whatever_the_umask() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().join("auth");
+        let old = unsafe { libc_umask(0) };
+        let ks = KeyStore::open(&root, Some("pw"), false);
+        unsafe { libc_umask(old) };
+        let ks = ks.unwrap();
+        ks.create_key("k").unwrap();
+        ks.system_secret("audit-log").unwrap();
+        for d in [root.clone(), root.join("keys"), root.join("system")] {
+            assert_eq!(mode(&d), 0o700, "{}", d.display());
+        }
+        for f in [root.join("authority.json"), root.join("keys/k.json"), root.join("system/audit-log.json")] {
+            assert_eq!(mode(&f), 0o600, "{}", f.display());
+        }
+        // A store created loosely before is tightened on open.
+        fs::set_permissions(root.join("keys"), fs::Permissions::from_mode(0o777)).unwrap();
+        drop(KeyStore::open(&root, Some("pw"), false).unwrap());
+        assert_eq!(mode(&root.join("keys")), 0o700);
+    }
+
+    extern "C" {
+        #[link_name = "umask"]
+        fn libc_umask(mask: u32) -> u32;
+    }
+
+    #[test]
+    fn a_plaintext_store_is_encrypted_later_and_rekeyed() {
+        let dir = tempfile::tempdir().unwrap();
+        let ks = KeyStore::open(dir.path(), None, true).unwrap();
+        let info = ks.create_key("k").unwrap();
+        let sys = ks.system_secret("audit-log").unwrap();
+        let sig = ks.sign("k", b"m").unwrap().1;
+        drop(ks);
+        KeyStore::reencrypt(dir.path(), None, "pw1").unwrap();
+        for f in ["keys/k.json", "system/audit-log.json"] {
+            let raw = fs::read_to_string(dir.path().join(f)).unwrap();
+            assert!(raw.contains("ciphertext") && !raw.contains("plain"), "{f}: {raw}");
+        }
+        assert!(KeyStore::open(dir.path(), None, true).is_err());
+        let ks = KeyStore::open(dir.path(), Some("pw1"), false).unwrap();
+        assert_eq!((ks.info("k").unwrap(), ks.sign("k", b"m").unwrap().1), (info.clone(), sig));
+        assert_eq!(*ks.system_secret("audit-log").unwrap(), *sys);
+        drop(ks);
+        KeyStore::reencrypt(dir.path(), Some("pw1"), "pw2").unwrap();
+        assert!(KeyStore::open(dir.path(), Some("pw1"), false).is_err());
+        assert_eq!(KeyStore::open(dir.path(), Some("pw2"), false).unwrap().sign("k", b"m").unwrap().1, sig);
+        // An interrupted re-encryption (staged files, metadata not replaced) is discarded.
+        let stale = dir.path().join("rekey-00ff/keys");
+        fs::create_dir_all(&stale).unwrap();
+        fs::write(stale.join("k.json"), b"{}").unwrap();
+        let ks = KeyStore::open(dir.path(), Some("pw2"), false).unwrap();
+        assert!(!dir.path().join("rekey-00ff").exists());
+        assert_eq!(ks.sign("k", b"m").unwrap().1, sig);
     }
 }

@@ -1,8 +1,16 @@
 //! omnitide attestation authority: DSSE envelopes carrying in-toto Statement v1
 //! payloads, Ed25519 signatures (strict, via `omnitide-crypto`), attenuated
 //! delegation chains verifiable offline from the root public keys, TUF-style
-//! k-of-n roles and root rotation, revocation and an audit trail in an
-//! append-only log ([`log::AuditLog`]).
+//! k-of-n roles and root rotation, revocation (with revocation authority) and
+//! an audit trail in an append-only log ([`log::AuditLog`], the omnitide
+//! ledger by default).
+//!
+//! Expiry: `issuedAt`/`expiresAt` live in a top-level `omnitide` object of the
+//! in-toto Statement (signed with it). Neither DSSE nor in-toto Statement v1
+//! has a standard expiry field, so peers (in-toto, Sigstore, securesystemslib
+//! verifiers) ignore it and will NOT enforce expiry; only omnitide verifiers
+//! do. Where a standard place exists it is used: trust roots carry
+//! `expiresAt` like TUF root metadata's `expires`.
 //!
 //! Canonicalization: everything this crate signs is serialized with RFC 8785
 //! (JSON Canonicalization Scheme). Verification never re-serializes: it checks
@@ -26,7 +34,7 @@ pub mod statement;
 pub mod trust;
 pub mod verify;
 
-pub use authority::{Authority, Bundle, IssueRequest, Issued, OpenOptions};
+pub use authority::{AuditBundle, Authority, Bundle, IssueRequest, Issued, OpenOptions};
 pub use dsse::{Envelope, Signature};
 pub use revocation::{Revocation, RevocationSet, Target};
 pub use scope::Scope;

@@ -1,5 +1,6 @@
 //! Revocations: of one attestation or delegation (by attestation ID) or of a
-//! key (by key ID), with a reason and `effectiveFrom` (Unix ms).
+//! key (by key ID), with a reason, `effectiveFrom` (Unix ms) and the key that
+//! signed it (`by`).
 //!
 //! Semantics, checked from the chain at verification time:
 //! - a revoked key invalidates every statement it signed, and everything below
@@ -10,14 +11,26 @@
 //! - a revoked (leaf) attestation is invalid for verification times at or after
 //!   `effectiveFrom`.
 //!
-//! Revocations are DSSE-signed statements recorded in the audit log. A
-//! verifier trusts the log it reads (write access to the log directory is the
-//! authorization boundary); the signature makes each record attributable.
+//! Who may revoke (anything else is ignored by verification and reported in
+//! its `warnings`):
+//! - an attestation: a key that signed it, or any key above that signer in its
+//!   delegation chain (a delegator revokes what it delegated, within scope);
+//! - a delegation: its delegator or any key above it in the chain;
+//! - a delegated key: the key itself, or any key above it in the chain;
+//! - a root key (a key of the trust root's `root` role): a threshold of the
+//!   `root` role signing the revocation.
+//!
+//! A threshold of the `root` role may also revoke anything. Revocations are
+//! DSSE-signed statements recorded in the audit log; the envelope is kept so
+//! co-signatures (for a root threshold) can be counted against the trust root
+//! the verifier supplies.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use serde_json::{json, Value};
 
+use crate::dsse::Envelope;
 use crate::json::{obj, str_field};
 use crate::statement::REVOCATION_TYPE;
 
@@ -32,6 +45,12 @@ pub struct Revocation {
     pub target: Target,
     pub reason: String,
     pub effective_from: i64,
+    /// Key ID of the revoker named in the statement (its signature is checked).
+    pub by: String,
+    /// ID of the revocation record (its attestation ID).
+    pub id: String,
+    /// The signed revocation envelope (for counting root co-signatures).
+    pub envelope: Option<Arc<Envelope>>,
 }
 
 impl Revocation {
@@ -49,8 +68,9 @@ impl Revocation {
     }
 
     /// Parses a revocation statement and checks its signature against the
-    /// revoker key it names. Returns `None` for anything that does not check out.
-    pub fn from_envelope(env: &crate::dsse::Envelope) -> Option<Self> {
+    /// revoker key it names (the DSSE keyid is only a hint). Returns `None`
+    /// for anything that does not check out.
+    pub fn from_envelope(env: &Envelope) -> Option<Self> {
         let st = crate::statement::Statement::parse(&env.payload, 16).ok()?;
         if st.predicate_type != REVOCATION_TYPE {
             return None;
@@ -58,12 +78,7 @@ impl Revocation {
         let p = obj(&st.predicate, "p").ok()?;
         let rv = obj(p.get("revoker")?, "r").ok()?;
         let pk: [u8; 32] = crate::json::unb64(str_field(rv, "publicKey", "r").ok()?)?.try_into().ok()?;
-        let kid = crate::keyid(&pk);
-        let pae = env.pae();
-        let signed = env.signatures.iter().any(|s| {
-            s.keyid == kid && omnitide_crypto::ed25519::verify(&s.sig, &pae, &pk, omnitide_crypto::ed25519::Mode::Strict).unwrap_or(false)
-        });
-        if !signed {
+        if !signed_by(env, &pk) {
             return None;
         }
         let t = obj(p.get("target")?, "t").ok()?;
@@ -78,15 +93,47 @@ impl Revocation {
             target,
             reason: p.get("reason").and_then(Value::as_str).unwrap_or("").to_owned(),
             effective_from: p.get("effectiveFrom")?.as_i64()?,
+            by: crate::keyid(&pk),
+            id: env.id(),
+            envelope: Some(Arc::new(env.clone())),
         })
+    }
+
+    /// Distinct keys among `candidates` (key ID -> public key) that validly
+    /// signed this revocation.
+    pub fn signers_among<'a>(&self, candidates: impl Iterator<Item = (&'a String, &'a [u8; 32])>) -> Vec<String> {
+        let Some(env) = &self.envelope else {
+            return vec![];
+        };
+        candidates.filter(|(_, pk)| signed_by(env, pk)).map(|(k, _)| k.clone()).collect()
+    }
+
+    pub fn describe(&self) -> String {
+        let t = match &self.target {
+            Target::Attestation(a) => format!("attestation {a}"),
+            Target::Key(k) => format!("key {k}"),
+        };
+        format!("revocation {} of {t} by key {}", self.id, self.by)
     }
 }
 
-/// The revocations known to a verifier. For a target revoked several times the
-/// earliest `effectiveFrom` wins.
+/// Does some signature of `env` verify under `pk`? Signatures whose keyid
+/// names `pk` are tried first; keyids are hints (DSSE), so the others too.
+pub(crate) fn signed_by(env: &Envelope, pk: &[u8; 32]) -> bool {
+    let kid = crate::keyid(pk);
+    let pae = env.pae();
+    let check = |s: &crate::dsse::Signature| {
+        s.sig.len() == 64 && omnitide_crypto::ed25519::verify(&s.sig, &pae, pk, omnitide_crypto::ed25519::Mode::Strict).unwrap_or(false)
+    };
+    env.signatures.iter().filter(|s| s.keyid == kid).any(check) || env.signatures.iter().filter(|s| s.keyid != kid).any(check)
+}
+
+/// The revocations known to a verifier: every record per target (whether a
+/// record is authorised depends on the chain, known only at verification).
 #[derive(Debug, Clone, Default)]
 pub struct RevocationSet {
-    map: HashMap<Target, Revocation>,
+    map: HashMap<Target, Vec<Revocation>>,
+    count: usize,
 }
 
 impl RevocationSet {
@@ -95,37 +142,41 @@ impl RevocationSet {
     }
 
     pub fn insert(&mut self, r: Revocation) {
-        match self.map.get(&r.target) {
-            Some(old) if old.effective_from <= r.effective_from => {}
-            _ => {
-                self.map.insert(r.target.clone(), r);
-            }
+        let v = self.map.entry(r.target.clone()).or_default();
+        if v.iter().any(|x| x.id == r.id) {
+            return;
         }
+        let at = v.partition_point(|x| x.effective_from <= r.effective_from);
+        v.insert(at, r);
+        self.count += 1;
     }
 
+    /// Number of revocation records.
     pub fn len(&self) -> usize {
-        self.map.len()
+        self.count
     }
 
     pub fn is_empty(&self) -> bool {
-        self.map.is_empty()
+        self.count == 0
     }
 
-    pub fn attestation(&self, id: &str) -> Option<&Revocation> {
+    /// Records revoking attestation (or delegation) `id`, earliest first.
+    pub fn attestation(&self, id: &str) -> &[Revocation] {
         if self.map.is_empty() {
-            return None;
+            return &[];
         }
-        self.map.get(&Target::Attestation(id.to_owned()))
+        self.map.get(&Target::Attestation(id.to_owned())).map(Vec::as_slice).unwrap_or(&[])
     }
 
-    pub fn key(&self, keyid: &str) -> Option<&Revocation> {
+    /// Records revoking key `keyid`, earliest first.
+    pub fn key(&self, keyid: &str) -> &[Revocation] {
         if self.map.is_empty() {
-            return None;
+            return &[];
         }
-        self.map.get(&Target::Key(keyid.to_owned()))
+        self.map.get(&Target::Key(keyid.to_owned())).map(Vec::as_slice).unwrap_or(&[])
     }
 
     pub fn iter(&self) -> impl Iterator<Item = &Revocation> {
-        self.map.values()
+        self.map.values().flatten()
     }
 }

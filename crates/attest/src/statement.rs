@@ -49,10 +49,7 @@ impl Statement {
     pub fn to_value(&self) -> Value {
         let mut m = Map::new();
         m.insert("_type".into(), STATEMENT_TYPE.into());
-        m.insert(
-            "subject".into(),
-            self.subject.iter().map(|s| json!({"name": s.name, "digest": s.digest})).collect::<Vec<_>>().into(),
-        );
+        m.insert("subject".into(), self.subject.iter().map(|s| json!({"name": s.name, "digest": s.digest})).collect::<Vec<_>>().into());
         m.insert("predicateType".into(), self.predicate_type.clone().into());
         m.insert("predicate".into(), self.predicate.clone());
         let mut meta = Map::new();
@@ -164,6 +161,10 @@ mod tests {
         assert_eq!(Statement::parse(&p, 10).unwrap(), s);
         let bad = String::from_utf8(p).unwrap().replace("Statement/v1", "Statement/v0");
         assert!(Statement::parse(bad.as_bytes(), 10).is_err());
-        assert!(Statement::parse(br#"{"_type":"https://in-toto.io/Statement/v1","subject":[{"name":"x","digest":{"sha256":"XY"}}],"predicateType":"p"}"#, 10).is_err());
+        assert!(Statement::parse(
+            br#"{"_type":"https://in-toto.io/Statement/v1","subject":[{"name":"x","digest":{"sha256":"XY"}}],"predicateType":"p"}"#,
+            10
+        )
+        .is_err());
     }
 }

@@ -127,15 +127,25 @@ impl TrustRoot {
 
     /// Distinct keys of `role` that produced a valid signature over `pae`.
     pub(crate) fn count_signed(&self, role: &str, env: &crate::dsse::Envelope) -> usize {
-        let Some(r) = self.roles.get(role) else { return 0 };
+        let Some(r) = self.roles.get(role) else {
+            return 0;
+        };
         let pae = env.pae();
         let mut signed = BTreeSet::new();
+        let ok = |pk: &[u8; 32], sig: &[u8]| {
+            omnitide_crypto::ed25519::verify(sig, &pae, pk, omnitide_crypto::ed25519::Mode::Strict).unwrap_or(false)
+        };
         for s in &env.signatures {
             if r.keyids.contains(&s.keyid) {
                 if let Some(pk) = self.keys.get(&s.keyid) {
-                    if omnitide_crypto::ed25519::verify(&s.sig, &pae, pk, omnitide_crypto::ed25519::Mode::Strict).unwrap_or(false) {
+                    if ok(pk, &s.sig) {
                         signed.insert(s.keyid.clone());
                     }
+                }
+            } else if s.sig.len() == 64 {
+                // The keyid is a hint naming none of this role's keys: try them all.
+                if let Some(k) = r.keyids.iter().find(|k| !signed.contains(*k) && self.keys.get(*k).is_some_and(|pk| ok(pk, &s.sig))) {
+                    signed.insert(k.clone());
                 }
             }
         }

@@ -1,7 +1,16 @@
 //! Offline verification: envelopes against trust roots, delegation chains,
 //! role thresholds and revocations. Bad data never errors: it yields
-//! `valid: false` with a [`Reason`]. Only programmer errors (an unknown role,
-//! a negative clock skew) are `Err`.
+//! `valid: false` with a [`Reason`] (an unknown role too). Only programmer
+//! errors (a negative clock skew) are `Err`.
+//!
+//! Without `role`, the trust root's `root` role applies, threshold included
+//! (TUF): a 2-of-n root needs two distinct root keys.
+//!
+//! DSSE `keyid`s are unauthenticated hints: a signature whose keyid names no
+//! trusted key (securesystemslib's or Go's key ID schemes, or none) is tried
+//! against the trusted keys, at most [`MAX_KEYID_FALLBACK_TRIES`] checks per
+//! envelope. payloadType `application/vnd.in-toto+json` and the in-toto
+//! envelope spec's `application/vnd.in-toto.<predicate>+json` are accepted.
 //!
 //! `verify_many` gathers every signature check of every envelope and of every
 //! delegation into one `omnitide_crypto::ed25519::verify_batch` call (strict,
@@ -22,8 +31,8 @@ use omnitide_common::{Error, Result};
 use omnitide_crypto::ed25519::{self, Item, Mode};
 
 use crate::cache::{sig_cache, sig_key, Lru};
-use crate::dsse::{Envelope, EnvelopeLimits, PAYLOAD_TYPE_INTOTO};
-use crate::revocation::RevocationSet;
+use crate::dsse::{is_intoto_payload_type, Envelope, EnvelopeLimits, PAYLOAD_TYPE_INTOTO};
+use crate::revocation::{Revocation, RevocationSet};
 use crate::scope::{globs_covered, Delegation};
 use crate::statement::Statement;
 use crate::trust::{TrustRoot, ROOT_ROLE};
@@ -113,11 +122,23 @@ pub struct Verification {
     pub chain: Vec<String>,
     /// Key IDs of the signers whose signature and chain were accepted.
     pub signers: Vec<String>,
+    /// What the verifier ignored or could not check, e.g. a revocation by a
+    /// key without authority over its target, or a missing trust anchor.
+    pub warnings: Vec<String>,
 }
 
 impl Verification {
-    fn fail(reason: Reason, detail: impl Into<String>, id: Option<String>) -> Self {
-        Self { valid: false, reason: Some(reason), detail: detail.into(), id, predicate_type: None, chain: vec![], signers: vec![] }
+    pub fn fail(reason: Reason, detail: impl Into<String>, id: Option<String>) -> Self {
+        Self {
+            valid: false,
+            reason: Some(reason),
+            detail: detail.into(),
+            id,
+            predicate_type: None,
+            chain: vec![],
+            signers: vec![],
+            warnings: vec![],
+        }
     }
 }
 
@@ -173,7 +194,7 @@ fn parsed_delegation(bytes: &[u8], lim: &Limits) -> Option<Arc<ParsedDeleg>> {
     let pae = env.pae();
     let pae_hash = *blake3::hash(&pae).as_bytes();
     let id = hex::encode(pae_hash);
-    let parsed = if env.payload_type != PAYLOAD_TYPE_INTOTO {
+    let parsed = if !is_intoto_payload_type(&env.payload_type) {
         Err(format!("delegation {id}: payloadType must be {PAYLOAD_TYPE_INTOTO}"))
     } else {
         Statement::parse(&env.payload, lim.max_subjects).and_then(|s| Delegation::from_statement(&s))
@@ -194,16 +215,15 @@ pub fn verify(envelope: &[u8], opts: &VerifyOptions<'_>) -> Result<Verification>
 }
 
 pub fn verify_many(envelopes: &[&[u8]], opts: &VerifyOptions<'_>) -> Result<Vec<Verification>> {
-    let (threshold, anchors) = match opts.role {
-        None => (1usize, role_keys(opts.roots, ROOT_ROLE)),
-        Some(r) => {
-            let role = opts.roots.role(r).ok_or_else(|| Error::invalid_arg("role", format!("'{r}' is not defined in roots")))?;
-            (role.threshold as usize, role.keyids.iter().cloned().collect())
-        }
-    };
     if opts.clock_skew_ms < 0 {
         return Err(Error::invalid_arg("clockSkewMs", format!("must be >= 0, got {}", opts.clock_skew_ms)));
     }
+    let role_name = opts.role.unwrap_or(ROOT_ROLE);
+    let Some(role) = opts.roots.role(role_name) else {
+        let d = format!("role '{role_name}' is not defined in the trust root");
+        return Ok(envelopes.iter().map(|_| Verification::fail(Reason::UnknownKey, d.clone(), None)).collect());
+    };
+    let (threshold, anchors): (usize, HashSet<String>) = (role.threshold as usize, role.keyids.iter().cloned().collect());
     let lim = opts.limits;
     if let Some(e) = opts.roots.expires_at {
         if e < opts.at_ms - opts.clock_skew_ms {
@@ -219,7 +239,9 @@ pub fn verify_many(envelopes: &[&[u8]], opts: &VerifyOptions<'_>) -> Result<Vec<
     let mut delegs: Vec<Deleg> = Vec::with_capacity(opts.delegations.len());
     let mut seen_ids = HashSet::new();
     for bytes in opts.delegations {
-        let Some(pd) = parsed_delegation(bytes, &lim) else { continue };
+        let Some(pd) = parsed_delegation(bytes, &lim) else {
+            continue;
+        };
         if !seen_ids.insert(pd.id.clone()) {
             continue;
         }
@@ -244,14 +266,17 @@ pub fn verify_many(envelopes: &[&[u8]], opts: &VerifyOptions<'_>) -> Result<Vec<
     let mut paes: Vec<Vec<u8>> = Vec::new();
     let mut jobs: Vec<(Msg, &[u8], &[u8; 32])> = Vec::new(); // (message, sig, key)
     let mut deleg_jobs: Vec<(usize, usize, [u8; 32])> = Vec::new(); // (deleg, job, cache key)
-    // Delegation signature candidates: (deleg, sig, key, cache key).
+                                                                    // Delegation signature candidates: (deleg, sig, key, cache key).
     type Cand<'x> = (usize, &'x [u8], &'x [u8; 32], [u8; 32]);
     let mut cands: Vec<Cand<'_>> = Vec::new();
     for (di, d) in delegs.iter().enumerate() {
         let Ok(p) = &d.parsed else { continue };
-        let Some(pk) = keys.get(p.delegator.as_str()) else { continue };
+        let Some(pk) = keys.get(p.delegator.as_str()) else {
+            continue;
+        };
+        // Every signature is a candidate (keyids are hints), bounded by maxSignatures.
         for s in &d.env.signatures {
-            if (s.keyid == p.delegator || s.keyid.is_empty()) && s.sig.len() == 64 {
+            if s.sig.len() == 64 {
                 cands.push((di, &s.sig, pk, sig_key(&d.pae_hash, pk, &s.sig)));
             }
         }
@@ -275,38 +300,41 @@ pub fn verify_many(envelopes: &[&[u8]], opts: &VerifyOptions<'_>) -> Result<Vec<
         if let Ok(p) = p {
             let pi = paes.len();
             paes.push(p.env.pae());
+            let mut tries = 0usize;
             for s in &p.env.signatures {
-                // DSSE allows an empty keyid: then try each candidate key, when there are few.
-                if s.keyid.is_empty() && s.sig.len() == 64 && keys.len() <= MAX_KEYS_FOR_EMPTY_KEYID {
-                    for (kid, pk) in &keys {
-                        v.push((kid.to_string(), Some(jobs.len()), true));
-                        jobs.push((Msg::Env(pi), &s.sig, pk));
-                    }
-                    continue;
-                }
                 match keys.get(s.keyid.as_str()) {
                     Some(pk) if s.sig.len() == 64 => {
                         v.push((s.keyid.clone(), Some(jobs.len()), true));
                         jobs.push((Msg::Env(pi), &s.sig, pk));
                     }
                     Some(_) => v.push((s.keyid.clone(), None, true)),
+                    // The keyid is a hint that names none of ours (another
+                    // tool's key ID scheme, or empty): try the trusted keys.
+                    None if s.sig.len() == 64 && tries + keys.len() <= MAX_KEYID_FALLBACK_TRIES => {
+                        tries += keys.len();
+                        // Not "known": if none verifies, the signer is an unknown key.
+                        for (kid, pk) in &keys {
+                            v.push((kid.to_string(), Some(jobs.len()), false));
+                            jobs.push((Msg::Env(pi), &s.sig, pk));
+                        }
+                    }
                     None => v.push((s.keyid.clone(), None, false)),
                 }
             }
         }
         env_jobs.push(v);
     }
-    let items: Vec<Item<'_>> =
-        jobs.iter()
-            .map(|(m, sig, pk)| Item {
-                signature: sig,
-                message: match m {
-                    Msg::Deleg(d) => &delegs[*d].pae,
-                    Msg::Env(e) => &paes[*e],
-                },
-                public_key: &pk[..],
-            })
-            .collect();
+    let items: Vec<Item<'_>> = jobs
+        .iter()
+        .map(|(m, sig, pk)| Item {
+            signature: sig,
+            message: match m {
+                Msg::Deleg(d) => &delegs[*d].pae,
+                Msg::Env(e) => &paes[*e],
+            },
+            public_key: &pk[..],
+        })
+        .collect();
     let ok = ed25519::verify_batch(&items, Mode::Strict, false)?;
     drop(items);
     drop(jobs);
@@ -335,15 +363,17 @@ pub fn verify_many(envelopes: &[&[u8]], opts: &VerifyOptions<'_>) -> Result<Vec<
         .collect())
 }
 
-fn role_keys(roots: &TrustRoot, role: &str) -> HashSet<String> {
-    roots.role(role).map(|r| r.keyids.iter().cloned().collect()).unwrap_or_default()
-}
-
 fn parse_envelope(bytes: &[u8], lim: &Limits) -> std::result::Result<ParsedEnv, Fail> {
     let env = Envelope::parse(bytes, lim.envelope_limits()).map_err(|e| (Reason::Malformed, e))?;
     let id = env.id();
-    if env.payload_type != PAYLOAD_TYPE_INTOTO {
-        return Err((Reason::Malformed, format!("envelope.payloadType: expected '{PAYLOAD_TYPE_INTOTO}', got '{}'", env.payload_type)));
+    if !is_intoto_payload_type(&env.payload_type) {
+        return Err((
+            Reason::Malformed,
+            format!(
+                "envelope.payloadType: expected '{PAYLOAD_TYPE_INTOTO}' or 'application/vnd.in-toto.<predicate>+json', got '{}'",
+                env.payload_type
+            ),
+        ));
     }
     let stmt = Statement::parse(&env.payload, lim.max_subjects).map_err(|e| (Reason::Malformed, e))?;
     Ok(ParsedEnv { env, stmt, id })
@@ -357,8 +387,9 @@ struct Ctx<'a> {
     by_delegate: &'a HashMap<String, Vec<usize>>,
 }
 
-/// Signatures without a keyid are tried against every known key only up to this many keys.
-const MAX_KEYS_FOR_EMPTY_KEYID: usize = 16;
+/// Signature checks per envelope spent on signatures whose keyid names no
+/// trusted key (each such signature costs one check per trusted key).
+pub const MAX_KEYID_FALLBACK_TRIES: usize = 256;
 
 /// Bounds on the chain search per signer, so crafted delegation graphs
 /// (cycles, fan-in) cannot make verification expensive.
@@ -399,18 +430,18 @@ impl Ctx<'_> {
                 return fail(Reason::Expired, format!("not yet valid: issued at {i}, verification time {at}"));
             }
         }
-        if let Some(r) = self.opts.revocations.and_then(|rs| rs.attestation(&p.id)) {
-            if r.effective_from <= at + skew {
-                return fail(Reason::Revoked, format!("attestation revoked from {}: {}", r.effective_from, r.reason));
-            }
-        }
         let mut anchors_ok: BTreeSet<String> = BTreeSet::new();
         let mut signers = Vec::new();
         let mut chain_ids: Option<Vec<String>> = None;
         let mut first_fail: Option<Fail> = None;
+        let mut warnings = Vec::new();
+        // Keys with authority over this attestation: its accepted signers and every key above them.
+        let mut chain_keys: Vec<String> = Vec::new();
         for s in signed {
-            match self.find_chain(s, p) {
+            match self.find_chain(s, p, &mut warnings) {
                 Ok((anchor, chain)) => {
+                    chain_keys.push(anchor.clone());
+                    chain_keys.extend(chain.iter().filter_map(|&d| self.delegs[d].parsed.as_ref().ok().map(|x| x.delegate.clone())));
                     anchors_ok.insert(anchor);
                     signers.push(s.to_owned());
                     if chain_ids.is_none() {
@@ -422,33 +453,61 @@ impl Ctx<'_> {
                 }
             }
         }
-        if anchors_ok.len() >= self.threshold {
-            return Verification {
-                valid: true,
-                reason: None,
-                detail: String::new(),
-                id,
-                predicate_type: Some(p.stmt.predicate_type.clone()),
-                chain: chain_ids.unwrap_or_default(),
-                signers,
-            };
-        }
-        let mut v = if let Some((r, d)) = first_fail.filter(|_| anchors_ok.is_empty()) {
-            fail(r, d)
-        } else {
-            fail(
-                Reason::ThresholdNotMet,
-                format!("{} of {} required distinct trusted keys signed", anchors_ok.len(), self.threshold),
-            )
+        let with = |mut v: Verification, warnings: Vec<String>| {
+            v.signers = signers.clone();
+            v.chain = chain_ids.clone().unwrap_or_default();
+            v.warnings = warnings;
+            v
         };
-        v.signers = signers;
-        v.chain = chain_ids.unwrap_or_default();
-        v
+        if anchors_ok.len() < self.threshold {
+            let v = if let Some((r, d)) = first_fail.filter(|_| anchors_ok.is_empty()) {
+                fail(r, d)
+            } else {
+                fail(Reason::ThresholdNotMet, format!("{} of {} required distinct trusted keys signed", anchors_ok.len(), self.threshold))
+            };
+            return with(v, warnings);
+        }
+        for r in self.opts.revocations.map(|rs| rs.attestation(&p.id)).unwrap_or(&[]) {
+            if r.effective_from > at + skew {
+                continue;
+            }
+            if chain_keys.contains(&r.by) || self.root_threshold(r) {
+                return with(
+                    fail(Reason::Revoked, format!("attestation revoked from {} by key {}: {}", r.effective_from, r.by, r.reason)),
+                    warnings,
+                );
+            }
+            warn(&mut warnings, format!("ignored {}: the revoker neither signed the attestation nor delegated to a signer", r.describe()));
+        }
+        let v = Verification {
+            valid: true,
+            reason: None,
+            detail: String::new(),
+            id,
+            predicate_type: Some(p.stmt.predicate_type.clone()),
+            chain: vec![],
+            signers: vec![],
+            warnings: vec![],
+        };
+        with(v, warnings)
+    }
+
+    /// Did a threshold of the `root` role sign revocation `r`?
+    fn root_threshold(&self, r: &Revocation) -> bool {
+        let Some(role) = self.opts.roots.role(ROOT_ROLE) else {
+            return false;
+        };
+        let keys = role.keyids.iter().filter_map(|k| self.opts.roots.keys.get_key_value(k));
+        r.signers_among(keys).len() >= role.threshold as usize
+    }
+
+    fn is_root_key(&self, keyid: &str) -> bool {
+        self.opts.roots.role(ROOT_ROLE).is_some_and(|r| r.keyids.iter().any(|k| k == keyid))
     }
 
     /// Finds a fully valid chain from a trusted key down to `signer`.
     /// Returns the trusted key and the delegation indices top-down.
-    fn find_chain(&self, signer: &str, p: &ParsedEnv) -> std::result::Result<(String, Vec<usize>), Fail> {
+    fn find_chain(&self, signer: &str, p: &ParsedEnv, warnings: &mut Vec<String>) -> std::result::Result<(String, Vec<usize>), Fail> {
         let mut chains: Vec<(String, Vec<usize>)> = Vec::new();
         let mut path = Vec::new();
         let mut budget = MAX_CHAIN_STEPS;
@@ -456,16 +515,14 @@ impl Ctx<'_> {
         let mut first_fail = None;
         for (anchor, mut chain) in chains {
             chain.reverse();
-            match self.check_chain(&anchor, &chain, p) {
+            match self.check_chain(&anchor, &chain, p, warnings) {
                 Ok(()) => return Ok((anchor, chain)),
                 Err(f) => {
                     first_fail.get_or_insert(f);
                 }
             }
         }
-        Err(first_fail.unwrap_or_else(|| {
-            (Reason::UnknownKey, format!("key {signer} has no delegation chain to a trusted key"))
-        }))
+        Err(first_fail.unwrap_or_else(|| (Reason::UnknownKey, format!("key {signer} has no delegation chain to a trusted key"))))
     }
 
     fn collect_chains(&self, key: &str, path: &mut Vec<usize>, out: &mut Vec<(String, Vec<usize>)>, budget: &mut usize) {
@@ -484,14 +541,16 @@ impl Ctx<'_> {
             if path.contains(&d) {
                 continue;
             }
-            let Ok(p) = &self.delegs[d].parsed else { continue };
+            let Ok(p) = &self.delegs[d].parsed else {
+                continue;
+            };
             path.push(d);
             self.collect_chains(&p.delegator, path, out, budget);
             path.pop();
         }
     }
 
-    fn check_chain(&self, anchor: &str, chain: &[usize], p: &ParsedEnv) -> std::result::Result<(), Fail> {
+    fn check_chain(&self, anchor: &str, chain: &[usize], p: &ParsedEnv, warnings: &mut Vec<String>) -> std::result::Result<(), Fail> {
         let (at, skew) = (self.opts.at_ms, self.opts.clock_skew_ms);
         let oos = |d: String| Err((Reason::OutOfScope, d));
         let mut types: Option<&Vec<String>> = None;
@@ -590,24 +649,47 @@ impl Ctx<'_> {
                 signers.push(self.delegs[d].parsed.as_ref().map(|x| x.delegate.as_str()).unwrap_or(""));
             }
             for (pos, k) in signers.iter().enumerate() {
-                if let Some(r) = rs.key(k) {
-                    if after(pos, r.effective_from) {
-                        return Err((Reason::Revoked, format!("key {k} revoked from {}: {}", r.effective_from, r.reason)));
+                for r in rs.key(k) {
+                    if !after(pos, r.effective_from) {
+                        continue;
                     }
+                    // A root key falls only to a root threshold; another key to
+                    // itself, a key above it in this chain, or a root threshold.
+                    let by_chain = !self.is_root_key(k) && (r.by == *k || signers[..pos].contains(&r.by.as_str()));
+                    if by_chain || self.root_threshold(r) {
+                        return Err((Reason::Revoked, format!("key {k} revoked from {} by key {}: {}", r.effective_from, r.by, r.reason)));
+                    }
+                    let why = if self.is_root_key(k) {
+                        "a root key needs a threshold of the root role"
+                    } else {
+                        "the revoker is neither the key nor above it in the chain"
+                    };
+                    warn(warnings, format!("ignored {}: {why}", r.describe()));
                 }
             }
             for (i, &d) in chain.iter().enumerate() {
-                if let Some(r) = rs.attestation(&self.delegs[d].id) {
-                    if after(i + 1, r.effective_from) {
+                let id = &self.delegs[d].id;
+                for r in rs.attestation(id) {
+                    if !after(i + 1, r.effective_from) {
+                        continue;
+                    }
+                    if signers[..=i].contains(&r.by.as_str()) || self.root_threshold(r) {
                         return Err((
                             Reason::Revoked,
-                            format!("delegation {} revoked from {}: {}", self.delegs[d].id, r.effective_from, r.reason),
+                            format!("delegation {id} revoked from {} by key {}: {}", r.effective_from, r.by, r.reason),
                         ));
                     }
+                    warn(warnings, format!("ignored {}: the revoker is neither the delegator nor above it in the chain", r.describe()));
                 }
             }
         }
         Ok(())
+    }
+}
+
+fn warn(warnings: &mut Vec<String>, w: String) {
+    if !warnings.contains(&w) {
+        warnings.push(w);
     }
 }
 
@@ -617,7 +699,7 @@ impl Ctx<'_> {
 /// threshold of the old root role and a threshold of the new root role.
 pub fn verify_rotation(old: &TrustRoot, new_root: &[u8], limits: &Limits) -> std::result::Result<TrustRoot, (Reason, String)> {
     let env = Envelope::parse(new_root, limits.envelope_limits()).map_err(|e| (Reason::Malformed, e))?;
-    if env.payload_type != PAYLOAD_TYPE_INTOTO {
+    if !is_intoto_payload_type(&env.payload_type) {
         return Err((Reason::Malformed, "rotation: wrong payloadType".into()));
     }
     let st = Statement::parse(&env.payload, limits.max_subjects).map_err(|e| (Reason::Malformed, e))?;

@@ -13,7 +13,7 @@ const T2: &str = "https://example.com/test-result/v1";
 fn mem_authority() -> (tempfile::TempDir, Authority, Arc<MemLog>) {
     let dir = tempfile::tempdir().unwrap();
     let log = Arc::new(MemLog::new("test"));
-    let a = Authority::open(dir.path(), OpenOptions { log: Some(log.clone()), ..Default::default() }).unwrap();
+    let a = Authority::open(dir.path(), OpenOptions { log: Some(log.clone()), insecure_plaintext: true, ..Default::default() }).unwrap();
     (dir, a, log)
 }
 
@@ -22,7 +22,14 @@ fn subject(name: &str) -> Subject {
 }
 
 fn req(signer: &str, name: &str, ptype: &str) -> IssueRequest {
-    IssueRequest { signer: signer.into(), subjects: vec![subject(name)], predicate_type: ptype.into(), predicate: json!({"ok": true}), expires_at: None, issued_at: None }
+    IssueRequest {
+        signer: signer.into(),
+        subjects: vec![subject(name)],
+        predicate_type: ptype.into(),
+        predicate: json!({"ok": true}),
+        expires_at: None,
+        issued_at: None,
+    }
 }
 
 fn roots(a: &Authority, names: &[&str]) -> TrustRoot {
@@ -154,7 +161,12 @@ fn unknown_key_and_malformed() {
     let r = roots(&a, &["root"]);
     let iss = a.issue(&req("stranger", "x", T1)).unwrap();
     assert_eq!(reason(&check(&iss.envelope, &VerifyOptions::new(&r, now()))), "unknown_key");
-    for bad in [&b"not json"[..], b"{}", b"[]", br#"{"payloadType":"application/vnd.in-toto+json","payload":"e30=","signatures":[{"keyid":"a","sig":"AA=="}]}"#] {
+    for bad in [
+        &b"not json"[..],
+        b"{}",
+        b"[]",
+        br#"{"payloadType":"application/vnd.in-toto+json","payload":"e30=","signatures":[{"keyid":"a","sig":"AA=="}]}"#,
+    ] {
         let v = check(bad, &VerifyOptions::new(&r, now()));
         assert_eq!(reason(&v), "malformed", "{}", String::from_utf8_lossy(bad));
         assert!(!v.detail.is_empty());
@@ -197,9 +209,10 @@ fn expired_replay_and_clock_skew() {
     let mut o = VerifyOptions::new(&r, t0);
     o.clock_skew_ms = -1;
     assert!(verify(&iss.envelope, &o).is_err());
+    // An undefined role is an answer, not an error (issue 11 item 16).
     let mut o = VerifyOptions::new(&r, t0);
     o.role = Some("nope");
-    assert!(verify(&iss.envelope, &o).is_err());
+    assert_eq!(reason(&verify(&iss.envelope, &o).unwrap()), "unknown_key");
     // Issuing an already expired attestation is a programmer error.
     let mut q = req("root", "x", T1);
     q.expires_at = Some(t0 - 1);
@@ -534,7 +547,10 @@ fn root_rotation_needs_old_and_new_thresholds() {
     let e = a.sign_root(&skip, &["r1", "r2", "r3", "r4", "r5"]).unwrap();
     assert_eq!(verify_rotation(&old, &e.envelope, &lim).unwrap_err().0, Reason::OutOfScope);
     // After rotation, attestations by the new root keys verify and r1's do not.
-    assert!(check(&a.issue(&req("r4", "x", T1)).unwrap().envelope, &VerifyOptions::new(&new, now())).valid);
+    // (The new root is 2-of-3: its threshold applies without a role, issue 10 item 3.)
+    let by_r4 = a.issue(&req("r4", "x", T1)).unwrap();
+    assert_eq!(reason(&check(&by_r4.envelope, &VerifyOptions::new(&new, now()))), "threshold_not_met");
+    assert!(check(&a.cosign(&by_r4.envelope, "r5").unwrap().envelope, &VerifyOptions::new(&new, now())).valid);
     assert_eq!(reason(&check(&a.issue(&req("r1", "x", T1)).unwrap().envelope, &VerifyOptions::new(&new, now()))), "unknown_key");
     // Trust roots round-trip through JSON.
     assert_eq!(TrustRoot::parse(&new.to_json()).unwrap(), new);
@@ -576,7 +592,7 @@ fn audit_bundle_verifies_offline() {
     let t = x["checkpoint"]["text"].as_str().unwrap().replacen("\n11\n", "\n5\n", 1);
     x["checkpoint"]["text"] = json!(t);
     assert_eq!(reason(&verify_bundle(&serde_json::to_vec(&x).unwrap(), Some(&lk), None).unwrap()), "bad_signature");
-    assert_eq!(reason(&verify_bundle(b"{", None, None).unwrap()), "malformed");
+    assert_eq!(reason(&verify_bundle(b"{", Some(&lk), None).unwrap()), "malformed");
     assert!(a.audit_bundle(&"0".repeat(64)).is_err());
 }
 
@@ -617,7 +633,7 @@ fn file_backed_authority_with_passphrase_reopens_and_tail_sees_revocations() {
     vo.revocations = Some(tail.revocations());
     assert_eq!(reason(&verify(&iss.envelope, &vo).unwrap()), "revoked");
     drop(a);
-    assert!(Authority::open(dir.path(), OpenOptions::default()).is_err());
+    assert!(Authority::open(dir.path(), OpenOptions { insecure_plaintext: true, ..Default::default() }).is_err());
     let a = Authority::open(dir.path(), o()).unwrap();
     assert_eq!(a.revocations().unwrap().len(), 1);
     // Bundles from the ledger verify offline against the ledger's checkpoint key.

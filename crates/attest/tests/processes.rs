@@ -42,7 +42,9 @@ fn say(line: &str) {
 
 #[test]
 fn child_role() {
-    let Ok(role) = std::env::var("OMNI_ATTEST_CHILD") else { return };
+    let Ok(role) = std::env::var("OMNI_ATTEST_CHILD") else {
+        return;
+    };
     let dir = std::path::PathBuf::from(std::env::var("OMNI_ATTEST_DIR").unwrap());
     match role.as_str() {
         "verifier" => {
@@ -69,7 +71,7 @@ fn child_role() {
             panic!("revocation not seen");
         }
         "issuer" => {
-            let a = Authority::open(&dir, OpenOptions::default()).unwrap();
+            let a = Authority::open(&dir, OpenOptions { insecure_plaintext: true, ..Default::default() }).unwrap();
             for i in 0.. {
                 let iss = a.issue(&req(&format!("n{i}"))).unwrap();
                 say(&format!("CHILD issued {}", iss.id));
@@ -82,7 +84,7 @@ fn child_role() {
 #[test]
 fn revocation_is_seen_by_a_second_process() {
     let dir = tempfile::tempdir().unwrap();
-    let a = Authority::open(dir.path(), OpenOptions::default()).unwrap();
+    let a = Authority::open(dir.path(), OpenOptions { insecure_plaintext: true, ..Default::default() }).unwrap();
     let root = a.create_key("root").unwrap();
     let iss = a.issue(&req("x")).unwrap();
     std::fs::write(dir.path().join("envelope.json"), &iss.envelope).unwrap();
@@ -107,7 +109,7 @@ fn revocation_is_seen_by_a_second_process() {
 fn issuer_killed_mid_append_never_reports_an_unlogged_attestation() {
     let dir = tempfile::tempdir().unwrap();
     {
-        let a = Authority::open(dir.path(), OpenOptions::default()).unwrap();
+        let a = Authority::open(dir.path(), OpenOptions { insecure_plaintext: true, ..Default::default() }).unwrap();
         a.create_key("root").unwrap();
     }
     let mut reported = Vec::new();
@@ -132,12 +134,13 @@ fn issuer_killed_mid_append_never_reports_an_unlogged_attestation() {
             }
         }
     }
-    let a = Authority::open(dir.path(), OpenOptions::default()).unwrap();
+    let a = Authority::open(dir.path(), OpenOptions { insecure_plaintext: true, ..Default::default() }).unwrap();
     let size = a.log().size().unwrap();
     assert!(size >= reported.len() as u64);
     for id in &reported {
         let b = a.audit_bundle(id).unwrap_or_else(|e| panic!("reported {id} has no audit entry: {e}"));
-        assert!(omnitide_attest::authority::verify_bundle(&b.to_json(), None, None).unwrap().valid);
+        let lk = a.log().public_key().unwrap();
+        assert!(omnitide_attest::authority::verify_bundle(&b.to_json(), Some(&lk), None).unwrap().valid);
     }
     eprintln!("{} reported attestations, {size} log entries after 6 kills", reported.len());
 }

@@ -14,7 +14,7 @@ const T1: &str = "https://slsa.dev/provenance/v1";
 fn mem_authority() -> (tempfile::TempDir, Authority) {
     let dir = tempfile::tempdir().unwrap();
     let log = Arc::new(MemLog::new("test"));
-    let a = Authority::open(dir.path(), OpenOptions { log: Some(log), ..Default::default() }).unwrap();
+    let a = Authority::open(dir.path(), OpenOptions { log: Some(log), insecure_plaintext: true, ..Default::default() }).unwrap();
     (dir, a)
 }
 
@@ -38,7 +38,11 @@ fn chain3(a: &Authority, top: &Scope) -> (Vec<Vec<u8>>, Vec<String>, TrustRoot) 
     for k in ["root", "a", "b", "c"] {
         a.create_key(k).unwrap();
     }
-    let x = [a.delegate("root", "a", top).unwrap(), a.delegate("a", "b", &Scope::default()).unwrap(), a.delegate("b", "c", &Scope::default()).unwrap()];
+    let x = [
+        a.delegate("root", "a", top).unwrap(),
+        a.delegate("a", "b", &Scope::default()).unwrap(),
+        a.delegate("b", "c", &Scope::default()).unwrap(),
+    ];
     let r = TrustRoot::from_keys(&[a.export_public_key("root").unwrap()], 1).unwrap();
     (x.iter().map(|i| i.envelope.clone()).collect(), x.iter().map(|i| i.id.clone()).collect(), r)
 }
@@ -148,12 +152,15 @@ fn revocation_and_expiry_after_a_cached_verify_are_seen() {
     // Key revocation after cached verifies, on a fresh chain.
     let (_d2, a2) = mem_authority();
     let (d2, _, r2) = chain3(&a2, &Scope::default());
-    let iss2 = a2.issue(&req("c", "pkg/y", Some(t0 + 100))).unwrap();
+    // Times taken after the chain exists (a loaded machine may take seconds to get here).
+    let t1 = now_ms();
+    let at = t1 + 1_000;
+    let iss2 = a2.issue(&req("c", "pkg/y", Some(t1 + 100))).unwrap();
     let ds2: Vec<&[u8]> = d2.iter().map(|v| v.as_slice()).collect();
     for _ in 0..2 {
         assert!(verify(&iss2.envelope, &opts(&r2, &ds2, at)).unwrap().valid);
     }
-    a2.revoke(Target::Key(a2.key_info("b").unwrap().keyid), "lost laptop", Some(t0), "root").unwrap();
+    a2.revoke(Target::Key(a2.key_info("b").unwrap().keyid), "lost laptop", Some(t1), "root").unwrap();
     let rs2 = a2.revocations().unwrap();
     let mut o2 = opts(&r2, &ds2, at);
     o2.revocations = Some(&*rs2);

@@ -2,6 +2,7 @@
 
 use std::fs::File;
 use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use omnitide_common::{fixed, Error, Result};
 use rayon::prelude::*;
@@ -29,7 +30,7 @@ pub fn check_output_len(arg: &str, len: usize) -> Result<usize> {
     Ok(len)
 }
 
-fn key_of<'a>(key: Option<&'a [u8]>) -> Result<Option<&'a [u8; KEY_LEN]>> {
+fn key_of(key: Option<&[u8]>) -> Result<Option<&[u8; KEY_LEN]>> {
     key.map(|k| fixed::<KEY_LEN>("key", k)).transpose()
 }
 
@@ -41,21 +42,29 @@ pub struct Hasher {
 
 impl Hasher {
     pub fn new() -> Self {
-        Self { inner: blake3::Hasher::new() }
+        Self {
+            inner: blake3::Hasher::new(),
+        }
     }
 
     pub fn new_keyed(key: &[u8]) -> Result<Self> {
         let key = fixed::<KEY_LEN>("key", key)?;
-        Ok(Self { inner: blake3::Hasher::new_keyed(key) })
+        Ok(Self {
+            inner: blake3::Hasher::new_keyed(key),
+        })
     }
 
     pub fn new_derive_key(context: &str) -> Self {
-        Self { inner: blake3::Hasher::new_derive_key(context) }
+        Self {
+            inner: blake3::Hasher::new_derive_key(context),
+        }
     }
 
     fn with_key(key: Option<&[u8]>) -> Result<Self> {
         match key_of(key)? {
-            Some(k) => Ok(Self { inner: blake3::Hasher::new_keyed(k) }),
+            Some(k) => Ok(Self {
+                inner: blake3::Hasher::new_keyed(k),
+            }),
             None => Ok(Self::new()),
         }
     }
@@ -155,7 +164,12 @@ pub fn hash_many_packed(data: &[u8], ends: &[u32], out: &mut [u8]) -> Result<()>
     if out.len() != ends.len() * OUT_LEN {
         return Err(Error::invalid_arg(
             "out",
-            format!("expected {} bytes for {} items, got {}", ends.len() * OUT_LEN, ends.len(), out.len()),
+            format!(
+                "expected {} bytes for {} items, got {}",
+                ends.len() * OUT_LEN,
+                ends.len(),
+                out.len()
+            ),
         ));
     }
     let mut start = 0usize;
@@ -186,11 +200,20 @@ pub fn hash_many_packed(data: &[u8], ends: &[u32], out: &mut [u8]) -> Result<()>
 pub fn hash_many<T: AsRef<[u8]> + Sync>(items: &[T]) -> Vec<[u8; OUT_LEN]> {
     let total: usize = items.iter().map(|i| i.as_ref().len()).sum();
     if total >= 4 * PARALLEL_THRESHOLD && items.len() >= 64 {
-        items.par_iter().map(|i| *blake3::hash(i.as_ref()).as_bytes()).collect()
+        items
+            .par_iter()
+            .map(|i| *blake3::hash(i.as_ref()).as_bytes())
+            .collect()
     } else {
-        items.iter().map(|i| *blake3::hash(i.as_ref()).as_bytes()).collect()
+        items
+            .iter()
+            .map(|i| *blake3::hash(i.as_ref()).as_bytes())
+            .collect()
     }
 }
+
+/// Error code of a file hash stopped through its cancel flag.
+pub const ABORTED: &str = "ERR_OMNI_ABORTED";
 
 /// Options for [`hash_file`].
 #[derive(Debug, Clone, Default)]
@@ -200,41 +223,190 @@ pub struct FileOptions<'a> {
     pub length: Option<usize>,
     /// Use memory mapping + all cores for large files (default true).
     pub parallel: Option<bool>,
+    /// Upper bound on the bytes read. Without it only regular files are
+    /// hashed: a FIFO, a socket or a character device (`/dev/zero`) may never
+    /// end, and a read that never ends would hold its thread (and, through
+    /// libuv's exit-time join, the whole process) forever. With it they are
+    /// streamed and anything longer fails with `ERR_OMNI_LIMIT`.
+    pub max_bytes: Option<u64>,
+    /// Checked between reads (at least every [`POLL_MS`] ms while a stream is
+    /// idle): once set, the hash stops with [`ABORTED`].
+    pub cancel: Option<&'a AtomicBool>,
+}
+
+/// How long a streamed read waits for data before it checks `cancel` again.
+pub const POLL_MS: i32 = 50;
+
+fn io_err(shown: &std::path::Display<'_>, e: &std::io::Error) -> Error {
+    Error::io(format_args!("path '{shown}'"), e)
+}
+
+fn kind_name(ft: &std::fs::FileType) -> &'static str {
+    use std::os::unix::fs::FileTypeExt;
+    if ft.is_fifo() {
+        "a FIFO"
+    } else if ft.is_char_device() {
+        "a character device"
+    } else if ft.is_block_device() {
+        "a block device"
+    } else if ft.is_socket() {
+        "a socket"
+    } else {
+        "not a regular file"
+    }
 }
 
 /// Hashes a file. Large regular files are memory-mapped and hashed on all cores
-/// (blake3's `update_mmap_rayon`); small files and pipes are read.
+/// (blake3's `update_mmap_rayon`); small ones are read. Anything that is not a
+/// regular file is refused unless `max_bytes` bounds it (then it is streamed).
+/// The file is opened non-blocking, so opening a FIFO without a writer returns
+/// at once instead of hanging, and its type is checked on the open descriptor
+/// (no race with a path swapped after a `stat`).
 pub fn hash_file(path: &Path, opts: &FileOptions<'_>) -> Result<Vec<u8>> {
+    use std::os::unix::fs::OpenOptionsExt;
     let len = check_output_len("length", opts.length.unwrap_or(OUT_LEN))?;
     let mut h = match (opts.key, opts.derive_context) {
         (Some(_), Some(_)) => {
-            return Err(Error::invalid_arg("opts", "key and context are mutually exclusive"))
+            return Err(Error::invalid_arg(
+                "opts",
+                "key and context are mutually exclusive",
+            ))
         }
         (_, Some(ctx)) => Hasher::new_derive_key(ctx),
         (key, None) => Hasher::with_key(key)?,
     };
     let shown = path.display();
-    let meta = std::fs::metadata(path).map_err(|e| Error::io(format_args!("path '{shown}'"), &e))?;
-    if meta.is_dir() {
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK | libc::O_CLOEXEC)
+        .open(path)
+        .map_err(|e| io_err(&shown, &e))?;
+    let meta = file.metadata().map_err(|e| io_err(&shown, &e))?;
+    let ft = meta.file_type();
+    if ft.is_dir() {
         return Err(Error::new(
             omnitide_common::code::IO,
             format!("path '{shown}': is a directory"),
         ));
     }
-    let parallel = opts.parallel.unwrap_or(true);
-    if parallel && meta.is_file() && meta.len() >= MMAP_THRESHOLD {
-        h.inner
-            .update_mmap_rayon(path)
-            .map_err(|e| Error::io(format_args!("path '{shown}'"), &e))?;
+    let cancelled = || opts.cancel.is_some_and(|c| c.load(Ordering::Relaxed));
+    if ft.is_file() {
+        if let Some(max) = opts.max_bytes {
+            if meta.len() > max {
+                return Err(Error::limit(
+                    "opts.maxBytes",
+                    format!(
+                        "path '{shown}' has {} bytes, more than maxBytes {max}",
+                        meta.len()
+                    ),
+                ));
+            }
+        }
+        if opts.parallel.unwrap_or(true) && meta.len() >= MMAP_THRESHOLD && opts.cancel.is_none() {
+            // through our descriptor's /proc link: the very inode checked above
+            let fd_path = format!("/proc/self/fd/{}", std::os::fd::AsRawFd::as_raw_fd(&file));
+            h.inner
+                .update_mmap_rayon(&fd_path)
+                .map_err(|e| io_err(&shown, &e))?;
+        } else {
+            stream(&mut h, &file, u64::MAX, false, &cancelled).map_err(|e| e.at(&shown))?;
+        }
     } else {
-        let file = File::open(path).map_err(|e| Error::io(format_args!("path '{shown}'"), &e))?;
-        h.inner
-            .update_reader(file)
-            .map_err(|e| Error::io(format_args!("path '{shown}'"), &e))?;
+        let Some(max) = opts.max_bytes else {
+            return Err(Error::invalid_arg(
+                "path",
+                format!("'{shown}' is {} and may never end; only regular files are hashed unless opts.maxBytes bounds the read", kind_name(&ft)),
+            ));
+        };
+        use std::os::unix::fs::FileTypeExt;
+        stream(&mut h, &file, max, ft.is_fifo(), &cancelled).map_err(|e| e.at(&shown))?;
     }
     let mut out = vec![0u8; len];
     h.finalize_into(&mut out);
     Ok(out)
+}
+
+/// Why [`stream`] stopped early.
+enum StreamError {
+    Io(std::io::Error),
+    TooLong(u64),
+    Cancelled,
+}
+
+impl StreamError {
+    fn at(self, shown: &std::path::Display<'_>) -> Error {
+        match self {
+            StreamError::Io(e) => io_err(shown, &e),
+            StreamError::TooLong(max) => Error::limit(
+                "opts.maxBytes",
+                format!("path '{shown}' yielded more than maxBytes {max} bytes"),
+            ),
+            StreamError::Cancelled => {
+                Error::new(ABORTED, format!("path '{shown}': hashing was aborted"))
+            }
+        }
+    }
+}
+
+/// Reads `file` (non-blocking) to its end into `h`, waiting for data with
+/// poll(2) in [`POLL_MS`] slices so that `cancelled` is seen promptly even
+/// while a FIFO or device stays silent. A non-blocking FIFO reads 0 bytes both
+/// before its first writer and after the last one left; only the second is
+/// its end, which poll(2) tells apart with POLLHUP.
+fn stream(
+    h: &mut Hasher,
+    file: &File,
+    max: u64,
+    fifo: bool,
+    cancelled: &dyn Fn() -> bool,
+) -> std::result::Result<(), StreamError> {
+    use std::io::Read;
+    use std::os::fd::AsRawFd;
+    let mut buf = vec![0u8; 64 << 10];
+    let mut total = 0u64;
+    let mut f = file;
+    let wait = |events: i16| -> std::result::Result<i16, StreamError> {
+        let mut pfd = libc::pollfd {
+            fd: file.as_raw_fd(),
+            events,
+            revents: 0,
+        };
+        // SAFETY: one valid pollfd for the duration of the call.
+        let r = unsafe { libc::poll(&mut pfd, 1, POLL_MS) };
+        if r < 0 {
+            let e = std::io::Error::last_os_error();
+            if e.kind() != std::io::ErrorKind::Interrupted {
+                return Err(StreamError::Io(e));
+            }
+        }
+        Ok(pfd.revents)
+    };
+    loop {
+        if cancelled() {
+            return Err(StreamError::Cancelled);
+        }
+        match f.read(&mut buf) {
+            Ok(0) if fifo => {
+                let ev = wait(libc::POLLIN)?;
+                if ev & libc::POLLHUP != 0 && ev & libc::POLLIN == 0 {
+                    return Ok(());
+                }
+            }
+            Ok(0) => return Ok(()),
+            Ok(n) => {
+                total += n as u64;
+                if total > max {
+                    return Err(StreamError::TooLong(max));
+                }
+                h.update(&buf[..n]);
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
+                wait(libc::POLLIN)?;
+            }
+            Err(e) => return Err(StreamError::Io(e)),
+        }
+    }
 }
 
 #[cfg(test)]
@@ -284,8 +456,14 @@ mod tests {
 
     #[test]
     fn bad_lengths_and_keys_are_named() {
-        assert!(hash(b"", None, 0).unwrap_err().message.starts_with("length:"));
-        assert!(hash(b"", Some(&[0u8; 31]), 32).unwrap_err().message.starts_with("key:"));
+        assert!(hash(b"", None, 0)
+            .unwrap_err()
+            .message
+            .starts_with("length:"));
+        assert!(hash(b"", Some(&[0u8; 31]), 32)
+            .unwrap_err()
+            .message
+            .starts_with("key:"));
         assert!(hash(b"", None, MAX_OUTPUT_LEN + 1).is_err());
     }
 
@@ -312,13 +490,83 @@ mod tests {
             std::fs::write(&p, &data).unwrap();
             let want = hash(&data, None, 32).unwrap();
             assert_eq!(hash_file(&p, &FileOptions::default()).unwrap(), want);
-            let serial = FileOptions { parallel: Some(false), ..Default::default() };
+            let serial = FileOptions {
+                parallel: Some(false),
+                ..Default::default()
+            };
             assert_eq!(hash_file(&p, &serial).unwrap(), want);
         }
         let err = hash_file(&dir.join("missing"), &FileOptions::default()).unwrap_err();
         assert_eq!(err.code, omnitide_common::code::IO);
         assert!(err.message.contains("missing"));
-        assert!(hash_file(&dir, &FileOptions::default()).unwrap_err().message.contains("directory"));
+        assert!(hash_file(&dir, &FileOptions::default())
+            .unwrap_err()
+            .message
+            .contains("directory"));
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    fn mkfifo(p: &Path) {
+        let c = std::ffi::CString::new(p.as_os_str().as_encoded_bytes()).unwrap();
+        // SAFETY: a valid NUL-terminated path.
+        assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0, "mkfifo");
+    }
+
+    #[test]
+    fn non_regular_files_are_refused_unless_bounded() {
+        // /dev/zero never ends: refused at once by default, bounded by max_bytes
+        let e = hash_file(Path::new("/dev/zero"), &FileOptions::default()).unwrap_err();
+        assert_eq!(e.code, omnitide_common::code::INVALID_ARGUMENT);
+        assert!(
+            e.message
+                .starts_with("path: '/dev/zero' is a character device"),
+            "{}",
+            e.message
+        );
+        let bounded = FileOptions {
+            max_bytes: Some(1 << 20),
+            ..Default::default()
+        };
+        let e = hash_file(Path::new("/dev/zero"), &bounded).unwrap_err();
+        assert_eq!(e.code, omnitide_common::code::LIMIT, "{}", e.message);
+        // /dev/null ends at once: streamed when bounded
+        assert_eq!(
+            hash_file(Path::new("/dev/null"), &bounded).unwrap(),
+            hash(b"", None, 32).unwrap()
+        );
+
+        let dir = std::env::temp_dir().join(format!("omni-b3-fifo-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let fifo = dir.join("p");
+        mkfifo(&fifo);
+        // no writer: refused by default without blocking in open(2)
+        let e = hash_file(&fifo, &FileOptions::default()).unwrap_err();
+        assert!(e.message.contains("is a FIFO"), "{}", e.message);
+        // bounded: read until the writer closes
+        let writer = {
+            let fifo = fifo.clone();
+            std::thread::spawn(move || std::fs::write(&fifo, vec![7u8; 200_000]).unwrap())
+        };
+        assert_eq!(
+            hash_file(&fifo, &bounded).unwrap(),
+            hash(&vec![7u8; 200_000], None, 32).unwrap()
+        );
+        writer.join().unwrap();
+        // a FIFO nobody writes to: the cancel flag stops the wait
+        let flag = AtomicBool::new(false);
+        let cancellable = FileOptions {
+            max_bytes: Some(1 << 20),
+            cancel: Some(&flag),
+            ..Default::default()
+        };
+        let e = std::thread::scope(|s| {
+            s.spawn(|| {
+                std::thread::sleep(std::time::Duration::from_millis(100));
+                flag.store(true, Ordering::Relaxed);
+            });
+            hash_file(&fifo, &cancellable).unwrap_err()
+        });
+        assert_eq!(e.code, ABORTED);
         std::fs::remove_dir_all(&dir).unwrap();
     }
 }

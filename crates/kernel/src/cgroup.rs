@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 pub fn root() -> Result<PathBuf> {
     let mounts = mounts_of("cgroup2");
     if let Ok(r) = std::env::var("OMNITIDE_CGROUP2_ROOT") {
-        if mounts.iter().any(|m| *m == r) {
+        if mounts.contains(&r) {
             return Ok(PathBuf::from(r));
         }
         return Err(Error::invalid_arg("OMNITIDE_CGROUP2_ROOT", format!("{r:?} is not a cgroup2 mount point (mounts: {mounts:?})")));
@@ -249,18 +249,13 @@ impl Cgroup {
         for (i, io) in limits.io.iter().enumerate() {
             let dev = resolve_device(&format!("io[{i}].device"), &io.device)?;
             let mut line = dev;
-            let mut any = false;
             for (k, v) in [("rbps", io.rbps), ("wbps", io.wbps), ("riops", io.riops), ("wiops", io.wiops)] {
                 match v {
                     Some(0) => return Err(Error::invalid_arg(&format!("io[{i}].{k}"), "must be > 0 (omit it for no limit)")),
-                    Some(x) => {
-                        line.push_str(&format!(" {k}={x}"));
-                        any = true;
-                    }
+                    Some(x) => line.push_str(&format!(" {k}={x}")),
                     None => line.push_str(&format!(" {k}=max")),
                 }
             }
-            let _ = any;
             writes.push(("io.max", line));
         }
         // controllers
@@ -273,13 +268,18 @@ impl Cgroup {
             let p = self.dir.join(file);
             let old = std::fs::read_to_string(&p).unwrap_or_default();
             if let Err(e) = write(&p, val) {
+                let mut undo_failed = Vec::new();
                 for (f, o) in done.iter().rev() {
-                    let _ = restore(&self.dir.join(f), f, o);
+                    if let Err(u) = restore(&self.dir.join(f), f, o) {
+                        undo_failed.push(u.message);
+                    }
                 }
                 for (sc, ctrl) in enabled.iter().rev() {
-                    let _ = write(sc, &format!("-{ctrl}"));
+                    if let Err(u) = write(sc, &format!("-{ctrl}")) {
+                        undo_failed.push(u.message);
+                    }
                 }
-                return Err(e);
+                return Err(with_undo_failures(e, undo_failed));
             }
             done.push((file, old));
         }
@@ -321,13 +321,13 @@ impl Cgroup {
                     continue;
                 }
                 if let Err(e) = write(&sc, &format!("+{m}")) {
-                    for (f, c) in enabled_now.iter().rev() {
-                        let _ = write(f, &format!("-{c}"));
-                    }
-                    return Err(Error::new(
+                    let undo_failed: Vec<String> =
+                        enabled_now.iter().rev().filter_map(|(f, c)| write(f, &format!("-{c}")).err().map(|u| u.message)).collect();
+                    let cause = Error::new(
                         code::CONTROLLER_UNAVAILABLE,
-                        format!("limits: could not enable the {m} controller in {}: {}; nothing was changed", sc.display(), e.message),
-                    ));
+                        format!("limits: could not enable the {m} controller in {}: {}", sc.display(), e.message),
+                    );
+                    return Err(with_undo_failures(cause, undo_failed));
                 }
                 enabled_now.push((sc.clone(), *m));
             }
@@ -448,12 +448,17 @@ impl Cgroup {
         if !force && (!procs.is_empty() || !kids.is_empty() || populated) {
             return Err(Error::new(
                 code::BUSY,
-                format!("cgroup: {} is not empty ({} processes, {} child groups); pass {{ force: true }} to kill and remove", self.path(), procs.len(), kids.len()),
+                format!(
+                    "cgroup: {} is not empty ({} processes, {} child groups); pass {{ force: true }} to kill and remove",
+                    self.path(),
+                    procs.len(),
+                    kids.len()
+                ),
             ));
         }
         if populated {
             // thaw first: a frozen group cannot die
-            let _ = write(&self.dir.join("cgroup.freeze"), "0");
+            write(&self.dir.join("cgroup.freeze"), "0")?;
             self.kill(timeout)?;
         }
         remove_tree(&self.dir)?;
@@ -517,7 +522,9 @@ pub fn parse_pressure(t: &str) -> Pressure {
         let mut it = line.split_whitespace();
         let kind = it.next().unwrap_or("");
         for kv in it {
-            let Some((k, v)) = kv.split_once('=') else { continue };
+            let Some((k, v)) = kv.split_once('=') else {
+                continue;
+            };
             match (kind, k) {
                 ("some", "avg10") => p.some_avg10 = v.parse().unwrap_or(0.0),
                 ("some", "avg60") => p.some_avg60 = v.parse().unwrap_or(0.0),
@@ -532,6 +539,24 @@ pub fn parse_pressure(t: &str) -> Pressure {
         }
     }
     p
+}
+
+/// The error of a failed multi-step change after its undo ran: says "nothing
+/// was changed" only when every undo step worked, and otherwise names the
+/// steps that failed (never drops them).
+fn with_undo_failures(cause: Error, undo_failed: Vec<String>) -> Error {
+    if undo_failed.is_empty() {
+        Error::new(cause.code, format!("{}; nothing was changed", cause.message))
+    } else {
+        Error::new(
+            cause.code,
+            format!(
+                "{}; undoing the earlier steps also failed ({}), so part of the change stayed applied",
+                cause.message,
+                undo_failed.join("; ")
+            ),
+        )
+    }
 }
 
 #[cfg(test)]

@@ -5,7 +5,7 @@
 //! cgroup; links are bpf_links owned by the policy (dropping it detaches).
 
 use crate::net::Cidr;
-use crate::sys;
+use crate::{aya_err, sys};
 use aya::maps::{Map, MapData};
 use aya::programs::cgroup_skb::CgroupSkbLink;
 use aya::programs::cgroup_sock_addr::CgroupSockAddrLink;
@@ -16,7 +16,7 @@ use std::collections::HashMap;
 use std::os::fd::{AsFd, BorrowedFd};
 use std::path::Path;
 
-static CG_OBJ: &[u8] = aya::include_bytes_aligned!(concat!(env!("OUT_DIR"), "/cgroup_policy.bpf.o"));
+static CG_OBJ: &[u8] = aya::include_bytes_aligned!(concat!(env!("CARGO_MANIFEST_DIR"), "/../../kernel/build/cgroup_policy.bpf.o"));
 
 use crate::maps::CG_MAPS;
 
@@ -65,14 +65,6 @@ pub struct CgroupPolicy {
     closed: bool,
 }
 
-fn aya_err(what: &str, e: impl std::fmt::Display + std::fmt::Debug) -> Error {
-    let dbg = format!("{e:?}");
-    if dbg.contains("PermissionDenied") || dbg.contains("os error 1)") {
-        return Error::new(code::PERMISSION, format!("{what}: permission denied (needs root or CAP_BPF + CAP_NET_ADMIN): {e}"));
-    }
-    Error::internal(format!("{what}: {e} ({dbg})"))
-}
-
 fn parse(arg: &str, v: &[String]) -> Result<Vec<Cidr>> {
     v.iter().enumerate().map(|(i, s)| Cidr::parse(&format!("{arg}[{i}]"), s)).collect()
 }
@@ -111,11 +103,10 @@ impl CgroupPolicy {
         let put = |pol: &CgroupPolicy, name: &str, key: &[u8], val: &[u8]| -> Result<()> {
             sys::update(pol.fd(name), key, val, sys::BPF_ANY).map_err(|e| crate::errno_error(&format!("writing map {name}"), &e))
         };
-        for c in &in_deny {
-            put(&pol, if matches!(c, Cidr::V4 { .. }) { "cg_in_deny4" } else { "cg_in_deny6" }, &c.lpm_key(), &[1])?;
-        }
-        for c in &out_deny {
-            put(&pol, if matches!(c, Cidr::V4 { .. }) { "cg_out_deny4" } else { "cg_out_deny6" }, &c.lpm_key(), &[1])?;
+        for (list, v4, v6) in [(&in_deny, "cg_in_deny4", "cg_in_deny6"), (&out_deny, "cg_out_deny4", "cg_out_deny6")] {
+            for c in list {
+                put(&pol, if matches!(c, Cidr::V4 { .. }) { v4 } else { v6 }, &c.lpm_key(), &[1])?;
+            }
         }
         let (mut a4, mut a6) = (0u32, 0u32);
         if let Some(allow) = &allow {
@@ -133,7 +124,9 @@ impl CgroupPolicy {
             put(&pol, "cg_deny_ports", &(*p as u16).to_ne_bytes(), &[1])?;
         }
         let mut cfg = Vec::new();
-        for v in [spec.ingress.as_ref().map(|s| s.count as u32).unwrap_or(0), spec.egress.as_ref().map(|s| s.count as u32).unwrap_or(0), a4, a6] {
+        for v in
+            [spec.ingress.as_ref().map(|s| s.count as u32).unwrap_or(0), spec.egress.as_ref().map(|s| s.count as u32).unwrap_or(0), a4, a6]
+        {
             cfg.extend_from_slice(&v.to_ne_bytes());
         }
         put(&pol, "cg_config", &0u32.to_ne_bytes(), &cfg)?;

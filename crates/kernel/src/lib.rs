@@ -12,6 +12,7 @@ pub mod cgroup_bpf;
 pub mod doctor;
 pub mod maps;
 pub mod net;
+pub mod pins;
 pub mod sys;
 pub mod xdp;
 
@@ -29,7 +30,41 @@ pub(crate) fn errno_error(what: &str, e: &std::io::Error) -> Error {
         }
         Some(libc::ENOENT) | Some(libc::ENODEV) => Error::new(code::NOT_FOUND, format!("{what}: {e}")),
         Some(libc::EBUSY) | Some(libc::EEXIST) => Error::new(code::BUSY, format!("{what}: {e}")),
-        Some(libc::EOPNOTSUPP) | Some(libc::ENOSYS) | Some(524) => Error::new(code::UNSUPPORTED, format!("{what}: not supported by this kernel ({e})")),
+        Some(libc::EOPNOTSUPP) | Some(libc::ENOSYS) | Some(524) => {
+            Error::new(code::UNSUPPORTED, format!("{what}: not supported by this kernel ({e})"))
+        }
         _ => Error::io(what, e),
+    }
+}
+
+/// The errno carried by an error or anything in its `source()` chain. aya wraps
+/// syscall failures one to three levels deep (EbpfError -> MapError ->
+/// SyscallError -> io::Error); walking the chain classifies them by errno
+/// instead of by the text of their `Debug` output.
+pub(crate) fn errno_in(e: &(dyn std::error::Error + 'static)) -> Option<i32> {
+    let mut cur = Some(e);
+    while let Some(x) = cur {
+        if let Some(n) = x.downcast_ref::<std::io::Error>().and_then(|io| io.raw_os_error()) {
+            return Some(n);
+        }
+        cur = x.source();
+    }
+    None
+}
+
+/// The one mapping of aya errors (XDP and cgroup programs alike) to omnitide
+/// codes: by errno, with the verifier's verdict kept for a rejected program.
+pub(crate) fn aya_err<E: std::error::Error + 'static>(what: &str, e: E) -> Error {
+    let dynamic: &(dyn std::error::Error + 'static) = &e;
+    if let Some(aya::programs::ProgramError::LoadError { io_error, verifier_log }) = dynamic.downcast_ref() {
+        if io_error.raw_os_error() != Some(libc::EPERM) {
+            let log = verifier_log.to_string();
+            let tail: String = log.chars().rev().take(600).collect::<Vec<_>>().into_iter().rev().collect();
+            return Error::internal(format!("{what}: the kernel verifier rejected the program ({io_error}): {tail}"));
+        }
+    }
+    match errno_in(dynamic) {
+        Some(n) => errno_error(&format!("{what} ({e})"), &std::io::Error::from_raw_os_error(n)),
+        None => Error::internal(format!("{what}: {e}")),
     }
 }

@@ -15,16 +15,14 @@ impl Cidr {
     pub fn parse(arg: &str, s: &str) -> Result<Cidr> {
         let (ip, prefix) = match s.split_once('/') {
             Some((ip, p)) => {
-                let p: u8 = p
-                    .parse()
-                    .map_err(|_| Error::invalid_arg(arg, format!("malformed CIDR {s:?}: prefix length {p:?} is not a number")))?;
+                let p: u8 =
+                    p.parse().map_err(|_| Error::invalid_arg(arg, format!("malformed CIDR {s:?}: prefix length {p:?} is not a number")))?;
                 (ip, Some(p))
             }
             None => (s, None),
         };
-        let ip: IpAddr = ip
-            .parse()
-            .map_err(|_| Error::invalid_arg(arg, format!("malformed CIDR {s:?}: {ip:?} is not an IPv4 or IPv6 address")))?;
+        let ip: IpAddr =
+            ip.parse().map_err(|_| Error::invalid_arg(arg, format!("malformed CIDR {s:?}: {ip:?} is not an IPv4 or IPv6 address")))?;
         match ip {
             IpAddr::V4(v4) => {
                 let prefix = prefix.unwrap_or(32);

@@ -38,9 +38,7 @@ impl Attr {
 }
 
 fn bpf(cmd: u32, attr: &mut Attr) -> io::Result<i64> {
-    let r = unsafe {
-        libc::syscall(libc::SYS_bpf, cmd as libc::c_long, attr as *mut Attr, std::mem::size_of::<Attr>() as libc::c_long)
-    };
+    let r = unsafe { libc::syscall(libc::SYS_bpf, cmd as libc::c_long, attr as *mut Attr, std::mem::size_of::<Attr>() as libc::c_long) };
     if r < 0 {
         Err(io::Error::last_os_error())
     } else {
@@ -84,9 +82,7 @@ pub fn keys(fd: BorrowedFd<'_>, key_size: usize) -> io::Result<Vec<Vec<u8>>> {
     loop {
         let mut next = vec![0u8; key_size];
         let mut a = Attr::new();
-        a.u32(0, fd.as_raw_fd() as u32)
-            .u64(8, cur.as_ref().map(|k| k.as_ptr() as u64).unwrap_or(0))
-            .u64(16, next.as_mut_ptr() as u64);
+        a.u32(0, fd.as_raw_fd() as u32).u64(8, cur.as_ref().map(|k| k.as_ptr() as u64).unwrap_or(0)).u64(16, next.as_mut_ptr() as u64);
         match bpf(BPF_MAP_GET_NEXT_KEY, &mut a) {
             Ok(_) => {
                 out.push(next.clone());
@@ -119,7 +115,9 @@ pub fn update_batch(fd: BorrowedFd<'_>, keys: &[u8], values: &[u8], key_size: us
             Err(e) if matches!(e.raw_os_error(), Some(libc::EINVAL) | Some(libc::ENOTSUP) | Some(524)) && a.get_u32(32) == 0 => {
                 // ENOTSUPP (524): no batch ops for this map type; use single updates.
                 for i in done..n {
-                    if let Err(e) = update(fd, &keys[i * key_size..(i + 1) * key_size], &values[i * value_size..(i + 1) * value_size], BPF_ANY) {
+                    if let Err(e) =
+                        update(fd, &keys[i * key_size..(i + 1) * key_size], &values[i * value_size..(i + 1) * value_size], BPF_ANY)
+                    {
                         return (i, Err(e));
                     }
                 }

@@ -1,7 +1,7 @@
 //! The XDP filter: one program per interface, all features driven by maps.
 
 use crate::net::Cidr;
-use crate::{bpffs, errno_error, sys};
+use crate::{aya_err, bpffs, errno_error, pins, sys};
 use aya::maps::{Map, MapData};
 use aya::programs::Xdp;
 use aya::Ebpf;
@@ -11,7 +11,7 @@ use std::ffi::CString;
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::path::{Path, PathBuf};
 
-static XDP_OBJ: &[u8] = aya::include_bytes_aligned!(concat!(env!("OUT_DIR"), "/xdp_filter.bpf.o"));
+static XDP_OBJ: &[u8] = aya::include_bytes_aligned!(concat!(env!("CARGO_MANIFEST_DIR"), "/../../kernel/build/xdp_filter.bpf.o"));
 const PROG: &str = "omni_xdp_filter";
 
 use crate::maps::XDP_MAPS as MAPS;
@@ -78,12 +78,17 @@ pub struct DropRule {
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct PinnedFilter {
+    /// The interface name when the filter was attached.
     pub iface: String,
+    pub ifindex: u32,
+    /// Inode of the network namespace the filter belongs to (always the caller's).
+    pub netns: u64,
+    /// The pinned link.
     pub path: String,
     pub mode: String,
+    /// false once the interface is gone (the pin then holds only the maps).
     pub attached: bool,
 }
-
 
 pub struct XdpFilter {
     iface: Option<String>,
@@ -117,14 +122,6 @@ pub fn ifindex(iface: &str) -> Result<u32> {
     Ok(idx)
 }
 
-fn aya_err(what: &str, e: impl std::fmt::Display + std::fmt::Debug) -> Error {
-    let dbg = format!("{e:?}");
-    if dbg.contains("PermissionDenied") || dbg.contains("EPERM") || dbg.contains("os error 1)") {
-        return Error::new(code::PERMISSION, format!("{what}: permission denied (needs root or CAP_BPF + CAP_NET_ADMIN): {e}"));
-    }
-    Error::internal(format!("{what}: {e} ({dbg})"))
-}
-
 fn load_object() -> Result<(Ebpf, HashMap<&'static str, MapData>)> {
     let mut ebpf = Ebpf::load(XDP_OBJ).map_err(|e| aya_err("loading xdp_filter.bpf.o", e))?;
     let prog: &mut Xdp = ebpf
@@ -150,17 +147,43 @@ impl XdpFilter {
     /// (for BPF_PROG_TEST_RUN and benchmarks).
     pub fn load_unattached() -> Result<XdpFilter> {
         let (ebpf, maps) = load_object()?;
-        Ok(XdpFilter { iface: None, ifindex: 0, mode: None, pin_dir: None, maps, link: None, prog_fd: None, ebpf: Some(ebpf), closed: false })
+        Ok(XdpFilter {
+            iface: None,
+            ifindex: 0,
+            mode: None,
+            pin_dir: None,
+            maps,
+            link: None,
+            prog_fd: None,
+            ebpf: Some(ebpf),
+            closed: false,
+        })
     }
 
-    /// Attaches a fresh filter to `iface` through a bpf_link.
+    /// Attaches a fresh filter to `iface` (of the caller's network namespace)
+    /// through a bpf_link; with `pin`, pins it under
+    /// `/sys/fs/bpf/omnitide/net<netns>/<ifindex>-<iface>/`.
     pub fn attach(iface: &str, mode: Mode, pin: bool) -> Result<XdpFilter> {
         let idx = ifindex(iface)?;
-        let pin_dir = pin_root().join(iface);
-        if pin_dir.exists() {
-            return Err(Error::new(code::BUSY, format!("iface: {iface} already has a pinned omnitide filter at {}; use xdp.open({iface:?}) or detach it", pin_dir.display())));
+        let netns = pins::netns_inode()?;
+        let root = pin_root();
+        if let Some(old) = pins::entries(&root, netns)?.into_iter().find(|e| e.ifindex == idx) {
+            let live = pins::link_file(&old.dir).and_then(|(l, _)| pins::link_ifindex(&l)).is_some_and(|i| i == idx);
+            if live {
+                return Err(Error::new(
+                    code::BUSY,
+                    format!(
+                        "iface: {iface} already has a pinned omnitide filter at {}; use xdp.open({iface:?}) or detach it",
+                        old.dir.display()
+                    ),
+                ));
+            }
+            // the pin of a filter whose interface went away (ifindex reused): stale
+            std::fs::remove_dir_all(&old.dir).map_err(|e| errno_error(&format!("removing stale pin {}", old.dir.display()), &e))?;
         }
+        let pin_dir = pins::filter_dir(&root, netns, idx, iface);
         if pin {
+            bpffs::check_pins_persist()?;
             bpffs::ensure_mounted()?;
         }
         let (ebpf, maps) = load_object()?;
@@ -191,7 +214,10 @@ impl XdpFilter {
             None => {
                 let e = last_err.unwrap();
                 if mode == Mode::Native && matches!(e.raw_os_error(), Some(libc::EOPNOTSUPP) | Some(libc::EINVAL)) {
-                    return Err(Error::new(code::UNSUPPORTED, format!("mode: the driver of {iface} has no native XDP support; use mode 'generic' or 'auto' ({e})")));
+                    return Err(Error::new(
+                        code::UNSUPPORTED,
+                        format!("mode: the driver of {iface} has no native XDP support; use mode 'generic' or 'auto' ({e})"),
+                    ));
                 }
                 return Err(errno_error(&format!("attaching XDP to {iface}"), &e));
             }
@@ -209,8 +235,14 @@ impl XdpFilter {
         };
         if pin {
             if let Err(e) = f.pin_all(&pin_dir) {
-                let _ = std::fs::remove_dir_all(&pin_dir);
-                return Err(e);
+                // the link fd closes with `f` (detaching); the pins must go too
+                return Err(match std::fs::remove_dir_all(&pin_dir) {
+                    Ok(()) => e,
+                    Err(r) => Error::new(
+                        e.code,
+                        format!("{}; removing the partial pins at {} also failed ({r}): remove them by hand", e.message, pin_dir.display()),
+                    ),
+                });
             }
         }
         Ok(f)
@@ -228,16 +260,33 @@ impl XdpFilter {
         Ok(())
     }
 
-    /// Reopens a filter pinned by `attach(..., pin = true)` (possibly by another process).
+    /// Reopens a filter pinned by `attach(..., pin = true)` (possibly by another
+    /// process) on `iface` of the caller's network namespace. A filter pinned
+    /// for a same-named interface of another namespace is never found.
     pub fn open(iface: &str) -> Result<XdpFilter> {
-        if iface.is_empty() || iface.contains('/') || iface == "." || iface == ".." {
-            return Err(Error::invalid_arg("iface", format!("{iface:?} is not a valid interface name")));
-        }
-        let dir = pin_root().join(iface);
-        let found = list()?.into_iter().find(|p| p.iface == iface);
+        let idx = ifindex(iface).map_err(|e| {
+            if e.code == code::NOT_FOUND {
+                Error::new(
+                    code::NOT_FOUND,
+                    format!("iface: no pinned omnitide filter for {iface:?}: no such interface in this network namespace"),
+                )
+            } else {
+                e
+            }
+        })?;
+        let netns = pins::netns_inode()?;
+        let found = list()?.into_iter().find(|p| p.ifindex == idx);
         let Some(found) = found else {
-            return Err(Error::new(code::NOT_FOUND, format!("iface: no pinned omnitide filter for {iface:?} under {}", pin_root().display())));
+            return Err(Error::new(
+                code::NOT_FOUND,
+                format!(
+                    "iface: no pinned omnitide filter for {iface:?} in this network namespace (under {})",
+                    pins::netns_dir(&pin_root(), netns).display()
+                ),
+            ));
         };
+        let dir =
+            Path::new(&found.path).parent().map(Path::to_path_buf).ok_or_else(|| Error::internal("pinned link without a directory"))?;
         let mut maps = HashMap::new();
         for (name, _, _) in MAPS {
             let d = MapData::from_pin(dir.join(name)).map_err(|e| aya_err(&format!("opening pinned map {name}"), e))?;
@@ -245,10 +294,16 @@ impl XdpFilter {
         }
         let link = sys::obj_get(Path::new(&found.path)).map_err(|e| errno_error("opening pinned XDP link", &e))?;
         let prog_fd = sys::link_info(link.as_fd()).ok().and_then(|(pid, _, _)| sys::prog_fd_by_id(pid).ok());
-        let mode: &'static str = if found.mode == "native" { "native" } else if found.mode == "generic" { "generic" } else { "auto" };
+        let mode: &'static str = if found.mode == "native" {
+            "native"
+        } else if found.mode == "generic" {
+            "generic"
+        } else {
+            "auto"
+        };
         Ok(XdpFilter {
             iface: Some(iface.to_string()),
-            ifindex: ifindex(iface).unwrap_or(0),
+            ifindex: idx,
             mode: Some(mode),
             pin_dir: Some(dir),
             maps,
@@ -312,14 +367,13 @@ impl XdpFilter {
     /// Blocks packed IPv4 /32 addresses (4 bytes each, network order): the fast bulk path.
     pub fn block_ipv4_packed(&self, addrs: &[u8]) -> Result<usize> {
         self.check_open()?;
-        if addrs.len() % 4 != 0 {
+        if !addrs.len().is_multiple_of(4) {
             return Err(Error::invalid_arg("addrs", format!("packed IPv4 buffer length must be a multiple of 4, got {}", addrs.len())));
         }
         let values = vec![1u8; addrs.len() / 4];
         let (n, r) = sys::update_batch(self.fd("omni_blk4"), addrs, &values, 4, 1);
         if let Err(e) = r {
-            let _ = sys::delete_batch_present(self.fd("omni_blk4"), &addrs[..n * 4], 4);
-            return Err(map_write_err("omni_blk4", &e));
+            return Err(self.roll_back(&[("omni_blk4", &addrs[..n * 4], 4)], map_write_err("omni_blk4", &e)));
         }
         Ok(n)
     }
@@ -334,7 +388,8 @@ impl XdpFilter {
                 Cidr::V6 { .. } => l6.extend_from_slice(&c.lpm_key()),
             }
         }
-        let plan: [(&str, &Vec<u8>, usize); 4] = [("omni_blk4", &e4, 4), ("omni_blk6", &e6, 16), ("omni_blk4_lpm", &l4, 8), ("omni_blk6_lpm", &l6, 20)];
+        let plan: [(&str, &Vec<u8>, usize); 4] =
+            [("omni_blk4", &e4, 4), ("omni_blk6", &e6, 16), ("omni_blk4_lpm", &l4, 8), ("omni_blk6_lpm", &l6, 20)];
         let mut applied: Vec<(&str, &[u8], usize)> = Vec::new();
         let mut total = 0;
         for (name, keys, ks) in plan {
@@ -345,16 +400,34 @@ impl XdpFilter {
             let (n, r) = sys::update_batch(self.fd(name), keys, &values, ks, 1);
             if let Err(e) = r {
                 // undo this call's writes so nothing is half-applied
-                let _ = sys::delete_batch_present(self.fd(name), &keys[..n * ks], ks);
-                for (an, ak, aks) in applied {
-                    let _ = sys::delete_batch_present(self.fd(an), ak, aks);
-                }
-                return Err(map_write_err(name, &e));
+                applied.push((name, &keys[..n * ks], ks));
+                return Err(self.roll_back(&applied, map_write_err(name, &e)));
             }
             applied.push((name, keys, ks));
             total += n;
         }
         Ok(total)
+    }
+
+    /// Deletes the keys a failed call wrote. A rollback that fails itself is
+    /// reported together with the original error, never dropped: the caller
+    /// must learn that part of the call stayed applied.
+    fn roll_back(&self, written: &[(&str, &[u8], usize)], cause: Error) -> Error {
+        let failed: Vec<String> = written
+            .iter()
+            .filter_map(|(name, keys, ks)| sys::delete_batch_present(self.fd(name), keys, *ks).err().map(|e| format!("{name}: {e}")))
+            .collect();
+        if failed.is_empty() {
+            return Error::new(cause.code, format!("{}; nothing from this call was kept", cause.message));
+        }
+        Error::new(
+            cause.code,
+            format!(
+                "{}; undoing this call's writes also failed ({}), so part of it stayed applied: check with listBlocked()",
+                cause.message,
+                failed.join(", ")
+            ),
+        )
     }
 
     /// Removes CIDRs (exact form as blocked). Returns how many were present.
@@ -530,9 +603,12 @@ impl XdpFilter {
         Ok((r.retval, r.duration_ns))
     }
 
-    /// Detaches the program, unpins everything and frees the maps.
+    /// Detaches the program, unpins everything and frees the maps. Detaching
+    /// an already detached or closed handle does nothing (like `close`).
     pub fn detach(&mut self) -> Result<()> {
-        self.check_open()?;
+        if self.closed {
+            return Ok(());
+        }
         self.closed = true;
         if let Some(link) = self.link.take() {
             // a pinned link persists while any fd or pin exists: detach explicitly
@@ -540,6 +616,15 @@ impl XdpFilter {
         }
         if let Some(dir) = self.pin_dir.take() {
             std::fs::remove_dir_all(&dir).map_err(|e| Error::io(format!("removing {}", dir.display()), &e))?;
+            // the namespace's directory goes with its last filter
+            if let Some(ns_dir) = dir.parent() {
+                match std::fs::remove_dir(ns_dir) {
+                    Err(e) if !matches!(e.raw_os_error(), Some(libc::ENOTEMPTY) | Some(libc::ENOENT)) => {
+                        return Err(Error::io(format!("removing {}", ns_dir.display()), &e));
+                    }
+                    _ => {}
+                }
+            }
         }
         self.maps.clear();
         self.ebpf = None;
@@ -564,35 +649,28 @@ impl XdpFilter {
 fn map_write_err(name: &str, e: &std::io::Error) -> Error {
     match e.raw_os_error() {
         Some(libc::E2BIG) | Some(libc::ENOSPC) | Some(libc::ENOMEM) => {
-            Error::limit("cidrs", format!("map {name} is full or out of memory ({e}); nothing from this call was kept"))
+            Error::limit("cidrs", format!("map {name} is full or out of memory ({e})"))
         }
         _ => errno_error(&format!("writing map {name}"), e),
     }
 }
 
-/// Filters pinned under /sys/fs/bpf/omnitide/.
+/// Filters pinned under /sys/fs/bpf/omnitide/ for the caller's network namespace.
 pub fn list() -> Result<Vec<PinnedFilter>> {
-    let root = pin_root();
-    let rd = match std::fs::read_dir(&root) {
-        Ok(r) => r,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(vec![]),
-        Err(e) => return Err(Error::io(format!("reading {}", root.display()), &e)),
-    };
+    let netns = pins::netns_inode()?;
     let mut out = Vec::new();
-    for ent in rd.flatten() {
-        let iface = ent.file_name().to_string_lossy().to_string();
-        let Ok(inner) = std::fs::read_dir(ent.path()) else { continue };
-        for f in inner.flatten() {
-            let name = f.file_name().to_string_lossy().to_string();
-            if let Some(mode) = name.strip_prefix("link_") {
-                out.push(PinnedFilter {
-                    attached: ifindex(&iface).is_ok(),
-                    iface: iface.clone(),
-                    path: f.path().display().to_string(),
-                    mode: mode.to_string(),
-                });
-            }
-        }
+    for e in pins::entries(&pin_root(), netns)? {
+        let Some((link, mode)) = pins::link_file(&e.dir) else {
+            continue;
+        };
+        out.push(PinnedFilter {
+            attached: pins::link_ifindex(&link).is_some_and(|i| i == e.ifindex),
+            iface: e.iface,
+            ifindex: e.ifindex,
+            netns,
+            path: link.display().to_string(),
+            mode,
+        });
     }
     out.sort_by(|a, b| a.iface.cmp(&b.iface));
     Ok(out)

@@ -10,10 +10,8 @@ fn s(v: &[&str]) -> Vec<String> {
 }
 
 #[test]
+#[ignore = "needs root (CAP_BPF, CAP_NET_ADMIN, CAP_SYS_ADMIN): run as root with `cargo test -p omnitide-kernel -- --ignored` (npm test does)"]
 fn ipv4_exact_and_prefix_blocks() {
-    if skip() {
-        return;
-    }
     let f = XdpFilter::load_unattached().unwrap();
     let pkt = ipv4_udp([10, 1, 2, 3], [10, 0, 0, 1], 32);
     assert_eq!(f.test_run(&pkt, 1).unwrap().0, XDP_PASS);
@@ -35,10 +33,8 @@ fn ipv4_exact_and_prefix_blocks() {
 }
 
 #[test]
+#[ignore = "needs root (CAP_BPF, CAP_NET_ADMIN, CAP_SYS_ADMIN): run as root with `cargo test -p omnitide-kernel -- --ignored` (npm test does)"]
 fn ipv6_exact_and_prefix_blocks() {
-    if skip() {
-        return;
-    }
     let f = XdpFilter::load_unattached().unwrap();
     let a = v6("2001:db8::1");
     let pkt = ipv6_udp(a, v6("2001:db8::ff"), 16);
@@ -53,10 +49,8 @@ fn ipv6_exact_and_prefix_blocks() {
 }
 
 #[test]
+#[ignore = "needs root (CAP_BPF, CAP_NET_ADMIN, CAP_SYS_ADMIN): run as root with `cargo test -p omnitide-kernel -- --ignored` (npm test does)"]
 fn arp_and_truncated_frames_pass() {
-    if skip() {
-        return;
-    }
     let f = XdpFilter::load_unattached().unwrap();
     f.block(&s(&["0.0.0.0/0", "::/0"])).unwrap();
     // ARP is not IP: passes even with everything blocked
@@ -82,10 +76,8 @@ fn arp_and_truncated_frames_pass() {
 }
 
 #[test]
+#[ignore = "needs root (CAP_BPF, CAP_NET_ADMIN, CAP_SYS_ADMIN): run as root with `cargo test -p omnitide-kernel -- --ignored` (npm test does)"]
 fn per_source_rate_limit() {
-    if skip() {
-        return;
-    }
     let f = XdpFilter::load_unattached().unwrap();
     // 1 packet/s with a burst of 5: in one test run burst, 5 pass then drops
     f.set_rate_limit("192.0.2.0/24", 1, 5).unwrap();
@@ -111,10 +103,8 @@ fn per_source_rate_limit() {
 }
 
 #[test]
+#[ignore = "needs root (CAP_BPF, CAP_NET_ADMIN, CAP_SYS_ADMIN): run as root with `cargo test -p omnitide-kernel -- --ignored` (npm test does)"]
 fn probabilistic_drop() {
-    if skip() {
-        return;
-    }
     let f = XdpFilter::load_unattached().unwrap();
     let pkt = ipv4_udp([203, 0, 113, 5], [10, 0, 0, 1], 8);
     f.set_drop(Some("203.0.113.0/24"), 1.0).unwrap();
@@ -141,10 +131,8 @@ fn probabilistic_drop() {
 }
 
 #[test]
+#[ignore = "needs root (CAP_BPF, CAP_NET_ADMIN, CAP_SYS_ADMIN): run as root with `cargo test -p omnitide-kernel -- --ignored` (npm test does)"]
 fn malformed_cidrs_change_nothing() {
-    if skip() {
-        return;
-    }
     let f = XdpFilter::load_unattached().unwrap();
     let e = f.block(&s(&["10.0.0.1", "10.0.0.0/8", "10.0.0.300"])).unwrap_err();
     assert_eq!(e.code, code::INVALID_ARGUMENT);
@@ -155,10 +143,8 @@ fn malformed_cidrs_change_nothing() {
 }
 
 #[test]
+#[ignore = "needs root (CAP_BPF, CAP_NET_ADMIN, CAP_SYS_ADMIN): run as root with `cargo test -p omnitide-kernel -- --ignored` (npm test does)"]
 fn million_exact_blocks_in_one_call() {
-    if skip() {
-        return;
-    }
     let f = XdpFilter::load_unattached().unwrap();
     let mut packed = Vec::with_capacity(4_000_000);
     for i in 0u32..1_000_000 {

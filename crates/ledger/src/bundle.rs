@@ -129,7 +129,8 @@ pub fn verify(bundle: &Bundle, public_key: &[u8], key_name: Option<&str>) -> Res
         return fail(format!("bundle tree size {} differs from the checkpoint's {}", bundle.tree_size, cv.checkpoint.size));
     }
     let leaf = bundle.hash.leaf_hash(&bundle.entry);
-    if let Err(why) = merkle::verify_inclusion(bundle.hash, &leaf, bundle.index, bundle.tree_size, &bundle.proof, &cv.checkpoint.root_hash) {
+    if let Err(why) = merkle::verify_inclusion(bundle.hash, &leaf, bundle.index, bundle.tree_size, &bundle.proof, &cv.checkpoint.root_hash)
+    {
         return fail(format!("inclusion proof: {why}"));
     }
     Ok(BundleVerification { valid: true, reason: None, checkpoint: cv.checkpoint })

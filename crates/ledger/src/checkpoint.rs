@@ -127,7 +127,8 @@ fn parse_note(text: &str) -> Result<Note<'_>> {
     }
     let mut sigs = Vec::new();
     for line in rest[..rest.len() - 1].split('\n') {
-        let l = line.strip_prefix(SIG_PREFIX).ok_or_else(|| malformed(format!("signature line {line:?} does not start with '\u{2014} '")))?;
+        let l =
+            line.strip_prefix(SIG_PREFIX).ok_or_else(|| malformed(format!("signature line {line:?} does not start with '\u{2014} '")))?;
         let (name, b64) = l.rsplit_once(' ').ok_or_else(|| malformed("signature line has no space between key name and signature"))?;
         if name.is_empty() || name.contains(char::is_whitespace) || name.contains('+') {
             return Err(malformed(format!("signature key name {name:?} is invalid")));
@@ -160,14 +161,19 @@ pub fn parse_body(body: &str) -> Result<Checkpoint> {
     }
     let size: u64 = size_s.parse().map_err(|_| malformed(format!("tree size {size_s:?} does not fit 64 bits")))?;
     let root = STANDARD.decode(lines[2]).map_err(|e| malformed(format!("root hash is not base64: {e}")))?;
-    let root_hash: Hash = root.as_slice().try_into().map_err(|_| malformed(format!("root hash must be {HASH_LEN} bytes, got {}", root.len())))?;
+    let root_hash: Hash =
+        root.as_slice().try_into().map_err(|_| malformed(format!("root hash must be {HASH_LEN} bytes, got {}", root.len())))?;
     let mut timestamp = None;
     for ext in &lines[3..] {
         if ext.is_empty() {
             return Err(malformed("empty extension line"));
         }
+        // Extension lines are opaque to other tools (C2SP tlog-checkpoint);
+        // ours is read only when it is the decimal we write.
         if let Some(ts) = ext.strip_prefix(TIMESTAMP_EXT) {
-            timestamp = Some(ts.parse().map_err(|_| malformed(format!("timestamp {ts:?} is not a decimal")))?);
+            if timestamp.is_none() {
+                timestamp = ts.parse().ok();
+            }
         }
     }
     Ok(Checkpoint { origin: origin.to_string(), size, root_hash, timestamp })

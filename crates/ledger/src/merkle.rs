@@ -132,14 +132,7 @@ pub fn consistency_path<S: NodeSource + ?Sized>(src: &S, m: u64, n: u64) -> Resu
     if m == 0 || m == n {
         return Ok(out);
     }
-    fn sub<S: NodeSource + ?Sized>(
-        src: &S,
-        m: u64,
-        start: u64,
-        end: u64,
-        b: bool,
-        out: &mut Vec<Hash>,
-    ) -> Result<()> {
+    fn sub<S: NodeSource + ?Sized>(src: &S, m: u64, start: u64, end: u64, b: bool, out: &mut Vec<Hash>) -> Result<()> {
         let n = end - start;
         if m == n {
             if !b {
@@ -166,14 +159,7 @@ pub type Verdict = std::result::Result<(), String>;
 
 /// RFC 9162 §2.1.3.2: checks that `leaf_hash` is leaf `index` of the tree of
 /// `tree_size` leaves with root `root`.
-pub fn verify_inclusion(
-    alg: HashAlg,
-    leaf_hash: &Hash,
-    index: u64,
-    tree_size: u64,
-    proof: &[Hash],
-    root: &Hash,
-) -> Verdict {
+pub fn verify_inclusion(alg: HashAlg, leaf_hash: &Hash, index: u64, tree_size: u64, proof: &[Hash], root: &Hash) -> Verdict {
     let r = root_from_inclusion_checked(alg, leaf_hash, index, tree_size, proof)?;
     if &r != root {
         return Err("recomputed root does not match the given root".into());
@@ -188,7 +174,13 @@ pub fn root_from_inclusion(alg: HashAlg, leaf_hash: &Hash, index: u64, tree_size
 }
 
 /// The RFC 9162 §2.1.3.2 walk, with the reason a proof has the wrong shape.
-fn root_from_inclusion_checked(alg: HashAlg, leaf_hash: &Hash, index: u64, tree_size: u64, proof: &[Hash]) -> std::result::Result<Hash, String> {
+fn root_from_inclusion_checked(
+    alg: HashAlg,
+    leaf_hash: &Hash,
+    index: u64,
+    tree_size: u64,
+    proof: &[Hash],
+) -> std::result::Result<Hash, String> {
     if index >= tree_size {
         return Err(format!("index {index} is not below tree size {tree_size}"));
     }
@@ -221,14 +213,7 @@ fn root_from_inclusion_checked(alg: HashAlg, leaf_hash: &Hash, index: u64, tree_
 /// `old_size == 0` is trivially consistent with an empty proof (RFC 9162
 /// defines no proof for it); `old_size == new_size` needs an empty proof and
 /// equal roots.
-pub fn verify_consistency(
-    alg: HashAlg,
-    old_size: u64,
-    new_size: u64,
-    old_root: &Hash,
-    new_root: &Hash,
-    proof: &[Hash],
-) -> Verdict {
+pub fn verify_consistency(alg: HashAlg, old_size: u64, new_size: u64, old_root: &Hash, new_root: &Hash, proof: &[Hash]) -> Verdict {
     if old_size > new_size {
         return Err(format!("old size {old_size} is larger than new size {new_size}"));
     }

@@ -47,7 +47,9 @@ impl Rng {
 /// Runs only when re-executed by `kill_minus_9_many_times`.
 #[test]
 fn child_writer() {
-    let Ok(dir) = std::env::var(CHILD_ENV) else { return };
+    let Ok(dir) = std::env::var(CHILD_ENV) else {
+        return;
+    };
     let mode = std::env::var("OMNI_LEDGER_CRASH_DURABILITY").unwrap();
     let mut l = Ledger::open(&dir, opts(durability(&mode))).unwrap();
     let mut rng = Rng(std::process::id() as u64 * 0x9E37_79B9 + 1);
@@ -160,7 +162,10 @@ fn kill_minus_9_many_times() {
         }
         drop(l);
     }
-    eprintln!("kill -9: {rounds} rounds, {} entries acknowledged, {torn_seen} reopen(s) truncated a torn tail", acked_total.map_or(0, |a| a + 1));
+    eprintln!(
+        "kill -9: {rounds} rounds, {} entries acknowledged, {torn_seen} reopen(s) truncated a torn tail",
+        acked_total.map_or(0, |a| a + 1)
+    );
     assert!(acked_total.is_some());
     std::fs::remove_dir_all(&dir).unwrap();
 }

@@ -47,7 +47,10 @@ pub struct Rf {
 
 impl Rf {
     pub fn poly(p: Poly) -> Rf {
-        Rf { num: p, den: Poly::one() }
+        Rf {
+            num: p,
+            den: Poly::one(),
+        }
     }
     pub fn constant(c: BigRational) -> Rf {
         Rf::poly(Poly::constant(c))
@@ -83,7 +86,13 @@ pub struct Options {
 
 impl Default for Options {
     fn default() -> Self {
-        Options { limits: Limits::default(), positive: HashSet::new(), real: true, allow_cancel: true, trig: true }
+        Options {
+            limits: Limits::default(),
+            positive: HashSet::new(),
+            real: true,
+            allow_cancel: true,
+            trig: true,
+        }
     }
 }
 
@@ -102,7 +111,14 @@ fn big(n: i64) -> BigRational {
 
 impl Ctx {
     pub fn new(opts: Options) -> Ctx {
-        Ctx { atoms: Vec::new(), index: HashMap::new(), opts, conditions: Vec::new(), recording: true, depth: 0 }
+        Ctx {
+            atoms: Vec::new(),
+            index: HashMap::new(),
+            opts,
+            conditions: Vec::new(),
+            recording: true,
+            depth: 0,
+        }
     }
 
     pub fn atom(&mut self, node: Node, kind: AtomKind) -> u32 {
@@ -111,7 +127,11 @@ impl Ctx {
             return id;
         }
         let id = self.atoms.len() as u32;
-        self.atoms.push(Atom { node, key: key.clone(), kind });
+        self.atoms.push(Atom {
+            node,
+            key: key.clone(),
+            kind,
+        });
         self.index.insert(key, id);
         id
     }
@@ -149,8 +169,12 @@ impl Ctx {
                 self.conditions.push(cond);
             }
         }
-        let n = num.div_exact(&g).ok_or_else(|| Error::internal("gcd does not divide numerator"))?;
-        let d = den.div_exact(&g).ok_or_else(|| Error::internal("gcd does not divide denominator"))?;
+        let n = num
+            .div_exact(&g)
+            .ok_or_else(|| Error::internal("gcd does not divide numerator"))?;
+        let d = den
+            .div_exact(&g)
+            .ok_or_else(|| Error::internal("gcd does not divide denominator"))?;
         if let Some(c) = d.const_value() {
             return Ok(Rf::poly(n.scale(&c.recip())));
         }
@@ -176,7 +200,10 @@ impl Ctx {
         self.reduce(n1.add(&n2), d)
     }
     pub fn neg(&self, a: &Rf) -> Rf {
-        Rf { num: a.num.neg(), den: a.den.clone() }
+        Rf {
+            num: a.num.neg(),
+            den: a.den.clone(),
+        }
     }
     pub fn sub(&mut self, a: &Rf, b: &Rf) -> Result<Rf> {
         let nb = self.neg(b);
@@ -204,9 +231,17 @@ impl Ctx {
         let lim = self.opts.limits.clone();
         let m = n.unsigned_abs();
         if m > lim.max_exponent {
-            return Err(Error::limit("expr", format!("exponent {n} exceeds maxExponent {}", lim.max_exponent)));
+            return Err(Error::limit(
+                "expr",
+                format!("exponent {n} exceeds maxExponent {}", lim.max_exponent),
+            ));
         }
-        let has_special = a.num.vars().iter().chain(a.den.vars().iter()).any(|&v| self.atoms[v as usize].kind != AtomKind::Var);
+        let has_special = a
+            .num
+            .vars()
+            .iter()
+            .chain(a.den.vars().iter())
+            .any(|&v| self.atoms[v as usize].kind != AtomKind::Var);
         if a.num.len() > 1 {
             crate::poly::check_pow_estimate(a.num.len(), m, &lim)?;
         }
@@ -243,7 +278,10 @@ impl Ctx {
             }
         } else {
             if num.is_zero() {
-                return Err(Error::invalid_arg("expr", "division by zero (0 to a negative power)"));
+                return Err(Error::invalid_arg(
+                    "expr",
+                    "division by zero (0 to a negative power)",
+                ));
             }
             self.reduce(den, num)
         }
@@ -294,7 +332,10 @@ impl Ctx {
                 }
             }
             plain.sort();
-            let t = factor.mul_lim(&Poly::monomial(plain, BigRational::one()), &self.opts.limits)?;
+            let t = factor.mul_lim(
+                &Poly::monomial(plain, BigRational::one()),
+                &self.opts.limits,
+            )?;
             out = out.add(&t);
         }
         // substituted polynomials may themselves contain special atoms
@@ -304,6 +345,7 @@ impl Ctx {
     // ------------------------------------------------------------ Node -> Rf
 
     pub fn to_rf(&mut self, n: &Node) -> Result<Rf> {
+        self.opts.limits.check_deadline()?;
         self.depth += 1;
         if self.depth > 100_000 {
             self.depth -= 1;
@@ -317,7 +359,10 @@ impl Ctx {
     fn to_rf_inner(&mut self, n: &Node) -> Result<Rf> {
         match n {
             Node::Num(r) => Ok(Rf::constant(r.clone())),
-            Node::Bool(_) => Err(Error::invalid_arg("expr", "boolean value in an algebraic expression")),
+            Node::Bool(_) => Err(Error::invalid_arg(
+                "expr",
+                "boolean value in an algebraic expression",
+            )),
             Node::Sym(s) => Ok(match s.as_str() {
                 "i" => self.atom_rf(sym("i"), AtomKind::I),
                 "pi" | "PI" => self.atom_rf(sym("pi"), AtomKind::Var),
@@ -328,14 +373,20 @@ impl Ctx {
                 let r = self.to_rf(a)?;
                 Ok(self.neg(&r))
             }
-            Node::Not(_) => Err(Error::invalid_arg("expr", "'not' in an algebraic expression")),
+            Node::Not(_) => Err(Error::invalid_arg(
+                "expr",
+                "'not' in an algebraic expression",
+            )),
             Node::Factorial(a) => {
                 let r = self.to_rf(a)?;
                 if let Some(c) = r.const_value() {
                     if c.is_integer() && !c.is_negative() {
                         let k = c.to_integer().to_u64().unwrap_or(u64::MAX);
                         if k > 5000 {
-                            return Err(Error::limit("expr", format!("factorial of {k} exceeds 5000")));
+                            return Err(Error::limit(
+                                "expr",
+                                format!("factorial of {k} exceeds 5000"),
+                            ));
                         }
                         let mut f = BigInt::one();
                         for j in 2..=k {
@@ -387,7 +438,9 @@ impl Ctx {
                     let y = self.to_rf(b)?;
                     if let (Some(p), Some(q)) = (x.const_value(), y.const_value()) {
                         if p.is_integer() && q.is_integer() && !q.is_zero() {
-                            return Ok(Rf::constant(BigRational::from_integer(p.to_integer().mod_floor(&q.to_integer()))));
+                            return Ok(Rf::constant(BigRational::from_integer(
+                                p.to_integer().mod_floor(&q.to_integer()),
+                            )));
                         }
                     }
                     let (xn, yn) = (self.rf_node(&x), self.rf_node(&y));
@@ -395,7 +448,10 @@ impl Ctx {
                 }
                 _ => Err(Error::invalid_arg(
                     "expr",
-                    format!("operator '{}' is not algebraic (use sat/boolean functions for logic)", op.symbol()),
+                    format!(
+                        "operator '{}' is not algebraic (use sat/boolean functions for logic)",
+                        op.symbol()
+                    ),
                 )),
             },
             Node::Call(f, args) => self.call_rf(f, args),
@@ -403,17 +459,35 @@ impl Ctx {
     }
 
     fn sum_items(&mut self, items: Vec<(bool, &Node)>) -> Result<Rf> {
-        // add polynomial parts directly; collect rational parts
-        let mut acc = Rf::int(0);
+        // polynomial summands are merged into one sorted map in place (n log n for n terms;
+        // adding each to a fresh copy of the running sum was n^2); rational ones are added
+        // as fractions
+        let mut poly = Poly::zero();
+        let mut frac: Option<Rf> = None;
         for (plus, it) in items {
             let r = self.to_rf(it)?;
-            let r = if plus { r } else { self.neg(&r) };
-            acc = self.add(&acc, &r)?;
-            if acc.num.len() > self.opts.limits.max_terms {
-                return Err(Error::limit("expr", format!("sum exceeds maxTerms {}", self.opts.limits.max_terms)));
+            if r.den.is_one() {
+                for (m, c) in r.num.terms {
+                    poly.add_term(m, if plus { c } else { -c });
+                }
+                if poly.len() > self.opts.limits.max_terms {
+                    return Err(Error::limit(
+                        "expr",
+                        format!("sum exceeds maxTerms {}", self.opts.limits.max_terms),
+                    ));
+                }
+            } else {
+                let r = if plus { r } else { self.neg(&r) };
+                frac = Some(match frac {
+                    None => r,
+                    Some(acc) => self.add(&acc, &r)?,
+                });
             }
         }
-        Ok(acc)
+        match frac {
+            None => Ok(Rf::poly(poly)),
+            Some(f) => self.add(&f, &Rf::poly(poly)),
+        }
     }
 
     fn pow_node(&mut self, a: &Node, b: &Node) -> Result<Rf> {
@@ -437,19 +511,42 @@ impl Ctx {
         if let Some(c) = e.const_value() {
             if c.is_integer() {
                 let n = c.to_integer().to_i64().ok_or_else(|| {
-                    Error::limit("expr", format!("exponent {c} exceeds maxExponent {}", self.opts.limits.max_exponent))
+                    Error::limit(
+                        "expr",
+                        format!(
+                            "exponent {c} exceeds maxExponent {}",
+                            self.opts.limits.max_exponent
+                        ),
+                    )
                 })?;
                 return self.powi(base, n);
             }
             // rational exponent p/q
-            let p = c.numer().to_i64().ok_or_else(|| Error::limit("expr", "exponent numerator too large"))?;
-            let q = c.denom().to_u32().filter(|&q| q <= 1000).ok_or_else(|| Error::limit("expr", "root index too large"))?;
+            let p = c
+                .numer()
+                .to_i64()
+                .ok_or_else(|| Error::limit("expr", "exponent numerator too large"))?;
+            let q = c
+                .denom()
+                .to_u32()
+                .filter(|&q| q <= 1000)
+                .ok_or_else(|| Error::limit("expr", "root index too large"))?;
             let root = self.root_rf(base, q)?;
             return self.powi(&root, p);
         }
         if let Some(bc) = base.const_value() {
             if bc.is_zero() {
-                return Ok(Rf::int(0));
+                // 0^u = 0 only where u > 0 (at u = 0 it is 1, below it is undefined): with
+                // that condition reported, or not at all when the caller refuses conditions
+                let en = self.rf_node(e);
+                if self.recording && self.opts.allow_cancel {
+                    let cond = format!("{} > 0", to_string(&en));
+                    if !self.conditions.contains(&cond) {
+                        self.conditions.push(cond);
+                    }
+                    return Ok(Rf::int(0));
+                }
+                return Ok(self.atom_rf(Node::pow(num(0), en), AtomKind::Other));
             }
             if bc.is_one() {
                 return Ok(Rf::int(1));
@@ -475,15 +572,22 @@ impl Ctx {
             let (m, c) = p.terms.iter().next().unwrap();
             // exact root of the coefficient?
             let cr = rational_root(c, q);
-            let all_div = m.iter().all(|&(v, e)| e % q == 0 && self.atoms[v as usize].kind == AtomKind::Var);
+            let all_div = m
+                .iter()
+                .all(|&(v, e)| e % q == 0 && self.atoms[v as usize].kind == AtomKind::Var);
             if let (Some(cr), true) = (cr, all_div) {
                 let mut r = Rf::constant(cr);
                 for &(v, e) in m {
                     let k = e / q;
                     let atom = Rf::poly(Poly::var(v));
                     let name = self.atoms[v as usize].key.clone();
-                    let positive = self.opts.positive.contains(&name) || name == "pi" || name == "e";
-                    let f = if q % 2 == 0 && k % 2 == 1 && !positive { self.abs_rf(&atom)? } else { atom };
+                    let positive =
+                        self.opts.positive.contains(&name) || name == "pi" || name == "e";
+                    let f = if q % 2 == 0 && k % 2 == 1 && !positive {
+                        self.abs_rf(&atom)?
+                    } else {
+                        atom
+                    };
                     let fk = self.powi(&f, k as i64)?;
                     r = self.mul(&r, &fk)?;
                 }
@@ -491,7 +595,8 @@ impl Ctx {
             }
             if let Some(cr) = rational_root(c, q) {
                 if !cr.is_one() && !m.is_empty() {
-                    let rest = self.root_rf(&Rf::poly(Poly::monomial(m.clone(), BigRational::one())), q)?;
+                    let rest =
+                        self.root_rf(&Rf::poly(Poly::monomial(m.clone(), BigRational::one())), q)?;
                     return self.mul(&Rf::constant(cr), &rest);
                 }
             }
@@ -500,13 +605,17 @@ impl Ctx {
         if p.len() > 1 && p.len() <= 64 && p.total_degree() <= 64 && p.total_degree() >= q as u64 {
             let (c, pp) = self.print_primitive(p);
             if let Some(cr) = rational_root(&c, q) {
-                let fs = crate::ops::factor_poly(self, &pp);
+                let fs = crate::factor::factor_poly(&pp, &self.opts.limits).factors;
                 if !fs.is_empty() && fs.iter().all(|(_, m)| m % q == 0) {
                     let mut r = Rf::constant(cr);
                     for (f, m) in fs {
                         let k = m / q;
                         let base = Rf::poly(f);
-                        let b = if q % 2 == 0 && k % 2 == 1 { self.abs_rf(&base)? } else { base };
+                        let b = if q % 2 == 0 && k % 2 == 1 {
+                            self.abs_rf(&base)?
+                        } else {
+                            base
+                        };
                         let bk = self.powi(&b, k as i64)?;
                         r = self.mul(&r, &bk)?;
                     }
@@ -518,7 +627,10 @@ impl Ctx {
         let node = if q == 2 {
             call("sqrt", vec![bn])
         } else {
-            Node::pow(bn, Node::Num(BigRational::new(BigInt::one(), BigInt::from(q))))
+            Node::pow(
+                bn,
+                Node::Num(BigRational::new(BigInt::one(), BigInt::from(q))),
+            )
         };
         Ok(self.atom_rf(node, AtomKind::Root(p.clone(), q)))
     }
@@ -563,9 +675,21 @@ impl Ctx {
         }
         if u.den.is_one() {
             // exp(a + b) = exp(a) exp(b); exp(k m) = exp(m)^k for integer k
-            if u.num.len() > 1 || u.num.terms.values().next().map(|c| c.is_integer()).unwrap_or(false) {
+            if u.num.len() > 1
+                || u.num
+                    .terms
+                    .values()
+                    .next()
+                    .map(|c| c.is_integer())
+                    .unwrap_or(false)
+            {
                 let mut r = Rf::int(1);
-                let terms: Vec<(Mono, BigRational)> = u.num.terms.iter().map(|(m, c)| (m.clone(), c.clone())).collect();
+                let terms: Vec<(Mono, BigRational)> = u
+                    .num
+                    .terms
+                    .iter()
+                    .map(|(m, c)| (m.clone(), c.clone()))
+                    .collect();
                 for (m, c) in terms {
                     let f = if m.is_empty() {
                         if c.is_integer() {
@@ -576,7 +700,8 @@ impl Ctx {
                         }
                     } else if c.is_integer() {
                         // log atom: exp(k log(w)) = w^k
-                        let base = self.exp_atom(&Rf::poly(Poly::monomial(m, BigRational::one())))?;
+                        let base =
+                            self.exp_atom(&Rf::poly(Poly::monomial(m, BigRational::one())))?;
                         self.powi(&base, c.to_integer().to_i64().unwrap_or(i64::MAX))?
                     } else {
                         self.exp_atom(&Rf::poly(Poly::monomial(m, c)))?
@@ -607,13 +732,27 @@ impl Ctx {
     }
 
     fn call_rf(&mut self, f: &str, args: &[Node]) -> Result<Rf> {
+        if let Some(op) = crate::ops::operator_call(f, args) {
+            return self.to_rf(&op);
+        }
+        if f == "log" && args.len() == 2 {
+            // log(x, b) = log(x) / log(b), so log(e, e) = 1 and log(8, 2) = log(8) / log(2)
+            return self.to_rf(&bin(
+                BinOp::Div,
+                call("log", vec![args[0].clone()]),
+                call("log", vec![args[1].clone()]),
+            ));
+        }
         let mut rs = Vec::with_capacity(args.len());
         for a in args {
             rs.push(self.to_rf(a)?);
         }
         let one = |k: &str| -> Result<()> {
             if args.len() != 1 {
-                return Err(Error::invalid_arg("expr", format!("{k}() takes 1 argument, got {}", args.len())));
+                return Err(Error::invalid_arg(
+                    "expr",
+                    format!("{k}() takes 1 argument, got {}", args.len()),
+                ));
             }
             Ok(())
         };
@@ -663,7 +802,7 @@ impl Ctx {
                     return Ok(Rf::int(if f == "cos" { 1 } else { 0 }));
                 }
                 let un = self.rf_node(u);
-                if to_string(&un) == "pi" {
+                if matches!(&un, Node::Sym(s) if s == "pi") {
                     return Ok(Rf::int(if f == "cos" { -1 } else { 0 }));
                 }
                 // odd/even symmetry: put the argument's sign in canonical form
@@ -692,7 +831,13 @@ impl Ctx {
         let order = self.term_order(&u.num);
         let lead = &u.num.terms[&order[0]];
         if lead.is_negative() {
-            (true, Rf { num: u.num.neg(), den: u.den.clone() })
+            (
+                true,
+                Rf {
+                    num: u.num.neg(),
+                    den: u.den.clone(),
+                },
+            )
         } else {
             (false, u.clone())
         }
@@ -717,7 +862,8 @@ impl Ctx {
             .terms
             .keys()
             .map(|m| {
-                let mut k: Vec<((u8, &str), u32)> = m.iter().map(|&(v, e)| (self.atom_rank_key(v), e)).collect();
+                let mut k: Vec<((u8, &str), u32)> =
+                    m.iter().map(|&(v, e)| (self.atom_rank_key(v), e)).collect();
                 k.sort();
                 (mono_deg(m), k, m)
             })
@@ -765,7 +911,11 @@ impl Ctx {
             .iter()
             .map(|&(v, e)| {
                 let a = &self.atoms[v as usize];
-                let n = if e == 1 { a.node.clone() } else { Node::pow(a.node.clone(), num(e as i64)) };
+                let n = if e == 1 {
+                    a.node.clone()
+                } else {
+                    Node::pow(a.node.clone(), num(e as i64))
+                };
                 (self.atom_rank_key(v).1, n)
             })
             .collect();
@@ -796,7 +946,11 @@ impl Ctx {
                 Some(mn) => {
                     let numr = ca.numer().clone();
                     let den = ca.denom().clone();
-                    let top = if numr.is_one() { mn } else { mul_left(Node::Num(BigRational::from_integer(numr)), mn) };
+                    let top = if numr.is_one() {
+                        mn
+                    } else {
+                        mul_left(Node::Num(BigRational::from_integer(numr)), mn)
+                    };
                     if den.is_one() {
                         top
                     } else {
@@ -835,7 +989,12 @@ impl Ctx {
 
     /// cos(u)^2 -> 1 - sin(u)^2 (a canonical reduction modulo sin^2 + cos^2 = 1).
     pub fn trig_reduce(&mut self, r: &Rf) -> Result<Option<Rf>> {
-        let has = |s: &Ctx, p: &Poly| p.terms.keys().any(|m| m.iter().any(|&(v, e)| e >= 2 && matches!(s.atoms[v as usize].kind, AtomKind::Cos(_))));
+        let has = |s: &Ctx, p: &Poly| {
+            p.terms.keys().any(|m| {
+                m.iter()
+                    .any(|&(v, e)| e >= 2 && matches!(s.atoms[v as usize].kind, AtomKind::Cos(_)))
+            })
+        };
         if !has(self, &r.num) && !has(self, &r.den) {
             return Ok(None);
         }
@@ -857,8 +1016,12 @@ impl Ctx {
                 if let AtomKind::Cos(u) = self.atoms[v as usize].kind.clone() {
                     if e >= 2 {
                         let s = self.atom(call("sin", vec![u.clone()]), AtomKind::Sin(u));
-                        let one_minus = Poly::one().sub(&Poly::monomial(vec![(s, 2)], BigRational::one()));
-                        t = t.mul_lim(&one_minus.pow_lim((e / 2) as u64, &self.opts.limits)?, &self.opts.limits)?;
+                        let one_minus =
+                            Poly::one().sub(&Poly::monomial(vec![(s, 2)], BigRational::one()));
+                        t = t.mul_lim(
+                            &one_minus.pow_lim((e / 2) as u64, &self.opts.limits)?,
+                            &self.opts.limits,
+                        )?;
                         if e % 2 == 1 {
                             plain.push((v, 1));
                         }
@@ -868,7 +1031,10 @@ impl Ctx {
                 plain.push((v, e));
             }
             plain.sort();
-            out = out.add(&t.mul_lim(&Poly::monomial(plain, BigRational::one()), &self.opts.limits)?);
+            out = out.add(&t.mul_lim(
+                &Poly::monomial(plain, BigRational::one()),
+                &self.opts.limits,
+            )?);
         }
         Ok(out)
     }
@@ -884,7 +1050,9 @@ pub fn rational_root(c: &BigRational, q: u32) -> Option<BigRational> {
     }
     let n = c.numer().nth_root(q);
     let d = c.denom().nth_root(q);
-    if num_traits::pow(n.clone(), q as usize) == *c.numer() && num_traits::pow(d.clone(), q as usize) == *c.denom() {
+    if num_traits::pow(n.clone(), q as usize) == *c.numer()
+        && num_traits::pow(d.clone(), q as usize) == *c.denom()
+    {
         Some(BigRational::new(n, d))
     } else {
         None
@@ -903,7 +1071,10 @@ pub struct Simplified {
 pub fn check_tree(n: &Node, lim: &Limits) -> Result<()> {
     let d = crate::util::depth_iter(n);
     if d > lim.max_depth.max(1) * 200 {
-        return Err(Error::limit("expr", format!("expression tree depth {d} is too deep")));
+        return Err(Error::limit(
+            "expr",
+            format!("expression tree depth {d} is too deep"),
+        ));
     }
     Ok(())
 }
@@ -923,7 +1094,11 @@ pub fn simplify_node(n: &Node, opts: &Options) -> Result<Simplified> {
             }
         }
     }
-    Ok(Simplified { expr: to_string(&node), node, conditions: ctx.conditions })
+    Ok(Simplified {
+        expr: to_string(&node),
+        node,
+        conditions: ctx.conditions,
+    })
 }
 
 pub fn simplify(src: &str, opts: &Options) -> Result<Simplified> {
@@ -948,7 +1123,11 @@ pub fn rationalize(src: &str, opts: &Options) -> Result<(String, String, String)
             (ctx.poly_node(&top), Node::Num(d))
         }
     };
-    let whole = if matches!(&denn, Node::Num(d) if d.is_one()) { numn.clone() } else { bin(BinOp::Div, numn.clone(), denn.clone()) };
+    let whole = if matches!(&denn, Node::Num(d) if d.is_one()) {
+        numn.clone()
+    } else {
+        bin(BinOp::Div, numn.clone(), denn.clone())
+    };
     Ok((to_string(&whole), to_string(&numn), to_string(&denn)))
 }
 
@@ -959,7 +1138,10 @@ pub fn coefficients(src: &str, opts: &Options) -> Result<BTreeMap<String, String
     let r = ctx.to_rf(&n)?;
     let mut out = BTreeMap::new();
     for (m, c) in &r.num.terms {
-        let k = ctx.mono_node(m).map(|x| to_string(&x)).unwrap_or_else(|| "1".into());
+        let k = ctx
+            .mono_node(m)
+            .map(|x| to_string(&x))
+            .unwrap_or_else(|| "1".into());
         out.insert(k, fmt_rational(c));
     }
     Ok(out)

@@ -23,8 +23,18 @@ fn eval_inner(n: &Node, scope: &HashMap<String, f64>) -> Result<f64> {
                 "NaN" => f64::NAN,
                 "true" => 1.0,
                 "false" => 0.0,
-                "i" => return Err(Error::invalid_arg("expr", "the imaginary unit i has no real value")),
-                _ => return Err(Error::invalid_arg("scope", format!("undefined symbol '{s}'"))),
+                "i" => {
+                    return Err(Error::invalid_arg(
+                        "expr",
+                        "the imaginary unit i has no real value",
+                    ))
+                }
+                _ => {
+                    return Err(Error::invalid_arg(
+                        "scope",
+                        format!("undefined symbol '{s}'"),
+                    ))
+                }
             },
         },
         Node::Neg(a) => -eval(a, scope)?,
@@ -68,7 +78,11 @@ pub fn pow(x: f64, y: f64) -> f64 {
 }
 
 pub fn apply(f: &str, v: &[f64]) -> Result<f64> {
-    let a = |i: usize| v.get(i).copied().ok_or_else(|| Error::invalid_arg("expr", format!("{f}() is missing argument {}", i + 1)));
+    let a = |i: usize| {
+        v.get(i).copied().ok_or_else(|| {
+            Error::invalid_arg("expr", format!("{f}() is missing argument {}", i + 1))
+        })
+    };
     Ok(match f {
         "sin" => a(0)?.sin(),
         "cos" => a(0)?.cos(),
@@ -98,7 +112,13 @@ pub fn apply(f: &str, v: &[f64]) -> Result<f64> {
         "abs" => a(0)?.abs(),
         "sign" => {
             let x = a(0)?;
-            if x > 0.0 { 1.0 } else if x < 0.0 { -1.0 } else { 0.0 }
+            if x > 0.0 {
+                1.0
+            } else if x < 0.0 {
+                -1.0
+            } else {
+                0.0
+            }
         }
         "floor" => a(0)?.floor(),
         "ceil" => a(0)?.ceil(),
@@ -108,12 +128,48 @@ pub fn apply(f: &str, v: &[f64]) -> Result<f64> {
             let (x, y) = (a(0)?, a(1)?);
             x - y * (x / y).floor()
         }
+        "add" => v.iter().sum(),
+        "multiply" => v.iter().product(),
+        "subtract" => a(0)? - a(1)?,
+        "divide" => a(0)? / a(1)?,
+        "unaryMinus" => -a(0)?,
+        "unaryPlus" => a(0)?,
+        "nthRoot" => {
+            let (x, n) = (a(0)?, if v.len() > 1 { a(1)? } else { 2.0 });
+            // odd roots of negatives are real (mathjs nthRoot)
+            if x < 0.0 && n.fract() == 0.0 && (n as i64) % 2 != 0 {
+                -(-x).powf(1.0 / n)
+            } else {
+                x.powf(1.0 / n)
+            }
+        }
+        "asec" => (1.0 / a(0)?).acos(),
+        "acsc" => (1.0 / a(0)?).asin(),
+        "acot" => (1.0 / a(0)?).atan(),
+        "sech" => 1.0 / a(0)?.cosh(),
+        "csch" => 1.0 / a(0)?.sinh(),
+        "coth" => 1.0 / a(0)?.tanh(),
+        "asinh" => a(0)?.asinh(),
+        "acosh" => a(0)?.acosh(),
+        "atanh" => a(0)?.atanh(),
+        "asech" => (1.0 / a(0)?).acosh(),
+        "acsch" => (1.0 / a(0)?).asinh(),
+        "acoth" => (1.0 / a(0)?).atanh(),
         "min" => v.iter().cloned().fold(f64::INFINITY, f64::min),
         "max" => v.iter().cloned().fold(f64::NEG_INFINITY, f64::max),
         "factorial" | "gamma" => {
-            if f == "factorial" { gamma(a(0)? + 1.0) } else { gamma(a(0)?) }
+            if f == "factorial" {
+                gamma(a(0)? + 1.0)
+            } else {
+                gamma(a(0)?)
+            }
         }
-        _ => return Err(Error::invalid_arg("expr", format!("unknown function '{f}'"))),
+        _ => {
+            return Err(Error::invalid_arg(
+                "expr",
+                format!("unknown function '{f}'"),
+            ))
+        }
     })
 }
 

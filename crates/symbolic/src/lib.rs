@@ -45,12 +45,13 @@ pub mod api;
 pub mod ast;
 pub mod canon;
 pub mod eval;
+pub mod factor;
 pub mod ops;
 pub mod poly;
-pub mod zfactor;
 pub mod rewrite;
 pub mod sat;
 pub mod util;
+pub mod zfactor;
 
 pub use ast::{parse, to_string, to_tex, Node};
 pub use canon::{simplify, Options, Simplified};

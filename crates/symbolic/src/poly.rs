@@ -30,11 +30,34 @@ pub struct Limits {
     /// Univariate integer factorization: time budget (ms) per square-free part; when exceeded the
     /// part is left unfactored.
     pub factor_time_ms: u64,
+    /// Deadline of the whole operation (`limits.timeMs`); work that passes it stops with
+    /// `ERR_OMNI_LIMIT` (or, for factoring, leaves the rest unfactored).
+    pub deadline: Option<std::time::Instant>,
 }
 
 impl Default for Limits {
     fn default() -> Self {
-        Limits { max_terms: 100_000, max_exponent: 10_000, max_depth: 500, factor_max_degree: 200, factor_time_ms: 5_000 }
+        Limits {
+            max_terms: 100_000,
+            max_exponent: 10_000,
+            max_depth: 500,
+            factor_max_degree: 200,
+            factor_time_ms: 5_000,
+            deadline: None,
+        }
+    }
+}
+
+impl Limits {
+    /// `ERR_OMNI_LIMIT` once the operation's deadline (`limits.timeMs`) has passed.
+    pub fn check_deadline(&self) -> Result<()> {
+        match self.deadline {
+            Some(d) if std::time::Instant::now() > d => Err(Error::limit(
+                "expr",
+                "the time budget (limits.timeMs) ran out",
+            )),
+            _ => Ok(()),
+        }
     }
 }
 
@@ -94,7 +117,8 @@ impl Poly {
         self.terms.is_empty()
     }
     pub fn is_const(&self) -> bool {
-        self.terms.is_empty() || (self.terms.len() == 1 && self.terms.keys().next().unwrap().is_empty())
+        self.terms.is_empty()
+            || (self.terms.len() == 1 && self.terms.keys().next().unwrap().is_empty())
     }
     pub fn const_value(&self) -> Option<BigRational> {
         if self.terms.is_empty() {
@@ -143,24 +167,36 @@ impl Poly {
         r
     }
     pub fn neg(&self) -> Poly {
-        Poly { terms: self.terms.iter().map(|(m, c)| (m.clone(), -c.clone())).collect() }
+        Poly {
+            terms: self
+                .terms
+                .iter()
+                .map(|(m, c)| (m.clone(), -c.clone()))
+                .collect(),
+        }
     }
     pub fn scale(&self, k: &BigRational) -> Poly {
         if k.is_zero() {
             return Poly::zero();
         }
-        Poly { terms: self.terms.iter().map(|(m, c)| (m.clone(), c * k)).collect() }
+        Poly {
+            terms: self.terms.iter().map(|(m, c)| (m.clone(), c * k)).collect(),
+        }
     }
     pub fn mul_lim(&self, o: &Poly, lim: &Limits) -> Result<Poly> {
         let est = self.terms.len().saturating_mul(o.terms.len());
         if est > lim.max_terms.saturating_mul(64) {
             return Err(Error::limit(
                 "expr",
-                format!("expansion would need {est} term products, over the limit maxTerms {}", lim.max_terms),
+                format!(
+                    "expansion would need {est} term products, over the limit maxTerms {}",
+                    lim.max_terms
+                ),
             ));
         }
         let mut r = Poly::zero();
         for (ma, ca) in &self.terms {
+            lim.check_deadline()?;
             for (mb, cb) in &o.terms {
                 r.add_term(mono_mul(ma, mb), ca * cb);
             }
@@ -174,11 +210,23 @@ impl Poly {
         Ok(r)
     }
     pub fn mul(&self, o: &Poly) -> Poly {
-        self.mul_lim(o, &Limits { max_terms: usize::MAX / 128, max_exponent: u64::MAX, max_depth: usize::MAX, ..Limits::default() }).unwrap()
+        self.mul_lim(
+            o,
+            &Limits {
+                max_terms: usize::MAX / 128,
+                max_exponent: u64::MAX,
+                max_depth: usize::MAX,
+                ..Limits::default()
+            },
+        )
+        .unwrap()
     }
     pub fn pow_lim(&self, n: u64, lim: &Limits) -> Result<Poly> {
         if n > lim.max_exponent {
-            return Err(Error::limit("expr", format!("exponent {n} exceeds maxExponent {}", lim.max_exponent)));
+            return Err(Error::limit(
+                "expr",
+                format!("exponent {n} exceeds maxExponent {}", lim.max_exponent),
+            ));
         }
         if n == 0 {
             return Ok(Poly::one());
@@ -197,12 +245,19 @@ impl Poly {
                 })
                 .collect::<Result<_>>()?;
             if c.numer().bits() * n > 1_000_000 || c.denom().bits() * n > 1_000_000 {
-                return Err(Error::limit("expr", "coefficient would exceed 1,000,000 bits"));
+                return Err(Error::limit(
+                    "expr",
+                    "coefficient would exceed 1,000,000 bits",
+                ));
             }
             return Ok(Poly::monomial(m2, num_traits::pow(c.clone(), n as usize)));
         }
         if !self.is_const() {
+            if n == 1 {
+                return Ok(self.clone());
+            }
             check_pow_estimate(self.terms.len(), n, lim)?;
+            return self.multinomial_pow(n, lim);
         }
         let mut result = Poly::one();
         let mut base = self.clone();
@@ -218,21 +273,129 @@ impl Poly {
         }
         Ok(result)
     }
+    /// `(t_1 + ... + t_k)^n` by the multinomial theorem: each of the C(k-1+n, n) terms is made
+    /// once (binomial rows cached per remaining exponent), instead of repeated squaring whose
+    /// intermediate products cost far more than the result.
+    fn multinomial_pow(&self, n: u64, lim: &Limits) -> Result<Poly> {
+        let terms: Vec<(&Mono, &BigRational)> = self.terms.iter().collect();
+        let max_bits = terms
+            .iter()
+            .map(|(_, c)| c.numer().bits().max(c.denom().bits()))
+            .max()
+            .unwrap_or(1);
+        // coefficient size: C(n, k) has at most n bits, c^k at most k * bits(c)
+        let est_bits = (n as f64) * (1.0 + max_bits as f64);
+        if est_bits > 4.0e6 {
+            return Err(Error::limit(
+                "expr",
+                format!(
+                    "expanding to the power {n} gives coefficients of about {est_bits:.0} bits"
+                ),
+            ));
+        }
+        for (m, _) in &terms {
+            if m.iter().any(|&(_, e)| e as u64 * n > u32::MAX as u64) {
+                return Err(Error::limit("expr", format!("exponent {n} too large")));
+            }
+        }
+        struct Walk<'a> {
+            terms: &'a [(&'a Mono, &'a BigRational)],
+            rows: std::collections::HashMap<u64, Vec<BigInt>>,
+            out: Poly,
+            lim: &'a Limits,
+            made: usize,
+        }
+        impl Walk<'_> {
+            fn row(&mut self, r: u64) -> &Vec<BigInt> {
+                self.rows.entry(r).or_insert_with(|| {
+                    let mut row = Vec::with_capacity(r as usize + 1);
+                    let mut c = BigInt::one();
+                    row.push(c.clone());
+                    for k in 0..r {
+                        c = c * BigInt::from(r - k) / BigInt::from(k + 1);
+                        row.push(c.clone());
+                    }
+                    row
+                })
+            }
+            fn go(&mut self, i: usize, r: u64, coef: BigRational, mono: Mono) -> Result<()> {
+                let (m, c) = self.terms[i];
+                let last = i + 1 == self.terms.len();
+                let ks: Vec<u64> = if last { vec![r] } else { (0..=r).collect() };
+                for k in ks {
+                    let b = if last {
+                        BigInt::one()
+                    } else {
+                        self.row(r)[k as usize].clone()
+                    };
+                    let ck = num_traits::pow(c.clone(), k as usize);
+                    let mk: Mono = m.iter().map(|&(v, e)| (v, e * k as u32)).collect();
+                    let coef2 = &coef * ck * BigRational::from_integer(b);
+                    let mono2 = if k == 0 {
+                        mono.clone()
+                    } else {
+                        mono_mul(&mono, &mk)
+                    };
+                    if last {
+                        self.out.add_term(mono2, coef2);
+                        self.made += 1;
+                        if self.made % 1024 == 0 {
+                            self.lim.check_deadline()?;
+                        }
+                    } else {
+                        self.go(i + 1, r - k, coef2, mono2)?;
+                    }
+                }
+                Ok(())
+            }
+        }
+        let mut w = Walk {
+            terms: &terms,
+            rows: Default::default(),
+            out: Poly::zero(),
+            lim,
+            made: 0,
+        };
+        stacker::maybe_grow(64 * 1024, 2 * 1024 * 1024, || {
+            w.go(0, n, BigRational::one(), Vec::new())
+        })?;
+        Ok(w.out)
+    }
     pub fn pow(&self, n: u64) -> Poly {
-        self.pow_lim(n, &Limits { max_terms: usize::MAX / 128, max_exponent: u64::MAX, max_depth: usize::MAX, ..Limits::default() }).unwrap()
+        self.pow_lim(
+            n,
+            &Limits {
+                max_terms: usize::MAX / 128,
+                max_exponent: u64::MAX,
+                max_depth: usize::MAX,
+                ..Limits::default()
+            },
+        )
+        .unwrap()
     }
     /// Largest variable id occurring.
     pub fn max_var(&self) -> Option<u32> {
-        self.terms.keys().flat_map(|m| m.iter().map(|&(v, _)| v)).max()
+        self.terms
+            .keys()
+            .flat_map(|m| m.iter().map(|&(v, _)| v))
+            .max()
     }
     pub fn vars(&self) -> Vec<u32> {
-        let mut v: Vec<u32> = self.terms.keys().flat_map(|m| m.iter().map(|&(v, _)| v)).collect();
+        let mut v: Vec<u32> = self
+            .terms
+            .keys()
+            .flat_map(|m| m.iter().map(|&(v, _)| v))
+            .collect();
         v.sort();
         v.dedup();
         v
     }
     pub fn degree_in(&self, v: u32) -> u32 {
-        self.terms.keys().map(|m| m.iter().find(|p| p.0 == v).map(|p| p.1).unwrap_or(0)).max().unwrap_or(0)
+        self.terms
+            .keys()
+            .map(|m| m.iter().find(|p| p.0 == v).map(|p| p.1).unwrap_or(0))
+            .max()
+            .unwrap_or(0)
     }
     pub fn total_degree(&self) -> u64 {
         self.terms.keys().map(mono_deg).max().unwrap_or(0)
@@ -252,7 +415,11 @@ impl Poly {
         let mut r = Poly::zero();
         for (k, c) in coeffs.iter().enumerate() {
             for (m, cc) in &c.terms {
-                let mm = if k == 0 { m.clone() } else { mono_mul(m, &vec![(v, k as u32)]) };
+                let mm = if k == 0 {
+                    m.clone()
+                } else {
+                    mono_mul(m, &vec![(v, k as u32)])
+                };
                 r.add_term(mm, cc.clone());
             }
         }
@@ -264,7 +431,8 @@ impl Poly {
         for (m, c) in &self.terms {
             let e = m.iter().find(|p| p.0 == v).map(|p| p.1).unwrap_or(0);
             if e == d {
-                out.terms.insert(m.iter().filter(|p| p.0 != v).cloned().collect(), c.clone());
+                out.terms
+                    .insert(m.iter().filter(|p| p.0 != v).cloned().collect(), c.clone());
             }
         }
         out
@@ -300,7 +468,11 @@ impl Poly {
     }
     /// Leading coefficient in the internal (deterministic) term order.
     pub fn lead_coeff(&self) -> BigRational {
-        self.terms.iter().next_back().map(|(_, c)| c.clone()).unwrap_or_else(BigRational::zero)
+        self.terms
+            .iter()
+            .next_back()
+            .map(|(_, c)| c.clone())
+            .unwrap_or_else(BigRational::zero)
     }
     /// Integer primitive part with positive leading coefficient, and the factor removed.
     pub fn primitive(&self) -> (BigRational, Poly) {
@@ -342,7 +514,11 @@ impl Poly {
             }
             let rlc = r.lc_in(v);
             let t = rlc.div_exact(&dlc)?;
-            let t = if rd > dd { t.mul(&Poly::monomial(vec![(v, rd - dd)], BigRational::one())) } else { t };
+            let t = if rd > dd {
+                t.mul(&Poly::monomial(vec![(v, rd - dd)], BigRational::one()))
+            } else {
+                t
+            };
             r = r.sub(&t.mul(d));
             q = q.add(&t);
         }
@@ -355,7 +531,11 @@ impl Poly {
         while !r.is_zero() && r.degree_in(v) >= db {
             let dr = r.degree_in(v);
             let lcr = r.lc_in(v);
-            let t = if dr > db { lcr.mul(&Poly::monomial(vec![(v, dr - db)], BigRational::one())) } else { lcr };
+            let t = if dr > db {
+                lcr.mul(&Poly::monomial(vec![(v, dr - db)], BigRational::one()))
+            } else {
+                lcr
+            };
             r = r.mul(&lcb).sub(&t.mul(b));
             // keep coefficients small
             let (_, p) = r.primitive();
@@ -383,7 +563,10 @@ impl Poly {
 /// C(t-1+n, n); an error if over `maxTerms`.
 pub fn check_pow_estimate(t: usize, n: u64, lim: &Limits) -> Result<()> {
     if n > lim.max_exponent {
-        return Err(Error::limit("expr", format!("exponent {n} exceeds maxExponent {}", lim.max_exponent)));
+        return Err(Error::limit(
+            "expr",
+            format!("exponent {n} exceeds maxExponent {}", lim.max_exponent),
+        ));
     }
     let tf = t as f64;
     let mut est = 1.0f64;
@@ -392,7 +575,10 @@ pub fn check_pow_estimate(t: usize, n: u64, lim: &Limits) -> Result<()> {
         if est > lim.max_terms as f64 {
             return Err(Error::limit(
                 "expr",
-                format!("expanding a {t}-term sum to the power {n} gives more than maxTerms {} terms", lim.max_terms),
+                format!(
+                    "expanding a {t}-term sum to the power {n} gives more than maxTerms {} terms",
+                    lim.max_terms
+                ),
             ));
         }
     }
@@ -489,7 +675,9 @@ mod tests {
         let a = x().add(&one).mul(&x().sub(&one)); // x^2-1
         let b = x().sub(&one).pow(2);
         assert_eq!(gcd(&a, &b), x().sub(&one));
-        let p = x().add(&y()).mul(&x().sub(&y().scale(&BigRational::from_integer(2.into()))));
+        let p = x()
+            .add(&y())
+            .mul(&x().sub(&y().scale(&BigRational::from_integer(2.into()))));
         let q = x().add(&y()).pow(2).mul(&y());
         assert_eq!(gcd(&p, &q), x().add(&y()));
         assert!(a.div_exact(&b).is_none());

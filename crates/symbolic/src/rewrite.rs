@@ -6,7 +6,10 @@
 //! Terms are s-expressions over `+ - * / ^ neg` and function names; numbers are leaves.
 
 use crate::ast::{self, BinOp, Node};
-use egg::{Applier, EGraph, Id, Pattern, PatternAst, RecExpr, Rewrite, Runner, Subst, Symbol, SymbolLang, Var};
+use egg::{
+    Applier, EGraph, Id, Pattern, PatternAst, RecExpr, Rewrite, Runner, Subst, Symbol, SymbolLang,
+    Var,
+};
 use num_bigint::BigInt;
 use num_rational::BigRational;
 use num_traits::{ToPrimitive, Zero};
@@ -60,34 +63,41 @@ pub struct Term {
 
 impl Term {
     pub fn leaf(s: &str) -> Term {
-        Term { op: s.to_string(), kids: Vec::new() }
+        Term {
+            op: s.to_string(),
+            kids: Vec::new(),
+        }
     }
     pub fn to_sexpr(&self) -> String {
-        if self.kids.is_empty() {
-            self.op.clone()
-        } else {
-            let ks: Vec<String> = self.kids.iter().map(|k| k.to_sexpr()).collect();
-            format!("({} {})", self.op, ks.join(" "))
-        }
+        crate::ast::grow(|| {
+            if self.kids.is_empty() {
+                self.op.clone()
+            } else {
+                let ks: Vec<String> = self.kids.iter().map(|k| k.to_sexpr()).collect();
+                format!("({} {})", self.op, ks.join(" "))
+            }
+        })
     }
     pub fn to_node(&self) -> Node {
-        if self.kids.is_empty() {
-            if let Some(r) = parse_num(&self.op) {
-                return Node::Num(r);
+        crate::ast::grow(|| {
+            if self.kids.is_empty() {
+                if let Some(r) = parse_num(&self.op) {
+                    return Node::Num(r);
+                }
+                return Node::Sym(self.op.clone());
             }
-            return Node::Sym(self.op.clone());
-        }
-        let k: Vec<Node> = self.kids.iter().map(|t| t.to_node()).collect();
-        let b = |op| ast::bin(op, k[0].clone(), k[1].clone());
-        match (self.op.as_str(), k.len()) {
-            ("+", 2) => b(BinOp::Add),
-            ("-", 2) => b(BinOp::Sub),
-            ("*", 2) => b(BinOp::Mul),
-            ("/", 2) => b(BinOp::Div),
-            ("^", 2) => b(BinOp::Pow),
-            ("neg", 1) => Node::Neg(Box::new(k[0].clone())),
-            _ => Node::Call(self.op.clone(), k),
-        }
+            let k: Vec<Node> = self.kids.iter().map(|t| t.to_node()).collect();
+            let b = |op| ast::bin(op, k[0].clone(), k[1].clone());
+            match (self.op.as_str(), k.len()) {
+                ("+", 2) => b(BinOp::Add),
+                ("-", 2) => b(BinOp::Sub),
+                ("*", 2) => b(BinOp::Mul),
+                ("/", 2) => b(BinOp::Div),
+                ("^", 2) => b(BinOp::Pow),
+                ("neg", 1) => Node::Neg(Box::new(k[0].clone())),
+                _ => Node::Call(self.op.clone(), k),
+            }
+        })
     }
     pub fn to_mathjs(&self) -> String {
         ast::to_string(&self.to_node())
@@ -101,7 +111,10 @@ pub fn node_to_term(n: &Node) -> Result<Term> {
         }
         Ok(match n {
             Node::Sym(s) => Term::leaf(s),
-            Node::Neg(a) => Term { op: "neg".into(), kids: vec![node_to_term(a)?] },
+            Node::Neg(a) => Term {
+                op: "neg".into(),
+                kids: vec![node_to_term(a)?],
+            },
             Node::Bin(op, a, b) => {
                 let o = match op {
                     BinOp::Add => "+",
@@ -109,18 +122,39 @@ pub fn node_to_term(n: &Node) -> Result<Term> {
                     BinOp::Mul => "*",
                     BinOp::Div => "/",
                     BinOp::Pow => "^",
-                    _ => return Err(Error::invalid_arg("expr", format!("operator '{}' is not supported in rewriting", op.symbol()))),
+                    _ => {
+                        return Err(Error::invalid_arg(
+                            "expr",
+                            format!("operator '{}' is not supported in rewriting", op.symbol()),
+                        ))
+                    }
                 };
-                Term { op: o.into(), kids: vec![node_to_term(a)?, node_to_term(b)?] }
+                Term {
+                    op: o.into(),
+                    kids: vec![node_to_term(a)?, node_to_term(b)?],
+                }
             }
-            Node::Call(f, args) => Term { op: f.clone(), kids: args.iter().map(node_to_term).collect::<Result<_>>()? },
-            _ => return Err(Error::invalid_arg("expr", "booleans and factorials are not supported in rewriting")),
+            Node::Call(f, args) => Term {
+                op: f.clone(),
+                kids: args.iter().map(node_to_term).collect::<Result<_>>()?,
+            },
+            _ => {
+                return Err(Error::invalid_arg(
+                    "expr",
+                    "booleans and factorials are not supported in rewriting",
+                ))
+            }
         })
     })
 }
 
 pub fn parse_sexpr(s: &str) -> Result<Term> {
-    let toks: Vec<String> = s.replace('(', " ( ").replace(')', " ) ").split_whitespace().map(String::from).collect();
+    let toks: Vec<String> = s
+        .replace('(', " ( ")
+        .replace(')', " ) ")
+        .split_whitespace()
+        .map(String::from)
+        .collect();
     let mut pos = 0;
     fn go(t: &[String], pos: &mut usize) -> Result<Term> {
         let bad = || Error::invalid_arg("proof", "malformed s-expression term");
@@ -143,20 +177,28 @@ pub fn parse_sexpr(s: &str) -> Result<Term> {
     }
     let r = go(&toks, &mut pos)?;
     if pos != toks.len() {
-        return Err(Error::invalid_arg("proof", "trailing tokens in s-expression"));
+        return Err(Error::invalid_arg(
+            "proof",
+            "trailing tokens in s-expression",
+        ));
     }
     Ok(r)
 }
 
 fn term_to_recexpr(t: &Term, out: &mut RecExpr<SymbolLang>) -> Id {
-    let kids: Vec<Id> = t.kids.iter().map(|k| term_to_recexpr(k, out)).collect();
-    out.add(SymbolLang::new(t.op.as_str(), kids))
+    crate::ast::grow(|| {
+        let kids: Vec<Id> = t.kids.iter().map(|k| term_to_recexpr(k, out)).collect();
+        out.add(SymbolLang::new(t.op.as_str(), kids))
+    })
 }
 
 fn recexpr_to_term(e: &RecExpr<SymbolLang>) -> Term {
     fn go(e: &RecExpr<SymbolLang>, id: Id) -> Term {
         let n = &e[id];
-        Term { op: n.op.to_string(), kids: n.children.iter().map(|&c| go(e, c)).collect() }
+        Term {
+            op: n.op.to_string(),
+            kids: n.children.iter().map(|&c| go(e, c)).collect(),
+        }
     }
     go(e, Id::from(e.as_ref().len() - 1))
 }
@@ -199,26 +241,47 @@ pub fn parse_rule(name: &str, s: &str) -> Result<Rule> {
     } else if let Some((l, r)) = s.split_once("->") {
         (l, r, false)
     } else {
-        return Err(Error::invalid_arg("rules", format!("rule '{s}' needs 'lhs -> rhs'")));
+        return Err(Error::invalid_arg(
+            "rules",
+            format!("rule '{s}' needs 'lhs -> rhs'"),
+        ));
     };
-    let lhs = node_to_term(&ast::parse(l.trim()).map_err(|e| Error::invalid_arg("rules", format!("rule '{s}' left side: {}", e.message)))?)?;
-    let rhs = node_to_term(&ast::parse(r.trim()).map_err(|e| Error::invalid_arg("rules", format!("rule '{s}' right side: {}", e.message)))?)?;
+    let lhs = node_to_term(&ast::parse(l.trim()).map_err(|e| {
+        Error::invalid_arg("rules", format!("rule '{s}' left side: {}", e.message))
+    })?)?;
+    let rhs = node_to_term(&ast::parse(r.trim()).map_err(|e| {
+        Error::invalid_arg("rules", format!("rule '{s}' right side: {}", e.message))
+    })?)?;
     let mut lv = Vec::new();
     wilds(&lhs, &mut lv);
     let mut rv = Vec::new();
     wilds(&rhs, &mut rv);
     if let Some(v) = rv.iter().find(|v| !lv.contains(v)) {
-        return Err(Error::invalid_arg("rules", format!("rule '{s}': '{v}' appears only on the right side")));
+        return Err(Error::invalid_arg(
+            "rules",
+            format!("rule '{s}': '{v}' appears only on the right side"),
+        ));
     }
     if bi {
         if let Some(v) = lv.iter().find(|v| !rv.contains(v)) {
-            return Err(Error::invalid_arg("rules", format!("rule '{s}': '{v}' appears only on the left side of a two-way rule")));
+            return Err(Error::invalid_arg(
+                "rules",
+                format!("rule '{s}': '{v}' appears only on the left side of a two-way rule"),
+            ));
         }
     }
     if lhs.kids.is_empty() && is_wild(&lhs.op).is_some() {
-        return Err(Error::invalid_arg("rules", format!("rule '{s}': the left side may not be a bare wildcard")));
+        return Err(Error::invalid_arg(
+            "rules",
+            format!("rule '{s}': the left side may not be a bare wildcard"),
+        ));
     }
-    Ok(Rule { name: name.to_string(), lhs, rhs, bidirectional: bi })
+    Ok(Rule {
+        name: name.to_string(),
+        lhs,
+        rhs,
+        bidirectional: bi,
+    })
 }
 
 fn wilds(t: &Term, out: &mut Vec<String>) {
@@ -256,7 +319,13 @@ pub fn default_rules() -> Vec<Rule> {
 pub const FOLD_RULES: [&str; 3] = ["fold-add", "fold-mul", "fold-pow"];
 
 fn num_of(eg: &EG, id: Id) -> Option<BigRational> {
-    eg[id].nodes.iter().find_map(|n| if n.children.is_empty() { parse_num(n.op.as_str()) } else { None })
+    eg[id].nodes.iter().find_map(|n| {
+        if n.children.is_empty() {
+            parse_num(n.op.as_str())
+        } else {
+            None
+        }
+    })
 }
 
 fn fold(op: &str, a: &BigRational, b: &BigRational) -> Option<BigRational> {
@@ -283,16 +352,45 @@ struct FoldApplier {
 }
 
 impl Applier<SymbolLang, ()> for FoldApplier {
-    fn apply_one(&self, eg: &mut EG, eclass: Id, subst: &Subst, ast: Option<&PatternAst<SymbolLang>>, rule: Symbol) -> Vec<Id> {
+    fn apply_one(
+        &self,
+        eg: &mut EG,
+        eclass: Id,
+        subst: &Subst,
+        ast: Option<&PatternAst<SymbolLang>>,
+        rule: Symbol,
+    ) -> Vec<Id> {
         let a: Var = "?a".parse().unwrap();
         let b: Var = "?b".parse().unwrap();
-        let (Some(x), Some(y)) = (num_of(eg, subst[a]), num_of(eg, subst[b])) else { return vec![] };
-        let Some(v) = fold(self.op, &x, &y) else { return vec![] };
+        let (Some(x), Some(y)) = (num_of(eg, subst[a]), num_of(eg, subst[b])) else {
+            return vec![];
+        };
+        let Some(v) = fold(self.op, &x, &y) else {
+            return vec![];
+        };
         if v.numer().bits() > 256 || v.denom().bits() > 256 {
             return vec![];
         }
-        let p: Pattern<SymbolLang> = ast::fmt_rational(&v).parse().unwrap();
-        p.apply_one(eg, eclass, subst, ast, rule)
+        if !eg.are_explanations_enabled() {
+            let p: Pattern<SymbolLang> = ast::fmt_rational(&v).parse().unwrap();
+            return p.apply_one(eg, eclass, subst, ast, rule);
+        }
+        // The step is justified on the literal term `(op x y)`, not on the matched e-node:
+        // its children may be explained by other terms (`(* 2 1)` for 2), and the checker
+        // (rightly) only folds literal numbers. The matched node joins this one by
+        // congruence, which the explanation spells out as steps inside the children.
+        let lit = |r: &BigRational| ast::fmt_rational(r);
+        let from: PatternAst<SymbolLang> = format!("({} {} {})", self.op, lit(&x), lit(&y))
+            .parse()
+            .unwrap();
+        let to: PatternAst<SymbolLang> = lit(&v).parse().unwrap();
+        let (id, changed) = eg.union_instantiations(&from, &to, &Subst::default(), rule);
+        let _ = eclass;
+        if changed {
+            vec![id]
+        } else {
+            vec![]
+        }
     }
 }
 
@@ -303,8 +401,12 @@ fn egg_rules(rules: &[Rule]) -> Result<Vec<Rewrite<SymbolLang, ()>>> {
             if dir == "-rev" && !r.bidirectional {
                 continue;
             }
-            let lp: Pattern<SymbolLang> = pat_string(l).parse().map_err(|e| Error::invalid_arg("rules", format!("{}: {e}", r.name)))?;
-            let rp: Pattern<SymbolLang> = pat_string(rh).parse().map_err(|e| Error::invalid_arg("rules", format!("{}: {e}", r.name)))?;
+            let lp: Pattern<SymbolLang> = pat_string(l)
+                .parse()
+                .map_err(|e| Error::invalid_arg("rules", format!("{}: {e}", r.name)))?;
+            let rp: Pattern<SymbolLang> = pat_string(rh)
+                .parse()
+                .map_err(|e| Error::invalid_arg("rules", format!("{}: {e}", r.name)))?;
             let mut cs: Vec<(Var, char)> = Vec::new();
             let mut ws = Vec::new();
             wilds(l, &mut ws);
@@ -318,15 +420,28 @@ fn egg_rules(rules: &[Rule]) -> Result<Vec<Rewrite<SymbolLang, ()>>> {
             let rw = if cs.is_empty() {
                 Rewrite::new(name.clone(), lp, rp)
             } else {
-                let cond = move |eg: &mut EG, _id: Id, s: &Subst| cs.iter().all(|(v, k)| (num_of(eg, s[*v]).is_some()) == (*k == 'c'));
-                Rewrite::new(name.clone(), lp, egg::ConditionalApplier { condition: cond, applier: rp })
+                let cond = move |eg: &mut EG, _id: Id, s: &Subst| {
+                    cs.iter()
+                        .all(|(v, k)| (num_of(eg, s[*v]).is_some()) == (*k == 'c'))
+                };
+                Rewrite::new(
+                    name.clone(),
+                    lp,
+                    egg::ConditionalApplier {
+                        condition: cond,
+                        applier: rp,
+                    },
+                )
             };
             out.push(rw.map_err(|e| Error::invalid_arg("rules", format!("{name}: {e}")))?);
         }
     }
     for (name, op) in [("fold-add", "+"), ("fold-mul", "*"), ("fold-pow", "^")] {
         let lp: Pattern<SymbolLang> = format!("({op} ?a ?b)").parse().unwrap();
-        out.push(Rewrite::new(name, lp, FoldApplier { op }).map_err(|e| Error::internal(e.to_string()))?);
+        out.push(
+            Rewrite::new(name, lp, FoldApplier { op })
+                .map_err(|e| Error::internal(e.to_string()))?,
+        );
     }
     Ok(out)
 }
@@ -342,7 +457,11 @@ pub struct RewriteLimits {
 
 impl Default for RewriteLimits {
     fn default() -> Self {
-        RewriteLimits { nodes: 20_000, iterations: 30, time_ms: 2_000 }
+        RewriteLimits {
+            nodes: 20_000,
+            iterations: 30,
+            time_ms: 2_000,
+        }
     }
 }
 
@@ -365,10 +484,18 @@ pub enum Equal {
 
 fn find_rewrite(ft: &egg::FlatTerm<SymbolLang>) -> Option<(String, String, Term)> {
     if let Some(r) = ft.forward_rule {
-        return Some((r.to_string(), "forward".into(), recexpr_to_term(&ft.get_recexpr())));
+        return Some((
+            r.to_string(),
+            "forward".into(),
+            recexpr_to_term(&ft.get_recexpr()),
+        ));
     }
     if let Some(r) = ft.backward_rule {
-        return Some((r.to_string(), "backward".into(), recexpr_to_term(&ft.get_recexpr())));
+        return Some((
+            r.to_string(),
+            "backward".into(),
+            recexpr_to_term(&ft.get_recexpr()),
+        ));
     }
     ft.children.iter().find_map(find_rewrite)
 }
@@ -398,18 +525,43 @@ pub fn prove(a: &Node, b: &Node, rules: &[Rule], lim: &RewriteLimits) -> Result<
         });
     runner = runner.run(&rws);
     if runner.egraph.find(runner.roots[0]) != runner.egraph.find(runner.roots[1]) {
-        let reason = format!("{:?}", runner.stop_reason.clone().map(|s| format!("{s:?}")).unwrap_or_default());
-        return Ok(Equal::Unknown { reason: format!("no rewrite proof within the limits (stopped: {reason})") });
+        let reason = stop_name(runner.stop_reason.as_ref());
+        return Ok(Equal::Unknown {
+            reason: format!("no rewrite proof within the limits (stopped: {reason})"),
+        });
     }
     let mut expl = runner.explain_equivalence(&ea, &eb);
     let flat = expl.make_flat_explanation().clone();
     let mut steps = Vec::new();
     for ft in flat.iter().skip(1) {
         let whole = recexpr_to_term(&ft.get_recexpr());
-        let (rule, dir, sub) = find_rewrite(ft).ok_or_else(|| Error::internal("explanation step without a rule"))?;
-        steps.push(Step { rule, direction: dir, subterm: sub.to_mathjs(), result: whole.to_mathjs(), term: whole.to_sexpr() });
+        let (rule, dir, sub) =
+            find_rewrite(ft).ok_or_else(|| Error::internal("explanation step without a rule"))?;
+        steps.push(Step {
+            rule,
+            direction: dir,
+            subterm: sub.to_mathjs(),
+            result: whole.to_mathjs(),
+            term: whole.to_sexpr(),
+        });
     }
-    Ok(Equal::Yes { proof: steps, start: ta.to_sexpr() })
+    Ok(Equal::Yes {
+        proof: steps,
+        start: ta.to_sexpr(),
+    })
+}
+
+/// Why saturation stopped, as the documented names: `saturated` (no rule applies any more:
+/// the result is the smallest term of the whole class), `iterationLimit`, `nodeLimit`,
+/// `timeLimit`, or `other`.
+pub fn stop_name(r: Option<&egg::StopReason>) -> &'static str {
+    match r {
+        Some(egg::StopReason::Saturated) => "saturated",
+        Some(egg::StopReason::IterationLimit(_)) => "iterationLimit",
+        Some(egg::StopReason::NodeLimit(_)) => "nodeLimit",
+        Some(egg::StopReason::TimeLimit(_)) => "timeLimit",
+        Some(egg::StopReason::Other(_)) | None => "other",
+    }
 }
 
 /// Rewrites `expr` with `rules` and extracts the smallest equivalent term.
@@ -426,45 +578,63 @@ pub fn rewrite(expr: &Node, rules: &[Rule], lim: &RewriteLimits) -> Result<(Stri
         .run(&rws);
     let ex = egg::Extractor::new(&runner.egraph, egg::AstSize);
     let (_, best) = ex.find_best(runner.roots[0]);
-    let stop = format!("{:?}", runner.stop_reason);
-    Ok((recexpr_to_term(&best).to_mathjs(), stop))
+    Ok((
+        recexpr_to_term(&best).to_mathjs(),
+        stop_name(runner.stop_reason.as_ref()).to_string(),
+    ))
 }
 
 // ---------------------------------------------------------------- independent checker
 
 fn matches(p: &Term, t: &Term, s: &mut Vec<(String, Term)>) -> bool {
-    if p.kids.is_empty() {
-        if let Some(k) = is_wild(&p.op) {
-            let isnum = t.kids.is_empty() && parse_num(&t.op).is_some();
-            if (k == 'c' && !isnum) || (k == 'v' && isnum) {
-                return false;
+    crate::ast::grow(|| {
+        if p.kids.is_empty() {
+            if let Some(k) = is_wild(&p.op) {
+                let isnum = t.kids.is_empty() && parse_num(&t.op).is_some();
+                if (k == 'c' && !isnum) || (k == 'v' && isnum) {
+                    return false;
+                }
+                if let Some((_, b)) = s.iter().find(|(n, _)| *n == p.op) {
+                    return b == t;
+                }
+                s.push((p.op.clone(), t.clone()));
+                return true;
             }
-            if let Some((_, b)) = s.iter().find(|(n, _)| *n == p.op) {
-                return b == t;
-            }
-            s.push((p.op.clone(), t.clone()));
-            return true;
+            return t.kids.is_empty()
+                && (t.op == p.op
+                    || matches!((parse_num(&t.op), parse_num(&p.op)), (Some(x), Some(y)) if x == y));
         }
-        return t.kids.is_empty() && (t.op == p.op || matches!((parse_num(&t.op), parse_num(&p.op)), (Some(x), Some(y)) if x == y));
-    }
-    p.op == t.op && p.kids.len() == t.kids.len() && p.kids.iter().zip(&t.kids).all(|(a, b)| matches(a, b, s))
+        p.op == t.op
+            && p.kids.len() == t.kids.len()
+            && p.kids.iter().zip(&t.kids).all(|(a, b)| matches(a, b, s))
+    })
 }
 
 fn instantiate(p: &Term, s: &[(String, Term)]) -> Term {
-    if p.kids.is_empty() {
-        if let Some((_, b)) = s.iter().find(|(n, _)| *n == p.op) {
-            return b.clone();
+    crate::ast::grow(|| {
+        if p.kids.is_empty() {
+            if let Some((_, b)) = s.iter().find(|(n, _)| *n == p.op) {
+                return b.clone();
+            }
+            return p.clone();
         }
-        return p.clone();
-    }
-    Term { op: p.op.clone(), kids: p.kids.iter().map(|k| instantiate(k, s)).collect() }
+        Term {
+            op: p.op.clone(),
+            kids: p.kids.iter().map(|k| instantiate(k, s)).collect(),
+        }
+    })
 }
 
 pub fn same(a: &Term, b: &Term) -> bool {
-    if a.kids.is_empty() && b.kids.is_empty() {
-        return a.op == b.op || matches!((parse_num(&a.op), parse_num(&b.op)), (Some(x), Some(y)) if x == y);
-    }
-    a.op == b.op && a.kids.len() == b.kids.len() && a.kids.iter().zip(&b.kids).all(|(x, y)| same(x, y))
+    crate::ast::grow(|| {
+        if a.kids.is_empty() && b.kids.is_empty() {
+            return a.op == b.op
+                || matches!((parse_num(&a.op), parse_num(&b.op)), (Some(x), Some(y)) if x == y);
+        }
+        a.op == b.op
+            && a.kids.len() == b.kids.len()
+            && a.kids.iter().zip(&b.kids).all(|(x, y)| same(x, y))
+    })
 }
 
 fn root_step(before: &Term, after: &Term, rule: &str, rules: &[Rule]) -> bool {
@@ -480,8 +650,16 @@ fn root_step(before: &Term, after: &Term, rule: &str, rules: &[Rule]) -> bool {
             if x.op != op || x.kids.len() != 2 || !y.kids.is_empty() {
                 return false;
             }
-            match (parse_num(&x.kids[0].op), parse_num(&x.kids[1].op), parse_num(&y.op)) {
-                (Some(a), Some(b), Some(v)) if x.kids[0].kids.is_empty() && x.kids[1].kids.is_empty() => fold(op, &a, &b) == Some(v),
+            match (
+                parse_num(&x.kids[0].op),
+                parse_num(&x.kids[1].op),
+                parse_num(&y.op),
+            ) {
+                (Some(a), Some(b), Some(v))
+                    if x.kids[0].kids.is_empty() && x.kids[1].kids.is_empty() =>
+                {
+                    fold(op, &a, &b) == Some(v)
+                }
                 _ => false,
             }
         };
@@ -491,11 +669,17 @@ fn root_step(before: &Term, after: &Term, rule: &str, rules: &[Rule]) -> bool {
         Some(b) => (b, true),
         None => (rule, false),
     };
-    let Some(r) = rules.iter().find(|r| r.name == base) else { return false };
+    let Some(r) = rules.iter().find(|r| r.name == base) else {
+        return false;
+    };
     if rev && !r.bidirectional {
         return false;
     }
-    let (l, rh) = if rev { (&r.rhs, &r.lhs) } else { (&r.lhs, &r.rhs) };
+    let (l, rh) = if rev {
+        (&r.rhs, &r.lhs)
+    } else {
+        (&r.lhs, &r.rhs)
+    };
     // egg explanations may present a step in either direction
     for (x, y) in [(before, after), (after, before)] {
         let mut s = Vec::new();
@@ -507,30 +691,48 @@ fn root_step(before: &Term, after: &Term, rule: &str, rules: &[Rule]) -> bool {
 }
 
 fn step_ok(before: &Term, after: &Term, rule: &str, rules: &[Rule]) -> bool {
-    if root_step(before, after, rule, rules) {
-        return true;
-    }
-    if before.op != after.op || before.kids.len() != after.kids.len() {
-        return false;
-    }
-    let diff: Vec<usize> = (0..before.kids.len()).filter(|&i| !same(&before.kids[i], &after.kids[i])).collect();
-    diff.len() == 1 && step_ok(&before.kids[diff[0]], &after.kids[diff[0]], rule, rules)
+    crate::ast::grow(|| {
+        if root_step(before, after, rule, rules) {
+            return true;
+        }
+        if before.op != after.op || before.kids.len() != after.kids.len() {
+            return false;
+        }
+        let diff: Vec<usize> = (0..before.kids.len())
+            .filter(|&i| !same(&before.kids[i], &after.kids[i]))
+            .collect();
+        diff.len() == 1 && step_ok(&before.kids[diff[0]], &after.kids[diff[0]], rule, rules)
+    })
 }
 
 /// Replays a proof without egg: every step must be one application of its named rule (or an
 /// exact constant fold) at one subterm, chaining `a` to `b`.
-pub fn check(a: &Node, b: &Node, steps: &[(String, String)], rules: &[Rule]) -> Result<std::result::Result<(), String>> {
+pub fn check(
+    a: &Node,
+    b: &Node,
+    steps: &[(String, String)],
+    rules: &[Rule],
+) -> Result<std::result::Result<(), String>> {
     let mut cur = node_to_term(a)?;
     let target = node_to_term(b)?;
     for (i, (rule, term)) in steps.iter().enumerate() {
         let next = parse_sexpr(term)?;
         if !step_ok(&cur, &next, rule, rules) {
-            return Ok(Err(format!("step {i}: '{}' does not turn {} into {}", rule, cur.to_mathjs(), next.to_mathjs())));
+            return Ok(Err(format!(
+                "step {i}: '{}' does not turn {} into {}",
+                rule,
+                cur.to_mathjs(),
+                next.to_mathjs()
+            )));
         }
         cur = next;
     }
     if !same(&cur, &target) {
-        return Ok(Err(format!("the proof ends at {}, not at {}", cur.to_mathjs(), target.to_mathjs())));
+        return Ok(Err(format!(
+            "the proof ends at {}, not at {}",
+            cur.to_mathjs(),
+            target.to_mathjs()
+        )));
     }
     Ok(Ok(()))
 }
@@ -544,7 +746,10 @@ mod tests {
     fn proves(a: &str, b: &str, rules: &[Rule]) -> Vec<Step> {
         match prove(&p(a), &p(b), rules, &RewriteLimits::default()).unwrap() {
             Equal::Yes { proof, .. } => {
-                let st: Vec<(String, String)> = proof.iter().map(|s| (s.rule.clone(), s.term.clone())).collect();
+                let st: Vec<(String, String)> = proof
+                    .iter()
+                    .map(|s| (s.rule.clone(), s.term.clone()))
+                    .collect();
                 check(&p(a), &p(b), &st, rules).unwrap().unwrap();
                 proof
             }
@@ -579,7 +784,11 @@ mod tests {
     #[test]
     fn limits_give_unknown_and_rewrite_extracts() {
         let d = default_rules();
-        let lim = RewriteLimits { nodes: 200, iterations: 3, time_ms: 200 };
+        let lim = RewriteLimits {
+            nodes: 200,
+            iterations: 3,
+            time_ms: 200,
+        };
         match prove(&p("(a+b+c+d)^2"), &p("(a+b+c+e)^2"), &d, &lim).unwrap() {
             Equal::Unknown { .. } => {}
             _ => panic!(),

@@ -5,7 +5,11 @@ use omnitide_symbolic::sat::bool_canonical;
 
 #[test]
 fn token_soup_never_panics() {
-    let toks = ["x", "y", "2", "0", "1/2", "+", "-", "*", "/", "^", "(", ")", "sin(", "cos(", "sqrt(", "abs(", "exp(", "log(", "pi", "e", "i", ",", "!", "10", "0.5", " ", "and", "not", "x^2", "-1"];
+    let toks = [
+        "x", "y", "2", "0", "1/2", "+", "-", "*", "/", "^", "(", ")", "sin(", "cos(", "sqrt(",
+        "abs(", "exp(", "log(", "pi", "e", "i", ",", "!", "10", "0.5", " ", "and", "not", "x^2",
+        "-1",
+    ];
     let mut s: u64 = 99;
     let mut rnd = |n: usize| {
         s ^= s << 13;
@@ -19,7 +23,10 @@ fn token_soup_never_panics() {
     o.limits.max_exponent = 200;
     for _ in 0..3000 {
         let len = 1 + rnd(14);
-        let src: String = (0..len).map(|_| toks[rnd(toks.len())]).collect::<Vec<_>>().join("");
+        let src: String = (0..len)
+            .map(|_| toks[rnd(toks.len())])
+            .collect::<Vec<_>>()
+            .join("");
         let r = std::panic::catch_unwind(|| {
             let a = simplify(&src, &o).is_ok();
             let _ = factor(&src, &o);

@@ -10,11 +10,20 @@ fn o() -> Options {
 
 #[test]
 fn derivatives() {
-    assert_eq!(derivative("x^3 + 2x", "x", &o()).unwrap().expr, "3 * x ^ 2 + 2");
-    assert_eq!(derivative("sin(x)^2", "x", &o()).unwrap().expr, "2 * cos(x) * sin(x)");
+    assert_eq!(
+        derivative("x^3 + 2x", "x", &o()).unwrap().expr,
+        "3 * x ^ 2 + 2"
+    );
+    assert_eq!(
+        derivative("sin(x)^2", "x", &o()).unwrap().expr,
+        "2 * cos(x) * sin(x)"
+    );
     assert_eq!(derivative("1/x", "x", &o()).unwrap().expr, "-1 / x ^ 2");
     assert_eq!(derivative("x*y", "y", &o()).unwrap().expr, "x");
-    assert_eq!(derivative("exp(2x)", "x", &o()).unwrap().expr, "2 * exp(x) ^ 2");
+    assert_eq!(
+        derivative("exp(2x)", "x", &o()).unwrap().expr,
+        "2 * exp(x) ^ 2"
+    );
     assert_eq!(derivative("log(x)", "x", &o()).unwrap().expr, "1 / x");
     assert!(derivative("x", "1x", &o()).is_err());
 }
@@ -45,12 +54,18 @@ fn factoring() {
 #[test]
 fn rationalize_and_substitute() {
     let (w, n, d) = rationalize("1/x + 1/y", &o()).unwrap();
-    assert_eq!((w.as_str(), n.as_str(), d.as_str()), ("(x + y) / (x * y)", "x + y", "x * y"));
+    assert_eq!(
+        (w.as_str(), n.as_str(), d.as_str()),
+        ("(x + y) / (x * y)", "x + y", "x * y")
+    );
     let (w, _, _) = rationalize("(x+1)^5", &o()).unwrap();
     assert_eq!(w, "x ^ 5 + 5 * x ^ 4 + 10 * x ^ 3 + 10 * x ^ 2 + 5 * x + 1");
     let (w, _, d) = rationalize("x/2 + 1/3", &o()).unwrap();
     assert_eq!((w.as_str(), d.as_str()), ("(3 * x + 2) / 6", "6"));
-    assert_eq!(substitute("x^2 + y", &[("x".into(), "a+1".into())]).unwrap(), "(a + 1) ^ 2 + y");
+    assert_eq!(
+        substitute("x^2 + y", &[("x".into(), "a+1".into())]).unwrap(),
+        "(a + 1) ^ 2 + y"
+    );
     let mut sc = HashMap::new();
     sc.insert("x".to_string(), 2.0);
     assert_eq!(evaluate("x^2 + 1/2x", &sc).unwrap(), 5.0);
@@ -82,7 +97,11 @@ fn numeric_equivalence_corpus() {
                 0 | 1 => format!("({} + {})", g(depth - 1, r, atoms), g(depth - 1, r, atoms)),
                 2 => format!("({} - {})", g(depth - 1, r, atoms), g(depth - 1, r, atoms)),
                 3 | 4 => format!("{} * {}", g(depth - 1, r, atoms), g(depth - 1, r, atoms)),
-                5 => format!("({}) / ({} + 3)", g(depth - 1, r, atoms), g(depth - 1, r, atoms)),
+                5 => format!(
+                    "({}) / ({} + 3)",
+                    g(depth - 1, r, atoms),
+                    g(depth - 1, r, atoms)
+                ),
                 6 => format!("({})^{}", g(depth - 1, r, atoms), r(4)),
                 7 => {
                     let u = g(1, r, atoms);
@@ -110,7 +129,11 @@ fn numeric_equivalence_corpus() {
             if !x.is_finite() || !y.is_finite() || x.abs() > 1e12 {
                 continue;
             }
-            assert!((x - y).abs() <= 1e-9 * x.abs().max(1.0), "{src} -> {} at {sc:?}: {x} vs {y}", res.expr);
+            assert!(
+                (x - y).abs() <= 1e-9 * x.abs().max(1.0),
+                "{src} -> {} at {sc:?}: {x} vs {y}",
+                res.expr
+            );
             compared += 1;
         }
     }
@@ -129,11 +152,19 @@ fn canonicity_of_generated_pairs() {
                 // (a*b + a*c) == a*(c+b) ; (a*b)/(b*c) == a/c
                 let e1 = format!("({a})*({b}) + ({a})*({c})");
                 let e2 = format!("({c} + {b})*({a})");
-                assert_eq!(simplify(&e1, &o()).unwrap().expr, simplify(&e2, &o()).unwrap().expr, "{e1} vs {e2}");
+                assert_eq!(
+                    simplify(&e1, &o()).unwrap().expr,
+                    simplify(&e2, &o()).unwrap().expr,
+                    "{e1} vs {e2}"
+                );
                 if i != k {
                     let e3 = format!("(({a})*({b}))/(({b})*({c}))");
                     let e4 = format!("({a})/({c})");
-                    assert_eq!(simplify(&e3, &o()).unwrap().expr, simplify(&e4, &o()).unwrap().expr, "{e3} vs {e4}");
+                    assert_eq!(
+                        simplify(&e3, &o()).unwrap().expr,
+                        simplify(&e4, &o()).unwrap().expr,
+                        "{e3} vs {e4}"
+                    );
                 }
             }
         }

@@ -1,4 +1,8 @@
 use omnitide_symbolic::sat::*;
+
+#[path = "common/gen.rs"]
+mod gen;
+use gen::{pigeonhole, random_3sat};
 use std::process::Command;
 
 fn oracle(cnf: &Cnf) -> Option<bool> {
@@ -6,7 +10,12 @@ fn oracle(cnf: &Cnf) -> Option<bool> {
     std::fs::create_dir_all(&dir).ok()?;
     let f = dir.join("in.cnf");
     std::fs::write(&f, cnf.to_dimacs()).ok()?;
-    let out = Command::new("minisat").arg("-verb=0").arg(&f).arg(dir.join("out")).output().ok()?;
+    let out = Command::new("minisat")
+        .arg("-verb=0")
+        .arg(&f)
+        .arg(dir.join("out"))
+        .output()
+        .ok()?;
     let _ = std::fs::remove_dir_all(&dir);
     match out.status.code() {
         Some(10) => Some(true),
@@ -36,7 +45,10 @@ fn rand_id() -> u64 {
 fn check(cnf: &Cnf) -> bool {
     match solve(cnf, true).unwrap() {
         SatResult::Sat { model } => {
-            assert!(check_model(cnf, &model), "model does not satisfy the formula");
+            assert!(
+                check_model(cnf, &model),
+                "model does not satisfy the formula"
+            );
             true
         }
         SatResult::Unsat { drat } => {
@@ -57,7 +69,11 @@ fn random_3sat_agrees_with_minisat_and_proofs_check() {
     for seed in 0..40 {
         let cnf = random_3sat(60, 256, seed);
         let r = check(&cnf);
-        if r { sat += 1 } else { unsat += 1 }
+        if r {
+            sat += 1
+        } else {
+            unsat += 1
+        }
         if have {
             assert_eq!(oracle(&cnf), Some(r), "seed {seed}");
             if let Some(p) = picosat(&cnf) {
@@ -126,10 +142,16 @@ fn dimacs_and_expressions() {
 #[test]
 fn bdd_canonical_form() {
     assert_eq!(bool_canonical("a and b or a and not b").unwrap(), "a");
-    assert_eq!(bool_canonical("not (a and b)").unwrap(), bool_canonical("not a or not b").unwrap());
+    assert_eq!(
+        bool_canonical("not (a and b)").unwrap(),
+        bool_canonical("not a or not b").unwrap()
+    );
     assert_eq!(bool_canonical("a or not a").unwrap(), "true");
     assert_eq!(bool_canonical("a xor a").unwrap(), "false");
-    assert_eq!(bool_canonical("b and a").unwrap(), bool_canonical("a and b").unwrap());
+    assert_eq!(
+        bool_canonical("b and a").unwrap(),
+        bool_canonical("a and b").unwrap()
+    );
 }
 
 #[test]

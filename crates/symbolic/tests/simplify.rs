@@ -1,7 +1,9 @@
 use omnitide_symbolic::canon::{simplify, Options};
 
 fn s(x: &str) -> String {
-    simplify(x, &Options::default()).unwrap_or_else(|e| panic!("{x}: {e}")).expr
+    simplify(x, &Options::default())
+        .unwrap_or_else(|e| panic!("{x}: {e}"))
+        .expr
 }
 
 #[test]
@@ -76,7 +78,11 @@ fn limits_are_errors() {
     let big: Vec<String> = (0..20000).map(|i| format!("x{}", i % 100)).collect();
     let r = simplify(&big.join(" + "), &Options::default()).unwrap();
     assert!(r.expr.starts_with("200 * x0 + 200 * x1"));
-    let e = simplify(&("(".repeat(5000) + "x" + &")".repeat(5000)), &Options::default()).unwrap_err();
+    let e = simplify(
+        &("(".repeat(5000) + "x" + &")".repeat(5000)),
+        &Options::default(),
+    )
+    .unwrap_err();
     assert_eq!(e.code, "ERR_OMNI_LIMIT");
 }
 

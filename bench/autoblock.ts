@@ -1,0 +1,195 @@
+/**
+ * Autoblock benchmark, peers in the same run:
+ * - log lines parsed + detected per second with Debian's sshd filter, vs
+ *   `fail2ban-regex` on the same file (its process start-up measured on an
+ *   empty file and subtracted);
+ * - structured events through a leaky-bucket scenario (packed batch API);
+ * - signed decisions appended to the ledger per second (attest signature +
+ *   attest audit + decision ledger, durability 'batch');
+ * - event -> enforced latency on 3 nodes through a 3-server JetStream cluster
+ *   on loopback (p50/p95/p99); enforcement in an XDP filter when root.
+ * Saves bench/results/autoblock.json.
+ */
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Autoblocker, Detector, jetstreamTransport, packEvents, xdpEnforcer, type Decision, type Enforcer } from '../ts/autoblock/index.js';
+import { xdp } from '../ts/kernel/index.js';
+import { authLog } from '../test/autoblock/fixtures/authlog.js';
+import { NATS_SERVER, NatsCluster } from '../test/autoblock/natscluster.js';
+import { save } from './harness.js';
+
+const SSHD = '/etc/fail2ban/filter.d/sshd.conf';
+const sec = (t: bigint) => Number(process.hrtime.bigint() - t) / 1e9;
+const pct = (xs: number[], p: number) => xs[Math.min(xs.length - 1, Math.floor((p / 100) * xs.length))];
+
+async function linesBench(root: string) {
+  const { text, lines } = authLog(7, Date.now() - 86400_000, { noise: Number(process.env.BENCH_AB_NOISE ?? 200_000) });
+  const file = join(root, 'auth.log');
+  writeFileSync(file, text);
+  const d = new Detector({ jails: [{ name: 'sshd', filter: SSHD }] });
+  const buf = new TextEncoder().encode(text);
+  d.lines(buf); // warm-up
+  const runs = 3;
+  let best = Infinity;
+  for (let i = 0; i < runs; i++) {
+    const fresh = new Detector({ jails: [{ name: 'sshd', filter: SSHD }] });
+    const t = process.hrtime.bigint();
+    fresh.lines(buf);
+    best = Math.min(best, sec(t));
+  }
+  const ours = lines / best;
+  let peer: number | null = null;
+  let peerNote = 'fail2ban-regex not installed';
+  if (existsSync('/usr/bin/fail2ban-regex')) {
+    const empty = join(root, 'empty.log');
+    writeFileSync(empty, '');
+    let t = process.hrtime.bigint();
+    spawnSync('fail2ban-regex', [empty, SSHD], { stdio: 'ignore' });
+    const startup = sec(t);
+    t = process.hrtime.bigint();
+    const r = spawnSync('fail2ban-regex', [file, SSHD], { encoding: 'utf8', maxBuffer: 256 << 20 });
+    const total = sec(t);
+    peer = lines / Math.max(1e-6, total - startup);
+    peerNote = `${total.toFixed(2)} s incl. ${startup.toFixed(2)} s start-up; ${/(\d+) matched/.exec(r.stdout)?.[1] ?? '?'} matched`;
+  }
+  const matched = d.matchLines(buf, 'sshd').filter((m) => m.kind === 'failure').length;
+  console.log(`\nlog lines (sshd filter, ${lines} lines, ${matched} failures)   (goal: >= 20x fail2ban-regex)`);
+  console.log(`  omnitide Detector.lines           ${(ours / 1e3).toFixed(1)}k lines/s`);
+  if (peer) console.log(`  fail2ban-regex                    ${(peer / 1e3).toFixed(1)}k lines/s (${peerNote})   omnitide/fail2ban = ${(ours / peer).toFixed(1)}x`);
+  return { lines, matched, omnitideLinesPerSec: ours, fail2banRegexLinesPerSec: peer, ratio: peer ? ours / peer : null, peerNote };
+}
+
+function eventsBench() {
+  const d = new Detector({
+    scenarios: [{ file: 'b.yaml', text: "type: leaky\nname: bf\nfilter: \"evt.Meta.log_type == 'auth_fail'\"\ngroupby: evt.Meta.source_ip\ncapacity: 50\nleakspeed: 1s\n" }],
+  });
+  const n = 200_000;
+  const t0 = Date.now();
+  const events = Array.from({ length: n }, (_, i) => ({ time: t0 + i, log_type: 'auth_fail', source_ip: `10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}`, user: 'root' }));
+  const packed = packEvents('events', events);
+  d.packed(packed);
+  let best = Infinity;
+  for (let i = 0; i < 5; i++) {
+    const t = process.hrtime.bigint();
+    d.packed(packed);
+    best = Math.min(best, sec(t));
+  }
+  const t = process.hrtime.bigint();
+  d.events(events);
+  const withPacking = sec(t);
+  console.log(`\nstructured events through a leaky scenario, batches of ${n}   (goal: >= 1M events/s per core)`);
+  console.log(`  omnitide Detector.packed          ${(n / best / 1e6).toFixed(2)}M events/s`);
+  console.log(`  omnitide Detector.events (+JS packing) ${(n / withPacking / 1e6).toFixed(2)}M events/s`);
+  return { events: n, packedPerSec: n / best, eventsPerSec: n / withPacking };
+}
+
+async function decisionsBench(root: string) {
+  const ab = await Autoblocker.open(join(root, 'dec'), {
+    domain: 'bench',
+    scenarios: [{ file: 't.yaml', text: 'type: trigger\nname: t\ngroupby: source_ip\n' }],
+  });
+  try {
+    const batch = 2000;
+    let k = 0;
+    const mk = () => Array.from({ length: batch }, () => ({ source_ip: `10.${(k >> 16) & 255}.${(k >> 8) & 255}.${k++ & 255}` }));
+    await ab.ingest(mk());
+    const rounds = 5;
+    const t = process.hrtime.bigint();
+    let made = 0;
+    for (let i = 0; i < rounds; i++) made += (await ab.ingest(mk())).length;
+    const rate = made / sec(t);
+    console.log(`\nsigned decisions appended (batches of ${batch}, durability 'batch')   (goal: >= 50k/s)`);
+    console.log(`  omnitide Autoblocker              ${(rate / 1e3).toFixed(1)}k decisions/s`);
+    return { batch, decisionsPerSec: rate };
+  } finally {
+    await ab.close();
+  }
+}
+
+async function latencyBench(root: string) {
+  if (!NATS_SERVER) {
+    console.log('\nlatency: SKIPPED (nats-server not installed)');
+    return null;
+  }
+  const cluster = await NatsCluster.start(join(root, 'nats'));
+  const names = ['a', 'b', 'c'];
+  const keys: Uint8Array[] = [];
+  const filters: ReturnType<typeof xdp.load>[] = [];
+  const nodes: Autoblocker[] = [];
+  try {
+    for (const d of names) {
+      const ab = await Autoblocker.open(join(root, d), { domain: d });
+      keys.push(ab.publicKey);
+      await ab.close();
+    }
+    let inXdp = process.getuid?.() === 0;
+    for (const d of names) {
+      const enforcers: Enforcer[] = [];
+      if (inXdp) {
+        try {
+          const f = xdp.load();
+          filters.push(f);
+          enforcers.push(xdpEnforcer(f));
+        } catch {
+          inXdp = false;
+        }
+      }
+      nodes.push(
+        await Autoblocker.open(join(root, d), {
+          domain: d,
+          trust: { roots: keys },
+          enforcers,
+          scenarios: [{ file: 't.yaml', text: 'type: trigger\nname: t\ngroupby: source_ip\n' }],
+          transport: jetstreamTransport({ servers: cluster.urls, durable: d }),
+        }),
+      );
+    }
+    const n = Number(process.env.BENCH_AB_LATENCY_N ?? 300);
+    const lat: number[] = [];
+    for (let i = 0; i < n; i++) {
+      const ip = `172.16.${i >> 8}.${i & 255}`;
+      const seen = nodes.map((node) => new Promise<number>((r) => {
+        const on = (d: Decision) => {
+          if (d.value === ip) {
+            node.off('decision', on);
+            r(performance.now());
+          }
+        };
+        node.on('decision', on);
+      }));
+      const t0 = performance.now();
+      await nodes[i % 3].ingest({ source_ip: ip });
+      const done = await Promise.all(seen);
+      lat.push(Math.max(...done) - t0);
+    }
+    lat.sort((a, b) => a - b);
+    const r = { n, inXdp, p50: pct(lat, 50), p95: pct(lat, 95), p99: pct(lat, 99), max: lat[lat.length - 1] };
+    console.log(`\nevent -> enforced on all 3 nodes via JetStream (3 servers, loopback${inXdp ? ', XDP maps' : ', no XDP (not root)'})   (goal: p95 < 20 ms)`);
+    console.log(`  p50 ${r.p50.toFixed(2)} ms   p95 ${r.p95.toFixed(2)} ms   p99 ${r.p99.toFixed(2)} ms   max ${r.max.toFixed(2)} ms  (${n} decisions)`);
+    return r;
+  } finally {
+    for (const n of nodes) await n.close();
+    for (const f of filters) f.close();
+    await cluster.stop();
+  }
+}
+
+async function main() {
+  const root = mkdtempSync(join(tmpdir(), 'omni-ab-bench-'));
+  try {
+    const lines = await linesBench(root);
+    const events = eventsBench();
+    const decisions = await decisionsBench(root);
+    const latency = await latencyBench(root);
+    save('autoblock', { lines, events, decisions, latency, note: 'single run on a shared, loaded machine' });
+  } finally {
+    rmSync(root, { recursive: true, force: true });
+  }
+}
+
+void main().catch((err) => {
+  console.error(err);
+  process.exit(1);
+});

@@ -1,0 +1,418 @@
+//! A fail2ban filter (`filter.d/*.conf`) compiled to the linear-time `regex`
+//! crate, matching lines the way fail2ban 1.0 does with `maxlines = 1`:
+//! date found and cut out, `ignoreregex` checked, `prefregex` matched and its
+//! `<F-CONTENT>` handed to the `failregex` list (first match wins), `<F-NOFAIL>`
+//! matches are not failures.
+
+use std::collections::HashMap;
+use std::path::Path;
+
+use omnitide_common::{Error, Result};
+use regex::Regex;
+
+use crate::conf::{Conf, Loc};
+use crate::date::DateDetector;
+use crate::pyre;
+
+/// fail2ban's host regexes (`failregex.py` R_HOST), in Python syntax.
+const IP4: &str = r"(?:::f{4,6}:)?(?P<ip4>(?:\d{1,3}\.){3}\d{1,3})";
+const IP6: &str = r"(?P<ip6>(?:[0-9a-fA-F]{1,4}::?|:){1,7}(?:[0-9a-fA-F]{1,4}|(?<=:):))";
+const DNS: &str = r"(?P<dns>[\w\-.^_]*\w)";
+const CIDR: &str = r"(?P<cidr>\d+)";
+
+fn host_tag(tag: &str, use_dns: bool) -> Option<String> {
+    let addr = format!(r"\[?(?:{IP4}|{IP6})\]?");
+    Some(match tag {
+        "HOST" if use_dns => format!("(?:{addr}|{DNS})"),
+        "HOST" | "ADDR" | "F-ADDR/" => addr,
+        "IP4" | "F-IP4/" => IP4.into(),
+        "IP6" | "F-IP6/" => IP6.into(),
+        "DNS" | "F-DNS/" => DNS.into(),
+        "CIDR" | "F-CIDR/" => CIDR.into(),
+        "SUBNET" | "F-SUBNET/" => format!(r"\[?(?:{IP4}|{IP6})(?:/{CIDR})?\]?"),
+        "F-ID/" => r"(?P<fid>\S+)".into(),
+        "F-PORT/" => r"(?P<fport>\w+)".into(),
+        _ => return None,
+    })
+}
+
+/// fail2ban's `_resolveHostTag`: `<HOST>` & co. and `<F-NAME>...</F-NAME>` groups.
+pub fn resolve_tags(regex: &str, use_dns: bool) -> String {
+    let mut out = String::with_capacity(regex.len() * 2);
+    let mut open: Vec<String> = Vec::new();
+    let mut rest = regex;
+    while let Some(p) = rest.find('<') {
+        out.push_str(&rest[..p]);
+        let after = &rest[p + 1..];
+        let end = after.find('>').filter(|&e| e > 0 && after[..e].chars().all(|c| c.is_alphanumeric() || "_-/".contains(c)));
+        let Some(end) = end else {
+            out.push('<');
+            rest = after;
+            continue;
+        };
+        let tag = &after[..end];
+        let replaced = if let Some(h) = host_tag(tag, use_dns) {
+            Some(h)
+        } else if let Some(name) = tag.strip_prefix("/F-") {
+            if open.iter().any(|o| o == name) {
+                Some(")".to_string())
+            } else {
+                None
+            }
+        } else if let Some(name) = tag
+            .strip_prefix("F-")
+            .filter(|n| !n.is_empty() && n.chars().all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_' || c == '-'))
+        {
+            open.push(name.to_string());
+            let g = match name.to_lowercase().as_str() {
+                "id" => "fid".to_string(),
+                "port" => "fport".to_string(),
+                other => other.replace('-', "_"),
+            };
+            Some(format!("(?P<{g}>"))
+        } else {
+            None
+        };
+        match replaced {
+            Some(r) => out.push_str(&r),
+            None => {
+                out.push('<');
+                out.push_str(tag);
+                out.push('>');
+            }
+        }
+        rest = &after[end + 1..];
+    }
+    out.push_str(rest);
+    out
+}
+
+/// One compiled Python pattern: its variants (conditional expansion) in order.
+#[derive(Debug, Clone)]
+pub struct Pattern {
+    pub source: String,
+    pub loc: Loc,
+    variants: Vec<Regex>,
+}
+
+impl Pattern {
+    fn compile(python: &str, loc: Loc, use_dns: bool) -> std::result::Result<Self, String> {
+        let resolved = resolve_tags(python, use_dns);
+        let variants =
+            pyre::translate(&resolved).map_err(|e| format!("{} (at character {} of the expanded regex)", e.problem, e.offset))?;
+        let variants = variants
+            .iter()
+            .map(|v| regex::RegexBuilder::new(v).size_limit(64 << 20).build().map_err(|e| format!("regex: {e}")))
+            .collect::<std::result::Result<Vec<_>, _>>()?;
+        Ok(Self { source: python.to_string(), loc, variants })
+    }
+
+    /// The captures of the first variant that matches, with that variant.
+    pub fn captures<'t>(&self, text: &'t str) -> Option<(&Regex, regex::Captures<'t>)> {
+        self.variants.iter().find_map(|r| r.captures(text).map(|c| (r, c)))
+    }
+
+    pub fn is_match(&self, text: &str) -> bool {
+        self.variants.iter().any(|r| r.is_match(text))
+    }
+}
+
+/// A line that matched a failregex.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Failure {
+    /// The failure ID (`fid`, else the address/host): what a jail counts.
+    pub id: String,
+    pub time: f64,
+    /// Index of the failregex that matched.
+    pub regex: usize,
+    /// Named captures (`user`, `ip4`, ...).
+    pub fields: Vec<(String, String)>,
+    /// A `<F-NOFAIL>` match: seen, but not a failure.
+    pub nofail: bool,
+}
+
+/// What happened to one line.
+#[derive(Debug, Clone, PartialEq)]
+pub enum LineResult {
+    Failure(Failure),
+    Ignored,
+    Missed,
+}
+
+/// A problem found while compiling a filter: where and what.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FilterProblem {
+    pub loc: Loc,
+    pub regex: String,
+    pub problem: String,
+}
+
+pub struct Filter {
+    pub name: String,
+    prefregex: Option<Pattern>,
+    failregex: Vec<Pattern>,
+    ignoreregex: Vec<Pattern>,
+    dates: DateDetector,
+    /// Patterns that could not be mapped (the filter still runs without them
+    /// only when built with `allow_partial`).
+    pub problems: Vec<FilterProblem>,
+}
+
+/// Options a jail may pass to its filter (`filter = sshd[mode=aggressive]`).
+#[derive(Debug, Clone, Default)]
+pub struct FilterOptions {
+    pub overrides: HashMap<String, String>,
+    pub use_dns: bool,
+    /// Keep going without patterns that cannot be mapped (they are listed in `problems`).
+    pub allow_partial: bool,
+    pub datepattern: Option<String>,
+}
+
+fn lines_of(conf: &Conf, key: &str) -> Result<Vec<(String, Loc)>> {
+    let default_loc = conf.loc("Definition", key).unwrap_or(Loc { file: "?".into(), line: 0 });
+    let Some(raw) = conf.get("Definition", key)? else {
+        return Ok(vec![]);
+    };
+    let mut out = Vec::new();
+    expand(conf, &raw, &default_loc, &mut out)?;
+    Ok(out)
+}
+
+/// Expands a value line by line, keeping each resulting regex's source location.
+fn expand(conf: &Conf, text: &str, loc: &Loc, out: &mut Vec<(String, Loc)>) -> Result<()> {
+    for line in text.lines() {
+        let l = line.trim();
+        if l.is_empty() {
+            continue;
+        }
+        let here = conf.origin_of(l).unwrap_or_else(|| loc.clone());
+        let sub = conf.substitute_tags("Definition", l)?;
+        if sub.contains('\n') {
+            // a tag whose value has several lines: each line is a regex
+            for piece in sub.lines() {
+                let p = piece.trim();
+                if !p.is_empty() {
+                    out.push((p.to_string(), conf.origin_of(p).unwrap_or_else(|| here.clone())));
+                }
+            }
+        } else if !sub.trim().is_empty() {
+            out.push((sub.trim().to_string(), here));
+        }
+    }
+    Ok(())
+}
+
+impl Filter {
+    /// Reads a filter file (with its includes) unchanged.
+    pub fn from_file(path: &Path, opts: &FilterOptions) -> Result<Self> {
+        let conf = Conf::read(path)?;
+        let name = path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
+        Self::from_conf(&name, conf, opts)
+    }
+
+    pub fn from_str(name: &str, text: &str, dir: Option<&Path>, opts: &FilterOptions) -> Result<Self> {
+        Self::from_conf(name, Conf::parse_str(name, text, dir)?, opts)
+    }
+
+    fn from_conf(name: &str, mut conf: Conf, opts: &FilterOptions) -> Result<Self> {
+        if !conf.has_section("Definition") {
+            return Err(Error::invalid_arg("filter", format!("{name}: no [Definition] section")));
+        }
+        if !opts.overrides.is_empty() {
+            let mut extra = String::from("[Definition]\n");
+            for (k, v) in &opts.overrides {
+                extra.push_str(&format!("{k} = {v}\n"));
+            }
+            let over = Conf::parse_str("<jail filter options>", &extra, None)?;
+            conf.overlay(over);
+        }
+        let mut problems = Vec::new();
+        let mut compile = |key: &str, conf: &Conf| -> Result<Vec<Pattern>> {
+            let mut v = Vec::new();
+            for (src, loc) in lines_of(conf, key)? {
+                match Pattern::compile(&src, loc.clone(), opts.use_dns) {
+                    Ok(p) => v.push(p),
+                    Err(problem) => problems.push(FilterProblem { loc, regex: src, problem }),
+                }
+            }
+            Ok(v)
+        };
+        let pref = compile("prefregex", &conf)?;
+        let failregex = compile("failregex", &conf)?;
+        let ignoreregex = compile("ignoreregex", &conf)?;
+        if !problems.is_empty() && !opts.allow_partial {
+            let p = &problems[0];
+            return Err(Error::invalid_arg("filter", format!("{}: {} (regex: {})", p.loc, p.problem, p.regex)));
+        }
+        if failregex.is_empty() {
+            return Err(Error::invalid_arg("filter", format!("{name}: no usable failregex")));
+        }
+        let datepattern = match &opts.datepattern {
+            Some(d) => Some(d.clone()),
+            None => conf
+                .get("Definition", "datepattern")?
+                .or(conf.get("Init", "datepattern")?)
+                .map(|d| conf.substitute_tags("Definition", &d))
+                .transpose()?,
+        };
+        let dates = DateDetector::new(datepattern.as_deref())
+            .map_err(|e| Error::invalid_arg("filter", format!("{name}: datepattern: {}", e.message)))?;
+        Ok(Self { name: name.to_string(), prefregex: pref.into_iter().next(), failregex, ignoreregex, dates, problems })
+    }
+
+    pub fn failregex_count(&self) -> usize {
+        self.failregex.len()
+    }
+
+    /// Matches one line; `now` (Unix s) supplies the year for syslog dates and
+    /// the time of a line without a date.
+    pub fn match_line(&mut self, line: &str, now: f64) -> LineResult {
+        let line = line.trim_end_matches(['\r', '\n']);
+        let (time, buf) = match self.dates.find(line, now) {
+            Some(f) => (f.time, format!("{}{}", &line[..f.start], &line[f.end..])),
+            None => (now, line.to_string()),
+        };
+        if self.ignoreregex.iter().any(|r| r.is_match(&buf)) {
+            return LineResult::Ignored;
+        }
+        let mut fields: Vec<(String, String)> = Vec::new();
+        let content: &str = match &self.prefregex {
+            Some(p) => match p.captures(&buf) {
+                Some((r, c)) => {
+                    collect(r, &c, &mut fields);
+                    match c.name("content") {
+                        Some(m) => &buf[m.start()..m.end()],
+                        None => &buf,
+                    }
+                }
+                None => return LineResult::Missed,
+            },
+            None => &buf,
+        };
+        for (i, r) in self.failregex.iter().enumerate() {
+            if let Some((re, c)) = r.captures(content) {
+                collect(re, &c, &mut fields);
+                let get = |n: &str| fields.iter().rev().find(|(k, _)| k == n).map(|(_, v)| v.clone());
+                // fail2ban: a success (`<F-MLFGAINED>`) is not a failure either
+                let nofail = get("nofail").is_some() || get("mlfgained").is_some();
+                let id = get("fid").or_else(|| get("ip4")).or_else(|| get("ip6")).or_else(|| get("dns"));
+                let Some(id) = id else {
+                    // fail2ban: a match without a host/ID is not a failure
+                    return LineResult::Ignored;
+                };
+                fields.retain(|(k, _)| !matches!(k.as_str(), "content" | "mlfid" | "mlfforget" | "mlfgained" | "nofail"));
+                return LineResult::Failure(Failure { id, time, regex: i, fields, nofail });
+            }
+        }
+        LineResult::Missed
+    }
+}
+
+fn collect(r: &Regex, c: &regex::Captures, out: &mut Vec<(String, String)>) {
+    for n in r.capture_names().flatten() {
+        if let Some(m) = c.name(n) {
+            out.push((n.to_string(), m.as_str().to_string()));
+        }
+    }
+}
+
+impl Conf {
+    /// Applies jail-given filter options on top of the file's `[Definition]`.
+    pub fn overlay(&mut self, other: Conf) {
+        self.merge_from(other);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const NOW: f64 = 1796032801.0;
+
+    #[test]
+    fn tags_resolve_like_fail2ban() {
+        assert_eq!(resolve_tags("<F-USER>x</F-USER> <F-ID/>", false), r"(?P<user>x) (?P<fid>\S+)");
+        assert_eq!(resolve_tags("</F-USER>", false), "</F-USER>");
+        assert!(resolve_tags("<HOST>", true).contains("(?P<dns>"));
+    }
+
+    #[test]
+    fn simple_filter_matches() {
+        let mut f = Filter::from_str(
+            "t",
+            "[Definition]\nfailregex = ^\\s*\\S+ app: login failed for <F-USER>\\S+</F-USER> from <HOST>$\nignoreregex = from 10\\.9\\.\n",
+            None,
+            &FilterOptions::default(),
+        )
+        .unwrap();
+        match f.match_line("Nov 30 10:00:01 srv app: login failed for bob from 192.0.2.7", NOW) {
+            LineResult::Failure(x) => {
+                assert_eq!(x.id, "192.0.2.7");
+                assert_eq!(x.time, NOW);
+                assert!(x.fields.contains(&("user".into(), "bob".into())));
+            }
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(f.match_line("Nov 30 10:00:01 srv app: login failed for bob from 10.9.0.1", NOW), LineResult::Ignored);
+        assert_eq!(f.match_line("Nov 30 10:00:01 srv app: ok", NOW), LineResult::Missed);
+        // IPv6
+        match f.match_line("Nov 30 10:00:01 srv app: login failed for a from 2001:db8::7", NOW) {
+            LineResult::Failure(x) => assert_eq!(x.id, "2001:db8::7"),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn unmappable_regex_reports_file_and_line() {
+        let e = match Filter::from_str(
+            "bad.conf",
+            "[Definition]\nfailregex = ^ok <HOST>$\n  ^(?P<a>x)(?P=a) <HOST>\n",
+            None,
+            &FilterOptions::default(),
+        ) {
+            Err(e) => e,
+            Ok(_) => panic!("accepted a back-reference"),
+        };
+        assert!(e.message.contains("bad.conf:3") && e.message.contains("back-reference"), "{}", e.message);
+        let f = Filter::from_str(
+            "bad.conf",
+            "[Definition]\nfailregex = ^ok <HOST>$\n  ^(?P<a>x)(?P=a) <HOST>\n",
+            None,
+            &FilterOptions { allow_partial: true, ..Default::default() },
+        )
+        .unwrap();
+        assert_eq!(f.failregex_count(), 1);
+        assert_eq!(f.problems.len(), 1);
+    }
+
+    #[test]
+    fn debian_sshd_filter_compiles_and_matches() {
+        let path = Path::new("/etc/fail2ban/filter.d/sshd.conf");
+        if !path.exists() {
+            eprintln!("SKIP: fail2ban filters not installed");
+            return;
+        }
+        let mut f = Filter::from_file(path, &FilterOptions::default()).unwrap();
+        assert!(f.problems.is_empty(), "{:?}", f.problems);
+        let cases = [
+            ("Nov 30 10:00:01 srv sshd[101]: Failed password for root from 10.0.0.1 port 22 ssh2", Some(("10.0.0.1", "root"))),
+            ("Nov 30 10:00:02 srv sshd[102]: Failed password for invalid user bob from 10.0.0.2 port 22 ssh2", Some(("10.0.0.2", "bob"))),
+            ("Nov 30 10:00:04 srv sshd[104]: Invalid user x from 10.0.0.4 port 5", Some(("10.0.0.4", "x"))),
+            ("Nov 30 10:00:05 srv sshd[105]: Accepted password for bob from 10.0.0.5 port 22 ssh2", None),
+        ];
+        for (line, want) in cases {
+            let r = f.match_line(line, NOW);
+            match (want, r) {
+                (Some((ip, user)), LineResult::Failure(x)) if !x.nofail => {
+                    assert_eq!(x.id, ip, "{line}");
+                    assert!(x.fields.contains(&("user".into(), user.into())), "{line}: {:?}", x.fields);
+                }
+                (None, LineResult::Failure(x)) if x.nofail => {}
+                (None, LineResult::Missed | LineResult::Ignored) => {}
+                (w, r) => panic!("{line}: wanted {w:?}, got {r:?}"),
+            }
+        }
+        let r = f.match_line("Nov 30 10:00:03 srv sshd[103]: Connection closed by 10.0.0.3 port 22 [preauth]", NOW);
+        assert!(matches!(r, LineResult::Failure(Failure { nofail: true, .. })), "{r:?}");
+    }
+}

@@ -1,0 +1,22 @@
+//! `omnitide-autoblock`: the detection core of `omnitide/autoblock`.
+//!
+//! - [`filter`]: fail2ban filter files read unchanged ([`conf`] for the INI
+//!   dialect, [`date`] for date detection) and compiled by [`pyre`] to the
+//!   linear-time `regex` crate — never a backtracking engine;
+//! - [`jail`]: fail2ban's jail semantics (maxretry, findtime, bantime, increment);
+//! - [`scenario`]: CrowdSec-shaped leaky-bucket scenarios from YAML, with
+//!   [`expr`] filters and HyperLogLog distinct counts;
+//! - [`allow`]: allowlists, which always win;
+//! - [`engine`]: batch APIs for log lines and packed structured events.
+
+pub mod allow;
+pub mod conf;
+pub mod date;
+pub mod engine;
+pub mod expr;
+pub mod filter;
+pub mod jail;
+pub mod pyre;
+pub mod scenario;
+
+pub use engine::{Detection, Engine, EngineConfig, Stats};

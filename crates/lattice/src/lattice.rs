@@ -1,0 +1,411 @@
+//! The concept lattice: concepts (extent, intent) indexed by intent, with
+//! the Hasse diagram kept as upper and lower cover lists.
+
+use omnitide_common::{Error, Result};
+use rayon::prelude::*;
+use rustc_hash::FxHashMap;
+
+use crate::bits::Bits;
+use crate::context::Context;
+use crate::mine::{mine, Concept};
+
+#[derive(Clone, Debug)]
+pub struct BuildOptions {
+    /// Largest number of concepts before `ERR_OMNI_LIMIT`.
+    pub limit: usize,
+    /// Memory budget for the concepts in bytes (caps `limit` further).
+    pub max_bytes: usize,
+}
+
+impl Default for BuildOptions {
+    fn default() -> Self {
+        BuildOptions { limit: 2_000_000, max_bytes: 1 << 30 }
+    }
+}
+
+impl BuildOptions {
+    /// The concept count the memory budget allows for this context shape.
+    pub fn effective_limit(&self, ctx: &Context) -> usize {
+        let per = 8 * (ctx.n_objects().div_ceil(64) + ctx.n_attributes().div_ceil(64)) + 96;
+        self.limit.min(self.max_bytes / per).max(1)
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct Lattice {
+    pub(crate) ctx: Context,
+    pub(crate) concepts: Vec<Concept>,
+    pub(crate) upper: Vec<Vec<u32>>,
+    pub(crate) lower: Vec<Vec<u32>>,
+    pub(crate) by_intent: FxHashMap<Bits, u32>,
+    pub(crate) limit: usize,
+    /// The canonical basis, computed on first use and dropped on every update.
+    pub(crate) basis: Option<Vec<crate::Implication>>,
+}
+
+impl Lattice {
+    pub fn build(ctx: Context, opts: &BuildOptions) -> Result<Lattice> {
+        let limit = opts.effective_limit(&ctx);
+        let (work, classes) = ctx.clarify_objects();
+        if work.n_objects() == ctx.n_objects() {
+            let concepts = mine(&ctx, limit, 0)?;
+            return Ok(Self::from_concepts(ctx, concepts, limit));
+        }
+        // Repeated rows: mine and link the clarified context (same intents,
+        // same covers), then expand each extent to the original objects.
+        let concepts = mine(&work, limit, 0)?;
+        let mut l = Self::from_concepts(work, concepts, limit);
+        let n = ctx.n_objects();
+        let members: Vec<Bits> = classes.iter().map(|c| Bits::from_indices(n, c.iter().map(|&g| g as usize))).collect();
+        l.concepts.par_iter_mut().for_each(|c| {
+            let mut e = Bits::empty(n);
+            for k in c.extent.ones() {
+                e.or_with(&members[k]);
+            }
+            c.extent = e;
+        });
+        l.ctx = ctx;
+        Ok(l)
+    }
+
+    pub(crate) fn from_concepts(ctx: Context, concepts: Vec<Concept>, limit: usize) -> Lattice {
+        let by_intent = concepts.iter().enumerate().map(|(i, c)| (c.intent.clone(), i as u32)).collect();
+        let mut l = Lattice { ctx, concepts, upper: Vec::new(), lower: Vec::new(), by_intent, limit, basis: None };
+        l.lower = (0..l.concepts.len()).into_par_iter().map(|i| l.compute_lower(i)).collect();
+        l.upper = vec![Vec::new(); l.concepts.len()];
+        for (i, ls) in l.lower.iter().enumerate() {
+            for &j in ls {
+                l.upper[j as usize].push(i as u32);
+            }
+        }
+        l
+    }
+
+    /// Lower covers of concept `i` (Lindig's neighbour test on the attribute
+    /// side): for each attribute m outside the intent B the candidate extent
+    /// is E_m = A ∩ m'. Grouping the attributes by E_m, a group is a cover
+    /// exactly when it holds every attribute of E_m' \ B (no other attribute
+    /// gives a strictly larger extent), so one closure per distinct extent
+    /// decides it, and the intent index gives the concept id.
+    pub(crate) fn compute_lower(&self, i: usize) -> Vec<u32> {
+        let Concept { extent: a, intent: b } = &self.concepts[i];
+        let aw = a.words();
+        let nz: Vec<usize> = aw.iter().enumerate().filter(|(_, w)| **w != 0).map(|(k, _)| k).collect();
+        // Groups are keyed by a hash of E_m's non-zero words and verified word by
+        // word against their first attribute, so no extent is copied or hashed whole.
+        struct Group {
+            hash: u64,
+            first: usize,
+            same: usize,
+            count: usize,
+        }
+        let mut groups: Vec<Group> = Vec::new();
+        let mut index: FxHashMap<u64, usize> = FxHashMap::default();
+        let same_extent = |m1: usize, m2: usize| {
+            let (c1, c2) = (self.ctx.col(m1).words(), self.ctx.col(m2).words());
+            nz.iter().all(|&k| aw[k] & c1[k] == aw[k] & c2[k])
+        };
+        for m in 0..self.ctx.n_attributes() {
+            if b.contains(m) {
+                continue;
+            }
+            let col = self.ctx.col(m).words();
+            let (mut hash, mut count) = (0xcbf2_9ce4_8422_2325u64, 0);
+            for &k in &nz {
+                let w = aw[k] & col[k];
+                hash = (hash ^ w).wrapping_mul(0x0100_0000_01b3).rotate_left(29);
+                count += w.count_ones() as usize;
+            }
+            let found = match index.get(&hash) {
+                Some(&g) if same_extent(groups[g].first, m) => Some(g),
+                Some(_) => groups.iter().position(|g| g.hash == hash && same_extent(g.first, m)),
+                None => None,
+            };
+            match found {
+                Some(g) => groups[g].same += 1,
+                None => {
+                    index.entry(hash).or_insert(groups.len());
+                    groups.push(Group { hash, first: m, same: 1, count });
+                }
+            }
+        }
+        let base = b.count();
+        let mut e = Bits::empty(self.ctx.n_objects());
+        let mut d = Bits::empty(self.ctx.n_attributes());
+        let mut floor = b.clone();
+        let mut out = Vec::new();
+        for g in groups {
+            let col = self.ctx.col(g.first).words();
+            let ew = e.words_mut();
+            for &k in &nz {
+                ew[k] = aw[k] & col[k];
+            }
+            floor.insert(g.first);
+            self.ctx.intent_into(&e, g.count, &nz, &floor, &mut d);
+            floor.remove(g.first);
+            if d.count() - base == g.same {
+                if let Some(&id) = self.by_intent.get(&d) {
+                    out.push(id);
+                }
+            }
+        }
+        out.sort_unstable();
+        out
+    }
+
+    pub fn context(&self) -> &Context {
+        &self.ctx
+    }
+    pub fn len(&self) -> usize {
+        self.concepts.len()
+    }
+    pub fn is_empty(&self) -> bool {
+        self.concepts.is_empty()
+    }
+    pub fn concept(&self, i: usize) -> &Concept {
+        &self.concepts[i]
+    }
+    pub fn concepts(&self) -> &[Concept] {
+        &self.concepts
+    }
+    pub fn upper_covers(&self, i: usize) -> &[u32] {
+        &self.upper[i]
+    }
+    pub fn lower_covers(&self, i: usize) -> &[u32] {
+        &self.lower[i]
+    }
+    pub fn limit(&self) -> usize {
+        self.limit
+    }
+    pub fn check_id(&self, arg: &str, id: u32) -> Result<usize> {
+        if (id as usize) < self.concepts.len() {
+            Ok(id as usize)
+        } else {
+            Err(Error::invalid_arg(arg, format!("unknown concept id {id} (the lattice has {} concepts)", self.concepts.len())))
+        }
+    }
+    /// The concept whose intent is `intent` (which must be closed).
+    pub fn id_of_intent(&self, intent: &Bits) -> Option<u32> {
+        self.by_intent.get(intent).copied()
+    }
+    /// The concept generated by an attribute set: (B', B'').
+    pub fn concept_of_attributes(&self, attrs: &Bits) -> u32 {
+        let c = self.ctx.close_intent(attrs);
+        self.by_intent[&c]
+    }
+    /// The concept generated by an object set: (A'', A').
+    pub fn concept_of_objects(&self, objs: &Bits) -> u32 {
+        let d = self.ctx.intent_of(objs);
+        self.by_intent[&d]
+    }
+    pub fn top(&self) -> u32 {
+        self.concept_of_objects(&Bits::full(self.ctx.n_objects()))
+    }
+    pub fn bottom(&self) -> u32 {
+        self.concept_of_attributes(&Bits::full(self.ctx.n_attributes()))
+    }
+    /// Supremum: extents united then closed, intents intersected. Empty set → bottom.
+    pub fn join(&self, ids: &[u32]) -> Result<u32> {
+        let mut intent = Bits::full(self.ctx.n_attributes());
+        for (k, &i) in ids.iter().enumerate() {
+            intent.and_with(&self.concepts[self.check_id(&format!("ids[{k}]"), i)?].intent);
+        }
+        Ok(self.by_intent[&intent])
+    }
+    /// Infimum: extents intersected, intents united then closed. Empty set → top.
+    pub fn meet(&self, ids: &[u32]) -> Result<u32> {
+        let mut extent = Bits::full(self.ctx.n_objects());
+        for (k, &i) in ids.iter().enumerate() {
+            extent.and_with(&self.concepts[self.check_id(&format!("ids[{k}]"), i)?].extent);
+        }
+        Ok(self.concept_of_objects(&extent))
+    }
+    /// Is `a` a subconcept of `b` (a ≤ b: extent(a) ⊆ extent(b))?
+    pub fn leq(&self, a: u32, b: u32) -> Result<bool> {
+        let (a, b) = (self.check_id("a", a)?, self.check_id("b", b)?);
+        Ok(self.concepts[b].intent.is_subset(&self.concepts[a].intent))
+    }
+    fn walk(&self, start: usize, up: bool) -> Vec<u32> {
+        let mut seen = vec![false; self.concepts.len()];
+        let mut stack = vec![start as u32];
+        let mut out = Vec::new();
+        seen[start] = true;
+        while let Some(i) = stack.pop() {
+            let next = if up { &self.upper[i as usize] } else { &self.lower[i as usize] };
+            for &j in next {
+                if !seen[j as usize] {
+                    seen[j as usize] = true;
+                    out.push(j);
+                    stack.push(j);
+                }
+            }
+        }
+        out.sort_unstable();
+        out
+    }
+    /// Strict superconcepts.
+    pub fn ancestors(&self, id: u32) -> Result<Vec<u32>> {
+        Ok(self.walk(self.check_id("id", id)?, true))
+    }
+    /// Strict subconcepts.
+    pub fn descendants(&self, id: u32) -> Result<Vec<u32>> {
+        Ok(self.walk(self.check_id("id", id)?, false))
+    }
+
+    /// Longest-path level from the top (top = 0): the layering of the diagram.
+    pub fn levels(&self) -> Vec<u32> {
+        let n = self.concepts.len();
+        let mut indeg: Vec<usize> = self.upper.iter().map(|u| u.len()).collect();
+        let mut level = vec![0u32; n];
+        let mut queue: Vec<usize> = (0..n).filter(|&i| indeg[i] == 0).collect();
+        while let Some(i) = queue.pop() {
+            for &j in &self.lower[i] {
+                let j = j as usize;
+                level[j] = level[j].max(level[i] + 1);
+                indeg[j] -= 1;
+                if indeg[j] == 0 {
+                    queue.push(j);
+                }
+            }
+        }
+        level
+    }
+
+    /// Concept ids in an order where every concept precedes its subconcepts.
+    pub fn top_down_order(&self) -> Vec<u32> {
+        let mut ids: Vec<u32> = (0..self.concepts.len() as u32).collect();
+        ids.sort_by_key(|&i| self.concepts[i as usize].intent.count());
+        ids
+    }
+
+    /// Intensional stability index of every concept: the share of subsets of
+    /// the extent whose derivation is exactly the intent. Exact (Roth et al.):
+    /// σ(c) = 1 − Σ_{d < c} σ(d)·2^{|ext d| − |ext c|}, bottom-up.
+    pub fn stability(&self, max_concepts: usize) -> Result<Vec<f64>> {
+        if self.concepts.len() > max_concepts {
+            return Err(Error::limit(
+                "stability",
+                format!("exact stability is quadratic; the lattice has {} concepts, above the limit {max_concepts}", self.concepts.len()),
+            ));
+        }
+        let mut order = self.top_down_order();
+        order.reverse();
+        let mut sigma = vec![0f64; self.concepts.len()];
+        for &c in &order {
+            let ec = self.concepts[c as usize].extent.count() as i32;
+            let mut s = 1.0;
+            for d in self.walk(c as usize, false) {
+                let ed = self.concepts[d as usize].extent.count() as i32;
+                s -= sigma[d as usize] * 2f64.powi(ed - ec);
+            }
+            sigma[c as usize] = s.max(0.0);
+        }
+        Ok(sigma)
+    }
+
+    /// Concept ids whose extent has at least `min_support` objects (an order
+    /// filter, so the cover relation restricted to it is its Hasse diagram).
+    pub fn iceberg(&self, min_support: usize) -> Vec<u32> {
+        (0..self.concepts.len() as u32).filter(|&i| self.concepts[i as usize].extent.count() >= min_support).collect()
+    }
+
+    /// The concepts whose intent contains `attrs`: the generated concept and all its subconcepts.
+    pub fn concepts_with_attributes(&self, attrs: &Bits) -> Vec<u32> {
+        let c = self.concept_of_attributes(attrs);
+        let mut v = self.walk(c as usize, false);
+        v.push(c);
+        v.sort_unstable();
+        v
+    }
+
+    /// Where a new object with intent `attrs` would sit: the most specific
+    /// existing concepts whose intent is contained in `attrs` (one when the
+    /// object's intent is already closed; several when it would create a concept).
+    pub fn classify(&self, attrs: &Bits) -> Vec<u32> {
+        let top = self.top() as usize;
+        if !self.concepts[top].intent.is_subset(attrs) {
+            return Vec::new();
+        }
+        let mut seen = vec![false; self.concepts.len()];
+        let mut stack = vec![top];
+        seen[top] = true;
+        let mut out = Vec::new();
+        while let Some(i) = stack.pop() {
+            let mut deeper = false;
+            for &j in &self.lower[i] {
+                if self.concepts[j as usize].intent.is_subset(attrs) {
+                    deeper = true;
+                    if !seen[j as usize] {
+                        seen[j as usize] = true;
+                        stack.push(j as usize);
+                    }
+                }
+            }
+            if !deeper {
+                out.push(i as u32);
+            }
+        }
+        out.sort_unstable();
+        out
+    }
+
+    /// Jaccard similarity of two concepts' extents and of their intents.
+    pub fn similarity(&self, a: u32, b: u32) -> Result<(f64, f64)> {
+        let (a, b) = (&self.concepts[self.check_id("a", a)?], &self.concepts[self.check_id("b", b)?]);
+        let j = |x: &Bits, y: &Bits| {
+            let u = x.or_count(y);
+            if u == 0 {
+                1.0
+            } else {
+                x.and_count(y) as f64 / u as f64
+            }
+        };
+        Ok((j(&a.extent, &b.extent), j(&a.intent, &b.intent)))
+    }
+
+    /// Closures of many attribute sets (rayon over the batch).
+    pub fn closure_many(&self, sets: &[Bits]) -> Vec<Bits> {
+        sets.par_iter().with_min_len(256).map(|s| self.ctx.close_intent(s)).collect()
+    }
+    /// Ids of the concepts generated by many attribute sets.
+    pub fn concept_of_many(&self, sets: &[Bits]) -> Vec<u32> {
+        sets.par_iter().with_min_len(256).map(|s| self.concept_of_attributes(s)).collect()
+    }
+    /// Membership: is each set an intent of the lattice (a hash probe each)?
+    pub fn is_intent_many(&self, sets: &[Bits]) -> Vec<bool> {
+        sets.iter().map(|s| self.by_intent.contains_key(s)).collect()
+    }
+    /// The Duquenne–Guigues basis of the current context (cached until the next update).
+    pub fn basis(&mut self, limit: usize) -> Result<&[crate::Implication]> {
+        if let Some(b) = &self.basis {
+            if b.len() > limit {
+                return Err(Error::limit(
+                    "limit",
+                    format!("the canonical basis has more than {limit} implications ({} in total)", b.len()),
+                ));
+            }
+        } else {
+            self.basis = Some(crate::canonical_basis(&self.ctx, limit)?);
+        }
+        Ok(self.basis.as_deref().unwrap_or(&[]))
+    }
+
+    /// Structural self-check used by the tests: covers are symmetric and
+    /// every intent is indexed.
+    pub fn check_invariants(&self) -> std::result::Result<(), String> {
+        for (i, c) in self.concepts.iter().enumerate() {
+            if self.by_intent.get(&c.intent) != Some(&(i as u32)) {
+                return Err(format!("concept {i} not indexed"));
+            }
+            if self.ctx.extent_of(&c.intent) != c.extent || self.ctx.intent_of(&c.extent) != c.intent {
+                return Err(format!("concept {i} is not closed"));
+            }
+            for &j in &self.lower[i] {
+                if !self.upper[j as usize].contains(&(i as u32)) {
+                    return Err(format!("cover {i}->{j} not mirrored"));
+                }
+            }
+        }
+        Ok(())
+    }
+}

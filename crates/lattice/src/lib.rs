@@ -1,0 +1,21 @@
+//! Formal Concept Analysis for omnitide: formal contexts on bit sets,
+//! `.cxt`/CSV files, conceptual scaling, concept lattices mined with FCbO on
+//! all cores, the Hasse diagram, incremental updates (AddIntent), lattice
+//! operations and queries, the Duquenne–Guigues basis, association rules and
+//! JSON/DOT/SVG export.
+
+pub mod bits;
+pub mod context;
+pub mod export;
+pub mod implications;
+pub mod incremental;
+pub mod io;
+pub mod lattice;
+pub mod mine;
+pub mod scale;
+
+pub use bits::Bits;
+pub use context::Context;
+pub use implications::{association_rules, canonical_basis, close_under, entails, Implication, Rule};
+pub use lattice::{BuildOptions, Lattice};
+pub use mine::{mine, Concept};

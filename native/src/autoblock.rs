@@ -1,0 +1,118 @@
+//! Bindings for `omnitide-autoblock`: bytes and JSON in, JSON out. The engine
+//! lives behind a mutex so the async batch form can run on the libuv pool.
+
+use std::sync::{Arc, Mutex};
+
+use napi::bindgen_prelude::*;
+use napi_derive::napi;
+use omnitide_autoblock::{pyre, Engine};
+use omnitide_common::Error;
+
+use crate::error::guard;
+use crate::task;
+
+fn lock(e: &Mutex<Engine>) -> omnitide_common::Result<std::sync::MutexGuard<'_, Engine>> {
+    e.lock().map_err(|_| Error::internal("autoblock engine: poisoned by an earlier panic"))
+}
+
+fn to_json<T: serde::Serialize>(v: &T) -> omnitide_common::Result<String> {
+    serde_json::to_string(v).map_err(|e| Error::internal(format!("autoblock: {e}")))
+}
+
+#[napi]
+pub struct AutoblockEngine {
+    inner: Arc<Mutex<Engine>>,
+}
+
+#[napi]
+impl AutoblockEngine {
+    /// Builds an engine from its JSON configuration (jails, scenarios, allowlist).
+    #[napi(constructor)]
+    pub fn new(config: String) -> Result<Self> {
+        guard(|| Ok(Self { inner: Arc::new(Mutex::new(Engine::from_json(&config)?)) }))
+    }
+
+    /// Log lines through the jails; JSON array of detections.
+    #[napi]
+    pub fn process_lines(&self, bytes: Uint8Array, jail: Option<String>, now: f64) -> Result<String> {
+        guard(|| to_json(&lock(&self.inner)?.process_lines(&bytes, jail.as_deref(), now)?))
+    }
+
+    /// `processLines` on the libuv pool (large batches).
+    #[napi]
+    pub fn process_lines_async<'e>(
+        &self,
+        env: &'e Env,
+        bytes: Uint8Array,
+        jail: Option<String>,
+        now: f64,
+    ) -> Result<PromiseRaw<'e, String>> {
+        let engine = self.inner.clone();
+        let bytes = bytes.to_vec();
+        task::spawn(env, move || to_json(&lock(&engine)?.process_lines(&bytes, jail.as_deref(), now)?), std::convert::identity)
+    }
+
+    /// Packed structured events through the scenarios; JSON array of detections.
+    #[napi]
+    pub fn process_packed(&self, buf: Uint8Array) -> Result<String> {
+        guard(|| to_json(&lock(&self.inner)?.process_packed(&buf)))
+    }
+
+    /// Per-line filter results of one jail (no jail state changes); JSON.
+    #[napi]
+    pub fn match_lines(&self, bytes: Uint8Array, jail: String, now: f64) -> Result<String> {
+        guard(|| to_json(&lock(&self.inner)?.match_lines(&bytes, &jail, now)?))
+    }
+
+    #[napi]
+    pub fn explain(&self, value: String, now: f64) -> Result<String> {
+        guard(|| to_json(&lock(&self.inner)?.explain(&value, now)))
+    }
+
+    #[napi]
+    pub fn stats(&self) -> Result<String> {
+        guard(|| to_json(&lock(&self.inner)?.stats))
+    }
+
+    #[napi]
+    pub fn unban(&self, value: String) -> Result<bool> {
+        guard(|| Ok(lock(&self.inner)?.unban(&value)))
+    }
+
+    #[napi]
+    pub fn gc(&self, now: f64) -> Result<()> {
+        guard(|| {
+            lock(&self.inner)?.gc(now);
+            Ok(())
+        })
+    }
+
+    /// Adds an allowlist entry (address, CIDR or `user:name`).
+    #[napi]
+    pub fn allow(&self, entry: String) -> Result<()> {
+        guard(|| lock(&self.inner)?.allowlist_mut().add("entry", &entry))
+    }
+
+    /// Is the scope value covered by the allowlist?
+    #[napi]
+    pub fn is_allowlisted(&self, value: String) -> Result<bool> {
+        guard(|| Ok(lock(&self.inner)?.allowlist().covers(&value)))
+    }
+
+    #[napi]
+    pub fn jail_names(&self) -> Result<Vec<String>> {
+        guard(|| Ok(lock(&self.inner)?.jail_names()))
+    }
+
+    /// Filter patterns that could not be mapped (jails built with allowPartial).
+    #[napi]
+    pub fn problems(&self) -> Result<Vec<String>> {
+        guard(|| Ok(lock(&self.inner)?.problems()))
+    }
+}
+
+/// A Python-regex pattern in linear-time `regex` syntax (one per conditional variant).
+#[napi]
+pub fn autoblock_translate_regex(pattern: String) -> Result<Vec<String>> {
+    guard(|| pyre::translate(&pattern).map_err(|e| Error::invalid_arg("pattern", format!("at character {}: {}", e.offset, e.problem))))
+}

@@ -1,0 +1,238 @@
+import { request as httpRequest, createServer, type Server } from 'node:http';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { Autoblocker, type Decision } from '../../ts/autoblock/index.js';
+import { trustRoot } from '../../ts/attest/index.js';
+import { Ledger } from '../../ts/ledger/index.js';
+
+const root = mkdtempSync(join(tmpdir(), 'omni-ab-'));
+afterAll(() => rmSync(root, { recursive: true, force: true }));
+let n = 0;
+const fresh = () => join(root, `d${n++}`);
+
+const FILTER = `[Definition]
+failregex = ^\\s*\\S+ app\\[\\d+\\]: login failed for <F-USER>\\S+</F-USER> from <HOST>$
+`;
+const jails = [{ name: 'app', filter: { text: FILTER }, maxretry: 3, findtime: 600, bantime: 3600 }];
+const attempts = (ip: string, k = 3) => Array.from({ length: k }, (_, i) => `Nov 30 11:00:0${i} srv app[1]: login failed for root from ${ip}`).join('\n');
+
+function get(port: number, headers: Record<string, string> = {}): Promise<number> {
+  return new Promise((res, rej) => {
+    const r = httpRequest({ host: '127.0.0.1', port, path: '/', headers }, (m) => {
+      m.resume();
+      m.on('end', () => res(m.statusCode!));
+    });
+    r.on('error', rej);
+    r.end();
+  });
+}
+
+describe('omnitide/autoblock decisions', () => {
+  it('a detection becomes a signed decision in the ledger that verify proves and explain explains', async () => {
+    const dir = fresh();
+    const ab = await Autoblocker.open(dir, { domain: 'site-a', jails });
+    try {
+      const [d] = await ab.ingestLines(attempts('198.51.100.10'));
+      expect(d).toMatchObject({ action: 'ban', scope: 'ip', value: '198.51.100.10', domain: 'site-a', origin: 'jail:app', logIndex: 0 });
+      expect(d.evidence).toHaveLength(3);
+      expect(d.expiresAt! - d.issuedAt).toBe(3600_000);
+      expect(ab.lookup('198.51.100.10')?.id).toBe(d.id);
+      expect(ab.lookup('::ffff:198.51.100.10')?.id).toBe(d.id);
+      expect(ab.lookup('198.51.100.11')).toBeUndefined();
+      const v = await ab.verify(d.id);
+      expect(v).toMatchObject({ valid: true, index: 0, treeSize: 1 });
+      expect(v.signature?.signers).toHaveLength(1);
+      expect(await ab.verify('0'.repeat(64))).toMatchObject({ valid: false, reason: 'not in the ledger' });
+      const x = await ab.explain('198.51.100.10');
+      expect(x.blocked).toBe(true);
+      expect(x.decision?.id).toBe(d.id);
+      expect(x.history.map((h) => h.id)).toEqual([d.id]);
+      // the same source again while banned: no second decision
+      expect(await ab.ingestLines(attempts('198.51.100.10'))).toEqual([]);
+      // unban: signed and logged too
+      const u = await ab.unban('198.51.100.10', { reason: 'false positive' });
+      expect(u).toMatchObject({ action: 'unban', lifts: d.id, logIndex: 1 });
+      expect(ab.lookup('198.51.100.10')).toBeUndefined();
+      expect((await ab.verify(u!.id)).valid).toBe(true);
+      expect(await ab.unban('198.51.100.10')).toBeNull();
+      expect((await ab.explain('198.51.100.10')).history.map((h) => h.action)).toEqual(['ban', 'unban']);
+    } finally {
+      await ab.close();
+    }
+    // the ledger is an ordinary omnitide/ledger log whose entries are the envelopes
+    const l = await Ledger.open(join(dir, 'ledger'), { origin: 'omnitide-autoblock/site-a' });
+    try {
+      expect(l.size).toBe(2);
+      expect(JSON.parse(Buffer.from(await l.get(0)).toString()).payloadType).toBe('application/vnd.in-toto+json');
+    } finally {
+      await l.close();
+    }
+  });
+
+  it('operator bans, ranges, throttles; allowlists always win; bad requests are named', async () => {
+    const ab = await Autoblocker.open(fresh(), { domain: 'site-a', jails, allowlist: ['192.0.2.0/24'] });
+    try {
+      const r = await ab.ban({ value: '203.0.113.0/24', duration: 60, reason: 'abuse' });
+      expect(r).toMatchObject({ scope: 'range', value: '203.0.113.0/24' });
+      expect(ab.lookup('203.0.113.77')?.id).toBe(r.id);
+      const allow = await ab.ban({ value: '203.0.113.5', action: 'allow', duration: 60 });
+      expect(ab.lookup('203.0.113.5')?.id).toBe(allow.id);
+      const t = await ab.ban({ value: '198.51.100.0/25', action: 'throttle', rate: { pps: 1, burst: 1 } });
+      expect(t.rate).toEqual({ pps: 1, burst: 1 });
+      await expect(ab.ban({ value: '192.0.2.7' })).rejects.toThrow(/allowlisted/);
+      expect(await ab.ingestLines(attempts('192.0.2.8'))).toEqual([]);
+      await expect(ab.ban({ value: 'not-an-ip' })).rejects.toThrow(expect.objectContaining({ code: 'ERR_OMNI_INVALID_ARGUMENT' }));
+      await expect(ab.ban({ value: '1.2.3.4', duration: Number.NaN })).rejects.toThrow(/request.duration/);
+      await expect(ab.ban({ value: '1.2.3.4', bogus: 1 } as never)).rejects.toThrow(/request/);
+      await expect(ab.verify('xyz')).rejects.toThrow(/id/);
+    } finally {
+      await ab.close();
+    }
+    await expect(Autoblocker.open(fresh(), { domain: 'bad domain!' })).rejects.toThrow(/opts.domain/);
+    await expect(Autoblocker.open('', { domain: 'x' })).rejects.toThrow(/dir/);
+  });
+
+  it('HTTP middleware answers 403 for bans and 429 over a throttle, O(1) per request', async () => {
+    const ab = await Autoblocker.open(fresh(), { domain: 'site-a' });
+    const mw = ab.middleware({ trustProxy: true });
+    const server: Server = createServer((req, res) => {
+      if (mw(req, res)) return;
+      res.end('ok');
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+    const port = (server.address() as { port: number }).port;
+    try {
+      expect(await get(port, { 'x-forwarded-for': '198.51.100.20' })).toBe(200);
+      await ab.ban({ value: '198.51.100.20', duration: 60 });
+      expect(await get(port, { 'x-forwarded-for': '198.51.100.20' })).toBe(403);
+      await ab.ban({ value: '198.51.100.21', action: 'throttle', rate: { pps: 1, burst: 2 } });
+      const codes = [];
+      for (let i = 0; i < 4; i++) codes.push(await get(port, { 'x-forwarded-for': '198.51.100.21' }));
+      expect(codes.slice(0, 2)).toEqual([200, 200]);
+      expect(codes).toContain(429);
+      expect(await get(port, { 'x-forwarded-for': '198.51.100.22' })).toBe(200);
+    } finally {
+      await new Promise((r) => server.close(r));
+      await ab.close();
+    }
+  });
+
+  it('a decision ends on time and is removed from the enforcers; restart re-applies what is in force', async () => {
+    const dir = fresh();
+    const applied: string[] = [];
+    const removed: string[] = [];
+    // a real enforcer implementation that keeps its own set (like the nftables writer)
+    const set = new Set<string>();
+    const enforcer = {
+      name: 'set',
+      apply: (d: Decision) => {
+        set.add(d.value);
+        applied.push(d.value);
+      },
+      remove: (d: Decision) => {
+        set.delete(d.value);
+        removed.push(d.value);
+      },
+      close: () => set.clear(),
+    };
+    const ab = await Autoblocker.open(dir, { domain: 'site-a', enforcers: [enforcer] });
+    const expired = new Promise<Decision>((r) => ab.once('expired', r));
+    await ab.ban({ value: '198.51.100.30', duration: 0.3 });
+    await ab.ban({ value: '198.51.100.31', duration: 3600 });
+    expect([...set].sort()).toEqual(['198.51.100.30', '198.51.100.31']);
+    expect((await expired).value).toBe('198.51.100.30');
+    expect([...set]).toEqual(['198.51.100.31']);
+    await ab.close();
+    expect(set.size).toBe(0);
+    const again = await Autoblocker.open(dir, { domain: 'site-a', enforcers: [enforcer] });
+    try {
+      expect([...set]).toEqual(['198.51.100.31']);
+      expect(again.lookup('198.51.100.31')).toBeDefined();
+      expect(again.lookup('198.51.100.30')).toBeUndefined();
+      expect((await again.decisions()).map((d) => d.value)).toEqual(['198.51.100.31']);
+      expect((await again.decisions({ all: true })).length).toBe(2);
+    } finally {
+      await again.close();
+    }
+    expect(removed).toContain('198.51.100.30');
+  });
+
+  it('decisions from other domains: accepted within delegated scope, rejected and logged otherwise', async () => {
+    const a = await Autoblocker.open(fresh(), { domain: 'site-a' });
+    const b = await Autoblocker.open(fresh(), { domain: 'site-b' });
+    const evil = await Autoblocker.open(fresh(), { domain: 'evil' });
+    const hubDir = fresh();
+    // the receiving node: its own root key delegates "ip bans only, 1 h" to site-a
+    const hubAuth = await Autoblocker.open(hubDir, { domain: 'hub' });
+    const auth = hubAuth.authority;
+    auth.importPublicKey('site-a', a.publicKey);
+    auth.importPublicKey('site-b', b.publicKey);
+    const delegA = await auth.delegate({ from: 'hub', to: 'site-a', scope: { subjects: ['autoblock/ban/ip/*', 'autoblock/unban/ip/*'], expiresAt: Date.now() + 3600_000 } });
+    const delegB = await auth.delegate({ from: 'hub', to: 'site-b', scope: { subjects: ['autoblock/ban/ip/*'], expiresAt: Date.now() + 300 } });
+    const hubKey = hubAuth.publicKey;
+    await hubAuth.close();
+    const hub = await Autoblocker.open(hubDir, { domain: 'hub', trust: { roots: [hubKey], delegations: [delegA.envelope, delegB.envelope] } });
+    try {
+      const ok = await a.ban({ value: '198.51.100.40', duration: 600 });
+      await hub.submit(ok.envelope);
+      expect(hub.lookup('198.51.100.40')?.id).toBe(ok.id);
+      expect((await hub.verify(ok.id)).valid).toBe(true);
+      // out of scope: a range from site-a
+      const range = await a.ban({ value: '198.51.100.0/24', duration: 600 });
+      await hub.submit(range.envelope);
+      // expired delegation: site-b (valid for 300 ms only)
+      await new Promise((r) => setTimeout(r, 400));
+      const fromB = await b.ban({ value: '198.51.100.41', duration: 600 });
+      await hub.submit(fromB.envelope);
+      // untrusted domain
+      const fromEvil = await evil.ban({ value: '198.51.100.42', duration: 600 });
+      await hub.submit(fromEvil.envelope);
+      // forged: the payload changed after signing
+      const forged = JSON.parse(JSON.stringify(ok.envelope));
+      const stmt = JSON.parse(Buffer.from(forged.payload, 'base64').toString());
+      stmt.predicate.value = '198.51.100.43';
+      stmt.subject[0].name = 'autoblock/ban/ip/198.51.100.43';
+      forged.payload = Buffer.from(JSON.stringify(stmt)).toString('base64');
+      await hub.submit(forged);
+      await hub.submit('{"not": "an envelope"}');
+      for (const ip of ['198.51.100.41', '198.51.100.42', '198.51.100.43', '198.51.100.99']) expect(hub.lookup(ip)).toBeUndefined();
+      expect(hub.lookup('198.51.100.7')).toBeUndefined();
+      const rej = hub.rejections().map((r) => r.reason);
+      expect(rej).toEqual(['out_of_scope', 'expired', 'unknown_key', 'bad_signature', 'malformed']);
+      const logged = readFileSync(join(hubDir, 'rejections.jsonl'), 'utf8').trim().split('\n');
+      expect(logged).toHaveLength(5);
+      expect(hub.root.size).toBe(1);
+    } finally {
+      await Promise.all([a.close(), b.close(), evil.close(), hub.close()]);
+    }
+  });
+
+  it('a global ban needs k of n domain signatures', async () => {
+    const [a, b, c] = await Promise.all(['site-a', 'site-b', 'site-c'].map((d) => Autoblocker.open(fresh(), { domain: d })));
+    const hubDir = fresh();
+    const first = await Autoblocker.open(hubDir, { domain: 'hub' });
+    const hubKey = first.publicKey;
+    await first.close();
+    const roots = trustRoot([hubKey], { roles: { global: { keys: [a.publicKey, b.publicKey, c.publicKey], threshold: 2 } } });
+    const hub = await Autoblocker.open(hubDir, { domain: 'hub', trust: { roots, globalRole: 'global' } });
+    const plain = await Autoblocker.open(fresh(), { domain: 'plain', trust: { roots: [a.publicKey] } });
+    try {
+      const d = await a.ban({ value: '198.51.100.50', duration: 600, global: true });
+      await hub.submit(d.envelope);
+      expect(hub.lookup('198.51.100.50')).toBeUndefined();
+      expect(hub.rejections().at(-1)?.reason).toBe('threshold_not_met');
+      const cosigned = await b.cosign(d.envelope);
+      expect(cosigned.signatures).toHaveLength(2);
+      await hub.submit(cosigned);
+      expect(hub.lookup('198.51.100.50')?.global).toBe(true);
+      // a node without a k-of-n policy refuses global decisions even from a trusted domain
+      await plain.submit(cosigned);
+      expect(plain.lookup('198.51.100.50')).toBeUndefined();
+      expect(plain.rejections().at(-1)?.reason).toBe('threshold_not_met');
+    } finally {
+      await Promise.all([a.close(), b.close(), c.close(), hub.close(), plain.close()]);
+    }
+  });
+});

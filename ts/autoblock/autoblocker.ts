@@ -1,0 +1,679 @@
+/**
+ * The autoblocker of one domain: detections become decisions signed with the
+ * domain's `omnitide/attest` key, appended to an `omnitide/ledger` log in the
+ * order they are applied, and enforced until they expire or are lifted.
+ *
+ * A transport decides the order: the embedded default applies locally; the
+ * JetStream transport (`jetstream.ts`) publishes and every node — this one
+ * included — applies in stream order, so all ledgers converge to one root.
+ */
+import { EventEmitter } from 'node:events';
+import { randomBytes } from 'node:crypto';
+import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync, appendFileSync } from 'node:fs';
+import { basename, join } from 'node:path';
+import { z } from 'zod';
+import { Authority, verify as attestVerify, type Envelope, type TrustRoot, type Verification } from '../attest/index.js';
+import { blake3 } from '../crypto/index.js';
+import { ErrorCodes, invalidArgument, OmniError } from '../errors.js';
+import { Ledger } from '../ledger/index.js';
+import { loggerFor, type Logger } from '../logger.js';
+import { describe, parseOptions } from '../validate.js';
+import { bodyOf, inForce, PREDICATE_TYPE, subjectName, type Action, type Decision, type DecisionBody, type Scope } from './decision.js';
+import { Detector, detectorSchema, type Detection, type DetectorConfig, type SecurityEvent } from './detector.js';
+import { fastifyHook, httpMiddleware, type Enforcer, type MiddlewareOptions } from './enforce.js';
+import { FileTail, JournalSource, SyslogSource, type Source, type SyslogOptions } from './sources.js';
+import { canonicalValue, DecisionTable } from './table.js';
+
+/** Which signed decisions this node accepts (from its own domain and others). */
+export interface TrustPolicy {
+  /** trusted root keys (default: this domain's key only) */
+  roots?: Uint8Array[] | TrustRoot;
+  /** attest delegations from a root to other domains' keys, scoped with subject globs (`autoblock/ban/ip/*`) and expiry */
+  delegations?: (Envelope | string)[];
+  /** role of the TrustRoot whose threshold a `global` decision must meet (k of n) */
+  globalRole?: string;
+}
+
+/** How decisions reach every node. The embedded default applies locally. */
+export interface Transport {
+  /** hands envelopes (JSON) to the stream; resolves once they are stored */
+  publish(envelopes: string[]): Promise<void>;
+  /** starts delivering envelopes in stream order; `deliver` resolves once applied */
+  start(deliver: (envelope: string) => Promise<void>, log: Logger): Promise<void>;
+  close(): Promise<void>;
+}
+
+export interface AutoblockOptions extends DetectorConfig {
+  /** this domain's name: the attest key name and the ledger origin suffix */
+  domain: string;
+  /** encrypts the domain key at rest */
+  passphrase?: string;
+  durability?: 'always' | 'batch' | 'none';
+  enforcers?: Enforcer[];
+  trust?: TrustPolicy;
+  transport?: Transport;
+  /** rate applied by throttle decisions (default 10 pps, burst 20) */
+  throttle?: { pps: number; burst: number };
+  logger?: Logger;
+}
+
+export interface BanRequest {
+  value: string;
+  scope?: Scope;
+  action?: 'ban' | 'throttle' | 'allow';
+  /** seconds or negative for permanent (default 4h) */
+  duration?: number;
+  reason?: string;
+  evidence?: string[];
+  global?: boolean;
+  rate?: { pps: number; burst: number };
+}
+
+export interface Rejection {
+  at: number;
+  reason: string;
+  detail: string;
+  id: string | null;
+  domain: string | null;
+}
+
+export interface VerifyResult {
+  valid: boolean;
+  reason?: string;
+  id: string;
+  index?: number;
+  treeSize?: number;
+  checkpoint?: string;
+  signature?: Verification;
+}
+
+const domainName = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, 'expected 1-64 characters of [A-Za-z0-9._-]');
+const optionsSchema = detectorSchema.extend({
+  domain: domainName,
+  passphrase: z.string().min(1).optional(),
+  durability: z.enum(['always', 'batch', 'none']).optional(),
+  enforcers: z.array(z.custom<Enforcer>((e) => e !== null && typeof e === 'object' && typeof (e as Enforcer).apply === 'function')).optional(),
+  trust: z
+    .strictObject({
+      roots: z.any().optional(),
+      delegations: z.array(z.any()).optional(),
+      globalRole: z.string().optional(),
+    })
+    .optional(),
+  transport: z.custom<Transport>((t) => t !== null && typeof t === 'object' && typeof (t as Transport).publish === 'function').optional(),
+  throttle: z.strictObject({ pps: z.number().int().min(1), burst: z.number().int().min(1) }).optional(),
+  logger: z.any().optional(),
+});
+const banSchema = z.strictObject({
+  value: z.string().min(1).max(256),
+  scope: z.enum(['ip', 'range', 'user']).optional(),
+  action: z.enum(['ban', 'throttle', 'allow']).optional(),
+  duration: z.number().finite().optional(),
+  reason: z.string().max(4096).optional(),
+  evidence: z.array(z.string().regex(/^[0-9a-f]{64}$/)).max(1024).optional(),
+  global: z.boolean().optional(),
+  rate: z.strictObject({ pps: z.number().int().min(1), burst: z.number().int().min(1) }).optional(),
+});
+
+const DEFAULT_DURATION_S = 4 * 3600;
+const MAX_TIMER_MS = 2 ** 31 - 1;
+const MAX_REJECTIONS = 1000;
+
+function scopeOf(value: string): Scope {
+  if (value.startsWith('user:')) return 'user';
+  return value.includes('/') ? 'range' : 'ip';
+}
+
+export class Autoblocker extends EventEmitter {
+  readonly domain: string;
+  readonly detector: Detector;
+  readonly #authority: Authority;
+  readonly #ledger: Ledger;
+  readonly #log: Logger;
+  readonly #enforcers: Enforcer[];
+  readonly #table = new DecisionTable();
+  readonly #timers = new Map<string, NodeJS.Timeout>();
+  /** decision id -> ledger index */
+  readonly #index = new Map<string, number>();
+  /** ledger index -> decision id */
+  readonly #ids: string[] = [];
+  readonly #rejections: Rejection[] = [];
+  /** own decisions enforced before the stream delivered them back */
+  readonly #unlogged = new Map<string, Decision>();
+  readonly #sources: Source[] = [];
+  readonly #trust: TrustPolicy;
+  readonly #transport: Transport | undefined;
+  readonly #throttle: { pps: number; burst: number };
+  readonly #publicKey: Uint8Array;
+  readonly #dir: string;
+  #queue: Promise<unknown> = Promise.resolve();
+  #closed = false;
+
+  private constructor(init: {
+    dir: string;
+    domain: string;
+    detector: Detector;
+    authority: Authority;
+    ledger: Ledger;
+    log: Logger;
+    enforcers: Enforcer[];
+    trust: TrustPolicy;
+    transport?: Transport;
+    throttle: { pps: number; burst: number };
+    publicKey: Uint8Array;
+  }) {
+    super();
+    this.#dir = init.dir;
+    this.domain = init.domain;
+    this.detector = init.detector;
+    this.#authority = init.authority;
+    this.#ledger = init.ledger;
+    this.#log = init.log;
+    this.#enforcers = init.enforcers;
+    this.#trust = init.trust;
+    this.#transport = init.transport;
+    this.#throttle = init.throttle;
+    this.#publicKey = init.publicKey;
+  }
+
+  /**
+   * Opens (creating) the domain's state in `dir`: `authority/` (attest keys +
+   * audit), `ledger/` (the decision log), `ledger.seed` (its checkpoint key).
+   * Decisions still in force are re-applied to the enforcers.
+   */
+  static async open(dir: string, opts: AutoblockOptions): Promise<Autoblocker> {
+    if (typeof dir !== 'string' || dir === '') throw invalidArgument('dir', `expected a non-empty path string, got ${describe(dir)}`);
+    const o = parseOptions('opts', optionsSchema, opts);
+    const log = loggerFor('autoblock', o.logger as Logger | undefined).child({ domain: o.domain });
+    const detector = new Detector({ jails: o.jails, scenarios: o.scenarios, allowlist: o.allowlist });
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    const authority = await Authority.open(join(dir, 'authority'), { passphrase: o.passphrase, durability: o.durability });
+    let ledger: Ledger | undefined;
+    try {
+      const key = authority.listKeys().find((k) => k.name === o.domain) ?? authority.createKey(o.domain);
+      const seedFile = join(dir, 'ledger.seed');
+      if (!existsSync(seedFile)) {
+        writeFileSync(seedFile, randomBytes(32).toString('hex'), { mode: 0o600, flag: 'wx' });
+        chmodSync(seedFile, 0o600);
+      }
+      const seed = new Uint8Array(Buffer.from(readFileSync(seedFile, 'utf8').trim(), 'hex'));
+      ledger = await Ledger.open(join(dir, 'ledger'), { origin: `omnitide-autoblock/${o.domain}`, signer: seed, durability: o.durability, logger: log });
+      const trust: TrustPolicy = { ...o.trust, roots: o.trust?.roots ?? [key.publicKey] };
+      const ab = new Autoblocker({
+        dir,
+        domain: o.domain,
+        detector,
+        authority,
+        ledger,
+        log,
+        enforcers: o.enforcers ?? [],
+        trust,
+        transport: o.transport,
+        throttle: o.throttle ?? { pps: 10, burst: 20 },
+        publicKey: key.publicKey,
+      });
+      await ab.#replay();
+      if (o.transport) await o.transport.start((env) => ab.#enqueue(() => ab.#deliver(env)), log);
+      return ab;
+    } catch (err) {
+      if (ledger) await ledger.close();
+      authority.close();
+      throw err;
+    }
+  }
+
+  /** This domain's decision-signing public key. */
+  get publicKey(): Uint8Array {
+    return this.#publicKey;
+  }
+
+  /** The decision log's checkpoint-signing public key. */
+  get ledgerPublicKey(): Uint8Array {
+    return this.#ledger.publicKey!;
+  }
+
+  /** The decision ledger's current size and Merkle root. */
+  get root(): { size: number; rootHash: string } {
+    return { size: this.#ledger.size, rootHash: Buffer.from(this.#ledger.root()).toString('hex') };
+  }
+
+  /** The attest authority holding the domain key (delegations, cosigning). */
+  get authority(): Authority {
+    return this.#open().#authority;
+  }
+
+  #open(): this {
+    if (this.#closed) throw new OmniError(ErrorCodes.CLOSED, 'autoblocker: closed');
+    return this;
+  }
+
+  #enqueue<T>(f: () => Promise<T>): Promise<T> {
+    const p = this.#queue.then(f, f);
+    this.#queue = p.catch(() => undefined);
+    return p;
+  }
+
+  // ------------------------------------------------------------- detection
+
+  /** Structured events through the scenarios; resolves to the decisions taken. */
+  async ingest(events: SecurityEvent | readonly SecurityEvent[]): Promise<Decision[]> {
+    this.#open();
+    const list = Array.isArray(events) ? events : [events as SecurityEvent];
+    return this.#decide(this.detector.events(list));
+  }
+
+  /** Log lines through the jails; resolves to the decisions taken. */
+  async ingestLines(text: string | Uint8Array, opts: { jail?: string; now?: number } = {}): Promise<Decision[]> {
+    this.#open();
+    const big = (typeof text === 'string' ? text.length : text?.byteLength) > 256 * 1024;
+    const d = big ? await this.detector.linesAsync(text, opts) : this.detector.lines(text, opts);
+    return this.#decide(d);
+  }
+
+  async #decide(dets: Detection[]): Promise<Decision[]> {
+    if (dets.length === 0) return [];
+    const reqs: BanRequest[] = dets.map((d) => ({
+      value: d.value,
+      scope: d.scope,
+      action: d.action,
+      duration: d.duration,
+      reason: `${d.origin} ${d.name}: ${d.reason}`,
+      evidence: d.evidence,
+    }));
+    return this.#issue(reqs, dets.map((d) => `${d.origin}:${d.name}`), dets.map((d) => d.time * 1000));
+  }
+
+  // ------------------------------------------------------------- decisions
+
+  /** An operator decision (ban / throttle / allow), signed and logged like detected ones. */
+  async ban(req: BanRequest): Promise<Decision> {
+    this.#open();
+    const r = parseOptions('request', banSchema, req);
+    const [d] = await this.#issue([r], ['operator'], [Date.now()], true);
+    if (!d) throw invalidArgument('request.value', `${r.value} is allowlisted (allowlists always win)`);
+    return d;
+  }
+
+  /** Lifts the decision in force for `value`: a signed, logged unban. Null when nothing is in force. */
+  async unban(value: string, opts: { reason?: string } = {}): Promise<Decision | null> {
+    this.#open();
+    if (typeof value !== 'string') throw invalidArgument('value', `expected a string, got ${describe(value)}`);
+    const scope = scopeOf(value);
+    const key = canonicalValue(scope, value);
+    if (key === null) throw invalidArgument('value', `'${value}' is not an address, CIDR prefix or user:name`);
+    const current = this.#table.get(key);
+    if (!current) return null;
+    const body = this.#body({ value: key, scope, action: 'unban', reason: opts.reason ?? 'operator unban', lifts: current.id }, 'operator', Date.now(), 0);
+    const [d] = await this.#signAndSubmit([body]);
+    return d;
+  }
+
+  #body(r: Omit<BanRequest, 'action'> & { action: Action; lifts?: string }, origin: string, at: number, durationS: number): DecisionBody {
+    const scope = r.scope ?? scopeOf(r.value);
+    const expiresAt = r.action === 'unban' ? at : durationS < 0 ? null : at + Math.round(durationS * 1000);
+    return {
+      v: 1,
+      action: r.action,
+      scope,
+      value: r.value,
+      issuedAt: at,
+      expiresAt,
+      reason: r.reason ?? '',
+      evidence: r.evidence ?? [],
+      domain: this.domain,
+      origin,
+      ...(r.action === 'throttle' ? { rate: r.rate ?? this.#throttle } : {}),
+      ...(r.lifts ? { lifts: r.lifts } : {}),
+      ...(r.global ? { global: true } : {}),
+      nonce: randomBytes(8).toString('hex'),
+    };
+  }
+
+  async #issue(reqs: BanRequest[], origins: string[], times: number[], strict = false): Promise<Decision[]> {
+    const bodies: DecisionBody[] = [];
+    const now = Date.now();
+    reqs.forEach((r, i) => {
+      const scope = r.scope ?? scopeOf(r.value);
+      const key = canonicalValue(scope, r.value);
+      if (key === null) {
+        if (strict) throw invalidArgument('request.value', `'${r.value}' is not a valid ${scope} value`);
+        this.#log.warn({ value: r.value, scope }, 'autoblock: detection with an unusable value skipped');
+        return;
+      }
+      const action = r.action ?? 'ban';
+      if (action !== 'allow' && this.detector.isAllowlisted(key)) {
+        this.#log.info({ value: key }, 'autoblock: allowlisted, no decision');
+        return;
+      }
+      // like fail2ban's "already banned": a detection of a source with the same
+      // decision in force adds nothing (this also absorbs lines re-read after a crash)
+      const cur = this.#table.get(key);
+      const duration = r.duration ?? DEFAULT_DURATION_S;
+      const at = Math.min(times[i] ?? now, now);
+      if (!strict && cur && cur.action === action && inForce(cur, now)) return;
+      bodies.push(this.#body({ ...r, value: key, scope, action }, origins[i], Math.max(at, now - 1), duration));
+    });
+    if (bodies.length === 0) return [];
+    return this.#signAndSubmit(bodies);
+  }
+
+  async #signAndSubmit(bodies: DecisionBody[]): Promise<Decision[]> {
+    const issued = await this.#authority.issueMany(
+      bodies.map((b) => ({
+        signer: this.domain,
+        subject: [{ name: subjectName(b.action, b.scope, b.value), digest: { blake3: blake3.toHex(blake3.hash(JSON.stringify(b))) } }],
+        predicateType: PREDICATE_TYPE,
+        predicate: b,
+      })),
+    );
+    const envs = issued.map((i) => JSON.stringify(i.envelope));
+    if (this.#transport) {
+      // enforced here at once (the cluster may be down); logged when the stream
+      // delivers it back, in stream order like on every other node
+      const local = issued.map((i, k) => ({ ...bodies[k], id: i.id, envelope: i.envelope, logIndex: null }) as Decision);
+      await this.#enqueue(async () => {
+        for (const d of local) {
+          this.#unlogged.set(d.id, d);
+          await this.#apply(d);
+        }
+      });
+      void this.#transport.publish(envs).catch((err) => this.#log.error({ err }, 'autoblock: publish failed'));
+      return local;
+    }
+    return this.#enqueue(async () => {
+      const out: Decision[] = [];
+      const appended = await this.#ledger.appendMany(envs);
+      issued.forEach((i, k) => {
+        const d: Decision = { ...bodies[k], id: i.id, envelope: i.envelope, logIndex: appended[k].index };
+        this.#index.set(d.id, d.logIndex!);
+        this.#ids[d.logIndex!] = d.id;
+        out.push(d);
+      });
+      for (const d of out) await this.#apply(d);
+      return out;
+    });
+  }
+
+  /** Adds this domain's signature to a decision of another domain (k-of-n global decisions). */
+  async cosign(envelope: Envelope | string): Promise<Envelope> {
+    this.#open();
+    return (await this.#authority.cosign(envelope, this.domain)).envelope;
+  }
+
+  /** Publishes an envelope signed elsewhere (e.g. a cosigned global decision) through this node's transport. */
+  async submit(envelope: Envelope | string): Promise<void> {
+    this.#open();
+    const s = typeof envelope === 'string' ? envelope : JSON.stringify(envelope);
+    if (this.#transport) return this.#transport.publish([s]);
+    await this.#enqueue(() => this.#deliver(s));
+  }
+
+  /** Checks signature and trust policy. */
+  #check(envelope: string): { ok: true; body: DecisionBody; id: string; v: Verification } | { ok: false; rejection: Rejection } {
+    const reject = (reason: string, detail: string, id: string | null = null, domain: string | null = null) => ({ ok: false as const, rejection: { at: Date.now(), reason, detail, id, domain } });
+    let env: Envelope;
+    let body: DecisionBody;
+    try {
+      env = JSON.parse(envelope);
+      body = bodyOf(env);
+    } catch (err) {
+      return reject('malformed', (err as Error).message);
+    }
+    const roots = this.#trust.roots!;
+    const v = attestVerify(envelope, {
+      roots,
+      delegations: this.#trust.delegations,
+      ...(body.global && this.#trust.globalRole ? { role: this.#trust.globalRole } : {}),
+    });
+    if (!v.valid) return reject(v.reason ?? 'invalid', v.detail, v.id, body.domain);
+    if (body.global && !this.#trust.globalRole) return reject('threshold_not_met', 'global decisions need a globalRole in the trust policy', v.id, body.domain);
+    // the subject must say what the body says (the delegation scope is checked on the subject)
+    const stmt = JSON.parse(Buffer.from(env.payload, 'base64').toString('utf8'));
+    const subj = stmt.subject?.[0]?.name;
+    if (stmt.subject?.length !== 1 || subj !== subjectName(body.action, body.scope, body.value)) return reject('malformed', 'subject does not match the decision', v.id, body.domain);
+    if (canonicalValue(body.scope, body.value) !== body.value) return reject('malformed', `bad ${body.scope} value '${body.value}'`, v.id, body.domain);
+    return { ok: true, body, id: v.id!, v };
+  }
+
+  #reject(r: Rejection): void {
+    this.#rejections.push(r);
+    if (this.#rejections.length > MAX_REJECTIONS) this.#rejections.shift();
+    this.#log.warn(r, 'autoblock: decision rejected');
+    try {
+      appendFileSync(join(this.#dir, 'rejections.jsonl'), JSON.stringify(r) + '\n');
+    } catch {
+      // the pino record above is the log of last resort
+    }
+    this.emit('rejected', r);
+  }
+
+  /** One envelope from the transport: verify, append in delivery order, apply (idempotent). */
+  async #deliver(envelope: string): Promise<void> {
+    if (this.#closed) return;
+    const c = this.#check(envelope);
+    if (!c.ok) return this.#reject(c.rejection);
+    if (this.#index.has(c.id)) return; // redelivery: already in the ledger
+    const [r] = await this.#ledger.appendMany([envelope]);
+    this.#index.set(c.id, r.index);
+    this.#ids[r.index] = c.id;
+    const mine = this.#unlogged.get(c.id);
+    if (mine) {
+      this.#unlogged.delete(c.id);
+      mine.logIndex = r.index;
+      this.emit('logged', mine);
+      return;
+    }
+    const d: Decision = { ...c.body, id: c.id, envelope: JSON.parse(envelope), logIndex: r.index };
+    await this.#apply(d);
+    this.emit('logged', d);
+  }
+
+  async #apply(d: Decision): Promise<void> {
+    const key = d.value;
+    if (d.action === 'unban') {
+      const cur = this.#table.get(key);
+      if (cur && cur.id === d.lifts) {
+        await this.#end(key, cur);
+        this.detector.forget(key);
+      }
+      this.emit('decision', d);
+      return;
+    }
+    if (!inForce(d)) {
+      this.emit('decision', d);
+      return;
+    }
+    if (d.action !== 'allow' && this.detector.isAllowlisted(key)) {
+      this.#log.info({ value: key, id: d.id }, 'autoblock: decision for an allowlisted source not enforced');
+      this.emit('decision', d);
+      return;
+    }
+    const prev = this.#table.set(key, d);
+    if (prev) await this.#removeFromEnforcers(prev);
+    for (const e of this.#enforcers) {
+      try {
+        await e.apply(d);
+      } catch (err) {
+        this.#log.error({ err, enforcer: e.name, value: key }, 'autoblock: enforcer failed to apply a decision');
+      }
+    }
+    this.#arm(key, d);
+    this.emit('decision', d);
+  }
+
+  #arm(key: string, d: Decision): void {
+    clearTimeout(this.#timers.get(key));
+    this.#timers.delete(key);
+    if (d.expiresAt === null) return;
+    const wait = d.expiresAt - Date.now();
+    const t = setTimeout(() => {
+      this.#timers.delete(key);
+      if (this.#table.get(key)?.id !== d.id) return;
+      if (Date.now() < d.expiresAt!) return this.#arm(key, d);
+      void this.#enqueue(() => this.#end(key, d)).then(() => this.emit('expired', d));
+    }, Math.max(0, Math.min(wait, MAX_TIMER_MS)));
+    t.unref();
+    this.#timers.set(key, t);
+  }
+
+  async #end(key: string, d: Decision): Promise<void> {
+    clearTimeout(this.#timers.get(key));
+    this.#timers.delete(key);
+    if (this.#table.get(key)?.id === d.id) this.#table.delete(key);
+    await this.#removeFromEnforcers(d);
+  }
+
+  async #removeFromEnforcers(d: Decision): Promise<void> {
+    for (const e of this.#enforcers) {
+      try {
+        await e.remove(d);
+      } catch (err) {
+        this.#log.error({ err, enforcer: e.name, value: d.value }, 'autoblock: enforcer failed to remove a decision');
+      }
+    }
+  }
+
+  /** Rebuilds the table from the ledger (restart): decisions in force are enforced again. */
+  async #replay(): Promise<void> {
+    let i = 0;
+    const latest = new Map<string, Decision>();
+    for await (const e of this.#ledger.entries()) {
+      const env = JSON.parse(Buffer.from(e).toString('utf8')) as Envelope;
+      const body = bodyOf(env);
+      const id = attestVerify(env, { roots: this.#trust.roots!, delegations: this.#trust.delegations }).id ?? '';
+      this.#index.set(id, i);
+      this.#ids[i] = id;
+      const d: Decision = { ...body, id, envelope: env, logIndex: i };
+      if (body.action === 'unban') {
+        if (latest.get(body.value)?.id === body.lifts) latest.delete(body.value);
+      } else latest.set(body.value, d);
+      i++;
+    }
+    for (const d of latest.values()) if (inForce(d)) await this.#apply(d);
+  }
+
+  // ------------------------------------------------------------- queries
+
+  /** The decision in force for an address (allow wins, then the most specific), O(1). */
+  lookup(ip: string): Decision | undefined {
+    const d = this.#table.lookup(ip);
+    return d && inForce(d) ? d : undefined;
+  }
+
+  /** Decisions in force; with `all`, every decision in the ledger (oldest first). */
+  async decisions(opts: { all?: boolean } = {}): Promise<Decision[]> {
+    this.#open();
+    if (!opts.all) return [...this.#table.values()].filter((d) => inForce(d));
+    const out: Decision[] = [];
+    let i = 0;
+    for await (const e of this.#ledger.entries()) {
+      const env = JSON.parse(Buffer.from(e).toString('utf8')) as Envelope;
+      out.push({ ...bodyOf(env), id: this.#ids[i] ?? '', envelope: env, logIndex: i });
+      i++;
+    }
+    return out;
+  }
+
+  /** Decisions this node refused (bad signature, untrusted or out-of-scope domain, expired delegation). */
+  rejections(): Rejection[] {
+    return [...this.#rejections];
+  }
+
+  /**
+   * Proves a decision: its entry is in the ledger under a signed checkpoint
+   * (RFC 6962 inclusion proof) and its signature satisfies the trust policy.
+   */
+  async verify(id: string): Promise<VerifyResult> {
+    this.#open();
+    if (typeof id !== 'string' || !/^[0-9a-f]{64}$/.test(id)) throw invalidArgument('id', 'expected a 64-character hex decision ID');
+    const index = this.#index.get(id);
+    if (index === undefined) return { valid: false, reason: 'not in the ledger', id };
+    await this.#ledger.checkpoint();
+    const bundle = await this.#ledger.bundle(index);
+    const incl = Ledger.verifyBundle(bundle, this.#ledger.publicKey!);
+    if (!incl.valid) return { valid: false, reason: `inclusion: ${incl.reason}`, id, index };
+    const env = Buffer.from(bundle.entry).toString('utf8');
+    const c = this.#check(env);
+    const signature = c.ok ? c.v : undefined;
+    if (!c.ok) return { valid: false, reason: `signature: ${c.rejection.reason}: ${c.rejection.detail}`, id, index, treeSize: bundle.treeSize, checkpoint: bundle.checkpoint };
+    if (c.id !== id) return { valid: false, reason: 'entry holds another decision', id, index };
+    return { valid: true, id, index, treeSize: bundle.treeSize, checkpoint: bundle.checkpoint, signature };
+  }
+
+  /** Why `value` is (not) blocked: the decision in force, its history in the ledger, the detectors' state. */
+  async explain(value: string): Promise<{ value: string; blocked: boolean; decision: Decision | null; history: Decision[]; allowlisted: boolean; detector: unknown }> {
+    this.#open();
+    if (typeof value !== 'string') throw invalidArgument('value', `expected a string, got ${describe(value)}`);
+    const scope = scopeOf(value);
+    const key = canonicalValue(scope, value) ?? value;
+    const decision = (scope === 'ip' ? this.lookup(key) : this.#table.get(key)) ?? null;
+    const history = (await this.decisions({ all: true })).filter((d) => d.value === key || (decision && d.value === decision.value));
+    return {
+      value: key,
+      blocked: decision !== null && decision.action !== 'allow',
+      decision,
+      history,
+      allowlisted: this.detector.isAllowlisted(key),
+      detector: this.detector.explain(key),
+    };
+  }
+
+  // ------------------------------------------------------------- enforcement helpers
+
+  /** node:http / Express middleware answering 403/429 for blocked clients in O(1). */
+  middleware(opts: MiddlewareOptions = {}) {
+    return httpMiddleware(this, opts);
+  }
+
+  /** Fastify `onRequest` hook. */
+  fastifyHook(opts: MiddlewareOptions = {}) {
+    return fastifyHook(this, opts);
+  }
+
+  // ------------------------------------------------------------- sources
+
+  /** Tails a log file into the jails (rotation, truncation, position kept in `positionFile`, default `<dir>/tail-<name>.pos`). */
+  async tail(path: string, opts: { jail?: string; positionFile?: string; pollMs?: number; fromStart?: boolean } = {}): Promise<FileTail> {
+    this.#open();
+    const positionFile = opts.positionFile ?? join(this.#dir, `tail-${basename(path).replace(/[^A-Za-z0-9._-]/g, '_')}.pos`);
+    const t = await FileTail.start(path, (lines) => this.ingestLines(lines, { jail: opts.jail }), { positionFile, pollMs: opts.pollMs, fromStart: opts.fromStart, log: this.#log });
+    this.#sources.push(t);
+    return t;
+  }
+
+  /** Syslog messages (RFC 3164/5424) on UDP and/or TCP, loopback by default, into the jails. */
+  async syslog(opts: SyslogOptions & { jail?: string }): Promise<SyslogSource> {
+    this.#open();
+    const s = await SyslogSource.start((lines) => this.ingestLines(lines, { jail: opts.jail }), opts, this.#log);
+    this.#sources.push(s);
+    return s;
+  }
+
+  /** `journalctl -o json -f` into the jails (cursor kept in `<dir>/journal.cursor`). */
+  journald(opts: { jail?: string; matches?: string[]; journalctl?: string } = {}): JournalSource {
+    this.#open();
+    const s = JournalSource.start((lines) => this.ingestLines(lines, { jail: opts.jail }), { matches: opts.matches, journalctl: opts.journalctl, cursorFile: join(this.#dir, 'journal.cursor') }, this.#log);
+    this.#sources.push(s);
+    return s;
+  }
+
+  /** Stops timers, removes every enforced entry (nothing left behind), closes the transport and logs. */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    for (const s of this.#sources.splice(0)) await s.close();
+    await this.#queue;
+    this.#closed = true;
+    for (const t of this.#timers.values()) clearTimeout(t);
+    this.#timers.clear();
+    if (this.#transport) await this.#transport.close();
+    for (const e of this.#enforcers) {
+      try {
+        await e.close?.();
+      } catch (err) {
+        this.#log.error({ err, enforcer: e.name }, 'autoblock: enforcer close failed');
+      }
+    }
+    await this.#ledger.close();
+    this.#authority.close();
+  }
+}
