@@ -81,12 +81,14 @@ describe.skipIf(!digits)('continual learning on split digits (5 tasks of 2 class
       return { avg, forgetting: forgetting / 4, msPerTask };
     };
     const naive = run({}, false);
-    const ewc = run({ ewcLambda: 5000 }, true);
+    const ewc = run({ ewcLambda: 100_000 }, true);
     const replay = run({ replayCapacity: 200, replayK: 1 }, false);
     const fmt = (n: string, r: typeof naive) => `${n.padEnd(7)} average accuracy ${(r.avg * 100).toFixed(1)}%  forgetting ${(r.forgetting * 100).toFixed(1)}%  ${r.msPerTask.toFixed(0)} ms/task`;
     console.log(['split digits:', fmt('naive', naive), fmt('EWC', ewc), fmt('replay', replay)].join('\n  '));
     expect(naive.forgetting).toBeGreaterThan(0.5);
     expect(Math.min(ewc.forgetting, replay.forgetting)).toBeLessThan(naive.forgetting - 0.2);
+    // EWC alone is weak in this class-incremental setting (as the literature reports) but must help.
+    expect(ewc.forgetting).toBeLessThan(naive.forgetting - 0.05);
     expect(Math.max(ewc.avg, replay.avg)).toBeGreaterThan(naive.avg + 0.2);
   });
 });

@@ -330,12 +330,16 @@ impl Mlp {
         let lr = self.spec.lr * weight;
         let ewc = self.spec.ewc_lambda;
         let start = if self.freeze_trunk { trunk_len } else { 0 };
+        let penalised = ewc > 0.0 && !self.ewc_fisher.is_empty();
         for i in start..p.len() {
-            let mut gi = g[i];
-            if ewc > 0.0 && !self.ewc_fisher.is_empty() {
-                gi += ewc * self.ewc_fisher[i] * (p[i] - self.ewc_anchor[i]);
+            p[i] -= lr * g[i];
+            if penalised {
+                // The EWC penalty as a proximal step (exact minimiser of the quadratic around the
+                // anchor): stable for any lambda, where a plain gradient step on a large
+                // lambda * Fisher overshoots and diverges.
+                let a = self.ewc_anchor[i];
+                p[i] = a + (p[i] - a) / (1.0 + lr * ewc * self.ewc_fisher[i]);
             }
-            p[i] -= lr * gi;
         }
         self.set_params(&p).expect("same shape");
     }
@@ -368,8 +372,11 @@ impl Mlp {
         }
     }
 
-    /// EWC task boundary: adds the empirical Fisher diagonal on (xs, ys) for the active head and
-    /// anchors the penalty at the current parameters.
+    /// EWC task boundary: adds the Fisher information diagonal on (xs, ys) for the active head
+    /// and anchors the penalty at the current parameters. For classification it is the exact
+    /// expectation over the model's own predictive distribution (the "true" Fisher): the
+    /// empirical one (gradients at the observed labels) vanishes on data the network already
+    /// fits, which leaves nothing to protect.
     pub fn consolidate(&mut self, xs: &[f64], ys: &[f64]) -> Result<()> {
         let n = self.n_inputs;
         if xs.len() != ys.len() * n || ys.is_empty() {
@@ -377,11 +384,24 @@ impl Mlp {
         }
         let mut fisher = vec![0.0; self.n_params()];
         let mut g = vec![0.0; self.n_params()];
+        let rows = ys.len() as f64;
         for (r, &y) in ys.iter().enumerate() {
-            g.iter_mut().for_each(|v| *v = 0.0);
-            self.gradient(&xs[r * n..(r + 1) * n], y, self.task, &mut g);
-            for (f, gi) in fisher.iter_mut().zip(&g) {
-                *f += gi * gi / ys.len() as f64;
+            let x = &xs[r * n..(r + 1) * n];
+            if self.is_regression() {
+                g.iter_mut().for_each(|v| *v = 0.0);
+                self.gradient(x, y, self.task, &mut g);
+                for (f, gi) in fisher.iter_mut().zip(&g) {
+                    *f += gi * gi / rows;
+                }
+            } else {
+                let p = self.proba(x);
+                for (c, pc) in p {
+                    g.iter_mut().for_each(|v| *v = 0.0);
+                    self.gradient(x, c, self.task, &mut g);
+                    for (f, gi) in fisher.iter_mut().zip(&g) {
+                        *f += pc * gi * gi / rows;
+                    }
+                }
             }
         }
         if self.ewc_fisher.is_empty() {
