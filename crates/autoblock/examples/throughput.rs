@@ -12,7 +12,16 @@ fn main() {
     let n = 200_000;
     let mut buf = Vec::new();
     for i in 0..n {
-        buf.extend_from_slice(format!("{}\x1flog_type\x1eauth_fail\x1fsource_ip\x1e10.{}.{}.{}\x1fuser\x1eroot\n", 1.0e9 + i as f64 * 0.001, (i >> 16) & 255, (i >> 8) & 255, i & 255).as_bytes());
+        buf.extend_from_slice(
+            format!(
+                "{}\x1flog_type\x1eauth_fail\x1fsource_ip\x1e10.{}.{}.{}\x1fuser\x1eroot\n",
+                1.0e9 + i as f64 * 0.001,
+                (i >> 16) & 255,
+                (i >> 8) & 255,
+                i & 255
+            )
+            .as_bytes(),
+        );
     }
     let t = Instant::now();
     e.process_packed(&buf);
@@ -25,9 +34,17 @@ fn main() {
     let mut log = String::new();
     for i in 0..100_000u32 {
         match i % 4 {
-            0 => log.push_str(&format!("Nov 30 10:00:01 srv sshd[{i}]: Failed password for root from 10.0.{}.{} port 22 ssh2\n", (i >> 8) & 255, i & 255)),
-            1 => log.push_str(&format!("Nov 30 10:00:01 srv sshd[{i}]: Accepted publickey for git from 10.1.0.1 port {i} ssh2: ED25519 SHA256:x\n")),
-            2 => log.push_str(&format!("Nov 30 10:00:01 srv CRON[{i}]: pam_unix(cron:session): session opened for user root(uid=0) by (uid=0)\n")),
+            0 => log.push_str(&format!(
+                "Nov 30 10:00:01 srv sshd[{i}]: Failed password for root from 10.0.{}.{} port 22 ssh2\n",
+                (i >> 8) & 255,
+                i & 255
+            )),
+            1 => log.push_str(&format!(
+                "Nov 30 10:00:01 srv sshd[{i}]: Accepted publickey for git from 10.1.0.1 port {i} ssh2: ED25519 SHA256:x\n"
+            )),
+            2 => log.push_str(&format!(
+                "Nov 30 10:00:01 srv CRON[{i}]: pam_unix(cron:session): session opened for user root(uid=0) by (uid=0)\n"
+            )),
             _ => log.push_str(&format!("Nov 30 10:00:01 srv sshd[{i}]: Connection closed by 10.2.0.{} port 22 [preauth]\n", i & 255)),
         }
     }

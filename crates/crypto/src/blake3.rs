@@ -22,10 +22,7 @@ pub const MMAP_THRESHOLD: u64 = 1 << 20;
 /// Validates an output length requested by a caller under the name `arg`.
 pub fn check_output_len(arg: &str, len: usize) -> Result<usize> {
     if len == 0 || len > MAX_OUTPUT_LEN {
-        return Err(Error::invalid_arg(
-            arg,
-            format!("must be an integer between 1 and {MAX_OUTPUT_LEN}, got {len}"),
-        ));
+        return Err(Error::invalid_arg(arg, format!("must be an integer between 1 and {MAX_OUTPUT_LEN}, got {len}")));
     }
     Ok(len)
 }
@@ -42,29 +39,21 @@ pub struct Hasher {
 
 impl Hasher {
     pub fn new() -> Self {
-        Self {
-            inner: blake3::Hasher::new(),
-        }
+        Self { inner: blake3::Hasher::new() }
     }
 
     pub fn new_keyed(key: &[u8]) -> Result<Self> {
         let key = fixed::<KEY_LEN>("key", key)?;
-        Ok(Self {
-            inner: blake3::Hasher::new_keyed(key),
-        })
+        Ok(Self { inner: blake3::Hasher::new_keyed(key) })
     }
 
     pub fn new_derive_key(context: &str) -> Self {
-        Self {
-            inner: blake3::Hasher::new_derive_key(context),
-        }
+        Self { inner: blake3::Hasher::new_derive_key(context) }
     }
 
     fn with_key(key: Option<&[u8]>) -> Result<Self> {
         match key_of(key)? {
-            Some(k) => Ok(Self {
-                inner: blake3::Hasher::new_keyed(k),
-            }),
+            Some(k) => Ok(Self { inner: blake3::Hasher::new_keyed(k) }),
             None => Ok(Self::new()),
         }
     }
@@ -164,22 +153,14 @@ pub fn hash_many_packed(data: &[u8], ends: &[u32], out: &mut [u8]) -> Result<()>
     if out.len() != ends.len() * OUT_LEN {
         return Err(Error::invalid_arg(
             "out",
-            format!(
-                "expected {} bytes for {} items, got {}",
-                ends.len() * OUT_LEN,
-                ends.len(),
-                out.len()
-            ),
+            format!("expected {} bytes for {} items, got {}", ends.len() * OUT_LEN, ends.len(), out.len()),
         ));
     }
     let mut start = 0usize;
     for (i, &end) in ends.iter().enumerate() {
         let end = end as usize;
         if end < start || end > data.len() {
-            return Err(Error::invalid_arg(
-                "ends",
-                format!("item {i} ends at {end}, outside {start}..={}", data.len()),
-            ));
+            return Err(Error::invalid_arg("ends", format!("item {i} ends at {end}, outside {start}..={}", data.len())));
         }
         start = end;
     }
@@ -200,15 +181,9 @@ pub fn hash_many_packed(data: &[u8], ends: &[u32], out: &mut [u8]) -> Result<()>
 pub fn hash_many<T: AsRef<[u8]> + Sync>(items: &[T]) -> Vec<[u8; OUT_LEN]> {
     let total: usize = items.iter().map(|i| i.as_ref().len()).sum();
     if total >= 4 * PARALLEL_THRESHOLD && items.len() >= 64 {
-        items
-            .par_iter()
-            .map(|i| *blake3::hash(i.as_ref()).as_bytes())
-            .collect()
+        items.par_iter().map(|i| *blake3::hash(i.as_ref()).as_bytes()).collect()
     } else {
-        items
-            .iter()
-            .map(|i| *blake3::hash(i.as_ref()).as_bytes())
-            .collect()
+        items.iter().map(|i| *blake3::hash(i.as_ref()).as_bytes()).collect()
     }
 }
 
@@ -266,12 +241,7 @@ pub fn hash_file(path: &Path, opts: &FileOptions<'_>) -> Result<Vec<u8>> {
     use std::os::unix::fs::OpenOptionsExt;
     let len = check_output_len("length", opts.length.unwrap_or(OUT_LEN))?;
     let mut h = match (opts.key, opts.derive_context) {
-        (Some(_), Some(_)) => {
-            return Err(Error::invalid_arg(
-                "opts",
-                "key and context are mutually exclusive",
-            ))
-        }
+        (Some(_), Some(_)) => return Err(Error::invalid_arg("opts", "key and context are mutually exclusive")),
         (_, Some(ctx)) => Hasher::new_derive_key(ctx),
         (key, None) => Hasher::with_key(key)?,
     };
@@ -284,30 +254,19 @@ pub fn hash_file(path: &Path, opts: &FileOptions<'_>) -> Result<Vec<u8>> {
     let meta = file.metadata().map_err(|e| io_err(&shown, &e))?;
     let ft = meta.file_type();
     if ft.is_dir() {
-        return Err(Error::new(
-            omnitide_common::code::IO,
-            format!("path '{shown}': is a directory"),
-        ));
+        return Err(Error::new(omnitide_common::code::IO, format!("path '{shown}': is a directory")));
     }
     let cancelled = || opts.cancel.is_some_and(|c| c.load(Ordering::Relaxed));
     if ft.is_file() {
         if let Some(max) = opts.max_bytes {
             if meta.len() > max {
-                return Err(Error::limit(
-                    "opts.maxBytes",
-                    format!(
-                        "path '{shown}' has {} bytes, more than maxBytes {max}",
-                        meta.len()
-                    ),
-                ));
+                return Err(Error::limit("opts.maxBytes", format!("path '{shown}' has {} bytes, more than maxBytes {max}", meta.len())));
             }
         }
         if opts.parallel.unwrap_or(true) && meta.len() >= MMAP_THRESHOLD && opts.cancel.is_none() {
             // through our descriptor's /proc link: the very inode checked above
             let fd_path = format!("/proc/self/fd/{}", std::os::fd::AsRawFd::as_raw_fd(&file));
-            h.inner
-                .update_mmap_rayon(&fd_path)
-                .map_err(|e| io_err(&shown, &e))?;
+            h.inner.update_mmap_rayon(&fd_path).map_err(|e| io_err(&shown, &e))?;
         } else {
             stream(&mut h, &file, u64::MAX, false, &cancelled).map_err(|e| e.at(&shown))?;
         }
@@ -315,7 +274,10 @@ pub fn hash_file(path: &Path, opts: &FileOptions<'_>) -> Result<Vec<u8>> {
         let Some(max) = opts.max_bytes else {
             return Err(Error::invalid_arg(
                 "path",
-                format!("'{shown}' is {} and may never end; only regular files are hashed unless opts.maxBytes bounds the read", kind_name(&ft)),
+                format!(
+                    "'{shown}' is {} and may never end; only regular files are hashed unless opts.maxBytes bounds the read",
+                    kind_name(&ft)
+                ),
             ));
         };
         use std::os::unix::fs::FileTypeExt;
@@ -337,13 +299,8 @@ impl StreamError {
     fn at(self, shown: &std::path::Display<'_>) -> Error {
         match self {
             StreamError::Io(e) => io_err(shown, &e),
-            StreamError::TooLong(max) => Error::limit(
-                "opts.maxBytes",
-                format!("path '{shown}' yielded more than maxBytes {max} bytes"),
-            ),
-            StreamError::Cancelled => {
-                Error::new(ABORTED, format!("path '{shown}': hashing was aborted"))
-            }
+            StreamError::TooLong(max) => Error::limit("opts.maxBytes", format!("path '{shown}' yielded more than maxBytes {max} bytes")),
+            StreamError::Cancelled => Error::new(ABORTED, format!("path '{shown}': hashing was aborted")),
         }
     }
 }
@@ -353,24 +310,14 @@ impl StreamError {
 /// while a FIFO or device stays silent. A non-blocking FIFO reads 0 bytes both
 /// before its first writer and after the last one left; only the second is
 /// its end, which poll(2) tells apart with POLLHUP.
-fn stream(
-    h: &mut Hasher,
-    file: &File,
-    max: u64,
-    fifo: bool,
-    cancelled: &dyn Fn() -> bool,
-) -> std::result::Result<(), StreamError> {
+fn stream(h: &mut Hasher, file: &File, max: u64, fifo: bool, cancelled: &dyn Fn() -> bool) -> std::result::Result<(), StreamError> {
     use std::io::Read;
     use std::os::fd::AsRawFd;
     let mut buf = vec![0u8; 64 << 10];
     let mut total = 0u64;
     let mut f = file;
     let wait = |events: i16| -> std::result::Result<i16, StreamError> {
-        let mut pfd = libc::pollfd {
-            fd: file.as_raw_fd(),
-            events,
-            revents: 0,
-        };
+        let mut pfd = libc::pollfd { fd: file.as_raw_fd(), events, revents: 0 };
         // SAFETY: one valid pollfd for the duration of the call.
         let r = unsafe { libc::poll(&mut pfd, 1, POLL_MS) };
         if r < 0 {
@@ -415,10 +362,7 @@ mod tests {
 
     #[test]
     fn empty_input_matches_reference() {
-        assert_eq!(
-            hex::encode(hash(b"", None, 32).unwrap()),
-            "af1349b9f5f9a1a6a0404dea36dcc9499bcb25c9adc112b7cc9a93cae41f3262"
-        );
+        assert_eq!(hex::encode(hash(b"", None, 32).unwrap()), "af1349b9f5f9a1a6a0404dea36dcc9499bcb25c9adc112b7cc9a93cae41f3262");
     }
 
     #[test]
@@ -456,14 +400,8 @@ mod tests {
 
     #[test]
     fn bad_lengths_and_keys_are_named() {
-        assert!(hash(b"", None, 0)
-            .unwrap_err()
-            .message
-            .starts_with("length:"));
-        assert!(hash(b"", Some(&[0u8; 31]), 32)
-            .unwrap_err()
-            .message
-            .starts_with("key:"));
+        assert!(hash(b"", None, 0).unwrap_err().message.starts_with("length:"));
+        assert!(hash(b"", Some(&[0u8; 31]), 32).unwrap_err().message.starts_with("key:"));
         assert!(hash(b"", None, MAX_OUTPUT_LEN + 1).is_err());
     }
 
@@ -490,19 +428,13 @@ mod tests {
             std::fs::write(&p, &data).unwrap();
             let want = hash(&data, None, 32).unwrap();
             assert_eq!(hash_file(&p, &FileOptions::default()).unwrap(), want);
-            let serial = FileOptions {
-                parallel: Some(false),
-                ..Default::default()
-            };
+            let serial = FileOptions { parallel: Some(false), ..Default::default() };
             assert_eq!(hash_file(&p, &serial).unwrap(), want);
         }
         let err = hash_file(&dir.join("missing"), &FileOptions::default()).unwrap_err();
         assert_eq!(err.code, omnitide_common::code::IO);
         assert!(err.message.contains("missing"));
-        assert!(hash_file(&dir, &FileOptions::default())
-            .unwrap_err()
-            .message
-            .contains("directory"));
+        assert!(hash_file(&dir, &FileOptions::default()).unwrap_err().message.contains("directory"));
         std::fs::remove_dir_all(&dir).unwrap();
     }
 
@@ -517,23 +449,12 @@ mod tests {
         // /dev/zero never ends: refused at once by default, bounded by max_bytes
         let e = hash_file(Path::new("/dev/zero"), &FileOptions::default()).unwrap_err();
         assert_eq!(e.code, omnitide_common::code::INVALID_ARGUMENT);
-        assert!(
-            e.message
-                .starts_with("path: '/dev/zero' is a character device"),
-            "{}",
-            e.message
-        );
-        let bounded = FileOptions {
-            max_bytes: Some(1 << 20),
-            ..Default::default()
-        };
+        assert!(e.message.starts_with("path: '/dev/zero' is a character device"), "{}", e.message);
+        let bounded = FileOptions { max_bytes: Some(1 << 20), ..Default::default() };
         let e = hash_file(Path::new("/dev/zero"), &bounded).unwrap_err();
         assert_eq!(e.code, omnitide_common::code::LIMIT, "{}", e.message);
         // /dev/null ends at once: streamed when bounded
-        assert_eq!(
-            hash_file(Path::new("/dev/null"), &bounded).unwrap(),
-            hash(b"", None, 32).unwrap()
-        );
+        assert_eq!(hash_file(Path::new("/dev/null"), &bounded).unwrap(), hash(b"", None, 32).unwrap());
 
         let dir = std::env::temp_dir().join(format!("omni-b3-fifo-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
@@ -547,18 +468,11 @@ mod tests {
             let fifo = fifo.clone();
             std::thread::spawn(move || std::fs::write(&fifo, vec![7u8; 200_000]).unwrap())
         };
-        assert_eq!(
-            hash_file(&fifo, &bounded).unwrap(),
-            hash(&vec![7u8; 200_000], None, 32).unwrap()
-        );
+        assert_eq!(hash_file(&fifo, &bounded).unwrap(), hash(&vec![7u8; 200_000], None, 32).unwrap());
         writer.join().unwrap();
         // a FIFO nobody writes to: the cancel flag stops the wait
         let flag = AtomicBool::new(false);
-        let cancellable = FileOptions {
-            max_bytes: Some(1 << 20),
-            cancel: Some(&flag),
-            ..Default::default()
-        };
+        let cancellable = FileOptions { max_bytes: Some(1 << 20), cancel: Some(&flag), ..Default::default() };
         let e = std::thread::scope(|s| {
             s.spawn(|| {
                 std::thread::sleep(std::time::Duration::from_millis(100));

@@ -51,10 +51,7 @@ impl Mode {
         match s {
             "strict" => Ok(Mode::Strict),
             "zip215" => Ok(Mode::Zip215),
-            other => Err(Error::invalid_arg(
-                arg,
-                format!("expected 'strict' or 'zip215', got '{other}'"),
-            )),
+            other => Err(Error::invalid_arg(arg, format!("expected 'strict' or 'zip215', got '{other}'"))),
         }
     }
 }
@@ -79,9 +76,7 @@ pub struct Signer {
 impl Signer {
     pub fn new(secret: &[u8]) -> Result<Self> {
         let seed = fixed::<SECRET_KEY_LEN>("secretKey", secret)?;
-        Ok(Self {
-            key: SigningKey::from_bytes(seed),
-        })
+        Ok(Self { key: SigningKey::from_bytes(seed) })
     }
 
     pub fn public_key(&self) -> [u8; PUBLIC_KEY_LEN] {
@@ -111,10 +106,7 @@ fn with_cached_key<R>(seed: &[u8; SECRET_KEY_LEN], f: impl FnOnce(&SigningKey) -
     let cache = guard.get_or_insert_with(|| {
         let mut id_key = [0u8; 32];
         OsRng.fill_bytes(&mut id_key);
-        KeyCache {
-            id_key,
-            entries: Vec::with_capacity(KEY_CACHE_SLOTS),
-        }
+        KeyCache { id_key, entries: Vec::with_capacity(KEY_CACHE_SLOTS) }
     });
     let id = *blake3::keyed_hash(&cache.id_key, seed).as_bytes();
     if let Some(pos) = cache.entries.iter().position(|(k, _)| *k == id) {
@@ -197,15 +189,12 @@ fn verify_zip215(signature: &[u8; 64], message: &[u8], public_key: &[u8; 32]) ->
     let Ok(vk) = ed25519_zebra::VerificationKey::try_from(*public_key) else {
         return false;
     };
-    vk.verify(&ed25519_zebra::Signature::from(*signature), message)
-        .is_ok()
+    vk.verify(&ed25519_zebra::Signature::from(*signature), message).is_ok()
 }
 
 fn verify_fixed(signature: &[u8; 64], message: &[u8], public_key: &[u8; 32], mode: Mode) -> bool {
     match mode {
-        Mode::Strict => {
-            prepare_strict(signature, message, public_key).is_some_and(|p| verify_prepared(&p))
-        }
+        Mode::Strict => prepare_strict(signature, message, public_key).is_some_and(|p| verify_prepared(&p)),
         Mode::Zip215 => verify_zip215(signature, message, public_key),
     }
 }
@@ -245,21 +234,13 @@ impl<'a> Packed<'a> {
         if self.signatures.len() != n * SIGNATURE_LEN {
             return Err(Error::invalid_arg(
                 "signatures",
-                format!(
-                    "expected {} bytes (64 per item), got {}",
-                    n * SIGNATURE_LEN,
-                    self.signatures.len()
-                ),
+                format!("expected {} bytes (64 per item), got {}", n * SIGNATURE_LEN, self.signatures.len()),
             ));
         }
         if self.public_keys.len() != n * PUBLIC_KEY_LEN {
             return Err(Error::invalid_arg(
                 "publicKeys",
-                format!(
-                    "expected {} bytes (32 per item), got {}",
-                    n * PUBLIC_KEY_LEN,
-                    self.public_keys.len()
-                ),
+                format!("expected {} bytes (32 per item), got {}", n * PUBLIC_KEY_LEN, self.public_keys.len()),
             ));
         }
         let mut items = Vec::with_capacity(n);
@@ -269,10 +250,7 @@ impl<'a> Packed<'a> {
             if end < start || end > self.messages.len() {
                 return Err(Error::invalid_arg(
                     "ends",
-                    format!(
-                        "ends[{i}] = {end} is out of order or past the data ({} bytes)",
-                        self.messages.len()
-                    ),
+                    format!("ends[{i}] = {end} is out of order or past the data ({} bytes)", self.messages.len()),
                 ));
             }
             items.push(Item {
@@ -311,9 +289,7 @@ fn strict_batch_holds(items: &[&Prepared], seed: &[u8; 32]) -> bool {
     }
     scalars.push(b_coeff);
     points.push(ED25519_BASEPOINT_POINT);
-    EdwardsPoint::vartime_multiscalar_mul(scalars, points)
-        .mul_by_cofactor()
-        .is_identity()
+    EdwardsPoint::vartime_multiscalar_mul(scalars, points).mul_by_cofactor().is_identity()
 }
 
 /// Per-item answers for `items` (all already prepared): one batch equation,
@@ -371,11 +347,7 @@ fn zip215_batch(items: &[Item<'_>], out: &mut [bool]) {
     fn answers(items: &[Item<'_>], out: &mut [bool]) {
         if items.len() < MIN_BATCH {
             for (o, it) in out.iter_mut().zip(items) {
-                *o = verify_zip215(
-                    it.signature.try_into().unwrap(),
-                    it.message,
-                    it.public_key.try_into().unwrap(),
-                );
+                *o = verify_zip215(it.signature.try_into().unwrap(), it.message, it.public_key.try_into().unwrap());
             }
             return;
         }
@@ -383,11 +355,7 @@ fn zip215_batch(items: &[Item<'_>], out: &mut [bool]) {
         for it in items {
             let pk: [u8; 32] = it.public_key.try_into().unwrap();
             let sig: [u8; 64] = it.signature.try_into().unwrap();
-            v.queue((
-                ed25519_zebra::VerificationKeyBytes::from(pk),
-                ed25519_zebra::Signature::from(sig),
-                &it.message,
-            ));
+            v.queue((ed25519_zebra::VerificationKeyBytes::from(pk), ed25519_zebra::Signature::from(sig), &it.message));
         }
         if v.verify(OsRng).is_ok() {
             out.fill(true);
@@ -413,10 +381,7 @@ fn check_items(items: &[Item<'_>]) -> Result<()> {
         if it.public_key.len() != PUBLIC_KEY_LEN {
             return Err(Error::invalid_arg(
                 &format!("items[{i}].publicKey"),
-                format!(
-                    "expected {PUBLIC_KEY_LEN} bytes, got {}",
-                    it.public_key.len()
-                ),
+                format!("expected {PUBLIC_KEY_LEN} bytes, got {}", it.public_key.len()),
             ));
         }
     }
@@ -435,9 +400,7 @@ pub fn verify_batch(items: &[Item<'_>], mode: Mode, parallel: bool) -> Result<Ve
     let threads = rayon::current_num_threads();
     if parallel && threads > 1 && items.len() >= 2 * MIN_CHUNK_PER_THREAD {
         let chunk = items.len().div_ceil(threads).max(MIN_CHUNK_PER_THREAD);
-        out.par_chunks_mut(chunk)
-            .zip(items.par_chunks(chunk))
-            .for_each(|(o, it)| run(it, o));
+        out.par_chunks_mut(chunk).zip(items.par_chunks(chunk)).for_each(|(o, it)| run(it, o));
     } else {
         run(items, &mut out);
     }
@@ -455,78 +418,31 @@ mod tests {
         let pks: Vec<u8> = msgs.iter().flat_map(|_| pk).collect();
         let data = b"accc";
         let ends = [1u32, 1, 4];
-        let p = Packed {
-            signatures: &sigs,
-            public_keys: &pks,
-            messages: data,
-            message_ends: &ends,
-        };
+        let p = Packed { signatures: &sigs, public_keys: &pks, messages: data, message_ends: &ends };
         let items = p.items().unwrap();
-        assert_eq!(
-            items.iter().map(|i| i.message).collect::<Vec<_>>(),
-            msgs.to_vec()
-        );
-        assert_eq!(
-            verify_batch(&items, Mode::default(), false).unwrap(),
-            vec![true; 3]
-        );
-        let short = Packed {
-            signatures: &sigs[..64],
-            ..p
-        };
-        assert!(short
-            .items()
-            .unwrap_err()
-            .message
-            .starts_with("signatures: expected 192 bytes"));
-        let bad_pk = Packed {
-            public_keys: &pks[..32],
-            ..p
-        };
-        assert!(bad_pk
-            .items()
-            .unwrap_err()
-            .message
-            .starts_with("publicKeys:"));
+        assert_eq!(items.iter().map(|i| i.message).collect::<Vec<_>>(), msgs.to_vec());
+        assert_eq!(verify_batch(&items, Mode::default(), false).unwrap(), vec![true; 3]);
+        let short = Packed { signatures: &sigs[..64], ..p };
+        assert!(short.items().unwrap_err().message.starts_with("signatures: expected 192 bytes"));
+        let bad_pk = Packed { public_keys: &pks[..32], ..p };
+        assert!(bad_pk.items().unwrap_err().message.starts_with("publicKeys:"));
         let back = [1u32, 0, 4];
-        assert!(Packed {
-            message_ends: &back,
-            ..p
-        }
-        .items()
-        .unwrap_err()
-        .message
-        .starts_with("ends: ends[1] = 0"));
+        assert!(Packed { message_ends: &back, ..p }.items().unwrap_err().message.starts_with("ends: ends[1] = 0"));
         let past = [1u32, 1, 5];
-        assert!(Packed {
-            message_ends: &past,
-            ..p
-        }
-        .items()
-        .unwrap_err()
-        .message
-        .starts_with("ends: ends[2] = 5"));
+        assert!(Packed { message_ends: &past, ..p }.items().unwrap_err().message.starts_with("ends: ends[2] = 5"));
     }
 
     use super::*;
 
     fn item<'a>(s: &'a [u8; 64], m: &'a [u8], p: &'a [u8; 32]) -> Item<'a> {
-        Item {
-            signature: s,
-            message: m,
-            public_key: p,
-        }
+        Item { signature: s, message: m, public_key: p }
     }
 
     #[test]
     fn rfc8032_test_1() {
-        let sk = hex::decode("9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f60")
-            .unwrap();
+        let sk = hex::decode("9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f60").unwrap();
         let pk = public_key_from_secret(&sk).unwrap();
-        assert_eq!(
-            hex::encode(pk),
-            "d75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f707511a"
-        );
+        assert_eq!(hex::encode(pk), "d75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f707511a");
         let sig = sign(b"", &sk).unwrap();
         assert_eq!(
             hex::encode(sig),
@@ -561,8 +477,8 @@ mod tests {
         let mut sig = sign(b"msg", &sk).unwrap();
         // s + L is the classic malleability: same equation, non-canonical scalar.
         let l: [u8; 32] = [
-            0xed, 0xd3, 0xf5, 0x5c, 0x1a, 0x63, 0x12, 0x58, 0xd6, 0x9c, 0xf7, 0xa2, 0xde, 0xf9,
-            0xde, 0x14, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x10,
+            0xed, 0xd3, 0xf5, 0x5c, 0x1a, 0x63, 0x12, 0x58, 0xd6, 0x9c, 0xf7, 0xa2, 0xde, 0xf9, 0xde, 0x14, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+            0, 0, 0, 0, 0, 0x10,
         ];
         let mut carry = 0u16;
         for i in 0..32 {
@@ -585,14 +501,8 @@ mod tests {
         assert!(!verify(&sig, b"anything", &pk, Mode::Strict).unwrap());
         assert!(verify(&sig, b"anything", &pk, Mode::Zip215).unwrap());
         let items = vec![item(&sig, b"anything", &pk); 10];
-        assert_eq!(
-            verify_batch(&items, Mode::Strict, false).unwrap(),
-            vec![false; 10]
-        );
-        assert_eq!(
-            verify_batch(&items, Mode::Zip215, false).unwrap(),
-            vec![true; 10]
-        );
+        assert_eq!(verify_batch(&items, Mode::Strict, false).unwrap(), vec![false; 10]);
+        assert_eq!(verify_batch(&items, Mode::Zip215, false).unwrap(), vec![true; 10]);
     }
 
     #[test]
@@ -611,28 +521,19 @@ mod tests {
     fn batch_finds_exactly_the_bad_items() {
         let n = 300;
         let keys: Vec<_> = (0..8).map(|_| generate_keypair()).collect();
-        let msgs: Vec<Vec<u8>> = (0..n)
-            .map(|i| format!("message {i}").into_bytes())
-            .collect();
-        let mut sigs: Vec<[u8; 64]> = (0..n)
-            .map(|i| sign(&msgs[i], &keys[i % 8].0).unwrap())
-            .collect();
+        let msgs: Vec<Vec<u8>> = (0..n).map(|i| format!("message {i}").into_bytes()).collect();
+        let mut sigs: Vec<[u8; 64]> = (0..n).map(|i| sign(&msgs[i], &keys[i % 8].0).unwrap()).collect();
         let bad = [0usize, 17, 18, 150, 299];
         for &b in &bad {
             sigs[b][40] ^= 1;
         }
-        let items: Vec<Item> = (0..n)
-            .map(|i| item(&sigs[i], &msgs[i], &keys[i % 8].1))
-            .collect();
+        let items: Vec<Item> = (0..n).map(|i| item(&sigs[i], &msgs[i], &keys[i % 8].1)).collect();
         for mode in [Mode::Strict, Mode::Zip215] {
             for parallel in [false, true] {
                 let got = verify_batch(&items, mode, parallel).unwrap();
                 for i in 0..n {
                     assert_eq!(got[i], !bad.contains(&i), "item {i} mode {mode:?}");
-                    assert_eq!(
-                        got[i],
-                        verify(&sigs[i], &msgs[i], &keys[i % 8].1, mode).unwrap()
-                    );
+                    assert_eq!(got[i], verify(&sigs[i], &msgs[i], &keys[i % 8].1, mode).unwrap());
                 }
             }
         }
@@ -647,19 +548,14 @@ mod tests {
         let (sk, pk) = generate_keypair();
         let msg = b"torsion";
         let sig = sign(msg, &sk).unwrap();
-        let r = CompressedEdwardsY(sig[..32].try_into().unwrap())
-            .decompress()
-            .unwrap();
+        let r = CompressedEdwardsY(sig[..32].try_into().unwrap()).decompress().unwrap();
         let t = curve25519_dalek::constants::EIGHT_TORSION[1];
         let mut forged = sig;
         forged[..32].copy_from_slice((r + t).compress().as_bytes());
         let single = verify(&forged, msg, &pk, Mode::Strict).unwrap();
         let items = vec![item(&forged, msg, &pk); 16];
         for _ in 0..20 {
-            assert_eq!(
-                verify_batch(&items, Mode::Strict, false).unwrap(),
-                vec![single; 16]
-            );
+            assert_eq!(verify_batch(&items, Mode::Strict, false).unwrap(), vec![single; 16]);
         }
     }
 
@@ -668,23 +564,9 @@ mod tests {
         let e = verify(&[0u8; 63], b"", &[0u8; 32], Mode::Strict).unwrap_err();
         assert!(e.message.starts_with("signature:"));
         let sig = [0u8; 64];
-        let items = [
-            item(&sig, b"", &[0u8; 32]),
-            Item {
-                signature: &sig,
-                message: b"",
-                public_key: &[0u8; 5],
-            },
-        ];
+        let items = [item(&sig, b"", &[0u8; 32]), Item { signature: &sig, message: b"", public_key: &[0u8; 5] }];
         let e = verify_batch(&items, Mode::Strict, false).unwrap_err();
-        assert!(
-            e.message.starts_with("items[1].publicKey:"),
-            "{}",
-            e.message
-        );
-        assert!(sign(b"", &[0u8; 31])
-            .unwrap_err()
-            .message
-            .starts_with("secretKey:"));
+        assert!(e.message.starts_with("items[1].publicKey:"), "{}", e.message);
+        assert!(sign(b"", &[0u8; 31]).unwrap_err().message.starts_with("secretKey:"));
     }
 }

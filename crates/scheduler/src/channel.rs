@@ -36,10 +36,7 @@ pub fn create(capacity: usize) -> Result<Arc<Channel>> {
     let c = Arc::new(Channel {
         id,
         capacity,
-        st: Mutex::new(State {
-            q: VecDeque::new(),
-            closed: false,
-        }),
+        st: Mutex::new(State { q: VecDeque::new(), closed: false }),
         not_empty: Condvar::new(),
         not_full: Condvar::new(),
     });
@@ -48,12 +45,12 @@ pub fn create(capacity: usize) -> Result<Arc<Channel>> {
 }
 
 pub fn get(id: u32) -> Result<Arc<Channel>> {
-    registry().lock().unwrap().get(&id).cloned().ok_or_else(|| {
-        Error::new(
-            code::CLOSED,
-            format!("channel {id}: not found (closed and drained)"),
-        )
-    })
+    registry()
+        .lock()
+        .unwrap()
+        .get(&id)
+        .cloned()
+        .ok_or_else(|| Error::new(code::CLOSED, format!("channel {id}: not found (closed and drained)")))
 }
 
 fn closed_err(id: u32) -> Error {

@@ -40,24 +40,14 @@ pub struct TaskRec {
 
 impl std::fmt::Debug for TaskRec {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("TaskRec")
-            .field("header", &self.header)
-            .field("len", &self.range.len())
-            .finish()
+        f.debug_struct("TaskRec").field("header", &self.header).field("len", &self.range.len()).finish()
     }
 }
 
 impl TaskRec {
     pub fn new(header: TaskHeader, payload: Vec<u8>) -> Self {
         let len = payload.len();
-        Self {
-            header: TaskHeader {
-                len: len as u32,
-                ..header
-            },
-            batch: Arc::new(payload),
-            range: 0..len,
-        }
+        Self { header: TaskHeader { len: len as u32, ..header }, batch: Arc::new(payload), range: 0..len }
     }
     pub fn id(&self) -> u64 {
         self.header.id
@@ -155,10 +145,7 @@ pub enum CancelOutcome {
 
 impl std::fmt::Debug for Core {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Core")
-            .field("id", &self.id)
-            .field("threads", &self.threads)
-            .finish()
+        f.debug_struct("Core").field("id", &self.id).field("threads", &self.threads).finish()
     }
 }
 
@@ -190,10 +177,7 @@ impl Core {
             closed: AtomicBool::new(false),
             cancelled: Mutex::new(HashSet::new()),
             n_cancelled: AtomicUsize::new(0),
-            done: Mutex::new(Done {
-                buf: Vec::new(),
-                notified: false,
-            }),
+            done: Mutex::new(Done { buf: Vec::new(), notified: false }),
             pool: OnceLock::new(),
             children: Mutex::new(HashMap::new()),
             n_children: AtomicUsize::new(0),
@@ -212,18 +196,13 @@ impl Core {
 
     fn check_open(&self) -> Result<()> {
         if self.is_closed() {
-            return Err(Error::new(
-                code::CLOSED,
-                format!("scheduler {}: closed", self.id),
-            ));
+            return Err(Error::new(code::CLOSED, format!("scheduler {}: closed", self.id)));
         }
         Ok(())
     }
 
     fn slot(&self, slot: usize) -> Result<&Slot> {
-        self.slots.get(slot).ok_or_else(|| {
-            Error::invalid_arg("slot", format!("must be < {}, got {slot}", self.threads))
-        })
+        self.slots.get(slot).ok_or_else(|| Error::invalid_arg("slot", format!("must be < {}, got {slot}", self.threads)))
     }
 
     /// Rayon pool for native kernels, sized like the worker pool.
@@ -260,11 +239,7 @@ impl Core {
         self.queued.fetch_add(n as i64, Ordering::AcqRel);
         for (h, range) in parsed {
             let p = Priority::from_i32(h.priority) as usize;
-            self.injectors[p].push(TaskRec {
-                header: h,
-                batch: batch.clone(),
-                range,
-            });
+            self.injectors[p].push(TaskRec { header: h, batch: batch.clone(), range });
         }
         self.wake_up(n);
         Ok(n)
@@ -287,14 +262,7 @@ impl Core {
     /// goes onto `slot`'s own deque (LIFO for the owner, stealable by the
     /// others), and its completion is routed back to `slot` (see
     /// [`Core::child_results`]) instead of the main thread. Returns the id.
-    pub fn spawn(
-        &self,
-        slot: usize,
-        parent: u64,
-        name: u32,
-        flags: u32,
-        payload: Vec<u8>,
-    ) -> Result<u64> {
+    pub fn spawn(&self, slot: usize, parent: u64, name: u32, flags: u32, payload: Vec<u8>) -> Result<u64> {
         self.slot(slot)?;
         let id = self.next_child.fetch_add(1, Ordering::Relaxed);
         {
@@ -302,13 +270,7 @@ impl Core {
             c.insert(id, (slot, parent));
             self.n_children.store(c.len(), Ordering::Release);
         }
-        let h = TaskHeader {
-            id,
-            len: 0,
-            name,
-            priority: 0,
-            flags,
-        };
+        let h = TaskHeader { id, len: 0, name, priority: 0, flags };
         if let Err(e) = self.push(TaskRec::new(h, payload), Some(slot)) {
             self.forget_child(id);
             return Err(e);
@@ -333,9 +295,7 @@ impl Core {
     }
 
     fn has_child_results(&self, slot: usize) -> bool {
-        self.child_done
-            .get(slot)
-            .is_some_and(|b| !b.lock().unwrap().is_empty())
+        self.child_done.get(slot).is_some_and(|b| !b.lock().unwrap().is_empty())
     }
 
     fn is_cancelled(&self, id: u64) -> bool {
@@ -376,9 +336,7 @@ impl Core {
                 match victim.stealer.steal_batch_and_pop(local) {
                     Steal::Success(t) => {
                         let moved = local.len().saturating_sub(before) as u64;
-                        self.slots[me]
-                            .stolen
-                            .fetch_add(1 + moved, Ordering::Relaxed);
+                        self.slots[me].stolen.fetch_add(1 + moved, Ordering::Relaxed);
                         return Some(t);
                     }
                     Steal::Retry => retry = true,
@@ -496,15 +454,10 @@ impl Core {
             let mut routed = false;
             let mut o = 0;
             for id in &ids {
-                let end = o
-                    + COMPLETION_HEADER
-                    + u32::from_le_bytes(batch[o + 8..o + 12].try_into().unwrap()) as usize;
+                let end = o + COMPLETION_HEADER + u32::from_le_bytes(batch[o + 8..o + 12].try_into().unwrap()) as usize;
                 match self.forget_child(*id) {
                     Some(parent) => {
-                        self.child_done[parent]
-                            .lock()
-                            .unwrap()
-                            .extend_from_slice(&batch[o..end]);
+                        self.child_done[parent].lock().unwrap().extend_from_slice(&batch[o..end]);
                         routed = true;
                     }
                     None => main.extend_from_slice(&batch[o..end]),
@@ -598,14 +551,7 @@ impl Core {
     }
 
     pub fn inflight(&self, slot: usize) -> Result<Vec<u64>> {
-        let mut v: Vec<u64> = self
-            .slot(slot)?
-            .inflight
-            .lock()
-            .unwrap()
-            .keys()
-            .copied()
-            .collect();
+        let mut v: Vec<u64> = self.slot(slot)?.inflight.lock().unwrap().keys().copied().collect();
         v.sort_unstable();
         Ok(v)
     }
@@ -644,12 +590,7 @@ impl Core {
                     }
                     Some((ps, _)) => {
                         self.forget_child(c);
-                        wire::write_completion(
-                            &mut self.child_done[ps].lock().unwrap(),
-                            c,
-                            STATUS_WORKER_LOST,
-                            &[],
-                        );
+                        wire::write_completion(&mut self.child_done[ps].lock().unwrap(), c, STATUS_WORKER_LOST, &[]);
                         let _s = self.sleepers.lock().unwrap();
                         self.wake.notify_all();
                         break;
@@ -661,39 +602,25 @@ impl Core {
                 }
             }
         }
-        let mut requeue: Vec<TaskRec> = taken
-            .into_values()
-            .filter(|t| !dead.contains(&t.id()))
-            .collect();
+        let mut requeue: Vec<TaskRec> = taken.into_values().filter(|t| !dead.contains(&t.id())).collect();
         requeue.sort_by_key(|t| t.id());
         let mut ids = Vec::new();
         if self.is_closed() {
-            return Ok(Lost {
-                requeued: requeue.iter().map(|t| t.id()).collect(),
-                failed,
-            });
+            return Ok(Lost { requeued: requeue.iter().map(|t| t.id()).collect(), failed });
         }
-        self.queued
-            .fetch_add(requeue.len() as i64, Ordering::AcqRel);
+        self.queued.fetch_add(requeue.len() as i64, Ordering::AcqRel);
         for t in requeue {
             ids.push(t.id());
             self.injectors[Priority::High as usize].push(t);
         }
         self.wake_up(ids.len());
-        Ok(Lost {
-            requeued: ids,
-            failed,
-        })
+        Ok(Lost { requeued: ids, failed })
     }
 
     pub fn stats(&self) -> Stats {
         Stats {
             queued: self.queued.load(Ordering::Acquire).max(0) as u64,
-            injected: [
-                self.injectors[0].len() as u64,
-                self.injectors[1].len() as u64,
-                self.injectors[2].len() as u64,
-            ],
+            injected: [self.injectors[0].len() as u64, self.injectors[1].len() as u64, self.injectors[2].len() as u64],
             slots: self
                 .slots
                 .iter()

@@ -37,10 +37,7 @@ static NEXT_ID: AtomicU32 = AtomicU32::new(1);
 /// Creates a scheduler core with `threads` worker slots and registers it.
 pub fn create(threads: usize) -> Result<Arc<Core>> {
     if threads == 0 || threads > 1024 {
-        return Err(Error::invalid_arg(
-            "threads",
-            format!("must be in 1..=1024, got {threads}"),
-        ));
+        return Err(Error::invalid_arg("threads", format!("must be in 1..=1024, got {threads}")));
     }
     let id = NEXT_ID.fetch_add(1, Ordering::Relaxed);
     let core = Arc::new(Core::new(id, threads));
@@ -50,12 +47,12 @@ pub fn create(threads: usize) -> Result<Arc<Core>> {
 
 /// Looks a scheduler up by id (from any thread).
 pub fn get(id: u32) -> Result<Arc<Core>> {
-    registry().lock().unwrap().get(&id).cloned().ok_or_else(|| {
-        Error::new(
-            omnitide_common::code::CLOSED,
-            format!("scheduler {id}: not found (closed)"),
-        )
-    })
+    registry()
+        .lock()
+        .unwrap()
+        .get(&id)
+        .cloned()
+        .ok_or_else(|| Error::new(omnitide_common::code::CLOSED, format!("scheduler {id}: not found (closed)")))
 }
 
 /// Closes and unregisters a scheduler; parked workers wake up and see it closed.

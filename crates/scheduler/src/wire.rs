@@ -30,10 +30,7 @@ fn u32_at(b: &[u8], o: usize) -> u32 {
 
 pub fn id_from_f64(arg: &str, v: f64) -> Result<u64> {
     if !((0.0..=9007199254740991.0).contains(&v) && v.fract() == 0.0) {
-        return Err(Error::invalid_arg(
-            arg,
-            format!("task id must be a safe non-negative integer, got {v}"),
-        ));
+        return Err(Error::invalid_arg(arg, format!("task id must be a safe non-negative integer, got {v}")));
     }
     Ok(v as u64)
 }
@@ -54,10 +51,7 @@ pub fn parse_tasks(arg: &str, b: &[u8]) -> Result<Vec<(TaskHeader, std::ops::Ran
     let mut o = 0;
     while o < b.len() {
         if b.len() - o < TASK_HEADER {
-            return Err(Error::invalid_arg(
-                arg,
-                format!("truncated task header at byte {o}"),
-            ));
+            return Err(Error::invalid_arg(arg, format!("truncated task header at byte {o}")));
         }
         let h = TaskHeader {
             id: id_from_f64(arg, f64_at(b, o))?,
@@ -69,13 +63,7 @@ pub fn parse_tasks(arg: &str, b: &[u8]) -> Result<Vec<(TaskHeader, std::ops::Ran
         let start = o + TASK_HEADER;
         let end = start + h.len as usize;
         if end > b.len() {
-            return Err(Error::invalid_arg(
-                arg,
-                format!(
-                    "task {} payload of {} bytes overruns the batch",
-                    h.id, h.len
-                ),
-            ));
+            return Err(Error::invalid_arg(arg, format!("task {} payload of {} bytes overruns the batch", h.id, h.len)));
         }
         out.push((h, start..end));
         o = end;
@@ -89,18 +77,12 @@ pub fn completion_ids(arg: &str, b: &[u8]) -> Result<Vec<u64>> {
     let mut o = 0;
     while o < b.len() {
         if b.len() - o < COMPLETION_HEADER {
-            return Err(Error::invalid_arg(
-                arg,
-                format!("truncated completion header at byte {o}"),
-            ));
+            return Err(Error::invalid_arg(arg, format!("truncated completion header at byte {o}")));
         }
         ids.push(id_from_f64(arg, f64_at(b, o))?);
         let end = o + COMPLETION_HEADER + u32_at(b, o + 8) as usize;
         if end > b.len() {
-            return Err(Error::invalid_arg(
-                arg,
-                format!("completion payload overruns the batch at byte {o}"),
-            ));
+            return Err(Error::invalid_arg(arg, format!("completion payload overruns the batch at byte {o}")));
         }
         o = end;
     }

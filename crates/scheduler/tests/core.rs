@@ -12,14 +12,7 @@ fn batch(ids: impl IntoIterator<Item = u64>, prio: i32) -> Vec<u8> {
     let mut b = Vec::new();
     for id in ids {
         let payload = id.to_le_bytes();
-        TaskHeader {
-            id,
-            len: 8,
-            name: 7,
-            priority: prio,
-            flags: 0,
-        }
-        .write(&mut b);
+        TaskHeader { id, len: 8, name: 7, priority: prio, flags: 0 }.write(&mut b);
         b.extend_from_slice(&payload);
     }
     b
@@ -40,14 +33,8 @@ fn submit_take_complete_drain_roundtrip() {
     assert_eq!(&packed[r.clone()], &h.id.to_le_bytes());
     let mut done = Vec::new();
     wire::write_completion(&mut done, h.id, 0, b"ok");
-    assert!(
-        c.complete(0, &done, 1000).unwrap(),
-        "first batch wakes the main thread"
-    );
-    assert!(
-        !c.complete(0, &[], 0).unwrap(),
-        "second batch before drain does not"
-    );
+    assert!(c.complete(0, &done, 1000).unwrap(), "first batch wakes the main thread");
+    assert!(!c.complete(0, &[], 0).unwrap(), "second batch before drain does not");
     let d = c.drain();
     assert_eq!(wire::completion_ids("d", &d).unwrap(), vec![h.id]);
     let s = c.stats();
@@ -72,14 +59,8 @@ fn high_priority_first() {
         order.push(t[0].id());
     }
     assert_eq!(&order[..2], &[20, 21]);
-    assert_eq!(
-        &order[2..5].iter().copied().collect::<HashSet<_>>(),
-        &[10, 11, 12].into()
-    );
-    assert_eq!(
-        &order[5..].iter().copied().collect::<HashSet<_>>(),
-        &[1, 2, 3].into()
-    );
+    assert_eq!(&order[2..5].iter().copied().collect::<HashSet<_>>(), &[10, 11, 12].into());
+    assert_eq!(&order[5..].iter().copied().collect::<HashSet<_>>(), &[1, 2, 3].into());
     destroy(c.id);
 }
 
@@ -208,16 +189,9 @@ fn many_threads_execute_every_task_once_with_stealing() {
 fn spawned_local_tasks_are_stolen_by_idle_workers() {
     let c = create(2).unwrap();
     for id in 1..=64 {
-        let mut h = TaskHeader {
-            id,
-            len: 0,
-            name: 0,
-            priority: 0,
-            flags: 0,
-        };
+        let mut h = TaskHeader { id, len: 0, name: 0, priority: 0, flags: 0 };
         h.len = 0;
-        c.push(omnitide_scheduler::TaskRec::new(h, vec![]), Some(0))
-            .unwrap();
+        c.push(omnitide_scheduler::TaskRec::new(h, vec![]), Some(0)).unwrap();
     }
     let t = c.take(1, 8, PARK).unwrap();
     assert!(!t.is_empty());
@@ -233,11 +207,7 @@ fn malformed_batches_name_the_argument() {
     let e = c.submit(b).unwrap_err();
     assert_eq!(e.code, "ERR_OMNI_INVALID_ARGUMENT");
     assert!(e.message.starts_with("tasks:"), "{}", e.message);
-    assert!(c
-        .complete(0, &[1, 2, 3], 0)
-        .unwrap_err()
-        .message
-        .starts_with("completions:"));
+    assert!(c.complete(0, &[1, 2, 3], 0).unwrap_err().message.starts_with("completions:"));
     assert!(c.take(5, 1, PARK).unwrap_err().message.starts_with("slot:"));
     assert_eq!(create(0).unwrap_err().code, "ERR_OMNI_INVALID_ARGUMENT");
     destroy(c.id);
@@ -248,23 +218,14 @@ fn channel_backpressure_and_close() {
     let ch = channel::create(2).unwrap();
     assert!(ch.send(vec![1], Duration::ZERO).unwrap());
     assert!(ch.send(vec![2], Duration::ZERO).unwrap());
-    assert!(
-        !ch.send(vec![3], Duration::from_millis(5)).unwrap(),
-        "full channel times out"
-    );
+    assert!(!ch.send(vec![3], Duration::from_millis(5)).unwrap(), "full channel times out");
     let ch2 = channel::get(ch.id).unwrap();
     let h = thread::spawn(move || ch2.send(vec![3], Duration::from_secs(5)).unwrap());
     thread::sleep(Duration::from_millis(20));
     assert_eq!(ch.recv(Duration::ZERO).unwrap(), Some(vec![1]));
-    assert!(
-        h.join().unwrap(),
-        "blocked sender proceeds once there is room"
-    );
+    assert!(h.join().unwrap(), "blocked sender proceeds once there is room");
     ch.close();
-    assert_eq!(
-        ch.send(vec![9], Duration::ZERO).unwrap_err().code,
-        "ERR_OMNI_CLOSED"
-    );
+    assert_eq!(ch.send(vec![9], Duration::ZERO).unwrap_err().code, "ERR_OMNI_CLOSED");
     assert_eq!(ch.recv(Duration::ZERO).unwrap(), Some(vec![2]));
     assert_eq!(ch.recv(Duration::ZERO).unwrap(), Some(vec![3]));
     assert_eq!(ch.recv(Duration::ZERO).unwrap_err().code, "ERR_OMNI_CLOSED");
@@ -286,8 +247,7 @@ fn native_kernels_hash_files_and_noop() {
     paths.push(dir.join("missing"));
     let r = kernels::hash_files(&c, &paths);
     for (i, h) in r.iter().take(10).enumerate() {
-        let expect =
-            omnitide_crypto::blake3::hash(format!("file {i}").as_bytes(), None, 32).unwrap();
+        let expect = omnitide_crypto::blake3::hash(format!("file {i}").as_bytes(), None, 32).unwrap();
         assert_eq!(h.as_ref().unwrap(), &expect);
     }
     assert_eq!(r[10].as_ref().unwrap_err().code, "ERR_OMNI_IO");
@@ -401,10 +361,7 @@ fn parked_take_wakes_when_a_subtask_result_arrives() {
     c.complete(1, &done, 0).unwrap();
     let (n, waited) = h.join().unwrap();
     assert_eq!(n, 0);
-    assert!(
-        waited < Duration::from_secs(10),
-        "woken by the result, not the park timeout"
-    );
+    assert!(waited < Duration::from_secs(10), "woken by the result, not the park timeout");
     destroy(c.id);
 }
 
