@@ -87,6 +87,7 @@ function eventsBench() {
 
 async function decisionsBench(root: string) {
   const ab = await Autoblocker.open(join(root, 'dec'), {
+    insecurePlaintext: true,
     domain: 'bench',
     scenarios: [{ file: 't.yaml', text: 'type: trigger\nname: t\ngroupby: source_ip\n' }],
   });
@@ -120,7 +121,7 @@ async function latencyBench(root: string) {
   const nodes: Autoblocker[] = [];
   try {
     for (const d of names) {
-      const ab = await Autoblocker.open(join(root, d), { domain: d });
+      const ab = await Autoblocker.open(join(root, d), { insecurePlaintext: true, domain: d });
       keys.push(ab.publicKey);
       await ab.close();
     }
@@ -138,6 +139,7 @@ async function latencyBench(root: string) {
       }
       nodes.push(
         await Autoblocker.open(join(root, d), {
+          insecurePlaintext: true,
           domain: d,
           trust: { roots: keys },
           enforcers,

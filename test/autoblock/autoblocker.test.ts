@@ -32,7 +32,7 @@ function get(port: number, headers: Record<string, string> = {}): Promise<number
 describe('omnitide/autoblock decisions', () => {
   it('a detection becomes a signed decision in the ledger that verify proves and explain explains', async () => {
     const dir = fresh();
-    const ab = await Autoblocker.open(dir, { domain: 'site-a', jails });
+    const ab = await Autoblocker.open(dir, { insecurePlaintext: true, domain: 'site-a', jails });
     try {
       const [d] = await ab.ingestLines(attempts('198.51.100.10'));
       expect(d).toMatchObject({ action: 'ban', scope: 'ip', value: '198.51.100.10', domain: 'site-a', origin: 'jail:app', logIndex: 0 });
@@ -72,7 +72,7 @@ describe('omnitide/autoblock decisions', () => {
   });
 
   it('operator bans, ranges, throttles; allowlists always win; bad requests are named', async () => {
-    const ab = await Autoblocker.open(fresh(), { domain: 'site-a', jails, allowlist: ['192.0.2.0/24'] });
+    const ab = await Autoblocker.open(fresh(), { insecurePlaintext: true, domain: 'site-a', jails, allowlist: ['192.0.2.0/24'] });
     try {
       const r = await ab.ban({ value: '203.0.113.0/24', duration: 60, reason: 'abuse' });
       expect(r).toMatchObject({ scope: 'range', value: '203.0.113.0/24' });
@@ -90,12 +90,12 @@ describe('omnitide/autoblock decisions', () => {
     } finally {
       await ab.close();
     }
-    await expect(Autoblocker.open(fresh(), { domain: 'bad domain!' })).rejects.toThrow(/opts.domain/);
-    await expect(Autoblocker.open('', { domain: 'x' })).rejects.toThrow(/dir/);
+    await expect(Autoblocker.open(fresh(), { insecurePlaintext: true, domain: 'bad domain!' })).rejects.toThrow(/opts.domain/);
+    await expect(Autoblocker.open('', { insecurePlaintext: true, domain: 'x' })).rejects.toThrow(/dir/);
   });
 
   it('HTTP middleware answers 403 for bans and 429 over a throttle, O(1) per request', async () => {
-    const ab = await Autoblocker.open(fresh(), { domain: 'site-a' });
+    const ab = await Autoblocker.open(fresh(), { insecurePlaintext: true, domain: 'site-a' });
     const mw = ab.middleware({ trustProxy: true });
     const server: Server = createServer((req, res) => {
       if (mw(req, res)) return;
@@ -137,7 +137,7 @@ describe('omnitide/autoblock decisions', () => {
       },
       close: () => set.clear(),
     };
-    const ab = await Autoblocker.open(dir, { domain: 'site-a', enforcers: [enforcer] });
+    const ab = await Autoblocker.open(dir, { insecurePlaintext: true, domain: 'site-a', enforcers: [enforcer] });
     const expired = new Promise<Decision>((r) => ab.once('expired', r));
     await ab.ban({ value: '198.51.100.30', duration: 0.3 });
     await ab.ban({ value: '198.51.100.31', duration: 3600 });
@@ -146,7 +146,7 @@ describe('omnitide/autoblock decisions', () => {
     expect([...set]).toEqual(['198.51.100.31']);
     await ab.close();
     expect(set.size).toBe(0);
-    const again = await Autoblocker.open(dir, { domain: 'site-a', enforcers: [enforcer] });
+    const again = await Autoblocker.open(dir, { insecurePlaintext: true, domain: 'site-a', enforcers: [enforcer] });
     try {
       expect([...set]).toEqual(['198.51.100.31']);
       expect(again.lookup('198.51.100.31')).toBeDefined();
@@ -160,12 +160,12 @@ describe('omnitide/autoblock decisions', () => {
   });
 
   it('decisions from other domains: accepted within delegated scope, rejected and logged otherwise', async () => {
-    const a = await Autoblocker.open(fresh(), { domain: 'site-a' });
-    const b = await Autoblocker.open(fresh(), { domain: 'site-b' });
-    const evil = await Autoblocker.open(fresh(), { domain: 'evil' });
+    const a = await Autoblocker.open(fresh(), { insecurePlaintext: true, domain: 'site-a' });
+    const b = await Autoblocker.open(fresh(), { insecurePlaintext: true, domain: 'site-b' });
+    const evil = await Autoblocker.open(fresh(), { insecurePlaintext: true, domain: 'evil' });
     const hubDir = fresh();
     // the receiving node: its own root key delegates "ip bans only, 1 h" to site-a
-    const hubAuth = await Autoblocker.open(hubDir, { domain: 'hub' });
+    const hubAuth = await Autoblocker.open(hubDir, { insecurePlaintext: true, domain: 'hub' });
     const auth = hubAuth.authority;
     auth.importPublicKey('site-a', a.publicKey);
     auth.importPublicKey('site-b', b.publicKey);
@@ -173,7 +173,7 @@ describe('omnitide/autoblock decisions', () => {
     const delegB = await auth.delegate({ from: 'hub', to: 'site-b', scope: { subjects: ['autoblock/ban/ip/*'], expiresAt: Date.now() + 300 } });
     const hubKey = hubAuth.publicKey;
     await hubAuth.close();
-    const hub = await Autoblocker.open(hubDir, { domain: 'hub', trust: { roots: [hubKey], delegations: [delegA.envelope, delegB.envelope] } });
+    const hub = await Autoblocker.open(hubDir, { insecurePlaintext: true, domain: 'hub', trust: { roots: [hubKey], delegations: [delegA.envelope, delegB.envelope] } });
     try {
       const ok = await a.ban({ value: '198.51.100.40', duration: 600 });
       await hub.submit(ok.envelope);
@@ -210,14 +210,14 @@ describe('omnitide/autoblock decisions', () => {
   });
 
   it('a global ban needs k of n domain signatures', async () => {
-    const [a, b, c] = await Promise.all(['site-a', 'site-b', 'site-c'].map((d) => Autoblocker.open(fresh(), { domain: d })));
+    const [a, b, c] = await Promise.all(['site-a', 'site-b', 'site-c'].map((d) => Autoblocker.open(fresh(), { insecurePlaintext: true, domain: d })));
     const hubDir = fresh();
-    const first = await Autoblocker.open(hubDir, { domain: 'hub' });
+    const first = await Autoblocker.open(hubDir, { insecurePlaintext: true, domain: 'hub' });
     const hubKey = first.publicKey;
     await first.close();
     const roots = trustRoot([hubKey], { roles: { global: { keys: [a.publicKey, b.publicKey, c.publicKey], threshold: 2 } } });
-    const hub = await Autoblocker.open(hubDir, { domain: 'hub', trust: { roots, globalRole: 'global' } });
-    const plain = await Autoblocker.open(fresh(), { domain: 'plain', trust: { roots: [a.publicKey] } });
+    const hub = await Autoblocker.open(hubDir, { insecurePlaintext: true, domain: 'hub', trust: { roots, globalRole: 'global' } });
+    const plain = await Autoblocker.open(fresh(), { insecurePlaintext: true, domain: 'plain', trust: { roots: [a.publicKey] } });
     try {
       const d = await a.ban({ value: '198.51.100.50', duration: 600, global: true });
       await hub.submit(d.envelope);

@@ -34,7 +34,7 @@ describe.skipIf(!existsSync(main))('omnitide autoblock CLI', () => {
   });
 
   it('ban, decisions, explain, verify, unban on a state directory', () => {
-    const st = ['--dir', join(dir, 'state'), '--domain', 'site-a'];
+    const st = ['--dir', join(dir, 'state'), '--domain', 'site-a', '--insecure-plaintext'];
     const b = cli('ban', '203.0.113.9', '--duration', '600', '--reason', 'manual', ...st, '--json');
     expect(b.status, b.stderr).toBe(0);
     const d = JSON.parse(b.stdout);
@@ -50,5 +50,21 @@ describe.skipIf(!existsSync(main))('omnitide autoblock CLI', () => {
     expect(cli('ban', ...st).status).toBe(2);
     expect(cli('ban', 'x', '--dir', join(dir, 'state')).stderr).toMatch(/--domain/);
     expect(cli('ban', '1.2.3.4', '--duration', 'soon', ...st).status).toBe(2);
+  });
+
+  it('the domain key is encrypted unless --insecure-plaintext is explicit', () => {
+    const st = ['--dir', join(dir, 'enc'), '--domain', 'site-e'];
+    const refused = cli('ban', '203.0.113.7', ...st);
+    expect(refused.status).toBe(2);
+    expect(refused.stderr).toMatch(/--passphrase-env/);
+    const env = { ...process.env, AB_PASS: 'correct horse battery staple' };
+    const run = (...a: string[]) => spawnSync(process.execPath, [main, 'autoblock', ...a], { encoding: 'utf8', env });
+    const b = run('ban', '203.0.113.7', ...st, '--passphrase-env', 'AB_PASS', '--json');
+    expect(b.status, b.stderr).toBe(0);
+    expect(run('explain', '203.0.113.7', ...st, '--passphrase-env', 'AB_PASS').stdout).toMatch(/BLOCKED/);
+    const wrong = spawnSync(process.execPath, [main, 'autoblock', 'explain', '203.0.113.7', ...st, '--passphrase-env', 'AB_PASS'], {
+      encoding: 'utf8', env: { ...process.env, AB_PASS: 'wrong' },
+    });
+    expect(wrong.status).not.toBe(0);
   });
 });

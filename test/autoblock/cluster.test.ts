@@ -44,15 +44,15 @@ describe.skipIf(!NATS_SERVER)('omnitide/autoblock on NATS JetStream (3 servers, 
     // create the three domain keys first (each node's trust policy names all three)
     const keys: Uint8Array[] = [];
     for (const d of names) {
-      const ab = await Autoblocker.open(join(root, d), { domain: d });
+      const ab = await Autoblocker.open(join(root, d), { insecurePlaintext: true, domain: d });
       keys.push(ab.publicKey);
       await ab.close();
     }
     const trust: TrustPolicy = { roots: keys };
     const open = (i: number) =>
-      Autoblocker.open(join(root, names[i]), { domain: names[i], trust, transport: jetstreamTransport({ servers: cluster.urls, durable: names[i] }) });
+      Autoblocker.open(join(root, names[i]), { insecurePlaintext: true, domain: names[i], trust, transport: jetstreamTransport({ servers: cluster.urls, durable: names[i] }) });
     const nodes = [await open(0), await open(1), await open(2)];
-    const evil = await Autoblocker.open(join(root, 'evil'), { domain: 'evil' });
+    const evil = await Autoblocker.open(join(root, 'evil'), { insecurePlaintext: true, domain: 'evil' });
     try {
       const total = 120;
       let issued = 0;
@@ -120,12 +120,12 @@ describe.skipIf(!NATS_SERVER)('omnitide/autoblock on NATS JetStream (3 servers, 
     const names = ['down-x', 'down-y'];
     const keys: Uint8Array[] = [];
     for (const d of names) {
-      const ab = await Autoblocker.open(join(root, d), { domain: d });
+      const ab = await Autoblocker.open(join(root, d), { insecurePlaintext: true, domain: d });
       keys.push(ab.publicKey);
       await ab.close();
     }
     const open = (d: string) =>
-      Autoblocker.open(join(root, d), { domain: d, trust: { roots: keys }, transport: jetstreamTransport({ servers: cluster.urls, durable: d, stream: 'AB_DOWN', subject: 'ab.down' }) });
+      Autoblocker.open(join(root, d), { insecurePlaintext: true, domain: d, trust: { roots: keys }, transport: jetstreamTransport({ servers: cluster.urls, durable: d, stream: 'AB_DOWN', subject: 'ab.down' }) });
     const x = await open('down-x');
     const y = await open('down-y');
     try {

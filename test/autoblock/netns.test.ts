@@ -54,6 +54,7 @@ describe.skipIf(skipReason)('omnitide/autoblock end to end in network namespaces
       const port = (server.address() as { port: number }).port;
       filter = xdp.attach({ iface: host });
       ab = await Autoblocker.open(join(dir, 'state'), {
+        insecurePlaintext: true,
         domain: 'service',
         jails: [{ name: 'login', filter: { text: FILTER }, maxretry: 3, findtime: 60, bantime: 3 }],
         enforcers: [xdpEnforcer(filter)],

@@ -25,7 +25,7 @@ describe('omnitide/autoblock sources', () => {
   it('tails a file through appends, rotation and truncation, and resumes from its saved position', async () => {
     const dir = fresh();
     const log = join(dir, 'app.log');
-    const ab = await Autoblocker.open(dir, { domain: 'a', jails });
+    const ab = await Autoblocker.open(dir, { insecurePlaintext: true, domain: 'a', jails });
     const t = await ab.tail(log, { pollMs: 50 });
     // file created after the tail started
     writeFileSync(log, line(1) + line(2));
@@ -53,7 +53,7 @@ describe('omnitide/autoblock sources', () => {
     appendFileSync(log, line(8));
     renameSync(log, `${log}.2`);
     writeFileSync(log, line(9));
-    const again = await Autoblocker.open(dir, { domain: 'a', jails });
+    const again = await Autoblocker.open(dir, { insecurePlaintext: true, domain: 'a', jails });
     try {
       await (await again.tail(log, { pollMs: 50 })).poll();
       expect(await ipsOf(again)).toEqual(new Set([1, 2, 3, 4, 5, 6, 7, 8, 9].map((i) => `10.0.0.${i}`)));
@@ -65,7 +65,7 @@ describe('omnitide/autoblock sources', () => {
   });
 
   it('syslog on loopback UDP and TCP (newline and octet-counted framing)', async () => {
-    const ab = await Autoblocker.open(fresh(), { domain: 'a', jails });
+    const ab = await Autoblocker.open(fresh(), { insecurePlaintext: true, domain: 'a', jails });
     try {
       const s = await ab.syslog({ udp: 0, tcp: 0 });
       const got = new Promise<void>((r) => ab.on('decision', () => ab.lookup('10.0.0.13') && ab.lookup('10.0.0.12') && ab.lookup('10.0.0.11') && r()));
@@ -137,7 +137,7 @@ describe('omnitide/autoblock sources', () => {
     }
     c.kill('SIGTERM');
     await new Promise((r) => (c.exitCode === null ? c.once('exit', r) : r(null)));
-    const ab = () => Autoblocker.open(dir, { domain: 'a', jails });
+    const ab = () => Autoblocker.open(dir, { insecurePlaintext: true, domain: 'a', jails });
     const final = await ab();
     try {
       const ips = await ipsOf(final);

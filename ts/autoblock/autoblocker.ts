@@ -46,8 +46,10 @@ export interface Transport {
 export interface AutoblockOptions extends DetectorConfig {
   /** this domain's name: the attest key name and the ledger origin suffix */
   domain: string;
-  /** encrypts the domain key at rest */
+  /** encrypts the domain key at rest (omnitide/attest key store); required unless `insecurePlaintext` */
   passphrase?: string;
+  /** keeps the domain key unencrypted; must be explicit (tests, throwaway state) */
+  insecurePlaintext?: boolean;
   durability?: 'always' | 'batch' | 'none';
   enforcers?: Enforcer[];
   trust?: TrustPolicy;
@@ -91,6 +93,7 @@ const domainName = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, 'expect
 const optionsSchema = detectorSchema.extend({
   domain: domainName,
   passphrase: z.string().min(1).optional(),
+  insecurePlaintext: z.boolean().optional(),
   durability: z.enum(['always', 'batch', 'none']).optional(),
   enforcers: z.array(z.custom<Enforcer>((e) => e !== null && typeof e === 'object' && typeof (e as Enforcer).apply === 'function')).optional(),
   trust: z
@@ -187,7 +190,7 @@ export class Autoblocker extends EventEmitter {
     const log = loggerFor('autoblock', o.logger as Logger | undefined).child({ domain: o.domain });
     const detector = new Detector({ jails: o.jails, scenarios: o.scenarios, allowlist: o.allowlist });
     mkdirSync(dir, { recursive: true, mode: 0o700 });
-    const authority = await Authority.open(join(dir, 'authority'), { passphrase: o.passphrase, durability: o.durability });
+    const authority = await Authority.open(join(dir, 'authority'), { passphrase: o.passphrase, insecurePlaintext: o.insecurePlaintext, durability: o.durability });
     let ledger: Ledger | undefined;
     try {
       const key = authority.listKeys().find((k) => k.name === o.domain) ?? authority.createKey(o.domain);

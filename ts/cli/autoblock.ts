@@ -8,10 +8,14 @@ const state = {
   dir: { type: 'string', short: 'd' },
   domain: { type: 'string' },
   config: { type: 'string', short: 'c' },
+  'passphrase-env': { type: 'string' },
+  'insecure-plaintext': { type: 'boolean' },
 } as const;
 const stateUsage = `  -d, --dir DIR         state directory (keys, decision ledger, positions)
       --domain NAME     this domain (or from --config)
   -c, --config FILE     JSON configuration (domain, jails, scenarios, allowlist, sources, enforce, nats)
+      --passphrase-env VAR  read the domain key store passphrase from environment variable VAR
+      --insecure-plaintext  keep the domain key unencrypted (explicit opt-out; tests only)
       --json            machine-readable output`;
 
 interface RunConfig extends Omit<AutoblockOptions, 'enforcers' | 'transport' | 'logger' | 'trust'> {
@@ -33,6 +37,16 @@ function loadConfig(values: Record<string, any>): RunConfig {
   }
   if (!values.dir) throw new UsageError('--dir is required');
   if (!cfg.domain) throw new UsageError('--domain (or "domain" in --config) is required');
+  const envVar = values['passphrase-env'];
+  if (envVar) {
+    const passphrase = process.env[envVar];
+    if (!passphrase) throw new UsageError(`--passphrase-env: environment variable ${envVar} is empty or unset`);
+    cfg.passphrase = passphrase;
+  }
+  if (values['insecure-plaintext']) cfg.insecurePlaintext = true;
+  if (!cfg.passphrase && !cfg.insecurePlaintext) {
+    throw new UsageError('the domain key is encrypted at rest: give --passphrase-env VAR (or "passphrase" in --config), or --insecure-plaintext');
+  }
   return cfg;
 }
 
