@@ -17,7 +17,7 @@
 
 use crate::ast::*;
 use crate::eval::{authorize, like, Env};
-use crate::value::{Entities, EntityData, IpNet, Request, Value};
+use crate::value::{Entities, IpNet, Request, Value};
 use omnitide_symbolic::sat::{self, Cnf, SatResult};
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
@@ -956,5 +956,5 @@ pub fn diff(a: &[Policy], b: &[Policy]) -> Outcome {
 }
 
 pub fn empty_store_entity(d: &mut Entities, u: Uid) {
-    d.map.entry(u).or_insert_with(EntityData::default);
+    d.map.entry(u).or_default();
 }

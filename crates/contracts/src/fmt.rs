@@ -173,7 +173,7 @@ pub fn policy(p: &Policy) -> String {
 
 fn duration(ms: u64) -> String {
     for (unit, n) in [("d", 86_400_000), ("h", 3_600_000), ("m", 60_000), ("s", 1000)] {
-        if ms % n == 0 {
+        if ms.is_multiple_of(n) {
             return format!("\"{}{}\"", ms / n, unit);
         }
     }

@@ -24,7 +24,7 @@ fn uid_key(u: &Uid) -> String {
 }
 
 fn long(n: i64) -> String {
-    if n.unsigned_abs() <= (1u64 << 53) - 1 {
+    if n.unsigned_abs() < (1u64 << 53) {
         n.to_string()
     } else {
         format!("{n}n")

@@ -60,9 +60,13 @@ fn record(a: &[AttrDecl]) -> BTreeMap<String, (Ty, bool)> {
     a.iter().map(|d| (d.name.clone(), (Ty::from_decl(&d.ty), d.required))).collect()
 }
 
+/// Attribute name -> (type, required).
+type Attrs = BTreeMap<String, (Ty, bool)>;
+
 pub struct Schema {
-    entities: BTreeMap<String, BTreeMap<String, (Ty, bool)>>,
-    actions: BTreeMap<String, (Vec<String>, Vec<String>, BTreeMap<String, (Ty, bool)>)>,
+    entities: BTreeMap<String, Attrs>,
+    /// Action -> (principal types, resource types, context attributes).
+    actions: BTreeMap<String, (Vec<String>, Vec<String>, Attrs)>,
 }
 
 impl Schema {

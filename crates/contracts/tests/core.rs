@@ -129,7 +129,7 @@ fn prove_and_refute_assertions() {
     let c = parse(DOCS).unwrap();
     let a = parse(r#"assert never permit when { principal in Group::"contractors" && action == Action::"delete" };"#).unwrap();
     match prove(&c.policies, &a.assertions[0]) {
-        Outcome::Proved { lemmas, .. } => assert!(lemmas > 0 || true),
+        Outcome::Proved { .. } => {} // the DRAT check of the proof runs inside prove()
         o => panic!("expected proved, got {o:?}"),
     }
     let a = parse(r#"assert never permit when { action == Action::"edit" };"#).unwrap();

@@ -315,6 +315,7 @@ impl Ctx {
         r
     }
 
+    #[allow(clippy::wrong_self_convention)] // `self` is the converter's state, not the value converted
     fn to_rf_inner(&mut self, n: &Node) -> Result<Rf> {
         match n {
             Node::Num(r) => Ok(Rf::constant(r.clone())),
@@ -510,7 +511,7 @@ impl Ctx {
                     let atom = Rf::poly(Poly::var(v));
                     let name = self.atoms[v as usize].key.clone();
                     let positive = self.opts.positive.contains(&name) || name == "pi" || name == "e";
-                    let f = if q % 2 == 0 && k % 2 == 1 && !positive { self.abs_rf(&atom)? } else { atom };
+                    let f = if q.is_multiple_of(2) && k % 2 == 1 && !positive { self.abs_rf(&atom)? } else { atom };
                     let fk = self.powi(&f, k as i64)?;
                     r = self.mul(&r, &fk)?;
                 }
@@ -533,7 +534,7 @@ impl Ctx {
                     for (f, m) in fs {
                         let k = m / q;
                         let base = Rf::poly(f);
-                        let b = if q % 2 == 0 && k % 2 == 1 { self.abs_rf(&base)? } else { base };
+                        let b = if q.is_multiple_of(2) && k % 2 == 1 { self.abs_rf(&base)? } else { base };
                         let bk = self.powi(&b, k as i64)?;
                         r = self.mul(&r, &bk)?;
                     }
@@ -742,6 +743,7 @@ impl Ctx {
     }
 
     /// Monomials of `p` in print order (graded, then lexicographic over atom names).
+    #[allow(clippy::type_complexity)] // a local sort key: (degree, named exponents, monomial)
     pub fn term_order(&self, p: &Poly) -> Vec<Mono> {
         let mut ms: Vec<(u64, Vec<((u8, &str), u32)>, &Mono)> = p
             .terms
@@ -909,7 +911,7 @@ impl Ctx {
 /// Exact q-th root of a non-negative rational, if it exists (negative with odd q allowed).
 pub fn rational_root(c: &BigRational, q: u32) -> Option<BigRational> {
     if c.is_negative() {
-        if q % 2 == 0 {
+        if q.is_multiple_of(2) {
             return None;
         }
         return rational_root(&-c.clone(), q).map(|r| -r);

@@ -68,7 +68,7 @@ fn divisors(n: &BigInt, cap: usize) -> Option<Vec<BigInt>> {
     let mut out = Vec::new();
     let mut k = 1u64;
     while k * k <= m {
-        if m % k == 0 {
+        if m.is_multiple_of(k) {
             out.push(BigInt::from(k));
             if k != m / k {
                 out.push(BigInt::from(m / k));
@@ -392,7 +392,7 @@ fn kronecker(q: &Poly, lim: &Limits, complete: &mut bool) -> Vec<Poly> {
         loop {
             tried += 1;
             if tried > flim.max_subsets
-                || (tried % 32 == 0 && (start.elapsed() > flim.max_time || flim.deadline.is_some_and(|d| Instant::now() > d)))
+                || (tried.is_multiple_of(32) && (start.elapsed() > flim.max_time || flim.deadline.is_some_and(|d| Instant::now() > d)))
             {
                 *complete = false;
                 break 'sizes;

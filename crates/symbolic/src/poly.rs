@@ -124,6 +124,9 @@ impl Poly {
     pub fn len(&self) -> usize {
         self.terms.len()
     }
+    pub fn is_empty(&self) -> bool {
+        self.terms.is_empty()
+    }
     pub fn add_term(&mut self, m: Mono, c: BigRational) {
         if c.is_zero() {
             return;
@@ -283,7 +286,7 @@ impl Poly {
                     if last {
                         self.out.add_term(mono2, coef2);
                         self.made += 1;
-                        if self.made % 1024 == 0 {
+                        if self.made.is_multiple_of(1024) {
                             self.lim.check_deadline()?;
                         }
                     } else {

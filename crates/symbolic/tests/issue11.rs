@@ -66,7 +66,7 @@ impl Rng {
 }
 
 fn random_expr(rng: &mut Rng, depth: u32) -> String {
-    if depth == 0 || rng.next() % 4 == 0 {
+    if depth == 0 || rng.next().is_multiple_of(4) {
         return rng.pick(&["x", "y", "z", "1", "2", "3", "x", "y"]).to_string();
     }
     let a = random_expr(rng, depth - 1);
@@ -87,7 +87,7 @@ fn proofs_from_equivalent_always_check() {
     while pairs.len() < 60 {
         let a = random_expr(&mut rng, 3);
         // an equal partner: its canonical form, or the same terms in another order
-        let b = if rng.next() % 2 == 0 { simplify(&a, &Options::default()).unwrap().expr } else { format!("0 + {a} * 1") };
+        let b = if rng.next().is_multiple_of(2) { simplify(&a, &Options::default()).unwrap().expr } else { format!("0 + {a} * 1") };
         pairs.push((a, b));
     }
     let mut proved = 0;
@@ -134,8 +134,7 @@ fn zero_to_a_symbolic_power_keeps_its_condition() {
     }
     let r = simplify("0^y*0^(-y)", &Options::default()).unwrap();
     assert_eq!(r.conditions.len(), 2, "{:?}", r.conditions);
-    let mut o = Options::default();
-    o.allow_cancel = false;
+    let o = Options { allow_cancel: false, ..Options::default() };
     assert_eq!(simplify("0^x", &o).unwrap().expr, "0 ^ x");
 }
 

@@ -21,8 +21,7 @@ fn mathjs_issue_cases() {
     let r = simplify("x/x", &Options::default()).unwrap();
     assert_eq!(r.expr, "1");
     assert_eq!(r.conditions, vec!["x != 0".to_string()]);
-    let mut o = Options::default();
-    o.allow_cancel = false;
+    let o = Options { allow_cancel: false, ..Options::default() };
     assert!(simplify("x/x", &o).is_err());
 }
 

@@ -144,7 +144,7 @@ fn cyclotomic(d: usize, memo: &mut Vec<Option<P>>) -> P {
     f[0] = BigInt::from(-1);
     f[d] = BigInt::one();
     for e in 1..d {
-        if d % e == 0 {
+        if d.is_multiple_of(e) {
             let c = cyclotomic(e, memo);
             f = div_z(&f, &c).expect("cyclotomic divisor");
         }
@@ -167,7 +167,7 @@ fn cyclotomic_split(f: &P) -> Option<Vec<P>> {
     let mut out = Vec::new();
     let m = if minus { n } else { 2 * n };
     for d in 1..=m {
-        if m % d == 0 && (minus || n % d != 0) {
+        if m % d == 0 && (minus || !n.is_multiple_of(d)) {
             out.push(cyclotomic(d, &mut memo));
         }
     }
@@ -267,7 +267,7 @@ fn recombine(f: P, mods: &mut Vec<P>, m: &BigInt, lim: &FactorLimits, b: &Budget
         let target0 = &lcr * &rest[0];
         loop {
             subsets_tried += 1;
-            if subsets_tried > lim.max_subsets || (subsets_tried % 64 == 0 && !b.ok()) {
+            if subsets_tried > lim.max_subsets || (subsets_tried.is_multiple_of(64) && !b.ok()) {
                 return None;
             }
             // constant-term test before building the candidate

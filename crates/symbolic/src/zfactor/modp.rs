@@ -167,6 +167,7 @@ pub fn ddf(f: &Pp, p: u64, alive: &mut dyn FnMut() -> bool) -> Option<Vec<(Pp, u
 }
 
 pub struct Rng(pub u64);
+#[allow(clippy::should_implement_trait)] // an infinite xorshift stream, not an Iterator
 impl Rng {
     pub fn next(&mut self) -> u64 {
         self.0 ^= self.0 << 13;
@@ -230,7 +231,7 @@ pub fn is_prime(n: u64) -> bool {
     }
     let mut k = 2;
     while k * k <= n {
-        if n % k == 0 {
+        if n.is_multiple_of(k) {
             return false;
         }
         k += 1;
