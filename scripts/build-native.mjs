@@ -27,7 +27,7 @@ function zigMissing() {
   if (process.env.OMNITIDE_HOST_TOOLCHAIN === '1') return 'OMNITIDE_HOST_TOOLCHAIN=1';
   // cargo-zigbuild finds `zig` on PATH or the `ziglang` Python package.
   if (!works('zig', ['version']) && !works('python3', ['-m', 'ziglang', 'version'])) return 'zig not found (pip install ziglang)';
-  if (!works('cargo', ['zigbuild', '--version'])) return 'cargo-zigbuild not found (cargo install cargo-zigbuild)';
+  if (!works('cargo-zigbuild', ['--version'])) return 'cargo-zigbuild not found (cargo install cargo-zigbuild)';
   return null;
 }
 
