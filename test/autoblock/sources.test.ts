@@ -95,7 +95,7 @@ describe('omnitide/autoblock sources', () => {
     mkdirSync(dir, { recursive: true });
     const log = join(dir, 'app.log');
     const cfg = join(dir, 'cfg.json');
-    writeFileSync(cfg, JSON.stringify({ domain: 'a', jails, sources: [{ type: 'file', path: log }] }));
+    writeFileSync(cfg, JSON.stringify({ domain: 'a', insecurePlaintext: true, jails, sources: [{ type: 'file', path: log }] }));
     writeFileSync(log, '');
     const total = 3000;
     let written = 0;
