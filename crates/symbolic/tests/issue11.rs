@@ -117,7 +117,9 @@ fn time_budget_gives_unknown_or_limit() {
     // far more work than 1 ms: the answer is 'unknown' naming the budget, never a hang
     let big = "(a+b+c+d+f+g+h)^9";
     let r = api("equivalent", json!({ "a": big, "b": format!("{big} + 0*q"), "options": { "limits": { "timeMs": 1 } } }));
-    assert_eq!(r["status"], json!("unknown"), "{r}");
+    // A fast machine may find the three-step rewrite proof inside the budget; what must never happen is a wrong
+    // answer or a hang (the test must not depend on how fast the machine is).
+    assert!(r["status"] == json!("unknown") || r["status"] == json!("equal"), "{r}");
     let e = api_err("simplify", json!({ "expr": big, "options": { "limits": { "timeMs": 1 } } }));
     assert_eq!(e.code, omnitide_common::code::LIMIT);
     assert!(e.message.contains("timeMs"), "{}", e.message);
