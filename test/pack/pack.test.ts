@@ -1,4 +1,5 @@
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFile, execFileSync, spawnSync } from 'node:child_process';
+import { promisify } from 'node:util';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { delimiter, join, resolve } from 'node:path';
@@ -26,16 +27,19 @@ const sh = (cmd: string, args: string[], cwd: string) =>
 let tarball = '';
 const consumer = join(work, 'consumer');
 
-beforeAll(() => {
+// Asynchronous: a minute-long synchronous install would starve vitest's worker RPC ("Timeout calling onTaskUpdate").
+const run = promisify(execFile);
+
+beforeAll(async () => {
   // `npm run pack` packs what the build produced (no rebuild), from a staging
   // directory whose package.json carries no build scripts.
-  const out = execFileSync(process.execPath, [join(root, 'scripts', 'pack.mjs'), '--json', '--pack-destination', work], { cwd: root, encoding: 'utf8' });
+  const { stdout: out } = await run(process.execPath, [join(root, 'scripts', 'pack.mjs'), '--json', '--pack-destination', work], { cwd: root, encoding: 'utf8', maxBuffer: 1 << 26 });
   const info = JSON.parse(out)[0];
   tarball = join(work, info.filename);
   (globalThis as Record<string, unknown>).__packFiles = info.files.map((f: { path: string }) => f.path);
   execFileSync('mkdir', ['-p', consumer]);
   writeFileSync(join(consumer, 'package.json'), JSON.stringify({ name: 'consumer', version: '1.0.0', private: true }));
-  sh('npm', ['install', '--no-audit', '--no-fund', tarball, 'typescript@5', '@types/node@20'], consumer);
+  await run('npm', ['install', '--no-audit', '--no-fund', tarball, 'typescript@5', '@types/node@20'], { cwd: consumer, env, encoding: 'utf8', maxBuffer: 1 << 26 });
 }, 1_200_000);
 
 const tsc = (project: string) =>
