@@ -11,6 +11,8 @@ use num_bigint::BigInt;
 use num_rational::BigRational;
 use num_traits::{ToPrimitive, Zero};
 use omnitide_common::{Error, Result};
+use std::collections::HashMap;
+use std::rc::Rc;
 use std::time::Duration;
 
 type EG = EGraph<SymbolLang, ()>;
@@ -276,7 +278,9 @@ fn fold(op: &str, a: &BigRational, b: &BigRational) -> Option<BigRational> {
                 return None;
             }
             let e = b.to_integer().to_i32()?;
-            if e.abs() > 64 || (a.is_zero() && e < 0) {
+            // 0^0 is left alone: folding it to 1 next to `mul-zero` and `pow-mul` (0^-1 * 0 is
+            // both 0 and 0^0) would derive 0 = 1 and collapse the whole e-graph into one class.
+            if e.abs() > 64 || (a.is_zero() && e <= 0) {
                 return None;
             }
             let p = num_traits::pow(a.clone(), e.unsigned_abs() as usize);
@@ -417,13 +421,34 @@ pub fn prove(a: &Node, b: &Node, rules: &[Rule], lim: &RewriteLimits) -> Result<
         .with_time_limit(Duration::from_millis(lim.time_ms))
         .with_expr(&ea)
         .with_expr(&eb)
-        .with_hook(|r| if r.egraph.find(r.roots[0]) == r.egraph.find(r.roots[1]) { Err("proved".into()) } else { Ok(()) });
+        .with_hook(|r| {
+            if r.egraph.find(r.roots[0]) == r.egraph.find(r.roots[1]) {
+                Err("proved".into())
+            } else if has_contradiction(&r.egraph) {
+                Err(CONTRADICTION.into())
+            } else {
+                Ok(())
+            }
+        });
     runner = runner.run(&rws);
+    // Rules that hold only away from singularities can equate two different numbers; from then on
+    // every term is "equal" to every other, so no proof from this e-graph means anything.
+    if has_contradiction(&runner.egraph) {
+        return Ok(Equal::Unknown { reason: format!("no rewrite proof: the rules {CONTRADICTION}") });
+    }
     if runner.egraph.find(runner.roots[0]) != runner.egraph.find(runner.roots[1]) {
         let reason = stop_name(runner.stop_reason.as_ref());
         return Ok(Equal::Unknown { reason: format!("no rewrite proof within the limits (stopped: {reason})") });
     }
     let mut expl = runner.explain_equivalence(&ea, &eb);
+    // Flattening a tree explanation can be exponential in its size (shared sub-proofs are
+    // copied at every use): measure first, and refuse what would not fit.
+    let steps = flat_len_upper_bound(&expl.explanation_trees, &mut HashMap::new());
+    if steps > MAX_PROOF_STEPS {
+        return Ok(Equal::Unknown {
+            reason: format!("the rewrite proof found is longer than {MAX_PROOF_STEPS} steps ({steps}), too long to hand out"),
+        });
+    }
     let flat = expl.make_flat_explanation().clone();
     let mut steps = Vec::new();
     for ft in flat.iter().skip(1) {
@@ -432,6 +457,39 @@ pub fn prove(a: &Node, b: &Node, rules: &[Rule], lim: &RewriteLimits) -> Result<
         steps.push(Step { rule, direction: dir, subterm: sub.to_mathjs(), result: whole.to_mathjs(), term: whole.to_sexpr() });
     }
     Ok(Equal::Yes { proof: steps, start: ta.to_sexpr() })
+}
+
+const CONTRADICTION: &str = "derived two different numbers equal (they hold only where every denominator is non-zero)";
+
+/// A proof longer than this is not flattened (its flat form would cost memory, not insight).
+pub const MAX_PROOF_STEPS: usize = 2_000;
+
+/// True when an e-class holds two different numerals: the e-graph has proved 0 = 1.
+fn has_contradiction(eg: &EG) -> bool {
+    eg.classes().any(|c| {
+        let mut nums = c.nodes.iter().filter(|n| n.children.is_empty()).filter_map(|n| parse_num(n.op.as_str()));
+        match nums.next() {
+            Some(first) => nums.any(|n| n != first),
+            None => false,
+        }
+    })
+}
+
+/// An upper bound on the number of steps `make_flat_explanation` would produce, computed
+/// on the shared tree (memoised by node identity) without materialising anything.
+fn flat_len_upper_bound(proof: &[Rc<egg::TreeTerm<SymbolLang>>], memo: &mut HashMap<*const egg::TreeTerm<SymbolLang>, usize>) -> usize {
+    proof.iter().fold(0usize, |acc, t| acc.saturating_add(tree_flat_len(t, memo)))
+}
+
+fn tree_flat_len(t: &Rc<egg::TreeTerm<SymbolLang>>, memo: &mut HashMap<*const egg::TreeTerm<SymbolLang>, usize>) -> usize {
+    let key = Rc::as_ptr(t);
+    if let Some(&n) = memo.get(&key) {
+        return n;
+    }
+    // one term for the node itself, then each child's steps after its first
+    let n = ast::grow(|| t.child_proofs.iter().fold(1usize, |acc, c| acc.saturating_add(flat_len_upper_bound(c, memo).saturating_sub(1))));
+    memo.insert(key, n);
+    n
 }
 
 /// Why saturation stopped, as the documented names: `saturated` (no rule applies any more:
