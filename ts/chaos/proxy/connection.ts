@@ -64,7 +64,7 @@ export class Connection {
     );
     dst.on('drain', relieve);
     src.on('data', (data: Buffer) => {
-      link.input({ chunk: { data, ts: performance.now() } });
+      link.data(data);
       if (!paused && (link.inFlight > HIGH_WATER || dst.writableNeedDrain)) {
         paused = true;
         src.pause();
