@@ -81,9 +81,24 @@ describe('ToxiproxyServer with toxiproxy-node-client', () => {
       expect(tox.status).toBe(400);
       expect(((await (await fetch(`${server.url}/proxies/p/toxics`)).json()) as unknown[]).length).toBe(0);
       expect((await fetch(`${server.url}/proxies`, { method: 'POST', body: '{not json' })).status).toBe(400);
+      // update a toxic in place (PATCH, as Toxiproxy 2.x): given attributes replace, the rest stay
+      await fetch(`${server.url}/proxies/p/toxics`, { method: 'POST', body: JSON.stringify({ type: 'latency', attributes: { latency: 5, jitter: 2 } }) });
+      const patched = await fetch(`${server.url}/proxies/p/toxics/latency_downstream`, { method: 'PATCH', body: JSON.stringify({ attributes: { latency: 9 } }) });
+      expect(await patched.json()).toEqual({ name: 'latency_downstream', type: 'latency', stream: 'downstream', toxicity: 1, attributes: { latency: 9, jitter: 2 } });
+      // populate: creates what is missing, leaves an unchanged proxy alone
+      const body = JSON.stringify([{ name: 'p', listen: `127.0.0.1:${proxyPort}`, upstream: '127.0.0.1:9' }, { name: 'q', listen: '127.0.0.1:0', upstream: '127.0.0.1:9' }]);
+      const populated = await fetch(`${server.url}/populate`, { method: 'POST', body });
+      expect(populated.status).toBe(201);
+      const { proxies } = (await populated.json()) as { proxies: { name: string; listen: string; toxics: unknown[] }[] };
+      expect(proxies.map((x) => x.name)).toEqual(['p', 'q']);
+      expect(proxies[0].toxics.length).toBe(1); // 'p' kept (with its toxic)
+      const qPort = portOf(proxies[1].listen);
+      expect(listening(qPort)).toBe(true);
       expect(listening(proxyPort)).toBe(true);
+      expect(server.proxies().length).toBe(2);
       await server.close();
       expect(listening(proxyPort)).toBe(false);
+      expect(listening(qPort)).toBe(false);
       expect(listening(apiPort)).toBe(false);
     } finally {
       await server.close();
