@@ -63,6 +63,21 @@ describe('chaos proxy: passthrough', () => {
     expect(p.connections).toBe(1);
   });
 
+  it('keeps 50 concurrent connections apart, with and without a toxic, and forgets them once closed', async () => {
+    const p = await proxy();
+    const run = async (k: number) => {
+      const c = await client(p);
+      const data = Buffer.alloc(64 * 1024, k);
+      await roundTrip(c, data, data.length);
+      expect(c.data().equals(data)).toBe(true);
+      c.socket.destroy();
+    };
+    await Promise.all(Array.from({ length: 25 }, (_, k) => run(k)));
+    p.addToxic({ type: 'latency', attributes: { latency: 5, jitter: 5 } });
+    await Promise.all(Array.from({ length: 25 }, (_, k) => run(100 + k)));
+    await waitFor('every connection to be forgotten', () => p.connections === 0);
+  });
+
   it('passes a half-close on: the client ends, the echo server sees EOF and closes, the client sees EOF', async () => {
     const p = await proxy();
     const c = await client(p);
@@ -98,6 +113,41 @@ describe('chaos proxy: toxics', () => {
     p.removeToxic('latency_downstream');
     await waitFor('held bytes', () => c.data().toString() === 'held');
     expect(p.toxics()).toEqual([]);
+  });
+
+  it('latency with jitter delays by at least latency - jitter, and jitter may exceed latency', async () => {
+    const p = await proxy();
+    p.addToxic({ type: 'latency', attributes: { latency: 200, jitter: 100 } });
+    const c = await client(p);
+    expect(await roundTrip(c, 'j', 1)).toBeGreaterThanOrEqual(95);
+    expect(p.addToxic({ name: 'wide', type: 'latency', attributes: { latency: 1, jitter: 5 } }).attributes).toEqual({ latency: 1, jitter: 5 });
+  });
+
+  it('removing a bandwidth toxic mid-transfer delivers the rest intact and in order', async () => {
+    const p = await proxy();
+    p.addToxic({ type: 'bandwidth', attributes: { rate: 20 } }); // 20 KB/s: 300 KB would take 15 s
+    const c = await client(p);
+    const data = Buffer.alloc(300_000);
+    for (let i = 0; i < data.length; i++) data[i] = (i * 11) & 0xff;
+    c.socket.write(data);
+    await waitFor('the first throttled bytes', () => c.data().length > 0);
+    expect(c.data().length).toBeLessThan(data.length);
+    p.removeToxic('bandwidth_downstream');
+    await waitFor('all bytes', () => c.data().length >= data.length);
+    expect(c.data().equals(data)).toBe(true);
+  });
+
+  it('removing a slicer mid-stream keeps every byte in order', async () => {
+    const p = await proxy();
+    p.addToxic({ type: 'slicer', attributes: { average_size: 10, size_variation: 5, delay: 20_000 } }); // 20 ms per 10 bytes
+    const c = await client(p);
+    const data = Buffer.alloc(5000);
+    for (let i = 0; i < data.length; i++) data[i] = (i * 3) & 0xff;
+    c.socket.write(data);
+    await waitFor('the first slices', () => c.data().length > 0);
+    p.removeToxic('slicer_downstream');
+    await waitFor('all bytes', () => c.data().length >= data.length);
+    expect(c.data().equals(data)).toBe(true);
   });
 
   it('limit_data closes the connection after exactly `bytes` bytes', async () => {
