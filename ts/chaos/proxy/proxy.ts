@@ -10,7 +10,7 @@ import { loggerFor, type Logger } from '../../logger.js';
 import { parseOptions } from '../../validate.js';
 import { formatHostPort, parseHostPort } from './address.js';
 import { Connection } from './connection.js';
-import { parseToxic, parseToxicUpdate, toxicName, type AddToxicOptions, type ToxicInfo } from './toxics.js';
+import { NAME, parseToxic, parseToxicUpdate, toxicName, type AddToxicOptions, type ToxicInfo } from './toxics.js';
 
 export interface ProxyOptions {
   /** Unique within a ToxiproxyServer; used in logs and the HTTP API. */
@@ -40,12 +40,6 @@ export interface ProxyInfo {
   enabled: boolean;
   toxics: ToxicInfo[];
 }
-
-const NAME = z
-  .string()
-  .min(1, 'must not be empty')
-  .max(200, 'must be at most 200 characters')
-  .regex(/^[^/?#\s]+$/, "must not contain '/', '?', '#' or whitespace (it is part of the API's URLs)");
 
 const OPTIONS = z.strictObject({
   name: NAME,

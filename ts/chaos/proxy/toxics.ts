@@ -53,7 +53,8 @@ const ATTRIBUTES = {
   limit_data: z.strictObject({ bytes: count.default(0) }),
 } satisfies Record<ToxicType, z.ZodType>;
 
-const NAME = z
+/** Proxy and toxic names: they are path segments of the HTTP API. */
+export const NAME = z
   .string()
   .min(1, 'must not be empty')
   .max(200, 'must be at most 200 characters')
