@@ -33,6 +33,10 @@ describe('ToxiproxyServer with toxiproxy-node-client', () => {
     expect(oursResult.limitData.facts).toEqual({ bytes: 1000, intact: true, error: null });
     expect(oursResult.limitDataUpstream.facts).toEqual({ serverReceived: 10 });
     expect(oursResult.resetPeer.facts).toEqual({ bytes: 0, error: 'ECONNRESET' });
+    expect(oursResult.resetPeerUpstream.facts).toEqual({ bytes: 0, error: 'ECONNRESET', serverReceived: 0 });
+    expect(oursResult.toxicityZero.facts).toEqual({ data: 'free', closed: false });
+    expect(oursResult.toxicUpdate.facts.updated).toEqual({ name: 'latency_downstream', type: 'latency', stream: 'downstream', toxicity: 0.5, attributes: { latency: 5, jitter: 10 } });
+    expect(oursResult.toxicUpdate.facts.fetched).toEqual(oursResult.toxicUpdate.facts.updated);
     expect(oursResult.timeoutHold.facts).toEqual({ whileHeld: { bytes: 0, closed: false }, bytesAfterRemove: 0, error: null });
     expect(oursResult.timeoutClose.facts).toEqual({ bytes: 0, error: null });
     expect(oursResult.timeoutClose.ms).toBeGreaterThanOrEqual(140);

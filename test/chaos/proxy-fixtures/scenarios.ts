@@ -102,6 +102,34 @@ export async function runScenarios(apiUrl: string, tag: string): Promise<Record<
       out.resetPeer = { facts: { bytes: c.data().length, error: c.error() ?? null } };
     }
     {
+      const server = await startEcho();
+      try {
+        const p = await mkProxy(server.port);
+        await p.addToxic(toxic({ type: 'reset_peer', stream: 'upstream', attributes: { timeout: 0 } }));
+        const c = await connect(p.listen);
+        c.socket.write('x');
+        await waitFor('upstream reset', () => c.closed());
+        out.resetPeerUpstream = { facts: { bytes: c.data().length, error: c.error() ?? null, serverReceived: server.received() } };
+      } finally {
+        await server.close();
+      }
+    }
+    {
+      const p = await mkProxy();
+      await p.addToxic(toxic({ type: 'limit_data', toxicity: 0, attributes: { bytes: 0 } }));
+      const c = await connect(p.listen);
+      c.socket.write('free');
+      await waitFor('echo past a toxicity-0 toxic', () => c.data().length >= 4);
+      out.toxicityZero = { facts: { data: c.data().toString(), closed: c.closed() } };
+    }
+    {
+      // A client updating a toxic the way toxiproxy-node-client does: the whole toxic JSON with new attributes.
+      const p = await mkProxy();
+      const t = await p.addToxic(toxic({ type: 'latency', attributes: { latency: 100, jitter: 10 } }));
+      const updated = await t.update({ ...t.toJson(), toxicity: 0.5, attributes: { latency: 5 } as never });
+      out.toxicUpdate = { facts: { updated: updated.toJson(), fetched: (await p.getToxic(t.name)).toJson() } };
+    }
+    {
       const p = await mkProxy();
       const t = await p.addToxic(toxic({ type: 'timeout', attributes: { timeout: 0 } }));
       const c = await connect(p.listen);
