@@ -230,13 +230,18 @@ export async function generate(schema: SynthSchema, options: GenerateOptions = {
   const out: Record<string, GeneratedTable> = {};
   for (const t of tables) {
     const spec = s.tables.find((x) => x.name === t.name)!;
-    t.columns = t.columns.map((c) => {
-      if (c.kind !== 'external') return c;
+    const columns: SynthGenColumn[] = [];
+    for (const c of t.columns) {
+      if (c.kind !== 'external') {
+        columns.push(c);
+        continue;
+      }
       const f = spec.fields.find((x) => x.name === c.name)!;
       const method = (f.gen as { method: string }).method;
-      const values = fakerColumn(`schema.${t.name}.${c.name}`, method, t.rows, fieldSeed(seed, t.name, c.name), f.unique ?? false, c.nulls ?? undefined);
-      return encodeText(c.name, values);
-    });
+      const values = await fakerColumn(`schema.${t.name}.${c.name}`, method, t.rows, fieldSeed(seed, t.name, c.name), f.unique ?? false, c.nulls ?? undefined);
+      columns.push(encodeText(c.name, values));
+    }
+    t.columns = columns;
     out[t.name] = new GeneratedTable(t);
   }
   return out;
