@@ -46,3 +46,31 @@ pub fn rng(seed: u64, stream: u64) -> ChaCha8Rng {
     r.set_stream(stream);
     r
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rand::Rng;
+
+    #[test]
+    fn seeds_and_row_counts_are_checked() {
+        assert_eq!(seed_arg("seed", 42.0).unwrap(), 42);
+        for bad in [1.5, -1.0, f64::NAN, f64::INFINITY, 2f64.powi(60)] {
+            assert!(seed_arg("seed", bad).unwrap_err().message.starts_with("seed: must be an integer"), "{bad}");
+        }
+        assert_eq!(rows_arg("rows", 3.0).unwrap(), 3);
+        for bad in [0.0, -2.0, 0.5, f64::NAN] {
+            assert!(rows_arg("rows", bad).unwrap_err().message.starts_with("rows: must be a positive integer"), "{bad}");
+        }
+        assert_eq!(rows_arg("rows", 1e12).unwrap_err().code, omnitide_common::code::LIMIT);
+    }
+
+    #[test]
+    fn streams_are_reproducible_and_independent() {
+        let draw = |seed, stream| rng(seed, stream).gen::<u64>();
+        assert_eq!(draw(1, stream_of(&["a"])), draw(1, stream_of(&["a"])));
+        assert_ne!(draw(1, stream_of(&["a"])), draw(1, stream_of(&["b"])));
+        assert_ne!(draw(1, stream_of(&["a"])), draw(2, stream_of(&["a"])));
+        assert_ne!(stream_of(&["ab", "c"]), stream_of(&["a", "bc"]));
+    }
+}
