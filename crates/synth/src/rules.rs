@@ -323,7 +323,7 @@ pub fn generate(schema: &Schema, seed: u64) -> Result<Vec<OutTable>> {
         let columns = t.fields.par_iter().map(|f| field(&t.name, f, rows, seed, &ready)).collect::<Result<Vec<OutColumn>>>()?;
         done[ti] = Some(OutTable { name: t.name.clone(), rows, columns });
     }
-    Ok(done.into_iter().flatten().collect::<Vec<_>>().into_iter().collect())
+    Ok(done.into_iter().flatten().collect())
 }
 
 fn field(table: &str, f: &FieldSpec, n: usize, seed: u64, ready: &[&OutTable]) -> Result<OutColumn> {
