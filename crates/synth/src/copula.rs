@@ -194,6 +194,37 @@ mod tests {
     }
 
     #[test]
+    fn collinear_and_categorical_only_tables_still_fit() {
+        let t = sample_table(400, 4);
+        let Values::Numeric(a) = &t.columns[0].values else { panic!() };
+        let twin = Column { name: "a2".into(), values: Values::Numeric(a.iter().map(|x| 2.0 * x + 1.0).collect()) };
+        let c = Copula::fit(&Table { columns: vec![t.columns[0].clone(), twin] }, 1).unwrap();
+        assert!((c.correlation[(0, 1)] - 1.0).abs() < 1e-9);
+        let s = c.sample(500, 2).unwrap();
+        let (Values::Numeric(x), Values::Numeric(y)) = (&s.columns[0].values, &s.columns[1].values) else { panic!() };
+        // The ridge keeps the factorisation possible; the twin stays (almost) an affine copy.
+        let rep = crate::fidelity::report(
+            &Table {
+                columns: vec![
+                    t.columns[0].clone(),
+                    Column { name: "a2".into(), values: Values::Numeric(a.iter().map(|x| 2.0 * x + 1.0).collect()) },
+                ],
+            },
+            &s,
+        )
+        .unwrap();
+        assert!(rep.correlation.max_abs_error < 0.01, "{:?}", rep.correlation);
+        assert!(x.iter().zip(y).all(|(x, y)| x.is_finite() && y.is_finite()));
+        let cats = Table { columns: vec![t.columns[2].clone()] };
+        let s = Copula::fit(&cats, 1).unwrap().sample(3000, 1).unwrap();
+        assert!(crate::fidelity::report(&t_only(&t, 2), &s).unwrap().columns[0].value < 0.05);
+    }
+
+    fn t_only(t: &Table, i: usize) -> Table {
+        Table { columns: vec![t.columns[i].clone()] }
+    }
+
+    #[test]
     fn constant_column_is_rejected_by_name() {
         let mut t = sample_table(50, 3);
         t.columns.push(Column { name: "flat".into(), values: Values::Numeric(vec![1.0; 50]) });
