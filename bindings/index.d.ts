@@ -296,8 +296,8 @@ export declare class SymbolicCompiled {
 
 /** A fitted model (Gaussian copula or Gaussian mixture); immutable, shared with sampling tasks. */
 export declare class SynthModel {
-  /** `rows` synthetic rows (same seed, same rows). */
-  sampleAsync(rows: number, seed: number): Promise<Array<SynthColumnData>>
+  /** `rows` synthetic rows (same seed, same rows); with `rejectCopies`, rows equal to a real row are redrawn. */
+  sampleAsync(rows: number, seed: number, rejectCopies?: boolean | undefined | null): Promise<SynthSample>
   /**
    * What was fitted, as JSON: the strategy, columns and (copula) the
    * normal-score correlation matrix or (mixture) the EM summary.
@@ -801,6 +801,12 @@ export interface SynthGenTable {
   name: string
   rows: number
   columns: Array<SynthGenColumn>
+}
+
+/** Sampled rows and how many were redrawn because they copied a real row. */
+export interface SynthSample {
+  columns: Array<SynthColumnData>
+  redrawn: number
 }
 
 export interface TrafficCounterJs {

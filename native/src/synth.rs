@@ -25,6 +25,13 @@ pub struct SynthColumnData {
     pub levels: Option<Vec<String>>,
 }
 
+/// Sampled rows and how many were redrawn because they copied a real row.
+#[napi(object)]
+pub struct SynthSample {
+    pub columns: Vec<SynthColumnData>,
+    pub redrawn: u32,
+}
+
 #[napi(object)]
 pub struct SynthFitOptions {
     pub components: Option<u32>,
@@ -138,18 +145,21 @@ pub fn synth_fit_async<'e>(
 
 #[napi]
 impl SynthModel {
-    /// `rows` synthetic rows (same seed, same rows).
+    /// `rows` synthetic rows (same seed, same rows); with `rejectCopies`, rows equal to a real row are redrawn.
     #[napi]
-    pub fn sample_async<'e>(&self, env: &'e Env, rows: f64, seed: f64) -> Result<PromiseRaw<'e, Vec<SynthColumnData>>> {
+    pub fn sample_async<'e>(&self, env: &'e Env, rows: f64, seed: f64, reject_copies: Option<bool>) -> Result<PromiseRaw<'e, SynthSample>> {
         let (rows, seed) = guard(|| Ok((rows_arg("rows", rows)?, seed_arg("seed", seed)?)))?;
         let m = Arc::clone(&self.inner);
+        let private = reject_copies.unwrap_or(false);
         task::spawn(
             env,
-            move || match &*m {
-                Model::Copula(c) => c.sample(rows, seed),
-                Model::Mixture(g) => g.sample(rows, seed),
+            move || match (&*m, private) {
+                (Model::Copula(c), true) => c.sample_private(rows, seed),
+                (Model::Mixture(g), true) => g.sample_private(rows, seed),
+                (Model::Copula(c), false) => Ok((c.sample(rows, seed)?, 0)),
+                (Model::Mixture(g), false) => Ok((g.sample(rows, seed)?, 0)),
             },
-            table_to,
+            |(t, redrawn)| SynthSample { columns: table_to(t), redrawn: redrawn as u32 },
         )
     }
 

@@ -53,9 +53,11 @@ describe('omnitide pipeline synth', () => {
     const t = sampleTable(300, 4);
     const file = join(dir, 'real.ndjson');
     writeFileSync(file, t.a.map((a, i) => JSON.stringify({ a, b: t.b[i], band: t.band[i] })).join('\n'));
-    const r = await run(['--fit', file, '--rows', '100', '--seed', '1', '--json', '-o', join(dir, 'fake.ndjson')]);
+    const r = await run(['--fit', file, '--rows', '100', '--seed', '1', '--json', '--reject-copies', '-o', join(dir, 'fake.ndjson')]);
     expect(r.code).toBe(0);
     const rep = JSON.parse(r.stdout);
+    expect(rep.fidelity.privacy.exactMatches).toBe(0);
+    expect(rep.redrawn).toBe(0); // continuous columns: nothing to redraw
     expect(rep.fidelity.columns.map((c: { name: string }) => c.name)).toEqual(['a', 'b', 'band']);
     const rows = readFileSync(join(dir, 'fake.ndjson'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
     expect(rows).toHaveLength(100);

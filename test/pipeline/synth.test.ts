@@ -81,6 +81,28 @@ describe('statistical and model-based synthesis', () => {
     expect(synth.toRows(await m.sample(2, { seed: 1 }))[0]).toHaveProperty('band');
   });
 
+  it('rejectCopies redraws rows that copy a real one; a fully covered domain is ERR_OMNI_LIMIT', async () => {
+    // Small integer grid: plain sampling reproduces real (x, y) pairs often.
+    const x = Array.from({ length: 40 }, (_, i) => (i * 7) % 10);
+    const y = Array.from({ length: 40 }, (_, i) => (i * 3 + Math.floor(i / 10)) % 10);
+    const m = await synth.fit({ x, y }, { seed: 1 });
+    const plain = await m.sample(2000, { seed: 2 });
+    expect(plain.redrawn).toBe(0);
+    expect((await synth.fidelity({ x, y }, plain)).privacy.exactMatches).toBeGreaterThan(100);
+    const priv = await m.sample(2000, { seed: 2, rejectCopies: true });
+    expect(priv.redrawn).toBeGreaterThan(100);
+    expect((await synth.fidelity({ x, y }, priv)).privacy.exactMatches).toBe(0);
+    const realPairs = new Set(x.map((v, i) => `${v},${y[i]}`));
+    const px = priv.columns.x as Float64Array;
+    const py = priv.columns.y as Float64Array;
+    expect(Array.from(px).some((v, i) => realPairs.has(`${v},${py[i]}`))).toBe(false);
+    const full = { x: Array.from({ length: 90 }, (_, i) => i % 3), y: Array.from({ length: 90 }, (_, i) => Math.floor(i / 3) % 3) };
+    const e = await omniError((await synth.fit(full, { seed: 1 })).sample(10, { rejectCopies: true }));
+    expect(e.code).toBe('ERR_OMNI_LIMIT');
+    expect(e.message).toMatch(/^options\.rejectCopies:/);
+    expect((await omniError(m.sample(5, { rejectCopies: 'yes' as unknown as boolean }))).message).toMatch(/^options\.rejectCopies: expected a boolean/);
+  });
+
   it('a copy of the real table is flagged by the privacy check', async () => {
     const rep = await synth.fidelity(real, real);
     expect(rep.privacy.exactMatches).toBe(3000);

@@ -6,6 +6,7 @@ use nalgebra::{Cholesky, DMatrix};
 use omnitide_common::{Error, Result};
 use rand::Rng;
 use rand_distr::StandardNormal;
+use rustc_hash::FxHashSet;
 
 use crate::marginal::{pseudo_observations, Marginal};
 use crate::normal;
@@ -20,6 +21,8 @@ pub struct Copula {
     pub correlation: DMatrix<f64>,
     /// Lower Cholesky factor of `correlation` (after any ridge needed to make it positive definite).
     lower: DMatrix<f64>,
+    /// Row keys of the fitted table, for [`Copula::sample_private`].
+    real: FxHashSet<Vec<u64>>,
 }
 
 impl Copula {
@@ -55,7 +58,16 @@ impl Copula {
         }
         let correlation = correlation_matrix(&scores);
         let lower = cholesky_with_ridge(&correlation)?;
-        Ok(Copula { names, marginals, correlation, lower })
+        Ok(Copula { names, marginals, correlation, lower, real: crate::privacy::row_keys(table) })
+    }
+
+    /// `sample`, with every row that equals a real row redrawn; returns the table and how many were redrawn.
+    pub fn sample_private(&self, rows: usize, seed: u64) -> Result<(Table, usize)> {
+        let mut t = self.sample(rows, seed)?;
+        let n = crate::privacy::replace_copies(&mut t, &self.real, |k, round| {
+            self.sample(k, seed ^ round.wrapping_mul(0x9e37_79b9_7f4a_7c15))
+        })?;
+        Ok((t, n))
     }
 
     /// `rows` synthetic rows, column-major, in the fitted column order.

@@ -9,6 +9,7 @@ use omnitide_common::{Error, Result};
 use rand::distributions::{Distribution, WeightedIndex};
 use rand::Rng;
 use rand_distr::StandardNormal;
+use rustc_hash::FxHashSet;
 use serde::Serialize;
 
 use crate::rng::{rng, stream_of};
@@ -61,6 +62,8 @@ pub struct Mixture {
     means: Vec<DVector<f64>>,
     lowers: Vec<DMatrix<f64>>,
     pub summary: FitSummary,
+    /// Row keys of the fitted table, for [`Mixture::sample_private`].
+    real: FxHashSet<Vec<u64>>,
 }
 
 const REG_COVAR: f64 = 1e-6;
@@ -146,7 +149,16 @@ impl Mixture {
         }
         let names = table.columns.iter().map(|c| c.name.clone()).collect();
         let summary = FitSummary { components: k, iterations, converged, mean_log_likelihood: ll };
-        Ok(Mixture { names, slots, numeric, weights, means, lowers, summary })
+        Ok(Mixture { names, slots, numeric, weights, means, lowers, summary, real: crate::privacy::row_keys(table) })
+    }
+
+    /// `sample`, with every row that equals a real row redrawn; returns the table and how many were redrawn.
+    pub fn sample_private(&self, rows: usize, seed: u64) -> Result<(Table, usize)> {
+        let mut t = self.sample(rows, seed)?;
+        let n = crate::privacy::replace_copies(&mut t, &self.real, |k, round| {
+            self.sample(k, seed ^ round.wrapping_mul(0x9e37_79b9_7f4a_7c15))
+        })?;
+        Ok((t, n))
     }
 
     pub fn sample(&self, rows: usize, seed: u64) -> Result<Table> {

@@ -16,6 +16,7 @@ pub mod fidelity;
 pub mod gmm;
 pub mod marginal;
 pub mod normal;
+pub mod privacy;
 pub mod rng;
 pub mod rules;
 pub mod table;

@@ -66,7 +66,7 @@ export const synthCommand: Command = {
   summary: 'synthetic data: rule-based tables from a schema, or rows sampled from a model fitted on a table',
   usage: [
     'omnitide pipeline synth --schema SCHEMA.json [--seed N] [-o DIR] [--format ndjson|csv] [--json]',
-    '       omnitide pipeline synth --fit TABLE.ndjson|.json --rows N [--strategy copula|mixture] [--components K] [--seed N] [-o FILE] [--format ndjson|csv] [--json]',
+    '       omnitide pipeline synth --fit TABLE.ndjson|.json --rows N [--strategy copula|mixture] [--components K] [--seed N] [--reject-copies] [-o FILE] [--format ndjson|csv] [--json]',
   ].join('\n'),
   async run(argv) {
     const { values, positionals } = parse(argv, {
@@ -78,6 +78,7 @@ export const synthCommand: Command = {
       seed: { type: 'string' },
       format: { type: 'string' },
       output: { type: 'string', short: 'o' },
+      'reject-copies': { type: 'boolean' },
     });
     if (positionals.length > 0) throw new UsageError(`unexpected argument '${positionals[0]}'`);
     if ((values.schema === undefined) === (values.fit === undefined)) throw new UsageError('give exactly one of --schema or --fit');
@@ -115,12 +116,12 @@ export const synthCommand: Command = {
     if (strategy !== 'copula' && strategy !== 'mixture') throw new UsageError(`--strategy must be copula or mixture, got '${strategy}'`);
     const real = readRows(values.fit);
     const model = await synth.fit(real, { strategy, seed, components: values.components === undefined ? undefined : intFlag('components', values.components, 5, 1) });
-    const fake = await model.sample(rows, { seed });
+    const fake = await model.sample(rows, { seed, rejectCopies: Boolean(values['reject-copies']) });
     const report = await synth.fidelity(real, fake);
     const text = format(synth.toRows(fake), as);
     if (typeof values.output === 'string') writeFileSync(values.output, text);
     else if (!values.json) process.stdout.write(text);
-    if (values.json) printJson({ strategy, rows, fidelity: report, written: values.output ?? null });
+    if (values.json) printJson({ strategy, rows, redrawn: fake.redrawn, fidelity: report, written: values.output ?? null });
     else if (typeof values.output === 'string') {
       out(`wrote ${rows} rows to ${values.output}`);
       for (const c of report.columns) out(`  ${c.name}: ${c.metric} ${c.value.toFixed(4)}`);

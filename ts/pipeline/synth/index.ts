@@ -73,6 +73,12 @@ export interface FidelityReport {
   };
 }
 
+export interface SampleOptions {
+  seed?: number;
+  /** Redraw sampled rows that equal a real row in every column (default false; the fidelity report counts them either way). */
+  rejectCopies?: boolean;
+}
+
 /** A fitted synthesizer; `sample` draws any number of rows. */
 export class Synthesizer {
   readonly strategy: 'copula' | 'mixture';
@@ -84,11 +90,18 @@ export class Synthesizer {
     this.#model = model;
   }
 
-  /** `rows` synthetic rows, column-major (same seed, same rows). */
-  async sample(rows: number, options: { seed?: number } = {}): Promise<SyntheticTable> {
+  /**
+   * `rows` synthetic rows, column-major (same seed, same rows). With `rejectCopies`, rows equal
+   * to a real row are redrawn (`redrawn` counts them); an `ERR_OMNI_LIMIT` error says when the
+   * real table covers its whole domain so that nothing else can be drawn.
+   */
+  async sample(rows: number, options: SampleOptions = {}): Promise<SyntheticTable & { redrawn: number }> {
     const n = rowsArg('rows', rows);
     const seed = seedArg('options.seed', options?.seed ?? 0);
-    return fromNativeTable(await callNativeAsync(() => this.#model.sampleAsync(n, seed)));
+    const reject = options?.rejectCopies ?? false;
+    if (typeof reject !== 'boolean') throw invalidArgument('options.rejectCopies', `expected a boolean, got ${describe(reject)}`);
+    const s = await callNativeAsync(() => this.#model.sampleAsync(n, seed, reject));
+    return { ...fromNativeTable(s.columns), redrawn: s.redrawn };
   }
 
   /** The fitted parameters: copula correlation matrix of normal scores, or the mixture's EM summary. */
