@@ -1,0 +1,400 @@
+/**
+ * Faults, applied only through omnitide/kernel's public API (XDP filters,
+ * cgroup v2) plus `tc` for netem. A fault is planned (targets resolved, every
+ * precondition checked) before anything is applied, journaled before it is
+ * applied when it would outlive the process, and removable one by one.
+ */
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { OmniError } from '../errors.js';
+import { cgroup, xdp, type Cgroup, type XdpFilter } from '../kernel/index.js';
+import type { Journal, Undo } from './journal.js';
+import type { FaultProvider } from './schema.js';
+
+const run = promisify(execFile);
+
+/** A fault type's resolved targets, checked and ready to apply. */
+export interface Plan {
+  provider: FaultProvider;
+  /** target keys in apply order: `iface:<name>` or `cgroup:<path>` */
+  targets: string[];
+  /** size of the selector's pool when targets came from a selector */
+  pool?: number;
+}
+
+export interface AppliedFault {
+  id: number;
+  fault: string;
+  target: string;
+  appliedAt: number;
+  removedAt?: number;
+  /** ms from the request to the kernel accepting it */
+  applyMs: number;
+  removeMs?: number;
+  remove: () => Promise<void>;
+}
+
+function ifaceExists(name: string): boolean {
+  return existsSync(`/sys/class/net/${name}`);
+}
+
+async function ifaceExistsIn(netns: string, name: string): Promise<boolean> {
+  try {
+    await run('ip', ['-n', netns, 'link', 'show', 'dev', name]);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+let netemCache: { ok: boolean; detail: string } | null = null;
+
+/**
+ * Whether this kernel has the netem qdisc: tried on a veth inside a throwaway
+ * namespace (never on a real interface), then the namespace is removed.
+ */
+export async function netemAvailable(): Promise<{ ok: boolean; detail: string }> {
+  if (netemCache) return netemCache;
+  const ns = `omni-chaos-nq-${process.pid}`;
+  try {
+    await run('ip', ['netns', 'add', ns]);
+    await run('ip', ['-n', ns, 'link', 'add', 'nq0', 'type', 'veth', 'peer', 'name', 'nq1']);
+    await run('ip', ['netns', 'exec', ns, 'tc', 'qdisc', 'add', 'dev', 'nq0', 'root', 'netem', 'delay', '1ms']);
+    netemCache = { ok: true, detail: 'netem qdisc available' };
+  } catch (e) {
+    const msg = String((e as { stderr?: string }).stderr ?? (e as Error).message).trim();
+    netemCache = { ok: false, detail: msg };
+  } finally {
+    await run('ip', ['netns', 'del', ns]).catch(() => undefined);
+  }
+  return netemCache;
+}
+
+function cgroupFs(path: string): string {
+  return join(cgroup.root(), path);
+}
+
+function resolveCgroups(p: { cgroups?: string[]; selector?: { parent: string; match?: string; count?: number; percent?: number } }, where: string): { targets: string[]; pool?: number } {
+  if (p.cgroups) {
+    for (const c of p.cgroups) {
+      if (!existsSync(cgroupFs(c))) throw new OmniError('ERR_OMNI_NOT_FOUND', `${where}.cgroups: cgroup '${c}' does not exist under ${cgroup.root()}`);
+    }
+    return { targets: [...new Set(p.cgroups)] };
+  }
+  const s = p.selector!;
+  const dir = cgroupFs(s.parent);
+  if (!existsSync(dir)) throw new OmniError('ERR_OMNI_NOT_FOUND', `${where}.selector.parent: cgroup '${s.parent}' does not exist`);
+  const re = s.match ? new RegExp(s.match) : null;
+  const pool = readdirSync(dir, { withFileTypes: true })
+    .filter((d) => d.isDirectory() && (!re || re.test(d.name)))
+    .map((d) => `${s.parent.replace(/\/$/, '')}/${d.name}`)
+    .sort();
+  if (!pool.length) throw new OmniError('ERR_OMNI_NOT_FOUND', `${where}.selector: no cgroup under '${s.parent}' matches`);
+  const n = s.count !== undefined ? Math.min(s.count, pool.length) : s.percent !== undefined ? Math.max(1, Math.floor((pool.length * s.percent) / 100)) : pool.length;
+  return { targets: pool.slice(0, n), pool: pool.length };
+}
+
+const CONTROLLER_FOR: Record<string, string> = { cpu: 'cpu', memory: 'memory', pids: 'pids' };
+
+/** Resolves targets and checks every precondition; applies nothing (XDP filters are attached empty: they pass everything). */
+export async function plan(provider: FaultProvider, where: string): Promise<Plan> {
+  switch (provider.type) {
+    case 'xdp-drop':
+    case 'partition': {
+      const ifaces = provider.type === 'xdp-drop' ? provider.interfaces : provider.sides.flatMap((s) => s.interfaces);
+      for (const i of ifaces) if (!ifaceExists(i)) throw new OmniError('ERR_OMNI_NOT_FOUND', `${where}: interface '${i}' does not exist in this network namespace`);
+      if (provider.type === 'xdp-drop' && provider.cidr !== undefined) checkCidr(provider.cidr, `${where}.cidr`);
+      if (provider.type === 'partition') provider.sides.forEach((s, i) => s.cidrs.forEach((c, j) => checkCidr(c, `${where}.sides[${i}].cidrs[${j}]`)));
+      return { provider, targets: [...new Set(ifaces)].map((i) => `iface:${i}`) };
+    }
+    case 'netem': {
+      for (const i of provider.interfaces) {
+        const ok = provider.netns ? await ifaceExistsIn(provider.netns, i) : ifaceExists(i);
+        if (!ok) throw new OmniError('ERR_OMNI_NOT_FOUND', `${where}: interface '${i}' does not exist${provider.netns ? ` in netns ${provider.netns}` : ''}`);
+      }
+      const n = await netemAvailable();
+      if (!n.ok) throw new OmniError('ERR_OMNI_UNSUPPORTED', `${where}: this kernel has no 'netem' qdisc (tc said: ${n.detail}); latency/jitter/loss through tc need sch_netem (use xdp-drop for loss)`);
+      return { provider, targets: provider.interfaces.map((i) => `iface:${provider.netns ? `${provider.netns}/` : ''}${i}`) };
+    }
+    case 'cgroup-freeze':
+    case 'stress': {
+      const r = resolveCgroups(provider, where);
+      return { provider, targets: r.targets.map((c) => `cgroup:${c}`), pool: r.pool };
+    }
+    case 'cgroup-limits': {
+      const r = resolveCgroups(provider, where);
+      for (const c of r.targets) {
+        const offered = cgroup.open(c).controllers();
+        for (const k of Object.keys(provider.limits)) {
+          const ctl = CONTROLLER_FOR[k];
+          if (ctl && !offered.includes(ctl)) {
+            throw new OmniError(
+              'ERR_OMNI_CONTROLLER_UNAVAILABLE',
+              `${where}.limits.${k}: cgroup '${c}' has no '${ctl}' controller (its cgroup.controllers offers: ${offered.join(' ') || 'none'}); enable it in the parent's cgroup.subtree_control`,
+              { fields: { controller: ctl } },
+            );
+          }
+        }
+      }
+      return { provider, targets: r.targets.map((c) => `cgroup:${c}`), pool: r.pool };
+    }
+  }
+}
+
+function checkCidr(c: string, where: string): void {
+  // the filter re-checks; this catches typos before anything is attached
+  const m = /^([0-9a-fA-F:.]+)(?:\/(\d{1,3}))?$/.exec(c);
+  if (!m) throw new OmniError('ERR_OMNI_INVALID_ARGUMENT', `${where}: malformed CIDR '${c}'`);
+}
+
+const LIMIT_FILES = ['cpu.max', 'memory.max', 'memory.high', 'pids.max'];
+
+/**
+ * Applies and removes faults for one run. XDP filters are attached once per
+ * interface (at plan time, empty) and detached by `close()` or by the kernel
+ * when the process dies.
+ */
+export class FaultEngine {
+  readonly #filters = new Map<string, XdpFilter>();
+  readonly #journal: Journal | null;
+  readonly #runId: string;
+  readonly #workers = new Set<ChildProcess>();
+  readonly applied: AppliedFault[] = [];
+  #next = 1;
+
+  constructor(journal: Journal | null, runId: string) {
+    this.#journal = journal;
+    this.#runId = runId;
+  }
+
+  /** Attaches empty filters on every interface the plans name; an interface already under an XDP program is refused. */
+  prepare(plans: Plan[]): void {
+    try {
+      for (const p of plans) {
+        if (p.provider.type !== 'xdp-drop' && p.provider.type !== 'partition') continue;
+        for (const t of p.targets) {
+          const iface = t.slice('iface:'.length);
+          if (this.#filters.has(iface)) continue;
+          try {
+            this.#filters.set(iface, xdp.attach({ iface }));
+          } catch (e) {
+            if ((e as OmniError).code === 'ERR_OMNI_BUSY') throw new OmniError('ERR_OMNI_TARGET_BUSY', `interface '${iface}' already has an XDP program (another experiment or filter is on it)`, { cause: e });
+            throw e;
+          }
+        }
+      }
+    } catch (e) {
+      this.close();
+      throw e;
+    }
+  }
+
+  #record(id: number, fault: string, target: string, undo: Undo): void {
+    // faults that die with us need no fsync; the rest must be on disk before they exist
+    this.#journal?.append({ op: 'intent', t: Date.now(), id, fault, target, undo }, undo.kind !== 'bpf-link');
+  }
+
+  async #track(fault: string, target: string, undo: Undo, apply: () => Promise<void> | void, remove: () => Promise<void> | void): Promise<AppliedFault> {
+    const id = this.#next++;
+    this.#record(id, fault, target, undo);
+    const t0 = performance.now();
+    await apply();
+    const f: AppliedFault = {
+      id,
+      fault,
+      target,
+      appliedAt: Date.now(),
+      applyMs: performance.now() - t0,
+      remove: async () => {
+        if (f.removedAt !== undefined) return;
+        const t1 = performance.now();
+        await remove();
+        f.removeMs = performance.now() - t1;
+        f.removedAt = Date.now();
+        this.#journal?.append({ op: 'removed', t: f.removedAt, id }, undo.kind !== 'bpf-link');
+      },
+    };
+    this.#journal?.append({ op: 'applied', t: f.appliedAt, id }, false);
+    this.applied.push(f);
+    return f;
+  }
+
+  /** Applies `plan`'s fault to the given subset of its targets. */
+  async apply(plan: Plan, targets: string[]): Promise<AppliedFault[]> {
+    const p = plan.provider;
+    const out: AppliedFault[] = [];
+    for (const target of targets) {
+      const name = target.slice(target.indexOf(':') + 1);
+      switch (p.type) {
+        case 'xdp-drop': {
+          const f = this.#filters.get(name)!;
+          const rule = p.cidr === undefined ? {} : { cidr: p.cidr };
+          out.push(await this.#track(p.type, target, { kind: 'bpf-link' }, () => f.setDrop({ ...rule, probability: p.probability }), () => f.setDrop({ ...rule, probability: 0 })));
+          break;
+        }
+        case 'partition': {
+          const f = this.#filters.get(name)!;
+          const other = p.sides.find((s) => !s.interfaces.includes(name));
+          const mine = p.sides.filter((s) => s.interfaces.includes(name));
+          const block = [...new Set([...(other && mine.length < 2 ? other.cidrs : []), ...(mine.length === 2 ? p.sides.flatMap((s) => s.cidrs) : [])])];
+          out.push(await this.#track(p.type, target, { kind: 'bpf-link' }, async () => void (await f.block(block)), () => void f.unblock(block)));
+          break;
+        }
+        case 'cgroup-freeze': {
+          const cg = cgroup.open(name);
+          out.push(await this.#track(p.type, target, { kind: 'thaw', cgroup: name }, () => cg.freeze(), () => cg.thaw()));
+          break;
+        }
+        case 'cgroup-limits': {
+          const cg = cgroup.open(name);
+          const files: Record<string, string> = {};
+          for (const f of LIMIT_FILES) {
+            try {
+              files[f] = readFileSync(join(cg.fsPath, f), 'utf8').trim();
+            } catch {
+              /* the controller's file is absent: nothing of it can change */
+            }
+          }
+          out.push(
+            await this.#track(p.type, target, { kind: 'restore-files', cgroup: name, files }, () => cg.setLimits(p.limits), () => restoreFiles(name, files)),
+          );
+          break;
+        }
+        case 'stress': {
+          const marker = `omnitide-chaos-stress:${this.#runId}:${name}`;
+          const cg = cgroup.open(name);
+          out.push(
+            await this.#track(p.type, target, { kind: 'kill-marked', marker }, () => this.#startStress(cg, marker, p.cpuWorkers ?? 1, p.memoryMb ?? 0), () => this.#stopStress(marker)),
+          );
+          break;
+        }
+        case 'netem': {
+          const ns = p.netns;
+          const iface = ns ? name.slice(ns.length + 1) : name;
+          const args = ['qdisc', 'add', 'dev', iface, 'root', 'netem'];
+          if (p.delayMs !== undefined) args.push('delay', `${p.delayMs}ms`, ...(p.jitterMs !== undefined ? [`${p.jitterMs}ms`] : []));
+          if (p.lossPercent !== undefined) args.push('loss', `${p.lossPercent}%`);
+          out.push(await this.#track(p.type, target, { kind: 'tc-del', iface, ...(ns ? { netns: ns } : {}) }, () => tc(args, ns), () => tc(['qdisc', 'del', 'dev', iface, 'root'], ns)));
+          break;
+        }
+      }
+    }
+    return out;
+  }
+
+  async #startStress(cg: Cgroup, marker: string, cpu: number, memMb: number): Promise<void> {
+    // Workers exit when our stdin pipe closes, so even a SIGKILLed runner leaves none; the journal's marker covers the rest.
+    const code = `const [,mb,cpu]=process.argv.slice(1);const keep=[];for(let i=0;i<+mb;i++)keep.push(Buffer.alloc(1<<20,i&255));
+process.stdin.on('end',()=>process.exit(0));process.stdin.on('data',()=>{});
+if(cpu==='1'){const spin=()=>{const t=Date.now();while(Date.now()-t<20){}setImmediate(spin)};spin()}else setInterval(()=>{},1e9);`;
+    const kinds = [...Array(cpu).fill('1'), ...(memMb > 0 ? ['0'] : [])];
+    for (const k of kinds) {
+      const child = spawn(process.execPath, ['-e', code, marker, k === '0' ? String(memMb) : '0', k], { stdio: ['pipe', 'ignore', 'ignore'] });
+      this.#workers.add(child);
+      child.on('exit', () => this.#workers.delete(child));
+      await new Promise<void>((res, rej) => {
+        child.once('spawn', () => res());
+        child.once('error', rej);
+      });
+      cg.addProcess(child.pid!);
+    }
+  }
+
+  async #stopStress(marker: string): Promise<void> {
+    killMarked(marker);
+    const deadline = Date.now() + 10_000;
+    while ([...this.#workers].some((w) => w.spawnargs.includes(marker) && w.exitCode === null && w.signalCode === null) && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 10));
+    }
+  }
+
+  /** Removes every fault still applied, newest first; collects errors instead of stopping at the first. */
+  async removeAll(): Promise<string[]> {
+    const errors: string[] = [];
+    for (const f of [...this.applied].reverse()) {
+      try {
+        await f.remove();
+      } catch (e) {
+        errors.push(`${f.fault} on ${f.target}: ${(e as Error).message}`);
+      }
+    }
+    return errors;
+  }
+
+  /** Detaches the XDP filters (and with them every XDP fault) and ends stray workers. */
+  close(): void {
+    for (const f of this.#filters.values()) {
+      try {
+        f.detach();
+      } catch {
+        /* already gone with its interface */
+      }
+    }
+    this.#filters.clear();
+    for (const w of this.#workers) w.kill('SIGKILL');
+  }
+}
+
+async function tc(args: string[], netns?: string): Promise<void> {
+  try {
+    if (netns) await run('ip', ['netns', 'exec', netns, 'tc', ...args]);
+    else await run('tc', args);
+  } catch (e) {
+    throw new OmniError('ERR_OMNI_IO', `tc ${args.join(' ')}: ${String((e as { stderr?: string }).stderr ?? (e as Error).message).trim()}`, { cause: e });
+  }
+}
+
+function restoreFiles(cg: string, files: Record<string, string>): void {
+  const dir = cgroupFs(cg);
+  for (const [f, v] of Object.entries(files)) {
+    try {
+      writeFileSync(join(dir, f), v);
+    } catch (e) {
+      if (existsSync(dir)) throw new OmniError('ERR_OMNI_IO', `restoring ${f} of cgroup ${cg}: ${(e as Error).message}`, { cause: e });
+    }
+  }
+}
+
+/** SIGKILLs every process whose command line carries `marker` (stress workers of a run). */
+export function killMarked(marker: string): number {
+  let n = 0;
+  for (const d of readdirSync('/proc')) {
+    if (!/^\d+$/.test(d)) continue;
+    try {
+      if (readFileSync(`/proc/${d}/cmdline`, 'utf8').split('\0').includes(marker)) {
+        process.kill(Number(d), 'SIGKILL');
+        n++;
+      }
+    } catch {
+      /* gone */
+    }
+  }
+  return n;
+}
+
+/** Undoes one journaled fault without the process that applied it. */
+export async function undo(u: Undo): Promise<void> {
+  switch (u.kind) {
+    case 'bpf-link':
+      return; // the kernel detached it with its owner
+    case 'thaw':
+      if (existsSync(cgroupFs(u.cgroup))) await cgroup.open(u.cgroup).thaw();
+      return;
+    case 'restore-files':
+      restoreFiles(u.cgroup, u.files);
+      return;
+    case 'kill-marked':
+      killMarked(u.marker);
+      return;
+    case 'tc-del':
+      try {
+        await tc(['qdisc', 'del', 'dev', u.iface, 'root'], u.netns);
+      } catch {
+        // already gone (interface or namespace removed, or the qdisc never added)
+      }
+      return;
+  }
+}
+
