@@ -158,7 +158,7 @@ const LIMIT_FILES = ['cpu.max', 'memory.max', 'memory.high', 'pids.max'];
  */
 export class FaultEngine {
   readonly #filters = new Map<string, XdpFilter>();
-  readonly #journal: Journal | null;
+  #journal: Journal | null;
   readonly #runId: string;
   readonly #workers = new Set<ChildProcess>();
   readonly applied: AppliedFault[] = [];
@@ -167,6 +167,11 @@ export class FaultEngine {
   constructor(journal: Journal | null, runId: string) {
     this.#journal = journal;
     this.#runId = runId;
+  }
+
+  /** Journals every fault applied from now on. */
+  useJournal(j: Journal): void {
+    this.#journal = j;
   }
 
   /** Attaches empty filters on every interface the plans name; an interface already under an XDP program is refused. */

@@ -226,11 +226,20 @@ export async function runExperiment(source: Experiment | object | string, opts: 
   const planned = await preflight(exp, root);
 
   const runId = newRunId();
-  const journal = Journal.create(root, runId);
+  const engine = new FaultEngine(null, runId);
+  // attaching the (empty) XDP filters is the last check: an interface someone else filters is refused here
+  engine.prepare(planned.map((p) => p.plan));
+  let journal: Journal;
+  try {
+    journal = Journal.create(root, runId);
+  } catch (e) {
+    engine.close();
+    throw new OmniError('ERR_OMNI_IO', `stateDir: cannot create the run journal under ${root}: ${(e as Error).message}`, { cause: e });
+  }
+  engine.useJournal(journal);
   const runDir = journal.dir;
   journal.append({ op: 'start', t: Date.now(), pid: process.pid, pidStart: processStart(process.pid) ?? '', title: exp.title });
   writeFileSync(join(runDir, 'experiment.json'), JSON.stringify(exp, (_k, v) => (typeof v === 'function' ? '[function]' : v), 2));
-  const engine = new FaultEngine(journal, runId);
   const ctl = new AbortController();
   const signal = ctl.signal;
   let abortedAt = 0;
@@ -317,7 +326,6 @@ export async function runExperiment(source: Experiment | object | string, opts: 
   })();
 
   try {
-    engine.prepare(planned.map((p) => p.plan));
     report.hypothesisBefore = await hypothesis('before');
     if (!report.hypothesisBefore.met) {
       report.status = 'failed';
