@@ -1,0 +1,123 @@
+/**
+ * "Nothing left behind, ever": a runner (the CLI, in its own process) is
+ * killed with SIGKILL mid-experiment; its XDP fault vanishes with it (bpf
+ * link), the frozen cgroup stays frozen until `status --repair` thaws it from
+ * the journal, and `status` then reports clean. SIGTERM and the kill switch
+ * (`omnitide chaos abort` from another process) roll back in the runner.
+ */
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { status } from '../../ts/chaos/index.js';
+import { cgroup } from '../../ts/kernel/index.js';
+import { cgroupWithSleeper, hasXdp, netnsWithService, sh, skipReason, tempStateDir, until, type Netns, type SleepingCgroup } from './env.js';
+
+const CLI = resolve(__dirname, '..', '..', 'dist', 'cli', 'main.js');
+const hasBpftool = spawnSync('sh', ['-c', 'command -v bpftool'], { encoding: 'utf8' }).status === 0;
+
+describe.skipIf(skipReason)('omnitide/chaos leaves nothing behind', () => {
+  let net: Netns;
+  const base = `/omni-chaos-crash-${process.pid}`;
+  const state = tempStateDir();
+  const groups: SleepingCgroup[] = [];
+  const runners: ChildProcess[] = [];
+  beforeAll(async () => {
+    net = await netnsWithService(2);
+  });
+  afterAll(async () => {
+    for (const c of runners) c.kill('SIGKILL');
+    spawnSync(process.execPath, [CLI, 'chaos', 'status', '--repair', '--state-dir', state.dir]);
+    for (const g of groups) await g.remove();
+    try {
+      await cgroup.open(base).remove({ force: true });
+    } catch {
+      /* not created */
+    }
+    net?.down();
+    state.remove();
+  });
+
+  /** Starts `omnitide chaos run` on an experiment that freezes a cgroup, drops on the veth and then waits 120 s. */
+  async function startRunner(name: string): Promise<{ child: ChildProcess; g: SleepingCgroup; exit: Promise<number | null>; stdout: () => string }> {
+    const g = cgroupWithSleeper(`${base}/${name}`);
+    groups.push(g);
+    const file = join(state.dir, `${name}.json`);
+    writeFileSync(
+      file,
+      JSON.stringify({
+        title: `crash ${name}`,
+        configuration: { cg: g.path, iface: net.host },
+        method: [
+          { type: 'action', name: 'freeze', provider: { type: 'cgroup-freeze', cgroups: ['${cg}'] } },
+          { type: 'action', name: 'drop all', provider: { type: 'xdp-drop', interfaces: ['${iface}'], probability: 1 }, pauses: { after: 120 } },
+        ],
+      }),
+    );
+    const child = spawn(process.execPath, [CLI, 'chaos', 'run', file, '--state-dir', state.dir], { stdio: ['ignore', 'pipe', 'pipe'] });
+    runners.push(child);
+    let out = '';
+    child.stdout!.on('data', (d) => (out += d));
+    child.stderr!.on('data', (d) => (out += d));
+    const exit = new Promise<number | null>((res) => child.once('exit', (c) => res(c)));
+    // running, with both faults journaled as applied
+    await until('the runner to apply both faults', () => {
+      const run = status(state.dir).runs.find((r) => r.title === `crash ${name}` && r.running);
+      return !!run && run.outstanding.length === 2 && g.group.frozen && hasXdp(net.host);
+    }, 60_000);
+    return { child, g, exit, stdout: () => out };
+  }
+
+  it('SIGKILL of the runner: the XDP fault dies with it, repair thaws the cgroup, status is clean', async () => {
+    const { child, g, exit } = await startRunner('kill9');
+    child.kill('SIGKILL');
+    await exit;
+    await until('the bpf link to go with its process', () => !hasXdp(net.host));
+    if (hasBpftool) expect(JSON.parse(sh(`bpftool -j net show dev ${net.host}`))[0].xdp).toEqual([]);
+    // the journal is what makes the frozen cgroup recoverable: the kernel kept it frozen
+    expect(g.group.frozen).toBe(true);
+    const before = status(state.dir);
+    expect(before.clean).toBe(false);
+    expect(before.runs[0]).toMatchObject({ running: false, status: 'crashed' });
+    expect(before.runs[0].outstanding.map((o) => o.fault).sort()).toEqual(['cgroup-freeze', 'xdp-drop']);
+    const repair = spawnSync(process.execPath, [CLI, 'chaos', 'status', '--repair', '--state-dir', state.dir], { encoding: 'utf8' });
+    expect(repair.stdout).toMatch(/repaired 2 fault\(s\) of 1 crashed run\(s\)/);
+    expect(repair.stdout).toMatch(/^clean/m);
+    expect(repair.status).toBe(0);
+    expect(g.group.frozen).toBe(false);
+    expect(readFileSync(join(g.group.fsPath, 'cgroup.freeze'), 'utf8').trim()).toBe('0');
+    expect(sh(`ip link show dev ${net.host}`)).not.toMatch(/xdp/);
+    expect(status(state.dir).clean).toBe(true);
+  });
+
+  it('SIGTERM: the runner rolls back itself and reports aborted', async () => {
+    const { child, g, exit, stdout } = await startRunner('term');
+    child.kill('SIGTERM');
+    expect(await exit).toBe(1);
+    expect(stdout()).toMatch(/status: +ABORTED - received SIGTERM/);
+    expect(g.group.frozen).toBe(false);
+    expect(hasXdp(net.host)).toBe(false);
+    expect(status(state.dir).clean).toBe(true);
+  });
+
+  it('kill switch: `omnitide chaos abort` from another process stops the run and waits for its rollback', async () => {
+    const { g, exit, stdout } = await startRunner('switch');
+    const ab = spawnSync(process.execPath, [CLI, 'chaos', 'abort', '--state-dir', state.dir, '--json'], { encoding: 'utf8', timeout: 60_000 });
+    expect(ab.status).toBe(0);
+    const res = JSON.parse(ab.stdout);
+    expect(res.aborted).toHaveLength(1);
+    expect(await exit).toBe(1);
+    expect(stdout()).toMatch(/ABORTED - kill switch/);
+    expect(g.group.frozen).toBe(false);
+    expect(hasXdp(net.host)).toBe(false);
+    const runId = res.aborted[0] as string;
+    const report = JSON.parse(spawnSync(process.execPath, [CLI, 'chaos', 'report', runId, '--json', '--state-dir', state.dir], { encoding: 'utf8' }).stdout);
+    expect(report.status).toBe('aborted');
+    expect(report.faults.map((f: { fault: string }) => f.fault)).toEqual(['cgroup-freeze', 'xdp-drop']);
+    expect(report.faults.every((f: { removedAt: number | null }) => f.removedAt !== null)).toBe(true);
+    const svg = spawnSync(process.execPath, [CLI, 'chaos', 'report', runId, '--svg', '--state-dir', state.dir], { encoding: 'utf8' }).stdout;
+    expect(svg).toMatch(/^<svg [^>]*xmlns="http:\/\/www.w3.org\/2000\/svg"/);
+    expect(existsSync(join(state.dir, 'runs', runId, 'report.txt'))).toBe(true);
+    expect(status(state.dir).clean).toBe(true);
+  });
+});
