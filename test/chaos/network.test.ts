@@ -100,6 +100,13 @@ describe.skipIf(skipReason)('omnitide/chaos network faults on a service in a nam
       code: 'ERR_OMNI_INVALID_EXPERIMENT',
       message: expect.stringMatching(/method\[0\]\.provider\.probability: probability must be in \[0,1\]/),
     });
+    await expect(runExperiment(experiment('bad cidr').method(action('drop', { type: 'xdp-drop', interfaces: [net.host], cidrs: ['10.0.0.1', '10.0.0.1/8'], probability: 0.5 })).build(), { stateDir: state.dir, handleSignals: false })).rejects.toMatchObject({
+      code: 'ERR_OMNI_INVALID_ARGUMENT',
+      message: expect.stringMatching(/method\[0\]\.provider: .*host bits set/),
+    });
+    await expect(
+      runExperiment(experiment('bad side').method(action('cut', { type: 'partition', sides: [{ cidrs: ['10.0.0.0/8'], interfaces: [net.host] }, { cidrs: ['bogus'], interfaces: [] }] })).build(), { stateDir: state.dir, handleSignals: false }),
+    ).rejects.toMatchObject({ code: 'ERR_OMNI_INVALID_ARGUMENT', message: expect.stringMatching(/method\[0\]\.provider\.sides\[1\]\.cidrs/) });
     const other = xdp.attach({ iface: net.host });
     try {
       await expect(runExperiment(experiment('busy').method(drop([net.host])).build(), { stateDir: state.dir, handleSignals: false })).rejects.toMatchObject({

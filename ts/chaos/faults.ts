@@ -105,8 +105,35 @@ export async function plan(provider: FaultProvider, where: string): Promise<Plan
     case 'partition': {
       const ifaces = provider.type === 'xdp-drop' ? provider.interfaces : provider.sides.flatMap((s) => s.interfaces);
       for (const i of ifaces) if (!ifaceExists(i)) throw new OmniError('ERR_OMNI_NOT_FOUND', `${where}: interface '${i}' does not exist in this network namespace`);
-      if (provider.type === 'xdp-drop' && provider.cidr !== undefined) checkCidr(provider.cidr, `${where}.cidr`);
-      if (provider.type === 'partition') provider.sides.forEach((s, i) => s.cidrs.forEach((c, j) => checkCidr(c, `${where}.sides[${i}].cidrs[${j}]`)));
+      if (provider.type === 'xdp-drop') {
+        if (provider.cidr !== undefined && provider.cidrs !== undefined) throw new OmniError('ERR_OMNI_INVALID_ARGUMENT', `${where}: give either 'cidr' or 'cidrs', not both`);
+        if (provider.cidr !== undefined) checkCidr(provider.cidr, `${where}.cidr`);
+        provider.cidrs?.forEach((c, i) => checkCidr(c, `${where}.cidrs[${i}]`));
+        // the filter validates CIDRs natively; a dry run on a loaded, unattached copy refuses bad ones before anything is applied
+        const probe = xdp.load();
+        try {
+          for (const r of dropRules(provider)) probe.setDrop({ ...r, probability: provider.probability });
+        } catch (e) {
+          throw new OmniError('ERR_OMNI_INVALID_ARGUMENT', `${where}: ${(e as Error).message}`, { cause: e });
+        } finally {
+          probe.close();
+        }
+      }
+      if (provider.type === 'partition') {
+        provider.sides.forEach((s, i) => s.cidrs.forEach((c, j) => checkCidr(c, `${where}.sides[${i}].cidrs[${j}]`)));
+        const probe = xdp.load();
+        try {
+          provider.sides.forEach((s, i) => {
+            try {
+              probe.blockSync(s.cidrs);
+            } catch (e) {
+              throw new OmniError('ERR_OMNI_INVALID_ARGUMENT', `${where}.sides[${i}].${(e as Error).message}`, { cause: e });
+            }
+          });
+        } finally {
+          probe.close();
+        }
+      }
       return { provider, targets: [...new Set(ifaces)].map((i) => `iface:${i}`) };
     }
     case 'netem': {
@@ -141,6 +168,10 @@ export async function plan(provider: FaultProvider, where: string): Promise<Plan
       return { provider, targets: r.targets.map((c) => `cgroup:${c}`), pool: r.pool };
     }
   }
+}
+
+function dropRules(p: Extract<FaultProvider, { type: 'xdp-drop' }>): { cidr?: string }[] {
+  return p.cidrs ? p.cidrs.map((cidr) => ({ cidr })) : p.cidr !== undefined ? [{ cidr: p.cidr }] : [{}];
 }
 
 function checkCidr(c: string, where: string): void {
@@ -235,8 +266,11 @@ export class FaultEngine {
       switch (p.type) {
         case 'xdp-drop': {
           const f = this.#filters.get(name)!;
-          const rule = p.cidr === undefined ? {} : { cidr: p.cidr };
-          out.push(await this.#track(p.type, target, { kind: 'bpf-link' }, () => f.setDrop({ ...rule, probability: p.probability }), () => f.setDrop({ ...rule, probability: 0 })));
+          const rules = dropRules(p);
+          const set = (probability: number) => {
+            for (const r of rules) f.setDrop({ ...r, probability });
+          };
+          out.push(await this.#track(p.type, target, { kind: 'bpf-link' }, () => set(p.probability), () => set(0)));
           break;
         }
         case 'partition': {

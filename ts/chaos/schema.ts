@@ -63,8 +63,10 @@ const actionProviders = {
   'xdp-drop': z.strictObject({
     type: z.literal('xdp-drop'),
     interfaces: z.array(ifaceName).min(1),
-    /** source CIDR whose packets are dropped; omitted: every packet */
+    /** source CIDR whose packets are dropped; omitted (and no cidrs): every packet */
     cidr: z.string().optional(),
+    /** several source CIDRs, each its own drop rule */
+    cidrs: z.array(z.string()).min(1).optional(),
     probability: z.number().min(0, 'probability must be in [0,1]').max(1, 'probability must be in [0,1]'),
   }),
   partition: z.strictObject({
