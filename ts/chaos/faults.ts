@@ -15,6 +15,14 @@ import type { FaultProvider } from './schema.js';
 
 const run = promisify(execFile);
 
+interface Op {
+  fault: string;
+  target: string;
+  undo: Undo;
+  apply: () => Promise<void> | void;
+  remove: () => Promise<void> | void;
+}
+
 /** A fault type's resolved targets, checked and ready to apply. */
 export interface Plan {
   provider: FaultProvider;
@@ -227,40 +235,65 @@ export class FaultEngine {
     }
   }
 
-  #record(id: number, fault: string, target: string, undo: Undo): void {
-    // faults that die with us need no fsync; the rest must be on disk before they exist
-    this.#journal?.append({ op: 'intent', t: Date.now(), id, fault, target, undo }, undo.kind !== 'bpf-link');
-  }
-
-  async #track(fault: string, target: string, undo: Undo, apply: () => Promise<void> | void, remove: () => Promise<void> | void): Promise<AppliedFault> {
-    const id = this.#next++;
-    this.#record(id, fault, target, undo);
+  /**
+   * Journals every op (one fsync for the batch, and only when something in it
+   * would outlive the process), then applies them concurrently. An op that
+   * fails is undone best effort; the others stay tracked so removeAll() rolls
+   * them back; the first error is rethrown.
+   */
+  async #applyAll(ops: Op[]): Promise<AppliedFault[]> {
     const t0 = performance.now();
-    await apply();
-    const f: AppliedFault = {
-      id,
-      fault,
-      target,
-      appliedAt: Date.now(),
-      applyMs: performance.now() - t0,
-      remove: async () => {
-        if (f.removedAt !== undefined) return;
-        const t1 = performance.now();
-        await remove();
-        f.removeMs = performance.now() - t1;
-        f.removedAt = Date.now();
-        this.#journal?.append({ op: 'removed', t: f.removedAt, id }, undo.kind !== 'bpf-link');
-      },
-    };
-    this.#journal?.append({ op: 'applied', t: f.appliedAt, id }, false);
-    this.applied.push(f);
-    return f;
+    const ids = ops.map(() => this.#next++);
+    ops.forEach((op, i) => this.#journal?.append({ op: 'intent', t: Date.now(), id: ids[i], fault: op.fault, target: op.target, undo: op.undo }, false));
+    if (ops.some((op) => op.undo.kind !== 'bpf-link')) this.#journal?.sync();
+    const settled = await Promise.allSettled(ops.map(async (op) => {
+      await op.apply();
+      return performance.now() - t0;
+    }));
+    const out: AppliedFault[] = [];
+    let firstError: unknown = null;
+    for (const [i, r] of settled.entries()) {
+      const op = ops[i];
+      const id = ids[i];
+      if (r.status === 'rejected') {
+        firstError ??= r.reason;
+        try {
+          await op.remove();
+          this.#journal?.append({ op: 'removed', t: Date.now(), id }, false);
+        } catch {
+          /* stays outstanding in the journal: repair retries */
+        }
+        continue;
+      }
+      const f: AppliedFault = {
+        id,
+        fault: op.fault,
+        target: op.target,
+        appliedAt: Date.now(),
+        applyMs: r.value,
+        remove: async () => {
+          if (f.removedAt !== undefined) return;
+          const t1 = performance.now();
+          await op.remove();
+          f.removeMs = performance.now() - t1;
+          f.removedAt = Date.now();
+          // no fsync: every undo is idempotent, so a lost 'removed' record only means repair undoes it again
+          this.#journal?.append({ op: 'removed', t: f.removedAt, id }, false);
+        },
+      };
+      this.#journal?.append({ op: 'applied', t: f.appliedAt, id }, false);
+      this.applied.push(f);
+      out.push(f);
+    }
+    if (firstError) throw firstError;
+    return out;
   }
 
   /** Applies `plan`'s fault to the given subset of its targets. */
   async apply(plan: Plan, targets: string[]): Promise<AppliedFault[]> {
     const p = plan.provider;
-    const out: AppliedFault[] = [];
+    const ops: Op[] = [];
+    const op = (fault: string, target: string, undo: Undo, apply: Op['apply'], remove: Op['remove']) => ops.push({ fault, target, undo, apply, remove });
     for (const target of targets) {
       const name = target.slice(target.indexOf(':') + 1);
       switch (p.type) {
@@ -270,7 +303,7 @@ export class FaultEngine {
           const set = (probability: number) => {
             for (const r of rules) f.setDrop({ ...r, probability });
           };
-          out.push(await this.#track(p.type, target, { kind: 'bpf-link' }, () => set(p.probability), () => set(0)));
+          op(p.type, target, { kind: 'bpf-link' }, () => set(p.probability), () => set(0));
           break;
         }
         case 'partition': {
@@ -278,12 +311,12 @@ export class FaultEngine {
           const other = p.sides.find((s) => !s.interfaces.includes(name));
           const mine = p.sides.filter((s) => s.interfaces.includes(name));
           const block = [...new Set([...(other && mine.length < 2 ? other.cidrs : []), ...(mine.length === 2 ? p.sides.flatMap((s) => s.cidrs) : [])])];
-          out.push(await this.#track(p.type, target, { kind: 'bpf-link' }, async () => void (await f.block(block)), () => void f.unblock(block)));
+          op(p.type, target, { kind: 'bpf-link' }, async () => void (await f.block(block)), () => void f.unblock(block));
           break;
         }
         case 'cgroup-freeze': {
           const cg = cgroup.open(name);
-          out.push(await this.#track(p.type, target, { kind: 'thaw', cgroup: name }, () => cg.freeze(), () => cg.thaw()));
+          op(p.type, target, { kind: 'thaw', cgroup: name }, () => cg.freeze(), () => cg.thaw());
           break;
         }
         case 'cgroup-limits': {
@@ -296,17 +329,13 @@ export class FaultEngine {
               /* the controller's file is absent: nothing of it can change */
             }
           }
-          out.push(
-            await this.#track(p.type, target, { kind: 'restore-files', cgroup: name, files }, () => cg.setLimits(p.limits), () => restoreFiles(name, files)),
-          );
+          op(p.type, target, { kind: 'restore-files', cgroup: name, files }, () => cg.setLimits(p.limits), () => restoreFiles(name, files));
           break;
         }
         case 'stress': {
           const marker = `omnitide-chaos-stress:${this.#runId}:${name}`;
           const cg = cgroup.open(name);
-          out.push(
-            await this.#track(p.type, target, { kind: 'kill-marked', marker }, () => this.#startStress(cg, marker, p.cpuWorkers ?? 1, p.memoryMb ?? 0), () => this.#stopStress(marker)),
-          );
+          op(p.type, target, { kind: 'kill-marked', marker }, () => this.#startStress(cg, marker, p.cpuWorkers ?? 1, p.memoryMb ?? 0), () => this.#stopStress(marker));
           break;
         }
         case 'netem': {
@@ -315,12 +344,12 @@ export class FaultEngine {
           const args = ['qdisc', 'add', 'dev', iface, 'root', 'netem'];
           if (p.delayMs !== undefined) args.push('delay', `${p.delayMs}ms`, ...(p.jitterMs !== undefined ? [`${p.jitterMs}ms`] : []));
           if (p.lossPercent !== undefined) args.push('loss', `${p.lossPercent}%`);
-          out.push(await this.#track(p.type, target, { kind: 'tc-del', iface, ...(ns ? { netns: ns } : {}) }, () => tc(args, ns), () => tc(['qdisc', 'del', 'dev', iface, 'root'], ns)));
+          op(p.type, target, { kind: 'tc-del', iface, ...(ns ? { netns: ns } : {}) }, () => tc(args, ns), () => tc(['qdisc', 'del', 'dev', iface, 'root'], ns));
           break;
         }
       }
     }
-    return out;
+    return this.#applyAll(ops);
   }
 
   async #startStress(cg: Cgroup, marker: string, cpu: number, memMb: number): Promise<void> {

@@ -68,6 +68,10 @@ export class Journal {
     if (durable) fsyncSync(this.#fd);
   }
 
+  sync(): void {
+    fsyncSync(this.#fd);
+  }
+
   close(): void {
     if (this.#fd >= 0) closeSync(this.#fd);
     this.#fd = -1;
