@@ -9,7 +9,7 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { status } from '../../ts/chaos/index.js';
+import { experiment, probe, runExperiment, status } from '../../ts/chaos/index.js';
 import { cgroup } from '../../ts/kernel/index.js';
 import { cgroupWithSleeper, hasXdp, netnsWithService, sh, skipReason, tempStateDir, until, type Netns, type SleepingCgroup } from './env.js';
 
@@ -118,6 +118,17 @@ describe.skipIf(skipReason)('omnitide/chaos leaves nothing behind', () => {
     const svg = spawnSync(process.execPath, [CLI, 'chaos', 'report', runId, '--svg', '--state-dir', state.dir], { encoding: 'utf8' }).stdout;
     expect(svg).toMatch(/^<svg [^>]*xmlns="http:\/\/www.w3.org\/2000\/svg"/);
     expect(existsSync(join(state.dir, 'runs', runId, 'report.txt'))).toBe(true);
+    expect(status(state.dir).clean).toBe(true);
+  });
+
+  it('the next run repairs what a SIGKILLed runner left behind before it starts', async () => {
+    const { child, g, exit } = await startRunner('next');
+    child.kill('SIGKILL');
+    await exit;
+    expect(g.group.frozen).toBe(true);
+    const r = await runExperiment(experiment('next run').method(probe('noop', { type: 'function', fn: () => 1 })).build(), { stateDir: state.dir, handleSignals: false });
+    expect(r.status).toBe('completed');
+    expect(g.group.frozen).toBe(false);
     expect(status(state.dir).clean).toBe(true);
   });
 });
