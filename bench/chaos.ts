@@ -66,7 +66,7 @@ async function main() {
     // ---------- request -> enforcement, abort -> restoration
     console.log(`\nfault request -> enforcement and abort -> restoration (${N_LAT} samples each; goal p95 < 10 ms, >= 10x the CLIs)`);
     const drop = await plan({ type: 'xdp-drop', interfaces: [host], cidr: '10.218.0.2/32', probability: 0.3 }, 'bench');
-    engine.prepare([drop]);
+    await engine.prepare([drop]);
     const apply: number[] = [];
     const restore: number[] = [];
     for (let i = 0; i < N_LAT; i++) {

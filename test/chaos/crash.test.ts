@@ -38,6 +38,8 @@ describe.skipIf(skipReason)('omnitide/chaos leaves nothing behind', () => {
     state.remove();
   });
 
+  const innerXdp = () => /\bxdp/.test(sh(`ip -n ${net.ns} link show dev ${net.peer}`));
+
   /** Starts `omnitide chaos run` on an experiment that freezes a cgroup, drops on the veth and then waits 120 s. */
   async function startRunner(name: string): Promise<{ child: ChildProcess; g: SleepingCgroup; exit: Promise<number | null>; stdout: () => string }> {
     const g = cgroupWithSleeper(`${base}/${name}`);
@@ -47,9 +49,10 @@ describe.skipIf(skipReason)('omnitide/chaos leaves nothing behind', () => {
       file,
       JSON.stringify({
         title: `crash ${name}`,
-        configuration: { cg: g.path, iface: net.host },
+        configuration: { cg: g.path, iface: net.host, inner: `${net.ns}/${net.peer}` },
         method: [
           { type: 'action', name: 'freeze', provider: { type: 'cgroup-freeze', cgroups: ['${cg}'] } },
+          { type: 'action', name: 'drop inside the namespace', provider: { type: 'xdp-drop', interfaces: ['${inner}'], probability: 0.01 } },
           { type: 'action', name: 'drop all', provider: { type: 'xdp-drop', interfaces: ['${iface}'], probability: 1 }, pauses: { after: 120 } },
         ],
       }),
@@ -63,7 +66,7 @@ describe.skipIf(skipReason)('omnitide/chaos leaves nothing behind', () => {
     // running, with both faults journaled as applied
     await until('the runner to apply both faults', () => {
       const run = status(state.dir).runs.find((r) => r.title === `crash ${name}` && r.running);
-      return !!run && run.outstanding.length === 2 && g.group.frozen && hasXdp(net.host);
+      return !!run && run.outstanding.length === 3 && g.group.frozen && hasXdp(net.host) && innerXdp();
     }, 60_000);
     return { child, g, exit, stdout: () => out };
   }
@@ -72,16 +75,16 @@ describe.skipIf(skipReason)('omnitide/chaos leaves nothing behind', () => {
     const { child, g, exit } = await startRunner('kill9');
     child.kill('SIGKILL');
     await exit;
-    await until('the bpf link to go with its process', () => !hasXdp(net.host));
+    await until('the bpf links to go with their processes (runner and in-namespace agent)', () => !hasXdp(net.host) && !innerXdp());
     if (hasBpftool) expect(JSON.parse(sh(`bpftool -j net show dev ${net.host}`))[0].xdp).toEqual([]);
     // the journal is what makes the frozen cgroup recoverable: the kernel kept it frozen
     expect(g.group.frozen).toBe(true);
     const before = status(state.dir);
     expect(before.clean).toBe(false);
     expect(before.runs[0]).toMatchObject({ running: false, status: 'crashed' });
-    expect(before.runs[0].outstanding.map((o) => o.fault).sort()).toEqual(['cgroup-freeze', 'xdp-drop']);
+    expect(before.runs[0].outstanding.map((o) => o.fault).sort()).toEqual(['cgroup-freeze', 'xdp-drop', 'xdp-drop']);
     const repair = spawnSync(process.execPath, [CLI, 'chaos', 'status', '--repair', '--state-dir', state.dir], { encoding: 'utf8' });
-    expect(repair.stdout).toMatch(/repaired 2 fault\(s\) of 1 crashed run\(s\)/);
+    expect(repair.stdout).toMatch(/repaired 3 fault\(s\) of 1 crashed run\(s\)/);
     expect(repair.stdout).toMatch(/^clean/m);
     expect(repair.status).toBe(0);
     expect(g.group.frozen).toBe(false);
@@ -97,6 +100,7 @@ describe.skipIf(skipReason)('omnitide/chaos leaves nothing behind', () => {
     expect(stdout()).toMatch(/status: +ABORTED - received SIGTERM/);
     expect(g.group.frozen).toBe(false);
     expect(hasXdp(net.host)).toBe(false);
+    await until('the in-namespace agent to detach', () => !innerXdp(), 10_000);
     expect(status(state.dir).clean).toBe(true);
   });
 
@@ -110,10 +114,11 @@ describe.skipIf(skipReason)('omnitide/chaos leaves nothing behind', () => {
     expect(stdout()).toMatch(/ABORTED - kill switch/);
     expect(g.group.frozen).toBe(false);
     expect(hasXdp(net.host)).toBe(false);
+    await until('the in-namespace agent to detach', () => !innerXdp(), 10_000);
     const runId = res.aborted[0] as string;
     const report = JSON.parse(spawnSync(process.execPath, [CLI, 'chaos', 'report', runId, '--json', '--state-dir', state.dir], { encoding: 'utf8' }).stdout);
     expect(report.status).toBe('aborted');
-    expect(report.faults.map((f: { fault: string }) => f.fault)).toEqual(['cgroup-freeze', 'xdp-drop']);
+    expect(report.faults.map((f: { fault: string }) => f.fault)).toEqual(['cgroup-freeze', 'xdp-drop', 'xdp-drop']);
     expect(report.faults.every((f: { removedAt: number | null }) => f.removedAt !== null)).toBe(true);
     const svg = spawnSync(process.execPath, [CLI, 'chaos', 'report', runId, '--svg', '--state-dir', state.dir], { encoding: 'utf8' }).stdout;
     expect(svg).toMatch(/^<svg [^>]*xmlns="http:\/\/www.w3.org\/2000\/svg"/);

@@ -6,7 +6,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { action, experiment, netemAvailable, probe, runExperiment, runProbe, status, type ProbeProvider } from '../../ts/chaos/index.js';
 import { xdp } from '../../ts/kernel/index.js';
-import { hasXdp, netnsWithService, sh, skipReason, tempStateDir, type Netns } from './env.js';
+import { hasXdp, netnsWithService, sh, skipReason, tempStateDir, until, type Netns } from './env.js';
 
 describe.skipIf(skipReason)('omnitide/chaos network faults on a service in a namespace', () => {
   let net: Netns;
@@ -58,6 +58,28 @@ describe.skipIf(skipReason)('omnitide/chaos network faults on a service in a nam
     expect(r.faults[0]).toMatchObject({ fault: 'partition', target: `iface:${net.host}` });
     expect(r.faults[0].removedAt).not.toBeNull();
     expect(hasXdp(net.host)).toBe(false);
+    expect((await runProbe(reachable())).value).toBe(true);
+  });
+
+  it('a partition with both sides\' interfaces, one inside the namespace (through the in-namespace agent)', async () => {
+    const inNs = `${net.ns}/${net.peer}`;
+    const exp = experiment('partition both sides')
+      .hypothesis('reachable', probe('tcp connect', reachable(), true))
+      .method(
+        action('partition', { type: 'partition', sides: [{ cidrs: [`${net.hostIp}/32`], interfaces: [net.host] }, { cidrs: [`${net.peerIp}/32`], interfaces: [inNs] }] }),
+        probe('xdp inside the namespace', { type: 'process', path: 'ip', arguments: ['-n', net.ns, 'link', 'show', 'dev', net.peer], measure: 'stdout' }),
+        probe('tcp connect under partition', reachable()),
+      )
+      .build();
+    const r = await runExperiment(exp, { stateDir: state.dir, handleSignals: false });
+    expect(r.hypothesisBefore?.met).toBe(true);
+    expect(r.activities[1].result).toMatch(/\bxdp/);
+    expect(r.activities[2].result).toBe(false);
+    expect(r.faults.map((f) => f.target).sort()).toEqual([`iface:${inNs}`, `iface:${net.host}`].sort());
+    expect(r.faults.every((f) => f.removedAt !== null)).toBe(true);
+    expect(hasXdp(net.host)).toBe(false);
+    // the agent detached and exited with the run
+    await until('the agent to exit', () => !/\bxdp/.test(sh(`ip -n ${net.ns} link show dev ${net.peer}`)), 10_000);
     expect((await runProbe(reachable())).value).toBe(true);
   });
 

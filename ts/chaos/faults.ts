@@ -9,7 +9,8 @@ import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { OmniError } from '../errors.js';
-import { cgroup, xdp, type Cgroup, type XdpFilter } from '../kernel/index.js';
+import { cgroup, xdp, type Cgroup } from '../kernel/index.js';
+import { RemoteFilter, type FilterLike } from './remote.js';
 import type { Journal, Undo } from './journal.js';
 import type { FaultProvider } from './schema.js';
 
@@ -42,6 +43,12 @@ export interface AppliedFault {
   applyMs: number;
   removeMs?: number;
   remove: () => Promise<void>;
+}
+
+/** 'NETNS/IFACE' -> [netns, iface]; 'IFACE' -> [null, iface] */
+export function splitIface(ref: string): [string | null, string] {
+  const i = ref.indexOf('/');
+  return i < 0 ? [null, ref] : [ref.slice(0, i), ref.slice(i + 1)];
 }
 
 function ifaceExists(name: string): boolean {
@@ -112,7 +119,11 @@ export async function plan(provider: FaultProvider, where: string): Promise<Plan
     case 'xdp-drop':
     case 'partition': {
       const ifaces = provider.type === 'xdp-drop' ? provider.interfaces : provider.sides.flatMap((s) => s.interfaces);
-      for (const i of ifaces) if (!ifaceExists(i)) throw new OmniError('ERR_OMNI_NOT_FOUND', `${where}: interface '${i}' does not exist in this network namespace`);
+      for (const i of ifaces) {
+        const [ns, name] = splitIface(i);
+        const ok = ns ? await ifaceExistsIn(ns, name) : ifaceExists(name);
+        if (!ok) throw new OmniError('ERR_OMNI_NOT_FOUND', `${where}: interface '${name}' does not exist ${ns ? `in network namespace '${ns}'` : 'in this network namespace'}`);
+      }
       if (provider.type === 'xdp-drop') {
         if (provider.cidr !== undefined && provider.cidrs !== undefined) throw new OmniError('ERR_OMNI_INVALID_ARGUMENT', `${where}: give either 'cidr' or 'cidrs', not both`);
         if (provider.cidr !== undefined) checkCidr(provider.cidr, `${where}.cidr`);
@@ -196,7 +207,7 @@ const LIMIT_FILES = ['cpu.max', 'memory.max', 'memory.high', 'pids.max'];
  * when the process dies.
  */
 export class FaultEngine {
-  readonly #filters = new Map<string, XdpFilter>();
+  readonly #filters = new Map<string, FilterLike>();
   #journal: Journal | null;
   readonly #runId: string;
   readonly #workers = new Set<ChildProcess>();
@@ -213,18 +224,22 @@ export class FaultEngine {
     this.#journal = j;
   }
 
-  /** Attaches empty filters on every interface the plans name; an interface already under an XDP program is refused. */
-  prepare(plans: Plan[]): void {
+  /**
+   * Attaches empty filters on every interface the plans name (through an agent
+   * for NETNS/IFACE); an interface already under an XDP program is refused.
+   */
+  async prepare(plans: Plan[]): Promise<void> {
     try {
       for (const p of plans) {
         if (p.provider.type !== 'xdp-drop' && p.provider.type !== 'partition') continue;
         for (const t of p.targets) {
-          const iface = t.slice('iface:'.length);
-          if (this.#filters.has(iface)) continue;
+          const ref = t.slice('iface:'.length);
+          if (this.#filters.has(ref)) continue;
+          const [ns, iface] = splitIface(ref);
           try {
-            this.#filters.set(iface, xdp.attach({ iface }));
+            this.#filters.set(ref, ns ? await RemoteFilter.attach(ns, iface) : xdp.attach({ iface }));
           } catch (e) {
-            if ((e as OmniError).code === 'ERR_OMNI_BUSY') throw new OmniError('ERR_OMNI_TARGET_BUSY', `interface '${iface}' already has an XDP program (another experiment or filter is on it)`, { cause: e });
+            if ((e as OmniError).code === 'ERR_OMNI_BUSY') throw new OmniError('ERR_OMNI_TARGET_BUSY', `interface '${ref}' already has an XDP program (another experiment or filter is on it)`, { cause: e });
             throw e;
           }
         }
@@ -300,8 +315,8 @@ export class FaultEngine {
         case 'xdp-drop': {
           const f = this.#filters.get(name)!;
           const rules = dropRules(p);
-          const set = (probability: number) => {
-            for (const r of rules) f.setDrop({ ...r, probability });
+          const set = async (probability: number) => {
+            for (const r of rules) await f.setDrop({ ...r, probability });
           };
           op(p.type, target, { kind: 'bpf-link' }, () => set(p.probability), () => set(0));
           break;
@@ -311,7 +326,7 @@ export class FaultEngine {
           const other = p.sides.find((s) => !s.interfaces.includes(name));
           const mine = p.sides.filter((s) => s.interfaces.includes(name));
           const block = [...new Set([...(other && mine.length < 2 ? other.cidrs : []), ...(mine.length === 2 ? p.sides.flatMap((s) => s.cidrs) : [])])];
-          op(p.type, target, { kind: 'bpf-link' }, async () => void (await f.block(block)), () => void f.unblock(block));
+          op(p.type, target, { kind: 'bpf-link' }, async () => void (await f.block(block)), async () => void (await f.unblock(block)));
           break;
         }
         case 'cgroup-freeze': {

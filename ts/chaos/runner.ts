@@ -228,7 +228,7 @@ export async function runExperiment(source: Experiment | object | string, opts: 
   const runId = newRunId();
   const engine = new FaultEngine(null, runId);
   // attaching the (empty) XDP filters is the last check: an interface someone else filters is refused here
-  engine.prepare(planned.map((p) => p.plan));
+  await engine.prepare(planned.map((p) => p.plan));
   let journal: Journal;
   try {
     journal = Journal.create(root, runId);

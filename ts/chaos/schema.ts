@@ -11,6 +11,8 @@ import { OmniError } from '../errors.js';
 const ms = z.number().int().min(1).max(3_600_000);
 const cidrs = z.array(z.string().min(1)).min(1);
 const ifaceName = z.string().min(1).max(15).regex(/^[^/\s]+$/, 'not an interface name');
+/** an interface of this namespace, or NETNS/IFACE for one inside a named network namespace (ip netns) */
+const ifaceRef = z.string().regex(/^(?:[\w.-]{1,64}\/)?[^/\s]{1,15}$/, "expected an interface name or 'NETNS/IFACE'");
 const cgroupPath = z.string().min(1).regex(/^\//, 'must be a path inside the cgroup2 hierarchy, starting with /');
 
 /** cgroup targets: explicit paths, or the children of a parent (sorted; the first `count` or `percent`%). */
@@ -62,7 +64,7 @@ const limitValue = z.union([z.number().int().min(0), z.literal('max')]);
 const actionProviders = {
   'xdp-drop': z.strictObject({
     type: z.literal('xdp-drop'),
-    interfaces: z.array(ifaceName).min(1),
+    interfaces: z.array(ifaceRef).min(1),
     /** source CIDR whose packets are dropped; omitted (and no cidrs): every packet */
     cidr: z.string().optional(),
     /** several source CIDRs, each its own drop rule */
@@ -73,7 +75,7 @@ const actionProviders = {
     type: z.literal('partition'),
     /** two sides; on each side's interfaces (where that side receives) the other side's CIDRs are blocked */
     sides: z
-      .array(z.strictObject({ cidrs, interfaces: z.array(ifaceName) }))
+      .array(z.strictObject({ cidrs, interfaces: z.array(ifaceRef) }))
       .length(2, 'a partition has exactly two sides'),
   }),
   'cgroup-freeze': z.strictObject({ type: z.literal('cgroup-freeze'), ...cgroupTargets }),
