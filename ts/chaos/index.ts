@@ -29,3 +29,4 @@ export {
   type Safety,
   type Tolerance,
 } from './schema.js';
+export { attestRuns, ledgerRuns, CHAOS_PREDICATE } from './audit.js';
