@@ -58,14 +58,14 @@ async function main() {
     sh('ip', ['netns', 'add', ns]);
     sh('ip', ['link', 'add', host, 'type', 'veth', 'peer', 'name', peer]);
     sh('ip', ['link', 'set', peer, 'netns', ns]);
-    sh('ip', ['addr', 'add', '10.218.0.1/24', 'dev', host]);
+    sh('ip', ['addr', 'add', '10.221.0.1/24', 'dev', host]);
     sh('ip', ['link', 'set', host, 'up']);
     sh('ip', ['-n', ns, 'link', 'set', peer, 'up']);
     const exec = (args: string[]) => sh('ip', ['netns', 'exec', ns, ...args]);
 
     // ---------- request -> enforcement, abort -> restoration
     console.log(`\nfault request -> enforcement and abort -> restoration (${N_LAT} samples each; goal p95 < 10 ms, >= 10x the CLIs)`);
-    const drop = await plan({ type: 'xdp-drop', interfaces: [host], cidr: '10.218.0.2/32', probability: 0.3 }, 'bench');
+    const drop = await plan({ type: 'xdp-drop', interfaces: [host], cidr: '10.221.0.2/32', probability: 0.3 }, 'bench');
     await engine.prepare([drop]);
     const apply: number[] = [];
     const restore: number[] = [];
@@ -107,7 +107,7 @@ async function main() {
     const na: number[] = [];
     const nr: number[] = [];
     for (let i = 0; i < N_LAT; i++) {
-      na.push(await timeMs(() => exec(['nft', 'add rule netdev chaos ing ip saddr 10.218.0.1 numgen random mod 100 < 30 drop'])));
+      na.push(await timeMs(() => exec(['nft', 'add rule netdev chaos ing ip saddr 10.221.0.1 numgen random mod 100 < 30 drop'])));
       nr.push(await timeMs(() => exec(['nft', 'flush chain netdev chaos ing'])));
     }
     const nftL = { apply: lat(na), restore: lat(nr) };
@@ -140,7 +140,7 @@ async function main() {
     await m.remove();
     const tRemove = performance.now() - t;
     console.log(`  omnitide xdp-drop 1,000 CIDR rules:  apply ${(1000 / (tApply / 1000)).toFixed(0)} faults/s, remove ${(1000 / (tRemove / 1000)).toFixed(0)} faults/s`);
-    const part = await plan({ type: 'partition', sides: [{ cidrs, interfaces: [host] }, { cidrs: ['10.218.0.1/32'], interfaces: [] }] } as FaultProvider, 'bench');
+    const part = await plan({ type: 'partition', sides: [{ cidrs, interfaces: [host] }, { cidrs: ['10.221.0.1/32'], interfaces: [] }] } as FaultProvider, 'bench');
     t = performance.now();
     const [pf] = await engine.apply(part, part.targets);
     const tPart = performance.now() - t;

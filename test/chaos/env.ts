@@ -32,9 +32,10 @@ export async function netnsWithService(tag: number): Promise<Netns> {
   const ns = `omni-chaos-${process.pid}-${tag}`;
   const host = `oc${id}h`;
   const peer = `oc${id}p`;
-  const octet = 20 + ((process.pid + tag * 37) % 200);
-  const hostIp = `10.217.${octet}.1`;
-  const peerIp = `10.217.${octet}.2`;
+  // a second octet per suite (tag) and a third per process: parallel suites never share a subnet
+  const octet = 20 + (process.pid % 200);
+  const hostIp = `10.${217 + tag}.${octet}.1`;
+  const peerIp = `10.${217 + tag}.${octet}.2`;
   let server: ChildProcess | undefined;
   const down = () => {
     server?.kill('SIGKILL');
