@@ -106,7 +106,7 @@ function tcpProbe(p: Extract<ProbeProvider, { type: 'tcp' }>): Promise<ProbeResu
 
 function processProbe(p: Extract<ProbeProvider, { type: 'process' }>): Promise<ProbeResult> {
   return new Promise((resolve) => {
-    execFile(p.path, p.arguments ?? [], { timeout: p.timeoutMs ?? 30_000, encoding: 'utf8' }, (err, stdout) => {
+    execFile(p.path, (p.arguments ?? []).map(String), { timeout: p.timeoutMs ?? 30_000, encoding: 'utf8' }, (err, stdout) => {
       const code = err ? (typeof (err as { code?: unknown }).code === 'number' ? ((err as { code: number }).code) : null) : 0;
       if (p.measure === 'stdout') resolve({ value: stdout, ...(err && code === null ? { error: err.message } : {}) });
       else resolve(code === null ? { value: null, error: err!.message } : { value: code });

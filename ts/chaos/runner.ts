@@ -309,6 +309,7 @@ export async function runExperiment(source: Experiment | object | string, opts: 
   const conditions: Probe[] = exp.safety?.abortConditions ?? [];
   let monitorStop = false;
   let methodRunning = false;
+  let wakeMonitor = () => {};
   const monitor = (async () => {
     while (!monitorStop && !signal.aborted) {
       const t0 = Date.now();
@@ -321,7 +322,14 @@ export async function runExperiment(source: Experiment | object | string, opts: 
           if (!ok && methodRunning && !monitorStop) abort(`abort condition '${c.name}' violated (value ${JSON.stringify(r.value)}${r.error ? `, ${r.error}` : ''})`);
         }
       }
-      await new Promise((r) => setTimeout(r, Math.max(5, interval - (Date.now() - t0))));
+      if (monitorStop) break;
+      await new Promise<void>((r) => {
+        const t = setTimeout(r, Math.max(5, interval - (Date.now() - t0)));
+        wakeMonitor = () => {
+          clearTimeout(t);
+          r();
+        };
+      });
     }
   })();
 
@@ -393,6 +401,7 @@ export async function runExperiment(source: Experiment | object | string, opts: 
   } finally {
     methodRunning = false;
     monitorStop = true;
+    wakeMonitor();
     report.rollbackErrors.push(...(await engine.removeAll()));
     if (report.status === 'aborted') report.abortToRestoredMs = performance.now() - abortedAt;
     engine.close();

@@ -47,7 +47,8 @@ const probeProviders = {
   process: z.strictObject({
     type: z.literal('process'),
     path: z.string().min(1),
-    arguments: z.array(z.string()).optional(),
+    /** numbers and booleans (e.g. a lone \${var} holding a number) are passed as their string form */
+    arguments: z.array(z.union([z.string(), z.number(), z.boolean()])).optional(),
     timeoutMs: ms.optional(),
     measure: z.enum(['exitCode', 'stdout']).optional(),
   }),

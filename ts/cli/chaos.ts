@@ -19,8 +19,9 @@ function vars(list: string[] | undefined): Record<string, string> {
 const run: Command = {
   summary: 'run an experiment (JSON or YAML); every fault is rolled back on every way out',
   usage: `omnitide chaos run FILE [--var NAME=VALUE]... [--state-dir DIR] [--json]
-  Prints the run id first ('run <id>'), then the summary. Exit code 0 when the steady state held,
-  1 when it deviated, was aborted or failed. SIGINT/SIGTERM roll back and stop.
+  Prints the summary (its 'run:' line names the run id and directory). Exit code 0 when the steady
+  state held, 1 when it deviated, was aborted or failed. SIGINT/SIGTERM roll back and stop; from
+  another shell, 'omnitide chaos abort' does the same.
 ${STATE}`,
   async run(argv) {
     const { values, positionals } = parse(argv, { var: { type: 'string', multiple: true }, 'state-dir': { type: 'string' } });
@@ -29,7 +30,6 @@ ${STATE}`,
     const report = await runExperiment(file, {
       stateDir: values['state-dir'],
       vars: vars(values.var),
-      onSample: () => undefined,
     });
     if (values.json) printJson(report);
     else out(renderSummary(report).trimEnd());
