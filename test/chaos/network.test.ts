@@ -20,7 +20,7 @@ describe.skipIf(skipReason)('omnitide/chaos network faults on a service in a nam
   });
 
   const errors = (): ProbeProvider => ({ type: 'http', url: net.url, requests: 60, concurrency: 10, timeoutMs: 1000, measure: 'errors' });
-  const reachable = (): ProbeProvider => ({ type: 'tcp', host: net.peerIp, port: net.port, timeoutMs: 400 });
+  const reachable = (): ProbeProvider => ({ type: 'tcp', host: net.peerIp, port: net.port, timeoutMs: 1000 });
 
   it('dropping 30% of the service packets (XDP) shows in the error rate, and is rolled back', async () => {
     const exp = experiment('drop 30% of the service packets')
