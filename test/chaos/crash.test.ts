@@ -9,7 +9,7 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { experiment, probe, runExperiment, status } from '../../ts/chaos/index.js';
+import { action, experiment, probe, runExperiment, status } from '../../ts/chaos/index.js';
 import { cgroup } from '../../ts/kernel/index.js';
 import { cgroupWithSleeper, hasXdp, netnsWithService, sh, skipReason, tempStateDir, until, type Netns, type SleepingCgroup } from './env.js';
 
@@ -106,6 +106,10 @@ describe.skipIf(skipReason)('omnitide/chaos leaves nothing behind', () => {
 
   it('kill switch: `omnitide chaos abort` from another process stops the run and waits for its rollback', async () => {
     const { g, exit, stdout } = await startRunner('switch');
+    // a second experiment on a target the live run has under fault is refused before anything is applied
+    await expect(
+      runExperiment(experiment('second').method(action('freeze again', { type: 'cgroup-freeze', cgroups: [g.path] })).build(), { stateDir: state.dir, handleSignals: false }),
+    ).rejects.toMatchObject({ code: 'ERR_OMNI_TARGET_BUSY', message: expect.stringMatching(/cgroup:.*switch is already under fault by run .*'crash switch'/) });
     const ab = spawnSync(process.execPath, [CLI, 'chaos', 'abort', '--state-dir', state.dir, '--json'], { encoding: 'utf8', timeout: 60_000 });
     expect(ab.status).toBe(0);
     const res = JSON.parse(ab.stdout);
