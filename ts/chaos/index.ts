@@ -30,3 +30,18 @@ export {
   type Tolerance,
 } from './schema.js';
 export { attestRuns, ledgerRuns, CHAOS_PREDICATE } from './audit.js';
+// The Toxiproxy-compatible TCP fault proxy (faults without root), also a `toxic` fault of experiments.
+export {
+  API_VERSION,
+  Proxy,
+  TOXIC_TYPES,
+  ToxiproxyServer,
+  type AddToxicOptions,
+  type ProxyInfo,
+  type ProxyOptions,
+  type ProxyUpdate,
+  type ToxicInfo,
+  type ToxicStream,
+  type ToxicType,
+  type ToxiproxyServerOptions,
+} from './proxy/index.js';
