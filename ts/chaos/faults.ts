@@ -11,6 +11,7 @@ import { promisify } from 'node:util';
 import { OmniError } from '../errors.js';
 import { cgroup, xdp, type Cgroup } from '../kernel/index.js';
 import { RemoteFilter, type FilterLike } from './remote.js';
+import { Proxy } from './proxy/index.js';
 import type { Journal, Undo } from './journal.js';
 import type { FaultProvider } from './schema.js';
 
@@ -164,6 +165,19 @@ export async function plan(provider: FaultProvider, where: string): Promise<Plan
       if (!n.ok) throw new OmniError('ERR_OMNI_UNSUPPORTED', `${where}: this kernel has no 'netem' qdisc (tc said: ${n.detail}); latency/jitter/loss through tc need sch_netem (use xdp-drop for loss)`);
       return { provider, targets: provider.interfaces.map((i) => `iface:${provider.netns ? `${provider.netns}/` : ''}${i}`) };
     }
+    case 'toxic': {
+      // a throwaway proxy nobody connects to checks the toxic with the proxy's own validation, before anything is applied
+      let probe: Proxy | null = null;
+      try {
+        probe = await Proxy.start({ name: provider.proxy.name, listen: '127.0.0.1:0', upstream: provider.proxy.upstream });
+        probe.addToxic(provider.toxic);
+      } catch (e) {
+        throw new OmniError((e as OmniError).code ?? 'ERR_OMNI_INVALID_ARGUMENT', `${where}: ${(e as Error).message}`, { cause: e });
+      } finally {
+        await probe?.close();
+      }
+      return { provider, targets: [`proxy:${provider.proxy.name}`] };
+    }
     case 'cgroup-freeze':
     case 'stress': {
       const r = resolveCgroups(provider, where);
@@ -208,6 +222,7 @@ const LIMIT_FILES = ['cpu.max', 'memory.max', 'memory.high', 'pids.max'];
  */
 export class FaultEngine {
   readonly #filters = new Map<string, FilterLike>();
+  readonly #proxies = new Map<string, { proxy: Proxy; listen: string; upstream: string }>();
   #journal: Journal | null;
   readonly #runId: string;
   readonly #workers = new Set<ChildProcess>();
@@ -231,6 +246,20 @@ export class FaultEngine {
   async prepare(plans: Plan[]): Promise<void> {
     try {
       for (const p of plans) {
+        if (p.provider.type === 'toxic') {
+          // started empty (no toxic: it passes everything through), like the XDP filters
+          const { name, listen, upstream } = p.provider.proxy;
+          const have = this.#proxies.get(name);
+          if (have && (have.listen !== listen || have.upstream !== upstream)) throw new OmniError('ERR_OMNI_INVALID_ARGUMENT', `proxy '${name}' is given twice with different listen/upstream`);
+          if (!have) {
+            try {
+              this.#proxies.set(name, { proxy: await Proxy.start({ name, listen, upstream }), listen, upstream });
+            } catch (e) {
+              throw new OmniError((e as OmniError).code ?? 'ERR_OMNI_IO', `proxy '${name}': ${(e as Error).message}`, { cause: e });
+            }
+          }
+          continue;
+        }
         if (p.provider.type !== 'xdp-drop' && p.provider.type !== 'partition') continue;
         for (const t of p.targets) {
           const ref = t.slice('iface:'.length);
@@ -260,7 +289,7 @@ export class FaultEngine {
     const t0 = performance.now();
     const ids = ops.map(() => this.#next++);
     ops.forEach((op, i) => this.#journal?.append({ op: 'intent', t: Date.now(), id: ids[i], fault: op.fault, target: op.target, undo: op.undo }, false));
-    if (ops.some((op) => op.undo.kind !== 'bpf-link')) this.#journal?.sync();
+    if (ops.some((op) => op.undo.kind !== 'bpf-link' && op.undo.kind !== 'in-process')) this.#journal?.sync();
     const settled = await Promise.allSettled(ops.map(async (op) => {
       await op.apply();
       return performance.now() - t0;
@@ -327,6 +356,14 @@ export class FaultEngine {
           const mine = p.sides.filter((s) => s.interfaces.includes(name));
           const block = [...new Set([...(other && mine.length < 2 ? other.cidrs : []), ...(mine.length === 2 ? p.sides.flatMap((s) => s.cidrs) : [])])];
           op(p.type, target, { kind: 'bpf-link' }, async () => void (await f.block(block)), async () => void (await f.unblock(block)));
+          break;
+        }
+        case 'toxic': {
+          const px = this.#proxies.get(name)!.proxy;
+          let toxicName = '';
+          op(p.type, target, { kind: 'in-process' }, () => void (toxicName = px.addToxic(p.toxic).name), () => {
+            if (toxicName && px.toxic(toxicName)) px.removeToxic(toxicName);
+          });
           break;
         }
         case 'cgroup-freeze': {
@@ -417,6 +454,16 @@ if(cpu==='1'){const spin=()=>{const t=Date.now();while(Date.now()-t<20){}setImme
     }
     this.#filters.clear();
     for (const w of this.#workers) w.kill('SIGKILL');
+    for (const { proxy } of this.#proxies.values()) void proxy.close().catch(() => undefined);
+    this.#proxies.clear();
+  }
+
+  /** close(), waiting until the proxies' listeners and connections are closed. */
+  async closeAsync(): Promise<void> {
+    const proxies = [...this.#proxies.values()].map((p) => p.proxy);
+    this.#proxies.clear();
+    this.close();
+    await Promise.all(proxies.map((p) => p.close().catch(() => undefined)));
   }
 }
 
@@ -461,7 +508,8 @@ export function killMarked(marker: string): number {
 export async function undo(u: Undo): Promise<void> {
   switch (u.kind) {
     case 'bpf-link':
-      return; // the kernel detached it with its owner
+    case 'in-process':
+      return; // the kernel detached it (or it ended) with its owner
     case 'thaw':
       if (existsSync(cgroupFs(u.cgroup))) await cgroup.open(u.cgroup).thaw();
       return;

@@ -19,6 +19,8 @@ export function stateDir(dir?: string): string {
 /** How to undo one fault without the process that applied it. */
 export type Undo =
   | { kind: 'bpf-link' }
+  /** in-process (the TCP proxy): gone with the runner */
+  | { kind: 'in-process' }
   | { kind: 'thaw'; cgroup: string }
   | { kind: 'restore-files'; cgroup: string; files: Record<string, string> }
   | { kind: 'kill-marked'; marker: string }

@@ -161,7 +161,9 @@ async function preflight(exp: Experiment, root: string): Promise<Planned[]> {
       const ok =
         kind === 'iface'
           ? (br.allow.interfaces ?? []).includes(name)
-          : (br.allow.cgroups ?? []).some((c) => name === c || name.startsWith(c.endsWith('/') ? c : `${c}/`));
+          : kind === 'proxy'
+            ? (br.allow.proxies ?? []).includes(name)
+            : (br.allow.cgroups ?? []).some((c) => name === c || name.startsWith(c.endsWith('/') ? c : `${c}/`));
       if (!ok) throw new OmniError('ERR_OMNI_BLAST_RADIUS', `target ${t} lies outside safety.blastRadius.allow; nothing was applied`);
     }
   }
@@ -404,7 +406,7 @@ export async function runExperiment(source: Experiment | object | string, opts: 
     wakeMonitor();
     report.rollbackErrors.push(...(await engine.removeAll()));
     if (report.status === 'aborted') report.abortToRestoredMs = performance.now() - abortedAt;
-    engine.close();
+    await engine.closeAsync();
     for (const [i, a] of (exp.rollbacks ?? []).entries()) {
       try {
         if (a.type === 'probe') await runProbe(a.provider);

@@ -7,6 +7,7 @@
  */
 import { z } from 'zod';
 import { OmniError } from '../errors.js';
+import { TOXIC_TYPES } from './proxy/index.js';
 
 const ms = z.number().int().min(1).max(3_600_000);
 const cidrs = z.array(z.string().min(1)).min(1);
@@ -104,6 +105,18 @@ const actionProviders = {
     jitterMs: z.number().min(0).optional(),
     lossPercent: z.number().min(0).max(100).optional(),
   }),
+  /** a Toxiproxy toxic on a TCP proxy the run starts (and closes at its end): faults without root */
+  toxic: z.strictObject({
+    type: z.literal('toxic'),
+    proxy: z.strictObject({ name: z.string().min(1), listen: z.string().min(1), upstream: z.string().min(1) }),
+    toxic: z.strictObject({
+      name: z.string().min(1).optional(),
+      type: z.enum(TOXIC_TYPES),
+      stream: z.enum(['upstream', 'downstream']).optional(),
+      toxicity: z.number().min(0).max(1).optional(),
+      attributes: z.record(z.string(), z.number()).optional(),
+    }),
+  }),
   process: probeProviders.process,
   http: probeProviders.http,
   function: probeProviders.function,
@@ -111,8 +124,8 @@ const actionProviders = {
 
 export type ProbeProvider = { [K in keyof typeof probeProviders]: z.output<(typeof probeProviders)[K]> }[keyof typeof probeProviders];
 export type ActionProvider = { [K in keyof typeof actionProviders]: z.output<(typeof actionProviders)[K]> }[keyof typeof actionProviders];
-export type FaultProvider = Extract<ActionProvider, { type: 'xdp-drop' | 'partition' | 'cgroup-freeze' | 'cgroup-limits' | 'stress' | 'netem' }>;
-export const FAULT_TYPES = ['xdp-drop', 'partition', 'cgroup-freeze', 'cgroup-limits', 'stress', 'netem'] as const;
+export type FaultProvider = Extract<ActionProvider, { type: 'xdp-drop' | 'partition' | 'cgroup-freeze' | 'cgroup-limits' | 'stress' | 'netem' | 'toxic' }>;
+export const FAULT_TYPES = ['xdp-drop', 'partition', 'cgroup-freeze', 'cgroup-limits', 'stress', 'netem', 'toxic'] as const;
 
 /** exact value, [lo, hi] range, {type:'regex'}, {type:'range'}, {type:'exact'} or a predicate (builder only). */
 export type Tolerance =
@@ -159,7 +172,7 @@ export interface Safety {
     /** for selector targets: the share of the selector's pool that may be hit */
     maxPercent?: number;
     /** targets must be listed here (interfaces) or lie under one of these cgroup paths */
-    allow?: { interfaces?: string[]; cgroups?: string[] };
+    allow?: { interfaces?: string[]; cgroups?: string[]; proxies?: string[] };
   };
   /** probes with tolerances checked every probeIntervalMs while the method runs; one out of tolerance aborts */
   abortConditions?: Probe[];
@@ -261,7 +274,7 @@ const top = z.object({
         .strictObject({
           maxTargets: z.number().int().min(1).optional(),
           maxPercent: z.number().gt(0).max(100).optional(),
-          allow: z.strictObject({ interfaces: z.array(z.string()).optional(), cgroups: z.array(cgroupPath).optional() }).optional(),
+          allow: z.strictObject({ interfaces: z.array(z.string()).optional(), cgroups: z.array(cgroupPath).optional(), proxies: z.array(z.string()).optional() }).optional(),
         })
         .optional(),
       abortConditions: z.array(z.unknown()).optional(),
