@@ -38,6 +38,7 @@ describe.skipIf(skipReason)('omnitide/chaos leaves nothing behind', () => {
     state.remove();
   });
 
+  const tbf = () => /\btbf\b/.test(sh(`ip netns exec ${net.ns} tc qdisc show dev ${net.peer}`));
   const innerXdp = () => /\bxdp/.test(sh(`ip -n ${net.ns} link show dev ${net.peer}`));
 
   /** Starts `omnitide chaos run` on an experiment that freezes a cgroup, drops on the veth and then waits 120 s. */
@@ -53,6 +54,7 @@ describe.skipIf(skipReason)('omnitide/chaos leaves nothing behind', () => {
         method: [
           { type: 'action', name: 'freeze', provider: { type: 'cgroup-freeze', cgroups: ['${cg}'] } },
           { type: 'action', name: 'drop inside the namespace', provider: { type: 'xdp-drop', interfaces: ['${inner}'], probability: 0.01 } },
+          { type: 'action', name: 'rate limit the service', provider: { type: 'rate', interfaces: [net.peer], netns: net.ns, kbit: 100_000 } },
           { type: 'action', name: 'drop all', provider: { type: 'xdp-drop', interfaces: ['${iface}'], probability: 1 }, pauses: { after: 120 } },
         ],
       }),
@@ -66,7 +68,7 @@ describe.skipIf(skipReason)('omnitide/chaos leaves nothing behind', () => {
     // running, with both faults journaled as applied
     await until('the runner to apply both faults', () => {
       const run = status(state.dir).runs.find((r) => r.title === `crash ${name}` && r.running);
-      return !!run && run.outstanding.length === 3 && g.group.frozen && hasXdp(net.host) && innerXdp();
+      return !!run && run.outstanding.length === 4 && g.group.frozen && hasXdp(net.host) && innerXdp() && tbf();
     }, 60_000);
     return { child, g, exit, stdout: () => out };
   }
@@ -79,17 +81,19 @@ describe.skipIf(skipReason)('omnitide/chaos leaves nothing behind', () => {
     if (hasBpftool) expect(JSON.parse(sh(`bpftool -j net show dev ${net.host}`))[0].xdp).toEqual([]);
     // the journal is what makes the frozen cgroup recoverable: the kernel kept it frozen
     expect(g.group.frozen).toBe(true);
+    expect(tbf()).toBe(true);
     const before = status(state.dir);
     expect(before.clean).toBe(false);
     expect(before.runs[0]).toMatchObject({ running: false, status: 'crashed' });
-    expect(before.runs[0].outstanding.map((o) => o.fault).sort()).toEqual(['cgroup-freeze', 'xdp-drop', 'xdp-drop']);
+    expect(before.runs[0].outstanding.map((o) => o.fault).sort()).toEqual(['cgroup-freeze', 'rate', 'xdp-drop', 'xdp-drop']);
     const repair = spawnSync(process.execPath, [CLI, 'chaos', 'status', '--repair', '--state-dir', state.dir], { encoding: 'utf8' });
-    expect(repair.stdout).toMatch(/repaired 3 fault\(s\) of 1 crashed run\(s\)/);
+    expect(repair.stdout).toMatch(/repaired 4 fault\(s\) of 1 crashed run\(s\)/);
     expect(repair.stdout).toMatch(/^clean/m);
     expect(repair.status).toBe(0);
     expect(g.group.frozen).toBe(false);
     expect(readFileSync(join(g.group.fsPath, 'cgroup.freeze'), 'utf8').trim()).toBe('0');
     expect(sh(`ip link show dev ${net.host}`)).not.toMatch(/xdp/);
+    expect(tbf()).toBe(false);
     expect(status(state.dir).clean).toBe(true);
   });
 
@@ -101,6 +105,7 @@ describe.skipIf(skipReason)('omnitide/chaos leaves nothing behind', () => {
     expect(g.group.frozen).toBe(false);
     expect(hasXdp(net.host)).toBe(false);
     await until('the in-namespace agent to detach', () => !innerXdp(), 10_000);
+    expect(tbf()).toBe(false);
     expect(status(state.dir).clean).toBe(true);
   });
 
@@ -119,10 +124,11 @@ describe.skipIf(skipReason)('omnitide/chaos leaves nothing behind', () => {
     expect(g.group.frozen).toBe(false);
     expect(hasXdp(net.host)).toBe(false);
     await until('the in-namespace agent to detach', () => !innerXdp(), 10_000);
+    expect(tbf()).toBe(false);
     const runId = res.aborted[0] as string;
     const report = JSON.parse(spawnSync(process.execPath, [CLI, 'chaos', 'report', runId, '--json', '--state-dir', state.dir], { encoding: 'utf8' }).stdout);
     expect(report.status).toBe('aborted');
-    expect(report.faults.map((f: { fault: string }) => f.fault)).toEqual(['cgroup-freeze', 'xdp-drop', 'xdp-drop']);
+    expect(report.faults.map((f: { fault: string }) => f.fault)).toEqual(['cgroup-freeze', 'xdp-drop', 'rate', 'xdp-drop']);
     expect(report.faults.every((f: { removedAt: number | null }) => f.removedAt !== null)).toBe(true);
     const svg = spawnSync(process.execPath, [CLI, 'chaos', 'report', runId, '--svg', '--state-dir', state.dir], { encoding: 'utf8' }).stdout;
     expect(svg).toMatch(/^<svg [^>]*xmlns="http:\/\/www.w3.org\/2000\/svg"/);

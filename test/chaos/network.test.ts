@@ -142,12 +142,21 @@ describe.skipIf(skipReason)('omnitide/chaos network faults on a service in a nam
     expect(status(state.dir, { all: true }).runs.length).toBe(before);
   });
 
+  it('rate limit through tc tbf inside the namespace: applied during the method, removed after', async () => {
+    const show = probe('qdisc', { type: 'process', path: 'ip', arguments: ['netns', 'exec', net.ns, 'tc', 'qdisc', 'show', 'dev', net.peer], measure: 'stdout' });
+    const r = await runExperiment(experiment('rate').method(action('1 mbit', { type: 'rate', interfaces: [net.peer], netns: net.ns, kbit: 1000 }), show).build(), { stateDir: state.dir, handleSignals: false });
+    expect(r.status).toBe('completed');
+    expect(r.activities[1].result).toMatch(/qdisc tbf .*rate 1Mbit/);
+    expect(r.faults[0]).toMatchObject({ fault: 'rate', target: `iface:${net.ns}/${net.peer}` });
+    expect(sh(`ip netns exec ${net.ns} tc qdisc show dev ${net.peer}`)).not.toMatch(/tbf/);
+  });
+
   it('netem latency: applied where the kernel has netem, else a clear error naming the qdisc', async () => {
     const exp = experiment('latency').method(action('delay', { type: 'netem', interfaces: [net.peer], netns: net.ns, delayMs: 50, jitterMs: 5 }), probe('qdisc', { type: 'process', path: 'ip', arguments: ['netns', 'exec', net.ns, 'tc', 'qdisc', 'show', 'dev', net.peer], measure: 'stdout' })).build();
     const n = await netemAvailable();
     if (!n.ok) {
       console.warn(`netem not available on this kernel (${n.detail}): checking the refusal`);
-      await expect(runExperiment(exp, { stateDir: state.dir, handleSignals: false })).rejects.toMatchObject({ code: 'ERR_OMNI_UNSUPPORTED', message: expect.stringMatching(/no 'netem' qdisc/) });
+      await expect(runExperiment(exp, { stateDir: state.dir, handleSignals: false })).rejects.toMatchObject({ code: 'ERR_OMNI_UNSUPPORTED', qdisc: 'netem', message: expect.stringMatching(/no 'netem' qdisc/) });
       return;
     }
     const r = await runExperiment(exp, { stateDir: state.dir, handleSignals: false });

@@ -65,28 +65,36 @@ async function ifaceExistsIn(netns: string, name: string): Promise<boolean> {
   }
 }
 
-let netemCache: { ok: boolean; detail: string } | null = null;
+const qdiscCache = new Map<string, Promise<{ ok: boolean; detail: string }>>();
+const QDISC_TRY: Record<string, string[]> = { netem: ['netem', 'delay', '1ms'], tbf: ['tbf', 'rate', '1mbit', 'burst', '32kbit', 'latency', '400ms'] };
 
 /**
- * Whether this kernel has the netem qdisc: tried on a veth inside a throwaway
- * namespace (never on a real interface), then the namespace is removed.
+ * Whether this kernel has qdisc `kind` ('netem' or 'tbf'): tried on a veth
+ * inside a throwaway namespace (never on a real interface), then the
+ * namespace is removed. Cached per process.
  */
-export async function netemAvailable(): Promise<{ ok: boolean; detail: string }> {
-  if (netemCache) return netemCache;
-  const ns = `omni-chaos-nq-${process.pid}`;
-  try {
-    await run('ip', ['netns', 'add', ns]);
-    await run('ip', ['-n', ns, 'link', 'add', 'nq0', 'type', 'veth', 'peer', 'name', 'nq1']);
-    await run('ip', ['netns', 'exec', ns, 'tc', 'qdisc', 'add', 'dev', 'nq0', 'root', 'netem', 'delay', '1ms']);
-    netemCache = { ok: true, detail: 'netem qdisc available' };
-  } catch (e) {
-    const msg = String((e as { stderr?: string }).stderr ?? (e as Error).message).trim();
-    netemCache = { ok: false, detail: msg };
-  } finally {
-    await run('ip', ['netns', 'del', ns]).catch(() => undefined);
+export function qdiscAvailable(kind: 'netem' | 'tbf'): Promise<{ ok: boolean; detail: string }> {
+  let p = qdiscCache.get(kind);
+  if (!p) {
+    p = (async () => {
+      const ns = `omni-chaos-nq-${process.pid}-${kind}`;
+      try {
+        await run('ip', ['netns', 'add', ns]);
+        await run('ip', ['-n', ns, 'link', 'add', 'nq0', 'type', 'veth', 'peer', 'name', 'nq1']);
+        await run('ip', ['netns', 'exec', ns, 'tc', 'qdisc', 'add', 'dev', 'nq0', 'root', ...QDISC_TRY[kind]]);
+        return { ok: true, detail: `${kind} qdisc available` };
+      } catch (e) {
+        return { ok: false, detail: String((e as { stderr?: string }).stderr ?? (e as Error).message).trim() };
+      } finally {
+        await run('ip', ['netns', 'del', ns]).catch(() => undefined);
+      }
+    })();
+    qdiscCache.set(kind, p);
   }
-  return netemCache;
+  return p;
 }
+
+export const netemAvailable = (): Promise<{ ok: boolean; detail: string }> => qdiscAvailable('netem');
 
 function cgroupFs(path: string): string {
   return join(cgroup.root(), path);
@@ -156,13 +164,21 @@ export async function plan(provider: FaultProvider, where: string): Promise<Plan
       }
       return { provider, targets: [...new Set(ifaces)].map((i) => `iface:${i}`) };
     }
-    case 'netem': {
+    case 'netem':
+    case 'rate': {
       for (const i of provider.interfaces) {
         const ok = provider.netns ? await ifaceExistsIn(provider.netns, i) : ifaceExists(i);
         if (!ok) throw new OmniError('ERR_OMNI_NOT_FOUND', `${where}: interface '${i}' does not exist${provider.netns ? ` in netns ${provider.netns}` : ''}`);
       }
-      const n = await netemAvailable();
-      if (!n.ok) throw new OmniError('ERR_OMNI_UNSUPPORTED', `${where}: this kernel has no 'netem' qdisc (tc said: ${n.detail}); latency/jitter/loss through tc need sch_netem (use xdp-drop for loss)`);
+      const kind = provider.type === 'netem' ? 'netem' : 'tbf';
+      const n = await qdiscAvailable(kind);
+      if (!n.ok) {
+        throw new OmniError(
+          'ERR_OMNI_UNSUPPORTED',
+          `${where}: this kernel has no '${kind}' qdisc (tc said: ${n.detail}); ${kind === 'netem' ? 'latency/jitter/loss/corruption through tc need sch_netem (use xdp-drop for loss)' : 'rate limits through tc need sch_tbf'}`,
+          { fields: { qdisc: kind } },
+        );
+      }
       return { provider, targets: provider.interfaces.map((i) => `iface:${provider.netns ? `${provider.netns}/` : ''}${i}`) };
     }
     case 'toxic': {
@@ -390,12 +406,20 @@ export class FaultEngine {
           op(p.type, target, { kind: 'kill-marked', marker }, () => this.#startStress(cg, marker, p.cpuWorkers ?? 1, p.memoryMb ?? 0), () => this.#stopStress(marker));
           break;
         }
-        case 'netem': {
+        case 'netem':
+        case 'rate': {
           const ns = p.netns;
           const iface = ns ? name.slice(ns.length + 1) : name;
-          const args = ['qdisc', 'add', 'dev', iface, 'root', 'netem'];
-          if (p.delayMs !== undefined) args.push('delay', `${p.delayMs}ms`, ...(p.jitterMs !== undefined ? [`${p.jitterMs}ms`] : []));
-          if (p.lossPercent !== undefined) args.push('loss', `${p.lossPercent}%`);
+          const args = ['qdisc', 'add', 'dev', iface, 'root'];
+          if (p.type === 'netem') {
+            args.push('netem');
+            if (p.delayMs !== undefined) args.push('delay', `${p.delayMs}ms`, ...(p.jitterMs !== undefined ? [`${p.jitterMs}ms`] : []));
+            if (p.lossPercent !== undefined) args.push('loss', `${p.lossPercent}%`);
+            if (p.corruptPercent !== undefined) args.push('corrupt', `${p.corruptPercent}%`);
+            if (p.duplicatePercent !== undefined) args.push('duplicate', `${p.duplicatePercent}%`);
+          } else {
+            args.push('tbf', 'rate', `${p.kbit}kbit`, 'burst', `${p.burstKb ?? 32}kb`, 'latency', `${p.latencyMs ?? 400}ms`);
+          }
           op(p.type, target, { kind: 'tc-del', iface, ...(ns ? { netns: ns } : {}) }, () => tc(args, ns), () => tc(['qdisc', 'del', 'dev', iface, 'root'], ns));
           break;
         }

@@ -7,7 +7,7 @@
 export { OmniError } from '../errors.js';
 export { action, experiment, ExperimentBuilder, probe } from './builder.js';
 export { abort, repair, status, type RepairResult, type Status } from './control.js';
-export { FaultEngine, netemAvailable, plan, type AppliedFault, type Plan } from './faults.js';
+export { FaultEngine, netemAvailable, qdiscAvailable, plan, type AppliedFault, type Plan } from './faults.js';
 export { stateDir, DEFAULT_STATE_DIR } from './journal.js';
 export { check, loadExperiment, parseText, readExperimentFile, type LoadResult } from './load.js';
 export { runProbe, within, type ProbeResult } from './probes.js';

@@ -104,6 +104,17 @@ const actionProviders = {
     delayMs: z.number().min(0).optional(),
     jitterMs: z.number().min(0).optional(),
     lossPercent: z.number().min(0).max(100).optional(),
+    corruptPercent: z.number().min(0).max(100).optional(),
+    duplicatePercent: z.number().min(0).max(100).optional(),
+  }),
+  /** egress rate limit through tc tbf (journaled; undone by repair) */
+  rate: z.strictObject({
+    type: z.literal('rate'),
+    interfaces: z.array(ifaceName).min(1),
+    netns: z.string().optional(),
+    kbit: z.number().int().min(8).max(100_000_000),
+    burstKb: z.number().int().min(1).max(1_000_000).optional(),
+    latencyMs: z.number().int().min(1).max(60_000).optional(),
   }),
   /** a Toxiproxy toxic on a TCP proxy the run starts (and closes at its end): faults without root */
   toxic: z.strictObject({
@@ -124,8 +135,8 @@ const actionProviders = {
 
 export type ProbeProvider = { [K in keyof typeof probeProviders]: z.output<(typeof probeProviders)[K]> }[keyof typeof probeProviders];
 export type ActionProvider = { [K in keyof typeof actionProviders]: z.output<(typeof actionProviders)[K]> }[keyof typeof actionProviders];
-export type FaultProvider = Extract<ActionProvider, { type: 'xdp-drop' | 'partition' | 'cgroup-freeze' | 'cgroup-limits' | 'stress' | 'netem' | 'toxic' }>;
-export const FAULT_TYPES = ['xdp-drop', 'partition', 'cgroup-freeze', 'cgroup-limits', 'stress', 'netem', 'toxic'] as const;
+export type FaultProvider = Extract<ActionProvider, { type: 'xdp-drop' | 'partition' | 'cgroup-freeze' | 'cgroup-limits' | 'stress' | 'netem' | 'rate' | 'toxic' }>;
+export const FAULT_TYPES = ['xdp-drop', 'partition', 'cgroup-freeze', 'cgroup-limits', 'stress', 'netem', 'rate', 'toxic'] as const;
 
 /** exact value, [lo, hi] range, {type:'regex'}, {type:'range'}, {type:'exact'} or a predicate (builder only). */
 export type Tolerance =
