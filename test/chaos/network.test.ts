@@ -43,6 +43,30 @@ describe.skipIf(skipReason)('omnitide/chaos network faults on a service in a nam
     expect(status(state.dir).clean).toBe(true);
   });
 
+  it('http probes: status, body (regex tolerance), latency percentile; process probe exit code', async () => {
+    const exp = experiment('probes')
+      .hypothesis(
+        'service answers',
+        probe('status', { type: 'http', url: net.url }, 200),
+        probe('body', { type: 'http', url: `${net.url}hello`, measure: 'body' }, { type: 'regex', pattern: '^ok /hello$' }),
+        probe('p50 latency ms', { type: 'http', url: net.url, requests: 10, measure: 'latency', percentile: 50, timeoutMs: 5000 }, [0, 5000]),
+        probe('exit code', { type: 'process', path: 'ip', arguments: ['netns', 'exec', net.ns, 'true'] }, 0),
+      )
+      .method(probe('missing page status', { type: 'http', url: `http://${net.peerIp}:1/` }))
+      .build();
+    const r = await runExperiment(exp, { stateDir: state.dir, handleSignals: false });
+    expect(r.hypothesisBefore?.probes.map((p) => [p.name, p.ok])).toEqual([
+      ['status', true],
+      ['body', true],
+      ['p50 latency ms', true],
+      ['exit code', true],
+    ]);
+    expect(r.hypothesisBefore?.probes[2].value).toBeGreaterThan(0);
+    // a refused connection is a probe error, recorded, not a crash
+    expect(r.activities[0]).toMatchObject({ result: null, error: expect.stringMatching(/ECONNREFUSED/) });
+    expect(r.status).toBe('completed');
+  });
+
   it('a partition between the host and the namespace cuts TCP, and heals', async () => {
     const exp = experiment('partition host | service')
       .hypothesis('reachable', probe('tcp connect', reachable(), true))

@@ -76,6 +76,11 @@ describe.skipIf(skipReason)('omnitide/chaos process faults on cgroups', () => {
     expect(r.status).toBe('completed');
     expect(r.activities[1].result).toBe(3);
     expect(r.activities[2].result).toBeGreaterThan(50_000);
+    // PSI of the cgroup through Cgroup.stats(), where the kernel exposes it
+    if (existsSync(`${g.group.fsPath}/cpu.pressure`)) {
+      const psi = await runExperiment(experiment('psi').method(probe('cpu some avg10', { type: 'cgroup', path: g.path, metric: 'pressure.cpu.some.avg10' })).build(), { stateDir: state.dir, handleSignals: false });
+      expect(psi.activities[0].result).toBeGreaterThanOrEqual(0);
+    }
     expect(g.group.processes()).toEqual([g.child.pid]);
   });
 
