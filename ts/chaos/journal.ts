@@ -26,7 +26,7 @@ export type Undo =
   | { kind: 'kill-marked'; marker: string }
   | { kind: 'tc-del'; iface: string; netns?: string };
 
-export type Record_ =
+export type JournalRecord =
   | { op: 'start'; t: number; pid: number; pidStart: string; title: string }
   | { op: 'intent'; t: number; id: number; fault: string; target: string; undo: Undo }
   | { op: 'applied'; t: number; id: number }
@@ -65,7 +65,7 @@ export class Journal {
   }
 
   /** Appends one record; `durable` fsyncs before returning (faults that outlive us). */
-  append(r: Record_, durable = true): void {
+  append(r: JournalRecord, durable = true): void {
     writeSync(this.#fd, JSON.stringify(r) + '\n');
     if (durable) fsyncSync(this.#fd);
   }
@@ -80,18 +80,18 @@ export class Journal {
   }
 }
 
-export function readRecords(runDir: string): Record_[] {
+export function readRecords(runDir: string): JournalRecord[] {
   let text: string;
   try {
     text = readFileSync(join(runDir, 'journal.jsonl'), 'utf8');
   } catch {
     return [];
   }
-  const out: Record_[] = [];
+  const out: JournalRecord[] = [];
   for (const line of text.split('\n')) {
     if (!line) continue;
     try {
-      out.push(JSON.parse(line) as Record_);
+      out.push(JSON.parse(line) as JournalRecord);
     } catch {
       // a torn last line from a crash mid-write: the fault after it was never applied (intent is fsync'd first)
     }
@@ -108,19 +108,19 @@ export interface RunState {
   ended: boolean;
   status: string | null;
   /** faults applied (or possibly applied) and not removed */
-  outstanding: Extract<Record_, { op: 'intent' }>[];
+  outstanding: Extract<JournalRecord, { op: 'intent' }>[];
   repaired: boolean;
 }
 
 export function runState(root: string, runId: string): RunState {
   const dir = join(root, 'runs', runId);
   const recs = readRecords(dir);
-  const start = recs.find((r) => r.op === 'start') as Extract<Record_, { op: 'start' }> | undefined;
+  const start = recs.find((r) => r.op === 'start') as Extract<JournalRecord, { op: 'start' }> | undefined;
   const removed = new Set(recs.filter((r) => r.op === 'removed').map((r) => (r as { id: number }).id));
-  const end = recs.find((r) => r.op === 'end') as Extract<Record_, { op: 'end' }> | undefined;
+  const end = recs.find((r) => r.op === 'end') as Extract<JournalRecord, { op: 'end' }> | undefined;
   const repaired = recs.some((r) => r.op === 'repaired');
   const running = !!start && !end && alive(start.pid, start.pidStart);
-  const intents = recs.filter((r) => r.op === 'intent') as Extract<Record_, { op: 'intent' }>[];
+  const intents = recs.filter((r) => r.op === 'intent') as Extract<JournalRecord, { op: 'intent' }>[];
   const lastRepair = recs.map((r, i) => (r.op === 'repaired' ? i : -1)).reduce((a, b) => Math.max(a, b), -1);
   // intents before the last repair were undone by it
   const outstanding = intents.filter((r) => !removed.has(r.id) && recs.indexOf(r) > lastRepair);
