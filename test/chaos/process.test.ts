@@ -4,7 +4,9 @@
  * controller's name where cgroup v2 has none), progressive rollout and
  * blast radius by percentage of a selector.
  */
+import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
+import { createServer, type AddressInfo } from 'node:net';
 import { afterAll, describe, expect, it } from 'vitest';
 import { action, experiment, probe, runExperiment, status } from '../../ts/chaos/index.js';
 import { cgroup } from '../../ts/kernel/index.js';
@@ -82,6 +84,53 @@ describe.skipIf(skipReason)('omnitide/chaos process faults on cgroups', () => {
       expect(psi.activities[0].result).toBeGreaterThanOrEqual(0);
     }
     expect(g.group.processes()).toEqual([g.child.pid]);
+  });
+
+  it('cgroup-net: connect() to a port fails for the processes of the cgroup only, and works again after the run', async () => {
+    const server = createServer((c) => c.end());
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+    const port = (server.address() as AddressInfo).port;
+    const g = make('net');
+    const client = spawn(
+      process.execPath,
+      ['-e', `const net=require('net');setInterval(()=>{const s=net.connect(${port},'127.0.0.1');s.on('connect',()=>{console.log('ok');s.destroy()});s.on('error',()=>console.log('fail'))},50);process.stdin.on('end',()=>process.exit(0));process.stdin.resume();`],
+      { stdio: ['pipe', 'pipe', 'ignore'] },
+    );
+    const lines: string[] = [];
+    client.stdout!.on('data', (d: Buffer) => lines.push(...d.toString().trim().split('\n')));
+    try {
+      g.group.addProcess(client.pid!);
+      const seen = async (what: string, from: number) => {
+        const deadline = Date.now() + 30_000;
+        while (!lines.slice(from).includes(what) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+        return lines.slice(from).includes(what);
+      };
+      expect(await seen('ok', 0)).toBe(true);
+      expect(lines).not.toContain('fail');
+      let mark = 0;
+      const r = await runExperiment(
+        experiment('deny the port to the cgroup')
+          .method(
+            action('deny port', { type: 'cgroup-net', cgroups: [g.path], denyPorts: [port] }),
+            probe('the cgroup sees failures', { type: 'function', fn: () => ((mark = lines.length), seen('fail', mark)) }),
+            probe('the runner (outside the cgroup) still connects', { type: 'tcp', host: '127.0.0.1', port }),
+          )
+          .build(),
+        { stateDir: state.dir, handleSignals: false },
+      );
+      expect(r.status).toBe('completed');
+      expect(r.activities[1].result).toBe(true);
+      expect(r.activities[2].result).toBe(true);
+      expect(r.faults[0]).toMatchObject({ fault: 'cgroup-net', target: `cgroup:${g.path}` });
+      const after = lines.length;
+      // once the policy is detached, connects succeed again
+      const deadline = Date.now() + 30_000;
+      while (!lines.slice(after).includes('ok') && Date.now() < deadline) await new Promise((res) => setTimeout(res, 20));
+      expect(lines.slice(after)).toContain('ok');
+    } finally {
+      client.kill('SIGKILL');
+      await new Promise((res) => server.close(res));
+    }
   });
 
   it('resource limits: applied and restored where the controller exists, else refused naming it', async () => {

@@ -9,7 +9,7 @@ import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { OmniError } from '../errors.js';
-import { cgroup, xdp, type Cgroup } from '../kernel/index.js';
+import { cgroup, xdp, type Cgroup, type CgroupPolicy } from '../kernel/index.js';
 import { RemoteFilter, type FilterLike } from './remote.js';
 import { Proxy } from './proxy/index.js';
 import type { Journal, Undo } from './journal.js';
@@ -193,6 +193,11 @@ export async function plan(provider: FaultProvider, where: string): Promise<Plan
         await probe?.close();
       }
       return { provider, targets: [`proxy:${provider.proxy.name}`] };
+    }
+    case 'cgroup-net': {
+      [...(provider.egressDenyCidrs ?? []), ...(provider.ingressDenyCidrs ?? [])].forEach((c) => checkCidr(c, `${where}: CIDR`));
+      const r = resolveCgroups(provider, where);
+      return { provider, targets: r.targets.map((c) => `cgroup:${c}`), pool: r.pool };
     }
     case 'cgroup-freeze':
     case 'stress': {
@@ -380,6 +385,17 @@ export class FaultEngine {
           op(p.type, target, { kind: 'in-process' }, () => void (toxicName = px.addToxic(p.toxic).name), () => {
             if (toxicName && px.toxic(toxicName)) px.removeToxic(toxicName);
           });
+          break;
+        }
+        case 'cgroup-net': {
+          const cg = cgroup.open(name);
+          let policy: CgroupPolicy | null = null;
+          const spec = {
+            ...(p.egressDenyCidrs ? { egress: { denyCidrs: p.egressDenyCidrs } } : {}),
+            ...(p.ingressDenyCidrs ? { ingress: { denyCidrs: p.ingressDenyCidrs } } : {}),
+            ...(p.denyPorts ? { connect: { denyPorts: p.denyPorts } } : {}),
+          };
+          op(p.type, target, { kind: 'bpf-link' }, () => void (policy = cg.attachPolicy(spec)), () => policy?.detach());
           break;
         }
         case 'cgroup-freeze': {

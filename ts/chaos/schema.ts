@@ -81,6 +81,14 @@ const actionProviders = {
       .length(2, 'a partition has exactly two sides'),
   }),
   'cgroup-freeze': z.strictObject({ type: z.literal('cgroup-freeze'), ...cgroupTargets }),
+  /** network faults for the processes of a cgroup (cgroup_skb + connect programs of omnitide/kernel; bpf links, gone with the runner) */
+  'cgroup-net': z.strictObject({
+    type: z.literal('cgroup-net'),
+    ...cgroupTargets,
+    egressDenyCidrs: z.array(z.string()).min(1).optional(),
+    ingressDenyCidrs: z.array(z.string()).min(1).optional(),
+    denyPorts: z.array(z.number().int().min(1).max(65535)).min(1).optional(),
+  }),
   'cgroup-limits': z.strictObject({
     type: z.literal('cgroup-limits'),
     ...cgroupTargets,
@@ -135,8 +143,8 @@ const actionProviders = {
 
 export type ProbeProvider = { [K in keyof typeof probeProviders]: z.output<(typeof probeProviders)[K]> }[keyof typeof probeProviders];
 export type ActionProvider = { [K in keyof typeof actionProviders]: z.output<(typeof actionProviders)[K]> }[keyof typeof actionProviders];
-export type FaultProvider = Extract<ActionProvider, { type: 'xdp-drop' | 'partition' | 'cgroup-freeze' | 'cgroup-limits' | 'stress' | 'netem' | 'rate' | 'toxic' }>;
-export const FAULT_TYPES = ['xdp-drop', 'partition', 'cgroup-freeze', 'cgroup-limits', 'stress', 'netem', 'rate', 'toxic'] as const;
+export type FaultProvider = Extract<ActionProvider, { type: 'xdp-drop' | 'partition' | 'cgroup-freeze' | 'cgroup-net' | 'cgroup-limits' | 'stress' | 'netem' | 'rate' | 'toxic' }>;
+export const FAULT_TYPES = ['xdp-drop', 'partition', 'cgroup-freeze', 'cgroup-net', 'cgroup-limits', 'stress', 'netem', 'rate', 'toxic'] as const;
 
 /** exact value, [lo, hi] range, {type:'regex'}, {type:'range'}, {type:'exact'} or a predicate (builder only). */
 export type Tolerance =
@@ -249,8 +257,11 @@ function checkActivity(v: unknown, path: string, problems: Problem[], needTolera
   check(schema, p, `${path}.provider`, problems);
   if ('selector' in p || 'cgroups' in p) {
     if (p.selector !== undefined && p.cgroups !== undefined) problems.push({ path: `${path}.provider`, message: "give either 'cgroups' or 'selector', not both" });
-  } else if (['cgroup-freeze', 'cgroup-limits', 'signal', 'stress'].includes(p.type as string)) {
+  } else if (['cgroup-freeze', 'cgroup-net', 'cgroup-limits', 'signal', 'stress'].includes(p.type as string)) {
     problems.push({ path: `${path}.provider.cgroups`, message: "a cgroup fault needs 'cgroups' or 'selector'" });
+  }
+  if (p.type === 'cgroup-net' && p.egressDenyCidrs === undefined && p.ingressDenyCidrs === undefined && p.denyPorts === undefined) {
+    problems.push({ path: `${path}.provider`, message: "a cgroup-net fault needs 'egressDenyCidrs', 'ingressDenyCidrs' or 'denyPorts'" });
   }
   const sel = p.selector as Record<string, unknown> | undefined;
   if (sel && sel.count !== undefined && sel.percent !== undefined) problems.push({ path: `${path}.provider.selector`, message: "give either 'count' or 'percent', not both" });
