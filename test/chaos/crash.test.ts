@@ -146,4 +146,23 @@ describe.skipIf(skipReason)('omnitide/chaos leaves nothing behind', () => {
     expect(g.group.frozen).toBe(false);
     expect(status(state.dir).clean).toBe(true);
   });
+
+  it('stress workers of a SIGKILLed runner do not outlive it', async () => {
+    const g = cgroupWithSleeper(`${base}/stress`);
+    groups.push(g);
+    const file = join(state.dir, 'stress.json');
+    writeFileSync(file, JSON.stringify({ title: 'crash stress', method: [{ type: 'action', name: 'stress', provider: { type: 'stress', cgroups: [g.path], cpuWorkers: 1, memoryMb: 8 }, pauses: { after: 120 } }] }));
+    const child = spawn(process.execPath, [CLI, 'chaos', 'run', file, '--state-dir', state.dir], { stdio: 'ignore' });
+    runners.push(child);
+    const exit = new Promise((res) => child.once('exit', res));
+    await until('the stress workers to run in the cgroup', () => g.group.processes().length === 3, 60_000);
+    child.kill('SIGKILL');
+    await exit;
+    // the workers exit when the runner's pipe closes; repair would kill any left by their journaled marker
+    await until('the workers to exit', () => g.group.processes().length === 1, 30_000);
+    expect(g.group.processes()).toEqual([g.child.pid]);
+    const repair = spawnSync(process.execPath, [CLI, 'chaos', 'status', '--repair', '--state-dir', state.dir], { encoding: 'utf8' });
+    expect(repair.status).toBe(0);
+    expect(status(state.dir).clean).toBe(true);
+  });
 });
