@@ -7,7 +7,7 @@
 import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { OmniError } from '../errors.js';
-import { undo } from './faults.js';
+import { undo } from './system.js';
 import { Journal, listRuns, runState, stateDir, type RunState } from './journal.js';
 
 export interface RepairResult {

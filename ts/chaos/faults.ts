@@ -1,21 +1,22 @@
 /**
  * Faults, applied only through omnitide/kernel's public API (XDP filters,
- * cgroup v2) plus `tc` for netem. A fault is planned (targets resolved, every
- * precondition checked) before anything is applied, journaled before it is
+ * cgroup v2, cgroup BPF), the chaos TCP proxy, and `tc` for qdiscs. Plans come
+ * from plan.ts (everything checked first); a fault is journaled before it is
  * applied when it would outlive the process, and removable one by one.
  */
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { OmniError } from '../errors.js';
 import { cgroup, xdp, type Cgroup, type CgroupPolicy } from '../kernel/index.js';
-import { RemoteFilter, type FilterLike } from './remote.js';
-import { Proxy } from './proxy/index.js';
 import type { Journal, Undo } from './journal.js';
-import type { FaultProvider } from './schema.js';
+import { dropRules, type Plan } from './plan.js';
+import { Proxy } from './proxy/index.js';
+import { RemoteFilter, type FilterLike } from './remote.js';
+import { killMarked, restoreFiles, splitIface, tc } from './system.js';
 
-const run = promisify(execFile);
+export { plan, type Plan } from './plan.js';
+export { killMarked, netemAvailable, qdiscAvailable, splitIface, undo } from './system.js';
 
 interface Op {
   fault: string;
@@ -23,15 +24,6 @@ interface Op {
   undo: Undo;
   apply: () => Promise<void> | void;
   remove: () => Promise<void> | void;
-}
-
-/** A fault type's resolved targets, checked and ready to apply. */
-export interface Plan {
-  provider: FaultProvider;
-  /** target keys in apply order: `iface:<name>` or `cgroup:<path>` */
-  targets: string[];
-  /** size of the selector's pool when targets came from a selector */
-  pool?: number;
 }
 
 export interface AppliedFault {
@@ -44,194 +36,6 @@ export interface AppliedFault {
   applyMs: number;
   removeMs?: number;
   remove: () => Promise<void>;
-}
-
-/** 'NETNS/IFACE' -> [netns, iface]; 'IFACE' -> [null, iface] */
-export function splitIface(ref: string): [string | null, string] {
-  const i = ref.indexOf('/');
-  return i < 0 ? [null, ref] : [ref.slice(0, i), ref.slice(i + 1)];
-}
-
-function ifaceExists(name: string): boolean {
-  return existsSync(`/sys/class/net/${name}`);
-}
-
-async function ifaceExistsIn(netns: string, name: string): Promise<boolean> {
-  try {
-    await run('ip', ['-n', netns, 'link', 'show', 'dev', name]);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-const qdiscCache = new Map<string, Promise<{ ok: boolean; detail: string }>>();
-const QDISC_TRY: Record<string, string[]> = { netem: ['netem', 'delay', '1ms'], tbf: ['tbf', 'rate', '1mbit', 'burst', '32kbit', 'latency', '400ms'] };
-
-/**
- * Whether this kernel has qdisc `kind` ('netem' or 'tbf'): tried on a veth
- * inside a throwaway namespace (never on a real interface), then the
- * namespace is removed. Cached per process.
- */
-export function qdiscAvailable(kind: 'netem' | 'tbf'): Promise<{ ok: boolean; detail: string }> {
-  let p = qdiscCache.get(kind);
-  if (!p) {
-    p = (async () => {
-      const ns = `omni-chaos-nq-${process.pid}-${kind}`;
-      try {
-        await run('ip', ['netns', 'add', ns]);
-        await run('ip', ['-n', ns, 'link', 'add', 'nq0', 'type', 'veth', 'peer', 'name', 'nq1']);
-        await run('ip', ['netns', 'exec', ns, 'tc', 'qdisc', 'add', 'dev', 'nq0', 'root', ...QDISC_TRY[kind]]);
-        return { ok: true, detail: `${kind} qdisc available` };
-      } catch (e) {
-        return { ok: false, detail: String((e as { stderr?: string }).stderr ?? (e as Error).message).trim() };
-      } finally {
-        await run('ip', ['netns', 'del', ns]).catch(() => undefined);
-      }
-    })();
-    qdiscCache.set(kind, p);
-  }
-  return p;
-}
-
-export const netemAvailable = (): Promise<{ ok: boolean; detail: string }> => qdiscAvailable('netem');
-
-function cgroupFs(path: string): string {
-  return join(cgroup.root(), path);
-}
-
-function resolveCgroups(p: { cgroups?: string[]; selector?: { parent: string; match?: string; count?: number; percent?: number } }, where: string): { targets: string[]; pool?: number } {
-  if (p.cgroups) {
-    for (const c of p.cgroups) {
-      if (!existsSync(cgroupFs(c))) throw new OmniError('ERR_OMNI_NOT_FOUND', `${where}.cgroups: cgroup '${c}' does not exist under ${cgroup.root()}`);
-    }
-    return { targets: [...new Set(p.cgroups)] };
-  }
-  const s = p.selector!;
-  const dir = cgroupFs(s.parent);
-  if (!existsSync(dir)) throw new OmniError('ERR_OMNI_NOT_FOUND', `${where}.selector.parent: cgroup '${s.parent}' does not exist`);
-  const re = s.match ? new RegExp(s.match) : null;
-  const pool = readdirSync(dir, { withFileTypes: true })
-    .filter((d) => d.isDirectory() && (!re || re.test(d.name)))
-    .map((d) => `${s.parent.replace(/\/$/, '')}/${d.name}`)
-    .sort();
-  if (!pool.length) throw new OmniError('ERR_OMNI_NOT_FOUND', `${where}.selector: no cgroup under '${s.parent}' matches`);
-  const n = s.count !== undefined ? Math.min(s.count, pool.length) : s.percent !== undefined ? Math.max(1, Math.floor((pool.length * s.percent) / 100)) : pool.length;
-  return { targets: pool.slice(0, n), pool: pool.length };
-}
-
-const CONTROLLER_FOR: Record<string, string> = { cpu: 'cpu', memory: 'memory', pids: 'pids' };
-
-/** Resolves targets and checks every precondition; applies nothing (XDP filters are attached empty: they pass everything). */
-export async function plan(provider: FaultProvider, where: string): Promise<Plan> {
-  switch (provider.type) {
-    case 'xdp-drop':
-    case 'partition': {
-      const ifaces = provider.type === 'xdp-drop' ? provider.interfaces : provider.sides.flatMap((s) => s.interfaces);
-      for (const i of ifaces) {
-        const [ns, name] = splitIface(i);
-        const ok = ns ? await ifaceExistsIn(ns, name) : ifaceExists(name);
-        if (!ok) throw new OmniError('ERR_OMNI_NOT_FOUND', `${where}: interface '${name}' does not exist ${ns ? `in network namespace '${ns}'` : 'in this network namespace'}`);
-      }
-      if (provider.type === 'xdp-drop') {
-        if (provider.cidr !== undefined && provider.cidrs !== undefined) throw new OmniError('ERR_OMNI_INVALID_ARGUMENT', `${where}: give either 'cidr' or 'cidrs', not both`);
-        if (provider.cidr !== undefined) checkCidr(provider.cidr, `${where}.cidr`);
-        provider.cidrs?.forEach((c, i) => checkCidr(c, `${where}.cidrs[${i}]`));
-        // the filter validates CIDRs natively; a dry run on a loaded, unattached copy refuses bad ones before anything is applied
-        const probe = xdp.load();
-        try {
-          for (const r of dropRules(provider)) probe.setDrop({ ...r, probability: provider.probability });
-        } catch (e) {
-          throw new OmniError('ERR_OMNI_INVALID_ARGUMENT', `${where}: ${(e as Error).message}`, { cause: e });
-        } finally {
-          probe.close();
-        }
-      }
-      if (provider.type === 'partition') {
-        provider.sides.forEach((s, i) => s.cidrs.forEach((c, j) => checkCidr(c, `${where}.sides[${i}].cidrs[${j}]`)));
-        const probe = xdp.load();
-        try {
-          provider.sides.forEach((s, i) => {
-            try {
-              probe.blockSync(s.cidrs);
-            } catch (e) {
-              throw new OmniError('ERR_OMNI_INVALID_ARGUMENT', `${where}.sides[${i}].${(e as Error).message}`, { cause: e });
-            }
-          });
-        } finally {
-          probe.close();
-        }
-      }
-      return { provider, targets: [...new Set(ifaces)].map((i) => `iface:${i}`) };
-    }
-    case 'netem':
-    case 'rate': {
-      for (const i of provider.interfaces) {
-        const ok = provider.netns ? await ifaceExistsIn(provider.netns, i) : ifaceExists(i);
-        if (!ok) throw new OmniError('ERR_OMNI_NOT_FOUND', `${where}: interface '${i}' does not exist${provider.netns ? ` in netns ${provider.netns}` : ''}`);
-      }
-      const kind = provider.type === 'netem' ? 'netem' : 'tbf';
-      const n = await qdiscAvailable(kind);
-      if (!n.ok) {
-        throw new OmniError(
-          'ERR_OMNI_UNSUPPORTED',
-          `${where}: this kernel has no '${kind}' qdisc (tc said: ${n.detail}); ${kind === 'netem' ? 'latency/jitter/loss/corruption through tc need sch_netem (use xdp-drop for loss)' : 'rate limits through tc need sch_tbf'}`,
-          { fields: { qdisc: kind } },
-        );
-      }
-      return { provider, targets: provider.interfaces.map((i) => `iface:${provider.netns ? `${provider.netns}/` : ''}${i}`) };
-    }
-    case 'toxic': {
-      // a throwaway proxy nobody connects to checks the toxic with the proxy's own validation, before anything is applied
-      let probe: Proxy | null = null;
-      try {
-        probe = await Proxy.start({ name: provider.proxy.name, listen: '127.0.0.1:0', upstream: provider.proxy.upstream });
-        probe.addToxic(provider.toxic);
-      } catch (e) {
-        throw new OmniError((e as OmniError).code ?? 'ERR_OMNI_INVALID_ARGUMENT', `${where}: ${(e as Error).message}`, { cause: e });
-      } finally {
-        await probe?.close();
-      }
-      return { provider, targets: [`proxy:${provider.proxy.name}`] };
-    }
-    case 'cgroup-net': {
-      [...(provider.egressDenyCidrs ?? []), ...(provider.ingressDenyCidrs ?? [])].forEach((c) => checkCidr(c, `${where}: CIDR`));
-      const r = resolveCgroups(provider, where);
-      return { provider, targets: r.targets.map((c) => `cgroup:${c}`), pool: r.pool };
-    }
-    case 'cgroup-freeze':
-    case 'stress': {
-      const r = resolveCgroups(provider, where);
-      return { provider, targets: r.targets.map((c) => `cgroup:${c}`), pool: r.pool };
-    }
-    case 'cgroup-limits': {
-      const r = resolveCgroups(provider, where);
-      for (const c of r.targets) {
-        const offered = cgroup.open(c).controllers();
-        for (const k of Object.keys(provider.limits)) {
-          const ctl = CONTROLLER_FOR[k];
-          if (ctl && !offered.includes(ctl)) {
-            throw new OmniError(
-              'ERR_OMNI_CONTROLLER_UNAVAILABLE',
-              `${where}.limits.${k}: cgroup '${c}' has no '${ctl}' controller (its cgroup.controllers offers: ${offered.join(' ') || 'none'}); enable it in the parent's cgroup.subtree_control`,
-              { fields: { controller: ctl } },
-            );
-          }
-        }
-      }
-      return { provider, targets: r.targets.map((c) => `cgroup:${c}`), pool: r.pool };
-    }
-  }
-}
-
-function dropRules(p: Extract<FaultProvider, { type: 'xdp-drop' }>): { cidr?: string }[] {
-  return p.cidrs ? p.cidrs.map((cidr) => ({ cidr })) : p.cidr !== undefined ? [{ cidr: p.cidr }] : [{}];
-}
-
-function checkCidr(c: string, where: string): void {
-  // the filter re-checks; this catches typos before anything is attached
-  const m = /^([0-9a-fA-F:.]+)(?:\/(\d{1,3}))?$/.exec(c);
-  if (!m) throw new OmniError('ERR_OMNI_INVALID_ARGUMENT', `${where}: malformed CIDR '${c}'`);
 }
 
 const LIMIT_FILES = ['cpu.max', 'memory.max', 'memory.high', 'pids.max'];
@@ -506,66 +310,3 @@ if(cpu==='1'){const spin=()=>{const t=Date.now();while(Date.now()-t<20){}setImme
     await Promise.all(proxies.map((p) => p.close().catch(() => undefined)));
   }
 }
-
-async function tc(args: string[], netns?: string): Promise<void> {
-  try {
-    if (netns) await run('ip', ['netns', 'exec', netns, 'tc', ...args]);
-    else await run('tc', args);
-  } catch (e) {
-    throw new OmniError('ERR_OMNI_IO', `tc ${args.join(' ')}: ${String((e as { stderr?: string }).stderr ?? (e as Error).message).trim()}`, { cause: e });
-  }
-}
-
-function restoreFiles(cg: string, files: Record<string, string>): void {
-  const dir = cgroupFs(cg);
-  for (const [f, v] of Object.entries(files)) {
-    try {
-      writeFileSync(join(dir, f), v);
-    } catch (e) {
-      if (existsSync(dir)) throw new OmniError('ERR_OMNI_IO', `restoring ${f} of cgroup ${cg}: ${(e as Error).message}`, { cause: e });
-    }
-  }
-}
-
-/** SIGKILLs every process whose command line carries `marker` (stress workers of a run). */
-export function killMarked(marker: string): number {
-  let n = 0;
-  for (const d of readdirSync('/proc')) {
-    if (!/^\d+$/.test(d)) continue;
-    try {
-      if (readFileSync(`/proc/${d}/cmdline`, 'utf8').split('\0').includes(marker)) {
-        process.kill(Number(d), 'SIGKILL');
-        n++;
-      }
-    } catch {
-      /* gone */
-    }
-  }
-  return n;
-}
-
-/** Undoes one journaled fault without the process that applied it. */
-export async function undo(u: Undo): Promise<void> {
-  switch (u.kind) {
-    case 'bpf-link':
-    case 'in-process':
-      return; // the kernel detached it (or it ended) with its owner
-    case 'thaw':
-      if (existsSync(cgroupFs(u.cgroup))) await cgroup.open(u.cgroup).thaw();
-      return;
-    case 'restore-files':
-      restoreFiles(u.cgroup, u.files);
-      return;
-    case 'kill-marked':
-      killMarked(u.marker);
-      return;
-    case 'tc-del':
-      try {
-        await tc(['qdisc', 'del', 'dev', u.iface, 'root'], u.netns);
-      } catch {
-        // already gone (interface or namespace removed, or the qdisc never added)
-      }
-      return;
-  }
-}
-
