@@ -75,4 +75,24 @@ describe('omnitide/chaos toxic faults (Toxiproxy toxics, no root)', () => {
       runExperiment({ title: 'bad type', method: [{ type: 'action', name: 't', provider: { type: 'toxic', proxy, toxic: { type: 'jitterbug' } } }] }, { stateDir: state.dir, handleSignals: false }),
     ).rejects.toMatchObject({ code: 'ERR_OMNI_INVALID_EXPERIMENT', message: expect.stringMatching(/method\[0\]\.provider\.toxic\.type/) });
   });
+
+  it('an action that throws fails the run and still removes every fault and closes the proxy', async () => {
+    const port = await freePort();
+    const proxy = { name: 'echo', listen: `127.0.0.1:${port}`, upstream };
+    const r = await runExperiment(
+      experiment('throwing action')
+        .method(
+          action('latency', { type: 'toxic', proxy, toxic: { type: 'latency', attributes: { latency: 100 } } }),
+          action('boom', { type: 'function', fn: () => { throw new Error('boom'); } }),
+          probe('never reached', { type: 'function', fn: () => 1 }),
+        )
+        .build(),
+      { stateDir: state.dir, handleSignals: false },
+    );
+    expect(r.status).toBe('failed');
+    expect(r.reason).toMatch(/action 'boom': boom/);
+    expect(r.activities.map((a) => a.name)).toEqual(['latency', 'boom']);
+    expect(r.faults[0].removedAt).not.toBeNull();
+    expect(await echoMs(port)).toBe(-1);
+  });
 });
