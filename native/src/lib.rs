@@ -13,4 +13,5 @@ mod learn;
 mod ledger;
 mod scheduler;
 mod symbolic;
+mod synth;
 mod task;
