@@ -12,3 +12,4 @@ export * as kernel from './kernel/index.js';
 export * as attest from './attest/index.js';
 export * as learn from './learn/index.js';
 export * as lattice from './lattice/index.js';
+export * as chaos from './chaos/index.js';
