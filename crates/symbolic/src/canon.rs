@@ -312,6 +312,9 @@ impl Ctx {
         }
         let r = stacker::maybe_grow(64 * 1024, 2 * 1024 * 1024, || self.to_rf_inner(n));
         self.depth -= 1;
+        // Checked again on the way up: the work of a deep tree happens as the recursion returns
+        // (each level interns a node as large as everything below it).
+        self.opts.limits.check_deadline()?;
         r
     }
 
