@@ -10,6 +10,7 @@ mod error;
 mod kernel;
 mod lattice;
 mod learn;
+mod pipeline;
 mod ledger;
 mod scheduler;
 mod symbolic;
