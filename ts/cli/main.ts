@@ -15,6 +15,7 @@ import { autoblockCommands } from './autoblock.js';
 import { learnCommands } from './learn.js';
 import { contractsCommands } from './contracts.js';
 import { latticeCommands } from './lattice.js';
+import { pipelineCommands } from './pipeline.js';
 
 const topLevel: Record<string, Command> = { ...cryptoCommands, ...kernelCommands };
 const groups: Record<string, CommandGroup> = {
@@ -26,6 +27,7 @@ const groups: Record<string, CommandGroup> = {
   learn: learnCommands,
   contract: contractsCommands,
   lattice: latticeCommands,
+  pipeline: pipelineCommands,
   ...kernelGroups,
 };
 

@@ -34,10 +34,10 @@ function xml(s: string): string {
 
 /** Layered SVG: column = longest path from a source, row = order within the column. */
 export function layeredSvg(g: PipelineGraph): string {
-  const { order, cyclic } = topoOrder(g.nodes);
+  const { order, blocked } = topoOrder(g.nodes);
   const layer = new Map<string, number>();
   const byId = new Map(g.nodes.map((n) => [n.id, n]));
-  for (const id of [...order, ...cyclic]) {
+  for (const id of [...order, ...blocked]) {
     const n = byId.get(id)!;
     layer.set(id, Math.max(0, ...n.inputs.map((i) => (layer.get(baseId(i)) ?? -1) + 1)));
   }

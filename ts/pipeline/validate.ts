@@ -30,7 +30,7 @@ export function baseId(input: string): string {
 }
 
 /** Topological order (Kahn); the nodes left over are on a cycle. */
-export function topoOrder(nodes: readonly PipelineNode[]): { order: string[]; cyclic: string[] } {
+export function topoOrder(nodes: readonly PipelineNode[]): { order: string[]; cyclic: string[]; blocked: string[] } {
   const indeg = new Map<string, number>();
   const next = new Map<string, string[]>();
   for (const n of nodes) indeg.set(n.id, 0);
@@ -53,7 +53,21 @@ export function topoOrder(nodes: readonly PipelineNode[]): { order: string[]; cy
     }
   }
   const done = new Set(order);
-  return { order, cyclic: nodes.filter((n) => !done.has(n.id)).map((n) => n.id) };
+  const left = nodes.filter((n) => !done.has(n.id)).map((n) => n.id);
+  // Kahn leaves the cycles and everything downstream of them; keep the nodes that reach themselves.
+  const reachesItself = (start: string) => {
+    const seen = new Set<string>();
+    const stack = [...(next.get(start) ?? [])];
+    while (stack.length > 0) {
+      const id = stack.pop()!;
+      if (id === start) return true;
+      if (seen.has(id) || done.has(id)) continue;
+      seen.add(id);
+      stack.push(...(next.get(id) ?? []));
+    }
+    return false;
+  };
+  return { order, cyclic: left.filter(reachesItself), blocked: left };
 }
 
 export function validateGraph(g: PipelineGraph): ValidationReport {
@@ -74,7 +88,7 @@ export function validateGraph(g: PipelineGraph): ValidationReport {
       consumed.add(baseId(i));
     }
   }
-  const { order, cyclic } = topoOrder(g.nodes);
+  const { order, cyclic, blocked } = topoOrder(g.nodes);
   if (cyclic.length > 0) problems.push({ path: 'nodes', message: `cycle through ${cyclic.join(' -> ')}` });
   for (const n of g.nodes) {
     if (n.op !== 'sink' && !consumed.has(n.id)) problems.push({ path: `nodes.${n.id}`, message: `the output of '${n.id}' goes nowhere (add a sink)` });
@@ -167,5 +181,5 @@ export function validateGraph(g: PipelineGraph): ValidationReport {
         break;
     }
   }
-  return { ok: problems.length === 0, problems, order: cyclic.length ? [] : order, fields };
+  return { ok: problems.length === 0, problems, order: blocked.length ? [] : order, fields };
 }
