@@ -15,3 +15,4 @@ export { validateGraph, type Problem, type ValidationReport } from './validate.j
 export { loadDefinition, loadPipeline, OPERATORS, type DefinitionContext, type LoadResult } from './definition.js';
 export { toDot, toSvg, layeredSvg } from './graph.js';
 export { OmniError } from '../errors.js';
+export { toNats, fromNats, partitionOf, type NatsSinkOptions, type NatsSourceOptions } from './nats.js';
