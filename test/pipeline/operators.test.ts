@@ -4,7 +4,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { Pipeline, fromArray, toArray, type DeadLetter, type WindowSpec } from '../../ts/pipeline/index.js';
+import { ColumnBatch, Pipeline, fromArray, fromColumns, toArray, type DeadLetter, type WindowSpec } from '../../ts/pipeline/index.js';
 import { byKey, events, type Event } from './data.js';
 
 const EventSchema = z.object({ ts: z.number(), user: z.string(), amount: z.number(), kind: z.enum(['buy', 'view']) });
@@ -271,6 +271,45 @@ describe('stateless and batch operators', () => {
       const got = out.records.map((x) => `${x.left.ts}/${x.right.ts}/${x.left.user}`);
       expect(got.sort()).toEqual(want.sort());
       expect(r.deadLetterCount).toBe(0);
+    }
+  });
+});
+
+describe('columnar mode', () => {
+  it('mapColumns/filterColumns/aggregate over typed columns equal the row pipeline; a NaN row is a dead letter', async () => {
+    const rows = events(20_000, 8, 0, 17);
+    const users = [...new Set(rows.map((r) => r.user))];
+    const cols = {
+      ts: Float64Array.from(rows, (r) => r.ts),
+      user: Uint32Array.from(rows, (r) => users.indexOf(r.user)),
+      amount: Float64Array.from(rows, (r, i) => (i === 5 ? Number.NaN : r.amount)),
+    };
+    const schema = z.object({ ts: z.number(), user: z.number(), amount: z.number() });
+    const p = new Pipeline('col');
+    const out = toArray<Row>();
+    p.source('c', schema, fromColumns(cols))
+      .mapColumns((b) => new ColumnBatch(b.length, { ...b.columns, amount: (b.columns.amount as Float64Array).map((x) => x * 2) }), { schema })
+      .filterColumns((b) => (b.columns.amount as Float64Array).map((x) => (x > 0 ? 1 : 0)))
+      .keyBy('user')
+      .window({ type: 'tumbling', size: 500 }, { time: 'ts' })
+      .aggregate((a) => ({ n: a.count(), total: a.sum('amount') }))
+      .to(out as never);
+    const r = await p.run({ batchSize: 1000 });
+    expect(r.deadLetters.map((d) => [d.stage, (d.record as { ts: number }).ts])).toEqual([['c', rows[5].ts]]);
+    const want = new Map<string, { n: number; total: number }>();
+    rows.forEach((e, i) => {
+      if (i === 5 || e.amount * 2 <= 0) return;
+      const k = `${users.indexOf(e.user)}|${Math.floor(e.ts / 500) * 500}`;
+      const g = want.get(k) ?? { n: 0, total: 0 };
+      g.n++;
+      g.total += e.amount * 2;
+      want.set(k, g);
+    });
+    expect(out.records.length).toBe(want.size);
+    for (const g of out.records) {
+      const w = want.get(`${g.user}|${g.windowStart}`)!;
+      expect(g.n).toBe(w.n);
+      expect(g.total as number).toBeCloseTo(w.total, 6);
     }
   });
 });

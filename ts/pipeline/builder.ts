@@ -10,6 +10,7 @@ import type { AggregateSpec, Fields, NodeOp, PipelineGraph, PipelineNode, Window
 import type { Sink } from './sinks.js';
 import type { Source } from './sources.js';
 import { fieldsOf } from './schema.js';
+import type { ColumnBatch } from './columns.js';
 import { validateGraph, type ValidationReport } from './validate.js';
 import { run, type RunOptions, type RunResult } from './engine.js';
 import { toDot, toSvg } from './graph.js';
@@ -119,6 +120,19 @@ export class Stream<T> {
   filter(fn: (record: T) => boolean, opts: { name?: string } = {}): Stream<T> {
     fnArg(fn);
     return this.#then({ op: 'filter', fn, name: opts.name, fnName: fn.name || undefined }, this.fields);
+  }
+
+  /** A vectorised map: `fn` gets a whole columnar batch and returns one (see `ColumnBatch`). */
+  mapColumns<U>(fn: (batch: ColumnBatch) => ColumnBatch, opts: { name?: string; schema?: z.ZodType<U> } = {}): Stream<U> {
+    fnArg(fn);
+    const outFields = opts.schema ? fieldsOf(opts.schema) : null;
+    return this.#then({ op: 'map', fn, outFields, columnar: true, name: opts.name, fnName: fn.name || undefined }, outFields);
+  }
+
+  /** A vectorised filter: `fn` returns a mask (non-zero keeps the row) for a columnar batch. */
+  filterColumns(fn: (batch: ColumnBatch) => ArrayLike<number | boolean>, opts: { name?: string } = {}): Stream<T> {
+    fnArg(fn);
+    return this.#then({ op: 'filter', fn, columnar: true, name: opts.name, fnName: fn.name || undefined }, this.fields);
   }
 
   flatMap<U>(fn: (record: T) => Iterable<U>, opts: { name?: string; schema?: z.ZodType<U> } = {}): Stream<U> {

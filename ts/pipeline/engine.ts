@@ -23,6 +23,34 @@ import type { PipelineGraph, PipelineNode } from './ir.js';
 import { makeOp, type Ctx, type Op } from './operators.js';
 import type { Sink } from './sinks.js';
 import { validateGraph } from './validate.js';
+import { ColumnBatch } from './columns.js';
+import { fieldsOf } from './schema.js';
+
+/**
+ * The source schema checked per column: every field present, numbers in
+ * numeric columns; rows holding a non-finite number are dead letters.
+ */
+function checkColumns(stage: string, schema: z.ZodType, b: ColumnBatch, ctx: Ctx): ColumnBatch {
+  const fields = fieldsOf(schema);
+  if (!fields) throw invalidArgument(`sources.${stage}`, 'a columnar source needs an object schema');
+  let bad: Uint8Array | null = null;
+  for (const [k, t] of Object.entries(fields)) {
+    const col = b.columns[k];
+    if (col === undefined) throw invalidArgument(`sources.${stage}`, `column '${k}' of the schema is missing (columns: ${Object.keys(b.columns).join(', ')})`);
+    if (t === 'number') {
+      if (Array.isArray(col)) throw invalidArgument(`sources.${stage}`, `column '${k}' must be a typed array of numbers`);
+      if (col instanceof Float64Array || col instanceof Float32Array) {
+        for (let i = 0; i < col.length; i++) if (!Number.isFinite(col[i])) (bad ??= new Uint8Array(b.length))[i] = 1;
+      }
+    }
+  }
+  if (!bad) return b;
+  const keep = new Uint8Array(b.length);
+  for (let i = 0; i < b.length; i++) keep[i] = bad[i] ? 0 : 1;
+  const rows = b.select(bad).toRows();
+  for (const r of rows) ctx.dead({ stage, record: r, reason: 'schema: a number column holds a non-finite value' });
+  return b.select(keep);
+}
 
 export interface RunOptions {
   /** 'stream' (default): results as windows close; 'batch': at end of input. */
@@ -171,8 +199,18 @@ export async function run(graph: PipelineGraph, options: RunOptions = {}): Promi
     for await (const chunk of node.source!.open(ck ? offset : 0, batchSize)) {
       if (opts.signal?.aborted) throw new OmniError('ERR_OMNI_ABORTED', `pipeline '${graph.name}' was aborted`, { cause: opts.signal.reason });
       for (const m of chunk.malformed ?? []) ctx.dead({ ...m, stage: node.id });
-      const valid: unknown[] = [];
       const recs = chunk.records;
+      if (recs instanceof ColumnBatch) {
+        const batch = schema ? checkColumns(node.id, schema, recs, ctx) : recs;
+        stats[node.id].in += recs.length;
+        stats[node.id].out += batch.length;
+        if (batch.length > 0) await ctx.emit(node.id, batch as never);
+        await flushDead();
+        offset += recs.length;
+        if (ck && ++chunks % (ck.everyBatches ?? 1) === 0) writeCheckpoint();
+        continue;
+      }
+      const valid: unknown[] = [];
       for (let i = 0; i < recs.length; i++) {
         if (!schema) {
           valid.push(recs[i]);

@@ -8,7 +8,8 @@
 export { Pipeline, Stream, KeyedStream, WindowedStream, aggs, type Aggs, type AggregateOutput, type Windowed } from './builder.js';
 export type { AggKind, AggregateSpec, WindowSpec, WindowOptions, PipelineGraph, PipelineNode, Fields, FieldType } from './ir.js';
 export type { DeadLetter } from './dead-letter.js';
-export { fromArray, fromIterable, fromReadable, fromNdjson, fromCsv, splitCsv, type Source, type Chunk, type CsvOptions } from './sources.js';
+export { ColumnBatch, type Column } from './columns.js';
+export { fromColumns, fromArray, fromIterable, fromReadable, fromNdjson, fromCsv, splitCsv, type Source, type Chunk, type CsvOptions } from './sources.js';
 export { toArray, toCallback, toWritable, toNdjson, toKeyedDirectory, toLedger, SinkRecordError, type Sink } from './sinks.js';
 export { run, type RunOptions, type RunResult } from './engine.js';
 export { validateGraph, type Problem, type ValidationReport } from './validate.js';

@@ -44,8 +44,8 @@ export type Fn = (record: any) => any;
 
 export type NodeOp =
   | { op: 'source'; source?: Source<unknown>; schema?: z.ZodType }
-  | { op: 'map'; fn: Fn; fnName?: string; outFields?: Fields }
-  | { op: 'filter'; fn: Fn; fnName?: string }
+  | { op: 'map'; fn: Fn; fnName?: string; outFields?: Fields; columnar?: boolean }
+  | { op: 'filter'; fn: Fn; fnName?: string; columnar?: boolean }
   | { op: 'flatMap'; fn: Fn; fnName?: string; outFields?: Fields }
   | { op: 'aggregate'; key: string[]; window: WindowSpec; options: WindowOptions | null; aggregates: Record<string, AggregateSpec> }
   | { op: 'join'; kind: 'inner' | 'left' | 'anti'; on: [string, string] }
@@ -73,7 +73,7 @@ export function opsSummary(n: PipelineNode): string {
     case 'map':
     case 'filter':
     case 'flatMap':
-      return n.fnName ? `${n.op}(${n.fnName})` : n.op;
+      return `${n.op}${'columnar' in n && n.columnar ? 'Columns' : ''}${n.fnName ? `(${n.fnName})` : ''}`;
     case 'aggregate':
       return `aggregate by [${n.key.join(', ')}] ${n.window.type}${'size' in n.window ? ` ${n.window.size}ms` : ''}: ${Object.keys(n.aggregates).join(', ')}`;
     case 'join':

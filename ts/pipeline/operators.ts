@@ -10,6 +10,7 @@ import { native, type PipelineWindow, type PipelineIntervalJoin, type PipelineWi
 import type { DeadLetter } from './dead-letter.js';
 import type { PipelineNode } from './ir.js';
 import { SinkRecordError, type Sink } from './sinks.js';
+import { ColumnBatch, rowsOf } from './columns.js';
 
 /* eslint-disable @typescript-eslint/no-explicit-any */
 type Rec = any;
@@ -18,13 +19,13 @@ export interface Ctx {
   mode: 'batch' | 'stream';
   batchSize: number;
   dead(d: DeadLetter): void;
-  emit(output: string, batch: Rec[]): Promise<void>;
+  emit(output: string, batch: Rec[] | ColumnBatch): Promise<void>;
   count(id: string, inOut: 'in' | 'out', n: number): void;
 }
 
 export interface Op {
   readonly node: PipelineNode;
-  push(port: number, batch: Rec[]): Promise<void>;
+  push(port: number, batch: Rec[] | ColumnBatch): Promise<void>;
   /** Input `port` has ended; when all have, flush and return true. */
   end(port: number): Promise<boolean>;
   /** Checkpointable state (undefined: stateless). Throws if the operator cannot be checkpointed. */
@@ -64,14 +65,18 @@ abstract class Base implements Op {
     readonly node: PipelineNode,
     readonly ctx: Ctx,
   ) {}
-  abstract push(port: number, batch: Rec[]): Promise<void>;
+  abstract take(port: number, batch: Rec[]): Promise<void>;
+  /** Row operators get rows; columnar ones override `push`. */
+  async push(port: number, batch: Rec[] | ColumnBatch): Promise<void> {
+    await this.take(port, rowsOf(batch));
+  }
   async flush(): Promise<void> {}
   async end(_port: number): Promise<boolean> {
     if (++this.ended < this.node.inputs.length) return false;
     await this.flush();
     return true;
   }
-  async out(batch: Rec[]): Promise<void> {
+  async out(batch: Rec[] | ColumnBatch): Promise<void> {
     if (batch.length === 0) return;
     this.ctx.count(this.node.id, 'out', batch.length);
     await this.ctx.emit(this.node.id, batch);
@@ -79,7 +84,26 @@ abstract class Base implements Op {
 }
 
 class MapOp extends Base {
-  async push(_p: number, batch: Rec[]) {
+  override async push(port: number, batch: Rec[] | ColumnBatch) {
+    const n = this.node as Extract<PipelineNode, { op: 'map' | 'filter' }>;
+    if (!n.columnar) return this.take(port, rowsOf(batch));
+    const cols = batch instanceof ColumnBatch ? batch : ColumnBatch.fromRows(batch);
+    let out: unknown;
+    try {
+      out = n.fn(cols);
+    } catch (err) {
+      throw stageError(this.node, `columnar batch of ${cols.length}`, err);
+    }
+    if (n.op === 'filter') {
+      const mask = out as ArrayLike<number>;
+      if (!mask || typeof mask.length !== 'number' || mask.length !== cols.length) throw stageError(this.node, `columnar batch of ${cols.length}`, new Error(`filterColumns must return a mask of length ${cols.length}`));
+      await this.out(cols.select(mask));
+    } else {
+      if (!(out instanceof ColumnBatch)) throw stageError(this.node, `columnar batch of ${cols.length}`, new Error('mapColumns must return a ColumnBatch'));
+      await this.out(out);
+    }
+  }
+  async take(_p: number, batch: Rec[]) {
     const n = this.node as Extract<PipelineNode, { op: 'map' | 'filter' | 'flatMap' }>;
     const fn = n.fn;
     const out: Rec[] = [];
@@ -96,13 +120,14 @@ class MapOp extends Base {
 }
 
 class PassOp extends Base {
-  async push(_p: number, batch: Rec[]) {
+  override async push(_p: number, batch: Rec[] | ColumnBatch) {
     await this.out(batch);
   }
+  async take() {}
 }
 
 class BranchOp extends Base {
-  async push(_p: number, batch: Rec[]) {
+  async take(_p: number, batch: Rec[]) {
     const n = this.node as Extract<PipelineNode, { op: 'branch' }>;
     const outs = new Map<string, Rec[]>(n.branches.map((b) => [b, []]));
     for (const r of batch) {
@@ -126,7 +151,7 @@ class BranchOp extends Base {
 }
 
 class LookupOp extends Base {
-  async push(_p: number, batch: Rec[]) {
+  async take(_p: number, batch: Rec[]) {
     const n = this.node as Extract<PipelineNode, { op: 'lookup' }>;
     await this.out(batch.map((r) => ({ ...r, [n.as]: n.table.get(r[n.on]) })));
   }
@@ -139,7 +164,7 @@ function keyOf(r: Rec, key: string[]): unknown {
 
 class DedupeOp extends Base {
   seen = new Set<unknown>();
-  async push(_p: number, batch: Rec[]) {
+  async take(_p: number, batch: Rec[]) {
     const n = this.node as Extract<PipelineNode, { op: 'dedupe' }>;
     const out: Rec[] = [];
     for (const r of batch) {
@@ -168,7 +193,7 @@ function compare(a: unknown, b: unknown): number {
 
 class SortOp extends Base {
   rows: Rec[] = [];
-  async push(_p: number, batch: Rec[]) {
+  async take(_p: number, batch: Rec[]) {
     for (const r of batch) this.rows.push(r);
   }
   override async flush() {
@@ -256,7 +281,42 @@ class AggregateOp extends Base {
     this.w = callNative(() => new native.PipelineWindow(this.spec));
   }
 
-  async push(_p: number, batch: Rec[]) {
+  override async push(port: number, batch: Rec[] | ColumnBatch) {
+    if (!(batch instanceof ColumnBatch)) return this.take(port, batch);
+    const n = this.node as Extract<PipelineNode, { op: 'aggregate' }>;
+    if (n.key.length !== 1) return this.take(port, batch.toRows());
+    const len = batch.length;
+    const keyCol = batch.columns[n.key[0]] as ArrayLike<unknown>;
+    const keys = new Uint32Array(len);
+    for (let i = 0; i < len; i++) keys[i] = this.keys.id(keyCol[i]);
+    const tf = n.options?.time;
+    const tc = tf === undefined ? undefined : batch.columns[tf];
+    const times = tc instanceof Float64Array ? tc : Float64Array.from({ length: len }, (_, i) => (tc === undefined ? 0 : timeMs((tc as ArrayLike<unknown>)[i])));
+    const width = this.columns.length;
+    let values: Float64Array;
+    const only = width === 1 ? batch.columns[this.columns[0]] : undefined;
+    if (only instanceof Float64Array && !this.distinctCols[0]) values = only;
+    else {
+      values = new Float64Array(len * width);
+      for (let c = 0; c < width; c++) {
+        const col = batch.columns[this.columns[c]] as ArrayLike<unknown> | undefined;
+        for (let i = 0; i < len; i++) {
+          const v = col?.[i];
+          values[i * width + c] = this.distinctCols[c] ? distinctValue(v) : typeof v === 'number' ? v : NaN;
+        }
+      }
+    }
+    const o = callNative(() => this.w.push(keys, times, values));
+    if (o.deadRows.length > 0) {
+      const mask = new Uint8Array(len);
+      for (const r of o.deadRows) mask[r] = 1;
+      const rows = batch.select(mask).toRows();
+      rows.forEach((r, j) => this.ctx.dead({ stage: n.id, record: r, reason: o.deadReasons[j] === 1 ? `event time in field '${tf}' is missing or absurd` : `late: every window of event time ${times[o.deadRows[j]]} closed (watermark passed end + allowedLateness ${n.options?.allowedLateness ?? 0} ms)` }));
+    }
+    await this.emitWindows(o);
+  }
+
+  async take(_p: number, batch: Rec[]) {
     const n = this.node as Extract<PipelineNode, { op: 'aggregate' }>;
     const len = batch.length;
     const keys = new Uint32Array(len);
@@ -332,7 +392,7 @@ class AggregateOp extends Base {
 
 class JoinOp extends Base {
   sides: [Rec[], Rec[]] = [[], []];
-  async push(port: number, batch: Rec[]) {
+  async take(port: number, batch: Rec[]) {
     const side = this.sides[port];
     for (const r of batch) side.push(r);
   }
@@ -386,7 +446,7 @@ class IntervalJoinOp extends Base {
     const n = node as Extract<PipelineNode, { op: 'intervalJoin' }>;
     this.j = callNative(() => new native.PipelineIntervalJoin(n.between[0], n.between[1], ctx.mode === 'batch' ? 1e300 : n.maxOutOfOrderness));
   }
-  async push(port: number, batch: Rec[]) {
+  async take(port: number, batch: Rec[]) {
     const n = this.node as Extract<PipelineNode, { op: 'intervalJoin' }>;
     const len = batch.length;
     const keys = new Uint32Array(len);
@@ -426,7 +486,7 @@ class IntervalJoinOp extends Base {
 
 class SinkOp extends Base {
   written = 0;
-  async push(_p: number, batch: Rec[]) {
+  async take(_p: number, batch: Rec[]) {
     const n = this.node as Extract<PipelineNode, { op: 'sink' }>;
     let rows = batch;
     if (n.schema) {

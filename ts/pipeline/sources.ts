@@ -10,9 +10,11 @@ import type { Readable } from 'node:stream';
 import { createInterface } from 'node:readline';
 import { invalidArgument } from '../errors.js';
 import type { DeadLetter } from './dead-letter.js';
+import { ColumnBatch, type Column } from './columns.js';
 
 export interface Chunk {
-  records: unknown[];
+  /** Rows, or one columnar batch (`fromColumns`). */
+  records: unknown[] | ColumnBatch;
   /** 1-based line numbers of `records` (file sources). */
   lines?: number[];
   /** Lines that could not be parsed. */
@@ -118,7 +120,7 @@ export function fromNdjson(path: string): Source<unknown> {
     describe: `ndjson ${path}`,
     replayable: true,
     async *open(skip, batchSize) {
-      let chunk: Chunk = { records: [], lines: [], malformed: [] };
+      let chunk: Chunk & { records: unknown[] } = { records: [], lines: [], malformed: [] };
       let lineNo = 0;
       let item = 0;
       for await (const line of lines(path)) {
@@ -210,7 +212,7 @@ export function fromCsv(path: string, opts: CsvOptions = {}): Source<unknown> {
     replayable: true,
     async *open(skip, batchSize) {
       let header: string[] | null = null;
-      let chunk: Chunk = { records: [], lines: [], malformed: [] };
+      let chunk: Chunk & { records: unknown[] } = { records: [], lines: [], malformed: [] };
       let lineNo = 0;
       let item = 0;
       let carry = '';
@@ -260,6 +262,45 @@ export function fromCsv(path: string, opts: CsvOptions = {}): Source<unknown> {
       }
       if (carry && item++ >= skip) chunk.malformed!.push({ stage: 'source', reason: 'malformed CSV: a quoted field is never closed', line: carryLine, record: carry.slice(0, 200) });
       if (chunk.records.length + chunk.malformed!.length > 0) yield chunk;
+    },
+  };
+}
+
+/**
+ * Columnar input: equal-length columns (typed arrays for numbers), or an
+ * (async) iterable of such column sets. Records stay columnar until an
+ * operator needs rows; the schema is checked per column (numbers must be
+ * finite; a row with a non-finite number is a dead letter).
+ */
+export function fromColumns(input: Record<string, Column> | Iterable<Record<string, Column>> | AsyncIterable<Record<string, Column>>): Source<unknown> {
+  const single = input !== null && typeof input === 'object' && !(Symbol.iterator in input) && !(Symbol.asyncIterator in input);
+  const sets = (single ? [input] : input) as Iterable<Record<string, Column>> | AsyncIterable<Record<string, Column>>;
+  const check = (cols: Record<string, Column>): number => {
+    const lens = new Set(Object.values(cols).map((c) => c.length));
+    if (lens.size !== 1) throw invalidArgument('columns', `columns must have one length, got ${[...lens].join(', ')}`);
+    return [...lens][0];
+  };
+  if (single) check(input as Record<string, Column>);
+  return {
+    describe: 'columns',
+    replayable: single,
+    async *open(skip, batchSize) {
+      let seen = 0;
+      for await (const cols of sets as AsyncIterable<Record<string, Column>>) {
+        const len = check(cols);
+        for (let at = 0; at < len; at += batchSize) {
+          const end = Math.min(len, at + batchSize);
+          if (seen + (end - at) <= skip) {
+            seen += end - at;
+            continue;
+          }
+          const from = Math.max(at, at + (skip - seen));
+          seen += end - at;
+          const slice: Record<string, Column> = {};
+          for (const [k, c] of Object.entries(cols)) slice[k] = (Array.isArray(c) ? c.slice(from, end) : c.subarray(from, end)) as Column;
+          yield { records: new ColumnBatch(end - from, slice) };
+        }
+      }
     },
   };
 }
