@@ -99,6 +99,13 @@ describe('definitions', () => {
       const start: number = r.windowStart;
       return { user, total, start };
     }).to(toArray());
+    const f = p.source('f', { ts: 'number', user: 'string', note: 'string?' }, fromArray([]));
+    f.map((r) => {
+      const ts: number = r.ts;
+      const note: string | undefined = r.note;
+      return { ts, note };
+    }).to(toArray());
+    expect(() => p.source('g', { a: 'float' as 'number' }, fromArray([]))).toThrow(/schema\.a: unknown type 'float'/);
     // @ts-expect-error 'usr' is not a field
     expect(() => s.keyBy('usr')).not.toThrow();
     // @ts-expect-error a numeric aggregate over a string field

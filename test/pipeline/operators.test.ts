@@ -312,4 +312,27 @@ describe('columnar mode', () => {
       expect(g.total as number).toBeCloseTo(w.total, 6);
     }
   });
+
+  it('a columnar inner/anti hash join equals the row join', async () => {
+    const n = 3000;
+    const user = Uint32Array.from({ length: n }, (_, i) => (i * 31) % 70);
+    const amount = Float64Array.from({ length: n }, (_, i) => i / 4);
+    const dims = Array.from({ length: 60 }, (_, u) => ({ user: u, region: u % 5 }));
+    const L = z.object({ user: z.number(), amount: z.number() });
+    const R = z.object({ user: z.number(), region: z.number() });
+    for (const kind of ['inner', 'anti'] as const) {
+      const got: Record<string, unknown>[][] = [];
+      for (const columnar of [true, false]) {
+        const p = new Pipeline('cj');
+        const rows = Array.from({ length: n }, (_, i) => ({ user: user[i], amount: amount[i] }));
+        const left = p.source('l', L, columnar ? fromColumns({ user, amount }) : fromArray(rows));
+        const out = toArray<Record<string, unknown>>();
+        left.join(p.source('r', R, fromArray(dims)), { left: 'user', right: 'user' }, kind as 'inner').to(out as never);
+        await p.run({ mode: 'batch', batchSize: 700 });
+        got.push(out.records);
+      }
+      expect(got[0].length).toBeGreaterThan(100);
+      expect(got[0]).toEqual(got[1]);
+    }
+  });
 });

@@ -20,7 +20,8 @@ async function functions(path: string | undefined, lenient: boolean): Promise<Re
   if (path === undefined) {
     // Without a registry, validate/graph still check the structure: any name resolves.
     if (!lenient) throw new UsageError('--functions MODULE is required to run a pipeline that uses functions');
-    return new Proxy({}, { get: () => () => undefined, ownKeys: () => [] }) as Record<string, Fn>;
+    // ('then' stays undefined: the registry is returned from an async function.)
+    return new Proxy({}, { get: (_t, k) => (typeof k === 'string' && k !== 'then' ? () => undefined : undefined), ownKeys: () => [] }) as Record<string, Fn>;
   }
   const mod = (await import(pathToFileURL(resolve(path)).href)) as Record<string, unknown>;
   const src = (mod.default && typeof mod.default === 'object' ? mod.default : mod) as Record<string, unknown>;

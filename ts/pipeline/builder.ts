@@ -10,10 +10,18 @@ import type { AggregateSpec, Fields, NodeOp, PipelineGraph, PipelineNode, Window
 import type { Sink } from './sinks.js';
 import type { Source } from './sources.js';
 import { fieldsOf } from './schema.js';
+import { schemaFromFields } from './definition.js';
 import type { ColumnBatch } from './columns.js';
 import { validateGraph, type ValidationReport } from './validate.js';
 import { run, type RunOptions, type RunResult } from './engine.js';
 import { toDot, toSvg } from './graph.js';
+
+type FieldTypeName = 'number' | 'integer' | 'string' | 'boolean' | 'date' | 'number?' | 'integer?' | 'string?' | 'boolean?' | 'date?';
+type FieldValue<S> = S extends 'number' | 'integer' ? number : S extends 'string' ? string : S extends 'boolean' ? boolean : S extends 'date' ? number | string | Date : never;
+type Req<F> = { [K in keyof F as F[K] extends `${string}?` ? never : K]: FieldValue<F[K]> };
+type Opt<F> = { [K in keyof F as F[K] extends `${infer B}?` ? (B extends string ? K : never) : never]?: F[K] extends `${infer B}?` ? FieldValue<B> : never };
+/** The record type of a field map. */
+export type RecordOf<F> = Req<F> & Opt<F>;
 
 type NumericKeys<T> = { [K in keyof T]-?: NonNullable<T[K]> extends number ? K : never }[keyof T] & string;
 type TimeKeys<T> = { [K in keyof T]-?: NonNullable<T[K]> extends number | Date | string ? K : never }[keyof T] & string;
@@ -71,9 +79,21 @@ export class Pipeline {
     return name ?? `${op}${++counter}`;
   }
 
-  /** A source whose records are validated by `schema`; invalid ones go to the dead letter. */
-  source<S extends z.ZodType>(name: string, schema: S, source: Source<unknown>): Stream<z.output<S>> {
-    if (!(schema instanceof z.ZodType)) throw invalidArgument('schema', 'expected a zod schema');
+  /**
+   * A source whose records are validated by `schema` (a zod schema, or a field map as in
+   * YAML definitions: `{ ts: 'number', user: 'string', note: 'string?' }`); invalid ones go to the dead letter.
+   */
+  source<S extends z.ZodType>(name: string, schema: S, source: Source<unknown>): Stream<z.output<S>>;
+  source<F extends Record<string, FieldTypeName>>(name: string, fields: F, source: Source<unknown>): Stream<RecordOf<F>>;
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  source(name: string, schemaOrFields: z.ZodType | Record<string, string>, source: Source<unknown>): Stream<any> {
+    let schema: z.ZodType;
+    if (schemaOrFields instanceof z.ZodType) schema = schemaOrFields;
+    else if (schemaOrFields !== null && typeof schemaOrFields === 'object') {
+      const problems: string[] = [];
+      schema = schemaFromFields(schemaOrFields, (p, m) => problems.push(`${p}: ${m}`));
+      if (problems.length) throw invalidArgument('schema', problems.join('; '));
+    } else throw invalidArgument('schema', 'expected a zod schema or a field map');
     if (!source || typeof source.open !== 'function') throw invalidArgument('source', 'expected a Source (fromArray, fromNdjson, ...)');
     const id = this.add({ id: this.nextId('source', name), op: 'source', inputs: [], source, schema });
     return new Stream(this, id, fieldsOf(schema));

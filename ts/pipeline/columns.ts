@@ -27,6 +27,39 @@ export class ColumnBatch {
     return new ColumnBatch(n, out);
   }
 
+  /** Rows `index[0], index[1], ...` as a new batch (a join's gather). */
+  gather(index: Uint32Array): ColumnBatch {
+    const out: Record<string, Column> = {};
+    for (const [k, col] of Object.entries(this.columns)) {
+      const dst: Column = Array.isArray(col) ? new Array(index.length) : new (col.constructor as new (n: number) => Exclude<Column, unknown[]>)(index.length);
+      for (let i = 0; i < index.length; i++) (dst as unknown[])[i] = (col as unknown[])[index[i]];
+      out[k] = dst;
+    }
+    return new ColumnBatch(index.length, out);
+  }
+
+  static concat(batches: readonly ColumnBatch[]): ColumnBatch {
+    if (batches.length === 1) return batches[0];
+    const n = batches.reduce((a, b) => a + b.length, 0);
+    const names = batches.length ? Object.keys(batches[0].columns) : [];
+    const out: Record<string, Column> = {};
+    for (const k of names) {
+      const first = batches[0].columns[k];
+      if (Array.isArray(first) || batches.some((b) => b.columns[k]?.constructor !== first.constructor)) {
+        out[k] = batches.flatMap((b) => Array.from(b.columns[k] as ArrayLike<unknown>));
+        continue;
+      }
+      const dst = new (first.constructor as new (n: number) => Exclude<Column, unknown[]>)(n);
+      let at = 0;
+      for (const b of batches) {
+        dst.set(b.columns[k] as never, at);
+        at += b.length;
+      }
+      out[k] = dst;
+    }
+    return new ColumnBatch(n, out);
+  }
+
   toRows(): Record<string, unknown>[] {
     const names = Object.keys(this.columns);
     const cols = names.map((k) => this.columns[k] as ArrayLike<unknown>);

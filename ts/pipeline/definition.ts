@@ -52,13 +52,25 @@ export interface LoadResult {
 type Obj = Record<string, unknown>;
 const isObj = (v: unknown): v is Obj => v !== null && typeof v === 'object' && !Array.isArray(v);
 
-const FIELD_TYPES: Record<string, () => z.ZodType> = {
+export const FIELD_TYPES: Record<string, () => z.ZodType> = {
   number: () => z.number(),
   integer: () => z.number().int(),
   string: () => z.string(),
   boolean: () => z.boolean(),
   date: () => z.union([z.number(), z.string(), z.date()]),
 };
+
+/** `{ field: 'number' | 'integer' | 'string' | 'boolean' | 'date', with '?' for optional }` as a zod object; problems go to `bad`. */
+export function schemaFromFields(spec: Record<string, unknown>, bad: (path: string, message: string) => void): z.ZodObject {
+  const shape: Record<string, z.ZodType> = {};
+  for (const [f, t] of Object.entries(spec)) {
+    const tt = typeof t === 'string' ? t.replace(/\?$/, '') : '';
+    const mk = FIELD_TYPES[tt];
+    if (!mk) bad(`schema.${f}`, `unknown type '${String(t)}' (one of ${Object.keys(FIELD_TYPES).join(', ')}, with '?' for optional)`);
+    else shape[f] = (t as string).endsWith('?') ? mk().optional() : mk();
+  }
+  return z.object(shape);
+}
 
 function placeholderSource(id: string): Source<unknown> {
   return {
@@ -136,16 +148,7 @@ export function loadDefinition(def: string | object, ctx: DefinitionContext = {}
         let schema: z.ZodType | undefined;
         if (raw.schema !== undefined) {
           if (!isObj(raw.schema)) bad('schema', 'expected { field: type }');
-          else {
-            const shape: Record<string, z.ZodType> = {};
-            for (const [f, t] of Object.entries(raw.schema)) {
-              const tt = typeof t === 'string' ? t.replace(/\?$/, '') : '';
-              const mk = FIELD_TYPES[tt];
-              if (!mk) bad(`schema.${f}`, `unknown type '${String(t)}' (one of ${Object.keys(FIELD_TYPES).join(', ')}, with '?' for optional)`);
-              else shape[f] = (t as string).endsWith('?') ? mk().optional() : mk();
-            }
-            schema = z.object(shape);
-          }
+          else schema = schemaFromFields(raw.schema, bad);
         }
         let source = ctx.sources?.[id];
         if (!source && raw.from !== undefined) {

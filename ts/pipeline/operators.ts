@@ -392,11 +392,52 @@ class AggregateOp extends Base {
 
 class JoinOp extends Base {
   sides: [Rec[], Rec[]] = [[], []];
+  /** Columnar batches of each side, while every batch of that side was columnar. */
+  colSides: [ColumnBatch[], ColumnBatch[]] = [[], []];
+  override async push(port: number, batch: Rec[] | ColumnBatch) {
+    if (batch instanceof ColumnBatch && this.sides[port].length === 0) this.colSides[port].push(batch);
+    else {
+      for (const b of this.colSides[port].splice(0)) await this.take(port, b.toRows());
+      await this.take(port, rowsOf(batch));
+    }
+  }
   async take(port: number, batch: Rec[]) {
     const side = this.sides[port];
     for (const r of batch) side.push(r);
   }
+
+  /**
+   * A columnar left side (inner/anti join) stays columnar: the output gathers
+   * the columns of both sides by the native join's index pairs, with no object per row.
+   */
+  async flushColumnar(): Promise<boolean> {
+    const n = this.node as Extract<PipelineNode, { op: 'join' }>;
+    if (n.kind === 'left' || this.sides[0].length > 0 || this.colSides[0].length === 0) return false;
+    const left = ColumnBatch.concat(this.colSides[0]);
+    const right = this.sides[1].length > 0 || this.colSides[1].length === 0 ? ColumnBatch.fromRows(this.sides[1]) : ColumnBatch.concat(this.colSides[1]);
+    const lk = left.columns[n.on[0]];
+    const rk = right.columns[n.on[1]];
+    if (!lk || !rk || Array.isArray(lk) || Array.isArray(rk)) {
+      return false;
+    }
+    this.colSides = [[], []];
+    this.sides = [[], []];
+    const lf = lk instanceof Float64Array ? lk : Float64Array.from(lk as ArrayLike<number>);
+    const rf = rk instanceof Float64Array ? rk : Float64Array.from(rk as ArrayLike<number>);
+    const pairs = await callNativeAsync(() => native.pipelineHashJoinAsync(lf, rf, n.kind));
+    const bs = this.ctx.batchSize;
+    for (let s = 0; s < pairs.left.length; s += bs) {
+      const li = pairs.left.subarray(s, s + bs);
+      const l = left.gather(li);
+      if (n.kind === 'anti') await this.out(l);
+      else await this.out(new ColumnBatch(li.length, { ...right.gather(pairs.right.subarray(s, s + bs)).columns, ...l.columns }));
+    }
+    return true;
+  }
+
   override async flush() {
+    if (await this.flushColumnar()) return;
+    for (const port of [0, 1]) for (const b of this.colSides[port].splice(0)) await this.take(port, b.toRows());
     const n = this.node as Extract<PipelineNode, { op: 'join' }>;
     const [l, r] = this.sides;
     this.sides = [[], []];
