@@ -218,8 +218,18 @@ class SortOp extends Base {
 /** Key columns for the native side: numbers as they are, anything else through one shared dictionary. */
 class KeyDictionary {
   ids = new Map<unknown, number>();
+  /** Small non-negative integer keys (the usual id columns) index an array instead of the Map. */
+  dense: number[] = [];
   values: unknown[] = [];
   id(v: unknown): number {
+    if (typeof v === 'number' && v >>> 0 === v && v < 1 << 20) {
+      const d = this.dense[v];
+      if (d !== undefined) return d;
+      const id = this.values.length;
+      this.dense[v] = id;
+      this.values.push(v);
+      return id;
+    }
     let id = this.ids.get(v);
     if (id === undefined) {
       id = this.values.length;

@@ -15,6 +15,8 @@
 
 use std::collections::HashMap;
 
+use rustc_hash::FxBuildHasher;
+
 use omnitide_common::{code, Error};
 use serde::{Deserialize, Serialize};
 
@@ -138,7 +140,9 @@ pub struct PushOutcome {
 pub struct WindowedAggregator {
     cfg: WindowConfig,
     watermark: f64,
-    windows: HashMap<(u32, u64), WinState>,
+    /// Fx hashing: keys are dictionary ids and window starts, not attacker-chosen
+    /// strings, and SipHash was the largest cost per record.
+    windows: HashMap<(u32, u64), WinState, FxBuildHasher>,
     /// Session windows per key, disjoint, unordered.
     sessions: HashMap<u32, Vec<WinState>>,
 }
@@ -146,7 +150,7 @@ pub struct WindowedAggregator {
 impl WindowedAggregator {
     pub fn new(cfg: WindowConfig) -> Result<Self, Error> {
         cfg.validate()?;
-        Ok(Self { cfg, watermark: f64::NEG_INFINITY, windows: HashMap::new(), sessions: HashMap::new() })
+        Ok(Self { cfg, watermark: f64::NEG_INFINITY, windows: HashMap::default(), sessions: HashMap::new() })
     }
 
     pub fn from_json(spec: &str) -> Result<Self, Error> {
@@ -251,8 +255,16 @@ impl WindowedAggregator {
     }
 
     fn add_to(&mut self, key: u32, start: f64, end: f64, row: &[f64]) -> &mut WinState {
-        let fresh = if self.windows.contains_key(&(key, start.to_bits())) { None } else { Some(self.fresh(key, start, end)) };
-        let w = self.windows.entry((key, start.to_bits())).or_insert_with(|| fresh.expect("absent window was built"));
+        let aggregates = &self.cfg.aggregates;
+        let w = self.windows.entry((key, start.to_bits())).or_insert_with(|| WinState {
+            key,
+            start,
+            end,
+            accs: aggregates.iter().map(Acc::new).collect(),
+            fired: false,
+            dirty: false,
+            panes: 0,
+        });
         for (acc, spec) in w.accs.iter_mut().zip(&self.cfg.aggregates) {
             acc.add(if spec.kind == AggKind::Count { 0.0 } else { row[spec.column] });
         }
@@ -360,7 +372,7 @@ impl WindowedAggregator {
     /// Restores a snapshot; `spec` must equal the one the snapshot was taken with.
     pub fn restore(spec: &str, bytes: &[u8]) -> Result<Self, Error> {
         let want = Self::from_json(spec)?;
-        type State = (String, f64, HashMap<(u32, u64), WinState>, HashMap<u32, Vec<WinState>>);
+        type State = (String, f64, HashMap<(u32, u64), WinState, FxBuildHasher>, HashMap<u32, Vec<WinState>>);
         let (spec_then, watermark, windows, sessions): State = bincode::deserialize(bytes)
             .map_err(|e| Error::new(code::INVALID_ARGUMENT, format!("snapshot: not a window checkpoint ({e})")))?;
         let then: WindowConfig = serde_json::from_str(&spec_then)
