@@ -335,4 +335,20 @@ describe('columnar mode', () => {
       expect(got[0]).toEqual(got[1]);
     }
   });
+
+  it('a columnar sink receives ColumnBatch tables, row sinks receive rows', async () => {
+    const p = new Pipeline('colsink');
+    const src = p.source('c', { a: 'number', b: 'number' }, fromColumns({ a: Float64Array.of(1, 2, 3), b: Float64Array.of(4, 5, 6) }));
+    const tables: ColumnBatch[] = [];
+    src.to({ describe: 'tables', columnar: true, write: (t) => void tables.push(t as unknown as ColumnBatch) });
+    const rows = toArray<{ a: number; b: number }>();
+    src.to(rows);
+    await p.run();
+    expect(tables.map((t) => [t.length, Array.from(t.columns.a as Float64Array)])).toEqual([[3, [1, 2, 3]]]);
+    expect(rows.records).toEqual([
+      { a: 1, b: 4 },
+      { a: 2, b: 5 },
+      { a: 3, b: 6 },
+    ]);
+  });
 });

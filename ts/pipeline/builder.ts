@@ -6,7 +6,7 @@
  */
 import { z } from 'zod';
 import { invalidArgument } from '../errors.js';
-import type { AggregateSpec, Fields, NodeOp, PipelineGraph, PipelineNode, WindowOptions, WindowSpec } from './ir.js';
+import type { AggregateSpec, Fields, NodeOp, PipelineGraph, PipelineNode, SchedulerLike, WindowOptions, WindowSpec } from './ir.js';
 import type { Sink } from './sinks.js';
 import type { Source } from './sources.js';
 import { fieldsOf } from './schema.js';
@@ -159,6 +159,20 @@ export class Stream<T> {
     fnArg(fn);
     const outFields = opts.schema ? fieldsOf(opts.schema) : null;
     return this.#then({ op: 'flatMap', fn, outFields, name: opts.name, fnName: fn.name || undefined }, outFields);
+  }
+
+  /**
+   * Runs task `task` of an `omnitide/scheduler` Scheduler on worker threads: each batch is split
+   * by hash(`key`) into `partitions` slices, one task per slice (the task takes and returns an
+   * array of records); per-key order is preserved.
+   */
+  parallelMap<U>(scheduler: SchedulerLike, task: string, opts: { key: Key<T>; partitions?: number; name?: string; schema?: z.ZodType<U> }): Stream<U> {
+    if (!scheduler || typeof scheduler.run !== 'function') throw invalidArgument('scheduler', 'expected an omnitide/scheduler Scheduler');
+    if (typeof task !== 'string' || task.length === 0) throw invalidArgument('task', 'expected a task name');
+    const partitions = opts.partitions ?? 4;
+    if (!Number.isInteger(partitions) || partitions < 1 || partitions > 1024) throw invalidArgument('opts.partitions', `expected an integer in [1, 1024], got ${String(partitions)}`);
+    const outFields = opts.schema ? fieldsOf(opts.schema) : null;
+    return this.#then({ op: 'parallelMap', scheduler, task, key: opts.key, partitions, outFields, name: opts.name }, outFields);
   }
 
   keyBy<K extends Key<T>>(...key: K[]): KeyedStream<T, K> {

@@ -6,7 +6,7 @@
  * columns, one call per batch. Dead letters carry the stage and the reason.
  */
 export { Pipeline, Stream, KeyedStream, WindowedStream, aggs, type Aggs, type AggregateOutput, type Windowed } from './builder.js';
-export type { AggKind, AggregateSpec, WindowSpec, WindowOptions, PipelineGraph, PipelineNode, Fields, FieldType } from './ir.js';
+export type { SchedulerLike, AggKind, AggregateSpec, WindowSpec, WindowOptions, PipelineGraph, PipelineNode, Fields, FieldType } from './ir.js';
 export type { DeadLetter } from './dead-letter.js';
 export { ColumnBatch, type Column } from './columns.js';
 export { fromColumns, fromArray, fromIterable, fromReadable, fromNdjson, fromCsv, splitCsv, type Source, type Chunk, type CsvOptions } from './sources.js';

@@ -35,6 +35,11 @@ export interface WindowOptions {
   latePolicy?: 'deadLetter' | 'update';
 }
 
+/** What `parallelMap` needs of an `omnitide/scheduler` Scheduler. */
+export interface SchedulerLike {
+  run(name: string, input: unknown): Promise<unknown>;
+}
+
 export type FieldType = 'number' | 'string' | 'boolean' | 'date' | 'unknown';
 /** Known fields of the records on an edge; `null` = not known (after a map without a declared schema). */
 export type Fields = Record<string, FieldType> | null;
@@ -54,6 +59,7 @@ export type NodeOp =
   | { op: 'dedupe'; key: string[] }
   | { op: 'sort'; by: Array<{ field: string; desc: boolean }> }
   | { op: 'union' }
+  | { op: 'parallelMap'; scheduler: SchedulerLike; task: string; key: string; partitions: number; outFields?: Fields }
   | { op: 'branch'; fn: Fn; fnName?: string; branches: string[] }
   | { op: 'sink'; sink: Sink<unknown>; schema?: z.ZodType };
 
@@ -88,6 +94,8 @@ export function opsSummary(n: PipelineNode): string {
       return `sort ${n.by.map((b) => b.field + (b.desc ? ' desc' : '')).join(', ')}`;
     case 'branch':
       return `branch: ${n.branches.join(' | ')}`;
+    case 'parallelMap':
+      return `parallelMap(${n.task}) by ${n.key} x${n.partitions}`;
     case 'source':
       return n.source?.describe ?? 'source';
     case 'sink':

@@ -15,6 +15,9 @@ import { invalidArgument } from '../errors.js';
 import { parseOptions } from '../validate.js';
 import type { Sink } from './sinks.js';
 import type { Source } from './sources.js';
+import { partitionOf } from './partition.js';
+
+export { partitionOf };
 
 const EOS = 'Omni-Pipeline-Eos';
 
@@ -52,13 +55,6 @@ export interface NatsSourceOptions {
   producers?: number;
 }
 
-/** 32-bit FNV-1a of the key's text: stable across processes and hosts. */
-export function partitionOf(key: unknown, partitions: number): number {
-  const s = typeof key === 'string' ? key : JSON.stringify(key) ?? String(key);
-  let h = 0x811c9dc5;
-  for (let i = 0; i < s.length; i++) h = Math.imul(h ^ s.charCodeAt(i), 0x01000193);
-  return (h >>> 0) % partitions;
-}
 
 async function ensureStream(nc: NatsConnection, stream: string, subject: string): Promise<void> {
   const jsm = await nc.jetstreamManager();

@@ -11,6 +11,7 @@ import type { DeadLetter } from './dead-letter.js';
 import type { PipelineNode } from './ir.js';
 import { SinkRecordError, type Sink } from './sinks.js';
 import { ColumnBatch, rowsOf } from './columns.js';
+import { partitionOf } from './partition.js';
 
 /* eslint-disable @typescript-eslint/no-explicit-any */
 type Rec = any;
@@ -116,6 +117,35 @@ class MapOp extends Base {
       throw stageError(this.node, batch[i], err);
     }
     await this.out(out);
+  }
+}
+
+/**
+ * User functions on `omnitide/scheduler` workers. A batch is split by
+ * hash(key) into `partitions` slices (input order kept within each); each slice
+ * is one scheduler task returning the output records. All slices of a batch
+ * finish before the next batch is taken, so each key's records are processed
+ * and emitted in order.
+ */
+class ParallelMapOp extends Base {
+  async take(_p: number, batch: Rec[]) {
+    const n = this.node as Extract<PipelineNode, { op: 'parallelMap' }>;
+    const parts: Rec[][] = Array.from({ length: n.partitions }, () => []);
+    for (const r of batch) parts[partitionOf(r[n.key], n.partitions)].push(r);
+    const results = await Promise.all(
+      parts.map(async (slice) => {
+        if (slice.length === 0) return [];
+        let out: unknown;
+        try {
+          out = await n.scheduler.run(n.task, slice);
+        } catch (err) {
+          throw stageError(this.node, slice[0], err);
+        }
+        if (!Array.isArray(out)) throw stageError(this.node, slice[0], new Error(`task '${n.task}' must return an array of records, got ${show(out)}`));
+        return out;
+      }),
+    );
+    await this.out(results.flat());
   }
 }
 
@@ -537,6 +567,17 @@ class IntervalJoinOp extends Base {
 
 class SinkOp extends Base {
   written = 0;
+  override async push(port: number, batch: Rec[] | ColumnBatch) {
+    const n = this.node as Extract<PipelineNode, { op: 'sink' }>;
+    if (!(batch instanceof ColumnBatch) || !n.sink.columnar || n.schema) return this.take(port, rowsOf(batch));
+    try {
+      await (n.sink as unknown as Sink<ColumnBatch>).write(batch as never);
+    } catch (err) {
+      throw stageError(this.node, `columnar batch of ${batch.length}`, err);
+    }
+    this.written += batch.length;
+    this.ctx.count(n.id, 'out', batch.length);
+  }
   async take(_p: number, batch: Rec[]) {
     const n = this.node as Extract<PipelineNode, { op: 'sink' }>;
     let rows = batch;
@@ -575,6 +616,8 @@ export function makeOp(node: PipelineNode, ctx: Ctx): Op {
       return new MapOp(node, ctx);
     case 'union':
       return new PassOp(node, ctx);
+    case 'parallelMap':
+      return new ParallelMapOp(node, ctx);
     case 'branch':
       return new BranchOp(node, ctx);
     case 'lookup':

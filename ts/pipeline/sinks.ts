@@ -14,6 +14,8 @@ import type { Ledger } from '../ledger/index.js';
 
 export interface Sink<T = unknown> {
   readonly describe: string;
+  /** When true, columnar batches arrive as `ColumnBatch` (a columnar table sink); else as rows. */
+  readonly columnar?: boolean;
   write(batch: readonly T[]): Promise<void> | void;
   /** Called once after the last batch (flush, close files). */
   close?(): Promise<void> | void;

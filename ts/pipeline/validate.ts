@@ -115,6 +115,10 @@ export function validateGraph(g: PipelineGraph): ValidationReport {
       case 'flatMap':
         fields[id] = n.outFields ?? null;
         break;
+      case 'parallelMap':
+        need(f, n.key, `${at}.key`, from);
+        fields[id] = n.outFields ?? null;
+        break;
       case 'filter':
       case 'dedupe':
       case 'sort':
