@@ -6,7 +6,7 @@
  *   p95 per-chunk latency of the columnar stream mode (chunk in -> its closed windows out).
  * - batch group-by (count, sum, mean) and hash join on M rows: omnitide vs Arquero and DuckDB
  *   (@duckdb/node-api; data loaded before timing, as ours and Arquero's are prebuilt columns).
- * Sizes: BENCH_PIPELINE_N (default 10M), BENCH_PIPELINE_ROWS_N (row-mode peers, default 2M),
+ * Sizes: BENCH_PIPELINE_N (default 10M), BENCH_PIPELINE_ROWS_N (row mode and the object-at-a-time peers, default N),
  * BENCH_PIPELINE_M (default 2M). Saves bench/results/pipeline.json.
  */
 import { Readable, Transform, Writable } from 'node:stream';
@@ -16,7 +16,7 @@ import { ColumnBatch, Pipeline, fromColumns, fromIterable, toArray, type Sink } 
 import { save, timeOnce } from './harness.js';
 
 const N = Number(process.env.BENCH_PIPELINE_N ?? 10_000_000);
-const NR = Math.min(N, Number(process.env.BENCH_PIPELINE_ROWS_N ?? 2_000_000));
+const NR = Math.min(N, Number(process.env.BENCH_PIPELINE_ROWS_N ?? N));
 const M = Number(process.env.BENCH_PIPELINE_M ?? 2_000_000);
 const USERS = 1000;
 const WINDOW = 1000;
