@@ -100,6 +100,28 @@ describe('backpressure', () => {
     expect(maxBuffered).toBeLessThanOrEqual(hwm);
   });
 
+  it('a paused async source releases its partial batch (stream latency does not wait for a full batch)', async () => {
+    let delivered = 0;
+    let wake: () => void = () => {};
+    async function* src() {
+      for (let round = 0; round < 3; round++) {
+        for (let i = 0; i < 3; i++) yield { ts: round * 3 + i, user: 'u', amount: 1 };
+        // Waits until the sink saw this round: a source that held records until a full
+        // batch (1000) would never get here, and the test would time out.
+        await new Promise<void>((r) => (delivered >= (round + 1) * 3 ? r() : (wake = r)));
+      }
+    }
+    const p = new Pipeline('latency');
+    p.source('s', Schema, fromIterable(src)).to(
+      toCallback(() => {
+        delivered++;
+        if (delivered % 3 === 0) wake();
+      }),
+    );
+    await p.run({ batchSize: 1000 });
+    expect(delivered).toBe(9);
+  });
+
   it('an object-mode Readable source is pulled, not drained', async () => {
     let pulled = 0;
     const src = new Readable({

@@ -61,35 +61,65 @@ export function fromIterable<T>(
     replayable: factory,
     async *open(skip, batchSize) {
       const it = factory ? (input as () => AsyncIterable<T> | Iterable<T>)() : input;
-      const iter: AsyncIterator<T> | Iterator<T> = Symbol.asyncIterator in it ? (it as AsyncIterable<T>)[Symbol.asyncIterator]() : (it as Iterable<T>)[Symbol.iterator]();
+      if (!(Symbol.asyncIterator in it)) {
+        // A synchronous iterable never waits: fill whole batches without timers.
+        let skipped = 0;
+        let batch: unknown[] = [];
+        for (const v of it as Iterable<T>) {
+          if (skipped < skip) {
+            skipped++;
+            continue;
+          }
+          batch.push(v);
+          if (batch.length >= batchSize) {
+            yield { records: batch };
+            batch = [];
+          }
+        }
+        if (batch.length > 0) yield { records: batch };
+        return;
+      }
+      const iter = (it as AsyncIterable<T>)[Symbol.asyncIterator]();
       let skipped = 0;
       let batch: unknown[] = [];
       let pending: Promise<IteratorResult<T>> | null = null;
-      for (;;) {
-        const next: Promise<IteratorResult<T>> = pending ?? Promise.resolve(iter.next());
-        pending = null;
-        let r: IteratorResult<T> | 'timeout';
-        if (batch.length > 0) {
-          let timer: NodeJS.Timeout | undefined;
-          r = await Promise.race([next, new Promise<'timeout'>((res) => (timer = setTimeout(() => res('timeout'), maxDelay)))]);
-          clearTimeout(timer);
-          if (r === 'timeout') {
-            pending = next;
-            yield { records: batch };
-            batch = [];
+      // One deadline per batch (not a timer per record): when it passes, the partial batch goes.
+      let deadline: Promise<'timeout'> | null = null;
+      let timer: NodeJS.Timeout | undefined;
+      const release = () => {
+        clearTimeout(timer);
+        deadline = null;
+      };
+      try {
+        for (;;) {
+          const next: Promise<IteratorResult<T>> = pending ?? iter.next();
+          pending = null;
+          let r: IteratorResult<T> | 'timeout';
+          if (batch.length > 0) {
+            deadline ??= new Promise<'timeout'>((res) => (timer = setTimeout(() => res('timeout'), maxDelay)));
+            r = await Promise.race([next, deadline]);
+            if (r === 'timeout') {
+              pending = next;
+              release();
+              yield { records: batch };
+              batch = [];
+              continue;
+            }
+          } else r = await next;
+          if (r.done) break;
+          if (skipped < skip) {
+            skipped++;
             continue;
           }
-        } else r = await next;
-        if (r.done) break;
-        if (skipped < skip) {
-          skipped++;
-          continue;
+          batch.push(r.value);
+          if (batch.length >= batchSize) {
+            release();
+            yield { records: batch };
+            batch = [];
+          }
         }
-        batch.push(r.value);
-        if (batch.length >= batchSize) {
-          yield { records: batch };
-          batch = [];
-        }
+      } finally {
+        release();
       }
       if (batch.length > 0) yield { records: batch };
     },
