@@ -316,6 +316,17 @@ export declare class SymbolicCompiled {
   evaluateMany(columns: Array<Float64Array>, out: Float64Array): void
 }
 
+/** A fitted model (Gaussian copula or Gaussian mixture); immutable, shared with sampling tasks. */
+export declare class SynthModel {
+  /** `rows` synthetic rows (same seed, same rows); with `rejectCopies`, rows equal to a real row are redrawn. */
+  sampleAsync(rows: number, seed: number, rejectCopies?: boolean | undefined | null): Promise<SynthSample>
+  /**
+   * What was fitted, as JSON: the strategy, columns and (copula) the
+   * normal-score correlation matrix or (mixture) the EM summary.
+   */
+  describe(): string
+}
+
 export declare class XdpFilterHandle {
   info(): XdpInfoJs
   isClosed(): boolean
@@ -796,6 +807,61 @@ export declare function symbolicCall(op: string, args: string): string
 
 /** The same operation on the libuv pool (SAT, batches, large expansions). */
 export declare function symbolicCallAsync(op: string, args: string): Promise<string>
+
+/** Checks a schema's constraints (unique, notNull, min/max, foreign keys) on tables; the report as JSON. */
+export declare function synthCheckAsync(schema: string, tables: Array<SynthGenTable>): Promise<string>
+
+/** One column of a sample table: `kind` is `numeric` (`values`) or `categorical` (`codes` into `levels`). */
+export interface SynthColumnData {
+  name: string
+  kind: string
+  values?: Float64Array
+  codes?: Uint32Array
+  levels?: Array<string>
+}
+
+/** Fidelity and privacy of `synthetic` against `real`, as JSON. */
+export declare function synthFidelityAsync(real: Array<SynthColumnData>, synthetic: Array<SynthColumnData>): Promise<string>
+
+/** Fits `strategy` (`copula` or `mixture`) on a table; `seed` makes the fit deterministic. */
+export declare function synthFitAsync(columns: Array<SynthColumnData>, strategy: string, seed: number, options?: SynthFitOptions | undefined | null): Promise<SynthModel>
+
+export interface SynthFitOptions {
+  components?: number
+  maxIterations?: number
+  tolerance?: number
+}
+
+/**
+ * A generated column: `kind` is `number`, `category`, `text` (UTF-8 `textData`
+ * with end offsets `textEnds`) or `external` (a faker field the caller fills).
+ */
+export interface SynthGenColumn {
+  name: string
+  kind: string
+  values?: Float64Array
+  codes?: Uint32Array
+  levels?: Array<string>
+  textData?: Uint8Array
+  textEnds?: Uint32Array
+  /** 1 where the value is null. */
+  nulls?: Uint8Array
+}
+
+/** Generates every table of a rule-based schema (JSON) natively; faker fields come back as `external`. */
+export declare function synthGenerateAsync(schema: string, seed: number): Promise<Array<SynthGenTable>>
+
+export interface SynthGenTable {
+  name: string
+  rows: number
+  columns: Array<SynthGenColumn>
+}
+
+/** Sampled rows and how many were redrawn because they copied a real row. */
+export interface SynthSample {
+  columns: Array<SynthColumnData>
+  redrawn: number
+}
 
 export interface TrafficCounterJs {
   packets: number

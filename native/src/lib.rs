@@ -14,4 +14,5 @@ mod ledger;
 mod pipeline;
 mod scheduler;
 mod symbolic;
+mod synth;
 mod task;

@@ -9,6 +9,7 @@ import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { skipReason } from './env.js';
+import { runAsync } from '../helpers/run.js';
 
 const RUN = resolve(__dirname, 'vm', 'run.sh');
 const DIST = resolve(__dirname, '..', '..', 'dist', 'kernel', 'index.js');
@@ -17,14 +18,14 @@ const vmSkip = skipReason ?? (process.env.OMNITIDE_SKIP_VM_TESTS === '1' ? 'OMNI
 if (vmSkip && !skipReason) console.warn(`\n!!! SKIPPING omnitide kernel VM tests (cgroup controller limits): ${vmSkip} !!!\n`);
 
 describe.skipIf(vmSkip)('cgroup v2 controller limits inside a qemu guest (pure cgroup2)', () => {
-  it('pids.max refuses forks, memory.max OOM-kills, cpu.max throttles, io.max throttles writes', () => {
+  it('pids.max refuses forks, memory.max OOM-kills, cpu.max throttles, io.max throttles writes', async () => {
     expect(existsSync(DIST), 'dist/ must be built (npm run build:ts) before the VM test').toBe(true);
     // The guest runs with one vCPU (with -smp 2, multi-threaded TCG once soft-locked the guest for 8 minutes:
     // RCU stalls, "timer handling issue on cpu=1"). Each attempt is still bounded
     // and a stalled boot is retried once. Both attempts' output is kept for the failure message.
     let outText = '';
     for (let attempt = 1; attempt <= 2; attempt++) {
-      const r = spawnSync('bash', [RUN], { encoding: 'utf8', timeout: 280_000, maxBuffer: 1 << 24, env: { ...process.env, OMNI_VM_TIMEOUT: '240' } });
+      const r = await runAsync('bash', [RUN], { timeout: 280_000, env: { ...process.env, OMNI_VM_TIMEOUT: '240' } });
       outText += `\n--- attempt ${attempt} ---\n${r.stdout}\n${r.stderr}`;
       if (/OMNI_VM_RESULT |OMNI_VM_MISSING /.test(`${r.stdout}`)) break;
     }

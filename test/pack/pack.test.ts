@@ -4,6 +4,7 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'n
 import { tmpdir } from 'node:os';
 import { delimiter, join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runAsync } from '../helpers/run.js';
 
 /**
  * The published artifact: `npm run pack` gives a tarball with the linux-x64-gnu
@@ -42,8 +43,7 @@ beforeAll(async () => {
   await run('npm', ['install', '--no-audit', '--no-fund', tarball, 'typescript@5', '@types/node@20'], { cwd: consumer, env, encoding: 'utf8', maxBuffer: 1 << 26 });
 }, 1_200_000);
 
-const tsc = (project: string) =>
-  spawnSync(process.execPath, [join(consumer, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', project], { cwd: project, env, encoding: 'utf8' });
+const tsc = (project: string) => runAsync(process.execPath, [join(consumer, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', project], { cwd: project, env });
 
 describe('npm pack tarball', () => {
   it('contains the addon, the loader, the types and the CLI, and no Rust sources', () => {
@@ -105,7 +105,7 @@ describe('npm pack tarball', () => {
     expect(sh(join(consumer, 'node_modules', '.bin', 'omnitide'), ['--help'], consumer)).toContain('usage: omnitide');
   });
 
-  it('types resolve for TypeScript consumers under tsc --noEmit (ESM and CJS)', () => {
+  it('types resolve for TypeScript consumers under tsc --noEmit (ESM and CJS)', async () => {
     const src = `
       import { blake3, ed25519, type KeyPair } from 'omnitide/crypto';
       import { OmniError, type OmniErrorCode } from 'omnitide';
@@ -125,7 +125,7 @@ describe('npm pack tarball', () => {
         compilerOptions: { module, moduleResolution: 'nodenext', target: 'es2022', strict: true, noEmit: true, types: ['node'], typeRoots: [join(consumer, 'node_modules', '@types')] },
         include: [`index.${ext}`],
       }));
-      const r = tsc(d);
+      const r = await tsc(d);
       expect(r.stdout + r.stderr).toBe('');
       expect(r.status).toBe(0);
     }
@@ -144,8 +144,8 @@ describe('npm pack tarball', () => {
 
   // The declarations still use Node types (Buffer in the generated bindings, AbortSignal, pino), so
   // consumers need @types/node; what this checks is that every subpath resolves under node10.
-  it('types resolve with moduleResolution node10 for every subpath', () => {
-    const r = node10(join(consumer, 'node10-subpaths'), `
+  it('types resolve with moduleResolution node10 for every subpath', async () => {
+    const r = await node10(join(consumer, 'node10-subpaths'), `
       import { blake3, type KeyPair } from 'omnitide/crypto';
       import { Ledger, type Checkpoint } from 'omnitide/ledger';
       import { verify } from 'omnitide/attest';
@@ -159,8 +159,8 @@ describe('npm pack tarball', () => {
     expect(r.status).toBe(0);
   });
 
-  it('the root entry and omnitide/scheduler type-check with node10 given @types/node (Scheduler is an EventEmitter)', () => {
-    const r = node10(join(consumer, 'node10'), `
+  it('the root entry and omnitide/scheduler type-check with node10 given @types/node (Scheduler is an EventEmitter)', async () => {
+    const r = await node10(join(consumer, 'node10'), `
       import { OmniError, type OmniErrorCode } from 'omnitide';
       import { Scheduler } from 'omnitide/scheduler';
       import { blake3 } from 'omnitide/crypto';

@@ -3,9 +3,7 @@ import { dirname, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { loadDefinition, run, toDot, toNdjson, toSvg, type DefinitionContext } from '../pipeline/index.js';
 import { type Command, type CommandGroup, out, parse, printJson, UsageError } from './command.js';
-// SYNTH (merge point): the synthetic-data helper adds
-//   import { synthCommand } from '../pipeline/synth/cli.js';
-// here and `synth: synthCommand` in `pipelineCommands.commands` below.
+import { synthCommand } from '../pipeline/synth/cli.js';
 
 /* eslint-disable @typescript-eslint/no-explicit-any */
 type Fn = (r: any) => any;
@@ -90,11 +88,11 @@ const runCmd: Command = {
 };
 
 export const pipelineCommands: CommandGroup = {
-  summary: 'typed DAG pipelines: run, validate, graph',
+  summary: 'typed DAG pipelines and synthetic data: run, validate, graph, synth',
   commands: {
     run: runCmd,
     validate,
     graph,
-    // SYNTH (merge point): synth: synthCommand,
+    synth: synthCommand,
   },
 };

@@ -15,5 +15,6 @@ export { run, type RunOptions, type RunResult } from './engine.js';
 export { validateGraph, type Problem, type ValidationReport } from './validate.js';
 export { loadDefinition, loadPipeline, OPERATORS, type DefinitionContext, type LoadResult } from './definition.js';
 export { toDot, toSvg, layeredSvg } from './graph.js';
+export * as synth from './synth/index.js';
 export { OmniError } from '../errors.js';
 export { toNats, fromNats, partitionOf, type NatsSinkOptions, type NatsSourceOptions } from './nats.js';
