@@ -286,6 +286,28 @@ export declare class NativeLedger {
   get closed(): boolean
 }
 
+export declare class PipelineIntervalJoin {
+  constructor(lower: number, upper: number, maxOutOfOrderness: number)
+  /** `side` 0 = left, 1 = right; `ids` are the caller's row ids. */
+  push(side: number, keys: Uint32Array, times: Float64Array, ids: Float64Array): PipelineIntervalOutput
+  /** End of both inputs: the ids still buffered, now expired. */
+  finish(): Float64Array
+  get buffered(): number
+}
+
+export declare class PipelineWindow {
+  /** `spec` is JSON: `{ window, maxOutOfOrderness, allowedLateness, latePolicy, aggregates, columns }`. */
+  constructor(spec: string)
+  /** Restores a checkpoint taken by `snapshot` with the same spec. */
+  static restore(spec: string, snapshot: Uint8Array): PipelineWindow
+  /** Adds a batch (bounded by the TS layer to a few thousand rows) and returns what closed. */
+  push(keys: Uint32Array, times: Float64Array, values: Float64Array): PipelineWindowOutput
+  advanceWatermark(watermark: number): PipelineWindowOutput
+  snapshot(): Uint8Array
+  get watermark(): number
+  get openWindows(): number
+}
+
 export declare class SymbolicCompiled {
   constructor(expr: string, variables: Array<string>, options?: string | undefined | null)
   /** Evaluates one point (values in variable order). */
@@ -633,6 +655,38 @@ export declare function ledgerVerifyCheckpoint(text: string, publicKey: Uint8Arr
 export declare function ledgerVerifyConsistency(hash: string | undefined | null, oldSize: number, newSize: number, oldRoot: Uint8Array, newRoot: Uint8Array, proof: Uint8Array): LedgerVerdict
 
 export declare function ledgerVerifyInclusion(hash: string | undefined | null, leafHash: Uint8Array, index: number, treeSize: number, proof: Uint8Array, rootHash: Uint8Array): LedgerVerdict
+
+/** Batch hash join of two key columns (numbers, or ids of one shared dictionary). */
+export declare function pipelineHashJoin(left: Float64Array, right: Float64Array, kind: string): PipelineJoinPairs
+
+/** `pipelineHashJoin` off the event loop, for large tables. */
+export declare function pipelineHashJoinAsync(left: Float64Array, right: Float64Array, kind: string): Promise<PipelineJoinPairs>
+
+export interface PipelineIntervalOutput {
+  leftIds: Float64Array
+  rightIds: Float64Array
+  expiredIds: Float64Array
+  lateRows: Uint32Array
+}
+
+export interface PipelineJoinPairs {
+  left: Uint32Array
+  /** 0xFFFFFFFF where a left row has no match (left join). */
+  right: Uint32Array
+}
+
+export interface PipelineWindowOutput {
+  keys: Uint32Array
+  starts: Float64Array
+  ends: Float64Array
+  panes: Uint32Array
+  /** Row-major: one value per aggregate per emitted window. */
+  values: Float64Array
+  /** Rows of the pushed batch that went to the dead letter, and why (1 bad timestamp, 2 too late). */
+  deadRows: Uint32Array
+  deadReasons: Uint8Array
+  watermark: number
+}
 
 export interface PolicySpecJs {
   ingress?: SkbPolicyJs

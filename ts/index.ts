@@ -13,3 +13,4 @@ export * as attest from './attest/index.js';
 export * as learn from './learn/index.js';
 export * as lattice from './lattice/index.js';
 export * as chaos from './chaos/index.js';
+export * as pipeline from './pipeline/index.js';

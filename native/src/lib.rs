@@ -11,6 +11,7 @@ mod kernel;
 mod lattice;
 mod learn;
 mod ledger;
+mod pipeline;
 mod scheduler;
 mod symbolic;
 mod synth;

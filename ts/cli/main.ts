@@ -16,6 +16,7 @@ import { learnCommands } from './learn.js';
 import { contractsCommands } from './contracts.js';
 import { latticeCommands } from './lattice.js';
 import { chaosCommands } from './chaos.js';
+import { pipelineCommands } from './pipeline.js';
 
 const topLevel: Record<string, Command> = { ...cryptoCommands, ...kernelCommands };
 const groups: Record<string, CommandGroup> = {
@@ -28,6 +29,7 @@ const groups: Record<string, CommandGroup> = {
   contract: contractsCommands,
   lattice: latticeCommands,
   chaos: chaosCommands,
+  pipeline: pipelineCommands,
   ...kernelGroups,
 };
 

@@ -1,0 +1,22 @@
+//! Columnar operators of `omnitide/pipeline`.
+//!
+//! Records arrive as columns: a key column of dictionary ids (`u32`, the
+//! TypeScript layer dictionary-encodes keys as Arrow does), an event-time column
+//! (`f64` milliseconds) and a row-major `f64` matrix of the value columns the
+//! aggregates read. One call handles a whole batch.
+//!
+//! - [`agg`]: accumulators (count, sum, min, max, mean, variance, HyperLogLog
+//!   distinct, t-digest quantile).
+//! - [`window`]: keyed tumbling / sliding / session / global windows on event
+//!   time with a bounded-out-of-orderness watermark, allowed lateness and an
+//!   explicit late-data policy; its state serialises for checkpoints.
+//! - [`join`]: batch hash join (inner / left / anti) and a windowed
+//!   stream-stream interval join.
+
+pub mod agg;
+pub mod join;
+pub mod window;
+
+pub use agg::{AggKind, AggSpec};
+pub use join::{hash_join, IntervalJoin, IntervalJoinConfig, IntervalOutcome, JoinKind, JoinPairs, NO_MATCH};
+pub use window::{Emitted, LatePolicy, PushOutcome, WindowConfig, WindowKind, WindowedAggregator};

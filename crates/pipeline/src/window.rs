@@ -1,0 +1,385 @@
+//! Keyed event-time windows with watermarks, as Beam and Flink define them.
+//!
+//! - The watermark is "bounded out of orderness": after each record it is
+//!   `max(watermark, t - maxOutOfOrderness)`. It advances per record (not per
+//!   batch), so results do not depend on how the input was cut into batches:
+//!   batch and stream mode agree on bounded input.
+//! - A window `[start, end)` is late for a record when the watermark has
+//!   passed `end + allowedLateness`; a record late for all its windows goes to
+//!   the dead letter (reason [`REASON_TOO_LATE`]).
+//! - Late-data policy: `deadLetter` fires each window once, when the watermark
+//!   passes `end + allowedLateness` (one final result; later records go to the
+//!   dead letter). `update` fires at `end` (pane 0) and re-fires with pane
+//!   1, 2, ... for each batch that brought late records within the lateness.
+//! - `advance_watermark(+inf)` (end of a bounded input) fires everything.
+
+use std::collections::HashMap;
+
+use rustc_hash::FxBuildHasher;
+
+use omnitide_common::{code, Error};
+use serde::{Deserialize, Serialize};
+
+use crate::agg::{Acc, AggKind, AggSpec};
+
+/// Dead-letter reason: timestamp NaN, infinite, negative or past year 275760.
+pub const REASON_BAD_TIMESTAMP: u8 = 1;
+/// Dead-letter reason: every window of the record is past its allowed lateness.
+pub const REASON_TOO_LATE: u8 = 2;
+/// The largest valid JS Date, in ms.
+const MAX_TIME: f64 = 8.64e15;
+
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "camelCase")]
+pub enum WindowKind {
+    /// One window per key over all input (batch group-by); fires at end of input.
+    Global,
+    Tumbling {
+        size: f64,
+    },
+    Sliding {
+        size: f64,
+        slide: f64,
+    },
+    Session {
+        gap: f64,
+    },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum LatePolicy {
+    DeadLetter,
+    Update,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct WindowConfig {
+    pub window: WindowKind,
+    #[serde(default)]
+    pub max_out_of_orderness: f64,
+    #[serde(default)]
+    pub allowed_lateness: f64,
+    pub late_policy: LatePolicy,
+    pub aggregates: Vec<AggSpec>,
+    /// Width of the row-major value matrix.
+    pub columns: usize,
+}
+
+impl WindowConfig {
+    pub fn validate(&self) -> Result<(), Error> {
+        let bad = |arg: &str, problem: String| Err(Error::new(code::INVALID_ARGUMENT, format!("{arg}: {problem}")));
+        let positive = |x: f64| x.is_finite() && x > 0.0;
+        match self.window {
+            WindowKind::Global => {}
+            WindowKind::Tumbling { size } if !positive(size) => {
+                return bad("window.size", format!("{size} is not a positive finite number of ms"))
+            }
+            WindowKind::Sliding { size, slide } if !positive(size) || !positive(slide) || slide > size => {
+                return bad("window", format!("sliding size {size} and slide {slide} must be positive with slide <= size"))
+            }
+            WindowKind::Sliding { size, slide } if size / slide > 1000.0 => {
+                return bad("window", format!("sliding size/slide = {} puts each record in more than 1000 windows", size / slide))
+            }
+            WindowKind::Session { gap } if !positive(gap) => {
+                return bad("window.gap", format!("{gap} is not a positive finite number of ms"))
+            }
+            WindowKind::Session { .. } if self.late_policy == LatePolicy::Update => {
+                return bad("latePolicy", "'update' is not supported for session windows; use 'deadLetter'".into())
+            }
+            _ => {}
+        }
+        for (name, v) in [("maxOutOfOrderness", self.max_out_of_orderness), ("allowedLateness", self.allowed_lateness)] {
+            if !(v.is_finite() && v >= 0.0) {
+                return bad(name, format!("{v} is not a finite number >= 0"));
+            }
+        }
+        if self.aggregates.is_empty() {
+            return bad("aggregates", "at least one aggregate is needed".into());
+        }
+        for (i, a) in self.aggregates.iter().enumerate() {
+            a.validate(self.columns, i)?;
+        }
+        Ok(())
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct WinState {
+    key: u32,
+    start: f64,
+    end: f64,
+    accs: Vec<Acc>,
+    fired: bool,
+    /// Late records were added since the last firing (policy `update`).
+    dirty: bool,
+    panes: u32,
+}
+
+/// Closed windows, columnar: row i is (keys[i], starts[i], ends[i], panes[i],
+/// values[i*n_aggs .. (i+1)*n_aggs]). Ordered by (end, key, start).
+#[derive(Debug, Default, Clone, PartialEq)]
+pub struct Emitted {
+    pub keys: Vec<u32>,
+    pub starts: Vec<f64>,
+    pub ends: Vec<f64>,
+    pub panes: Vec<u32>,
+    pub values: Vec<f64>,
+}
+
+#[derive(Debug, Default, Clone, PartialEq)]
+pub struct PushOutcome {
+    pub emitted: Emitted,
+    /// Rows of the batch that went to the dead letter, with their reasons.
+    pub dead_rows: Vec<u32>,
+    pub dead_reasons: Vec<u8>,
+}
+
+#[derive(Debug, Clone)]
+pub struct WindowedAggregator {
+    cfg: WindowConfig,
+    watermark: f64,
+    /// Fx hashing: keys are dictionary ids and window starts, not attacker-chosen
+    /// strings, and SipHash was the largest cost per record.
+    windows: HashMap<(u32, u64), WinState, FxBuildHasher>,
+    /// Session windows per key, disjoint, unordered.
+    sessions: HashMap<u32, Vec<WinState>>,
+}
+
+impl WindowedAggregator {
+    pub fn new(cfg: WindowConfig) -> Result<Self, Error> {
+        cfg.validate()?;
+        Ok(Self { cfg, watermark: f64::NEG_INFINITY, windows: HashMap::default(), sessions: HashMap::new() })
+    }
+
+    pub fn from_json(spec: &str) -> Result<Self, Error> {
+        let cfg: WindowConfig = serde_json::from_str(spec).map_err(|e| Error::new(code::INVALID_ARGUMENT, format!("window spec: {e}")))?;
+        Self::new(cfg)
+    }
+
+    pub fn watermark(&self) -> f64 {
+        self.watermark
+    }
+
+    pub fn open_windows(&self) -> usize {
+        self.windows.len() + self.sessions.values().map(Vec::len).sum::<usize>()
+    }
+
+    fn fresh(&self, key: u32, start: f64, end: f64) -> WinState {
+        let accs = self.cfg.aggregates.iter().map(Acc::new).collect();
+        WinState { key, start, end, accs, fired: false, dirty: false, panes: 0 }
+    }
+
+    /// Adds a batch. `values` is row-major with `columns` values per row.
+    pub fn push(&mut self, keys: &[u32], times: &[f64], values: &[f64]) -> Result<PushOutcome, Error> {
+        let n = keys.len();
+        if times.len() != n {
+            return Err(Error::new(code::INVALID_ARGUMENT, format!("times: length {} differs from keys' {n}", times.len())));
+        }
+        let width = self.cfg.columns;
+        if values.len() != n * width {
+            return Err(Error::new(code::INVALID_ARGUMENT, format!("values: length {} is not {n} rows x {width} columns", values.len())));
+        }
+        let mut out = PushOutcome::default();
+        for i in 0..n {
+            let t = times[i];
+            if !(t.is_finite() && (0.0..=MAX_TIME).contains(&t)) {
+                out.dead_rows.push(i as u32);
+                out.dead_reasons.push(REASON_BAD_TIMESTAMP);
+                continue;
+            }
+            let row = &values[i * width..(i + 1) * width];
+            if !self.add(keys[i], t, row) {
+                out.dead_rows.push(i as u32);
+                out.dead_reasons.push(REASON_TOO_LATE);
+            }
+            let wm = t - self.cfg.max_out_of_orderness;
+            if wm > self.watermark {
+                self.watermark = wm;
+            }
+        }
+        self.fire(&mut out.emitted);
+        Ok(out)
+    }
+
+    /// Moves the watermark forward (idle sources, end of input with +inf) and fires.
+    pub fn advance_watermark(&mut self, wm: f64) -> Emitted {
+        if wm > self.watermark {
+            self.watermark = wm;
+        }
+        let mut e = Emitted::default();
+        self.fire(&mut e);
+        e
+    }
+
+    fn purge_at(&self, end: f64) -> f64 {
+        end + self.cfg.allowed_lateness
+    }
+
+    /// Adds one record to its windows; false when all of them are past their lateness.
+    fn add(&mut self, key: u32, t: f64, row: &[f64]) -> bool {
+        match self.cfg.window {
+            WindowKind::Global => {
+                self.add_to(key, f64::MIN, f64::MAX, row);
+                true
+            }
+            WindowKind::Tumbling { size } => {
+                let start = (t / size).floor() * size;
+                self.add_if_open(key, start, start + size, row)
+            }
+            WindowKind::Sliding { size, slide } => {
+                // Windows [s, s + size) with s a multiple of `slide` and s <= t < s + size.
+                let mut start = (t / slide).floor() * slide;
+                let mut any = false;
+                while start > t - size {
+                    any |= self.add_if_open(key, start, start + size, row);
+                    start -= slide;
+                }
+                any
+            }
+            WindowKind::Session { gap } => self.add_to_session(key, t, gap, row),
+        }
+    }
+
+    fn add_if_open(&mut self, key: u32, start: f64, end: f64, row: &[f64]) -> bool {
+        if self.watermark >= self.purge_at(end) {
+            return false;
+        }
+        let late = self.watermark >= end;
+        let w = self.add_to(key, start, end, row);
+        if late && w.fired {
+            w.dirty = true;
+        }
+        true
+    }
+
+    fn add_to(&mut self, key: u32, start: f64, end: f64, row: &[f64]) -> &mut WinState {
+        let aggregates = &self.cfg.aggregates;
+        let w = self.windows.entry((key, start.to_bits())).or_insert_with(|| WinState {
+            key,
+            start,
+            end,
+            accs: aggregates.iter().map(Acc::new).collect(),
+            fired: false,
+            dirty: false,
+            panes: 0,
+        });
+        for (acc, spec) in w.accs.iter_mut().zip(&self.cfg.aggregates) {
+            acc.add(if spec.kind == AggKind::Count { 0.0 } else { row[spec.column] });
+        }
+        w
+    }
+
+    fn add_to_session(&mut self, key: u32, t: f64, gap: f64, row: &[f64]) -> bool {
+        let purge = self.cfg.allowed_lateness;
+        let wm = self.watermark;
+        let mut merged = self.fresh(key, t, t + gap);
+        let list = self.sessions.entry(key).or_default();
+        // Sessions this event touches: [t, t + gap) overlaps [start, end).
+        let mut i = 0;
+        let mut touched = Vec::new();
+        while i < list.len() {
+            if list[i].start <= t + gap && t <= list[i].end {
+                touched.push(list.swap_remove(i));
+            } else {
+                i += 1;
+            }
+        }
+        if touched.iter().any(|s| s.fired) || (touched.is_empty() && wm >= t + gap + purge) {
+            // A fired session is final (policy deadLetter): the event is too late.
+            list.extend(touched);
+            return false;
+        }
+        for s in touched {
+            merged.start = merged.start.min(s.start);
+            merged.end = merged.end.max(s.end);
+            for (a, b) in merged.accs.iter_mut().zip(s.accs) {
+                a.merge(b);
+            }
+        }
+        for (acc, spec) in merged.accs.iter_mut().zip(&self.cfg.aggregates) {
+            acc.add(if spec.kind == AggKind::Count { 0.0 } else { row[spec.column] });
+        }
+        list.push(merged);
+        true
+    }
+
+    fn emit(cfg: &WindowConfig, w: &mut WinState, out: &mut Emitted) {
+        out.keys.push(w.key);
+        out.starts.push(w.start);
+        out.ends.push(w.end);
+        out.panes.push(w.panes);
+        for (acc, spec) in w.accs.iter_mut().zip(&cfg.aggregates) {
+            out.values.push(acc.value(spec.kind, spec.q));
+        }
+        w.panes += 1;
+        w.fired = true;
+        w.dirty = false;
+    }
+
+    fn fire(&mut self, out: &mut Emitted) {
+        let wm = self.watermark;
+        let lateness = self.cfg.allowed_lateness;
+        let update = self.cfg.late_policy == LatePolicy::Update;
+        let fire_now = |w: &WinState| {
+            let fire_at = if update { w.end } else { w.end + lateness };
+            (!w.fired && wm >= fire_at) || (w.fired && w.dirty)
+        };
+        let cfg = &self.cfg;
+        let mut rows: Vec<(f64, u32, f64, usize)> = Vec::new();
+        let mut scratch = Emitted::default();
+        for w in self.windows.values_mut() {
+            if fire_now(w) {
+                Self::emit(cfg, w, &mut scratch);
+            }
+        }
+        // A fired window is dropped once no record can reach it any more (global windows at +inf).
+        self.windows.retain(|_, w| !(w.fired && wm >= w.end + lateness));
+        for list in self.sessions.values_mut() {
+            for w in list.iter_mut() {
+                if fire_now(w) {
+                    Self::emit(cfg, w, &mut scratch);
+                }
+            }
+            // Keep fired sessions until the watermark passes their lateness so
+            // late events that touch them are recognised as late.
+            list.retain(|w| !(w.fired && wm >= w.end + lateness));
+        }
+        self.sessions.retain(|_, l| !l.is_empty());
+        let n_aggs = cfg.aggregates.len();
+        for i in 0..scratch.keys.len() {
+            rows.push((scratch.ends[i], scratch.keys[i], scratch.starts[i], i));
+        }
+        rows.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)).then(a.2.total_cmp(&b.2)));
+        for (_, _, _, i) in rows {
+            out.keys.push(scratch.keys[i]);
+            out.starts.push(scratch.starts[i]);
+            out.ends.push(scratch.ends[i]);
+            out.panes.push(scratch.panes[i]);
+            out.values.extend_from_slice(&scratch.values[i * n_aggs..(i + 1) * n_aggs]);
+        }
+    }
+
+    /// The whole state (watermark, open windows, sketches) for a checkpoint.
+    pub fn snapshot(&self) -> Result<Vec<u8>, Error> {
+        // The spec travels as JSON (its tagged enums need a self-describing format).
+        let spec = serde_json::to_string(&self.cfg).map_err(|e| Error::new(code::INTERNAL, format!("window snapshot: {e}")))?;
+        bincode::serialize(&(spec, self.watermark, &self.windows, &self.sessions))
+            .map_err(|e| Error::new(code::INTERNAL, format!("window snapshot: {e}")))
+    }
+
+    /// Restores a snapshot; `spec` must equal the one the snapshot was taken with.
+    pub fn restore(spec: &str, bytes: &[u8]) -> Result<Self, Error> {
+        let want = Self::from_json(spec)?;
+        type State = (String, f64, HashMap<(u32, u64), WinState, FxBuildHasher>, HashMap<u32, Vec<WinState>>);
+        let (spec_then, watermark, windows, sessions): State = bincode::deserialize(bytes)
+            .map_err(|e| Error::new(code::INVALID_ARGUMENT, format!("snapshot: not a window checkpoint ({e})")))?;
+        let then: WindowConfig = serde_json::from_str(&spec_then)
+            .map_err(|e| Error::new(code::INVALID_ARGUMENT, format!("snapshot: not a window checkpoint ({e})")))?;
+        if then != want.cfg {
+            return Err(Error::new(code::INVALID_ARGUMENT, "snapshot: taken with a different window spec"));
+        }
+        Ok(Self { watermark, windows, sessions, ..want })
+    }
+}

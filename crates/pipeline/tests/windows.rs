@@ -1,0 +1,224 @@
+//! Windows against a direct reference: the reference sees the records in the
+//! same order, computes each record's lateness with the same watermark rule,
+//! and groups the on-time ones by (key, window) with plain sums.
+
+use std::collections::BTreeMap;
+
+use omnitide_pipeline::window::{REASON_BAD_TIMESTAMP, REASON_TOO_LATE};
+use omnitide_pipeline::{AggKind, AggSpec, LatePolicy, WindowConfig, WindowKind, WindowedAggregator};
+
+struct Lcg(u64);
+impl Lcg {
+    fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        self.0 >> 33
+    }
+}
+
+/// Mostly increasing times with jitter, so some records arrive late.
+fn events(n: usize, seed: u64) -> (Vec<u32>, Vec<f64>, Vec<f64>) {
+    let mut r = Lcg(seed);
+    let mut keys = Vec::new();
+    let mut times = Vec::new();
+    let mut vals = Vec::new();
+    for i in 0..n {
+        keys.push((r.next() % 7) as u32);
+        times.push((i * 10) as f64 + (r.next() % 400) as f64);
+        vals.push((r.next() % 1000) as f64 / 10.0);
+    }
+    (keys, times, vals)
+}
+
+fn cfg(window: WindowKind, policy: LatePolicy) -> WindowConfig {
+    WindowConfig {
+        window,
+        max_out_of_orderness: 100.0,
+        allowed_lateness: 50.0,
+        late_policy: policy,
+        aggregates: vec![
+            AggSpec { kind: AggKind::Count, column: 0, q: 0.0 },
+            AggSpec { kind: AggKind::Sum, column: 0, q: 0.0 },
+            AggSpec { kind: AggKind::Max, column: 0, q: 0.0 },
+        ],
+        columns: 1,
+    }
+}
+
+type Finals = BTreeMap<(u32, u64), (f64, f64, f64, f64)>;
+
+fn run(c: &WindowConfig, keys: &[u32], times: &[f64], vals: &[f64], chunk: usize) -> (Finals, Vec<u32>) {
+    let mut agg = WindowedAggregator::new(c.clone()).unwrap();
+    let mut finals = Finals::new();
+    let mut dead = Vec::new();
+    let mut take = |e: &omnitide_pipeline::Emitted| {
+        for i in 0..e.keys.len() {
+            // The last pane of a window is its final result.
+            finals.insert((e.keys[i], e.starts[i].to_bits()), (e.ends[i], e.values[3 * i], e.values[3 * i + 1], e.values[3 * i + 2]));
+        }
+    };
+    let mut at = 0;
+    while at < keys.len() {
+        let end = (at + chunk).min(keys.len());
+        let o = agg.push(&keys[at..end], &times[at..end], &vals[at..end]).unwrap();
+        take(&o.emitted);
+        dead.extend(o.dead_rows.iter().map(|r| r + at as u32));
+        at = end;
+    }
+    take(&agg.advance_watermark(f64::INFINITY));
+    assert_eq!(agg.open_windows(), 0);
+    (finals, dead)
+}
+
+fn reference(c: &WindowConfig, keys: &[u32], times: &[f64], vals: &[f64]) -> (Finals, Vec<u32>) {
+    let (size, slide) = match c.window {
+        WindowKind::Tumbling { size } => (size, size),
+        WindowKind::Sliding { size, slide } => (size, slide),
+        _ => unreachable!(),
+    };
+    let mut wm = f64::NEG_INFINITY;
+    let mut finals = Finals::new();
+    let mut dead = Vec::new();
+    for i in 0..keys.len() {
+        let t = times[i];
+        let mut any = false;
+        let mut s = (t / slide).floor() * slide;
+        while s > t - size {
+            let end = s + size;
+            let k = (keys[i], s.to_bits());
+            let closed = wm >= end + c.allowed_lateness;
+            if !closed {
+                any = true;
+                let e = finals.entry(k).or_insert((end, 0.0, 0.0, f64::NEG_INFINITY));
+                e.1 += 1.0;
+                e.2 += vals[i];
+                e.3 = e.3.max(vals[i]);
+            }
+            s -= slide;
+        }
+        if !any {
+            dead.push(i as u32);
+        }
+        wm = wm.max(t - c.max_out_of_orderness);
+    }
+    (finals, dead)
+}
+
+fn assert_close(a: &Finals, b: &Finals) {
+    assert_eq!(a.len(), b.len());
+    for ((k, x), (k2, y)) in a.iter().zip(b) {
+        assert_eq!(k, k2);
+        assert_eq!((x.0, x.1, x.3), (y.0, y.1, y.3));
+        assert!((x.2 - y.2).abs() < 1e-6);
+    }
+}
+
+#[test]
+fn tumbling_and_sliding_match_the_reference_for_any_batching() {
+    let (k, t, v) = events(5000, 7);
+    for policy in [LatePolicy::DeadLetter, LatePolicy::Update] {
+        for w in [WindowKind::Tumbling { size: 250.0 }, WindowKind::Sliding { size: 300.0, slide: 100.0 }] {
+            let c = cfg(w, policy);
+            let (want, want_dead) = reference(&c, &k, &t, &v);
+            assert!(!want_dead.is_empty(), "the data has late records");
+            for chunk in [1, 97, 5000] {
+                let (got, dead) = run(&c, &k, &t, &v, chunk);
+                assert_close(&got, &want);
+                assert_eq!(dead, want_dead, "{w:?} {policy:?} chunk {chunk}");
+            }
+        }
+    }
+}
+
+#[test]
+fn update_policy_emits_a_later_pane_for_late_data() {
+    let c = cfg(WindowKind::Tumbling { size: 100.0 }, LatePolicy::Update);
+    let mut a = WindowedAggregator::new(c).unwrap();
+    let o = a.push(&[1, 1], &[10.0, 220.0], &[1.0, 2.0]).unwrap();
+    // watermark 120 >= end 100: window [0,100) fired with one record.
+    assert_eq!(o.emitted.keys, vec![1]);
+    assert_eq!((o.emitted.panes[0], o.emitted.values[0]), (0, 1.0));
+    // 20 is late (wm 150 >= 100) but within lateness (120 < 100 + 50): pane 1.
+    let o = a.push(&[1], &[20.0], &[5.0]).unwrap();
+    assert_eq!((o.emitted.panes[0], o.emitted.values[0], o.emitted.values[1]), (1, 2.0, 6.0));
+    // Watermark 400 closes [0,100) for good: the next record there is dead.
+    let o = a.push(&[1, 1], &[500.0, 30.0], &[0.0, 0.0]).unwrap();
+    assert_eq!(o.dead_rows, vec![1]);
+    assert_eq!(o.dead_reasons, vec![REASON_TOO_LATE]);
+}
+
+#[test]
+fn absurd_timestamps_go_to_the_dead_letter() {
+    let mut a = WindowedAggregator::new(cfg(WindowKind::Tumbling { size: 10.0 }, LatePolicy::DeadLetter)).unwrap();
+    let o = a.push(&[0, 0, 0, 0], &[f64::NAN, -5.0, 1e300, 3.0], &[0.0; 4]).unwrap();
+    assert_eq!(o.dead_rows, vec![0, 1, 2]);
+    assert!(o.dead_reasons.iter().all(|r| *r == REASON_BAD_TIMESTAMP));
+}
+
+#[test]
+fn sessions_merge_and_close_on_the_watermark() {
+    let mut c = cfg(WindowKind::Session { gap: 10.0 }, LatePolicy::DeadLetter);
+    c.max_out_of_orderness = 0.0;
+    c.allowed_lateness = 0.0;
+    let mut a = WindowedAggregator::new(c).unwrap();
+    // Key 0: 0, 25 (separate) then 12 bridges them? 12+10=22 < 25: no. 18 does: [18,28) overlaps [25,35).
+    let o = a.push(&[0, 0], &[0.0, 25.0], &[1.0, 2.0]).unwrap();
+    assert_eq!(o.emitted.keys.len(), 1, "session [0,10) closed at wm 25");
+    assert_eq!((o.emitted.starts[0], o.emitted.ends[0], o.emitted.values[0]), (0.0, 10.0, 1.0));
+    // Late for the closed session [0,10) but starting a new one [8, 18) would be late too (wm 25 >= 18).
+    let o = a.push(&[0], &[8.0], &[4.0]).unwrap();
+    assert_eq!(o.dead_rows, vec![0]);
+    let e = a.advance_watermark(f64::INFINITY);
+    assert_eq!((e.starts[0], e.ends[0], e.values[0], e.values[1]), (25.0, 35.0, 1.0, 2.0));
+}
+
+#[test]
+fn session_windows_merge_bridging_events() {
+    let mut c = cfg(WindowKind::Session { gap: 10.0 }, LatePolicy::DeadLetter);
+    c.max_out_of_orderness = 100.0;
+    let mut a = WindowedAggregator::new(c).unwrap();
+    a.push(&[3, 3, 3], &[0.0, 30.0, 15.0], &[1.0, 2.0, 3.0]).unwrap();
+    // 15 bridges [0,10) and [30,40)? [15,25) overlaps neither [0,10) (10 < 15) — touches? 0..10 ends at 10 < 15 no.
+    a.push(&[3], &[22.0], &[4.0]).unwrap();
+    // 22 -> [22,32) overlaps [15,25) and [30,40): merged [15,40) with 3 records.
+    let e = a.advance_watermark(f64::INFINITY);
+    assert_eq!(e.starts, vec![0.0, 15.0]);
+    assert_eq!(e.ends, vec![10.0, 40.0]);
+    assert_eq!(e.values[3..6], [3.0, 9.0, 4.0]);
+}
+
+#[test]
+fn a_restored_snapshot_continues_exactly() {
+    let (k, t, v) = events(3000, 11);
+    let c = cfg(WindowKind::Tumbling { size: 200.0 }, LatePolicy::DeadLetter);
+    let (want, _) = run(&c, &k, &t, &v, 500);
+    let spec = serde_json::to_string(&c).unwrap();
+    let mut a = WindowedAggregator::new(c.clone()).unwrap();
+    let mut got = Finals::new();
+    let mut take = |e: &omnitide_pipeline::Emitted| {
+        for i in 0..e.keys.len() {
+            got.insert((e.keys[i], e.starts[i].to_bits()), (e.ends[i], e.values[3 * i], e.values[3 * i + 1], e.values[3 * i + 2]));
+        }
+    };
+    take(&a.push(&k[..1500], &t[..1500], &v[..1500]).unwrap().emitted);
+    let snap = a.snapshot().unwrap();
+    drop(a);
+    let mut b = WindowedAggregator::restore(&spec, &snap).unwrap();
+    take(&b.push(&k[1500..], &t[1500..], &v[1500..]).unwrap().emitted);
+    take(&b.advance_watermark(f64::INFINITY));
+    assert_close(&got, &want);
+    assert!(WindowedAggregator::restore(&spec, b"junk").is_err());
+}
+
+#[test]
+fn bad_specs_name_the_field() {
+    let e = WindowedAggregator::from_json(
+        r#"{"window":{"type":"tumbling","size":-1},"latePolicy":"update","aggregates":[{"kind":"count"}],"columns":0}"#,
+    )
+    .unwrap_err();
+    assert!(e.message.contains("window.size"), "{}", e.message);
+    let e = WindowedAggregator::from_json(
+        r#"{"window":{"type":"global"},"latePolicy":"update","aggregates":[{"kind":"sum","column":2}],"columns":1}"#,
+    )
+    .unwrap_err();
+    assert!(e.message.contains("aggregates[0].column"), "{}", e.message);
+}

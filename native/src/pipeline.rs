@@ -1,0 +1,167 @@
+//! Bindings for `omnitide-pipeline`: one call per batch of rows. Columns cross
+//! as typed arrays (keys Uint32Array of dictionary ids, times and values
+//! Float64Array); results come back as typed arrays too.
+
+use napi::bindgen_prelude::*;
+use napi_derive::napi;
+use omnitide_pipeline::{hash_join, IntervalJoin, IntervalJoinConfig, JoinKind, WindowedAggregator};
+
+use crate::error::guard;
+use crate::task;
+
+#[napi(object)]
+pub struct PipelineWindowOutput {
+    pub keys: Uint32Array,
+    pub starts: Float64Array,
+    pub ends: Float64Array,
+    pub panes: Uint32Array,
+    /// Row-major: one value per aggregate per emitted window.
+    pub values: Float64Array,
+    /// Rows of the pushed batch that went to the dead letter, and why (1 bad timestamp, 2 too late).
+    pub dead_rows: Uint32Array,
+    pub dead_reasons: Uint8Array,
+    pub watermark: f64,
+}
+
+fn window_output(e: omnitide_pipeline::Emitted, dead_rows: Vec<u32>, dead_reasons: Vec<u8>, watermark: f64) -> PipelineWindowOutput {
+    PipelineWindowOutput {
+        keys: Uint32Array::new(e.keys),
+        starts: Float64Array::new(e.starts),
+        ends: Float64Array::new(e.ends),
+        panes: Uint32Array::new(e.panes),
+        values: Float64Array::new(e.values),
+        dead_rows: Uint32Array::new(dead_rows),
+        dead_reasons: Uint8Array::new(dead_reasons),
+        watermark,
+    }
+}
+
+#[napi]
+pub struct PipelineWindow {
+    inner: WindowedAggregator,
+}
+
+#[napi]
+impl PipelineWindow {
+    /// `spec` is JSON: `{ window, maxOutOfOrderness, allowedLateness, latePolicy, aggregates, columns }`.
+    #[napi(constructor)]
+    pub fn new(spec: String) -> Result<Self> {
+        guard(|| Ok(Self { inner: WindowedAggregator::from_json(&spec)? }))
+    }
+
+    /// Restores a checkpoint taken by `snapshot` with the same spec.
+    #[napi(factory)]
+    pub fn restore(spec: String, snapshot: &[u8]) -> Result<Self> {
+        guard(|| Ok(Self { inner: WindowedAggregator::restore(&spec, snapshot)? }))
+    }
+
+    /// Adds a batch (bounded by the TS layer to a few thousand rows) and returns what closed.
+    #[napi]
+    pub fn push(&mut self, keys: &[u32], times: &[f64], values: &[f64]) -> Result<PipelineWindowOutput> {
+        guard(|| {
+            let o = self.inner.push(keys, times, values)?;
+            Ok(window_output(o.emitted, o.dead_rows, o.dead_reasons, self.inner.watermark()))
+        })
+    }
+
+    #[napi]
+    pub fn advance_watermark(&mut self, watermark: f64) -> Result<PipelineWindowOutput> {
+        guard(|| {
+            let e = self.inner.advance_watermark(watermark);
+            Ok(window_output(e, Vec::new(), Vec::new(), self.inner.watermark()))
+        })
+    }
+
+    #[napi]
+    pub fn snapshot(&self) -> Result<Uint8Array> {
+        Ok(Uint8Array::new(guard(|| self.inner.snapshot())?))
+    }
+
+    #[napi(getter)]
+    pub fn watermark(&self) -> f64 {
+        self.inner.watermark()
+    }
+
+    #[napi(getter)]
+    pub fn open_windows(&self) -> u32 {
+        self.inner.open_windows() as u32
+    }
+}
+
+#[napi(object)]
+pub struct PipelineJoinPairs {
+    pub left: Uint32Array,
+    /// 0xFFFFFFFF where a left row has no match (left join).
+    pub right: Uint32Array,
+}
+
+/// Batch hash join of two key columns (numbers, or ids of one shared dictionary).
+#[napi]
+pub fn pipeline_hash_join(left: &[f64], right: &[f64], kind: String) -> Result<PipelineJoinPairs> {
+    guard(|| {
+        let p = hash_join(left, right, JoinKind::parse(&kind)?)?;
+        Ok(PipelineJoinPairs { left: Uint32Array::new(p.left), right: Uint32Array::new(p.right) })
+    })
+}
+
+/// `pipelineHashJoin` off the event loop, for large tables.
+#[napi]
+pub fn pipeline_hash_join_async<'e>(
+    env: &'e Env,
+    left: Float64Array,
+    right: Float64Array,
+    kind: String,
+) -> Result<PromiseRaw<'e, PipelineJoinPairs>> {
+    let kind = guard(|| JoinKind::parse(&kind))?;
+    task::spawn(
+        env,
+        move || hash_join(&left, &right, kind),
+        |p| PipelineJoinPairs { left: Uint32Array::new(p.left), right: Uint32Array::new(p.right) },
+    )
+}
+
+#[napi(object)]
+pub struct PipelineIntervalOutput {
+    pub left_ids: Float64Array,
+    pub right_ids: Float64Array,
+    pub expired_ids: Float64Array,
+    pub late_rows: Uint32Array,
+}
+
+#[napi]
+pub struct PipelineIntervalJoin {
+    inner: IntervalJoin,
+}
+
+#[napi]
+impl PipelineIntervalJoin {
+    #[napi(constructor)]
+    pub fn new(lower: f64, upper: f64, max_out_of_orderness: f64) -> Result<Self> {
+        guard(|| Ok(Self { inner: IntervalJoin::new(IntervalJoinConfig { lower, upper, max_out_of_orderness })? }))
+    }
+
+    /// `side` 0 = left, 1 = right; `ids` are the caller's row ids.
+    #[napi]
+    pub fn push(&mut self, side: u32, keys: &[u32], times: &[f64], ids: &[f64]) -> Result<PipelineIntervalOutput> {
+        guard(|| {
+            let o = self.inner.push(side as usize, keys, times, ids)?;
+            Ok(PipelineIntervalOutput {
+                left_ids: Float64Array::new(o.left_ids),
+                right_ids: Float64Array::new(o.right_ids),
+                expired_ids: Float64Array::new(o.expired_ids),
+                late_rows: Uint32Array::new(o.late_rows),
+            })
+        })
+    }
+
+    /// End of both inputs: the ids still buffered, now expired.
+    #[napi]
+    pub fn finish(&mut self) -> Result<Float64Array> {
+        Ok(Float64Array::new(guard(|| Ok(self.inner.finish()))?))
+    }
+
+    #[napi(getter)]
+    pub fn buffered(&self) -> u32 {
+        self.inner.buffered() as u32
+    }
+}

@@ -1,0 +1,640 @@
+/**
+ * Runtime operators. Records travel between operators in batches (arrays);
+ * at the native boundary (aggregate, joins) a batch becomes typed columns:
+ * dictionary-encoded keys (Uint32Array), event times and values
+ * (Float64Array). One native call per batch.
+ */
+import { OmniError } from '../errors.js';
+import { callNative, callNativeAsync } from '../errors.js';
+import { native, type PipelineWindow, type PipelineIntervalJoin, type PipelineWindowOutput } from '../native.js';
+import type { DeadLetter } from './dead-letter.js';
+import type { PipelineNode } from './ir.js';
+import { SinkRecordError, type Sink } from './sinks.js';
+import { ColumnBatch, rowsOf } from './columns.js';
+import { partitionOf } from './partition.js';
+
+/* eslint-disable @typescript-eslint/no-explicit-any */
+type Rec = any;
+
+export interface Ctx {
+  mode: 'batch' | 'stream';
+  batchSize: number;
+  dead(d: DeadLetter): void;
+  emit(output: string, batch: Rec[] | ColumnBatch): Promise<void>;
+  count(id: string, inOut: 'in' | 'out', n: number): void;
+}
+
+export interface Op {
+  readonly node: PipelineNode;
+  push(port: number, batch: Rec[] | ColumnBatch): Promise<void>;
+  /** Input `port` has ended; when all have, flush and return true. */
+  end(port: number): Promise<boolean>;
+  /** Checkpointable state (undefined: stateless). Throws if the operator cannot be checkpointed. */
+  state?(): unknown;
+  restore?(s: unknown): void;
+}
+
+export function show(r: unknown): string {
+  try {
+    const s = JSON.stringify(r);
+    return s === undefined ? String(r) : s.length > 300 ? s.slice(0, 300) + '...' : s;
+  } catch {
+    return String(r);
+  }
+}
+
+export function stageError(node: PipelineNode, record: unknown, cause: unknown): OmniError {
+  const msg = cause instanceof Error ? cause.message : String(cause);
+  const sink = node.op === 'sink';
+  return new OmniError(sink ? 'ERR_OMNI_PIPELINE_SINK' : 'ERR_OMNI_PIPELINE_STAGE', `${sink ? 'sink' : 'stage'} '${node.id}' (${node.op}) failed on record ${show(record)}: ${msg}`, {
+    cause,
+    fields: { stage: node.id, record: show(record) },
+  });
+}
+
+/** Event time in ms from a number, Date or ISO string; NaN otherwise (the native side dead-letters it). */
+export function timeMs(v: unknown): number {
+  if (typeof v === 'number') return v;
+  if (v instanceof Date) return v.getTime();
+  if (typeof v === 'string') return Date.parse(v);
+  return NaN;
+}
+
+abstract class Base implements Op {
+  ended = 0;
+  constructor(
+    readonly node: PipelineNode,
+    readonly ctx: Ctx,
+  ) {}
+  abstract take(port: number, batch: Rec[]): Promise<void>;
+  /** Row operators get rows; columnar ones override `push`. */
+  async push(port: number, batch: Rec[] | ColumnBatch): Promise<void> {
+    await this.take(port, rowsOf(batch));
+  }
+  async flush(): Promise<void> {}
+  async end(_port: number): Promise<boolean> {
+    if (++this.ended < this.node.inputs.length) return false;
+    await this.flush();
+    return true;
+  }
+  async out(batch: Rec[] | ColumnBatch): Promise<void> {
+    if (batch.length === 0) return;
+    this.ctx.count(this.node.id, 'out', batch.length);
+    await this.ctx.emit(this.node.id, batch);
+  }
+}
+
+class MapOp extends Base {
+  override async push(port: number, batch: Rec[] | ColumnBatch) {
+    const n = this.node as Extract<PipelineNode, { op: 'map' | 'filter' }>;
+    if (!n.columnar) return this.take(port, rowsOf(batch));
+    const cols = batch instanceof ColumnBatch ? batch : ColumnBatch.fromRows(batch);
+    let out: unknown;
+    try {
+      out = n.fn(cols);
+    } catch (err) {
+      throw stageError(this.node, `columnar batch of ${cols.length}`, err);
+    }
+    if (n.op === 'filter') {
+      const mask = out as ArrayLike<number>;
+      if (!mask || typeof mask.length !== 'number' || mask.length !== cols.length) throw stageError(this.node, `columnar batch of ${cols.length}`, new Error(`filterColumns must return a mask of length ${cols.length}`));
+      await this.out(cols.select(mask));
+    } else {
+      if (!(out instanceof ColumnBatch)) throw stageError(this.node, `columnar batch of ${cols.length}`, new Error('mapColumns must return a ColumnBatch'));
+      await this.out(out);
+    }
+  }
+  async take(_p: number, batch: Rec[]) {
+    const n = this.node as Extract<PipelineNode, { op: 'map' | 'filter' | 'flatMap' }>;
+    const fn = n.fn;
+    const out: Rec[] = [];
+    let i = 0;
+    try {
+      if (n.op === 'map') for (; i < batch.length; i++) out.push(fn(batch[i]));
+      else if (n.op === 'filter') for (; i < batch.length; i++) (fn(batch[i]) ? out.push(batch[i]) : 0);
+      else for (; i < batch.length; i++) for (const r of fn(batch[i]) as Iterable<Rec>) out.push(r);
+    } catch (err) {
+      throw stageError(this.node, batch[i], err);
+    }
+    await this.out(out);
+  }
+}
+
+/**
+ * User functions on `omnitide/scheduler` workers. A batch is split by
+ * hash(key) into `partitions` slices (input order kept within each); each slice
+ * is one scheduler task returning the output records. All slices of a batch
+ * finish before the next batch is taken, so each key's records are processed
+ * and emitted in order.
+ */
+class ParallelMapOp extends Base {
+  async take(_p: number, batch: Rec[]) {
+    const n = this.node as Extract<PipelineNode, { op: 'parallelMap' }>;
+    const parts: Rec[][] = Array.from({ length: n.partitions }, () => []);
+    for (const r of batch) parts[partitionOf(r[n.key], n.partitions)].push(r);
+    const results = await Promise.all(
+      parts.map(async (slice) => {
+        if (slice.length === 0) return [];
+        let out: unknown;
+        try {
+          out = await n.scheduler.run(n.task, slice);
+        } catch (err) {
+          throw stageError(this.node, slice[0], err);
+        }
+        if (!Array.isArray(out)) throw stageError(this.node, slice[0], new Error(`task '${n.task}' must return an array of records, got ${show(out)}`));
+        return out;
+      }),
+    );
+    await this.out(results.flat());
+  }
+}
+
+class PassOp extends Base {
+  override async push(_p: number, batch: Rec[] | ColumnBatch) {
+    await this.out(batch);
+  }
+  async take() {}
+}
+
+class BranchOp extends Base {
+  async take(_p: number, batch: Rec[]) {
+    const n = this.node as Extract<PipelineNode, { op: 'branch' }>;
+    const outs = new Map<string, Rec[]>(n.branches.map((b) => [b, []]));
+    for (const r of batch) {
+      let b: unknown;
+      try {
+        b = n.fn(r);
+      } catch (err) {
+        throw stageError(this.node, r, err);
+      }
+      const list = outs.get(b as string);
+      if (list) list.push(r);
+      else this.ctx.dead({ stage: n.id, reason: `no branch takes the record (the function returned ${show(b)}, branches: ${n.branches.join(', ')})`, record: r });
+    }
+    for (const [b, list] of outs) {
+      if (list.length === 0) continue;
+      this.ctx.count(n.id, 'out', list.length);
+      await this.ctx.emit(`${n.id}#${b}`, list);
+    }
+  }
+  override async out(): Promise<void> {}
+}
+
+class LookupOp extends Base {
+  async take(_p: number, batch: Rec[]) {
+    const n = this.node as Extract<PipelineNode, { op: 'lookup' }>;
+    await this.out(batch.map((r) => ({ ...r, [n.as]: n.table.get(r[n.on]) })));
+  }
+}
+
+function keyOf(r: Rec, key: string[]): unknown {
+  if (key.length === 1) return r[key[0]];
+  return JSON.stringify(key.map((k) => r[k]));
+}
+
+class DedupeOp extends Base {
+  seen = new Set<unknown>();
+  async take(_p: number, batch: Rec[]) {
+    const n = this.node as Extract<PipelineNode, { op: 'dedupe' }>;
+    const out: Rec[] = [];
+    for (const r of batch) {
+      const k = keyOf(r, n.key);
+      if (!this.seen.has(k)) {
+        this.seen.add(k);
+        out.push(r);
+      }
+    }
+    await this.out(out);
+  }
+  state() {
+    return [...this.seen];
+  }
+  restore(s: unknown) {
+    this.seen = new Set(s as unknown[]);
+  }
+}
+
+function compare(a: unknown, b: unknown): number {
+  if (a === b) return 0;
+  if (a === undefined || a === null) return 1;
+  if (b === undefined || b === null) return -1;
+  return (a as number) < (b as number) ? -1 : (a as number) > (b as number) ? 1 : 0;
+}
+
+class SortOp extends Base {
+  rows: Rec[] = [];
+  async take(_p: number, batch: Rec[]) {
+    for (const r of batch) this.rows.push(r);
+  }
+  override async flush() {
+    const by = (this.node as Extract<PipelineNode, { op: 'sort' }>).by;
+    // Array.prototype.sort is stable: equal keys keep their input order.
+    this.rows.sort((x, y) => {
+      for (const b of by) {
+        const c = compare(x[b.field], y[b.field]);
+        if (c !== 0) return b.desc ? -c : c;
+      }
+      return 0;
+    });
+    const rows = this.rows;
+    this.rows = [];
+    for (let i = 0; i < rows.length; i += this.ctx.batchSize) await this.out(rows.slice(i, i + this.ctx.batchSize));
+  }
+  state(): never {
+    throw new OmniError('ERR_OMNI_INVALID_ARGUMENT', `checkpoint: node '${this.node.id}' (sort) buffers its whole input and cannot be checkpointed`);
+  }
+}
+
+/** Key columns for the native side: numbers as they are, anything else through one shared dictionary. */
+class KeyDictionary {
+  ids = new Map<unknown, number>();
+  /** Small non-negative integer keys (the usual id columns) index an array instead of the Map. */
+  dense: number[] = [];
+  values: unknown[] = [];
+  id(v: unknown): number {
+    if (typeof v === 'number' && v >>> 0 === v && v < 1 << 20) {
+      const d = this.dense[v];
+      if (d !== undefined) return d;
+      const id = this.values.length;
+      this.dense[v] = id;
+      this.values.push(v);
+      return id;
+    }
+    let id = this.ids.get(v);
+    if (id === undefined) {
+      id = this.values.length;
+      this.ids.set(v, id);
+      this.values.push(v);
+    }
+    return id;
+  }
+}
+
+const TWO_52 = 2 ** 52;
+/**
+ * A non-number value for `distinct`, as a double above 2^52: two 32-bit FNV-1a
+ * hashes combined to 52 bits. Hashing (not a dictionary) keeps memory bounded
+ * as HyperLogLog intends; numbers below 2^52 pass through unchanged.
+ */
+function distinctValue(v: unknown): number {
+  if (typeof v === 'number') return v;
+  if (v === undefined || v === null) return NaN;
+  const s = typeof v === 'string' ? v : show(v);
+  let h1 = 0x811c9dc5;
+  let h2 = 0x01000193 ^ s.length;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    h1 = Math.imul(h1 ^ c, 0x01000193);
+    h2 = Math.imul(h2 ^ c, 0x5bd1e995);
+  }
+  return TWO_52 + (h1 >>> 0) * 2 ** 20 + ((h2 >>> 0) & 0xfffff);
+}
+
+/** Marks a window that covers all input (a batch group-by). */
+const GLOBAL_START = -Number.MAX_VALUE;
+
+class AggregateOp extends Base {
+  w: PipelineWindow;
+  spec: string;
+  keys = new KeyDictionary();
+  columns: string[];
+  distinctCols: boolean[];
+  names: string[];
+
+  constructor(node: PipelineNode, ctx: Ctx) {
+    super(node, ctx);
+    const n = node as Extract<PipelineNode, { op: 'aggregate' }>;
+    this.names = Object.keys(n.aggregates);
+    this.columns = [...new Set(Object.values(n.aggregates).filter((a) => a.kind !== 'count').map((a) => a.field!))];
+    this.distinctCols = this.columns.map((c) => Object.values(n.aggregates).some((a) => a.kind === 'distinct' && a.field === c));
+    const o = n.options;
+    // Batch mode: every record is on time (Beam's batch semantics), the watermark jumps to +inf at the end.
+    const batch = ctx.mode === 'batch';
+    this.spec = JSON.stringify({
+      window: n.window,
+      maxOutOfOrderness: batch ? 1e300 : (o?.maxOutOfOrderness ?? 0),
+      allowedLateness: o?.allowedLateness ?? 0,
+      latePolicy: o?.latePolicy ?? 'deadLetter',
+      aggregates: Object.values(n.aggregates).map((a) => ({ kind: a.kind, column: a.kind === 'count' ? 0 : this.columns.indexOf(a.field!), q: a.q ?? 0 })),
+      columns: this.columns.length,
+    });
+    this.w = callNative(() => new native.PipelineWindow(this.spec));
+  }
+
+  override async push(port: number, batch: Rec[] | ColumnBatch) {
+    if (!(batch instanceof ColumnBatch)) return this.take(port, batch);
+    const n = this.node as Extract<PipelineNode, { op: 'aggregate' }>;
+    if (n.key.length !== 1) return this.take(port, batch.toRows());
+    const len = batch.length;
+    const keyCol = batch.columns[n.key[0]] as ArrayLike<unknown>;
+    const keys = new Uint32Array(len);
+    for (let i = 0; i < len; i++) keys[i] = this.keys.id(keyCol[i]);
+    const tf = n.options?.time;
+    const tc = tf === undefined ? undefined : batch.columns[tf];
+    const times = tc instanceof Float64Array ? tc : Float64Array.from({ length: len }, (_, i) => (tc === undefined ? 0 : timeMs((tc as ArrayLike<unknown>)[i])));
+    const width = this.columns.length;
+    let values: Float64Array;
+    const only = width === 1 ? batch.columns[this.columns[0]] : undefined;
+    if (only instanceof Float64Array && !this.distinctCols[0]) values = only;
+    else {
+      values = new Float64Array(len * width);
+      for (let c = 0; c < width; c++) {
+        const col = batch.columns[this.columns[c]] as ArrayLike<unknown> | undefined;
+        for (let i = 0; i < len; i++) {
+          const v = col?.[i];
+          values[i * width + c] = this.distinctCols[c] ? distinctValue(v) : typeof v === 'number' ? v : NaN;
+        }
+      }
+    }
+    const o = callNative(() => this.w.push(keys, times, values));
+    if (o.deadRows.length > 0) {
+      const mask = new Uint8Array(len);
+      for (const r of o.deadRows) mask[r] = 1;
+      const rows = batch.select(mask).toRows();
+      rows.forEach((r, j) => this.ctx.dead({ stage: n.id, record: r, reason: o.deadReasons[j] === 1 ? `event time in field '${tf}' is missing or absurd` : `late: every window of event time ${times[o.deadRows[j]]} closed (watermark passed end + allowedLateness ${n.options?.allowedLateness ?? 0} ms)` }));
+    }
+    await this.emitWindows(o);
+  }
+
+  async take(_p: number, batch: Rec[]) {
+    const n = this.node as Extract<PipelineNode, { op: 'aggregate' }>;
+    const len = batch.length;
+    const keys = new Uint32Array(len);
+    const times = new Float64Array(len);
+    const width = this.columns.length;
+    const values = new Float64Array(len * width);
+    const timeField = n.options?.time;
+    const single = n.key.length === 1 ? n.key[0] : null;
+    for (let i = 0; i < len; i++) {
+      const r = batch[i];
+      keys[i] = this.keys.id(single !== null ? r[single] : keyOf(r, n.key));
+      times[i] = timeField === undefined ? 0 : timeMs(r[timeField]);
+      for (let c = 0; c < width; c++) {
+        const v = r[this.columns[c]];
+        values[i * width + c] = this.distinctCols[c] ? distinctValue(v) : typeof v === 'number' ? v : NaN;
+      }
+    }
+    const o = callNative(() => this.w.push(keys, times, values));
+    for (let j = 0; j < o.deadRows.length; j++) {
+      const r = batch[o.deadRows[j]];
+      this.ctx.dead({
+        stage: n.id,
+        record: r,
+        reason:
+          o.deadReasons[j] === 1
+            ? `event time ${show(timeField === undefined ? undefined : r[timeField])} in field '${timeField}' is missing or absurd`
+            : `late: every window of event time ${times[o.deadRows[j]]} closed (watermark passed end + allowedLateness ${n.options?.allowedLateness ?? 0} ms)`,
+      });
+    }
+    await this.emitWindows(o);
+  }
+
+  async emitWindows(o: PipelineWindowOutput) {
+    const n = this.node as Extract<PipelineNode, { op: 'aggregate' }>;
+    const na = this.names.length;
+    const out: Rec[] = [];
+    for (let i = 0; i < o.keys.length; i++) {
+      const rec: Rec = {};
+      const kv = this.keys.values[o.keys[i]];
+      if (n.key.length === 1) rec[n.key[0]] = kv;
+      else (JSON.parse(kv as string) as unknown[]).forEach((v, k) => (rec[n.key[k]] = v));
+      if (o.starts[i] !== GLOBAL_START) {
+        rec.windowStart = o.starts[i];
+        rec.windowEnd = o.ends[i];
+        rec.pane = o.panes[i];
+      }
+      for (let a = 0; a < na; a++) rec[this.names[a]] = o.values[i * na + a];
+      out.push(rec);
+    }
+    for (let i = 0; i < out.length; i += this.ctx.batchSize) await this.out(out.slice(i, i + this.ctx.batchSize));
+  }
+
+  /** Moves the watermark (idle sources); emits what closes. */
+  async advance(wm: number) {
+    await this.emitWindows(callNative(() => this.w.advanceWatermark(wm)));
+  }
+
+  override async flush() {
+    await this.advance(Infinity);
+  }
+
+  state() {
+    return { window: Buffer.from(callNative(() => this.w.snapshot())).toString('base64'), keys: this.keys.values };
+  }
+
+  restore(s: unknown) {
+    const st = s as { window: string; keys: unknown[] };
+    this.w = callNative(() => native.PipelineWindow.restore(this.spec, Buffer.from(st.window, 'base64')));
+    this.keys = new KeyDictionary();
+    for (const k of st.keys) this.keys.id(k);
+  }
+}
+
+class JoinOp extends Base {
+  sides: [Rec[], Rec[]] = [[], []];
+  /** Columnar batches of each side, while every batch of that side was columnar. */
+  colSides: [ColumnBatch[], ColumnBatch[]] = [[], []];
+  override async push(port: number, batch: Rec[] | ColumnBatch) {
+    if (batch instanceof ColumnBatch && this.sides[port].length === 0) this.colSides[port].push(batch);
+    else {
+      for (const b of this.colSides[port].splice(0)) await this.take(port, b.toRows());
+      await this.take(port, rowsOf(batch));
+    }
+  }
+  async take(port: number, batch: Rec[]) {
+    const side = this.sides[port];
+    for (const r of batch) side.push(r);
+  }
+
+  /**
+   * A columnar left side (inner/anti join) stays columnar: the output gathers
+   * the columns of both sides by the native join's index pairs, with no object per row.
+   */
+  async flushColumnar(): Promise<boolean> {
+    const n = this.node as Extract<PipelineNode, { op: 'join' }>;
+    if (n.kind === 'left' || this.sides[0].length > 0 || this.colSides[0].length === 0) return false;
+    const left = ColumnBatch.concat(this.colSides[0]);
+    const right = this.sides[1].length > 0 || this.colSides[1].length === 0 ? ColumnBatch.fromRows(this.sides[1]) : ColumnBatch.concat(this.colSides[1]);
+    const lk = left.columns[n.on[0]];
+    const rk = right.columns[n.on[1]];
+    if (!lk || !rk || Array.isArray(lk) || Array.isArray(rk)) {
+      return false;
+    }
+    this.colSides = [[], []];
+    this.sides = [[], []];
+    const lf = lk instanceof Float64Array ? lk : Float64Array.from(lk as ArrayLike<number>);
+    const rf = rk instanceof Float64Array ? rk : Float64Array.from(rk as ArrayLike<number>);
+    const pairs = await callNativeAsync(() => native.pipelineHashJoinAsync(lf, rf, n.kind));
+    const bs = this.ctx.batchSize;
+    for (let s = 0; s < pairs.left.length; s += bs) {
+      const li = pairs.left.subarray(s, s + bs);
+      const l = left.gather(li);
+      if (n.kind === 'anti') await this.out(l);
+      else await this.out(new ColumnBatch(li.length, { ...right.gather(pairs.right.subarray(s, s + bs)).columns, ...l.columns }));
+    }
+    return true;
+  }
+
+  override async flush() {
+    if (await this.flushColumnar()) return;
+    for (const port of [0, 1]) for (const b of this.colSides[port].splice(0)) await this.take(port, b.toRows());
+    const n = this.node as Extract<PipelineNode, { op: 'join' }>;
+    const [l, r] = this.sides;
+    this.sides = [[], []];
+    const lk = l.map((x) => x[n.on[0]]);
+    const rk = r.map((x) => x[n.on[1]]);
+    const numeric = lk.every((k) => typeof k === 'number') && rk.every((k) => typeof k === 'number');
+    let lf: Float64Array;
+    let rf: Float64Array;
+    if (numeric) {
+      lf = Float64Array.from(lk as number[]);
+      rf = Float64Array.from(rk as number[]);
+    } else {
+      // Missing keys (undefined/null) become NaN: they never match, as SQL NULL.
+      const dict = new KeyDictionary();
+      const enc = (k: unknown) => (k === undefined || k === null ? NaN : dict.id(typeof k === 'number' ? k : `${typeof k}:${String(k)}`));
+      lf = Float64Array.from(lk, enc);
+      rf = Float64Array.from(rk, enc);
+    }
+    const pairs = await callNativeAsync(() => native.pipelineHashJoinAsync(lf, rf, n.kind));
+    const bs = this.ctx.batchSize;
+    for (let s = 0; s < pairs.left.length; s += bs) {
+      const out: Rec[] = [];
+      const e = Math.min(pairs.left.length, s + bs);
+      for (let i = s; i < e; i++) {
+        const a = l[pairs.left[i]];
+        if (n.kind === 'anti') out.push(a);
+        else {
+          const j = pairs.right[i];
+          out.push(j === 0xffffffff ? { ...a } : { ...r[j], ...a });
+        }
+      }
+      await this.out(out);
+    }
+  }
+  state(): never {
+    throw new OmniError('ERR_OMNI_INVALID_ARGUMENT', `checkpoint: node '${this.node.id}' (hash join) buffers its inputs and cannot be checkpointed`);
+  }
+}
+
+class IntervalJoinOp extends Base {
+  j: PipelineIntervalJoin;
+  rows = [new Map<number, Rec>(), new Map<number, Rec>()];
+  keys = new KeyDictionary();
+  nextId = 0;
+  constructor(node: PipelineNode, ctx: Ctx) {
+    super(node, ctx);
+    const n = node as Extract<PipelineNode, { op: 'intervalJoin' }>;
+    this.j = callNative(() => new native.PipelineIntervalJoin(n.between[0], n.between[1], ctx.mode === 'batch' ? 1e300 : n.maxOutOfOrderness));
+  }
+  async take(port: number, batch: Rec[]) {
+    const n = this.node as Extract<PipelineNode, { op: 'intervalJoin' }>;
+    const len = batch.length;
+    const keys = new Uint32Array(len);
+    const times = new Float64Array(len);
+    const ids = new Float64Array(len);
+    const store = this.rows[port];
+    for (let i = 0; i < len; i++) {
+      const r = batch[i];
+      keys[i] = this.keys.id(r[n.on[port]]);
+      times[i] = timeMs(r[n.time[port]]);
+      ids[i] = this.nextId++;
+      store.set(ids[i], r);
+    }
+    const o = callNative(() => this.j.push(port, keys, times, ids));
+    for (const row of o.lateRows) {
+      store.delete(ids[row]);
+      this.ctx.dead({ stage: n.id, record: batch[row], reason: `late or absurd event time ${show(batch[row][n.time[port]])} for the ${port === 0 ? 'left' : 'right'} side (behind the join watermark)` });
+    }
+    const out: Rec[] = [];
+    for (let i = 0; i < o.leftIds.length; i++) out.push({ left: this.rows[0].get(o.leftIds[i]), right: this.rows[1].get(o.rightIds[i]) });
+    this.forget(o.expiredIds);
+    await this.out(out);
+  }
+  forget(ids: Float64Array) {
+    for (const id of ids) {
+      this.rows[0].delete(id);
+      this.rows[1].delete(id);
+    }
+  }
+  override async flush() {
+    this.forget(callNative(() => this.j.finish()));
+  }
+  state(): never {
+    throw new OmniError('ERR_OMNI_INVALID_ARGUMENT', `checkpoint: node '${this.node.id}' (interval join) cannot be checkpointed yet`);
+  }
+}
+
+class SinkOp extends Base {
+  written = 0;
+  override async push(port: number, batch: Rec[] | ColumnBatch) {
+    const n = this.node as Extract<PipelineNode, { op: 'sink' }>;
+    if (!(batch instanceof ColumnBatch) || !n.sink.columnar || n.schema) return this.take(port, rowsOf(batch));
+    try {
+      await (n.sink as unknown as Sink<ColumnBatch>).write(batch as never);
+    } catch (err) {
+      throw stageError(this.node, `columnar batch of ${batch.length}`, err);
+    }
+    this.written += batch.length;
+    this.ctx.count(n.id, 'out', batch.length);
+  }
+  async take(_p: number, batch: Rec[]) {
+    const n = this.node as Extract<PipelineNode, { op: 'sink' }>;
+    let rows = batch;
+    if (n.schema) {
+      rows = [];
+      for (const r of batch) {
+        const v = n.schema.safeParse(r);
+        if (v.success) rows.push(v.data);
+        else this.ctx.dead({ stage: n.id, record: r, reason: `rejected by the sink schema: ${v.error.issues.map((i) => `${i.path.join('.') || '(record)'}: ${i.message}`).join('; ')}` });
+      }
+    }
+    try {
+      await (n.sink as Sink<Rec>).write(rows);
+    } catch (err) {
+      const idx = err instanceof SinkRecordError ? err.index : 0;
+      throw stageError(this.node, rows[idx], err instanceof SinkRecordError ? err.cause : err);
+    }
+    this.written += rows.length;
+    this.ctx.count(n.id, 'out', rows.length);
+  }
+  override async flush() {
+    const n = this.node as Extract<PipelineNode, { op: 'sink' }>;
+    try {
+      await n.sink.close?.();
+    } catch (err) {
+      throw new OmniError('ERR_OMNI_PIPELINE_SINK', `sink '${n.id}' failed to close: ${(err as Error).message}`, { cause: err, fields: { stage: n.id } });
+    }
+  }
+}
+
+export function makeOp(node: PipelineNode, ctx: Ctx): Op {
+  switch (node.op) {
+    case 'map':
+    case 'filter':
+    case 'flatMap':
+      return new MapOp(node, ctx);
+    case 'union':
+      return new PassOp(node, ctx);
+    case 'parallelMap':
+      return new ParallelMapOp(node, ctx);
+    case 'branch':
+      return new BranchOp(node, ctx);
+    case 'lookup':
+      return new LookupOp(node, ctx);
+    case 'dedupe':
+      return new DedupeOp(node, ctx);
+    case 'sort':
+      return new SortOp(node, ctx);
+    case 'aggregate':
+      return new AggregateOp(node, ctx);
+    case 'join':
+      return new JoinOp(node, ctx);
+    case 'intervalJoin':
+      return new IntervalJoinOp(node, ctx);
+    case 'sink':
+      return new SinkOp(node, ctx);
+    case 'source':
+      throw new OmniError('ERR_OMNI_INTERNAL', 'sources are driven by the engine');
+  }
+}
