@@ -185,7 +185,7 @@ async function main() {
     const events = eventsBench();
     const decisions = await decisionsBench(root);
     const latency = await latencyBench(root);
-    save('autoblock', { lines, events, decisions, latency, note: 'single run on a shared, loaded machine' });
+    save('autoblock', { lines, events, decisions, latency });
   } finally {
     rmSync(root, { recursive: true, force: true });
   }

@@ -210,7 +210,6 @@ async function main() {
     }
     rmSync(state, { recursive: true, force: true });
   }
-  results.note = 'taken on a shared 2-core machine under load from other builds/tests';
   save('chaos', results);
 }
 

@@ -102,7 +102,6 @@ async function main() {
   const lintMs = now() - a;
 
   const results = {
-    note: 'taken on a shared 2-core machine under heavy load (load average ~12-20); ratios are from the same run',
     compile50: { perSec: compilePerSec, p50Ms: pct(compileMs, 50), p95Ms: pct(compileMs, 95), samples: compileMs.length, goal: '>= 1000/s, p95 < 100 ms' },
     fmt50: { p50Ms: pct(checkMs, 50) },
     decisions: {

@@ -4,8 +4,8 @@
  * saves everything to bench/results/<system>.json.
  */
 import Benchmark from 'benchmark';
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { cpus } from 'node:os';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
 
 export interface Case {
@@ -95,11 +95,23 @@ export function ratio(results: Result[], group: string, a: string, b: string): n
   return x && y ? x.unitsPerSec / y.unitsPerSec : NaN;
 }
 
+// The 1-minute load average when the bench process started: the figures mean little if other work was running.
+const loadAtStart = loadavg()[0];
+
+/** Which addon ran (release or debug, and its glibc floor), from the build's own record. */
+function addonBuild(): unknown {
+  try {
+    return JSON.parse(readFileSync(join(__dirname, '..', 'bindings', 'build-info.json'), 'utf8'));
+  } catch {
+    return 'unknown (bindings/build-info.json missing)';
+  }
+}
+
 export function save(system: string, data: Record<string, unknown>): void {
   const dir = join(__dirname, 'results');
   mkdirSync(dir, { recursive: true });
   const file = join(dir, `${system}.json`);
-  writeFileSync(file, JSON.stringify({ system, date: new Date().toISOString(), node: process.version, cpus: cpus().length, cpu: cpus()[0]?.model, ...data }, null, 2) + '\n');
+  writeFileSync(file, JSON.stringify({ system, date: new Date().toISOString(), node: process.version, cpus: cpus().length, cpu: cpus()[0]?.model, loadAverageAtStart: loadAtStart, loadAverageAtEnd: loadavg()[0], addon: addonBuild(), ...data }, null, 2) + '\n');
   console.log(`\nsaved ${file}`);
 }
 

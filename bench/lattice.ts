@@ -213,7 +213,6 @@ async function main() {
   console.log(`\nincremental add of one object into ${startSize} concepts (${n} objects)   (goal: median <= 1 ms)`);
   console.log(`  median ${median(adds).toFixed(3)} ms   p95 ${pct(adds, 0.95).toFixed(3)} ms   (lattice now ${small.size} concepts)`);
   out.incremental = { startConcepts: startSize, objects: n, medianMs: median(adds), p95Ms: pct(adds, 0.95), endConcepts: small.size };
-  out.note = 'figures taken on a 2-core machine shared with ~7 other builds (load average ~15-20), debug addon with the lattice crate at opt-level 3';
 
   save('lattice', out);
 }

@@ -101,7 +101,7 @@ async function main() {
     console.log(`  river ${'error' in r ? `unavailable: ${r.error}` : `${f(riverRate).padStart(27)} samples/s   accuracy ${(r.accuracy * 100).toFixed(2)}% (first ${N_RIVER})`}`);
     console.log(`  predictOne latency p50 ${p50.toFixed(2)} µs  p95 ${p95.toFixed(2)} µs  p99 ${p99.toFixed(2)} µs`);
   }
-  save('learn', { samples: N, riverSamples: N_RIVER, features: D, results, note: 'taken on a shared 2-core machine under load' });
+  save('learn', { samples: N, riverSamples: N_RIVER, features: D, results });
 }
 
 main().catch((e) => {

@@ -222,7 +222,6 @@ async function main() {
     p95ChunkLatencyMs: col.p95ms,
     batch: t,
     ratios,
-    note: 'debug addon build (pipeline crate at opt-level 3); machine shared and loaded while measuring',
   });
 }
 

@@ -75,7 +75,7 @@ async function copulasPeer(columns: Record<string, number[]>, rows: number, seed
 }
 
 async function main() {
-  const result: Record<string, unknown> = { note: 'debug addon (omnitide-synth at opt-level 3), machine shared and loaded' };
+  const result: Record<string, unknown> = {};
 
   // Rule-based, non-faker fields: native columns.
   const schema = ruleSchema(ROWS);
