@@ -6,7 +6,8 @@ import { join } from 'node:path';
 
 export const NATS_SERVER = ['/usr/sbin/nats-server', '/usr/bin/nats-server'].find((p) => existsSync(p)) ?? null;
 
-async function freePort(): Promise<number> {
+/** A TCP port that was free on loopback a moment ago. */
+export async function freePort(): Promise<number> {
   return new Promise((res, rej) => {
     const s = createServer();
     s.once('error', rej);

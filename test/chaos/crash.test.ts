@@ -21,6 +21,8 @@ if (!hasBpftool) {
   console.warn('!!! bpftool not installed: the SIGKILL test checks XDP with `ip link` only !!!');
 }
 
+// Skipped (loudly, with the reason printed by test/kernel/env.ts) only without root or with
+// OMNITIDE_SKIP_KERNEL_TESTS=1: XDP, network namespaces and cgroupfs need CAP_BPF/CAP_NET_ADMIN/CAP_SYS_ADMIN. CI runs as root.
 describe.skipIf(skipReason)('omnitide/chaos leaves nothing behind', () => {
   let net: Netns;
   const base = `/omni-chaos-crash-${process.pid}`;

@@ -8,6 +8,8 @@ import { action, experiment, netemAvailable, probe, runExperiment, runProbe, sta
 import { xdp } from '../../ts/kernel/index.js';
 import { hasXdp, netnsWithService, sh, skipReason, tempStateDir, until, type Netns } from './env.js';
 
+// Skipped (loudly, with the reason printed by test/kernel/env.ts) only without root or with
+// OMNITIDE_SKIP_KERNEL_TESTS=1: XDP, network namespaces and cgroupfs need CAP_BPF/CAP_NET_ADMIN/CAP_SYS_ADMIN. CI runs as root.
 describe.skipIf(skipReason)('omnitide/chaos network faults on a service in a namespace', () => {
   let net: Netns;
   const state = tempStateDir();

@@ -5,6 +5,7 @@ import { join, resolve } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import * as c from '../../ts/contracts/index.js';
 import { OmniError } from '../../ts/errors.js';
+import { thrown } from '../helpers/thrown.js';
 
 const SCHEMA = `entity Group;
 entity User in [Group] { dept: String, level: Long, manager?: User };
@@ -22,16 +23,6 @@ assert never permit when { principal in Group::"contractors" && action == Action
 assert never permit when { action == Action::"edit" };
 `;
 const u = (type: string, id: string) => ({ type, id });
-
-function thrown(f: () => unknown): OmniError {
-  try {
-    f();
-  } catch (e) {
-    expect(e).toBeInstanceOf(OmniError);
-    return e as OmniError;
-  }
-  throw new Error('expected a throw');
-}
 
 describe('diagnostics (snapshot-tested messages)', () => {
   it('type errors carry line:column, a caret, an explanation and did-you-mean', () => {

@@ -4,19 +4,11 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { OmniError } from '../../ts/errors.js';
 import * as lat from '../../ts/lattice/index.js';
+import { thrown as err } from '../helpers/thrown.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'omni-lat-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-function err(f: () => unknown): OmniError {
-  try {
-    f();
-  } catch (e) {
-    expect(e).toBeInstanceOf(OmniError);
-    return e as OmniError;
-  }
-  throw new Error('expected an OmniError');
-}
 async function errAsync(f: () => Promise<unknown>): Promise<OmniError> {
   try {
     await f();

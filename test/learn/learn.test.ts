@@ -1,16 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { OmniError } from '../../ts/errors.js';
 import { createDetector, createModel, hashFeatures, loadModel, type ModelKind, type ModelOptions } from '../../ts/learn/index.js';
-
-function err(f: () => unknown): OmniError {
-  try {
-    f();
-  } catch (e) {
-    expect(e).toBeInstanceOf(OmniError);
-    return e as OmniError;
-  }
-  throw new Error('expected a throw');
-}
+import { thrown as err } from '../helpers/thrown.js';
 
 /** A deterministic stream: 4 features, label = a noisy linear rule, a few missing values. */
 function stream(n: number, seed = 1): { x: Float64Array; y: Float64Array; target: Float64Array } {

@@ -5,28 +5,16 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { partitionOf } from '../../ts/pipeline/index.js';
-import { NATS_SERVER } from '../autoblock/natscluster.js';
+import { NATS_SERVER, freePort } from '../autoblock/natscluster.js';
 import { events } from './data.js';
 
 const dir = mkdtempSync(join(tmpdir(), `omni-pipe-nats-${process.pid}-`));
 let server: ChildProcess | null = null;
 let url = '';
-
-async function freePort(): Promise<number> {
-  return new Promise((res, rej) => {
-    const s = createServer();
-    s.once('error', rej);
-    s.listen(0, '127.0.0.1', () => {
-      const p = (s.address() as { port: number }).port;
-      s.close(() => res(p));
-    });
-  });
-}
 
 async function ready(deadlineMs = 30_000) {
   const { connect } = await import('nats');

@@ -1,16 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import * as sym from '../../ts/symbolic/index.js';
 import { OmniError } from '../../ts/errors.js';
-
-function err(f: () => unknown): OmniError {
-  try {
-    f();
-  } catch (e) {
-    expect(e).toBeInstanceOf(OmniError);
-    return e as OmniError;
-  }
-  throw new Error('expected a throw');
-}
+import { thrown as err } from '../helpers/thrown.js';
 
 describe('symbolic: issue 11 regressions', () => {
   it('accepts the documented factor limits, and timeMs bounds factor', () => {

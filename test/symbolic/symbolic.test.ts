@@ -5,16 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as sym from '../../ts/symbolic/index.js';
 import { OmniError } from '../../ts/errors.js';
-
-function err(f: () => unknown): OmniError {
-  try {
-    f();
-  } catch (e) {
-    expect(e).toBeInstanceOf(OmniError);
-    return e as OmniError;
-  }
-  throw new Error('expected a throw');
-}
+import { thrown as err } from '../helpers/thrown.js';
 
 describe('parse and print', () => {
   it('keeps the mathjs quirks', () => {

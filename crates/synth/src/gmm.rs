@@ -154,11 +154,7 @@ impl Mixture {
 
     /// `sample`, with every row that equals a real row redrawn; returns the table and how many were redrawn.
     pub fn sample_private(&self, rows: usize, seed: u64) -> Result<(Table, usize)> {
-        let mut t = self.sample(rows, seed)?;
-        let n = crate::privacy::replace_copies(&mut t, &self.real, |k, round| {
-            self.sample(k, seed ^ round.wrapping_mul(0x9e37_79b9_7f4a_7c15))
-        })?;
-        Ok((t, n))
+        crate::privacy::sample_without_copies(&self.real, rows, seed, |k, s| self.sample(k, s))
     }
 
     pub fn sample(&self, rows: usize, seed: u64) -> Result<Table> {

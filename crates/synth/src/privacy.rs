@@ -28,6 +28,19 @@ pub fn row_keys(t: &Table) -> FxHashSet<Vec<u64>> {
 
 /// Replaces rows of `out` found in `real` with fresh draws from `draw(n, round)`
 /// (a sample of n rows with a seed derived from the round). Returns how many were replaced.
+/// `sample(rows, seed)` with every row equal to a real one redrawn from reseeded samples; returns the table
+/// and how many rows were redrawn. One definition for every generative model.
+pub fn sample_without_copies(
+    real: &FxHashSet<Vec<u64>>,
+    rows: usize,
+    seed: u64,
+    sample: impl Fn(usize, u64) -> Result<Table>,
+) -> Result<(Table, usize)> {
+    let mut t = sample(rows, seed)?;
+    let n = replace_copies(&mut t, real, |k, round| sample(k, seed ^ round.wrapping_mul(0x9e37_79b9_7f4a_7c15)))?;
+    Ok((t, n))
+}
+
 pub fn replace_copies(out: &mut Table, real: &FxHashSet<Vec<u64>>, mut draw: impl FnMut(usize, u64) -> Result<Table>) -> Result<usize> {
     let mut bad: Vec<usize> = (0..out.n_rows()).filter(|&i| real.contains(&row_key(out, i))).collect();
     let replaced = bad.len();
