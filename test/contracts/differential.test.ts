@@ -44,12 +44,12 @@ async function compareAll(policies: string, seed: number, nRequests: number) {
 }
 
 describe('contracts vs Cedar (cedar-wasm oracle)', () => {
-  it('agrees on the hand-written corpus', async () => {
+  it('agrees on the hand-written corpus', { timeout: 180_000 }, async () => {
     for (const [k, p] of HANDWRITTEN.entries()) {
       for (let s = 1; s <= 3; s++) await compareAll(p, 1000 * k + s, 60);
     }
   });
-  it('agrees on generated policy sets, entity stores and requests', async () => {
+  it('agrees on generated policy sets, entity stores and requests', { timeout: 180_000 }, async () => {
     const r = rng(4242);
     let allows = 0, total = 0;
     for (let k = 0; k < 40; k++) {
