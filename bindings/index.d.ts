@@ -466,6 +466,15 @@ export declare function contractsCall(op: string, args: string): string
 /** The same operation on the libuv pool (prove, diff, check with analysis, large batches). */
 export declare function contractsCallAsync(op: string, args: string): Promise<string>
 
+/** Compiles a contract's access policies to WebAssembly module bytes. */
+export declare function contractsCompileWasm(source: string, file: string): Uint8Array
+
+/** Encodes requests (JSON array) for a compiled module's `authorize`, laid out at `base`. */
+export declare function contractsWasmEncodeRequests(requests: string, base: number): Uint8Array
+
+/** Encodes an entity store (JSON) for a compiled module's `load`, laid out at address `base`. */
+export declare function contractsWasmEncodeStore(entities: string, base: number): Uint8Array
+
 /**
  * Raises a Rust panic inside the binding; the test suite uses it to prove
  * panics surface as `ERR_OMNI_INTERNAL` errors instead of aborting Node.
