@@ -518,29 +518,61 @@ impl XdpFilter {
 
     /// Many drop rules in one call, all-or-nothing: every entry is validated
     /// first (a bad one is refused with its index, `rules[i].…`, before anything
-    /// is written), then written; if a map write fails, the entries this call
-    /// already wrote get their previous values back. Returns how many were
-    /// written. The maps are LPM tries, which take single updates only, so this
-    /// saves the per-rule crossing and validation on the caller's side.
+    /// is written); the previous value of every slot is read, then the new ones
+    /// are written with one BPF_MAP_UPDATE_BATCH per map (single updates where
+    /// the kernel has no batch op) and the removals (probability 0) deleted.
+    /// If a write fails, every slot of the call gets its previous value back.
+    /// A later entry for the same CIDR wins, as in a loop of set_drop.
+    /// Returns how many entries were given.
     pub fn set_drop_many(&self, rules: &[(Option<String>, f64)]) -> Result<usize> {
         self.check_open()?;
-        let writes: Vec<DropWrite> = rules
+        let parsed: Vec<DropWrite> = rules
             .iter()
             .enumerate()
             .map(|(i, (c, p))| DropWrite::parse(&format!("rules[{i}]."), c.as_deref(), *p))
             .collect::<Result<_>>()?;
-        let mut previous: Vec<u32> = Vec::with_capacity(writes.len());
-        for (i, w) in writes.iter().enumerate() {
-            let old = match self.read_drop(w) {
-                Ok(v) => v,
-                Err(e) => return Err(self.restore_drops(&writes[..i], &previous, e)),
-            };
-            if let Err(e) = self.write_drop(w, w.threshold) {
-                return Err(self.restore_drops(&writes[..i], &previous, e));
-            }
-            previous.push(old);
+        // last entry per slot wins
+        let mut last: HashMap<(&'static str, Vec<u8>), usize> = HashMap::new();
+        for (i, w) in parsed.iter().enumerate() {
+            last.insert((w.map, w.key.clone()), i);
         }
-        Ok(writes.len())
+        let mut idx: Vec<usize> = last.into_values().collect();
+        idx.sort_unstable();
+        let writes: Vec<&DropWrite> = idx.iter().map(|&i| &parsed[i]).collect();
+        let mut previous = Vec::with_capacity(writes.len());
+        for w in &writes {
+            previous.push(self.read_drop(w)?);
+        }
+        let restore = |cause: Error| self.restore_drops(&writes, &previous, cause);
+        for map in ["omni_config", "omni_drop4", "omni_drop6"] {
+            let (mut keys, mut values) = (Vec::new(), Vec::new());
+            for w in writes.iter().filter(|w| w.map == map && (map == "omni_config" || w.threshold != 0)) {
+                keys.extend_from_slice(&w.key);
+                let mut v = [0u8; 8];
+                v[..4].copy_from_slice(&w.threshold.to_ne_bytes());
+                values.extend_from_slice(&v);
+            }
+            if let Some(first) = writes.iter().find(|w| w.map == map) {
+                if !keys.is_empty() {
+                    if let (_, Err(e)) = sys::update_batch(self.fd(map), &keys, &values, first.key.len(), 8) {
+                        return Err(restore(map_write_err(map, &e)));
+                    }
+                }
+            }
+            // removals of slots that hold a rule (absent ones need nothing)
+            let gone: Vec<u8> = writes
+                .iter()
+                .zip(&previous)
+                .filter(|(w, old)| w.map == map && map != "omni_config" && w.threshold == 0 && **old != 0)
+                .flat_map(|(w, _)| w.key.iter().copied())
+                .collect();
+            if let Some(first) = writes.iter().find(|w| w.map == map) {
+                if let Err(e) = sys::delete_batch_present(self.fd(map), &gone, first.key.len()) {
+                    return Err(restore(Error::io("clearing drop rules", &e)));
+                }
+            }
+        }
+        Ok(rules.len())
     }
 
     /// The current threshold of a drop rule's slot (0 when absent).
@@ -562,7 +594,7 @@ impl XdpFilter {
 
     /// Puts back the previous values of the entries a failed batch wrote, newest
     /// first; a restore that fails is reported with the cause, never dropped.
-    fn restore_drops(&self, written: &[DropWrite], previous: &[u32], cause: Error) -> Error {
+    fn restore_drops(&self, written: &[&DropWrite], previous: &[u32], cause: Error) -> Error {
         let failed: Vec<String> =
             written.iter().zip(previous).rev().filter_map(|(w, old)| self.write_drop(w, *old).err().map(|e| e.message)).collect();
         if failed.is_empty() {

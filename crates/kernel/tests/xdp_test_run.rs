@@ -158,6 +158,28 @@ fn drop_rules_in_one_batch_all_or_nothing() {
     assert_eq!(f.set_drop_many(&clear).unwrap(), 3);
     assert!(f.drop_rules().unwrap().is_empty());
     assert_eq!(f.set_drop_many(&[]).unwrap(), 0);
+    // a later entry for the same CIDR wins, as in a loop of set_drop
+    f.set_drop_many(&[(p("203.0.113.0/24"), 1.0), (p("203.0.113.0/24"), 0.0)]).unwrap();
+    assert!(f.drop_rules().unwrap().is_empty());
+    f.set_drop_many(&[(p("203.0.113.0/24"), 0.0), (p("203.0.113.0/24"), 1.0)]).unwrap();
+    assert_eq!(f.drop_rules().unwrap().len(), 1);
+    f.set_drop(Some("203.0.113.0/24"), 0.0).unwrap();
+}
+
+#[test]
+#[ignore = "needs root (CAP_BPF, CAP_NET_ADMIN, CAP_SYS_ADMIN): run as root with `cargo test -p omnitide-kernel -- --ignored` (npm test does)"]
+fn drop_rule_batch_that_overflows_the_map_is_rolled_back() {
+    let f = XdpFilter::load_unattached().unwrap();
+    f.set_drop(Some("198.51.100.0/24"), 0.25).unwrap();
+    // the IPv4 drop map holds 65,536 rules: one exists, so the 65,536th new one fails in the kernel
+    let mut rules = vec![(Some("198.51.100.0/24".to_string()), 1.0)];
+    rules.extend((0..65_536u32).map(|i| (Some(format!("11.{}.{}.{}/32", i >> 16, (i >> 8) & 255, i & 255)), 1.0)));
+    let e = f.set_drop_many(&rules).unwrap_err();
+    assert!(e.message.contains("nothing from this call was kept"), "{}", e.message);
+    let left = f.drop_rules().unwrap();
+    assert_eq!(left.len(), 1, "the earlier writes of the failed batch were undone");
+    assert_eq!(left[0].cidr.as_deref(), Some("198.51.100.0/24"));
+    assert!((left[0].probability - 0.25).abs() < 1e-6, "the changed rule got its old probability back");
 }
 
 #[test]
