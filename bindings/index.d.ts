@@ -320,6 +320,12 @@ export declare class SymbolicCompiled {
 export declare class SynthModel {
   /** `rows` synthetic rows (same seed, same rows); with `rejectCopies`, rows equal to a real row are redrawn. */
   sampleAsync(rows: number, seed: number, rejectCopies?: boolean | undefined | null): Promise<SynthSample>
+  /** The model as bytes (`OMNISYN` format: versioned, checksummed; see `omnitide_synth::saved`). */
+  save(): Uint8Array
+  /** A model saved by `save`; damaged or foreign bytes are refused with the reason. */
+  static load(bytes: Uint8Array): SynthModel
+  /** `copula` or `mixture`. */
+  get strategy(): string
   /**
    * What was fitted, as JSON: the strategy, columns and (copula) the
    * normal-score correlation matrix or (mixture) the EM summary.
