@@ -346,6 +346,9 @@ export declare class XdpFilterHandle {
   clearRateLimit(cidr: string): boolean
   rateLimits(): Array<XdpRateRuleJs>
   setDrop(cidr: string | undefined | null, probability: number): void
+  /** All-or-nothing batch of drop rules (a bad entry refuses the whole batch with its index). */
+  setDropMany(rules: Array<XdpDropRuleJs>): number
+  setDropManyAsync(rules: Array<XdpDropRuleJs>): Promise<number>
   dropRules(): Array<XdpDropRuleJs>
   stats(): XdpStatsJs
   resetStats(): void
