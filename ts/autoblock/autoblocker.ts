@@ -23,6 +23,7 @@ import { Detector, detectorSchema, type Detection, type DetectorConfig, type Sec
 import { fastifyHook, httpMiddleware, type Enforcer, type MiddlewareOptions } from './enforce.js';
 import { FileTail, JournalSource, SyslogSource, type Source, type SyslogOptions } from './sources.js';
 import { canonicalValue, DecisionTable } from './table.js';
+import { Outbox } from './outbox.js';
 
 /** Which signed decisions this node accepts (from its own domain and others). */
 export interface TrustPolicy {
@@ -146,6 +147,8 @@ export class Autoblocker extends EventEmitter {
   readonly #sources: Source[] = [];
   readonly #trust: TrustPolicy;
   readonly #transport: Transport | undefined;
+  /** decisions handed to the transport and not yet stored by it (on disk) */
+  readonly #outbox: Outbox | null;
   readonly #throttle: { pps: number; burst: number };
   readonly #publicKey: Uint8Array;
   readonly #dir: string;
@@ -162,6 +165,7 @@ export class Autoblocker extends EventEmitter {
     enforcers: Enforcer[];
     trust: TrustPolicy;
     transport?: Transport;
+    outbox: Outbox | null;
     throttle: { pps: number; burst: number };
     publicKey: Uint8Array;
   }) {
@@ -175,6 +179,7 @@ export class Autoblocker extends EventEmitter {
     this.#enforcers = init.enforcers;
     this.#trust = init.trust;
     this.#transport = init.transport;
+    this.#outbox = init.outbox;
     this.#throttle = init.throttle;
     this.#publicKey = init.publicKey;
   }
@@ -212,11 +217,16 @@ export class Autoblocker extends EventEmitter {
         enforcers: o.enforcers ?? [],
         trust,
         transport: o.transport,
+        outbox: o.transport ? Outbox.open(join(dir, 'outbox.jsonl'), o.durability !== 'none') : null,
         throttle: o.throttle ?? { pps: 10, burst: 20 },
         publicKey: key.publicKey,
       });
       await ab.#replay();
-      if (o.transport) await o.transport.start((env) => ab.#enqueue(() => ab.#deliver(env)), log);
+      const unsent = await ab.#replayOutbox();
+      if (o.transport) {
+        await o.transport.start((env) => ab.#enqueue(() => ab.#deliver(env)), log);
+        if (unsent.length) ab.#publish(unsent);
+      }
       return ab;
     } catch (err) {
       if (ledger) await ledger.close();
@@ -374,13 +384,16 @@ export class Autoblocker extends EventEmitter {
       // enforced here at once (the cluster may be down); logged when the stream
       // delivers it back, in stream order like on every other node
       const local = issued.map((i, k) => ({ ...bodies[k], id: i.id, envelope: i.envelope, logIndex: null }) as Decision);
+      // durable before it is enforced or returned: a node closed while the
+      // cluster is unreachable publishes it again when it reopens
+      this.#outbox!.append(envs);
       await this.#enqueue(async () => {
         for (const d of local) {
           this.#unlogged.set(d.id, d);
           await this.#apply(d);
         }
       });
-      void this.#transport.publish(envs).catch((err) => this.#log.error({ err }, 'autoblock: publish failed'));
+      this.#publish(envs);
       return local;
     }
     return this.#enqueue(async () => {
@@ -395,6 +408,46 @@ export class Autoblocker extends EventEmitter {
       for (const d of out) await this.#apply(d);
       return out;
     });
+  }
+
+  /** Hands envelopes to the transport; the outbox forgets them once stored. */
+  #publish(envs: string[]): void {
+    this.#transport!.publish(envs).then(
+      () => {
+        if (!this.#closed) this.#outbox!.settle(envs);
+      },
+      (err) => {
+        // closed before the cluster stored them: they stay in the outbox
+        if (!this.#closed) this.#log.error({ err }, 'autoblock: publish failed');
+      },
+    );
+  }
+
+  /**
+   * Decisions left in the outbox by a previous run: those the ledger already
+   * holds were stored and delivered (dropped from the outbox); the others are
+   * enforced again and returned for publishing.
+   */
+  async #replayOutbox(): Promise<string[]> {
+    if (!this.#outbox) return [];
+    const unsent: string[] = [];
+    const logged: string[] = [];
+    for (const env of this.#outbox.pending) {
+      const c = this.#check(env);
+      if (!c.ok) {
+        this.#reject(c.rejection);
+        logged.push(env);
+      } else if (this.#index.has(c.id)) logged.push(env);
+      else {
+        const d: Decision = { ...c.body, id: c.id, envelope: JSON.parse(env), logIndex: null };
+        this.#unlogged.set(d.id, d);
+        await this.#apply(d);
+        unsent.push(env);
+      }
+    }
+    this.#outbox.settle(logged);
+    if (unsent.length) this.#log.info({ pending: unsent.length }, 'autoblock: republishing decisions from the outbox');
+    return unsent;
   }
 
   /** Adds this domain's signature to a decision of another domain (k-of-n global decisions). */
