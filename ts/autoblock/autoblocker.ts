@@ -706,9 +706,13 @@ export class Autoblocker extends EventEmitter {
   }
 
   /** `journalctl -o json -f` into the jails (cursor kept in `<dir>/journal.cursor`). */
-  journald(opts: { jail?: string; matches?: string[]; journalctl?: string } = {}): JournalSource {
+  journald(opts: { jail?: string; matches?: string[]; files?: string[]; journalctl?: string } = {}): JournalSource {
     this.#open();
-    const s = JournalSource.start((lines) => this.ingestLines(lines, { jail: opts.jail }), { matches: opts.matches, journalctl: opts.journalctl, cursorFile: join(this.#dir, 'journal.cursor') }, this.#log);
+    const s = JournalSource.start(
+      (lines) => this.ingestLines(lines, { jail: opts.jail }),
+      { matches: opts.matches, files: opts.files, journalctl: opts.journalctl, cursorFile: join(this.#dir, 'journal.cursor') },
+      this.#log,
+    );
     this.#sources.push(s);
     return s;
   }
