@@ -23,6 +23,7 @@ import { Detector, detectorSchema, type Detection, type DetectorConfig, type Sec
 import { fastifyHook, httpMiddleware, type Enforcer, type MiddlewareOptions } from './enforce.js';
 import { FileTail, JournalSource, SyslogSource, type Source, type SyslogOptions } from './sources.js';
 import { canonicalValue, DecisionTable } from './table.js';
+import { ExpiryQueue } from './expiry.js';
 import { Outbox } from './outbox.js';
 
 /** Which signed decisions this node accepts (from its own domain and others). */
@@ -120,7 +121,6 @@ const banSchema = z.strictObject({
 });
 
 const DEFAULT_DURATION_S = 4 * 3600;
-const MAX_TIMER_MS = 2 ** 31 - 1;
 const MAX_REJECTIONS = 1000;
 
 function scopeOf(value: string): Scope {
@@ -136,7 +136,8 @@ export class Autoblocker extends EventEmitter {
   readonly #log: Logger;
   readonly #enforcers: Enforcer[];
   readonly #table = new DecisionTable();
-  readonly #timers = new Map<string, NodeJS.Timeout>();
+  /** one timer for the earliest expiry of all decisions in force */
+  readonly #expiry = new ExpiryQueue((key, id) => this.#expire(key, id));
   /** decision id -> ledger index */
   readonly #index = new Map<string, number>();
   /** ledger index -> decision id */
@@ -321,7 +322,7 @@ export class Autoblocker extends EventEmitter {
     return d;
   }
 
-  #body(r: Omit<BanRequest, 'action'> & { action: Action; lifts?: string }, origin: string, at: number, durationS: number): DecisionBody {
+  #body(r: Omit<BanRequest, 'action'> & { action: Action; lifts?: string }, origin: string, at: number, durationS: number, nonce = randomBytes(8).toString('hex')): DecisionBody {
     const scope = r.scope ?? scopeOf(r.value);
     const expiresAt = r.action === 'unban' ? at : durationS < 0 ? null : at + Math.round(durationS * 1000);
     return {
@@ -338,13 +339,15 @@ export class Autoblocker extends EventEmitter {
       ...(r.action === 'throttle' ? { rate: r.rate ?? this.#throttle } : {}),
       ...(r.lifts ? { lifts: r.lifts } : {}),
       ...(r.global ? { global: true } : {}),
-      nonce: randomBytes(8).toString('hex'),
+      nonce,
     };
   }
 
   async #issue(reqs: BanRequest[], origins: string[], times: number[], strict = false): Promise<Decision[]> {
     const bodies: DecisionBody[] = [];
     const now = Date.now();
+    // one draw from the CSPRNG for the whole batch
+    const nonces = randomBytes(8 * reqs.length).toString('hex');
     reqs.forEach((r, i) => {
       const scope = r.scope ?? scopeOf(r.value);
       const key = canonicalValue(scope, r.value);
@@ -364,17 +367,19 @@ export class Autoblocker extends EventEmitter {
       const duration = r.duration ?? DEFAULT_DURATION_S;
       const at = Math.min(times[i] ?? now, now);
       if (!strict && cur && cur.action === action && inForce(cur, now)) return;
-      bodies.push(this.#body({ ...r, value: key, scope, action }, origins[i], Math.max(at, now - 1), duration));
+      bodies.push(this.#body({ ...r, value: key, scope, action }, origins[i], Math.max(at, now - 1), duration, nonces.slice(16 * i, 16 * i + 16)));
     });
     if (bodies.length === 0) return [];
     return this.#signAndSubmit(bodies);
   }
 
   async #signAndSubmit(bodies: DecisionBody[]): Promise<Decision[]> {
+    // the subject digests of the whole batch in one native call
+    const digests = blake3.hashMany(bodies.map((b) => JSON.stringify(b)));
     const issued = await this.#authority.issueMany(
-      bodies.map((b) => ({
+      bodies.map((b, k) => ({
         signer: this.domain,
-        subject: [{ name: subjectName(b.action, b.scope, b.value), digest: { blake3: blake3.toHex(blake3.hash(JSON.stringify(b))) } }],
+        subject: [{ name: subjectName(b.action, b.scope, b.value), digest: { blake3: Buffer.from(digests[k]).toString('hex') } }],
         predicateType: PREDICATE_TYPE,
         predicate: b,
       })),
@@ -558,23 +563,21 @@ export class Autoblocker extends EventEmitter {
   }
 
   #arm(key: string, d: Decision): void {
-    clearTimeout(this.#timers.get(key));
-    this.#timers.delete(key);
-    if (d.expiresAt === null) return;
-    const wait = d.expiresAt - Date.now();
-    const t = setTimeout(() => {
-      this.#timers.delete(key);
-      if (this.#table.get(key)?.id !== d.id) return;
-      if (Date.now() < d.expiresAt!) return this.#arm(key, d);
-      void this.#enqueue(() => this.#end(key, d)).then(() => this.emit('expired', d));
-    }, Math.max(0, Math.min(wait, MAX_TIMER_MS)));
-    t.unref();
-    this.#timers.set(key, t);
+    if (d.expiresAt !== null) this.#expiry.add(key, d.id, d.expiresAt);
+  }
+
+  /** The expiry time of decision `id` came: ends it unless it was superseded or lifted meanwhile. */
+  #expire(key: string, id: string): void {
+    const d = this.#table.get(key);
+    if (d?.id !== id || this.#closed) return;
+    void this.#enqueue(async () => {
+      if (this.#table.get(key)?.id !== id) return;
+      await this.#end(key, d);
+      this.emit('expired', d);
+    });
   }
 
   async #end(key: string, d: Decision): Promise<void> {
-    clearTimeout(this.#timers.get(key));
-    this.#timers.delete(key);
     if (this.#table.get(key)?.id === d.id) this.#table.delete(key);
     await this.#removeFromEnforcers(d);
   }
@@ -723,8 +726,7 @@ export class Autoblocker extends EventEmitter {
     for (const s of this.#sources.splice(0)) await s.close();
     await this.#queue;
     this.#closed = true;
-    for (const t of this.#timers.values()) clearTimeout(t);
-    this.#timers.clear();
+    this.#expiry.close();
     if (this.#transport) await this.#transport.close();
     for (const e of this.#enforcers) {
       try {
