@@ -86,6 +86,25 @@ fn params<T: for<'de> Deserialize<'de>>(v: &Option<Value>) -> Result<T> {
     serde_json::from_value(v.clone().unwrap_or_else(|| json!({}))).map_err(|e| Error::invalid_arg("params", e.to_string()))
 }
 
+/// Reptile options (`Model::meta_train`), JSON with camelCase names.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct MetaTrainSpec {
+    pub iterations: usize,
+    #[serde(default = "three")]
+    pub inner_steps: usize,
+    #[serde(default = "half")]
+    pub epsilon: f64,
+    #[serde(default)]
+    pub seed: u64,
+}
+fn three() -> usize {
+    3
+}
+fn half() -> f64 {
+    0.5
+}
+
 #[derive(Clone, Debug)]
 pub struct Model {
     kind: String,
@@ -232,7 +251,9 @@ impl Model {
             Task::Classification => {
                 if y.is_finite() && y >= 0.0 && y.fract() == 0.0 && y < 4_294_967_296.0 {
                     match mlp_outputs {
-                        Some(n) if y as usize >= n => Err(Error::invalid_arg(&arg(), format!("class {y} is outside the network's {n} outputs"))),
+                        Some(n) if y as usize >= n => {
+                            Err(Error::invalid_arg(&arg(), format!("class {y} is outside the network's {n} outputs")))
+                        }
                         _ => Ok(()),
                     }
                 } else {
@@ -507,6 +528,64 @@ impl Model {
             "formatVersion": codec::FORMAT_VERSION,
             "state": est,
         })
+    }
+
+    /// Reptile meta-training over a set of tasks sent back to back: task `t` is rows
+    /// `ends[t-1]..ends[t]` of `x`/`y`. Each of `iterations` draws a task at random (`seed`),
+    /// takes `inner_steps` SGD passes over it and moves the initialisation `epsilon` of the way
+    /// to the result. MLP models only; the whole input is checked before anything is learnt.
+    pub fn meta_train(&mut self, x: &[f64], y: &[f64], ends: &[u32], opts: &MetaTrainSpec) -> Result<()> {
+        self.mlp_mut().ok_or_else(|| Error::invalid_arg("model", "meta-training (Reptile) needs an mlp model"))?;
+        if self.scaler.is_some() {
+            // Reptile steps the network directly; a scaler would see the tasks in a different order.
+            return Err(Error::invalid_arg("model", "meta-training (Reptile) needs a model without `scale`"));
+        }
+        let rows = self.check_batch(x, Some(y))?;
+        if ends.is_empty() {
+            return Err(Error::invalid_arg("tasks", "needs at least one task"));
+        }
+        let mut start = 0usize;
+        for (t, &e) in ends.iter().enumerate() {
+            let e = e as usize;
+            if e <= start || e > rows {
+                return Err(Error::invalid_arg(&format!("tasks[{t}]"), "is empty or its rows run past the data"));
+            }
+            start = e;
+        }
+        if start != rows {
+            return Err(Error::invalid_arg("tasks", format!("cover {start} of the {rows} rows")));
+        }
+        if opts.iterations == 0 || opts.inner_steps == 0 {
+            return Err(Error::invalid_arg("opts", "iterations and innerSteps must be >= 1"));
+        }
+        if !(opts.epsilon > 0.0 && opts.epsilon <= 1.0) {
+            return Err(Error::invalid_arg("opts.epsilon", "must be in (0, 1]"));
+        }
+        let n = self.n_features;
+        let mlp = self.mlp_mut().expect("checked above");
+        crate::domain::reptile(
+            mlp,
+            opts.iterations,
+            opts.inner_steps,
+            opts.epsilon,
+            |rng| {
+                let t = rng.below(ends.len());
+                let (a, b) = (if t == 0 { 0 } else { ends[t - 1] as usize }, ends[t] as usize);
+                (x[a * n..b * n].to_vec(), y[a..b].to_vec())
+            },
+            opts.seed,
+        )?;
+        self.learnt += (opts.iterations * opts.inner_steps) as u64;
+        Ok(())
+    }
+
+    /// Few-shot adaptation: `steps` passes of `learn_many` over (x, y).
+    pub fn adapt(&mut self, x: &[f64], y: &[f64], steps: usize) -> Result<()> {
+        self.check_batch(x, Some(y))?;
+        for _ in 0..steps {
+            self.learn_many(x, y)?;
+        }
+        Ok(())
     }
 
     /// Access to the MLP for the cross-domain helpers.
