@@ -44,7 +44,7 @@ impl LearnModel {
             Err(TryLockError::Poisoned(_)) => Err(poisoned()),
         })
     }
-    fn mlp<'a>(m: &'a mut Model) -> omnitide_common::Result<&'a mut omnitide_learn::mlp::Mlp> {
+    fn mlp(m: &mut Model) -> omnitide_common::Result<&mut omnitide_learn::mlp::Mlp> {
         m.mlp_mut().ok_or_else(|| Error::invalid_arg("model", "this operation needs an mlp model"))
     }
 }
