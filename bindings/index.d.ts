@@ -207,6 +207,12 @@ export declare class LearnDetector {
   state(): string
 }
 
+/**
+ * The model sits behind a mutex so a batch can run on the libuv pool (`*Async`) while the JS
+ * object stays usable. The rule: while an async call holds the model, every synchronous call
+ * fails fast with `ERR_OMNI_BUSY` (it never waits and never blocks the event loop); async calls
+ * wait for one another on the pool (the TS layer also queues them in call order).
+ */
 export declare class LearnModel {
   /** `spec` is JSON: `{ kind, nFeatures, params?, scale?, featureNames? }`. */
   constructor(spec: string)
@@ -222,7 +228,14 @@ export declare class LearnModel {
   predictOne(x: Float64Array): number
   probaOne(x: Float64Array): Float64Array
   learnMany(x: Float64Array, y: Float64Array): void
+  /**
+   * `learnMany` on the libuv pool. The rows are copied first, so the caller may reuse its
+   * arrays at once.
+   */
+  learnManyAsync(x: Float64Array, y: Float64Array): Promise<undefined>
   predictMany(x: Float64Array, out: Float64Array): void
+  /** `predictMany` on the libuv pool; resolves with one prediction per row. */
+  predictManyAsync(x: Float64Array): Promise<Float64Array>
   /** Row-major probabilities over `classes()`. */
   probaMany(x: Float64Array): Float64Array
   /**
@@ -230,6 +243,15 @@ export declare class LearnModel {
    * `window` set (0 = cumulative) the model's running metrics are updated as well.
    */
   prequential(x: Float64Array, y: Float64Array, out: Float64Array, window?: number | undefined | null): void
+  /** `prequential` on the libuv pool; resolves with the predictions. */
+  prequentialAsync(x: Float64Array, y: Float64Array, window?: number | undefined | null): Promise<Float64Array>
+  /**
+   * Reptile meta-training (MLP) on the libuv pool. Task `t` is rows `ends[t-1]..ends[t]`
+   * of `x`/`y`; `opts` is JSON `{ iterations, innerSteps?, epsilon?, seed? }`.
+   */
+  metaTrainAsync(x: Float64Array, y: Float64Array, ends: Uint32Array, opts: string): Promise<undefined>
+  /** Few-shot adaptation: `steps` passes of `learnMany` over (x, y). */
+  adapt(x: Float64Array, y: Float64Array, steps: number): void
   /** Running metrics as JSON (`null` before `prequential` was called with a window). */
   metrics(): string
   resetMetrics(): void

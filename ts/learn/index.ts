@@ -11,8 +11,10 @@
  * Float64Array of `n * nFeatures` values, or an array of rows. NaN (or an absent key) marks a
  * missing feature; infinities are rejected.
  */
+import { createHash } from 'node:crypto';
 import { z } from 'zod';
-import { callNative, invalidArgument } from '../errors.js';
+import { type Authority, type Envelope, type VerifyOptions, verify } from '../attest/index.js';
+import { callNative, callNativeAsync, invalidArgument, OmniError } from '../errors.js';
 import { native } from '../native.js';
 import { describe, parseOptions } from '../validate.js';
 
@@ -103,6 +105,28 @@ const optionsSchema = z.strictObject({
 
 export type Task = 'classification' | 'binary' | 'regression' | 'anomaly';
 
+/** One task of a meta-training set: its rows and labels (regression targets or classes). */
+export interface MetaTask {
+  xs: Float64Array | readonly Row[];
+  y: Float64Array | readonly Label[];
+}
+export interface MetaTrainOptions {
+  /** Outer Reptile iterations (one task drawn per iteration). */
+  iterations: number;
+  /** SGD passes over the drawn task per iteration (default 3). */
+  innerSteps?: number;
+  /** Outer step size in (0, 1], linearly annealed to 0 (default 0.5). */
+  epsilon?: number;
+  /** Seed of the task draws (default 0). */
+  seed?: number;
+}
+const metaTrainSchema = z.strictObject({
+  iterations: z.number().int().min(1).max(100_000_000),
+  innerSteps: z.number().int().min(1).max(1_000_000).optional(),
+  epsilon: z.number().gt(0).max(1).optional(),
+  seed: z.number().int().min(0).max(2 ** 53).optional(),
+});
+
 export interface Metrics {
   n: number;
   accuracy?: number | null;
@@ -141,6 +165,12 @@ export class Model {
   #spec: Spec;
   #names: string[] | undefined;
   #inner: NativeModel | undefined;
+  /** Async calls not yet settled, and the chain that runs them in call order. */
+  #pending = 0;
+  #queue: Promise<unknown> = Promise.resolve();
+  /** Read once from the native model, so the getters answer while async calls run. */
+  #width: number | undefined;
+  #taskName: string | undefined;
 
   /** @internal */
   constructor(kind: ModelKind, spec: Spec | null, names: string[] | undefined, inner?: NativeModel) {
@@ -148,6 +178,12 @@ export class Model {
     this.#spec = spec ?? { kind, params: {}, scale: false };
     this.#names = names;
     this.#inner = inner;
+    if (inner) this.#remember(inner);
+  }
+
+  #remember(inner: NativeModel): void {
+    this.#width = inner.nFeatures;
+    this.#taskName = inner.task;
   }
 
   /** @internal */
@@ -170,27 +206,60 @@ export class Model {
       featureNames: this.#names,
     });
     this.#inner = callNative(() => new native.LearnModel(spec));
+    this.#remember(this.#inner);
     return this.#inner;
+  }
+
+  /**
+   * The concurrency rule: async calls (`learnManyAsync`, `predictManyAsync`,
+   * `prequentialAsync`, `metaTrain`) run one after another in call order; while any is
+   * pending, every synchronous call on the model throws `ERR_OMNI_BUSY` instead of
+   * interleaving with them (the native model refuses the same way), so a model is never
+   * changed by two calls at once nor read half-updated.
+   */
+  #idle(): void {
+    if (this.#pending > 0) {
+      throw new OmniError('ERR_OMNI_BUSY', `model: ${this.#pending} asynchronous call(s) still pending on it; await them before calling it synchronously`);
+    }
+  }
+
+  /**
+   * Queues an async native call. When nothing is pending it starts at once (the native side
+   * copies the arrays before returning); otherwise the arrays are copied now, so the caller
+   * may reuse them, and the call starts when the previous ones settle.
+   */
+  #enqueue<T>(arrays: Float64Array[], start: (arrays: Float64Array[]) => Promise<T>): Promise<T> {
+    const run = this.#pending === 0 ? callNativeAsync(() => start(arrays)) : ((copies) => this.#queue.then(() => callNativeAsync(() => start(copies))))(arrays.map((a) => a.slice()));
+    this.#pending++;
+    this.#queue = run.then(
+      () => undefined,
+      () => undefined,
+    );
+    return run.finally(() => {
+      this.#pending--;
+    });
   }
 
   /** The native model, built on the first row when the width was not given. */
   #model(width: number | undefined): NativeModel {
+    this.#idle();
     if (this.#inner) return this.#inner;
     if (width === undefined || width < 1) throw invalidArgument('x', 'the model has no feature count yet: pass nFeatures or learn a row first');
     return this.#build(width);
   }
 
   get nFeatures(): number | undefined {
-    return this.#inner?.nFeatures;
+    return this.#width;
   }
   get featureNames(): string[] | undefined {
     return this.#names ? [...this.#names] : undefined;
   }
   get task(): Task {
-    return (this.#inner?.task ?? (this.kind === 'linear-regression' ? 'regression' : this.kind === 'logistic-regression' ? 'binary' : this.kind === 'half-space-trees' ? 'anomaly' : 'classification')) as Task;
+    return (this.#taskName ?? (this.kind === 'linear-regression' ? 'regression' : this.kind === 'logistic-regression' ? 'binary' : this.kind === 'half-space-trees' ? 'anomaly' : 'classification')) as Task;
   }
   /** Classes seen so far, sorted (the column order of probabilities). */
   classes(): number[] {
+    this.#idle();
     return this.#inner ? callNative(() => this.#inner!.classes()) : [];
   }
 
@@ -220,9 +289,9 @@ export class Model {
   }
 
   #matrix(arg: string, xs: unknown): { data: Float64Array; width: number | undefined } {
-    if (xs instanceof Float64Array) return { data: xs, width: this.#inner?.nFeatures };
+    if (xs instanceof Float64Array) return { data: xs, width: this.#width };
     if (!Array.isArray(xs)) throw invalidArgument(arg, `expected a row-major Float64Array or an array of rows, got ${describe(xs)}`);
-    if (xs.length === 0) return { data: new Float64Array(0), width: this.#inner?.nFeatures };
+    if (xs.length === 0) return { data: new Float64Array(0), width: this.#width };
     const first = this.#row(`${arg}[0]`, xs[0]);
     const w = first.length;
     const data = new Float64Array(xs.length * w);
@@ -313,6 +382,82 @@ export class Model {
     return out;
   }
 
+  /**
+   * `learnMany` off the event loop (on the libuv pool), for big batches. Same result as the
+   * synchronous form; see the concurrency rule on pending async calls (`ERR_OMNI_BUSY`).
+   */
+  async learnManyAsync(xs: Float64Array | readonly Row[], y: Float64Array | readonly Label[]): Promise<void> {
+    const { data, width } = this.#matrix('xs', xs);
+    const labels = toLabels('y', y);
+    if (data.length === 0 && labels.length === 0) return;
+    const m = this.#inner ?? this.#model(width ?? (labels.length ? data.length / labels.length : undefined));
+    await this.#enqueue([data, labels], ([d, l]) => m.learnManyAsync(d, l));
+  }
+
+  /** `predictMany` off the event loop. */
+  async predictManyAsync(xs: Float64Array | readonly Row[]): Promise<Float64Array> {
+    const { data, width } = this.#matrix('xs', xs);
+    const m = this.#inner ?? this.#model(width);
+    return this.#enqueue([data], ([d]) => m.predictManyAsync(d));
+  }
+
+  /** `prequential` off the event loop. */
+  async prequentialAsync(xs: Float64Array | readonly Row[], y: Float64Array | readonly Label[], opts?: { window?: number }): Promise<Float64Array> {
+    const o = parseOptions('opts', z.strictObject({ window: z.number().int().min(0).max(2 ** 32 - 1).optional() }), opts ?? {});
+    const { data, width } = this.#matrix('xs', xs);
+    const labels = toLabels('y', y);
+    if (labels.length === 0) throw invalidArgument('y', 'the stream is empty');
+    const m = this.#inner ?? this.#model(width ?? data.length / labels.length);
+    return this.#enqueue([data, labels], ([d, l]) => m.prequentialAsync(d, l, o.window));
+  }
+
+  /**
+   * Reptile meta-learning (Nichol et al. 2018), MLP models: for `iterations`, draw one of
+   * `tasks` at random, take `innerSteps` SGD passes over its rows and move the weights
+   * `epsilon` of the way (linearly annealed) towards the result. Afterwards `adapt` on a few
+   * rows of a new, related task fits it in a few steps. Runs off the event loop.
+   */
+  async metaTrain(tasks: readonly MetaTask[], options: MetaTrainOptions): Promise<void> {
+    const o = parseOptions('opts', metaTrainSchema, options);
+    if (this.kind !== 'mlp') throw invalidArgument('model', `meta-training (Reptile) needs an mlp model, this is ${this.kind}`);
+    if (!Array.isArray(tasks) || tasks.length === 0) throw invalidArgument('tasks', 'expected a non-empty array of { xs, y } tasks');
+    const parts = tasks.map((t, i) => {
+      if (t === null || typeof t !== 'object') throw invalidArgument(`tasks[${i}]`, `expected { xs, y }, got ${describe(t)}`);
+      const { data, width } = this.#matrix(`tasks[${i}].xs`, t.xs);
+      const labels = toLabels(`tasks[${i}].y`, t.y);
+      const w = width ?? this.#width ?? (labels.length ? data.length / labels.length : undefined);
+      if (labels.length === 0 || w === undefined || data.length !== labels.length * w) {
+        throw invalidArgument(`tasks[${i}]`, `needs one label per row and at least one row (${data.length} values, ${labels.length} labels)`);
+      }
+      return { data, labels };
+    });
+    const rows = parts.reduce((n, p) => n + p.labels.length, 0);
+    const x = new Float64Array(parts.reduce((n, p) => n + p.data.length, 0));
+    const y = new Float64Array(rows);
+    const ends = new Uint32Array(parts.length);
+    let at = 0;
+    let r = 0;
+    parts.forEach((p, i) => {
+      x.set(p.data, at);
+      y.set(p.labels, r);
+      at += p.data.length;
+      r += p.labels.length;
+      ends[i] = r;
+    });
+    const m = this.#inner ?? this.#model(x.length / rows);
+    const spec = JSON.stringify(o);
+    await this.#enqueue([x, y], ([d, l]) => m.metaTrainAsync(d, l, ends, spec));
+  }
+
+  /** Few-shot adaptation: `steps` passes of `learnMany` over the rows (after `metaTrain`). */
+  adapt(xs: Float64Array | readonly Row[], y: Float64Array | readonly Label[], options?: { steps?: number }): void {
+    const o = parseOptions('opts', z.strictObject({ steps: z.number().int().min(1).max(1_000_000).optional() }), options ?? {});
+    const { data, width } = this.#matrix('xs', xs);
+    const labels = toLabels('y', y);
+    const m = this.#model(width ?? (labels.length ? data.length / labels.length : undefined));
+    callNative(() => m.adapt(data, labels, o.steps ?? 5));
+  }
+
   /** Prequential evaluation: runs `prequential` with metrics and returns them. */
   evaluate(xs: Float64Array | readonly Row[], y: Float64Array | readonly Label[], opts?: { window?: number }): Metrics {
     this.prequential(xs, y, { window: opts?.window ?? 0 });
@@ -321,10 +466,12 @@ export class Model {
 
   /** Running prequential metrics (null before `prequential` was called with a window). */
   metrics(): Metrics | null {
+    this.#idle();
     return this.#inner ? (JSON.parse(callNative(() => this.#inner!.metrics())) as Metrics | null) : null;
   }
   resetMetrics(): void {
-    this.#inner?.resetMetrics();
+    this.#idle();
+    if (this.#inner) callNative(() => this.#inner!.resetMetrics());
   }
 
   /** MLP: chooses the output head that learns and predicts (multi-task). */
@@ -371,9 +518,78 @@ export function createModel(kind: ModelKind, options?: ModelOptions): Model {
   return Model.create(kind, opts);
 }
 
-/** Restores a model from `save()` bytes; a foreign, damaged or other-version file throws. */
-export function loadModel(bytes: Uint8Array): Model {
+/** The in-toto predicate type of a signed model (`signModel`). */
+export const MODEL_PREDICATE_TYPE = 'https://omnitide.dev/learn/model/v1';
+
+function sha256(bytes: Uint8Array): string {
+  return createHash('sha256').update(bytes).digest('hex');
+}
+
+export interface SignModelOptions {
+  /** Subject name in the statement (default 'model'). */
+  name?: string;
+  /** Unix ms after which the signature is no longer accepted. */
+  expiresAt?: number;
+}
+
+/**
+ * Signs a saved model with `omnitide/attest`: an in-toto statement whose subject is the
+ * SHA-256 of `bytes` and whose predicate names the model (kind, feature count, format),
+ * signed by `signer`'s key of `authority` and recorded in its audit log. Returns the DSSE
+ * envelope to ship next to the model file; `loadModel(bytes, { signature, trust })` checks it.
+ */
+export async function signModel(bytes: Uint8Array, authority: Authority, signer: string, options?: SignModelOptions): Promise<Envelope> {
   if (!(bytes instanceof Uint8Array)) throw invalidArgument('bytes', `expected a Uint8Array, got ${describe(bytes)}`);
+  const o = parseOptions('opts', z.strictObject({ name: z.string().min(1).max(1024).optional(), expiresAt: z.number().int().positive().optional() }), options ?? {});
+  // Only a loadable model is signed: the predicate describes what the bytes hold.
+  const info = JSON.parse(callNative(() => native.LearnModel.load(bytes).inspect())) as { kind: string; nFeatures: number; formatVersion: number };
+  const issued = await authority.issue({
+    signer,
+    subject: [{ name: o.name ?? 'model', digest: { sha256: sha256(bytes) } }],
+    predicateType: MODEL_PREDICATE_TYPE,
+    predicate: { kind: info.kind, nFeatures: info.nFeatures, formatVersion: info.formatVersion },
+    expiresAt: o.expiresAt,
+  });
+  return issued.envelope;
+}
+
+export interface LoadOptions {
+  /** The DSSE envelope from `signModel`. */
+  signature?: Envelope | string;
+  /**
+   * Trust anchors (`omnitide/attest` `VerifyOptions`: root keys or a trust root, role...).
+   * When given, the model loads only with a valid signature over exactly these bytes.
+   */
+  trust?: VerifyOptions;
+}
+
+function untrusted(problem: string): OmniError {
+  return new OmniError('ERR_OMNI_UNTRUSTED_MODEL', `bytes: refusing to load the model: ${problem}`);
+}
+
+/** Checks `signature` covers exactly `bytes` as a model, under `trust`; throws ERR_OMNI_UNTRUSTED_MODEL. */
+function checkSignature(bytes: Uint8Array, signature: Envelope | string | undefined, trust: VerifyOptions): void {
+  if (signature === undefined) throw untrusted('it is unsigned (opts.signature is missing) and opts.trust requires a signature');
+  const v = verify(signature, trust);
+  if (!v.valid) throw untrusted(`the signature is not valid (${v.reason}: ${v.detail})`);
+  if (v.predicateType !== MODEL_PREDICATE_TYPE) throw untrusted(`the signature is for a '${v.predicateType}' statement, not a model (${MODEL_PREDICATE_TYPE})`);
+  const env = typeof signature === 'string' ? (JSON.parse(signature) as Envelope) : signature;
+  const statement = JSON.parse(Buffer.from(env.payload, 'base64').toString('utf8')) as { subject?: { digest?: Record<string, string> }[] };
+  const digest = sha256(bytes);
+  if (!statement.subject?.some((s) => s.digest?.sha256 === digest)) throw untrusted(`its SHA-256 ${digest} is not the signed one (the file was changed after signing)`);
+}
+
+/**
+ * Restores a model from `save()` bytes; a foreign, damaged or other-version file throws.
+ * With `opts.trust`, the bytes must also carry a valid `opts.signature` from `signModel`
+ * (else `ERR_OMNI_UNTRUSTED_MODEL`, before anything is parsed).
+ */
+export function loadModel(bytes: Uint8Array, options?: LoadOptions): Model {
+  if (!(bytes instanceof Uint8Array)) throw invalidArgument('bytes', `expected a Uint8Array, got ${describe(bytes)}`);
+  if (options !== undefined && (options === null || typeof options !== 'object')) throw invalidArgument('opts', `expected an object, got ${describe(options)}`);
+  for (const k of Object.keys(options ?? {})) if (k !== 'signature' && k !== 'trust') throw invalidArgument(`opts.${k}`, 'unknown option (expected signature, trust)');
+  if (options?.trust !== undefined) checkSignature(bytes, options.signature, options.trust);
+  else if (options?.signature !== undefined) throw invalidArgument('opts.trust', 'a signature is only checked against trust anchors: pass opts.trust');
   const inner = callNative(() => native.LearnModel.load(bytes));
   const info = JSON.parse(callNative(() => inner.inspect())) as { kind: ModelKind; featureNames: string[] | null };
   return new Model(info.kind, null, info.featureNames ?? undefined, inner);

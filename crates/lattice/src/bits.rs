@@ -138,6 +138,11 @@ impl Bits {
         self.ones().map(|i| i as u32).collect()
     }
     /// Grows the width to `bits` (new bits are clear).
+    /// Becomes a copy of `o`, reusing this set's buffer.
+    pub fn copy_from(&mut self, o: &Bits) {
+        self.words.clear();
+        self.words.extend_from_slice(&o.words);
+    }
     pub fn grow(&mut self, bits: usize) {
         let w = words_for(bits);
         if w > self.words.len() {

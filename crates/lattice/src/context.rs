@@ -153,8 +153,10 @@ impl Context {
 
     /// B' : the objects having all attributes of `intent`.
     pub fn extent_of(&self, intent: &Bits) -> Bits {
-        let mut r = Bits::full(self.objects.len());
-        for m in intent.ones() {
+        let mut ones = intent.ones();
+        let Some(first) = ones.next() else { return Bits::full(self.objects.len()) };
+        let mut r = self.cols[first].clone();
+        for m in ones {
             r.and_with(&self.cols[m]);
         }
         r
@@ -163,11 +165,42 @@ impl Context {
     /// B' ⊆ m'), because the subset test usually fails in the first word
     /// while the row-wise intersection visits every object of B'.
     pub fn close_intent(&self, intent: &Bits) -> Bits {
-        let e = self.extent_of(intent);
+        self.close_intent_with(intent, &mut Bits::empty(0), &mut Vec::new())
+    }
+
+    /// `close_intent` with caller-owned scratch space for B' and its non-zero word list, so a
+    /// batch of queries allocates only its answers.
+    pub fn close_intent_with(&self, intent: &Bits, e: &mut Bits, nz: &mut Vec<usize>) -> Bits {
+        let n = self.objects.len();
+        let mut ones = intent.ones();
+        match ones.next() {
+            None => return self.intent_of(&Bits::full(n)),
+            Some(first) => e.copy_from(&self.cols[first]),
+        }
+        for m in ones {
+            e.and_with(&self.cols[m]);
+        }
+        let count = e.count();
+        if count <= 32 {
+            // Few objects: AND their rows (an empty B' closes to every attribute).
+            let mut r = Bits::full(self.attributes.len());
+            for g in e.ones() {
+                r.and_with(&self.rows[g]);
+            }
+            return r;
+        }
+        // Column-wise, only over the words where B' has objects: a column outside the closure
+        // usually fails in its first such word, so this beats ANDing thousands of rows.
+        nz.clear();
+        nz.extend(e.words().iter().enumerate().filter(|(_, w)| **w != 0).map(|(k, _)| k));
         let mut r = intent.clone();
-        for (m, col) in self.cols.iter().enumerate() {
-            if !r.contains(m) && e.is_subset(col) {
-                r.insert(m);
+        let ew = e.words();
+        for (k, col) in self.cols.iter().enumerate() {
+            if !intent.contains(k) {
+                let cw = col.words();
+                if nz.iter().all(|&w| ew[w] & !cw[w] == 0) {
+                    r.insert(k);
+                }
             }
         }
         r
@@ -183,8 +216,13 @@ impl Context {
             if e < start || e > data.len() {
                 return Err(Error::invalid_arg(arg, format!("ends[{i}] = {e} is out of order or past the data ({} indices)", data.len())));
             }
-            let name = format!("{arg}[{i}]");
-            out.push(if attributes { self.attr_set(&name, &data[start..e])? } else { self.obj_set(&name, &data[start..e])? });
+            // The argument name is formatted only for an error: batches hold ~1M sets.
+            let (limit, what) = if attributes { (self.attributes.len(), "attribute") } else { (self.objects.len(), "object") };
+            let idx = &data[start..e];
+            if let Some(&bad) = idx.iter().find(|&&k| k as usize >= limit) {
+                return Err(Error::invalid_arg(&format!("{arg}[{i}]"), format!("unknown {what} index {bad} (there are {limit} {what}s)")));
+            }
+            out.push(Bits::from_indices(limit, idx.iter().map(|&k| k as usize)));
             start = e;
         }
         Ok(out)

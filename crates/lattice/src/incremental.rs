@@ -8,7 +8,7 @@
 
 use omnitide_common::Result;
 
-use crate::bits::Bits;
+use crate::bits::{words_for, Bits};
 use crate::lattice::Lattice;
 use crate::mine::{limit_error, Concept};
 
@@ -101,8 +101,12 @@ impl Lattice {
         }
         self.basis = None;
         let g = self.ctx.n_objects();
-        for c in &mut self.concepts {
-            c.extent.grow(g + 1);
+        // Every extent holds at least words_for(n) words, so only the add that opens a new word
+        // (one in 64) has to visit all concepts; the others leave the walk out.
+        if words_for(g + 1) > words_for(g) {
+            for c in &mut self.concepts {
+                c.extent.grow(g + 1);
+            }
         }
         let bottom = self.by_intent[&Bits::full(self.ctx.n_attributes())];
         let oc = self.add_intent(&x, bottom);

@@ -26,4 +26,4 @@ pub mod tree;
 
 pub use drift::Detector;
 pub use metrics::Metrics;
-pub use model::{Model, Task};
+pub use model::{MetaTrainSpec, Model, Task};

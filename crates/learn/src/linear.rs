@@ -203,7 +203,15 @@ impl Glm {
     /// Logistic: P(y = 1). Regression: the prediction.
     #[inline]
     pub fn mean(&self, x: &[f64]) -> f64 {
-        let r = self.raw(x);
+        self.mean_of_raw(self.raw(x))
+    }
+
+    pub fn is_logistic(&self) -> bool {
+        self.loss == Loss::Log
+    }
+
+    #[inline]
+    pub fn mean_of_raw(&self, r: f64) -> f64 {
         match self.loss {
             Loss::Log => sigmoid(r),
             Loss::Squared => r,
@@ -211,7 +219,14 @@ impl Glm {
     }
 
     pub fn learn(&mut self, x: &[f64], y: f64, w: f64) {
-        let lg = (self.loss.gradient(y, self.raw(x)) * w).clamp(-self.clip, self.clip);
+        self.learn_from_raw(x, y, w, self.raw(x));
+    }
+
+    /// `learn` given `raw = self.raw(x)` already computed on the current weights: test-then-train
+    /// predicts with the same weights it then steps from, so one dot product serves both.
+    #[inline]
+    pub fn learn_from_raw(&mut self, x: &[f64], y: f64, w: f64, raw: f64) {
+        let lg = (self.loss.gradient(y, raw) * w).clamp(-self.clip, self.clip);
         self.intercept -= self.intercept_lr * lg;
         match &mut self.opt {
             // Plain SGD: one fused pass (gradient and step), the hot path of the batch API.
