@@ -153,6 +153,24 @@ fn time_budget_gives_unknown_or_limit() {
     assert!(e.message.contains("timeMs"), "{}", e.message);
 }
 
+/// Two coprime 4-variable quartics: the primitive remainder sequence of their GCD (recursive
+/// contents at every step) ran for more than ten minutes in a debug build before the GCD
+/// checked the deadline; the canonical form spends all of its time inside that one GCD call.
+const SLOW_GCD: &str = "((x*y+z+w+1)^4 + x)/((x-y*w+2z-1)^4 + y)";
+
+#[test]
+fn the_polynomial_gcd_honours_the_deadline() {
+    let budget = with_limits(LimitsIn { time_ms: Some(200), ..Default::default() });
+    let e = api::simplify(SLOW_GCD, &budget).expect_err("a minutes-long GCD inside a 200 ms budget");
+    assert_eq!(e.code, omnitide_common::code::LIMIT, "{}", e.message);
+    let e = api::rationalize(SLOW_GCD, &budget).expect_err("the same GCD");
+    assert_eq!(e.code, omnitide_common::code::LIMIT);
+    // equivalent has a default 2 s budget: 'unknown', never a hang or a wrong answer
+    let swapped = "((x*y+z+w+1)^4 + x)/((2z-y*w+x-1)^4 + y)";
+    let r = api::equivalent(SLOW_GCD, swapped, &budget).unwrap();
+    assert!(matches!(r, Equivalence::Unknown { .. } | Equivalence::Equal { .. }), "{r:?}");
+}
+
 // ---- 14d: 0^x
 
 #[test]
