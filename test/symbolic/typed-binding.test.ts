@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { native } from '../../ts/native.js';
 
 // Issue 12 item 3: the symbolic binding returns typed objects (declared in bindings/index.d.ts), not JSON strings that
@@ -18,9 +19,9 @@ describe('symbolic binding: typed objects across N-API', () => {
   });
   it('has no JSON entry point and the TS layer parses no JSON', () => {
     expect((native as Record<string, unknown>).symbolicCall).toBeUndefined();
-    const dts = readFileSync(new URL('../../bindings/index.d.ts', import.meta.url), 'utf8');
+    const dts = readFileSync(resolve(__dirname, '../../bindings/index.d.ts'), 'utf8');
     expect(dts).toMatch(/symbolicSimplify\(expr: string, options\?: SymbolicOptions[^)]*\): SymbolicSimplified/);
-    const src = readFileSync(new URL('../../ts/symbolic/index.ts', import.meta.url), 'utf8');
+    const src = readFileSync(resolve(__dirname, '../../ts/symbolic/index.ts'), 'utf8');
     expect(src).not.toMatch(/JSON\.(parse|stringify)/);
     expect(src).not.toMatch(/as unknown as/);
   });
