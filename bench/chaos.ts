@@ -6,9 +6,14 @@
  *    included) vs the CLIs Pumba and Chaos Mesh drive: `tc qdisc add/del`
  *    (tbf; this kernel has no netem), `nft add rule ... numgen random drop`
  *    and a shell write to cgroup.freeze;
- *  - fault throughput on 1,000 targets: 1,000 CIDR drop rules, a 1,000-CIDR
- *    partition, 1,000 cgroups frozen/thawed, vs nft with the same 1,000 rules;
- *  - probe scheduling overhead (a JS-function probe plus its tolerance check).
+ *  - fault throughput on 1,000 targets: 1,000 CIDR drop rules (one
+ *    setDropMany call; the per-rule setDrop loop it replaced alongside), a
+ *    1,000-CIDR partition, 1,000 cgroups frozen/thawed, vs nft with the same
+ *    1,000 rules;
+ *  - probe scheduling overhead (a JS-function probe plus its tolerance check);
+ *  - where the freeze time goes: the same freeze with the target task
+ *    real-time (SCHED_FIFO), so it runs as soon as it is woken to park itself:
+ *    the difference is the target's CFS scheduling latency, not ours.
  * Saves bench/results/chaos.json.
  */
 import { execFileSync } from 'node:child_process';
@@ -16,7 +21,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { FaultEngine, plan, runProbe, within, type FaultProvider, type Plan } from '../ts/chaos/index.js';
 import { Journal } from '../ts/chaos/journal.js';
-import { cgroup } from '../ts/kernel/index.js';
+import { cgroup, xdp } from '../ts/kernel/index.js';
 import { save } from './harness.js';
 
 const N_LAT = Number(process.env.BENCH_CHAOS_SAMPLES ?? 200);
@@ -91,7 +96,23 @@ async function main() {
       fr.push(f.removeMs!);
     }
     const oursFreeze = { apply: lat(fa), restore: lat(fr) };
-    console.log(`  omnitide cgroup-freeze apply ${show(oursFreeze.apply)} | restore ${show(oursFreeze.restore)}  (journal fsync included)`);
+    console.log(`  omnitide cgroup-freeze apply ${show(oursFreeze.apply)} | restore ${show(oursFreeze.restore)}  (journal write before apply, wait for 'frozen 1' included)`);
+    // diagnostic: the same with the frozen task real-time, so it is scheduled at once when woken to park itself
+    const gRt = cgroup.create(`${cgBase}/freeze-rt`);
+    const rtSleeper = execFileSync('sh', ['-c', `chrt -f 10 sleep 600 >/dev/null 2>&1 & echo $!`], { encoding: 'utf8' }).trim();
+    gRt.addProcess(Number(rtSleeper));
+    const freezeRt = await plan({ type: 'cgroup-freeze', cgroups: [gRt.path] }, 'bench');
+    const ra: number[] = [];
+    const rr: number[] = [];
+    for (let i = 0; i < N_LAT; i++) {
+      const [f] = await engine.apply(freezeRt, freezeRt.targets);
+      ra.push(f.applyMs);
+      await f.remove();
+      rr.push(f.removeMs!);
+    }
+    process.kill(Number(rtSleeper), 'SIGKILL');
+    const rtFreeze = { apply: lat(ra), restore: lat(rr) };
+    console.log(`  (diagnostic) freeze of a SCHED_FIFO task apply ${show(rtFreeze.apply)} | restore ${show(rtFreeze.restore)}: the rest of the p95 above is the target's own CFS wait`);
 
     // peers: the CLIs, one process per fault as Pumba / Chaos Mesh run them
     const ta: number[] = [];
@@ -126,20 +147,32 @@ async function main() {
     console.log(
       `  ratios (p95, CLI / omnitide): xdp apply vs tc ${r(ours.apply, tcL.apply).toFixed(1)}x, vs nft ${r(ours.apply, nftL.apply).toFixed(1)}x; xdp restore vs tc ${r(ours.restore, tcL.restore).toFixed(1)}x, vs nft ${r(ours.restore, nftL.restore).toFixed(1)}x; freeze vs sh ${r(oursFreeze.apply, shL.apply).toFixed(1)}x, thaw vs sh ${r(oursFreeze.restore, shL.restore).toFixed(1)}x`,
     );
-    results.latency = { xdpDrop: ours, cgroupFreeze: oursFreeze, tcTbfCli: tcL, nftRandomDropCli: nftL, shCgroupFreeze: shL };
+    results.latency = { xdpDrop: ours, cgroupFreeze: oursFreeze, cgroupFreezeRealtimeTarget: rtFreeze, tcTbfCli: tcL, nftRandomDropCli: nftL, shCgroupFreeze: shL };
     process.kill(Number(sleeper), 'SIGKILL');
 
     // ---------- 1,000 targets
     console.log('\nfault throughput on 1,000 targets (goal >= 10k faults/s)');
     const cidrs = Array.from({ length: 1000 }, (_, i) => `10.${100 + (i >> 8)}.${i & 255}.0/24`);
     const many = await plan({ type: 'xdp-drop', interfaces: [host], cidrs, probability: 0.5 }, 'bench');
+    // one untimed round first: both this path and the per-rule loop below are then measured warm
+    await (await engine.apply(many, many.targets))[0].remove();
     let t = performance.now();
     const [m] = await engine.apply(many, many.targets);
     const tApply = performance.now() - t;
     t = performance.now();
     await m.remove();
     const tRemove = performance.now() - t;
-    console.log(`  omnitide xdp-drop 1,000 CIDR rules:  apply ${(1000 / (tApply / 1000)).toFixed(0)} faults/s, remove ${(1000 / (tRemove / 1000)).toFixed(0)} faults/s`);
+    console.log(`  omnitide xdp-drop 1,000 CIDR rules:  apply ${(1000 / (tApply / 1000)).toFixed(0)} faults/s, remove ${(1000 / (tRemove / 1000)).toFixed(0)} faults/s (one setDropMany call)`);
+    // the per-rule path the engine used before the batch form: 1,000 setDrop calls
+    const loose = xdp.load();
+    t = performance.now();
+    for (const cidr of cidrs) loose.setDrop({ cidr, probability: 0.5 });
+    const tLoose = performance.now() - t;
+    t = performance.now();
+    for (const cidr of cidrs) loose.setDrop({ cidr, probability: 0 });
+    const tLooseRm = performance.now() - t;
+    loose.close();
+    console.log(`  1,000 setDrop calls (per rule):      apply ${(1000 / (tLoose / 1000)).toFixed(0)} faults/s, remove ${(1000 / (tLooseRm / 1000)).toFixed(0)} faults/s`);
     const part = await plan({ type: 'partition', sides: [{ cidrs, interfaces: [host] }, { cidrs: ['10.221.0.1/32'], interfaces: [] }] } as FaultProvider, 'bench');
     t = performance.now();
     const [pf] = await engine.apply(part, part.targets);
@@ -167,7 +200,7 @@ async function main() {
     t = performance.now();
     for (const f of frozen) await f.remove();
     const tCgRm = performance.now() - t;
-    console.log(`  omnitide cgroup-freeze 1,000 cgroups: apply ${(1000 / (tCg / 1000)).toFixed(0)} faults/s, remove ${(1000 / (tCgRm / 1000)).toFixed(0)} faults/s (journaled, one fsync per batch)`);
+    console.log(`  omnitide cgroup-freeze 1,000 cgroups: apply ${(1000 / (tCg / 1000)).toFixed(0)} faults/s, remove ${(1000 / (tCgRm / 1000)).toFixed(0)} faults/s (journaled: one write per batch)`);
     t = performance.now();
     sh('sh', ['-c', `for g in ${cgroup.root()}${cgBase}/many/*/; do echo 1 > $g/cgroup.freeze; done`]);
     const tShCg = performance.now() - t;
@@ -175,6 +208,7 @@ async function main() {
     console.log(`  sh loop writing 1,000 cgroup.freeze:  apply ${(1000 / (tShCg / 1000)).toFixed(0)} faults/s (no journal, no wait for 'frozen')`);
     results.throughput = {
       xdpDrop1000: { applyPerSec: 1000 / (tApply / 1000), removePerSec: 1000 / (tRemove / 1000) },
+      setDropPerRule1000: { applyPerSec: 1000 / (tLoose / 1000), removePerSec: 1000 / (tLooseRm / 1000) },
       partition1000: { applyPerSec: 1000 / (tPart / 1000), removePerSec: 1000 / (tPartRm / 1000) },
       nftBatch1000: { applyPerSec: 1000 / (tNft / 1000), removePerSec: 1000 / (tNftRm / 1000) },
       cgroupFreeze1000: { applyPerSec: 1000 / (tCg / 1000), removePerSec: 1000 / (tCgRm / 1000) },

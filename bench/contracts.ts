@@ -2,7 +2,8 @@
  * Contracts benchmark: compile throughput of a 50-rule contract, decisions vs
  * @cedar-policy/cedar-wasm (isAuthorized and the preparsed statefulIsAuthorized) on the same
  * policies, entities and requests, native batch decisions/s on one core, JS closure vs native
- * batch ratio, prove/diff time on 100 rules. Saves bench/results/contracts.json.
+ * batch ratio, the WebAssembly target vs the JS closure (same prepared requests), prove/diff time
+ * on 100 rules. Saves bench/results/contracts.json.
  */
 import * as cedar from '@cedar-policy/cedar-wasm/nodejs';
 import * as c from '../ts/contracts/index.js';
@@ -88,6 +89,70 @@ async function main() {
   }
   const batchJsonPerSec = perSec(batchN, now() - a);
 
+  // WebAssembly target: the module decides requests encoded once into its memory (like the
+  // native prepared path); per-request `decide` also encodes the request through the addon.
+  const wasmCompileMs: number[] = [];
+  for (let i = 0; i < 30; i++) {
+    const b = now();
+    c.compileWasm(src50);
+    wasmCompileMs.push(now() - b);
+  }
+  const wasm = await c.compileWasm(src15).instantiate(ents);
+  wasm.prepare(reqs);
+  const wout = new Uint8Array(reqs.length);
+  a = now();
+  let wasmRounds = 0;
+  while (now() - a < 2000) {
+    wasm.decidePrepared(5, wout);
+    wasmRounds += 5;
+  }
+  const wasmPerSec = perSec(wasmRounds * reqs.length, now() - a);
+  a = now();
+  let wasmOneN = 0;
+  while (now() - a < 1000) {
+    wasm.decide(reqs[wasmOneN % reqs.length]);
+    wasmOneN++;
+  }
+  const wasmEncodePerSec = perSec(wasmOneN, now() - a);
+
+  // Conditions alone vs cel-js (CEL): the same condition over request context records;
+  // cel-js evaluates its pre-parsed CST, we run the one-policy contract's compiled targets.
+  const condDsl = 'permit(principal, action, resource) when { context.level > 3 && (context.dept == "eng" || context.hour >= 8) && context.tags.contains("admin") };';
+  const condCel = 'level > 3 && (dept == "eng" || hour >= 8) && "admin" in tags';
+  // cel-js is ESM-only (its parser, chevrotain, has no require entry): a dynamic import.
+  const { evaluate: celEvaluate, parse: celParse } = await import('cel-js');
+  const parsed = celParse(condCel);
+  if (!parsed.isSuccess) throw new Error('cel-js did not parse the condition');
+  const ctxs = Array.from({ length: 1000 }, (_, i) => ({ level: i % 7, dept: ['eng', 'ops', 'sales'][i % 3], hour: i % 24, tags: i % 2 ? ['admin', 'x'] : ['x'] }));
+  const condReqs = ctxs.map((context) => ({ principal: { type: 'User', id: 'u' }, action: { type: 'Action', id: 'view' }, resource: { type: 'Doc', id: 'd' }, context }));
+  const condJs = c.compileJs(condDsl).load([]);
+  for (let i = 0; i < ctxs.length; i++) {
+    if ((celEvaluate(parsed.cst, ctxs[i]) === true) !== condJs.decide(condReqs[i])) throw new Error(`cel-js and omnitide disagree on context ${i}`);
+  }
+  a = now();
+  let celN = 0;
+  while (now() - a < 1500) {
+    for (let i = 0; i < 100; i++) celEvaluate(parsed.cst, ctxs[(celN + i) % ctxs.length]);
+    celN += 100;
+  }
+  const celPerSec = perSec(celN, now() - a);
+  a = now();
+  let condJsN = 0;
+  while (now() - a < 1500) {
+    for (const q of condReqs) condJs.decide(q);
+    condJsN += condReqs.length;
+  }
+  const condJsPerSec = perSec(condJsN, now() - a);
+  const condWasm = await c.compileWasm(condDsl).instantiate([]);
+  condWasm.prepare(condReqs);
+  a = now();
+  let condWasmRounds = 0;
+  while (now() - a < 1500) {
+    condWasm.decidePrepared(5);
+    condWasmRounds += 5;
+  }
+  const condWasmPerSec = perSec(condWasmRounds * condReqs.length, now() - a);
+
   // 3. prove / diff on 100 rules
   const src100 = genPolicySet(r, 100);
   a = now();
@@ -118,8 +183,24 @@ async function main() {
       ratioJsVsNative: jsPerSec / nativePerSec,
       goal: '>= 100x cedar-wasm isAuthorized; native >= 1M/s one core',
     },
+    conditionsVsCelJs: {
+      condition: condCel,
+      celJsPreparsed: celPerSec,
+      omnitideJs: condJsPerSec,
+      omnitideWasmPrepared: condWasmPerSec,
+      ratioJsVsCelJs: condJsPerSec / celPerSec,
+      ratioWasmVsCelJs: condWasmPerSec / celPerSec,
+    },
     verification100: { proveMs, proveStatus: proved[0].status, diffMs, diffStatus: diffed.status, checkMs: lintMs, findings: checked.findings.length, queries: checked.queries, truncated: checked.truncated },
-    wasm: 'not built (see README: WebAssembly target not implemented in this round)',
+    wasm: {
+      compile50P50Ms: pct(wasmCompileMs, 50),
+      compile50P95Ms: pct(wasmCompileMs, 95),
+      modulePrepared: wasmPerSec,
+      moduleWithEncodePerRequest: wasmEncodePerSec,
+      ratioJsVsWasm: jsPerSec / wasmPerSec,
+      ratioWasmVsCedar: wasmPerSec / cedarPerSec,
+      note: 'prepared: requests encoded once into the module memory, then authorize() per request; with encode: each decide() encodes its request through the addon (JSON) first',
+    },
   };
   console.log(JSON.stringify(results, null, 2));
   save('contracts', results);

@@ -320,6 +320,12 @@ export declare class SymbolicCompiled {
 export declare class SynthModel {
   /** `rows` synthetic rows (same seed, same rows); with `rejectCopies`, rows equal to a real row are redrawn. */
   sampleAsync(rows: number, seed: number, rejectCopies?: boolean | undefined | null): Promise<SynthSample>
+  /** The model as bytes (`OMNISYN` format: versioned, checksummed; see `omnitide_synth::saved`). */
+  save(): Uint8Array
+  /** A model saved by `save`; damaged or foreign bytes are refused with the reason. */
+  static load(bytes: Uint8Array): SynthModel
+  /** `copula` or `mixture`. */
+  get strategy(): string
   /**
    * What was fitted, as JSON: the strategy, columns and (copula) the
    * normal-score correlation matrix or (mixture) the EM summary.
@@ -340,6 +346,9 @@ export declare class XdpFilterHandle {
   clearRateLimit(cidr: string): boolean
   rateLimits(): Array<XdpRateRuleJs>
   setDrop(cidr: string | undefined | null, probability: number): void
+  /** All-or-nothing batch of drop rules (a bad entry refuses the whole batch with its index). */
+  setDropMany(rules: Array<XdpDropRuleJs>): number
+  setDropManyAsync(rules: Array<XdpDropRuleJs>): Promise<number>
   dropRules(): Array<XdpDropRuleJs>
   stats(): XdpStatsJs
   resetStats(): void
@@ -459,6 +468,15 @@ export declare function contractsCall(op: string, args: string): string
 
 /** The same operation on the libuv pool (prove, diff, check with analysis, large batches). */
 export declare function contractsCallAsync(op: string, args: string): Promise<string>
+
+/** Compiles a contract's access policies to WebAssembly module bytes. */
+export declare function contractsCompileWasm(source: string, file: string): Uint8Array
+
+/** Encodes requests (JSON array) for a compiled module's `authorize`, laid out at `base`. */
+export declare function contractsWasmEncodeRequests(requests: string, base: number): Uint8Array
+
+/** Encodes an entity store (JSON) for a compiled module's `load`, laid out at address `base`. */
+export declare function contractsWasmEncodeStore(entities: string, base: number): Uint8Array
 
 /**
  * Raises a Rust panic inside the binding; the test suite uses it to prove

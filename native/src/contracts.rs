@@ -21,6 +21,24 @@ pub fn contracts_call_async<'e>(env: &'e Env, op: String, args: String) -> Resul
     task::spawn(env, move || api::call(&op, &args), std::convert::identity)
 }
 
+/// Compiles a contract's access policies to WebAssembly module bytes.
+#[napi]
+pub fn contracts_compile_wasm(source: String, file: String) -> Result<Uint8Array> {
+    Ok(Uint8Array::new(guard(|| api::compile_wasm(&source, &file))?))
+}
+
+/// Encodes an entity store (JSON) for a compiled module's `load`, laid out at address `base`.
+#[napi]
+pub fn contracts_wasm_encode_store(entities: String, base: u32) -> Result<Uint8Array> {
+    Ok(Uint8Array::new(guard(|| api::wasm_encode_store(&entities, base))?))
+}
+
+/// Encodes requests (JSON array) for a compiled module's `authorize`, laid out at `base`.
+#[napi]
+pub fn contracts_wasm_encode_requests(requests: String, base: u32) -> Result<Uint8Array> {
+    Ok(Uint8Array::new(guard(|| api::wasm_encode_requests(&requests, base))?))
+}
+
 #[napi]
 pub struct ContractsEngine {
     inner: api::Engine,

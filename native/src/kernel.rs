@@ -211,6 +211,20 @@ impl XdpFilterHandle {
         guard(|| lock(&self.inner)?.set_drop(cidr.as_deref(), probability))
     }
 
+    /// All-or-nothing batch of drop rules (a bad entry refuses the whole batch with its index).
+    #[napi]
+    pub fn set_drop_many(&self, rules: Vec<XdpDropRuleJs>) -> Result<u32> {
+        let rules: Vec<(Option<String>, f64)> = rules.into_iter().map(|r| (r.cidr, r.probability)).collect();
+        guard(|| Ok(lock(&self.inner)?.set_drop_many(&rules)? as u32))
+    }
+
+    #[napi]
+    pub fn set_drop_many_async<'e>(&self, env: &'e Env, rules: Vec<XdpDropRuleJs>) -> Result<PromiseRaw<'e, u32>> {
+        let inner = self.inner.clone();
+        let rules: Vec<(Option<String>, f64)> = rules.into_iter().map(|r| (r.cidr, r.probability)).collect();
+        task::spawn(env, move || Ok(lock(&inner)?.set_drop_many(&rules)? as u32), std::convert::identity)
+    }
+
     #[napi]
     pub fn drop_rules(&self) -> Result<Vec<XdpDropRuleJs>> {
         guard(|| {

@@ -10,7 +10,7 @@ use omnitide_common::{Error as OmniErr, Result as OmniResult};
 use omnitide_synth::constraints;
 use omnitide_synth::rng::{rows_arg, seed_arg};
 use omnitide_synth::rules::{self, Out, OutColumn, OutTable};
-use omnitide_synth::{fidelity, Column, Copula, Mixture, MixtureOptions, Table, Values};
+use omnitide_synth::{fidelity, Column, Copula, Mixture, MixtureOptions, Model, Table, Values};
 
 use crate::error::guard;
 use crate::task;
@@ -92,11 +92,6 @@ fn table_to(t: Table) -> Vec<SynthColumnData> {
         .collect()
 }
 
-enum Model {
-    Copula(Copula),
-    Mixture(Mixture),
-}
-
 /// A fitted model (Gaussian copula or Gaussian mixture); immutable, shared with sampling tasks.
 #[napi]
 pub struct SynthModel {
@@ -161,6 +156,24 @@ impl SynthModel {
             },
             |(t, redrawn)| SynthSample { columns: table_to(t), redrawn: redrawn as u32 },
         )
+    }
+
+    /// The model as bytes (`OMNISYN` format: versioned, checksummed; see `omnitide_synth::saved`).
+    #[napi]
+    pub fn save(&self) -> Result<Uint8Array> {
+        Ok(Uint8Array::new(guard(|| self.inner.to_bytes())?))
+    }
+
+    /// A model saved by `save`; damaged or foreign bytes are refused with the reason.
+    #[napi(factory)]
+    pub fn load(bytes: &[u8]) -> Result<SynthModel> {
+        guard(|| Ok(SynthModel { inner: Arc::new(Model::from_bytes(bytes)?) }))
+    }
+
+    /// `copula` or `mixture`.
+    #[napi(getter)]
+    pub fn strategy(&self) -> String {
+        self.inner.strategy().to_string()
     }
 
     /// What was fitted, as JSON: the strategy, columns and (copula) the

@@ -93,7 +93,13 @@ describe.skipIf(!NATS_SERVER)('omnitide/autoblock on NATS JetStream (3 servers, 
       for (const [id, e] of [['forged', forged], ['untrusted', untrusted]] as const) {
         const h = headers();
         h.set('Nats-Msg-Id', id);
-        await js.publish('autoblock.decisions', new TextEncoder().encode(JSON.stringify(e)), { headers: h });
+        // the stream may still be electing its new leader (503 no responders): retry
+        await until(`the ${id} decision stored`, () =>
+          js.publish('autoblock.decisions', new TextEncoder().encode(JSON.stringify(e)), { headers: h, timeout: 2000 }).then(
+            () => true,
+            () => false,
+          ),
+        );
       }
       await raw.close();
       const expected = total + 1;

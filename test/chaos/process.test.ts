@@ -150,6 +150,20 @@ describe.skipIf(skipReason)('omnitide/chaos process faults on cgroups', () => {
     expect(r.faults[0].removedAt).not.toBeNull();
   });
 
+  it('io limits: a device that is not a block device, or does not exist, is refused naming it before anything is applied', async () => {
+    const g = make('io');
+    const io = (device: string) => experiment('limit io').method(action('io', { type: 'cgroup-limits', cgroups: [g.path], limits: { io: [{ device, wbps: 1 << 20 }] } })).build();
+    await expect(runExperiment(io('/dev/null'), { stateDir: state.dir, handleSignals: false })).rejects.toMatchObject({
+      code: 'ERR_OMNI_INVALID_ARGUMENT',
+      message: expect.stringMatching(/^method\[0\]\.provider\.limits\.io\[0\]\.device: '\/dev\/null' is not a block device/),
+    });
+    await expect(runExperiment(io(`/dev/omni-nope-${process.pid}`), { stateDir: state.dir, handleSignals: false })).rejects.toMatchObject({
+      code: 'ERR_OMNI_NOT_FOUND',
+      message: expect.stringMatching(/limits\.io\[0\]\.device: device '\/dev\/omni-nope-\d+' does not exist/),
+    });
+    expect(status(state.dir).clean).toBe(true);
+  });
+
   it('progressive rollout stops when the hypothesis fails between steps and rolls back every step', async () => {
     const pool = ['r0', 'r1', 'r2', 'r3'].map((n) => make(`pool/${n}`));
     const frozen = () => pool.filter((g) => g.group.frozen).length;

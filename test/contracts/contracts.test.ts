@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -204,6 +204,12 @@ describe('omnitide contract CLI', () => {
     writeFileSync(reqs, JSON.stringify([{ principal: u('User', 'x'), action: u('Action', 'view'), resource: u('Doc', 'd'), context: {} }]));
     expect(run(['contract', 'eval', f, '--requests', reqs]).stdout.trim()).toBe('0: deny (default deny); skipped on error: view-public');
     expect(run(['contract', 'compile', f]).stdout).toMatch(/^module\.exports = \(function/);
+    const wf = join(dir, 'docs.wasm');
+    const cw = run(['contract', 'compile', f, '--target', 'wasm', '--out', wf, '--json']);
+    expect(cw.code).toBe(0);
+    expect(JSON.parse(cw.stdout)).toMatchObject({ target: 'wasm', out: wf });
+    expect(new Uint8Array(readFileSync(wf))).toEqual(c.compileWasm(DOCS).bytes);
+    expect(run(['contract', 'compile', f, '--target', 'wasm']).code).not.toBe(0);
     expect(run(['contract', '--help']).stdout).toContain('prove');
     const bad = join(dir, 'bad.cedar');
     writeFileSync(bad, 'permit(principal, action, resource) when { principal.x < };');

@@ -17,6 +17,12 @@ forbid(principal, action == Action::"edit", resource) when { resource has owner 
 permit(principal, action, resource) when { context.path like "/api/*/read" && context.tags.containsAll(["x"]) };
 forbid(principal is Group, action, resource);
 permit(principal, action, resource) when { context.n * 3 == -9 };`,
+  `permit(principal, action, resource) when { principal in [Group::"g0", Group::"g3"] && {a: context.n, b: "x"} == {b: "x", a: 5} };
+permit(principal is User in Group::"g1", action, resource) when { context.tags == ["y", "x"] || -context.n > 2 };
+forbid(principal, action, resource) when { context.ip.isIpv4() && (context.ip.isMulticast() || ip("::1").isLoopback() && context.n - 9223372036854775807 > 0) };
+permit(principal, action, resource) when { resource.owner is User && [principal.dept, "x"].contains("eng") };
+permit(principal, action == Action::"share", resource) when { context.n * 4611686018427387904 != 0 || context has path && context.path like "*read" };
+forbid(principal, action, resource) when { context has tags && context.tags.isEmpty() && principal.level >= 0 };`,
 ];
 
 /** xorshift32: deterministic across runs and platforms. */

@@ -66,6 +66,31 @@ describe.skipIf(skipReason)('omnitide/kernel xdp via BPF_PROG_TEST_RUN', () => {
     }
   });
 
+  it('sets many drop rules in one call, all-or-nothing: a bad entry refuses the batch naming its index', async () => {
+    const f = xdp.load();
+    try {
+      const rules = Array.from({ length: 1000 }, (_, i) => ({ cidr: `10.${100 + (i >> 8)}.${i & 255}.0/24`, probability: 1 }));
+      expect(await f.setDropMany(rules)).toBe(1000);
+      expect(f.dropRules()).toHaveLength(1000);
+      expect(f.testRun(ipv4Udp([10, 103, 231, 9], [10, 0, 0, 1])).action).toBe(XdpAction.DROP);
+      expect(f.testRun(ipv4Udp([10, 103, 232, 9], [10, 0, 0, 1])).action).toBe(XdpAction.PASS);
+      // the whole batch is refused before anything is written: 10.1.0.0/24 stays absent
+      await expect(f.setDropMany([{ cidr: '10.1.0.0/24', probability: 1 }, { cidr: '10.2.0.0/33', probability: 1 }])).rejects.toMatchObject({
+        code: 'ERR_OMNI_INVALID_ARGUMENT',
+        message: expect.stringMatching(/^rules\[1\]\.cidr: /),
+      });
+      expect(() => f.setDropManySync([{ probability: 0.5 }, { cidr: '10.3.0.0/24', probability: 1.5 }])).toThrow(expect.objectContaining({ message: expect.stringMatching(/^rules\[1\]\.probability/) }));
+      // @ts-expect-error wrong type on purpose
+      await expect(f.setDropMany('10.1.0.0/24')).rejects.toMatchObject({ code: 'ERR_OMNI_INVALID_ARGUMENT', message: expect.stringMatching(/^rules: expected an array/) });
+      expect(f.dropRules()).toHaveLength(1000);
+      expect(f.testRun(ipv4Udp([10, 1, 0, 9], [10, 0, 0, 1])).action).toBe(XdpAction.PASS);
+      expect(f.setDropManySync(rules.map((r) => ({ ...r, probability: 0 })))).toBe(1000);
+      expect(f.dropRules()).toEqual([]);
+    } finally {
+      f.close();
+    }
+  });
+
   it('bad input is a clear OmniError and changes nothing', async () => {
     const f = xdp.load();
     try {

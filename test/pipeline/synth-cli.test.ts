@@ -66,8 +66,47 @@ describe('omnitide pipeline synth', () => {
     expect(human.stdout.trim().split('\n')).toHaveLength(5);
   });
 
+  it('--fit reads CSV (quoted fields, numeric and categorical columns) and refuses bad records with their line', async () => {
+    const t = sampleTable(200, 6);
+    const csv = join(dir, 'real.csv');
+    // A quoted categorical value holding a comma and a doubled quote, CRLF line ends.
+    const quoted = (b: string) => (b === t.band[0] ? `"${b}, ""very"""` : b);
+    const named = (b: string) => (b === t.band[0] ? `${b}, "very"` : b);
+    writeFileSync(csv, ['a,b,band', ...t.a.map((a, i) => `${a},${t.b[i]},${quoted(t.band[i])}`)].join('\r\n') + '\r\n');
+    const r = await run(['--fit', csv, '--rows', '50', '--seed', '2', '--json', '-o', join(dir, 'fake-csv.ndjson')]);
+    expect(r.code).toBe(0);
+    const rep = JSON.parse(r.stdout);
+    expect(rep.fidelity.columns.map((c: { name: string; metric: string }) => `${c.name}:${c.metric}`)).toEqual(['a:ks', 'b:ks', 'band:tvd']);
+    const rows = readFileSync(join(dir, 'fake-csv.ndjson'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    expect(typeof rows[0].a).toBe('number');
+    const levels = new Set(t.band.map(named));
+    for (const row of rows) expect(levels.has(row.band)).toBe(true);
+    expect(rows.some((row) => row.band === named(t.band[0]))).toBe(true);
+    const bad = join(dir, 'bad.csv');
+    writeFileSync(bad, 'a,b\n1,2\n3\n');
+    await expect(run(['--fit', bad, '--rows', '3'])).rejects.toThrow(/bad\.csv:3: 1 fields, the header has 2/);
+    writeFileSync(bad, 'a,b\n1,2\n3,\n');
+    await expect(run(['--fit', bad, '--rows', '3'])).rejects.toThrow(/bad\.csv:3: column 'b' is empty/);
+  });
+
+  it('--save-model keeps the model and --model samples the same rows from it', async () => {
+    const file = join(dir, 'real.ndjson');
+    const model = join(dir, 'model.bin');
+    const a = await run(['--fit', file, '--rows', '40', '--seed', '9', '--save-model', model, '--format', 'csv']);
+    expect(a.code).toBe(0);
+    const b = await run(['--model', model, '--rows', '40', '--seed', '9', '--format', 'csv']);
+    expect(b.stdout).toBe(a.stdout);
+    expect(b.stdout.trim().split('\n')).toHaveLength(41);
+    const bytes = readFileSync(model);
+    bytes[bytes.length - 1] ^= 1;
+    writeFileSync(model, bytes);
+    await expect(run(['--model', model, '--rows', '3'])).rejects.toThrow(/checksum mismatch/);
+    await expect(run(['--model', model, '--rows', '3', '--strategy', 'mixture'])).rejects.toThrow(/belong to --fit/);
+  });
+
   it('rejects bad usage with a reason', async () => {
-    await expect(run([])).rejects.toThrow(/exactly one of --schema or --fit/);
+    await expect(run([])).rejects.toThrow(/exactly one of --schema, --fit or --model/);
+    await expect(run(['--schema', 'a.json', '--save-model', 'm.bin'])).rejects.toThrow(/--save-model needs --fit/);
     await expect(run(['--fit', 'x.ndjson'])).rejects.toThrow(/--fit needs --rows N/);
     await expect(run(['--fit', join(dir, 'missing.ndjson'), '--rows', '3'])).rejects.toThrow(/cannot read/);
     await expect(run(['--schema', 'a.json', '--seed', '1.5'])).rejects.toThrow(/--seed must be an integer/);

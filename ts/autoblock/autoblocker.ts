@@ -23,6 +23,8 @@ import { Detector, detectorSchema, type Detection, type DetectorConfig, type Sec
 import { fastifyHook, httpMiddleware, type Enforcer, type MiddlewareOptions } from './enforce.js';
 import { FileTail, JournalSource, SyslogSource, type Source, type SyslogOptions } from './sources.js';
 import { canonicalValue, DecisionTable } from './table.js';
+import { ExpiryQueue } from './expiry.js';
+import { Outbox } from './outbox.js';
 
 /** Which signed decisions this node accepts (from its own domain and others). */
 export interface TrustPolicy {
@@ -119,7 +121,6 @@ const banSchema = z.strictObject({
 });
 
 const DEFAULT_DURATION_S = 4 * 3600;
-const MAX_TIMER_MS = 2 ** 31 - 1;
 const MAX_REJECTIONS = 1000;
 
 function scopeOf(value: string): Scope {
@@ -135,7 +136,8 @@ export class Autoblocker extends EventEmitter {
   readonly #log: Logger;
   readonly #enforcers: Enforcer[];
   readonly #table = new DecisionTable();
-  readonly #timers = new Map<string, NodeJS.Timeout>();
+  /** one timer for the earliest expiry of all decisions in force */
+  readonly #expiry = new ExpiryQueue((key, id) => this.#expire(key, id));
   /** decision id -> ledger index */
   readonly #index = new Map<string, number>();
   /** ledger index -> decision id */
@@ -146,6 +148,8 @@ export class Autoblocker extends EventEmitter {
   readonly #sources: Source[] = [];
   readonly #trust: TrustPolicy;
   readonly #transport: Transport | undefined;
+  /** decisions handed to the transport and not yet stored by it (on disk) */
+  readonly #outbox: Outbox | null;
   readonly #throttle: { pps: number; burst: number };
   readonly #publicKey: Uint8Array;
   readonly #dir: string;
@@ -162,6 +166,7 @@ export class Autoblocker extends EventEmitter {
     enforcers: Enforcer[];
     trust: TrustPolicy;
     transport?: Transport;
+    outbox: Outbox | null;
     throttle: { pps: number; burst: number };
     publicKey: Uint8Array;
   }) {
@@ -175,6 +180,7 @@ export class Autoblocker extends EventEmitter {
     this.#enforcers = init.enforcers;
     this.#trust = init.trust;
     this.#transport = init.transport;
+    this.#outbox = init.outbox;
     this.#throttle = init.throttle;
     this.#publicKey = init.publicKey;
   }
@@ -212,11 +218,16 @@ export class Autoblocker extends EventEmitter {
         enforcers: o.enforcers ?? [],
         trust,
         transport: o.transport,
+        outbox: o.transport ? Outbox.open(join(dir, 'outbox.jsonl'), o.durability !== 'none') : null,
         throttle: o.throttle ?? { pps: 10, burst: 20 },
         publicKey: key.publicKey,
       });
       await ab.#replay();
-      if (o.transport) await o.transport.start((env) => ab.#enqueue(() => ab.#deliver(env)), log);
+      const unsent = await ab.#replayOutbox();
+      if (o.transport) {
+        await o.transport.start((env) => ab.#enqueue(() => ab.#deliver(env)), log);
+        if (unsent.length) ab.#publish(unsent);
+      }
       return ab;
     } catch (err) {
       if (ledger) await ledger.close();
@@ -311,7 +322,7 @@ export class Autoblocker extends EventEmitter {
     return d;
   }
 
-  #body(r: Omit<BanRequest, 'action'> & { action: Action; lifts?: string }, origin: string, at: number, durationS: number): DecisionBody {
+  #body(r: Omit<BanRequest, 'action'> & { action: Action; lifts?: string }, origin: string, at: number, durationS: number, nonce = randomBytes(8).toString('hex')): DecisionBody {
     const scope = r.scope ?? scopeOf(r.value);
     const expiresAt = r.action === 'unban' ? at : durationS < 0 ? null : at + Math.round(durationS * 1000);
     return {
@@ -328,13 +339,15 @@ export class Autoblocker extends EventEmitter {
       ...(r.action === 'throttle' ? { rate: r.rate ?? this.#throttle } : {}),
       ...(r.lifts ? { lifts: r.lifts } : {}),
       ...(r.global ? { global: true } : {}),
-      nonce: randomBytes(8).toString('hex'),
+      nonce,
     };
   }
 
   async #issue(reqs: BanRequest[], origins: string[], times: number[], strict = false): Promise<Decision[]> {
     const bodies: DecisionBody[] = [];
     const now = Date.now();
+    // one draw from the CSPRNG for the whole batch
+    const nonces = randomBytes(8 * reqs.length).toString('hex');
     reqs.forEach((r, i) => {
       const scope = r.scope ?? scopeOf(r.value);
       const key = canonicalValue(scope, r.value);
@@ -354,17 +367,19 @@ export class Autoblocker extends EventEmitter {
       const duration = r.duration ?? DEFAULT_DURATION_S;
       const at = Math.min(times[i] ?? now, now);
       if (!strict && cur && cur.action === action && inForce(cur, now)) return;
-      bodies.push(this.#body({ ...r, value: key, scope, action }, origins[i], Math.max(at, now - 1), duration));
+      bodies.push(this.#body({ ...r, value: key, scope, action }, origins[i], Math.max(at, now - 1), duration, nonces.slice(16 * i, 16 * i + 16)));
     });
     if (bodies.length === 0) return [];
     return this.#signAndSubmit(bodies);
   }
 
   async #signAndSubmit(bodies: DecisionBody[]): Promise<Decision[]> {
+    // the subject digests of the whole batch in one native call
+    const digests = blake3.hashMany(bodies.map((b) => JSON.stringify(b)));
     const issued = await this.#authority.issueMany(
-      bodies.map((b) => ({
+      bodies.map((b, k) => ({
         signer: this.domain,
-        subject: [{ name: subjectName(b.action, b.scope, b.value), digest: { blake3: blake3.toHex(blake3.hash(JSON.stringify(b))) } }],
+        subject: [{ name: subjectName(b.action, b.scope, b.value), digest: { blake3: Buffer.from(digests[k]).toString('hex') } }],
         predicateType: PREDICATE_TYPE,
         predicate: b,
       })),
@@ -374,13 +389,16 @@ export class Autoblocker extends EventEmitter {
       // enforced here at once (the cluster may be down); logged when the stream
       // delivers it back, in stream order like on every other node
       const local = issued.map((i, k) => ({ ...bodies[k], id: i.id, envelope: i.envelope, logIndex: null }) as Decision);
+      // durable before it is enforced or returned: a node closed while the
+      // cluster is unreachable publishes it again when it reopens
+      this.#outbox!.append(envs);
       await this.#enqueue(async () => {
         for (const d of local) {
           this.#unlogged.set(d.id, d);
           await this.#apply(d);
         }
       });
-      void this.#transport.publish(envs).catch((err) => this.#log.error({ err }, 'autoblock: publish failed'));
+      this.#publish(envs);
       return local;
     }
     return this.#enqueue(async () => {
@@ -395,6 +413,46 @@ export class Autoblocker extends EventEmitter {
       for (const d of out) await this.#apply(d);
       return out;
     });
+  }
+
+  /** Hands envelopes to the transport; the outbox forgets them once stored. */
+  #publish(envs: string[]): void {
+    this.#transport!.publish(envs).then(
+      () => {
+        if (!this.#closed) this.#outbox!.settle(envs);
+      },
+      (err) => {
+        // closed before the cluster stored them: they stay in the outbox
+        if (!this.#closed) this.#log.error({ err }, 'autoblock: publish failed');
+      },
+    );
+  }
+
+  /**
+   * Decisions left in the outbox by a previous run: those the ledger already
+   * holds were stored and delivered (dropped from the outbox); the others are
+   * enforced again and returned for publishing.
+   */
+  async #replayOutbox(): Promise<string[]> {
+    if (!this.#outbox) return [];
+    const unsent: string[] = [];
+    const logged: string[] = [];
+    for (const env of this.#outbox.pending) {
+      const c = this.#check(env);
+      if (!c.ok) {
+        this.#reject(c.rejection);
+        logged.push(env);
+      } else if (this.#index.has(c.id)) logged.push(env);
+      else {
+        const d: Decision = { ...c.body, id: c.id, envelope: JSON.parse(env), logIndex: null };
+        this.#unlogged.set(d.id, d);
+        await this.#apply(d);
+        unsent.push(env);
+      }
+    }
+    this.#outbox.settle(logged);
+    if (unsent.length) this.#log.info({ pending: unsent.length }, 'autoblock: republishing decisions from the outbox');
+    return unsent;
   }
 
   /** Adds this domain's signature to a decision of another domain (k-of-n global decisions). */
@@ -505,23 +563,21 @@ export class Autoblocker extends EventEmitter {
   }
 
   #arm(key: string, d: Decision): void {
-    clearTimeout(this.#timers.get(key));
-    this.#timers.delete(key);
-    if (d.expiresAt === null) return;
-    const wait = d.expiresAt - Date.now();
-    const t = setTimeout(() => {
-      this.#timers.delete(key);
-      if (this.#table.get(key)?.id !== d.id) return;
-      if (Date.now() < d.expiresAt!) return this.#arm(key, d);
-      void this.#enqueue(() => this.#end(key, d)).then(() => this.emit('expired', d));
-    }, Math.max(0, Math.min(wait, MAX_TIMER_MS)));
-    t.unref();
-    this.#timers.set(key, t);
+    if (d.expiresAt !== null) this.#expiry.add(key, d.id, d.expiresAt);
+  }
+
+  /** The expiry time of decision `id` came: ends it unless it was superseded or lifted meanwhile. */
+  #expire(key: string, id: string): void {
+    const d = this.#table.get(key);
+    if (d?.id !== id || this.#closed) return;
+    void this.#enqueue(async () => {
+      if (this.#table.get(key)?.id !== id) return;
+      await this.#end(key, d);
+      this.emit('expired', d);
+    });
   }
 
   async #end(key: string, d: Decision): Promise<void> {
-    clearTimeout(this.#timers.get(key));
-    this.#timers.delete(key);
     if (this.#table.get(key)?.id === d.id) this.#table.delete(key);
     await this.#removeFromEnforcers(d);
   }
@@ -653,9 +709,13 @@ export class Autoblocker extends EventEmitter {
   }
 
   /** `journalctl -o json -f` into the jails (cursor kept in `<dir>/journal.cursor`). */
-  journald(opts: { jail?: string; matches?: string[]; journalctl?: string } = {}): JournalSource {
+  journald(opts: { jail?: string; matches?: string[]; files?: string[]; journalctl?: string } = {}): JournalSource {
     this.#open();
-    const s = JournalSource.start((lines) => this.ingestLines(lines, { jail: opts.jail }), { matches: opts.matches, journalctl: opts.journalctl, cursorFile: join(this.#dir, 'journal.cursor') }, this.#log);
+    const s = JournalSource.start(
+      (lines) => this.ingestLines(lines, { jail: opts.jail }),
+      { matches: opts.matches, files: opts.files, journalctl: opts.journalctl, cursorFile: join(this.#dir, 'journal.cursor') },
+      this.#log,
+    );
     this.#sources.push(s);
     return s;
   }
@@ -666,8 +726,7 @@ export class Autoblocker extends EventEmitter {
     for (const s of this.#sources.splice(0)) await s.close();
     await this.#queue;
     this.#closed = true;
-    for (const t of this.#timers.values()) clearTimeout(t);
-    this.#timers.clear();
+    this.#expiry.close();
     if (this.#transport) await this.#transport.close();
     for (const e of this.#enforcers) {
       try {

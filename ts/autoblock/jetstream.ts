@@ -7,11 +7,14 @@
  * - a message is acked only after it was verified, appended and enforced; a
  *   redelivery of an applied decision is recognised by its ID and skipped;
  * - a node that was down resumes from its durable consumer's position.
- * While the servers are unreachable, publishes are queued and retried in order
- * (local detections are still decided and signed); nothing is dropped.
+ * While the servers are unreachable (also when the node starts), publishes are
+ * queued and retried in order (local detections are still decided and signed).
+ * A publish resolves once the stream stored every envelope and rejects with
+ * ERR_OMNI_CLOSED when the transport closes first; the autoblocker keeps those
+ * in its on-disk outbox (`outbox.ts`) and publishes them again when it reopens.
  */
 import { AckPolicy, connect, DeliverPolicy, headers, type ConsumerMessages, type JetStreamClient, type NatsConnection } from 'nats';
-import { invalidArgument } from '../errors.js';
+import { ErrorCodes, invalidArgument, OmniError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import type { Transport } from './autoblocker.js';
 
@@ -32,6 +35,12 @@ export interface JetStreamOptions {
 
 const NAME = /^[A-Za-z0-9_-]{1,64}$/;
 
+interface Batch {
+  left: number;
+  resolve: () => void;
+  reject: (err: Error) => void;
+}
+
 export function jetstreamTransport(opts: JetStreamOptions): Transport & { readonly pending: number } {
   if (!Array.isArray(opts?.servers) || opts.servers.length === 0) throw invalidArgument('opts.servers', 'expected at least one nats:// URL');
   if (typeof opts.durable !== 'string' || !NAME.test(opts.durable)) throw invalidArgument('opts.durable', 'expected 1-64 characters of [A-Za-z0-9_-]');
@@ -46,31 +55,43 @@ export function jetstreamTransport(opts: JetStreamOptions): Transport & { readon
   let messages: ConsumerMessages | null = null;
   let closed = false;
   let log: Logger | null = null;
-  const outbox: string[] = [];
+  /** envelopes not yet stored, each with the publish call waiting for it */
+  const outbox: { env: string; batch: Batch }[] = [];
   let flushing: Promise<void> | null = null;
-  const waiters: (() => void)[] = [];
+  /** resolves once connected and the stream exists (the cluster may be down at start) */
+  let ready: (() => void) | null = null;
+  const connected = new Promise<void>((r) => (ready = r));
+  const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
   const idOf = (env: string) => {
-    // the decision ID is not in the envelope; the payload's digest is unique per decision
+    // the decision ID is not in the envelope; the signature is unique per decision
     const e = JSON.parse(env) as { payload: string; signatures: { sig: string }[] };
     return e.signatures[0]?.sig.slice(0, 64) ?? e.payload.slice(0, 64);
   };
 
   async function flush(): Promise<void> {
+    await connected;
     while (outbox.length && !closed) {
-      const env = outbox[0];
+      const { env, batch } = outbox[0];
       try {
         const h = headers();
         h.set('Nats-Msg-Id', idOf(env));
         await js!.publish(subject, new TextEncoder().encode(env), { headers: h, timeout: 2000 });
         outbox.shift();
+        if (--batch.left === 0) batch.resolve();
       } catch (err) {
         log?.warn({ err: (err as Error).message, pending: outbox.length }, 'autoblock jetstream: publish failed, retrying');
-        await new Promise((r) => setTimeout(r, retryMs));
+        await sleep(retryMs);
       }
     }
-    for (const w of waiters.splice(0)) w();
   }
+
+  const kick = () => {
+    if (!flushing) flushing = flush().finally(() => {
+      flushing = null;
+      if (outbox.length && !closed) kick();
+    });
+  };
 
   async function ensureStream(): Promise<void> {
     // a fresh cluster needs a moment to elect its JetStream meta leader
@@ -89,8 +110,9 @@ export function jetstreamTransport(opts: JetStreamOptions): Transport & { readon
         }
         return;
       } catch (err) {
-        if (attempt > 120 || closed) throw err;
-        await new Promise((r) => setTimeout(r, 250));
+        if (closed) throw err;
+        if (attempt % 40 === 39) log?.warn({ err: (err as Error).message }, 'autoblock jetstream: stream not ready yet, retrying');
+        await sleep(250);
       }
     }
   }
@@ -100,40 +122,46 @@ export function jetstreamTransport(opts: JetStreamOptions): Transport & { readon
       return outbox.length;
     },
     async publish(envelopes) {
-      outbox.push(...envelopes);
-      const done = new Promise<void>((r) => waiters.push(r));
-      if (!flushing) flushing = flush().finally(() => (flushing = null));
-      else void flushing.then(() => {
-        if (outbox.length && !flushing) flushing = flush().finally(() => (flushing = null));
+      if (closed) throw new OmniError(ErrorCodes.CLOSED, 'jetstream transport: closed');
+      if (envelopes.length === 0) return;
+      const done = new Promise<void>((resolve, reject) => {
+        const batch: Batch = { left: envelopes.length, resolve, reject };
+        for (const env of envelopes) outbox.push({ env, batch });
       });
+      kick();
       await done;
     },
     async start(deliver, logger) {
       log = logger;
-      nc = await connect({ servers: opts.servers, maxReconnectAttempts: -1, reconnectTimeWait: 100, name: `omnitide-autoblock-${opts.durable}` });
-      js = nc.jetstream();
-      await ensureStream();
-      const consumer = await js.consumers.get(stream, opts.durable);
-      const loop = async () => {
+      // connects in the background: a node opens (and decides, enforces,
+      // queues its decisions) while every server is down
+      void (async () => {
         while (!closed) {
           try {
-            messages = await consumer.consume({ max_messages: 64 });
-            for await (const m of messages) {
-              await deliver(new TextDecoder().decode(m.data));
-              m.ack();
-            }
+            const c = await connect({ servers: opts.servers, maxReconnectAttempts: -1, reconnectTimeWait: 100, timeout: 2000, name: `omnitide-autoblock-${opts.durable}` });
+            if (closed) return void (await c.close().catch(() => undefined));
+            nc = c;
+            break;
           } catch (err) {
-            if (closed) return;
-            logger.warn({ err: (err as Error).message }, 'autoblock jetstream: consumer interrupted, resuming');
-            await new Promise((r) => setTimeout(r, retryMs));
+            logger.warn({ err: (err as Error).message }, 'autoblock jetstream: cluster unreachable, retrying');
+            await sleep(retryMs);
           }
         }
-      };
-      void loop();
+        if (closed || !nc) return;
+        js = nc.jetstream();
+        await ensureStream();
+        ready!();
+        await consume(deliver, logger);
+      })().catch((err) => {
+        if (!closed) logger.error({ err }, 'autoblock jetstream: transport stopped');
+      });
     },
     async close() {
       closed = true;
-      for (const w of waiters.splice(0)) w();
+      const err = new OmniError(ErrorCodes.CLOSED, 'jetstream transport: closed before the decision was stored');
+      const batches = new Set(outbox.splice(0).map((o) => o.batch));
+      for (const b of batches) b.reject(err);
+      ready!();
       try {
         messages?.stop();
       } catch {
@@ -142,4 +170,21 @@ export function jetstreamTransport(opts: JetStreamOptions): Transport & { readon
       if (nc) await nc.close().catch(() => undefined);
     },
   };
+
+  async function consume(deliver: (envelope: string) => Promise<void>, logger: Logger): Promise<void> {
+    const consumer = await js!.consumers.get(stream, opts.durable);
+    while (!closed) {
+      try {
+        messages = await consumer.consume({ max_messages: 64 });
+        for await (const m of messages) {
+          await deliver(new TextDecoder().decode(m.data));
+          m.ack();
+        }
+      } catch (err) {
+        if (closed) return;
+        logger.warn({ err: (err as Error).message }, 'autoblock jetstream: consumer interrupted, resuming');
+        await sleep(retryMs);
+      }
+    }
+  }
 }

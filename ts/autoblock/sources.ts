@@ -326,20 +326,50 @@ export function journalLine(rec: Record<string, unknown>): string | null {
   return `${ts} ${String(rec._HOSTNAME ?? 'localhost')} ${ident}${pid ? `[${String(pid)}]` : ''}: ${msg}`;
 }
 
+export interface JournalOptions {
+  /** journalctl matches (`FIELD=value`, `+` for OR), e.g. `_SYSTEMD_UNIT=ssh.service` */
+  matches?: string[];
+  /** read these journal files instead of the system journal (`--file`), e.g. those `systemd-journal-remote` writes */
+  files?: string[];
+  cursorFile?: string;
+  /** the journalctl binary (default `journalctl` on PATH) */
+  journalctl?: string;
+}
+
+/** Checks journald source options: matches and files become journalctl arguments, so none may look like an option. */
+export function checkJournalOptions(opts: { matches?: unknown; files?: unknown }): void {
+  const list = (name: string, v: unknown, ok: (x: string) => boolean, want: string) => {
+    if (v === undefined) return;
+    if (!Array.isArray(v)) throw invalidArgument(name, 'expected an array of strings');
+    v.forEach((x, i) => {
+      if (typeof x !== 'string' || !ok(x)) throw invalidArgument(`${name}[${i}]`, `expected ${want}, got ${JSON.stringify(x)}`);
+    });
+  };
+  list('opts.matches', opts.matches, (x) => x === '+' || /^[A-Z0-9_]+=/.test(x), "'FIELD=value' or '+'");
+  list('opts.files', opts.files, (x) => x.length > 0 && !x.startsWith('-') && !x.includes('\0'), 'a journal file path');
+}
+
 /** `journalctl -o json -f` (optionally with `--after-cursor` from `cursorFile`). */
 export class JournalSource implements Source {
   readonly kind = 'journald';
   #child: ChildProcess | null = null;
 
-  static start(sink: LineSink, opts: { matches?: string[]; cursorFile?: string; journalctl?: string }, log: Logger): JournalSource {
+  static start(sink: LineSink, opts: JournalOptions, log: Logger): JournalSource {
+    checkJournalOptions(opts);
     const s = new JournalSource();
     const args = ['-o', 'json', '-f', '--no-pager'];
+    for (const f of opts.files ?? []) args.push(`--file=${f}`);
     const cursor = opts.cursorFile && existsSync(opts.cursorFile) ? readFileSync(opts.cursorFile, 'utf8').trim() : '';
     if (cursor) args.push(`--after-cursor=${cursor}`);
     else args.push('-n', '0');
     args.push(...(opts.matches ?? []));
     const child = spawn(opts.journalctl ?? 'journalctl', args, { stdio: ['ignore', 'pipe', 'pipe'] });
     child.on('error', (err) => log.error({ err }, 'autoblock journald: journalctl could not start'));
+    child.stderr!.setEncoding('utf8');
+    child.stderr!.on('data', (d: string) => log.warn({ stderr: d.trim() }, 'autoblock journald: journalctl'));
+    child.on('exit', (code, signal) => {
+      if (s.#child === child) log.error({ code, signal }, 'autoblock journald: journalctl exited');
+    });
     let buf = '';
     let chain: Promise<unknown> = Promise.resolve();
     child.stdout!.setEncoding('utf8');

@@ -10,7 +10,8 @@ import { createInterface } from 'node:readline';
 import { xdp, type XdpFilter } from '../kernel/index.js';
 
 interface Command {
-  op: 'attach' | 'setDrop' | 'block' | 'unblock';
+  op: 'attach' | 'setDrop' | 'setDropMany' | 'block' | 'unblock';
+  rules?: { cidr?: string; probability: number }[];
   iface?: string;
   cidr?: string;
   cidrs?: string[];
@@ -35,7 +36,8 @@ export async function agentMain(): Promise<void> {
       else if (c.op === 'setDrop') {
         filter.setDrop({ ...(c.cidr !== undefined ? { cidr: c.cidr } : {}), probability: c.probability! });
         reply({ ok: true });
-      } else if (c.op === 'block') reply({ ok: true, n: await filter.block(c.cidrs!) });
+      } else if (c.op === 'setDropMany') reply({ ok: true, n: await filter.setDropMany(c.rules!) });
+      else if (c.op === 'block') reply({ ok: true, n: await filter.block(c.cidrs!) });
       else if (c.op === 'unblock') reply({ ok: true, n: filter.unblock(c.cidrs!) });
       else reply({ ok: false, code: 'ERR_OMNI_INVALID_ARGUMENT', message: `agent: unknown op ${String(c.op)}` });
     } catch (e) {

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { OmniError } from '../errors.js';
 import { cgroup, xdp, type Cgroup, type CgroupPolicy } from '../kernel/index.js';
 import type { Journal, Undo } from './journal.js';
-import { dropRules, type Plan } from './plan.js';
+import { deviceNumber, dropRules, type Plan } from './plan.js';
 import { Proxy } from './proxy/index.js';
 import { RemoteFilter, type FilterLike } from './remote.js';
 import { killMarked, restoreFiles, splitIface, tc } from './system.js';
@@ -39,6 +39,16 @@ export interface AppliedFault {
 }
 
 const LIMIT_FILES = ['cpu.max', 'memory.max', 'memory.high', 'pids.max'];
+
+/** io.max as MAJ:MIN -> its line (absent when the controller is off). */
+function ioMaxLines(dir: string): Map<string, string> {
+  try {
+    const lines = readFileSync(join(dir, 'io.max'), 'utf8').split('\n').filter(Boolean);
+    return new Map(lines.map((l) => [l.split(' ')[0], l.trim()]));
+  } catch {
+    return new Map();
+  }
+}
 
 /**
  * Applies and removes faults for one run. XDP filters are attached once per
@@ -105,16 +115,16 @@ export class FaultEngine {
   }
 
   /**
-   * Journals every op (one fsync for the batch, and only when something in it
-   * would outlive the process), then applies them concurrently. An op that
+   * Journals every op (one write for the batch, done before anything is
+   * applied; see journal.ts on why no fsync), then applies them concurrently. An op that
    * fails is undone best effort; the others stay tracked so removeAll() rolls
    * them back; the first error is rethrown.
    */
   async #applyAll(ops: Op[]): Promise<AppliedFault[]> {
     const t0 = performance.now();
     const ids = ops.map(() => this.#next++);
-    ops.forEach((op, i) => this.#journal?.append({ op: 'intent', t: Date.now(), id: ids[i], fault: op.fault, target: op.target, undo: op.undo }, false));
-    if (ops.some((op) => op.undo.kind !== 'bpf-link' && op.undo.kind !== 'in-process')) this.#journal?.sync();
+    const now = Date.now();
+    this.#journal?.appendMany(ops.map((op, i) => ({ op: 'intent', t: now, id: ids[i], fault: op.fault, target: op.target, undo: op.undo })));
     const settled = await Promise.allSettled(ops.map(async (op) => {
       await op.apply();
       return performance.now() - t0;
@@ -169,9 +179,8 @@ export class FaultEngine {
         case 'xdp-drop': {
           const f = this.#filters.get(name)!;
           const rules = dropRules(p);
-          const set = async (probability: number) => {
-            for (const r of rules) await f.setDrop({ ...r, probability });
-          };
+          // one call for every rule of the fault, all-or-nothing
+          const set = async (probability: number) => void (await f.setDropMany(rules.map((r) => ({ ...r, probability }))));
           op(p.type, target, { kind: 'bpf-link' }, () => set(p.probability), () => set(0));
           break;
         }
@@ -216,6 +225,15 @@ export class FaultEngine {
             } catch {
               /* the controller's file is absent: nothing of it can change */
             }
+          }
+          if (p.limits.io) {
+            // io.max holds one line per device; each device this fault limits gets its old line back, or
+            // an all-'max' line (which deletes the entry) when it had none
+            const old = ioMaxLines(cg.fsPath);
+            files['io.max'] = p.limits.io
+              .map((d, i) => deviceNumber(d.device, `limits.io[${i}].device`))
+              .map((n) => old.get(n) ?? `${n} rbps=max wbps=max riops=max wiops=max`)
+              .join('\n');
           }
           op(p.type, target, { kind: 'restore-files', cgroup: name, files }, () => cg.setLimits(p.limits), () => restoreFiles(name, files));
           break;

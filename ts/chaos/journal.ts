@@ -1,11 +1,21 @@
 /**
  * The run journal: every fault that would outlive the runner (frozen
- * cgroups, changed limits, stress workers, qdiscs) is appended here and
- * fsync'd BEFORE it is applied, with what undoes it. A run whose process is
+ * cgroups, changed limits, stress workers, qdiscs) is appended here BEFORE it
+ * is applied, with what undoes it. A run whose process is
  * gone without an `end` record is repaired by `status --repair`, `abort`, or
  * the next run. bpf-link faults (XDP) are journaled too, for the report and
  * for target locking, but need no undo: the kernel detaches them with the
  * process.
+ *
+ * Durability: the runner dying (SIGKILL, OOM, a crash) is what the journal
+ * guards against, and a record whose write(2) has returned is in the kernel's
+ * page cache: it outlives the process without an fsync. An fsync only adds
+ * protection against the OS itself going down, and that also takes every
+ * fault the journal records with it (cgroup freeze and limits, qdiscs and
+ * processes are volatile kernel state). So fault records are written, not
+ * fsync'd, before the fault is applied: on a disk-backed state dir the fsync
+ * was the largest share of the freeze latency (p95 ~7 ms under load). The
+ * start/end records are still fsync'd (they are not on the fault path).
  */
 import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
@@ -64,10 +74,15 @@ export class Journal {
     return new Journal(dir, fd);
   }
 
-  /** Appends one record; `durable` fsyncs before returning (faults that outlive us). */
+  /** Appends one record; `durable` also fsyncs it (the start and end of a run). */
   append(r: JournalRecord, durable = true): void {
     writeSync(this.#fd, JSON.stringify(r) + '\n');
     if (durable) fsyncSync(this.#fd);
+  }
+
+  /** Appends records with one write(2) (a batch of intents before it is applied). */
+  appendMany(rs: JournalRecord[]): void {
+    if (rs.length) writeSync(this.#fd, rs.map((r) => JSON.stringify(r) + '\n').join(''));
   }
 
   sync(): void {
@@ -93,7 +108,7 @@ export function readRecords(runDir: string): JournalRecord[] {
     try {
       out.push(JSON.parse(line) as JournalRecord);
     } catch {
-      // a torn last line from a crash mid-write: the fault after it was never applied (intent is fsync'd first)
+      // a torn last line from a crash mid-write: the fault after it was never applied (its intent is written first)
     }
   }
   return out;

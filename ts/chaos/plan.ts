@@ -3,7 +3,7 @@
  * and every precondition checked (existence, controllers, qdiscs, CIDRs and
  * toxics validated by the real implementation) before anything is applied.
  */
-import { readdirSync, existsSync } from 'node:fs';
+import { readdirSync, existsSync, statSync } from 'node:fs';
 import { OmniError } from '../errors.js';
 import { cgroup, xdp } from '../kernel/index.js';
 import { Proxy } from './proxy/index.js';
@@ -39,7 +39,7 @@ function resolveCgroups(p: { cgroups?: string[]; selector?: { parent: string; ma
   return { targets: pool.slice(0, n), pool: pool.length };
 }
 
-const CONTROLLER_FOR: Record<string, string> = { cpu: 'cpu', memory: 'memory', pids: 'pids' };
+const CONTROLLER_FOR: Record<string, string> = { cpu: 'cpu', memory: 'memory', pids: 'pids', io: 'io' };
 
 /** Resolves targets and checks every precondition; applies nothing (XDP filters are attached empty: they pass everything). */
 export async function plan(provider: FaultProvider, where: string): Promise<Plan> {
@@ -59,7 +59,7 @@ export async function plan(provider: FaultProvider, where: string): Promise<Plan
         // the filter validates CIDRs natively; a dry run on a loaded, unattached copy refuses bad ones before anything is applied
         const probe = xdp.load();
         try {
-          for (const r of dropRules(provider)) probe.setDrop({ ...r, probability: provider.probability });
+          probe.setDropManySync(dropRules(provider).map((r) => ({ ...r, probability: provider.probability })));
         } catch (e) {
           throw new OmniError('ERR_OMNI_INVALID_ARGUMENT', `${where}: ${(e as Error).message}`, { cause: e });
         } finally {
@@ -125,6 +125,8 @@ export async function plan(provider: FaultProvider, where: string): Promise<Plan
     }
     case 'cgroup-limits': {
       const r = resolveCgroups(provider, where);
+      // io.max is keyed by MAJ:MIN: each device must be a block device (or MAJ:MIN) before anything is applied
+      provider.limits.io?.forEach((d, i) => deviceNumber(d.device, `${where}.limits.io[${i}].device`));
       for (const c of r.targets) {
         const offered = cgroup.open(c).controllers();
         for (const k of Object.keys(provider.limits)) {
@@ -151,4 +153,21 @@ function checkCidr(c: string, where: string): void {
   // the filter re-checks; this catches typos before anything is attached
   const m = /^([0-9a-fA-F:.]+)(?:\/(\d{1,3}))?$/.exec(c);
   if (!m) throw new OmniError('ERR_OMNI_INVALID_ARGUMENT', `${where}: malformed CIDR '${c}'`);
+}
+
+/** A block device path or MAJ:MIN as the MAJ:MIN io.max is keyed by. */
+export function deviceNumber(dev: string, where: string): string {
+  if (/^\d+:\d+$/.test(dev)) return dev;
+  let st;
+  try {
+    st = statSync(dev);
+  } catch (e) {
+    throw new OmniError('ERR_OMNI_NOT_FOUND', `${where}: device '${dev}' does not exist`, { cause: e });
+  }
+  if (!st.isBlockDevice()) throw new OmniError('ERR_OMNI_INVALID_ARGUMENT', `${where}: '${dev}' is not a block device`);
+  // glibc's gnu_dev_major/minor split of dev_t
+  const rdev = BigInt(st.rdev);
+  const major = ((rdev >> 8n) & 0xfffn) | ((rdev >> 32n) & ~0xfffn);
+  const minor = (rdev & 0xffn) | ((rdev >> 12n) & ~0xffn);
+  return `${major}:${minor}`;
 }

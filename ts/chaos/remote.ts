@@ -12,6 +12,8 @@ import { OmniError } from '../errors.js';
 /** The verbs the fault engine needs from a filter, local or in a namespace. */
 export interface FilterLike {
   setDrop(rule: { cidr?: string; probability: number }): void | Promise<void>;
+  /** every rule in one call, all-or-nothing */
+  setDropMany(rules: { cidr?: string; probability: number }[]): Promise<number>;
   block(cidrs: string[]): Promise<number>;
   unblock(cidrs: string[]): number | Promise<number>;
   detach(): void;
@@ -70,6 +72,9 @@ export class RemoteFilter implements FilterLike {
 
   async setDrop(rule: { cidr?: string; probability: number }): Promise<void> {
     await this.#call({ op: 'setDrop', ...rule });
+  }
+  async setDropMany(rules: { cidr?: string; probability: number }[]): Promise<number> {
+    return (await this.#call({ op: 'setDropMany', rules })).n ?? 0;
   }
   async block(cidrs: string[]): Promise<number> {
     return (await this.#call({ op: 'block', cidrs })).n ?? 0;

@@ -96,6 +96,19 @@ const actionProviders = {
       cpu: z.strictObject({ quotaUs: z.number().int().min(1000), periodUs: z.number().int().min(1000).max(1_000_000).optional() }).optional(),
       memory: z.strictObject({ max: limitValue.optional(), high: limitValue.optional() }).optional(),
       pids: z.strictObject({ max: limitValue }).optional(),
+      /** io.max per block device (a path like /dev/vda or MAJ:MIN); an omitted rate stays unlimited */
+      io: z
+        .array(
+          z.strictObject({
+            device: z.string().min(1),
+            rbps: z.number().int().min(1).optional(),
+            wbps: z.number().int().min(1).optional(),
+            riops: z.number().int().min(1).optional(),
+            wiops: z.number().int().min(1).optional(),
+          }),
+        )
+        .min(1)
+        .optional(),
     }),
   }),
   signal: z.strictObject({ type: z.literal('signal'), ...cgroupTargets, signal: z.enum(['SIGKILL', 'SIGTERM', 'SIGINT', 'SIGHUP', 'SIGUSR1', 'SIGUSR2', 'SIGQUIT']).optional() }),

@@ -80,7 +80,9 @@ export function restoreFiles(cg: string, files: Record<string, string>): void {
   const dir = cgroupFs(cg);
   for (const [f, v] of Object.entries(files)) {
     try {
-      writeFileSync(join(dir, f), v);
+      // io.max takes one device line per write
+      if (f === 'io.max') for (const line of v.split('\n')) writeFileSync(join(dir, f), line);
+      else writeFileSync(join(dir, f), v);
     } catch (e) {
       if (existsSync(dir)) throw new OmniError('ERR_OMNI_IO', `restoring ${f} of cgroup ${cg}: ${(e as Error).message}`, { cause: e });
     }

@@ -19,7 +19,7 @@ const stateUsage = `  -d, --dir DIR         state directory (keys, decision ledg
       --json            machine-readable output`;
 
 interface RunConfig extends Omit<AutoblockOptions, 'enforcers' | 'transport' | 'logger' | 'trust'> {
-  sources?: ({ type: 'file'; path: string; jail?: string } | { type: 'syslog'; udp?: number; tcp?: number; host?: string; jail?: string } | { type: 'journald'; jail?: string; matches?: string[] })[];
+  sources?: ({ type: 'file'; path: string; jail?: string } | { type: 'syslog'; udp?: number; tcp?: number; host?: string; jail?: string } | { type: 'journald'; jail?: string; matches?: string[]; files?: string[] })[];
   enforce?: { xdp?: string; nftables?: boolean | { table?: string } };
   nats?: { servers: string[]; durable: string; stream?: string };
 }

@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import * as c from '../contracts/index.js';
 import { invalidArgument } from '../errors.js';
 import { type CommandGroup, out, parse, printJson, UsageError } from './command.js';
@@ -93,13 +93,21 @@ export const contractsCommands: CommandGroup = {
       },
     },
     compile: {
-      summary: 'compile the access policies to a JavaScript module (CommonJS: module.exports = load)',
-      usage: 'omnitide contract compile FILE [--target js] [--json]',
+      summary: 'compile the access policies to a JavaScript module (CommonJS: module.exports = load) or a WebAssembly module',
+      usage: 'omnitide contract compile FILE [--target js|wasm] [--out FILE.wasm] [--json]',
       async run(argv) {
-        const { values, positionals } = parse(argv, { target: { type: 'string' } });
+        const { values, positionals } = parse(argv, { target: { type: 'string' }, out: { type: 'string' } });
         const src = read(positionals[0], 'contract');
         const target = values.target ?? 'js';
-        if (target !== 'js') throw new UsageError(`unknown --target '${String(target)}' (supported: js)`);
+        if (target === 'wasm') {
+          if (typeof values.out !== 'string') throw new UsageError('--target wasm needs --out FILE.wasm');
+          const w = c.compileWasm(src, { file: positionals[0] });
+          writeFileSync(values.out, w.bytes);
+          if (values.json) printJson({ target, out: values.out, bytes: w.bytes.length, policies: w.policies });
+          else out(`${values.out}: ${w.bytes.length} bytes, ${w.policies.length} policies`);
+          return 0;
+        }
+        if (target !== 'js') throw new UsageError(`unknown --target '${String(target)}' (supported: js, wasm)`);
         const js = c.compileJs(src).source;
         if (values.json) printJson({ target, source: js });
         else out(`module.exports = ${js};`);

@@ -6,7 +6,9 @@
  * All work happens in the native crate; this module validates and adapts.
  */
 import { z } from 'zod';
-import { callNative, callNativeAsync, invalidArgument } from '../errors.js';
+import { callNative, callNativeAsync, invalidArgument, OmniError } from '../errors.js';
+import * as wasm from './wasm.js';
+import { type EnforceTargets, enforcePlan, type KernelEnforcement, type KernelPlan } from './kernel.js';
 import { native } from '../native.js';
 import { parseOptions } from '../validate.js';
 
@@ -179,4 +181,116 @@ export class Engine {
     callNative(() => this.#inner.decidePrepared(out, rounds));
     return out;
   }
+}
+
+/** A policy set compiled to a WebAssembly module (runs under any wasm runtime; ABI in ./wasm.ts). */
+export interface CompiledWasm {
+  /** The module bytes (self-contained: no imports). */
+  bytes: Uint8Array;
+  /** Policy ids and effects in evaluation order (the module's `omnitide.policies` section). */
+  policies: wasm.PolicyInfo[];
+  /** Instantiates the module under Node's `WebAssembly` and loads an entity store into it. */
+  instantiate(entities?: Entity[]): Promise<WasmAuthorizer>;
+}
+
+/**
+ * Compiles the access policies of a contract to WebAssembly. A construct the target cannot
+ * compile yet throws `ERR_OMNI_UNSUPPORTED` naming it with its line:column.
+ */
+export function compileWasm(src: string, opts?: { file?: string }): CompiledWasm {
+  const o = opts === undefined ? {} : parseOptions('opts', z.strictObject({ file: z.string().optional() }), opts);
+  const bytes = wasm.compileWasmBytes(source('source', src), o.file ?? 'contract');
+  const mod = new wasm.WA.Module(bytes);
+  const ids = wasm.policies(mod);
+  return {
+    bytes,
+    policies: ids,
+    async instantiate(ents = []) {
+      const e = entities('entities', ents);
+      const inst = await wasm.WA.instantiate(mod, {});
+      return new WasmAuthorizer(inst.exports as unknown as wasm.WasmExports, ids, JSON.stringify(e));
+    },
+  };
+}
+
+/** One module instance with its entity store loaded; decisions run inside the module. */
+export class WasmAuthorizer {
+  readonly #x: wasm.WasmExports;
+  readonly #policies: wasm.PolicyInfo[];
+  #prepared: { blob: number; ptrs: Uint32Array } | null = null;
+  constructor(x: wasm.WasmExports, ids: wasm.PolicyInfo[], entitiesJson: string) {
+    this.#x = x;
+    this.#policies = ids;
+    const store = wasm.place(x, (base) => wasm.encodeStore(entitiesJson, base));
+    if (x.load(store) !== 0) throw new OmniError('ERR_OMNI_INTERNAL', 'wasm: the module already has a store');
+  }
+  #withRequest<T>(req: AuthRequest, f: (ptr: number) => T): T {
+    const r = requests('request', [req]);
+    const blob = wasm.place(this.#x, (base) => wasm.encodeRequests(JSON.stringify(r), base));
+    try {
+      return f(wasm.requestAt(this.#x, blob, 0));
+    } finally {
+      this.#x.free(blob);
+    }
+  }
+  /** true = allow. */
+  decide(req: AuthRequest): boolean {
+    return this.#withRequest(req, (p) => this.#x.authorize(p) === 1);
+  }
+  /** The decision with the deciding policies (and the policies skipped on an error). */
+  explain(req: AuthRequest): Decision {
+    return this.#withRequest(req, (p) => {
+      const permits: string[] = [], forbids: string[] = [], errors: Decision['errors'] = [];
+      this.#policies.forEach(({ id, effect }, i) => {
+        const r = this.#x.policy(i, p);
+        if (r === 2) errors.push({ policy: id, message: 'evaluation error (the wasm target reports no message)' });
+        else if (r === 1) (effect === 'permit' ? permits : forbids).push(id);
+      });
+      const allow = this.#x.authorize(p) === 1;
+      return { decision: allow ? 'allow' : 'deny', reasons: forbids.length ? forbids : allow ? permits : [], errors };
+    });
+  }
+  /** Encodes requests once into the module's memory (replays, benchmarks); replaces earlier ones. */
+  prepare(reqs: AuthRequest[]): number {
+    const r = requests('requests', reqs);
+    if (this.#prepared) this.#x.free(this.#prepared.blob);
+    this.#prepared = null;
+    const blob = wasm.place(this.#x, (base) => wasm.encodeRequests(JSON.stringify(r), base));
+    const ptrs = new Uint32Array(r.length);
+    for (let i = 0; i < r.length; i++) ptrs[i] = wasm.requestAt(this.#x, blob, i);
+    this.#prepared = { blob, ptrs };
+    return r.length;
+  }
+  /** Decides the prepared requests `rounds` times; one byte per request (1 allow). */
+  decidePrepared(rounds = 1, out?: Uint8Array): Uint8Array {
+    if (!this.#prepared) throw invalidArgument('prepare', 'call prepare(requests) first');
+    if (!Number.isInteger(rounds) || rounds < 1 || rounds > 1_000_000) throw invalidArgument('rounds', 'must be an integer in 1..1000000');
+    const { ptrs } = this.#prepared;
+    const o = out ?? new Uint8Array(ptrs.length);
+    if (!(o instanceof Uint8Array) || o.length < ptrs.length) throw invalidArgument('out', `must be a Uint8Array of at least ${ptrs.length} bytes`);
+    const authorize = this.#x.authorize;
+    for (let k = 0; k < rounds; k++) for (let i = 0; i < ptrs.length; i++) o[i] = authorize(ptrs[i]);
+    return o;
+  }
+}
+
+export { CONTRACT_PREDICATE, CONTRACT_TAMPERED, CONTRACT_UNTRUSTED, signCompiled, verifyCompiled } from './signing.js';
+export type { ContractVersion, SignedContract, SignOptions, VerifyCompiledOptions } from './signing.js';
+
+export { enforcePlan };
+export type { EnforceTargets, KernelEnforcement, KernelPlan };
+const planOptions = z.strictObject({ ipAttr: z.string().min(1).optional(), portAttr: z.string().min(1).optional(), file: z.string().optional() });
+
+/**
+ * The kernel plan of a contract: source-range forbids -> XDP blocklist, port forbids -> cgroup
+ * connect policy, per-source rate limits -> XDP token buckets; `unsupported` lists the rest.
+ * `ipAttr`/`portAttr` name the context attributes of the source address and port (ip, port).
+ */
+export function kernelPlan(src: string, opts?: z.input<typeof planOptions>): KernelPlan {
+  const o = opts === undefined ? {} : parseOptions('opts', planOptions, opts);
+  return call('kernelPlan', { source: source('source', src), ...o });
+}
+/** Plans and applies in one step (see `enforcePlan`). */
+export async function enforceInKernel(src: string, targets: EnforceTargets, opts?: z.input<typeof planOptions>): Promise<KernelEnforcement> {
+  return enforcePlan(kernelPlan(src, opts), targets);
 }

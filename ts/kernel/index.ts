@@ -90,6 +90,15 @@ const rateSchema = z.strictObject({
 });
 const dropSchema = z.strictObject({ cidr: z.string().optional(), probability: z.number().min(0).max(1) });
 
+/** Shape check of a drop-rule batch (values are re-checked natively, which names the index). */
+function parseDropRules(rules: unknown): { cidr?: string; probability: number }[] {
+  if (!Array.isArray(rules)) throw invalidArgument('rules', `expected an array of drop rules, got ${describe(rules)}`);
+  return rules.map((r, i) => {
+    const d = parseOptions(`rules[${i}]`, dropSchema, r);
+    return d.cidr !== undefined ? { cidr: d.cidr, probability: d.probability } : { probability: d.probability };
+  });
+}
+
 function cidrList(arg: string, v: unknown): string[] {
   if (!Array.isArray(v)) throw invalidArgument(arg, `expected an array of CIDR strings, got ${describe(v)}`);
   for (let i = 0; i < v.length; i++) {
@@ -184,6 +193,23 @@ export class XdpFilter {
   setDrop(rule: DropRule): void {
     const r = parseOptions('rule', dropSchema, rule);
     callNative(() => this.#h.setDrop(r.cidr ?? null, r.probability));
+  }
+
+  /**
+   * Many drop rules in one native call, all-or-nothing: a bad entry refuses
+   * the whole batch naming its index (`rules[3].cidr: …`) before anything is
+   * written, and a failed map write restores the rules this call changed.
+   * Runs off the event loop. Returns how many rules were written.
+   */
+  async setDropMany(rules: DropRule[]): Promise<number> {
+    const list = parseDropRules(rules);
+    return callNativeAsync(() => this.#h.setDropManyAsync(list));
+  }
+
+  /** setDropMany on the calling thread (small batches). */
+  setDropManySync(rules: DropRule[]): number {
+    const list = parseDropRules(rules);
+    return callNative(() => this.#h.setDropMany(list));
   }
 
   dropRules(): DropRule[] {

@@ -29,13 +29,28 @@ export class ColumnBatch {
 
   /** Rows `index[0], index[1], ...` as a new batch (a join's gather). */
   gather(index: Uint32Array): ColumnBatch {
+    // A run of consecutive rows (every row of a fact table matching one dimension row) is a view, not a copy.
+    const n = index.length;
+    if (n > 0 && index[n - 1] - index[0] === n - 1 && isRun(index)) return this.range(index[0], index[0] + n);
     const out: Record<string, Column> = {};
     for (const [k, col] of Object.entries(this.columns)) {
-      const dst: Column = Array.isArray(col) ? new Array(index.length) : new (col.constructor as new (n: number) => Exclude<Column, unknown[]>)(index.length);
-      for (let i = 0; i < index.length; i++) (dst as unknown[])[i] = (col as unknown[])[index[i]];
-      out[k] = dst;
+      if (col instanceof Float64Array) out[k] = gatherF64(col, index);
+      else if (col instanceof Uint32Array) out[k] = gatherU32(col, index);
+      else if (col instanceof Int32Array) out[k] = gatherI32(col, index);
+      else {
+        const dst: Column = Array.isArray(col) ? new Array(index.length) : new (col.constructor as new (n: number) => Exclude<Column, unknown[]>)(index.length);
+        for (let i = 0; i < index.length; i++) (dst as unknown[])[i] = (col as unknown[])[index[i]];
+        out[k] = dst;
+      }
     }
     return new ColumnBatch(index.length, out);
+  }
+
+  /** Rows `start .. end - 1`: typed columns as views, array columns copied. */
+  range(start: number, end: number): ColumnBatch {
+    const out: Record<string, Column> = {};
+    for (const [k, col] of Object.entries(this.columns)) out[k] = Array.isArray(col) ? col.slice(start, end) : col.subarray(start, end);
+    return new ColumnBatch(end - start, out);
   }
 
   static concat(batches: readonly ColumnBatch[]): ColumnBatch {
@@ -92,4 +107,30 @@ export function rowsOf(batch: any[] | ColumnBatch): any[] {
 
 export function columnsOf(batch: any[] | ColumnBatch): ColumnBatch {
   return batch instanceof ColumnBatch ? batch : ColumnBatch.fromRows(batch);
+}
+
+// One loop per element type: a single loop over every kind of column is
+// megamorphic in V8 and ran a join's gather at a third of this speed.
+function gatherF64(src: Float64Array, index: Uint32Array): Float64Array {
+  const dst = new Float64Array(index.length);
+  for (let i = 0; i < index.length; i++) dst[i] = src[index[i]];
+  return dst;
+}
+
+function gatherU32(src: Uint32Array, index: Uint32Array): Uint32Array {
+  const dst = new Uint32Array(index.length);
+  for (let i = 0; i < index.length; i++) dst[i] = src[index[i]];
+  return dst;
+}
+
+function gatherI32(src: Int32Array, index: Uint32Array): Int32Array {
+  const dst = new Int32Array(index.length);
+  for (let i = 0; i < index.length; i++) dst[i] = src[index[i]];
+  return dst;
+}
+
+function isRun(index: Uint32Array): boolean {
+  const first = index[0];
+  for (let i = 1; i < index.length; i++) if (index[i] !== first + i) return false;
+  return true;
 }

@@ -331,7 +331,13 @@ class AggregateOp extends Base {
     for (let i = 0; i < len; i++) keys[i] = this.keys.id(keyCol[i]);
     const tf = n.options?.time;
     const tc = tf === undefined ? undefined : batch.columns[tf];
-    const times = tc instanceof Float64Array ? tc : Float64Array.from({ length: len }, (_, i) => (tc === undefined ? 0 : timeMs((tc as ArrayLike<unknown>)[i])));
+    // No time field (a batch group-by): zeros, without a callback per row.
+    let times: Float64Array;
+    if (tc instanceof Float64Array) times = tc;
+    else {
+      times = new Float64Array(len);
+      if (tc !== undefined) for (let i = 0; i < len; i++) times[i] = timeMs((tc as ArrayLike<unknown>)[i]);
+    }
     const width = this.columns.length;
     let values: Float64Array;
     const only = width === 1 ? batch.columns[this.columns[0]] : undefined;

@@ -264,7 +264,8 @@ impl Engine {
                 raw
             };
             let line = String::from_utf8_lossy(clipped);
-            let hash = *blake3::hash(raw).as_bytes();
+            // the evidence hash, only for lines that are failures (most are not)
+            let mut hashed: Option<[u8; 32]> = None;
             for k in 0..self.jails.len() {
                 if jail.is_some_and(|j| self.jails[k].jail.cfg.name != j) {
                     continue;
@@ -280,6 +281,7 @@ impl Engine {
                             continue;
                         }
                         self.stats.failures += 1;
+                        let hash = *hashed.get_or_insert_with(|| *blake3::hash(raw).as_bytes());
                         let name = self.jails[k].jail.cfg.name.clone();
                         if let Some(b) = self.jails[k].jail.add_failure(&f.id, f.time, hash) {
                             self.stats.detections += 1;

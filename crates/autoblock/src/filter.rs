@@ -8,7 +8,7 @@ use std::collections::HashMap;
 use std::path::Path;
 
 use omnitide_common::{Error, Result};
-use regex::Regex;
+use regex::{Regex, RegexSet, RegexSetBuilder};
 
 use crate::conf::{Conf, Loc};
 use crate::date::DateDetector;
@@ -151,6 +151,19 @@ pub struct Filter {
     pub name: String,
     prefregex: Option<Pattern>,
     failregex: Vec<Pattern>,
+    /// Every failregex variant in one set: most lines match none, and the set
+    /// says so in one DFA pass, where trying each variant's captures ran a
+    /// backtracker per variant per line. The lowest matching index is the
+    /// variant `failregex` order picks, the only one whose captures are run.
+    fail_set: Option<(RegexSet, Vec<(usize, usize)>)>,
+    /// The prefregex without its trailing `<F-CONTENT>.+</F-CONTENT>$`: the
+    /// content is the rest of the line after the prefix, so the capture engine
+    /// need not walk the content (measured: the prefix captures were the
+    /// largest cost per line). Used only when its match leaves at least one
+    /// character — then the full pattern's leftmost-first match has the same
+    /// prefix (`.+$` accepts any non-empty rest); otherwise the full pattern runs.
+    /// One entry per prefregex variant.
+    pref_fast: Vec<Option<Regex>>,
     ignoreregex: Vec<Pattern>,
     dates: DateDetector,
     /// Patterns that could not be mapped (the filter still runs without them
@@ -257,7 +270,10 @@ impl Filter {
         };
         let dates = DateDetector::new(datepattern.as_deref())
             .map_err(|e| Error::invalid_arg("filter", format!("{name}: datepattern: {}", e.message)))?;
-        Ok(Self { name: name.to_string(), prefregex: pref.into_iter().next(), failregex, ignoreregex, dates, problems })
+        let fail_set = fail_set(&failregex);
+        let prefregex = pref.into_iter().next();
+        let pref_fast = prefregex.as_ref().map(|p| p.variants.iter().map(prefix_only).collect()).unwrap_or_default();
+        Ok(Self { name: name.to_string(), prefregex, failregex, fail_set, pref_fast, ignoreregex, dates, problems })
     }
 
     pub fn failregex_count(&self) -> usize {
@@ -275,37 +291,89 @@ impl Filter {
         if self.ignoreregex.iter().any(|r| r.is_match(&buf)) {
             return LineResult::Ignored;
         }
-        let mut fields: Vec<(String, String)> = Vec::new();
+        // the prefregex's captures are turned into fields only for a failure (most lines are not)
+        let mut prefix: Option<(&Regex, regex::Captures)> = None;
         let content: &str = match &self.prefregex {
-            Some(p) => match p.captures(&buf) {
-                Some((r, c)) => {
-                    collect(r, &c, &mut fields);
-                    match c.name("content") {
-                        Some(m) => &buf[m.start()..m.end()],
-                        None => &buf,
+            Some(p) => {
+                let mut content = None;
+                for (k, full) in p.variants.iter().enumerate() {
+                    if let Some(fast) = self.pref_fast.get(k).and_then(Option::as_ref) {
+                        if let Some(c) = fast.captures(&buf) {
+                            let end = c.get(0).map_or(0, |m| m.end());
+                            if end < buf.len() {
+                                prefix = Some((fast, c));
+                                content = Some(end..buf.len());
+                                break;
+                            }
+                        }
                     }
+                    if let Some(c) = full.captures(&buf) {
+                        content = Some(c.name("content").map_or(0..buf.len(), |m| m.range()));
+                        prefix = Some((full, c));
+                        break;
+                    }
+                }
+                match content {
+                    Some(r) => &buf[r],
+                    None => return LineResult::Missed,
+                }
+            }
+            None => &buf,
+        };
+        let first = match &self.fail_set {
+            Some((set, at)) => match set.matches(content).iter().next() {
+                Some(k) => {
+                    let (i, v) = at[k];
+                    let re = &self.failregex[i].variants[v];
+                    re.captures(content).map(|c| (i, re, c))
                 }
                 None => return LineResult::Missed,
             },
-            None => &buf,
+            None => self.failregex.iter().enumerate().find_map(|(i, r)| r.captures(content).map(|(re, c)| (i, re, c))),
         };
-        for (i, r) in self.failregex.iter().enumerate() {
-            if let Some((re, c)) = r.captures(content) {
-                collect(re, &c, &mut fields);
-                let get = |n: &str| fields.iter().rev().find(|(k, _)| k == n).map(|(_, v)| v.clone());
-                // fail2ban: a success (`<F-MLFGAINED>`) is not a failure either
-                let nofail = get("nofail").is_some() || get("mlfgained").is_some();
-                let id = get("fid").or_else(|| get("ip4")).or_else(|| get("ip6")).or_else(|| get("dns"));
-                let Some(id) = id else {
-                    // fail2ban: a match without a host/ID is not a failure
-                    return LineResult::Ignored;
-                };
-                fields.retain(|(k, _)| !matches!(k.as_str(), "content" | "mlfid" | "mlfforget" | "mlfgained" | "nofail"));
-                return LineResult::Failure(Failure { id, time, regex: i, fields, nofail });
-            }
+        let Some((i, re, c)) = first else {
+            return LineResult::Missed;
+        };
+        let mut fields: Vec<(String, String)> = Vec::new();
+        if let Some((r, pc)) = &prefix {
+            collect(r, pc, &mut fields);
         }
-        LineResult::Missed
+        collect(re, &c, &mut fields);
+        let get = |n: &str| fields.iter().rev().find(|(k, _)| k == n).map(|(_, v)| v.clone());
+        // fail2ban: a success (`<F-MLFGAINED>`) is not a failure either
+        let nofail = get("nofail").is_some() || get("mlfgained").is_some();
+        let id = get("fid").or_else(|| get("ip4")).or_else(|| get("ip6")).or_else(|| get("dns"));
+        let Some(id) = id else {
+            // fail2ban: a match without a host/ID is not a failure
+            return LineResult::Ignored;
+        };
+        fields.retain(|(k, _)| !matches!(k.as_str(), "content" | "mlfid" | "mlfforget" | "mlfgained" | "nofail"));
+        LineResult::Failure(Failure { id, time, regex: i, fields, nofail })
     }
+}
+
+/// A prefregex variant without its trailing content group, when it is anchored at the start.
+fn prefix_only(v: &Regex) -> Option<Regex> {
+    let src = v.as_str();
+    let head = ["(?P<content>.+)$", "(?P<content>(?:.)+)$", "(?P<content>.+)(?:$)"].iter().find_map(|t| src.strip_suffix(t))?;
+    if !head.starts_with('^') {
+        return None;
+    }
+    regex::RegexBuilder::new(head).size_limit(64 << 20).build().ok()
+}
+
+/// The set of all failregex variants, in order, with each one's (pattern, variant); None when the set does not build (size limits).
+fn fail_set(failregex: &[Pattern]) -> Option<(RegexSet, Vec<(usize, usize)>)> {
+    let mut sources = Vec::new();
+    let mut at = Vec::new();
+    for (i, p) in failregex.iter().enumerate() {
+        for (v, re) in p.variants.iter().enumerate() {
+            sources.push(re.as_str());
+            at.push((i, v));
+        }
+    }
+    let set = RegexSetBuilder::new(&sources).size_limit(256 << 20).build().ok()?;
+    Some((set, at))
 }
 
 fn collect(r: &Regex, c: &regex::Captures, out: &mut Vec<(String, String)>) {
@@ -414,5 +482,47 @@ mod tests {
         }
         let r = f.match_line("Nov 30 10:00:03 srv sshd[103]: Connection closed by 10.0.0.3 port 22 [preauth]", NOW);
         assert!(matches!(r, LineResult::Failure(Failure { nofail: true, .. })), "{r:?}");
+    }
+
+    #[test]
+    fn fast_paths_agree_with_the_plain_patterns() {
+        let path = Path::new("/etc/fail2ban/filter.d/sshd.conf");
+        if !path.exists() {
+            eprintln!("SKIP: fail2ban filters not installed");
+            return;
+        }
+        let mut fast = Filter::from_file(path, &FilterOptions::default()).unwrap();
+        let sources: Vec<&str> = fast.prefregex.iter().flat_map(|p| p.variants.iter().map(|v| v.as_str())).collect();
+        assert!(
+            fast.pref_fast.iter().all(Option::is_some) && fast.fail_set.is_some(),
+            "the sshd filter takes both fast paths: {sources:?}"
+        );
+        let mut plain = Filter::from_file(path, &FilterOptions::default()).unwrap();
+        plain.pref_fast = vec![];
+        plain.fail_set = None;
+        let lines = [
+            "Nov 30 10:00:01 srv sshd[101]: Failed password for root from 10.0.0.1 port 22 ssh2",
+            "Nov 30 10:00:02 srv sshd[102]: Failed password for invalid user bob from 10.0.0.2 port 22 ssh2",
+            "Nov 30 10:00:04 srv sshd[104]: Invalid user x from 10.0.0.4 port 5",
+            "Nov 30 10:00:05 srv sshd[105]: Accepted password for bob from 10.0.0.5 port 22 ssh2",
+            "Nov 30 10:00:03 srv sshd[103]: Connection closed by 10.0.0.3 port 22 [preauth]",
+            "Nov 30 10:00:06 srv sshd[106]: error: maximum authentication attempts exceeded for root from 10.0.0.6 port 22 ssh2 [preauth]",
+            "Nov 30 10:00:07 srv sshd[107]: Disconnecting invalid user admin 10.0.0.7 port 22: Too many authentication failures [preauth]",
+            "Nov 30 10:00:08 srv sshd[108]: pam_unix(sshd:auth): authentication failure; logname= uid=0 euid=0 tty=ssh ruser= rhost=10.0.0.8  user=root",
+            "Nov 30 10:00:09 srv sshd[109]: Did not receive identification string from 10.0.0.9",
+            "Nov 30 10:00:10 srv sshd[110]: ",
+            "Nov 30 10:00:10 srv sshd[110]:",
+            "Nov 30 10:00:10 srv sshd[110]: x",
+            "Nov 30 10:00:11 srv CRON[111]: pam_unix(cron:session): session opened for user root(uid=0) by (uid=0)",
+            "Nov 30 10:00:12 srv sshd[112]: Received disconnect from 10.0.0.12 port 22:11: Bye Bye [preauth]",
+            "Nov 30 10:00:13 srv sshd: Failed password for root from 10.0.0.13 port 22 ssh2",
+            "Nov 30 10:00:14 srv kernel: [ 12.345678]: sshd[114]: Failed password for root from 10.0.0.14 port 22 ssh2",
+            "Nov 30 10:00:15 srv sshd[115]: [ID 800047 auth.info] Failed password for root from 10.0.0.15 port 22 ssh2",
+            "no date sshd[116]: Failed password for root from 10.0.0.16 port 22 ssh2",
+            "",
+        ];
+        for line in lines {
+            assert_eq!(fast.match_line(line, NOW), plain.match_line(line, NOW), "{line:?}");
+        }
     }
 }

@@ -140,6 +140,13 @@ pub fn call(op: &str, args: &str) -> Result<String> {
             }
             v
         }
+        "kernelPlan" => {
+            let src = s(a, "source")?;
+            let c = load(src, file)?;
+            let ip = a.get("ipAttr").and_then(|v| v.as_str()).unwrap_or("ip");
+            let port = a.get("portAttr").and_then(|v| v.as_str()).unwrap_or("port");
+            crate::kernel_plan::plan(&c, src, &crate::kernel_plan::Names { ip, port })
+        }
         "compileJs" => json!(jsgen::generate(&load(s(a, "source")?, file)?.policies)),
         "rateLimit" => {
             let c = load(s(a, "source")?, file)?;
@@ -202,6 +209,24 @@ fn finding_json(f: &lint::Finding) -> Value {
         v["entities"] = entities_json(e);
     }
     v
+}
+
+/// Compiles a contract's access policies to a WebAssembly module (see `wasm` for the ABI).
+/// A construct the target cannot compile is `ERR_OMNI_UNSUPPORTED` with its position.
+pub fn compile_wasm(src: &str, file: &str) -> Result<Vec<u8>> {
+    let c = load(src, file)?;
+    crate::wasm::compile(&c.policies).map_err(|d| Error::new(code::UNSUPPORTED, d.render(src, file)))
+}
+
+/// Encodes an entity store (JSON array) for the module's `load`, laid out for address `base`.
+pub fn wasm_encode_store(entities: &str, base: u32) -> Result<Vec<u8>> {
+    let ej: Value = serde_json::from_str(entities).map_err(|e| Error::invalid_arg("entities", format!("not JSON: {e}")))?;
+    Ok(crate::wasm::abi::encode_store(&Entities::from_json(&ej)?, base))
+}
+
+/// Encodes requests (JSON array) for the module's `authorize`, laid out for address `base`.
+pub fn wasm_encode_requests(requests: &str, base: u32) -> Result<Vec<u8>> {
+    Ok(crate::wasm::abi::encode_requests(&Engine::parse_requests(requests)?, base))
 }
 
 /// A loaded policy set + entity store for repeated batch decisions (the native fast path).

@@ -370,24 +370,32 @@ impl Cgroup {
         Ok(parse_kv(&read(&self.dir.join("cgroup.events"))?))
     }
 
+    /// Waits until cgroup.events has `key want`. One descriptor is kept open:
+    /// reading it re-arms the kernel's change notification, so a change that
+    /// lands between the read and poll() still wakes poll (POLLPRI) at once.
+    /// (Reading through one fd and polling a freshly opened second one missed
+    /// such changes and slept the whole poll slice: that was most of the freeze
+    /// latency.) The poll slice stays short as a safety net only.
     fn wait_event(&self, key: &str, want: u64, timeout: Duration) -> Result<()> {
+        use std::os::fd::AsRawFd;
+        use std::os::unix::fs::FileExt;
         let start = Instant::now();
         let p = self.dir.join("cgroup.events");
+        let f = std::fs::File::open(&p).map_err(|e| crate::errno_error(&format!("opening {}", p.display()), &e))?;
+        let mut buf = [0u8; 512];
         loop {
-            if parse_kv(&read(&p)?).get(key).copied() == Some(want) {
+            let n = f.read_at(&mut buf, 0).map_err(|e| crate::errno_error(&format!("reading {}", p.display()), &e))?;
+            if parse_kv(&String::from_utf8_lossy(&buf[..n])).get(key).copied() == Some(want) {
                 return Ok(());
             }
-            if start.elapsed() > timeout {
+            let elapsed = start.elapsed();
+            if elapsed > timeout {
                 return Err(Error::new(code::IO, format!("cgroup: {} did not reach {key} {want} within {} ms", self.path(), ms(timeout))));
             }
-            // cgroup.events signals changes with POLLPRI
-            if let Ok(f) = std::fs::File::open(&p) {
-                use std::os::fd::AsRawFd;
-                let mut pfd = libc::pollfd { fd: f.as_raw_fd(), events: libc::POLLPRI, revents: 0 };
-                let mut buf = [0u8; 256];
-                unsafe { libc::read(f.as_raw_fd(), buf.as_mut_ptr() as *mut libc::c_void, buf.len()) };
-                unsafe { libc::poll(&mut pfd, 1, 20) };
-            }
+            let slice = (timeout - elapsed).as_millis().clamp(1, 50) as i32;
+            let mut pfd = libc::pollfd { fd: f.as_raw_fd(), events: libc::POLLPRI, revents: 0 };
+            // SAFETY: one valid pollfd for the duration of the call
+            unsafe { libc::poll(&mut pfd, 1, slice) };
         }
     }
 

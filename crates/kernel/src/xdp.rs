@@ -512,28 +512,102 @@ impl XdpFilter {
     /// every packet when `cidr` is None. Probability 0 removes the rule.
     pub fn set_drop(&self, cidr: Option<&str>, probability: f64) -> Result<()> {
         self.check_open()?;
-        if !(0.0..=1.0).contains(&probability) || probability.is_nan() {
-            return Err(Error::invalid_arg("probability", format!("must be within 0..=1, got {probability}")));
+        let w = DropWrite::parse("", cidr, probability)?;
+        self.write_drop(&w, w.threshold)
+    }
+
+    /// Many drop rules in one call, all-or-nothing: every entry is validated
+    /// first (a bad one is refused with its index, `rules[i].…`, before anything
+    /// is written); the previous value of every slot is read, then the new ones
+    /// are written with one BPF_MAP_UPDATE_BATCH per map (single updates where
+    /// the kernel has no batch op) and the removals (probability 0) deleted.
+    /// If a write fails, every slot of the call gets its previous value back.
+    /// A later entry for the same CIDR wins, as in a loop of set_drop.
+    /// Returns how many entries were given.
+    pub fn set_drop_many(&self, rules: &[(Option<String>, f64)]) -> Result<usize> {
+        self.check_open()?;
+        let parsed: Vec<DropWrite> = rules
+            .iter()
+            .enumerate()
+            .map(|(i, (c, p))| DropWrite::parse(&format!("rules[{i}]."), c.as_deref(), *p))
+            .collect::<Result<_>>()?;
+        // last entry per slot wins
+        let mut last: HashMap<(&'static str, Vec<u8>), usize> = HashMap::new();
+        for (i, w) in parsed.iter().enumerate() {
+            last.insert((w.map, w.key.clone()), i);
         }
-        let threshold = (probability * u32::MAX as f64).round() as u32;
-        match cidr {
-            None => {
+        let mut idx: Vec<usize> = last.into_values().collect();
+        idx.sort_unstable();
+        let writes: Vec<&DropWrite> = idx.iter().map(|&i| &parsed[i]).collect();
+        let mut previous = Vec::with_capacity(writes.len());
+        for w in &writes {
+            previous.push(self.read_drop(w)?);
+        }
+        let restore = |cause: Error| self.restore_drops(&writes, &previous, cause);
+        for map in ["omni_config", "omni_drop4", "omni_drop6"] {
+            let (mut keys, mut values) = (Vec::new(), Vec::new());
+            for w in writes.iter().filter(|w| w.map == map && (map == "omni_config" || w.threshold != 0)) {
+                keys.extend_from_slice(&w.key);
                 let mut v = [0u8; 8];
-                v[..4].copy_from_slice(&threshold.to_ne_bytes());
-                sys::update(self.fd("omni_config"), &0u32.to_ne_bytes(), &v, sys::BPF_ANY).map_err(|e| map_write_err("omni_config", &e))
+                v[..4].copy_from_slice(&w.threshold.to_ne_bytes());
+                values.extend_from_slice(&v);
             }
-            Some(s) => {
-                let c = Cidr::parse("cidr", s)?;
-                let name = if matches!(c, Cidr::V4 { .. }) { "omni_drop4" } else { "omni_drop6" };
-                if threshold == 0 {
-                    sys::delete(self.fd(name), &c.lpm_key()).map_err(|e| Error::io("clearing drop rule", &e))?;
-                    return Ok(());
+            if let Some(first) = writes.iter().find(|w| w.map == map) {
+                if !keys.is_empty() {
+                    if let (_, Err(e)) = sys::update_batch(self.fd(map), &keys, &values, first.key.len(), 8) {
+                        return Err(restore(map_write_err(map, &e)));
+                    }
                 }
-                let mut v = [0u8; 8];
-                v[..4].copy_from_slice(&threshold.to_ne_bytes());
-                sys::update(self.fd(name), &c.lpm_key(), &v, sys::BPF_ANY).map_err(|e| map_write_err(name, &e))
+            }
+            // removals of slots that hold a rule (absent ones need nothing)
+            let gone: Vec<u8> = writes
+                .iter()
+                .zip(&previous)
+                .filter(|(w, old)| w.map == map && map != "omni_config" && w.threshold == 0 && **old != 0)
+                .flat_map(|(w, _)| w.key.iter().copied())
+                .collect();
+            if let Some(first) = writes.iter().find(|w| w.map == map) {
+                if let Err(e) = sys::delete_batch_present(self.fd(map), &gone, first.key.len()) {
+                    return Err(restore(Error::io("clearing drop rules", &e)));
+                }
             }
         }
+        Ok(rules.len())
+    }
+
+    /// The current threshold of a drop rule's slot (0 when absent).
+    fn read_drop(&self, w: &DropWrite) -> Result<u32> {
+        let mut v = [0u8; 8];
+        let found = sys::lookup(self.fd(w.map), &w.key, &mut v).map_err(|e| Error::io("reading drop rule", &e))?;
+        Ok(if found { u32::from_ne_bytes(v[..4].try_into().unwrap()) } else { 0 })
+    }
+
+    fn write_drop(&self, w: &DropWrite, threshold: u32) -> Result<()> {
+        if w.map != "omni_config" && threshold == 0 {
+            sys::delete(self.fd(w.map), &w.key).map_err(|e| Error::io("clearing drop rule", &e))?;
+            return Ok(());
+        }
+        let mut v = [0u8; 8];
+        v[..4].copy_from_slice(&threshold.to_ne_bytes());
+        sys::update(self.fd(w.map), &w.key, &v, sys::BPF_ANY).map_err(|e| map_write_err(w.map, &e))
+    }
+
+    /// Puts back the previous values of the entries a failed batch wrote, newest
+    /// first; a restore that fails is reported with the cause, never dropped.
+    fn restore_drops(&self, written: &[&DropWrite], previous: &[u32], cause: Error) -> Error {
+        let failed: Vec<String> =
+            written.iter().zip(previous).rev().filter_map(|(w, old)| self.write_drop(w, *old).err().map(|e| e.message)).collect();
+        if failed.is_empty() {
+            return Error::new(cause.code, format!("{}; nothing from this call was kept", cause.message));
+        }
+        Error::new(
+            cause.code,
+            format!(
+                "{}; restoring this call's earlier rules also failed ({}), so part of it stayed applied: check with dropRules()",
+                cause.message,
+                failed.join(", ")
+            ),
+        )
     }
 
     pub fn drop_rules(&self) -> Result<Vec<DropRule>> {
@@ -643,6 +717,32 @@ impl XdpFilter {
 
     pub fn is_closed(&self) -> bool {
         self.closed
+    }
+}
+
+/// One validated drop rule: the map it lives in, its key, and its threshold
+/// (probability scaled to u32; 0 removes a CIDR rule).
+struct DropWrite {
+    map: &'static str,
+    key: Vec<u8>,
+    threshold: u32,
+}
+
+impl DropWrite {
+    /// `arg` prefixes the argument names in errors (`rules[3].` for a batch).
+    fn parse(arg: &str, cidr: Option<&str>, probability: f64) -> Result<DropWrite> {
+        if !(0.0..=1.0).contains(&probability) || probability.is_nan() {
+            return Err(Error::invalid_arg(&format!("{arg}probability"), format!("must be within 0..=1, got {probability}")));
+        }
+        let threshold = (probability * u32::MAX as f64).round() as u32;
+        Ok(match cidr {
+            None => DropWrite { map: "omni_config", key: 0u32.to_ne_bytes().to_vec(), threshold },
+            Some(s) => {
+                let c = Cidr::parse(&format!("{arg}cidr"), s)?;
+                let map = if matches!(c, Cidr::V4 { .. }) { "omni_drop4" } else { "omni_drop6" };
+                DropWrite { map, key: c.lpm_key(), threshold }
+            }
+        })
     }
 }
 

@@ -132,6 +132,58 @@ fn probabilistic_drop() {
 
 #[test]
 #[ignore = "needs root (CAP_BPF, CAP_NET_ADMIN, CAP_SYS_ADMIN): run as root with `cargo test -p omnitide-kernel -- --ignored` (npm test does)"]
+fn drop_rules_in_one_batch_all_or_nothing() {
+    let f = XdpFilter::load_unattached().unwrap();
+    let p = |s: &str| Some(s.to_string());
+    f.set_drop(Some("198.51.100.0/24"), 0.25).unwrap();
+    let rules = vec![(p("203.0.113.0/24"), 1.0), (p("2001:db8::/32"), 1.0), (p("198.51.100.0/24"), 0.0)];
+    assert_eq!(f.set_drop_many(&rules).unwrap(), 3);
+    assert_eq!(f.test_run(&ipv4_udp([203, 0, 113, 5], [10, 0, 0, 1], 8), 1).unwrap().0, XDP_DROP);
+    assert_eq!(f.test_run(&ipv6_udp(v6("2001:db8::5"), v6("::1"), 8), 1).unwrap().0, XDP_DROP);
+    // probability 0 in a batch removes the rule, as set_drop does
+    let mut cidrs: Vec<String> = f.drop_rules().unwrap().into_iter().filter_map(|r| r.cidr).collect();
+    cidrs.sort();
+    assert_eq!(cidrs, vec!["2001:db8::/32".to_string(), "203.0.113.0/24".to_string()]);
+    // a bad entry anywhere refuses the whole batch, naming its index; nothing changes
+    let before = f.drop_rules().unwrap();
+    let e = f.set_drop_many(&[(p("192.0.2.0/24"), 0.5), (p("10.0.0.0/99"), 0.5)]).unwrap_err();
+    assert_eq!(e.code, code::INVALID_ARGUMENT);
+    assert!(e.message.starts_with("rules[1].cidr:"), "{}", e.message);
+    let e = f.set_drop_many(&[(p("192.0.2.0/24"), 0.5), (None, 1.5)]).unwrap_err();
+    assert!(e.message.starts_with("rules[1].probability:"), "{}", e.message);
+    assert_eq!(f.drop_rules().unwrap().len(), before.len());
+    assert_eq!(f.test_run(&ipv4_udp([192, 0, 2, 9], [10, 0, 0, 1], 8), 1).unwrap().0, XDP_PASS);
+    // clearing them in one batch
+    let clear: Vec<(Option<String>, f64)> = rules.iter().map(|(c, _)| (c.clone(), 0.0)).collect();
+    assert_eq!(f.set_drop_many(&clear).unwrap(), 3);
+    assert!(f.drop_rules().unwrap().is_empty());
+    assert_eq!(f.set_drop_many(&[]).unwrap(), 0);
+    // a later entry for the same CIDR wins, as in a loop of set_drop
+    f.set_drop_many(&[(p("203.0.113.0/24"), 1.0), (p("203.0.113.0/24"), 0.0)]).unwrap();
+    assert!(f.drop_rules().unwrap().is_empty());
+    f.set_drop_many(&[(p("203.0.113.0/24"), 0.0), (p("203.0.113.0/24"), 1.0)]).unwrap();
+    assert_eq!(f.drop_rules().unwrap().len(), 1);
+    f.set_drop(Some("203.0.113.0/24"), 0.0).unwrap();
+}
+
+#[test]
+#[ignore = "needs root (CAP_BPF, CAP_NET_ADMIN, CAP_SYS_ADMIN): run as root with `cargo test -p omnitide-kernel -- --ignored` (npm test does)"]
+fn drop_rule_batch_that_overflows_the_map_is_rolled_back() {
+    let f = XdpFilter::load_unattached().unwrap();
+    f.set_drop(Some("198.51.100.0/24"), 0.25).unwrap();
+    // the IPv4 drop map holds 65,536 rules: one exists, so the 65,536th new one fails in the kernel
+    let mut rules = vec![(Some("198.51.100.0/24".to_string()), 1.0)];
+    rules.extend((0..65_536u32).map(|i| (Some(format!("11.{}.{}.{}/32", i >> 16, (i >> 8) & 255, i & 255)), 1.0)));
+    let e = f.set_drop_many(&rules).unwrap_err();
+    assert!(e.message.contains("nothing from this call was kept"), "{}", e.message);
+    let left = f.drop_rules().unwrap();
+    assert_eq!(left.len(), 1, "the earlier writes of the failed batch were undone");
+    assert_eq!(left[0].cidr.as_deref(), Some("198.51.100.0/24"));
+    assert!((left[0].probability - 0.25).abs() < 1e-6, "the changed rule got its old probability back");
+}
+
+#[test]
+#[ignore = "needs root (CAP_BPF, CAP_NET_ADMIN, CAP_SYS_ADMIN): run as root with `cargo test -p omnitide-kernel -- --ignored` (npm test does)"]
 fn malformed_cidrs_change_nothing() {
     let f = XdpFilter::load_unattached().unwrap();
     let e = f.block(&s(&["10.0.0.1", "10.0.0.0/8", "10.0.0.300"])).unwrap_err();

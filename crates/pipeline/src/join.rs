@@ -43,7 +43,10 @@ pub fn hash_join(left: &[f64], right: &[f64], kind: JoinKind) -> Result<JoinPair
     }
     let canon = |k: f64| if k == 0.0 { 0u64 } else { k.to_bits() };
     // Build on the right side: chains of row indices per key, in input order.
-    let mut heads: HashMap<u64, (u32, u32)> = HashMap::with_capacity(right.len());
+    // foldhash with a per-process random seed: SipHash was half of a join's time, and
+    // join keys are user data, so a fixed-seed hash (Fx) would let crafted keys collide.
+    let mut heads: HashMap<u64, (u32, u32), foldhash::fast::RandomState> =
+        HashMap::with_capacity_and_hasher(right.len(), Default::default());
     let mut next = vec![NO_MATCH; right.len()];
     for (j, k) in right.iter().enumerate() {
         if k.is_nan() {
@@ -59,6 +62,11 @@ pub fn hash_join(left: &[f64], right: &[f64], kind: JoinKind) -> Result<JoinPair
             .or_insert((j, j));
     }
     let mut out = JoinPairs::default();
+    // Most joins emit about one pair per left row: reserve that much once.
+    out.left.reserve(left.len());
+    if kind != JoinKind::Anti {
+        out.right.reserve(left.len());
+    }
     for (i, k) in left.iter().enumerate() {
         let head = if k.is_nan() { None } else { heads.get(&canon(*k)).map(|h| h.0) };
         match (kind, head) {

@@ -28,6 +28,8 @@ pub const REASON_BAD_TIMESTAMP: u8 = 1;
 pub const REASON_TOO_LATE: u8 = 2;
 /// The largest valid JS Date, in ms.
 const MAX_TIME: f64 = 8.64e15;
+/// Keys below this index the dense global-window table (1M slots of 8..100 bytes at most).
+const GLOBAL_DENSE_KEYS: usize = 1 << 20;
 
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "camelCase")]
@@ -143,6 +145,10 @@ pub struct WindowedAggregator {
     /// Fx hashing: keys are dictionary ids and window starts, not attacker-chosen
     /// strings, and SipHash was the largest cost per record.
     windows: HashMap<(u32, u64), WinState, FxBuildHasher>,
+    /// Global windows (batch group-by) of keys below GLOBAL_DENSE_KEYS, indexed
+    /// by key: dictionary ids are dense, and a hash probe per row was most of
+    /// a group-by's time. Larger keys stay in `windows`.
+    globals: Vec<Option<WinState>>,
     /// Session windows per key, disjoint, unordered.
     sessions: HashMap<u32, Vec<WinState>>,
 }
@@ -150,7 +156,7 @@ pub struct WindowedAggregator {
 impl WindowedAggregator {
     pub fn new(cfg: WindowConfig) -> Result<Self, Error> {
         cfg.validate()?;
-        Ok(Self { cfg, watermark: f64::NEG_INFINITY, windows: HashMap::default(), sessions: HashMap::new() })
+        Ok(Self { cfg, watermark: f64::NEG_INFINITY, windows: HashMap::default(), globals: Vec::new(), sessions: HashMap::new() })
     }
 
     pub fn from_json(spec: &str) -> Result<Self, Error> {
@@ -163,7 +169,7 @@ impl WindowedAggregator {
     }
 
     pub fn open_windows(&self) -> usize {
-        self.windows.len() + self.sessions.values().map(Vec::len).sum::<usize>()
+        self.windows.len() + self.globals.iter().flatten().count() + self.sessions.values().map(Vec::len).sum::<usize>()
     }
 
     fn fresh(&self, key: u32, start: f64, end: f64) -> WinState {
@@ -221,7 +227,7 @@ impl WindowedAggregator {
     fn add(&mut self, key: u32, t: f64, row: &[f64]) -> bool {
         match self.cfg.window {
             WindowKind::Global => {
-                self.add_to(key, f64::MIN, f64::MAX, row);
+                self.add_global(key, row);
                 true
             }
             WindowKind::Tumbling { size } => {
@@ -252,6 +258,30 @@ impl WindowedAggregator {
             w.dirty = true;
         }
         true
+    }
+
+    fn add_global(&mut self, key: u32, row: &[f64]) {
+        let k = key as usize;
+        if k >= GLOBAL_DENSE_KEYS {
+            self.add_to(key, f64::MIN, f64::MAX, row);
+            return;
+        }
+        if k >= self.globals.len() {
+            self.globals.resize_with(k + 1, || None);
+        }
+        let aggregates = &self.cfg.aggregates;
+        let w = self.globals[k].get_or_insert_with(|| WinState {
+            key,
+            start: f64::MIN,
+            end: f64::MAX,
+            accs: aggregates.iter().map(Acc::new).collect(),
+            fired: false,
+            dirty: false,
+            panes: 0,
+        });
+        for (acc, spec) in w.accs.iter_mut().zip(aggregates) {
+            acc.add(if spec.kind == AggKind::Count { 0.0 } else { row[spec.column] });
+        }
     }
 
     fn add_to(&mut self, key: u32, start: f64, end: f64, row: &[f64]) -> &mut WinState {
@@ -329,13 +359,19 @@ impl WindowedAggregator {
         let cfg = &self.cfg;
         let mut rows: Vec<(f64, u32, f64, usize)> = Vec::new();
         let mut scratch = Emitted::default();
-        for w in self.windows.values_mut() {
+        for w in self.windows.values_mut().chain(self.globals.iter_mut().flatten()) {
             if fire_now(w) {
                 Self::emit(cfg, w, &mut scratch);
             }
         }
         // A fired window is dropped once no record can reach it any more (global windows at +inf).
-        self.windows.retain(|_, w| !(w.fired && wm >= w.end + lateness));
+        let spent = |w: &WinState| w.fired && wm >= w.end + lateness;
+        self.windows.retain(|_, w| !spent(w));
+        for slot in self.globals.iter_mut() {
+            if slot.as_ref().is_some_and(spent) {
+                *slot = None;
+            }
+        }
         for list in self.sessions.values_mut() {
             for w in list.iter_mut() {
                 if fire_now(w) {
@@ -365,7 +401,12 @@ impl WindowedAggregator {
     pub fn snapshot(&self) -> Result<Vec<u8>, Error> {
         // The spec travels as JSON (its tagged enums need a self-describing format).
         let spec = serde_json::to_string(&self.cfg).map_err(|e| Error::new(code::INTERNAL, format!("window snapshot: {e}")))?;
-        bincode::serialize(&(spec, self.watermark, &self.windows, &self.sessions))
+        // Global windows travel in the map, so a checkpoint does not depend on where they are kept.
+        let mut windows = self.windows.clone();
+        for w in self.globals.iter().flatten() {
+            windows.insert((w.key, w.start.to_bits()), w.clone());
+        }
+        bincode::serialize(&(spec, self.watermark, &windows, &self.sessions))
             .map_err(|e| Error::new(code::INTERNAL, format!("window snapshot: {e}")))
     }
 
@@ -380,6 +421,23 @@ impl WindowedAggregator {
         if then != want.cfg {
             return Err(Error::new(code::INVALID_ARGUMENT, "snapshot: taken with a different window spec"));
         }
-        Ok(Self { watermark, windows, sessions, ..want })
+        let mut restored = Self { watermark, windows, sessions, ..want };
+        let global = matches!(restored.cfg.window, WindowKind::Global);
+        let dense: Vec<(u32, u64)> = restored
+            .windows
+            .keys()
+            .filter(|_| global)
+            .filter(|(k, s)| (*k as usize) < GLOBAL_DENSE_KEYS && *s == f64::MIN.to_bits())
+            .copied()
+            .collect();
+        for id in dense {
+            let w = restored.windows.remove(&id).expect("key listed above");
+            let k = w.key as usize;
+            if k >= restored.globals.len() {
+                restored.globals.resize_with(k + 1, || None);
+            }
+            restored.globals[k] = Some(w);
+        }
+        Ok(restored)
     }
 }

@@ -13,7 +13,7 @@ use crate::normal;
 use crate::rng::{rng, stream_of};
 use crate::table::{reject_constant, Column, Table, Values};
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct Copula {
     pub names: Vec<String>,
     pub marginals: Vec<Marginal>,
@@ -22,6 +22,7 @@ pub struct Copula {
     /// Lower Cholesky factor of `correlation` (after any ridge needed to make it positive definite).
     lower: DMatrix<f64>,
     /// Row keys of the fitted table, for [`Copula::sample_private`].
+    #[serde(serialize_with = "crate::saved::sorted_rows")]
     real: FxHashSet<Vec<u64>>,
 }
 

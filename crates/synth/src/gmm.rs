@@ -29,7 +29,7 @@ impl Default for MixtureOptions {
     }
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct FitSummary {
     pub components: usize,
@@ -38,7 +38,7 @@ pub struct FitSummary {
     pub mean_log_likelihood: f64,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 struct Numeric {
     mean: f64,
     std: f64,
@@ -47,13 +47,13 @@ struct Numeric {
     integer: bool,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 enum Slot {
     Num(usize),
     Cat { levels: Vec<String>, per_component: Vec<Vec<f64>> },
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct Mixture {
     names: Vec<String>,
     slots: Vec<Slot>,
@@ -63,6 +63,7 @@ pub struct Mixture {
     lowers: Vec<DMatrix<f64>>,
     pub summary: FitSummary,
     /// Row keys of the fitted table, for [`Mixture::sample_private`].
+    #[serde(serialize_with = "crate::saved::sorted_rows")]
     real: FxHashSet<Vec<u64>>,
 }
 

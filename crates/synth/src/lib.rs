@@ -19,9 +19,11 @@ pub mod normal;
 pub mod privacy;
 pub mod rng;
 pub mod rules;
+pub mod saved;
 pub mod table;
 
 pub use copula::Copula;
 pub use fidelity::{report, FidelityReport};
 pub use gmm::{Mixture, MixtureOptions};
+pub use saved::Model;
 pub use table::{Column, Table, Values};

@@ -6,7 +6,7 @@
 
 use crate::table::Values;
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub enum Marginal {
     Numeric { sorted: Vec<f64>, integer: bool },
     Categorical { levels: Vec<String>, cum: Vec<f64> },

@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # Boots a Debian kernel under qemu (TCG) with the host root shared read-only over
-# virtio-9p and a pure cgroup2 hierarchy, and runs guest.cjs (the omnitide
-# kernel API) inside it. Prints the guest's "OMNI_VM_RESULT {json}" line.
+# virtio-9p and a pure cgroup2 hierarchy, and runs the guest scripts inside it,
+# one after the other in the same boot (the boot is the slow part): guest.cjs
+# (the omnitide kernel API, prints "OMNI_VM_RESULT {json}") and chaos-guest.cjs
+# (the chaos engine's netem and cgroup-limits faults, prints
+# "OMNI_VM_CHAOS_RESULT {json}"). OMNI_VM_GUESTS picks a subset.
 #
 # Needs: qemu-system-x86 (apt), and downloads linux-image-amd64 + busybox-static
 # .debs with `apt-get download` into $OMNI_VM_CACHE (default /var/cache/omnitide-vm).
@@ -10,6 +13,7 @@ set -euo pipefail
 REPO="$(cd "$(dirname "$0")/../../.." && pwd)"
 CACHE="${OMNI_VM_CACHE:-/var/cache/omnitide-vm}"
 TIMEOUT="${OMNI_VM_TIMEOUT:-480}"
+GUESTS="${OMNI_VM_GUESTS:-guest.cjs chaos-guest.cjs}"
 mkdir -p "$CACHE"
 command -v qemu-system-x86_64 >/dev/null || { echo "OMNI_VM_MISSING qemu-system-x86_64 (apt-get install qemu-system-x86)"; exit 3; }
 
@@ -28,7 +32,7 @@ trap 'rm -rf "$WORK"' EXIT
 INITRD="$WORK/root"
 mkdir -p "$INITRD"/{bin,proc,sys,dev,host,lib/modules}
 cp "$CACHE/x/bin/busybox" "$INITRD/bin/busybox"
-MODS="virtio_ring virtio virtio_pci_modern_dev virtio_pci_legacy_dev virtio_pci netfs fscache 9pnet 9pnet_virtio 9p virtio_blk"
+MODS="virtio_ring virtio virtio_pci_modern_dev virtio_pci_legacy_dev virtio_pci netfs fscache 9pnet 9pnet_virtio 9p virtio_blk veth sch_netem"
 for m in $MODS; do
   f=$(find "$MODDIR" -name "$m.ko" -o -name "$m.ko.xz" -o -name "$m.ko.zst" | head -1)
   [ -n "$f" ] || { echo "OMNI_VM_MISSING module $m"; exit 3; }
@@ -53,9 +57,13 @@ mount -t proc proc /host/proc
 mount -t sysfs sys /host/sys
 mount -t devtmpfs dev /host/dev
 mount -t cgroup2 cgroup2 /host/sys/fs/cgroup
+# a writable /run of the guest's own (ip netns keeps its namespaces in /run/netns)
+mount -t tmpfs run /host/run
 echo "OMNI_VM_BOOTED \$(cat /proc/uptime)"
-chroot /host /usr/bin/env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME=/tmp $(command -v node) $REPO/test/kernel/vm/guest.cjs $REPO
-echo "OMNI_VM_EXIT \$?"
+for g in $GUESTS; do
+  chroot /host /usr/bin/env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME=/tmp $(command -v node) $REPO/test/kernel/vm/\$g $REPO
+  echo "OMNI_VM_EXIT \$g \$?"
+done
 poweroff -f
 INIT
 chmod +x "$INITRD/init"

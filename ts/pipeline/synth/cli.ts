@@ -1,13 +1,15 @@
 /**
  * `omnitide pipeline synth`: rule-based generation from a schema file, or
  * fit-and-sample (copula / mixture) from a sample table file with a fidelity
- * report. Tables are read as NDJSON or a JSON array of rows; output as NDJSON
- * (default) or CSV per table.
+ * report. Tables are read as NDJSON, a JSON array of rows or CSV with a header
+ * (by extension); output as NDJSON (default) or CSV per table. `--save-model`
+ * keeps the fitted model; `--model` samples from a saved one without the table.
  */
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { extname, join } from 'node:path';
 import { type Command, out, parse, printJson, UsageError } from '../../cli/command.js';
 import { OmniError } from '../../errors.js';
+import { splitCsv } from '../sources.js';
 import * as synth from './index.js';
 
 function intFlag(name: string, v: unknown, dflt: number, min: number): number {
@@ -25,6 +27,14 @@ function read(path: string): string {
   }
 }
 
+function readBytes(path: string): Uint8Array {
+  try {
+    return readFileSync(path);
+  } catch (err) {
+    throw new OmniError('ERR_OMNI_IO', `${path}: cannot read: ${(err as Error).message}`, { cause: err });
+  }
+}
+
 function parseJson(path: string, text: string, line?: number): unknown {
   try {
     return JSON.parse(text);
@@ -33,9 +43,49 @@ function parseJson(path: string, text: string, line?: number): unknown {
   }
 }
 
-/** Rows of an NDJSON file or a JSON array file. */
-function readRows(path: string): Record<string, number | string | boolean>[] {
+type Row = Record<string, number | string | boolean>;
+
+/**
+ * Rows of a CSV file with a header (RFC 4180 quoting, records may span lines).
+ * A column whose every cell is a finite number is numeric, any other column is
+ * categorical; an empty cell or a record with the wrong field count is refused
+ * with its line (the models have no missing values).
+ */
+function readCsvRows(path: string, text: string): Row[] {
+  const lines = text.replace(/\r\n/g, '\n').split('\n');
+  const records: { fields: string[]; line: number }[] = [];
+  for (let i = 0; i < lines.length; i++) {
+    const line = i + 1;
+    let buf = lines[i];
+    if (buf.trim() === '' && records.length > 0) continue;
+    let fields: string[] | null;
+    try {
+      while ((fields = splitCsv(buf)) === null && i + 1 < lines.length) buf += `\n${lines[++i]}`;
+    } catch (err) {
+      throw new UsageError(`${path}:${line}: ${(err as Error).message}`);
+    }
+    if (fields === null) throw new UsageError(`${path}:${line}: a quoted field is never closed`);
+    records.push({ fields, line });
+  }
+  const [header, ...body] = records;
+  if (!header || body.length === 0) throw new UsageError(`${path}: expected a header row and at least one record`);
+  const names = header.fields;
+  const numeric = names.map((_, c) => body.every((r) => r.fields[c] !== undefined && r.fields[c].trim() !== '' && Number.isFinite(Number(r.fields[c]))));
+  return body.map(({ fields, line }) => {
+    if (fields.length !== names.length) throw new UsageError(`${path}:${line}: ${fields.length} fields, the header has ${names.length}`);
+    const row: Row = {};
+    names.forEach((n, c) => {
+      if (fields[c] === '') throw new UsageError(`${path}:${line}: column '${n}' is empty (missing values are not supported)`);
+      row[n] = numeric[c] ? Number(fields[c]) : fields[c];
+    });
+    return row;
+  });
+}
+
+/** Rows of an NDJSON file, a JSON array file or a CSV file. */
+function readRows(path: string): Row[] {
   const text = read(path);
+  if (extname(path).toLowerCase() === '.csv') return readCsvRows(path, text);
   if (extname(path).toLowerCase() === '.json') {
     const v = parseJson(path, text);
     if (!Array.isArray(v)) throw new UsageError(`${path}: expected a JSON array of row objects`);
@@ -45,7 +95,7 @@ function readRows(path: string): Record<string, number | string | boolean>[] {
     .split('\n')
     .map((l, i) => [l.trim(), i + 1] as const)
     .filter(([l]) => l.length > 0)
-    .map(([l, n]) => parseJson(path, l, n) as Record<string, number | string | boolean>);
+    .map(([l, n]) => parseJson(path, l, n) as Row);
 }
 
 function csvCell(v: unknown): string {
@@ -66,12 +116,15 @@ export const synthCommand: Command = {
   summary: 'synthetic data: rule-based tables from a schema, or rows sampled from a model fitted on a table',
   usage: [
     'omnitide pipeline synth --schema SCHEMA.json [--seed N] [-o DIR] [--format ndjson|csv] [--json]',
-    '       omnitide pipeline synth --fit TABLE.ndjson|.json --rows N [--strategy copula|mixture] [--components K] [--seed N] [--reject-copies] [-o FILE] [--format ndjson|csv] [--json]',
+    '       omnitide pipeline synth --fit TABLE.ndjson|.json|.csv --rows N [--strategy copula|mixture] [--components K] [--seed N] [--reject-copies] [--save-model MODEL] [-o FILE] [--format ndjson|csv] [--json]',
+    '       omnitide pipeline synth --model MODEL --rows N [--seed N] [--reject-copies] [-o FILE] [--format ndjson|csv] [--json]',
   ].join('\n'),
   async run(argv) {
     const { values, positionals } = parse(argv, {
       schema: { type: 'string' },
       fit: { type: 'string' },
+      model: { type: 'string' },
+      'save-model': { type: 'string' },
       rows: { type: 'string' },
       strategy: { type: 'string' },
       components: { type: 'string' },
@@ -81,7 +134,8 @@ export const synthCommand: Command = {
       'reject-copies': { type: 'boolean' },
     });
     if (positionals.length > 0) throw new UsageError(`unexpected argument '${positionals[0]}'`);
-    if ((values.schema === undefined) === (values.fit === undefined)) throw new UsageError('give exactly one of --schema or --fit');
+    if ([values.schema, values.fit, values.model].filter((v) => v !== undefined).length !== 1) throw new UsageError('give exactly one of --schema, --fit or --model');
+    if (values['save-model'] !== undefined && values.fit === undefined) throw new UsageError('--save-model needs --fit');
     const seed = intFlag('seed', values.seed, 0, 0);
     const as = values.format ?? 'ndjson';
     if (as !== 'ndjson' && as !== 'csv') throw new UsageError(`--format must be ndjson or csv, got '${as}'`);
@@ -111,11 +165,23 @@ export const synthCommand: Command = {
       return report.violations.length === 0 ? 0 : 1;
     }
     const rows = intFlag('rows', values.rows, -1, 1);
-    if (rows < 0) throw new UsageError('--fit needs --rows N');
+    if (rows < 0) throw new UsageError(`${values.fit === undefined ? '--model' : '--fit'} needs --rows N`);
+    if (values.model !== undefined) {
+      if (values.strategy !== undefined || values.components !== undefined) throw new UsageError('--strategy and --components belong to --fit; a saved model has its own');
+      const model = synth.load(readBytes(values.model));
+      const fake = await model.sample(rows, { seed, rejectCopies: Boolean(values['reject-copies']) });
+      const text = format(synth.toRows(fake), as);
+      if (typeof values.output === 'string') writeFileSync(values.output, text);
+      else if (!values.json) process.stdout.write(text);
+      if (values.json) printJson({ strategy: model.strategy, rows, redrawn: fake.redrawn, written: values.output ?? null });
+      else if (typeof values.output === 'string') out(`wrote ${rows} rows to ${values.output} (${model.strategy} model from ${values.model})`);
+      return 0;
+    }
     const strategy = values.strategy ?? 'copula';
     if (strategy !== 'copula' && strategy !== 'mixture') throw new UsageError(`--strategy must be copula or mixture, got '${strategy}'`);
-    const real = readRows(values.fit);
+    const real = readRows(values.fit!);
     const model = await synth.fit(real, { strategy, seed, components: values.components === undefined ? undefined : intFlag('components', values.components, 5, 1) });
+    if (typeof values['save-model'] === 'string') writeFileSync(values['save-model'], model.save(), { mode: 0o600 });
     const fake = await model.sample(rows, { seed, rejectCopies: Boolean(values['reject-copies']) });
     const report = await synth.fidelity(real, fake);
     const text = format(synth.toRows(fake), as);

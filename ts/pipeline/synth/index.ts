@@ -104,6 +104,15 @@ export class Synthesizer {
     return { ...fromNativeTable(s.columns), redrawn: s.redrawn };
   }
 
+  /**
+   * The model as bytes (versioned, checksummed), for `load` elsewhere or later. A copula keeps
+   * each numeric column's real values (its empirical marginals) and hashes of the real rows:
+   * the bytes are as sensitive as the table. Sign them with omnitide/attest to prove origin.
+   */
+  save(): Uint8Array {
+    return callNative(() => this.#model.save());
+  }
+
   /** The fitted parameters: copula correlation matrix of normal scores, or the mixture's EM summary. */
   describe(): { strategy: string; columns?: string[]; correlation?: number[][]; fit?: { components: number; iterations: number; converged: boolean; meanLogLikelihood: number } } {
     return JSON.parse(callNative(() => this.#model.describe()));
@@ -117,6 +126,13 @@ export async function fit(table: TableInput, options: FitOptions = {}): Promise<
   const cols = toNativeTable('table', table);
   const opts = { components: o.components, maxIterations: o.maxIterations, tolerance: o.tolerance };
   return new Synthesizer(o.strategy, await callNativeAsync(() => native.synthFitAsync(cols, o.strategy, seed, opts)));
+}
+
+/** A model saved by `Synthesizer.save`; foreign, truncated or altered bytes are refused (`ERR_OMNI_INVALID_ARGUMENT`). */
+export function load(bytes: Uint8Array): Synthesizer {
+  if (!(bytes instanceof Uint8Array)) throw invalidArgument('bytes', `expected a Uint8Array, got ${describe(bytes)}`);
+  const m = callNative(() => native.SynthModel.load(bytes));
+  return new Synthesizer(m.strategy as 'copula' | 'mixture', m);
 }
 
 /** Fidelity and privacy of `synthetic` against `real` (columns matched by name). */
