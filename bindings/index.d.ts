@@ -331,7 +331,7 @@ export declare class PipelineWindow {
 }
 
 export declare class SymbolicCompiled {
-  constructor(expr: string, variables: Array<string>, options?: string | undefined | null)
+  constructor(expr: string, variables: Array<string>, options?: SymbolicOptions | undefined | null)
   /** Evaluates one point (values in variable order). */
   evaluate(values: Array<number>): number
   /** Evaluates over columns (one Float64Array per variable) into `out`. */
@@ -842,11 +842,157 @@ export interface SkbPolicyJs {
   count?: boolean
 }
 
-/** Runs one symbolic operation synchronously (`op` names it, `args` is a JSON object). */
-export declare function symbolicCall(op: string, args: string): string
+export interface SymbolicAssume {
+  real?: boolean
+  positive?: Array<string>
+}
 
-/** The same operation on the libuv pool (SAT, batches, large expansions). */
-export declare function symbolicCallAsync(op: string, args: string): Promise<string>
+export declare function symbolicBoolCanonical(expr: string): string
+
+export declare function symbolicCheckProof(a: string, b: string, proof: Array<SymbolicStepIn>, options?: SymbolicOptions | undefined | null): SymbolicProofCheck
+
+export declare function symbolicDerivative(expr: string, variable: string, options?: SymbolicOptions | undefined | null): SymbolicSimplified
+
+export interface SymbolicDratCheck {
+  valid: boolean
+  lemmas: number
+  reason: string
+}
+
+export type SymbolicEquivalence =
+  | { status: 'equal'; method: 'rewrite' | 'normal-form'; proof: Array<SymbolicStep>; conditions: Array<string> }
+  | { status: 'different'; counterexample: Record<string, number>; values: [number, number] }
+  | { status: 'unknown'; reason: string }
+
+export declare function symbolicEquivalent(a: string, b: string, options?: SymbolicOptions | undefined | null): SymbolicEquivalence
+
+/** IEEE double evaluation: `1/0` is Infinity, `0/0` NaN. */
+export declare function symbolicEvaluate(expr: string, scope: Record<string, number>): number
+
+export declare function symbolicExpand(expr: string, options?: SymbolicOptions | undefined | null): SymbolicSimplified
+
+export declare function symbolicFactor(expr: string, options?: SymbolicOptions | undefined | null): SymbolicFactored
+
+export declare function symbolicFactorAsync(expr: string, options?: SymbolicOptions | undefined | null): Promise<SymbolicFactored>
+
+export interface SymbolicFactored {
+  expr: string
+  complete: boolean
+}
+
+/** A `simplifyMany` item that failed: its error in place of the result. */
+export interface SymbolicFailedItem {
+  error: SymbolicItemError
+}
+
+export interface SymbolicItemError {
+  code: string
+  message: string
+}
+
+export interface SymbolicLimits {
+  maxTerms?: number
+  maxExponent?: number
+  maxDepth?: number
+  nodes?: number
+  iterations?: number
+  timeMs?: number
+  factorMaxDegree?: number
+  factorTimeMs?: number
+}
+
+export interface SymbolicOptions {
+  assume?: SymbolicAssume
+  allowCancel?: boolean
+  trig?: boolean
+  rules?: Array<string | SymbolicRuleSides>
+  limits?: SymbolicLimits
+  defaultRules?: boolean
+}
+
+export declare function symbolicParse(expr: string, options?: SymbolicOptions | undefined | null): SymbolicParsed
+
+export interface SymbolicParsed {
+  expr: string
+  tex: string
+  variables: Array<string>
+}
+
+export interface SymbolicProofCheck {
+  valid: boolean
+  reason?: string
+}
+
+export declare function symbolicRationalize(expr: string, options?: SymbolicOptions | undefined | null): SymbolicRationalized
+
+export interface SymbolicRationalized {
+  expr: string
+  numerator: string
+  denominator: string
+}
+
+export declare function symbolicRewrite(expr: string, options?: SymbolicOptions | undefined | null): SymbolicRewritten
+
+export interface SymbolicRewritten {
+  expr: string
+  stopReason: 'saturated' | 'iterationLimit' | 'nodeLimit' | 'timeLimit' | 'other'
+}
+
+export interface SymbolicRuleSides {
+  l: string
+  r: string
+  name?: string
+}
+
+export type SymbolicSatAnswer =
+  | { kind: 'sat'; model: Array<number> | Record<string, boolean> }
+  | { kind: 'unsat'; drat?: string; cnf?: string }
+
+export declare function symbolicSatCheck(cnf: SymbolicSatInput, drat: string): SymbolicDratCheck
+
+/** SAT input: exactly one of CNF clauses, DIMACS text or a boolean expression. */
+export interface SymbolicSatInput {
+  clauses?: Array<Array<number>>
+  dimacs?: string
+  expr?: string
+}
+
+export declare function symbolicSatSolve(input: SymbolicSatInput, proof: boolean): SymbolicSatAnswer
+
+export declare function symbolicSatSolveAsync(input: SymbolicSatInput, proof: boolean): Promise<SymbolicSatAnswer>
+
+export interface SymbolicSimplified {
+  expr: string
+  conditions: Array<string>
+  steps?: Array<SymbolicStep>
+}
+
+export declare function symbolicSimplify(expr: string, options?: SymbolicOptions | undefined | null): SymbolicSimplified
+
+export declare function symbolicSimplifyAsync(expr: string, options?: SymbolicOptions | undefined | null): Promise<SymbolicSimplified>
+
+/** Simplifies many expressions in one call (in parallel); failed items carry their error. */
+export declare function symbolicSimplifyMany(exprs: Array<string>, options?: SymbolicOptions | undefined | null): Array<SymbolicSimplified | SymbolicFailedItem>
+
+export declare function symbolicSimplifyManyAsync(exprs: Array<string>, options?: SymbolicOptions | undefined | null): Promise<Array<SymbolicSimplified | SymbolicFailedItem>>
+
+export interface SymbolicStep {
+  rule: string
+  direction?: 'forward' | 'backward'
+  subterm: string
+  result: string
+  term?: string
+}
+
+/** A proof step handed back to `checkProof` (validated in TS; only `rule` is required). */
+export interface SymbolicStepIn {
+  rule: string
+  subterm?: string
+  result?: string
+  term?: string
+}
+
+export declare function symbolicSubstitute(expr: string, map: Record<string, string | number>): string
 
 /** Checks a schema's constraints (unique, notNull, min/max, foreign keys) on tables; the report as JSON. */
 export declare function synthCheckAsync(schema: string, tables: Array<SynthGenTable>): Promise<string>

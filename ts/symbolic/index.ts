@@ -7,6 +7,7 @@ import { z } from 'zod';
 import { callNative, callNativeAsync, invalidArgument } from '../errors.js';
 import { native } from '../native.js';
 import { parseOptions } from '../validate.js';
+import type { SymbolicCompiled, SymbolicEquivalence, SymbolicOptions, SymbolicSatAnswer, SymbolicSatInput } from '../native.js';
 
 export interface Limits {
   /** Largest number of terms an expansion may produce (default 100000). */
@@ -74,47 +75,49 @@ function exprArg(arg: string, v: unknown): string {
   if (typeof v !== 'string') throw invalidArgument(arg, `must be a string in mathjs syntax, got ${typeof v}`);
   return v;
 }
-function call<T>(op: string, args: Record<string, unknown>): T {
-  return JSON.parse(callNative(() => native.symbolicCall(op, JSON.stringify(args)))) as T;
-}
-async function callAsync<T>(op: string, args: Record<string, unknown>): Promise<T> {
-  return JSON.parse(await callNativeAsync(() => native.symbolicCallAsync(op, JSON.stringify(args)))) as T;
-}
 function opts(o: unknown): SimplifyOptions | undefined {
   return o === undefined ? undefined : parseOptions('opts', optionsSchema, o);
+}
+/** Options plus the proof operations' `defaultRules` switch, validated. */
+function proofOpts(o: (SimplifyOptions & { defaultRules?: boolean }) | undefined): SymbolicOptions | undefined {
+  if (o === undefined) return undefined;
+  const { defaultRules, ...rest } = o;
+  if (defaultRules !== undefined && typeof defaultRules !== 'boolean') throw invalidArgument('opts.defaultRules', 'must be a boolean');
+  return { ...opts(rest), defaultRules };
+}
+function exprList(exprs: unknown): string[] {
+  if (!Array.isArray(exprs)) throw invalidArgument('exprs', 'must be an array of strings');
+  exprs.forEach((e, i) => exprArg(`exprs[${i}]`, e));
+  return exprs;
 }
 
 /** Parses and prints back in mathjs syntax (normalised spacing/parentheses). */
 export function parse(expr: string): { expr: string; tex: string; variables: string[] } {
-  return call('parse', { expr: exprArg('expr', expr) });
+  return callNative(() => native.symbolicParse(exprArg('expr', expr)));
 }
 export function toTex(expr: string): string {
   return parse(expr).tex;
 }
 /** Canonical form: equal polynomials / rational functions give identical strings. */
 export function simplify(expr: string, options?: SimplifyOptions): Simplified {
-  return call('simplify', { expr: exprArg('expr', expr), options: opts(options) });
+  return callNative(() => native.symbolicSimplify(exprArg('expr', expr), opts(options)));
 }
 export function simplifyAsync(expr: string, options?: SimplifyOptions): Promise<Simplified> {
-  return callAsync('simplify', { expr: exprArg('expr', expr), options: opts(options) });
+  return callNativeAsync(() => native.symbolicSimplifyAsync(exprArg('expr', expr), opts(options)));
 }
 export type ManyResult = Simplified | { error: { code: string; message: string } };
 /** Simplifies many expressions in one native call; per-item errors are returned in place. */
 export function simplifyMany(exprs: string[], options?: SimplifyOptions): ManyResult[] {
-  if (!Array.isArray(exprs)) throw invalidArgument('exprs', 'must be an array of strings');
-  exprs.forEach((e, i) => exprArg(`exprs[${i}]`, e));
-  return call('simplifyMany', { exprs, options: opts(options) });
+  return callNative(() => native.symbolicSimplifyMany(exprList(exprs), opts(options)));
 }
 export function simplifyManyAsync(exprs: string[], options?: SimplifyOptions): Promise<ManyResult[]> {
-  if (!Array.isArray(exprs)) throw invalidArgument('exprs', 'must be an array of strings');
-  exprs.forEach((e, i) => exprArg(`exprs[${i}]`, e));
-  return callAsync('simplifyMany', { exprs, options: opts(options) });
+  return callNativeAsync(() => native.symbolicSimplifyManyAsync(exprList(exprs), opts(options)));
 }
 export function expand(expr: string, options?: SimplifyOptions): Simplified {
-  return call('expand', { expr: exprArg('expr', expr), options: opts(options) });
+  return callNative(() => native.symbolicExpand(exprArg('expr', expr), opts(options)));
 }
 export function rationalize(expr: string, options?: SimplifyOptions): { expr: string; numerator: string; denominator: string } {
-  return call('rationalize', { expr: exprArg('expr', expr), options: opts(options) });
+  return callNative(() => native.symbolicRationalize(exprArg('expr', expr), opts(options)));
 }
 /** `factor` with `complete: false` when a limit left a factor unsplit (it may be reducible). */
 export interface Factored {
@@ -127,26 +130,24 @@ export function factor(expr: string, options?: SimplifyOptions): string {
   return factorFull(expr, options).expr;
 }
 export function factorFull(expr: string, options?: SimplifyOptions): Factored {
-  return call('factor', { expr: exprArg('expr', expr), options: opts(options) });
+  return callNative(() => native.symbolicFactor(exprArg('expr', expr), opts(options)));
 }
 /** `factor` off the event loop (the libuv pool). */
 export async function factorAsync(expr: string, options?: SimplifyOptions): Promise<string> {
   return (await factorFullAsync(expr, options)).expr;
 }
 export function factorFullAsync(expr: string, options?: SimplifyOptions): Promise<Factored> {
-  return callAsync('factor', { expr: exprArg('expr', expr), options: opts(options) });
+  return callNativeAsync(() => native.symbolicFactorAsync(exprArg('expr', expr), opts(options)));
 }
 export function derivative(expr: string, variable: string, options?: SimplifyOptions): Simplified {
-  return call('derivative', { expr: exprArg('expr', expr), variable: exprArg('variable', variable), options: opts(options) });
+  return callNative(() => native.symbolicDerivative(exprArg('expr', expr), exprArg('variable', variable), opts(options)));
 }
 export function substitute(expr: string, map: Record<string, string | number>): string {
   if (typeof map !== 'object' || map === null) throw invalidArgument('map', 'must be an object');
-  return call<{ expr: string }>('substitute', { expr: exprArg('expr', expr), map }).expr;
-}
-/** A JSON-carried number: non-finite values travel as their names. */
-type WireNumber = number | 'Infinity' | '-Infinity' | 'NaN';
-function fromWire(v: WireNumber): number {
-  return typeof v === 'number' ? v : Number(v);
+  for (const [k, v] of Object.entries(map)) {
+    if (typeof v !== 'string' && typeof v !== 'number') throw invalidArgument(`map.${k}`, 'must be a string or number');
+  }
+  return callNative(() => native.symbolicSubstitute(exprArg('expr', expr), map));
 }
 /**
  * Evaluates in IEEE double arithmetic, like mathjs with `number: 'number'`: `1/0` is
@@ -155,7 +156,10 @@ function fromWire(v: WireNumber): number {
  */
 export function evaluate(expr: string, scope: Record<string, number> = {}): number {
   if (typeof scope !== 'object' || scope === null) throw invalidArgument('scope', 'must be an object of numbers');
-  return fromWire(call<{ value: WireNumber }>('evaluate', { expr: exprArg('expr', expr), scope }).value);
+  for (const [k, v] of Object.entries(scope)) {
+    if (typeof v !== 'number') throw invalidArgument(`scope.${k}`, 'must be a number');
+  }
+  return callNative(() => native.symbolicEvaluate(exprArg('expr', expr), scope));
 }
 
 export interface Step {
@@ -204,16 +208,31 @@ export type Equivalence =
  * when the limits stop the search.
  */
 export function equivalent(a: string, b: string, options?: SimplifyOptions & { defaultRules?: boolean }): Equivalence {
-  const { defaultRules, ...rest } = options ?? {};
-  const r = call<Equivalence>('equivalent', { a: exprArg('a', a), b: exprArg('b', b), options: opts(options === undefined ? undefined : rest), defaultRules });
-  if (r.status === 'different') r.values = r.values.map((v) => fromWire(v as WireNumber)) as [number, number];
-  return r;
+  return withEqual(callNative(() => native.symbolicEquivalent(exprArg('a', a), exprArg('b', b), proofOpts(options))));
 }
+/** Adds the deprecated `equal` field beside `status`. */
+function withEqual(r: SymbolicEquivalence): Equivalence {
+  switch (r.status) {
+    case 'equal':
+      return { ...r, equal: true };
+    case 'different':
+      return { ...r, equal: false };
+    case 'unknown':
+      return { ...r, equal: 'unknown' };
+  }
+}
+const stepSchema = z.object({
+  rule: z.string(),
+  subterm: z.string().optional(),
+  result: z.string().optional(),
+  term: z.string().optional(),
+  direction: z.enum(['forward', 'backward']).optional(),
+});
 /** Replays a proof independently of the search (pattern matching per step, exact arithmetic). */
 export function checkProof(a: string, b: string, proof: Step[], options?: SimplifyOptions & { defaultRules?: boolean }): { valid: boolean; reason?: string } {
   if (!Array.isArray(proof)) throw invalidArgument('proof', 'must be an array of steps');
-  const { defaultRules, ...rest } = options ?? {};
-  return call('checkProof', { a: exprArg('a', a), b: exprArg('b', b), proof, options: opts(options === undefined ? undefined : rest), defaultRules });
+  const steps = parseOptions('proof', z.array(stepSchema), proof);
+  return callNative(() => native.symbolicCheckProof(exprArg('a', a), exprArg('b', b), steps, proofOpts(options)));
 }
 /** Why equality saturation stopped: `saturated` (no rule applies any more, so `expr` is the
  *  smallest term of its whole class), or the limit that stopped it first. */
@@ -221,7 +240,7 @@ export type StopReason = 'saturated' | 'iterationLimit' | 'nodeLimit' | 'timeLim
 /** Rewrites with the given rules only (equality saturation) and returns the smallest term. */
 export function rewrite(expr: string, rules: Rule[], options?: { limits?: Limits }): { expr: string; stopReason: StopReason } {
   const o = opts({ rules, ...(options ?? {}) });
-  return call('rewrite', { expr: exprArg('expr', expr), options: o });
+  return callNative(() => native.symbolicRewrite(exprArg('expr', expr), o));
 }
 
 export type Cnf = number[][] | { dimacs: string };
@@ -229,11 +248,18 @@ export type SatResult =
   | { sat: true; model: number[] | Record<string, boolean> }
   | { sat: false; proof: { format: 'drat'; text: string } | null; cnf?: string };
 
-function satArgs(input: Cnf | string): Record<string, unknown> {
+const clausesSchema = z.array(z.array(z.number().int()));
+function satArgs(input: Cnf | string): SymbolicSatInput {
   if (typeof input === 'string') return { expr: input };
-  if (Array.isArray(input)) return { clauses: input };
+  if (Array.isArray(input)) return { clauses: parseOptions('cnf', clausesSchema, input) };
   if (input && typeof input === 'object' && typeof (input as { dimacs?: unknown }).dimacs === 'string') return { dimacs: input.dimacs };
   throw invalidArgument('input', 'must be clauses (number[][]), { dimacs } or a boolean expression string');
+}
+
+function fromSat(r: SymbolicSatAnswer): SatResult {
+  if (r.kind === 'sat') return { sat: true, model: r.model };
+  const proof = r.drat == null ? null : { format: 'drat' as const, text: r.drat };
+  return r.cnf == null ? { sat: false, proof } : { sat: false, proof, cnf: r.cnf };
 }
 
 function satProof(o: unknown): boolean {
@@ -244,19 +270,20 @@ export const sat = {
   /** Solves CNF clauses, DIMACS text or a boolean expression (`a and not b or c`).
    *  UNSAT answers carry a DRAT proof unless `proof: false` (CNF input only). */
   solve(input: Cnf | string, options?: { proof?: boolean }): SatResult {
-    return call('satSolve', { ...satArgs(input), proof: satProof(options) });
+    return fromSat(callNative(() => native.symbolicSatSolve(satArgs(input), satProof(options))));
   },
   solveAsync(input: Cnf | string, options?: { proof?: boolean }): Promise<SatResult> {
-    return callAsync('satSolve', { ...satArgs(input), proof: satProof(options) });
+    const proof = satProof(options);
+    return callNativeAsync(() => native.symbolicSatSolveAsync(satArgs(input), proof)).then(fromSat);
   },
   /** Independent forward DRAT check of an UNSAT proof. */
   checkProof(cnf: Cnf, drat: string): { valid: boolean; lemmas: number; reason: string } {
     if (typeof drat !== 'string') throw invalidArgument('drat', 'must be DRAT text');
-    return call('satCheck', { ...satArgs(cnf), proof: drat });
+    return callNative(() => native.symbolicSatCheck(satArgs(cnf), drat));
   },
   /** Canonical form (ROBDD paths, variables in name order): equivalent inputs give equal strings. */
   canonical(expr: string): string {
-    return call<{ expr: string }>('boolCanonical', { expr: exprArg('expr', expr) }).expr;
+    return callNative(() => native.symbolicBoolCanonical(exprArg('expr', expr)));
   },
 };
 
@@ -271,18 +298,20 @@ export function compile(expr: string, variables: string[], options?: SimplifyOpt
   exprArg('expr', expr);
   if (!Array.isArray(variables)) throw invalidArgument('variables', 'must be an array of names');
   const o = opts(options);
-  const inner = callNative(() => new native.SymbolicCompiled(expr, variables, o === undefined ? undefined : JSON.stringify(o)));
-  return {
+  const inner = callNative(() => new native.SymbolicCompiled(expr, variables, o));
+  const compiled: Compiled = {
     variables: [...variables],
     evaluate: (values: number[]) => callNative(() => inner.evaluate(values)),
-    [innerKey]: inner,
-  } as Compiled;
+  };
+  compiledInner.set(compiled, inner);
+  return compiled;
 }
-const innerKey = Symbol('omnitide.symbolic.compiled');
+/** The native evaluator behind each object `compile` handed out. */
+const compiledInner = new WeakMap<Compiled, SymbolicCompiled>();
 
 /** Evaluates a compiled expression over columns (one Float64Array per variable). */
 export function evaluateMany(compiled: Compiled, columns: Float64Array[]): Float64Array {
-  const inner = (compiled as unknown as Record<symbol, InstanceType<typeof native.SymbolicCompiled>>)[innerKey];
+  const inner = typeof compiled === 'object' && compiled !== null ? compiledInner.get(compiled) : undefined;
   if (!inner) throw invalidArgument('compiled', 'must come from compile()');
   if (!Array.isArray(columns) || !columns.every((c) => c instanceof Float64Array)) {
     throw invalidArgument('columns', 'must be an array of Float64Array');

@@ -8,7 +8,7 @@
 //! does not depend on the order atoms were met.
 
 use crate::ast::*;
-use crate::poly::{gcd, mono_deg, Limits, Mono, Poly};
+use crate::poly::{gcd_within, mono_deg, Deadline, Limits, Mono, Poly};
 use num_bigint::BigInt;
 use num_integer::Integer;
 use num_rational::BigRational;
@@ -133,7 +133,7 @@ impl Ctx {
         if let Some(c) = den.const_value() {
             return Ok(Rf::poly(num.scale(&c.recip())));
         }
-        let g = gcd(&num, &den);
+        let g = gcd_within(&num, &den, Deadline(self.opts.limits.deadline))?;
         if g.is_const() {
             return Ok(Rf { num, den });
         }

@@ -12,12 +12,13 @@
 //! API sees; its cost grows with the product of the degrees, so beyond `factorMaxDegree` for
 //! the image the polynomial is left as is and the result says it is incomplete.
 
-use crate::poly::{Limits, Poly};
+use crate::poly::{gcd_within, Deadline, Limits, Poly};
 use crate::zfactor::{factor_sqfree_z, FactorLimits};
 use num_bigint::BigInt;
 use num_integer::Integer;
 use num_rational::BigRational;
 use num_traits::{One, Signed, Zero};
+use omnitide_common::Result;
 use std::time::Instant;
 
 /// Factors with multiplicities; `complete` is false when a limit left some factor unsplit
@@ -32,16 +33,16 @@ fn ri(n: i64) -> BigRational {
     BigRational::from_integer(BigInt::from(n))
 }
 /// Square-free decomposition (Yun) of a primitive univariate polynomial in `v`.
-fn square_free(p: &Poly, v: u32) -> Vec<(Poly, u32)> {
+fn square_free(p: &Poly, v: u32, deadline: Deadline) -> Result<Vec<(Poly, u32)>> {
     let mut out = Vec::new();
     let dp = p.derivative(v);
-    let mut a = crate::poly::gcd(p, &dp);
+    let mut a = gcd_within(p, &dp, deadline)?;
     let mut b = p.div_exact(&a).unwrap();
     let mut c = dp.div_exact(&a).unwrap();
     let mut d = c.sub(&b.derivative(v));
     let mut i = 1;
     while !b.is_const() {
-        a = crate::poly::gcd(&b, &d);
+        a = gcd_within(&b, &d, deadline)?;
         if !a.is_const() {
             out.push((a.clone(), i));
         }
@@ -53,7 +54,7 @@ fn square_free(p: &Poly, v: u32) -> Vec<(Poly, u32)> {
             break;
         }
     }
-    out
+    Ok(out)
 }
 
 fn divisors(n: &BigInt, cap: usize) -> Option<Vec<BigInt>> {
@@ -262,7 +263,13 @@ fn factor_rec(p: &Poly, lim: &Limits, complete: &mut bool) -> Vec<(Poly, u32)> {
     if qv.len() == 1 {
         let v = qv[0];
         let flim = FactorLimits::from(lim);
-        for (f, m) in square_free(&q, v) {
+        let Ok(parts) = square_free(&q, v, Deadline(lim.deadline)) else {
+            // the deadline passed inside a GCD: the rest stays unfactored
+            *complete = false;
+            out.push((q, 1));
+            return out;
+        };
+        for (f, m) in parts {
             for g in factor_sqfree(normal(&f), v, &flim, complete) {
                 out.push((normal(&g), m));
             }
@@ -271,7 +278,11 @@ fn factor_rec(p: &Poly, lim: &Limits, complete: &mut bool) -> Vec<(Poly, u32)> {
     }
     // content in each variable
     for &v in &qv {
-        let c = q.content_in(v);
+        let Ok(c) = q.content_within(v, Deadline(lim.deadline)) else {
+            *complete = false;
+            out.push((q, 1));
+            return out;
+        };
         if !c.is_const() {
             let rest = q.div_exact(&c).unwrap();
             out.extend(factor_rec(&c, lim, complete));
@@ -282,7 +293,11 @@ fn factor_rec(p: &Poly, lim: &Limits, complete: &mut bool) -> Vec<(Poly, u32)> {
     // square-free part via the gcd with a partial derivative (the content is gone, so every
     // repeated factor involves each variable... at least the one differentiated)
     for &v in &qv {
-        let g = crate::poly::gcd(&q, &q.derivative(v));
+        let Ok(g) = gcd_within(&q, &q.derivative(v), Deadline(lim.deadline)) else {
+            *complete = false;
+            out.push((q, 1));
+            return out;
+        };
         if !g.is_const() {
             let rest = q.div_exact(&g).unwrap();
             out.extend(factor_rec(&g, lim, complete));

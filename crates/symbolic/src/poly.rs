@@ -431,11 +431,12 @@ impl Poly {
         }
         Some(q)
     }
-    fn prem(a: &Poly, b: &Poly, v: u32) -> Poly {
+    fn prem(a: &Poly, b: &Poly, v: u32, deadline: Deadline) -> Result<Poly> {
         let db = b.degree_in(v);
         let lcb = b.lc_in(v);
         let mut r = a.clone();
         while !r.is_zero() && r.degree_in(v) >= db {
+            deadline.check()?;
             let dr = r.degree_in(v);
             let lcr = r.lc_in(v);
             let t = if dr > db { lcr.mul(&Poly::monomial(vec![(v, dr - db)], BigRational::one())) } else { lcr };
@@ -444,21 +445,25 @@ impl Poly {
             let (_, p) = r.primitive();
             r = p;
         }
-        r
+        Ok(r)
     }
     /// Content with respect to `v`: gcd of the coefficient polynomials.
     pub fn content_in(&self, v: u32) -> Poly {
+        self.content_within(v, Deadline(None)).expect("no deadline, no limit error")
+    }
+    /// `content_in` that stops with `ERR_OMNI_LIMIT` once `deadline` has passed.
+    pub fn content_within(&self, v: u32, deadline: Deadline) -> Result<Poly> {
         let mut g = Poly::zero();
         for c in self.coeffs_in(v) {
             if c.is_zero() {
                 continue;
             }
-            g = gcd(&g, &c);
+            g = gcd_within(&g, &c, deadline)?;
             if g.is_const() {
-                return Poly::one();
+                return Ok(Poly::one());
             }
         }
-        g
+        Ok(g)
     }
 }
 
@@ -482,23 +487,45 @@ pub fn check_pow_estimate(t: usize, n: u64, lim: &Limits) -> Result<()> {
     Ok(())
 }
 
-/// Greatest common divisor, normalised to integer primitive form with positive leading coefficient.
-pub fn gcd(a: &Poly, b: &Poly) -> Poly {
-    stacker::maybe_grow(64 * 1024, 4 * 1024 * 1024, || gcd_inner(a, b))
+/// When a long computation (the GCD's remainder sequence) must give up: `limits.timeMs`'s
+/// instant, or never.
+#[derive(Clone, Copy, Debug)]
+pub struct Deadline(pub Option<std::time::Instant>);
+
+impl Deadline {
+    pub fn check(self) -> Result<()> {
+        match self.0 {
+            Some(d) if std::time::Instant::now() > d => Err(Error::limit("expr", "the time budget (limits.timeMs) ran out")),
+            _ => Ok(()),
+        }
+    }
 }
 
-fn gcd_inner(a: &Poly, b: &Poly) -> Poly {
+/// Greatest common divisor, normalised to integer primitive form with positive leading coefficient.
+pub fn gcd(a: &Poly, b: &Poly) -> Poly {
+    gcd_within(a, b, Deadline(None)).expect("no deadline, no limit error")
+}
+
+/// `gcd` that stops with `ERR_OMNI_LIMIT` once `deadline` has passed: the primitive remainder
+/// sequence of two multivariate polynomials can run for minutes (recursive contents at every
+/// step), so every remainder step and every content checks the clock.
+pub fn gcd_within(a: &Poly, b: &Poly, deadline: Deadline) -> Result<Poly> {
+    stacker::maybe_grow(64 * 1024, 4 * 1024 * 1024, || gcd_inner(a, b, deadline))
+}
+
+fn gcd_inner(a: &Poly, b: &Poly, deadline: Deadline) -> Result<Poly> {
+    deadline.check()?;
     if a.is_zero() {
-        return b.primitive().1;
+        return Ok(b.primitive().1);
     }
     if b.is_zero() {
-        return a.primitive().1;
+        return Ok(a.primitive().1);
     }
     if a.is_const() || b.is_const() {
-        return Poly::one();
+        return Ok(Poly::one());
     }
     if a == b {
-        return a.primitive().1;
+        return Ok(a.primitive().1);
     }
     // monomial gcd shortcut
     if a.len() == 1 || b.len() == 1 {
@@ -511,7 +538,7 @@ fn gcd_inner(a: &Poly, b: &Poly) -> Poly {
                 });
             }
         }
-        return Poly::monomial(m.unwrap_or_default(), BigRational::one());
+        return Ok(Poly::monomial(m.unwrap_or_default(), BigRational::one()));
     }
     let va = a.vars();
     let vb = b.vars();
@@ -519,21 +546,21 @@ fn gcd_inner(a: &Poly, b: &Poly) -> Poly {
     let in_a = va.contains(&v);
     let in_b = vb.contains(&v);
     if !in_a {
-        return gcd(a, &b.content_in(v));
+        return gcd_within(a, &b.content_within(v, deadline)?, deadline);
     }
     if !in_b {
-        return gcd(&a.content_in(v), b);
+        return gcd_within(&a.content_within(v, deadline)?, b, deadline);
     }
-    let ca = a.content_in(v);
-    let cb = b.content_in(v);
+    let ca = a.content_within(v, deadline)?;
+    let cb = b.content_within(v, deadline)?;
     let mut pa = a.div_exact(&ca).unwrap();
     let mut pb = b.div_exact(&cb).unwrap();
-    let c = gcd(&ca, &cb);
+    let c = gcd_within(&ca, &cb, deadline)?;
     if pa.degree_in(v) < pb.degree_in(v) {
         std::mem::swap(&mut pa, &mut pb);
     }
     loop {
-        let r = Poly::prem(&pa, &pb, v);
+        let r = Poly::prem(&pa, &pb, v, deadline)?;
         if r.is_zero() {
             break;
         }
@@ -542,16 +569,16 @@ fn gcd_inner(a: &Poly, b: &Poly) -> Poly {
             break;
         }
         pa = pb;
-        let rc = r.content_in(v);
+        let rc = r.content_within(v, deadline)?;
         pb = r.div_exact(&rc).unwrap();
     }
     let g = if pb.is_const() {
         Poly::one()
     } else {
-        let pc = pb.content_in(v);
+        let pc = pb.content_within(v, deadline)?;
         pb.div_exact(&pc).unwrap()
     };
-    c.mul(&g).primitive().1
+    Ok(c.mul(&g).primitive().1)
 }
 
 #[cfg(test)]

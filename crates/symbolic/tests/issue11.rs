@@ -1,53 +1,62 @@
 //! Regression tests for the symbolic defects of issue 11 (each failed on the old code).
 
-use omnitide_symbolic::api::call;
+use omnitide_symbolic::api::{self, Equivalence, LimitsIn, OptionsIn, RuleIn};
 use omnitide_symbolic::ast::{parse, parse_with_depth, to_tex};
 use omnitide_symbolic::canon::{simplify, Options};
 use omnitide_symbolic::eval::eval;
 use omnitide_symbolic::ops::derivative;
-use serde_json::{json, Value};
 use std::collections::HashMap;
 
-fn api(op: &str, args: Value) -> Value {
-    serde_json::from_str(&call(op, &args.to_string()).unwrap_or_else(|e| panic!("{op} {args}: {e}"))).unwrap()
+fn with_limits(limits: LimitsIn) -> OptionsIn {
+    OptionsIn { limits, ..Default::default() }
 }
 
-fn api_err(op: &str, args: Value) -> omnitide_common::Error {
-    call(op, &args.to_string()).expect_err("expected an error")
+fn equivalent(a: &str, b: &str) -> Equivalence {
+    api::equivalent(a, b, &OptionsIn::default()).unwrap_or_else(|e| panic!("{a} vs {b}: {e}"))
+}
+
+fn status(r: &Equivalence) -> &'static str {
+    match r {
+        Equivalence::Equal { .. } => "equal",
+        Equivalence::Different { .. } => "different",
+        Equivalence::Unknown { .. } => "unknown",
+    }
 }
 
 // ---- 12: IEEE results
 
 #[test]
 fn evaluate_gives_ieee_values() {
-    assert_eq!(api("evaluate", json!({ "expr": "1/0" }))["value"], json!("Infinity"));
-    assert_eq!(api("evaluate", json!({ "expr": "-1/0" }))["value"], json!("-Infinity"));
-    assert_eq!(api("evaluate", json!({ "expr": "0/0" }))["value"], json!("NaN"));
-    assert_eq!(api("evaluate", json!({ "expr": "sqrt(-1)" }))["value"], json!("NaN"));
-    assert_eq!(api("evaluate", json!({ "expr": "1/4" }))["value"], json!(0.25));
+    let ev = |e: &str| api::evaluate(e, &HashMap::new()).unwrap();
+    assert_eq!(ev("1/0"), f64::INFINITY);
+    assert_eq!(ev("-1/0"), f64::NEG_INFINITY);
+    assert!(ev("0/0").is_nan());
+    assert!(ev("sqrt(-1)").is_nan());
+    assert_eq!(ev("1/4"), 0.25);
 }
 
 // ---- 13: stop reasons are names
 
 #[test]
 fn rewrite_stop_reason_is_a_name() {
-    let r = api("rewrite", json!({ "expr": "a*x + b*x", "rules": ["n1*n3 + n2*n3 -> (n1+n2)*n3"] }));
-    assert_eq!(r["stopReason"], json!("saturated"));
-    let r = api(
-        "rewrite",
-        json!({ "expr": "a + b + c + d", "rules": ["n1 + n2 -> n2 + n1", "n1 + (n2 + n3) <-> (n1 + n2) + n3"], "options": { "limits": { "iterations": 1 } } }),
-    );
-    assert_eq!(r["stopReason"], json!("iterationLimit"));
+    let rules = |rs: &[&str]| rs.iter().map(|r| RuleIn::Text(r.to_string())).collect::<Vec<_>>();
+    let o = OptionsIn { rules: rules(&["n1*n3 + n2*n3 -> (n1+n2)*n3"]), ..Default::default() };
+    assert_eq!(api::rewrite("a*x + b*x", &o).unwrap().stop_reason, "saturated");
+    let o = OptionsIn {
+        rules: rules(&["n1 + n2 -> n2 + n1", "n1 + (n2 + n3) <-> (n1 + n2) + n3"]),
+        limits: LimitsIn { iterations: Some(1), ..Default::default() },
+        ..Default::default()
+    };
+    let r = api::rewrite("a + b + c + d", &o).unwrap();
+    assert_eq!(r.stop_reason, "iterationLimit");
 }
 
 // ---- 14: a status that cannot be misread
 
 #[test]
 fn equivalent_has_a_status() {
-    assert_eq!(api("equivalent", json!({ "a": "(x+1)^2", "b": "x^2+2x+1" }))["status"], json!("equal"));
-    let r = api("equivalent", json!({ "a": "x", "b": "x+1" }));
-    assert_eq!(r["status"], json!("different"));
-    assert_eq!(r["equal"], json!(false));
+    assert_eq!(status(&equivalent("(x+1)^2", "x^2+2x+1")), "equal");
+    assert_eq!(status(&equivalent("x", "x+1")), "different");
 }
 
 // ---- 14b: every proof handed out checks
@@ -92,12 +101,13 @@ fn proofs_from_equivalent_always_check() {
     }
     let mut proved = 0;
     for (a, b) in &pairs {
-        let r = api("equivalent", json!({ "a": a, "b": b }));
-        assert_ne!(r["status"], json!("different"), "{a} vs {b}: {r}");
-        if r["status"] == json!("equal") {
+        let r = equivalent(a, b);
+        assert_ne!(status(&r), "different", "{a} vs {b}: {r:?}");
+        if let Equivalence::Equal { proof, method, .. } = r {
             proved += 1;
-            let c = api("checkProof", json!({ "a": a, "b": b, "proof": r["proof"] }));
-            assert_eq!(c["valid"], json!(true), "{a} = {b} by {}: {c}", r["method"]);
+            let steps: Vec<api::StepIn> = proof.into_iter().map(Into::into).collect();
+            let c = api::check_proof(a, b, &steps, &OptionsIn::default()).unwrap();
+            assert!(c.valid, "{a} = {b} by {method:?}: {c:?}");
         }
     }
     assert!(proved >= 50, "only {proved} of {} proved", pairs.len());
@@ -109,9 +119,9 @@ fn proofs_from_equivalent_always_check() {
 fn conditions_survive_every_method() {
     // This pair used to fold 0^0 to 1 beside mul-zero and pow-mul: the e-graph proved 0 = 1, collapsed into one
     // class, and flattening the resulting explanation took every byte of memory (CI's OOM kill).
-    let r = api("equivalent", json!({ "a": "(x+1)/(3-2)", "b": "((x+1)*z)/z" }));
-    assert_eq!(r["status"], json!("equal"), "{r}");
-    assert!(r["conditions"].as_array().unwrap().contains(&json!("z != 0")), "{r}");
+    let r = equivalent("(x+1)/(3-2)", "((x+1)*z)/z");
+    let Equivalence::Equal { conditions, .. } = &r else { panic!("{r:?}") };
+    assert!(conditions.contains(&"z != 0".to_string()), "{r:?}");
 }
 
 #[test]
@@ -133,13 +143,32 @@ fn rules_that_equate_two_numbers_give_no_proof() {
 fn time_budget_gives_unknown_or_limit() {
     // far more work than 1 ms: the answer is 'unknown' naming the budget, never a hang
     let big = "(a+b+c+d+f+g+h)^9";
-    let r = api("equivalent", json!({ "a": big, "b": format!("{big} + 0*q"), "options": { "limits": { "timeMs": 1 } } }));
+    let one_ms = with_limits(LimitsIn { time_ms: Some(1), ..Default::default() });
+    let r = api::equivalent(big, &format!("{big} + 0*q"), &one_ms).unwrap();
     // A fast machine may find the three-step rewrite proof inside the budget; what must never happen is a wrong
     // answer or a hang (the test must not depend on how fast the machine is).
-    assert!(r["status"] == json!("unknown") || r["status"] == json!("equal"), "{r}");
-    let e = api_err("simplify", json!({ "expr": big, "options": { "limits": { "timeMs": 1 } } }));
+    assert!(status(&r) == "unknown" || status(&r) == "equal", "{r:?}");
+    let e = api::simplify(big, &one_ms).expect_err("expected an error");
     assert_eq!(e.code, omnitide_common::code::LIMIT);
     assert!(e.message.contains("timeMs"), "{}", e.message);
+}
+
+/// Two coprime 4-variable quartics: the primitive remainder sequence of their GCD (recursive
+/// contents at every step) ran for more than ten minutes in a debug build before the GCD
+/// checked the deadline; the canonical form spends all of its time inside that one GCD call.
+const SLOW_GCD: &str = "((x*y+z+w+1)^4 + x)/((x-y*w+2z-1)^4 + y)";
+
+#[test]
+fn the_polynomial_gcd_honours_the_deadline() {
+    let budget = with_limits(LimitsIn { time_ms: Some(200), ..Default::default() });
+    let e = api::simplify(SLOW_GCD, &budget).expect_err("a minutes-long GCD inside a 200 ms budget");
+    assert_eq!(e.code, omnitide_common::code::LIMIT, "{}", e.message);
+    let e = api::rationalize(SLOW_GCD, &budget).expect_err("the same GCD");
+    assert_eq!(e.code, omnitide_common::code::LIMIT);
+    // equivalent has a default 2 s budget: 'unknown', never a hang or a wrong answer
+    let swapped = "((x*y+z+w+1)^4 + x)/((2z-y*w+x-1)^4 + y)";
+    let r = api::equivalent(SLOW_GCD, swapped, &budget).unwrap();
+    assert!(matches!(r, Equivalence::Unknown { .. } | Equivalence::Equal { .. }), "{r:?}");
 }
 
 // ---- 14d: 0^x
@@ -165,9 +194,9 @@ fn deep_nesting_is_an_answer_not_a_crash() {
     // a test thread has 2 MB, and 800 levels of the canonical form need more than that (the canonical form
     // reprints each atom, so it is quadratic in the depth: the bound keeps a debug build quick).
     let src = "sin(".repeat(800) + "x" + &")".repeat(800);
-    let r = call("simplify", &json!({ "expr": src, "options": { "limits": { "maxDepth": 100000 } } }).to_string());
-    match r {
-        Ok(v) => assert!(v.contains("sin(sin(")),
+    let deep = with_limits(LimitsIn { max_depth: Some(100_000), ..Default::default() });
+    match api::simplify(&src, &deep) {
+        Ok(v) => assert!(v.expr.contains("sin(sin(")),
         Err(e) => assert_eq!(e.code, omnitide_common::code::LIMIT),
     }
     let d = derivative(
@@ -178,14 +207,13 @@ fn deep_nesting_is_an_answer_not_a_crash() {
     assert!(d.is_ok() || d.unwrap_err().code == omnitide_common::code::LIMIT);
     // the issue's 7000 levels: an answer or the time budget's ERR_OMNI_LIMIT, never a crash
     let src7 = "sin(".repeat(7000) + "x" + &")".repeat(7000);
-    if let Err(e) = call("simplify", &json!({ "expr": src7, "options": { "limits": { "maxDepth": 100000, "timeMs": 3000 } } }).to_string())
-    {
+    if let Err(e) = api::simplify(&src7, &with_limits(LimitsIn { max_depth: Some(100_000), time_ms: Some(3000), ..Default::default() })) {
         assert_eq!(e.code, omnitide_common::code::LIMIT);
     }
     // printing, TeX and numeric evaluation are linear: the full 7000 levels
     let src = "sin(".repeat(7000) + "x" + &")".repeat(7000);
-    let p = api("parse", json!({ "expr": src.replace("x", "1/2"), "options": { "limits": { "maxDepth": 100000 } } })).to_string();
-    assert!(p.len() > 40000);
+    let p = api::parse(&src.replace("x", "1/2"), &deep).unwrap();
+    assert!(p.expr.len() >= 7000 * 5 && p.tex.len() > p.expr.len());
     let n = parse_with_depth(&src, 100_000).unwrap();
     assert!(eval(&n, &HashMap::from([("x".to_string(), 0.5)])).unwrap().is_finite());
 }
