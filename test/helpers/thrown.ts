@@ -11,3 +11,14 @@ export function thrown(f: () => unknown): OmniError {
   }
   throw new Error('expected a throw');
 }
+
+/** The OmniError `p` rejects with (the test fails if it resolves, or rejects with anything else). */
+export async function rejection(p: Promise<unknown>): Promise<OmniError> {
+  try {
+    await p;
+  } catch (e) {
+    expect(e).toBeInstanceOf(OmniError);
+    return e as OmniError;
+  }
+  throw new Error('expected a rejection');
+}

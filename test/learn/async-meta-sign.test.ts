@@ -10,6 +10,7 @@ import { Authority } from '../../ts/attest/index.js';
 import { OmniError } from '../../ts/errors.js';
 import { createModel, loadModel, type MetaTask, signModel } from '../../ts/learn/index.js';
 import { thrown } from '../helpers/thrown.js';
+import { rejection as rejected } from '../helpers/thrown.js';
 
 function stream(n: number, d: number, seed = 1): { x: Float64Array; y: Float64Array } {
   let s = seed;
@@ -23,15 +24,6 @@ function stream(n: number, d: number, seed = 1): { x: Float64Array; y: Float64Ar
   return { x, y };
 }
 
-async function rejected(p: Promise<unknown>): Promise<OmniError> {
-  try {
-    await p;
-  } catch (e) {
-    expect(e).toBeInstanceOf(OmniError);
-    return e as OmniError;
-  }
-  throw new Error('expected a rejection');
-}
 
 describe('async batch forms', () => {
   it('learnManyAsync / predictManyAsync / prequentialAsync give exactly the sync results', async () => {

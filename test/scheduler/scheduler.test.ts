@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { blake3, ed25519 } from '../../ts/crypto/index.js';
 import { OmniError, Scheduler, SchedulerErrorCodes as C } from '../../ts/scheduler/index.js';
+import { rejection } from '../helpers/thrown.js';
 
 const TASKS = join(__dirname, 'fixtures', 'tasks.mjs');
 const dir = mkdtempSync(join(tmpdir(), 'omni-sched-'));
@@ -20,15 +21,6 @@ afterEach(async () => {
   open = [];
 });
 
-async function rejection(p: Promise<unknown>): Promise<OmniError> {
-  try {
-    await p;
-  } catch (e) {
-    expect(e).toBeInstanceOf(OmniError);
-    return e as OmniError;
-  }
-  throw new Error('expected a rejection');
-}
 
 const replaced = (s: Scheduler) => s.stats().workers.reduce((a, w) => a + w.replaced, 0);
 

@@ -7,6 +7,7 @@
  */
 import { z } from 'zod';
 import { OmniError } from '../errors.js';
+import { ioLimitEntry, limitValue } from '../kernel/limits-schema.js';
 import { TOXIC_TYPES } from './proxy/index.js';
 
 const ms = z.number().int().min(1).max(3_600_000);
@@ -62,7 +63,6 @@ const probeProviders = {
   function: z.strictObject({ type: z.literal('function'), fn: z.custom<() => unknown>((v) => typeof v === 'function', 'expected a function (builder only)') }),
 };
 
-const limitValue = z.union([z.number().int().min(0), z.literal('max')]);
 const actionProviders = {
   'xdp-drop': z.strictObject({
     type: z.literal('xdp-drop'),
@@ -97,18 +97,7 @@ const actionProviders = {
       memory: z.strictObject({ max: limitValue.optional(), high: limitValue.optional() }).optional(),
       pids: z.strictObject({ max: limitValue }).optional(),
       /** io.max per block device (a path like /dev/vda or MAJ:MIN); an omitted rate stays unlimited */
-      io: z
-        .array(
-          z.strictObject({
-            device: z.string().min(1),
-            rbps: z.number().int().min(1).optional(),
-            wbps: z.number().int().min(1).optional(),
-            riops: z.number().int().min(1).optional(),
-            wiops: z.number().int().min(1).optional(),
-          }),
-        )
-        .min(1)
-        .optional(),
+      io: z.array(ioLimitEntry).min(1).optional(),
     }),
   }),
   signal: z.strictObject({ type: z.literal('signal'), ...cgroupTargets, signal: z.enum(['SIGKILL', 'SIGTERM', 'SIGINT', 'SIGHUP', 'SIGUSR1', 'SIGUSR2', 'SIGQUIT']).optional() }),

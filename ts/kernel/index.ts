@@ -4,6 +4,7 @@
  * CAP_NET_ADMIN + CAP_SYS_ADMIN).
  */
 import { z } from 'zod';
+import { ioLimitEntry, limitValue } from './limits-schema.js';
 import { callNative, callNativeAsync, invalidArgument, OmniError } from '../errors.js';
 import { loggerFor, type Logger } from '../logger.js';
 import { native } from '../native.js';
@@ -279,7 +280,6 @@ export const xdp = { attach: xdpAttach, open: xdpOpen, list: xdpList, load: xdpL
 
 // ---------------------------------------------------------------- cgroup v2
 
-const limitValue = z.union([z.number().int().min(0), z.literal('max')]);
 const limitsSchema = z.strictObject({
   cpu: z
     .union([
@@ -289,17 +289,7 @@ const limitsSchema = z.strictObject({
     .optional(),
   memory: z.strictObject({ max: limitValue.optional(), high: limitValue.optional() }).optional(),
   pids: z.strictObject({ max: limitValue }).optional(),
-  io: z
-    .array(
-      z.strictObject({
-        device: z.string().min(1),
-        rbps: z.number().int().min(1).optional(),
-        wbps: z.number().int().min(1).optional(),
-        riops: z.number().int().min(1).optional(),
-        wiops: z.number().int().min(1).optional(),
-      }),
-    )
-    .optional(),
+  io: z.array(ioLimitEntry).optional(),
 });
 
 export type CgroupLimits = z.input<typeof limitsSchema>;
