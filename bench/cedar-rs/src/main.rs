@@ -37,7 +37,8 @@ fn main() {
     let cedar_reqs: Vec<Request> = rj
         .iter()
         .map(|r| {
-            let ctx = Context::from_json_value(r.get("context").cloned().unwrap_or(Value::Object(Default::default())), None).expect("context");
+            let ctx =
+                Context::from_json_value(r.get("context").cloned().unwrap_or(Value::Object(Default::default())), None).expect("context");
             Request::new(uid(&r["principal"]), uid(&r["action"]), uid(&r["resource"]), ctx, None).expect("request")
         })
         .collect();
@@ -62,5 +63,8 @@ fn main() {
         engine.decide_into(&ours_reqs, &mut out).expect("decide");
         out.iter().map(|&b| b as usize).sum()
     });
-    println!("{}", serde_json::json!({ "requests": n, "allowed": allowed, "cedarRustPerSec": cedar, "omnitideNativePerSec": ours, "ratio": ours / cedar }));
+    println!(
+        "{}",
+        serde_json::json!({ "requests": n, "allowed": allowed, "cedarRustPerSec": cedar, "omnitideNativePerSec": ours, "ratio": ours / cedar })
+    );
 }
