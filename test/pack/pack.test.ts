@@ -131,6 +131,40 @@ describe('npm pack tarball', () => {
     }
   });
 
+  // omnitide/crypto, /ledger, /symbolic and /attest declare no Node types (signals are a structural
+  // AbortSignalLike, loggers a structural Logger instead of pino's). The other subpaths still need
+  // @types/node: Buffer in the generated bindings/index.d.ts (chanRecv, schedTake/schedDrain/schedChildResults
+  // and a `hashes` field), node:events/node:stream/node:http/node:child_process, URL and AbortSignal in
+  // scheduler, pipeline, autoblock and chaos, and zod v4's own declarations name the global URL.
+  it('omnitide/crypto, omnitide/ledger, omnitide/symbolic and omnitide/attest type-check without @types/node', async () => {
+    const dir = join(consumer, 'no-node-types');
+    execFileSync('mkdir', ['-p', dir]);
+    writeFileSync(join(dir, 'index.mts'), `
+      import { blake3, ed25519 } from 'omnitide/crypto';
+      import { simplify, equivalent } from 'omnitide/symbolic';
+      import { verify, Authority } from 'omnitide/attest';
+      import { Ledger } from 'omnitide/ledger';
+      const log = await Ledger.open('./log', { logger: { child() { return this; }, debug() {}, info() {}, warn() {}, error() {} } });
+      const d: Uint8Array = await blake3.hashFile('/etc/hostname', { maxBytes: 1024, signal: { aborted: false, addEventListener() {}, removeEventListener() {} } });
+      const e: string = simplify('x/x').expr;
+      const s: 'equal' | 'different' | 'unknown' = equivalent('x', 'x').status;
+      export { d, e, s, ed25519, verify, Authority, log };
+    `);
+    writeFileSync(join(dir, 'tsconfig.json'), JSON.stringify({
+      compilerOptions: { module: 'nodenext', moduleResolution: 'nodenext', target: 'es2022', lib: ['es2022'], strict: true, noEmit: true, skipLibCheck: false, types: [] },
+      files: ['index.mts'],
+    }));
+    writeFileSync(join(dir, 'package.json'), JSON.stringify({ name: 'no-node-types', private: true, type: 'module' }));
+    // @types/node is installed in the consumer, so --listFiles shows that no declaration pulled it in.
+    const r = await runAsync(process.execPath, [join(consumer, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', dir, '--listFiles'], { cwd: dir, env });
+    const listed = r.stdout.split('\n').filter((l) => l.startsWith('/'));
+    expect(r.stdout.split('\n').filter((l) => l && !l.startsWith('/'))).toEqual([]);
+    expect(r.status).toBe(0);
+    expect(listed.some((f) => f.includes('/omnitide/dist/crypto/blake3.d.ts'))).toBe(true);
+    expect(listed.some((f) => f.includes('/omnitide/dist/logger.d.ts'))).toBe(true);
+    expect(listed.filter((f) => f.includes('/@types/node/'))).toEqual([]);
+  });
+
   // moduleResolution node10 ignores `exports`: subpaths resolve through `typesVersions`.
   const node10 = (dir: string, src: string, types: string[]) => {
     execFileSync('mkdir', ['-p', dir]);

@@ -1,8 +1,9 @@
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { blocks, readme, root } from './blocks.js';
 
 /**
  * Every README example runs, verbatim, in a fresh consumer project that
@@ -11,28 +12,8 @@ import { afterAll, describe, expect, it } from 'vitest';
  * A fenced block whose info string is `js example` is run as an ES module
  * (`"type": "module"`), `js example cjs` as CommonJS, and a block tagged
  * `js file=NAME` is written next to the examples as NAME (e.g. a task module).
- * API overview blocks (plain `ts`) list signatures and are not programs.
+ * API overview blocks (plain `ts`) are type-checked by types.test.ts.
  */
-const root = resolve(__dirname, '..', '..');
-const readme = readFileSync(join(root, 'README.md'), 'utf8');
-
-interface Block {
-  info: string;
-  code: string;
-  line: number;
-}
-const blocks: Block[] = [];
-{
-  const lines = readme.split('\n');
-  for (let i = 0; i < lines.length; i++) {
-    const open = /^```(\S.*)?$/.exec(lines[i]);
-    if (!open) continue;
-    const start = i;
-    const body: string[] = [];
-    for (i++; i < lines.length && lines[i] !== '```'; i++) body.push(lines[i]);
-    blocks.push({ info: (open[1] ?? '').trim(), code: body.join('\n') + '\n', line: start + 1 });
-  }
-}
 const examples = blocks.filter((b) => /^js example\b/.test(b.info));
 const files = blocks.filter((b) => /^js file=/.test(b.info));
 

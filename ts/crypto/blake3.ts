@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { callNative, callNativeAsync, fromNative, invalidArgument, OmniError } from '../errors.js';
 import { native } from '../native.js';
+import type { AbortSignalLike } from '../abort.js';
 import { bytes, bytesOrString, packBytes, parseOptions, u8 } from '../validate.js';
 
 /** Default output length in bytes. */
@@ -39,7 +40,7 @@ export interface FileOptions extends HasherOptions {
    */
   maxBytes?: number;
   /** Stops the hash; the promise rejects with `ERR_OMNI_ABORTED`. */
-  signal?: AbortSignal;
+  signal?: AbortSignalLike;
 }
 const fileOptions = z
   .strictObject({
