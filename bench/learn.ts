@@ -101,10 +101,75 @@ async function main() {
     console.log(`  river ${'error' in r ? `unavailable: ${r.error}` : `${f(riverRate).padStart(27)} samples/s   accuracy ${(r.accuracy * 100).toFixed(2)}% (first ${N_RIVER})`}`);
     console.log(`  predictOne latency p50 ${p50.toFixed(2)} µs  p95 ${p95.toFixed(2)} µs  p99 ${p99.toFixed(2)} µs`);
   }
-  save('learn', { samples: N, riverSamples: N_RIVER, features: D, results });
+  const crossDomain = await wallTimePerTask();
+  save('learn', { samples: N, riverSamples: N_RIVER, features: D, results, crossDomain });
 }
 
 main().catch((e) => {
   console.error(e);
   process.exit(1);
 });
+
+/**
+ * Continual and meta-learning wall time per task (the issue's third bench line). Continual: 5
+ * tasks of 2 classes, 64 features (Gaussian blobs, the shape of split digits), 360 samples per
+ * task, 5 epochs, a 10-way MLP head, naive / EWC (consolidate after each task) / replay.
+ * Meta: Reptile on the MAML sinusoids (ms per meta-iteration, each one task), then few-shot
+ * adaptation of a new task (5 steps on 10 points).
+ */
+async function wallTimePerTask() {
+  let s = 99;
+  const rnd = () => ((s = (s * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+  const gauss = () => Math.sqrt(-2 * Math.log(rnd() + 1e-12)) * Math.cos(2 * Math.PI * rnd());
+  const F = 64;
+  const centres = Array.from({ length: 10 }, () => Float64Array.from({ length: F }, () => 3 * gauss()));
+  const task = (t: number) => {
+    const n = 360;
+    const x = new Float64Array(n * F);
+    const y = new Float64Array(n);
+    for (let i = 0; i < n; i++) {
+      const c = 2 * t + (i % 2);
+      y[i] = c;
+      for (let j = 0; j < F; j++) x[i * F + j] = centres[c][j] + gauss();
+    }
+    return { x, y };
+  };
+  const tasks = Array.from({ length: 5 }, (_, t) => task(t));
+  const continual: Record<string, number> = {};
+  for (const [name, params, ewc] of [
+    ['naive', {}, false],
+    ['ewc', { ewcLambda: 100_000 }, true],
+    ['replay', { replayCapacity: 200, replayK: 1 }, false],
+  ] as const) {
+    const m = createModel('mlp', { nFeatures: F, params: { hidden: [64], outputs: 10, lr: 0.05, seed: 3, ...params } });
+    const t0 = performance.now();
+    for (const t of tasks) {
+      for (let e = 0; e < 5; e++) await m.learnManyAsync(t.x, t.y);
+      if (ewc) m.consolidate(t.x, t.y);
+    }
+    continual[`${name}MsPerTask`] = (performance.now() - t0) / tasks.length;
+  }
+  const sinusoid = () => {
+    const a = 0.1 + 4.9 * rnd();
+    const ph = Math.PI * rnd();
+    const xs = Float64Array.from({ length: 10 }, () => -5 + 10 * rnd());
+    return { xs, y: xs.map((v) => a * Math.sin(v + ph)) };
+  };
+  const params = { hidden: [40, 40], outputs: 1, task: 'regression', activation: 'tanh', lr: 0.01, seed: 1 };
+  const meta = createModel('mlp', { nFeatures: 1, params });
+  const iterations = 3000;
+  let t0 = performance.now();
+  await meta.metaTrain(Array.from({ length: 400 }, sinusoid), { iterations, innerSteps: 3, epsilon: 0.5, seed: 7 });
+  const metaMsPerTask = (performance.now() - t0) / iterations;
+  const adapts = 200;
+  t0 = performance.now();
+  for (let i = 0; i < adapts; i++) {
+    const t = sinusoid();
+    meta.clone().adapt(t.xs, t.y, { steps: 5 });
+  }
+  const adaptMsPerTask = (performance.now() - t0) / adapts;
+  console.log('\ncross-domain wall time per task');
+  console.log(`  continual (5 epochs x 360 samples, 64 -> 64 -> 10 MLP): naive ${continual.naiveMsPerTask.toFixed(1)} ms, EWC ${continual.ewcMsPerTask.toFixed(1)} ms, replay ${continual.replayMsPerTask.toFixed(1)} ms`);
+  console.log(`  Reptile meta-training ${metaMsPerTask.toFixed(3)} ms per meta-iteration (one task, 3 inner steps); few-shot adaptation ${adaptMsPerTask.toFixed(3)} ms per new task (5 steps, 10 points)`);
+  return { continual, reptile: { metaMsPerTask, adaptMsPerTask, innerSteps: 3, adaptSteps: 5 } };
+}
