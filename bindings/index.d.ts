@@ -475,7 +475,7 @@ export declare function chanCreate(capacity: number): number
 export declare function chanLen(id: number): number
 
 /** Blocks up to `timeoutMs`; `null` on timeout, throws `ERR_OMNI_CLOSED` when closed and drained. */
-export declare function chanRecv(id: number, timeoutMs: number): Buffer | null
+export declare function chanRecv(id: number, timeoutMs: number): Uint8Array | null
 
 /** Blocks up to `timeoutMs` while full; `false` on timeout. */
 export declare function chanSend(id: number, msg: Uint8Array, timeoutMs: number): boolean
@@ -544,7 +544,7 @@ export interface HashFileFailure {
 
 export interface HashFilesResult {
   /** 32 bytes per path (zeros where the path failed). */
-  hashes: Buffer
+  hashes: Uint8Array
   /** The paths that failed, in index order. */
   failures: Array<HashFileFailure>
 }
@@ -753,7 +753,7 @@ export interface PressureJs {
 export declare function schedCancel(id: number, taskId: number): number
 
 /** Worker side: completion records of the subtasks this slot spawned (or null). */
-export declare function schedChildResults(id: number, slot: number): Buffer | null
+export declare function schedChildResults(id: number, slot: number): Uint8Array | null
 
 /**
  * Worker side: posts a packed completion batch; `true` when the main thread
@@ -772,7 +772,7 @@ export declare function schedDestroy(id: number): void
 export declare function schedDiscardQueued(id: number): number
 
 /** Main side: every completion recorded since the last drain (or null). */
-export declare function schedDrain(id: number): Buffer | null
+export declare function schedDrain(id: number): Uint8Array | null
 
 export declare function schedHashFiles(id: number, paths: Array<string>): Promise<HashFilesResult>
 
@@ -830,7 +830,7 @@ export declare function schedSubmit(id: number, batch: Uint8Array): number
  * Worker side: blocks up to `parkMs` for up to `max` tasks; `null` on timeout,
  * throws `ERR_OMNI_CLOSED` once the scheduler is closed.
  */
-export declare function schedTake(id: number, slot: number, max: number, parkMs: number): Buffer | null
+export declare function schedTake(id: number, slot: number, max: number, parkMs: number): Uint8Array | null
 
 export declare function schedVerifyBatch(id: number, signatures: Uint8Array, messages: Uint8Array, ends: Uint32Array, publicKeys: Uint8Array, mode?: string | undefined | null): Promise<Array<boolean>>
 

@@ -42,7 +42,8 @@ pub fn sched_submit(id: u32, batch: &[u8]) -> Result<u32> {
 
 /// Worker side: blocks up to `parkMs` for up to `max` tasks; `null` on timeout,
 /// throws `ERR_OMNI_CLOSED` once the scheduler is closed.
-#[napi]
+// Declared as Uint8Array (a Buffer is one) so the declarations need no @types/node.
+#[napi(ts_return_type = "Uint8Array | null")]
 pub fn sched_take(id: u32, slot: u32, max: u32, park_ms: f64) -> Result<Option<Buffer>> {
     let out = guard(|| {
         let core = sched::get(id)?;
@@ -59,7 +60,8 @@ pub fn sched_complete(id: u32, slot: u32, batch: &[u8], busy_ns: f64) -> Result<
 }
 
 /// Main side: every completion recorded since the last drain (or null).
-#[napi]
+// Declared as Uint8Array (a Buffer is one) so the declarations need no @types/node.
+#[napi(ts_return_type = "Uint8Array | null")]
 pub fn sched_drain(id: u32) -> Result<Option<Buffer>> {
     let out = guard(|| Ok(sched::get(id)?.drain()))?;
     Ok(if out.is_empty() { None } else { Some(Buffer::from(out)) })
@@ -87,7 +89,8 @@ pub fn sched_spawn(id: u32, slot: u32, parent: f64, name: u32, flags: u32, paylo
 }
 
 /// Worker side: completion records of the subtasks this slot spawned (or null).
-#[napi]
+// Declared as Uint8Array (a Buffer is one) so the declarations need no @types/node.
+#[napi(ts_return_type = "Uint8Array | null")]
 pub fn sched_child_results(id: u32, slot: u32) -> Result<Option<Buffer>> {
     let out = guard(|| sched::get(id)?.child_results(slot as usize))?;
     Ok(if out.is_empty() { None } else { Some(Buffer::from(out)) })
@@ -192,7 +195,8 @@ pub fn chan_send(id: u32, msg: &[u8], timeout_ms: f64) -> Result<bool> {
 }
 
 /// Blocks up to `timeoutMs`; `null` on timeout, throws `ERR_OMNI_CLOSED` when closed and drained.
-#[napi]
+// Declared as Uint8Array (a Buffer is one) so the declarations need no @types/node.
+#[napi(ts_return_type = "Uint8Array | null")]
 pub fn chan_recv(id: u32, timeout_ms: f64) -> Result<Option<Buffer>> {
     let m = guard(|| channel::get(id)?.recv(ms("timeoutMs", timeout_ms)?))?;
     Ok(m.map(Buffer::from))
@@ -228,6 +232,7 @@ pub struct HashFileFailure {
 #[napi(object)]
 pub struct HashFilesResult {
     /// 32 bytes per path (zeros where the path failed).
+    #[napi(ts_type = "Uint8Array")]
     pub hashes: Buffer,
     /// The paths that failed, in index order.
     pub failures: Vec<HashFileFailure>,

@@ -131,12 +131,12 @@ describe('npm pack tarball', () => {
     }
   });
 
-  // omnitide/crypto, /ledger, /symbolic and /attest declare no Node types (signals are a structural
-  // AbortSignalLike, loggers a structural Logger instead of pino's). The other subpaths still need
-  // @types/node: Buffer in the generated bindings/index.d.ts (chanRecv, schedTake/schedDrain/schedChildResults
-  // and a `hashes` field), node:events/node:stream/node:http/node:child_process, URL and AbortSignal in
-  // scheduler, pipeline, autoblock and chaos, and zod v4's own declarations name the global URL.
-  it('omnitide/crypto, omnitide/ledger, omnitide/symbolic and omnitide/attest type-check without @types/node', async () => {
+  // omnitide/crypto, /ledger, /symbolic, /attest, /lattice and /learn declare no Node types (signals are a
+  // structural AbortSignalLike, loggers a structural Logger instead of pino's, the bindings' scheduler buffers
+  // are declared Uint8Array). The other subpaths still need @types/node: node:events/node:stream/node:http/
+  // node:child_process, URL and AbortSignal in scheduler, pipeline, autoblock and chaos, and zod v4's own
+  // declarations name the global URL.
+  it('omnitide/crypto, /ledger, /symbolic, /attest, /lattice and /learn type-check without @types/node', async () => {
     const dir = join(consumer, 'no-node-types');
     execFileSync('mkdir', ['-p', dir]);
     writeFileSync(join(dir, 'index.mts'), `
@@ -144,11 +144,15 @@ describe('npm pack tarball', () => {
       import { simplify, equivalent } from 'omnitide/symbolic';
       import { verify, Authority } from 'omnitide/attest';
       import { Ledger } from 'omnitide/ledger';
+      import { FormalContext, build } from 'omnitide/lattice';
+      import { createModel } from 'omnitide/learn';
+      const lattice = await build(FormalContext.fromRows(['a'], ['x'], [[0]]));
+      const p: number = createModel('logistic-regression', { nFeatures: 2 }).predictOne([1, 2]);
       const log = await Ledger.open('./log', { logger: { child() { return this; }, debug() {}, info() {}, warn() {}, error() {} } });
       const d: Uint8Array = await blake3.hashFile('/etc/hostname', { maxBytes: 1024, signal: { aborted: false, addEventListener() {}, removeEventListener() {} } });
       const e: string = simplify('x/x').expr;
       const s: 'equal' | 'different' | 'unknown' = equivalent('x', 'x').status;
-      export { d, e, s, ed25519, verify, Authority, log };
+      export { d, e, s, p, ed25519, verify, Authority, log, lattice };
     `);
     writeFileSync(join(dir, 'tsconfig.json'), JSON.stringify({
       compilerOptions: { module: 'nodenext', moduleResolution: 'nodenext', target: 'es2022', lib: ['es2022'], strict: true, noEmit: true, skipLibCheck: false, types: [] },
@@ -162,6 +166,7 @@ describe('npm pack tarball', () => {
     expect(r.status).toBe(0);
     expect(listed.some((f) => f.includes('/omnitide/dist/crypto/blake3.d.ts'))).toBe(true);
     expect(listed.some((f) => f.includes('/omnitide/dist/logger.d.ts'))).toBe(true);
+    expect(listed.some((f) => f.includes('/omnitide/bindings/index.d.ts'))).toBe(true);
     expect(listed.filter((f) => f.includes('/@types/node/'))).toEqual([]);
   });
 

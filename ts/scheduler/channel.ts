@@ -6,6 +6,7 @@
 import { callNative, ErrorCodes, fromNative, OmniError } from '../errors.js';
 import { native } from '../native.js';
 import { Writer, readValue } from './codec.js';
+import { asBuffer } from './native-buffer.js';
 
 /** Serializable reference to a channel: pass it in a task's input. */
 export interface ChannelHandle<T = unknown> {
@@ -75,7 +76,7 @@ export class Channel<T = unknown> implements AsyncIterable<T> {
   private recvTimeout(ms: number): IteratorResult<T> | undefined {
     let m: Buffer | null;
     try {
-      m = native.chanRecv(this.id, ms);
+      m = asBuffer(native.chanRecv(this.id, ms));
     } catch (e) {
       const err = fromNative(e);
       if (err.code === ErrorCodes.CLOSED) return { done: true, value: undefined };

@@ -26,6 +26,7 @@ import {
 import { checkTransfer, detach } from './transfer.js';
 import { specOf, workerEntry } from './worker-entry.js';
 import type { ControlMessage } from './worker.js';
+import { asBuffer } from './native-buffer.js';
 
 export { SchedulerErrorCodes } from './errors.js';
 export { Channel, openChannel, type ChannelHandle } from './channel.js';
@@ -501,7 +502,7 @@ export class Scheduler extends EventEmitter {
     if (this.closed) return;
     let buf: Buffer | null;
     try {
-      buf = native.schedDrain(this.id);
+      buf = asBuffer(native.schedDrain(this.id));
     } catch (err) {
       // completions that cannot be read would leave their tasks pending forever: fail them, loudly
       const e = fromNative(err);

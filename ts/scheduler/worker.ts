@@ -16,6 +16,7 @@ import {
 } from './codec.js';
 import { openChannel, type Channel, type ChannelHandle } from './channel.js';
 import { completions } from './completions.js';
+import { asBuffer } from './native-buffer.js';
 
 interface WorkerInit {
   schedId: number;
@@ -242,7 +243,7 @@ function cancelChild(id: number, message: string, cause?: unknown): void {
 function deliverChildren(): boolean {
   let b: Buffer | null;
   try {
-    b = native.schedChildResults(schedId, slot);
+    b = asBuffer(native.schedChildResults(schedId, slot));
   } catch (err) {
     // closed: the scheduler is going away and cancels everything itself
     if (fromNative(err).code === ErrorCodes.CLOSED) return false;
@@ -357,7 +358,7 @@ async function awaitTask(p: PromiseLike<unknown>, ctx: Ctx): Promise<unknown> {
       const t0 = performance.now();
       let b: Buffer | null = null;
       try {
-        b = native.schedTake(schedId, slot, 1, 2);
+        b = asBuffer(native.schedTake(schedId, slot, 1, 2));
       } catch {
         b = null;
       }
@@ -488,7 +489,7 @@ async function loop(): Promise<void> {
     const max = perTaskMs < 0.02 ? 512 : perTaskMs < 0.5 ? 32 : 1;
     let buf: Buffer | null;
     try {
-      buf = native.schedTake(schedId, slot, max, 50);
+      buf = asBuffer(native.schedTake(schedId, slot, max, 50));
     } catch {
       return; // closed
     }
