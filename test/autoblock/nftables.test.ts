@@ -58,6 +58,8 @@ async function until(what: string, cond: () => boolean | Promise<boolean>, ms = 
   }
 }
 
+// Skips without root or with OMNITIDE_SKIP_KERNEL_TESTS=1 (namespaces and nftables need CAP_NET_ADMIN), or outside CI
+// without nft; under CI=true a missing nft is an error above (.ci/run installs nftables). CI runs as root.
 describe.skipIf(skipReason || !NFT)('omnitide/autoblock nftables enforcement in a network namespace', () => {
   it('a ban adds the element with its timeout and drops the client; unban removes it; a range ban ends on time; close deletes the table', async () => {
     const tag = `${process.pid % 100000}`;

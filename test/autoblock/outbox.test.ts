@@ -53,6 +53,8 @@ async function streamMessages(url: string): Promise<number> {
   }
 }
 
+// Skips only outside CI without nats-server (the test replays the outbox into a real server); under CI=true that is
+// an error above, since .ci/run installs nats-server.
 describe.skipIf(!NATS_SERVER)('omnitide/autoblock outbox', () => {
   it('decisions made while the server is down survive a restart of the node and arrive exactly once', async () => {
     const port = await freePort();

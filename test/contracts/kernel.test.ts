@@ -48,6 +48,8 @@ describe('contracts kernel plan', () => {
   });
 });
 
+// Skips without root or with OMNITIDE_SKIP_KERNEL_TESTS=1 (skipReason says which, loudly): XDP, veth pairs, namespaces and
+// cgroup BPF need CAP_BPF/CAP_NET_ADMIN/CAP_SYS_ADMIN. CI runs as root and runs it.
 describe.skipIf(skipReason)('contracts enforced by XDP on a veth pair', () => {
   const tag = `${(process.pid + 7) % 100000}`;
   const ns = `omni-ctr-${process.pid}`;

@@ -34,6 +34,8 @@ async function bootOnce(): Promise<string> {
   return outText;
 }
 
+// Skips without root, with OMNITIDE_SKIP_KERNEL_TESTS=1 or OMNITIDE_SKIP_VM_TESTS=1, or outside CI without qemu (vmSkip
+// says which, printed above); under CI=true a missing qemu is not a skip (.ci/run installs qemu-system-x86).
 describe.skipIf(vmSkip)('inside a qemu guest (pure cgroup2, netem)', () => {
   let outText = '';
   beforeAll(async () => {
