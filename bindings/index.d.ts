@@ -555,6 +555,12 @@ export declare function kernelCgroupOpen(path: string): CgroupHandle
 
 export declare function kernelCgroupRoot(): string
 
+/**
+ * Freezes (`frozen`) or thaws every cgroup of `paths` in one call; waits for
+ * cgroup.events when `wait` (up to `timeout_ms`, default 5000).
+ */
+export declare function kernelCgroupSetFrozenMany(paths: Array<string>, frozen: boolean, wait: boolean, timeoutMs?: number | undefined | null): Promise<undefined>
+
 export declare function kernelDoctor(): Array<DoctorCheckJs>
 
 export declare function kernelXdpAttach(iface: string, mode?: string | undefined | null, pin?: boolean | undefined | null): XdpFilterHandle

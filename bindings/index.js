@@ -888,6 +888,7 @@ module.exports.ed25519VerifyBatchAsync = nativeBinding.ed25519VerifyBatchAsync
 module.exports.kernelCgroupCreate = nativeBinding.kernelCgroupCreate
 module.exports.kernelCgroupOpen = nativeBinding.kernelCgroupOpen
 module.exports.kernelCgroupRoot = nativeBinding.kernelCgroupRoot
+module.exports.kernelCgroupSetFrozenMany = nativeBinding.kernelCgroupSetFrozenMany
 module.exports.kernelDoctor = nativeBinding.kernelDoctor
 module.exports.kernelXdpAttach = nativeBinding.kernelXdpAttach
 module.exports.kernelXdpList = nativeBinding.kernelXdpList

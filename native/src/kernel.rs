@@ -8,6 +8,7 @@ use napi::bindgen_prelude::*;
 use napi_derive::napi;
 use omnitide_common::{code, Error as OErr, Result as OResult};
 use omnitide_kernel::cgroup::{self, Cgroup, CgroupLimits, CpuLimit, IoLimit};
+use omnitide_kernel::cgroup_batch;
 use omnitide_kernel::cgroup_bpf::{self as cgb, CgroupPolicy};
 use omnitide_kernel::xdp::{self, Mode, XdpFilter};
 
@@ -388,6 +389,20 @@ pub fn kernel_cgroup_create(path: String) -> Result<CgroupHandle> {
 #[napi]
 pub fn kernel_cgroup_open(path: String) -> Result<CgroupHandle> {
     guard(|| Ok(CgroupHandle { inner: Arc::new(Mutex::new(Cgroup::open(&path)?)) }))
+}
+
+/// Freezes (`frozen`) or thaws every cgroup of `paths` in one call; waits for
+/// cgroup.events when `wait` (up to `timeout_ms`, default 5000).
+#[napi]
+pub fn kernel_cgroup_set_frozen_many<'e>(
+    env: &'e Env,
+    paths: Vec<String>,
+    frozen: bool,
+    wait: bool,
+    timeout_ms: Option<u32>,
+) -> Result<PromiseRaw<'e, ()>> {
+    let wait = wait.then(|| ms(timeout_ms));
+    task::spawn(env, move || cgroup_batch::set_frozen_many(&paths, frozen, wait), std::convert::identity)
 }
 
 #[napi]

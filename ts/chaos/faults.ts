@@ -5,7 +5,7 @@
  * applied when it would outlive the process, and removable one by one.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { OmniError } from '../errors.js';
 import { cgroup, xdp, type Cgroup, type CgroupPolicy } from '../kernel/index.js';
@@ -62,6 +62,10 @@ export class FaultEngine {
   readonly #runId: string;
   readonly #workers = new Set<ChildProcess>();
   readonly applied: AppliedFault[] = [];
+  /** which apply() call each fault came from */
+  readonly #callOf = new WeakMap<AppliedFault, number>();
+  #calls = 0;
+  #thawQueue: { names: Set<string>; wait: boolean; done: Promise<void> } | null = null;
   #next = 1;
 
   constructor(journal: Journal | null, runId: string) {
@@ -123,6 +127,7 @@ export class FaultEngine {
   async #applyAll(ops: Op[]): Promise<AppliedFault[]> {
     const t0 = performance.now();
     const ids = ops.map(() => this.#next++);
+    const call = ++this.#calls;
     const now = Date.now();
     this.#journal?.appendMany(ops.map((op, i) => ({ op: 'intent', t: now, id: ids[i], fault: op.fault, target: op.target, undo: op.undo })));
     const settled = await Promise.allSettled(ops.map(async (op) => {
@@ -160,6 +165,7 @@ export class FaultEngine {
           this.#journal?.append({ op: 'removed', t: f.removedAt, id }, false);
         },
       };
+      this.#callOf.set(f, call);
       this.#journal?.append({ op: 'applied', t: f.appliedAt, id }, false);
       this.applied.push(f);
       out.push(f);
@@ -172,6 +178,7 @@ export class FaultEngine {
   async apply(plan: Plan, targets: string[]): Promise<AppliedFault[]> {
     const p = plan.provider;
     const ops: Op[] = [];
+    let freezeBatch: { freeze: () => Promise<void>; wait: boolean } | null = null;
     const op = (fault: string, target: string, undo: Undo, apply: Op['apply'], remove: Op['remove']) => ops.push({ fault, target, undo, apply, remove });
     for (const target of targets) {
       const name = target.slice(target.indexOf(':') + 1);
@@ -212,8 +219,16 @@ export class FaultEngine {
           break;
         }
         case 'cgroup-freeze': {
-          const cg = cgroup.open(name);
-          op(p.type, target, { kind: 'thaw', cgroup: name }, () => cg.freeze(), () => cg.thaw());
+          // every target of this call is frozen by one freezeMany (all-or-nothing) and thawed by
+          // one thawMany per tick (see #thaw); the ops share the batch
+          freezeBatch ??= (() => {
+            const names = targets.map((t) => t.slice(t.indexOf(':') + 1));
+            const wait = p.confirm ?? true;
+            let done: Promise<void> | null = null;
+            return { freeze: () => (done ??= cgroup.freezeMany(names, { wait })), wait };
+          })();
+          const batch = freezeBatch;
+          op(p.type, target, { kind: 'thaw', cgroup: name }, () => batch.freeze(), () => this.#thaw(name, batch.wait));
           break;
         }
         case 'cgroup-limits': {
@@ -266,6 +281,31 @@ export class FaultEngine {
     return this.#applyAll(ops);
   }
 
+  /**
+   * Thaws `name` together with every other thaw requested in the same tick
+   * (removeAll and removeMany request a batch's faults at once): one thawMany
+   * call. If the batch is refused (say one cgroup is gone), each is thawed on
+   * its own so the others are not held back.
+   */
+  #thaw(name: string, wait: boolean): Promise<void> {
+    if (!this.#thawQueue) {
+      const q = { names: new Set<string>(), wait, done: null as unknown as Promise<void> };
+      q.done = new Promise<void>((res, rej) =>
+        queueMicrotask(() => {
+          this.#thawQueue = null;
+          cgroup.thawMany([...q.names], { wait: q.wait }).then(res, rej);
+        }),
+      );
+      this.#thawQueue = q;
+    }
+    const q = this.#thawQueue;
+    q.names.add(name);
+    q.wait ||= wait;
+    return q.done.catch(async () => {
+      if (existsSync(join(cgroup.root(), name))) await cgroup.thawMany([name], { wait });
+    });
+  }
+
   async #startStress(cg: Cgroup, marker: string, cpu: number, memMb: number): Promise<void> {
     // Workers exit when our stdin pipe closes, so even a SIGKILLed runner leaves none; the journal's marker covers the rest.
     const code = `const [,mb,cpu]=process.argv.slice(1);const keep=[];for(let i=0;i<+mb;i++)keep.push(Buffer.alloc(1<<20,i&255));
@@ -295,14 +335,24 @@ if(cpu==='1'){const spin=()=>{const t=Date.now();while(Date.now()-t<20){}setImme
   /** Removes every fault still applied, newest first; collects errors instead of stopping at the first. */
   async removeAll(): Promise<string[]> {
     const errors: string[] = [];
+    // newest apply() call first; the faults of one call are removed together
+    const calls: AppliedFault[][] = [];
     for (const f of [...this.applied].reverse()) {
-      try {
-        await f.remove();
-      } catch (e) {
-        errors.push(`${f.fault} on ${f.target}: ${(e as Error).message}`);
-      }
+      const last = calls.at(-1);
+      if (last && this.#callOf.get(last[0]) === this.#callOf.get(f)) last.push(f);
+      else calls.push([f]);
     }
+    for (const c of calls) errors.push(...(await this.removeMany(c)));
     return errors;
+  }
+
+  /**
+   * Removes the given faults concurrently, so a batch's cgroup thaws go out as
+   * one thawMany call; returns the errors instead of stopping at the first.
+   */
+  async removeMany(faults: AppliedFault[]): Promise<string[]> {
+    const settled = await Promise.allSettled(faults.map((f) => f.remove()));
+    return settled.flatMap((r, i) => (r.status === 'rejected' ? [`${faults[i].fault} on ${faults[i].target}: ${(r.reason as Error).message}`] : []));
   }
 
   /** Detaches the XDP filters (and with them every XDP fault) and ends stray workers. */

@@ -80,7 +80,18 @@ const actionProviders = {
       .array(z.strictObject({ cidrs, interfaces: z.array(ifaceRef) }))
       .length(2, 'a partition has exactly two sides'),
   }),
-  'cgroup-freeze': z.strictObject({ type: z.literal('cgroup-freeze'), ...cgroupTargets }),
+  'cgroup-freeze': z.strictObject({
+    type: z.literal('cgroup-freeze'),
+    ...cgroupTargets,
+    /**
+     * true (default): the action completes once cgroup.events reports every target `frozen 1`
+     * (every task parked, none mid-syscall), which is what probes of the cgroup's state and
+     * `docker pause` see. false: it completes when cgroup.freeze is written, when the freeze is
+     * already in effect (no task runs another user instruction; bench/chaos.ts proves it) but a
+     * task may still be finishing a syscall.
+     */
+    confirm: z.boolean().optional(),
+  }),
   /** network faults for the processes of a cgroup (cgroup_skb + connect programs of omnitide/kernel; bpf links, gone with the runner) */
   'cgroup-net': z.strictObject({
     type: z.literal('cgroup-net'),

@@ -493,9 +493,47 @@ function pathArg(path: unknown): string {
   return path;
 }
 
+export interface FreezeManyOptions {
+  /**
+   * true (default): resolve once every cgroup.events reports the new `frozen`
+   * state (one poll loop over all of them). false: resolve as soon as every
+   * cgroup.freeze is written; a freeze is then already in effect (each task
+   * traps on its next return to user mode and runs no further user code) but
+   * tasks may still be finishing a syscall before they park.
+   */
+  wait?: boolean;
+  /** deadline for the wait, default 5000 ms */
+  timeoutMs?: number;
+}
+
+const manySchema = waitSchema.extend({ wait: z.boolean().optional() });
+
+function pathsArg(paths: unknown): string[] {
+  if (!Array.isArray(paths)) throw invalidArgument('paths', `expected an array of cgroup paths, got ${describe(paths)}`);
+  if (paths.length === 0) throw invalidArgument('paths', 'must name at least one cgroup');
+  paths.forEach((p, i) => {
+    if (typeof p !== 'string') throw invalidArgument(`paths[${i}]`, `expected a string, got ${describe(p)}`);
+  });
+  return paths as string[];
+}
+
+async function setFrozenMany(paths: unknown, frozen: boolean, opts: FreezeManyOptions): Promise<void> {
+  const ps = pathsArg(paths);
+  const o = parseOptions('opts', manySchema, opts);
+  await callNativeAsync(() => native.kernelCgroupSetFrozenMany(ps, frozen, o.wait ?? true, o.timeoutMs));
+}
+
 export const cgroup = {
   /** The cgroup2 mount point, from /proc/self/mountinfo. */
   root: (): string => callNative(() => native.kernelCgroupRoot()),
+  /**
+   * Freezes many cgroups in one native call. Every path is checked first (a bad
+   * one refuses the batch, naming `paths[i]`); if a write fails, the cgroups
+   * already frozen by this call are thawed again, so nothing is half-applied.
+   */
+  freezeMany: (paths: string[], opts: FreezeManyOptions = {}): Promise<void> => setFrozenMany(paths, true, opts),
+  /** Thaws many cgroups in one native call; same checks and rollback as freezeMany. */
+  thawMany: (paths: string[], opts: FreezeManyOptions = {}): Promise<void> => setFrozenMany(paths, false, opts),
   create(path: string, opts: { logger?: Logger } = {}): Cgroup {
     const p = pathArg(path);
     return new Cgroup(callNative(() => native.kernelCgroupCreate(p)), loggerFor('kernel', opts.logger).child({ cgroup: p }));

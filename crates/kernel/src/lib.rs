@@ -8,6 +8,7 @@
 
 pub mod bpffs;
 pub mod cgroup;
+pub mod cgroup_batch;
 pub mod cgroup_bpf;
 pub mod doctor;
 pub mod maps;
