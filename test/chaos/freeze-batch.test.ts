@@ -1,0 +1,84 @@
+/**
+ * The cgroup-freeze fault on several targets goes through one freezeMany call
+ * per apply and one thawMany per removal: all targets frozen together, all
+ * thawed by removeAll, and a target that vanished between plan and apply
+ * refuses the whole batch with nothing left frozen.
+ */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { FaultEngine, plan } from '../../ts/chaos/index.js';
+import { Journal } from '../../ts/chaos/journal.js';
+import { cgroup } from '../../ts/kernel/index.js';
+import { cgroupWithSleeper, skipReason, tempStateDir, until, type SleepingCgroup } from './env.js';
+
+describe.skipIf(skipReason)('omnitide/chaos cgroup-freeze on many targets', () => {
+  const base = `/omni-chaos-batch-${process.pid}`;
+  const state = tempStateDir();
+  const groups: SleepingCgroup[] = [];
+  const make = (name: string) => {
+    const g = cgroupWithSleeper(`${base}/${name}`);
+    groups.push(g);
+    return g;
+  };
+  afterAll(async () => {
+    for (const g of groups) await g.remove();
+    try {
+      await cgroup.open(base).remove({ force: true });
+    } catch {
+      /* not created */
+    }
+    state.remove();
+  });
+  const written = (p: string) => readFileSync(join(cgroup.root(), p, 'cgroup.freeze'), 'utf8').trim();
+
+  it('freezes every target in one batch (in effect at once with confirm: false) and removeAll thaws them all', async () => {
+    const gs = [make('a0'), make('a1'), make('a2')];
+    const journal = Journal.create(state.dir, 'batch');
+    const engine = new FaultEngine(journal, 'batch');
+    try {
+      const p = await plan({ type: 'cgroup-freeze', cgroups: gs.map((g) => g.path), confirm: false }, 'method[0]');
+      const faults = await engine.apply(p, p.targets);
+      expect(faults.map((f) => f.target)).toEqual(gs.map((g) => `cgroup:${g.path}`));
+      // requested for all when apply returns; the kernel confirms once each sleeper has parked
+      for (const g of gs) expect(written(g.path)).toBe('1');
+      await until('all frozen', () => gs.every((g) => g.group.frozen));
+      expect(await engine.removeAll()).toEqual([]);
+      for (const g of gs) {
+        expect(written(g.path)).toBe('0');
+        expect(g.group.frozen).toBe(false);
+      }
+      expect(faults.every((f) => f.removedAt !== undefined)).toBe(true);
+      // the default (confirm) resolves only once the kernel reports every target frozen
+      const q = await plan({ type: 'cgroup-freeze', cgroups: gs.map((g) => g.path) }, 'method[1]');
+      const again = await engine.apply(q, q.targets);
+      for (const g of gs) expect(g.group.frozen).toBe(true);
+      expect(await engine.removeMany(again)).toEqual([]);
+      for (const g of gs) expect(g.group.frozen).toBe(false);
+    } finally {
+      await engine.removeAll();
+      engine.close();
+      journal.close();
+    }
+  });
+
+  it('a target gone between plan and apply refuses the batch, naming it, with nothing frozen', async () => {
+    const gs = [make('b0'), make('b1'), make('b2')];
+    const journal = Journal.create(state.dir, 'batch-gone');
+    const engine = new FaultEngine(journal, 'batch-gone');
+    try {
+      const p = await plan({ type: 'cgroup-freeze', cgroups: gs.map((g) => g.path) }, 'method[0]');
+      await gs[1].remove();
+      await expect(engine.apply(p, p.targets)).rejects.toMatchObject({ code: 'ERR_OMNI_NOT_FOUND', message: expect.stringContaining('paths[1]') });
+      for (const g of [gs[0], gs[2]]) {
+        expect(written(g.path)).toBe('0');
+        expect(g.group.frozen).toBe(false);
+      }
+      expect(engine.applied).toEqual([]);
+    } finally {
+      await engine.removeAll();
+      engine.close();
+      journal.close();
+    }
+  });
+});
