@@ -13,11 +13,14 @@
  *  - probe scheduling overhead (a JS-function probe plus its tolerance check);
  *  - where the freeze time goes: the same freeze with the target task
  *    real-time (SCHED_FIFO), so it runs as soon as it is woken to park itself:
- *    the difference is the target's CFS scheduling latency, not ours.
+ *    the difference is the target's CFS scheduling latency, not ours;
+ *  - "in effect" vs "kernel-confirmed frozen" (cgroup-freeze's confirm
+ *    option), with a busy counter target proving that nothing runs after
+ *    apply returns (freezeInEffect below);
  * Saves bench/results/chaos.json.
  */
-import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { FaultEngine, plan, runProbe, within, type FaultProvider, type Plan } from '../ts/chaos/index.js';
 import { Journal } from '../ts/chaos/journal.js';
@@ -42,6 +45,93 @@ async function timeMs(fn: () => unknown): Promise<number> {
   const t = performance.now();
   await fn();
   return performance.now() - t;
+}
+
+/** Reads the 8-byte little-endian counter the busy target keeps in a tmpfs file (MAP_SHARED there is coherent with read()). */
+const counter = (file: string) => readFileSync(file).readBigUInt64LE(0);
+
+/**
+ * What "apply" waits for. With { confirm: false } the cgroup-freeze fault
+ * resolves once cgroup.freeze is written; the claim is that the fault is then
+ * in effect: every task of the group traps on its next return to user mode and
+ * runs no further user instructions. Proof: a busy target (python, not
+ * real-time, same CFS as before) increments a counter in shared memory; the
+ * bench reads it the moment apply resolves, then waits for the kernel's
+ * `frozen 1` and reads it again: the counter must not have moved. Each sample
+ * first waits until the thawed target is running again (the counter moves).
+ */
+async function freezeInEffect(engine: FaultEngine, cgBase: string, sleeperGroup: { path: string }) {
+  const out: Record<string, unknown> = {};
+  // the sleeper target of the figures above, without waiting for confirmation
+  const loose = await plan({ type: 'cgroup-freeze', cgroups: [sleeperGroup.path], confirm: false }, 'bench');
+  const la: number[] = [];
+  const lr: number[] = [];
+  for (let i = 0; i < N_LAT; i++) {
+    const [f] = await engine.apply(loose, loose.targets);
+    la.push(f.applyMs);
+    await cgroup.freezeMany([sleeperGroup.path]); // already written: only waits for 'frozen 1', so the next sample starts from a parked task
+    await f.remove();
+    lr.push(f.removeMs!);
+  }
+  out.sleeperInEffect = { apply: lat(la), restore: lat(lr) };
+  console.log(`  omnitide cgroup-freeze, confirm:false (in effect) apply ${show(lat(la))} | restore ${show(lat(lr))}  (same sleeper target)`);
+
+  const py = spawnSync('python3', ['-c', 'print(1)'], { encoding: 'utf8' });
+  if (py.status !== 0) {
+    console.error('!!! bench/chaos: python3 not found: the in-effect proof with a busy counter target is SKIPPED !!!');
+    return out;
+  }
+  const shm = mkdtempSync('/dev/shm/omni-chaos-bench-');
+  const file = join(shm, 'counter');
+  writeFileSync(file, Buffer.alloc(8));
+  const busyGroup = cgroup.create(`${cgBase}/freeze-busy`);
+  const code = `import mmap,sys\nf=open(sys.argv[1],'r+b')\nm=mmap.mmap(f.fileno(),8)\ni=0\nwhile True:\n i+=1\n m[0:8]=i.to_bytes(8,'little')`;
+  const busy = spawn('python3', ['-c', code, file], { stdio: 'ignore' });
+  try {
+    busyGroup.addProcess(busy.pid!);
+    const running = async () => {
+      const c = counter(file);
+      const deadline = Date.now() + 10_000;
+      while (counter(file) === c) {
+        if (Date.now() > deadline) throw new Error('bench: the busy target does not run');
+        await new Promise((r) => setImmediate(r));
+      }
+    };
+    const measure = async (confirm: boolean) => {
+      const p = await plan({ type: 'cgroup-freeze', cgroups: [busyGroup.path], confirm }, 'bench');
+      const apply: number[] = [];
+      const confirmed: number[] = [];
+      const restore: number[] = [];
+      let moved = 0;
+      let maxMoved = 0n;
+      for (let i = 0; i < N_LAT; i++) {
+        await running();
+        const t0 = performance.now();
+        const [f] = await engine.apply(p, p.targets);
+        const c0 = counter(file);
+        apply.push(f.applyMs);
+        await cgroup.freezeMany([busyGroup.path], { timeoutMs: 30_000 });
+        confirmed.push(performance.now() - t0);
+        const d = counter(file) - c0;
+        if (d > 0n) moved++;
+        if (d > maxMoved) maxMoved = d;
+        await f.remove();
+        restore.push(f.removeMs!);
+      }
+      return { apply: lat(apply), kernelConfirmedFrozen: lat(confirmed), restore: lat(restore), samplesWhereCounterMovedAfterApply: moved, maxIncrementsAfterApply: Number(maxMoved) };
+    };
+    const eff = await measure(false);
+    console.log(
+      `  busy target, confirm:false: in effect ${show(eff.apply)}; kernel-confirmed frozen ${show(eff.kernelConfirmedFrozen)}; counter moved after apply in ${eff.samplesWhereCounterMovedAfterApply}/${N_LAT} samples (max ${eff.maxIncrementsAfterApply} increments)`,
+    );
+    const conf = await measure(true);
+    console.log(`  busy target, confirm:true (default): apply = kernel-confirmed frozen ${show(conf.apply)} | restore ${show(conf.restore)}; counter moved after apply in ${conf.samplesWhereCounterMovedAfterApply}/${N_LAT}`);
+    out.busyCounterTarget = { confirmFalse: eff, confirmTrue: conf };
+  } finally {
+    busy.kill('SIGKILL');
+    rmSync(shm, { recursive: true, force: true });
+  }
+  return out;
 }
 
 async function main() {
@@ -113,6 +203,9 @@ async function main() {
     process.kill(Number(rtSleeper), 'SIGKILL');
     const rtFreeze = { apply: lat(ra), restore: lat(rr) };
     console.log(`  (diagnostic) freeze of a SCHED_FIFO task apply ${show(rtFreeze.apply)} | restore ${show(rtFreeze.restore)}: the rest of the p95 above is the target's own CFS wait`);
+
+    const inEffect = await freezeInEffect(engine, cgBase, g);
+    results.inEffect = inEffect;
 
     // peers: the CLIs, one process per fault as Pumba / Chaos Mesh run them
     const ta: number[] = [];
@@ -197,10 +290,14 @@ async function main() {
     t = performance.now();
     const frozen = await engine.apply(cgPlan, cgPlan.targets);
     const tCg = performance.now() - t;
+    if (!frozen.every((f) => cgroup.open(f.target.slice('cgroup:'.length)).frozen)) throw new Error('bench: a cgroup of the batch is not frozen after apply');
     t = performance.now();
-    for (const f of frozen) await f.remove();
+    const rmErrors = await engine.removeMany(frozen);
     const tCgRm = performance.now() - t;
-    console.log(`  omnitide cgroup-freeze 1,000 cgroups: apply ${(1000 / (tCg / 1000)).toFixed(0)} faults/s, remove ${(1000 / (tCgRm / 1000)).toFixed(0)} faults/s (journaled: one write per batch)`);
+    if (rmErrors.length) throw new Error(`bench: thaw failed: ${rmErrors[0]}`);
+    console.log(
+      `  omnitide cgroup-freeze 1,000 cgroups: apply ${(1000 / (tCg / 1000)).toFixed(0)} faults/s, remove ${(1000 / (tCgRm / 1000)).toFixed(0)} faults/s (one freezeMany / thawMany call, waiting for 'frozen'; journaled: one write per batch; empty cgroups)`,
+    );
     t = performance.now();
     sh('sh', ['-c', `for g in ${cgroup.root()}${cgBase}/many/*/; do echo 1 > $g/cgroup.freeze; done`]);
     const tShCg = performance.now() - t;
