@@ -282,6 +282,10 @@ fn long_sums_are_merged_not_rebuilt() {
     let src: Vec<String> = (0..30_000).map(|i| format!("{} x{}", i % 7 + 1, i % 10_000)).collect();
     let r = simplify(&src.join(" + "), &Options::default()).unwrap();
     assert_eq!(r.expr.matches(" + ").count() + 1, 10_000);
+    // 100,000 terms (a left spine 100,000 deep): merged, not refused as too deep
+    let src: Vec<String> = (0..100_000).map(|i| format!("{} x{}", i % 7 + 1, i)).collect();
+    let r = simplify(&src.join(" + "), &Options::default()).unwrap();
+    assert_eq!(r.expr.matches(" + ").count() + 1, 100_000);
 }
 
 // ---- 14g: no silent misparses
