@@ -133,9 +133,9 @@ describe('npm pack tarball', () => {
 
   // omnitide/crypto, /ledger, /symbolic, /attest, /lattice and /learn declare no Node types (signals are a
   // structural AbortSignalLike, loggers a structural Logger instead of pino's, the bindings' scheduler buffers
-  // are declared Uint8Array). The other subpaths still need @types/node: node:events/node:stream/node:http/
-  // node:child_process, URL and AbortSignal in scheduler, pipeline, autoblock and chaos, and zod v4's own
-  // declarations name the global URL.
+  // are declared Uint8Array). pipeline, chaos, kernel and contracts are checked below. Scheduler and
+  // autoblock still need @types/node (EventEmitter base classes, autoblock's node:http middleware, the
+  // scheduler's `tasks: string | URL` schema).
   it('omnitide/crypto, /ledger, /symbolic, /attest, /lattice and /learn type-check without @types/node', async () => {
     const dir = join(consumer, 'no-node-types');
     execFileSync('mkdir', ['-p', dir]);
@@ -168,6 +168,72 @@ describe('npm pack tarball', () => {
     expect(listed.some((f) => f.includes('/omnitide/dist/logger.d.ts'))).toBe(true);
     expect(listed.some((f) => f.includes('/omnitide/bindings/index.d.ts'))).toBe(true);
     expect(listed.filter((f) => f.includes('/@types/node/'))).toEqual([]);
+  });
+
+  // omnitide/pipeline, /chaos, /kernel and /contracts declare no Node types either (pipeline's
+  // Readable/Writable inputs are the structural ReadableLike/WritableLike, chaos's internals use
+  // Uint8Array); only zod v4's own declarations name the global URL, which lib "dom" provides, so this
+  // consumer has lib dom and still no @types/node.
+  it('omnitide/pipeline, /chaos, /kernel and /contracts type-check without @types/node (lib dom only for zod v4\'s URL)', async () => {
+    const dir = join(consumer, 'no-node-types-pipeline');
+    execFileSync('mkdir', ['-p', dir]);
+    writeFileSync(join(dir, 'index.mts'), `
+      import { Pipeline, fromArray, fromReadable, toArray, toWritable, type WritableLike } from 'omnitide/pipeline';
+      import { runExperiment, type RunReport } from 'omnitide/chaos';
+      import { xdp } from 'omnitide/kernel';
+      import { Engine, check } from 'omnitide/contracts';
+      const p = new Pipeline('orders');
+      const sink = toArray<{ n: number }>();
+      p.source('in', { n: 'number' }, fromArray([{ n: 1 }])).map((r) => ({ n: r.n * 2 })).to(sink);
+      const res = await p.run({ mode: 'batch', signal: new AbortController().signal });
+      const lines: string[] = [];
+      const w: WritableLike = { writableObjectMode: false, writableFinished: true, write(c) { lines.push(String(c)); return true; }, end() {}, on() {}, once() {} };
+      const out = toWritable<{ n: number }>(w);
+      const src = fromReadable((async function* () { yield { n: 1 }; })() as AsyncGenerator<{ n: number }> & { pipe(): void });
+      let report: RunReport | undefined;
+      export { res, out, src, report, runExperiment, xdp, Engine, check };
+    `);
+    writeFileSync(join(dir, 'tsconfig.json'), JSON.stringify({
+      compilerOptions: { module: 'nodenext', moduleResolution: 'nodenext', target: 'es2022', lib: ['es2022', 'dom'], strict: true, noEmit: true, skipLibCheck: false, types: [] },
+      files: ['index.mts'],
+    }));
+    writeFileSync(join(dir, 'package.json'), JSON.stringify({ name: 'no-node-types-pipeline', private: true, type: 'module' }));
+    const r = await runAsync(process.execPath, [join(consumer, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', dir, '--listFiles'], { cwd: dir, env });
+    const listed = r.stdout.split('\n').filter((l) => l.startsWith('/'));
+    expect(r.stdout.split('\n').filter((l) => l && !l.startsWith('/'))).toEqual([]);
+    expect(r.status).toBe(0);
+    for (const f of ['pipeline/sinks.d.ts', 'chaos/proxy/toxics.d.ts', 'kernel/index.d.ts', 'contracts/index.d.ts']) {
+      expect(listed.some((l) => l.includes(`/omnitide/dist/${f}`)), f).toBe(true);
+    }
+    expect(listed.filter((f) => f.includes('/@types/node/'))).toEqual([]);
+  });
+
+  // With @types/node, Node's own streams still fit the structural inputs (users' code keeps compiling).
+  it('Node Readable/Writable streams still fit omnitide/pipeline\'s structural inputs', async () => {
+    const dir = join(consumer, 'pipeline-node-streams');
+    execFileSync('mkdir', ['-p', dir]);
+    writeFileSync(join(dir, 'index.mts'), `
+      import { Readable, Writable, PassThrough } from 'node:stream';
+      import { createWriteStream } from 'node:fs';
+      import { fromReadable, toWritable, run, Pipeline } from 'omnitide/pipeline';
+      const a = toWritable(process.stdout);
+      const b = toWritable(createWriteStream('/dev/null'));
+      const c = toWritable<{ n: number }>(new Writable({ objectMode: true, write(_c, _e, cb) { cb(); } }));
+      const d = fromReadable<{ n: number }>(Readable.from([{ n: 1 }]));
+      const r: Readable = new PassThrough();
+      const e = fromReadable(r);
+      const ac = new AbortController();
+      const f = new Pipeline('p').run({ signal: ac.signal });
+      export { a, b, c, d, e, f, run };
+    `);
+    writeFileSync(join(dir, 'tsconfig.json'), JSON.stringify({
+      compilerOptions: { module: 'nodenext', moduleResolution: 'nodenext', target: 'es2022', lib: ['es2022'], strict: true, noEmit: true, skipLibCheck: false, types: ['node'], typeRoots: [join(consumer, 'node_modules', '@types')] },
+      files: ['index.mts'],
+    }));
+    writeFileSync(join(dir, 'package.json'), JSON.stringify({ name: 'pipeline-node-streams', private: true, type: 'module' }));
+    const r = await tsc(dir);
+    expect(r.stdout + r.stderr).toBe('');
+    expect(r.status).toBe(0);
   });
 
   // moduleResolution node10 ignores `exports`: subpaths resolve through `typesVersions`.

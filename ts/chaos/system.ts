@@ -11,7 +11,8 @@ import { OmniError } from '../errors.js';
 import { cgroup } from '../kernel/index.js';
 import type { Undo } from './journal.js';
 
-export const run = promisify(execFile);
+/** `execFile`, promisified (typed plainly so the declarations need no node:child_process). */
+export const run: (file: string, args: readonly string[]) => Promise<{ stdout: string; stderr: string }> = promisify(execFile);
 
 /** 'NETNS/IFACE' -> [netns, iface]; 'IFACE' -> [null, iface] */
 export function splitIface(ref: string): [string | null, string] {

@@ -16,6 +16,7 @@
  */
 import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { z } from 'zod';
+import type { AbortSignalLike } from '../abort.js';
 import { OmniError, invalidArgument } from '../errors.js';
 import { parseOptions } from '../validate.js';
 import type { DeadLetter } from './dead-letter.js';
@@ -60,7 +61,8 @@ export interface RunOptions {
   /** Where dead letters go; without one they are returned in `RunResult.deadLetters`. */
   deadLetter?: Sink<DeadLetter>;
   checkpoint?: { path: string; everyBatches?: number };
-  signal?: AbortSignal;
+  /** An AbortSignal (declared structurally so the declarations need no Node or DOM types). */
+  signal?: AbortSignalLike;
 }
 
 export interface RunResult {

@@ -9,8 +9,8 @@ export { Pipeline, Stream, KeyedStream, WindowedStream, aggs, type Aggs, type Ag
 export type { SchedulerLike, AggKind, AggregateSpec, WindowSpec, WindowOptions, PipelineGraph, PipelineNode, Fields, FieldType } from './ir.js';
 export type { DeadLetter } from './dead-letter.js';
 export { ColumnBatch, type Column } from './columns.js';
-export { fromColumns, fromArray, fromIterable, fromReadable, fromNdjson, fromCsv, splitCsv, type Source, type Chunk, type CsvOptions } from './sources.js';
-export { toArray, toCallback, toWritable, toNdjson, toKeyedDirectory, toLedger, SinkRecordError, type Sink } from './sinks.js';
+export { fromColumns, fromArray, fromIterable, fromReadable, fromNdjson, fromCsv, splitCsv, type Source, type Chunk, type CsvOptions, type ReadableLike } from './sources.js';
+export { toArray, toCallback, toWritable, toNdjson, toKeyedDirectory, toLedger, SinkRecordError, type Sink, type WritableLike } from './sinks.js';
 export { run, type RunOptions, type RunResult } from './engine.js';
 export { validateGraph, type Problem, type ValidationReport } from './validate.js';
 export { loadDefinition, loadPipeline, OPERATORS, type DefinitionContext, type LoadResult } from './definition.js';

@@ -60,8 +60,22 @@ export function toCallback<T>(fn: (record: T) => unknown, describe = 'callback')
   };
 }
 
+/**
+ * A Node Writable's shape, spelled out so the declarations need no @types/node: any
+ * `stream.Writable` fits.
+ */
+export interface WritableLike {
+  readonly writableObjectMode: boolean;
+  readonly writableFinished: boolean;
+  write(chunk: unknown): boolean;
+  end(): unknown;
+  on(event: 'error', listener: (err: Error) => void): unknown;
+  once(event: 'drain' | 'error' | 'finish' | 'close', listener: (...args: any[]) => void): unknown; // eslint-disable-line @typescript-eslint/no-explicit-any -- Node's listener type
+}
+
 /** A Writable: object mode gets records, a byte stream gets NDJSON lines. Honors backpressure. */
-export function toWritable<T>(stream: Writable, opts: { end?: boolean } = {}): Sink<T> {
+export function toWritable<T>(writable: WritableLike, opts: { end?: boolean } = {}): Sink<T> {
+  const stream = writable as unknown as Writable;
   if (!stream || typeof stream.write !== 'function') throw invalidArgument('stream', 'expected a Node Writable');
   const objectMode = stream.writableObjectMode;
   let failure: unknown = null;

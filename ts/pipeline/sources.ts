@@ -126,8 +126,16 @@ export function fromIterable<T>(
   };
 }
 
+/**
+ * A Node Readable's shape, spelled out so the declarations need no @types/node: any object-mode
+ * Readable fits (it is async-iterable and has `pipe`).
+ */
+export interface ReadableLike<T = unknown> extends AsyncIterable<T> {
+  pipe(...args: never[]): unknown;
+}
+
 /** An object-mode Readable (or a byte stream of NDJSON: use `fromNdjson` on a path instead). */
-export function fromReadable<T = unknown>(stream: Readable, opts: { maxDelayMs?: number } = {}): Source<T> {
+export function fromReadable<T = unknown>(stream: ReadableLike<T>, opts: { maxDelayMs?: number } = {}): Source<T> {
   if (!stream || typeof (stream as Readable).pipe !== 'function') throw invalidArgument('stream', 'expected a Node Readable');
   return { ...fromIterable<T>(stream as AsyncIterable<T>, { ...opts, describe: 'readable' }), replayable: false };
 }

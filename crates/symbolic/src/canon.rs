@@ -6,6 +6,12 @@
 //! is reduced by the polynomial GCD, so two expressions equal as rational functions in those
 //! atoms print identically. The print order is graded-lexicographic over atom names, so it
 //! does not depend on the order atoms were met.
+//!
+//! Atoms are hash-consed: an atom's node refers to the compound atoms below it by a
+//! placeholder (`Ctx::placeholder`) instead of holding a copy of them, so interning
+//! `sin(sin(...(x)))` costs O(1) per level, not a copy of everything below. Full trees are
+//! rebuilt only for output ([`Ctx::poly_node`], [`Ctx::rf_node`]); atom names (the print
+//! order) are computed on demand, only when two atoms of the same class must be ordered.
 
 use crate::ast::*;
 use crate::poly::{gcd_within, mono_deg, Deadline, Limits, Mono, Poly};
@@ -14,6 +20,8 @@ use num_integer::Integer;
 use num_rational::BigRational;
 use num_traits::{One, Signed, ToPrimitive, Zero};
 use omnitide_common::{Error, Result};
+use std::cell::OnceCell;
+use std::cmp::Ordering;
 use std::collections::{BTreeMap, HashMap, HashSet};
 
 #[derive(Clone, Debug, PartialEq)]
@@ -34,9 +42,24 @@ pub enum AtomKind {
 
 #[derive(Clone, Debug)]
 pub struct Atom {
+    /// The atom's own level: compound atoms below it appear as placeholders.
     pub node: Node,
+    /// Interning key: `node` printed (placeholders included), O(1) per level.
     pub key: String,
     pub kind: AtomKind,
+    /// The full printed form (the print-order name), built on first use.
+    full: OnceCell<String>,
+}
+
+/// Marks a placeholder symbol; the lexer never produces it, so no user name collides.
+const PLACEHOLDER: char = '\u{1}';
+
+/// The atom id a placeholder symbol stands for.
+pub fn placeholder_id(n: &Node) -> Option<u32> {
+    match n {
+        Node::Sym(s) => s.strip_prefix(PLACEHOLDER)?.parse().ok(),
+        _ => None,
+    }
 }
 
 #[derive(Clone, Debug)]
@@ -105,15 +128,52 @@ impl Ctx {
         Ctx { atoms: Vec::new(), index: HashMap::new(), opts, conditions: Vec::new(), recording: true, depth: 0 }
     }
 
+    /// Interns `node`, which must refer to compound atoms by placeholder (as the nodes built
+    /// here do), so equal structures get equal keys.
     pub fn atom(&mut self, node: Node, kind: AtomKind) -> u32 {
         let key = to_string(&node);
         if let Some(&id) = self.index.get(&key) {
             return id;
         }
         let id = self.atoms.len() as u32;
-        self.atoms.push(Atom { node, key: key.clone(), kind });
+        let full = OnceCell::new();
+        if !key.contains(PLACEHOLDER) {
+            let _ = full.set(key.clone());
+        }
+        self.atoms.push(Atom { node, key: key.clone(), kind, full });
         self.index.insert(key, id);
         id
+    }
+
+    /// The node standing for atom `v` inside another atom's node: a variable or constant
+    /// as itself, a compound atom by placeholder.
+    fn atom_ref(&self, v: u32) -> Node {
+        match &self.atoms[v as usize].node {
+            n @ Node::Sym(_) => n.clone(),
+            _ => Node::Sym(format!("{PLACEHOLDER}{v}")),
+        }
+    }
+
+    /// `n` with every placeholder replaced by the full tree of its atom (for output).
+    pub fn expand(&self, n: &Node) -> Node {
+        grow(|| match n {
+            Node::Sym(_) => match placeholder_id(n) {
+                Some(id) => self.expand(&self.atoms[id as usize].node),
+                None => n.clone(),
+            },
+            Node::Num(_) | Node::Bool(_) => n.clone(),
+            Node::Neg(a) => Node::Neg(Box::new(self.expand(a))),
+            Node::Not(a) => Node::Not(Box::new(self.expand(a))),
+            Node::Factorial(a) => Node::Factorial(Box::new(self.expand(a))),
+            Node::Bin(op, a, b) => bin(*op, self.expand(a), self.expand(b)),
+            Node::Call(f, args) => Node::Call(f.clone(), args.iter().map(|a| self.expand(a)).collect()),
+        })
+    }
+
+    /// Size of everything interned (nodes and keys): grows linearly with the input for
+    /// nested calls because atoms share what is below them.
+    pub fn interned_size(&self) -> usize {
+        self.atoms.iter().map(|a| a.node.size() + a.key.len()).sum()
     }
 
     fn atom_rf(&mut self, node: Node, kind: AtomKind) -> Rf {
@@ -312,8 +372,7 @@ impl Ctx {
         }
         let r = stacker::maybe_grow(64 * 1024, 2 * 1024 * 1024, || self.to_rf_inner(n));
         self.depth -= 1;
-        // Checked again on the way up: the work of a deep tree happens as the recursion returns
-        // (each level interns a node as large as everything below it).
+        // Checked again on the way up: the work of a deep tree happens as the recursion returns.
         self.opts.limits.check_deadline()?;
         r
     }
@@ -323,6 +382,7 @@ impl Ctx {
         match n {
             Node::Num(r) => Ok(Rf::constant(r.clone())),
             Node::Bool(_) => Err(Error::invalid_arg("expr", "boolean value in an algebraic expression")),
+            Node::Sym(_) if placeholder_id(n).is_some() => Ok(Rf::poly(Poly::var(placeholder_id(n).unwrap_or(0)))),
             Node::Sym(s) => Ok(match s.as_str() {
                 "i" => self.atom_rf(sym("i"), AtomKind::I),
                 "pi" | "PI" => self.atom_rf(sym("pi"), AtomKind::Var),
@@ -349,7 +409,7 @@ impl Ctx {
                         return Ok(Rf::constant(BigRational::from_integer(f)));
                     }
                 }
-                let an = self.rf_node(&r);
+                let an = self.rf_node_s(&r);
                 Ok(self.atom_rf(Node::Factorial(Box::new(an)), AtomKind::Other))
             }
             Node::Bin(op, a, b) => match op {
@@ -395,7 +455,7 @@ impl Ctx {
                             return Ok(Rf::constant(BigRational::from_integer(p.to_integer().mod_floor(&q.to_integer()))));
                         }
                     }
-                    let (xn, yn) = (self.rf_node(&x), self.rf_node(&y));
+                    let (xn, yn) = (self.rf_node_s(&x), self.rf_node_s(&y));
                     Ok(self.atom_rf(call("mod", vec![xn, yn]), AtomKind::Other))
                 }
                 _ => Err(Error::invalid_arg(
@@ -472,9 +532,9 @@ impl Ctx {
             if bc.is_zero() {
                 // 0^u = 0 only where u > 0 (at u = 0 it is 1, below it is undefined): with
                 // that condition reported, or not at all when the caller refuses conditions
-                let en = self.rf_node(e);
+                let en = self.rf_node_s(e);
                 if self.recording && self.opts.allow_cancel {
-                    let cond = format!("{} > 0", to_string(&en));
+                    let cond = format!("{} > 0", to_string(&self.expand(&en)));
                     if !self.conditions.contains(&cond) {
                         self.conditions.push(cond);
                     }
@@ -486,8 +546,8 @@ impl Ctx {
                 return Ok(Rf::int(1));
             }
         }
-        let bn = self.rf_node(base);
-        let en = self.rf_node(e);
+        let bn = self.rf_node_s(base);
+        let en = self.rf_node_s(e);
         Ok(self.atom_rf(Node::pow(bn, en), AtomKind::Other))
     }
 
@@ -545,7 +605,7 @@ impl Ctx {
                 }
             }
         }
-        let bn = self.poly_node(p);
+        let bn = self.poly_node_s(p);
         let node = if q == 2 { call("sqrt", vec![bn]) } else { Node::pow(bn, Node::Num(BigRational::new(BigInt::one(), BigInt::from(q)))) };
         Ok(self.atom_rf(node, AtomKind::Root(p.clone(), q)))
     }
@@ -579,7 +639,7 @@ impl Ctx {
                 return self.mul(&Rf::constant(c), &r);
             }
         }
-        let node = call("abs", vec![self.poly_node(&pp)]);
+        let node = call("abs", vec![self.poly_node_s(&pp)]);
         let r = self.atom_rf(node, AtomKind::Abs(pp));
         Ok(Rf::poly(r.num.scale(&c)))
     }
@@ -629,7 +689,7 @@ impl Ctx {
                 }
             }
         }
-        let n = self.rf_node(u);
+        let n = self.rf_node_s(u);
         Ok(self.atom_rf(call("exp", vec![n]), AtomKind::Exp))
     }
 
@@ -687,7 +747,7 @@ impl Ctx {
                         }
                     }
                 }
-                let n = self.rf_node(u);
+                let n = self.rf_node_s(u);
                 Ok(self.atom_rf(call("log", vec![n]), AtomKind::Log))
             }
             "sin" | "cos" | "tan" => {
@@ -696,13 +756,13 @@ impl Ctx {
                 if u.is_zero() {
                     return Ok(Rf::int(if f == "cos" { 1 } else { 0 }));
                 }
-                let un = self.rf_node(u);
+                let un = self.rf_node_s(u);
                 if matches!(&un, Node::Sym(s) if s == "pi") {
                     return Ok(Rf::int(if f == "cos" { -1 } else { 0 }));
                 }
                 // odd/even symmetry: put the argument's sign in canonical form
                 let (lc_neg, pos) = self.sign_normalize(u);
-                let pn = self.rf_node(&pos);
+                let pn = self.rf_node_s(&pos);
                 let kind = match f {
                     "sin" => AtomKind::Sin(pn.clone()),
                     "cos" => AtomKind::Cos(pn.clone()),
@@ -716,7 +776,7 @@ impl Ctx {
                 }
             }
             _ => {
-                let ns: Vec<Node> = rs.iter().map(|r| self.rf_node(r)).collect();
+                let ns: Vec<Node> = rs.iter().map(|r| self.rf_node_s(r)).collect();
                 Ok(self.atom_rf(call(f, ns), AtomKind::Other))
             }
         }
@@ -734,50 +794,69 @@ impl Ctx {
 
     // ------------------------------------------------------------ printing
 
-    fn atom_rank_key(&self, v: u32) -> (u8, &str) {
+    /// Print class: variables, then the constants pi, e, i, then compound atoms.
+    fn atom_class(&self, v: u32) -> u8 {
         let a = &self.atoms[v as usize];
-        let class = match (&a.kind, &a.node) {
+        match (&a.kind, &a.node) {
             (AtomKind::Var, Node::Sym(s)) if s == "pi" || s == "e" => 1,
             (AtomKind::I, _) => 1,
             (AtomKind::Var, _) => 0,
             _ => 2,
-        };
-        (class, a.key.as_str())
+        }
+    }
+
+    /// The atom's full printed form (built once, on first use).
+    fn atom_name(&self, v: u32) -> &str {
+        let a = &self.atoms[v as usize];
+        a.full.get_or_init(|| to_string(&self.expand(&a.node)))
+    }
+
+    /// Print order of atoms: class, then name. Names are only built when classes tie, so a
+    /// chain of nested calls is never printed level by level.
+    fn cmp_atoms(&self, a: u32, b: u32) -> Ordering {
+        if a == b {
+            return Ordering::Equal;
+        }
+        self.atom_class(a).cmp(&self.atom_class(b)).then_with(|| self.atom_name(a).cmp(self.atom_name(b)))
     }
 
     /// Monomials of `p` in print order (graded, then lexicographic over atom names).
-    #[allow(clippy::type_complexity)] // a local sort key: (degree, named exponents, monomial)
     pub fn term_order(&self, p: &Poly) -> Vec<Mono> {
-        let mut ms: Vec<(u64, Vec<((u8, &str), u32)>, &Mono)> = p
+        let mut ms: Vec<(u64, Mono, &Mono)> = p
             .terms
             .keys()
             .map(|m| {
-                let mut k: Vec<((u8, &str), u32)> = m.iter().map(|&(v, e)| (self.atom_rank_key(v), e)).collect();
-                k.sort();
+                let mut k = m.clone();
+                if k.len() > 1 {
+                    k.sort_by(|x, y| self.cmp_atoms(x.0, y.0));
+                }
                 (mono_deg(m), k, m)
             })
             .collect();
-        ms.sort_by(|a, b| {
-            b.0.cmp(&a.0).then_with(|| {
-                let (ka, kb) = (&a.1, &b.1);
-                for i in 0..ka.len().max(kb.len()) {
-                    match (ka.get(i), kb.get(i)) {
-                        (Some(x), Some(y)) => {
-                            if x.0 != y.0 {
-                                return x.0.cmp(&y.0);
+        if ms.len() > 1 {
+            ms.sort_by(|a, b| {
+                b.0.cmp(&a.0).then_with(|| {
+                    let (ka, kb) = (&a.1, &b.1);
+                    for i in 0..ka.len().max(kb.len()) {
+                        match (ka.get(i), kb.get(i)) {
+                            (Some(x), Some(y)) => {
+                                let c = self.cmp_atoms(x.0, y.0);
+                                if c != Ordering::Equal {
+                                    return c;
+                                }
+                                if x.1 != y.1 {
+                                    return y.1.cmp(&x.1);
+                                }
                             }
-                            if x.1 != y.1 {
-                                return y.1.cmp(&x.1);
-                            }
+                            (Some(_), None) => return Ordering::Less,
+                            (None, Some(_)) => return Ordering::Greater,
+                            (None, None) => break,
                         }
-                        (Some(_), None) => return std::cmp::Ordering::Less,
-                        (None, Some(_)) => return std::cmp::Ordering::Greater,
-                        (None, None) => break,
                     }
-                }
-                std::cmp::Ordering::Equal
-            })
-        });
+                    Ordering::Equal
+                })
+            });
+        }
         ms.into_iter().map(|t| t.2.clone()).collect()
     }
 
@@ -795,27 +874,36 @@ impl Ctx {
         (c.clone(), p.scale(&c.recip()))
     }
 
-    fn mono_node(&self, m: &Mono) -> Option<Node> {
-        let mut fs: Vec<(&str, Node)> = m
-            .iter()
-            .map(|&(v, e)| {
-                let a = &self.atoms[v as usize];
-                let n = if e == 1 { a.node.clone() } else { Node::pow(a.node.clone(), num(e as i64)) };
-                (self.atom_rank_key(v).1, n)
-            })
-            .collect();
-        fs.sort_by_key(|x| (self.class_of(x.0), x.0.to_string()));
-        let mut it = fs.into_iter().map(|x| x.1);
+    /// A monomial's product node, compound atoms by placeholder.
+    fn mono_node_s(&self, m: &Mono) -> Option<Node> {
+        let mut fs: Vec<(u32, u32)> = m.clone();
+        if fs.len() > 1 {
+            fs.sort_by(|x, y| self.cmp_atoms(x.0, y.0));
+        }
+        let mut it = fs.into_iter().map(|(v, e)| {
+            let a = self.atom_ref(v);
+            if e == 1 {
+                a
+            } else {
+                Node::pow(a, num(e as i64))
+            }
+        });
         let first = it.next()?;
         Some(it.fold(first, Node::mul))
     }
 
-    fn class_of(&self, key: &str) -> u8 {
-        let id = self.index[key];
-        self.atom_rank_key(id).0
+    /// A polynomial as a tree (full: every atom written out).
+    pub fn poly_node(&self, p: &Poly) -> Node {
+        self.expand(&self.poly_node_s(p))
     }
 
-    pub fn poly_node(&self, p: &Poly) -> Node {
+    /// A rational function as a tree (full: every atom written out).
+    pub fn rf_node(&self, r: &Rf) -> Node {
+        self.expand(&self.rf_node_s(r))
+    }
+
+    /// A polynomial as a tree, compound atoms by placeholder (for building atoms).
+    fn poly_node_s(&self, p: &Poly) -> Node {
         let order = self.term_order(p);
         if order.is_empty() {
             return num(0);
@@ -825,7 +913,7 @@ impl Ctx {
             let c = &p.terms[&m];
             let neg = c.is_negative();
             let ca = c.abs();
-            let mn = self.mono_node(&m);
+            let mn = self.mono_node_s(&m);
             let term = match mn {
                 None => Node::Num(ca.clone()),
                 Some(mn) => {
@@ -856,16 +944,16 @@ impl Ctx {
         out.unwrap()
     }
 
-    pub fn rf_node(&self, r: &Rf) -> Node {
+    fn rf_node_s(&self, r: &Rf) -> Node {
         if let Some(c) = r.den.const_value() {
-            return self.poly_node(&r.num.scale(&c.recip()));
+            return self.poly_node_s(&r.num.scale(&c.recip()));
         }
         let (cn, pn) = self.print_primitive(&r.num);
         let (cd, pd) = self.print_primitive(&r.den);
         let k = cn / cd;
         let top = pn.scale(&BigRational::from_integer(k.numer().clone()));
         let bot = pd.scale(&BigRational::from_integer(k.denom().clone()));
-        bin(BinOp::Div, self.poly_node(&top), self.poly_node(&bot))
+        bin(BinOp::Div, self.poly_node_s(&top), self.poly_node_s(&bot))
     }
 
     /// cos(u)^2 -> 1 - sin(u)^2 (a canonical reduction modulo sin^2 + cos^2 = 1).
@@ -938,11 +1026,35 @@ pub struct Simplified {
 }
 
 pub fn check_tree(n: &Node, lim: &Limits) -> Result<()> {
-    let d = crate::util::depth_iter(n);
+    let d = nesting_depth(n);
     if d > lim.max_depth.max(1) * 200 {
         return Err(Error::limit("expr", format!("expression tree depth {d} is too deep")));
     }
     Ok(())
+}
+
+/// Depth of the recursion the canonical form needs: the left spine of a sum is flattened
+/// iteratively (`sum_items`), so a 100,000-term sum counts as depth 2, not 100,000.
+fn nesting_depth(n: &Node) -> usize {
+    let mut stack: Vec<(&Node, usize)> = vec![(n, 1)];
+    let mut best = 0;
+    while let Some((x, d)) = stack.pop() {
+        best = best.max(d);
+        match x {
+            Node::Num(_) | Node::Bool(_) | Node::Sym(_) => {}
+            Node::Neg(a) | Node::Not(a) | Node::Factorial(a) => stack.push((a, d + 1)),
+            Node::Bin(BinOp::Add | BinOp::Sub, a, b) => {
+                stack.push((a, d));
+                stack.push((b, d + 1));
+            }
+            Node::Bin(_, a, b) => {
+                stack.push((a, d + 1));
+                stack.push((b, d + 1));
+            }
+            Node::Call(_, args) => args.iter().for_each(|a| stack.push((a, d + 1))),
+        }
+    }
+    best
 }
 
 /// Canonical simplification.
@@ -996,7 +1108,7 @@ pub fn coefficients(src: &str, opts: &Options) -> Result<BTreeMap<String, String
     let r = ctx.to_rf(&n)?;
     let mut out = BTreeMap::new();
     for (m, c) in &r.num.terms {
-        let k = ctx.mono_node(m).map(|x| to_string(&x)).unwrap_or_else(|| "1".into());
+        let k = ctx.mono_node_s(m).map(|x| to_string(&ctx.expand(&x))).unwrap_or_else(|| "1".into());
         out.insert(k, fmt_rational(c));
     }
     Ok(out)

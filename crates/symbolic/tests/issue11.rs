@@ -2,7 +2,7 @@
 
 use omnitide_symbolic::api::{self, Equivalence, LimitsIn, OptionsIn, RuleIn};
 use omnitide_symbolic::ast::{parse, parse_with_depth, to_tex};
-use omnitide_symbolic::canon::{simplify, Options};
+use omnitide_symbolic::canon::{simplify, Ctx, Options};
 use omnitide_symbolic::eval::eval;
 use omnitide_symbolic::ops::derivative;
 use std::collections::HashMap;
@@ -188,34 +188,70 @@ fn zero_to_a_symbolic_power_keeps_its_condition() {
 
 // ---- 14f: no crash, limits before the work, the right complexity
 
+fn nested(f: &str, n: usize, leaf: &str) -> String {
+    format!("{f}(").repeat(n) + leaf + &")".repeat(n)
+}
+
 #[test]
 fn deep_nesting_is_an_answer_not_a_crash() {
-    // The input (7000 levels under maxDepth 100000) overflowed Node's 8 MB main thread;
-    // a test thread has 2 MB, and 800 levels of the canonical form need more than that (the canonical form
-    // reprints each atom, so it is quadratic in the depth: the bound keeps a debug build quick).
-    let src = "sin(".repeat(800) + "x" + &")".repeat(800);
+    // The input (7000 levels under maxDepth 100000) overflowed Node's 8 MB main thread,
+    // and each level interned a copy of everything below it (quadratic). Atoms are now
+    // hash-consed, so every allowed depth is simply answered.
     let deep = with_limits(LimitsIn { max_depth: Some(100_000), ..Default::default() });
-    match api::simplify(&src, &deep) {
-        Ok(v) => assert!(v.expr.contains("sin(sin(")),
-        Err(e) => assert_eq!(e.code, omnitide_common::code::LIMIT),
+    for n in [1_000, 5_000, 20_000] {
+        let v = api::simplify(&nested("sin", n, "x"), &deep).unwrap();
+        assert!(v.expr == nested("sin", n, "x"), "depth {n}: {}", &v.expr[..60]);
+        assert!(v.conditions.is_empty());
+        // odd symmetry applied at every level: sin(-u) = -sin(u), the sign comes out on top
+        let v = api::simplify(&nested("sin", n, "-x"), &deep).unwrap();
+        assert!(v.expr == format!("-{}", nested("sin", n, "x")), "depth {n}: {}", &v.expr[..60]);
+        // a constant folds all the way up: sin(sin(...sin(x - x))) = 0
+        assert_eq!(api::simplify(&nested("sin", n, "x - x"), &deep).unwrap().expr, "0", "depth {n}");
     }
+    // shared subterms inside the chain: sqrt(u)^2 = u at the leaf, abs of an even power
+    let v = api::simplify(&nested("cos", 5_000, "sqrt(x)^2 + abs(y^2)"), &deep).unwrap();
+    assert!(v.expr == nested("cos", 5_000, "y ^ 2 + x"), "{}", &v.expr[v.expr.len() - 60..]);
     let d = derivative(
         &("sin(".repeat(300) + "x" + &")".repeat(300)),
         "x",
         &Options { limits: omnitide_symbolic::Limits { max_depth: 100_000, ..Default::default() }, ..Default::default() },
     );
     assert!(d.is_ok() || d.unwrap_err().code == omnitide_common::code::LIMIT);
-    // the 7000 levels: an answer or the time budget's ERR_OMNI_LIMIT, never a crash
-    let src7 = "sin(".repeat(7000) + "x" + &")".repeat(7000);
-    if let Err(e) = api::simplify(&src7, &with_limits(LimitsIn { max_depth: Some(100_000), time_ms: Some(3000), ..Default::default() })) {
-        assert_eq!(e.code, omnitide_common::code::LIMIT);
-    }
+    // the compiled evaluator reads the shared atoms too
+    let src = nested("sin", 2_000, "x");
+    let c = api::compile(
+        &src,
+        &["x".to_string()],
+        &Options { limits: omnitide_symbolic::Limits { max_depth: 100_000, ..Default::default() }, ..Default::default() },
+    )
+    .unwrap();
+    let want = eval(&parse_with_depth(&src, 100_000).unwrap(), &HashMap::from([("x".to_string(), 0.5)])).unwrap();
+    assert!((c.eval_row(&[0.5], &mut Vec::new()) - want).abs() < 1e-12);
     // printing, TeX and numeric evaluation are linear: the full 7000 levels
-    let src = "sin(".repeat(7000) + "x" + &")".repeat(7000);
+    let src = nested("sin", 7_000, "x");
     let p = api::parse(&src.replace("x", "1/2"), &deep).unwrap();
     assert!(p.expr.len() >= 7000 * 5 && p.tex.len() > p.expr.len());
     let n = parse_with_depth(&src, 100_000).unwrap();
     assert!(eval(&n, &HashMap::from([("x".to_string(), 0.5)])).unwrap().is_finite());
+}
+
+#[test]
+fn nested_calls_intern_one_small_atom_per_level() {
+    // A counting check, not a timing one: the interned nodes and keys grow linearly with the
+    // depth (they grew as depth^2 / 2 when each level held a copy of the levels below).
+    let interned = |n: usize, leaf: &str| {
+        let node = parse_with_depth(&nested("sin", n, leaf), 100_000).unwrap();
+        let mut ctx = Ctx::new(Options::default());
+        ctx.to_rf(&node).unwrap();
+        (ctx.atoms.len(), ctx.interned_size())
+    };
+    for n in [1_000, 2_000, 4_000, 8_000] {
+        let (atoms, size) = interned(n, "x");
+        assert_eq!(atoms, n + 1, "one atom per level plus x");
+        assert!(size <= 16 * n, "depth {n}: {size} interned units");
+        let (_, with_sum) = interned(n, "x + y");
+        assert!(with_sum <= 24 * n, "depth {n}: {with_sum} interned units");
+    }
 }
 
 #[test]
@@ -246,6 +282,10 @@ fn long_sums_are_merged_not_rebuilt() {
     let src: Vec<String> = (0..30_000).map(|i| format!("{} x{}", i % 7 + 1, i % 10_000)).collect();
     let r = simplify(&src.join(" + "), &Options::default()).unwrap();
     assert_eq!(r.expr.matches(" + ").count() + 1, 10_000);
+    // 100,000 terms (a left spine 100,000 deep): merged, not refused as too deep
+    let src: Vec<String> = (0..100_000).map(|i| format!("{} x{}", i % 7 + 1, i)).collect();
+    let r = simplify(&src.join(" + "), &Options::default()).unwrap();
+    assert_eq!(r.expr.matches(" + ").count() + 1, 100_000);
 }
 
 // ---- 14g: no silent misparses

@@ -17,7 +17,7 @@ interface Receiver {
 class Interrupted extends Error {}
 
 export interface LinkOutput {
-  write(data: Buffer): void;
+  write(data: Uint8Array): void;
   end(kind: EndKind): void;
 }
 

@@ -97,7 +97,7 @@ export function toxicName(arg: string, value: unknown): string {
 // ------------------------------------------------------------ behaviours
 
 export interface Chunk {
-  data: Buffer;
+  data: Uint8Array;
   /** performance.now() when the proxy read it (latency is measured from here, as in Toxiproxy). */
   ts: number;
 }
@@ -111,8 +111,8 @@ export interface ToxicContext {
   /** Per connection and toxic (limit_data's byte count, bandwidth's carried sleep). */
   readonly state: Record<string, number>;
   /** The part of the current chunk not yet passed on; flushed downstream if the toxic is removed. */
-  pending: Buffer | null;
-  emit(data: Buffer, ts: number): void;
+  pending: Uint8Array | null;
+  emit(data: Uint8Array, ts: number): void;
   /** Ends this direction (and so the connection) after what was emitted. */
   end(kind: EndKind): void;
   /** Data the toxic discards (for the link's buffer accounting). */

@@ -59,6 +59,8 @@ impl Emitter<'_> {
         stacker::maybe_grow(64 * 1024, 2 * 1024 * 1024, || {
             match n {
                 Node::Num(r) => self.code.push(Instr::Const(r.to_f64().unwrap_or(f64::NAN))),
+                // an atom's node names the compound atoms below it by placeholder
+                Node::Sym(_) if canon::placeholder_id(n).is_some() => self.atom(canon::placeholder_id(n).unwrap_or(0))?,
                 Node::Sym(s) => match self.vars.iter().position(|v| v == s) {
                     Some(i) => self.code.push(Instr::Var(i)),
                     None => self.code.push(Instr::Const(eval::eval(n, &HashMap::new())?)),
