@@ -120,7 +120,7 @@ export function sshAuthLog(seed: number, sources = 60): { text: string; lines: n
   const base = Date.UTC(2026, 10, 30, 10, 0, 0) / 1000; // Nov 30 10:00:00 UTC
   const nets = ['203.0.113', '198.51.100', '192.0.2'];
   for (let i = 0; i < sources; i++) {
-    const ip = `${nets[i % 3]}.${10 + Math.floor(i / 3)}`;
+    const ip = `${nets[i % 3]}.${10 + (Math.floor(i / 3) % 240)}`; // large logs (bench) reuse addresses
     const start = base + Math.floor(rnd() * 3000);
     const kind = i % 4;
     // burst: 6..20 tries 0..1 s apart; slow: 10 tries 15 s apart; few: 1..5 tries; spread: 6 tries 1, 2 or 3 s apart (around the leak rate)
