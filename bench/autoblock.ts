@@ -3,6 +3,9 @@
  * - log lines parsed + detected per second with Debian's sshd filter, vs
  *   `fail2ban-regex` on the same file (its process start-up measured on an
  *   empty file and subtracted);
+ * - the same lines through CrowdSec's replay mode (Debian `crowdsec` 1.4, its
+ *   default parsers + scenarios, offline; start-up measured on an empty file
+ *   and subtracted) vs our filter + crowdsecurity/ssh-bf.yaml's leaky buckets;
  * - structured events through a leaky-bucket scenario (packed batch API);
  * - signed decisions appended to the ledger per second (attest signature +
  *   attest audit + decision ledger, durability 'batch');
@@ -11,12 +14,13 @@
  * Saves bench/results/autoblock.json.
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Autoblocker, Detector, jetstreamTransport, packEvents, xdpEnforcer, type Decision, type Enforcer } from '../ts/autoblock/index.js';
 import { xdp } from '../ts/kernel/index.js';
 import { authLog } from '../test/autoblock/fixtures/authlog.js';
+import { crowdsecMissing, crowdsecReplay, SSH_BF, SSH_FAILED_FILTER, sshAuthLog } from '../test/autoblock/crowdsec.js';
 import { NATS_SERVER, NatsCluster } from '../test/autoblock/natscluster.js';
 import { save } from './harness.js';
 
@@ -59,6 +63,45 @@ async function linesBench(root: string) {
   console.log(`  omnitide Detector.lines           ${(ours / 1e3).toFixed(1)}k lines/s`);
   if (peer) console.log(`  fail2ban-regex                    ${(peer / 1e3).toFixed(1)}k lines/s (${peerNote})   omnitide/fail2ban = ${(ours / peer).toFixed(1)}x`);
   return { lines, matched, omnitideLinesPerSec: ours, fail2banRegexLinesPerSec: peer, ratio: peer ? ours / peer : null, peerNote };
+}
+
+/** sshd lines -> ssh-bf overflows: ours (filter + the scenario file's buckets) vs crowdsec's replay. */
+async function crowdsecBench() {
+  const missing = crowdsecMissing();
+  const { text, lines } = sshAuthLog(11, Number(process.env.BENCH_AB_CS_SOURCES ?? 1_000));
+  const ours = () => {
+    const d = new Detector({ jails: [{ name: 'ssh', filter: { text: SSH_FAILED_FILTER } }], scenarios: [{ file: SSH_BF, text: readFileSync(SSH_BF, 'utf8') }] });
+    const t = process.hrtime.bigint();
+    const events = d
+      .matchLines(text, 'ssh')
+      .filter((m) => m.kind === 'failure')
+      .map((m) => ({ time: (m.time ?? 0) * 1000, log_type: 'ssh_failed-auth', source_ip: m.id ?? '' }));
+    const bans = new Set(d.events(events).filter((x) => x.name === 'crowdsecurity/ssh-bf').map((x) => x.value));
+    return { s: sec(t), bans };
+  };
+  if (missing !== null) {
+    console.log(`\ncrowdsec replay: skipped (${missing})`);
+    return { lines, skipped: missing };
+  }
+  ours(); // warm-up
+  let best = Infinity;
+  let bans = new Set<string>();
+  for (let i = 0; i < 3; i++) {
+    const r = ours();
+    best = Math.min(best, r.s);
+    bans = r.bans;
+  }
+  const empty = await crowdsecReplay('');
+  const full = await crowdsecReplay(text, 600_000);
+  const theirs = new Set(full.alerts.filter((a) => a.scenario === 'crowdsecurity/ssh-bf').map((a) => a.ip));
+  const peer = lines / Math.max(1e-3, (full.ms - empty.ms) / 1e3);
+  const oursRate = lines / best;
+  const agree = bans.size === theirs.size && [...bans].every((b) => theirs.has(b));
+  const peerNote = `${(full.ms / 1e3).toFixed(2)} s incl. ${(empty.ms / 1e3).toFixed(2)} s start-up (all default parsers/scenarios loaded, ${full.alerts.length} alerts pushed to its local API); ${theirs.size} ssh-bf sources, ours ${bans.size}, ${agree ? 'same set' : 'DIFFERENT sets'}`;
+  console.log(`\nlog lines -> ssh-bf leaky buckets (${lines} lines)   vs crowdsec replay`);
+  console.log(`  omnitide filter + ssh-bf.yaml     ${(oursRate / 1e3).toFixed(1)}k lines/s`);
+  console.log(`  crowdsec -dsn file:// (replay)    ${(peer / 1e3).toFixed(1)}k lines/s (${peerNote})   omnitide/crowdsec = ${(oursRate / peer).toFixed(1)}x`);
+  return { lines, omnitideLinesPerSec: oursRate, crowdsecLinesPerSec: peer, ratio: oursRate / peer, sameBans: agree, peerNote };
 }
 
 function eventsBench() {
@@ -182,10 +225,11 @@ async function main() {
   const root = mkdtempSync(join(tmpdir(), 'omni-ab-bench-'));
   try {
     const lines = await linesBench(root);
+    const crowdsec = await crowdsecBench();
     const events = eventsBench();
     const decisions = await decisionsBench(root);
     const latency = await latencyBench(root);
-    save('autoblock', { lines, events, decisions, latency });
+    save('autoblock', { lines, crowdsec, events, decisions, latency });
   } finally {
     rmSync(root, { recursive: true, force: true });
   }
