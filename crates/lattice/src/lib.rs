@@ -9,6 +9,7 @@ pub mod context;
 pub mod export;
 pub mod implications;
 pub mod incremental;
+mod intent_index;
 pub mod io;
 pub mod lattice;
 pub mod mine;
