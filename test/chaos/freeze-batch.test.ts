@@ -12,6 +12,8 @@ import { Journal } from '../../ts/chaos/journal.js';
 import { cgroup } from '../../ts/kernel/index.js';
 import { cgroupWithSleeper, skipReason, tempStateDir, until, type SleepingCgroup } from './env.js';
 
+// Skipped (loudly, with the reason printed by test/kernel/env.ts) only without root or with
+// OMNITIDE_SKIP_KERNEL_TESTS=1: cgroupfs writes need CAP_SYS_ADMIN. CI runs as root, so CI runs it.
 describe.skipIf(skipReason)('omnitide/chaos cgroup-freeze on many targets', () => {
   const base = `/omni-chaos-batch-${process.pid}`;
   const state = tempStateDir();
