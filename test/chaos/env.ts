@@ -97,6 +97,29 @@ export function cgroupWithSleeper(name: string): SleepingCgroup {
   };
 }
 
+/** One suite's sleeping cgroups under `base` and its state dir; `cleanup()` (for afterAll) removes them all, best effort. */
+export function cgroupSuite(base: string): { state: { dir: string; remove(): void }; make(name: string): SleepingCgroup; cleanup(): Promise<void> } {
+  const state = tempStateDir();
+  const groups: SleepingCgroup[] = [];
+  return {
+    state,
+    make(name) {
+      const g = cgroupWithSleeper(`${base}/${name}`);
+      groups.push(g);
+      return g;
+    },
+    async cleanup() {
+      for (const g of groups) await g.remove();
+      try {
+        await cgroup.open(base).remove({ force: true });
+      } catch {
+        /* not created */
+      }
+      state.remove();
+    },
+  };
+}
+
 export function tempStateDir(): { dir: string; remove(): void } {
   const dir = mkdtempSync(join(tmpdir(), 'omni-chaos-state-'));
   return { dir, remove: () => rmSync(dir, { recursive: true, force: true }) };

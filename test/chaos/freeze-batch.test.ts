@@ -10,28 +10,14 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { FaultEngine, plan } from '../../ts/chaos/index.js';
 import { Journal } from '../../ts/chaos/journal.js';
 import { cgroup } from '../../ts/kernel/index.js';
-import { cgroupWithSleeper, skipReason, tempStateDir, until, type SleepingCgroup } from './env.js';
+import { cgroupSuite, skipReason, until } from './env.js';
 
 // Skipped (loudly, with the reason printed by test/kernel/env.ts) only without root or with
 // OMNITIDE_SKIP_KERNEL_TESTS=1: cgroupfs writes need CAP_SYS_ADMIN. CI runs as root, so CI runs it.
 describe.skipIf(skipReason)('omnitide/chaos cgroup-freeze on many targets', () => {
   const base = `/omni-chaos-batch-${process.pid}`;
-  const state = tempStateDir();
-  const groups: SleepingCgroup[] = [];
-  const make = (name: string) => {
-    const g = cgroupWithSleeper(`${base}/${name}`);
-    groups.push(g);
-    return g;
-  };
-  afterAll(async () => {
-    for (const g of groups) await g.remove();
-    try {
-      await cgroup.open(base).remove({ force: true });
-    } catch {
-      /* not created */
-    }
-    state.remove();
-  });
+  const { state, make, cleanup } = cgroupSuite(base);
+  afterAll(cleanup);
   const written = (p: string) => readFileSync(join(cgroup.root(), p, 'cgroup.freeze'), 'utf8').trim();
 
   it('freezes every target in one batch (in effect at once with confirm: false) and removeAll thaws them all', async () => {

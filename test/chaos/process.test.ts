@@ -10,28 +10,14 @@ import { createServer, type AddressInfo } from 'node:net';
 import { afterAll, describe, expect, it } from 'vitest';
 import { action, experiment, probe, runExperiment, status } from '../../ts/chaos/index.js';
 import { cgroup } from '../../ts/kernel/index.js';
-import { cgroupWithSleeper, skipReason, tempStateDir, type SleepingCgroup } from './env.js';
+import { cgroupSuite, skipReason } from './env.js';
 
 // Skipped (loudly, with the reason printed by test/kernel/env.ts) only without root or with
 // OMNITIDE_SKIP_KERNEL_TESTS=1: XDP, network namespaces and cgroupfs need CAP_BPF/CAP_NET_ADMIN/CAP_SYS_ADMIN. CI runs as root.
 describe.skipIf(skipReason)('omnitide/chaos process faults on cgroups', () => {
   const base = `/omni-chaos-test-${process.pid}`;
-  const state = tempStateDir();
-  const groups: SleepingCgroup[] = [];
-  const make = (name: string) => {
-    const g = cgroupWithSleeper(`${base}/${name}`);
-    groups.push(g);
-    return g;
-  };
-  afterAll(async () => {
-    for (const g of groups) await g.remove();
-    try {
-      await cgroup.open(base).remove({ force: true });
-    } catch {
-      /* not created */
-    }
-    state.remove();
-  });
+  const { state, make, cleanup } = cgroupSuite(base);
+  afterAll(cleanup);
 
   it('freezes a cgroup during the method (processes stay alive) and thaws it on the way out', async () => {
     const g = make('freeze');

@@ -1026,35 +1026,11 @@ pub struct Simplified {
 }
 
 pub fn check_tree(n: &Node, lim: &Limits) -> Result<()> {
-    let d = nesting_depth(n);
+    let d = crate::util::depth_walk(n, true);
     if d > lim.max_depth.max(1) * 200 {
         return Err(Error::limit("expr", format!("expression tree depth {d} is too deep")));
     }
     Ok(())
-}
-
-/// Depth of the recursion the canonical form needs: the left spine of a sum is flattened
-/// iteratively (`sum_items`), so a 100,000-term sum counts as depth 2, not 100,000.
-fn nesting_depth(n: &Node) -> usize {
-    let mut stack: Vec<(&Node, usize)> = vec![(n, 1)];
-    let mut best = 0;
-    while let Some((x, d)) = stack.pop() {
-        best = best.max(d);
-        match x {
-            Node::Num(_) | Node::Bool(_) | Node::Sym(_) => {}
-            Node::Neg(a) | Node::Not(a) | Node::Factorial(a) => stack.push((a, d + 1)),
-            Node::Bin(BinOp::Add | BinOp::Sub, a, b) => {
-                stack.push((a, d));
-                stack.push((b, d + 1));
-            }
-            Node::Bin(_, a, b) => {
-                stack.push((a, d + 1));
-                stack.push((b, d + 1));
-            }
-            Node::Call(_, args) => args.iter().for_each(|a| stack.push((a, d + 1))),
-        }
-    }
-    best
 }
 
 /// Canonical simplification.
