@@ -7,7 +7,14 @@
 //! (`30/Nov/2026:10:00:01 +0000`), Unix epoch. A `datepattern` in strptime
 //! syntax (`%Y-%m-%d %H:%M:%S`) is compiled to a regex too. Times without a zone
 //! are read as UTC; a syslog date without a year takes the reference year (and
-//! the year before when that would put it more than two days in the future).
+//! the year before when that would put it more than a day in the future, as
+//! fail2ban's `strptime.reGroupDictStrptime` does).
+//!
+//! Fast path: a line that starts with a syslog date (`Nov 30 10:00:01`, the
+//! common case) while the syslog template is the one tried first is read by
+//! hand ([`syslog_at_start`]), which gives the span the template's regex would
+//! (a match at offset 0 is the leftmost one); anything it does not accept goes
+//! the general way.
 
 use omnitide_common::{Error, Result};
 use regex::{Captures, Regex};
@@ -46,6 +53,24 @@ struct Template {
 pub struct DateDetector {
     templates: Vec<Template>,
     last_hit: usize,
+    /// template 0 is the built-in syslog one (the hand-written reader applies)
+    syslog_first: bool,
+}
+
+/// The fields of a date as the templates capture them.
+#[derive(Default)]
+struct Parts<'t> {
+    epoch: Option<i64>,
+    frac: Option<&'t str>,
+    month_name: Option<&'t str>,
+    month: Option<i64>,
+    day: Option<i64>,
+    hour: Option<i64>,
+    minute: Option<i64>,
+    second: Option<i64>,
+    year: Option<i64>,
+    year2: Option<i64>,
+    zone: Option<&'t str>,
 }
 
 /// A detected date: Unix seconds and the byte span it occupied.
@@ -121,16 +146,24 @@ impl DateDetector {
         } else {
             vec![compile("datepattern", &strptime_to_regex(rest)?, anchored)?]
         };
-        Ok(Self { templates, last_hit: 0 })
+        let syslog_first = rest.is_empty();
+        Ok(Self { templates, last_hit: 0, syslog_first })
     }
 
     /// Finds the date in `line`; `reference` (Unix s) supplies a missing year.
     pub fn find(&mut self, line: &str, reference: f64) -> Option<Found> {
+        if self.syslog_first && self.last_hit == 0 {
+            if let Some((parts, end)) = syslog_at_start(line.as_bytes()) {
+                if let Some(t) = to_time(&parts, reference) {
+                    return Some(Found { time: t, start: 0, end });
+                }
+            }
+        }
         let n = self.templates.len();
         for k in 0..n {
             let i = (self.last_hit + k) % n;
             if let Some(c) = self.templates[i].re.captures(line) {
-                if let Some(t) = to_time(&c, reference) {
+                if let Some(t) = to_time(&parts_of(&c), reference) {
                     self.last_hit = i;
                     let m = c.get(0).unwrap();
                     let start = m.start() + (m.as_str().len() - m.as_str().trim_start().len());
@@ -146,21 +179,112 @@ fn num(c: &Captures, n: &str) -> Option<i64> {
     c.name(n).and_then(|m| m.as_str().trim().parse().ok())
 }
 
-fn to_time(c: &Captures, reference: f64) -> Option<f64> {
-    let frac = c.name("f").map(|m| format!("0.{}", m.as_str()).parse::<f64>().unwrap_or(0.0)).unwrap_or(0.0);
-    if let Some(e) = num(c, "E") {
+fn parts_of<'t>(c: &Captures<'t>) -> Parts<'t> {
+    Parts {
+        epoch: num(c, "E"),
+        frac: c.name("f").map(|m| m.as_str()),
+        month_name: c.name("b").map(|m| m.as_str()),
+        month: num(c, "m"),
+        day: num(c, "d"),
+        hour: num(c, "H"),
+        minute: num(c, "M"),
+        second: num(c, "S"),
+        year: num(c, "Y"),
+        year2: num(c, "y"),
+        zone: c.name("z").map(|m| m.as_str()),
+    }
+}
+
+/// `SYSLOG` matched at offset 0 by hand, following the regex's preferences
+/// (greedy optionals, backtracking where it could succeed): the parts and the
+/// match end, or None when the line does not start with a month name (a
+/// leading weekday or blank goes the general way too).
+fn syslog_at_start(b: &[u8]) -> Option<(Parts<'_>, usize)> {
+    let digit = |i: usize| b.get(i).is_some_and(u8::is_ascii_digit);
+    let val = |from: usize, to: usize| b[from..to].iter().fold(0i64, |a, &d| if d == b' ' { a } else { a * 10 + i64::from(d - b'0') });
+    let month = b.get(..3)?;
+    if !MONTHS.iter().any(|m| month.eq_ignore_ascii_case(m.as_bytes())) {
+        return None;
+    }
+    // ` {1,2}` then `\d{1,2}` then a blank: the only way through is greedy
+    let mut i = 3;
+    let spaces = b[i..].iter().take(2).take_while(|&&c| c == b' ').count();
+    if spaces == 0 {
+        return None;
+    }
+    i += spaces;
+    let d0 = i;
+    while i < d0 + 2 && digit(i) {
+        i += 1;
+    }
+    if i == d0 || b.get(i) != Some(&b' ') {
+        return None;
+    }
+    let day = val(d0, i);
+    i += 1;
+    // `[ 0-2]?\d` then `:`
+    let h0 = i;
+    if matches!(b.get(i), Some(b' ' | b'0'..=b'2')) && digit(i + 1) && b.get(i + 2) == Some(&b':') {
+        i += 2;
+    } else if digit(i) && b.get(i + 1) == Some(&b':') {
+        i += 1;
+    } else {
+        return None;
+    }
+    let hour = val(h0, i);
+    // `:[0-5]\d:[0-6]\d`
+    if !(matches!(b.get(i + 1), Some(b'0'..=b'5')) && digit(i + 2) && b.get(i + 3) == Some(&b':')) {
+        return None;
+    }
+    let minute = val(i + 1, i + 3);
+    if !(matches!(b.get(i + 4), Some(b'0'..=b'6')) && digit(i + 5)) {
+        return None;
+    }
+    let second = val(i + 4, i + 6);
+    i += 6;
+    let text = std::str::from_utf8(b).ok()?;
+    let mut frac = None;
+    if b.get(i) == Some(&b'.') && digit(i + 1) {
+        let f0 = i + 1;
+        i = f0;
+        while i < f0 + 6 && digit(i) {
+            i += 1;
+        }
+        frac = Some(&text[f0..i]);
+    }
+    let mut year = None;
+    if b.get(i) == Some(&b' ') && (1..=4).all(|k| digit(i + k)) {
+        year = Some(val(i + 1, i + 5));
+        i += 5;
+    }
+    let parts = Parts {
+        month_name: Some(&text[..3]),
+        day: Some(day),
+        hour: Some(hour),
+        minute: Some(minute),
+        second: Some(second),
+        frac,
+        year,
+        ..Parts::default()
+    };
+    Some((parts, i))
+}
+
+fn to_time(c: &Parts, reference: f64) -> Option<f64> {
+    let frac = c.frac.map(|f| format!("0.{f}").parse::<f64>().unwrap_or(0.0)).unwrap_or(0.0);
+    if let Some(e) = c.epoch {
         return Some(e as f64 + frac);
     }
-    let month = match c.name("b") {
-        Some(b) => MONTHS.iter().position(|m| b.as_str()[..3].eq_ignore_ascii_case(m))? as u32 + 1,
-        None => num(c, "m")? as u32,
+    let month = match c.month_name {
+        Some(b) => MONTHS.iter().position(|m| b[..3].eq_ignore_ascii_case(m))? as u32 + 1,
+        None => c.month? as u32,
     };
-    let day = num(c, "d")? as u32;
-    let (h, mi, s) = (num(c, "H")?, num(c, "M")?, num(c, "S")?);
+    let day = c.day? as u32;
+    let (h, mi, s) = (c.hour?, c.minute?, c.second?);
     if !(1..=12).contains(&month) || !(1..=31).contains(&day) || h > 23 || mi > 59 || s > 60 {
         return None;
     }
-    let offset = match c.name("z").map(|z| z.as_str()) {
+    let offset = match c.zone {
         None | Some("Z") => 0,
         Some(z) => {
             let sign = if z.starts_with('-') { -1 } else { 1 };
@@ -171,15 +295,16 @@ fn to_time(c: &Captures, reference: f64) -> Option<f64> {
         }
     };
     let secs = |y: i64| (days_from_civil(y, month, day) * 86400 + h * 3600 + mi * 60 + s - offset) as f64 + frac;
-    if let Some(y) = num(c, "Y") {
+    if let Some(y) = c.year {
         return Some(secs(y));
     }
-    if let Some(y) = num(c, "y") {
+    if let Some(y) = c.year2 {
         return Some(secs(2000 + y));
     }
     let y = year_of(reference);
     let t = secs(y);
-    Some(if t > reference + 2.0 * 86400.0 { secs(y - 1) } else { t })
+    // fail2ban: more than a day ahead of now (timezone slack) is last year's
+    Some(if t > reference + 86400.0 { secs(y - 1) } else { t })
 }
 
 #[cfg(test)]

@@ -2,7 +2,13 @@
 //! crate, matching lines the way fail2ban 1.0 does with `maxlines = 1`:
 //! date found and cut out, `ignoreregex` checked, `prefregex` matched and its
 //! `<F-CONTENT>` handed to the `failregex` list (first match wins), `<F-NOFAIL>`
-//! matches are not failures.
+//! matches are not failures, `<F-ALT_*>` groups fill their plain names, and
+//! lines sharing an `<F-MLFID>` are merged ([`crate::mlfid`]).
+//!
+//! Per line, only what the outcome needs is computed: the date by hand when it
+//! is a leading syslog date, the prefregex prefix by a DFA `find` (no
+//! captures), the failregex list as one `RegexSet` pass; captures and group
+//! maps are built only for a line some failregex matches.
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -12,6 +18,7 @@ use regex::{Regex, RegexSet, RegexSetBuilder};
 
 use crate::conf::{Conf, Loc};
 use crate::date::DateDetector;
+use crate::mlfid::{self, Groups, MlfCache};
 use crate::pyre;
 
 /// fail2ban's host regexes (`failregex.py` R_HOST), in Python syntax.
@@ -166,6 +173,10 @@ pub struct Filter {
     pref_fast: Vec<Option<Regex>>,
     ignoreregex: Vec<Pattern>,
     dates: DateDetector,
+    /// `<F-MLFID>` merging state, when the filter has an `mlfid` group.
+    mlf: Option<MlfCache>,
+    /// the line without its date, reused from line to line
+    buf: String,
     /// Patterns that could not be mapped (the filter still runs without them
     /// only when built with `allow_partial`).
     pub problems: Vec<FilterProblem>,
@@ -273,7 +284,20 @@ impl Filter {
         let fail_set = fail_set(&failregex);
         let prefregex = pref.into_iter().next();
         let pref_fast = prefregex.as_ref().map(|p| p.variants.iter().map(prefix_only).collect()).unwrap_or_default();
-        Ok(Self { name: name.to_string(), prefregex, failregex, fail_set, pref_fast, ignoreregex, dates, problems })
+        let has_mlfid = prefregex.iter().chain(&failregex).flat_map(|p| &p.variants).any(|v| v.capture_names().any(|n| n == Some("mlfid")));
+        let mlf = has_mlfid.then(MlfCache::default);
+        Ok(Self {
+            name: name.to_string(),
+            prefregex,
+            failregex,
+            fail_set,
+            pref_fast,
+            ignoreregex,
+            dates,
+            mlf,
+            buf: String::new(),
+            problems,
+        })
     }
 
     pub fn failregex_count(&self) -> usize {
@@ -281,35 +305,52 @@ impl Filter {
     }
 
     /// Matches one line; `now` (Unix s) supplies the year for syslog dates and
-    /// the time of a line without a date.
+    /// the time of a line without a date. Stateful like fail2ban's filter: the
+    /// date template that hit last is tried first, `<F-MLFID>` lines merge.
     pub fn match_line(&mut self, line: &str, now: f64) -> LineResult {
         let line = line.trim_end_matches(['\r', '\n']);
-        let (time, buf) = match self.dates.find(line, now) {
-            Some(f) => (f.time, format!("{}{}", &line[..f.start], &line[f.end..])),
-            None => (now, line.to_string()),
+        let mut buf = std::mem::take(&mut self.buf);
+        buf.clear();
+        let time = match self.dates.find(line, now) {
+            Some(f) => {
+                buf.push_str(&line[..f.start]);
+                buf.push_str(&line[f.end..]);
+                f.time
+            }
+            None => {
+                buf.push_str(line);
+                now
+            }
         };
-        if self.ignoreregex.iter().any(|r| r.is_match(&buf)) {
+        let r = self.match_text(&buf, time);
+        self.buf = buf;
+        r
+    }
+
+    fn match_text(&mut self, buf: &str, time: f64) -> LineResult {
+        if self.ignoreregex.iter().any(|r| r.is_match(buf)) {
             return LineResult::Ignored;
         }
-        // the prefregex's captures are turned into fields only for a failure (most lines are not)
-        let mut prefix: Option<(&Regex, regex::Captures)> = None;
+        // which prefregex variant matched, and how (captures only for a failure)
+        let mut prefix: Option<(usize, bool)> = None;
+        let mut full_caps: Option<regex::Captures> = None;
         let content: &str = match &self.prefregex {
             Some(p) => {
                 let mut content = None;
                 for (k, full) in p.variants.iter().enumerate() {
                     if let Some(fast) = self.pref_fast.get(k).and_then(Option::as_ref) {
-                        if let Some(c) = fast.captures(&buf) {
-                            let end = c.get(0).map_or(0, |m| m.end());
-                            if end < buf.len() {
-                                prefix = Some((fast, c));
-                                content = Some(end..buf.len());
+                        if let Some(m) = fast.find(buf) {
+                            if m.end() < buf.len() {
+                                prefix = Some((k, true));
+                                content = Some(m.end()..buf.len());
                                 break;
                             }
                         }
                     }
-                    if let Some(c) = full.captures(&buf) {
+                    if let Some(c) = full.captures(buf) {
                         content = Some(c.name("content").map_or(0..buf.len(), |m| m.range()));
-                        prefix = Some((full, c));
+                        prefix = Some((k, false));
+                        full_caps = Some(c);
                         break;
                     }
                 }
@@ -318,7 +359,7 @@ impl Filter {
                     None => return LineResult::Missed,
                 }
             }
-            None => &buf,
+            None => buf,
         };
         let first = match &self.fail_set {
             Some((set, at)) => match set.matches(content).iter().next() {
@@ -334,21 +375,75 @@ impl Filter {
         let Some((i, re, c)) = first else {
             return LineResult::Missed;
         };
-        let mut fields: Vec<(String, String)> = Vec::new();
-        if let Some((r, pc)) = &prefix {
-            collect(r, pc, &mut fields);
+        // fail2ban: the prefregex's groups (without `content`), overlaid by the failregex's
+        let mut groups: Groups = Vec::new();
+        if let (Some((k, fast)), Some(p)) = (prefix, &self.prefregex) {
+            if fast {
+                let r = self.pref_fast[k].as_ref().expect("fast prefix");
+                if let Some(pc) = r.captures(buf) {
+                    collect(r, &pc, &mut groups);
+                }
+            } else if let Some(pc) = &full_caps {
+                collect(&p.variants[k], pc, &mut groups);
+            }
+            groups.retain(|(n, _)| n != "content");
         }
-        collect(re, &c, &mut fields);
-        let get = |n: &str| fields.iter().rev().find(|(k, _)| k == n).map(|(_, v)| v.clone());
-        // fail2ban: a success (`<F-MLFGAINED>`) is not a failure either
-        let nofail = get("nofail").is_some() || get("mlfgained").is_some();
-        let id = get("fid").or_else(|| get("ip4")).or_else(|| get("ip6")).or_else(|| get("dns"));
+        collect(re, &c, &mut groups);
+        alt_values(&mut groups);
+        let mut merged_cached = false;
+        let mlfid = mlfid::get(&groups, "mlfid").map(str::to_string);
+        if let (Some(id), Some(cache)) = (&mlfid, &mut self.mlf) {
+            let m = cache.merge(id, groups);
+            groups = m.groups;
+            merged_cached = m.cached;
+        }
+        let nofail = mlfid::truthy(&groups, "nofail");
+        let id = ["fid", "ip4", "ip6", "dns"].iter().find_map(|k| mlfid::get(&groups, k)).map(str::to_string);
         let Some(id) = id else {
-            // fail2ban: a match without a host/ID is not a failure
+            // fail2ban: no host yet on this connection: the failure is pending
+            if let (Some(m), Some(cache), true) = (&mlfid, &mut self.mlf, merged_cached && !nofail) {
+                cache.mark_pending(m);
+            }
             return LineResult::Ignored;
         };
-        fields.retain(|(k, _)| !matches!(k.as_str(), "content" | "mlfid" | "mlfforget" | "mlfgained" | "nofail"));
+        let fields = groups
+            .into_iter()
+            .filter(|(k, _)| !matches!(k.as_str(), "content" | "mlfid" | "mlfforget" | "mlfgained" | "mlfpending" | "nofail"))
+            .filter_map(|(k, v)| v.map(|v| (k, v)))
+            .collect();
         LineResult::Failure(Failure { id, time, regex: i, fields, nofail })
+    }
+}
+
+/// fail2ban's `_getGroupsWithAlt`: `alt_user` (or `alt_user_2`) fills `user`
+/// when `user` is empty, in the sorted order of the group names.
+fn alt_values(groups: &mut Groups) {
+    if !groups.iter().any(|(n, _)| n.starts_with("alt_")) {
+        return;
+    }
+    let mut alts: Vec<(String, String)> = groups
+        .iter()
+        .filter_map(|(n, _)| {
+            let rest = n.strip_prefix("alt_").filter(|r| !r.is_empty())?;
+            // `alt_(.*?)(?:_\d+)?$`: a trailing `_<digits>` is an index
+            let base = match rest.rsplit_once('_') {
+                Some((b, d)) if !b.is_empty() && !d.is_empty() && d.bytes().all(|c| c.is_ascii_digit()) => b,
+                _ => rest,
+            };
+            let base = match base {
+                "id" => "fid",
+                "port" => "fport",
+                b => b,
+            };
+            Some((n.clone(), base.to_string()))
+        })
+        .collect();
+    alts.sort();
+    for (k, n) in alts {
+        let v = mlfid::get(groups, &k).filter(|v| !v.is_empty()).map(str::to_string);
+        if v.is_some() && !mlfid::truthy(groups, &n) {
+            mlfid::set(groups, &n, v);
+        }
     }
 }
 
@@ -376,10 +471,13 @@ fn fail_set(failregex: &[Pattern]) -> Option<(RegexSet, Vec<(usize, usize)>)> {
     Some((set, at))
 }
 
-fn collect(r: &Regex, c: &regex::Captures, out: &mut Vec<(String, String)>) {
-    for n in r.capture_names().flatten() {
-        if let Some(m) = c.name(n) {
-            out.push((n.to_string(), m.as_str().to_string()));
+/// A match's groups in the pattern's order (`None`: did not take part); a
+/// name seen again (a later pattern) replaces the earlier value, as a Python
+/// dict update does.
+fn collect(r: &Regex, c: &regex::Captures, out: &mut Groups) {
+    for (i, n) in r.capture_names().enumerate() {
+        if let Some(n) = n {
+            mlfid::set(out, n, c.get(i).map(|m| m.as_str().to_string()));
         }
     }
 }

@@ -16,6 +16,7 @@ pub mod engine;
 pub mod expr;
 pub mod filter;
 pub mod jail;
+pub mod mlfid;
 pub mod pyre;
 pub mod scenario;
 
