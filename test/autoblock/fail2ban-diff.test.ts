@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { Detector } from '../../ts/autoblock/index.js';
-import { authLog } from './fixtures/authlog.js';
+import { authLog, sshSessions, syslogDate } from './fixtures/authlog.js';
 
 const SSHD = '/etc/fail2ban/filter.d/sshd.conf';
 const have = existsSync('/usr/bin/fail2ban-regex') && existsSync(SSHD);
@@ -26,7 +26,7 @@ const dir = mkdtempSync(join(tmpdir(), 'omni-ab-diff-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 /** fail2ban-regex's failures: [ip, unixTime] in line order. */
-function oracleFailures(log: string, filter: string): [string, number][] {
+function oracleFailures(log: string, filter: string, now = Date.now()): [string, number][] {
   const r = spawnSync('fail2ban-regex', ['--out', 'row', log, filter], { encoding: 'utf8', env: { ...process.env, TZ: 'UTC' }, maxBuffer: 64 << 20 });
   expect(r.status, r.stderr).toBe(0);
   return r.stdout
@@ -86,4 +86,77 @@ describe.skipIf(!have)('autoblock vs fail2ban on a generated auth.log', () => {
       });
     }
   }
+});
+
+describe.skipIf(!have)('autoblock vs fail2ban: multi-line merging by <F-MLFID> (sshd connections)', () => {
+  const now = Math.floor(Date.now() / 1000) * 1000;
+  const start = now - 2 * 86400_000;
+  // fail2ban-regex takes filter options the way a jail does: sshd[mode=...].
+  // Modes extra and aggressive include `__alg_match` = `(?:\w+ (?!found\b)){0,2}\w+`,
+  // a look-ahead with no linear-time equivalent: those three regexes are left
+  // out (allowPartial) and the logs for these modes have no line they would match.
+  for (const mode of ['normal', 'ddos', 'extra', 'aggressive']) {
+    const partial = mode === 'extra' || mode === 'aggressive';
+    for (const seed of [5, 6]) {
+      it(`mode=${mode}, seed ${seed}: same failures as fail2ban-regex over connections spanning several lines`, () => {
+        const { text } = sshSessions(seed, start, { negotiate: !partial });
+        const log = join(dir, `sessions-${mode}-${seed}.log`);
+        writeFileSync(log, text);
+        const oracle = oracleFailures(log, `${SSHD.replace(/\.conf$/, '')}[mode=${mode}]`);
+        const d = new Detector({ jails: [{ name: 'sshd', filter: SSHD, filterOptions: { mode }, allowPartial: partial }] });
+        if (partial) expect(d.problems.map((p) => /__alg_match|no matching/.test(p) || /negotiate/.test(p))).toEqual([true, true, true]);
+        const matches = d.matchLines(text, 'sshd', { now }).filter((m) => m.kind === 'failure');
+        const ours = matches.map((m) => [m.id!, m.time!] as [string, number]);
+        expect(ours).toEqual(oracle);
+        // the merging is exercised: failures on lines that carry no address
+        // (the host came from an earlier line of the same connection), and
+        // NOFAIL pam lines turned failures by a second user name
+        const rows = text.split('\n');
+        const hostless = matches.filter((m) => !rows[m.line - 1].includes(m.id!));
+        expect(hostless.length).toBeGreaterThan(10);
+        const pam = matches.filter((m) => rows[m.line - 1].includes('pam_unix(sshd:auth)'));
+        expect(pam.length).toBeGreaterThan(3);
+      });
+    }
+  }
+
+  it('aggressive mode: same bans as fail2ban\'s jail logic over the merged failures', () => {
+    const { text } = sshSessions(8, start, { negotiate: false });
+    const log = join(dir, 'sessions-bans.log');
+    writeFileSync(log, text);
+    const expected = oracleBans(oracleFailures(log, `${SSHD.replace(/\.conf$/, '')}[mode=aggressive]`), 3, 600, 600);
+    const d = new Detector({ jails: [{ name: 'sshd', filter: SSHD, filterOptions: { mode: 'aggressive' }, allowPartial: true, maxretry: 3, findtime: 600, bantime: 600 }] });
+    const bans = d.lines(text, { now }).map((x) => [x.value, x.time]);
+    expect(expected.length).toBeGreaterThan(5);
+    expect(bans).toEqual(expected);
+  });
+});
+
+describe.skipIf(!have)('autoblock vs fail2ban: dates around boundaries', () => {
+  it('syslog dates around now + 1 day, month and year ends, and lines with several dates get the same times', () => {
+    const now = Math.floor(Date.now() / 1000) * 1000;
+    const lines: string[] = [];
+    let k = 0;
+    const fail = (date: string, tail = '') => lines.push(`${date} srv sshd[${900 + k}]: Failed password for root from 192.0.2.${(k++ % 250) + 1} port 22 ssh2${tail}`);
+    // hours around "more than a day ahead means last year" (not within a minute of the edge: the two clocks differ by the test's run time)
+    for (const h of [-72, -25, -23, -1, 0, 1, 12, 23, 25, 48, 24 * 40]) fail(syslogDate(now + h * 3600_000 + (h === 0 ? -5000 : 0)));
+    const y = new Date(now).getUTCFullYear();
+    for (const t of [Date.UTC(y, 0, 1, 0, 0, 1), Date.UTC(y - 1, 11, 31, 23, 59, 59), Date.UTC(y, 10, 30, 23, 59, 59), Date.UTC(y, 11, 1, 0, 0, 0), Date.UTC(y, 1, 28, 12, 0, 0)]) {
+      if (Math.abs(t - (now + 86400_000)) > 600_000 && Math.abs(t - (now - 365 * 86400_000 + 86400_000)) > 600_000) fail(syslogDate(t));
+    }
+    // a second date later in the line, a year after the time, a fraction
+    fail(syslogDate(now - 3600_000), ` at ${syslogDate(now - 7200_000)}`);
+    fail(`${syslogDate(now - 3600_000)} ${y - 1}`);
+    fail(`${syslogDate(now - 4000_000)}.123456`);
+    const log = join(dir, 'dates.log');
+    writeFileSync(log, lines.join('\n') + '\n');
+    const oracle = oracleFailures(log, SSHD);
+    const d = new Detector({ jails: [{ name: 'sshd', filter: SSHD }] });
+    const ours = d
+      .matchLines(lines.join('\n'), 'sshd', { now: Date.now() })
+      .filter((m) => m.kind === 'failure')
+      .map((m) => [m.id!, m.time!] as [string, number]);
+    expect(oracle.length).toBe(lines.length);
+    expect(ours).toEqual(oracle);
+  });
 });

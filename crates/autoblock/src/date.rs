@@ -271,10 +271,11 @@ fn syslog_at_start(b: &[u8]) -> Option<(Parts<'_>, usize)> {
 }
 
 fn to_time(c: &Parts, reference: f64) -> Option<f64> {
-    let frac = c.frac.map(|f| format!("0.{f}").parse::<f64>().unwrap_or(0.0)).unwrap_or(0.0);
     if let Some(e) = c.epoch {
+        let frac = c.frac.map(|f| format!("0.{f}").parse::<f64>().unwrap_or(0.0)).unwrap_or(0.0);
         return Some(e as f64 + frac);
     }
+    // fail2ban's strptime reads `%f` but leaves it out of the time (its `msec` is unused)
     let month = match c.month_name {
         Some(b) => MONTHS.iter().position(|m| b[..3].eq_ignore_ascii_case(m))? as u32 + 1,
         None => c.month? as u32,
@@ -294,7 +295,7 @@ fn to_time(c: &Parts, reference: f64) -> Option<f64> {
             sign * (hh * 3600 + mm * 60)
         }
     };
-    let secs = |y: i64| (days_from_civil(y, month, day) * 86400 + h * 3600 + mi * 60 + s - offset) as f64 + frac;
+    let secs = |y: i64| (days_from_civil(y, month, day) * 86400 + h * 3600 + mi * 60 + s - offset) as f64;
     if let Some(y) = c.year {
         return Some(secs(y));
     }
