@@ -146,7 +146,7 @@ export function sshAuthLog(seed: number, sources = 60): { text: string; lines: n
   return { text: `${text}\n`, lines: ev.length };
 }
 
-/** A fail2ban-syntax filter for the lines crowdsec's sshd-logs parser tags ssh_failed-auth in sshAuthLog. */
+/** A fail2ban-syntax filter for the lines crowdsec's sshd-logs parser tags ssh_failed-auth in sshAuthLog (the user is its target_user). */
 export const SSH_FAILED_FILTER = `[Definition]
-failregex = ^\\s*\\S+ sshd\\[\\d+\\]: Failed password for (?:invalid user )?\\S+ from <HOST> port \\d+ ssh2$
+failregex = ^\\s*\\S+ sshd\\[\\d+\\]: Failed password for (?:invalid user )?<F-USER>\\S+</F-USER> from <HOST> port \\d+ ssh2$
 `;

@@ -19,8 +19,16 @@
 //! bucket is emptied. `trigger` overflows on every (non-blackholed) event;
 //! `counter` reports the count of a window when the window closes; `distinct`
 //! overflows when the estimated number of distinct values exceeds `capacity`.
+//!
+//! `distinct:` on a `leaky` or `counter` scenario is CrowdSec's `Uniq`
+//! processor: each bucket remembers the values it was poured, and an event
+//! whose value the bucket already saw is not poured (an event without the
+//! field has the value ""). The memory lives and dies with the bucket: an
+//! overflow or the garbage collection of an empty bucket forgets it (CrowdSec
+//! keeps it for the bucket's life likewise; its replay collects empty buckets
+//! every 5,000 events, live mode after `(capacity + 1) * leakspeed` idle).
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::hash::BuildHasherDefault;
 
 use hyperloglogplus::{HyperLogLog, HyperLogLogPlus};
@@ -100,8 +108,14 @@ struct Bucket {
     first: f64,
     count: u64,
     hll: Option<Hll>,
+    /// values poured so far (`distinct:` on leaky/counter buckets)
+    seen: HashSet<String>,
     evidence: Vec<[u8; 32]>,
 }
+
+/// Values a bucket remembers for `distinct:`; past this a value counts as new
+/// (bounded memory for a bucket that leaks slower than it fills forever).
+const MAX_SEEN: usize = 65_536;
 
 /// A bucket overflow.
 #[derive(Debug, Clone, PartialEq)]
@@ -234,6 +248,17 @@ impl Scenario {
             Kind::Distinct => Some(s.distinct.as_ref().and_then(|d| get(d))?),
             _ => None,
         };
+        // CrowdSec's Uniq: a value this bucket was already poured is discarded
+        if let (Kind::Leaky | Kind::Counter, Some(field)) = (kind, &s.distinct) {
+            let value = get(field).unwrap_or("");
+            let b = self.bucket(key, time);
+            if b.seen.contains(value) {
+                return None;
+            }
+            if b.seen.len() < MAX_SEEN {
+                b.seen.insert(value.to_string());
+            }
+        }
         let overflow = match kind {
             Kind::Trigger => Some(Overflow { scenario: name, key: key.to_string(), time, count: 1, evidence: vec![evidence] }),
             Kind::Leaky => {
@@ -324,7 +349,7 @@ impl Scenario {
 }
 
 fn fresh(time: f64) -> Bucket {
-    Bucket { level: 0.0, last: time, first: time, count: 0, hll: None, evidence: Vec::new() }
+    Bucket { level: 0.0, last: time, first: time, count: 0, hll: None, seen: HashSet::new(), evidence: Vec::new() }
 }
 
 fn push_evidence(b: &mut Bucket, e: [u8; 32]) {
@@ -390,6 +415,37 @@ mod tests {
             }
         }
         assert_eq!(fired, Some((20, 21)));
+    }
+
+    #[test]
+    fn distinct_on_a_leaky_bucket_pours_each_value_once() {
+        let mut s =
+            Scenario::new(spec("type: leaky\nname: enum\ngroupby: evt.Meta.ip\ndistinct: evt.Meta.user\ncapacity: 3\nleakspeed: 10s\n"));
+        let ev = |user: &'static str| {
+            move |k: &str| match k {
+                "ip" => Some("1.1.1.1"),
+                "user" => Some(user),
+                _ => None,
+            }
+        };
+        // the same user again and again never fills the bucket
+        for t in 0..20 {
+            assert!(s.feed(t as f64 * 0.1, &ev("root"), [0; 32]).is_none());
+        }
+        assert_eq!(s.level("1.1.1.1", 2.0).map(|l| l.round()), Some(1.0));
+        assert!(s.feed(2.0, &ev("a"), [0; 32]).is_none());
+        assert!(s.feed(2.1, &ev("b"), [0; 32]).is_none());
+        assert!(s.feed(2.2, &ev("a"), [0; 32]).is_none());
+        // the fourth distinct user finds three in the bucket: overflow, and the bucket (and its memory) is gone
+        let o = s.feed(2.3, &ev("c"), [0; 32]).unwrap();
+        assert_eq!(o.count, 4);
+        assert!(s.feed(2.4, &ev("root"), [0; 32]).is_none());
+        assert_eq!(s.level("1.1.1.1", 2.4).map(|l| l.round()), Some(1.0));
+        // an event without the field counts as the value ""
+        let none = |k: &str| if k == "ip" { Some("2.2.2.2") } else { None };
+        assert!(s.feed(0.0, &none, [0; 32]).is_none());
+        assert!(s.feed(0.1, &none, [0; 32]).is_none());
+        assert_eq!(s.level("2.2.2.2", 0.1).map(|l| l.round()), Some(1.0));
     }
 
     #[test]
