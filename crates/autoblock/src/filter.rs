@@ -16,6 +16,7 @@ use std::path::Path;
 use omnitide_common::{Error, Result};
 use regex::{Regex, RegexSet, RegexSetBuilder};
 
+use crate::ascii::Twin;
 use crate::conf::{Conf, Loc};
 use crate::date::DateDetector;
 use crate::mlfid::{self, Groups, MlfCache};
@@ -94,12 +95,15 @@ pub fn resolve_tags(regex: &str, use_dns: bool) -> String {
     out
 }
 
+/// The failregex set (Unicode, ASCII twin) and each entry's (failregex, variant).
+type FailSet = (RegexSet, RegexSet, Vec<(usize, usize)>);
+
 /// One compiled Python pattern: its variants (conditional expansion) in order.
 #[derive(Debug, Clone)]
 pub struct Pattern {
     pub source: String,
     pub loc: Loc,
-    variants: Vec<Regex>,
+    variants: Vec<Twin>,
 }
 
 impl Pattern {
@@ -109,18 +113,21 @@ impl Pattern {
             pyre::translate(&resolved).map_err(|e| format!("{} (at character {} of the expanded regex)", e.problem, e.offset))?;
         let variants = variants
             .iter()
-            .map(|v| regex::RegexBuilder::new(v).size_limit(64 << 20).build().map_err(|e| format!("regex: {e}")))
+            .map(|v| {
+                regex::RegexBuilder::new(v).size_limit(64 << 20).build().map(|r| Twin::new(r, 64 << 20)).map_err(|e| format!("regex: {e}"))
+            })
             .collect::<std::result::Result<Vec<_>, _>>()?;
         Ok(Self { source: python.to_string(), loc, variants })
     }
 
     /// The captures of the first variant that matches, with that variant.
-    pub fn captures<'t>(&self, text: &'t str) -> Option<(&Regex, regex::Captures<'t>)> {
-        self.variants.iter().find_map(|r| r.captures(text).map(|c| (r, c)))
+    /// `ascii`: the text is ASCII (the ASCII twins answer the same, faster).
+    pub fn captures<'t>(&self, text: &'t str, ascii: bool) -> Option<(&Regex, regex::Captures<'t>)> {
+        self.variants.iter().map(|t| t.get(ascii)).find_map(|r| r.captures(text).map(|c| (r, c)))
     }
 
-    pub fn is_match(&self, text: &str) -> bool {
-        self.variants.iter().any(|r| r.is_match(text))
+    pub fn is_match(&self, text: &str, ascii: bool) -> bool {
+        self.variants.iter().any(|r| r.get(ascii).is_match(text))
     }
 }
 
@@ -162,7 +169,7 @@ pub struct Filter {
     /// says so in one DFA pass, where trying each variant's captures ran a
     /// backtracker per variant per line. The lowest matching index is the
     /// variant `failregex` order picks, the only one whose captures are run.
-    fail_set: Option<(RegexSet, Vec<(usize, usize)>)>,
+    fail_set: Option<FailSet>,
     /// The prefregex without its trailing `<F-CONTENT>.+</F-CONTENT>$`: the
     /// content is the rest of the line after the prefix, so the capture engine
     /// need not walk the content (measured: the prefix captures were the
@@ -170,7 +177,13 @@ pub struct Filter {
     /// character — then the full pattern's leftmost-first match has the same
     /// prefix (`.+$` accepts any non-empty rest); otherwise the full pattern runs.
     /// One entry per prefregex variant.
-    pref_fast: Vec<Option<Regex>>,
+    pref_fast: Vec<Option<Twin>>,
+    /// For a fast prefix of the shape `^(?P<mlfid>HEAD)TAIL` with no other
+    /// group and a TAIL that matches the empty string anywhere (no
+    /// assertions), `^(?:HEAD)`: leftmost-first takes HEAD's first-preference
+    /// match and TAIL cannot fail after it, so `mlfid` is exactly what this
+    /// finds — a DFA `find` instead of running the capture engine.
+    mlfid_head: Vec<Option<Twin>>,
     ignoreregex: Vec<Pattern>,
     dates: DateDetector,
     /// `<F-MLFID>` merging state, when the filter has an `mlfid` group.
@@ -283,14 +296,16 @@ impl Filter {
             .map_err(|e| Error::invalid_arg("filter", format!("{name}: datepattern: {}", e.message)))?;
         let fail_set = fail_set(&failregex);
         let prefregex = pref.into_iter().next();
-        let pref_fast = prefregex.as_ref().map(|p| p.variants.iter().map(prefix_only).collect()).unwrap_or_default();
-        let has_mlfid = prefregex.iter().chain(&failregex).flat_map(|p| &p.variants).any(|v| v.capture_names().any(|n| n == Some("mlfid")));
+        let pref_fast: Vec<Option<Twin>> = prefregex.as_ref().map(|p| p.variants.iter().map(prefix_only).collect()).unwrap_or_default();
+        let has_mlfid =
+            prefregex.iter().chain(&failregex).flat_map(|p| &p.variants).any(|v| v.uni.capture_names().any(|n| n == Some("mlfid")));
         let mlf = has_mlfid.then(MlfCache::default);
         Ok(Self {
             name: name.to_string(),
             prefregex,
             failregex,
             fail_set,
+            mlfid_head: pref_fast.iter().map(|f| f.as_ref().and_then(|t| mlfid_head(t.uni.as_str()))).collect(),
             pref_fast,
             ignoreregex,
             dates,
@@ -328,7 +343,8 @@ impl Filter {
     }
 
     fn match_text(&mut self, buf: &str, time: f64) -> LineResult {
-        if self.ignoreregex.iter().any(|r| r.is_match(buf)) {
+        let ascii = buf.is_ascii();
+        if self.ignoreregex.iter().any(|r| r.is_match(buf, ascii)) {
             return LineResult::Ignored;
         }
         // which prefregex variant matched, and how (captures only for a failure)
@@ -338,7 +354,8 @@ impl Filter {
             Some(p) => {
                 let mut content = None;
                 for (k, full) in p.variants.iter().enumerate() {
-                    if let Some(fast) = self.pref_fast.get(k).and_then(Option::as_ref) {
+                    let full = full.get(ascii);
+                    if let Some(fast) = self.pref_fast.get(k).and_then(Option::as_ref).map(|t| t.get(ascii)) {
                         if let Some(m) = fast.find(buf) {
                             if m.end() < buf.len() {
                                 prefix = Some((k, true));
@@ -362,15 +379,15 @@ impl Filter {
             None => buf,
         };
         let first = match &self.fail_set {
-            Some((set, at)) => match set.matches(content).iter().next() {
+            Some((uni, ascii_set, at)) => match (if ascii { ascii_set } else { uni }).matches(content).iter().next() {
                 Some(k) => {
                     let (i, v) = at[k];
-                    let re = &self.failregex[i].variants[v];
+                    let re = self.failregex[i].variants[v].get(ascii);
                     re.captures(content).map(|c| (i, re, c))
                 }
                 None => return LineResult::Missed,
             },
-            None => self.failregex.iter().enumerate().find_map(|(i, r)| r.captures(content).map(|(re, c)| (i, re, c))),
+            None => self.failregex.iter().enumerate().find_map(|(i, r)| r.captures(content, ascii).map(|(re, c)| (i, re, c))),
         };
         let Some((i, re, c)) = first else {
             return LineResult::Missed;
@@ -378,13 +395,18 @@ impl Filter {
         // fail2ban: the prefregex's groups (without `content`), overlaid by the failregex's
         let mut groups: Groups = Vec::new();
         if let (Some((k, fast)), Some(p)) = (prefix, &self.prefregex) {
-            if fast {
-                let r = self.pref_fast[k].as_ref().expect("fast prefix");
+            if let (true, Some(Some(head))) = (fast, self.mlfid_head.get(k)) {
+                // the prefix's only group is `mlfid` = the match of its head
+                if let Some(m) = head.get(ascii).find(buf) {
+                    groups.push(("mlfid".to_string(), Some(buf[..m.end()].to_string())));
+                }
+            } else if fast {
+                let r = self.pref_fast[k].as_ref().expect("fast prefix").get(ascii);
                 if let Some(pc) = r.captures(buf) {
                     collect(r, &pc, &mut groups);
                 }
             } else if let Some(pc) = &full_caps {
-                collect(&p.variants[k], pc, &mut groups);
+                collect(p.variants[k].get(ascii), pc, &mut groups);
             }
             groups.retain(|(n, _)| n != "content");
         }
@@ -448,27 +470,53 @@ fn alt_values(groups: &mut Groups) {
 }
 
 /// A prefregex variant without its trailing content group, when it is anchored at the start.
-fn prefix_only(v: &Regex) -> Option<Regex> {
-    let src = v.as_str();
+fn prefix_only(v: &Twin) -> Option<Twin> {
+    let src = v.uni.as_str();
     let head = ["(?P<content>.+)$", "(?P<content>(?:.)+)$", "(?P<content>.+)(?:$)"].iter().find_map(|t| src.strip_suffix(t))?;
     if !head.starts_with('^') {
         return None;
     }
-    regex::RegexBuilder::new(head).size_limit(64 << 20).build().ok()
+    regex::RegexBuilder::new(head).size_limit(64 << 20).build().ok().map(|r| Twin::new(r, 64 << 20))
+}
+
+fn mlfid_head(prefix: &str) -> Option<Twin> {
+    use regex_syntax::hir::{HirKind, Look};
+    let hir = regex_syntax::ParserBuilder::new().build().parse(prefix).ok()?;
+    if hir.properties().explicit_captures_len() != 1 {
+        return None;
+    }
+    let HirKind::Concat(parts) = hir.kind() else { return None };
+    let [start, group, tail @ ..] = parts.as_slice() else { return None };
+    if !matches!(start.kind(), HirKind::Look(Look::Start)) {
+        return None;
+    }
+    let HirKind::Capture(c) = group.kind() else { return None };
+    if c.name.as_deref() != Some("mlfid") {
+        return None;
+    }
+    let tail = regex_syntax::hir::Hir::concat(tail.to_vec());
+    if tail.properties().minimum_len() != Some(0) || !tail.properties().look_set().is_empty() {
+        return None;
+    }
+    let head = format!("^(?:{})", c.sub);
+    regex::RegexBuilder::new(&head).size_limit(64 << 20).build().ok().map(|r| Twin::new(r, 64 << 20))
 }
 
 /// The set of all failregex variants, in order, with each one's (pattern, variant); None when the set does not build (size limits).
-fn fail_set(failregex: &[Pattern]) -> Option<(RegexSet, Vec<(usize, usize)>)> {
+fn fail_set(failregex: &[Pattern]) -> Option<FailSet> {
     let mut sources = Vec::new();
+    let mut ascii = Vec::new();
     let mut at = Vec::new();
     for (i, p) in failregex.iter().enumerate() {
         for (v, re) in p.variants.iter().enumerate() {
-            sources.push(re.as_str());
+            sources.push(re.uni.as_str());
+            ascii.push(re.ascii.as_str());
             at.push((i, v));
         }
     }
     let set = RegexSetBuilder::new(&sources).size_limit(256 << 20).build().ok()?;
-    Some((set, at))
+    let ascii_set = RegexSetBuilder::new(&ascii).size_limit(256 << 20).build().unwrap_or_else(|_| set.clone());
+    Some((set, ascii_set, at))
 }
 
 /// A match's groups in the pattern's order (`None`: did not take part); a
@@ -590,14 +638,28 @@ mod tests {
             return;
         }
         let mut fast = Filter::from_file(path, &FilterOptions::default()).unwrap();
-        let sources: Vec<&str> = fast.prefregex.iter().flat_map(|p| p.variants.iter().map(|v| v.as_str())).collect();
+        let sources: Vec<&str> = fast.prefregex.iter().flat_map(|p| p.variants.iter().map(|v| v.uni.as_str())).collect();
         assert!(
-            fast.pref_fast.iter().all(Option::is_some) && fast.fail_set.is_some(),
+            fast.pref_fast.iter().all(Option::is_some) && fast.fail_set.is_some() && fast.mlfid_head.iter().all(Option::is_some),
             "the sshd filter takes both fast paths: {sources:?}"
         );
         let mut plain = Filter::from_file(path, &FilterOptions::default()).unwrap();
         plain.pref_fast = vec![];
         plain.fail_set = None;
+        // and the ASCII twins answer as the Unicode regexes do
+        let mut uni_only = Filter::from_file(path, &FilterOptions::default()).unwrap();
+        for p in uni_only.prefregex.iter_mut().chain(uni_only.failregex.iter_mut()).chain(uni_only.ignoreregex.iter_mut()) {
+            for t in &mut p.variants {
+                t.ascii = t.uni.clone();
+            }
+        }
+        for t in uni_only.pref_fast.iter_mut().chain(uni_only.mlfid_head.iter_mut()).flatten() {
+            t.ascii = t.uni.clone();
+        }
+        if let Some((uni, ascii, _)) = &mut uni_only.fail_set {
+            *ascii = uni.clone();
+        }
+        plain.mlfid_head = vec![];
         let lines = [
             "Nov 30 10:00:01 srv sshd[101]: Failed password for root from 10.0.0.1 port 22 ssh2",
             "Nov 30 10:00:02 srv sshd[102]: Failed password for invalid user bob from 10.0.0.2 port 22 ssh2",
@@ -617,10 +679,23 @@ mod tests {
             "Nov 30 10:00:14 srv kernel: [ 12.345678]: sshd[114]: Failed password for root from 10.0.0.14 port 22 ssh2",
             "Nov 30 10:00:15 srv sshd[115]: [ID 800047 auth.info] Failed password for root from 10.0.0.15 port 22 ssh2",
             "no date sshd[116]: Failed password for root from 10.0.0.16 port 22 ssh2",
+            "Nov 30 10:00:20 srv sshd[120]: Failed password for invalid user jürgen from 10.0.0.20 port 22 ssh2",
+            "Nov 30 10:00:21 hôte sshd[121]: Invalid user ß from 10.0.0.21 port 5",
             "",
         ];
         for line in lines {
-            assert_eq!(fast.match_line(line, NOW), plain.match_line(line, NOW), "{line:?}");
+            // the mlfid head finds what the prefix's captures say
+            for (head, pref) in fast.mlfid_head.iter().zip(&fast.pref_fast) {
+                let (head, pref) = (head.as_ref().unwrap(), pref.as_ref().unwrap());
+                for ascii in [false, true] {
+                    let text = line.get(15..).unwrap_or("");
+                    let by_caps = pref.get(ascii).captures(text).and_then(|c| c.name("mlfid").map(|m| m.range()));
+                    assert_eq!(head.get(ascii).find(text).map(|m| m.range()), by_caps, "{line:?}");
+                }
+            }
+            let want = plain.match_line(line, NOW);
+            assert_eq!(fast.match_line(line, NOW), want, "{line:?}");
+            assert_eq!(uni_only.match_line(line, NOW), want, "{line:?}");
         }
     }
 }

@@ -10,6 +10,7 @@
 //! - [`engine`]: batch APIs for log lines and packed structured events.
 
 pub mod allow;
+pub mod ascii;
 pub mod conf;
 pub mod date;
 pub mod engine;
