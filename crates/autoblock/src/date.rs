@@ -55,6 +55,8 @@ pub struct DateDetector {
     last_hit: usize,
     /// template 0 is the built-in syslog one (the hand-written reader applies)
     syslog_first: bool,
+    /// (reference, its year): a batch uses one reference time
+    year_cache: std::cell::Cell<(f64, i64)>,
 }
 
 /// The fields of a date as the templates capture them.
@@ -147,14 +149,24 @@ impl DateDetector {
             vec![compile("datepattern", &strptime_to_regex(rest)?, anchored)?]
         };
         let syslog_first = rest.is_empty();
-        Ok(Self { templates, last_hit: 0, syslog_first })
+        Ok(Self { templates, last_hit: 0, syslog_first, year_cache: std::cell::Cell::new((f64::NAN, 0)) })
+    }
+
+    fn year(&self, reference: f64) -> i64 {
+        let (r, y) = self.year_cache.get();
+        if r == reference {
+            return y;
+        }
+        let y = year_of(reference);
+        self.year_cache.set((reference, y));
+        y
     }
 
     /// Finds the date in `line`; `reference` (Unix s) supplies a missing year.
     pub fn find(&mut self, line: &str, reference: f64) -> Option<Found> {
         if self.syslog_first && self.last_hit == 0 {
             if let Some((parts, end)) = syslog_at_start(line.as_bytes()) {
-                if let Some(t) = to_time(&parts, reference) {
+                if let Some(t) = to_time(&parts, reference, self.year(reference)) {
                     return Some(Found { time: t, start: 0, end });
                 }
             }
@@ -163,7 +175,7 @@ impl DateDetector {
         for k in 0..n {
             let i = (self.last_hit + k) % n;
             if let Some(c) = self.templates[i].re.captures(line) {
-                if let Some(t) = to_time(&parts_of(&c), reference) {
+                if let Some(t) = to_time(&parts_of(&c), reference, self.year(reference)) {
                     self.last_hit = i;
                     let m = c.get(0).unwrap();
                     let start = m.start() + (m.as_str().len() - m.as_str().trim_start().len());
@@ -270,7 +282,7 @@ fn syslog_at_start(b: &[u8]) -> Option<(Parts<'_>, usize)> {
     Some((parts, i))
 }
 
-fn to_time(c: &Parts, reference: f64) -> Option<f64> {
+fn to_time(c: &Parts, reference: f64, ref_year: i64) -> Option<f64> {
     if let Some(e) = c.epoch {
         let frac = c.frac.map(|f| format!("0.{f}").parse::<f64>().unwrap_or(0.0)).unwrap_or(0.0);
         return Some(e as f64 + frac);
@@ -302,7 +314,7 @@ fn to_time(c: &Parts, reference: f64) -> Option<f64> {
     if let Some(y) = c.year2 {
         return Some(secs(2000 + y));
     }
-    let y = year_of(reference);
+    let y = ref_year;
     let t = secs(y);
     // fail2ban: more than a day ahead of now (timezone slack) is last year's
     Some(if t > reference + 86400.0 { secs(y - 1) } else { t })

@@ -160,6 +160,15 @@ pub struct Engine {
     pub stats: Stats,
 }
 
+/// `String::from_utf8_lossy`, with the (vectorised) validity check first: log
+/// lines are nearly always valid, and walking them chunk by chunk cost more.
+fn utf8_lossy(b: &[u8]) -> std::borrow::Cow<'_, str> {
+    match std::str::from_utf8(b) {
+        Ok(s) => std::borrow::Cow::Borrowed(s),
+        Err(_) => String::from_utf8_lossy(b),
+    }
+}
+
 fn hex32(b: &[u8; 32]) -> String {
     let mut s = String::with_capacity(64);
     for x in b {
@@ -263,7 +272,7 @@ impl Engine {
             } else {
                 raw
             };
-            let line = String::from_utf8_lossy(clipped);
+            let line = utf8_lossy(clipped);
             // the evidence hash, only for lines that are failures (most are not)
             let mut hashed: Option<[u8; 32]> = None;
             for k in 0..self.jails.len() {
@@ -455,7 +464,9 @@ impl Engine {
     }
 
     /// What `jail`'s filter makes of each line, without touching jail state
-    /// (the `fail2ban-regex` view: line number, failure ID, time, fields).
+    /// (the `fail2ban-regex` view: line number, failure ID, time, fields). The
+    /// filter's own state carries on as in a fail2ban filter: the date template
+    /// tried first and the `<F-MLFID>` connections it is merging.
     pub fn match_lines(&mut self, bytes: &[u8], jail: &str, now: f64) -> Result<Vec<LineMatch>> {
         let j = self
             .jails
@@ -468,7 +479,7 @@ impl Engine {
             if raw.is_empty() {
                 continue;
             }
-            let line = String::from_utf8_lossy(&raw[..raw.len().min(MAX_LINE)]);
+            let line = utf8_lossy(&raw[..raw.len().min(MAX_LINE)]);
             let (kind, failure) = match j.filter.match_line(&line, now) {
                 LineResult::Failure(f) => (if f.nofail { "nofail" } else { "failure" }, Some(f)),
                 LineResult::Ignored => ("ignored", None),
