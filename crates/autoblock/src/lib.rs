@@ -2,7 +2,9 @@
 //!
 //! - [`filter`]: fail2ban filter files read unchanged ([`conf`] for the INI
 //!   dialect, [`date`] for date detection) and compiled by [`pyre`] to the
-//!   linear-time `regex` crate — never a backtracking engine;
+//!   linear-time `regex` crate — never a backtracking engine; [`mlfid`] merges
+//!   one connection's lines as fail2ban does, [`ascii`] gives ASCII lines
+//!   smaller automata with the same answers;
 //! - [`jail`]: fail2ban's jail semantics (maxretry, findtime, bantime, increment);
 //! - [`scenario`]: CrowdSec-shaped leaky-bucket scenarios from YAML, with
 //!   [`expr`] filters and HyperLogLog distinct counts;
