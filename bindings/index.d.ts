@@ -317,6 +317,28 @@ export declare class PipelineIntervalJoin {
   get buffered(): number
 }
 
+/**
+ * A hash join's build side, built once from the right key column and probed
+ * per left batch (left indices relative to the batch).
+ */
+export declare class PipelineJoinTable {
+  constructor(right: Float64Array)
+  probeU32(left: Uint32Array, kind: string): PipelineJoinPairs
+  probeF64(left: Float64Array, kind: string): PipelineJoinPairs
+  get rows(): number
+}
+
+/** Group keys to dense ids, one call per batch (see `omnitide_pipeline::keys`). */
+export declare class PipelineKeyDictionary {
+  constructor()
+  /** Writes the ids of `keys` into `out`; returns the keys first seen, in id order. */
+  encodeU32(keys: Uint32Array, out: Uint32Array): Float64Array
+  encodeF64(keys: Float64Array, out: Uint32Array): Float64Array
+  /** An id for a key the caller encodes itself (strings, composite keys). */
+  reserve(): number
+  get size(): number
+}
+
 export declare class PipelineWindow {
   /** `spec` is JSON: `{ window, maxOutOfOrderness, allowedLateness, latePolicy, aggregates, columns }`. */
   constructor(spec: string)
@@ -701,6 +723,9 @@ export declare function ledgerVerifyCheckpoint(text: string, publicKey: Uint8Arr
 export declare function ledgerVerifyConsistency(hash: string | undefined | null, oldSize: number, newSize: number, oldRoot: Uint8Array, newRoot: Uint8Array, proof: Uint8Array): LedgerVerdict
 
 export declare function ledgerVerifyInclusion(hash: string | undefined | null, leafHash: Uint8Array, index: number, treeSize: number, proof: Uint8Array, rootHash: Uint8Array): LedgerVerdict
+
+/** Index of the first non-finite value of a number column, or -1 (the columnar source's schema check). */
+export declare function pipelineFirstNonFinite(values: Float64Array): number
 
 /** Batch hash join of two key columns (numbers, or ids of one shared dictionary). */
 export declare function pipelineHashJoin(left: Float64Array, right: Float64Array, kind: string): PipelineJoinPairs
