@@ -454,9 +454,11 @@ class JoinOp extends Base {
   colSides: [ColumnBatch[], ColumnBatch[]] = [[], []];
   /** Set when the right side has ended with number keys: left batches are then probed one by one. */
   build: JoinBuild | null = null;
+  /** While the buffered left batches are probed, new ones queue behind them (output stays in left order). */
+  draining = false;
 
   override async push(port: number, batch: Rec[] | ColumnBatch) {
-    if (port === 0 && this.build) return this.probe(batch);
+    if (port === 0 && this.build && !this.draining) return this.probe(batch);
     if (batch instanceof ColumnBatch && this.sides[port].length === 0) this.colSides[port].push(batch);
     else {
       for (const b of this.colSides[port].splice(0)) await this.take(port, b.toRows());
@@ -491,10 +493,17 @@ class JoinOp extends Base {
     this.build = { table, right, rows: fromRows ? this.sides[1] : null };
     this.sides[1] = [];
     this.colSides[1] = [];
-    const pending: (Rec[] | ColumnBatch)[] = this.colSides[0].splice(0);
-    if (this.sides[0].length > 0) pending.push(this.sides[0]);
-    this.sides[0] = [];
-    for (const b of pending) await this.probe(b);
+    this.draining = true;
+    try {
+      while (this.colSides[0].length > 0 || this.sides[0].length > 0) {
+        const pending: (Rec[] | ColumnBatch)[] = this.colSides[0].splice(0);
+        if (this.sides[0].length > 0) pending.push(this.sides[0]);
+        this.sides[0] = [];
+        for (const b of pending) await this.probe(b);
+      }
+    } finally {
+      this.draining = false;
+    }
   }
 
   /**
