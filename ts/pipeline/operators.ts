@@ -298,6 +298,8 @@ class AggregateOp extends Base {
   w: PipelineWindow;
   spec: string;
   keys = new GroupKeys();
+  zeros = new Float64Array(0);
+  keyBuf = new Uint32Array(0);
   columns: string[];
   distinctCols: boolean[];
   names: string[];
@@ -327,16 +329,22 @@ class AggregateOp extends Base {
     const n = this.node as Extract<PipelineNode, { op: 'aggregate' }>;
     if (n.key.length !== 1) return this.take(port, batch.toRows());
     const len = batch.length;
-    const keys = new Uint32Array(len);
+    // The ids are read by the native push and not kept: one buffer serves every batch.
+    if (this.keyBuf.length < len) this.keyBuf = new Uint32Array(len);
+    const keys = this.keyBuf.subarray(0, len);
     this.keys.encode((batch.columns[n.key[0]] ?? new Array(len)) as ArrayLike<unknown>, keys);
     const tf = n.options?.time;
     const tc = tf === undefined ? undefined : batch.columns[tf];
     // No time field (a batch group-by): zeros, without a callback per row.
     let times: Float64Array;
     if (tc instanceof Float64Array) times = tc;
-    else {
+    else if (tc === undefined) {
+      // The native side only reads the times: one zero column serves every batch.
+      if (this.zeros.length < len) this.zeros = new Float64Array(len);
+      times = this.zeros.subarray(0, len);
+    } else {
       times = new Float64Array(len);
-      if (tc !== undefined) for (let i = 0; i < len; i++) times[i] = timeMs((tc as ArrayLike<unknown>)[i]);
+      for (let i = 0; i < len; i++) times[i] = timeMs((tc as ArrayLike<unknown>)[i]);
     }
     const width = this.columns.length;
     let values: Float64Array;
