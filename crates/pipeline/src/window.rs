@@ -144,7 +144,7 @@ pub struct WindowedAggregator {
     watermark: f64,
     /// Fx hashing: keys are dictionary ids and window starts, not attacker-chosen
     /// strings, and SipHash was the largest cost per record.
-    windows: HashMap<(u32, u64), WinState, FxBuildHasher>,
+    windows: KeyedWindows,
     /// Global windows (batch group-by) of keys below GLOBAL_DENSE_KEYS, indexed
     /// by key: dictionary ids are dense, and a hash probe per row was most of
     /// a group-by's time. Larger keys stay in `windows`.
@@ -156,7 +156,7 @@ pub struct WindowedAggregator {
 impl WindowedAggregator {
     pub fn new(cfg: WindowConfig) -> Result<Self, Error> {
         cfg.validate()?;
-        Ok(Self { cfg, watermark: f64::NEG_INFINITY, windows: HashMap::default(), globals: Vec::new(), sessions: HashMap::new() })
+        Ok(Self { cfg, watermark: f64::NEG_INFINITY, windows: KeyedWindows::default(), globals: Vec::new(), sessions: HashMap::new() })
     }
 
     pub fn from_json(spec: &str) -> Result<Self, Error> {
@@ -169,7 +169,7 @@ impl WindowedAggregator {
     }
 
     pub fn open_windows(&self) -> usize {
-        self.windows.len() + self.globals.iter().flatten().count() + self.sessions.values().map(Vec::len).sum::<usize>()
+        self.windows.wins.len() + self.globals.iter().flatten().count() + self.sessions.values().map(Vec::len).sum::<usize>()
     }
 
     fn fresh(&self, key: u32, start: f64, end: f64) -> WinState {
@@ -390,7 +390,7 @@ impl WindowedAggregator {
 
     fn add_to(&mut self, key: u32, start: f64, end: f64, row: &[f64]) -> &mut WinState {
         let aggregates = &self.cfg.aggregates;
-        let w = self.windows.entry((key, start.to_bits())).or_insert_with(|| WinState {
+        let w = self.windows.get_or_insert(key, start, || WinState {
             key,
             start,
             end,
@@ -463,14 +463,14 @@ impl WindowedAggregator {
         let cfg = &self.cfg;
         let mut rows: Vec<(f64, u32, f64, usize)> = Vec::new();
         let mut scratch = Emitted::default();
-        for w in self.windows.values_mut().chain(self.globals.iter_mut().flatten()) {
+        for w in self.windows.wins.iter_mut().chain(self.globals.iter_mut().flatten()) {
             if fire_now(w) {
                 Self::emit(cfg, w, &mut scratch);
             }
         }
         // A fired window is dropped once no record can reach it any more (global windows at +inf).
         let spent = |w: &WinState| w.fired && wm >= w.end + lateness;
-        self.windows.retain(|_, w| !spent(w));
+        self.windows.retain(|w| !spent(w));
         for slot in self.globals.iter_mut() {
             if slot.as_ref().is_some_and(spent) {
                 *slot = None;
@@ -506,7 +506,8 @@ impl WindowedAggregator {
         // The spec travels as JSON (its tagged enums need a self-describing format).
         let spec = serde_json::to_string(&self.cfg).map_err(|e| Error::new(code::INTERNAL, format!("window snapshot: {e}")))?;
         // Global windows travel in the map, so a checkpoint does not depend on where they are kept.
-        let mut windows = self.windows.clone();
+        let mut windows: HashMap<(u32, u64), WinState, FxBuildHasher> =
+            self.windows.wins.iter().map(|w| ((w.key, w.start.to_bits()), w.clone())).collect();
         for w in self.globals.iter().flatten() {
             windows.insert((w.key, w.start.to_bits()), w.clone());
         }
@@ -525,23 +526,84 @@ impl WindowedAggregator {
         if then != want.cfg {
             return Err(Error::new(code::INVALID_ARGUMENT, "snapshot: taken with a different window spec"));
         }
-        let mut restored = Self { watermark, windows, sessions, ..want };
+        let mut windows = windows;
+        let mut restored = Self { watermark, windows: KeyedWindows::default(), sessions, ..want };
         let global = matches!(restored.cfg.window, WindowKind::Global);
-        let dense: Vec<(u32, u64)> = restored
-            .windows
+        let dense: Vec<(u32, u64)> = windows
             .keys()
             .filter(|_| global)
             .filter(|(k, s)| (*k as usize) < GLOBAL_DENSE_KEYS && *s == f64::MIN.to_bits())
             .copied()
             .collect();
         for id in dense {
-            let w = restored.windows.remove(&id).expect("key listed above");
+            let w = windows.remove(&id).expect("key listed above");
             let k = w.key as usize;
             if k >= restored.globals.len() {
                 restored.globals.resize_with(k + 1, || None);
             }
             restored.globals[k] = Some(w);
         }
+        for w in windows.into_values() {
+            let (key, start) = (w.key, w.start);
+            restored.windows.get_or_insert(key, start, || w);
+        }
         Ok(restored)
+    }
+}
+
+/// Start bits of an empty `recent` slot: a NaN, never a window start.
+const NO_START: u64 = u64::MAX;
+/// Keys below this get a `recent` slot (16 bytes each, grown to the largest key seen).
+const RECENT_KEYS: usize = 1 << 20;
+
+/// The open keyed windows: states in a vector, found by (key, start bits)
+/// through an Fx hash map (keys are dictionary ids and window starts, not
+/// attacker-chosen strings, and SipHash was the largest cost per record),
+/// with a per-key "last window used" slot in front of it: consecutive records
+/// of a key nearly always land in the same tumbling window, and the slot
+/// check is a fraction of a hash probe, which was most of the per-record time.
+#[derive(Debug, Default, Clone)]
+struct KeyedWindows {
+    wins: Vec<WinState>,
+    index: HashMap<(u32, u64), u32, FxBuildHasher>,
+    /// By key: (start bits, index in `wins`) of the window that key used last.
+    recent: Vec<(u64, u32)>,
+}
+
+impl KeyedWindows {
+    fn get_or_insert(&mut self, key: u32, start: f64, fresh: impl FnOnce() -> WinState) -> &mut WinState {
+        let (bits, k) = (start.to_bits(), key as usize);
+        if let Some(&(b, i)) = self.recent.get(k) {
+            if b == bits {
+                return &mut self.wins[i as usize];
+            }
+        }
+        let wins = &mut self.wins;
+        let i = *self.index.entry((key, bits)).or_insert_with(|| {
+            wins.push(fresh());
+            (wins.len() - 1) as u32
+        });
+        if k < RECENT_KEYS {
+            if k >= self.recent.len() {
+                let want = (k + 1).max(self.recent.len() * 2).min(RECENT_KEYS);
+                self.recent.resize(want, (NO_START, 0));
+            }
+            self.recent[k] = (bits, i);
+        }
+        &mut self.wins[i as usize]
+    }
+
+    /// Keeps the windows `keep` accepts; indices change, so the map is rebuilt and the slots emptied.
+    fn retain(&mut self, keep: impl Fn(&WinState) -> bool) {
+        let before = self.wins.len();
+        self.wins.retain(keep);
+        if self.wins.len() == before {
+            return;
+        }
+        self.index.clear();
+        for (i, w) in self.wins.iter().enumerate() {
+            self.index.insert((w.key, w.start.to_bits()), i as u32);
+        }
+        self.recent.fill((NO_START, 0));
     }
 }

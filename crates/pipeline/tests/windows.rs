@@ -278,7 +278,7 @@ fn columnar_group_by_path_equals_the_row_path() {
     let n = 5000;
     let keys: Vec<u32> = (0..n).map(|_| (r.next() % 40) as u32).collect();
     let vals: Vec<f64> =
-        (0..2 * n).map(|i| if r.next() % 17 == 0 { f64::NAN } else { (r.next() % 1000) as f64 / 7.0 - (i % 3) as f64 }).collect();
+        (0..2 * n).map(|i| if r.next().is_multiple_of(17) { f64::NAN } else { (r.next() % 1000) as f64 / 7.0 - (i % 3) as f64 }).collect();
     let kinds =
         [AggKind::Count, AggKind::Sum, AggKind::Min, AggKind::Max, AggKind::Mean, AggKind::Variance, AggKind::Distinct, AggKind::Quantile];
     let aggregates: Vec<AggSpec> = kinds.iter().enumerate().map(|(i, &kind)| AggSpec { kind, column: i % 2, q: 0.5 }).collect();
