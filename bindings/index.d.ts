@@ -727,6 +727,15 @@ export declare function ledgerVerifyInclusion(hash: string | undefined | null, l
 /** Index of the first non-finite value of a number column, or -1 (the columnar source's schema check). */
 export declare function pipelineFirstNonFinite(values: Float64Array): number
 
+/**
+ * `src[index[i]]` for every i (a join's gather of a Float64 column); an index out of range reads NaN.
+ * Native: the JS loop was a fifth of a 10M-row join.
+ */
+export declare function pipelineGatherF64(src: Float64Array, index: Uint32Array): Float64Array
+
+/** As `pipelineGatherF64` for Uint32 columns; an index out of range reads 0. */
+export declare function pipelineGatherU32(src: Uint32Array, index: Uint32Array): Uint32Array
+
 /** Batch hash join of two key columns (numbers, or ids of one shared dictionary). */
 export declare function pipelineHashJoin(left: Float64Array, right: Float64Array, kind: string): PipelineJoinPairs
 

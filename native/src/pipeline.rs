@@ -210,6 +210,19 @@ impl PipelineJoinTable {
     }
 }
 
+/// `src[index[i]]` for every i (a join's gather of a Float64 column); an index out of range reads NaN.
+/// Native: the JS loop was a fifth of a 10M-row join.
+#[napi]
+pub fn pipeline_gather_f64(src: &[f64], index: &[u32]) -> Float64Array {
+    Float64Array::new(index.iter().map(|&i| src.get(i as usize).copied().unwrap_or(f64::NAN)).collect())
+}
+
+/// As `pipelineGatherF64` for Uint32 columns; an index out of range reads 0.
+#[napi]
+pub fn pipeline_gather_u32(src: &[u32], index: &[u32]) -> Uint32Array {
+    Uint32Array::new(index.iter().map(|&i| src.get(i as usize).copied().unwrap_or(0)).collect())
+}
+
 /// Index of the first non-finite value of a number column, or -1 (the columnar source's schema check).
 #[napi]
 pub fn pipeline_first_non_finite(values: &[f64]) -> i64 {
