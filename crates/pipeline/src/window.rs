@@ -235,12 +235,17 @@ impl WindowedAggregator {
         if slots > self.globals.len() {
             self.globals.resize_with(slots, || None);
         }
-        for &k in keys {
-            if self.globals[k as usize].is_none() {
-                self.globals[k as usize] = Some(self.fresh(k, f64::MIN, f64::MAX));
+        // Rows per key: the count aggregate, and which keys need a fresh state (checked per key, not per row).
+        let mut rows = vec![0u64; slots];
+        keys.iter().for_each(|&k| rows[k as usize] += 1);
+        for (k, &r) in rows.iter().enumerate() {
+            if r > 0 && self.globals[k].is_none() {
+                self.globals[k] = Some(self.fresh(k as u32, f64::MIN, f64::MAX));
             }
         }
         let width = self.cfg.columns.max(1);
+        // (non-NaN count, sum) per key of a value column, computed once for every sum/mean of that column.
+        let mut sums: Vec<Option<(Vec<u64>, Vec<f64>)>> = vec![None; width];
         let globals = &mut self.globals;
         /// Folds a batch's per-key partial into accumulator `a` of every present key.
         fn each(globals: &mut [Option<WinState>], slots: usize, a: usize, f: &mut dyn FnMut(usize, &mut Acc)) {
@@ -254,23 +259,24 @@ impl WindowedAggregator {
             let column = || values.iter().skip(spec.column).step_by(width);
             match spec.kind {
                 AggKind::Count => {
-                    let mut n = vec![0u64; slots];
-                    keys.iter().for_each(|&k| n[k as usize] += 1);
                     each(globals, slots, a, &mut |k, acc| {
                         if let Acc::Count(c) = acc {
-                            *c += n[k];
+                            *c += rows[k];
                         }
                     });
                 }
                 AggKind::Sum | AggKind::Mean => {
-                    let (mut n, mut sum) = (vec![0u64; slots], vec![0.0f64; slots]);
-                    for (&k, v) in keys.iter().zip(column()) {
-                        // NaN (missing) is skipped, as Acc::add does.
-                        if !v.is_nan() {
-                            n[k as usize] += 1;
-                            sum[k as usize] += v;
+                    let (n, sum) = sums[spec.column].get_or_insert_with(|| {
+                        let (mut n, mut sum) = (vec![0u64; slots], vec![0.0f64; slots]);
+                        for (&k, v) in keys.iter().zip(column()) {
+                            // NaN (missing) is skipped, as Acc::add does.
+                            if !v.is_nan() {
+                                n[k as usize] += 1;
+                                sum[k as usize] += v;
+                            }
                         }
-                    }
+                        (n, sum)
+                    });
                     each(globals, slots, a, &mut |k, acc| match acc {
                         Acc::Sum(s) => *s += sum[k],
                         Acc::Moments(count, mean, _) if n[k] > 0 => {
