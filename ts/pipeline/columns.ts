@@ -15,10 +15,11 @@ export class ColumnBatch {
     readonly columns: Readonly<Record<string, Column>>,
   ) {}
 
-  /** Rows where `mask[i]` is non-zero, as a new batch. */
+  /** Rows where `mask[i]` is non-zero, as a new batch (this one when every row is kept). */
   select(mask: ArrayLike<number | boolean>): ColumnBatch {
     let n = 0;
     for (let i = 0; i < this.length; i++) if (mask[i]) n++;
+    if (n === this.length) return this;
     const out: Record<string, Column> = {};
     for (const [k, col] of Object.entries(this.columns)) {
       const dst: Column = Array.isArray(col) ? new Array(n) : new (col.constructor as new (n: number) => Exclude<Column, unknown[]>)(n);
