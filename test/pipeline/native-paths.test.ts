@@ -118,7 +118,10 @@ describe('join table probed per left batch', () => {
     for (const kind of kinds) {
       const want = reference(rows, dims, kind);
       expect(want.length).toBeGreaterThan(100);
-      expect(await join({ user: users, amount }, dims, kind, 97)).toEqual(want);
+      const got = await join({ user: users, amount }, dims, kind, 97);
+      expect(got).toEqual(want);
+      // Field order too: right fields first, as `{ ...right, ...left }` orders them.
+      expect(Object.keys(got[0])).toEqual(Object.keys(want[0]));
       expect(await join({ user: Float64Array.from(users), amount }, dims, kind, 128)).toEqual(want);
       expect(await join(rows, dims, kind, 101)).toEqual(want);
     }

@@ -10,7 +10,7 @@ import { native, type PipelineWindow, type PipelineIntervalJoin, type PipelineJo
 import type { DeadLetter } from './dead-letter.js';
 import type { PipelineNode } from './ir.js';
 import { SinkRecordError, type Sink } from './sinks.js';
-import { ColumnBatch, rowsOf } from './columns.js';
+import { ColumnBatch, rowsOf, type Column } from './columns.js';
 import { partitionOf } from './partition.js';
 import { GroupKeys } from './group-keys.js';
 
@@ -454,6 +454,8 @@ interface JoinBuild {
   right: ColumnBatch;
   /** Right rows (row output), made on first need. */
   rows: Rec[] | null;
+  /** The right columns a left batch with these column names does not override. */
+  rightOnly?: { names: string; batch: ColumnBatch };
 }
 
 class JoinOp extends Base {
@@ -514,6 +516,17 @@ class JoinOp extends Base {
     }
   }
 
+  /** The right side's columns the left batch does not have: a left column wins a name clash, so gathering the right one would be wasted. */
+  rightOnly(left: ColumnBatch): ColumnBatch {
+    const b = this.build!;
+    const names = Object.keys(left.columns).join('\0');
+    if (b.rightOnly?.names !== names) {
+      const cols = Object.fromEntries(Object.entries(b.right.columns).filter(([k]) => !(k in left.columns)));
+      b.rightOnly = { names, batch: new ColumnBatch(b.right.length, cols) };
+    }
+    return b.rightOnly.batch;
+  }
+
   /**
    * One left batch against the join table. A columnar batch with a typed key
    * column (inner/anti) stays columnar: the output gathers the columns of both
@@ -530,7 +543,13 @@ class JoinOp extends Base {
         const li = pairs.left.subarray(s, s + bs);
         const l = batch.gather(li);
         if (n.kind === 'anti') await this.out(l);
-        else await this.out(new ColumnBatch(li.length, { ...b.right.gather(pairs.right.subarray(s, s + bs)).columns, ...l.columns }));
+        else {
+          const r = this.rightOnly(batch).gather(pairs.right.subarray(s, s + bs)).columns;
+          // Column order as `{ ...right, ...left }` gives it: right names first, a clash takes the left values.
+          const cols: Record<string, Column> = {};
+          for (const k of Object.keys(b.right.columns)) cols[k] = k in l.columns ? l.columns[k] : r[k];
+          await this.out(new ColumnBatch(li.length, Object.assign(cols, l.columns)));
+        }
       }
       return;
     }
