@@ -291,6 +291,9 @@ function distinctValue(v: unknown): number {
   return TWO_52 + (h1 >>> 0) * 2 ** 20 + ((h2 >>> 0) & 0xfffff);
 }
 
+/** The times of rows without an event time field: the native window takes an empty column as all zeros. */
+const NO_TIMES = new Float64Array(0);
+
 /** Marks a window that covers all input (a batch group-by). */
 const GLOBAL_START = -Number.MAX_VALUE;
 
@@ -298,7 +301,6 @@ class AggregateOp extends Base {
   w: PipelineWindow;
   spec: string;
   keys = new GroupKeys();
-  zeros = new Float64Array(0);
   keyBuf = new Uint32Array(0);
   columns: string[];
   distinctCols: boolean[];
@@ -339,9 +341,8 @@ class AggregateOp extends Base {
     let times: Float64Array;
     if (tc instanceof Float64Array) times = tc;
     else if (tc === undefined) {
-      // The native side only reads the times: one zero column serves every batch.
-      if (this.zeros.length < len) this.zeros = new Float64Array(len);
-      times = this.zeros.subarray(0, len);
+      // No time field: an empty column tells the native side every row is at time 0 (no column to scan).
+      times = NO_TIMES;
     } else {
       times = new Float64Array(len);
       for (let i = 0; i < len; i++) times[i] = timeMs((tc as ArrayLike<unknown>)[i]);
@@ -365,7 +366,7 @@ class AggregateOp extends Base {
       const mask = new Uint8Array(len);
       for (const r of o.deadRows) mask[r] = 1;
       const rows = batch.select(mask).toRows();
-      rows.forEach((r, j) => this.ctx.dead({ stage: n.id, record: r, reason: o.deadReasons[j] === 1 ? `event time in field '${tf}' is missing or absurd` : `late: every window of event time ${times[o.deadRows[j]]} closed (watermark passed end + allowedLateness ${n.options?.allowedLateness ?? 0} ms)` }));
+      rows.forEach((r, j) => this.ctx.dead({ stage: n.id, record: r, reason: o.deadReasons[j] === 1 ? `event time in field '${tf}' is missing or absurd` : `late: every window of event time ${times[o.deadRows[j]] ?? 0} closed (watermark passed end + allowedLateness ${n.options?.allowedLateness ?? 0} ms)` }));
     }
     await this.emitWindows(o);
   }

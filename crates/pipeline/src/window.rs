@@ -178,9 +178,11 @@ impl WindowedAggregator {
     }
 
     /// Adds a batch. `values` is row-major with `columns` values per row.
+    /// `times` may be empty for rows without an event time (a batch group-by): all at time 0.
     pub fn push(&mut self, keys: &[u32], times: &[f64], values: &[f64]) -> Result<PushOutcome, Error> {
         let n = keys.len();
-        if times.len() != n {
+        let untimed = times.is_empty();
+        if !untimed && times.len() != n {
             return Err(Error::new(code::INVALID_ARGUMENT, format!("times: length {} differs from keys' {n}", times.len())));
         }
         let width = self.cfg.columns;
@@ -188,9 +190,16 @@ impl WindowedAggregator {
             return Err(Error::new(code::INVALID_ARGUMENT, format!("values: length {} is not {n} rows x {width} columns", values.len())));
         }
         let mut out = PushOutcome::default();
-        if self.push_global_columns(keys, times, values) {
+        if self.push_global_columns(keys, (!untimed).then_some(times), values) {
             return Ok(out);
         }
+        let zeros;
+        let times = if untimed {
+            zeros = vec![0.0; n];
+            &zeros[..]
+        } else {
+            times
+        };
         for i in 0..n {
             let t = times[i];
             if !(t.is_finite() && (0.0..=MAX_TIME).contains(&t)) {
@@ -220,14 +229,14 @@ impl WindowedAggregator {
     /// batch: a third of the per-row path's time. Sketches and variance still
     /// add value by value. False (nothing done) when the batch does not
     /// qualify; the row-at-a-time path then runs.
-    fn push_global_columns(&mut self, keys: &[u32], times: &[f64], values: &[f64]) -> bool {
+    fn push_global_columns(&mut self, keys: &[u32], times: Option<&[f64]>, values: &[f64]) -> bool {
         if self.cfg.window != WindowKind::Global || keys.is_empty() {
             return false;
         }
         let max_key = keys.iter().copied().max().unwrap_or(0) as usize;
         if max_key >= GLOBAL_DENSE_KEYS
             || max_key > 4 * keys.len() + 64
-            || !times.iter().all(|t| t.is_finite() && (0.0..=MAX_TIME).contains(t))
+            || !times.is_none_or(|ts| ts.iter().all(|t| t.is_finite() && (0.0..=MAX_TIME).contains(t)))
         {
             return false;
         }
@@ -310,7 +319,7 @@ impl WindowedAggregator {
                 }
             }
         }
-        if let Some(t) = times.iter().copied().reduce(f64::max) {
+        if let Some(t) = times.map_or(Some(0.0), |ts| ts.iter().copied().reduce(f64::max)) {
             let wm = t - self.cfg.max_out_of_orderness;
             if wm > self.watermark {
                 self.watermark = wm;

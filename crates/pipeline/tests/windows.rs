@@ -332,3 +332,33 @@ fn columnar_group_by_path_equals_the_row_path() {
         assert!((v[4] - c0.iter().sum::<f64>() / c0.len() as f64).abs() < 1e-9);
     }
 }
+
+/// Empty `times` (rows without an event time) equals explicit zeros, on the
+/// columnar group-by path and on the row path (a key above the dense table).
+#[test]
+fn empty_times_mean_time_zero() {
+    let (k, _, v) = events(3000, 13);
+    let c = cfg(WindowKind::Global, LatePolicy::DeadLetter);
+    let spec = serde_json::to_string(&c).unwrap();
+    for sparse in [false, true] {
+        let keys: Vec<u32> = k.iter().enumerate().map(|(i, &x)| if sparse && i % 5 == 0 { 3_000_000_000 } else { x }).collect();
+        let run = |untimed: bool| {
+            let mut a = WindowedAggregator::from_json(&spec).unwrap();
+            for at in (0..keys.len()).step_by(500) {
+                let end = (at + 500).min(keys.len());
+                let zeros = vec![0.0; end - at];
+                let o = a.push(&keys[at..end], if untimed { &[] } else { &zeros }, &v[at..end]).unwrap();
+                assert!(o.dead_rows.is_empty());
+            }
+            (a.watermark(), a.advance_watermark(f64::INFINITY))
+        };
+        let (wm_a, a) = run(true);
+        let (wm_b, b) = run(false);
+        assert_eq!(wm_a, wm_b);
+        assert_eq!(a, b, "sparse {sparse}");
+        assert!(!a.keys.is_empty());
+    }
+    // A wrong non-empty length is still an error naming `times`.
+    let mut a = WindowedAggregator::from_json(&spec).unwrap();
+    assert!(a.push(&[1, 2], &[0.0], &[1.0, 2.0]).unwrap_err().to_string().contains("times"));
+}
