@@ -42,6 +42,25 @@ pub fn parse_json(arg: &str, bytes: &[u8]) -> Result<Value> {
 
 /// `{signer, subject: [{name, digest}], predicateType, predicate?, expiresAt?, issuedAt?}`
 pub fn issue_request(v: &Value, path: &str) -> Result<IssueRequest> {
+    let predicate = v.get("predicate").cloned();
+    issue_request_with(v, path, predicate)
+}
+
+/// A JSON array of issue requests (`requests[i]` in errors), each predicate
+/// moved out of the parsed tree rather than copied.
+pub fn issue_requests(json: &[u8]) -> Result<Vec<IssueRequest>> {
+    let v = parse_json("requests", json)?;
+    let Value::Array(arr) = v else { return Err(bad("requests", "expected an array")) };
+    arr.into_iter()
+        .enumerate()
+        .map(|(i, mut r)| {
+            let predicate = r.as_object_mut().and_then(|m| m.remove("predicate"));
+            issue_request_with(&r, &format!("requests[{i}]"), predicate)
+        })
+        .collect()
+}
+
+fn issue_request_with(v: &Value, path: &str, predicate: Option<Value>) -> Result<IssueRequest> {
     let m = obj(v, path)?;
     let subj = m.get("subject").and_then(Value::as_array).ok_or_else(|| bad(&format!("{path}.subject"), "expected an array"))?;
     let mut subjects = Vec::with_capacity(subj.len());
@@ -64,7 +83,7 @@ pub fn issue_request(v: &Value, path: &str) -> Result<IssueRequest> {
         signer: string(m, "signer", path)?,
         subjects,
         predicate_type: string(m, "predicateType", path)?,
-        predicate: m.get("predicate").cloned().unwrap_or(json!({})),
+        predicate: predicate.unwrap_or(json!({})),
         expires_at: opt_i64(m, "expiresAt", path)?,
         issued_at: opt_i64(m, "issuedAt", path)?,
     })
@@ -76,6 +95,46 @@ pub fn issued(i: &Issued) -> Value {
         "envelope": serde_json::from_slice::<Value>(&i.envelope).expect("envelope JSON"),
         "logIndex": i.log_index,
     })
+}
+
+/// `{"envelope":…,"id":…,"logIndex":…}` with the envelope's canonical JSON
+/// spliced in as it is (the same JSON as [`issued`], without parsing the
+/// envelope back into a tree to print it again).
+pub fn issued_json(i: &Issued, out: &mut Vec<u8>) {
+    out.extend_from_slice(b"{\"envelope\":");
+    out.extend_from_slice(&i.envelope);
+    // the id is lowercase hex: no escaping
+    out.extend_from_slice(format!(",\"id\":\"{}\",\"logIndex\":{}}}", i.id, i.log_index).as_bytes());
+}
+
+/// A JSON array of [`issued_json`] objects.
+pub fn issued_array(all: &[Issued]) -> String {
+    let mut out = Vec::with_capacity(2 + all.iter().map(|i| i.envelope.len() + i.id.len() + 48).sum::<usize>());
+    out.push(b'[');
+    for (k, i) in all.iter().enumerate() {
+        if k > 0 {
+            out.push(b',');
+        }
+        issued_json(i, &mut out);
+    }
+    out.push(b']');
+    String::from_utf8(out).expect("canonical JSON is UTF-8")
+}
+
+/// One line per attestation, `<id> TAB <logIndex> TAB <envelope JSON> LF`:
+/// the caller takes each envelope as the string it stores and sends, with no
+/// JSON parse (canonical JSON has no raw tab or newline, and the id is hex).
+pub fn issued_lines(all: &[Issued]) -> String {
+    let mut out = String::with_capacity(all.iter().map(|i| i.envelope.len() + i.id.len() + 24).sum());
+    for i in all {
+        out.push_str(&i.id);
+        out.push('\t');
+        out.push_str(&i.log_index.to_string());
+        out.push('\t');
+        out.push_str(std::str::from_utf8(&i.envelope).expect("canonical JSON is UTF-8"));
+        out.push('\n');
+    }
+    out
 }
 
 pub fn scope(v: &Value) -> Result<Scope> {
@@ -197,4 +256,36 @@ pub fn revocations(r: &crate::RevocationSet) -> Value {
 
 pub fn to_bytes(v: &Value) -> Vec<u8> {
     serde_json::to_vec(v).expect("JSON")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn spliced_output_is_the_value_output() {
+        let env = br#"{"payload":"e30=","payloadType":"t\u0001","signatures":[{"keyid":"k","sig":"AA=="}]}"#.to_vec();
+        let all = vec![
+            Issued { id: "ab".into(), envelope: env.clone(), log_index: 7 },
+            Issued { id: "cd".into(), envelope: env.clone(), log_index: u64::from(u32::MAX) + 1 },
+        ];
+        let via_value = serde_json::to_string(&Value::Array(all.iter().map(issued).collect())).unwrap();
+        assert_eq!(issued_array(&all), via_value);
+        assert_eq!(issued_array(&[]), "[]");
+        let lines = issued_lines(&all);
+        let rows: Vec<Vec<&str>> = lines.lines().map(|l| l.split('\t').collect()).collect();
+        assert_eq!(
+            rows,
+            vec![vec!["ab", "7", std::str::from_utf8(&env).unwrap()], vec!["cd", "4294967296", std::str::from_utf8(&env).unwrap()]]
+        );
+    }
+
+    #[test]
+    fn requests_array_moves_predicates_and_names_the_item() {
+        let r = issue_requests(br#"[{"signer":"k","subject":[{"name":"a","digest":{"sha256":"ab"}}],"predicateType":"p","predicate":{"x":[1]}},{"signer":"k","subject":[],"predicateType":"p"}]"#).unwrap();
+        assert_eq!(r[0].predicate, json!({"x": [1]}));
+        assert_eq!(r[1].predicate, json!({}));
+        assert!(issue_requests(br#"{}"#).unwrap_err().to_string().contains("requests"));
+        assert!(issue_requests(br#"[{"signer":"k","subject":[]},{}]"#).unwrap_err().to_string().contains("requests[0].predicateType"));
+    }
 }

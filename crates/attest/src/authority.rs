@@ -371,7 +371,16 @@ impl Authority {
         signers: &[&str],
         sign: impl Fn(&str, &[u8]) -> Result<(String, [u8; 64])>,
     ) -> Result<Envelope> {
-        let payload = st.to_payload()?;
+        self.sign_payload_with(st.to_payload()?, signers, sign)
+    }
+
+    /// Signs a statement's canonical payload (see [`crate::statement::payload`]).
+    fn sign_payload_with(
+        &self,
+        payload: Vec<u8>,
+        signers: &[&str],
+        sign: impl Fn(&str, &[u8]) -> Result<(String, [u8; 64])>,
+    ) -> Result<Envelope> {
         if payload.len() + 4096 > self.limits.max_envelope_bytes {
             return Err(Error::limit(
                 "predicate",
@@ -424,7 +433,8 @@ impl Authority {
         Ok(self.commit(vec![Self::entry(kind, &env)])?.pop().expect("one"))
     }
 
-    fn statement_for(&self, r: &IssueRequest, i: usize) -> Result<Statement> {
+    /// Checks request `i` and returns the metadata its statement carries.
+    fn meta_for(&self, r: &IssueRequest, i: usize) -> Result<Meta> {
         let p = format!("requests[{i}]");
         if r.subjects.is_empty() {
             return Err(Error::invalid_arg(&format!("{p}.subject"), "needs at least one subject"));
@@ -447,12 +457,7 @@ impl Authority {
                 return Err(Error::invalid_arg(&format!("{p}.expiresAt"), format!("must be after the issue time {issued}, got {e}")));
             }
         }
-        Ok(Statement {
-            subject: r.subjects.clone(),
-            predicate_type: r.predicate_type.clone(),
-            predicate: r.predicate.clone(),
-            meta: Meta { issued_at: Some(issued), expires_at: r.expires_at, nonce: Some(nonce()) },
-        })
+        Ok(Meta { issued_at: Some(issued), expires_at: r.expires_at, nonce: Some(nonce()) })
     }
 
     pub fn issue(&self, req: &IssueRequest) -> Result<Issued> {
@@ -472,8 +477,10 @@ impl Authority {
             }
         }
         let build = |(i, r): (usize, &IssueRequest)| -> Result<Built> {
-            let st = self.statement_for(r, i)?;
-            let env = self.sign_statement_with(&st, &[r.signer.as_str()], |s, pae| self.keys.sign(s, pae))?;
+            let meta = self.meta_for(r, i)?;
+            // the statement's bytes straight from the request (no copy of its predicate)
+            let payload = crate::statement::payload(&r.subjects, &r.predicate_type, &r.predicate, &meta)?;
+            let env = self.sign_payload_with(payload, &[r.signer.as_str()], |s, pae| self.keys.sign(s, pae))?;
             Ok(Self::entry("issue", &env))
         };
         let built: Vec<Built> = if reqs.len() >= 64 {
