@@ -131,12 +131,13 @@ impl AttestAuthority {
         task(env, move || Ok(api::issued_array(&a.issue_many(&api::issue_requests(requests.as_bytes())?)?)))
     }
 
-    /// `issue_many` answering one line per attestation, `id TAB logIndex TAB
-    /// envelope-JSON`: callers that store or send the envelope take it as is.
+    /// `requests`: one JSON issue request per item (parsed in parallel);
+    /// answers one line per attestation, `id TAB logIndex TAB envelope-JSON`:
+    /// callers that store or send the envelope take it as is.
     #[napi]
-    pub fn issue_many_lines<'e>(&self, env: &'e Env, requests: String) -> Result<PromiseRaw<'e, String>> {
+    pub fn issue_many_lines<'e>(&self, env: &'e Env, requests: Vec<String>) -> Result<PromiseRaw<'e, String>> {
         let a = guard(|| self.a())?;
-        task(env, move || Ok(api::issued_lines(&a.issue_many(&api::issue_requests(requests.as_bytes())?)?)))
+        task(env, move || api::issue_many_lines(&a, &requests))
     }
 
     #[napi]

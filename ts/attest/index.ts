@@ -217,13 +217,18 @@ const ISSUE_KEYS = new Set(['signer', 'subject', 'predicateType', 'predicate', '
 const isRecord = (v: unknown): v is Record<string, unknown> =>
   v !== null && typeof v === 'object' && !Array.isArray(v) && (Object.getPrototypeOf(v) === Object.prototype || Object.getPrototypeOf(v) === null);
 
-/** Checked issue requests as the JSON the native side parses (`requests[i]` named on a bad one). */
-function issueRequestsJson(reqs: readonly unknown[]): string {
+/** Checked issue requests (`requests[i]` named on a bad one). */
+function checkedIssueRequests(reqs: readonly unknown[]): unknown[] {
   if (!Array.isArray(reqs)) throw invalidArgument('requests', 'expected an array');
   // the hand-written check accepts exactly what issueSchema accepts for the
   // common shape (zod costs microseconds per request in large batches);
   // anything else goes through zod, which names the argument and the problem
-  return JSON.stringify(reqs.map((q, i) => (isPlainIssue(q) ? q : parseOptions(`requests[${i}]`, issueSchema, q))));
+  return reqs.map((q, i) => (isPlainIssue(q) ? q : parseOptions(`requests[${i}]`, issueSchema, q)));
+}
+
+/** Checked issue requests as the one JSON array the native `issueMany` parses. */
+function issueRequestsJson(reqs: readonly unknown[]): string {
+  return JSON.stringify(checkedIssueRequests(reqs));
 }
 
 /** A subset of `issueSchema` checked without zod: true only when zod would accept `q` unchanged. */
@@ -459,7 +464,7 @@ export class Authority {
    * of every envelope on the way.
    */
   async issueManyJson(reqs: IssueRequest[]): Promise<IssuedJson[]> {
-    const r = issueRequestsJson(reqs);
+    const r = checkedIssueRequests(reqs).map((q) => JSON.stringify(q));
     const h = this.h;
     const lines = await callNativeAsync(() => h.issueManyLines(r));
     // `id TAB logIndex TAB envelope LF` per attestation (canonical JSON has no raw TAB/LF)

@@ -235,6 +235,10 @@ impl LogTail {
     }
 }
 
+/// Statements signed per step of a large batch while the previous step is
+/// appended to the audit log.
+const PIPELINE_CHUNK: usize = 512;
+
 struct Built {
     id: String,
     kind: &'static str,
@@ -476,19 +480,36 @@ impl Authority {
                 checked.push(&r.signer);
             }
         }
-        let build = |(i, r): (usize, &IssueRequest)| -> Result<Built> {
-            let meta = self.meta_for(r, i)?;
+        // every request is checked before anything is signed or logged
+        let metas = reqs.iter().enumerate().map(|(i, r)| self.meta_for(r, i)).collect::<Result<Vec<Meta>>>()?;
+        let build = |(r, meta): (&IssueRequest, &Meta)| -> Result<Built> {
             // the statement's bytes straight from the request (no copy of its predicate)
-            let payload = crate::statement::payload(&r.subjects, &r.predicate_type, &r.predicate, &meta)?;
+            let payload = crate::statement::payload(&r.subjects, &r.predicate_type, &r.predicate, meta)?;
             let env = self.sign_payload_with(payload, &[r.signer.as_str()], |s, pae| self.keys.sign(s, pae))?;
             Ok(Self::entry("issue", &env))
         };
-        let built: Vec<Built> = if reqs.len() >= 64 {
-            reqs.par_iter().enumerate().map(build).collect::<Result<_>>()?
-        } else {
-            reqs.iter().enumerate().map(build).collect::<Result<_>>()?
-        };
-        self.commit(built)
+        if reqs.len() < 64 {
+            return self.commit(reqs.iter().zip(&metas).map(build).collect::<Result<_>>()?);
+        }
+        // A large batch is signed in chunks on the rayon pool while this
+        // thread appends (and fsyncs) the previous chunk: the audit append no
+        // longer waits behind the signing. Only a statement over the envelope
+        // limit can fail after the checks above; then the chunks before it
+        // are logged but never returned (the log allows that, as when the
+        // issuer dies mid-append; the reverse never happens).
+        let mut issued = Vec::with_capacity(reqs.len());
+        let mut pending: Option<Vec<Built>> = None;
+        for (chunk, metas) in reqs.chunks(PIPELINE_CHUNK).zip(metas.chunks(PIPELINE_CHUNK)) {
+            let (built, committed) = std::thread::scope(|s| {
+                let signing = s.spawn(|| chunk.par_iter().zip(metas).map(build).collect::<Result<Vec<Built>>>());
+                let committed = pending.take().map(|p| self.commit(p)).transpose();
+                (signing.join().unwrap_or_else(|_| Err(Error::internal("signing thread panicked"))), committed)
+            });
+            issued.extend(committed?.into_iter().flatten());
+            pending = Some(built?);
+        }
+        issued.extend(self.commit(pending.unwrap_or_default())?);
+        Ok(issued)
     }
 
     /// Adds `signer`'s signature to an envelope (the attestation ID is unchanged).
