@@ -81,7 +81,9 @@ pub fn issue_many_lines(a: &crate::Authority, requests: &[String]) -> Result<Str
     // the first bad request by index, as the sequential parse reported it
     let reqs = parsed.into_iter().collect::<Result<Vec<_>>>()?;
     let out = a.issue_many(&reqs);
-    reqs.into_par_iter().for_each(drop);
+    if reqs.len() >= 64 {
+        reqs.into_par_iter().for_each(drop);
+    }
     Ok(issued_lines(&out?))
 }
 
