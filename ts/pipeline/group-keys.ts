@@ -27,13 +27,6 @@ export class GroupKeys {
     else this.encodeMixed(col, out);
   }
 
-  /** The id of one key (checkpoint restore). */
-  id(v: unknown): number {
-    const out = new Uint32Array(1);
-    this.encode([v], out);
-    return out[0];
-  }
-
   private add(added: Float64Array) {
     for (let i = 0; i < added.length; i++) this.values.push(added[i]);
   }
