@@ -22,14 +22,17 @@ impl std::fmt::Debug for Bits {
     }
 }
 
+#[inline]
 pub fn words_for(bits: usize) -> usize {
     bits.div_ceil(64)
 }
 
 impl Bits {
+    #[inline]
     pub fn empty(bits: usize) -> Self {
         Bits { words: vec![0; words_for(bits)] }
     }
+    #[inline]
     pub fn full(bits: usize) -> Self {
         let mut b = Self::empty(bits);
         for i in 0..bits / 64 {
@@ -47,9 +50,11 @@ impl Bits {
         }
         b
     }
+    #[inline]
     pub fn words(&self) -> &[u64] {
         &self.words
     }
+    #[inline]
     pub(crate) fn words_mut(&mut self) -> &mut [u64] {
         &mut self.words
     }
@@ -65,17 +70,21 @@ impl Bits {
     pub fn remove(&mut self, i: usize) {
         self.words[i >> 6] &= !(1 << (i & 63));
     }
+    #[inline]
     pub fn count(&self) -> usize {
         self.words.iter().map(|w| w.count_ones() as usize).sum()
     }
+    #[inline]
     pub fn is_empty(&self) -> bool {
         self.words.iter().all(|&w| w == 0)
     }
+    #[inline]
     pub fn and_with(&mut self, o: &Bits) {
         for (a, b) in self.words.iter_mut().zip(&o.words) {
             *a &= b;
         }
     }
+    #[inline]
     pub fn or_with(&mut self, o: &Bits) {
         for (a, b) in self.words.iter_mut().zip(&o.words) {
             *a |= b;
@@ -96,24 +105,30 @@ impl Bits {
         Bits { words: self.words.iter().zip(&o.words).map(|(a, b)| a & !b).collect() }
     }
     /// Writes `a & b` into `self` (no allocation).
+    #[inline]
     pub fn set_and(&mut self, a: &Bits, b: &Bits) {
         for ((d, x), y) in self.words.iter_mut().zip(&a.words).zip(&b.words) {
             *d = x & y;
         }
     }
+    #[inline]
     pub fn is_subset(&self, o: &Bits) -> bool {
         self.words.iter().zip(&o.words).all(|(a, b)| a & !b == 0)
     }
+    #[inline]
     pub fn intersects(&self, o: &Bits) -> bool {
         self.words.iter().zip(&o.words).any(|(a, b)| a & b != 0)
     }
+    #[inline]
     pub fn and_count(&self, o: &Bits) -> usize {
         self.words.iter().zip(&o.words).map(|(a, b)| (a & b).count_ones() as usize).sum()
     }
+    #[inline]
     pub fn or_count(&self, o: &Bits) -> usize {
         self.words.iter().zip(&o.words).map(|(a, b)| (a | b).count_ones() as usize).sum()
     }
     /// Do `self` and `o` agree on all bits below `j`?
+    #[inline]
     pub fn eq_below(&self, o: &Bits, j: usize) -> bool {
         let w = j >> 6;
         if self.words[..w] != o.words[..w] {
@@ -123,6 +138,7 @@ impl Bits {
         r == 0 || ((self.words[w] ^ o.words[w]) & ((1u64 << r) - 1)) == 0
     }
     /// Is `self ∩ [0, j)` a subset of `o`?
+    #[inline]
     pub fn subset_below(&self, o: &Bits, j: usize) -> bool {
         let w = j >> 6;
         if self.words[..w].iter().zip(&o.words[..w]).any(|(a, b)| a & !b != 0) {
@@ -131,6 +147,7 @@ impl Bits {
         let r = j & 63;
         r == 0 || (self.words[w] & !o.words[w] & ((1u64 << r) - 1)) == 0
     }
+    #[inline]
     pub fn ones(&self) -> Ones<'_> {
         Ones { words: &self.words, w: 0, cur: self.words.first().copied().unwrap_or(0) }
     }
@@ -139,6 +156,7 @@ impl Bits {
     }
     /// Grows the width to `bits` (new bits are clear).
     /// Becomes a copy of `o`, reusing this set's buffer.
+    #[inline]
     pub fn copy_from(&mut self, o: &Bits) {
         self.words.clear();
         self.words.extend_from_slice(&o.words);
