@@ -154,13 +154,19 @@ impl Bits {
     pub fn to_vec(&self) -> Vec<u32> {
         self.ones().map(|i| i as u32).collect()
     }
-    /// Grows the width to `bits` (new bits are clear).
+    /// Becomes `a & b` (`a` given as words of `b`'s width), reusing this set's buffer.
+    #[inline]
+    pub fn assign_and(&mut self, a: &[u64], b: &Bits) {
+        self.words.clear();
+        self.words.extend(a.iter().zip(&b.words).map(|(x, y)| x & y));
+    }
     /// Becomes a copy of `o`, reusing this set's buffer.
     #[inline]
     pub fn copy_from(&mut self, o: &Bits) {
         self.words.clear();
         self.words.extend_from_slice(&o.words);
     }
+    /// Grows the width to `bits` (new bits are clear).
     pub fn grow(&mut self, bits: usize) {
         let w = words_for(bits);
         if w > self.words.len() {

@@ -39,6 +39,12 @@ pub struct Lattice {
     pub(crate) upper: Vec<Vec<u32>>,
     pub(crate) lower: Vec<Vec<u32>>,
     pub(crate) by_intent: IntentIndex,
+    /// Every intent again, back to back with a fixed stride (`intent_stride` words): AddIntent's
+    /// subset tests read one cache line here instead of following each concept's pointer.
+    pub(crate) flat_intents: Vec<u64>,
+    pub(crate) intent_stride: usize,
+    /// Scratch visit marks of `add_object`'s walk over the ancestors (reused between adds).
+    pub(crate) walk_marks: Vec<u64>,
     pub(crate) limit: usize,
     /// The canonical basis, computed on first use and dropped on every update.
     pub(crate) basis: Option<Vec<crate::Implication>>,
@@ -70,8 +76,19 @@ impl Lattice {
     }
 
     pub(crate) fn from_concepts(ctx: Context, concepts: Vec<Concept>, limit: usize) -> Lattice {
-        let by_intent = IntentIndex::build(words_for(ctx.n_attributes()), concepts.iter().map(|c| &c.intent));
-        let mut l = Lattice { ctx, concepts, upper: Vec::new(), lower: Vec::new(), by_intent, limit, basis: None };
+        let mut l = Lattice {
+            ctx,
+            concepts,
+            upper: Vec::new(),
+            lower: Vec::new(),
+            by_intent: IntentIndex::build(0, std::iter::empty()),
+            flat_intents: Vec::new(),
+            intent_stride: 0,
+            walk_marks: Vec::new(),
+            limit,
+            basis: None,
+        };
+        l.reindex();
         l.lower = (0..l.concepts.len()).into_par_iter().map(|i| l.compute_lower(i)).collect();
         l.upper = vec![Vec::new(); l.concepts.len()];
         for (i, ls) in l.lower.iter().enumerate() {
@@ -152,6 +169,24 @@ impl Lattice {
         }
         out.sort_unstable();
         out
+    }
+
+    /// Rebuilds the intent index and the flat intents from the concepts.
+    pub(crate) fn reindex(&mut self) {
+        let w = words_for(self.ctx.n_attributes());
+        self.by_intent = IntentIndex::build(w, self.concepts.iter().map(|c| &c.intent));
+        self.intent_stride = w;
+        self.flat_intents.clear();
+        self.flat_intents.reserve(w * self.concepts.len());
+        for c in &self.concepts {
+            self.flat_intents.extend_from_slice(c.intent.words());
+        }
+    }
+    /// The intent words of concept `i` (from the flat copy).
+    #[inline]
+    pub(crate) fn intent_words(&self, i: u32) -> &[u64] {
+        let w = self.intent_stride;
+        &self.flat_intents[i as usize * w..(i as usize + 1) * w]
     }
 
     pub fn context(&self) -> &Context {
@@ -413,6 +448,11 @@ impl Lattice {
                     return Err(format!("cover {i}->{j} not mirrored"));
                 }
             }
+        }
+        if self.flat_intents.len() != self.concepts.len() * self.intent_stride
+            || self.concepts.iter().enumerate().any(|(i, c)| self.intent_words(i as u32) != c.intent.words())
+        {
+            return Err("the flat intents differ from the concepts' intents".into());
         }
         if self.by_intent.len() != self.concepts.len() {
             return Err(format!("the intent index holds {} intents for {} concepts", self.by_intent.len(), self.concepts.len()));
