@@ -16,12 +16,6 @@ impl Rng {
     }
 }
 
-/// This thread's time on a CPU in ns (Linux schedstat): unlike wall time it does not count
-/// the waits of a loaded machine.
-fn cpu_ns() -> f64 {
-    std::fs::read_to_string("/proc/thread-self/schedstat").ok().and_then(|s| s.split_whitespace().next()?.parse().ok()).unwrap_or(0.0)
-}
-
 fn main() {
     let arg = |k: usize, default: usize| std::env::args().nth(k).map_or(default, |a| a.parse::<usize>().unwrap());
     let n = arg(1, 1200);
@@ -44,7 +38,6 @@ fn main() {
     let start = l.len();
     println!("build: {start} concepts in {:?}", t.elapsed());
     let mut times = Vec::new();
-    let mut cpu = Vec::new();
     for i in 0..adds {
         let mut row = rows[(r.f() * n as f64) as usize].clone();
         for _ in 0..2 {
@@ -52,20 +45,12 @@ fn main() {
             row[g] = (offsets[g] + (r.f() * GROUPS[g] as f64) as usize) as u32;
         }
         let name = format!("new{i}");
-        let (t, c) = (Instant::now(), cpu_ns());
+        let t = Instant::now();
         l.add_object(&name, &row).unwrap();
         times.push(t.elapsed().as_secs_f64() * 1e3);
-        cpu.push((cpu_ns() - c) / 1e6);
     }
     let total: f64 = times.iter().sum();
     times.sort_by(f64::total_cmp);
-    cpu.sort_by(f64::total_cmp);
-    println!(
-        "cpu time per add: median {:.3} ms, p95 {:.3} ms, mean {:.3} ms",
-        cpu[adds / 2],
-        cpu[adds * 95 / 100],
-        cpu.iter().sum::<f64>() / adds as f64
-    );
     println!(
         "{adds} adds into {start} concepts: median {:.3} ms, p95 {:.3} ms, mean {:.3} ms (now {} concepts)",
         times[adds / 2],

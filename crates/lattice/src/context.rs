@@ -118,7 +118,7 @@ impl Context {
             }
             for g in c.ones() {
                 d.and_with(&self.rows[g]);
-                if d == floor {
+                if d.same_as(floor) {
                     break;
                 }
             }

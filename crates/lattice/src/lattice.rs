@@ -32,6 +32,25 @@ impl BuildOptions {
     }
 }
 
+/// One group of attributes with the same candidate extent E_m in `compute_lower`.
+pub(crate) struct Group {
+    hash: u64,
+    first: usize,
+    same: usize,
+    count: usize,
+}
+
+/// Buffers of `compute_lower_with`, reused across the concepts of one build.
+#[derive(Default)]
+pub(crate) struct LowerScratch {
+    nz: Vec<usize>,
+    groups: Vec<Group>,
+    index: FxHashMap<u64, usize>,
+    e: Bits,
+    d: Bits,
+    floor: Bits,
+}
+
 #[derive(Clone, Debug)]
 pub struct Lattice {
     pub(crate) ctx: Context,
@@ -89,7 +108,16 @@ impl Lattice {
             basis: None,
         };
         l.reindex();
-        l.lower = (0..l.concepts.len()).into_par_iter().map(|i| l.compute_lower(i)).collect();
+        l.lower = if l.ctx.n_objects() * l.ctx.n_attributes() <= crate::mine::SEQUENTIAL_CELLS {
+            let mut s = LowerScratch::default();
+            (0..l.concepts.len()).map(|i| l.compute_lower_with(i, &mut s)).collect()
+        } else {
+            (0..l.concepts.len())
+                .into_par_iter()
+                .with_min_len(64)
+                .map_init(LowerScratch::default, |s, i| l.compute_lower_with(i, s))
+                .collect()
+        };
         l.upper = vec![Vec::new(); l.concepts.len()];
         for (i, ls) in l.lower.iter().enumerate() {
             for &j in ls {
@@ -106,19 +134,19 @@ impl Lattice {
     /// gives a strictly larger extent), so one closure per distinct extent
     /// decides it, and the intent index gives the concept id.
     pub(crate) fn compute_lower(&self, i: usize) -> Vec<u32> {
+        self.compute_lower_with(i, &mut LowerScratch::default())
+    }
+
+    /// `compute_lower` with caller-owned buffers (reused across the concepts of a build).
+    pub(crate) fn compute_lower_with(&self, i: usize, s: &mut LowerScratch) -> Vec<u32> {
         let Concept { extent: a, intent: b } = &self.concepts[i];
         let aw = a.words();
-        let nz: Vec<usize> = aw.iter().enumerate().filter(|(_, w)| **w != 0).map(|(k, _)| k).collect();
-        // Groups are keyed by a hash of E_m's non-zero words and verified word by
-        // word against their first attribute, so no extent is copied or hashed whole.
-        struct Group {
-            hash: u64,
-            first: usize,
-            same: usize,
-            count: usize,
-        }
-        let mut groups: Vec<Group> = Vec::new();
-        let mut index: FxHashMap<u64, usize> = FxHashMap::default();
+        let LowerScratch { nz, groups, index, e, d, floor } = s;
+        nz.clear();
+        nz.extend(aw.iter().enumerate().filter(|(_, w)| **w != 0).map(|(k, _)| k));
+        let nz = &*nz;
+        groups.clear();
+        index.clear();
         let same_extent = |m1: usize, m2: usize| {
             let (c1, c2) = (self.ctx.col(m1).words(), self.ctx.col(m2).words());
             nz.iter().all(|&k| aw[k] & c1[k] == aw[k] & c2[k])
@@ -129,7 +157,7 @@ impl Lattice {
             }
             let col = self.ctx.col(m).words();
             let (mut hash, mut count) = (0xcbf2_9ce4_8422_2325u64, 0);
-            for &k in &nz {
+            for &k in nz {
                 let w = aw[k] & col[k];
                 hash = (hash ^ w).wrapping_mul(0x0100_0000_01b3).rotate_left(29);
                 count += w.count_ones() as usize;
@@ -148,21 +176,27 @@ impl Lattice {
             }
         }
         let base = b.count();
-        let mut e = Bits::empty(self.ctx.n_objects());
-        let mut d = Bits::empty(self.ctx.n_attributes());
-        let mut floor = b.clone();
+        if e.words().len() != words_for(self.ctx.n_objects()) {
+            *e = Bits::empty(self.ctx.n_objects());
+        }
+        // Only the words in `nz` are written below: the rest must be clear.
+        e.words_mut().fill(0);
+        if d.words().len() != words_for(self.ctx.n_attributes()) {
+            *d = Bits::empty(self.ctx.n_attributes());
+        }
+        floor.copy_from(b);
         let mut out = Vec::new();
-        for g in groups {
+        for g in groups.iter() {
             let col = self.ctx.col(g.first).words();
             let ew = e.words_mut();
-            for &k in &nz {
+            for &k in nz {
                 ew[k] = aw[k] & col[k];
             }
             floor.insert(g.first);
-            self.ctx.intent_into(&e, g.count, &nz, &floor, &mut d);
+            self.ctx.intent_into(e, g.count, nz, floor, d);
             floor.remove(g.first);
             if d.count() - base == g.same {
-                if let Some(id) = self.by_intent.get(&d) {
+                if let Some(id) = self.by_intent.get(d) {
                     out.push(id);
                 }
             }
