@@ -162,15 +162,25 @@ impl Lattice {
                 hash = (hash ^ w).wrapping_mul(0x0100_0000_01b3).rotate_left(29);
                 count += w.count_ones() as usize;
             }
-            let found = match index.get(&hash) {
-                Some(&g) if same_extent(groups[g].first, m) => Some(g),
-                Some(_) => groups.iter().position(|g| g.hash == hash && same_extent(g.first, m)),
-                None => None,
+            let found = if let [k] = nz[..] {
+                // The extent lies in one word: that word is the group's key, and a scan of the
+                // few groups beats hashing (small, dense contexts).
+                let w = aw[k] & col[k];
+                hash = w;
+                groups.iter().position(|g| g.hash == w)
+            } else {
+                match index.get(&hash) {
+                    Some(&g) if same_extent(groups[g].first, m) => Some(g),
+                    Some(_) => groups.iter().position(|g| g.hash == hash && same_extent(g.first, m)),
+                    None => None,
+                }
             };
             match found {
                 Some(g) => groups[g].same += 1,
                 None => {
-                    index.entry(hash).or_insert(groups.len());
+                    if nz.len() != 1 {
+                        index.entry(hash).or_insert(groups.len());
+                    }
                     groups.push(Group { hash, first: m, same: 1, count });
                 }
             }
