@@ -7,7 +7,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { FaultEngine, plan } from '../../ts/chaos/index.js';
+import { FaultEngine, plan, repair, status } from '../../ts/chaos/index.js';
 import { Journal } from '../../ts/chaos/journal.js';
 import { cgroup } from '../../ts/kernel/index.js';
 import { cgroupSuite, skipReason, until } from './env.js';
@@ -68,5 +68,37 @@ describe.skipIf(skipReason)('omnitide/chaos cgroup-freeze on many targets', () =
       engine.close();
       journal.close();
     }
+  });
+  it('repair of a crashed run thaws its frozen targets together: one frozen twice, one removed meanwhile, a tc undo between', async () => {
+    const gs = [make('c0'), make('c1'), make('c2'), make('c3')];
+    await cgroup.freezeMany(gs.map((g) => g.path));
+    await gs[3].remove(); // gone before repair: nothing left of it to thaw
+    // the journal of a runner that died (a pid start time no live process has)
+    const j = Journal.create(state.dir, 'crashed-many');
+    j.append({ op: 'start', t: Date.now(), pid: process.pid, pidStart: 'not-a-start-time', title: 'crashed' });
+    const thaw = (id: number, g: { path: string }) => [
+      { op: 'intent' as const, t: Date.now(), id, fault: 'cgroup-freeze', target: `cgroup:${g.path}`, undo: { kind: 'thaw' as const, cgroup: g.path } },
+      { op: 'applied' as const, t: Date.now(), id },
+    ];
+    j.appendMany([
+      ...thaw(1, gs[0]),
+      ...thaw(2, gs[1]),
+      // an undo of another kind splits the thaws into two batches; its interface does not exist, which tc-del tolerates
+      { op: 'intent', t: Date.now(), id: 3, fault: 'netem', target: 'iface:omni-none0', undo: { kind: 'tc-del', iface: 'omni-none0' } },
+      { op: 'applied', t: Date.now(), id: 3 },
+      ...thaw(4, gs[2]),
+      ...thaw(5, gs[0]),
+      ...thaw(6, gs[3]),
+    ]);
+    j.close();
+    expect(status(state.dir).runs.find((r) => r.runId === 'crashed-many')?.outstanding).toHaveLength(6);
+    for (const g of gs.slice(0, 3)) expect(g.group.frozen).toBe(true);
+    const res = await repair(state.dir);
+    expect(res).toMatchObject({ runs: ['crashed-many'], undone: 6, errors: [] });
+    for (const g of gs.slice(0, 3)) {
+      expect(written(g.path)).toBe('0');
+      expect(g.group.frozen).toBe(false);
+    }
+    expect(status(state.dir).clean).toBe(true);
   });
 });

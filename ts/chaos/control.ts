@@ -7,7 +7,8 @@
 import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { OmniError } from '../errors.js';
-import { undo } from './system.js';
+import { cgroup } from '../kernel/index.js';
+import { cgroupFs, undo } from './system.js';
 import { Journal, listRuns, runState, stateDir, type RunState } from './journal.js';
 
 export interface RepairResult {
@@ -22,17 +23,7 @@ export async function repair(dir?: string): Promise<RepairResult> {
   const res: RepairResult = { runs: [], undone: 0, errors: [] };
   for (const r of listRuns(root)) {
     if (r.running || r.outstanding.length === 0) continue;
-    const errors: string[] = [];
-    let undone = 0;
-    // newest first, the reverse of application
-    for (const o of [...r.outstanding].reverse()) {
-      try {
-        await undo(o.undo);
-        undone++;
-      } catch (e) {
-        errors.push(`${o.fault} on ${o.target}: ${(e as Error).message}`);
-      }
-    }
+    const { undone, errors } = await undoOutstanding(r.outstanding);
     const j = Journal.create(root, r.runId);
     j.append({ op: 'repaired', t: Date.now(), undone, errors });
     if (!r.ended) j.append({ op: 'end', t: Date.now(), status: 'crashed-repaired' });
@@ -42,6 +33,55 @@ export async function repair(dir?: string): Promise<RepairResult> {
     res.errors.push(...errors);
   }
   return res;
+}
+
+type Outstanding = RunState['outstanding'][number];
+
+/**
+ * Undoes faults newest first, the reverse of application. A run of
+ * consecutive cgroup thaws (a crashed run that froze many targets) goes to one
+ * `thawMany` call instead of one wait per cgroup; if that batch is refused
+ * (say a cgroup vanished meanwhile), each is undone on its own so every error
+ * names its fault.
+ */
+async function undoOutstanding(outstanding: Outstanding[]): Promise<{ undone: number; errors: string[] }> {
+  const errors: string[] = [];
+  let undone = 0;
+  const one = async (o: Outstanding) => {
+    try {
+      await undo(o.undo);
+      undone++;
+    } catch (e) {
+      errors.push(`${o.fault} on ${o.target}: ${(e as Error).message}`);
+    }
+  };
+  let thaws: Outstanding[] = [];
+  const flushThaws = async () => {
+    const batch = thaws;
+    thaws = [];
+    if (batch.length < 2) {
+      for (const o of batch) await one(o);
+      return;
+    }
+    // a cgroup frozen twice is thawed once; one already removed has nothing left to undo
+    const paths = [...new Set(batch.map((o) => (o.undo as { cgroup: string }).cgroup))].filter((p) => existsSync(cgroupFs(p)));
+    try {
+      if (paths.length) await cgroup.thawMany(paths);
+      undone += batch.length;
+    } catch {
+      for (const o of batch) await one(o);
+    }
+  };
+  for (const o of [...outstanding].reverse()) {
+    if (o.undo.kind === 'thaw') {
+      thaws.push(o);
+      continue;
+    }
+    await flushThaws();
+    await one(o);
+  }
+  await flushThaws();
+  return { undone, errors };
 }
 
 export interface Status {

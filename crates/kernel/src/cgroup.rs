@@ -375,7 +375,8 @@ impl Cgroup {
     /// lands between the read and poll() still wakes poll (POLLPRI) at once.
     /// (Reading through one fd and polling a freshly opened second one missed
     /// such changes and slept the whole poll slice: that was most of the freeze
-    /// latency.) The poll slice stays short as a safety net only.
+    /// latency.) The kernel may still defer the notification by 10-20 ms, so
+    /// the file is re-read on a short slice as well (see cgroup_events).
     fn wait_event(&self, key: &str, want: u64, timeout: Duration) -> Result<()> {
         use std::os::fd::AsRawFd;
         use std::os::unix::fs::FileExt;
@@ -392,10 +393,7 @@ impl Cgroup {
             if elapsed > timeout {
                 return Err(Error::new(code::IO, format!("cgroup: {} did not reach {key} {want} within {} ms", self.path(), ms(timeout))));
             }
-            let slice = (timeout - elapsed).as_millis().clamp(1, 50) as i32;
-            let mut pfd = libc::pollfd { fd: f.as_raw_fd(), events: libc::POLLPRI, revents: 0 };
-            // SAFETY: one valid pollfd for the duration of the call
-            unsafe { libc::poll(&mut pfd, 1, slice) };
+            crate::cgroup_events::poll_pri(&[f.as_raw_fd()], crate::cgroup_events::slice(elapsed, timeout - elapsed));
         }
     }
 

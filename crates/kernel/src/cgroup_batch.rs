@@ -117,11 +117,11 @@ pub(crate) fn set_frozen_many_with(
 }
 
 /// Waits until every cgroup.events has `frozen want`, one poll() over a window
-/// of descriptors at a time. Reading a descriptor re-arms its notification, so
-/// a change after the read wakes poll (POLLPRI) at once; the short slice is a
-/// safety net only.
+/// of descriptors at a time, re-reading the files on a short slice because the
+/// kernel may defer the notification (see cgroup_events).
 fn wait_all(paths: &[String], dirs: &[PathBuf], want: u64, timeout: Duration) -> Result<()> {
-    let deadline = Instant::now() + timeout;
+    let start = Instant::now();
+    let deadline = start + timeout;
     let mut idx: Vec<usize> = (0..dirs.len()).collect();
     while !idx.is_empty() {
         let take = idx.len().min(WINDOW);
@@ -160,11 +160,8 @@ fn wait_all(paths: &[String], dirs: &[PathBuf], want: u64, timeout: Duration) ->
                     ),
                 ));
             }
-            let slice = (deadline - now).as_millis().clamp(1, 50) as i32;
-            let mut pfds: Vec<libc::pollfd> =
-                files.iter().map(|(_, f)| libc::pollfd { fd: f.as_raw_fd(), events: libc::POLLPRI, revents: 0 }).collect();
-            // SAFETY: pfds is a valid array of pfds.len() pollfds for the duration of the call
-            unsafe { libc::poll(pfds.as_mut_ptr(), pfds.len() as libc::nfds_t, slice) };
+            let fds: Vec<i32> = files.iter().map(|(_, f)| f.as_raw_fd()).collect();
+            crate::cgroup_events::poll_pri(&fds, crate::cgroup_events::slice(now - start, deadline - now));
         }
     }
     Ok(())

@@ -10,6 +10,7 @@ pub mod bpffs;
 pub mod cgroup;
 pub mod cgroup_batch;
 pub mod cgroup_bpf;
+mod cgroup_events;
 pub mod doctor;
 pub mod maps;
 pub mod net;
