@@ -23,6 +23,12 @@ export declare class AttestAuthority {
   logPublicKey(): Uint8Array | null
   /** `requests`: JSON array of issue requests; resolves to a JSON array of issued attestations. */
   issueMany(requests: string): Promise<string>
+  /**
+   * `requests`: one JSON issue request per item (parsed in parallel);
+   * answers one line per attestation, `id TAB logIndex TAB envelope-JSON`:
+   * callers that store or send the envelope take it as is.
+   */
+  issueManyLines(requests: Array<string>): Promise<string>
   cosign(envelope: string, signer: string): Promise<string>
   delegate(from: string, to: string, scope: string): Promise<string>
   /** `target`: JSON `{attestation}` or `{key}`; `cosigners` sign too (a root threshold). */
