@@ -128,17 +128,16 @@ impl AttestAuthority {
     #[napi]
     pub fn issue_many<'e>(&self, env: &'e Env, requests: String) -> Result<PromiseRaw<'e, String>> {
         let a = guard(|| self.a())?;
-        task(env, move || {
-            let v = api::parse_json("requests", requests.as_bytes())?;
-            let arr = v.as_array().ok_or_else(|| Error::invalid_arg("requests", "expected an array"))?;
-            let reqs = arr
-                .iter()
-                .enumerate()
-                .map(|(i, r)| api::issue_request(r, &format!("requests[{i}]")))
-                .collect::<omnitide_common::Result<Vec<_>>>()?;
-            let out = a.issue_many(&reqs)?;
-            Ok(json_str(&serde_json::Value::Array(out.iter().map(api::issued).collect())))
-        })
+        task(env, move || Ok(api::issued_array(&a.issue_many(&api::issue_requests(requests.as_bytes())?)?)))
+    }
+
+    /// `requests`: one JSON issue request per item (parsed in parallel);
+    /// answers one line per attestation, `id TAB logIndex TAB envelope-JSON`:
+    /// callers that store or send the envelope take it as is.
+    #[napi]
+    pub fn issue_many_lines<'e>(&self, env: &'e Env, requests: Vec<String>) -> Result<PromiseRaw<'e, String>> {
+        let a = guard(|| self.a())?;
+        task(env, move || api::issue_many_lines(&a, &requests))
     }
 
     #[napi]

@@ -201,6 +201,47 @@ describe('omnitide/attest', () => {
     await expect(a.issueMany([{ ...reqs[0], signer: 'nobody' }])).rejects.toThrow(/nobody/);
   });
 
+  it('issueManyJson: envelopes as canonical JSON (RFC 8785) strings, the bytes issueMany gives, that verify, are audited and fail when tampered', async () => {
+    // an independent RFC 8785 writer: keys in UTF-16 order, JS number and string forms
+    const jcs = (v: unknown): string =>
+      Array.isArray(v)
+        ? `[${v.map(jcs).join(',')}]`
+        : v !== null && typeof v === 'object'
+          ? `{${Object.keys(v)
+              .sort()
+              .map((k) => `${JSON.stringify(k)}:${jcs((v as Record<string, unknown>)[k])}`)
+              .join(',')}}`
+          : JSON.stringify(v);
+    const predicate = { z: [1.5, -2, 1e21, null, true], a: { '\u{1F600}': 'é\u0001\n"\\/', '\uffff': 2, b: {} }, evidence: ['ab'], n: 9007199254740991 };
+    const reqs = Array.from({ length: 70 }, (_, i) => ({ signer: i % 2 ? 'a' : 'root', subject: [sub(`json/${i}`)], predicateType: T1, predicate: { ...predicate, i } }));
+    const out = await a.issueManyJson(reqs);
+    expect(out).toHaveLength(70);
+    expect(out.map((o) => o.logIndex)).toEqual(out.map((_, i) => out[0].logIndex + i));
+    for (const [i, o] of out.entries()) {
+      const env = JSON.parse(o.envelope) as Envelope;
+      // what the ledger stored before (JSON.stringify of issueMany's envelope object) is these bytes
+      expect(JSON.stringify(env)).toBe(o.envelope);
+      expect(jcs(env)).toBe(o.envelope);
+      const stmt = Buffer.from(env.payload, 'base64').toString('utf8');
+      expect(jcs(JSON.parse(stmt))).toBe(stmt);
+      expect(JSON.parse(stmt)).toMatchObject({ _type: 'https://in-toto.io/Statement/v1', subject: [sub(`json/${i}`)], predicateType: T1, predicate: { ...predicate, i } });
+      expect(verify(o.envelope, { roots }).valid).toBe(i % 2 === 0);
+      expect(verify(o.envelope, { roots, delegations: [] }).id).toBe(o.id);
+    }
+    // the same shape through issueMany: envelope objects that print to the same kind of string
+    const [viaObject] = await a.issueMany([reqs[0]]);
+    expect(jcs(viaObject.envelope)).toBe(JSON.stringify(viaObject.envelope));
+    const b = await a.auditBundle(out[4].id);
+    expect(b.inclusionProof.index).toBe(out[4].logIndex);
+    expect(JSON.stringify(b.envelope)).toBe(out[4].envelope);
+    expect(Authority.verifyBundle(b, { logPublicKey: a.logPublicKey!, roots }).valid).toBe(true);
+    const tampered = out[4].envelope.replace(/"payload":"./, (m) => m.slice(0, -1) + (m.endsWith('e') ? 'f' : 'e'));
+    expect(verify(tampered, { roots }).valid).toBe(false);
+    expect(Authority.verifyBundle({ ...b, envelope: JSON.parse(tampered) }, { logPublicKey: a.logPublicKey! }).valid).toBe(false);
+    await expect(a.issueManyJson([reqs[0], { ...reqs[0], predicateType: '' }])).rejects.toMatchObject({ code: 'ERR_OMNI_INVALID_ARGUMENT', message: expect.stringMatching(/requests\[1\]/) });
+    expect(await a.issueManyJson([])).toEqual([]);
+  });
+
   it('encrypts keys at rest with a passphrase', async () => {
     const dir = newDir();
     const p = await Authority.open(dir, { passphrase: 'pw' });

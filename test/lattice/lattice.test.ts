@@ -159,6 +159,17 @@ describe('lattice', () => {
     expect(err(() => l.closureManyPacked({ data: Uint32Array.of(1), ends: Uint32Array.of(2) })).message).toMatch(/out of order or past the data/);
     const p = l.closureManyPacked({ data: Uint32Array.of(0, 1), ends: Uint32Array.of(1, 2) });
     expect(Array.from(p.ends)).toEqual([1, 2]);
+    expect(err(() => l.closureManyWords({ data: Uint32Array.of(0, 9), ends: Uint32Array.of(1, 2) })).message).toMatch(/sets\[1\]: unknown attribute index 9/);
+  });
+  it('closure bit words agree with the named closures', () => {
+    const l = lat.buildSync(family());
+    const sets = [['male', 'female'], ['adult'], [], ['child', 'female']];
+    const { words, stride } = l.closureManyWords(sets);
+    const names = l.context.attributes;
+    expect(stride).toBe(1);
+    expect(words).toHaveLength(sets.length);
+    const decoded = sets.map((_, i) => names.filter((_, j) => ((words[i * stride + (j >>> 5)] >>> (j & 31)) & 1) === 1));
+    expect(decoded.map((d) => [...d].sort())).toEqual(l.closureMany(sets).map((c) => [...c].sort()));
   });
   it('exports JSON, DOT and SVG', () => {
     const l = lat.buildSync(family());

@@ -41,4 +41,17 @@ describe('ColumnBatch.gather', () => {
     expect((g.columns.f as Float64Array).buffer).toBe((batch.columns.f as Float64Array).buffer);
     expect(g.columns.t).not.toBe(batch.columns.t);
   });
+
+  it('large gathers (the native path) equal a per-row gather, on views with an offset too', () => {
+    const m = 20_000;
+    const big = new ColumnBatch(m, {
+      f: Float64Array.from({ length: m }, (_, i) => i * 1.5 - 7),
+      u: Uint32Array.from({ length: m }, (_, i) => (i * 2654435761) >>> 0),
+    }).range(100, m);
+    const index = Uint32Array.from({ length: 9000 }, (_, i) => (i * 7919) % (m - 100));
+    const g = big.gather(index);
+    expect(plain(g)).toEqual(naive(big, index));
+    expect(g.columns.f).toBeInstanceOf(Float64Array);
+    expect(g.columns.u).toBeInstanceOf(Uint32Array);
+  });
 });

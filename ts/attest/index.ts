@@ -50,6 +50,21 @@ export interface Issued {
   /** Index of the audit entry in the ledger. */
   logIndex: number;
 }
+/** `Issued` with the envelope as its canonical JSON string (`Authority.issueManyJson`). */
+export interface IssuedJson {
+  id: string;
+  /** canonical (RFC 8785) JSON of the DSSE envelope */
+  envelope: string;
+  logIndex: number;
+}
+/** What `issue`/`issueMany` sign: an in-toto statement's subjects, predicate type and predicate. */
+export interface IssueRequest {
+  signer: string;
+  subject: Subject[];
+  predicateType: string;
+  predicate?: unknown;
+  expiresAt?: number;
+}
 export interface Scope {
   predicateTypes?: string[];
   /** globs over subject names (`*` stays within a `/` segment, `**` crosses) */
@@ -201,6 +216,20 @@ const reencryptSchema = z.strictObject({ passphrase: z.string().min(1).optional(
 const ISSUE_KEYS = new Set(['signer', 'subject', 'predicateType', 'predicate', 'expiresAt']);
 const isRecord = (v: unknown): v is Record<string, unknown> =>
   v !== null && typeof v === 'object' && !Array.isArray(v) && (Object.getPrototypeOf(v) === Object.prototype || Object.getPrototypeOf(v) === null);
+
+/** Checked issue requests (`requests[i]` named on a bad one). */
+function checkedIssueRequests(reqs: readonly unknown[]): unknown[] {
+  if (!Array.isArray(reqs)) throw invalidArgument('requests', 'expected an array');
+  // the hand-written check accepts exactly what issueSchema accepts for the
+  // common shape (zod costs microseconds per request in large batches);
+  // anything else goes through zod, which names the argument and the problem
+  return reqs.map((q, i) => (isPlainIssue(q) ? q : parseOptions(`requests[${i}]`, issueSchema, q)));
+}
+
+/** Checked issue requests as the one JSON array the native `issueMany` parses. */
+function issueRequestsJson(reqs: readonly unknown[]): string {
+  return JSON.stringify(checkedIssueRequests(reqs));
+}
 
 /** A subset of `issueSchema` checked without zod: true only when zod would accept `q` unchanged. */
 function isPlainIssue(q: unknown): q is z.output<typeof issueSchema> {
@@ -422,14 +451,32 @@ export class Authority {
   }
 
   /** Many attestations with one ledger append (group commit). */
-  async issueMany(reqs: { signer: string; subject: Subject[]; predicateType: string; predicate?: unknown; expiresAt?: number }[]): Promise<Issued[]> {
-    if (!Array.isArray(reqs)) throw invalidArgument('requests', 'expected an array');
-    // the hand-written check accepts exactly what issueSchema accepts for the
-    // common shape (zod costs microseconds per request in large batches);
-    // anything else goes through zod, which names the argument and the problem
-    const r = reqs.map((q, i) => (isPlainIssue(q) ? q : parseOptions(`requests[${i}]`, issueSchema, q)));
+  async issueMany(reqs: IssueRequest[]): Promise<Issued[]> {
+    const r = issueRequestsJson(reqs);
     const h = this.h;
-    return JSON.parse(await callNativeAsync(() => h.issueMany(JSON.stringify(r))));
+    return JSON.parse(await callNativeAsync(() => h.issueMany(r)));
+  }
+
+  /**
+   * `issueMany` with each envelope as its canonical JSON string (RFC 8785, the
+   * bytes `JSON.stringify` gives for `issueMany`'s envelope object): for
+   * callers that store or send envelopes, with no parse and re-serialisation
+   * of every envelope on the way.
+   */
+  async issueManyJson(reqs: IssueRequest[]): Promise<IssuedJson[]> {
+    const r = checkedIssueRequests(reqs).map((q) => JSON.stringify(q));
+    const h = this.h;
+    const lines = await callNativeAsync(() => h.issueManyLines(r));
+    // `id TAB logIndex TAB envelope LF` per attestation (canonical JSON has no raw TAB/LF)
+    const out: IssuedJson[] = [];
+    for (let at = 0; at < lines.length; ) {
+      const t1 = lines.indexOf('\t', at);
+      const t2 = lines.indexOf('\t', t1 + 1);
+      const end = lines.indexOf('\n', t2 + 1);
+      out.push({ id: lines.slice(at, t1), envelope: lines.slice(t2 + 1, end), logIndex: Number(lines.slice(t1 + 1, t2)) });
+      at = end + 1;
+    }
+    return out;
   }
 
   /** Adds `signer`'s signature (multi-signature envelopes for thresholds). */

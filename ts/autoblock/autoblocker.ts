@@ -376,7 +376,9 @@ export class Autoblocker extends EventEmitter {
   async #signAndSubmit(bodies: DecisionBody[]): Promise<Decision[]> {
     // the subject digests of the whole batch in one native call
     const digests = blake3.hashMany(bodies.map((b) => JSON.stringify(b)));
-    const issued = await this.#authority.issueMany(
+    // envelopes come back as the canonical JSON the ledger, outbox and stream
+    // store: no parse-and-print round per decision
+    const issued = await this.#authority.issueManyJson(
       bodies.map((b, k) => ({
         signer: this.domain,
         subject: [{ name: subjectName(b.action, b.scope, b.value), digest: { blake3: Buffer.from(digests[k]).toString('hex') } }],
@@ -384,11 +386,11 @@ export class Autoblocker extends EventEmitter {
         predicate: b,
       })),
     );
-    const envs = issued.map((i) => JSON.stringify(i.envelope));
+    const envs = issued.map((i) => i.envelope);
     if (this.#transport) {
       // enforced here at once (the cluster may be down); logged when the stream
       // delivers it back, in stream order like on every other node
-      const local = issued.map((i, k) => ({ ...bodies[k], id: i.id, envelope: i.envelope, logIndex: null }) as Decision);
+      const local = issued.map((i, k) => ({ ...bodies[k], id: i.id, envelope: JSON.parse(i.envelope), logIndex: null }) as Decision);
       // durable before it is enforced or returned: a node closed while the
       // cluster is unreachable publishes it again when it reopens
       this.#outbox!.append(envs);
@@ -405,7 +407,7 @@ export class Autoblocker extends EventEmitter {
       const out: Decision[] = [];
       const appended = await this.#ledger.appendMany(envs);
       issued.forEach((i, k) => {
-        const d: Decision = { ...bodies[k], id: i.id, envelope: i.envelope, logIndex: appended[k].index };
+        const d: Decision = { ...bodies[k], id: i.id, envelope: JSON.parse(i.envelope), logIndex: appended[k].index };
         this.#index.set(d.id, d.logIndex!);
         this.#ids[d.logIndex!] = d.id;
         out.push(d);

@@ -402,6 +402,16 @@ export class ConceptLattice {
     const p = this.#sets('sets', sets);
     return callNative(() => this.#h.closureMany(p.data, p.ends));
   }
+  /**
+   * Closures as bit words (the fastest form): `stride` = ceil(attributes / 32)
+   * words per set; attribute j is in closure i when
+   * `(words[i * stride + (j >>> 5)] >>> (j & 31)) & 1`.
+   */
+  closureManyWords(sets: AttrSets): { words: Uint32Array; stride: number } {
+    const p = this.#sets('sets', sets);
+    const words = callNative(() => this.#h.closureWordsMany(p.data, p.ends));
+    return { words, stride: Math.ceil(this.#attrsInfo.names.length / 32) };
+  }
   /** Is the set an intent of the lattice (membership), for each set. */
   isIntentMany(sets: AttrSets): boolean[] {
     const p = this.#sets('sets', sets);

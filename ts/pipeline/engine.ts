@@ -25,6 +25,7 @@ import { makeOp, type Ctx, type Op } from './operators.js';
 import type { Sink } from './sinks.js';
 import { validateGraph } from './validate.js';
 import { ColumnBatch } from './columns.js';
+import { native } from '../native.js';
 import { fieldsOf } from './schema.js';
 
 /**
@@ -40,8 +41,11 @@ function checkColumns(stage: string, schema: z.ZodType, b: ColumnBatch, ctx: Ctx
     if (col === undefined) throw invalidArgument(`sources.${stage}`, `column '${k}' of the schema is missing (columns: ${Object.keys(b.columns).join(', ')})`);
     if (t === 'number') {
       if (Array.isArray(col)) throw invalidArgument(`sources.${stage}`, `column '${k}' must be a typed array of numbers`);
-      if (col instanceof Float64Array || col instanceof Float32Array) {
-        for (let i = 0; i < col.length; i++) if (!Number.isFinite(col[i])) (bad ??= new Uint8Array(b.length))[i] = 1;
+      // Float64 columns are scanned natively (one call per column per batch); the JS loop runs from the first bad value on.
+      const from = col instanceof Float64Array ? native.pipelineFirstNonFinite(col) : col instanceof Float32Array ? 0 : -1;
+      if (from >= 0) {
+        const c = col as Float64Array | Float32Array;
+        for (let i = from; i < c.length; i++) if (!Number.isFinite(c[i])) (bad ??= new Uint8Array(b.length))[i] = 1;
       }
     }
   }

@@ -6,12 +6,13 @@
  */
 import { OmniError } from '../errors.js';
 import { callNative, callNativeAsync } from '../errors.js';
-import { native, type PipelineWindow, type PipelineIntervalJoin, type PipelineWindowOutput } from '../native.js';
+import { native, type PipelineWindow, type PipelineIntervalJoin, type PipelineJoinTable, type PipelineWindowOutput } from '../native.js';
 import type { DeadLetter } from './dead-letter.js';
 import type { PipelineNode } from './ir.js';
 import { SinkRecordError, type Sink } from './sinks.js';
-import { ColumnBatch, rowsOf } from './columns.js';
+import { ColumnBatch, rowsOf, type Column } from './columns.js';
 import { partitionOf } from './partition.js';
+import { GroupKeys } from './group-keys.js';
 
 /* eslint-disable @typescript-eslint/no-explicit-any */
 type Rec = any;
@@ -290,13 +291,17 @@ function distinctValue(v: unknown): number {
   return TWO_52 + (h1 >>> 0) * 2 ** 20 + ((h2 >>> 0) & 0xfffff);
 }
 
+/** The times of rows without an event time field: the native window takes an empty column as all zeros. */
+const NO_TIMES = new Float64Array(0);
+
 /** Marks a window that covers all input (a batch group-by). */
 const GLOBAL_START = -Number.MAX_VALUE;
 
 class AggregateOp extends Base {
   w: PipelineWindow;
   spec: string;
-  keys = new KeyDictionary();
+  keys = new GroupKeys();
+  keyBuf = new Uint32Array(0);
   columns: string[];
   distinctCols: boolean[];
   names: string[];
@@ -326,17 +331,21 @@ class AggregateOp extends Base {
     const n = this.node as Extract<PipelineNode, { op: 'aggregate' }>;
     if (n.key.length !== 1) return this.take(port, batch.toRows());
     const len = batch.length;
-    const keyCol = batch.columns[n.key[0]] as ArrayLike<unknown>;
-    const keys = new Uint32Array(len);
-    for (let i = 0; i < len; i++) keys[i] = this.keys.id(keyCol[i]);
+    // The ids are read by the native push and not kept: one buffer serves every batch.
+    if (this.keyBuf.length < len) this.keyBuf = new Uint32Array(len);
+    const keys = this.keyBuf.subarray(0, len);
+    this.keys.encode((batch.columns[n.key[0]] ?? new Array(len)) as ArrayLike<unknown>, keys);
     const tf = n.options?.time;
     const tc = tf === undefined ? undefined : batch.columns[tf];
     // No time field (a batch group-by): zeros, without a callback per row.
     let times: Float64Array;
     if (tc instanceof Float64Array) times = tc;
-    else {
+    else if (tc === undefined) {
+      // No time field: an empty column tells the native side every row is at time 0 (no column to scan).
+      times = NO_TIMES;
+    } else {
       times = new Float64Array(len);
-      if (tc !== undefined) for (let i = 0; i < len; i++) times[i] = timeMs((tc as ArrayLike<unknown>)[i]);
+      for (let i = 0; i < len; i++) times[i] = timeMs((tc as ArrayLike<unknown>)[i]);
     }
     const width = this.columns.length;
     let values: Float64Array;
@@ -357,7 +366,7 @@ class AggregateOp extends Base {
       const mask = new Uint8Array(len);
       for (const r of o.deadRows) mask[r] = 1;
       const rows = batch.select(mask).toRows();
-      rows.forEach((r, j) => this.ctx.dead({ stage: n.id, record: r, reason: o.deadReasons[j] === 1 ? `event time in field '${tf}' is missing or absurd` : `late: every window of event time ${times[o.deadRows[j]]} closed (watermark passed end + allowedLateness ${n.options?.allowedLateness ?? 0} ms)` }));
+      rows.forEach((r, j) => this.ctx.dead({ stage: n.id, record: r, reason: o.deadReasons[j] === 1 ? `event time in field '${tf}' is missing or absurd` : `late: every window of event time ${times[o.deadRows[j]] ?? 0} closed (watermark passed end + allowedLateness ${n.options?.allowedLateness ?? 0} ms)` }));
     }
     await this.emitWindows(o);
   }
@@ -371,9 +380,12 @@ class AggregateOp extends Base {
     const values = new Float64Array(len * width);
     const timeField = n.options?.time;
     const single = n.key.length === 1 ? n.key[0] : null;
+    this.keys.encode(
+      batch.map((r) => (single !== null ? r[single] : keyOf(r, n.key))),
+      keys,
+    );
     for (let i = 0; i < len; i++) {
       const r = batch[i];
-      keys[i] = this.keys.id(single !== null ? r[single] : keyOf(r, n.key));
       times[i] = timeField === undefined ? 0 : timeMs(r[timeField]);
       for (let c = 0; c < width; c++) {
         const v = r[this.columns[c]];
@@ -431,16 +443,33 @@ class AggregateOp extends Base {
   restore(s: unknown) {
     const st = s as { window: string; keys: unknown[] };
     this.w = callNative(() => native.PipelineWindow.restore(this.spec, Buffer.from(st.window, 'base64')));
-    this.keys = new KeyDictionary();
-    for (const k of st.keys) this.keys.id(k);
+    this.keys = new GroupKeys();
+    if (st.keys.length > 0) this.keys.encode(st.keys, new Uint32Array(st.keys.length));
   }
+}
+
+/** The right side of a hash join once it has ended, with its native join table. */
+interface JoinBuild {
+  table: PipelineJoinTable;
+  /** Columnar right side (gathered for columnar output). */
+  right: ColumnBatch;
+  /** Right rows (row output), made on first need. */
+  rows: Rec[] | null;
+  /** The right columns a left batch with these column names does not override. */
+  rightOnly?: { names: string; batch: ColumnBatch };
 }
 
 class JoinOp extends Base {
   sides: [Rec[], Rec[]] = [[], []];
   /** Columnar batches of each side, while every batch of that side was columnar. */
   colSides: [ColumnBatch[], ColumnBatch[]] = [[], []];
+  /** Set when the right side has ended with number keys: left batches are then probed one by one. */
+  build: JoinBuild | null = null;
+  /** While the buffered left batches are probed, new ones queue behind them (output stays in left order). */
+  draining = false;
+
   override async push(port: number, batch: Rec[] | ColumnBatch) {
+    if (port === 0 && this.build && !this.draining) return this.probe(batch);
     if (batch instanceof ColumnBatch && this.sides[port].length === 0) this.colSides[port].push(batch);
     else {
       for (const b of this.colSides[port].splice(0)) await this.take(port, b.toRows());
@@ -452,37 +481,101 @@ class JoinOp extends Base {
     for (const r of batch) side.push(r);
   }
 
+  override async end(port: number): Promise<boolean> {
+    if (port === 1 && !this.build) await this.buildRight();
+    return super.end(port);
+  }
+
   /**
-   * A columnar left side (inner/anti join) stays columnar: the output gathers
-   * the columns of both sides by the native join's index pairs, with no object per row.
+   * The right side has ended: when its keys are all numbers, build the native
+   * join table ONCE and probe the buffered left batches, then each left batch
+   * as it comes (no concatenation of the left side, typed keys probed as they are).
+   * Otherwise (string or missing keys) the join waits for the end of input and
+   * joins through one shared key dictionary (flush).
    */
-  async flushColumnar(): Promise<boolean> {
+  async buildRight() {
     const n = this.node as Extract<PipelineNode, { op: 'join' }>;
-    if (n.kind === 'left' || this.sides[0].length > 0 || this.colSides[0].length === 0) return false;
-    const left = ColumnBatch.concat(this.colSides[0]);
-    const right = this.sides[1].length > 0 || this.colSides[1].length === 0 ? ColumnBatch.fromRows(this.sides[1]) : ColumnBatch.concat(this.colSides[1]);
-    const lk = left.columns[n.on[0]];
-    const rk = right.columns[n.on[1]];
-    if (!lk || !rk || Array.isArray(lk) || Array.isArray(rk)) {
-      return false;
-    }
-    this.colSides = [[], []];
-    this.sides = [[], []];
-    const lf = lk instanceof Float64Array ? lk : Float64Array.from(lk as ArrayLike<number>);
+    const fromRows = this.sides[1].length > 0 || this.colSides[1].length === 0;
+    const right = fromRows ? ColumnBatch.fromRows(this.sides[1]) : ColumnBatch.concat(this.colSides[1]);
+    const rk = right.length === 0 ? new Float64Array(0) : right.columns[n.on[1]];
+    if (!rk || Array.isArray(rk)) return;
     const rf = rk instanceof Float64Array ? rk : Float64Array.from(rk as ArrayLike<number>);
-    const pairs = await callNativeAsync(() => native.pipelineHashJoinAsync(lf, rf, n.kind));
-    const bs = this.ctx.batchSize;
-    for (let s = 0; s < pairs.left.length; s += bs) {
-      const li = pairs.left.subarray(s, s + bs);
-      const l = left.gather(li);
-      if (n.kind === 'anti') await this.out(l);
-      else await this.out(new ColumnBatch(li.length, { ...right.gather(pairs.right.subarray(s, s + bs)).columns, ...l.columns }));
+    const table = callNative(() => new native.PipelineJoinTable(rf));
+    this.build = { table, right, rows: fromRows ? this.sides[1] : null };
+    this.sides[1] = [];
+    this.colSides[1] = [];
+    this.draining = true;
+    try {
+      while (this.colSides[0].length > 0 || this.sides[0].length > 0) {
+        const pending: (Rec[] | ColumnBatch)[] = this.colSides[0].splice(0);
+        if (this.sides[0].length > 0) pending.push(this.sides[0]);
+        this.sides[0] = [];
+        for (const b of pending) await this.probe(b);
+      }
+    } finally {
+      this.draining = false;
     }
-    return true;
+  }
+
+  /** The right side's columns the left batch does not have: a left column wins a name clash, so gathering the right one would be wasted. */
+  rightOnly(left: ColumnBatch): ColumnBatch {
+    const b = this.build!;
+    const names = Object.keys(left.columns).join('\0');
+    if (b.rightOnly?.names !== names) {
+      const cols = Object.fromEntries(Object.entries(b.right.columns).filter(([k]) => !(k in left.columns)));
+      b.rightOnly = { names, batch: new ColumnBatch(b.right.length, cols) };
+    }
+    return b.rightOnly.batch;
+  }
+
+  /**
+   * One left batch against the join table. A columnar batch with a typed key
+   * column (inner/anti) stays columnar: the output gathers the columns of both
+   * sides by the index pairs, with no object per row. Anything else joins row by row.
+   */
+  async probe(batch: Rec[] | ColumnBatch) {
+    const n = this.node as Extract<PipelineNode, { op: 'join' }>;
+    const b = this.build!;
+    const bs = this.ctx.batchSize;
+    const lk = batch instanceof ColumnBatch ? batch.columns[n.on[0]] : undefined;
+    if (batch instanceof ColumnBatch && n.kind !== 'left' && lk && !Array.isArray(lk)) {
+      const pairs = callNative(() => (lk instanceof Uint32Array ? b.table.probeU32(lk, n.kind) : b.table.probeF64(lk instanceof Float64Array ? lk : Float64Array.from(lk), n.kind)));
+      for (let s = 0; s < pairs.left.length; s += bs) {
+        const li = pairs.left.subarray(s, s + bs);
+        const l = batch.gather(li);
+        if (n.kind === 'anti') await this.out(l);
+        else {
+          const r = this.rightOnly(batch).gather(pairs.right.subarray(s, s + bs)).columns;
+          // Column order as `{ ...right, ...left }` gives it: right names first, a clash takes the left values.
+          const cols: Record<string, Column> = {};
+          for (const k of Object.keys(b.right.columns)) cols[k] = k in l.columns ? l.columns[k] : r[k];
+          await this.out(new ColumnBatch(li.length, Object.assign(cols, l.columns)));
+        }
+      }
+      return;
+    }
+    const rows = rowsOf(batch);
+    // Right keys are numbers: a left key that is not a number (string, missing) never matches.
+    const keys = Float64Array.from(rows, (r) => (typeof r[n.on[0]] === 'number' ? r[n.on[0]] : NaN));
+    const pairs = callNative(() => b.table.probeF64(keys, n.kind));
+    const right = (b.rows ??= b.right.toRows());
+    for (let s = 0; s < pairs.left.length; s += bs) {
+      const out: Rec[] = [];
+      const e = Math.min(pairs.left.length, s + bs);
+      for (let i = s; i < e; i++) {
+        const a = rows[pairs.left[i]];
+        if (n.kind === 'anti') out.push(a);
+        else {
+          const j = pairs.right[i];
+          out.push(j === 0xffffffff ? { ...a } : { ...right[j], ...a });
+        }
+      }
+      await this.out(out);
+    }
   }
 
   override async flush() {
-    if (await this.flushColumnar()) return;
+    if (this.build) return;
     for (const port of [0, 1]) for (const b of this.colSides[port].splice(0)) await this.take(port, b.toRows());
     const n = this.node as Extract<PipelineNode, { op: 'join' }>;
     const [l, r] = this.sides;

@@ -42,6 +42,52 @@ pub fn parse_json(arg: &str, bytes: &[u8]) -> Result<Value> {
 
 /// `{signer, subject: [{name, digest}], predicateType, predicate?, expiresAt?, issuedAt?}`
 pub fn issue_request(v: &Value, path: &str) -> Result<IssueRequest> {
+    let predicate = v.get("predicate").cloned();
+    issue_request_with(v, path, predicate)
+}
+
+/// A JSON array of issue requests (`requests[i]` in errors), each predicate
+/// moved out of the parsed tree rather than copied.
+pub fn issue_requests(json: &[u8]) -> Result<Vec<IssueRequest>> {
+    let v = parse_json("requests", json)?;
+    let Value::Array(arr) = v else { return Err(bad("requests", "expected an array")) };
+    arr.into_iter()
+        .enumerate()
+        .map(|(i, mut r)| {
+            let predicate = r.as_object_mut().and_then(|m| m.remove("predicate"));
+            issue_request_with(&r, &format!("requests[{i}]"), predicate)
+        })
+        .collect()
+}
+
+/// Issues one attestation per request JSON (`requests[i]` in errors) and
+/// answers [`issued_lines`]. Each request is parsed, checked and signed on the
+/// rayon pool and its parsed tree is freed there too: only the audit append
+/// stays serial (parsing one JSON array of a large batch on one thread cost as
+/// much as signing it on two).
+pub fn issue_many_lines(a: &crate::Authority, requests: &[String]) -> Result<String> {
+    use rayon::prelude::*;
+    let parse = |(i, json): (usize, &String)| -> Result<IssueRequest> {
+        let path = format!("requests[{i}]");
+        let mut r = parse_json(&path, json.as_bytes())?;
+        let predicate = r.as_object_mut().and_then(|m| m.remove("predicate"));
+        issue_request_with(&r, &path, predicate)
+    };
+    let parsed: Vec<Result<IssueRequest>> = if requests.len() >= 64 {
+        requests.par_iter().enumerate().map(parse).collect()
+    } else {
+        requests.iter().enumerate().map(parse).collect()
+    };
+    // the first bad request by index, as the sequential parse reported it
+    let reqs = parsed.into_iter().collect::<Result<Vec<_>>>()?;
+    let out = a.issue_many(&reqs);
+    if reqs.len() >= 64 {
+        reqs.into_par_iter().for_each(drop);
+    }
+    Ok(issued_lines(&out?))
+}
+
+fn issue_request_with(v: &Value, path: &str, predicate: Option<Value>) -> Result<IssueRequest> {
     let m = obj(v, path)?;
     let subj = m.get("subject").and_then(Value::as_array).ok_or_else(|| bad(&format!("{path}.subject"), "expected an array"))?;
     let mut subjects = Vec::with_capacity(subj.len());
@@ -64,7 +110,7 @@ pub fn issue_request(v: &Value, path: &str) -> Result<IssueRequest> {
         signer: string(m, "signer", path)?,
         subjects,
         predicate_type: string(m, "predicateType", path)?,
-        predicate: m.get("predicate").cloned().unwrap_or(json!({})),
+        predicate: predicate.unwrap_or(json!({})),
         expires_at: opt_i64(m, "expiresAt", path)?,
         issued_at: opt_i64(m, "issuedAt", path)?,
     })
@@ -76,6 +122,46 @@ pub fn issued(i: &Issued) -> Value {
         "envelope": serde_json::from_slice::<Value>(&i.envelope).expect("envelope JSON"),
         "logIndex": i.log_index,
     })
+}
+
+/// `{"envelope":…,"id":…,"logIndex":…}` with the envelope's canonical JSON
+/// spliced in as it is (the same JSON as [`issued`], without parsing the
+/// envelope back into a tree to print it again).
+pub fn issued_json(i: &Issued, out: &mut Vec<u8>) {
+    out.extend_from_slice(b"{\"envelope\":");
+    out.extend_from_slice(&i.envelope);
+    // the id is lowercase hex: no escaping
+    out.extend_from_slice(format!(",\"id\":\"{}\",\"logIndex\":{}}}", i.id, i.log_index).as_bytes());
+}
+
+/// A JSON array of [`issued_json`] objects.
+pub fn issued_array(all: &[Issued]) -> String {
+    let mut out = Vec::with_capacity(2 + all.iter().map(|i| i.envelope.len() + i.id.len() + 48).sum::<usize>());
+    out.push(b'[');
+    for (k, i) in all.iter().enumerate() {
+        if k > 0 {
+            out.push(b',');
+        }
+        issued_json(i, &mut out);
+    }
+    out.push(b']');
+    String::from_utf8(out).expect("canonical JSON is UTF-8")
+}
+
+/// One line per attestation, `<id> TAB <logIndex> TAB <envelope JSON> LF`:
+/// the caller takes each envelope as the string it stores and sends, with no
+/// JSON parse (canonical JSON has no raw tab or newline, and the id is hex).
+pub fn issued_lines(all: &[Issued]) -> String {
+    let mut out = String::with_capacity(all.iter().map(|i| i.envelope.len() + i.id.len() + 24).sum());
+    for i in all {
+        out.push_str(&i.id);
+        out.push('\t');
+        out.push_str(&i.log_index.to_string());
+        out.push('\t');
+        out.push_str(std::str::from_utf8(&i.envelope).expect("canonical JSON is UTF-8"));
+        out.push('\n');
+    }
+    out
 }
 
 pub fn scope(v: &Value) -> Result<Scope> {
@@ -197,4 +283,86 @@ pub fn revocations(r: &crate::RevocationSet) -> Value {
 
 pub fn to_bytes(v: &Value) -> Vec<u8> {
     serde_json::to_vec(v).expect("JSON")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn spliced_output_is_the_value_output() {
+        let env = br#"{"payload":"e30=","payloadType":"t\u0001","signatures":[{"keyid":"k","sig":"AA=="}]}"#.to_vec();
+        let all = vec![
+            Issued { id: "ab".into(), envelope: env.clone(), log_index: 7 },
+            Issued { id: "cd".into(), envelope: env.clone(), log_index: u64::from(u32::MAX) + 1 },
+        ];
+        let via_value = serde_json::to_string(&Value::Array(all.iter().map(issued).collect())).unwrap();
+        assert_eq!(issued_array(&all), via_value);
+        assert_eq!(issued_array(&[]), "[]");
+        let lines = issued_lines(&all);
+        let rows: Vec<Vec<&str>> = lines.lines().map(|l| l.split('\t').collect()).collect();
+        assert_eq!(
+            rows,
+            vec![vec!["ab", "7", std::str::from_utf8(&env).unwrap()], vec!["cd", "4294967296", std::str::from_utf8(&env).unwrap()]]
+        );
+    }
+
+    #[test]
+    fn parallel_lines_issue_every_request_or_none() {
+        let dir = tempfile::tempdir().unwrap();
+        let a = crate::Authority::open(dir.path(), crate::OpenOptions { insecure_plaintext: true, ..Default::default() }).unwrap();
+        a.create_key("k").unwrap();
+        let req = |i: usize| {
+            format!(
+                r#"{{"signer":"k","subject":[{{"name":"s/{i}","digest":{{"sha256":"ab"}}}}],"predicateType":"p","predicate":{{"i":{i},"z":"\u00e9"}}}}"#
+            )
+        };
+        let reqs: Vec<String> = (0..70).map(req).collect();
+        let lines = issue_many_lines(&a, &reqs).unwrap();
+        let rows: Vec<Vec<&str>> = lines.lines().map(|l| l.split('\t').collect()).collect();
+        assert_eq!(rows.len(), 70);
+        let first: u64 = rows[0][1].parse().unwrap();
+        for (i, r) in rows.iter().enumerate() {
+            assert_eq!(r[1].parse::<u64>().unwrap(), first + i as u64);
+            let env = crate::Envelope::parse(r[2].as_bytes(), crate::Limits::default().envelope_limits()).unwrap();
+            assert_eq!(env.id(), r[0]);
+            assert_eq!(env.to_json(), r[2].as_bytes());
+            let st = crate::Statement::parse(&env.payload, 10).unwrap();
+            assert_eq!(st.predicate, json!({"i": i, "z": "é"}));
+        }
+        // a bad request anywhere: the lowest bad index is named and nothing is issued
+        let mut bad = reqs.clone();
+        bad[65] = r#"{"signer":7,"subject":[],"predicateType":"p"}"#.into();
+        bad[66] = "{".into();
+        let e = issue_many_lines(&a, &bad).unwrap_err().to_string();
+        assert!(e.contains("requests[65].signer"), "{e}");
+        bad[65] = r#"{"signer":"k","subject":[],"predicateType":"p"}"#.into();
+        bad[66] = reqs[66].clone();
+        let e = issue_many_lines(&a, &bad).unwrap_err().to_string();
+        assert!(e.contains("requests[65].subject"), "{e}");
+        let again = issue_many_lines(&a, &reqs[..1]).unwrap();
+        assert_eq!(again.split('\t').nth(1).unwrap().parse::<u64>().unwrap(), first + 70);
+        // several pipeline chunks (signing one while the previous is appended): in order, all logged
+        let many: Vec<String> = (0..1100).map(req).collect();
+        let lines = issue_many_lines(&a, &many).unwrap();
+        let rows: Vec<Vec<&str>> = lines.lines().map(|l| l.split('\t').collect()).collect();
+        assert_eq!(rows.len(), 1100);
+        let ids: std::collections::HashSet<&str> = rows.iter().map(|r| r[0]).collect();
+        assert_eq!(ids.len(), 1100);
+        for (i, r) in rows.iter().enumerate() {
+            assert_eq!(r[1].parse::<u64>().unwrap(), first + 71 + i as u64);
+            let env = crate::Envelope::parse(r[2].as_bytes(), crate::Limits::default().envelope_limits()).unwrap();
+            assert_eq!(crate::Statement::parse(&env.payload, 10).unwrap().predicate["i"], json!(i));
+            assert_eq!(a.audit_bundle(r[0]).unwrap().proof.index, first + 71 + i as u64);
+        }
+    }
+
+    #[test]
+    fn requests_array_moves_predicates_and_names_the_item() {
+        let r = issue_requests(br#"[{"signer":"k","subject":[{"name":"a","digest":{"sha256":"ab"}}],"predicateType":"p","predicate":{"x":[1]}},{"signer":"k","subject":[],"predicateType":"p"}]"#).unwrap();
+        assert_eq!(r[0].predicate, json!({"x": [1]}));
+        assert_eq!(r[1].predicate, json!({}));
+        assert!(issue_requests(br#"{}"#).unwrap_err().to_string().contains("requests"));
+        assert!(issue_requests(br#"[{"signer":"k","subject":[]},{}]"#).unwrap_err().to_string().contains("requests[0].predicateType"));
+    }
 }

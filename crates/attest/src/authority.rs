@@ -235,6 +235,10 @@ impl LogTail {
     }
 }
 
+/// Statements signed per step of a large batch while the previous step is
+/// appended to the audit log.
+const PIPELINE_CHUNK: usize = 512;
+
 struct Built {
     id: String,
     kind: &'static str,
@@ -371,7 +375,16 @@ impl Authority {
         signers: &[&str],
         sign: impl Fn(&str, &[u8]) -> Result<(String, [u8; 64])>,
     ) -> Result<Envelope> {
-        let payload = st.to_payload()?;
+        self.sign_payload_with(st.to_payload()?, signers, sign)
+    }
+
+    /// Signs a statement's canonical payload (see [`crate::statement::payload`]).
+    fn sign_payload_with(
+        &self,
+        payload: Vec<u8>,
+        signers: &[&str],
+        sign: impl Fn(&str, &[u8]) -> Result<(String, [u8; 64])>,
+    ) -> Result<Envelope> {
         if payload.len() + 4096 > self.limits.max_envelope_bytes {
             return Err(Error::limit(
                 "predicate",
@@ -424,7 +437,8 @@ impl Authority {
         Ok(self.commit(vec![Self::entry(kind, &env)])?.pop().expect("one"))
     }
 
-    fn statement_for(&self, r: &IssueRequest, i: usize) -> Result<Statement> {
+    /// Checks request `i` and returns the metadata its statement carries.
+    fn meta_for(&self, r: &IssueRequest, i: usize) -> Result<Meta> {
         let p = format!("requests[{i}]");
         if r.subjects.is_empty() {
             return Err(Error::invalid_arg(&format!("{p}.subject"), "needs at least one subject"));
@@ -447,12 +461,7 @@ impl Authority {
                 return Err(Error::invalid_arg(&format!("{p}.expiresAt"), format!("must be after the issue time {issued}, got {e}")));
             }
         }
-        Ok(Statement {
-            subject: r.subjects.clone(),
-            predicate_type: r.predicate_type.clone(),
-            predicate: r.predicate.clone(),
-            meta: Meta { issued_at: Some(issued), expires_at: r.expires_at, nonce: Some(nonce()) },
-        })
+        Ok(Meta { issued_at: Some(issued), expires_at: r.expires_at, nonce: Some(nonce()) })
     }
 
     pub fn issue(&self, req: &IssueRequest) -> Result<Issued> {
@@ -471,17 +480,36 @@ impl Authority {
                 checked.push(&r.signer);
             }
         }
-        let build = |(i, r): (usize, &IssueRequest)| -> Result<Built> {
-            let st = self.statement_for(r, i)?;
-            let env = self.sign_statement_with(&st, &[r.signer.as_str()], |s, pae| self.keys.sign(s, pae))?;
+        // every request is checked before anything is signed or logged
+        let metas = reqs.iter().enumerate().map(|(i, r)| self.meta_for(r, i)).collect::<Result<Vec<Meta>>>()?;
+        let build = |(r, meta): (&IssueRequest, &Meta)| -> Result<Built> {
+            // the statement's bytes straight from the request (no copy of its predicate)
+            let payload = crate::statement::payload(&r.subjects, &r.predicate_type, &r.predicate, meta)?;
+            let env = self.sign_payload_with(payload, &[r.signer.as_str()], |s, pae| self.keys.sign(s, pae))?;
             Ok(Self::entry("issue", &env))
         };
-        let built: Vec<Built> = if reqs.len() >= 64 {
-            reqs.par_iter().enumerate().map(build).collect::<Result<_>>()?
-        } else {
-            reqs.iter().enumerate().map(build).collect::<Result<_>>()?
-        };
-        self.commit(built)
+        if reqs.len() < 64 {
+            return self.commit(reqs.iter().zip(&metas).map(build).collect::<Result<_>>()?);
+        }
+        // A large batch is signed in chunks on the rayon pool while this
+        // thread appends (and fsyncs) the previous chunk: the audit append no
+        // longer waits behind the signing. Only a statement over the envelope
+        // limit can fail after the checks above; then the chunks before it
+        // are logged but never returned (the log allows that, as when the
+        // issuer dies mid-append; the reverse never happens).
+        let mut issued = Vec::with_capacity(reqs.len());
+        let mut pending: Option<Vec<Built>> = None;
+        for (chunk, metas) in reqs.chunks(PIPELINE_CHUNK).zip(metas.chunks(PIPELINE_CHUNK)) {
+            let (built, committed) = std::thread::scope(|s| {
+                let signing = s.spawn(|| chunk.par_iter().zip(metas).map(build).collect::<Result<Vec<Built>>>());
+                let committed = pending.take().map(|p| self.commit(p)).transpose();
+                (signing.join().unwrap_or_else(|_| Err(Error::internal("signing thread panicked"))), committed)
+            });
+            issued.extend(committed?.into_iter().flatten());
+            pending = Some(built?);
+        }
+        issued.extend(self.commit(pending.unwrap_or_default())?);
+        Ok(issued)
     }
 
     /// Adds `signer`'s signature to an envelope (the attestation ID is unchanged).

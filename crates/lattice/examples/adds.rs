@@ -17,9 +17,9 @@ impl Rng {
 }
 
 fn main() {
-    let mut args = std::env::args().skip(1).map(|a| a.parse::<usize>().unwrap());
-    let n = args.next().unwrap_or(1200);
-    let adds = args.next().unwrap_or(200);
+    let arg = |k: usize, default: usize| std::env::args().nth(k).map_or(default, |a| a.parse::<usize>().unwrap());
+    let n = arg(1, 1200);
+    let adds = arg(2, 200);
     let mut r = Rng(7u32.wrapping_mul(2_654_435_761));
     let m: usize = GROUPS.iter().sum();
     let offsets: Vec<usize> = GROUPS.iter().scan(0, |a, g| Some(std::mem::replace(a, *a + g))).collect();
@@ -44,8 +44,9 @@ fn main() {
             let g = (r.f() * GROUPS.len() as f64) as usize;
             row[g] = (offsets[g] + (r.f() * GROUPS[g] as f64) as usize) as u32;
         }
+        let name = format!("new{i}");
         let t = Instant::now();
-        l.add_object(&format!("new{i}"), &row).unwrap();
+        l.add_object(&name, &row).unwrap();
         times.push(t.elapsed().as_secs_f64() * 1e3);
     }
     let total: f64 = times.iter().sum();

@@ -57,6 +57,16 @@ fn main() {
     let closed = l.closure_many(&bits);
     let dt = t.elapsed();
     println!("closure: {:.2}M/s ({} sets, {} closed)", sets.len() as f64 / dt.as_secs_f64() / 1e6, sets.len(), closed.len());
+    for _ in 0..3 {
+        let t = Instant::now();
+        let words = l.context().closure_words_many("sets", &data, &ends).unwrap();
+        let dw = t.elapsed();
+        let t = Instant::now();
+        let (packed, _) = l.context().closure_packed_many("sets", &data, &ends).unwrap();
+        let dp = t.elapsed();
+        let rate = |d: std::time::Duration| sets.len() as f64 / d.as_secs_f64() / 1e6;
+        println!("closure words: {:.2}M/s ({} words), packed: {:.2}M/s ({} indices)", rate(dw), words.len(), rate(dp), packed.len());
+    }
 
     let offsets: Vec<usize> = GROUPS.iter().scan(0, |a, g| Some(std::mem::replace(a, *a + g))).collect();
     let n = 1200;

@@ -22,14 +22,17 @@ impl std::fmt::Debug for Bits {
     }
 }
 
+#[inline]
 pub fn words_for(bits: usize) -> usize {
     bits.div_ceil(64)
 }
 
 impl Bits {
+    #[inline]
     pub fn empty(bits: usize) -> Self {
         Bits { words: vec![0; words_for(bits)] }
     }
+    #[inline]
     pub fn full(bits: usize) -> Self {
         let mut b = Self::empty(bits);
         for i in 0..bits / 64 {
@@ -47,9 +50,11 @@ impl Bits {
         }
         b
     }
+    #[inline]
     pub fn words(&self) -> &[u64] {
         &self.words
     }
+    #[inline]
     pub(crate) fn words_mut(&mut self) -> &mut [u64] {
         &mut self.words
     }
@@ -65,17 +70,21 @@ impl Bits {
     pub fn remove(&mut self, i: usize) {
         self.words[i >> 6] &= !(1 << (i & 63));
     }
+    #[inline]
     pub fn count(&self) -> usize {
         self.words.iter().map(|w| w.count_ones() as usize).sum()
     }
+    #[inline]
     pub fn is_empty(&self) -> bool {
         self.words.iter().all(|&w| w == 0)
     }
+    #[inline]
     pub fn and_with(&mut self, o: &Bits) {
         for (a, b) in self.words.iter_mut().zip(&o.words) {
             *a &= b;
         }
     }
+    #[inline]
     pub fn or_with(&mut self, o: &Bits) {
         for (a, b) in self.words.iter_mut().zip(&o.words) {
             *a |= b;
@@ -95,34 +104,47 @@ impl Bits {
     pub fn minus(&self, o: &Bits) -> Bits {
         Bits { words: self.words.iter().zip(&o.words).map(|(a, b)| a & !b).collect() }
     }
+    /// Equality word by word (inlined; `==` on the sets goes through `memcmp`).
+    #[inline]
+    pub fn same_as(&self, o: &Bits) -> bool {
+        self.words.len() == o.words.len() && self.words.iter().zip(&o.words).all(|(a, b)| a == b)
+    }
     /// Writes `a & b` into `self` (no allocation).
+    #[inline]
     pub fn set_and(&mut self, a: &Bits, b: &Bits) {
         for ((d, x), y) in self.words.iter_mut().zip(&a.words).zip(&b.words) {
             *d = x & y;
         }
     }
+    #[inline]
     pub fn is_subset(&self, o: &Bits) -> bool {
         self.words.iter().zip(&o.words).all(|(a, b)| a & !b == 0)
     }
+    #[inline]
     pub fn intersects(&self, o: &Bits) -> bool {
         self.words.iter().zip(&o.words).any(|(a, b)| a & b != 0)
     }
+    #[inline]
     pub fn and_count(&self, o: &Bits) -> usize {
         self.words.iter().zip(&o.words).map(|(a, b)| (a & b).count_ones() as usize).sum()
     }
+    #[inline]
     pub fn or_count(&self, o: &Bits) -> usize {
         self.words.iter().zip(&o.words).map(|(a, b)| (a | b).count_ones() as usize).sum()
     }
     /// Do `self` and `o` agree on all bits below `j`?
+    #[inline]
     pub fn eq_below(&self, o: &Bits, j: usize) -> bool {
         let w = j >> 6;
-        if self.words[..w] != o.words[..w] {
+        // Word by word: a slice `!=` calls `memcmp`, costly for the one or two words of an intent.
+        if self.words[..w].iter().zip(&o.words[..w]).any(|(a, b)| a != b) {
             return false;
         }
         let r = j & 63;
         r == 0 || ((self.words[w] ^ o.words[w]) & ((1u64 << r) - 1)) == 0
     }
     /// Is `self ∩ [0, j)` a subset of `o`?
+    #[inline]
     pub fn subset_below(&self, o: &Bits, j: usize) -> bool {
         let w = j >> 6;
         if self.words[..w].iter().zip(&o.words[..w]).any(|(a, b)| a & !b != 0) {
@@ -131,18 +153,26 @@ impl Bits {
         let r = j & 63;
         r == 0 || (self.words[w] & !o.words[w] & ((1u64 << r) - 1)) == 0
     }
+    #[inline]
     pub fn ones(&self) -> Ones<'_> {
         Ones { words: &self.words, w: 0, cur: self.words.first().copied().unwrap_or(0) }
     }
     pub fn to_vec(&self) -> Vec<u32> {
         self.ones().map(|i| i as u32).collect()
     }
-    /// Grows the width to `bits` (new bits are clear).
+    /// Becomes `a & b` (`a` given as words of `b`'s width), reusing this set's buffer.
+    #[inline]
+    pub fn assign_and(&mut self, a: &[u64], b: &Bits) {
+        self.words.clear();
+        self.words.extend(a.iter().zip(&b.words).map(|(x, y)| x & y));
+    }
     /// Becomes a copy of `o`, reusing this set's buffer.
+    #[inline]
     pub fn copy_from(&mut self, o: &Bits) {
         self.words.clear();
         self.words.extend_from_slice(&o.words);
     }
+    /// Grows the width to `bits` (new bits are clear).
     pub fn grow(&mut self, bits: usize) {
         let w = words_for(bits);
         if w > self.words.len() {

@@ -68,15 +68,19 @@ impl Context {
     pub fn attributes(&self) -> &[String] {
         &self.attributes
     }
+    #[inline]
     pub fn n_objects(&self) -> usize {
         self.objects.len()
     }
+    #[inline]
     pub fn n_attributes(&self) -> usize {
         self.attributes.len()
     }
+    #[inline]
     pub fn row(&self, g: usize) -> &Bits {
         &self.rows[g]
     }
+    #[inline]
     pub fn col(&self, m: usize) -> &Bits {
         &self.cols[m]
     }
@@ -114,7 +118,7 @@ impl Context {
             }
             for g in c.ones() {
                 d.and_with(&self.rows[g]);
-                if d == floor {
+                if d.same_as(floor) {
                     break;
                 }
             }

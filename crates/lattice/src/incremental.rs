@@ -9,9 +9,22 @@
 use omnitide_common::Result;
 
 use crate::bits::{words_for, Bits};
-use crate::intent_index::IntentIndex;
 use crate::lattice::Lattice;
 use crate::mine::{limit_error, Concept};
+
+/// Is the bit set `a` a subset of `b` (word slices of one width)?
+#[inline]
+fn subset(a: &[u64], b: &[u64]) -> bool {
+    a.iter().zip(b).all(|(x, y)| x & !y == 0)
+}
+
+/// Buffers AddIntent's recursion reuses (one intersection set and one parent list per
+/// level), so an add allocates only for the concepts it creates.
+#[derive(Default)]
+struct Pool {
+    sets: Vec<Bits>,
+    lists: Vec<Vec<u32>>,
+}
 
 /// (intent, extent, intents of the upper covers), all as sorted indices.
 pub type CanonicalConcept = (Vec<u32>, Vec<u32>, Vec<Vec<u32>>);
@@ -20,7 +33,7 @@ impl Lattice {
     fn maximal_concept(&self, x: &Bits, mut gen: u32) -> u32 {
         'up: loop {
             for &p in &self.upper[gen as usize] {
-                if x.is_subset(&self.concepts[p as usize].intent) {
+                if subset(x.words(), self.intent_words(p)) {
                     gen = p;
                     continue 'up;
                 }
@@ -33,15 +46,26 @@ impl Lattice {
         self.upper[low as usize].push(up);
         self.lower[up as usize].push(low);
     }
-    fn unlink(&mut self, up: u32, low: u32) {
-        self.upper[low as usize].retain(|&u| u != up);
-        self.lower[up as usize].retain(|&l| l != low);
+    /// `up` covers `id` instead of `gen` (if it covered `gen`) and in any case covers `id`:
+    /// the entry in `up`'s lower covers is overwritten in place, one scan that stops at the
+    /// match (a general concept's lower-cover list can be long).
+    fn relink(&mut self, up: u32, gen: u32, id: u32) {
+        let lower = &mut self.lower[up as usize];
+        match lower.iter().position(|&l| l == gen) {
+            Some(k) => {
+                lower[k] = id;
+                let ups = &mut self.upper[gen as usize];
+                if let Some(k) = ups.iter().position(|&u| u == up) {
+                    ups.swap_remove(k);
+                }
+            }
+            None => lower.push(id),
+        }
+        self.upper[id as usize].push(up);
     }
 
     /// The concept with intent `x`, created (with its covers) if `x` is not yet an intent.
-    /// `pool` recycles the intersection buffers of the recursion, so an add allocates only
-    /// for the concepts it creates.
-    fn add_intent(&mut self, x: &Bits, gen: u32, pool: &mut Vec<Bits>) -> u32 {
+    fn add_intent(&mut self, x: &Bits, gen: u32, pool: &mut Pool) -> u32 {
         // Most intersections AddIntent meets are already intents (of the old lattice or made
         // earlier in this add): one hash probe answers them instead of a climb from the
         // generator, which scans upper covers with a subset test each (~14x fewer scans on
@@ -51,37 +75,38 @@ impl Lattice {
         }
         let gen = self.maximal_concept(x, gen);
         debug_assert!(self.concepts[gen as usize].intent != *x);
-        let mut new_parents: Vec<u32> = Vec::new();
-        let mut meet = pool.pop().unwrap_or_default();
+        let mut new_parents = pool.lists.pop().unwrap_or_default();
+        new_parents.clear();
+        let mut meet = pool.sets.pop().unwrap_or_default();
         // The recursion only relinks concepts strictly above `gen`, so its upper covers stay
         // as they are until the relinking below: no copy of the list is needed.
         for k in 0..self.upper[gen as usize].len() {
             let p = self.upper[gen as usize][k];
-            let pi = &self.concepts[p as usize].intent;
-            let cand = if pi.is_subset(x) {
+            let pi = self.intent_words(p);
+            let cand = if subset(pi, x.words()) {
                 p
             } else {
-                meet.copy_from(pi);
-                meet.and_with(x);
+                meet.assign_and(pi, x);
                 self.add_intent(&meet, p, pool)
             };
-            let ci = &self.concepts[cand as usize].intent;
-            if new_parents.iter().any(|&q| ci.is_subset(&self.concepts[q as usize].intent)) {
+            let ci = self.intent_words(cand);
+            if new_parents.iter().any(|&q| subset(ci, self.intent_words(q))) {
                 continue;
             }
-            new_parents.retain(|&q| !self.concepts[q as usize].intent.is_subset(ci));
+            new_parents.retain(|&q| !subset(self.intent_words(q), self.intent_words(cand)));
             new_parents.push(cand);
         }
-        pool.push(meet);
+        pool.sets.push(meet);
         let id = self.concepts.len() as u32;
         self.concepts.push(Concept { extent: self.concepts[gen as usize].extent.clone(), intent: x.clone() });
+        self.flat_intents.extend_from_slice(x.words());
         self.upper.push(Vec::new());
         self.lower.push(Vec::new());
         self.by_intent.insert(x, id);
-        for p in new_parents {
-            self.unlink(p, gen);
-            self.link(p, id);
+        for &p in &new_parents {
+            self.relink(p, gen, id);
         }
+        pool.lists.push(new_parents);
         self.link(id, gen);
         id
     }
@@ -124,22 +149,27 @@ impl Lattice {
             }
         }
         let bottom = self.intent_id(&Bits::full(self.ctx.n_attributes()));
-        let oc = self.add_intent(&x, bottom, &mut Vec::new());
+        let oc = self.add_intent(&x, bottom, &mut Pool::default());
         // The object joins the extents of its concept and all ancestors. Visits are marked in
         // a bit set over the concept ids (n/8 bytes, cache-resident) rather than by testing
-        // the extents themselves, each behind its own pointer.
-        let mut seen = Bits::empty(self.concepts.len());
+        // the extents themselves, each behind its own pointer. The marks are kept between adds
+        // (a fresh set of this size per add costs a calloc and a free that consolidates the heap).
+        let mut seen = std::mem::take(&mut self.walk_marks);
+        seen.clear();
+        seen.resize(words_for(self.concepts.len()), 0);
         let mut stack = vec![oc];
-        seen.insert(oc as usize);
+        seen[oc as usize >> 6] |= 1 << (oc & 63);
         while let Some(i) = stack.pop() {
             self.concepts[i as usize].extent.insert(g);
             for &p in &self.upper[i as usize] {
-                if !seen.contains(p as usize) {
-                    seen.insert(p as usize);
+                let (w, bit) = (p as usize >> 6, 1u64 << (p & 63));
+                if seen[w] & bit == 0 {
+                    seen[w] |= bit;
                     stack.push(p);
                 }
             }
         }
+        self.walk_marks = seen;
         self.ctx.push_object(name.to_string(), x);
         Ok(oc)
     }
@@ -218,7 +248,7 @@ impl Lattice {
         self.concepts = concepts;
         self.upper = upper;
         self.lower = lower;
-        self.by_intent = IntentIndex::build(words_for(self.ctx.n_attributes()), self.concepts.iter().map(|c| &c.intent));
+        self.reindex();
         for p in parents {
             let p = remap[p as usize];
             let fresh = self.compute_lower(p as usize);
@@ -243,7 +273,7 @@ impl Lattice {
             std::mem::swap(&mut c.extent, &mut c.intent);
         }
         std::mem::swap(&mut self.upper, &mut self.lower);
-        self.by_intent = IntentIndex::build(words_for(self.ctx.n_attributes()), self.concepts.iter().map(|c| &c.intent));
+        self.reindex();
     }
 
     /// Adds attribute `name` held by the object indices `objects` (AddIntent on the dual).
@@ -283,6 +313,7 @@ impl Lattice {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::intent_index::IntentIndex;
     use crate::{BuildOptions, Context};
 
     /// The intent index after adds and removes of objects and attributes holds exactly the

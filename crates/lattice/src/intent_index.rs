@@ -20,6 +20,12 @@ pub(crate) struct IntentIndex {
     len: usize,
 }
 
+/// Word-by-word equality, inlined (a slice `==` calls `memcmp`, costly for two or three words).
+#[inline]
+fn same(a: &[u64], b: &[u64]) -> bool {
+    a.iter().zip(b).all(|(x, y)| x == y)
+}
+
 fn hash(words: &[u64]) -> u64 {
     // FxHash-style mixing, finished with a multiply so the high bits (the ones used) depend on every word.
     let mut h = words.len() as u64;
@@ -66,7 +72,7 @@ impl IntentIndex {
             if r[0] == EMPTY {
                 return None;
             }
-            if &r[1..] == k {
+            if same(&r[1..], k) {
                 return Some(r[0] as u32);
             }
             s = (s + 1) & self.mask;
@@ -94,7 +100,7 @@ impl IntentIndex {
                 self.len += 1;
                 return;
             }
-            if &r[1..] == k {
+            if same(&r[1..], k) {
                 r[0] = id as u64;
                 return;
             }

@@ -32,6 +32,25 @@ impl BuildOptions {
     }
 }
 
+/// One group of attributes with the same candidate extent E_m in `compute_lower`.
+pub(crate) struct Group {
+    hash: u64,
+    first: usize,
+    same: usize,
+    count: usize,
+}
+
+/// Buffers of `compute_lower_with`, reused across the concepts of one build.
+#[derive(Default)]
+pub(crate) struct LowerScratch {
+    nz: Vec<usize>,
+    groups: Vec<Group>,
+    index: FxHashMap<u64, usize>,
+    e: Bits,
+    d: Bits,
+    floor: Bits,
+}
+
 #[derive(Clone, Debug)]
 pub struct Lattice {
     pub(crate) ctx: Context,
@@ -39,6 +58,12 @@ pub struct Lattice {
     pub(crate) upper: Vec<Vec<u32>>,
     pub(crate) lower: Vec<Vec<u32>>,
     pub(crate) by_intent: IntentIndex,
+    /// Every intent again, back to back with a fixed stride (`intent_stride` words): AddIntent's
+    /// subset tests read one cache line here instead of following each concept's pointer.
+    pub(crate) flat_intents: Vec<u64>,
+    pub(crate) intent_stride: usize,
+    /// Scratch visit marks of `add_object`'s walk over the ancestors (reused between adds).
+    pub(crate) walk_marks: Vec<u64>,
     pub(crate) limit: usize,
     /// The canonical basis, computed on first use and dropped on every update.
     pub(crate) basis: Option<Vec<crate::Implication>>,
@@ -70,9 +95,29 @@ impl Lattice {
     }
 
     pub(crate) fn from_concepts(ctx: Context, concepts: Vec<Concept>, limit: usize) -> Lattice {
-        let by_intent = IntentIndex::build(words_for(ctx.n_attributes()), concepts.iter().map(|c| &c.intent));
-        let mut l = Lattice { ctx, concepts, upper: Vec::new(), lower: Vec::new(), by_intent, limit, basis: None };
-        l.lower = (0..l.concepts.len()).into_par_iter().map(|i| l.compute_lower(i)).collect();
+        let mut l = Lattice {
+            ctx,
+            concepts,
+            upper: Vec::new(),
+            lower: Vec::new(),
+            by_intent: IntentIndex::build(0, std::iter::empty()),
+            flat_intents: Vec::new(),
+            intent_stride: 0,
+            walk_marks: Vec::new(),
+            limit,
+            basis: None,
+        };
+        l.reindex();
+        l.lower = if l.ctx.n_objects() * l.ctx.n_attributes() <= crate::mine::SEQUENTIAL_CELLS {
+            let mut s = LowerScratch::default();
+            (0..l.concepts.len()).map(|i| l.compute_lower_with(i, &mut s)).collect()
+        } else {
+            (0..l.concepts.len())
+                .into_par_iter()
+                .with_min_len(64)
+                .map_init(LowerScratch::default, |s, i| l.compute_lower_with(i, s))
+                .collect()
+        };
         l.upper = vec![Vec::new(); l.concepts.len()];
         for (i, ls) in l.lower.iter().enumerate() {
             for &j in ls {
@@ -89,19 +134,19 @@ impl Lattice {
     /// gives a strictly larger extent), so one closure per distinct extent
     /// decides it, and the intent index gives the concept id.
     pub(crate) fn compute_lower(&self, i: usize) -> Vec<u32> {
+        self.compute_lower_with(i, &mut LowerScratch::default())
+    }
+
+    /// `compute_lower` with caller-owned buffers (reused across the concepts of a build).
+    pub(crate) fn compute_lower_with(&self, i: usize, s: &mut LowerScratch) -> Vec<u32> {
         let Concept { extent: a, intent: b } = &self.concepts[i];
         let aw = a.words();
-        let nz: Vec<usize> = aw.iter().enumerate().filter(|(_, w)| **w != 0).map(|(k, _)| k).collect();
-        // Groups are keyed by a hash of E_m's non-zero words and verified word by
-        // word against their first attribute, so no extent is copied or hashed whole.
-        struct Group {
-            hash: u64,
-            first: usize,
-            same: usize,
-            count: usize,
-        }
-        let mut groups: Vec<Group> = Vec::new();
-        let mut index: FxHashMap<u64, usize> = FxHashMap::default();
+        let LowerScratch { nz, groups, index, e, d, floor } = s;
+        nz.clear();
+        nz.extend(aw.iter().enumerate().filter(|(_, w)| **w != 0).map(|(k, _)| k));
+        let nz = &*nz;
+        groups.clear();
+        index.clear();
         let same_extent = |m1: usize, m2: usize| {
             let (c1, c2) = (self.ctx.col(m1).words(), self.ctx.col(m2).words());
             nz.iter().all(|&k| aw[k] & c1[k] == aw[k] & c2[k])
@@ -112,46 +157,80 @@ impl Lattice {
             }
             let col = self.ctx.col(m).words();
             let (mut hash, mut count) = (0xcbf2_9ce4_8422_2325u64, 0);
-            for &k in &nz {
+            for &k in nz {
                 let w = aw[k] & col[k];
                 hash = (hash ^ w).wrapping_mul(0x0100_0000_01b3).rotate_left(29);
                 count += w.count_ones() as usize;
             }
-            let found = match index.get(&hash) {
-                Some(&g) if same_extent(groups[g].first, m) => Some(g),
-                Some(_) => groups.iter().position(|g| g.hash == hash && same_extent(g.first, m)),
-                None => None,
+            let found = if let [k] = nz[..] {
+                // The extent lies in one word: that word is the group's key, and a scan of the
+                // few groups beats hashing (small, dense contexts).
+                let w = aw[k] & col[k];
+                hash = w;
+                groups.iter().position(|g| g.hash == w)
+            } else {
+                match index.get(&hash) {
+                    Some(&g) if same_extent(groups[g].first, m) => Some(g),
+                    Some(_) => groups.iter().position(|g| g.hash == hash && same_extent(g.first, m)),
+                    None => None,
+                }
             };
             match found {
                 Some(g) => groups[g].same += 1,
                 None => {
-                    index.entry(hash).or_insert(groups.len());
+                    if nz.len() != 1 {
+                        index.entry(hash).or_insert(groups.len());
+                    }
                     groups.push(Group { hash, first: m, same: 1, count });
                 }
             }
         }
         let base = b.count();
-        let mut e = Bits::empty(self.ctx.n_objects());
-        let mut d = Bits::empty(self.ctx.n_attributes());
-        let mut floor = b.clone();
+        if e.words().len() != words_for(self.ctx.n_objects()) {
+            *e = Bits::empty(self.ctx.n_objects());
+        }
+        // Only the words in `nz` are written below: the rest must be clear.
+        e.words_mut().fill(0);
+        if d.words().len() != words_for(self.ctx.n_attributes()) {
+            *d = Bits::empty(self.ctx.n_attributes());
+        }
+        floor.copy_from(b);
         let mut out = Vec::new();
-        for g in groups {
+        for g in groups.iter() {
             let col = self.ctx.col(g.first).words();
             let ew = e.words_mut();
-            for &k in &nz {
+            for &k in nz {
                 ew[k] = aw[k] & col[k];
             }
             floor.insert(g.first);
-            self.ctx.intent_into(&e, g.count, &nz, &floor, &mut d);
+            self.ctx.intent_into(e, g.count, nz, floor, d);
             floor.remove(g.first);
             if d.count() - base == g.same {
-                if let Some(id) = self.by_intent.get(&d) {
+                if let Some(id) = self.by_intent.get(d) {
                     out.push(id);
                 }
             }
         }
         out.sort_unstable();
         out
+    }
+
+    /// Rebuilds the intent index and the flat intents from the concepts.
+    pub(crate) fn reindex(&mut self) {
+        let w = words_for(self.ctx.n_attributes());
+        self.by_intent = IntentIndex::build(w, self.concepts.iter().map(|c| &c.intent));
+        self.intent_stride = w;
+        self.flat_intents.clear();
+        self.flat_intents.reserve(w * self.concepts.len());
+        for c in &self.concepts {
+            self.flat_intents.extend_from_slice(c.intent.words());
+        }
+    }
+    /// The intent words of concept `i` (from the flat copy).
+    #[inline]
+    pub(crate) fn intent_words(&self, i: u32) -> &[u64] {
+        let w = self.intent_stride;
+        &self.flat_intents[i as usize * w..(i as usize + 1) * w]
     }
 
     pub fn context(&self) -> &Context {
@@ -413,6 +492,11 @@ impl Lattice {
                     return Err(format!("cover {i}->{j} not mirrored"));
                 }
             }
+        }
+        if self.flat_intents.len() != self.concepts.len() * self.intent_stride
+            || self.concepts.iter().enumerate().any(|(i, c)| self.intent_words(i as u32) != c.intent.words())
+        {
+            return Err("the flat intents differ from the concepts' intents".into());
         }
         if self.by_intent.len() != self.concepts.len() {
             return Err(format!("the intent index holds {} intents for {} concepts", self.by_intent.len(), self.concepts.len()));

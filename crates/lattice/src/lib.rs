@@ -5,6 +5,7 @@
 //! JSON/DOT/SVG export.
 
 pub mod bits;
+mod closure_batch;
 pub mod context;
 pub mod export;
 pub mod implications;

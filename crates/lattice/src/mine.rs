@@ -22,6 +22,11 @@ pub struct Concept {
 /// Forking deeper than this only adds scheduling overhead.
 const PAR_DEPTH: usize = 6;
 
+/// Contexts with at most this many cells (objects x attributes) are mined on the calling
+/// thread: their lattices take a few milliseconds, less than waking the pool and splitting
+/// the root's children into tasks costs.
+pub(crate) const SEQUENTIAL_CELLS: usize = 4096;
+
 struct Miner<'a> {
     ctx: &'a Context,
     m: usize,
@@ -30,6 +35,8 @@ struct Miner<'a> {
     min_support: usize,
     count: AtomicUsize,
     stop: AtomicBool,
+    /// Deepest recursion level that forks onto the pool (0 = never fork).
+    par_depth: usize,
 }
 
 /// `words(x) ∩ [0,j) ⊆ y`.
@@ -52,7 +59,8 @@ impl Miner<'_> {
         true
     }
 
-    fn run(&self, a: &Bits, b: &Bits, y: usize, n: &[u64], depth: usize, out: &mut Vec<Concept>) {
+    /// Emits the concept (a, b) then, depth-first, every canonical child of it.
+    fn run(&self, a: Bits, b: Bits, y: usize, n: &[u64], depth: usize, out: &mut Vec<Concept>) {
         if self.stop.load(Ordering::Relaxed) {
             return;
         }
@@ -80,32 +88,34 @@ impl Miner<'_> {
             floor.insert(j);
             self.ctx.intent_into(&c, count, &nz, &floor, &mut d);
             floor.remove(j);
-            if d.eq_below(b, j) {
+            if d.eq_below(&b, j) {
                 queue.push((c.clone(), d.clone(), j + 1));
             } else {
                 mj[j * wa..(j + 1) * wa].copy_from_slice(d.words());
             }
         }
-        let go = |(c, d, j): (Bits, Bits, usize)| -> Vec<Concept> {
-            let mut v = Vec::new();
-            if !self.emit() {
-                return v;
-            }
-            self.run(&c, &d, j, &mj, depth + 1, &mut v);
-            v.insert(0, Concept { extent: c, intent: d });
-            v
-        };
-        if depth < PAR_DEPTH && queue.len() > 1 {
-            let parts: Vec<Vec<Concept>> = queue.into_par_iter().map(go).collect();
+        // The parent precedes its children (pre-order); its sets are not needed any more.
+        out.push(Concept { extent: a, intent: b });
+        if depth < self.par_depth && queue.len() > 1 {
+            let parts: Vec<Vec<Concept>> = queue
+                .into_par_iter()
+                .map(|(c, d, j)| {
+                    let mut v = Vec::new();
+                    if self.emit() {
+                        self.run(c, d, j, &mj, depth + 1, &mut v);
+                    }
+                    v
+                })
+                .collect();
             for p in parts {
                 out.extend(p);
             }
         } else {
-            for q in queue {
-                if self.stop.load(Ordering::Relaxed) {
+            for (c, d, j) in queue {
+                if self.stop.load(Ordering::Relaxed) || !self.emit() {
                     return;
                 }
-                out.extend(go(q));
+                self.run(c, d, j, &mj, depth + 1, out);
             }
         }
     }
@@ -122,11 +132,11 @@ pub fn mine(ctx: &Context, limit: usize, min_support: usize) -> Result<Vec<Conce
     }
     let top_intent = ctx.intent_of(&top_extent);
     let wa = words_for(m);
-    let miner = Miner { ctx, m, wa, limit, min_support, count: AtomicUsize::new(0), stop: AtomicBool::new(false) };
+    let par_depth = if ctx.n_objects() * m <= SEQUENTIAL_CELLS { 0 } else { PAR_DEPTH };
+    let miner = Miner { ctx, m, wa, limit, min_support, count: AtomicUsize::new(0), stop: AtomicBool::new(false), par_depth };
     let mut out = Vec::new();
     if miner.emit() {
-        out.push(Concept { extent: top_extent.clone(), intent: top_intent.clone() });
-        miner.run(&top_extent, &top_intent, 0, &vec![0u64; m * wa], 0, &mut out);
+        miner.run(top_extent, top_intent, 0, &vec![0u64; m * wa], 0, &mut out);
     }
     if miner.stop.load(Ordering::Relaxed) {
         // Parallel branches may each have found one more before they saw the stop flag.

@@ -59,3 +59,25 @@ fn add_object_rejects_duplicates_and_the_limit_without_changing_anything() {
     assert_eq!(l.canonical(), before);
     assert_eq!(l.context().n_objects(), 2);
 }
+
+/// Adds that carry the object count and the attribute count across a 64-bit word boundary
+/// (extents and intents change width; the flat intent copy is re-strided) keep the lattice
+/// equal to one built from scratch.
+#[test]
+fn adds_across_word_boundaries_equal_from_scratch() {
+    let mut rng = Rng(0xC0FF_EE00);
+    let mut l = Lattice::build(random_context(5, 60, 60, 0.08), &BuildOptions::default()).unwrap();
+    for step in 0..12 {
+        let c = l.context().clone();
+        if step % 2 == 0 {
+            let attrs: Vec<u32> = (0..c.n_attributes() as u32).filter(|_| rng.chance(0.08)).collect();
+            l.add_object(&format!("new{step}"), &attrs).unwrap();
+        } else {
+            let objs: Vec<u32> = (0..c.n_objects() as u32).filter(|_| rng.chance(0.08)).collect();
+            l.add_attribute(&format!("a{step}"), &objs).unwrap();
+        }
+        l.check_invariants().unwrap_or_else(|e| panic!("step {step}: {e}"));
+        assert_eq!(l.canonical(), scratch(&l).canonical(), "step {step}");
+    }
+    assert_eq!((l.context().n_objects(), l.context().n_attributes()), (66, 66));
+}

@@ -38,55 +38,169 @@ pub struct JoinPairs {
 /// Keys are `f64`: numbers as they are, strings as ids of one dictionary shared
 /// by both sides. NaN keys (missing) never match, as SQL NULL.
 pub fn hash_join(left: &[f64], right: &[f64], kind: JoinKind) -> Result<JoinPairs, Error> {
-    if left.len() >= NO_MATCH as usize || right.len() >= NO_MATCH as usize {
+    if left.len() >= NO_MATCH as usize {
         return Err(Error::new(code::LIMIT, "join: a side has 2^32 - 1 rows or more"));
     }
-    let canon = |k: f64| if k == 0.0 { 0u64 } else { k.to_bits() };
-    // Build on the right side: chains of row indices per key, in input order.
+    let table = JoinTable::build(right)?;
+    let mut out = JoinPairs::default();
+    table.probe(left.iter().copied(), kind, &mut out);
+    Ok(out)
+}
+
+/// Right keys that are all non-negative integers below this (and below a few
+/// times the row count) index a vector of chain heads directly, no hashing.
+const DIRECT_LIMIT: f64 = (1u32 << 24) as f64;
+
+/// The build side of a hash join, built once from the right table's key
+/// column and probed by each batch of the left side: the left side is never
+/// concatenated, and typed key columns (u32 or f64) are probed as they are.
+#[derive(Debug, Clone)]
+pub struct JoinTable {
+    /// Chain heads by key: direct-indexed (small non-negative integer keys) or hashed.
+    heads: Heads,
+    /// `next[j]`: the next right row with row j's key, in input order.
+    next: Vec<u32>,
+    rows: usize,
+}
+
+#[derive(Debug, Clone)]
+enum Heads {
+    Direct(Vec<u32>),
     // foldhash with a per-process random seed: SipHash was half of a join's time, and
     // join keys are user data, so a fixed-seed hash (Fx) would let crafted keys collide.
-    let mut heads: HashMap<u64, (u32, u32), foldhash::fast::RandomState> =
-        HashMap::with_capacity_and_hasher(right.len(), Default::default());
-    let mut next = vec![NO_MATCH; right.len()];
-    for (j, k) in right.iter().enumerate() {
-        if k.is_nan() {
-            continue;
+    Hashed(HashMap<u64, u32, foldhash::fast::RandomState>),
+}
+
+/// SameValueZero on numbers; NaN never reaches here (it never matches).
+fn canon(k: f64) -> u64 {
+    if k == 0.0 {
+        0
+    } else {
+        k.to_bits()
+    }
+}
+
+impl JoinTable {
+    pub fn build(right: &[f64]) -> Result<Self, Error> {
+        if right.len() >= NO_MATCH as usize {
+            return Err(Error::new(code::LIMIT, "join: a side has 2^32 - 1 rows or more"));
         }
-        let j = j as u32;
-        heads
-            .entry(canon(*k))
-            .and_modify(|(_, tail)| {
-                next[*tail as usize] = j;
-                *tail = j;
-            })
-            .or_insert((j, j));
-    }
-    let mut out = JoinPairs::default();
-    // Most joins emit about one pair per left row: reserve that much once.
-    out.left.reserve(left.len());
-    if kind != JoinKind::Anti {
-        out.right.reserve(left.len());
-    }
-    for (i, k) in left.iter().enumerate() {
-        let head = if k.is_nan() { None } else { heads.get(&canon(*k)).map(|h| h.0) };
-        match (kind, head) {
-            (JoinKind::Anti, None) => out.left.push(i as u32),
-            (JoinKind::Anti, Some(_)) | (JoinKind::Inner, None) => {}
-            (JoinKind::Left, None) => {
-                out.left.push(i as u32);
-                out.right.push(NO_MATCH);
-            }
-            (_, Some(mut j)) => loop {
-                out.left.push(i as u32);
-                out.right.push(j);
-                j = next[j as usize];
-                if j == NO_MATCH {
-                    break;
+        let mut next = vec![NO_MATCH; right.len()];
+        // Tails keep each chain in input order while it is built.
+        let bound = DIRECT_LIMIT.min((4 * right.len() + 1024) as f64);
+        let direct = right.iter().all(|k| k.is_nan() || (*k >= 0.0 && *k < bound && k.fract() == 0.0));
+        let heads = if direct {
+            let size = right.iter().filter(|k| !k.is_nan()).fold(0.0f64, |m, k| m.max(*k)) as usize + 1;
+            let (mut heads, mut tails) = (vec![NO_MATCH; size], vec![NO_MATCH; size]);
+            for (j, k) in right.iter().enumerate() {
+                if k.is_nan() {
+                    continue;
                 }
-            },
+                let (slot, j) = (*k as usize, j as u32);
+                if heads[slot] == NO_MATCH {
+                    heads[slot] = j;
+                } else {
+                    next[tails[slot] as usize] = j;
+                }
+                tails[slot] = j;
+            }
+            Heads::Direct(heads)
+        } else {
+            let mut heads: HashMap<u64, (u32, u32), foldhash::fast::RandomState> =
+                HashMap::with_capacity_and_hasher(right.len(), Default::default());
+            for (j, k) in right.iter().enumerate() {
+                if k.is_nan() {
+                    continue;
+                }
+                let j = j as u32;
+                heads
+                    .entry(canon(*k))
+                    .and_modify(|(_, tail)| {
+                        next[*tail as usize] = j;
+                        *tail = j;
+                    })
+                    .or_insert((j, j));
+            }
+            Heads::Hashed(heads.into_iter().map(|(k, (h, _))| (k, h)).collect())
+        };
+        Ok(Self { heads, next, rows: right.len() })
+    }
+
+    /// Right rows of the table.
+    pub fn rows(&self) -> usize {
+        self.rows
+    }
+
+    #[inline]
+    fn head(&self, k: f64) -> u32 {
+        match &self.heads {
+            Heads::Direct(h) => {
+                if k >= 0.0 && k < h.len() as f64 && k.fract() == 0.0 {
+                    h[k as usize]
+                } else {
+                    NO_MATCH
+                }
+            }
+            Heads::Hashed(h) => {
+                if k.is_nan() {
+                    NO_MATCH
+                } else {
+                    h.get(&canon(k)).copied().unwrap_or(NO_MATCH)
+                }
+            }
         }
     }
-    Ok(out)
+
+    /// Probes one batch of left keys; pairs are appended with left indices
+    /// relative to the batch (in left order, then right order within a key).
+    pub fn probe(&self, left: impl ExactSizeIterator<Item = f64>, kind: JoinKind, out: &mut JoinPairs) {
+        // Most joins emit about one pair per left row: reserve that much once.
+        out.left.reserve(left.len());
+        if kind != JoinKind::Anti {
+            out.right.reserve(left.len());
+        }
+        for (i, k) in left.enumerate() {
+            let head = self.head(k);
+            match (kind, head) {
+                (JoinKind::Anti, NO_MATCH) => out.left.push(i as u32),
+                (JoinKind::Anti, _) | (JoinKind::Inner, NO_MATCH) => {}
+                (JoinKind::Left, NO_MATCH) => {
+                    out.left.push(i as u32);
+                    out.right.push(NO_MATCH);
+                }
+                (_, mut j) => loop {
+                    out.left.push(i as u32);
+                    out.right.push(j);
+                    j = self.next[j as usize];
+                    if j == NO_MATCH {
+                        break;
+                    }
+                },
+            }
+        }
+    }
+
+    pub fn probe_f64(&self, left: &[f64], kind: JoinKind) -> Result<JoinPairs, Error> {
+        check_rows(left.len())?;
+        let mut out = JoinPairs::default();
+        self.probe(left.iter().copied(), kind, &mut out);
+        Ok(out)
+    }
+
+    /// Typed `u32` keys (dictionary ids or id columns) probe without a conversion copy.
+    pub fn probe_u32(&self, left: &[u32], kind: JoinKind) -> Result<JoinPairs, Error> {
+        check_rows(left.len())?;
+        let mut out = JoinPairs::default();
+        self.probe(left.iter().map(|k| f64::from(*k)), kind, &mut out);
+        Ok(out)
+    }
+}
+
+fn check_rows(n: usize) -> Result<(), Error> {
+    if n >= NO_MATCH as usize {
+        return Err(Error::new(code::LIMIT, "join: a side has 2^32 - 1 rows or more"));
+    }
+    Ok(())
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
@@ -234,6 +348,49 @@ mod tests {
         for kind in [JoinKind::Inner, JoinKind::Left, JoinKind::Anti] {
             assert_eq!(hash_join(&left, &right, kind).unwrap(), reference(&left, &right, kind), "{kind:?}");
         }
+    }
+
+    /// Probing batch by batch (u32 and f64 keys) equals one join of the whole left side.
+    fn probe_in_batches(left: &[f64], right: &[f64], kind: JoinKind) -> JoinPairs {
+        let t = JoinTable::build(right).unwrap();
+        let mut out = JoinPairs::default();
+        let mut base = 0u32;
+        for (b, chunk) in left.chunks(97).enumerate() {
+            let p = if b % 2 == 0 || chunk.iter().any(|k| k.fract() != 0.0 || *k < 0.0 || k.is_nan() || *k > u32::MAX as f64) {
+                t.probe_f64(chunk, kind).unwrap()
+            } else {
+                t.probe_u32(&chunk.iter().map(|k| *k as u32).collect::<Vec<_>>(), kind).unwrap()
+            };
+            out.left.extend(p.left.iter().map(|i| i + base));
+            out.right.extend(p.right);
+            base += chunk.len() as u32;
+        }
+        out
+    }
+
+    #[test]
+    fn join_table_probed_per_batch_matches_a_nested_loop() {
+        let mut seed = 3u64;
+        let mut rnd = |m: u64| {
+            seed = seed.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1_442_695_040_888_963_407);
+            (seed >> 33) % m
+        };
+        // Direct-indexed (small non-negative integers, duplicates and NaN on the right)...
+        let right: Vec<f64> = (0..400).map(|_| if rnd(20) == 0 { f64::NAN } else { rnd(150) as f64 }).collect();
+        let left: Vec<f64> = (0..1000).map(|_| if rnd(30) == 0 { f64::NAN } else { rnd(200) as f64 }).collect();
+        // ...and hashed (negative, fractional, -0, huge u32 keys).
+        let pool = [-0.0, 0.0, -1.0, 2.5, 4_294_967_295.0, 1e12, 7.0];
+        let right_h: Vec<f64> = (0..300).map(|_| pool[rnd(pool.len() as u64) as usize]).collect();
+        let left_h: Vec<f64> = (0..900).map(|_| if rnd(9) == 0 { 3.0 } else { pool[rnd(pool.len() as u64) as usize] }).collect();
+        assert!(matches!(JoinTable::build(&right).unwrap().heads, Heads::Direct(_)));
+        assert!(matches!(JoinTable::build(&right_h).unwrap().heads, Heads::Hashed(_)));
+        for kind in [JoinKind::Inner, JoinKind::Left, JoinKind::Anti] {
+            assert_eq!(probe_in_batches(&left, &right, kind), reference(&left, &right, kind), "direct {kind:?}");
+            assert_eq!(probe_in_batches(&left_h, &right_h, kind), reference(&left_h, &right_h, kind), "hashed {kind:?}");
+        }
+        // Huge u32 left keys against a direct table miss instead of indexing out of bounds.
+        let t = JoinTable::build(&right).unwrap();
+        assert_eq!(t.probe_u32(&[u32::MAX, 1 << 30], JoinKind::Anti).unwrap().left, vec![0, 1]);
     }
 
     #[test]

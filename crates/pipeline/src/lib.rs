@@ -11,12 +11,18 @@
 //!   time with a bounded-out-of-orderness watermark, allowed lateness and an
 //!   explicit late-data policy; its state serialises for checkpoints.
 //! - [`join`]: batch hash join (inner / left / anti) and a windowed
-//!   stream-stream interval join.
+//!   stream-stream interval join; [`join::JoinTable`] is built once and probed per batch.
+//! - [`keys`]: typed key columns to dense group ids.
+//! - [`scan`]: the source schema's non-finite check of a number column.
 
 pub mod agg;
 pub mod join;
+pub mod keys;
+pub mod scan;
 pub mod window;
 
 pub use agg::{AggKind, AggSpec};
-pub use join::{hash_join, IntervalJoin, IntervalJoinConfig, IntervalOutcome, JoinKind, JoinPairs, NO_MATCH};
+pub use join::{hash_join, IntervalJoin, IntervalJoinConfig, IntervalOutcome, JoinKind, JoinPairs, JoinTable, NO_MATCH};
+pub use keys::KeyDictionary;
+pub use scan::first_non_finite;
 pub use window::{Emitted, LatePolicy, PushOutcome, WindowConfig, WindowKind, WindowedAggregator};

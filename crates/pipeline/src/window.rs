@@ -144,7 +144,7 @@ pub struct WindowedAggregator {
     watermark: f64,
     /// Fx hashing: keys are dictionary ids and window starts, not attacker-chosen
     /// strings, and SipHash was the largest cost per record.
-    windows: HashMap<(u32, u64), WinState, FxBuildHasher>,
+    windows: KeyedWindows,
     /// Global windows (batch group-by) of keys below GLOBAL_DENSE_KEYS, indexed
     /// by key: dictionary ids are dense, and a hash probe per row was most of
     /// a group-by's time. Larger keys stay in `windows`.
@@ -156,7 +156,7 @@ pub struct WindowedAggregator {
 impl WindowedAggregator {
     pub fn new(cfg: WindowConfig) -> Result<Self, Error> {
         cfg.validate()?;
-        Ok(Self { cfg, watermark: f64::NEG_INFINITY, windows: HashMap::default(), globals: Vec::new(), sessions: HashMap::new() })
+        Ok(Self { cfg, watermark: f64::NEG_INFINITY, windows: KeyedWindows::default(), globals: Vec::new(), sessions: HashMap::new() })
     }
 
     pub fn from_json(spec: &str) -> Result<Self, Error> {
@@ -169,7 +169,7 @@ impl WindowedAggregator {
     }
 
     pub fn open_windows(&self) -> usize {
-        self.windows.len() + self.globals.iter().flatten().count() + self.sessions.values().map(Vec::len).sum::<usize>()
+        self.windows.wins.len() + self.globals.iter().flatten().count() + self.sessions.values().map(Vec::len).sum::<usize>()
     }
 
     fn fresh(&self, key: u32, start: f64, end: f64) -> WinState {
@@ -178,9 +178,11 @@ impl WindowedAggregator {
     }
 
     /// Adds a batch. `values` is row-major with `columns` values per row.
+    /// `times` may be empty for rows without an event time (a batch group-by): all at time 0.
     pub fn push(&mut self, keys: &[u32], times: &[f64], values: &[f64]) -> Result<PushOutcome, Error> {
         let n = keys.len();
-        if times.len() != n {
+        let untimed = times.is_empty();
+        if !untimed && times.len() != n {
             return Err(Error::new(code::INVALID_ARGUMENT, format!("times: length {} differs from keys' {n}", times.len())));
         }
         let width = self.cfg.columns;
@@ -188,6 +190,16 @@ impl WindowedAggregator {
             return Err(Error::new(code::INVALID_ARGUMENT, format!("values: length {} is not {n} rows x {width} columns", values.len())));
         }
         let mut out = PushOutcome::default();
+        if self.push_global_columns(keys, (!untimed).then_some(times), values) {
+            return Ok(out);
+        }
+        let zeros;
+        let times = if untimed {
+            zeros = vec![0.0; n];
+            &zeros[..]
+        } else {
+            times
+        };
         for i in 0..n {
             let t = times[i];
             if !(t.is_finite() && (0.0..=MAX_TIME).contains(&t)) {
@@ -207,6 +219,113 @@ impl WindowedAggregator {
         }
         self.fire(&mut out.emitted);
         Ok(out)
+    }
+
+    /// The batch group-by's path: a global window, dense keys (below a few
+    /// times the batch length) and valid times, so every row is added and none
+    /// is late. Each exact aggregate runs over the batch in its own loop into
+    /// a small per-batch array indexed by key (L1-resident, no pointer chase
+    /// to the window state per row), folded into the windows once per key per
+    /// batch: a third of the per-row path's time. Sketches and variance still
+    /// add value by value. False (nothing done) when the batch does not
+    /// qualify; the row-at-a-time path then runs.
+    fn push_global_columns(&mut self, keys: &[u32], times: Option<&[f64]>, values: &[f64]) -> bool {
+        if self.cfg.window != WindowKind::Global || keys.is_empty() {
+            return false;
+        }
+        let max_key = keys.iter().copied().max().unwrap_or(0) as usize;
+        if max_key >= GLOBAL_DENSE_KEYS
+            || max_key > 4 * keys.len() + 64
+            || !times.is_none_or(|ts| ts.iter().all(|t| t.is_finite() && (0.0..=MAX_TIME).contains(t)))
+        {
+            return false;
+        }
+        let slots = max_key + 1;
+        if slots > self.globals.len() {
+            self.globals.resize_with(slots, || None);
+        }
+        // Rows per key: the count aggregate, and which keys need a fresh state (checked per key, not per row).
+        let mut rows = vec![0u64; slots];
+        keys.iter().for_each(|&k| rows[k as usize] += 1);
+        for (k, &r) in rows.iter().enumerate() {
+            if r > 0 && self.globals[k].is_none() {
+                self.globals[k] = Some(self.fresh(k as u32, f64::MIN, f64::MAX));
+            }
+        }
+        let width = self.cfg.columns.max(1);
+        // (non-NaN count, sum) per key of a value column, computed once for every sum/mean of that column.
+        let mut sums: Vec<Option<(Vec<u64>, Vec<f64>)>> = vec![None; width];
+        let globals = &mut self.globals;
+        /// Folds a batch's per-key partial into accumulator `a` of every present key.
+        fn each(globals: &mut [Option<WinState>], slots: usize, a: usize, f: &mut dyn FnMut(usize, &mut Acc)) {
+            for (k, g) in globals.iter_mut().enumerate().take(slots) {
+                if let Some(w) = g {
+                    f(k, &mut w.accs[a]);
+                }
+            }
+        }
+        for (a, spec) in self.cfg.aggregates.iter().enumerate() {
+            let column = || values.iter().skip(spec.column).step_by(width);
+            match spec.kind {
+                AggKind::Count => {
+                    each(globals, slots, a, &mut |k, acc| {
+                        if let Acc::Count(c) = acc {
+                            *c += rows[k];
+                        }
+                    });
+                }
+                AggKind::Sum | AggKind::Mean => {
+                    let (n, sum) = sums[spec.column].get_or_insert_with(|| {
+                        let (mut n, mut sum) = (vec![0u64; slots], vec![0.0f64; slots]);
+                        for (&k, v) in keys.iter().zip(column()) {
+                            // NaN (missing) is skipped, as Acc::add does.
+                            if !v.is_nan() {
+                                n[k as usize] += 1;
+                                sum[k as usize] += v;
+                            }
+                        }
+                        (n, sum)
+                    });
+                    each(globals, slots, a, &mut |k, acc| match acc {
+                        Acc::Sum(s) => *s += sum[k],
+                        Acc::Moments(count, mean, _) if n[k] > 0 => {
+                            // Mean only (variance has its own accumulator): m2 is not read.
+                            let total = *count + n[k];
+                            *mean += (sum[k] - n[k] as f64 * *mean) / total as f64;
+                            *count = total;
+                        }
+                        _ => {}
+                    });
+                }
+                AggKind::Min | AggKind::Max => {
+                    let min = spec.kind == AggKind::Min;
+                    let mut m = vec![if min { f64::INFINITY } else { f64::NEG_INFINITY }; slots];
+                    for (&k, v) in keys.iter().zip(column()) {
+                        let slot = &mut m[k as usize];
+                        *slot = if min { slot.min(*v) } else { slot.max(*v) };
+                    }
+                    each(globals, slots, a, &mut |k, acc| match acc {
+                        Acc::Min(x) => *x = x.min(m[k]),
+                        Acc::Max(x) => *x = x.max(m[k]),
+                        _ => {}
+                    });
+                }
+                AggKind::Variance | AggKind::Distinct | AggKind::Quantile => {
+                    for (&k, v) in keys.iter().zip(column()) {
+                        if let Some(w) = &mut globals[k as usize] {
+                            w.accs[a].add(*v);
+                        }
+                    }
+                }
+            }
+        }
+        if let Some(t) = times.map_or(Some(0.0), |ts| ts.iter().copied().reduce(f64::max)) {
+            let wm = t - self.cfg.max_out_of_orderness;
+            if wm > self.watermark {
+                self.watermark = wm;
+            }
+        }
+        true
     }
 
     /// Moves the watermark forward (idle sources, end of input with +inf) and fires.
@@ -286,7 +405,7 @@ impl WindowedAggregator {
 
     fn add_to(&mut self, key: u32, start: f64, end: f64, row: &[f64]) -> &mut WinState {
         let aggregates = &self.cfg.aggregates;
-        let w = self.windows.entry((key, start.to_bits())).or_insert_with(|| WinState {
+        let w = self.windows.get_or_insert(key, start, || WinState {
             key,
             start,
             end,
@@ -359,14 +478,14 @@ impl WindowedAggregator {
         let cfg = &self.cfg;
         let mut rows: Vec<(f64, u32, f64, usize)> = Vec::new();
         let mut scratch = Emitted::default();
-        for w in self.windows.values_mut().chain(self.globals.iter_mut().flatten()) {
+        for w in self.windows.wins.iter_mut().chain(self.globals.iter_mut().flatten()) {
             if fire_now(w) {
                 Self::emit(cfg, w, &mut scratch);
             }
         }
         // A fired window is dropped once no record can reach it any more (global windows at +inf).
         let spent = |w: &WinState| w.fired && wm >= w.end + lateness;
-        self.windows.retain(|_, w| !spent(w));
+        self.windows.retain(|w| !spent(w));
         for slot in self.globals.iter_mut() {
             if slot.as_ref().is_some_and(spent) {
                 *slot = None;
@@ -402,7 +521,8 @@ impl WindowedAggregator {
         // The spec travels as JSON (its tagged enums need a self-describing format).
         let spec = serde_json::to_string(&self.cfg).map_err(|e| Error::new(code::INTERNAL, format!("window snapshot: {e}")))?;
         // Global windows travel in the map, so a checkpoint does not depend on where they are kept.
-        let mut windows = self.windows.clone();
+        let mut windows: HashMap<(u32, u64), WinState, FxBuildHasher> =
+            self.windows.wins.iter().map(|w| ((w.key, w.start.to_bits()), w.clone())).collect();
         for w in self.globals.iter().flatten() {
             windows.insert((w.key, w.start.to_bits()), w.clone());
         }
@@ -421,23 +541,84 @@ impl WindowedAggregator {
         if then != want.cfg {
             return Err(Error::new(code::INVALID_ARGUMENT, "snapshot: taken with a different window spec"));
         }
-        let mut restored = Self { watermark, windows, sessions, ..want };
+        let mut windows = windows;
+        let mut restored = Self { watermark, windows: KeyedWindows::default(), sessions, ..want };
         let global = matches!(restored.cfg.window, WindowKind::Global);
-        let dense: Vec<(u32, u64)> = restored
-            .windows
+        let dense: Vec<(u32, u64)> = windows
             .keys()
             .filter(|_| global)
             .filter(|(k, s)| (*k as usize) < GLOBAL_DENSE_KEYS && *s == f64::MIN.to_bits())
             .copied()
             .collect();
         for id in dense {
-            let w = restored.windows.remove(&id).expect("key listed above");
+            let w = windows.remove(&id).expect("key listed above");
             let k = w.key as usize;
             if k >= restored.globals.len() {
                 restored.globals.resize_with(k + 1, || None);
             }
             restored.globals[k] = Some(w);
         }
+        for w in windows.into_values() {
+            let (key, start) = (w.key, w.start);
+            restored.windows.get_or_insert(key, start, || w);
+        }
         Ok(restored)
+    }
+}
+
+/// Start bits of an empty `recent` slot: a NaN, never a window start.
+const NO_START: u64 = u64::MAX;
+/// Keys below this get a `recent` slot (16 bytes each, grown to the largest key seen).
+const RECENT_KEYS: usize = 1 << 20;
+
+/// The open keyed windows: states in a vector, found by (key, start bits)
+/// through an Fx hash map (keys are dictionary ids and window starts, not
+/// attacker-chosen strings, and SipHash was the largest cost per record),
+/// with a per-key "last window used" slot in front of it: consecutive records
+/// of a key nearly always land in the same tumbling window, and the slot
+/// check is a fraction of a hash probe, which was most of the per-record time.
+#[derive(Debug, Default, Clone)]
+struct KeyedWindows {
+    wins: Vec<WinState>,
+    index: HashMap<(u32, u64), u32, FxBuildHasher>,
+    /// By key: (start bits, index in `wins`) of the window that key used last.
+    recent: Vec<(u64, u32)>,
+}
+
+impl KeyedWindows {
+    fn get_or_insert(&mut self, key: u32, start: f64, fresh: impl FnOnce() -> WinState) -> &mut WinState {
+        let (bits, k) = (start.to_bits(), key as usize);
+        if let Some(&(b, i)) = self.recent.get(k) {
+            if b == bits {
+                return &mut self.wins[i as usize];
+            }
+        }
+        let wins = &mut self.wins;
+        let i = *self.index.entry((key, bits)).or_insert_with(|| {
+            wins.push(fresh());
+            (wins.len() - 1) as u32
+        });
+        if k < RECENT_KEYS {
+            if k >= self.recent.len() {
+                let want = (k + 1).max(self.recent.len() * 2).min(RECENT_KEYS);
+                self.recent.resize(want, (NO_START, 0));
+            }
+            self.recent[k] = (bits, i);
+        }
+        &mut self.wins[i as usize]
+    }
+
+    /// Keeps the windows `keep` accepts; indices change, so the map is rebuilt and the slots emptied.
+    fn retain(&mut self, keep: impl Fn(&WinState) -> bool) {
+        let before = self.wins.len();
+        self.wins.retain(keep);
+        if self.wins.len() == before {
+            return;
+        }
+        self.index.clear();
+        for (i, w) in self.wins.iter().enumerate() {
+            self.index.insert((w.key, w.start.to_bits()), i as u32);
+        }
+        self.recent.fill((NO_START, 0));
     }
 }

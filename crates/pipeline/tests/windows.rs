@@ -267,3 +267,98 @@ fn global_group_by_matches_per_key_sums_for_dense_and_sparse_keys() {
     b.push(&keys[2000..], &t[2000..], &v[2000..]).unwrap();
     check(&b.advance_watermark(f64::INFINITY));
 }
+
+/// The batch group-by's columnar path (dense keys, valid times) against the
+/// row-at-a-time path (the same batches with one out-of-range time, which
+/// takes the row path and is dead-lettered) and a direct reference: every
+/// aggregate kind, two value columns, NaN values skipped, any batching.
+#[test]
+fn columnar_group_by_path_equals_the_row_path() {
+    let mut r = Lcg(9);
+    let n = 5000;
+    let keys: Vec<u32> = (0..n).map(|_| (r.next() % 40) as u32).collect();
+    let vals: Vec<f64> =
+        (0..2 * n).map(|i| if r.next().is_multiple_of(17) { f64::NAN } else { (r.next() % 1000) as f64 / 7.0 - (i % 3) as f64 }).collect();
+    let kinds =
+        [AggKind::Count, AggKind::Sum, AggKind::Min, AggKind::Max, AggKind::Mean, AggKind::Variance, AggKind::Distinct, AggKind::Quantile];
+    let aggregates: Vec<AggSpec> = kinds.iter().enumerate().map(|(i, &kind)| AggSpec { kind, column: i % 2, q: 0.5 }).collect();
+    let c = WindowConfig {
+        window: WindowKind::Global,
+        max_out_of_orderness: 1e300,
+        allowed_lateness: 0.0,
+        late_policy: LatePolicy::DeadLetter,
+        aggregates,
+        columns: 2,
+    };
+    let spec = serde_json::to_string(&c).unwrap();
+    let run = |batch: usize, poison: bool| {
+        let mut a = WindowedAggregator::from_json(&spec).unwrap();
+        for at in (0..n).step_by(batch) {
+            let end = (at + batch).min(n);
+            let mut t = vec![0.0; end - at];
+            let mut k = keys[at..end].to_vec();
+            let mut v = vals[2 * at..2 * end].to_vec();
+            if poison {
+                // One bad time sends the batch down the row path (and that row to the dead letter).
+                t.push(-1.0);
+                k.push(0);
+                v.extend([1e9, 1e9]);
+            }
+            let o = a.push(&k, &t, &v).unwrap();
+            assert_eq!(o.dead_rows.len(), usize::from(poison));
+        }
+        a.advance_watermark(f64::INFINITY)
+    };
+    let rows = run(700, true);
+    assert_eq!(rows.keys.len(), 40);
+    for batch in [1, 333, 4096, n] {
+        let cols = run(batch, false);
+        assert_eq!(cols.keys, rows.keys);
+        for (i, (x, y)) in cols.values.iter().zip(&rows.values).enumerate() {
+            let kind = kinds[i % kinds.len()];
+            let tol = if matches!(kind, AggKind::Quantile | AggKind::Distinct) { 0.05 * y.abs().max(1.0) } else { 1e-9 * y.abs().max(1.0) };
+            assert!((x - y).abs() <= tol, "batch {batch}, {kind:?} of key {}: {x} vs {y}", cols.keys[i / kinds.len()]);
+        }
+    }
+    // And the row path against a direct reference for count, sum, min, max, mean.
+    for (g, key) in rows.keys.iter().enumerate() {
+        let col = |c: usize| (0..n).filter(|i| keys[*i] == *key).map(|i| vals[2 * i + c]).filter(|v| !v.is_nan()).collect::<Vec<f64>>();
+        let (c0, c1) = (col(0), col(1));
+        let v = &rows.values[g * kinds.len()..(g + 1) * kinds.len()];
+        assert_eq!(v[0], keys.iter().filter(|k| *k == key).count() as f64);
+        assert!((v[1] - c1.iter().sum::<f64>()).abs() < 1e-6);
+        assert_eq!(v[2], c0.iter().copied().fold(f64::INFINITY, f64::min));
+        assert_eq!(v[3], c1.iter().copied().fold(f64::NEG_INFINITY, f64::max));
+        assert!((v[4] - c0.iter().sum::<f64>() / c0.len() as f64).abs() < 1e-9);
+    }
+}
+
+/// Empty `times` (rows without an event time) equals explicit zeros, on the
+/// columnar group-by path and on the row path (a key above the dense table).
+#[test]
+fn empty_times_mean_time_zero() {
+    let (k, _, v) = events(3000, 13);
+    let c = cfg(WindowKind::Global, LatePolicy::DeadLetter);
+    let spec = serde_json::to_string(&c).unwrap();
+    for sparse in [false, true] {
+        let keys: Vec<u32> = k.iter().enumerate().map(|(i, &x)| if sparse && i % 5 == 0 { 3_000_000_000 } else { x }).collect();
+        let run = |untimed: bool| {
+            let mut a = WindowedAggregator::from_json(&spec).unwrap();
+            for at in (0..keys.len()).step_by(500) {
+                let end = (at + 500).min(keys.len());
+                let zeros = vec![0.0; end - at];
+                let o = a.push(&keys[at..end], if untimed { &[] } else { &zeros }, &v[at..end]).unwrap();
+                assert!(o.dead_rows.is_empty());
+            }
+            (a.watermark(), a.advance_watermark(f64::INFINITY))
+        };
+        let (wm_a, a) = run(true);
+        let (wm_b, b) = run(false);
+        assert_eq!(wm_a, wm_b);
+        assert_eq!(a, b, "sparse {sparse}");
+        assert!(!a.keys.is_empty());
+    }
+    // A wrong non-empty length is still an error naming `times`.
+    let mut a = WindowedAggregator::from_json(&spec).unwrap();
+    assert!(a.push(&[1, 2], &[0.0], &[1.0, 2.0]).unwrap_err().to_string().contains("times"));
+}
