@@ -558,13 +558,18 @@ class JoinOp extends Base {
     // Right keys are numbers: a left key that is not a number (string, missing) never matches.
     const keys = Float64Array.from(rows, (r) => (typeof r[n.on[0]] === 'number' ? r[n.on[0]] : NaN));
     const pairs = callNative(() => b.table.probeF64(keys, n.kind));
-    const right = (b.rows ??= b.right.toRows());
+    await this.emitPairs(pairs, rows, (b.rows ??= b.right.toRows()), n.kind);
+  }
+
+  /** Emits joined rows for (left, right) index pairs, `batchSize` at a time; 0xffffffff means no right match. */
+  private async emitPairs(pairs: { left: Uint32Array; right: Uint32Array }, left: Rec[], right: Rec[], kind: string) {
+    const bs = this.ctx.batchSize;
     for (let s = 0; s < pairs.left.length; s += bs) {
       const out: Rec[] = [];
       const e = Math.min(pairs.left.length, s + bs);
       for (let i = s; i < e; i++) {
-        const a = rows[pairs.left[i]];
-        if (n.kind === 'anti') out.push(a);
+        const a = left[pairs.left[i]];
+        if (kind === 'anti') out.push(a);
         else {
           const j = pairs.right[i];
           out.push(j === 0xffffffff ? { ...a } : { ...right[j], ...a });
@@ -596,20 +601,7 @@ class JoinOp extends Base {
       rf = Float64Array.from(rk, enc);
     }
     const pairs = await callNativeAsync(() => native.pipelineHashJoinAsync(lf, rf, n.kind));
-    const bs = this.ctx.batchSize;
-    for (let s = 0; s < pairs.left.length; s += bs) {
-      const out: Rec[] = [];
-      const e = Math.min(pairs.left.length, s + bs);
-      for (let i = s; i < e; i++) {
-        const a = l[pairs.left[i]];
-        if (n.kind === 'anti') out.push(a);
-        else {
-          const j = pairs.right[i];
-          out.push(j === 0xffffffff ? { ...a } : { ...r[j], ...a });
-        }
-      }
-      await this.out(out);
-    }
+    await this.emitPairs(pairs, l, r, n.kind);
   }
   state(): never {
     throw new OmniError('ERR_OMNI_INVALID_ARGUMENT', `checkpoint: node '${this.node.id}' (hash join) buffers its inputs and cannot be checkpointed`);
