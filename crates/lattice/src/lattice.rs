@@ -108,7 +108,9 @@ impl Lattice {
             basis: None,
         };
         l.reindex();
-        l.lower = if l.ctx.n_objects() * l.ctx.n_attributes() <= crate::mine::SEQUENTIAL_CELLS {
+        l.lower = if crate::covers_small::fits(&l) {
+            crate::covers_small::lower_covers(&l)
+        } else if l.ctx.n_objects() * l.ctx.n_attributes() <= crate::mine::SEQUENTIAL_CELLS {
             let mut s = LowerScratch::default();
             (0..l.concepts.len()).map(|i| l.compute_lower_with(i, &mut s)).collect()
         } else {

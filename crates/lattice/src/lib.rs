@@ -7,6 +7,7 @@
 pub mod bits;
 mod closure_batch;
 pub mod context;
+mod covers_small;
 pub mod export;
 pub mod implications;
 pub mod incremental;
