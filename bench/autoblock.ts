@@ -229,6 +229,10 @@ async function latencyBench(root: string) {
 async function main() {
   const root = mkdtempSync(join(tmpdir(), 'omni-ab-bench-'));
   try {
+    // one part only (profiling), nothing saved: BENCH_AB_ONLY=decisions
+    const only = process.env.BENCH_AB_ONLY;
+    if (only === 'decisions') return void (await decisionsBench(root));
+    if (only) throw new Error(`BENCH_AB_ONLY: expected 'decisions', got '${only}'`);
     const lines = await linesBench(root);
     const crowdsec = await crowdsecBench();
     const events = eventsBench();

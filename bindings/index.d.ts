@@ -79,6 +79,8 @@ export declare class AutoblockEngine {
   allow(entry: string): void
   /** Is the scope value covered by the allowlist? */
   isAllowlisted(value: string): boolean
+  /** `isAllowlisted` of a batch in one call: byte `i` is 1 when `values[i]` is covered. */
+  allowlistedMany(values: Array<string>): Uint8Array
   jailNames(): Array<string>
   /** Filter patterns that could not be mapped (jails built with allowPartial). */
   problems(): Array<string>

@@ -99,6 +99,16 @@ impl AutoblockEngine {
         guard(|| Ok(lock(&self.inner)?.allowlist().covers(&value)))
     }
 
+    /// `isAllowlisted` of a batch in one call: byte `i` is 1 when `values[i]` is covered.
+    #[napi]
+    pub fn allowlisted_many(&self, values: Vec<String>) -> Result<Uint8Array> {
+        guard(|| {
+            let engine = lock(&self.inner)?;
+            let allow = engine.allowlist();
+            Ok(Uint8Array::new(values.iter().map(|v| u8::from(allow.covers(v))).collect()))
+        })
+    }
+
     #[napi]
     pub fn jail_names(&self) -> Result<Vec<String>> {
         guard(|| Ok(lock(&self.inner)?.jail_names()))

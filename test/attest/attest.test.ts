@@ -242,6 +242,29 @@ describe('omnitide/attest', () => {
     expect(await a.issueManyJson([])).toEqual([]);
   });
 
+  it('issueManyJson: a request given as its JSON text signs the same statement, checked natively with the argument named', async () => {
+    const req = { signer: 'root', subject: [sub('text/0')], predicateType: T1, predicate: { b: 'é', a: [1, 2] } };
+    const [asText, asObject] = await a.issueManyJson([JSON.stringify(req), req]);
+    const stmt = (e: string) => JSON.parse(Buffer.from((JSON.parse(e) as Envelope).payload, 'base64').toString('utf8'));
+    const { omnitide: m1, ...s1 } = stmt(asText.envelope);
+    const { omnitide: m2, ...s2 } = stmt(asObject.envelope);
+    expect(s1).toEqual(s2);
+    expect(Object.keys(m1)).toEqual(Object.keys(m2));
+    expect(asObject.logIndex).toBe(asText.logIndex + 1);
+    expect(verify(asText.envelope, { roots }).valid).toBe(true);
+    // what the object form refuses, the text form refuses too, and nothing of the batch is issued
+    const bad = async (text: string, what: RegExp) =>
+      expect(a.issueManyJson([req, text])).rejects.toMatchObject({ code: 'ERR_OMNI_INVALID_ARGUMENT', message: expect.stringMatching(what) });
+    await bad('{', /requests\[1\]/);
+    await bad('[]', /requests\[1\]/);
+    await bad(JSON.stringify({ ...req, issuedAt: 1 }), /requests\[1\]\.issuedAt: unknown field/);
+    await bad(JSON.stringify({ ...req, subject: [{ ...sub('x'), uri: 'u' }] }), /requests\[1\]\.subject\[0\]\.uri: unknown field/);
+    await bad(JSON.stringify({ ...req, signer: 7 }), /requests\[1\]\.signer/);
+    await bad(JSON.stringify({ ...req, predicateType: '' }), /requests\[1\]\.predicateType/);
+    const [next] = await a.issueManyJson([req]);
+    expect(next.logIndex).toBe(asObject.logIndex + 1);
+  });
+
   it('encrypts keys at rest with a passphrase', async () => {
     const dir = newDir();
     const p = await Authority.open(dir, { passphrase: 'pw' });

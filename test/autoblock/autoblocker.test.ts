@@ -6,6 +6,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { Autoblocker, type Decision } from '../../ts/autoblock/index.js';
 import { trustRoot } from '../../ts/attest/index.js';
 import { Ledger } from '../../ts/ledger/index.js';
+import { blake3 } from '../../ts/crypto/index.js';
 
 const root = mkdtempSync(join(tmpdir(), 'omni-ab-'));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
@@ -68,6 +69,46 @@ describe('omnitide/autoblock decisions', () => {
       expect(JSON.parse(Buffer.from(await l.get(0)).toString()).payloadType).toBe('application/vnd.in-toto+json');
     } finally {
       await l.close();
+    }
+  });
+
+  it('a batch of events: each decision signed on its own, logged once in order, its envelope the stored entry', async () => {
+    const dir = fresh();
+    const ab = await Autoblocker.open(dir, {
+      insecurePlaintext: true,
+      domain: 'site-b',
+      allowlist: ['10.9.0.0/16'],
+      scenarios: [{ file: 't.yaml', text: 'type: trigger\nname: t\ngroupby: source_ip\n' }],
+    });
+    try {
+      const events = Array.from({ length: 130 }, (_, i) => ({ source_ip: `10.${i % 10 === 0 ? 9 : 8}.0.${i}` }));
+      const ds = await ab.ingest(events);
+      expect(ds).toHaveLength(117); // every tenth source is allowlisted
+      expect(ds.map((d) => d.logIndex)).toEqual(ds.map((_, i) => i));
+      expect(new Set(ds.map((d) => d.id)).size).toBe(ds.length);
+      expect(ab.root.size).toBe(ds.length);
+      const l = await Ledger.open(join(dir, 'ledger'), { readOnly: true });
+      try {
+        for (const d of [ds[0], ds[57], ds[116]]) {
+          const stored = Buffer.from(await l.get(d.logIndex!)).toString('utf8');
+          // the envelope object, read when first asked for, is the stored entry, and a copy carries it
+          expect(JSON.stringify(d.envelope)).toBe(stored);
+          expect(JSON.parse(JSON.stringify(d)).envelope).toEqual(JSON.parse(stored));
+          expect({ ...d }.envelope).toEqual(d.envelope);
+          const stmt = JSON.parse(Buffer.from(d.envelope.payload, 'base64').toString('utf8'));
+          const { id: _id, envelope: _env, logIndex: _li, ...body } = d;
+          expect(stmt.predicate).toEqual(body);
+          expect(stmt.subject).toEqual([{ name: `autoblock/ban/ip/${d.value}`, digest: { blake3: Buffer.from(blake3.hash(JSON.stringify(body))).toString('hex') } }]);
+          expect(await ab.verify(d.id)).toMatchObject({ valid: true, index: d.logIndex });
+        }
+      } finally {
+        await l.close();
+      }
+      expect(ab.lookup(ds[5].value)?.id).toBe(ds[5].id);
+      // the same sources again while banned: nothing new
+      expect(await ab.ingest(events)).toEqual([]);
+    } finally {
+      await ab.close();
     }
   });
 

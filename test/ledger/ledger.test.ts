@@ -198,6 +198,22 @@ describe('Ledger', () => {
     await l.close();
   });
 
+  it('stores string entries as their UTF-8 bytes, mixed with byte entries in one commit, capped by their UTF-8 size', async () => {
+    const l = await Ledger.open(dir, { origin: 'example.com/log', maxEntrySize: 10 });
+    const entries = ['plain', 'é'.repeat(5), new Uint8Array([0, 255, 7]), '\u{1F600}x', 'lone \ud800', ''];
+    const res = await l.appendMany(entries);
+    expect(res.map((r) => r.index)).toEqual([0, 1, 2, 3, 4, 5]);
+    const utf8 = (e: string | Uint8Array) => (typeof e === 'string' ? new TextEncoder().encode(e) : e);
+    for (const [i, e] of entries.entries()) {
+      expect(await l.get(i)).toEqual(utf8(e));
+      expect(l.leafHash(i)).toEqual(res[i].leafHash);
+    }
+    // 'é' is 2 bytes: 6 of them are over the cap although 6 UTF-16 units are not
+    await expectOmni(l.appendMany(['ok', 'é'.repeat(6)]), 'ERR_OMNI_LIMIT', /entries\[1\]: 12 bytes exceeds maxEntrySize 10/);
+    expect(l.size).toBe(6);
+    await l.close();
+  });
+
   it('rejects bad input with clear OmniErrors and writes nothing', async () => {
     const l = await Ledger.open(dir, { origin: 'example.com/log', maxEntrySize: 10 });
     await l.append('ok');

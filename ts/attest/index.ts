@@ -463,8 +463,12 @@ export class Authority {
    * callers that store or send envelopes, with no parse and re-serialisation
    * of every envelope on the way.
    */
-  async issueManyJson(reqs: IssueRequest[]): Promise<IssuedJson[]> {
-    const r = checkedIssueRequests(reqs).map((q) => JSON.stringify(q));
+  async issueManyJson(reqs: (IssueRequest | string)[]): Promise<IssuedJson[]> {
+    if (!Array.isArray(reqs)) throw invalidArgument('requests', 'expected an array');
+    // a request given as its JSON text is checked natively (the same checks,
+    // `requests[i]` named on a bad one): callers that already serialised the
+    // predicate (e.g. to hash it) need not have it serialised a second time
+    const r = reqs.map((q, i) => (typeof q === 'string' ? q : JSON.stringify(isPlainIssue(q) ? q : parseOptions(`requests[${i}]`, issueSchema, q))));
     const h = this.h;
     const lines = await callNativeAsync(() => h.issueManyLines(r));
     // `id TAB logIndex TAB envelope LF` per attestation (canonical JSON has no raw TAB/LF)

@@ -128,6 +128,43 @@ function scopeOf(value: string): Scope {
   return value.includes('/') ? 'range' : 'ip';
 }
 
+const utf8 = new TextEncoder();
+
+/** Strings as UTF-8 packed back to back with their end offsets (one buffer, no array of parts). */
+function packedUtf8(texts: string[]): [Uint8Array, Uint32Array] {
+  let max = 0;
+  for (const t of texts) max += 3 * t.length;
+  const data = new Uint8Array(max);
+  const ends = new Uint32Array(texts.length);
+  let at = 0;
+  for (let i = 0; i < texts.length; i++) {
+    at += utf8.encodeInto(texts[i], data.subarray(at)).written;
+    ends[i] = at;
+  }
+  return [data.subarray(0, at), ends];
+}
+
+/**
+ * A decision whose `envelope` object is parsed from its canonical JSON only
+ * when first read: the envelope travels as that text (ledger, outbox,
+ * stream), and most decisions are never looked at as objects. The getter is
+ * an own enumerable property, so spreads and `JSON.stringify` see it as before.
+ */
+function decisionOf(body: DecisionBody, id: string, envelopeJson: string, logIndex: number | null): Decision {
+  let env: Envelope | undefined;
+  return {
+    ...body,
+    id,
+    get envelope(): Envelope {
+      return (env ??= JSON.parse(envelopeJson) as Envelope);
+    },
+    set envelope(e: Envelope) {
+      env = e;
+    },
+    logIndex,
+  };
+}
+
 export class Autoblocker extends EventEmitter {
   readonly domain: string;
   readonly detector: Detector;
@@ -348,16 +385,19 @@ export class Autoblocker extends EventEmitter {
     const now = Date.now();
     // one draw from the CSPRNG for the whole batch
     const nonces = randomBytes(8 * reqs.length).toString('hex');
+    const keys: (string | null)[] = reqs.map((r) => canonicalValue(r.scope ?? scopeOf(r.value), r.value));
+    // the allowlist of the whole batch in one native call
+    const allowed = this.detector.allowlistedMany(keys.map((k) => k ?? ''));
     reqs.forEach((r, i) => {
       const scope = r.scope ?? scopeOf(r.value);
-      const key = canonicalValue(scope, r.value);
+      const key = keys[i];
       if (key === null) {
         if (strict) throw invalidArgument('request.value', `'${r.value}' is not a valid ${scope} value`);
         this.#log.warn({ value: r.value, scope }, 'autoblock: detection with an unusable value skipped');
         return;
       }
       const action = r.action ?? 'ban';
-      if (action !== 'allow' && this.detector.isAllowlisted(key)) {
+      if (action !== 'allow' && allowed[i] === 1) {
         this.#log.info({ value: key }, 'autoblock: allowlisted, no decision');
         return;
       }
@@ -373,46 +413,54 @@ export class Autoblocker extends EventEmitter {
     return this.#signAndSubmit(bodies);
   }
 
+  /**
+   * The issue requests of a batch as JSON text, each body serialised once:
+   * that text is both what the subject digest hashes and the predicate the
+   * authority signs (the same bytes `JSON.stringify` of the request object
+   * gave, without printing every body twice).
+   */
+  #requests(bodies: DecisionBody[]): string[] {
+    const texts = bodies.map((b) => JSON.stringify(b));
+    const digests = Buffer.from(blake3.hashManyPacked(...packedUtf8(texts)));
+    const head = `{"signer":${JSON.stringify(this.domain)},"subject":[{"name":`;
+    const type = `"}}],"predicateType":${JSON.stringify(PREDICATE_TYPE)},"predicate":`;
+    return bodies.map(
+      (b, k) => `${head}${JSON.stringify(subjectName(b.action, b.scope, b.value))},"digest":{"blake3":"${digests.toString('hex', 32 * k, 32 * k + 32)}${type}${texts[k]}}`,
+    );
+  }
+
   async #signAndSubmit(bodies: DecisionBody[]): Promise<Decision[]> {
-    // the subject digests of the whole batch in one native call
-    const digests = blake3.hashMany(bodies.map((b) => JSON.stringify(b)));
     // envelopes come back as the canonical JSON the ledger, outbox and stream
     // store: no parse-and-print round per decision
-    const issued = await this.#authority.issueManyJson(
-      bodies.map((b, k) => ({
-        signer: this.domain,
-        subject: [{ name: subjectName(b.action, b.scope, b.value), digest: { blake3: Buffer.from(digests[k]).toString('hex') } }],
-        predicateType: PREDICATE_TYPE,
-        predicate: b,
-      })),
-    );
+    const issued = await this.#authority.issueManyJson(this.#requests(bodies));
     const envs = issued.map((i) => i.envelope);
     if (this.#transport) {
       // enforced here at once (the cluster may be down); logged when the stream
       // delivers it back, in stream order like on every other node
-      const local = issued.map((i, k) => ({ ...bodies[k], id: i.id, envelope: JSON.parse(i.envelope), logIndex: null }) as Decision);
+      const local = issued.map((i, k) => decisionOf(bodies[k], i.id, i.envelope, null));
       // durable before it is enforced or returned: a node closed while the
       // cluster is unreachable publishes it again when it reopens
       this.#outbox!.append(envs);
       await this.#enqueue(async () => {
-        for (const d of local) {
-          this.#unlogged.set(d.id, d);
-          await this.#apply(d);
+        const allowed = this.detector.allowlistedMany(local.map((d) => d.value));
+        for (let k = 0; k < local.length; k++) {
+          this.#unlogged.set(local[k].id, local[k]);
+          await this.#apply(local[k], allowed[k] === 1);
         }
       });
       this.#publish(envs);
       return local;
     }
     return this.#enqueue(async () => {
-      const out: Decision[] = [];
       const appended = await this.#ledger.appendMany(envs);
-      issued.forEach((i, k) => {
-        const d: Decision = { ...bodies[k], id: i.id, envelope: JSON.parse(i.envelope), logIndex: appended[k].index };
+      const out = issued.map((i, k) => {
+        const d = decisionOf(bodies[k], i.id, i.envelope, appended[k].index);
         this.#index.set(d.id, d.logIndex!);
         this.#ids[d.logIndex!] = d.id;
-        out.push(d);
+        return d;
       });
-      for (const d of out) await this.#apply(d);
+      const allowed = this.detector.allowlistedMany(out.map((d) => d.value));
+      for (let k = 0; k < out.length; k++) await this.#apply(out[k], allowed[k] === 1);
       return out;
     });
   }
@@ -531,7 +579,8 @@ export class Autoblocker extends EventEmitter {
     this.emit('logged', d);
   }
 
-  async #apply(d: Decision): Promise<void> {
+  /** `allowlisted`: the allowlist's answer for `d.value` when the caller asked for a batch at once. */
+  async #apply(d: Decision, allowlisted?: boolean): Promise<void> {
     const key = d.value;
     if (d.action === 'unban') {
       const cur = this.#table.get(key);
@@ -546,7 +595,7 @@ export class Autoblocker extends EventEmitter {
       this.emit('decision', d);
       return;
     }
-    if (d.action !== 'allow' && this.detector.isAllowlisted(key)) {
+    if (d.action !== 'allow' && (allowlisted ?? this.detector.isAllowlisted(key))) {
       this.#log.info({ value: key, id: d.id }, 'autoblock: decision for an allowlisted source not enforced');
       this.emit('decision', d);
       return;

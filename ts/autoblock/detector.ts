@@ -243,6 +243,12 @@ export class Detector {
     return callNative(() => this.#h.isAllowlisted(value));
   }
 
+  /** `isAllowlisted` of many values in one native call (`out[i]` is 1 when `values[i]` is covered). */
+  allowlistedMany(values: readonly string[]): Uint8Array {
+    if (!Array.isArray(values)) throw invalidArgument('values', `expected an array of strings, got ${describe(values)}`);
+    return callNative(() => this.#h.allowlistedMany(values as string[]));
+  }
+
   get jails(): string[] {
     return callNative(() => this.#h.jailNames());
   }

@@ -7,7 +7,7 @@ import { z } from 'zod';
 import { callNative, callNativeAsync, ErrorCodes, invalidArgument, OmniError } from '../errors.js';
 import { loggerFor, type Logger } from '../logger.js';
 import { native, type LedgerBundle, type LedgerCheckpoint } from '../native.js';
-import { bytes, bytesOfLength, describe, packBytes, parseOptions, u8, unpackBytes } from '../validate.js';
+import { bytes, bytesOfLength, describe, parseOptions, u8, unpackBytes } from '../validate.js';
 
 export { OmniError } from '../errors.js';
 
@@ -222,9 +222,31 @@ function nativeBundle(arg: string, b: unknown): LedgerBundle {
 
 type NativeHandle = InstanceType<typeof native.NativeLedger>;
 
+/**
+ * An entry waiting for its commit: bytes, or a string encoded as UTF-8 only
+ * when the batch is packed (straight into the one buffer the addon reads).
+ */
+type Queued = Uint8Array | string;
+
 interface Pending {
-  entries: Uint8Array[];
+  entries: Queued[];
   waiters: { n: number; resolve: (r: AppendResult[]) => void; reject: (e: unknown) => void }[];
+}
+
+/** Entries back to back as the addon takes them; strings are written as UTF-8 in place (no array per entry). */
+function packQueued(entries: Queued[]): { data: Uint8Array; ends: Uint32Array } {
+  const ends = new Uint32Array(entries.length);
+  let total = 0;
+  for (let i = 0; i < entries.length; i++) {
+    const e = entries[i];
+    total += typeof e === 'string' ? Buffer.byteLength(e, 'utf8') : e.byteLength;
+    ends[i] = total;
+  }
+  if (total > 0xffff_ffff) throw invalidArgument('entries', 'total size must be below 4 GiB per call');
+  const data = Buffer.allocUnsafeSlow(total);
+  let at = 0;
+  for (const e of entries) at += typeof e === 'string' ? data.write(e, at, 'utf8') : (data.set(e, at), e.byteLength);
+  return { data, ends };
 }
 
 export class Ledger {
@@ -317,7 +339,9 @@ export class Ledger {
     return this.#readOnly;
   }
 
-  #entry(arg: string, e: unknown): Uint8Array {
+  #entry(arg: string, e: unknown): Queued {
+    // a string can be checked against the cap without encoding it: at most 3 UTF-8 bytes per UTF-16 unit
+    if (typeof e === 'string' && (e.length * 3 <= this.#maxEntrySize || Buffer.byteLength(e, 'utf8') <= this.#maxEntrySize)) return e;
     const b = encodeEntry(arg, e);
     if (b.byteLength > this.#maxEntrySize) {
       throw new OmniError(ErrorCodes.LIMIT, `${arg}: ${b.byteLength} bytes exceeds maxEntrySize ${this.#maxEntrySize}`);
@@ -325,8 +349,8 @@ export class Ledger {
     return b;
   }
 
-  async #commit(entries: Uint8Array[]): Promise<AppendResult[]> {
-    const { data, ends } = packBytes('entries', entries);
+  async #commit(entries: Queued[]): Promise<AppendResult[]> {
+    const { data, ends } = packQueued(entries);
     const r = await callNativeAsync(() => this.#h.appendMany(data, ends));
     return entries.map((_, i) => ({ index: r.first + i, leafHash: r.leafHashes.subarray(i * 32, i * 32 + 32) }));
   }
@@ -337,7 +361,7 @@ export class Ledger {
    * flight are written together by the next one (one write + fsync round).
    * 'always': each call is its own commit and fsync.
    */
-  #enqueue(entries: Uint8Array[]): Promise<AppendResult[]> {
+  #enqueue(entries: Queued[]): Promise<AppendResult[]> {
     if (this.#readOnly) return Promise.reject(new OmniError(READ_ONLY, 'ledger: opened read-only (a follower); open it for writing to append'));
     return new Promise((resolve, reject) => {
       if (!this.#pending) this.#pending = { entries: [], waiters: [] };

@@ -70,6 +70,7 @@ pub fn issue_many_lines(a: &crate::Authority, requests: &[String]) -> Result<Str
     let parse = |(i, json): (usize, &String)| -> Result<IssueRequest> {
         let path = format!("requests[{i}]");
         let mut r = parse_json(&path, json.as_bytes())?;
+        only_issue_fields(&r, &path)?;
         let predicate = r.as_object_mut().and_then(|m| m.remove("predicate"));
         issue_request_with(&r, &path, predicate)
     };
@@ -85,6 +86,26 @@ pub fn issue_many_lines(a: &crate::Authority, requests: &[String]) -> Result<Str
         reqs.into_par_iter().for_each(drop);
     }
     Ok(issued_lines(&out?))
+}
+
+/// The fields a caller may set (those of the JS `IssueRequest`): requests
+/// reach `issue_many_lines` as JSON text the JS side did not check field by
+/// field, and `issuedAt` (backdating) is not the caller's to choose.
+fn only_issue_fields(v: &Value, path: &str) -> Result<()> {
+    const REQUEST: [&str; 5] = ["signer", "subject", "predicateType", "predicate", "expiresAt"];
+    for k in obj(v, path)?.keys() {
+        if !REQUEST.contains(&k.as_str()) {
+            return Err(bad(&format!("{path}.{k}"), "unknown field"));
+        }
+    }
+    for (i, s) in v.get("subject").and_then(Value::as_array).map(Vec::as_slice).unwrap_or(&[]).iter().enumerate() {
+        if let Some(m) = s.as_object() {
+            if let Some(k) = m.keys().find(|k| *k != "name" && *k != "digest") {
+                return Err(bad(&format!("{path}.subject[{i}].{k}"), "unknown field"));
+            }
+        }
+    }
+    Ok(())
 }
 
 fn issue_request_with(v: &Value, path: &str, predicate: Option<Value>) -> Result<IssueRequest> {
@@ -340,6 +361,13 @@ mod tests {
         bad[66] = reqs[66].clone();
         let e = issue_many_lines(&a, &bad).unwrap_err().to_string();
         assert!(e.contains("requests[65].subject"), "{e}");
+        // fields the JS IssueRequest does not have (a backdated issuedAt) are refused
+        bad[65] = reqs[65].replacen(r#""signer""#, r#""issuedAt":1,"signer""#, 1);
+        let e = issue_many_lines(&a, &bad).unwrap_err().to_string();
+        assert!(e.contains("requests[65].issuedAt: unknown field"), "{e}");
+        bad[65] = reqs[65].replacen(r#""name""#, r#""uri":"x","name""#, 1);
+        let e = issue_many_lines(&a, &bad).unwrap_err().to_string();
+        assert!(e.contains("requests[65].subject[0].uri: unknown field"), "{e}");
         let again = issue_many_lines(&a, &reqs[..1]).unwrap();
         assert_eq!(again.split('\t').nth(1).unwrap().parse::<u64>().unwrap(), first + 70);
         // several pipeline chunks (signing one while the previous is appended): in order, all logged
