@@ -354,31 +354,35 @@ export class Autoblocker extends EventEmitter {
     if (key === null) throw invalidArgument('value', `'${value}' is not an address, CIDR prefix or user:name`);
     const current = this.#table.get(key);
     if (!current) return null;
-    const body = this.#body({ value: key, scope, action: 'unban', reason: opts.reason ?? 'operator unban', lifts: current.id }, 'operator', Date.now(), 0);
+    const body = this.#body({ reason: opts.reason ?? 'operator unban', lifts: current.id }, key, scope, 'unban', 'operator', Date.now(), 0);
     const [d] = await this.#signAndSubmit([body]);
     return d;
   }
 
-  #body(r: Omit<BanRequest, 'action'> & { action: Action; lifts?: string }, origin: string, at: number, durationS: number, nonce = randomBytes(8).toString('hex')): DecisionBody {
-    const scope = r.scope ?? scopeOf(r.value);
-    const expiresAt = r.action === 'unban' ? at : durationS < 0 ? null : at + Math.round(durationS * 1000);
-    return {
-      v: 1,
-      action: r.action,
-      scope,
-      value: r.value,
-      issuedAt: at,
-      expiresAt,
-      reason: r.reason ?? '',
-      evidence: r.evidence ?? [],
-      domain: this.domain,
-      origin,
-      ...(r.action === 'throttle' ? { rate: r.rate ?? this.#throttle } : {}),
-      ...(r.lifts ? { lifts: r.lifts } : {}),
-      ...(r.global ? { global: true } : {}),
-      nonce,
-    };
+  /**
+   * A decision body. Its key order is part of what is signed and hashed
+   * (`JSON.stringify`): optional fields come before `nonce`, as they always did.
+   */
+  #body(
+    r: Pick<BanRequest, 'reason' | 'evidence' | 'rate' | 'global'> & { lifts?: string },
+    value: string,
+    scope: Scope,
+    action: Action,
+    origin: string,
+    at: number,
+    durationS: number,
+    nonce = randomBytes(8).toString('hex'),
+  ): DecisionBody {
+    const expiresAt = action === 'unban' ? at : durationS < 0 ? null : at + Math.round(durationS * 1000);
+    // fields assigned one by one: spreading optional parts cost more than the rest of the body
+    const b = { v: 1, action, scope, value, issuedAt: at, expiresAt, reason: r.reason ?? '', evidence: r.evidence ?? [], domain: this.domain, origin } as DecisionBody;
+    if (action === 'throttle') b.rate = r.rate ?? this.#throttle;
+    if (r.lifts) b.lifts = r.lifts;
+    if (r.global) b.global = true;
+    b.nonce = nonce;
+    return b;
   }
+
 
   async #issue(reqs: BanRequest[], origins: string[], times: number[], strict = false): Promise<Decision[]> {
     const bodies: DecisionBody[] = [];
@@ -407,7 +411,7 @@ export class Autoblocker extends EventEmitter {
       const duration = r.duration ?? DEFAULT_DURATION_S;
       const at = Math.min(times[i] ?? now, now);
       if (!strict && cur && cur.action === action && inForce(cur, now)) return;
-      bodies.push(this.#body({ ...r, value: key, scope, action }, origins[i], Math.max(at, now - 1), duration, nonces.slice(16 * i, 16 * i + 16)));
+      bodies.push(this.#body(r, key, scope, action, origins[i], Math.max(at, now - 1), duration, nonces.slice(16 * i, 16 * i + 16)));
     });
     if (bodies.length === 0) return [];
     return this.#signAndSubmit(bodies);
@@ -445,7 +449,8 @@ export class Autoblocker extends EventEmitter {
         const allowed = this.detector.allowlistedMany(local.map((d) => d.value));
         for (let k = 0; k < local.length; k++) {
           this.#unlogged.set(local[k].id, local[k]);
-          await this.#apply(local[k], allowed[k] === 1);
+          const pending = this.#apply(local[k], allowed[k] === 1);
+          if (pending) await pending;
         }
       });
       this.#publish(envs);
@@ -460,7 +465,10 @@ export class Autoblocker extends EventEmitter {
         return d;
       });
       const allowed = this.detector.allowlistedMany(out.map((d) => d.value));
-      for (let k = 0; k < out.length; k++) await this.#apply(out[k], allowed[k] === 1);
+      for (let k = 0; k < out.length; k++) {
+        const pending = this.#apply(out[k], allowed[k] === 1);
+        if (pending) await pending;
+      }
       return out;
     });
   }
@@ -579,18 +587,14 @@ export class Autoblocker extends EventEmitter {
     this.emit('logged', d);
   }
 
-  /** `allowlisted`: the allowlist's answer for `d.value` when the caller asked for a batch at once. */
-  async #apply(d: Decision, allowlisted?: boolean): Promise<void> {
+  /**
+   * Enforces (or lifts) a decision. `allowlisted`: the allowlist's answer for
+   * `d.value` when the caller asked for a batch at once. Without enforcers
+   * nothing here waits, and no promise is made per decision.
+   */
+  #apply(d: Decision, allowlisted?: boolean): Promise<void> | undefined {
     const key = d.value;
-    if (d.action === 'unban') {
-      const cur = this.#table.get(key);
-      if (cur && cur.id === d.lifts) {
-        await this.#end(key, cur);
-        this.detector.forget(key);
-      }
-      this.emit('decision', d);
-      return;
-    }
+    if (d.action === 'unban') return this.#lift(key, d);
     if (!inForce(d)) {
       this.emit('decision', d);
       return;
@@ -601,6 +605,12 @@ export class Autoblocker extends EventEmitter {
       return;
     }
     const prev = this.#table.set(key, d);
+    if (this.#enforcers.length > 0) return this.#enforce(key, d, prev);
+    this.#arm(key, d);
+    this.emit('decision', d);
+  }
+
+  async #enforce(key: string, d: Decision, prev: Decision | undefined): Promise<void> {
     if (prev) await this.#removeFromEnforcers(prev);
     for (const e of this.#enforcers) {
       try {
@@ -610,6 +620,15 @@ export class Autoblocker extends EventEmitter {
       }
     }
     this.#arm(key, d);
+    this.emit('decision', d);
+  }
+
+  async #lift(key: string, d: Decision): Promise<void> {
+    const cur = this.#table.get(key);
+    if (cur && cur.id === d.lifts) {
+      await this.#end(key, cur);
+      this.detector.forget(key);
+    }
     this.emit('decision', d);
   }
 
