@@ -110,13 +110,26 @@ async function columnar(): Promise<StreamResult & { p95ms: number }> {
     },
   };
   let totals: Totals = { groups: 0, n: 0, s: 0 };
-  const sink: Sink<{ n: number; total: number }> = {
+  // A columnar sink, as the mode is columnar end to end: window results arrive as
+  // ColumnBatch tables (count and total columns), not an object per window.
+  const sink = {
     describe: 'totals',
-    write(b) {
-      for (const w of b) {
-        totals.groups++;
-        totals.n += w.n;
-        totals.s += w.total;
+    columnar: true,
+    write(b: ColumnBatch | { n: number; total: number }[]) {
+      if (b instanceof ColumnBatch) {
+        const n = b.columns.n as Float64Array;
+        const total = b.columns.total as Float64Array;
+        totals.groups += b.length;
+        for (let i = 0; i < b.length; i++) {
+          totals.n += n[i];
+          totals.s += total[i];
+        }
+      } else {
+        for (const w of b) {
+          totals.groups++;
+          totals.n += w.n;
+          totals.s += w.total;
+        }
       }
       lat.push(performance.now() - chunkStart);
     },

@@ -22,10 +22,14 @@ export class ColumnBatch {
     if (n === this.length) return this;
     const out: Record<string, Column> = {};
     for (const [k, col] of Object.entries(this.columns)) {
-      const dst: Column = Array.isArray(col) ? new Array(n) : new (col.constructor as new (n: number) => Exclude<Column, unknown[]>)(n);
-      let j = 0;
-      for (let i = 0; i < this.length; i++) if (mask[i]) (dst as unknown[])[j++] = (col as unknown[])[i];
-      out[k] = dst;
+      if (col instanceof Float64Array) out[k] = selectF64(col, mask, n, this.length);
+      else if (col instanceof Uint32Array) out[k] = selectU32(col, mask, n, this.length);
+      else {
+        const dst: Column = Array.isArray(col) ? new Array(n) : new (col.constructor as new (n: number) => Exclude<Column, unknown[]>)(n);
+        let j = 0;
+        for (let i = 0; i < this.length; i++) if (mask[i]) (dst as unknown[])[j++] = (col as unknown[])[i];
+        out[k] = dst;
+      }
     }
     return new ColumnBatch(n, out);
   }
@@ -134,6 +138,19 @@ function gatherU32(src: Uint32Array, index: Uint32Array): Uint32Array {
 function gatherI32(src: Int32Array, index: Uint32Array): Int32Array {
   const dst = new Int32Array(index.length);
   for (let i = 0; i < index.length; i++) dst[i] = src[index[i]];
+  return dst;
+}
+
+// Selects per element type, as the gathers: one loop over every kind of column is polymorphic in V8.
+function selectF64(src: Float64Array, mask: ArrayLike<number | boolean>, n: number, len: number): Float64Array {
+  const dst = new Float64Array(n);
+  for (let i = 0, j = 0; i < len; i++) if (mask[i]) dst[j++] = src[i];
+  return dst;
+}
+
+function selectU32(src: Uint32Array, mask: ArrayLike<number | boolean>, n: number, len: number): Uint32Array {
+  const dst = new Uint32Array(n);
+  for (let i = 0, j = 0; i < len; i++) if (mask[i]) dst[j++] = src[i];
   return dst;
 }
 

@@ -291,6 +291,12 @@ function distinctValue(v: unknown): number {
   return TWO_52 + (h1 >>> 0) * 2 ** 20 + ((h2 >>> 0) & 0xfffff);
 }
 
+/** A column of numbers as a Float64Array (as `ColumnBatch.fromRows` makes it), anything else as it is. */
+function numbersOrArray(values: unknown[]): Column {
+  for (const v of values) if (typeof v !== 'number') return values;
+  return Float64Array.from(values as number[]);
+}
+
 /** The times of rows without an event time field: the native window takes an empty column as all zeros. */
 const NO_TIMES = new Float64Array(0);
 
@@ -407,24 +413,41 @@ class AggregateOp extends Base {
     await this.emitWindows(o);
   }
 
+  /**
+   * Closed windows as columnar batches (key field(s), windowStart, windowEnd,
+   * pane, then one Float64 column per aggregate): a columnar sink takes them
+   * as they are; row operators and sinks get the same records as rows
+   * (`toRows`, fields in the same order). An object per window was most of the
+   * JS time of a windowed stream.
+   */
   async emitWindows(o: PipelineWindowOutput) {
+    const len = o.keys.length;
+    if (len === 0) return;
     const n = this.node as Extract<PipelineNode, { op: 'aggregate' }>;
     const na = this.names.length;
-    const out: Rec[] = [];
-    for (let i = 0; i < o.keys.length; i++) {
-      const rec: Rec = {};
-      const kv = this.keys.values[o.keys[i]];
-      if (n.key.length === 1) rec[n.key[0]] = kv;
-      else (JSON.parse(kv as string) as unknown[]).forEach((v, k) => (rec[n.key[k]] = v));
-      if (o.starts[i] !== GLOBAL_START) {
-        rec.windowStart = o.starts[i];
-        rec.windowEnd = o.ends[i];
-        rec.pane = o.panes[i];
-      }
-      for (let a = 0; a < na; a++) rec[this.names[a]] = o.values[i * na + a];
-      out.push(rec);
+    const cols: Record<string, Column> = {};
+    const kv = new Array<unknown>(len);
+    for (let i = 0; i < len; i++) kv[i] = this.keys.values[o.keys[i]];
+    if (n.key.length === 1) cols[n.key[0]] = numbersOrArray(kv);
+    else {
+      const parts = kv.map((k) => JSON.parse(k as string) as unknown[]);
+      n.key.forEach((f, k) => (cols[f] = numbersOrArray(parts.map((p) => p[k]))));
     }
-    for (let i = 0; i < out.length; i += this.ctx.batchSize) await this.out(out.slice(i, i + this.ctx.batchSize));
+    // Global windows (a batch group-by) have no window fields; one output holds only one kind.
+    if (o.starts[0] !== GLOBAL_START) {
+      cols.windowStart = o.starts;
+      cols.windowEnd = o.ends;
+      cols.pane = Float64Array.from(o.panes);
+    }
+    for (let a = 0; a < na; a++) {
+      const col = new Float64Array(len);
+      for (let i = 0, j = a; i < len; i++, j += na) col[i] = o.values[j];
+      cols[this.names[a]] = col;
+    }
+    const all = new ColumnBatch(len, cols);
+    const bs = this.ctx.batchSize;
+    if (len <= bs) await this.out(all);
+    else for (let i = 0; i < len; i += bs) await this.out(all.range(i, Math.min(len, i + bs)));
   }
 
   /** Moves the watermark (idle sources); emits what closes. */

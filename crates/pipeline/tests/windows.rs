@@ -362,3 +362,146 @@ fn empty_times_mean_time_zero() {
     let mut a = WindowedAggregator::from_json(&spec).unwrap();
     assert!(a.push(&[1, 2], &[0.0], &[1.0, 2.0]).unwrap_err().to_string().contains("times"));
 }
+
+/// Windows are dropped and their slots reused as time moves on: with many keys
+/// and short windows, every output is ordered by (end, key, start) and each
+/// window fires exactly once (policy deadLetter), with the reference's sums.
+#[test]
+fn reused_window_slots_keep_order_and_fire_each_window_once() {
+    let mut r = Lcg(11);
+    let n = 20_000;
+    let keys: Vec<u32> = (0..n).map(|_| (r.next() % 300) as u32).collect();
+    let times: Vec<f64> = (0..n).map(|i| i as f64 + (r.next() % 30) as f64).collect();
+    let vals: Vec<f64> = (0..n).map(|_| (r.next() % 100) as f64).collect();
+    let c = cfg(WindowKind::Tumbling { size: 40.0 }, LatePolicy::DeadLetter);
+    let (want, want_dead) = reference(&c, &keys, &times, &vals);
+    let mut agg = WindowedAggregator::new(c).unwrap();
+    let mut seen = std::collections::BTreeSet::new();
+    let mut got = Finals::new();
+    let mut dead = Vec::new();
+    let mut check = |e: &omnitide_pipeline::Emitted| {
+        for i in 0..e.keys.len() {
+            if i > 0 {
+                let prev = (e.ends[i - 1], e.keys[i - 1], e.starts[i - 1]);
+                assert!(prev < (e.ends[i], e.keys[i], e.starts[i]), "order at {i}");
+            }
+            assert!(seen.insert((e.keys[i], e.starts[i].to_bits())), "window fired twice");
+            assert_eq!(e.panes[i], 0);
+            got.insert((e.keys[i], e.starts[i].to_bits()), (e.ends[i], e.values[3 * i], e.values[3 * i + 1], e.values[3 * i + 2]));
+        }
+    };
+    for at in (0..n).step_by(1000) {
+        let o = agg.push(&keys[at..at + 1000], &times[at..at + 1000], &vals[at..at + 1000]).unwrap();
+        check(&o.emitted);
+        dead.extend(o.dead_rows.iter().map(|d| d + at as u32));
+    }
+    check(&agg.advance_watermark(f64::INFINITY));
+    assert_eq!(agg.open_windows(), 0);
+    assert_close(&got, &want);
+    assert_eq!(dead, want_dead);
+}
+
+/// In-order batches take the dense tumbling store, others the general store
+/// (a late row, a bad time): every window's results are bit for bit those of
+/// `Acc::add` over its rows in input order, whatever the batching, and the
+/// output is ordered by (end, key, start) with each window once.
+#[test]
+fn dense_tumbling_windows_equal_per_row_accumulators_bit_for_bit() {
+    use omnitide_pipeline::agg::Acc;
+    let mut r = Lcg(5);
+    let n = 30_000;
+    let keys: Vec<u32> = (0..n).map(|_| (r.next() % 50) as u32).collect();
+    let mut times: Vec<f64> = (0..n).map(|i| i as f64 * 0.7 + (r.next() % 20) as f64 * 0.1).collect();
+    // A row far behind (late: dead letter) and a bad time, each forcing its batch onto the row path.
+    times[9_000] = 10.0;
+    times[21_000] = f64::NAN;
+    let vals: Vec<f64> = (0..n).map(|i| if i % 101 == 0 { f64::NAN } else { (r.next() % 1000) as f64 / 7.0 }).collect();
+    let kinds = [AggKind::Count, AggKind::Sum, AggKind::Min, AggKind::Max, AggKind::Mean, AggKind::Variance];
+    let aggregates: Vec<AggSpec> = kinds.iter().map(|&kind| AggSpec { kind, column: 0, q: 0.0 }).collect();
+    for (policy, lateness) in [(LatePolicy::DeadLetter, 30.0), (LatePolicy::Update, 0.0)] {
+        let c = WindowConfig {
+            window: WindowKind::Tumbling { size: 25.0 },
+            max_out_of_orderness: 2.0,
+            allowed_lateness: lateness,
+            late_policy: policy,
+            aggregates: aggregates.clone(),
+            columns: 1,
+        };
+        // Reference: the row rule for lateness, then Acc::add per window in input order.
+        let mut wm = f64::NEG_INFINITY;
+        let mut want: BTreeMap<(u32, u64), Vec<Acc>> = BTreeMap::new();
+        let mut want_dead = Vec::new();
+        for i in 0..n {
+            let t = times[i];
+            if !t.is_finite() {
+                want_dead.push(i as u32);
+                continue;
+            }
+            let s = (t / 25.0).floor() * 25.0;
+            if wm >= s + 25.0 + lateness {
+                want_dead.push(i as u32);
+            } else {
+                let accs = want.entry((keys[i], s.to_bits())).or_insert_with(|| aggregates.iter().map(Acc::new).collect());
+                accs.iter_mut().zip(&kinds).for_each(|(a, k)| a.add(if *k == AggKind::Count { 0.0 } else { vals[i] }));
+            }
+            wm = wm.max(t - 2.0);
+        }
+        let want: BTreeMap<(u32, u64), Vec<u64>> = want
+            .into_iter()
+            .map(|(k, mut accs)| (k, accs.iter_mut().zip(&kinds).map(|(a, &kind)| a.value(kind, 0.0).to_bits()).collect()))
+            .collect();
+        for chunk in [1, 64, 1000, n] {
+            let mut agg = WindowedAggregator::new(c.clone()).unwrap();
+            let mut got: BTreeMap<(u32, u64), Vec<u64>> = BTreeMap::new();
+            let mut dead = Vec::new();
+            let mut last = (f64::NEG_INFINITY, 0u32, f64::NEG_INFINITY);
+            let mut take = |e: &omnitide_pipeline::Emitted| {
+                for i in 0..e.keys.len() {
+                    let at = (e.ends[i], e.keys[i], e.starts[i]);
+                    assert!(last < at, "order");
+                    last = at;
+                    assert_eq!(e.panes[i], 0);
+                    let v = e.values[i * kinds.len()..(i + 1) * kinds.len()].iter().map(|x| x.to_bits()).collect();
+                    assert!(got.insert((e.keys[i], e.starts[i].to_bits()), v).is_none(), "window fired twice");
+                }
+            };
+            for at in (0..n).step_by(chunk) {
+                let end = (at + chunk).min(n);
+                let o = agg.push(&keys[at..end], &times[at..end], &vals[at..end]).unwrap();
+                take(&o.emitted);
+                dead.extend(o.dead_rows.iter().map(|d| d + at as u32));
+            }
+            take(&agg.advance_watermark(f64::INFINITY));
+            assert_eq!(agg.open_windows(), 0);
+            assert_eq!(dead, want_dead, "{policy:?} chunk {chunk}");
+            assert_eq!(got, want, "{policy:?} chunk {chunk}");
+        }
+    }
+}
+
+/// A checkpoint taken while windows sit in the dense store restores them into
+/// the general store and the run continues to the same results.
+#[test]
+fn a_snapshot_of_dense_windows_continues_exactly() {
+    let n = 4_000;
+    let keys: Vec<u32> = (0..n).map(|i| (i * 13 % 17) as u32).collect();
+    let times: Vec<f64> = (0..n).map(|i| i as f64).collect();
+    let vals: Vec<f64> = (0..n).map(|i| (i % 31) as f64 * 0.3).collect();
+    let c = cfg(WindowKind::Tumbling { size: 100.0 }, LatePolicy::DeadLetter);
+    let spec = serde_json::to_string(&c).unwrap();
+    let (want, _) = run(&c, &keys, &times, &vals, 500);
+    let mut a = WindowedAggregator::new(c.clone()).unwrap();
+    let mut finals = Finals::new();
+    let mut take = |e: &omnitide_pipeline::Emitted| {
+        for i in 0..e.keys.len() {
+            finals.insert((e.keys[i], e.starts[i].to_bits()), (e.ends[i], e.values[3 * i], e.values[3 * i + 1], e.values[3 * i + 2]));
+        }
+    };
+    take(&a.push(&keys[..2050], &times[..2050], &vals[..2050]).unwrap().emitted);
+    assert!(a.open_windows() > 0);
+    let mut b = WindowedAggregator::restore(&spec, &a.snapshot().unwrap()).unwrap();
+    assert_eq!(b.open_windows(), a.open_windows());
+    take(&b.push(&keys[2050..], &times[2050..], &vals[2050..]).unwrap().emitted);
+    take(&b.advance_watermark(f64::INFINITY));
+    assert_close(&finals, &want);
+}
