@@ -6,7 +6,8 @@
  * (`^.*\n...`), `<SKIPLINES>` (skipped lines stay in the buffer and can match
  * again), ignoreregex over the matched lines and over the whole buffer, a
  * prefregex whose content replaces the buffer, and a buffer that drops its
- * oldest line.
+ * oldest line; and, with one line, ignoreregex checked where fail2ban checks
+ * it (after a failregex matched, over the prefregex content).
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -78,6 +79,15 @@ failregex = ^login failed for <F-USER>\S+</F-USER> from <HOST>$
             ^too many sessions for <F-USER>\S+</F-USER> from <HOST>$
 ignoreregex = from 10\.9\.
 maxlines = 3
+`,  // maxlines = 1 for contrast: with as many ignoreregex as failregex, fail2ban
+  // checks them only after a failregex matched, over the prefregex content, so
+  // the first one (anchored on the line's prefix) never applies
+  single: String.raw`[Definition]
+prefregex = ^\s*app\[\d+\]: <F-CONTENT>.+</F-CONTENT>$
+failregex = ^login failed for <F-USER>\S+</F-USER> from <HOST>$
+            ^probe from <HOST>$
+ignoreregex = ^\s*app\[10[0-3]\]
+              from 10\.9\.
 `,
 };
 
@@ -123,7 +133,7 @@ function log(kind: string, seed: number, start: number): string {
   return out.join('\n') + '\n';
 }
 
-describe.skipIf(!have)('autoblock vs fail2ban: maxlines > 1 (multi-line buffer)', () => {
+describe.skipIf(!have)('autoblock vs fail2ban: maxlines > 1 (multi-line buffer), where ignoreregex applies', () => {
   const now = Math.floor(Date.now() / 1000) * 1000;
   const start = now - 86400_000;
   for (const kind of Object.keys(FILTERS)) {

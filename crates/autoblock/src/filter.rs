@@ -1,8 +1,9 @@
 //! A fail2ban filter (`filter.d/*.conf`) compiled to the linear-time `regex`
 //! crate, matching lines the way fail2ban 1.0 does (`maxlines` > 1: the
 //! multi-line buffer of [`multiline`]; below, the single-line path):
-//! date found and cut out, `ignoreregex` checked, `prefregex` matched and its
-//! `<F-CONTENT>` handed to the `failregex` list (first match wins), `<F-NOFAIL>`
+//! date found and cut out, `prefregex` matched and its `<F-CONTENT>` handed
+//! to the `failregex` list (first match wins), `ignoreregex` checked where
+//! fail2ban checks it (`ignore_first`), `<F-NOFAIL>`
 //! matches are not failures, `<F-ALT_*>` groups fill their plain names, and
 //! lines sharing an `<F-MLFID>` are merged ([`crate::mlfid`]).
 //!
@@ -387,9 +388,18 @@ impl Filter {
         self.maxlines
     }
 
+    /// fail2ban checks ignoreregex after a failregex matched, over what that
+    /// searched (the prefregex content; in a buffer, the matched lines), and
+    /// also before, over the whole line or buffer, when there are fewer of
+    /// them than failregex minus 2.
+    fn ignore_first(&self) -> bool {
+        !self.ignoreregex.is_empty() && self.ignoreregex.len() + 2 < self.failregex.len()
+    }
+
     fn match_text(&mut self, buf: &str, time: f64) -> LineResult {
         let ascii = buf.is_ascii();
-        if self.ignoreregex.iter().any(|r| r.is_match(buf, ascii)) {
+        let ignore_first = self.ignore_first();
+        if ignore_first && self.ignoreregex.iter().any(|r| r.is_match(buf, ascii)) {
             return LineResult::Ignored;
         }
         // which prefregex variant matched, and how (captures only for a failure)
@@ -417,7 +427,9 @@ impl Filter {
                     }
                 }
                 match content {
-                    Some(r) => &buf[r],
+                    Some(r) if !r.is_empty() => &buf[r],
+                    // fail2ban: an empty content leaves failregex the whole line
+                    Some(_) => buf,
                     None => return LineResult::Missed,
                 }
             }
@@ -437,6 +449,9 @@ impl Filter {
         let Some((i, re, c)) = first else {
             return LineResult::Missed;
         };
+        if self.ignoreregex.iter().any(|r| r.is_match(content, ascii)) {
+            return LineResult::Ignored;
+        }
         // fail2ban: the prefregex's groups (without `content`), overlaid by the failregex's
         let mut groups: Groups = Vec::new();
         if let (Some((k, fast)), Some(p)) = (prefix, &self.prefregex) {
@@ -626,6 +641,22 @@ mod tests {
             LineResult::Failure(x) => assert_eq!(x.id, "2001:db8::7"),
             other => panic!("{other:?}"),
         }
+    }
+
+    #[test]
+    fn ignoreregex_applies_where_fail2ban_applies_it() {
+        let conf =
+            "[Definition]\nprefregex = ^\\s*app: <F-CONTENT>.+</F-CONTENT>$\nfailregex = ^bad <HOST>\nignoreregex = ^\\s*app: bad\n  x\n";
+        let mut f = Filter::from_str("t", conf, None, &FilterOptions::default()).unwrap();
+        // as many ignoreregex as failregex: checked after the failregex, over the content only
+        assert!(matches!(f.match_line("Nov 30 10:00:01 app: bad 192.0.2.1", NOW), LineResult::Failure(_)));
+        assert_eq!(f.match_line("Nov 30 10:00:01 app: bad 192.0.2.1 x", NOW), LineResult::Ignored);
+        assert_eq!(f.match_line("Nov 30 10:00:01 app: x", NOW), LineResult::Missed);
+        // fewer than failregex - 2: checked first, over the whole line
+        let conf = "[Definition]\nprefregex = ^\\s*app: <F-CONTENT>.+</F-CONTENT>$\nfailregex = ^bad <HOST>$\n  ^b <HOST>$\n  ^c <HOST>$\n  ^d <HOST>$\nignoreregex = ^\\s*app: bad\n";
+        let mut f = Filter::from_str("t", conf, None, &FilterOptions::default()).unwrap();
+        assert_eq!(f.match_line("Nov 30 10:00:01 app: bad 192.0.2.1", NOW), LineResult::Ignored);
+        assert!(matches!(f.match_line("Nov 30 10:00:01 app: b 192.0.2.1", NOW), LineResult::Failure(_)));
     }
 
     #[test]

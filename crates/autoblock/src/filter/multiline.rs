@@ -91,10 +91,8 @@ impl Filter {
         let whole = joined(&org);
         let single = &whole[..whole.len() - 1];
         let ascii = whole.is_ascii();
-        if !self.ignoreregex.is_empty()
-            && self.ignoreregex.len() + 2 < self.failregex.len()
-            && self.ignoreregex.iter().any(|r| r.is_match(single, ascii))
-        {
+        let ignore_first = self.ignore_first();
+        if ignore_first && self.ignoreregex.iter().any(|r| r.is_match(single, ascii)) {
             return LineResult::Ignored;
         }
         let mut pre: Groups = Vec::new();
