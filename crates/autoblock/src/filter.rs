@@ -221,8 +221,10 @@ pub struct FilterOptions {
     pub datepattern: Option<String>,
 }
 
-/// Largest `maxlines` accepted (fail2ban has no limit; the buffer holds this many lines).
-const MAX_MAXLINES: usize = 1000;
+/// Largest `maxlines` accepted. fail2ban has no limit, but every line
+/// searches the whole buffer (up to this many lines of `engine::MAX_LINE`
+/// bytes); Debian's filters use at most 10.
+const MAX_MAXLINES: usize = 100;
 
 /// fail2ban's `maxlines`: a jail's filter option, else `[Init]`, else `[Definition]`.
 fn maxlines_of(name: &str, conf: &Conf, opts: &FilterOptions) -> Result<usize> {

@@ -208,7 +208,7 @@ mod tests {
 
     #[test]
     fn bad_maxlines_is_reported() {
-        for v in ["0", "x", "-1"] {
+        for v in ["0", "x", "-1", "101"] {
             let conf = format!("[Definition]\nfailregex = ^x <HOST>$\nmaxlines = {v}\n");
             let e = Filter::from_str("t", &conf, None, &FilterOptions::default()).err().expect("rejected");
             assert!(e.message.contains("maxlines"), "{}", e.message);
