@@ -9,7 +9,7 @@
 //!   language "no occurrence of LITERAL" (built from its KMP automaton);
 //! - `(?<=:):` after a repetition that always ends in `:` (fail2ban's IPv6 RE) is
 //!   dropped, which is exact there;
-//! - a negative look-ahead guarding a run, `(?!LIT)\S+` / `(?!WORD\b)\w+` with
+//! - a negative look-ahead guarding a run, `(?!LIT|..)C+` / `(?!WORD\b)\w+` with
 //!   a non-run character after it (sshd's `__alg_match`, `cmnfailed-ignore`),
 //!   becomes the regular language of runs the guard lets through ([`guard`]);
 //! - `\Z` -> `\z`, `{,n}` -> `{0,n}`, escapes of punctuation -> literals.

@@ -1,23 +1,31 @@
 //! Negative look-aheads that guard a run of one character class, rewritten
 //! into plain (linear-time) regex syntax with Python's exact match result.
 //!
-//! `(?!LIT)C+` (greedy), where every character of `LIT` is in the class `C`
-//! (`\w` or `\S`) and whatever follows `C+` cannot start with a `C` character,
-//! only ever succeeds with `C+` taking the whole run `r` of `C` characters at
-//! that point (a shorter take is followed by a `C` character). `LIT` starts
-//! the text there exactly when `r` starts with `LIT`, so the look-ahead is the
-//! condition "`r` does not start with `LIT`" on the consumed run: a regular
-//! language, written as an alternation of where `r` first departs from `LIT`.
-//! `(?!LIT\b)\w+` is the same with "`r` is not `LIT`". Both keep the set of
-//! successful paths and their order (one run, one path), hence Python's match
-//! and captures. At the end of the pattern (nothing has to follow) `\b` pins
-//! the run's end for `\w`; `\S` has no such assertion and is left alone.
+//! `(?!LIT)C+` (greedy, `C` one character class), where whatever follows
+//! `C+` cannot start with a `C` character, only ever succeeds with `C+` taking
+//! the whole run `r` of `C` characters at that point (a shorter take is
+//! followed by a `C` character). With `LIT = W T`, `W` its longest prefix of
+//! `C` characters:
+//! - `T` empty: `LIT` starts the text there exactly when `r` starts with `W`;
+//! - `T` starting with a character the pattern always has right after the
+//!   run (one literal character): exactly when `r` is `W`;
+//! - `T` starting with a character that can never come right after the run
+//!   (or `W` empty): never, and the look-ahead is dropped.
+//!
+//! So the look-ahead is a condition on the consumed run: a regular language,
+//! written as alternatives by where `r` departs from the literals (a trie).
+//! `(?!WORD\b)\w+` is "`r` is not `WORD`"; `(?!A|B)` combines literals. Each
+//! keeps the set of successful paths and their order (one run, one path),
+//! hence Python's match and captures. At the end of the pattern (nothing has
+//! to follow) `\b` pins the run's end for `\w`; other classes are left alone.
 //!
 //! sshd's `__alg_match`, `(?:\w+ (?!found\b)){0,2}\w+`, has its guard at the
 //! end of a repeated body; it is first rotated to `\w+(?: (?!found\b)\w+){0,2}`
 //! (exact when the body's `\w+` is always followed by a non-word character:
 //! then every path that iterates takes whole words and both forms list the
 //! same paths in the same order), which puts the guard right before its run.
+
+use regex_syntax::hir::{Class, ClassUnicode, HirKind};
 
 use super::Node;
 
@@ -29,26 +37,53 @@ pub(super) struct First {
     /// a non-word, non-space character
     other: bool,
     end: bool,
+    /// the ASCII literal characters among the first ones (bit = code point)
+    lits: u128,
+    /// some first character comes from a class or a non-ASCII literal
+    classes: bool,
 }
 
 impl First {
-    const ALL: First = First { word: true, space: true, other: true, end: false };
-    const END: First = First { word: false, space: false, other: false, end: true };
+    const ALL: First = First { word: true, space: true, other: true, end: false, lits: 0, classes: true };
+    const END: First = First { word: false, space: false, other: false, end: true, lits: 0, classes: false };
 
     fn union(self, o: First) -> First {
-        First { word: self.word || o.word, space: self.space || o.space, other: self.other || o.other, end: self.end || o.end }
+        First {
+            word: self.word || o.word,
+            space: self.space || o.space,
+            other: self.other || o.other,
+            end: self.end || o.end,
+            lits: self.lits | o.lits,
+            classes: self.classes || o.classes,
+        }
     }
 
     fn of_char(c: char) -> First {
-        if c.is_ascii_alphanumeric() || c == '_' {
-            First { word: true, ..Default::default() }
-        } else if c.is_ascii_whitespace() {
-            First { space: true, ..Default::default() }
-        } else if c.is_ascii() {
-            First { other: true, ..Default::default() }
-        } else {
-            First::ALL
+        if !c.is_ascii() {
+            return First::ALL;
         }
+        let lits = 1u128 << (c as u32);
+        if c.is_ascii_alphanumeric() || c == '_' {
+            First { word: true, lits, ..Default::default() }
+        } else if c.is_ascii_whitespace() {
+            First { space: true, lits, ..Default::default() }
+        } else {
+            First { other: true, lits, ..Default::default() }
+        }
+    }
+
+    fn class(word: bool, space: bool, other: bool) -> First {
+        First { word, space, other, classes: true, ..Default::default() }
+    }
+
+    /// The next character is always `c` (and the pattern cannot end here).
+    fn forces(&self, c: char) -> bool {
+        !self.end && !self.classes && c.is_ascii() && self.lits == 1u128 << (c as u32)
+    }
+
+    /// The next character can be `c` (or anything, when unknown).
+    fn may_be(&self, c: char) -> bool {
+        self.classes || (c.is_ascii() && self.lits & (1u128 << (c as u32)) != 0)
     }
 }
 
@@ -60,9 +95,19 @@ fn first_of_text(t: &str) -> (First, bool) {
     };
     match c {
         '\\' => match it.next() {
-            Some('s' | 'n' | 't' | 'r' | 'f' | 'v') => (First { space: true, ..Default::default() }, false),
-            Some('w' | 'd') => (First { word: true, ..Default::default() }, false),
-            Some('W') => (First { space: true, other: true, ..Default::default() }, false),
+            Some('s') => (First::class(false, true, false), false),
+            Some(e @ ('n' | 't' | 'r' | 'f' | 'v')) => {
+                let c = match e {
+                    'n' => '\n',
+                    't' => '\t',
+                    'r' => '\r',
+                    'f' => '\x0c',
+                    _ => '\x0b',
+                };
+                (First::of_char(c), false)
+            }
+            Some('w' | 'd') => (First::class(true, false, false), false),
+            Some('W') => (First::class(false, true, true), false),
             // zero-width: what follows them decides
             Some('b' | 'B' | 'A') => (First::default(), true),
             Some('z') => (First::END, true),
@@ -72,7 +117,7 @@ fn first_of_text(t: &str) -> (First, bool) {
         // an inline flag group, or a rewritten group: may be empty, may take anything
         '(' => (First::ALL, true),
         '^' => (First::default(), true),
-        '$' => (First { space: true, end: true, ..Default::default() }, true),
+        '$' => (First::of_char('\n').union(First::END), true),
         '[' | '.' => (First::ALL, false),
         c => (First::of_char(c), false),
     }
@@ -110,82 +155,140 @@ fn first_seq(v: &[Node]) -> (First, bool) {
     (acc, true)
 }
 
-/// The class a greedy `C+` repeats, when it is `\w` or `\S`.
-fn run_class(n: &Node) -> Option<&'static str> {
+/// A run class: the text of `C` in a greedy `C+` (`\w`, `\S`, `\d` or `[...]`).
+struct Run {
+    text: String,
+    set: ClassUnicode,
+}
+
+impl Run {
+    fn contains(&self, c: char) -> bool {
+        self.set.ranges().iter().any(|r| r.start() <= c && c <= r.end())
+    }
+
+    /// Can a character of the run start `f`?
+    fn may_start(&self, f: First) -> bool {
+        if !f.classes {
+            return (0..128u8).filter(|b| f.lits & (1u128 << b) != 0).any(|b| self.contains(b as char));
+        }
+        match self.text.as_str() {
+            r"\w" | r"\d" => f.word,
+            r"\S" => f.word || f.other,
+            _ => true,
+        }
+    }
+
+    /// `C` without the characters `not`, in `regex` syntax.
+    fn except(&self, not: &[char]) -> String {
+        if not.is_empty() {
+            return self.text.clone();
+        }
+        let not: String = not.iter().map(|c| super::lit(*c)).collect();
+        format!("[{}&&[^{not}]]", self.text)
+    }
+}
+
+fn run_of(n: &Node) -> Option<Run> {
+    let Node::Repeat { node, min: 1, max: None, lazy: false } = n else { return None };
+    let Node::Text(t) = node.as_ref() else { return None };
+    if !(matches!(t.as_str(), r"\w" | r"\S" | r"\d") || t.starts_with('[')) {
+        return None;
+    }
+    let hir = regex_syntax::ParserBuilder::new().build().parse(t).ok()?;
+    let HirKind::Class(Class::Unicode(set)) = hir.kind() else { return None };
+    Some(Run { text: t.clone(), set: set.clone() })
+}
+
+/// The run `C+` at `n`, bare or as the only content of a group.
+fn run_in(n: &Node) -> Option<Run> {
     match n {
-        Node::Repeat { node, min: 1, max: None, lazy: false } => match node.as_ref() {
-            Node::Text(t) if t == r"\w" => Some(r"\w"),
-            Node::Text(t) if t == r"\S" => Some(r"\S"),
-            _ => None,
-        },
-        _ => None,
+        Node::Group { node, .. } => run_of(node),
+        other => run_of(other),
     }
 }
 
-/// Can a character of class `class` start `f`?
-fn class_may_start(class: &str, f: First) -> bool {
-    match class {
-        r"\w" => f.word,
-        _ => f.word || f.other,
+/// The literals of a look-ahead, each with whether it ends in `\b`.
+fn guarded_literals(look: &Node) -> Option<Vec<(Vec<char>, bool)>> {
+    let one = |n: &Node| -> Option<(Vec<char>, bool)> {
+        if let Some(l) = super::literal_of(n) {
+            return Some((l.chars().collect(), false));
+        }
+        let Node::Concat(v) = n else { return None };
+        let (last, head) = v.split_last()?;
+        if *last != Node::Text(r"\b".into()) {
+            return None;
+        }
+        let l: String = head.iter().map(super::literal_of).collect::<Option<String>>()?;
+        Some((l.chars().collect(), true))
+    };
+    match look {
+        Node::Alt(branches) => branches.iter().map(one).collect(),
+        n => one(n).map(|x| vec![x]),
     }
 }
 
-fn in_class(class: &str, c: char) -> bool {
-    match class {
-        r"\w" => c.is_ascii_alphanumeric() || c == '_',
-        _ => !c.is_whitespace(),
+/// Runs of `C` that start with none of `starts` and are none of `whole`
+/// (nothing in either is empty), by a trie walk over the literals.
+fn runs_avoiding(run: &Run, starts: &[Vec<char>], whole: &[Vec<char>]) -> String {
+    fn node(run: &Run, prefix: &[char], starts: &[Vec<char>], whole: &[Vec<char>]) -> String {
+        let j = prefix.len();
+        let longer = |l: &&Vec<char>| l.len() > j && l[..j] == *prefix;
+        let mut next: Vec<char> = starts.iter().chain(whole).filter(longer).map(|l| l[j]).collect();
+        next.sort_unstable();
+        next.dedup();
+        let mut alts = vec![format!("{}{}*", run.except(&next), run.text)];
+        for c in next {
+            let mut p = prefix.to_vec();
+            p.push(c);
+            if starts.contains(&p) {
+                continue;
+            }
+            alts.push(format!("{}{}", super::lit(c), node(run, &p, starts, whole)));
+        }
+        let body = alts.join("|");
+        // the run may end here unless that makes it one of `whole` (or it is empty)
+        let may_end = j > 0 && !whole.iter().any(|l| l[..] == *prefix);
+        if may_end {
+            format!("(?:{body})?")
+        } else {
+            format!("(?:{body})")
+        }
     }
+    node(run, &[], starts, whole)
 }
 
-/// The guarded literal of a look-ahead: `(?!LIT)` -> (LIT, false), `(?!LIT\b)` -> (LIT, true).
-fn guarded_literal(look: &Node) -> Option<(String, bool)> {
-    if let Some(l) = super::literal_of(look) {
-        return Some((l, false));
-    }
-    let Node::Concat(v) = look else { return None };
-    let (last, head) = v.split_last()?;
-    if *last != Node::Text(r"\b".into()) {
+/// The replacement of `(?!lits)C+` before something starting with `follow`:
+/// Some(None) when the look-ahead always holds there, Some(Some(re)) for the run.
+fn guarded_run(run: &Run, lits: &[(Vec<char>, bool)], follow: First) -> Option<Option<String>> {
+    if run.may_start(follow) || lits.iter().any(|(l, _)| l.is_empty() || l.len() > 64) {
         return None;
     }
-    let l: String = head.iter().map(super::literal_of).collect::<Option<String>>()?;
-    Some((l, true))
-}
-
-/// `C+` runs not starting with `lit` (all of `lit` in `C`), as alternatives by
-/// the first position where the run departs from `lit` or ends.
-fn runs_not_starting_with(class: &str, lit: &[char]) -> String {
-    let complement = if class == r"\w" { r"\W" } else { r"\s" };
-    let mut alts = Vec::new();
-    for j in 0..lit.len() {
-        let prefix: String = lit[..j].iter().map(|c| super::lit(*c)).collect();
-        let departs = format!("[^{complement}{}]{class}*", super::lit(lit[j]));
-        alts.push(if j == 0 { departs } else { format!("{prefix}(?:{departs})?") });
+    let word = run.text == r"\w";
+    let (mut starts, mut whole) = (Vec::new(), Vec::new());
+    for (l, word_end) in lits {
+        let w = l.iter().take_while(|c| run.contains(**c)).count();
+        let (head, tail) = l.split_at(w);
+        match (tail.first(), word_end) {
+            // the run starts with a character outside LIT's first one: never there
+            _ if head.is_empty() => {}
+            (None, false) => starts.push(head.to_vec()),
+            (None, true) if word => whole.push(head.to_vec()),
+            (Some(&t), false) if tail.len() == 1 && follow.forces(t) => whole.push(head.to_vec()),
+            // LIT goes on with a character that never comes right after the run
+            (Some(&t), _) if !follow.may_be(t) => {}
+            _ => return None,
+        }
     }
-    alts.join("|")
-}
-
-/// The replacement of `(?!lit[\b])C+` before something starting with `follow`.
-fn guarded_run(class: &str, lit: &str, word_end: bool, follow: First) -> Option<String> {
-    let chars: Vec<char> = lit.chars().collect();
-    if chars.is_empty() || chars.len() > 64 || !chars.iter().all(|c| in_class(class, *c)) || class_may_start(class, follow) {
-        return None;
-    }
-    if word_end && class != r"\w" {
-        return None;
+    if starts.is_empty() && whole.is_empty() {
+        return Some(None);
     }
     // the run's end must be pinned when nothing has to follow it
-    let pin = match (follow.end, class) {
+    let pin = match (follow.end, word) {
         (false, _) => "",
-        (true, r"\w") => r"\b",
-        (true, _) => return None,
+        (true, true) => r"\b",
+        (true, false) => return None,
     };
-    let mut body = runs_not_starting_with(class, &chars);
-    if word_end {
-        // not the word `lit` itself, but longer words starting with it are fine
-        let whole: String = chars.iter().map(|c| super::lit(*c)).collect();
-        body = format!("{body}|{whole}\\w+");
-    }
-    Some(format!("(?:{body}){pin}"))
+    Some(Some(format!("{}{pin}", runs_avoiding(run, &starts, &whole))))
 }
 
 fn has_captures(n: &Node) -> bool {
@@ -218,12 +321,12 @@ fn rotated(rep: &Node, next: &Node) -> Option<[Node; 2]> {
     };
     let Node::Concat(parts) = body else { return None };
     let (x, rest) = parts.split_first()?;
-    let class = run_class(x)?;
+    let run = run_of(x)?;
     if x != next || has_captures(x) || !matches!(rest.last(), Some(Node::Look { kind: "(?!", .. })) {
         return None;
     }
     let (f, empty) = first_seq(rest);
-    if empty || class_may_start(class, f) {
+    if empty || f.end || run.may_start(f) {
         return None;
     }
     let mut body = rest.to_vec();
@@ -255,6 +358,14 @@ pub(super) fn case_insensitive(n: &Node) -> bool {
     }
 }
 
+/// Replaces the run `C+` in `n` (bare or inside its group) by `re`.
+fn replace_run(n: &mut Node, re: String) {
+    match n {
+        Node::Group { node, .. } => **node = Node::Text(re),
+        other => *other = Node::Text(re),
+    }
+}
+
 /// Rewrites every guard it can prove exact; `follow`: what may come after `n`.
 pub(super) fn rewrite(n: &mut Node, follow: First) {
     match n {
@@ -266,10 +377,12 @@ pub(super) fn rewrite(n: &mut Node, follow: First) {
                 rewrite(&mut v[i], after);
                 let (f, empty) = first(&v[i]);
                 if i > 0 {
-                    if let (Node::Look { kind: "(?!", node, .. }, Some(class)) = (&v[i - 1], run_class(&v[i])) {
-                        if let Some(r) = guarded_literal(node).and_then(|(l, b)| guarded_run(class, &l, b, after)) {
+                    if let (Node::Look { kind: "(?!", node, .. }, Some(run)) = (&v[i - 1], run_in(&v[i])) {
+                        if let Some(r) = guarded_literals(node).and_then(|lits| guarded_run(&run, &lits, after)) {
                             v[i - 1] = Node::Concat(vec![]);
-                            v[i] = Node::Text(r);
+                            if let Some(re) = r {
+                                replace_run(&mut v[i], re);
+                            }
                         }
                     }
                 }
@@ -338,38 +451,9 @@ json.dump(out, sys.stdout)
         serde_json::Value::Null
     }
 
-    /// Seeded texts built from tokens that sit on both sides of each guard.
-    fn texts(prefixes: &[&str], seed: u64, n: usize) -> Vec<String> {
-        let tokens = [
-            "found",
-            "foun",
-            "founds",
-            "f",
-            "fou",
-            "cipher",
-            "mac",
-            "key",
-            "exchange",
-            "method",
-            "publickey",
-            "publickeys",
-            "public",
-            "password",
-            "pub",
-            " ",
-            " ",
-            " ",
-            ":",
-            ".",
-            "x",
-            "_",
-            "é",
-            "\t",
-            "for",
-            "bob",
-            "from",
-            "1.2.3.4",
-        ];
+    /// Seeded texts: a prefix, then tokens (`|`-separated in `tokens`, and spaces).
+    fn texts(prefixes: &[&str], tokens: &str, seed: u64, n: usize) -> Vec<String> {
+        let tokens: Vec<&str> = tokens.split('|').chain([" ", " ", " ", "\t", "é", ":", "."]).collect();
         let mut s = seed;
         let mut next = |m: usize| {
             s ^= s << 13;
@@ -390,37 +474,60 @@ json.dump(out, sys.stdout)
 
     #[test]
     fn guarded_runs_match_like_python() {
-        let cases: [(&str, &[&str]); 5] = [
+        const FOUND: &str = "found|foun|founds|f|fou|cipher|mac|key|x|_|found:| found:| found.";
+        let cases: &[(&str, &[&str], &str)] = &[
             (
                 r"^Unable to negotiate with (?P<h>\S+)(?: (?:port \d+|on \S+)){0,2}: no matching (?:(?:\w+ (?!found\b)){0,2}\w+) found.",
                 &["Unable to negotiate with 1.2.3.4: no matching ", "Unable to negotiate with h port 22: no matching cipher "],
+                FOUND,
             ),
-            (r"^Unable to negotiate a (?:(?:\w+ (?!found\b)){0,2}\w+)", &["Unable to negotiate a ", "Unable to negotiate a key "]),
-            (r"^no matching (?:(?:\w+ (?!found\b)){0,2}\w+) found:", &["no matching ", "no matching host key "]),
-            (r"^Failed \b(?!publickey)\S+ for (?P<user>\S+) from (?P<h>\S+)", &["Failed ", "Failed pass", "Failed publickey"]),
+            (r"^Unable to negotiate a (?:(?:\w+ (?!found\b)){0,2}\w+)", &["Unable to negotiate a ", "Unable to negotiate a key "], FOUND),
+            (r"^no matching (?:(?:\w+ (?!found\b)){0,2}\w+) found:", &["no matching ", "no matching host key "], FOUND),
+            (
+                r"^Failed \b(?!publickey)\S+ for (?P<user>\S+) from (?P<h>\S+)",
+                &["Failed ", "Failed pass", "Failed publickey"],
+                "publickey|publickeys|public|password|pub| for bob from 1.2.3.4| for x y from h|for|from",
+            ),
             // not anchored, a guard inside a repetition, and a word guard before the end
-            (r"(?:x (?!foun\b)\w+ )+(?P<t>\w+)?$", &["x ", "x x ", "a x f"]),
+            (r"(?:x (?!foun\b)\w+ )+(?P<t>\w+)?$", &["x ", "x x ", "a x f"], FOUND),
+            // named-refused: several literals, a bracket class, inside an optional group
+            (
+                r"^client (?P<h>\S+): (?:(?!error|info)[\w-]+: )?query (?P<q>\S*)",
+                &["client h: ", "client 1.2.3.4: info", "client h: x-y: "],
+                "error|errors|info|inf|-|-x|query |: |err|x",
+            ),
+            // asterisk: the literal goes on past the run with the character that always follows it
+            (
+                r#"^x(?:,(?!RemoteAddress=)\w+="[^"]*")*,RemoteAddress="(?P<a>[^"]*)""#,
+                &["x,", "x,a=\"b\",", "x,RemoteAddress=\""],
+                "RemoteAddress|RemoteAddres|RemoteAddressX|=|\"|,|a|=\"v\"|,RemoteAddress=\"|,a=\"b\"",
+            ),
+            // traefik: a guard before a captured run
+            (r"^(?P<h>\S+) \S+ (?!- )(?P<user>\S+) \[", &["h - ", "h x ", "1.2.3.4 - -"], "-|-x|x|[|bob| ["),
+            // look-aheads that never hold: the run cannot start them, or they go on with a character that never follows
+            (r"^(?:(?!-x)\w+ |(?!ab=)\w+,)+(?P<t>\w*)", &["a ", "ab,", "abc "], "a|ab|abc|-x|=|,"),
+            // literals that are prefixes of each other
+            (r"^(?:(?!ab|abc|d)[a-d]+ )*(?P<t>[a-d]+)$", &["a ", "ab ", "cd "], "a|ab|abc|cd|d|b"),
         ];
         let patterns: Vec<&str> = cases.iter().map(|c| c.0).collect();
         let mut all = Vec::new();
-        for (k, (_, prefixes)) in cases.iter().enumerate() {
-            all.extend(texts(prefixes, 0x9e37_79b9_7f4a_7c15 ^ k as u64, 3000));
+        for (k, (_, prefixes, tokens)) in cases.iter().enumerate() {
+            all.extend(texts(prefixes, tokens, 0x9e37_79b9_7f4a_7c15 ^ k as u64, 3000));
         }
         let Some(want) = python(&patterns, &all) else {
             eprintln!("SKIP: python3 not available");
             return;
         };
-        let mut matched = 0;
         for (i, p) in patterns.iter().enumerate() {
+            let hits = want[i].as_array().unwrap().iter().filter(|w| !w.is_null()).count();
+            assert!(hits > 40, "the texts exercise {p} ({hits} matches)");
+            // every guard was rewritten (none reported)
             let variants: Vec<regex::Regex> =
                 translate(p).unwrap_or_else(|e| panic!("{p}: {e:?}")).iter().map(|v| regex::Regex::new(v).unwrap()).collect();
             for (j, t) in all.iter().enumerate() {
-                let w = &want[i][j];
-                matched += usize::from(!w.is_null());
-                assert_eq!(&ours(&variants, t), w, "{p} on {t:?}");
+                assert_eq!(&ours(&variants, t), &want[i][j], "{p} on {t:?}");
             }
         }
-        assert!(matched > 2000, "the texts exercise the patterns ({matched} matches)");
     }
 
     #[test]
