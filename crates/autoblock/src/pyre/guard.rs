@@ -199,10 +199,12 @@ fn run_of(n: &Node) -> Option<Run> {
     Some(Run { text: t.clone(), set: set.clone() })
 }
 
-/// The run `C+` at `n`, bare or as the only content of a group.
+/// The run `C+` at `n`, bare or as the only content of a group (a capture
+/// or `(?:`: a flag group could change how the rewritten text reads).
 fn run_in(n: &Node) -> Option<Run> {
     match n {
-        Node::Group { node, .. } => run_of(node),
+        Node::Group { open, node, .. } if open == "(" || open == "(?:" || open.starts_with("(?P<") => run_of(node),
+        Node::Group { .. } => None,
         other => run_of(other),
     }
 }
@@ -340,14 +342,15 @@ fn rotated(rep: &Node, next: &Node) -> Option<[Node; 2]> {
     Some([x.clone(), loop_])
 }
 
-/// Whether case-insensitive matching is switched on anywhere (the literal
-/// comparisons above are case-sensitive, so such patterns are left alone).
+/// Whether case-insensitive or verbose matching is switched on anywhere (the
+/// literal comparisons above are case-sensitive and the rewritten text is not
+/// verbose-safe, so such patterns are left alone).
 pub(super) fn case_insensitive(n: &Node) -> bool {
     let flags_i = |t: &str| {
         t.starts_with("(?")
             && !t.starts_with("(?:")
             && !t.starts_with("(?P")
-            && t[2..].split([':', ')']).next().is_some_and(|f| f.split('-').next().is_some_and(|on| on.contains('i')))
+            && t[2..].split([':', ')']).next().is_some_and(|f| f.split('-').next().is_some_and(|on| on.contains(['i', 'x'])))
     };
     match n {
         Node::Text(t) => flags_i(t),
@@ -533,7 +536,7 @@ json.dump(out, sys.stdout)
     #[test]
     fn guards_without_an_exact_form_are_still_reported() {
         // the run may be followed by a run character, or end where \S has no boundary
-        for p in [r"(?!ab)\w+x", r"(?!ab)\S+$", r"(?!ab)\S+", r"(?!a.)\w+ ", r"(?i)(?!ab)\w+ ", r"(?!ab)\w+? "] {
+        for p in [r"(?!ab)\w+x", r"(?!ab)\S+$", r"(?!ab)\S+", r"(?!a.)\w+ ", r"(?i)(?!ab)\w+ ", r"(?x)(?!ab)\w+ ", r"(?!ab)\w+? "] {
             let e = translate(p).unwrap_err();
             assert!(e.problem.contains("look-around"), "{p}: {e:?}");
         }
