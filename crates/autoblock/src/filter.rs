@@ -1,7 +1,9 @@
 //! A fail2ban filter (`filter.d/*.conf`) compiled to the linear-time `regex`
-//! crate, matching lines the way fail2ban 1.0 does with `maxlines = 1`:
-//! date found and cut out, `ignoreregex` checked, `prefregex` matched and its
-//! `<F-CONTENT>` handed to the `failregex` list (first match wins), `<F-NOFAIL>`
+//! crate, matching lines the way fail2ban 1.0 does (`maxlines` > 1: the
+//! multi-line buffer of [`multiline`]; below, the single-line path):
+//! date found and cut out, `prefregex` matched and its `<F-CONTENT>` handed
+//! to the `failregex` list (first match wins), `ignoreregex` checked where
+//! fail2ban checks it (`ignore_first`), `<F-NOFAIL>`
 //! matches are not failures, `<F-ALT_*>` groups fill their plain names, and
 //! lines sharing an `<F-MLFID>` are merged ([`crate::mlfid`]).
 //!
@@ -21,6 +23,8 @@ use crate::conf::{Conf, Loc};
 use crate::date::DateDetector;
 use crate::mlfid::{self, Groups, MlfCache};
 use crate::pyre;
+
+mod multiline;
 
 /// fail2ban's host regexes (`failregex.py` R_HOST), in Python syntax.
 const IP4: &str = r"(?:::f{4,6}:)?(?P<ip4>(?:\d{1,3}\.){3}\d{1,3})";
@@ -48,6 +52,7 @@ fn host_tag(tag: &str, use_dns: bool) -> Option<String> {
 pub fn resolve_tags(regex: &str, use_dns: bool) -> String {
     let mut out = String::with_capacity(regex.len() * 2);
     let mut open: Vec<String> = Vec::new();
+    let mut skiplines = 0;
     let mut rest = regex;
     while let Some(p) = rest.find('<') {
         out.push_str(&rest[..p]);
@@ -61,6 +66,10 @@ pub fn resolve_tags(regex: &str, use_dns: bool) -> String {
         let tag = &after[..end];
         let replaced = if let Some(h) = host_tag(tag, use_dns) {
             Some(h)
+        } else if tag == "SKIPLINES" {
+            // lines between the parts of a multi-line failure (maxlines > 1)
+            skiplines += 1;
+            Some(format!(r"\n(?P<skiplines{}>(?:(?:.*\n)*?))", skiplines - 1))
         } else if let Some(name) = tag.strip_prefix("/F-") {
             if open.iter().any(|o| o == name) {
                 Some(")".to_string())
@@ -107,14 +116,16 @@ pub struct Pattern {
 }
 
 impl Pattern {
-    fn compile(python: &str, loc: Loc, use_dns: bool) -> std::result::Result<Self, String> {
+    /// `multiline`: Python's `re.MULTILINE` (fail2ban's failregex when `maxlines` > 1).
+    fn compile(python: &str, loc: Loc, use_dns: bool, multiline: bool) -> std::result::Result<Self, String> {
         let resolved = resolve_tags(python, use_dns);
         let variants =
             pyre::translate(&resolved).map_err(|e| format!("{} (at character {} of the expanded regex)", e.problem, e.offset))?;
         let variants = variants
             .iter()
             .map(|v| {
-                regex::RegexBuilder::new(v).size_limit(64 << 20).build().map(|r| Twin::new(r, 64 << 20)).map_err(|e| format!("regex: {e}"))
+                let v = if multiline { format!("(?m){v}") } else { v.clone() };
+                regex::RegexBuilder::new(&v).size_limit(64 << 20).build().map(|r| Twin::new(r, 64 << 20)).map_err(|e| format!("regex: {e}"))
             })
             .collect::<std::result::Result<Vec<_>, _>>()?;
         Ok(Self { source: python.to_string(), loc, variants })
@@ -190,6 +201,11 @@ pub struct Filter {
     mlf: Option<MlfCache>,
     /// the line without its date, reused from line to line
     buf: String,
+    /// fail2ban's `maxlines`: above 1, failregex runs (in multi-line mode) over
+    /// the last `maxlines` lines joined by `\n` ([`multiline`])
+    maxlines: usize,
+    /// those lines (without their dates), as fail2ban's `__lineBuffer`
+    lines: Vec<String>,
     /// Patterns that could not be mapped (the filter still runs without them
     /// only when built with `allow_partial`).
     pub problems: Vec<FilterProblem>,
@@ -203,6 +219,30 @@ pub struct FilterOptions {
     /// Keep going without patterns that cannot be mapped (they are listed in `problems`).
     pub allow_partial: bool,
     pub datepattern: Option<String>,
+}
+
+/// Largest `maxlines` accepted. fail2ban has no limit, but every line
+/// searches the whole buffer (up to this many lines of `engine::MAX_LINE`
+/// bytes); Debian's filters use at most 10.
+const MAX_MAXLINES: usize = 100;
+
+/// fail2ban's `maxlines`: a jail's filter option, else `[Init]`, else `[Definition]`.
+fn maxlines_of(name: &str, conf: &Conf, opts: &FilterOptions) -> Result<usize> {
+    let raw = match opts.overrides.get("maxlines") {
+        Some(v) => Some(v.clone()),
+        None => match conf.get("Init", "maxlines")? {
+            Some(v) => Some(v),
+            None => conf.get("Definition", "maxlines")?,
+        },
+    };
+    let Some(raw) = raw else { return Ok(1) };
+    let v = conf.substitute_tags("Definition", &raw)?;
+    match v.trim().parse::<usize>() {
+        Ok(n) if (1..=MAX_MAXLINES).contains(&n) => Ok(n),
+        _ => {
+            Err(Error::invalid_arg("filter", format!("{name}: maxlines must be an integer from 1 to {MAX_MAXLINES} (got '{}')", v.trim())))
+        }
+    }
 }
 
 fn lines_of(conf: &Conf, key: &str) -> Result<Vec<(String, Loc)>> {
@@ -263,11 +303,13 @@ impl Filter {
             let over = Conf::parse_str("<jail filter options>", &extra, None)?;
             conf.overlay(over);
         }
+        let maxlines = maxlines_of(name, &conf, opts)?;
         let mut problems = Vec::new();
         let mut compile = |key: &str, conf: &Conf| -> Result<Vec<Pattern>> {
             let mut v = Vec::new();
+            let multiline = maxlines > 1 && key == "failregex";
             for (src, loc) in lines_of(conf, key)? {
-                match Pattern::compile(&src, loc.clone(), opts.use_dns) {
+                match Pattern::compile(&src, loc.clone(), opts.use_dns, multiline) {
                     Ok(p) => v.push(p),
                     Err(problem) => problems.push(FilterProblem { loc, regex: src, problem }),
                 }
@@ -311,6 +353,8 @@ impl Filter {
             dates,
             mlf,
             buf: String::new(),
+            maxlines,
+            lines: Vec::new(),
             problems,
         })
     }
@@ -337,14 +381,27 @@ impl Filter {
                 now
             }
         };
-        let r = self.match_text(&buf, time);
+        let r = if self.maxlines > 1 { self.match_buffered(&buf, time) } else { self.match_text(&buf, time) };
         self.buf = buf;
         r
     }
 
+    pub fn maxlines(&self) -> usize {
+        self.maxlines
+    }
+
+    /// fail2ban checks ignoreregex after a failregex matched, over what that
+    /// searched (the prefregex content; in a buffer, the matched lines), and
+    /// also before, over the whole line or buffer, when there are fewer of
+    /// them than failregex minus 2.
+    fn ignore_first(&self) -> bool {
+        !self.ignoreregex.is_empty() && self.ignoreregex.len() + 2 < self.failregex.len()
+    }
+
     fn match_text(&mut self, buf: &str, time: f64) -> LineResult {
         let ascii = buf.is_ascii();
-        if self.ignoreregex.iter().any(|r| r.is_match(buf, ascii)) {
+        let ignore_first = self.ignore_first();
+        if ignore_first && self.ignoreregex.iter().any(|r| r.is_match(buf, ascii)) {
             return LineResult::Ignored;
         }
         // which prefregex variant matched, and how (captures only for a failure)
@@ -372,7 +429,9 @@ impl Filter {
                     }
                 }
                 match content {
-                    Some(r) => &buf[r],
+                    Some(r) if !r.is_empty() => &buf[r],
+                    // fail2ban: an empty content leaves failregex the whole line
+                    Some(_) => buf,
                     None => return LineResult::Missed,
                 }
             }
@@ -392,6 +451,9 @@ impl Filter {
         let Some((i, re, c)) = first else {
             return LineResult::Missed;
         };
+        if self.ignoreregex.iter().any(|r| r.is_match(content, ascii)) {
+            return LineResult::Ignored;
+        }
         // fail2ban: the prefregex's groups (without `content`), overlaid by the failregex's
         let mut groups: Groups = Vec::new();
         if let (Some((k, fast)), Some(p)) = (prefix, &self.prefregex) {
@@ -411,6 +473,13 @@ impl Filter {
             groups.retain(|(n, _)| n != "content");
         }
         collect(re, &c, &mut groups);
+        self.outcome(groups, i, time)
+    }
+
+    /// From a failregex match's groups (prefregex's overlaid by the
+    /// failregex's) to the line's result: alternate names, `<F-MLFID>`
+    /// merging, the failure ID.
+    pub(crate) fn outcome(&mut self, mut groups: Groups, i: usize, time: f64) -> LineResult {
         alt_values(&mut groups);
         let mut merged_cached = false;
         let mlfid = mlfid::get(&groups, "mlfid").map(str::to_string);
@@ -574,6 +643,22 @@ mod tests {
             LineResult::Failure(x) => assert_eq!(x.id, "2001:db8::7"),
             other => panic!("{other:?}"),
         }
+    }
+
+    #[test]
+    fn ignoreregex_applies_where_fail2ban_applies_it() {
+        let conf =
+            "[Definition]\nprefregex = ^\\s*app: <F-CONTENT>.+</F-CONTENT>$\nfailregex = ^bad <HOST>\nignoreregex = ^\\s*app: bad\n  x\n";
+        let mut f = Filter::from_str("t", conf, None, &FilterOptions::default()).unwrap();
+        // as many ignoreregex as failregex: checked after the failregex, over the content only
+        assert!(matches!(f.match_line("Nov 30 10:00:01 app: bad 192.0.2.1", NOW), LineResult::Failure(_)));
+        assert_eq!(f.match_line("Nov 30 10:00:01 app: bad 192.0.2.1 x", NOW), LineResult::Ignored);
+        assert_eq!(f.match_line("Nov 30 10:00:01 app: x", NOW), LineResult::Missed);
+        // fewer than failregex - 2: checked first, over the whole line
+        let conf = "[Definition]\nprefregex = ^\\s*app: <F-CONTENT>.+</F-CONTENT>$\nfailregex = ^bad <HOST>$\n  ^b <HOST>$\n  ^c <HOST>$\n  ^d <HOST>$\nignoreregex = ^\\s*app: bad\n";
+        let mut f = Filter::from_str("t", conf, None, &FilterOptions::default()).unwrap();
+        assert_eq!(f.match_line("Nov 30 10:00:01 app: bad 192.0.2.1", NOW), LineResult::Ignored);
+        assert!(matches!(f.match_line("Nov 30 10:00:01 app: b 192.0.2.1", NOW), LineResult::Failure(_)));
     }
 
     #[test]

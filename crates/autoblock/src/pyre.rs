@@ -9,12 +9,17 @@
 //!   language "no occurrence of LITERAL" (built from its KMP automaton);
 //! - `(?<=:):` after a repetition that always ends in `:` (fail2ban's IPv6 RE) is
 //!   dropped, which is exact there;
+//! - a negative look-ahead guarding a run, `(?!LIT|..)C+` / `(?!WORD\b)\w+` with
+//!   a non-run character after it (sshd's `__alg_match`, `cmnfailed-ignore`),
+//!   becomes the regular language of runs the guard lets through ([`guard`]);
 //! - `\Z` -> `\z`, `{,n}` -> `{0,n}`, escapes of punctuation -> literals.
 //!
 //! Anything else with no linear-time equivalent (back-references, other
 //! look-arounds, atomic groups) is reported with its offset and the problem.
 
 use std::fmt::Write as _;
+
+mod guard;
 
 #[derive(Debug, Clone, PartialEq)]
 enum Node {
@@ -629,7 +634,7 @@ fn emit(n: &Node, out: &mut String) -> Result<(), PyReError> {
             return err(
                 *at,
                 format!(
-                    "look-around '{kind}...)' has no linear-time equivalent (only (?:(?!literal).)* and fail2ban's IPv6 (?<=:) are mapped)"
+                    "look-around '{kind}...)' has no linear-time equivalent (mapped: (?:(?!literal).)*, a (?!literal) guarding a \\w+/\\S+ run, fail2ban's IPv6 (?<=:))"
                 ),
             );
         }
@@ -693,6 +698,9 @@ pub fn translate(pattern: &str) -> Result<Vec<String>, PyReError> {
         return err(p.i, "unbalanced ')'");
     }
     drop_redundant_lookbehind(&mut ast);
+    if !guard::case_insensitive(&ast) {
+        guard::rewrite(&mut ast, guard::AT_END);
+    }
     let mut variants = vec![ast];
     while let Some(g) = variants.iter().find_map(|v| first_cond(v).map(str::to_string)) {
         let mut next = Vec::new();
