@@ -64,6 +64,7 @@ pub struct Lattice {
     pub(crate) intent_stride: usize,
     /// Scratch visit marks of `add_object`'s walk over the ancestors (reused between adds).
     pub(crate) walk_marks: Vec<u64>,
+    pub(crate) walk_queue: Vec<u32>,
     pub(crate) limit: usize,
     /// The canonical basis, computed on first use and dropped on every update.
     pub(crate) basis: Option<Vec<crate::Implication>>,
@@ -104,6 +105,7 @@ impl Lattice {
             flat_intents: Vec::new(),
             intent_stride: 0,
             walk_marks: Vec::new(),
+            walk_queue: Vec::new(),
             limit,
             basis: None,
         };
