@@ -9,7 +9,7 @@
 use omnitide_common::Result;
 
 use crate::bits::{words_for, Bits};
-use crate::lattice::Lattice;
+use crate::lattice::{Covers, Lattice};
 use crate::mine::{limit_error, Concept};
 
 /// Is the bit set `a` a subset of `b` (word slices of one width)?
@@ -188,8 +188,8 @@ impl Lattice {
         let id = self.concepts.len() as u32;
         self.concepts.push(Concept { extent: self.concepts[gen as usize].extent.clone(), intent: x.clone() });
         self.flat_intents.extend_from_slice(x.words());
-        self.upper.push(Vec::new());
-        self.lower.push(Vec::new());
+        self.upper.push(Covers::new());
+        self.lower.push(Covers::new());
         self.by_intent.insert(x, id);
         for &p in &new_parents {
             prefetch(self.lower[p as usize].as_ptr());
@@ -335,8 +335,8 @@ impl Lattice {
                 next += 1;
             }
         }
-        let keep = |v: &mut Vec<u32>| {
-            v.retain(|&x| !dead[x as usize]);
+        let keep = |v: &mut Covers| {
+            v.retain(|x| !dead[*x as usize]);
             for x in v.iter_mut() {
                 *x = remap[*x as usize];
             }
@@ -367,7 +367,7 @@ impl Lattice {
             let fresh = self.compute_lower(p as usize);
             for &old in &self.lower[p as usize].clone() {
                 if !fresh.contains(&old) {
-                    self.upper[old as usize].retain(|&u| u != p);
+                    self.upper[old as usize].retain(|u| *u != p);
                 }
             }
             for &new in &fresh {
@@ -375,7 +375,7 @@ impl Lattice {
                     self.upper[new as usize].push(p);
                 }
             }
-            self.lower[p as usize] = fresh;
+            self.lower[p as usize] = Covers::from_vec(fresh);
         }
     }
 
