@@ -167,6 +167,11 @@ impl Lattice {
         for (k, meet) in meets.iter().enumerate().take(n_up) {
             let p = self.upper[gen as usize][k];
             let cand = if same(meet.words(), self.intent_words(p)) { p } else { self.add_intent(meet, p, pool)? };
+            // Several upper covers of `gen` often meet `x` in the same concept: an id compare
+            // settles those before any subset test.
+            if new_parents.contains(&cand) {
+                continue;
+            }
             let ci = self.intent_words(cand);
             if new_parents.iter().any(|&q| subset(ci, self.intent_words(q))) {
                 continue;
