@@ -163,12 +163,31 @@ fn adds_over_the_concept_limit_fail_whole_and_change_nothing() {
                         })
                     };
                     assert_eq!(field("limit"), Some(limit), "{:?}", e.fields);
-                    assert!(field("count").is_some_and(|c| c > limit), "{:?}", e.fields);
+                    let mut with_row = rows.clone();
+                    with_row.push(row.clone());
+                    let would_be = Lattice::build(context_of(&with_row, m), &BuildOptions::default()).unwrap().len();
+                    assert!(would_be > limit);
+                    assert_eq!(field("count"), Some(would_be), "the error counts the concepts the add needed");
                     assert_eq!(l.canonical(), before, "seed {seed} object {g}: a failed add changed the lattice");
                     assert_eq!(l.context().n_objects(), rows.len());
                     l.check_invariants().unwrap_or_else(|e| panic!("seed {seed} object {g}: {e}"));
                 }
             }
+        }
+        // The same through the dual: attributes added until one passes the limit.
+        for a in 0..6 {
+            let objs: Vec<u32> = (0..rows.len() as u32).filter(|_| rng.chance(density)).collect();
+            let before = l.canonical();
+            match l.add_attribute(&format!("new{a}"), &objs) {
+                Ok(_) => assert!(l.len() <= limit),
+                Err(e) => {
+                    failures += 1;
+                    assert_eq!(e.code, "ERR_OMNI_LIMIT", "{}", e.message);
+                    assert_eq!(l.canonical(), before, "seed {seed} attribute {a}: a failed add changed the lattice");
+                    l.check_invariants().unwrap_or_else(|e| panic!("seed {seed} attribute {a}: {e}"));
+                }
+            }
+            assert_eq!(l.canonical(), Lattice::build(l.context().clone(), &BuildOptions::default()).unwrap().canonical());
         }
     }
     assert!(failures > 20, "the limit was hit only {failures} times");
