@@ -1,5 +1,7 @@
 //! `cargo run --example adds -p omnitide-lattice -- [N] [ADDS]`: incremental-add timings only
 //! (a Mushroom-shaped lattice of the first N rows, then ADDS new rows), for `perf record`.
+//! The defaults are bench/lattice.ts's incremental case: 600 rows (~135k concepts), 200 adds,
+//! each a row of the context with two groups redrawn. Run it with `--release`.
 use std::time::Instant;
 
 use omnitide_lattice::{BuildOptions, Context, Lattice};
@@ -18,7 +20,7 @@ impl Rng {
 
 fn main() {
     let arg = |k: usize, default: usize| std::env::args().nth(k).map_or(default, |a| a.parse::<usize>().unwrap());
-    let n = arg(1, 1200);
+    let n = arg(1, 600);
     let adds = arg(2, 200);
     let mut r = Rng(7u32.wrapping_mul(2_654_435_761));
     let m: usize = GROUPS.iter().sum();

@@ -9,7 +9,7 @@
 use omnitide_common::Result;
 
 use crate::bits::{words_for, Bits};
-use crate::lattice::Lattice;
+use crate::lattice::{Covers, Lattice};
 use crate::mine::{limit_error, Concept};
 
 /// Is the bit set `a` a subset of `b` (word slices of one width)?
@@ -18,12 +18,43 @@ fn subset(a: &[u64], b: &[u64]) -> bool {
     a.iter().zip(b).all(|(x, y)| x & !y == 0)
 }
 
-/// Buffers AddIntent's recursion reuses (one intersection set and one parent list per
-/// level), so an add allocates only for the concepts it creates.
+/// Word-by-word equality, inlined (a slice `==` calls `memcmp`, costly for two words).
+#[inline]
+fn same(a: &[u64], b: &[u64]) -> bool {
+    a.iter().zip(b).all(|(x, y)| x == y)
+}
+
+/// Asks the CPU to start loading the cache line at `p` (no effect where not supported).
+#[inline(always)]
+pub(crate) fn prefetch<T>(p: *const T) {
+    #[cfg(target_arch = "x86_64")]
+    // SAFETY: a prefetch is a hint; it never faults, whatever the address.
+    unsafe {
+        std::arch::x86_64::_mm_prefetch(p as *const i8, std::arch::x86_64::_MM_HINT_T0)
+    };
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = p;
+}
+
+/// Buffers AddIntent's recursion reuses (the intersections and the parent list of each
+/// level), so an add allocates only for the concepts it creates, and the journal of the
+/// cover edits made to concepts that existed before the add.
 #[derive(Default)]
 struct Pool {
-    sets: Vec<Bits>,
+    sets: Vec<Vec<Bits>>,
     lists: Vec<Vec<u32>>,
+    journal: Vec<CoverEdit>,
+}
+
+/// One edit of an existing cover list, enough to undo it exactly (an add that reaches the
+/// concept limit is rolled back; lists of the concepts it created are simply dropped).
+enum CoverEdit {
+    /// `lower[up][at]` was `gen`, and `up` was `upper[gen][up_at]` (removed by `swap_remove`).
+    Replaced { up: u32, at: u32, gen: u32, up_at: Option<u32> },
+    /// An entry was pushed onto `lower[up]`.
+    PushedLower { up: u32 },
+    /// An entry was pushed onto `upper[low]`.
+    PushedUpper { low: u32 },
 }
 
 /// (intent, extent, intents of the upper covers), all as sorted indices.
@@ -32,6 +63,9 @@ pub type CanonicalConcept = (Vec<u32>, Vec<u32>, Vec<Vec<u32>>);
 impl Lattice {
     fn maximal_concept(&self, x: &Bits, mut gen: u32) -> u32 {
         'up: loop {
+            for &p in &self.upper[gen as usize] {
+                prefetch(self.intent_words(p).as_ptr());
+            }
             for &p in &self.upper[gen as usize] {
                 if subset(x.words(), self.intent_words(p)) {
                     gen = p;
@@ -42,53 +76,102 @@ impl Lattice {
         }
     }
 
-    fn link(&mut self, up: u32, low: u32) {
-        self.upper[low as usize].push(up);
-        self.lower[up as usize].push(low);
-    }
-    /// `up` covers `id` instead of `gen` (if it covered `gen`) and in any case covers `id`:
-    /// the entry in `up`'s lower covers is overwritten in place, one scan that stops at the
-    /// match (a general concept's lower-cover list can be long).
-    fn relink(&mut self, up: u32, gen: u32, id: u32) {
+    /// `up` covers `id` instead of `gen` (if it covered `gen`) and in any case covers `id`
+    /// (`id` is the concept just created): the entry in `up`'s lower covers is overwritten in
+    /// place, one scan that stops at the match (a general concept's lower-cover list can be long).
+    fn relink(&mut self, up: u32, gen: u32, id: u32, journal: &mut Vec<CoverEdit>) {
         let lower = &mut self.lower[up as usize];
         match lower.iter().position(|&l| l == gen) {
             Some(k) => {
                 lower[k] = id;
                 let ups = &mut self.upper[gen as usize];
-                if let Some(k) = ups.iter().position(|&u| u == up) {
-                    ups.swap_remove(k);
+                let up_at = ups.iter().position(|&u| u == up);
+                if let Some(j) = up_at {
+                    ups.swap_remove(j);
                 }
+                journal.push(CoverEdit::Replaced { up, at: k as u32, gen, up_at: up_at.map(|j| j as u32) });
             }
-            None => lower.push(id),
+            None => {
+                lower.push(id);
+                journal.push(CoverEdit::PushedLower { up });
+            }
         }
         self.upper[id as usize].push(up);
     }
 
-    /// The concept with intent `x`, created (with its covers) if `x` is not yet an intent.
-    fn add_intent(&mut self, x: &Bits, gen: u32, pool: &mut Pool) -> u32 {
+    /// Undoes an AddIntent that stopped at the concept limit: the concepts from `first_new`
+    /// on are dropped (from the index too) and the journal of cover edits is replayed backwards.
+    fn roll_back(&mut self, first_new: usize, journal: &mut Vec<CoverEdit>) {
+        while let Some(edit) = journal.pop() {
+            match edit {
+                CoverEdit::Replaced { up, at, gen, up_at } => {
+                    self.lower[up as usize][at as usize] = gen;
+                    if let Some(j) = up_at {
+                        let ups = &mut self.upper[gen as usize];
+                        ups.push(up);
+                        let last = ups.len() - 1;
+                        ups.swap(j as usize, last);
+                    }
+                }
+                CoverEdit::PushedLower { up } => {
+                    self.lower[up as usize].pop();
+                }
+                CoverEdit::PushedUpper { low } => {
+                    self.upper[low as usize].pop();
+                }
+            }
+        }
+        for c in self.concepts.drain(first_new..).rev() {
+            self.by_intent.remove(&c.intent);
+        }
+        self.flat_intents.truncate(first_new * self.intent_stride);
+        self.upper.truncate(first_new);
+        self.lower.truncate(first_new);
+    }
+
+    /// The concept with intent `x`, created (with its covers) if `x` is not yet an intent;
+    /// `None` when creating it would pass the concept limit (the caller rolls back).
+    fn add_intent(&mut self, x: &Bits, gen: u32, pool: &mut Pool) -> Option<u32> {
         // Most intersections AddIntent meets are already intents (of the old lattice or made
         // earlier in this add): one hash probe answers them instead of a climb from the
         // generator, which scans upper covers with a subset test each (~14x fewer scans on
         // the bench's Mushroom-shaped adds).
         if let Some(id) = self.by_intent.get(x) {
-            return id;
+            return Some(id);
         }
         let gen = self.maximal_concept(x, gen);
+        // The new concept copies `gen`'s extent at the end: start loading it now.
+        prefetch(&self.concepts[gen as usize]);
         debug_assert!(self.concepts[gen as usize].intent != *x);
         let mut new_parents = pool.lists.pop().unwrap_or_default();
         new_parents.clear();
-        let mut meet = pool.sets.pop().unwrap_or_default();
+        let mut meets = pool.sets.pop().unwrap_or_default();
         // The recursion only relinks concepts strictly above `gen`, so its upper covers stay
-        // as they are until the relinking below: no copy of the list is needed.
-        for k in 0..self.upper[gen as usize].len() {
-            let p = self.upper[gen as usize][k];
+        // as they are until the relinking below: no copy of the list is needed. All the
+        // intersections are formed (and their index slots fetched) before the first
+        // recursive call, so their cache misses overlap instead of coming one by one.
+        let n_up = self.upper[gen as usize].len();
+        for &p in &self.upper[gen as usize] {
+            prefetch(self.intent_words(p).as_ptr());
+        }
+        if meets.len() < n_up {
+            meets.resize_with(n_up, Bits::default);
+        }
+        for (meet, &p) in meets.iter_mut().zip(&self.upper[gen as usize]) {
             let pi = self.intent_words(p);
-            let cand = if subset(pi, x.words()) {
-                p
-            } else {
-                meet.assign_and(pi, x);
-                self.add_intent(&meet, p, pool)
-            };
+            meet.assign_and(pi, x);
+            if !same(meet.words(), pi) {
+                self.by_intent.prefetch(meet);
+            }
+        }
+        for (k, meet) in meets.iter().enumerate().take(n_up) {
+            let p = self.upper[gen as usize][k];
+            let cand = if same(meet.words(), self.intent_words(p)) { p } else { self.add_intent(meet, p, pool)? };
+            // Several upper covers of `gen` often meet `x` in the same concept: an id compare
+            // settles those before any subset test.
+            if new_parents.contains(&cand) {
+                continue;
+            }
             let ci = self.intent_words(cand);
             if new_parents.iter().any(|&q| subset(ci, self.intent_words(q))) {
                 continue;
@@ -96,28 +179,47 @@ impl Lattice {
             new_parents.retain(|&q| !subset(self.intent_words(q), self.intent_words(cand)));
             new_parents.push(cand);
         }
-        pool.sets.push(meet);
+        pool.sets.push(meets);
+        // Checked here, after the recursion has made the parents it needed.
+        if self.concepts.len() >= self.limit {
+            return None;
+        }
+        // The parents' lower-cover lists are edited below: their headers, then their
+        // buffers, are requested together rather than met one miss at a time.
+        for &p in &new_parents {
+            prefetch(&self.lower[p as usize]);
+        }
+        prefetch(self.concepts[gen as usize].extent.words().as_ptr());
         let id = self.concepts.len() as u32;
         self.concepts.push(Concept { extent: self.concepts[gen as usize].extent.clone(), intent: x.clone() });
         self.flat_intents.extend_from_slice(x.words());
-        self.upper.push(Vec::new());
-        self.lower.push(Vec::new());
+        self.upper.push(Covers::new());
+        self.lower.push(Covers::new());
         self.by_intent.insert(x, id);
         for &p in &new_parents {
-            self.relink(p, gen, id);
+            prefetch(self.lower[p as usize].as_ptr());
+        }
+        for &p in &new_parents {
+            self.relink(p, gen, id, &mut pool.journal);
         }
         pool.lists.push(new_parents);
-        self.link(id, gen);
-        id
+        // The new concept covers its generator.
+        self.upper[gen as usize].push(id);
+        self.lower[id as usize].push(gen);
+        pool.journal.push(CoverEdit::PushedUpper { low: gen });
+        Some(id)
     }
 
-    /// Number of concepts adding an object with intent `x` would create.
+    /// Number of concepts adding an object with intent `x` would create: the intersections
+    /// of `x` with the intents that are not intents yet (a scan of every concept, made only
+    /// to report an add that reaches the limit).
     fn new_concepts_for(&self, x: &Bits) -> usize {
         let mut fresh = rustc_hash::FxHashSet::default();
-        for c in &self.concepts {
-            let m = c.intent.and(x);
+        let mut m = Bits::default();
+        for i in 0..self.concepts.len() {
+            m.assign_and(self.intent_words(i as u32), x);
             if !self.by_intent.contains(&m) {
-                fresh.insert(m);
+                fresh.insert(m.clone());
             }
         }
         if !self.by_intent.contains(x) {
@@ -132,13 +234,15 @@ impl Lattice {
     pub fn add_object(&mut self, name: &str, attrs: &[u32]) -> Result<u32> {
         self.ctx.check_new_name("name", name, true)?;
         let x = self.ctx.attr_set("attributes", attrs)?;
-        // AddIntent at most doubles the lattice; count exactly only near the limit.
-        if self.concepts.len() * 2 > self.limit {
-            let extra = self.new_concepts_for(&x);
-            if self.concepts.len() + extra > self.limit {
-                return Err(limit_error(self.limit, self.concepts.len() + extra));
-            }
-        }
+        let bottom = self.intent_id(&Bits::full(self.ctx.n_attributes()));
+        // The limit is checked as concepts are created: an add that would pass it is undone
+        // from its journal (no scan of the whole lattice on the way to the limit).
+        let first_new = self.concepts.len();
+        let mut pool = Pool::default();
+        let Some(oc) = self.add_intent(&x, bottom, &mut pool) else {
+            self.roll_back(first_new, &mut pool.journal);
+            return Err(limit_error(self.limit, self.concepts.len() + self.new_concepts_for(&x)));
+        };
         self.basis = None;
         let g = self.ctx.n_objects();
         // Every extent holds at least words_for(n) words, so only the add that opens a new word
@@ -148,27 +252,41 @@ impl Lattice {
                 c.extent.grow(g + 1);
             }
         }
-        let bottom = self.intent_id(&Bits::full(self.ctx.n_attributes()));
-        let oc = self.add_intent(&x, bottom, &mut Pool::default());
         // The object joins the extents of its concept and all ancestors. Visits are marked in
         // a bit set over the concept ids (n/8 bytes, cache-resident) rather than by testing
         // the extents themselves, each behind its own pointer. The marks are kept between adds
         // (a fresh set of this size per add costs a calloc and a free that consolidates the heap).
+        // The walk goes breadth first so the covers and extents of the concepts queued a few
+        // steps ahead can be requested early: their cache misses overlap.
         let mut seen = std::mem::take(&mut self.walk_marks);
         seen.clear();
         seen.resize(words_for(self.concepts.len()), 0);
-        let mut stack = vec![oc];
+        let mut queue = std::mem::take(&mut self.walk_queue);
+        queue.clear();
+        queue.push(oc);
         seen[oc as usize >> 6] |= 1 << (oc & 63);
-        while let Some(i) = stack.pop() {
+        let mut k = 0;
+        while k < queue.len() {
+            if let Some(&a) = queue.get(k + 16) {
+                prefetch(&self.upper[a as usize]);
+                prefetch(&self.concepts[a as usize]);
+            }
+            if let Some(&a) = queue.get(k + 8) {
+                prefetch(self.upper[a as usize].as_ptr());
+                prefetch(self.concepts[a as usize].extent.words().as_ptr().wrapping_add(g >> 6));
+            }
+            let i = queue[k];
+            k += 1;
             self.concepts[i as usize].extent.insert(g);
             for &p in &self.upper[i as usize] {
                 let (w, bit) = (p as usize >> 6, 1u64 << (p & 63));
                 if seen[w] & bit == 0 {
                     seen[w] |= bit;
-                    stack.push(p);
+                    queue.push(p);
                 }
             }
         }
+        self.walk_queue = queue;
         self.walk_marks = seen;
         self.ctx.push_object(name.to_string(), x);
         Ok(oc)
@@ -222,8 +340,8 @@ impl Lattice {
                 next += 1;
             }
         }
-        let keep = |v: &mut Vec<u32>| {
-            v.retain(|&x| !dead[x as usize]);
+        let keep = |v: &mut Covers| {
+            v.retain(|x| !dead[*x as usize]);
             for x in v.iter_mut() {
                 *x = remap[*x as usize];
             }
@@ -254,7 +372,7 @@ impl Lattice {
             let fresh = self.compute_lower(p as usize);
             for &old in &self.lower[p as usize].clone() {
                 if !fresh.contains(&old) {
-                    self.upper[old as usize].retain(|&u| u != p);
+                    self.upper[old as usize].retain(|u| *u != p);
                 }
             }
             for &new in &fresh {
@@ -262,7 +380,7 @@ impl Lattice {
                     self.upper[new as usize].push(p);
                 }
             }
-            self.lower[p as usize] = fresh;
+            self.lower[p as usize] = Covers::from_vec(fresh);
         }
     }
 

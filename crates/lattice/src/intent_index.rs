@@ -79,6 +79,15 @@ impl IntentIndex {
         }
     }
 
+    /// Starts loading the slot where a lookup of `key` begins (a hint to overlap cache misses).
+    #[inline]
+    pub(crate) fn prefetch(&self, key: &Bits) {
+        let k = key.words();
+        if k.len() == self.width {
+            crate::incremental::prefetch(self.table.as_ptr().wrapping_add(self.slot_of(k) * (1 + self.width)));
+        }
+    }
+
     pub(crate) fn contains(&self, key: &Bits) -> bool {
         self.get(key).is_some()
     }
@@ -106,6 +115,44 @@ impl IntentIndex {
             }
             s = (s + 1) & self.mask;
         }
+    }
+
+    /// Removes `key` (backward-shift deletion: the entries after it in its probe run move up,
+    /// so lookups need no tombstones). Used to undo an add stopped by the concept limit.
+    pub(crate) fn remove(&mut self, key: &Bits) -> bool {
+        let k = key.words();
+        if k.len() != self.width {
+            return false;
+        }
+        let rec = 1 + self.width;
+        let mut hole = self.slot_of(k);
+        loop {
+            let r = &self.table[hole * rec..(hole + 1) * rec];
+            if r[0] == EMPTY {
+                return false;
+            }
+            if same(&r[1..], k) {
+                break;
+            }
+            hole = (hole + 1) & self.mask;
+        }
+        let mut j = hole;
+        loop {
+            j = (j + 1) & self.mask;
+            if self.table[j * rec] == EMPTY {
+                break;
+            }
+            // The entry at `j` may fill the hole unless its home slot lies cyclically in (hole, j].
+            let home = self.slot_of(&self.table[j * rec + 1..(j + 1) * rec]);
+            let stays = if hole < j { hole < home && home <= j } else { hole < home || home <= j };
+            if !stays {
+                self.table.copy_within(j * rec..(j + 1) * rec, hole * rec);
+                hole = j;
+            }
+        }
+        self.table[hole * rec] = EMPTY;
+        self.len -= 1;
+        true
     }
 
     fn grow(&mut self) {
@@ -151,6 +198,18 @@ mod tests {
         }
         assert_eq!(ix.get(&Bits::from_indices(130, [129, 128, 127, 1])), None);
         assert_eq!(ix.get(&Bits::empty(64)), None, "a key of another width is absent");
+        // Removing every other key leaves exactly the others findable.
+        for (i, s) in sets.iter().enumerate().filter(|(i, _)| i % 2 == 0) {
+            assert_eq!(ix.remove(s), expect.remove(s).is_some(), "key {i}");
+        }
+        assert!(!ix.remove(&sets[0]), "a removed key is gone");
+        assert_eq!(ix.len(), expect.len());
+        for (s, &id) in &expect {
+            assert_eq!(ix.get(s), Some(id));
+        }
+        for s in sets.iter().step_by(2) {
+            assert_eq!(ix.get(s), None);
+        }
         let zero = IntentIndex::build(0, [Bits::empty(0)].iter());
         assert_eq!(zero.get(&Bits::empty(0)), Some(0));
         assert_eq!(zero.entries().count(), 1);

@@ -51,12 +51,19 @@ pub(crate) struct LowerScratch {
     floor: Bits,
 }
 
+/// One concept's upper or lower covers. Most lists are short, so they live inline in the
+/// list array (one cache line with the length) and only long ones on the heap: AddIntent and
+/// the ancestor walk read a cover list per concept they touch, and a separate heap buffer per
+/// list made each read two cache misses (smallvec rather than our own: it is the standard
+/// inline-or-heap vector, already in the dependency tree).
+pub(crate) type Covers = smallvec::SmallVec<[u32; 6]>;
+
 #[derive(Clone, Debug)]
 pub struct Lattice {
     pub(crate) ctx: Context,
     pub(crate) concepts: Vec<Concept>,
-    pub(crate) upper: Vec<Vec<u32>>,
-    pub(crate) lower: Vec<Vec<u32>>,
+    pub(crate) upper: Vec<Covers>,
+    pub(crate) lower: Vec<Covers>,
     pub(crate) by_intent: IntentIndex,
     /// Every intent again, back to back with a fixed stride (`intent_stride` words): AddIntent's
     /// subset tests read one cache line here instead of following each concept's pointer.
@@ -64,6 +71,7 @@ pub struct Lattice {
     pub(crate) intent_stride: usize,
     /// Scratch visit marks of `add_object`'s walk over the ancestors (reused between adds).
     pub(crate) walk_marks: Vec<u64>,
+    pub(crate) walk_queue: Vec<u32>,
     pub(crate) limit: usize,
     /// The canonical basis, computed on first use and dropped on every update.
     pub(crate) basis: Option<Vec<crate::Implication>>,
@@ -104,11 +112,12 @@ impl Lattice {
             flat_intents: Vec::new(),
             intent_stride: 0,
             walk_marks: Vec::new(),
+            walk_queue: Vec::new(),
             limit,
             basis: None,
         };
         l.reindex();
-        l.lower = if crate::covers_small::fits(&l) {
+        let lower: Vec<Vec<u32>> = if crate::covers_small::fits(&l) {
             crate::covers_small::lower_covers(&l)
         } else if l.ctx.n_objects() * l.ctx.n_attributes() <= crate::mine::SEQUENTIAL_CELLS {
             let mut s = LowerScratch::default();
@@ -120,7 +129,8 @@ impl Lattice {
                 .map_init(LowerScratch::default, |s, i| l.compute_lower_with(i, s))
                 .collect()
         };
-        l.upper = vec![Vec::new(); l.concepts.len()];
+        l.lower = lower.into_iter().map(Covers::from_vec).collect();
+        l.upper = vec![Covers::new(); l.concepts.len()];
         for (i, ls) in l.lower.iter().enumerate() {
             for &j in ls {
                 l.upper[j as usize].push(i as u32);
