@@ -13,6 +13,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { Detector } from '../../ts/autoblock/index.js';
 import { authLog, sshSessions, syslogDate } from './fixtures/authlog.js';
+import { fail2banRows } from './fixtures/fail2ban-regex.js';
 
 const SSHD = '/etc/fail2ban/filter.d/sshd.conf';
 const have = existsSync('/usr/bin/fail2ban-regex') && existsSync(SSHD);
@@ -26,17 +27,8 @@ const dir = mkdtempSync(join(tmpdir(), 'omni-ab-diff-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 /** fail2ban-regex's failures: [ip, unixTime] in line order. */
-function oracleFailures(log: string, filter: string, now = Date.now()): [string, number][] {
-  const r = spawnSync('fail2ban-regex', ['--out', 'row', log, filter], { encoding: 'utf8', env: { ...process.env, TZ: 'UTC' }, maxBuffer: 64 << 20 });
-  expect(r.status, r.stderr).toBe(0);
-  return r.stdout
-    .split('\n')
-    .filter((l) => l.startsWith('['))
-    .map((l) => {
-      const m = /^\['([^']+)',\s*([\d.]+),/.exec(l);
-      if (!m) throw new Error(`unexpected fail2ban-regex row: ${l}`);
-      return [m[1], Number(m[2])];
-    });
+function oracleFailures(log: string, filter: string): [string, number][] {
+  return fail2banRows(log, filter).map(([ip, t]) => [ip, t]);
 }
 
 function oracleBans(failures: [string, number][], maxretry: number, findtime: number, bantime: number): [string, number][] {

@@ -9,13 +9,13 @@
  * oldest line; and, with one line, ignoreregex checked where fail2ban checks
  * it (after a failregex matched, over the prefregex content).
  */
-import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { Detector } from '../../ts/autoblock/index.js';
 import { rng, syslogDate } from './fixtures/authlog.js';
+import { type Fail2banRow, fail2banRows } from './fixtures/fail2ban-regex.js';
 
 const have = existsSync('/usr/bin/fail2ban-regex');
 if (!have) {
@@ -27,22 +27,10 @@ if (!have) {
 const dir = mkdtempSync(join(tmpdir(), 'omni-ab-ml-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-type Row = [string, number, string | null];
+type Row = Fail2banRow;
 
 /** fail2ban-regex's failures: [id, unixTime, user] in line order. */
-function oracle(log: string, filter: string): Row[] {
-  const r = spawnSync('fail2ban-regex', ['--out', 'row', log, filter], { encoding: 'utf8', env: { ...process.env, TZ: 'UTC' }, maxBuffer: 64 << 20 });
-  expect(r.status, r.stderr).toBe(0);
-  return r.stdout
-    .split('\n')
-    .filter((l) => l.startsWith('['))
-    .map((l) => {
-      const m = /^\['([^']+)',\s*([\d.]+),/.exec(l);
-      if (!m) throw new Error(`unexpected fail2ban-regex row: ${l}`);
-      const u = /'user': '([^']*)'/.exec(l);
-      return [m[1], Number(m[2]), u ? u[1] : null];
-    });
-}
+const oracle = fail2banRows;
 
 function ours(text: string, filter: string, now: number): Row[] {
   const d = new Detector({ jails: [{ name: 'ml', filter }] });
