@@ -70,7 +70,7 @@ fn split_matched(text: &str, start: usize, end: usize, org: &[String], skipped: 
     let mut unmatched: Vec<String> = org[..lc1].to_vec();
     let mut n = 0;
     for skipped_line in split_lines_py(skipped) {
-        if let Some(m) = matched.iter().skip(n).position(|l| l == skipped_line) {
+        if let Some(m) = matched[n..].iter().position(|l| l == skipped_line) {
             unmatched.push(matched.remove(n + m));
             n += m;
         }
