@@ -82,6 +82,26 @@ export function packBytes(arg: string, parts: Uint8Array[]): { data: Uint8Array;
 }
 
 /**
+ * `packBytes` for entries that may also be strings: a string is written as
+ * UTF-8 straight into the one buffer (no array per entry); sizes are counted
+ * first, so the buffer is exact.
+ */
+export function packEntries(arg: string, entries: readonly (Uint8Array | string)[]): { data: Uint8Array; ends: Uint32Array } {
+  const ends = new Uint32Array(entries.length);
+  let total = 0;
+  for (let i = 0; i < entries.length; i++) {
+    const e = entries[i];
+    total += typeof e === 'string' ? Buffer.byteLength(e, 'utf8') : e.byteLength;
+    ends[i] = total;
+  }
+  if (total > 0xffff_ffff) throw invalidArgument(arg, 'total size must be below 4 GiB per call');
+  const data = Buffer.allocUnsafeSlow(total);
+  let at = 0;
+  for (const e of entries) at += typeof e === 'string' ? data.write(e, at, 'utf8') : (data.set(e, at), e.byteLength);
+  return { data, ends };
+}
+
+/**
  * Splits `data` at the end offsets `ends` (item `i` is
  * `data[ends[i-1] .. ends[i]]`, `ends[-1] = 0`) into views of `data`, no copy.
  * Offsets come from the addon, so a bad one is an internal error, not the user's.

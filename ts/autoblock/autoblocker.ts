@@ -17,7 +17,7 @@ import { blake3 } from '../crypto/index.js';
 import { ErrorCodes, invalidArgument, OmniError } from '../errors.js';
 import { Ledger } from '../ledger/index.js';
 import { loggerFor, type Logger } from '../logger.js';
-import { describe, parseOptions } from '../validate.js';
+import { describe, packEntries, parseOptions } from '../validate.js';
 import { bodyOf, inForce, PREDICATE_TYPE, subjectName, type Action, type Decision, type DecisionBody, type Scope } from './decision.js';
 import { Detector, detectorSchema, type Detection, type DetectorConfig, type SecurityEvent } from './detector.js';
 import { fastifyHook, httpMiddleware, type Enforcer, type MiddlewareOptions } from './enforce.js';
@@ -126,22 +126,6 @@ const MAX_REJECTIONS = 1000;
 function scopeOf(value: string): Scope {
   if (value.startsWith('user:')) return 'user';
   return value.includes('/') ? 'range' : 'ip';
-}
-
-const utf8 = new TextEncoder();
-
-/** Strings as UTF-8 packed back to back with their end offsets (one buffer, no array of parts). */
-function packedUtf8(texts: string[]): [Uint8Array, Uint32Array] {
-  let max = 0;
-  for (const t of texts) max += 3 * t.length;
-  const data = new Uint8Array(max);
-  const ends = new Uint32Array(texts.length);
-  let at = 0;
-  for (let i = 0; i < texts.length; i++) {
-    at += utf8.encodeInto(texts[i], data.subarray(at)).written;
-    ends[i] = at;
-  }
-  return [data.subarray(0, at), ends];
 }
 
 /**
@@ -383,7 +367,6 @@ export class Autoblocker extends EventEmitter {
     return b;
   }
 
-
   async #issue(reqs: BanRequest[], origins: string[], times: number[], strict = false): Promise<Decision[]> {
     const bodies: DecisionBody[] = [];
     const now = Date.now();
@@ -425,7 +408,8 @@ export class Autoblocker extends EventEmitter {
    */
   #requests(bodies: DecisionBody[]): string[] {
     const texts = bodies.map((b) => JSON.stringify(b));
-    const digests = Buffer.from(blake3.hashManyPacked(...packedUtf8(texts)));
+    const packed = packEntries('bodies', texts);
+    const digests = Buffer.from(blake3.hashManyPacked(packed.data, packed.ends));
     const head = `{"signer":${JSON.stringify(this.domain)},"subject":[{"name":`;
     const type = `"}}],"predicateType":${JSON.stringify(PREDICATE_TYPE)},"predicate":`;
     return bodies.map(
@@ -464,6 +448,7 @@ export class Autoblocker extends EventEmitter {
         this.#ids[d.logIndex!] = d.id;
         return d;
       });
+      // asked again, not reused from #issue: the allowlist may have changed while the batch was signed
       const allowed = this.detector.allowlistedMany(out.map((d) => d.value));
       for (let k = 0; k < out.length; k++) {
         const pending = this.#apply(out[k], allowed[k] === 1);

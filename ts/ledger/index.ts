@@ -7,7 +7,7 @@ import { z } from 'zod';
 import { callNative, callNativeAsync, ErrorCodes, invalidArgument, OmniError } from '../errors.js';
 import { loggerFor, type Logger } from '../logger.js';
 import { native, type LedgerBundle, type LedgerCheckpoint } from '../native.js';
-import { bytes, bytesOfLength, describe, parseOptions, u8, unpackBytes } from '../validate.js';
+import { bytes, bytesOfLength, describe, packEntries, parseOptions, u8, unpackBytes } from '../validate.js';
 
 export { OmniError } from '../errors.js';
 
@@ -233,22 +233,6 @@ interface Pending {
   waiters: { n: number; resolve: (r: AppendResult[]) => void; reject: (e: unknown) => void }[];
 }
 
-/** Entries back to back as the addon takes them; strings are written as UTF-8 in place (no array per entry). */
-function packQueued(entries: Queued[]): { data: Uint8Array; ends: Uint32Array } {
-  const ends = new Uint32Array(entries.length);
-  let total = 0;
-  for (let i = 0; i < entries.length; i++) {
-    const e = entries[i];
-    total += typeof e === 'string' ? Buffer.byteLength(e, 'utf8') : e.byteLength;
-    ends[i] = total;
-  }
-  if (total > 0xffff_ffff) throw invalidArgument('entries', 'total size must be below 4 GiB per call');
-  const data = Buffer.allocUnsafeSlow(total);
-  let at = 0;
-  for (const e of entries) at += typeof e === 'string' ? data.write(e, at, 'utf8') : (data.set(e, at), e.byteLength);
-  return { data, ends };
-}
-
 export class Ledger {
   readonly #h: NativeHandle;
   readonly #log: Logger;
@@ -350,7 +334,7 @@ export class Ledger {
   }
 
   async #commit(entries: Queued[]): Promise<AppendResult[]> {
-    const { data, ends } = packQueued(entries);
+    const { data, ends } = packEntries('entries', entries);
     const r = await callNativeAsync(() => this.#h.appendMany(data, ends));
     return entries.map((_, i) => ({ index: r.first + i, leafHash: r.leafHashes.subarray(i * 32, i * 32 + 32) }));
   }
