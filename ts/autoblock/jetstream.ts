@@ -175,7 +175,10 @@ export function jetstreamTransport(opts: JetStreamOptions): Transport & { readon
     const consumer = await js!.consumers.get(stream, opts.durable);
     while (!closed) {
       try {
-        messages = await consumer.consume({ max_messages: 64 });
+        // pulls expire after 5 s (nats.js default 30 s): a pull lost with a killed leader is
+        // noticed after two missed heartbeats (expires / 2 each), 5 s instead of 30 s of silence
+        // in which no decision reaches this node
+        messages = await consumer.consume({ max_messages: 64, expires: 5_000 });
         for await (const m of messages) {
           await deliver(new TextDecoder().decode(m.data));
           m.ack();
