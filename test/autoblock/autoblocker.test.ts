@@ -95,6 +95,11 @@ describe('omnitide/autoblock decisions', () => {
           expect(JSON.stringify(d.envelope)).toBe(stored);
           expect(JSON.parse(JSON.stringify(d)).envelope).toEqual(JSON.parse(stored));
           expect({ ...d }.envelope).toEqual(d.envelope);
+          // the body's keys, then id, envelope, logIndex; nothing else is seen by keys, spreads or JSON
+          expect(Object.keys(d)).toEqual(['v', 'action', 'scope', 'value', 'issuedAt', 'expiresAt', 'reason', 'evidence', 'domain', 'origin', 'nonce', 'id', 'envelope', 'logIndex']);
+          expect(Object.keys({ ...d })).toEqual(Object.keys(d));
+          expect(Object.keys(JSON.parse(JSON.stringify(d)))).toEqual(Object.keys(d));
+          expect(Object.getOwnPropertySymbols({ ...d })).toEqual([]);
           const stmt = JSON.parse(Buffer.from(d.envelope.payload, 'base64').toString('utf8'));
           const { id: _id, envelope: _env, logIndex: _li, ...body } = d;
           expect(stmt.predicate).toEqual(body);
@@ -105,6 +110,12 @@ describe('omnitide/autoblock decisions', () => {
         await l.close();
       }
       expect(ab.lookup(ds[5].value)?.id).toBe(ds[5].id);
+      // decisions do not share their envelopes: each reads its own, and one set replaces only its own
+      expect(ds[1].envelope).not.toEqual(ds[2].envelope);
+      const replaced = { ...ds[3].envelope, signatures: [] };
+      ds[3].envelope = replaced;
+      expect(ds[3].envelope).toBe(replaced);
+      expect(ds[4].envelope.signatures).toHaveLength(1);
       // the same sources again while banned: nothing new
       expect(await ab.ingest(events)).toEqual([]);
     } finally {
@@ -122,6 +133,8 @@ describe('omnitide/autoblock decisions', () => {
       expect(ab.lookup('203.0.113.5')?.id).toBe(allow.id);
       const t = await ab.ban({ value: '198.51.100.0/25', action: 'throttle', rate: { pps: 1, burst: 1 } });
       expect(t.rate).toEqual({ pps: 1, burst: 1 });
+      // an optional field keeps its place before the nonce, as in the signed body
+      expect(Object.keys(t).slice(-6)).toEqual(['origin', 'rate', 'nonce', 'id', 'envelope', 'logIndex']);
       await expect(ab.ban({ value: '192.0.2.7' })).rejects.toThrow(/allowlisted/);
       expect(await ab.ingestLines(attempts('192.0.2.8'))).toEqual([]);
       await expect(ab.ban({ value: 'not-an-ip' })).rejects.toThrow(expect.objectContaining({ code: 'ERR_OMNI_INVALID_ARGUMENT' }));

@@ -128,25 +128,49 @@ function scopeOf(value: string): Scope {
   return value.includes('/') ? 'range' : 'ip';
 }
 
+/** Where a decision keeps its envelope: the canonical JSON until first read, then the parsed object. */
+const ENVELOPE = Symbol('envelope');
+type LazyDecision = Decision & { [ENVELOPE]: string | Envelope };
+/** One accessor pair shared by every decision (see `decisionOf`). */
+const envelopeAccessor: PropertyDescriptor = {
+  enumerable: true,
+  configurable: true,
+  get(this: LazyDecision): Envelope {
+    const e = this[ENVELOPE];
+    return typeof e === 'string' ? (this[ENVELOPE] = JSON.parse(e) as Envelope) : e;
+  },
+  set(this: LazyDecision, e: Envelope) {
+    this[ENVELOPE] = e;
+  },
+};
+const envelopeSlot: PropertyDescriptor = { enumerable: false, writable: true, configurable: true, value: undefined };
+
 /**
- * A decision whose `envelope` object is parsed from its canonical JSON only
- * when first read: the envelope travels as that text (ledger, outbox,
- * stream), and most decisions are never looked at as objects. The getter is
- * an own enumerable property, so spreads and `JSON.stringify` see it as before.
+ * Turns a freshly built body (`#body`, not shared) into its decision, in
+ * place: the body's keys, then `id`, `envelope`, `logIndex`. The `envelope`
+ * object is parsed from its canonical JSON only when first read: the
+ * envelope travels as that text (ledger, outbox, stream), and most decisions
+ * are never looked at as objects. The getter is an own enumerable property,
+ * so spreads and `JSON.stringify` see it as before.
+ *
+ * Why in place, with one shared accessor and a hidden symbol slot: a copy by
+ * spread (`{ ...body, id, get envelope() {…}, logIndex }`) cost ~5 µs per
+ * decision, the most of anything this thread did per decision. V8 gives a
+ * spread copy a map of its own, so each property added after it copied
+ * descriptors, and getters written in a literal are new closures per object,
+ * which sends the object to dictionary mode. Adding properties to the
+ * body's literal shape with the same accessor pair every time keeps one
+ * shared map (fast properties) at a tenth of the cost.
  */
 function decisionOf(body: DecisionBody, id: string, envelopeJson: string, logIndex: number | null): Decision {
-  let env: Envelope | undefined;
-  return {
-    ...body,
-    id,
-    get envelope(): Envelope {
-      return (env ??= JSON.parse(envelopeJson) as Envelope);
-    },
-    set envelope(e: Envelope) {
-      env = e;
-    },
-    logIndex,
-  };
+  const d = body as LazyDecision;
+  envelopeSlot.value = envelopeJson;
+  Object.defineProperty(d, ENVELOPE, envelopeSlot);
+  envelopeSlot.value = undefined;
+  d.id = id;
+  Object.defineProperty(d, 'envelope', envelopeAccessor);
+  d.logIndex = logIndex;
+  return d;
 }
 
 export class Autoblocker extends EventEmitter {

@@ -264,6 +264,15 @@ fn nonce() -> String {
     hex::encode(n)
 }
 
+/// `n` nonces from one draw of the OS CSPRNG (one `getrandom` call per batch
+/// rather than per attestation: the syscall cost as much as the rest of a
+/// request's checks).
+fn nonces(n: usize) -> Vec<String> {
+    let mut bytes = vec![0u8; 12 * n];
+    OsRng.fill_bytes(&mut bytes);
+    bytes.chunks_exact(12).map(hex::encode).collect()
+}
+
 impl Authority {
     pub fn open(dir: &Path, opts: OpenOptions) -> Result<Self> {
         let keys = KeyStore::open(dir, opts.passphrase.as_deref(), opts.insecure_plaintext)?;
@@ -437,31 +446,33 @@ impl Authority {
         Ok(self.commit(vec![Self::entry(kind, &env)])?.pop().expect("one"))
     }
 
-    /// Checks request `i` and returns the metadata its statement carries.
-    fn meta_for(&self, r: &IssueRequest, i: usize) -> Result<Meta> {
-        let p = format!("requests[{i}]");
+    /// Checks request `i` and returns the metadata its statement carries,
+    /// with `nonce` (drawn for the whole batch at once).
+    fn meta_for(&self, r: &IssueRequest, i: usize, nonce: String) -> Result<Meta> {
+        // the argument path is only formatted for an error (not once per request)
+        let p = || format!("requests[{i}]");
         if r.subjects.is_empty() {
-            return Err(Error::invalid_arg(&format!("{p}.subject"), "needs at least one subject"));
+            return Err(Error::invalid_arg(&format!("{}.subject", p()), "needs at least one subject"));
         }
         if r.subjects.len() > self.limits.max_subjects {
             return Err(Error::limit(
-                &format!("{p}.subject"),
+                &format!("{}.subject", p()),
                 format!("{} subjects exceeds {}", r.subjects.len(), self.limits.max_subjects),
             ));
         }
         for (j, s) in r.subjects.iter().enumerate() {
-            check_digest(&format!("{p}.subject[{j}].digest"), &s.digest)?;
+            check_digest(|| format!("{}.subject[{j}].digest", p()), &s.digest)?;
         }
         if r.predicate_type.is_empty() {
-            return Err(Error::invalid_arg(&format!("{p}.predicateType"), "must not be empty"));
+            return Err(Error::invalid_arg(&format!("{}.predicateType", p()), "must not be empty"));
         }
         let issued = r.issued_at.unwrap_or_else(crate::now_ms);
         if let Some(e) = r.expires_at {
             if e <= issued {
-                return Err(Error::invalid_arg(&format!("{p}.expiresAt"), format!("must be after the issue time {issued}, got {e}")));
+                return Err(Error::invalid_arg(&format!("{}.expiresAt", p()), format!("must be after the issue time {issued}, got {e}")));
             }
         }
-        Ok(Meta { issued_at: Some(issued), expires_at: r.expires_at, nonce: Some(nonce()) })
+        Ok(Meta { issued_at: Some(issued), expires_at: r.expires_at, nonce: Some(nonce) })
     }
 
     pub fn issue(&self, req: &IssueRequest) -> Result<Issued> {
@@ -481,7 +492,8 @@ impl Authority {
             }
         }
         // every request is checked before anything is signed or logged
-        let metas = reqs.iter().enumerate().map(|(i, r)| self.meta_for(r, i)).collect::<Result<Vec<Meta>>>()?;
+        let nonces = nonces(reqs.len());
+        let metas = reqs.iter().zip(nonces).enumerate().map(|(i, (r, n))| self.meta_for(r, i, n)).collect::<Result<Vec<Meta>>>()?;
         let build = |(r, meta): (&IssueRequest, &Meta)| -> Result<Built> {
             // the statement's bytes straight from the request (no copy of its predicate)
             let payload = crate::statement::payload(&r.subjects, &r.predicate_type, &r.predicate, meta)?;

@@ -140,7 +140,6 @@ impl Statement {
 /// per-statement cost). Strings, numbers and the predicate go through the
 /// JCS writers of `crate::json`, so escaping and number forms are the JCS ones.
 pub fn payload(subject: &[Subject], predicate_type: &str, predicate: &Value, meta: &Meta) -> omnitide_common::Result<Vec<u8>> {
-    use crate::json::canonical_into as put;
     let mut out = Vec::with_capacity(256 + predicate_type.len() + 96 * subject.len());
     out.extend_from_slice(b"{\"_type\":");
     crate::json::string_into(&mut out, STATEMENT_TYPE);
@@ -155,11 +154,11 @@ pub fn payload(subject: &[Subject], predicate_type: &str, predicate: &Value, met
         };
         if let Some(t) = meta.expires_at {
             key(&mut out, "\"expiresAt\":");
-            put(&mut out, &t)?;
+            crate::json::i64_into(&mut out, t)?;
         }
         if let Some(t) = meta.issued_at {
             key(&mut out, "\"issuedAt\":");
-            put(&mut out, &t)?;
+            crate::json::i64_into(&mut out, t)?;
         }
         if let Some(n) = &meta.nonce {
             key(&mut out, "\"nonce\":");
@@ -196,13 +195,14 @@ pub fn payload(subject: &[Subject], predicate_type: &str, predicate: &Value, met
     Ok(out)
 }
 
-pub(crate) fn check_digest(path: &str, d: &BTreeMap<String, String>) -> omnitide_common::Result<()> {
+/// (`path` is only formatted for an error: requests are checked by the thousand.)
+pub(crate) fn check_digest(path: impl Fn() -> String, d: &BTreeMap<String, String>) -> omnitide_common::Result<()> {
     if d.is_empty() {
-        return Err(omnitide_common::Error::invalid_arg(path, "needs at least one digest"));
+        return Err(omnitide_common::Error::invalid_arg(&path(), "needs at least one digest"));
     }
     for (alg, v) in d {
         if alg.is_empty() || !valid_digest(v) {
-            return Err(omnitide_common::Error::invalid_arg(&format!("{path}.{alg}"), "expected a lowercase hex digest"));
+            return Err(omnitide_common::Error::invalid_arg(&format!("{}.{alg}", path()), "expected a lowercase hex digest"));
         }
     }
     Ok(())
