@@ -173,6 +173,19 @@ function decisionOf(body: DecisionBody, id: string, envelopeJson: string, logInd
   return d;
 }
 
+/**
+ * A decision from a body just parsed out of an envelope (not shared), in
+ * place: a spread copy cost ~4 µs per decision for the reason given at
+ * `decisionOf` (restart replays every decision in the ledger through here).
+ */
+function parsedDecision(body: DecisionBody, id: string, envelope: Envelope, logIndex: number | null): Decision {
+  const d = body as Decision;
+  d.id = id;
+  d.envelope = envelope;
+  d.logIndex = logIndex;
+  return d;
+}
+
 export class Autoblocker extends EventEmitter {
   readonly domain: string;
   readonly detector: Detector;
@@ -433,11 +446,12 @@ export class Autoblocker extends EventEmitter {
   #requests(bodies: DecisionBody[]): string[] {
     const texts = bodies.map((b) => JSON.stringify(b));
     const packed = packEntries('bodies', texts);
-    const digests = Buffer.from(blake3.hashManyPacked(packed.data, packed.ends));
+    // one hex string for the batch, sliced per body (a ranged toString per body cost more)
+    const digests = Buffer.from(blake3.hashManyPacked(packed.data, packed.ends)).toString('hex');
     const head = `{"signer":${JSON.stringify(this.domain)},"subject":[{"name":`;
     const type = `"}}],"predicateType":${JSON.stringify(PREDICATE_TYPE)},"predicate":`;
     return bodies.map(
-      (b, k) => `${head}${JSON.stringify(subjectName(b.action, b.scope, b.value))},"digest":{"blake3":"${digests.toString('hex', 32 * k, 32 * k + 32)}${type}${texts[k]}}`,
+      (b, k) => `${head}${JSON.stringify(subjectName(b.action, b.scope, b.value))},"digest":{"blake3":"${digests.slice(64 * k, 64 * k + 64)}${type}${texts[k]}}`,
     );
   }
 
@@ -511,7 +525,7 @@ export class Autoblocker extends EventEmitter {
         logged.push(env);
       } else if (this.#index.has(c.id)) logged.push(env);
       else {
-        const d: Decision = { ...c.body, id: c.id, envelope: JSON.parse(env), logIndex: null };
+        const d = parsedDecision(c.body, c.id, JSON.parse(env), null);
         this.#unlogged.set(d.id, d);
         await this.#apply(d);
         unsent.push(env);
@@ -591,7 +605,7 @@ export class Autoblocker extends EventEmitter {
       this.emit('logged', mine);
       return;
     }
-    const d: Decision = { ...c.body, id: c.id, envelope: JSON.parse(envelope), logIndex: r.index };
+    const d = parsedDecision(c.body, c.id, JSON.parse(envelope), r.index);
     await this.#apply(d);
     this.emit('logged', d);
   }
@@ -681,7 +695,7 @@ export class Autoblocker extends EventEmitter {
       const id = attestVerify(env, { roots: this.#trust.roots!, delegations: this.#trust.delegations }).id ?? '';
       this.#index.set(id, i);
       this.#ids[i] = id;
-      const d: Decision = { ...body, id, envelope: env, logIndex: i };
+      const d = parsedDecision(body, id, env, i);
       if (body.action === 'unban') {
         if (latest.get(body.value)?.id === body.lifts) latest.delete(body.value);
       } else latest.set(body.value, d);
@@ -706,7 +720,7 @@ export class Autoblocker extends EventEmitter {
     let i = 0;
     for await (const e of this.#ledger.entries()) {
       const env = JSON.parse(Buffer.from(e).toString('utf8')) as Envelope;
-      out.push({ ...bodyOf(env), id: this.#ids[i] ?? '', envelope: env, logIndex: i });
+      out.push(parsedDecision(bodyOf(env), this.#ids[i] ?? '', env, i));
       i++;
     }
     return out;
