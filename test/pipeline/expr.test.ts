@@ -342,3 +342,49 @@ describe('column expressions: bad input', () => {
     expect(bad.problems.map((x) => `${x.path}: ${x.message}`).join('\n')).toMatch(/nodes\.f\.predicate: unknown operator 'pow'/);
   });
 });
+
+describe('fused path and checkpoints', () => {
+  it('a stream stopped mid-way resumes from its checkpoint with the totals of an uninterrupted run', async () => {
+    const { mkdtempSync, rmSync } = await import('node:fs');
+    const { join } = await import('node:path');
+    const { tmpdir } = await import('node:os');
+    const dir = mkdtempSync(join(tmpdir(), 'omni-expr-ck-'));
+    try {
+      const n = 40_000;
+      const cols = { ts: Float64Array.from({ length: n }, (_, i) => i), user: Uint32Array.from({ length: n }, (_, i) => (i * 7) % 11), amount: Float64Array.from({ length: n }, (_, i) => (i % 97) / 10) };
+      // An idempotent sink: one entry per (window, user), the last write wins.
+      const build = (into: Map<string, number>, stopAfter = Infinity, ctl?: AbortController) => {
+        const p = new Pipeline('ck-exprs');
+        let writes = 0;
+        p.source('s', z.object({ ts: z.number(), user: z.number(), amount: z.number() }), fromColumns(cols))
+          .mapColumns({ amount: col('amount').mul(1.1) }, { name: 'm' })
+          .filterColumns(col('amount').gt(5), { name: 'f' })
+          .keyBy('user')
+          .window({ type: 'tumbling', size: 1000 }, { time: 'ts' })
+          .aggregate((a) => ({ s: a.sum('amount') }), { name: 'agg' })
+          .to({
+            describe: 'keyed',
+            write(rows: Row[]) {
+              for (const r of rows) into.set(`${r.windowStart}/${r.user}`, r.s);
+              if (++writes >= stopAfter) ctl?.abort();
+            },
+          } as never, { name: 'out' });
+        return p;
+      };
+      const whole = new Map<string, number>();
+      await build(whole).run({ batchSize: 1000 });
+      const path = join(dir, 'ck.json');
+      const resumed = new Map<string, number>();
+      const ctl = new AbortController();
+      const err = await build(resumed, 10, ctl)
+        .run({ batchSize: 1000, checkpoint: { path }, signal: ctl.signal })
+        .catch((e: unknown) => e);
+      expect((err as OmniError).code).toBe('ERR_OMNI_ABORTED');
+      const r = await build(resumed).run({ batchSize: 1000, checkpoint: { path } });
+      expect(r.resumedFrom).toBeGreaterThan(0);
+      expect(resumed).toEqual(whole);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});

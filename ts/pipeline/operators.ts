@@ -478,11 +478,13 @@ export class AggregateOp extends Base {
     if (o.starts[0] !== GLOBAL_START) {
       cols.windowStart = o.starts;
       cols.windowEnd = o.ends;
-      cols.pane = Float64Array.from(o.panes);
+      // new Float64Array(typed) copies element-wise natively; Float64Array.from goes through the iterator.
+      cols.pane = new Float64Array(o.panes);
     }
+    const values = o.values;
     for (let a = 0; a < na; a++) {
       const col = new Float64Array(len);
-      for (let i = 0, j = a; i < len; i++, j += na) col[i] = o.values[j];
+      for (let i = 0, j = a; i < len; i++, j += na) col[i] = values[j];
       cols[this.names[a]] = col;
     }
     const all = new ColumnBatch(len, cols);

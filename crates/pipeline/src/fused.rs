@@ -66,6 +66,11 @@ impl FusedPlan {
         self.program.run_into(inputs, emit, &mut s.sel)?;
         let sel = &s.sel.sel;
         let n = sel.len();
+        if n == 0 {
+            // Nothing selected: nothing for the window (an empty push would move its in-order
+            // store to the general one; the watermark does not move without rows).
+            return Ok(FusedOutcome { kept: s.sel.kept.clone(), ..FusedOutcome::default() });
+        }
         let mut cols = s.sel.columns.iter();
         s.keys.clear();
         s.keys.resize(n, 0);

@@ -273,3 +273,24 @@ fn fused_plan_names_unknown_columns() {
         .message
         .starts_with("values[1]: unknown column 'x'"));
 }
+
+#[test]
+fn a_batch_the_filters_empty_leaves_the_window_as_it_was() {
+    let p = Program::compile(&layout(), &stages(json!([{ "filter": { "gt": ["amount", 100] } }]))).unwrap();
+    let mut plan = FusedPlan::new(p, "user", Some("ts"), &["amount".into(), "amount".into()]).unwrap();
+    let mut w = WindowedAggregator::from_json(&window_spec("deadLetter")).unwrap();
+    let mut d = KeyDictionary::new();
+    let (ts, user) = ([1.0, 2.0], [1u32, 2]);
+    let f = [&ts[..], &[500.0, 600.0][..]];
+    let u = [&user[..]];
+    let o = plan.push(&Inputs { len: 2, f64s: &f, u32s: &u }, &mut d, &mut w).unwrap();
+    assert_eq!((o.selected, o.kept.clone()), (2, vec![2]));
+    let open = w.open_windows();
+    let f = [&ts[..], &[5.0, 6.0][..]];
+    let o = plan.push(&Inputs { len: 2, f64s: &f, u32s: &u }, &mut d, &mut w).unwrap();
+    assert_eq!((o.selected, o.kept, o.push), (0, vec![0], crate::window::PushOutcome::default()));
+    assert_eq!(w.open_windows(), open);
+    let e = w.advance_watermark(f64::INFINITY);
+    // Keys are dictionary ids: user 1 is id 0, user 2 id 1.
+    assert_eq!((e.keys, e.values), (vec![0, 1], vec![1.0, 500.0, 500.0, 1.0, 600.0, 600.0]));
+}

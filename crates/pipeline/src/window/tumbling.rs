@@ -109,6 +109,12 @@ impl DenseTumbling {
             } else {
                 front.touched.sort_unstable();
             }
+            let rows = front.touched.len();
+            out.keys.reserve(rows);
+            out.starts.reserve(rows);
+            out.ends.reserve(rows);
+            out.panes.reserve(rows);
+            out.values.reserve(rows * aggregates.len());
             for &k in &front.touched {
                 let cell = &front.state[k as usize * self.stride..(k as usize + 1) * self.stride];
                 out.keys.push(k);
