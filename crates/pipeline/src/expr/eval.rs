@@ -223,10 +223,23 @@ impl Program {
                 sel[selected] = (start + i) as u32;
                 selected += usize::from(k);
             }
+            // One loop per source kind (the kind matched once per block, not per row).
+            let rows = &sel[from..selected];
             for (col, &s) in columns.iter_mut().zip(emit) {
                 match s {
-                    Src::F64(c) => col.extend(sel[from..selected].iter().map(|&r| inputs.f64s[c][r as usize])),
-                    _ => col.extend(sel[from..selected].iter().map(|&r| blk.value(inputs, s, start, r as usize - start))),
+                    Src::F64(c) => {
+                        let src = inputs.f64s[c];
+                        col.extend(rows.iter().map(|&r| src[r as usize]));
+                    }
+                    Src::U32(c) => {
+                        let src = inputs.u32s[c];
+                        col.extend(rows.iter().map(|&r| f64::from(src[r as usize])));
+                    }
+                    Src::Reg(g) => {
+                        let reg = &blk.regs[g][..m];
+                        col.extend(rows.iter().map(|&r| reg[r as usize - start]));
+                    }
+                    Src::Lit(x) => col.resize(col.len() + rows.len(), x),
                 }
             }
             start += m;
