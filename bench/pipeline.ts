@@ -1,7 +1,8 @@
 /**
  * Pipeline benchmark, peers in the same run:
  * - map -> filter -> keyed tumbling-window aggregate (count, sum) over N events:
- *   omnitide columnar mode (typed columns, native windows), omnitide row mode,
+ *   omnitide columnar mode (typed columns, native windows; map and filter as column
+ *   expressions fused with the window, and again as JS callbacks), omnitide row mode,
  *   RxJS and Node streams (object at a time) on the same pipeline;
  *   p95 per-chunk latency of the columnar stream mode (chunk in -> its closed windows out).
  * - batch group-by (count, sum, mean) and hash join on M rows: omnitide vs Arquero and DuckDB
@@ -19,7 +20,7 @@
 import { Readable, Transform, Writable } from 'node:stream';
 import { pipeline as streamPipeline } from 'node:stream/promises';
 import { z } from 'zod';
-import { ColumnBatch, Pipeline, fromColumns, fromIterable, toArray, type Sink } from '../ts/pipeline/index.js';
+import { ColumnBatch, Pipeline, col, fromColumns, fromIterable, toArray, type Sink } from '../ts/pipeline/index.js';
 import { save, timeOnce } from './harness.js';
 
 const N = Number(process.env.BENCH_PIPELINE_N ?? 10_000_000);
@@ -88,7 +89,14 @@ interface StreamResult {
   totals: Totals;
 }
 
-async function columnar(): Promise<StreamResult & { p95ms: number }> {
+/**
+ * The columnar contender. `exprs` (the default): map and filter as column
+ * expressions (`col('amount').mul(1.1)`, `col('amount').gt(5)`), evaluated
+ * natively and fused with the window aggregate (one native call per chunk).
+ * Otherwise the same pipeline with JS callbacks over the typed columns
+ * (`mapColumns(fn)` / `filterColumns(fn)`, unfused), reported on its own line.
+ */
+async function columnar(exprs = true): Promise<StreamResult & { p95ms: number }> {
   const cols = { ts: new Float64Array(N), user: new Uint32Array(N), amount: new Float64Array(N) };
   for (let i = 0; i < N; i++) {
     cols.ts[i] = tsOf(i);
@@ -134,20 +142,24 @@ async function columnar(): Promise<StreamResult & { p95ms: number }> {
       lat.push(performance.now() - chunkStart);
     },
   };
-  const p = new Pipeline('bench-columnar');
-  p.source('events', schema, timed)
-    .mapColumns((b) => {
-      const a = b.columns.amount as Float64Array;
-      const out = new Float64Array(a.length);
-      for (let i = 0; i < a.length; i++) out[i] = a[i] * 1.1;
-      return new ColumnBatch(b.length, { ...b.columns, amount: out });
-    }, { schema })
-    .filterColumns((b) => {
-      const a = b.columns.amount as Float64Array;
-      const m = new Uint8Array(a.length);
-      for (let i = 0; i < a.length; i++) m[i] = a[i] > 5 ? 1 : 0;
-      return m;
-    })
+  const p = new Pipeline(exprs ? 'bench-columnar' : 'bench-columnar-js');
+  const events = p.source('events', schema, timed);
+  const filtered = exprs
+    ? events.mapColumns({ amount: col('amount').mul(1.1) }).filterColumns(col('amount').gt(5))
+    : events
+        .mapColumns((b) => {
+          const a = b.columns.amount as Float64Array;
+          const out = new Float64Array(a.length);
+          for (let i = 0; i < a.length; i++) out[i] = a[i] * 1.1;
+          return new ColumnBatch(b.length, { ...b.columns, amount: out });
+        }, { schema })
+        .filterColumns((b) => {
+          const a = b.columns.amount as Float64Array;
+          const m = new Uint8Array(a.length);
+          for (let i = 0; i < a.length; i++) m[i] = a[i] > 5 ? 1 : 0;
+          return m;
+        });
+  filtered
     .keyBy('user')
     .window({ type: 'tumbling', size: WINDOW }, { time: 'ts' })
     .aggregate((a) => ({ n: a.count(), total: a.sum('amount') }))
@@ -158,7 +170,7 @@ async function columnar(): Promise<StreamResult & { p95ms: number }> {
     return p.run({ mode: 'stream', batchSize: 16384 });
   });
   lat.sort((a, b) => a - b);
-  return { perSec: line(`omnitide columnar (N=${N})`, N, s), totals, p95ms: lat[Math.floor(lat.length * 0.95)] ?? NaN };
+  return { perSec: line(`omnitide columnar ${exprs ? 'exprs, fused' : 'JS callbacks'} (N=${N})`, N, s), totals, p95ms: lat[Math.floor(lat.length * 0.95)] ?? NaN };
 }
 
 async function rows(): Promise<StreamResult> {
@@ -294,28 +306,37 @@ async function main() {
   /** The better of two rounds' results of one contender (higher rate). */
   const better = <T extends { perSec: number }>(a: T | undefined, b: T) => (a && a.perSec >= b.perSec ? a : b);
   if (only !== 'batch') {
-    let col: Awaited<ReturnType<typeof columnar>> | undefined;
+    let colx: Awaited<ReturnType<typeof columnar>> | undefined;
+    let coljs: Awaited<ReturnType<typeof columnar>> | undefined;
     let rowMode: StreamResult | undefined;
     let rxjs: StreamResult | undefined;
     let ns: StreamResult | undefined;
     for (let round = 1; round <= REPS; round++) {
       console.log(`-- stream round ${round} of ${REPS}`);
-      col = better(col, await columnar());
+      colx = better(colx, await columnar(true));
+      coljs = better(coljs, await columnar(false));
       rowMode = better(rowMode, await rows());
       rxjs = better(rxjs, await rx());
       ns = better(ns, await nodeStreams());
     }
-    if (!col || !rowMode || !rxjs || !ns) throw new Error('no rounds');
-    console.log(`best of ${REPS} rounds: columnar ${(col.perSec / 1e6).toFixed(2)}, rows ${(rowMode.perSec / 1e6).toFixed(2)}, RxJS ${(rxjs.perSec / 1e6).toFixed(2)}, Node streams ${(ns.perSec / 1e6).toFixed(2)} M events/s`);
+    if (!colx || !coljs || !rowMode || !rxjs || !ns) throw new Error('no rounds');
+    console.log(`best of ${REPS} rounds: columnar (exprs, fused) ${(colx.perSec / 1e6).toFixed(2)}, columnar (JS callbacks) ${(coljs.perSec / 1e6).toFixed(2)}, rows ${(rowMode.perSec / 1e6).toFixed(2)}, RxJS ${(rxjs.perSec / 1e6).toFixed(2)}, Node streams ${(ns.perSec / 1e6).toFixed(2)} M events/s`);
     // Same windows and totals everywhere (the row peers see NR events; compare when NR === N).
     sameTotals('rows vs RxJS', rowMode.totals, rxjs.totals);
     sameTotals('Node streams vs RxJS', ns.totals, rxjs.totals);
-    if (NR === N) sameTotals('columnar vs RxJS', col.totals, rxjs.totals);
-    console.log(`p95 per-chunk latency (columnar stream mode, 16384-event chunks): ${col.p95ms.toFixed(2)} ms; ${col.totals.groups} windows`);
-    r.eventsPerSec = { columnar: col.perSec, rows: rowMode.perSec, rxjs: rxjs.perSec, nodeStreams: ns.perSec };
-    r.p95ChunkLatencyMs = col.p95ms;
-    r.windows = col.totals.groups;
-    ratios = { columnarVsRxjs: col.perSec / rxjs.perSec, columnarVsNodeStreams: col.perSec / ns.perSec, rowsVsRxjs: rowMode.perSec / rxjs.perSec };
+    if (NR === N) sameTotals('columnar (exprs) vs RxJS', colx.totals, rxjs.totals);
+    if (NR === N) sameTotals('columnar (JS callbacks) vs RxJS', coljs.totals, rxjs.totals);
+    console.log(`p95 per-chunk latency (columnar stream mode, 16384-event chunks): ${colx.p95ms.toFixed(2)} ms; ${colx.totals.groups} windows`);
+    r.eventsPerSec = { columnar: colx.perSec, columnarJsCallbacks: coljs.perSec, rows: rowMode.perSec, rxjs: rxjs.perSec, nodeStreams: ns.perSec };
+    r.p95ChunkLatencyMs = colx.p95ms;
+    r.windows = colx.totals.groups;
+    ratios = {
+      columnarVsRxjs: colx.perSec / rxjs.perSec,
+      columnarVsNodeStreams: colx.perSec / ns.perSec,
+      columnarJsCallbacksVsRxjs: coljs.perSec / rxjs.perSec,
+      columnarJsCallbacksVsNodeStreams: coljs.perSec / ns.perSec,
+      rowsVsRxjs: rowMode.perSec / rxjs.perSec,
+    };
   }
   if (only !== 'stream') {
     const t: Record<string, number> = {};

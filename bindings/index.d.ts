@@ -318,6 +318,19 @@ export declare class NativeLedger {
   get closed(): boolean
 }
 
+/** Column expressions compiled for one batch layout (see `omnitide_pipeline::expr`). */
+export declare class PipelineColumnProgram {
+  /**
+   * `spec` is JSON: `{ inputs: [[name, 'f64' | 'u32'], ...], stages: [{ map } | { filter }], key?, time?, values? }`;
+   * with `key` the program can feed `PipelineWindow.pushProgram`.
+   */
+  constructor(spec: string)
+  /** The columns map stages assign, in the order `run` returns them. */
+  get computed(): Array<string>
+  /** Evaluates the stages over a batch: the selected rows and the computed columns. */
+  run(f64Columns: Array<Float64Array>, u32Columns: Array<Uint32Array>, len: number): PipelineSelection
+}
+
 export declare class PipelineIntervalJoin {
   constructor(lower: number, upper: number, maxOutOfOrderness: number)
   /** `side` 0 = left, 1 = right; `ids` are the caller's row ids. */
@@ -356,6 +369,12 @@ export declare class PipelineWindow {
   static restore(spec: string, snapshot: Uint8Array): PipelineWindow
   /** Adds a batch (bounded by the TS layer to a few thousand rows) and returns what closed. */
   push(keys: Uint32Array, times: Float64Array, values: Float64Array): PipelineWindowOutput
+  /**
+   * Runs `program` (compiled with a key, see `PipelineColumnProgram`) over a
+   * batch's columns and adds the selected rows, keys encoded through `dict`:
+   * the fused map/filter/window path, one call per batch.
+   */
+  pushProgram(program: PipelineColumnProgram, dict: PipelineKeyDictionary, f64Columns: Array<Float64Array>, u32Columns: Array<Uint32Array>, len: number): PipelineFusedOutput
   advanceWatermark(watermark: number): PipelineWindowOutput
   snapshot(): Uint8Array
   get watermark(): number
@@ -737,6 +756,16 @@ export declare function ledgerVerifyInclusion(hash: string | undefined | null, l
 /** Index of the first non-finite value of a number column, or -1 (the columnar source's schema check). */
 export declare function pipelineFirstNonFinite(values: Float64Array): number
 
+export interface PipelineFusedOutput {
+  window: PipelineWindowOutput
+  /** Keys first seen in this batch, in id order (append to the key values by id). */
+  addedKeys: Float64Array
+  /** Rows left after each filter stage. */
+  kept: Float64Array
+  /** Rows the window received. */
+  selected: number
+}
+
 /**
  * `src[index[i]]` for every i (a join's gather of a Float64 column); an index out of range reads NaN.
  * Native: the JS loop was a fifth of a 10M-row join.
@@ -763,6 +792,15 @@ export interface PipelineJoinPairs {
   left: Uint32Array
   /** 0xFFFFFFFF where a left row has no match (left join). */
   right: Uint32Array
+}
+
+export interface PipelineSelection {
+  /** Selected rows of the batch, ascending. */
+  sel: Uint32Array
+  /** The computed columns (see `computed`), gathered through `sel`. */
+  columns: Array<Float64Array>
+  /** Rows left after each filter stage. */
+  kept: Float64Array
 }
 
 export interface PipelineWindowOutput {

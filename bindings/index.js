@@ -849,6 +849,7 @@ module.exports.LearnCoral = nativeBinding.LearnCoral
 module.exports.LearnDetector = nativeBinding.LearnDetector
 module.exports.LearnModel = nativeBinding.LearnModel
 module.exports.NativeLedger = nativeBinding.NativeLedger
+module.exports.PipelineColumnProgram = nativeBinding.PipelineColumnProgram
 module.exports.PipelineIntervalJoin = nativeBinding.PipelineIntervalJoin
 module.exports.PipelineJoinTable = nativeBinding.PipelineJoinTable
 module.exports.PipelineKeyDictionary = nativeBinding.PipelineKeyDictionary

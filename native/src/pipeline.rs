@@ -4,8 +4,10 @@
 
 use napi::bindgen_prelude::*;
 use napi_derive::napi;
+use omnitide_common::{code, Error};
 use omnitide_pipeline::{
-    first_non_finite, hash_join, IntervalJoin, IntervalJoinConfig, JoinKind, JoinPairs, JoinTable, KeyDictionary, WindowedAggregator,
+    first_non_finite, hash_join, ColumnType, FusedPlan, Inputs, IntervalJoin, IntervalJoinConfig, JoinKind, JoinPairs, JoinTable,
+    KeyDictionary, Program, WindowedAggregator,
 };
 
 use crate::error::guard;
@@ -63,6 +65,35 @@ impl PipelineWindow {
         guard(|| {
             let o = self.inner.push(keys, times, values)?;
             Ok(window_output(o.emitted, o.dead_rows, o.dead_reasons, self.inner.watermark()))
+        })
+    }
+
+    /// Runs `program` (compiled with a key, see `PipelineColumnProgram`) over a
+    /// batch's columns and adds the selected rows, keys encoded through `dict`:
+    /// the fused map/filter/window path, one call per batch.
+    #[napi]
+    pub fn push_program(
+        &mut self,
+        program: &mut PipelineColumnProgram,
+        dict: &mut PipelineKeyDictionary,
+        f64_columns: Vec<Float64Array>,
+        u32_columns: Vec<Uint32Array>,
+        len: u32,
+    ) -> Result<PipelineFusedOutput> {
+        guard(|| {
+            let plan = program
+                .fused
+                .as_mut()
+                .ok_or_else(|| Error::new(code::INVALID_ARGUMENT, "program: compiled without key/time/values, it cannot feed a window"))?;
+            let f: Vec<&[f64]> = f64_columns.iter().map(|c| &c[..]).collect();
+            let u: Vec<&[u32]> = u32_columns.iter().map(|c| &c[..]).collect();
+            let o = plan.push(&Inputs { len: len as usize, f64s: &f, u32s: &u }, &mut dict.inner, &mut self.inner)?;
+            Ok(PipelineFusedOutput {
+                window: window_output(o.push.emitted, o.push.dead_rows, o.push.dead_reasons, self.inner.watermark()),
+                added_keys: Float64Array::new(o.added_keys),
+                kept: Float64Array::new(o.kept.into_iter().map(|k| k as f64).collect()),
+                selected: o.selected as u32,
+            })
         })
     }
 
@@ -272,5 +303,96 @@ impl PipelineIntervalJoin {
     #[napi(getter)]
     pub fn buffered(&self) -> u32 {
         self.inner.buffered() as u32
+    }
+}
+
+#[napi(object)]
+pub struct PipelineFusedOutput {
+    pub window: PipelineWindowOutput,
+    /// Keys first seen in this batch, in id order (append to the key values by id).
+    pub added_keys: Float64Array,
+    /// Rows left after each filter stage.
+    pub kept: Float64Array,
+    /// Rows the window received.
+    pub selected: u32,
+}
+
+#[napi(object)]
+pub struct PipelineSelection {
+    /// Selected rows of the batch, ascending.
+    pub sel: Uint32Array,
+    /// The computed columns (see `computed`), gathered through `sel`.
+    pub columns: Vec<Float64Array>,
+    /// Rows left after each filter stage.
+    pub kept: Float64Array,
+}
+
+/// Column expressions compiled for one batch layout (see `omnitide_pipeline::expr`).
+#[napi]
+pub struct PipelineColumnProgram {
+    program: Program,
+    fused: Option<FusedPlan>,
+}
+
+#[derive(serde::Deserialize)]
+struct ProgramSpec {
+    inputs: Vec<(String, String)>,
+    stages: serde_json::Value,
+    key: Option<String>,
+    time: Option<String>,
+    #[serde(default)]
+    values: Vec<String>,
+}
+
+#[napi]
+impl PipelineColumnProgram {
+    /// `spec` is JSON: `{ inputs: [[name, 'f64' | 'u32'], ...], stages: [{ map } | { filter }], key?, time?, values? }`;
+    /// with `key` the program can feed `PipelineWindow.pushProgram`.
+    #[napi(constructor)]
+    pub fn new(spec: String) -> Result<Self> {
+        guard(|| {
+            let spec: ProgramSpec =
+                serde_json::from_str(&spec).map_err(|e| Error::new(code::INVALID_ARGUMENT, format!("program spec: {e}")))?;
+            let mut inputs = Vec::with_capacity(spec.inputs.len());
+            for (name, ty) in spec.inputs {
+                let ty = match ty.as_str() {
+                    "f64" => ColumnType::F64,
+                    "u32" => ColumnType::U32,
+                    other => {
+                        return Err(Error::new(code::INVALID_ARGUMENT, format!("inputs.{name}: column type '{other}' is not f64 or u32")))
+                    }
+                };
+                inputs.push((name, ty));
+            }
+            let program = Program::compile(&inputs, &Program::parse_stages(&spec.stages)?)?;
+            let fused = match &spec.key {
+                Some(k) => Some(FusedPlan::new(program.clone(), k, spec.time.as_deref(), &spec.values)?),
+                None => None,
+            };
+            Ok(Self { program, fused })
+        })
+    }
+
+    /// The columns map stages assign, in the order `run` returns them.
+    #[napi(getter)]
+    pub fn computed(&self) -> Vec<String> {
+        self.program.computed().to_vec()
+    }
+
+    /// Evaluates the stages over a batch: the selected rows and the computed columns.
+    #[napi]
+    pub fn run(&self, f64_columns: Vec<Float64Array>, u32_columns: Vec<Uint32Array>, len: u32) -> Result<PipelineSelection> {
+        guard(|| {
+            let f: Vec<&[f64]> = f64_columns.iter().map(|c| &c[..]).collect();
+            let u: Vec<&[u32]> = u32_columns.iter().map(|c| &c[..]).collect();
+            let emit =
+                self.program.computed().iter().map(|c| self.program.output(c, "computed")).collect::<std::result::Result<Vec<_>, _>>()?;
+            let s = self.program.run(&Inputs { len: len as usize, f64s: &f, u32s: &u }, &emit)?;
+            Ok(PipelineSelection {
+                sel: Uint32Array::new(s.sel),
+                columns: s.columns.into_iter().map(Float64Array::new).collect(),
+                kept: Float64Array::new(s.kept.into_iter().map(|k| k as f64).collect()),
+            })
+        })
     }
 }

@@ -6,12 +6,13 @@
  */
 import { z } from 'zod';
 import { invalidArgument } from '../errors.js';
-import type { AggregateSpec, Fields, NodeOp, PipelineGraph, PipelineNode, SchedulerLike, WindowOptions, WindowSpec } from './ir.js';
+import type { AggregateSpec, Fields, FieldType, NodeOp, PipelineGraph, PipelineNode, SchedulerLike, WindowOptions, WindowSpec } from './ir.js';
 import type { Sink } from './sinks.js';
 import type { Source } from './sources.js';
 import { fieldsOf } from './schema.js';
 import { schemaFromFields } from './definition.js';
 import type { ColumnBatch } from './columns.js';
+import { Expr, type ExprJson } from './expr.js';
 import { validateGraph, type ValidationReport } from './validate.js';
 import { run, type RunOptions, type RunResult } from './engine.js';
 import { toDot, toSvg } from './graph.js';
@@ -142,15 +143,47 @@ export class Stream<T> {
     return this.#then({ op: 'filter', fn, name: opts.name, fnName: fn.name || undefined }, this.fields);
   }
 
-  /** A vectorised map: `fn` gets a whole columnar batch and returns one (see `ColumnBatch`). */
-  mapColumns<U>(fn: (batch: ColumnBatch) => ColumnBatch, opts: { name?: string; schema?: z.ZodType<U> } = {}): Stream<U> {
+  /**
+   * A vectorised map. With column expressions (`{ amount: col('amount').mul(1.1) }`)
+   * it runs natively over whole columns: each entry assigns a Float64 number
+   * column (new or replaced; every expression reads the columns as they were
+   * before this stage), and consecutive expression stages before a keyed window
+   * aggregate are fused with it into one native call per batch (see `expr.ts`).
+   * With a function, `fn` gets a whole columnar batch and returns one (see `ColumnBatch`).
+   */
+  mapColumns<E extends Record<string, Expr<'number'>>>(exprs: E, opts?: { name?: string }): Stream<Omit<T, keyof E> & { [K in keyof E]: number }>;
+  mapColumns<U>(fn: (batch: ColumnBatch) => ColumnBatch, opts?: { name?: string; schema?: z.ZodType<U> }): Stream<U>;
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  mapColumns(fnOrExprs: ((batch: ColumnBatch) => ColumnBatch) | Record<string, Expr<'number'>>, opts: { name?: string; schema?: z.ZodType } = {}): Stream<any> {
+    if (typeof fnOrExprs !== 'function') {
+      if (fnOrExprs === null || typeof fnOrExprs !== 'object' || Object.keys(fnOrExprs).length === 0) throw invalidArgument('exprs', 'expected a function or { column: expression, ... } with at least one column');
+      const exprs: Record<string, ExprJson> = {};
+      const outFields: Record<string, FieldType> | null = this.fields ? { ...this.fields } : null;
+      for (const [k, e] of Object.entries(fnOrExprs)) {
+        if (!(e instanceof Expr)) throw invalidArgument(`exprs.${k}`, 'expected a column expression (col(...), lit(...))');
+        if (e.type !== 'number') throw invalidArgument(`exprs.${k}`, 'type mismatch: a map computes numbers; a boolean expression belongs in filterColumns');
+        exprs[k] = e.json;
+        if (outFields) outFields[k] = 'number';
+      }
+      return this.#then({ op: 'mapExpr', exprs, name: opts.name }, outFields);
+    }
+    const fn = fnOrExprs;
     fnArg(fn);
     const outFields = opts.schema ? fieldsOf(opts.schema) : null;
     return this.#then({ op: 'map', fn, outFields, columnar: true, name: opts.name, fnName: fn.name || undefined }, outFields);
   }
 
-  /** A vectorised filter: `fn` returns a mask (non-zero keeps the row) for a columnar batch. */
-  filterColumns(fn: (batch: ColumnBatch) => ArrayLike<number | boolean>, opts: { name?: string } = {}): Stream<T> {
+  /**
+   * A vectorised filter: a boolean column expression (`col('amount').gt(5)`,
+   * evaluated natively, see `mapColumns`), or a function returning a mask
+   * (non-zero keeps the row) for a columnar batch.
+   */
+  filterColumns(predOrFn: Expr<'boolean'> | ((batch: ColumnBatch) => ArrayLike<number | boolean>), opts: { name?: string } = {}): Stream<T> {
+    if (predOrFn instanceof Expr) {
+      if (predOrFn.type !== 'boolean') throw invalidArgument('pred', 'type mismatch: a filter needs a boolean expression (a comparison such as col(x).gt(5))');
+      return this.#then({ op: 'filterExpr', predicate: predOrFn.json, name: opts.name }, this.fields);
+    }
+    const fn = predOrFn;
     fnArg(fn);
     return this.#then({ op: 'filter', fn, columnar: true, name: opts.name, fnName: fn.name || undefined }, this.fields);
   }

@@ -9,6 +9,9 @@
  * nodes:
  *   - { id: orders, op: source, schema: { ts: number, user: string, amount: number }, from: { ndjson: orders.ndjson } }
  *   - { id: positive, op: filter, input: orders, fn: positiveAmount }
+ *   # or, evaluated natively (column expressions, see expr.ts):
+ *   #   - { id: taxed, op: map, input: orders, exprs: { amount: { mul: [amount, 1.1] } } }
+ *   #   - { id: positive, op: filter, input: taxed, expr: { gt: [amount, 0] } }
  *   - id: perUser
  *     op: aggregate
  *     input: positive
@@ -22,6 +25,7 @@
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { OmniError } from '../errors.js';
+import type { ExprJson } from './expr.js';
 import { AGG_KINDS, type AggregateSpec, type Fn, type PipelineGraph, type PipelineNode, type WindowSpec } from './ir.js';
 import { fieldsOf } from './schema.js';
 import { fromArray, fromCsv, fromNdjson, type Source } from './sources.js';
@@ -169,6 +173,12 @@ export function loadDefinition(def: string | object, ctx: DefinitionContext = {}
       case 'map':
       case 'filter':
       case 'flatMap': {
+        // Column expressions instead of a registered function (checked against the fields by validateGraph).
+        if (op === 'map' && raw.fn === undefined && raw.exprs !== undefined) {
+          if (!isObj(raw.exprs) || Object.keys(raw.exprs).length === 0) return void bad('exprs', 'expected { column: expression, ... } with at least one column');
+          return void nodes.push({ ...common, op: 'mapExpr', exprs: raw.exprs as Record<string, ExprJson> });
+        }
+        if (op === 'filter' && raw.fn === undefined && raw.expr !== undefined) return void nodes.push({ ...common, op: 'filterExpr', predicate: raw.expr as ExprJson });
         const fn = resolve(bad, 'fn', raw.fn);
         if (!fn) return;
         let outFields = null;

@@ -21,7 +21,8 @@ import { OmniError, invalidArgument } from '../errors.js';
 import { parseOptions } from '../validate.js';
 import type { DeadLetter } from './dead-letter.js';
 import type { PipelineGraph, PipelineNode } from './ir.js';
-import { makeOp, type Ctx, type Op } from './operators.js';
+import { FusedAggregateOp, makeOp, type Ctx, type Op } from './operators.js';
+import type { ExprNode } from './expr-ops.js';
 import type { Sink } from './sinks.js';
 import { validateGraph } from './validate.js';
 import { ColumnBatch } from './columns.js';
@@ -57,6 +58,29 @@ function checkColumns(stage: string, schema: z.ZodType, b: ColumnBatch, ctx: Ctx
   return b.select(keep);
 }
 
+/**
+ * Aggregates whose input is a run of column-expression nodes, each read by
+ * nothing else: aggregate id -> the run, first node first. The run is fused
+ * into the aggregate (see `FusedAggregateOp`).
+ */
+function fusedChains(graph: PipelineGraph): Map<string, ExprNode[]> {
+  const readers = new Map<string, number>();
+  for (const n of graph.nodes) for (const i of n.inputs) readers.set(i, (readers.get(i) ?? 0) + 1);
+  const byId = new Map(graph.nodes.map((n) => [n.id, n]));
+  const out = new Map<string, ExprNode[]>();
+  for (const n of graph.nodes) {
+    if (n.op !== 'aggregate' || n.key.length !== 1) continue;
+    const chain: ExprNode[] = [];
+    let up = byId.get(n.inputs[0]);
+    while (up && (up.op === 'mapExpr' || up.op === 'filterExpr') && readers.get(up.id) === 1) {
+      chain.unshift(up);
+      up = byId.get(up.inputs[0]);
+    }
+    if (chain.length > 0) out.set(n.id, chain);
+  }
+  return out;
+}
+
 export interface RunOptions {
   /** 'stream' (default): results as windows close; 'batch': at end of input. */
   mode?: 'batch' | 'stream';
@@ -65,6 +89,12 @@ export interface RunOptions {
   /** Where dead letters go; without one they are returned in `RunResult.deadLetters`. */
   deadLetter?: Sink<DeadLetter>;
   checkpoint?: { path: string; everyBatches?: number };
+  /**
+   * Fuse chains of column-expression stages (`mapColumns`/`filterColumns` with
+   * `col(...)` expressions) into the keyed window aggregate after them: one
+   * native call per batch (default true). The results are the same either way.
+   */
+  fuse?: boolean;
   /** An AbortSignal (declared structurally so the declarations need no Node or DOM types). */
   signal?: AbortSignalLike;
 }
@@ -85,6 +115,7 @@ const optionsSchema = z.strictObject({
   batchSize: z.number().int().min(1).max(65536).optional(),
   deadLetter: z.custom<Sink<DeadLetter>>((v) => !!v && typeof (v as Sink).write === 'function', 'expected a Sink').optional(),
   checkpoint: z.strictObject({ path: z.string().min(1), everyBatches: z.number().int().min(1).optional() }).optional(),
+  fuse: z.boolean().optional(),
   signal: z.instanceof(AbortSignal).optional(),
 });
 
@@ -123,7 +154,7 @@ export async function run(graph: PipelineGraph, options: RunOptions = {}): Promi
     },
     async emit(output, batch) {
       for (const { op, port } of downstream.get(output) ?? []) {
-        stats[op.node.id].in += batch.length;
+        stats[op.entry ?? op.node.id].in += batch.length;
         await op.push(port, batch);
       }
     },
@@ -131,12 +162,15 @@ export async function run(graph: PipelineGraph, options: RunOptions = {}): Promi
       stats[id][k] += n;
     },
   };
+  const chains = opts.fuse === false ? new Map<string, ExprNode[]>() : fusedChains(graph);
+  const fusedAway = new Set([...chains.values()].flat().map((c) => c.id));
   for (const id of report.order) {
     const n = graph.nodes.find((x) => x.id === id)!;
-    if (n.op === 'source') continue;
-    const op = makeOp(n, ctx);
+    if (n.op === 'source' || fusedAway.has(id)) continue;
+    const chain = chains.get(id);
+    const op = chain ? new FusedAggregateOp(n, chain, ctx) : makeOp(n, ctx);
     ops.set(id, op);
-    n.inputs.forEach((input, port) => downstream.set(input, [...(downstream.get(input) ?? []), { op, port }]));
+    (chain ? chain[0].inputs : n.inputs).forEach((input, port) => downstream.set(input, [...(downstream.get(input) ?? []), { op, port }]));
   }
 
   async function flushDead() {

@@ -14,10 +14,13 @@ import { callNative } from '../errors.js';
 import { native, type PipelineKeyDictionary } from '../native.js';
 
 export class GroupKeys {
-  private readonly dict: PipelineKeyDictionary = callNative(() => new native.PipelineKeyDictionary());
+  /** @internal The native dictionary (the fused expression path encodes through it). */
+  readonly dict: PipelineKeyDictionary = callNative(() => new native.PipelineKeyDictionary());
   private readonly others = new Map<unknown, number>();
   /** Key value by id. */
   readonly values: unknown[] = [];
+  /** While every key is a number: the values again as doubles (a typed gather per window batch, see `numbersOf`). */
+  private numeric: Float64Array | null = new Float64Array(64);
 
   /** Ids of a key column (typed or not) into `out` (same length). */
   encode(col: ArrayLike<unknown>, out: Uint32Array): void {
@@ -27,8 +30,27 @@ export class GroupKeys {
     else this.encodeMixed(col, out);
   }
 
-  private add(added: Float64Array) {
+  /** @internal Records keys the native dictionary added (in id order). */
+  add(added: Float64Array) {
+    const at = this.values.length;
     for (let i = 0; i < added.length; i++) this.values.push(added[i]);
+    if (this.numeric) {
+      if (this.numeric.length < this.values.length) {
+        const grown = new Float64Array(Math.max(this.values.length, this.numeric.length * 2));
+        grown.set(this.numeric);
+        this.numeric = grown;
+      }
+      this.numeric.set(added, at);
+    }
+  }
+
+  /** The values of `ids` as doubles, or null when some key is not a number. */
+  numbersOf(ids: Uint32Array): Float64Array | null {
+    const num = this.numeric;
+    if (!num) return null;
+    const out = new Float64Array(ids.length);
+    for (let i = 0; i < ids.length; i++) out[i] = num[ids[i]];
+    return out;
   }
 
   private encodeNumbers(keys: Float64Array, out: Uint32Array, at: number) {
@@ -54,6 +76,7 @@ export class GroupKeys {
           id = callNative(() => this.dict.reserve());
           this.others.set(v, id);
           this.values.push(v);
+          this.numeric = null;
         }
         out[i] = id;
       }

@@ -6,6 +6,7 @@
 import type { z } from 'zod';
 import type { Sink } from './sinks.js';
 import type { Source } from './sources.js';
+import type { ExprJson } from './expr.js';
 
 export type AggKind = 'count' | 'sum' | 'min' | 'max' | 'mean' | 'variance' | 'distinct' | 'quantile';
 export const AGG_KINDS: readonly AggKind[] = ['count', 'sum', 'min', 'max', 'mean', 'variance', 'distinct', 'quantile'];
@@ -51,6 +52,10 @@ export type NodeOp =
   | { op: 'source'; source?: Source<unknown>; schema?: z.ZodType }
   | { op: 'map'; fn: Fn; fnName?: string; outFields?: Fields; columnar?: boolean }
   | { op: 'filter'; fn: Fn; fnName?: string; columnar?: boolean }
+  /** `mapColumns` with column expressions: each entry assigns a number column (all read the columns before the stage). */
+  | { op: 'mapExpr'; exprs: Record<string, ExprJson> }
+  /** `filterColumns` with a boolean column expression. */
+  | { op: 'filterExpr'; predicate: ExprJson }
   | { op: 'flatMap'; fn: Fn; fnName?: string; outFields?: Fields }
   | { op: 'aggregate'; key: string[]; window: WindowSpec; options: WindowOptions | null; aggregates: Record<string, AggregateSpec> }
   | { op: 'join'; kind: 'inner' | 'left' | 'anti'; on: [string, string] }
@@ -80,6 +85,10 @@ export function opsSummary(n: PipelineNode): string {
     case 'filter':
     case 'flatMap':
       return `${n.op}${'columnar' in n && n.columnar ? 'Columns' : ''}${n.fnName ? `(${n.fnName})` : ''}`;
+    case 'mapExpr':
+      return `mapColumns(${Object.entries(n.exprs).map(([k, e]) => `${k} = ${showExpr(e)}`).join(', ')})`;
+    case 'filterExpr':
+      return `filterColumns(${showExpr(n.predicate)})`;
     case 'aggregate':
       return `aggregate by [${n.key.join(', ')}] ${n.window.type}${'size' in n.window ? ` ${n.window.size}ms` : ''}: ${Object.keys(n.aggregates).join(', ')}`;
     case 'join':
@@ -103,4 +112,16 @@ export function opsSummary(n: PipelineNode): string {
     default:
       return n.op;
   }
+}
+
+const INFIX: Record<string, string> = { add: '+', sub: '-', mul: '*', div: '/', gt: '>', ge: '>=', lt: '<', le: '<=', eq: '==', ne: '!=', and: '&&', or: '||' };
+
+/** An expression as a short infix string, for graphs and summaries. */
+export function showExpr(e: ExprJson): string {
+  if (typeof e !== 'object' || e === null) return String(e);
+  const [op, raw] = Object.entries(e)[0] ?? ['?', []];
+  const args = (Array.isArray(raw) ? raw : [raw]) as ExprJson[];
+  if (op === 'col' || op === 'lit') return String(raw);
+  if (INFIX[op] && args.length === 2) return `(${showExpr(args[0])} ${INFIX[op]} ${showExpr(args[1])})`;
+  return `${op}(${args.map(showExpr).join(', ')})`;
 }

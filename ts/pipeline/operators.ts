@@ -13,6 +13,7 @@ import { SinkRecordError, type Sink } from './sinks.js';
 import { ColumnBatch, rowsOf, type Column } from './columns.js';
 import { partitionOf } from './partition.js';
 import { GroupKeys } from './group-keys.js';
+import { layoutOf, materialise, Programs, type ExprNode } from './expr-ops.js';
 
 /* eslint-disable @typescript-eslint/no-explicit-any */
 type Rec = any;
@@ -27,6 +28,8 @@ export interface Ctx {
 
 export interface Op {
   readonly node: PipelineNode;
+  /** The node whose input this op takes, when not `node` (a fused chain's first node). */
+  readonly entry?: string;
   push(port: number, batch: Rec[] | ColumnBatch): Promise<void>;
   /** Input `port` has ended; when all have, flush and return true. */
   end(port: number): Promise<boolean>;
@@ -119,6 +122,34 @@ class MapOp extends Base {
     }
     await this.out(out);
   }
+}
+
+/**
+ * Column expressions, unfused (not followed by a keyed window aggregate, or
+ * fusion off): one native call evaluates the stage, then the kept rows of the
+ * other columns are gathered into a new batch.
+ */
+class ExprOp extends Base {
+  programs = new Programs([this.node as ExprNode]);
+  override async push(_port: number, batch: Rec[] | ColumnBatch) {
+    const out = runChain(this.programs, batch instanceof ColumnBatch ? batch : ColumnBatch.fromRows(batch), this.node);
+    await this.out(out.batch);
+  }
+  async take() {}
+}
+
+/** Runs a chain's stages over a batch, unfused: the resulting batch and the rows left after each filter. */
+function runChain(programs: Programs, cols: ColumnBatch, node: PipelineNode): { batch: ColumnBatch; kept: Float64Array } {
+  const lay = layoutOf(cols);
+  let prog;
+  let s;
+  try {
+    const p = (prog = programs.get(lay));
+    s = callNative(() => p.run(lay.f64s, lay.u32s, cols.length));
+  } catch (err) {
+    throw stageError(node, `columnar batch of ${cols.length}`, programs.renamed(err));
+  }
+  return { batch: materialise(cols, prog.computed, s), kept: s.kept };
 }
 
 /**
@@ -303,7 +334,7 @@ const NO_TIMES = new Float64Array(0);
 /** Marks a window that covers all input (a batch group-by). */
 const GLOBAL_START = -Number.MAX_VALUE;
 
-class AggregateOp extends Base {
+export class AggregateOp extends Base {
   w: PipelineWindow;
   spec: string;
   keys = new GroupKeys();
@@ -368,13 +399,21 @@ class AggregateOp extends Base {
       }
     }
     const o = callNative(() => this.w.push(keys, times, values));
+    this.deadColumnar(o, batch, (j) => times[o.deadRows[j]]);
+    await this.emitWindows(o);
+  }
+
+  /** Dead letters of a columnar push: the rows `o.deadRows` of `batch`, with their reasons. */
+  deadColumnar(o: PipelineWindowOutput, batch: ColumnBatch, timeOf: (j: number) => number) {
+    const n = this.node as Extract<PipelineNode, { op: 'aggregate' }>;
+    const tf = n.options?.time;
+    const len = batch.length;
     if (o.deadRows.length > 0) {
       const mask = new Uint8Array(len);
       for (const r of o.deadRows) mask[r] = 1;
       const rows = batch.select(mask).toRows();
-      rows.forEach((r, j) => this.ctx.dead({ stage: n.id, record: r, reason: o.deadReasons[j] === 1 ? `event time in field '${tf}' is missing or absurd` : `late: every window of event time ${times[o.deadRows[j]] ?? 0} closed (watermark passed end + allowedLateness ${n.options?.allowedLateness ?? 0} ms)` }));
+      rows.forEach((r, j) => this.ctx.dead({ stage: n.id, record: r, reason: o.deadReasons[j] === 1 ? `event time in field '${tf}' is missing or absurd` : `late: every window of event time ${timeOf(j) ?? 0} closed (watermark passed end + allowedLateness ${n.options?.allowedLateness ?? 0} ms)` }));
     }
-    await this.emitWindows(o);
   }
 
   async take(_p: number, batch: Rec[]) {
@@ -426,9 +465,11 @@ class AggregateOp extends Base {
     const n = this.node as Extract<PipelineNode, { op: 'aggregate' }>;
     const na = this.names.length;
     const cols: Record<string, Column> = {};
-    const kv = new Array<unknown>(len);
-    for (let i = 0; i < len; i++) kv[i] = this.keys.values[o.keys[i]];
-    if (n.key.length === 1) cols[n.key[0]] = numbersOrArray(kv);
+    const numbers = n.key.length === 1 ? this.keys.numbersOf(o.keys) : null;
+    const kv = numbers ? [] : new Array<unknown>(len);
+    if (!numbers) for (let i = 0; i < len; i++) kv[i] = this.keys.values[o.keys[i]];
+    if (numbers) cols[n.key[0]] = numbers;
+    else if (n.key.length === 1) cols[n.key[0]] = numbersOrArray(kv);
     else {
       const parts = kv.map((k) => JSON.parse(k as string) as unknown[]);
       n.key.forEach((f, k) => (cols[f] = numbersOrArray(parts.map((p) => p[k]))));
@@ -437,11 +478,13 @@ class AggregateOp extends Base {
     if (o.starts[0] !== GLOBAL_START) {
       cols.windowStart = o.starts;
       cols.windowEnd = o.ends;
-      cols.pane = Float64Array.from(o.panes);
+      // new Float64Array(typed) copies element-wise natively; Float64Array.from goes through the iterator.
+      cols.pane = new Float64Array(o.panes);
     }
+    const values = o.values;
     for (let a = 0; a < na; a++) {
       const col = new Float64Array(len);
-      for (let i = 0, j = a; i < len; i++, j += na) col[i] = o.values[j];
+      for (let i = 0, j = a; i < len; i++, j += na) col[i] = values[j];
       cols[this.names[a]] = col;
     }
     const all = new ColumnBatch(len, cols);
@@ -468,6 +511,89 @@ class AggregateOp extends Base {
     this.w = callNative(() => native.PipelineWindow.restore(this.spec, Buffer.from(st.window, 'base64')));
     this.keys = new GroupKeys();
     if (st.keys.length > 0) this.keys.encode(st.keys, new Uint32Array(st.keys.length));
+  }
+}
+
+/**
+ * Expression stages fused with the keyed window aggregate after them: one
+ * native call per batch evaluates the stages, selects rows and adds them to
+ * the window (`PipelineWindow.pushProgram`), with no intermediate batch. The
+ * chain's nodes still report their in/out counts. A batch the fused path
+ * cannot take (rows, several key fields, a key, time or value column that is
+ * not typed numbers) runs the chain unfused, then the aggregate: same results.
+ */
+export class FusedAggregateOp extends AggregateOp {
+  readonly entry: string;
+  programs: Programs;
+  /** The chain alone (for the unfused path and dead letters). */
+  unfused: Programs;
+
+  constructor(
+    node: PipelineNode,
+    readonly chain: ExprNode[],
+    ctx: Ctx,
+  ) {
+    super(node, ctx);
+    const n = node as Extract<PipelineNode, { op: 'aggregate' }>;
+    this.entry = chain[0].id;
+    this.programs = new Programs(chain, { key: n.key[0], time: n.options?.time, values: this.columns });
+    this.unfused = new Programs(chain);
+  }
+
+  override async push(port: number, batch: Rec[] | ColumnBatch) {
+    const n = this.node as Extract<PipelineNode, { op: 'aggregate' }>;
+    const cols = batch instanceof ColumnBatch ? batch : ColumnBatch.fromRows(batch);
+    const lay = layoutOf(cols);
+    if (!this.fusable(n, cols)) {
+      const { batch: out, kept } = runChain(this.unfused, cols, this.chain[0]);
+      this.countChain(cols.length, kept);
+      return super.push(port, out);
+    }
+    let o;
+    try {
+      const prog = this.programs.get(lay);
+      o = callNative(() => this.w.pushProgram(prog, this.keys.dict, lay.f64s, lay.u32s, cols.length));
+    } catch (err) {
+      throw stageError(this.chain[0], `columnar batch of ${cols.length}`, this.programs.renamed(err));
+    }
+    this.keys.add(o.addedKeys);
+    this.countChain(cols.length, o.kept);
+    if (o.window.deadRows.length > 0) this.deadFused(o.window, cols);
+    await this.emitWindows(o.window);
+  }
+
+  /** Key, time and value columns are typed numbers in the batch or computed by the chain. */
+  fusable(n: Extract<PipelineNode, { op: 'aggregate' }>, cols: ColumnBatch): boolean {
+    if (n.key.length !== 1) return false;
+    const numeric = (f: string) => this.chain.some((c) => c.op === 'mapExpr' && f in c.exprs) || (f in cols.columns && !Array.isArray(cols.columns[f]));
+    const tf = n.options?.time;
+    return numeric(n.key[0]) && (tf === undefined || numeric(tf)) && this.columns.every(numeric);
+  }
+
+  /** In/out counts of the chain's nodes and the aggregate's input, from the rows left after each filter. */
+  countChain(len: number, kept: Float64Array) {
+    let rows = len;
+    let f = 0;
+    this.chain.forEach((c, i) => {
+      if (i > 0) this.ctx.count(c.id, 'in', rows);
+      if (c.op === 'filterExpr') rows = kept[f++];
+      this.ctx.count(c.id, 'out', rows);
+    });
+    this.ctx.count(this.node.id, 'in', rows);
+  }
+
+  /** Dead rows are rows of the input batch: their records as the chain made them. */
+  deadFused(o: PipelineWindowOutput, cols: ColumnBatch) {
+    const lay = layoutOf(cols);
+    const prog = this.unfused.get(lay);
+    const s = callNative(() => prog.run(lay.f64s, lay.u32s, cols.length));
+    const made = materialise(cols, prog.computed, s);
+    const at = new Map<number, number>();
+    s.sel.forEach((r, i) => at.set(r, i));
+    const rows = Uint32Array.from(o.deadRows, (r) => at.get(r) ?? 0);
+    const tf = (this.node as Extract<PipelineNode, { op: 'aggregate' }>).options?.time;
+    const times = tf === undefined ? undefined : made.columns[tf];
+    this.deadColumnar({ ...o, deadRows: rows }, made, (j) => Number((times as ArrayLike<number> | undefined)?.[rows[j]] ?? 0));
   }
 }
 
@@ -728,6 +854,9 @@ export function makeOp(node: PipelineNode, ctx: Ctx): Op {
     case 'filter':
     case 'flatMap':
       return new MapOp(node, ctx);
+    case 'mapExpr':
+    case 'filterExpr':
+      return new ExprOp(node, ctx);
     case 'union':
       return new PassOp(node, ctx);
     case 'parallelMap':

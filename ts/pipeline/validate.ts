@@ -6,6 +6,7 @@
  */
 import { fieldsOf } from './schema.js';
 import { AGG_KINDS, type Fields, type PipelineGraph, type PipelineNode } from './ir.js';
+import { checkExpr } from './expr.js';
 
 export interface Problem {
   /** Where: `nodes.<id>.aggregates.total.field` or a JSON path of a definition. */
@@ -119,6 +120,22 @@ export function validateGraph(g: PipelineGraph): ValidationReport {
         need(f, n.key, `${at}.key`, from);
         fields[id] = n.outFields ?? null;
         break;
+      case 'mapExpr': {
+        const out = f ? { ...f } : null;
+        for (const [k, e] of Object.entries(n.exprs)) {
+          const t = checkExpr(e, f, `${at}.exprs.${k}`, (path, message) => problems.push({ path, message }));
+          if (t === 'boolean') problems.push({ path: `${at}.exprs.${k}`, message: 'type mismatch: a map computes numbers; a boolean expression belongs in a filter' });
+          if (out) out[k] = 'number';
+        }
+        fields[id] = out;
+        break;
+      }
+      case 'filterExpr': {
+        const t = checkExpr(n.predicate, f, `${at}.predicate`, (path, message) => problems.push({ path, message }));
+        if (t === 'number') problems.push({ path: `${at}.predicate`, message: 'type mismatch: a filter needs a boolean expression (a comparison), this is a number' });
+        fields[id] = f;
+        break;
+      }
       case 'filter':
       case 'dedupe':
       case 'sort':

@@ -107,6 +107,27 @@ impl KeyDictionary {
         Ok(())
     }
 
+    /// Ids of `col[sel[i]]` into `out[i]`: a selection's keys, gathered and encoded in one
+    /// pass (the fused expression path). A key already in the direct-indexed table costs one
+    /// load; the rest take [`Self::encode_u32`]'s path. `sel` entries must index `col`.
+    pub fn encode_u32_selected(&mut self, col: &[u32], sel: &[u32], out: &mut [u32], added: &mut Vec<f64>) -> Result<(), Error> {
+        check_len(sel.len(), out.len())?;
+        for (&r, o) in sel.iter().zip(out.iter_mut()) {
+            let k = *col
+                .get(r as usize)
+                .ok_or_else(|| Error::new(code::INVALID_ARGUMENT, format!("sel: row {r} is past the column's {} rows", col.len())))?;
+            let known = self.dense.get(k as usize).copied().unwrap_or(ABSENT);
+            *o = if known != ABSENT {
+                known
+            } else if k < DENSE_LIMIT {
+                self.dense_id(k, f64::from(k), added)?
+            } else {
+                self.sparse_id(f64::from(k).to_bits(), f64::from(k), added)?
+            };
+        }
+        Ok(())
+    }
+
     /// As [`Self::encode_u32`] for numbers; the first value seen of a key is
     /// the one reported (`-0` stays `-0` if it came before `0`).
     pub fn encode_f64(&mut self, keys: &[f64], out: &mut [u32], added: &mut Vec<f64>) -> Result<(), Error> {

@@ -14,14 +14,20 @@
 //!   stream-stream interval join; [`join::JoinTable`] is built once and probed per batch.
 //! - [`keys`]: typed key columns to dense group ids.
 //! - [`scan`]: the source schema's non-finite check of a number column.
+//! - [`expr`]: column expressions (map / filter stages) compiled and run over blocks of rows.
+//! - [`fused`]: expression stages fused with the keyed window aggregate after them.
 
 pub mod agg;
+pub mod expr;
+pub mod fused;
 pub mod join;
 pub mod keys;
 pub mod scan;
 pub mod window;
 
 pub use agg::{AggKind, AggSpec};
+pub use expr::{ColumnType, Inputs, Program, Selection, Src, StageSpec};
+pub use fused::{FusedOutcome, FusedPlan};
 pub use join::{hash_join, IntervalJoin, IntervalJoinConfig, IntervalOutcome, JoinKind, JoinPairs, JoinTable, NO_MATCH};
 pub use keys::KeyDictionary;
 pub use scan::first_non_finite;

@@ -619,12 +619,4 @@ fn floor_of_nonnegative(q: f64) -> f64 {
     }
 }
 
-const TWO_52: f64 = 4_503_599_627_370_496.0;
-
-/// Index of the tumbling window of `t` (floor(t / size)), when it is exact in
-/// an integer: t / size in [0, 2^52) and not -0.0 (a window start of -0.0 is
-/// its own window on the row path).
-fn window_start_index(t: f64, size: f64) -> Option<u64> {
-    let q = t / size;
-    ((0.0..TWO_52).contains(&q) && !q.is_sign_negative()).then_some(q as u64)
-}
+pub(super) const TWO_52: f64 = 4_503_599_627_370_496.0;

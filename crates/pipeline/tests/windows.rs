@@ -505,3 +505,73 @@ fn a_snapshot_of_dense_windows_continues_exactly() {
     take(&b.advance_watermark(f64::INFINITY));
     assert_close(&finals, &want);
 }
+
+/// Sorted batches take the dense store's sorted fast path (a binary search per
+/// window run, lateness checked per run): the same windows and dead rows as the
+/// row rule, with window sizes whose boundaries round (0.3 over times k * 0.1),
+/// repeated times, and a watermark that has passed the first windows.
+#[test]
+fn sorted_batches_equal_the_row_rule_at_rounding_edges() {
+    use omnitide_pipeline::agg::Acc;
+    let mut r = Lcg(11);
+    let n = 20_000;
+    let keys: Vec<u32> = (0..n).map(|_| (r.next() % 40) as u32).collect();
+    // Sorted, with runs of equal times; then a sorted tail that restarts behind the watermark (late rows).
+    let mut times: Vec<f64> = (0..n).map(|i| (i / 3) as f64 * 0.1).collect();
+    for t in times[15_000..].iter_mut() {
+        *t -= 30.0;
+    }
+    let vals: Vec<f64> = (0..n).map(|_| (r.next() % 1000) as f64 / 3.0).collect();
+    let kinds = [AggKind::Count, AggKind::Sum, AggKind::Max];
+    let aggregates: Vec<AggSpec> = kinds.iter().map(|&kind| AggSpec { kind, column: 0, q: 0.0 }).collect();
+    for (size, ooo) in [(0.3, 0.0), (0.7, 0.25), (25.0, 0.0)] {
+        let c = WindowConfig {
+            window: WindowKind::Tumbling { size },
+            max_out_of_orderness: ooo,
+            allowed_lateness: 0.0,
+            late_policy: LatePolicy::DeadLetter,
+            aggregates: aggregates.clone(),
+            columns: 1,
+        };
+        let mut wm = f64::NEG_INFINITY;
+        let mut want: BTreeMap<(u32, u64), Vec<Acc>> = BTreeMap::new();
+        let mut want_dead = Vec::new();
+        for i in 0..n {
+            let t = times[i];
+            let w = (t / size) as u64;
+            if t < 0.0 || wm >= w as f64 * size + size {
+                want_dead.push(i as u32);
+            } else {
+                let accs = want.entry((keys[i], (w as f64 * size).to_bits())).or_insert_with(|| aggregates.iter().map(Acc::new).collect());
+                accs.iter_mut().zip(&kinds).for_each(|(a, k)| a.add(if *k == AggKind::Count { 0.0 } else { vals[i] }));
+            }
+            if t >= 0.0 {
+                wm = wm.max(t - ooo);
+            }
+        }
+        let want: BTreeMap<(u32, u64), Vec<u64>> = want
+            .into_iter()
+            .map(|(k, mut accs)| (k, accs.iter_mut().zip(&kinds).map(|(a, &kind)| a.value(kind, 0.0).to_bits()).collect()))
+            .collect();
+        for chunk in [1, 333, 4096, n] {
+            let mut agg = WindowedAggregator::new(c.clone()).unwrap();
+            let mut got: BTreeMap<(u32, u64), Vec<u64>> = BTreeMap::new();
+            let mut dead = Vec::new();
+            let mut take = |e: &omnitide_pipeline::Emitted| {
+                for i in 0..e.keys.len() {
+                    let v = e.values[i * kinds.len()..(i + 1) * kinds.len()].iter().map(|x| x.to_bits()).collect();
+                    assert!(got.insert((e.keys[i], e.starts[i].to_bits()), v).is_none(), "window fired twice");
+                }
+            };
+            for at in (0..n).step_by(chunk) {
+                let end = (at + chunk).min(n);
+                let o = agg.push(&keys[at..end], &times[at..end], &vals[at..end]).unwrap();
+                take(&o.emitted);
+                dead.extend(o.dead_rows.iter().map(|d| d + at as u32));
+            }
+            take(&agg.advance_watermark(f64::INFINITY));
+            assert_eq!(dead, want_dead, "size {size} chunk {chunk}");
+            assert_eq!(got, want, "size {size} chunk {chunk}");
+        }
+    }
+}

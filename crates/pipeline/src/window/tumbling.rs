@@ -20,7 +20,7 @@
 
 use std::collections::VecDeque;
 
-use super::{window_start_index, Emitted, LatePolicy, WinState, WindowKind, WindowedAggregator, MAX_TIME};
+use super::{Emitted, LatePolicy, WinState, WindowKind, WindowedAggregator, MAX_TIME, TWO_52};
 use crate::agg::{Acc, AggKind, AggSpec};
 
 /// Cells (open windows x key range) at most; with two aggregates 1 Mi cells are 16 MiB.
@@ -48,6 +48,8 @@ pub(super) struct DenseTumbling {
     stride: usize,
     /// Window index of each row of the batch (pass 1 computes it, pass 2 reads it: one division per row).
     row_window: Vec<u64>,
+    /// Each run of rows of one window: (first row, window index); then (batch length, 0).
+    runs: Vec<(usize, u64)>,
 }
 
 /// f64s of state an aggregate needs in a cell (None: a sketch, not supported).
@@ -100,7 +102,19 @@ impl DenseTumbling {
             if wm < end + lateness {
                 break;
             }
-            front.touched.sort_unstable();
+            // Keys ascending: when most keys have rows, a scan of `has` is cheaper than a sort.
+            if front.touched.len() * 8 >= front.has.len() {
+                front.touched.clear();
+                front.touched.extend(front.has.iter().enumerate().filter(|(_, &h)| h).map(|(k, _)| k as u32));
+            } else {
+                front.touched.sort_unstable();
+            }
+            let rows = front.touched.len();
+            out.keys.reserve(rows);
+            out.starts.reserve(rows);
+            out.ends.reserve(rows);
+            out.panes.reserve(rows);
+            out.values.reserve(rows * aggregates.len());
             for &k in &front.touched {
                 let cell = &front.state[k as usize * self.stride..(k as usize + 1) * self.stride];
                 out.keys.push(k);
@@ -136,31 +150,15 @@ impl WindowedAggregator {
             }
             self.dense.stride = stride;
         }
-        // Pass 1: valid times, every row on time; the span of windows and keys.
-        let ooo = self.cfg.max_out_of_orderness;
-        let mut wm = self.watermark;
-        let (mut lo, mut hi, mut max_key) = (u64::MAX, 0u64, 0u32);
-        let mut row_window = std::mem::take(&mut self.dense.row_window);
-        row_window.clear();
-        for (&t, &k) in times.iter().zip(keys) {
-            if !(t.is_finite() && (0.0..=MAX_TIME).contains(&t)) {
-                return self.leave_dense();
-            }
-            let Some(w) = window_start_index(t, size) else { return self.leave_dense() };
-            if wm >= w as f64 * size + size {
-                return self.leave_dense();
-            }
-            let row_wm = t - ooo;
-            if row_wm > wm {
-                wm = row_wm;
-            }
-            lo = lo.min(w);
-            hi = hi.max(w);
-            max_key = max_key.max(k);
-            row_window.push(w);
-        }
+        // Pass 1: valid times, every row on time; the runs of rows of one window and their span.
+        let mut runs = std::mem::take(&mut self.dense.runs);
+        let wm = runs_of(times, size, self.cfg.max_out_of_orderness, self.watermark, &mut self.dense.row_window, &mut runs);
+        let (lo, hi) = runs.iter().fold((u64::MAX, 0), |(lo, hi), r| (lo.min(r.1), hi.max(r.1)));
+        runs.push((n, 0));
+        self.dense.runs = runs;
+        let Some(wm) = wm else { return self.leave_dense() };
+        let max_key = keys.iter().copied().fold(0, u32::max);
         let d = &mut self.dense;
-        d.row_window = row_window;
         let (base, top) = if d.wins.is_empty() { (lo, hi) } else { (d.base.min(lo), (d.base + d.wins.len() as u64 - 1).max(hi)) };
         let keys_now = d.wins.front().map_or(0, |w| w.has.len()).max(max_key as usize + 1);
         let fits = (top - base + 1).checked_mul(keys_now as u64).is_some_and(|c| c <= MAX_CELLS as u64);
@@ -192,18 +190,40 @@ impl WindowedAggregator {
         let kinds: Vec<(AggKind, usize, usize)> = self.cfg.aggregates.iter().zip(&d.at).map(|(s, &at)| (s.kind, s.column, at)).collect();
         let width = self.cfg.columns;
         let base = d.base;
-        for (i, (&w, &key)) in d.row_window.iter().zip(keys).enumerate() {
-            let key = key as usize;
+        // Rows come in runs of one window (in-order time): per run, first the keys' cells are
+        // touched, then each aggregate runs over the run in its own loop. Each cell still gets its
+        // rows in input order, so the arithmetic is the per-row loop's, bit for bit.
+        for run_at in d.runs.windows(2) {
+            let ((i, w), j) = (run_at[0], run_at[1].0);
             let win = &mut d.wins[(w - base) as usize];
-            let cell = &mut win.state[key * stride..(key + 1) * stride];
-            if !win.has[key] {
-                win.has[key] = true;
-                win.touched.push(key as u32);
-                cell.copy_from_slice(&fresh);
+            let run = &keys[i..j];
+            for &k in run {
+                let k = k as usize;
+                if !win.has[k] {
+                    win.has[k] = true;
+                    win.touched.push(k as u32);
+                    win.state[k * stride..(k + 1) * stride].copy_from_slice(&fresh);
+                }
             }
-            let row = &values[i * width..(i + 1) * width];
+            let state = &mut win.state;
             for &(kind, column, at) in &kinds {
-                add(kind, &mut cell[at..], if kind == AggKind::Count { 0.0 } else { row[column] });
+                match kind {
+                    AggKind::Count => run.iter().for_each(|&k| state[k as usize * stride + at] += 1.0),
+                    AggKind::Sum => {
+                        for (r, &k) in (i..j).zip(run) {
+                            let v = values[r * width + column];
+                            if !v.is_nan() {
+                                state[k as usize * stride + at] += v;
+                            }
+                        }
+                    }
+                    _ => {
+                        for (r, &k) in (i..j).zip(run) {
+                            let cell = k as usize * stride + at;
+                            add(kind, &mut state[cell..cell + cell_width(kind).unwrap_or(1)], values[r * width + column]);
+                        }
+                    }
+                }
             }
         }
         self.watermark = wm;
@@ -221,6 +241,72 @@ impl WindowedAggregator {
         }
         false
     }
+}
+
+/// Splits a batch into runs of rows of one window, `(first row, window index)`, and returns
+/// the watermark after it; None (runs unusable) when a time is invalid (NaN, negative, -0,
+/// past `MAX_TIME` or 2^52 windows) or a row is late (the watermark before it has reached its
+/// window's end).
+///
+/// Sorted times (the usual in-order stream) take a fast path: division is monotonic, so the
+/// window of every row is known from a binary search per run (a division per probe, not per
+/// row), and the watermark before a row only grows, so lateness is checked once per run, at
+/// its last row. Unsorted batches divide row by row.
+fn runs_of(times: &[f64], size: f64, ooo: f64, mut wm: f64, row_window: &mut Vec<u64>, runs: &mut Vec<(usize, u64)>) -> Option<f64> {
+    runs.clear();
+    let (&first, &last) = (times.first()?, times.last()?);
+    // floor(t / size) when exact as an integer: t / size in [0, 2^52) and not -0.0 (a window
+    // start of -0.0 is its own window on the row path, so such a batch leaves the dense store).
+    let window = |t: f64| {
+        let q = t / size;
+        ((0.0..=MAX_TIME).contains(&t) & (q < TWO_52) & (q.to_bits() >> 63 == 0)).then_some(q as u64)
+    };
+    // Sorted and no -0 (which has no window index) after the first row: one pass, no branch.
+    let sorted = times.iter().zip(&times[1..]).fold(true, |a, (x, y)| a & (x <= y) & (y.to_bits() != (-0.0f64).to_bits()));
+    if sorted && ooo >= 0.0 {
+        window(first)?;
+        window(last)?;
+        let mut i = 0;
+        while i < times.len() {
+            let w = window(times[i])?;
+            runs.push((i, w));
+            // Rows of window w: a prefix of the rest (times sorted, division monotonic).
+            let j = i + times[i..].partition_point(|&t| (t / size) as u64 <= w);
+            // The watermark only grows, so the run's last row sees the largest one before it;
+            // computed as the row loop computes it, so a rounding edge decides alike.
+            let before_last = if j >= 2 { (times[j - 2] - ooo).max(wm) } else { wm };
+            if before_last >= w as f64 * size + size {
+                return None;
+            }
+            i = j;
+        }
+        let last_wm = last - ooo;
+        return Some(if last_wm > wm { last_wm } else { wm });
+    }
+    row_window.clear();
+    row_window.resize(times.len(), 0);
+    let mut valid = true;
+    for (w, &t) in row_window.iter_mut().zip(times) {
+        // `window`'s conditions, branch-free: the loop vectorises; a batch that fails is rare.
+        let q = t / size;
+        valid &= (0.0..=MAX_TIME).contains(&t) & (q < TWO_52) & (q.to_bits() >> 63 == 0);
+        *w = q as u64;
+    }
+    if !valid {
+        return None;
+    }
+    let mut late = false;
+    let mut prev = u64::MAX;
+    for (i, (&w, &t)) in row_window.iter().zip(times).enumerate() {
+        late |= wm >= w as f64 * size + size;
+        let row_wm = t - ooo;
+        wm = if row_wm > wm { row_wm } else { wm };
+        if w != prev {
+            runs.push((i, w));
+            prev = w;
+        }
+    }
+    (!late).then_some(wm)
 }
 
 /// A fresh cell: `Acc::new`'s starting values.
