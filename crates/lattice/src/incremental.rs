@@ -359,26 +359,24 @@ impl Lattice {
                 *x = remap[*x as usize];
             }
         };
-        let mut k = 0;
-        let mut concepts = Vec::with_capacity(next as usize);
-        let mut upper = Vec::with_capacity(next as usize);
-        let mut lower = Vec::with_capacity(next as usize);
-        for (i, c) in std::mem::take(&mut self.concepts).into_iter().enumerate() {
-            let (mut u, mut l) = (std::mem::take(&mut self.upper[i]), std::mem::take(&mut self.lower[i]));
-            if dead[i] {
+        // Compacted in place, so the vectors keep the capacity earlier adds gave them: rebuilt
+        // at the exact length, the next add's first push reallocated (and copied) all three.
+        let mut kept = 0;
+        for (i, &d) in dead.iter().enumerate() {
+            if d {
                 continue;
             }
-            keep(&mut u);
-            keep(&mut l);
-            concepts.push(c);
-            upper.push(u);
-            lower.push(l);
-            k += 1;
+            self.concepts.swap(kept, i);
+            self.upper.swap(kept, i);
+            self.lower.swap(kept, i);
+            keep(&mut self.upper[kept]);
+            keep(&mut self.lower[kept]);
+            kept += 1;
         }
-        debug_assert_eq!(k, next as usize);
-        self.concepts = concepts;
-        self.upper = upper;
-        self.lower = lower;
+        debug_assert_eq!(kept, next as usize);
+        self.concepts.truncate(kept);
+        self.upper.truncate(kept);
+        self.lower.truncate(kept);
         self.reindex();
         for p in parents {
             let p = remap[p as usize];
