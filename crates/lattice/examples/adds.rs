@@ -1,7 +1,9 @@
-//! `cargo run --example adds -p omnitide-lattice -- [N] [ADDS]`: incremental-add timings only
+//! `cargo run --example adds -p omnitide-lattice -- [N] [ADDS] [remove]`: incremental-add timings only
 //! (a Mushroom-shaped lattice of the first N rows, then ADDS new rows), for `perf record`.
 //! The defaults are bench/lattice.ts's incremental case: 600 rows (~135k concepts), 200 adds,
-//! each a row of the context with two groups redrawn. Run it with `--release`.
+//! each a row of the context with two groups redrawn; `-- 338 300 remove` is its fixed ~100k
+//! measure (101,131 concepts here, 100,502 in the bench; each add removed again, untimed).
+//! Run it with `--release`.
 use std::time::Instant;
 
 use omnitide_lattice::{BuildOptions, Context, Lattice};
@@ -22,6 +24,9 @@ fn main() {
     let arg = |k: usize, default: usize| std::env::args().nth(k).map_or(default, |a| a.parse::<usize>().unwrap());
     let n = arg(1, 600);
     let adds = arg(2, 200);
+    // A third argument `remove`: each added object is removed again (untimed), so every add
+    // meets the same lattice (bench/lattice.ts's fixed measure: 338 rows, 300 adds).
+    let remove = std::env::args().nth(3).is_some_and(|a| a == "remove");
     let mut r = Rng(7u32.wrapping_mul(2_654_435_761));
     let m: usize = GROUPS.iter().sum();
     let offsets: Vec<usize> = GROUPS.iter().scan(0, |a, g| Some(std::mem::replace(a, *a + g))).collect();
@@ -50,6 +55,10 @@ fn main() {
         let t = Instant::now();
         l.add_object(&name, &row).unwrap();
         times.push(t.elapsed().as_secs_f64() * 1e3);
+        if remove {
+            l.remove_object(&name).unwrap();
+            assert_eq!(l.len(), start, "add + remove of {name} restores the concept count");
+        }
     }
     let total: f64 = times.iter().sum();
     times.sort_by(f64::total_cmp);

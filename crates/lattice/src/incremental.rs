@@ -38,19 +38,24 @@ pub(crate) fn prefetch<T>(p: *const T) {
 
 /// Buffers AddIntent's recursion reuses (the intersections and the parent list of each
 /// level), so an add allocates only for the concepts it creates, and the journal of the
-/// cover edits made to concepts that existed before the add.
-#[derive(Default)]
-struct Pool {
+/// cover edits made to concepts that existed before the add. The lattice keeps them between
+/// adds: a fresh pool per add freed thousands of small buffers at its end, and the next
+/// add's first large allocation then paid for consolidating them (about a tenth of the
+/// bench's add time went to those frees and consolidations).
+#[derive(Default, Clone, Debug)]
+pub(crate) struct Pool {
     sets: Vec<Vec<Bits>>,
-    lists: Vec<Vec<u32>>,
+    /// Per level: the new concept's parents found so far, each with the index of its meet.
+    lists: Vec<Vec<(u32, u32)>>,
     journal: Vec<CoverEdit>,
 }
 
 /// One edit of an existing cover list, enough to undo it exactly (an add that reaches the
 /// concept limit is rolled back; lists of the concepts it created are simply dropped).
+#[derive(Clone, Debug)]
 enum CoverEdit {
     /// `lower[up][at]` was `gen`, and `up` was `upper[gen][up_at]` (removed by `swap_remove`).
-    Replaced { up: u32, at: u32, gen: u32, up_at: Option<u32> },
+    Replaced { up: u32, at: u32, gen: u32, up_at: u32 },
     /// An entry was pushed onto `lower[up]`.
     PushedLower { up: u32 },
     /// An entry was pushed onto `upper[low]`.
@@ -78,21 +83,22 @@ impl Lattice {
 
     /// `up` covers `id` instead of `gen` (if it covered `gen`) and in any case covers `id`
     /// (`id` is the concept just created): the entry in `up`'s lower covers is overwritten in
-    /// place, one scan that stops at the match (a general concept's lower-cover list can be long).
+    /// place. Whether `up` covered `gen` is read from `gen`'s upper covers (the lists mirror
+    /// each other): usually a short list, while a general concept's lower-cover list can be
+    /// long, and a scan of it for an absent `gen` went to its end.
     fn relink(&mut self, up: u32, gen: u32, id: u32, journal: &mut Vec<CoverEdit>) {
-        let lower = &mut self.lower[up as usize];
-        match lower.iter().position(|&l| l == gen) {
-            Some(k) => {
-                lower[k] = id;
-                let ups = &mut self.upper[gen as usize];
-                let up_at = ups.iter().position(|&u| u == up);
-                if let Some(j) = up_at {
-                    ups.swap_remove(j);
-                }
-                journal.push(CoverEdit::Replaced { up, at: k as u32, gen, up_at: up_at.map(|j| j as u32) });
+        let covered = self.upper[gen as usize]
+            .iter()
+            .position(|&u| u == up)
+            .and_then(|j| Some((j, self.lower[up as usize].iter().position(|&l| l == gen)?)));
+        match covered {
+            Some((j, k)) => {
+                self.upper[gen as usize].swap_remove(j);
+                self.lower[up as usize][k] = id;
+                journal.push(CoverEdit::Replaced { up, at: k as u32, gen, up_at: j as u32 });
             }
             None => {
-                lower.push(id);
+                self.lower[up as usize].push(id);
                 journal.push(CoverEdit::PushedLower { up });
             }
         }
@@ -106,12 +112,10 @@ impl Lattice {
             match edit {
                 CoverEdit::Replaced { up, at, gen, up_at } => {
                     self.lower[up as usize][at as usize] = gen;
-                    if let Some(j) = up_at {
-                        let ups = &mut self.upper[gen as usize];
-                        ups.push(up);
-                        let last = ups.len() - 1;
-                        ups.swap(j as usize, last);
-                    }
+                    let ups = &mut self.upper[gen as usize];
+                    ups.push(up);
+                    let last = ups.len() - 1;
+                    ups.swap(up_at as usize, last);
                 }
                 CoverEdit::PushedLower { up } => {
                     self.lower[up as usize].pop();
@@ -164,20 +168,24 @@ impl Lattice {
                 self.by_intent.prefetch(meet);
             }
         }
-        for (k, meet) in meets.iter().enumerate().take(n_up) {
+        // The parents are kept with the index of their meet: a candidate's intent is its meet,
+        // so the subset tests below read the level's own buffer instead of each candidate's
+        // intent in the flat copy (a cache miss each on large lattices).
+        for k in 0..n_up {
             let p = self.upper[gen as usize][k];
+            let meet = &meets[k];
             let cand = if same(meet.words(), self.intent_words(p)) { p } else { self.add_intent(meet, p, pool)? };
             // Several upper covers of `gen` often meet `x` in the same concept: an id compare
             // settles those before any subset test.
-            if new_parents.contains(&cand) {
+            if new_parents.iter().any(|&(q, _)| q == cand) {
                 continue;
             }
-            let ci = self.intent_words(cand);
-            if new_parents.iter().any(|&q| subset(ci, self.intent_words(q))) {
+            let ci = meet.words();
+            if new_parents.iter().any(|&(_, j)| subset(ci, meets[j as usize].words())) {
                 continue;
             }
-            new_parents.retain(|&q| !subset(self.intent_words(q), self.intent_words(cand)));
-            new_parents.push(cand);
+            new_parents.retain(|&(_, j)| !subset(meets[j as usize].words(), ci));
+            new_parents.push((cand, k as u32));
         }
         pool.sets.push(meets);
         // Checked here, after the recursion has made the parents it needed.
@@ -186,7 +194,7 @@ impl Lattice {
         }
         // The parents' lower-cover lists are edited below: their headers, then their
         // buffers, are requested together rather than met one miss at a time.
-        for &p in &new_parents {
+        for &(p, _) in &new_parents {
             prefetch(&self.lower[p as usize]);
         }
         prefetch(self.concepts[gen as usize].extent.words().as_ptr());
@@ -196,10 +204,10 @@ impl Lattice {
         self.upper.push(Covers::new());
         self.lower.push(Covers::new());
         self.by_intent.insert(x, id);
-        for &p in &new_parents {
+        for &(p, _) in &new_parents {
             prefetch(self.lower[p as usize].as_ptr());
         }
-        for &p in &new_parents {
+        for &(p, _) in &new_parents {
             self.relink(p, gen, id, &mut pool.journal);
         }
         pool.lists.push(new_parents);
@@ -238,9 +246,14 @@ impl Lattice {
         // The limit is checked as concepts are created: an add that would pass it is undone
         // from its journal (no scan of the whole lattice on the way to the limit).
         let first_new = self.concepts.len();
-        let mut pool = Pool::default();
-        let Some(oc) = self.add_intent(&x, bottom, &mut pool) else {
+        let mut pool = std::mem::take(&mut self.add_pool);
+        pool.journal.clear();
+        let added = self.add_intent(&x, bottom, &mut pool);
+        if added.is_none() {
             self.roll_back(first_new, &mut pool.journal);
+        }
+        self.add_pool = pool;
+        let Some(oc) = added else {
             return Err(limit_error(self.limit, self.concepts.len() + self.new_concepts_for(&x)));
         };
         self.basis = None;
@@ -346,26 +359,24 @@ impl Lattice {
                 *x = remap[*x as usize];
             }
         };
-        let mut k = 0;
-        let mut concepts = Vec::with_capacity(next as usize);
-        let mut upper = Vec::with_capacity(next as usize);
-        let mut lower = Vec::with_capacity(next as usize);
-        for (i, c) in std::mem::take(&mut self.concepts).into_iter().enumerate() {
-            let (mut u, mut l) = (std::mem::take(&mut self.upper[i]), std::mem::take(&mut self.lower[i]));
-            if dead[i] {
+        // Compacted in place, so the vectors keep the capacity earlier adds gave them: rebuilt
+        // at the exact length, the next add's first push reallocated (and copied) all three.
+        let mut kept = 0;
+        for (i, &d) in dead.iter().enumerate() {
+            if d {
                 continue;
             }
-            keep(&mut u);
-            keep(&mut l);
-            concepts.push(c);
-            upper.push(u);
-            lower.push(l);
-            k += 1;
+            self.concepts.swap(kept, i);
+            self.upper.swap(kept, i);
+            self.lower.swap(kept, i);
+            keep(&mut self.upper[kept]);
+            keep(&mut self.lower[kept]);
+            kept += 1;
         }
-        debug_assert_eq!(k, next as usize);
-        self.concepts = concepts;
-        self.upper = upper;
-        self.lower = lower;
+        debug_assert_eq!(kept, next as usize);
+        self.concepts.truncate(kept);
+        self.upper.truncate(kept);
+        self.lower.truncate(kept);
         self.reindex();
         for p in parents {
             let p = remap[p as usize];
@@ -433,6 +444,12 @@ mod tests {
     use super::*;
     use crate::intent_index::IntentIndex;
     use crate::{BuildOptions, Context};
+
+    /// A cover list fills half a cache line (the `union` layout of smallvec, see `Covers`).
+    #[test]
+    fn a_cover_list_is_half_a_cache_line() {
+        assert_eq!(std::mem::size_of::<Covers>(), 32);
+    }
 
     /// The intent index after adds and removes of objects and attributes holds exactly the
     /// (intent, id) pairs of an index rebuilt from the concepts.

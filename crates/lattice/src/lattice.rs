@@ -55,7 +55,8 @@ pub(crate) struct LowerScratch {
 /// list array (one cache line with the length) and only long ones on the heap: AddIntent and
 /// the ancestor walk read a cover list per concept they touch, and a separate heap buffer per
 /// list made each read two cache misses (smallvec rather than our own: it is the standard
-/// inline-or-heap vector, already in the dependency tree).
+/// inline-or-heap vector, already in the dependency tree). With smallvec's `union` feature a
+/// list is 32 bytes, so two share a cache line and none straddles two (40 bytes without it).
 pub(crate) type Covers = smallvec::SmallVec<[u32; 6]>;
 
 #[derive(Clone, Debug)]
@@ -72,6 +73,8 @@ pub struct Lattice {
     /// Scratch visit marks of `add_object`'s walk over the ancestors (reused between adds).
     pub(crate) walk_marks: Vec<u64>,
     pub(crate) walk_queue: Vec<u32>,
+    /// AddIntent's scratch buffers, kept between adds (see `incremental::Pool`).
+    pub(crate) add_pool: crate::incremental::Pool,
     pub(crate) limit: usize,
     /// The canonical basis, computed on first use and dropped on every update.
     pub(crate) basis: Option<Vec<crate::Implication>>,
@@ -113,6 +116,7 @@ impl Lattice {
             intent_stride: 0,
             walk_marks: Vec::new(),
             walk_queue: Vec::new(),
+            add_pool: Default::default(),
             limit,
             basis: None,
         };
@@ -502,6 +506,12 @@ impl Lattice {
             for &j in &self.lower[i] {
                 if !self.upper[j as usize].contains(&(i as u32)) {
                     return Err(format!("cover {i}->{j} not mirrored"));
+                }
+            }
+            // Both ways: AddIntent's relinking reads whether `up` covers `gen` from `gen`'s upper covers.
+            for &j in &self.upper[i] {
+                if !self.lower[j as usize].contains(&(i as u32)) {
+                    return Err(format!("cover {j}->{i} not mirrored in the lower covers"));
                 }
             }
         }
