@@ -492,7 +492,7 @@ impl Filter {
     /// failregex's then overlay. `prefix`: the prefregex variant that matched
     /// and whether by its fast prefix; `full_caps`: the full variant's captures.
     fn prefix_groups(&self, buf: &str, ascii: bool, prefix: Option<(usize, bool)>, full_caps: Option<&regex::Captures>) -> Groups {
-        let mut groups: Groups = Vec::new();
+        let mut groups: Groups = Vec::with_capacity(8); // room for the failregex groups too
         if let (Some((k, fast)), Some(p)) = (prefix, &self.prefregex) {
             if let (true, Some(Some(head))) = (fast, self.mlfid_head.get(k)) {
                 // the prefix's only group is `mlfid` = the match of its head
