@@ -126,6 +126,11 @@ impl FirstFail {
         // the same span, so the same match: leftmost-first on one pattern
         let input = Input::new(text).span(m.range()).anchored(Anchored::Yes);
         c.re.search_captures_with(&mut c.cache, &input, &mut c.caps);
+        if c.caps.pattern().is_none() {
+            // not expected (both engines implement the same leftmost-first
+            // match); the whole text then, as the per-pattern path searches it
+            c.re.search_captures_with(&mut c.cache, &Input::new(text).anchored(Anchored::Yes), &mut c.caps);
+        }
         self.last = Some((k, ascii));
         Some(self.at[k])
     }
@@ -140,5 +145,96 @@ impl FirstFail {
                 mlfid::update(out, n, caps.get_group(i).map(|s| &text[s.range()]));
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::filter::{collect, Filter, FilterOptions, LineResult};
+
+    /// What trying each variant's captures in order gives: (failregex, groups).
+    fn in_order(failregex: &[Pattern], text: &str) -> Option<(usize, Groups)> {
+        failregex.iter().enumerate().find_map(|(i, p)| {
+            p.captures(text, text.is_ascii()).map(|(re, c)| {
+                let mut g = Groups::new();
+                collect(re, &c, &mut g);
+                (i, g)
+            })
+        })
+    }
+
+    const CONF: &str = "[Definition]
+failregex = ^auth failed for <F-USER>\\S+</F-USER> from <HOST>( via \\S+)?$
+            ^auth failed for <F-USER>.*?</F-USER> from <HOST>
+            ^(?:(?P<kind>bad|worse) )?login from <HOST>(?: port <F-PORT>\\d+</F-PORT>)?\\s*$
+            ^(?P<a>x)?(?(a)y|z) from <HOST>
+            ^<F-NOFAIL>closed</F-NOFAIL> by <HOST>
+ignoreregex = from 10\\.9\\.
+";
+
+    #[test]
+    fn first_match_and_groups_as_trying_each_pattern_in_order() {
+        let mut f = Filter::from_str("t", CONF, None, &FilterOptions::default()).unwrap();
+        let failregex = f.failregex.clone();
+        let ff = f.first_fail.as_mut().expect("all failregex are start-anchored");
+        let lines = [
+            "auth failed for bob from 192.0.2.1",
+            "auth failed for bob from 192.0.2.1 via proxy",
+            // the first pattern's literals but not its shape: the second one matches
+            "auth failed for bob smith from 192.0.2.1",
+            "auth failed for bob from 192.0.2.1 trailing words",
+            "auth failed for from 192.0.2.1",
+            "auth failed for bob from",
+            "bad login from 2001:db8::1 port 22  ",
+            "login from 192.0.2.2",
+            "worse login from 192.0.2.2 port x",
+            "xy from 192.0.2.3",
+            "z from 192.0.2.3",
+            "xz from 192.0.2.3",
+            "closed by 192.0.2.4",
+            " closed by 192.0.2.4",
+            "auth failed for jürgen from 192.0.2.5",
+            "auth failed for bob from 192.0.2.6 via prøxy",
+            "login from 10.9.0.1",
+            "",
+            "nothing here",
+        ];
+        let mut matched = std::collections::BTreeSet::new();
+        for line in lines {
+            let want = in_order(&failregex, line);
+            matched.extend(want.as_ref().map(|(i, _)| *i));
+            let got = ff.search(line, line.is_ascii()).map(|(i, _)| {
+                let mut g = Groups::new();
+                ff.collect(line, &mut g);
+                (i, g)
+            });
+            // the fast path leaves out groups that did not take part; they read as absent
+            let want = want.map(|(i, g)| (i, g.into_iter().filter(|(_, v)| v.is_some()).collect::<Groups>()));
+            assert_eq!(got, want, "{line:?}");
+        }
+        assert_eq!(matched.len(), 5, "every failregex matched some line: {matched:?}");
+        // and through the filter, ignoreregex included
+        let mut plain = Filter::from_str("t", CONF, None, &FilterOptions::default()).unwrap();
+        plain.first_fail = None;
+        plain.fail_set = None;
+        for line in lines {
+            let line = format!("Nov 30 10:00:01 {line}");
+            assert_eq!(f.match_line(&line, 1796032801.0), plain.match_line(&line, 1796032801.0), "{line:?}");
+        }
+        assert_eq!(f.match_line("Nov 30 10:00:01 login from 10.9.0.1", 1796032801.0), LineResult::Ignored);
+    }
+
+    #[test]
+    fn applies_only_when_every_failregex_is_start_anchored() {
+        let conf = "[Definition]\nfailregex = ^a <HOST>$\n  b <HOST>$\n";
+        let f = Filter::from_str("t", conf, None, &FilterOptions::default()).unwrap();
+        assert!(f.first_fail.is_none());
+        let conf = "[Definition]\nfailregex = ^a <HOST>$\n  ^(?:b|^c) <HOST>$\n";
+        let f = Filter::from_str("t", conf, None, &FilterOptions::default()).unwrap();
+        assert!(f.first_fail.is_some());
+        let conf = "[Definition]\nfailregex = ^a <HOST>$\n  (?:^b|c) <HOST>$\n";
+        let f = Filter::from_str("t", conf, None, &FilterOptions::default()).unwrap();
+        assert!(f.first_fail.is_none());
     }
 }
