@@ -58,9 +58,15 @@ pub fn set(g: &mut Groups, k: &str, v: Option<String>) {
 /// [`truthy`], the merge, the failure's fields), which spares the names and
 /// values of the many groups a match leaves out.
 pub fn update(g: &mut Groups, k: &str, v: Option<&str>) {
+    update_named(g, k, || name(k), v)
+}
+
+/// [`update`] with the [`Name`] made only when it is added (callers that
+/// hold their names ready pass a clone).
+pub fn update_named(g: &mut Groups, k: &str, make: impl FnOnce() -> Name, v: Option<&str>) {
     match (g.iter_mut().find(|(n, _)| n == k), v) {
         (Some(slot), v) => slot.1 = v.map(str::to_string),
-        (None, Some(v)) => g.push((name(k), Some(v.to_string()))),
+        (None, Some(v)) => g.push((make(), Some(v.to_string()))),
         (None, None) => {}
     }
 }

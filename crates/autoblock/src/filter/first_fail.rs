@@ -14,11 +14,11 @@
 use regex_automata::meta::{self, Cache, Regex};
 use regex_automata::nfa::thompson::WhichCaptures;
 use regex_automata::util::captures::Captures;
-use regex_automata::{Anchored, Input};
+use regex_automata::{Anchored, Input, PatternID};
 use regex_syntax::hir::Look;
 
 use super::Pattern;
-use crate::mlfid::{self, Groups};
+use crate::mlfid::{self, Groups, Name};
 
 fn config() -> meta::Config {
     meta::Config::new()
@@ -52,12 +52,15 @@ struct Capturer {
     re: Regex,
     cache: Cache,
     caps: Captures,
+    /// each group's name, made once ([`mlfid::name`] per line was a visible cost)
+    names: Vec<Option<Name>>,
 }
 
 impl Capturer {
     fn new(source: &str) -> Option<Self> {
         let re = meta::Builder::new().configure(config().hybrid(false).dfa(false)).build(source).ok()?;
-        Some(Self { cache: re.create_cache(), caps: re.create_captures(), re })
+        let names = re.group_info().pattern_names(PatternID::ZERO).map(|n| n.map(mlfid::name)).collect();
+        Some(Self { cache: re.create_cache(), caps: re.create_captures(), re, names })
     }
 }
 
@@ -138,11 +141,13 @@ impl FirstFail {
     /// The last match's groups in its pattern's order, as `super::collect` gives them.
     pub(super) fn collect(&mut self, text: &str, out: &mut Groups) {
         let Some((k, ascii)) = self.last else { return };
-        let caps = &self.capturers[k].get(ascii).caps;
-        let Some(pid) = caps.pattern() else { return };
-        for (i, n) in caps.group_info().pattern_names(pid).enumerate() {
+        let c = self.capturers[k].get(ascii);
+        if c.caps.pattern().is_none() {
+            return;
+        }
+        for (i, n) in c.names.iter().enumerate() {
             if let Some(n) = n {
-                mlfid::update(out, n, caps.get_group(i).map(|s| &text[s.range()]));
+                mlfid::update_named(out, n, || n.clone(), c.caps.get_group(i).map(|s| &text[s.range()]));
             }
         }
     }
