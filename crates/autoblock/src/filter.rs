@@ -9,8 +9,10 @@
 //!
 //! Per line, only what the outcome needs is computed: the date by hand when it
 //! is a leading syslog date, the prefregex prefix by a DFA `find` (no
-//! captures), the failregex list as one `RegexSet` pass; captures and group
-//! maps are built only for a line some failregex matches.
+//! captures), the failregex list as one leftmost-first search whose match
+//! picks the failregex ([`first_fail`]; a `RegexSet` pass where a failregex is
+//! not start-anchored); captures and group maps are built only for a line
+//! some failregex matches, over that match's span.
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -183,6 +185,7 @@ pub struct Filter {
     /// says so in one DFA pass, where trying each variant's captures ran a
     /// backtracker per variant per line. The lowest matching index is the
     /// variant `failregex` order picks, the only one whose captures are run.
+    /// Built only where `first_fail` does not apply.
     fail_set: Option<FailSet>,
     /// The same list as one leftmost-first search when every variant is
     /// start-anchored ([`first_fail`]); preferred over `fail_set`.
@@ -342,9 +345,10 @@ impl Filter {
         };
         let dates = DateDetector::new(datepattern.as_deref())
             .map_err(|e| Error::invalid_arg("filter", format!("{name}: datepattern: {}", e.message)))?;
-        let fail_set = fail_set(&failregex);
         // the multi-line buffer keeps its own per-pattern search
         let first_fail = if maxlines > 1 { None } else { FirstFail::new(&failregex) };
+        // the set only where the first-match search does not apply
+        let fail_set = if first_fail.is_some() { None } else { fail_set(&failregex) };
         let prefregex = pref.into_iter().next();
         let pref_fast: Vec<Option<Twin>> = prefregex.as_ref().map(|p| p.variants.iter().map(prefix_only).collect()).unwrap_or_default();
         let has_mlfid =
@@ -762,7 +766,7 @@ mod tests {
         let sources: Vec<&str> = fast.prefregex.iter().flat_map(|p| p.variants.iter().map(|v| v.uni.as_str())).collect();
         assert!(
             fast.pref_fast.iter().all(Option::is_some)
-                && fast.fail_set.is_some()
+                && fast.fail_set.is_none()
                 && fast.first_fail.is_some()
                 && fast.mlfid_head.iter().all(Option::is_some),
             "the sshd filter takes both fast paths: {sources:?}"
@@ -774,6 +778,8 @@ mod tests {
         // the RegexSet path alone (where the first-match search does not apply)
         let mut by_set = Filter::from_file(path, &FilterOptions::default()).unwrap();
         by_set.first_fail = None;
+        by_set.fail_set = fail_set(&by_set.failregex);
+        assert!(by_set.fail_set.is_some());
         // and the ASCII twins answer as the Unicode regexes do
         let mut uni_only = Filter::from_file(path, &FilterOptions::default()).unwrap();
         for p in uni_only.prefregex.iter_mut().chain(uni_only.failregex.iter_mut()).chain(uni_only.ignoreregex.iter_mut()) {
@@ -783,9 +789,6 @@ mod tests {
         }
         for t in uni_only.pref_fast.iter_mut().chain(uni_only.mlfid_head.iter_mut()).flatten() {
             t.ascii = t.uni.clone();
-        }
-        if let Some((uni, ascii, _)) = &mut uni_only.fail_set {
-            *ascii = uni.clone();
         }
         uni_only.first_fail = FirstFail::new(&uni_only.failregex);
         plain.mlfid_head = vec![];
