@@ -9,8 +9,10 @@
 //!
 //! Per line, only what the outcome needs is computed: the date by hand when it
 //! is a leading syslog date, the prefregex prefix by a DFA `find` (no
-//! captures), the failregex list as one `RegexSet` pass; captures and group
-//! maps are built only for a line some failregex matches.
+//! captures), the failregex list as one leftmost-first search whose match
+//! picks the failregex ([`first_fail`]; a `RegexSet` pass where a failregex is
+//! not start-anchored); captures and group maps are built only for a line
+//! some failregex matches, over that match's span.
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -24,7 +26,10 @@ use crate::date::DateDetector;
 use crate::mlfid::{self, Groups, MlfCache};
 use crate::pyre;
 
+mod first_fail;
 mod multiline;
+
+use first_fail::FirstFail;
 
 /// fail2ban's host regexes (`failregex.py` R_HOST), in Python syntax.
 const IP4: &str = r"(?:::f{4,6}:)?(?P<ip4>(?:\d{1,3}\.){3}\d{1,3})";
@@ -180,7 +185,11 @@ pub struct Filter {
     /// says so in one DFA pass, where trying each variant's captures ran a
     /// backtracker per variant per line. The lowest matching index is the
     /// variant `failregex` order picks, the only one whose captures are run.
+    /// Built only where `first_fail` does not apply.
     fail_set: Option<FailSet>,
+    /// The same list as one leftmost-first search when every variant is
+    /// start-anchored ([`first_fail`]); preferred over `fail_set`.
+    first_fail: Option<FirstFail>,
     /// The prefregex without its trailing `<F-CONTENT>.+</F-CONTENT>$`: the
     /// content is the rest of the line after the prefix, so the capture engine
     /// need not walk the content (measured: the prefix captures were the
@@ -336,7 +345,10 @@ impl Filter {
         };
         let dates = DateDetector::new(datepattern.as_deref())
             .map_err(|e| Error::invalid_arg("filter", format!("{name}: datepattern: {}", e.message)))?;
-        let fail_set = fail_set(&failregex);
+        // the multi-line buffer keeps its own per-pattern search
+        let first_fail = if maxlines > 1 { None } else { FirstFail::new(&failregex) };
+        // the set only where the first-match search does not apply
+        let fail_set = if first_fail.is_some() { None } else { fail_set(&failregex) };
         let prefregex = pref.into_iter().next();
         let pref_fast: Vec<Option<Twin>> = prefregex.as_ref().map(|p| p.variants.iter().map(prefix_only).collect()).unwrap_or_default();
         let has_mlfid =
@@ -346,6 +358,7 @@ impl Filter {
             name: name.to_string(),
             prefregex,
             failregex,
+            first_fail,
             fail_set,
             mlfid_head: pref_fast.iter().map(|f| f.as_ref().and_then(|t| mlfid_head(t.uni.as_str()))).collect(),
             pref_fast,
@@ -368,9 +381,16 @@ impl Filter {
     /// date template that hit last is tried first, `<F-MLFID>` lines merge.
     pub fn match_line(&mut self, line: &str, now: f64) -> LineResult {
         let line = line.trim_end_matches(['\r', '\n']);
+        let found = self.dates.find(line, now);
+        if let (Some(f), 1) = (found, self.maxlines) {
+            if f.start == 0 {
+                // a leading date (the usual case): the rest of the line, not a copy
+                return self.match_text(&line[f.end..], f.time);
+            }
+        }
         let mut buf = std::mem::take(&mut self.buf);
         buf.clear();
-        let time = match self.dates.find(line, now) {
+        let time = match found {
             Some(f) => {
                 buf.push_str(&line[..f.start]);
                 buf.push_str(&line[f.end..]);
@@ -437,6 +457,19 @@ impl Filter {
             }
             None => buf,
         };
+        if let Some(ff) = &mut self.first_fail {
+            let Some((i, _)) = ff.search(content, ascii) else {
+                return LineResult::Missed;
+            };
+            if self.ignoreregex.iter().any(|r| r.is_match(content, ascii)) {
+                return LineResult::Ignored;
+            }
+            let mut groups = self.prefix_groups(buf, ascii, prefix, full_caps.as_ref());
+            if let Some(ff) = &mut self.first_fail {
+                ff.collect(content, &mut groups);
+            }
+            return self.outcome(groups, i, time);
+        }
         let first = match &self.fail_set {
             Some((uni, ascii_set, at)) => match (if ascii { ascii_set } else { uni }).matches(content).iter().next() {
                 Some(k) => {
@@ -454,26 +487,33 @@ impl Filter {
         if self.ignoreregex.iter().any(|r| r.is_match(content, ascii)) {
             return LineResult::Ignored;
         }
-        // fail2ban: the prefregex's groups (without `content`), overlaid by the failregex's
-        let mut groups: Groups = Vec::new();
+        let mut groups = self.prefix_groups(buf, ascii, prefix, full_caps.as_ref());
+        collect(re, &c, &mut groups);
+        self.outcome(groups, i, time)
+    }
+
+    /// fail2ban: the prefregex's groups (without `content`), which the
+    /// failregex's then overlay. `prefix`: the prefregex variant that matched
+    /// and whether by its fast prefix; `full_caps`: the full variant's captures.
+    fn prefix_groups(&self, buf: &str, ascii: bool, prefix: Option<(usize, bool)>, full_caps: Option<&regex::Captures>) -> Groups {
+        let mut groups: Groups = Vec::with_capacity(8); // room for the failregex groups too
         if let (Some((k, fast)), Some(p)) = (prefix, &self.prefregex) {
             if let (true, Some(Some(head))) = (fast, self.mlfid_head.get(k)) {
                 // the prefix's only group is `mlfid` = the match of its head
                 if let Some(m) = head.get(ascii).find(buf) {
-                    groups.push(("mlfid".to_string(), Some(buf[..m.end()].to_string())));
+                    groups.push((mlfid::name("mlfid"), Some(buf[..m.end()].to_string())));
                 }
             } else if fast {
                 let r = self.pref_fast[k].as_ref().expect("fast prefix").get(ascii);
                 if let Some(pc) = r.captures(buf) {
                     collect(r, &pc, &mut groups);
                 }
-            } else if let Some(pc) = &full_caps {
+            } else if let Some(pc) = full_caps {
                 collect(p.variants[k].get(ascii), pc, &mut groups);
             }
             groups.retain(|(n, _)| n != "content");
         }
-        collect(re, &c, &mut groups);
-        self.outcome(groups, i, time)
+        groups
     }
 
     /// From a failregex match's groups (prefregex's overlaid by the
@@ -499,8 +539,8 @@ impl Filter {
         };
         let fields = groups
             .into_iter()
-            .filter(|(k, _)| !matches!(k.as_str(), "content" | "mlfid" | "mlfforget" | "mlfgained" | "mlfpending" | "nofail"))
-            .filter_map(|(k, v)| v.map(|v| (k, v)))
+            .filter(|(k, _)| !matches!(k.as_ref(), "content" | "mlfid" | "mlfforget" | "mlfgained" | "mlfpending" | "nofail"))
+            .filter_map(|(k, v)| v.map(|v| (k.into_owned(), v)))
             .collect();
         LineResult::Failure(Failure { id, time, regex: i, fields, nofail })
     }
@@ -526,7 +566,7 @@ fn alt_values(groups: &mut Groups) {
                 "port" => "fport",
                 b => b,
             };
-            Some((n.clone(), base.to_string()))
+            Some((n.to_string(), base.to_string()))
         })
         .collect();
     alts.sort();
@@ -594,7 +634,7 @@ fn fail_set(failregex: &[Pattern]) -> Option<FailSet> {
 fn collect(r: &Regex, c: &regex::Captures, out: &mut Groups) {
     for (i, n) in r.capture_names().enumerate() {
         if let Some(n) = n {
-            mlfid::set(out, n, c.get(i).map(|m| m.as_str().to_string()));
+            mlfid::update(out, n, c.get(i).map(|m| m.as_str()));
         }
     }
 }
@@ -725,12 +765,21 @@ mod tests {
         let mut fast = Filter::from_file(path, &FilterOptions::default()).unwrap();
         let sources: Vec<&str> = fast.prefregex.iter().flat_map(|p| p.variants.iter().map(|v| v.uni.as_str())).collect();
         assert!(
-            fast.pref_fast.iter().all(Option::is_some) && fast.fail_set.is_some() && fast.mlfid_head.iter().all(Option::is_some),
+            fast.pref_fast.iter().all(Option::is_some)
+                && fast.fail_set.is_none()
+                && fast.first_fail.is_some()
+                && fast.mlfid_head.iter().all(Option::is_some),
             "the sshd filter takes both fast paths: {sources:?}"
         );
         let mut plain = Filter::from_file(path, &FilterOptions::default()).unwrap();
         plain.pref_fast = vec![];
         plain.fail_set = None;
+        plain.first_fail = None;
+        // the RegexSet path alone (where the first-match search does not apply)
+        let mut by_set = Filter::from_file(path, &FilterOptions::default()).unwrap();
+        by_set.first_fail = None;
+        by_set.fail_set = fail_set(&by_set.failregex);
+        assert!(by_set.fail_set.is_some());
         // and the ASCII twins answer as the Unicode regexes do
         let mut uni_only = Filter::from_file(path, &FilterOptions::default()).unwrap();
         for p in uni_only.prefregex.iter_mut().chain(uni_only.failregex.iter_mut()).chain(uni_only.ignoreregex.iter_mut()) {
@@ -741,9 +790,7 @@ mod tests {
         for t in uni_only.pref_fast.iter_mut().chain(uni_only.mlfid_head.iter_mut()).flatten() {
             t.ascii = t.uni.clone();
         }
-        if let Some((uni, ascii, _)) = &mut uni_only.fail_set {
-            *ascii = uni.clone();
-        }
+        uni_only.first_fail = FirstFail::new(&uni_only.failregex);
         plain.mlfid_head = vec![];
         let lines = [
             "Nov 30 10:00:01 srv sshd[101]: Failed password for root from 10.0.0.1 port 22 ssh2",
@@ -781,6 +828,7 @@ mod tests {
             let want = plain.match_line(line, NOW);
             assert_eq!(fast.match_line(line, NOW), want, "{line:?}");
             assert_eq!(uni_only.match_line(line, NOW), want, "{line:?}");
+            assert_eq!(by_set.match_line(line, NOW), want, "{line:?}");
         }
     }
 }

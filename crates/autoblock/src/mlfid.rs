@@ -17,7 +17,24 @@ use std::collections::{BTreeSet, HashMap, VecDeque};
 use std::time::{Duration, Instant};
 
 /// A fail2ban group dict: names with values (`None`: the group did not take part).
-pub type Groups = Vec<(String, Option<String>)>;
+pub type Groups = Vec<(Name, Option<String>)>;
+
+/// A group name: fail2ban's own names are static, others owned.
+pub type Name = std::borrow::Cow<'static, str>;
+
+/// The names fail2ban's tags produce (`filter::resolve_tags`) and this module sets.
+const KNOWN: [&str; 14] =
+    ["mlfid", "user", "ip4", "ip6", "dns", "cidr", "fid", "fport", "nofail", "mlfforget", "mlfgained", "mlfpending", "content", "alt_user"];
+
+/// `k` as a [`Name`], without an allocation for the usual names (a line's
+/// groups are built for every failregex match, and the names were most of
+/// the allocations per matched line).
+pub fn name(k: &str) -> Name {
+    match KNOWN.iter().find(|n| **n == k) {
+        Some(n) => Name::Borrowed(n),
+        None => Name::Owned(k.to_string()),
+    }
+}
 
 pub fn get<'g>(g: &'g Groups, k: &str) -> Option<&'g str> {
     g.iter().find(|(n, _)| n == k).and_then(|(_, v)| v.as_deref())
@@ -31,7 +48,26 @@ pub fn truthy(g: &Groups, k: &str) -> bool {
 pub fn set(g: &mut Groups, k: &str, v: Option<String>) {
     match g.iter_mut().find(|(n, _)| n == k) {
         Some(slot) => slot.1 = v,
-        None => g.push((k.to_string(), v)),
+        None => g.push((name(k), v)),
+    }
+}
+
+/// A Python dict update by one regex group: a group that did not take part
+/// overwrites an earlier value with None, and is not added otherwise (an
+/// absent name and a None value read the same everywhere: [`get`],
+/// [`truthy`], the merge, the failure's fields), which spares the names and
+/// values of the many groups a match leaves out.
+pub fn update(g: &mut Groups, k: &str, v: Option<&str>) {
+    update_named(g, k, || name(k), v)
+}
+
+/// [`update`] with the [`Name`] made only when it is added (callers that
+/// hold their names ready pass a clone).
+pub fn update_named(g: &mut Groups, k: &str, make: impl FnOnce() -> Name, v: Option<&str>) {
+    match (g.iter_mut().find(|(n, _)| n == k), v) {
+        (Some(slot), v) => slot.1 = v.map(str::to_string),
+        (None, Some(v)) => g.push((make(), Some(v.to_string()))),
+        (None, None) => {}
     }
 }
 
