@@ -611,18 +611,26 @@ fn mlfid_head(prefix: &str) -> Option<Twin> {
     regex::RegexBuilder::new(&head).size_limit(64 << 20).build().ok().map(|r| Twin::new(r, 64 << 20))
 }
 
-/// The set of all failregex variants, in order, with each one's (pattern, variant); None when the set does not build (size limits).
-fn fail_set(failregex: &[Pattern]) -> Option<FailSet> {
-    let mut sources = Vec::new();
+/// Every failregex variant in order: the Unicode sources, the ASCII sources
+/// and each one's (pattern, variant) — what both multi-pattern searches
+/// (`fail_set`, [`first_fail`]) are built from.
+fn variant_sources(failregex: &[Pattern]) -> (Vec<&str>, Vec<&str>, Vec<(usize, usize)>) {
+    let mut uni = Vec::new();
     let mut ascii = Vec::new();
     let mut at = Vec::new();
     for (i, p) in failregex.iter().enumerate() {
         for (v, re) in p.variants.iter().enumerate() {
-            sources.push(re.uni.as_str());
+            uni.push(re.uni.as_str());
             ascii.push(re.ascii.as_str());
             at.push((i, v));
         }
     }
+    (uni, ascii, at)
+}
+
+/// The set of all failregex variants, in order, with each one's (pattern, variant); None when the set does not build (size limits).
+fn fail_set(failregex: &[Pattern]) -> Option<FailSet> {
+    let (sources, ascii, at) = variant_sources(failregex);
     let set = RegexSetBuilder::new(&sources).size_limit(256 << 20).build().ok()?;
     let ascii_set = RegexSetBuilder::new(&ascii).size_limit(256 << 20).build().unwrap_or_else(|_| set.clone());
     Some((set, ascii_set, at))

@@ -98,16 +98,7 @@ impl FirstFail {
     /// None when some variant is not start-anchored (the order argument
     /// does not hold) or the regex does not build (size limits).
     pub(super) fn new(failregex: &[Pattern]) -> Option<Self> {
-        let mut uni = Vec::new();
-        let mut ascii = Vec::new();
-        let mut at = Vec::new();
-        for (i, p) in failregex.iter().enumerate() {
-            for (v, t) in p.variants.iter().enumerate() {
-                uni.push(t.uni.as_str());
-                ascii.push(t.ascii.as_str());
-                at.push((i, v));
-            }
-        }
+        let (uni, ascii, at) = super::variant_sources(failregex);
         if uni.is_empty() || !uni.iter().chain(&ascii).all(|s| anchored_at_start(s)) {
             return None;
         }
