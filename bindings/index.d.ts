@@ -807,8 +807,12 @@ export interface PipelineWindowOutput {
   keys: Uint32Array
   starts: Float64Array
   ends: Float64Array
-  panes: Uint32Array
-  /** Row-major: one value per aggregate per emitted window. */
+  /** As doubles: the columnar output's pane column as it is. */
+  panes: Float64Array
+  /**
+   * Aggregate by aggregate: aggregate a of window i at `a * keys.length + i`
+   * (each aggregate's column is one subarray, no per-row gather in JS).
+   */
   values: Float64Array
   /** Rows of the pushed batch that went to the dead letter, and why (1 bad timestamp, 2 too late). */
   deadRows: Uint32Array

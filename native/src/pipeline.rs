@@ -18,8 +18,10 @@ pub struct PipelineWindowOutput {
     pub keys: Uint32Array,
     pub starts: Float64Array,
     pub ends: Float64Array,
-    pub panes: Uint32Array,
-    /// Row-major: one value per aggregate per emitted window.
+    /// As doubles: the columnar output's pane column as it is.
+    pub panes: Float64Array,
+    /// Aggregate by aggregate: aggregate a of window i at `a * keys.length + i`
+    /// (each aggregate's column is one subarray, no per-row gather in JS).
     pub values: Float64Array,
     /// Rows of the pushed batch that went to the dead letter, and why (1 bad timestamp, 2 too late).
     pub dead_rows: Uint32Array,
@@ -28,12 +30,13 @@ pub struct PipelineWindowOutput {
 }
 
 fn window_output(e: omnitide_pipeline::Emitted, dead_rows: Vec<u32>, dead_reasons: Vec<u8>, watermark: f64) -> PipelineWindowOutput {
+    let values = e.values_by_aggregate();
     PipelineWindowOutput {
+        panes: Float64Array::new(e.panes.iter().map(|&p| f64::from(p)).collect()),
         keys: Uint32Array::new(e.keys),
         starts: Float64Array::new(e.starts),
         ends: Float64Array::new(e.ends),
-        panes: Uint32Array::new(e.panes),
-        values: Float64Array::new(e.values),
+        values: Float64Array::new(values),
         dead_rows: Uint32Array::new(dead_rows),
         dead_reasons: Uint8Array::new(dead_reasons),
         watermark,

@@ -20,7 +20,7 @@ import type { AbortSignalLike } from '../abort.js';
 import { OmniError, invalidArgument } from '../errors.js';
 import { parseOptions } from '../validate.js';
 import type { DeadLetter } from './dead-letter.js';
-import type { PipelineGraph, PipelineNode } from './ir.js';
+import type { FieldType, PipelineGraph, PipelineNode } from './ir.js';
 import { FusedAggregateOp, makeOp, type Ctx, type Op } from './operators.js';
 import type { ExprNode } from './expr-ops.js';
 import type { Sink } from './sinks.js';
@@ -33,11 +33,10 @@ import { fieldsOf } from './schema.js';
  * The source schema checked per column: every field present, numbers in
  * numeric columns; rows holding a non-finite number are dead letters.
  */
-function checkColumns(stage: string, schema: z.ZodType, b: ColumnBatch, ctx: Ctx): ColumnBatch {
-  const fields = fieldsOf(schema);
+function checkColumns(stage: string, fields: [string, FieldType][] | null, b: ColumnBatch, ctx: Ctx): ColumnBatch {
   if (!fields) throw invalidArgument(`sources.${stage}`, 'a columnar source needs an object schema');
   let bad: Uint8Array | null = null;
-  for (const [k, t] of Object.entries(fields)) {
+  for (const [k, t] of fields) {
     const col = b.columns[k];
     if (col === undefined) throw invalidArgument(`sources.${stage}`, `column '${k}' of the schema is missing (columns: ${Object.keys(b.columns).join(', ')})`);
     if (t === 'number') {
@@ -235,13 +234,19 @@ export async function run(graph: PipelineGraph, options: RunOptions = {}): Promi
 
   async function drive(node: Extract<PipelineNode, { op: 'source' }>) {
     const schema = node.schema;
+    let columnFields: [string, FieldType][] | null | undefined;
     let chunks = 0;
     for await (const chunk of node.source!.open(ck ? offset : 0, batchSize)) {
       if (opts.signal?.aborted) throw new OmniError('ERR_OMNI_ABORTED', `pipeline '${graph.name}' was aborted`, { cause: opts.signal.reason });
       for (const m of chunk.malformed ?? []) ctx.dead({ ...m, stage: node.id });
       const recs = chunk.records;
       if (recs instanceof ColumnBatch) {
-        const batch = schema ? checkColumns(node.id, schema, recs, ctx) : recs;
+        // The schema's fields are resolved once per source, not per chunk.
+        if (schema && columnFields === undefined) {
+          const f = fieldsOf(schema);
+          columnFields = f && Object.entries(f);
+        }
+        const batch = schema ? checkColumns(node.id, columnFields!, recs, ctx) : recs;
         stats[node.id].in += recs.length;
         stats[node.id].out += batch.length;
         if (batch.length > 0) await ctx.emit(node.id, batch as never);

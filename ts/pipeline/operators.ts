@@ -478,15 +478,10 @@ export class AggregateOp extends Base {
     if (o.starts[0] !== GLOBAL_START) {
       cols.windowStart = o.starts;
       cols.windowEnd = o.ends;
-      // new Float64Array(typed) copies element-wise natively; Float64Array.from goes through the iterator.
-      cols.pane = new Float64Array(o.panes);
+      cols.pane = o.panes;
     }
-    const values = o.values;
-    for (let a = 0; a < na; a++) {
-      const col = new Float64Array(len);
-      for (let i = 0, j = a; i < len; i++, j += na) col[i] = values[j];
-      cols[this.names[a]] = col;
-    }
+    // The native output holds the values aggregate by aggregate: each column is a view, no per-row copy.
+    for (let a = 0; a < na; a++) cols[this.names[a]] = o.values.subarray(a * len, (a + 1) * len);
     const all = new ColumnBatch(len, cols);
     const bs = this.ctx.batchSize;
     if (len <= bs) await this.out(all);

@@ -135,6 +135,24 @@ pub struct Emitted {
     pub values: Vec<f64>,
 }
 
+impl Emitted {
+    /// The values aggregate by aggregate (all rows' first aggregate, then the
+    /// second, ...): a columnar consumer then takes each aggregate's column as
+    /// one slice of the buffer, with no per-row gather on its side.
+    pub fn values_by_aggregate(&self) -> Vec<f64> {
+        let rows = self.keys.len();
+        let na = self.values.len().checked_div(rows).unwrap_or(0);
+        if na <= 1 {
+            return self.values.clone();
+        }
+        let mut out = Vec::with_capacity(self.values.len());
+        for a in 0..na {
+            out.extend(self.values.iter().skip(a).step_by(na));
+        }
+        out
+    }
+}
+
 #[derive(Debug, Default, Clone, PartialEq)]
 pub struct PushOutcome {
     pub emitted: Emitted,

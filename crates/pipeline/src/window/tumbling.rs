@@ -109,20 +109,22 @@ impl DenseTumbling {
             } else {
                 front.touched.sort_unstable();
             }
+            // Column by column, and each aggregate in its own loop (its kind matched once per
+            // window, not per row): a push per field per row was most of the firing time.
             let rows = front.touched.len();
-            out.keys.reserve(rows);
-            out.starts.reserve(rows);
-            out.ends.reserve(rows);
-            out.panes.reserve(rows);
-            out.values.reserve(rows * aggregates.len());
-            for &k in &front.touched {
-                let cell = &front.state[k as usize * self.stride..(k as usize + 1) * self.stride];
-                out.keys.push(k);
-                out.starts.push(start);
-                out.ends.push(end);
-                out.panes.push(0);
-                for (spec, &at) in aggregates.iter().zip(&self.at) {
-                    out.values.push(acc_of(spec.kind, &cell[at..]).value(spec.kind, spec.q));
+            let first = out.keys.len();
+            out.keys.extend_from_slice(&front.touched);
+            out.starts.resize(first + rows, start);
+            out.ends.resize(first + rows, end);
+            out.panes.resize(first + rows, 0);
+            let na = aggregates.len();
+            let at_row = out.values.len();
+            out.values.resize(at_row + rows * na, 0.0);
+            let vals = &mut out.values[at_row..];
+            for (a, (spec, &at)) in aggregates.iter().zip(&self.at).enumerate() {
+                let cells = front.touched.iter().map(|&k| &front.state[k as usize * self.stride + at..(k as usize + 1) * self.stride]);
+                for (v, cell) in vals.iter_mut().skip(a).step_by(na).zip(cells) {
+                    *v = cell_value(spec.kind, cell);
                 }
             }
             let w = self.wins.pop_front().expect("front exists");
@@ -190,6 +192,11 @@ impl WindowedAggregator {
         let kinds: Vec<(AggKind, usize, usize)> = self.cfg.aggregates.iter().zip(&d.at).map(|(s, &at)| (s.kind, s.column, at)).collect();
         let width = self.cfg.columns;
         let base = d.base;
+        let mut counts = kinds.iter().filter(|k| k.0 == AggKind::Count);
+        let one_count = match (counts.next(), counts.next()) {
+            (Some(&(_, _, at)), None) => Some(at),
+            _ => None,
+        };
         // Rows come in runs of one window (in-order time): per run, first the keys' cells are
         // touched, then each aggregate runs over the run in its own loop. Each cell still gets its
         // rows in input order, so the arithmetic is the per-row loop's, bit for bit.
@@ -204,10 +211,15 @@ impl WindowedAggregator {
                     win.touched.push(k as u32);
                     win.state[k * stride..(k + 1) * stride].copy_from_slice(&fresh);
                 }
+                // A single count is kept in this pass (one less walk over the run's keys).
+                if let Some(at) = one_count {
+                    win.state[k * stride + at] += 1.0;
+                }
             }
             let state = &mut win.state;
             for &(kind, column, at) in &kinds {
                 match kind {
+                    AggKind::Count if one_count.is_some() => {}
                     AggKind::Count => run.iter().for_each(|&k| state[k as usize * stride + at] += 1.0),
                     AggKind::Sum => {
                         for (r, &k) in (i..j).zip(run) {
@@ -333,6 +345,29 @@ fn acc_of(kind: AggKind, st: &[f64]) -> Acc {
         AggKind::Mean | AggKind::Variance => Acc::Moments(st[0] as u64, st[1], st[2]),
         // Not stored densely (`cell_width`).
         AggKind::Distinct | AggKind::Quantile => Acc::Count(0),
+    }
+}
+
+/// `acc_of(kind, st).value(kind, _)` without building the accumulator: the
+/// same conversions (a count through u64), so the same bits.
+#[inline]
+fn cell_value(kind: AggKind, st: &[f64]) -> f64 {
+    match kind {
+        AggKind::Count => st[0] as u64 as f64,
+        AggKind::Sum => st[0],
+        AggKind::Min | AggKind::Max => {
+            if st[0].is_infinite() {
+                f64::NAN
+            } else {
+                st[0]
+            }
+        }
+        AggKind::Mean if st[0] as u64 > 0 => st[1],
+        AggKind::Variance if st[0] as u64 > 1 => st[2] / (st[0] as u64 - 1) as f64,
+        // Mean/variance of too few rows; sketches are not stored densely (`cell_width`).
+        AggKind::Mean | AggKind::Variance => f64::NAN,
+        // Not stored densely (`cell_width`); as `acc_of` reads them.
+        AggKind::Distinct | AggKind::Quantile => 0.0,
     }
 }
 
