@@ -401,13 +401,61 @@ fn reused_window_slots_keep_order_and_fire_each_window_once() {
     assert_eq!(dead, want_dead);
 }
 
+/// A reference: each window's accumulators, by (key, start bits).
+type Reference = BTreeMap<(u32, u64), Vec<omnitide_pipeline::agg::Acc>>;
+/// Each window's aggregate values as bits, by (key, start bits).
+type ValueBits = BTreeMap<(u32, u64), Vec<u64>>;
+
+/// One row into its reference window: `Acc::add` per aggregate, in input order.
+fn add_to_window(want: &mut Reference, window: (u32, u64), aggregates: &[AggSpec], v: f64) {
+    let accs = want.entry(window).or_insert_with(|| aggregates.iter().map(omnitide_pipeline::agg::Acc::new).collect());
+    accs.iter_mut().zip(aggregates).for_each(|(a, s)| a.add(if s.kind == AggKind::Count { 0.0 } else { v }));
+}
+
+/// Per-window aggregate values of a reference as bits.
+fn value_bits(want: Reference, kinds: &[AggKind]) -> ValueBits {
+    want.into_iter().map(|(k, mut accs)| (k, accs.iter_mut().zip(kinds).map(|(a, &kind)| a.value(kind, 0.0).to_bits()).collect())).collect()
+}
+
+/// Pushes the events in batches of `chunk`, then a final watermark: each
+/// window's values as bits (each window fires once) and the dead rows.
+/// `ordered` also checks the output order, (end, key, start), and pane 0.
+fn chunked_value_bits(c: &WindowConfig, keys: &[u32], times: &[f64], vals: &[f64], chunk: usize, ordered: bool) -> (ValueBits, Vec<u32>) {
+    let per = c.aggregates.len();
+    let mut agg = WindowedAggregator::new(c.clone()).unwrap();
+    let mut got = ValueBits::new();
+    let mut dead = Vec::new();
+    let mut last = (f64::NEG_INFINITY, 0u32, f64::NEG_INFINITY);
+    let mut take = |e: &omnitide_pipeline::Emitted| {
+        for i in 0..e.keys.len() {
+            if ordered {
+                let at = (e.ends[i], e.keys[i], e.starts[i]);
+                assert!(last < at, "order");
+                last = at;
+                assert_eq!(e.panes[i], 0);
+            }
+            let v = e.values[i * per..(i + 1) * per].iter().map(|x| x.to_bits()).collect();
+            assert!(got.insert((e.keys[i], e.starts[i].to_bits()), v).is_none(), "window fired twice");
+        }
+    };
+    let n = keys.len();
+    for at in (0..n).step_by(chunk) {
+        let end = (at + chunk).min(n);
+        let o = agg.push(&keys[at..end], &times[at..end], &vals[at..end]).unwrap();
+        take(&o.emitted);
+        dead.extend(o.dead_rows.iter().map(|d| d + at as u32));
+    }
+    take(&agg.advance_watermark(f64::INFINITY));
+    assert_eq!(agg.open_windows(), 0);
+    (got, dead)
+}
+
 /// In-order batches take the dense tumbling store, others the general store
 /// (a late row, a bad time): every window's results are bit for bit those of
 /// `Acc::add` over its rows in input order, whatever the batching, and the
 /// output is ordered by (end, key, start) with each window once.
 #[test]
 fn dense_tumbling_windows_equal_per_row_accumulators_bit_for_bit() {
-    use omnitide_pipeline::agg::Acc;
     let mut r = Lcg(5);
     let n = 30_000;
     let keys: Vec<u32> = (0..n).map(|_| (r.next() % 50) as u32).collect();
@@ -433,7 +481,7 @@ fn dense_tumbling_windows_equal_per_row_accumulators_bit_for_bit() {
         };
         // Reference: the row rule for lateness, then Acc::add per window in input order.
         let mut wm = f64::NEG_INFINITY;
-        let mut want: BTreeMap<(u32, u64), Vec<Acc>> = BTreeMap::new();
+        let mut want = Reference::new();
         let mut want_dead = Vec::new();
         for i in 0..n {
             let t = times[i];
@@ -445,40 +493,13 @@ fn dense_tumbling_windows_equal_per_row_accumulators_bit_for_bit() {
             if wm >= s + 25.0 + lateness {
                 want_dead.push(i as u32);
             } else {
-                let accs = want.entry((keys[i], s.to_bits())).or_insert_with(|| aggregates.iter().map(Acc::new).collect());
-                accs.iter_mut().zip(kinds).for_each(|(a, k)| a.add(if *k == AggKind::Count { 0.0 } else { vals[i] }));
+                add_to_window(&mut want, (keys[i], s.to_bits()), &aggregates, vals[i]);
             }
             wm = wm.max(t - 2.0);
         }
-        let want: BTreeMap<(u32, u64), Vec<u64>> = want
-            .into_iter()
-            .map(|(k, mut accs)| (k, accs.iter_mut().zip(kinds).map(|(a, &kind)| a.value(kind, 0.0).to_bits()).collect()))
-            .collect();
+        let want = (value_bits(want, kinds), want_dead);
         for chunk in [1, 64, 1000, n] {
-            let mut agg = WindowedAggregator::new(c.clone()).unwrap();
-            let mut got: BTreeMap<(u32, u64), Vec<u64>> = BTreeMap::new();
-            let mut dead = Vec::new();
-            let mut last = (f64::NEG_INFINITY, 0u32, f64::NEG_INFINITY);
-            let mut take = |e: &omnitide_pipeline::Emitted| {
-                for i in 0..e.keys.len() {
-                    let at = (e.ends[i], e.keys[i], e.starts[i]);
-                    assert!(last < at, "order");
-                    last = at;
-                    assert_eq!(e.panes[i], 0);
-                    let v = e.values[i * kinds.len()..(i + 1) * kinds.len()].iter().map(|x| x.to_bits()).collect();
-                    assert!(got.insert((e.keys[i], e.starts[i].to_bits()), v).is_none(), "window fired twice");
-                }
-            };
-            for at in (0..n).step_by(chunk) {
-                let end = (at + chunk).min(n);
-                let o = agg.push(&keys[at..end], &times[at..end], &vals[at..end]).unwrap();
-                take(&o.emitted);
-                dead.extend(o.dead_rows.iter().map(|d| d + at as u32));
-            }
-            take(&agg.advance_watermark(f64::INFINITY));
-            assert_eq!(agg.open_windows(), 0);
-            assert_eq!(dead, want_dead, "{policy:?} chunk {chunk}");
-            assert_eq!(got, want, "{policy:?} chunk {chunk}");
+            assert_eq!(chunked_value_bits(&c, &keys, &times, &vals, chunk, true), want, "{policy:?} chunk {chunk}");
         }
     }
 }
@@ -516,7 +537,6 @@ fn a_snapshot_of_dense_windows_continues_exactly() {
 /// repeated times, and a watermark that has passed the first windows.
 #[test]
 fn sorted_batches_equal_the_row_rule_at_rounding_edges() {
-    use omnitide_pipeline::agg::Acc;
     let mut r = Lcg(11);
     let n = 20_000;
     let keys: Vec<u32> = (0..n).map(|_| (r.next() % 40) as u32).collect();
@@ -538,7 +558,7 @@ fn sorted_batches_equal_the_row_rule_at_rounding_edges() {
             columns: 1,
         };
         let mut wm = f64::NEG_INFINITY;
-        let mut want: BTreeMap<(u32, u64), Vec<Acc>> = BTreeMap::new();
+        let mut want = Reference::new();
         let mut want_dead = Vec::new();
         for i in 0..n {
             let t = times[i];
@@ -546,36 +566,15 @@ fn sorted_batches_equal_the_row_rule_at_rounding_edges() {
             if t < 0.0 || wm >= w as f64 * size + size {
                 want_dead.push(i as u32);
             } else {
-                let accs = want.entry((keys[i], (w as f64 * size).to_bits())).or_insert_with(|| aggregates.iter().map(Acc::new).collect());
-                accs.iter_mut().zip(&kinds).for_each(|(a, k)| a.add(if *k == AggKind::Count { 0.0 } else { vals[i] }));
+                add_to_window(&mut want, (keys[i], (w as f64 * size).to_bits()), &aggregates, vals[i]);
             }
             if t >= 0.0 {
                 wm = wm.max(t - ooo);
             }
         }
-        let want: BTreeMap<(u32, u64), Vec<u64>> = want
-            .into_iter()
-            .map(|(k, mut accs)| (k, accs.iter_mut().zip(&kinds).map(|(a, &kind)| a.value(kind, 0.0).to_bits()).collect()))
-            .collect();
+        let want = (value_bits(want, &kinds), want_dead);
         for chunk in [1, 333, 4096, n] {
-            let mut agg = WindowedAggregator::new(c.clone()).unwrap();
-            let mut got: BTreeMap<(u32, u64), Vec<u64>> = BTreeMap::new();
-            let mut dead = Vec::new();
-            let mut take = |e: &omnitide_pipeline::Emitted| {
-                for i in 0..e.keys.len() {
-                    let v = e.values[i * kinds.len()..(i + 1) * kinds.len()].iter().map(|x| x.to_bits()).collect();
-                    assert!(got.insert((e.keys[i], e.starts[i].to_bits()), v).is_none(), "window fired twice");
-                }
-            };
-            for at in (0..n).step_by(chunk) {
-                let end = (at + chunk).min(n);
-                let o = agg.push(&keys[at..end], &times[at..end], &vals[at..end]).unwrap();
-                take(&o.emitted);
-                dead.extend(o.dead_rows.iter().map(|d| d + at as u32));
-            }
-            take(&agg.advance_watermark(f64::INFINITY));
-            assert_eq!(dead, want_dead, "size {size} chunk {chunk}");
-            assert_eq!(got, want, "size {size} chunk {chunk}");
+            assert_eq!(chunked_value_bits(&c, &keys, &times, &vals, chunk, false), want, "size {size} chunk {chunk}");
         }
     }
 }
