@@ -147,7 +147,8 @@ impl Emitted {
         }
         let mut out = Vec::with_capacity(self.values.len());
         for a in 0..na {
-            out.extend(self.values.iter().skip(a).step_by(na));
+            // column `a` of the row-major values: each row's `a`-th value
+            out.extend(self.values.chunks_exact(na).map(|row| row[a]));
         }
         out
     }

@@ -123,7 +123,8 @@ impl DenseTumbling {
             let vals = &mut out.values[at_row..];
             for (a, (spec, &at)) in aggregates.iter().zip(&self.at).enumerate() {
                 let cells = front.touched.iter().map(|&k| &front.state[k as usize * self.stride + at..(k as usize + 1) * self.stride]);
-                for (v, cell) in vals.iter_mut().skip(a).step_by(na).zip(cells) {
+                // aggregate `a` of each fired row (values are row-major, `na` per row)
+                for (v, cell) in vals.chunks_exact_mut(na).map(|row| &mut row[a]).zip(cells) {
                     *v = cell_value(spec.kind, cell);
                 }
             }
