@@ -401,6 +401,18 @@ fn reused_window_slots_keep_order_and_fire_each_window_once() {
     assert_eq!(dead, want_dead);
 }
 
+/// A tumbling window of `size` over one value column.
+fn tumbling(size: f64, out_of_orderness: f64, lateness: f64, policy: LatePolicy, aggregates: &[AggSpec]) -> WindowConfig {
+    WindowConfig {
+        window: WindowKind::Tumbling { size },
+        max_out_of_orderness: out_of_orderness,
+        allowed_lateness: lateness,
+        late_policy: policy,
+        aggregates: aggregates.to_vec(),
+        columns: 1,
+    }
+}
+
 /// A reference: each window's accumulators, by (key, start bits).
 type Reference = BTreeMap<(u32, u64), Vec<omnitide_pipeline::agg::Acc>>;
 /// Each window's aggregate values as bits, by (key, start bits).
@@ -471,14 +483,7 @@ fn dense_tumbling_windows_equal_per_row_accumulators_bit_for_bit() {
         [&one_count[..], &two_counts[..]].into_iter().flat_map(|k| [(k, (LatePolicy::DeadLetter, 30.0)), (k, (LatePolicy::Update, 0.0))])
     {
         let aggregates: Vec<AggSpec> = kinds.iter().map(|&kind| AggSpec { kind, column: 0, q: 0.0 }).collect();
-        let c = WindowConfig {
-            window: WindowKind::Tumbling { size: 25.0 },
-            max_out_of_orderness: 2.0,
-            allowed_lateness: lateness,
-            late_policy: policy,
-            aggregates: aggregates.clone(),
-            columns: 1,
-        };
+        let c = tumbling(25.0, 2.0, lateness, policy, &aggregates);
         // Reference: the row rule for lateness, then Acc::add per window in input order.
         let mut wm = f64::NEG_INFINITY;
         let mut want = Reference::new();
@@ -549,14 +554,7 @@ fn sorted_batches_equal_the_row_rule_at_rounding_edges() {
     let kinds = [AggKind::Count, AggKind::Sum, AggKind::Max];
     let aggregates: Vec<AggSpec> = kinds.iter().map(|&kind| AggSpec { kind, column: 0, q: 0.0 }).collect();
     for (size, ooo) in [(0.3, 0.0), (0.7, 0.25), (25.0, 0.0)] {
-        let c = WindowConfig {
-            window: WindowKind::Tumbling { size },
-            max_out_of_orderness: ooo,
-            allowed_lateness: 0.0,
-            late_policy: LatePolicy::DeadLetter,
-            aggregates: aggregates.clone(),
-            columns: 1,
-        };
+        let c = tumbling(size, ooo, 0.0, LatePolicy::DeadLetter, &aggregates);
         let mut wm = f64::NEG_INFINITY;
         let mut want = Reference::new();
         let mut want_dead = Vec::new();
