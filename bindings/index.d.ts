@@ -456,6 +456,13 @@ export declare function attestVerifyManyAsync(envelopes: Array<Uint8Array>, opts
 /** Checks a root rotation; JSON `{valid, reason, detail, root?}`. */
 export declare function attestVerifyRotation(oldRoot: string, newRootEnvelope: string): string
 
+/**
+ * Signs and audits decisions given as columns (see
+ * `omnitide_autoblock::decision::from_columns`) with `authority`'s key
+ * `signer`; answers `issueManyLines`' lines (`id TAB logIndex TAB envelope`).
+ */
+export declare function autoblockIssueDecisions(authority: AttestAuthority, signer: string, domain: string, text: string, lens: Uint32Array, nums: Float64Array): Promise<string>
+
 /** A Python-regex pattern in linear-time `regex` syntax (one per conditional variant). */
 export declare function autoblockTranslateRegex(pattern: string): Array<string>
 

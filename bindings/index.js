@@ -863,6 +863,7 @@ module.exports.attestVerifyBundle = nativeBinding.attestVerifyBundle
 module.exports.attestVerifyMany = nativeBinding.attestVerifyMany
 module.exports.attestVerifyManyAsync = nativeBinding.attestVerifyManyAsync
 module.exports.attestVerifyRotation = nativeBinding.attestVerifyRotation
+module.exports.autoblockIssueDecisions = nativeBinding.autoblockIssueDecisions
 module.exports.autoblockTranslateRegex = nativeBinding.autoblockTranslateRegex
 module.exports.blake3DeriveKey = nativeBinding.blake3DeriveKey
 module.exports.blake3Hash = nativeBinding.blake3Hash

@@ -57,7 +57,8 @@ pub struct AttestAuthority {
 }
 
 impl AttestAuthority {
-    fn a(&self) -> omnitide_common::Result<Arc<Authority>> {
+    /// The open authority (other bindings issue through it, e.g. autoblock decisions).
+    pub(crate) fn a(&self) -> omnitide_common::Result<Arc<Authority>> {
         let g = self.inner.lock().unwrap_or_else(|p| p.into_inner());
         g.clone().ok_or_else(|| Error::new(omnitide_common::code::CLOSED, "authority: closed"))
     }

@@ -5,7 +5,7 @@ use std::sync::{Arc, Mutex};
 
 use napi::bindgen_prelude::*;
 use napi_derive::napi;
-use omnitide_autoblock::{pyre, Engine};
+use omnitide_autoblock::{decision, pyre, Engine};
 use omnitide_common::Error;
 
 use crate::error::guard;
@@ -119,6 +119,31 @@ impl AutoblockEngine {
     pub fn problems(&self) -> Result<Vec<String>> {
         guard(|| Ok(lock(&self.inner)?.problems()))
     }
+}
+
+/// Signs and audits decisions given as columns (see
+/// `omnitide_autoblock::decision::from_columns`) with `authority`'s key
+/// `signer`; answers `issueManyLines`' lines (`id TAB logIndex TAB envelope`).
+#[napi]
+pub fn autoblock_issue_decisions<'e>(
+    env: &'e Env,
+    authority: &crate::attest::AttestAuthority,
+    signer: String,
+    domain: String,
+    text: Utf16String,
+    lens: Uint32Array,
+    nums: Float64Array,
+) -> Result<PromiseRaw<'e, String>> {
+    let a = guard(|| authority.a())?;
+    let (lens, nums) = (lens.to_vec(), nums.to_vec());
+    task::spawn(
+        env,
+        move || {
+            let bodies = decision::from_columns(&text, &lens, &nums)?;
+            Ok(omnitide_attest::api::issued_lines(&decision::issue(&a, &signer, &domain, &bodies)?))
+        },
+        std::convert::identity,
+    )
 }
 
 /// A Python-regex pattern in linear-time `regex` syntax (one per conditional variant).

@@ -231,6 +231,19 @@ function issueRequestsJson(reqs: readonly unknown[]): string {
   return JSON.stringify(checkedIssueRequests(reqs));
 }
 
+/** `id TAB logIndex TAB envelope LF` per attestation (canonical JSON has no raw TAB/LF), parsed. */
+function issuedLines(lines: string): IssuedJson[] {
+  const out: IssuedJson[] = [];
+  for (let at = 0; at < lines.length; ) {
+    const t1 = lines.indexOf('\t', at);
+    const t2 = lines.indexOf('\t', t1 + 1);
+    const end = lines.indexOf('\n', t2 + 1);
+    out.push({ id: lines.slice(at, t1), envelope: lines.slice(t2 + 1, end), logIndex: Number(lines.slice(t1 + 1, t2)) });
+    at = end + 1;
+  }
+  return out;
+}
+
 /** A subset of `issueSchema` checked without zod: true only when zod would accept `q` unchanged. */
 function isPlainIssue(q: unknown): q is z.output<typeof issueSchema> {
   if (!isRecord(q)) return false;
@@ -470,17 +483,20 @@ export class Authority {
     // predicate (e.g. to hash it) need not have it serialised a second time
     const r = reqs.map((q, i) => (typeof q === 'string' ? q : JSON.stringify(isPlainIssue(q) ? q : parseOptions(`requests[${i}]`, issueSchema, q))));
     const h = this.h;
-    const lines = await callNativeAsync(() => h.issueManyLines(r));
-    // `id TAB logIndex TAB envelope LF` per attestation (canonical JSON has no raw TAB/LF)
-    const out: IssuedJson[] = [];
-    for (let at = 0; at < lines.length; ) {
-      const t1 = lines.indexOf('\t', at);
-      const t2 = lines.indexOf('\t', t1 + 1);
-      const end = lines.indexOf('\n', t2 + 1);
-      out.push({ id: lines.slice(at, t1), envelope: lines.slice(t2 + 1, end), logIndex: Number(lines.slice(t1 + 1, t2)) });
-      at = end + 1;
-    }
-    return out;
+    return issuedLines(await callNativeAsync(() => h.issueManyLines(r)));
+  }
+
+  /**
+   * For omnitide modules whose own native code issues through this
+   * authority (autoblock writes and signs its decisions in Rust from their
+   * fields): `issue` gets the native handle and answers `issueManyLines`'
+   * lines, returned parsed as `issueManyJson` returns them. Not part of the
+   * public API: the handle skips this class's argument checks.
+   * @internal
+   */
+  static async issueNatively(a: Authority, issue: (h: InstanceType<typeof native.AttestAuthority>) => Promise<string>): Promise<IssuedJson[]> {
+    const h = a.h;
+    return issuedLines(await callNativeAsync(() => issue(h)));
   }
 
   /** Adds `signer`'s signature (multi-signature envelopes for thresholds). */

@@ -13,18 +13,18 @@ import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync, appendFi
 import { basename, join } from 'node:path';
 import { z } from 'zod';
 import { Authority, verify as attestVerify, type Envelope, type TrustRoot, type Verification } from '../attest/index.js';
-import { blake3 } from '../crypto/index.js';
 import { ErrorCodes, invalidArgument, OmniError } from '../errors.js';
 import { Ledger } from '../ledger/index.js';
 import { loggerFor, type Logger } from '../logger.js';
-import { describe, packEntries, parseOptions } from '../validate.js';
-import { bodyOf, inForce, PREDICATE_TYPE, subjectName, type Action, type Decision, type DecisionBody, type Scope } from './decision.js';
+import { describe, parseOptions } from '../validate.js';
+import { bodyOf, inForce, subjectName, type Action, type Decision, type DecisionBody, type Scope } from './decision.js';
 import { Detector, detectorSchema, type Detection, type DetectorConfig, type SecurityEvent } from './detector.js';
 import { fastifyHook, httpMiddleware, type Enforcer, type MiddlewareOptions } from './enforce.js';
 import { FileTail, JournalSource, SyslogSource, type Source, type SyslogOptions } from './sources.js';
 import { canonicalValue, DecisionTable } from './table.js';
 import { ExpiryQueue } from './expiry.js';
 import { Outbox } from './outbox.js';
+import { issueDecisions } from './issue.js';
 
 /** Which signed decisions this node accepts (from its own domain and others). */
 export interface TrustPolicy {
@@ -437,28 +437,10 @@ export class Autoblocker extends EventEmitter {
     return this.#signAndSubmit(bodies);
   }
 
-  /**
-   * The issue requests of a batch as JSON text, each body serialised once:
-   * that text is both what the subject digest hashes and the predicate the
-   * authority signs (the same bytes `JSON.stringify` of the request object
-   * gave, without printing every body twice).
-   */
-  #requests(bodies: DecisionBody[]): string[] {
-    const texts = bodies.map((b) => JSON.stringify(b));
-    const packed = packEntries('bodies', texts);
-    // one hex string for the batch, sliced per body (a ranged toString per body cost more)
-    const digests = Buffer.from(blake3.hashManyPacked(packed.data, packed.ends)).toString('hex');
-    const head = `{"signer":${JSON.stringify(this.domain)},"subject":[{"name":`;
-    const type = `"}}],"predicateType":${JSON.stringify(PREDICATE_TYPE)},"predicate":`;
-    return bodies.map(
-      (b, k) => `${head}${JSON.stringify(subjectName(b.action, b.scope, b.value))},"digest":{"blake3":"${digests.slice(64 * k, 64 * k + 64)}${type}${texts[k]}}`,
-    );
-  }
-
   async #signAndSubmit(bodies: DecisionBody[]): Promise<Decision[]> {
-    // envelopes come back as the canonical JSON the ledger, outbox and stream
-    // store: no parse-and-print round per decision
-    const issued = await this.#authority.issueManyJson(this.#requests(bodies));
+    // written and signed in Rust from the bodies' fields; envelopes come back
+    // as the canonical JSON the ledger, outbox and stream store
+    const issued = await issueDecisions(this.#authority, this.domain, this.domain, bodies);
     const envs = issued.map((i) => i.envelope);
     if (this.#transport) {
       // enforced here at once (the cluster may be down); logged when the stream

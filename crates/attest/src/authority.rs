@@ -481,39 +481,85 @@ impl Authority {
 
     /// Issues many attestations with one (group-committed) log append.
     pub fn issue_many(&self, reqs: &[IssueRequest]) -> Result<Vec<Issued>> {
-        use rayon::prelude::*;
         // each distinct signer is checked (exists, not revoked) once per batch
         let mut checked: Vec<&str> = Vec::new();
         for r in reqs {
             if !checked.contains(&r.signer.as_str()) {
-                let info = self.keys.info(&r.signer)?;
-                self.check_not_revoked(&r.signer, &info.keyid)?;
+                self.check_signer(&r.signer)?;
                 checked.push(&r.signer);
             }
         }
         // every request is checked before anything is signed or logged
         let nonces = nonces(reqs.len());
         let metas = reqs.iter().zip(nonces).enumerate().map(|(i, (r, n))| self.meta_for(r, i, n)).collect::<Result<Vec<Meta>>>()?;
-        let build = |(r, meta): (&IssueRequest, &Meta)| -> Result<Built> {
+        self.issue_pipelined(reqs.len(), |i| {
+            let (r, meta) = (&reqs[i], &metas[i]);
             // the statement's bytes straight from the request (no copy of its predicate)
             let payload = crate::statement::payload(&r.subjects, &r.predicate_type, &r.predicate, meta)?;
             let env = self.sign_payload_with(payload, &[r.signer.as_str()], |s, pae| self.keys.sign(s, pae))?;
             Ok(Self::entry("issue", &env))
-        };
-        if reqs.len() < 64 {
-            return self.commit(reqs.iter().zip(&metas).map(build).collect::<Result<_>>()?);
+        })
+    }
+
+    /// Issues `n` single-subject statements of `predicate_type` signed by
+    /// `signer`, each predicate written by `item` as RFC 8785 text (what
+    /// [`crate::json`]'s writers produce): for callers whose predicates have a
+    /// fixed shape and come as fields rather than JSON (autoblock decisions),
+    /// so no request JSON is printed, parsed and canonicalised per statement.
+    /// `item(i, out)` appends predicate `i` to `out` and returns its subject;
+    /// it runs on the signing threads. The statements, envelopes and audit
+    /// entries are those [`Authority::issue_many`] makes for the same parts.
+    pub fn issue_prebuilt(
+        &self,
+        signer: &str,
+        predicate_type: &str,
+        n: usize,
+        item: impl Fn(usize, &mut Vec<u8>) -> Result<Subject> + Sync,
+    ) -> Result<Vec<Issued>> {
+        self.check_signer(signer)?;
+        if predicate_type.is_empty() {
+            return Err(Error::invalid_arg("predicateType", "must not be empty"));
         }
-        // A large batch is signed in chunks on the rayon pool while this
-        // thread appends (and fsyncs) the previous chunk: the audit append no
-        // longer waits behind the signing. Only a statement over the envelope
-        // limit can fail after the checks above; then the chunks before it
-        // are logged but never returned (the log allows that, as when the
-        // issuer dies mid-append; the reverse never happens).
-        let mut issued = Vec::with_capacity(reqs.len());
+        let issued_at = crate::now_ms();
+        let nonces = nonces(n);
+        self.issue_pipelined(n, |i| {
+            let meta = Meta { issued_at: Some(issued_at), expires_at: None, nonce: Some(nonces[i].clone()) };
+            let mut predicate = Vec::with_capacity(512);
+            let subject = item(i, &mut predicate)?;
+            check_digest(|| format!("items[{i}].subject.digest"), &subject.digest)?;
+            let payload = crate::statement::payload_with(std::slice::from_ref(&subject), predicate_type, &meta, predicate.len(), |out| {
+                out.extend_from_slice(&predicate);
+                Ok(())
+            })?;
+            let env = self.sign_payload_with(payload, &[signer], |s, pae| self.keys.sign(s, pae))?;
+            Ok(Self::entry("issue", &env))
+        })
+    }
+
+    /// The key `name` exists and may sign (not revoked in this log).
+    fn check_signer(&self, name: &str) -> Result<()> {
+        let info = self.keys.info(name)?;
+        self.check_not_revoked(name, &info.keyid)
+    }
+
+    /// Builds `n` entries with `build` (on the rayon pool) and appends them in
+    /// order: a large batch is signed in chunks while this thread appends
+    /// (and fsyncs) the previous chunk, so the audit append does not wait
+    /// behind the signing. Only a statement over the envelope limit can fail
+    /// after the callers' checks; then the chunks before it are logged but
+    /// never returned (the log allows that, as when the issuer dies
+    /// mid-append; the reverse never happens).
+    fn issue_pipelined(&self, n: usize, build: impl Fn(usize) -> Result<Built> + Sync) -> Result<Vec<Issued>> {
+        use rayon::prelude::*;
+        if n < 64 {
+            return self.commit((0..n).map(&build).collect::<Result<_>>()?);
+        }
+        let mut issued = Vec::with_capacity(n);
         let mut pending: Option<Vec<Built>> = None;
-        for (chunk, metas) in reqs.chunks(PIPELINE_CHUNK).zip(metas.chunks(PIPELINE_CHUNK)) {
+        for start in (0..n).step_by(PIPELINE_CHUNK) {
+            let chunk = start..(start + PIPELINE_CHUNK).min(n);
             let (built, committed) = std::thread::scope(|s| {
-                let signing = s.spawn(|| chunk.par_iter().zip(metas).map(build).collect::<Result<Vec<Built>>>());
+                let signing = s.spawn(|| chunk.into_par_iter().map(&build).collect::<Result<Vec<Built>>>());
                 let committed = pending.take().map(|p| self.commit(p)).transpose();
                 (signing.join().unwrap_or_else(|_| Err(Error::internal("signing thread panicked"))), committed)
             });

@@ -84,6 +84,22 @@ pub fn i64_into(out: &mut Vec<u8>, i: i64) -> Result<()> {
     canonical_into(out, &i)
 }
 
+/// The JCS form of a double as JavaScript's `JSON.stringify` writes it too
+/// (ECMAScript number formatting; `-0` as `0`), and `null` for NaN and the
+/// infinities, which is what `JSON.stringify` writes for them: for records
+/// built from JS numbers whose text must be what JS would have printed.
+pub fn f64_into(out: &mut Vec<u8>, x: f64) -> Result<()> {
+    const EXACT: f64 = (1u64 << 53) as f64;
+    if !x.is_finite() {
+        out.extend_from_slice(b"null");
+        Ok(())
+    } else if x.fract() == 0.0 && x.abs() <= EXACT {
+        i64_into(out, x as i64)
+    } else {
+        canonical_into(out, &x)
+    }
+}
+
 /// A JSON string with the JCS escapes (see [`canonical_value_into`]).
 pub fn string_into(out: &mut Vec<u8>, s: &str) {
     serde_json::to_writer(&mut *out, s).expect("writing a string to a Vec cannot fail");

@@ -140,7 +140,20 @@ impl Statement {
 /// per-statement cost). Strings, numbers and the predicate go through the
 /// JCS writers of `crate::json`, so escaping and number forms are the JCS ones.
 pub fn payload(subject: &[Subject], predicate_type: &str, predicate: &Value, meta: &Meta) -> omnitide_common::Result<Vec<u8>> {
-    let mut out = Vec::with_capacity(256 + predicate_type.len() + 96 * subject.len());
+    payload_with(subject, predicate_type, meta, 256, |out| crate::json::canonical_value_into(out, predicate))
+}
+
+/// [`payload`] with the predicate written by `predicate` (RFC 8785 text the
+/// caller lays out itself, e.g. a fixed-shape record written field by field,
+/// `predicate_len` bytes or so).
+pub fn payload_with(
+    subject: &[Subject],
+    predicate_type: &str,
+    meta: &Meta,
+    predicate_len: usize,
+    predicate: impl FnOnce(&mut Vec<u8>) -> omnitide_common::Result<()>,
+) -> omnitide_common::Result<Vec<u8>> {
+    let mut out = Vec::with_capacity(160 + predicate_len + predicate_type.len() + 96 * subject.len());
     out.extend_from_slice(b"{\"_type\":");
     crate::json::string_into(&mut out, STATEMENT_TYPE);
     if meta.issued_at.is_some() || meta.expires_at.is_some() || meta.nonce.is_some() {
@@ -167,7 +180,7 @@ pub fn payload(subject: &[Subject], predicate_type: &str, predicate: &Value, met
         out.push(b'}');
     }
     out.extend_from_slice(b",\"predicate\":");
-    crate::json::canonical_value_into(&mut out, predicate)?;
+    predicate(&mut out)?;
     out.extend_from_slice(b",\"predicateType\":");
     crate::json::string_into(&mut out, predicate_type);
     out.extend_from_slice(b",\"subject\":[");

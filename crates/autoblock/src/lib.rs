@@ -9,12 +9,15 @@
 //! - [`scenario`]: CrowdSec-shaped leaky-bucket scenarios from YAML, with
 //!   [`expr`] filters and HyperLogLog distinct counts;
 //! - [`allow`]: allowlists, which always win;
-//! - [`engine`]: batch APIs for log lines and packed structured events.
+//! - [`engine`]: batch APIs for log lines and packed structured events;
+//! - [`decision`]: decision bodies written from their fields, signed and
+//!   audited through an `omnitide-attest` authority.
 
 pub mod allow;
 pub mod ascii;
 pub mod conf;
 pub mod date;
+pub mod decision;
 pub mod engine;
 pub mod expr;
 pub mod filter;
