@@ -458,10 +458,9 @@ export declare function attestVerifyRotation(oldRoot: string, newRootEnvelope: s
 
 /**
  * Signs and audits decisions given as columns (see
- * `omnitide_autoblock::decision::from_columns`) with `authority`'s key
- * `signer`; answers `issueManyLines`' lines (`id TAB logIndex TAB envelope`).
+ * `omnitide_autoblock::decision::from_columns`) with `authority`'s key `signer`.
  */
-export declare function autoblockIssueDecisions(authority: AttestAuthority, signer: string, domain: string, text: string, lens: Uint32Array, nums: Float64Array): Promise<string>
+export declare function autoblockIssueDecisions(authority: AttestAuthority, signer: string, domain: string, text: string, lens: Uint32Array, nums: Float64Array): Promise<IssuedDecisions>
 
 /** A Python-regex pattern in linear-time `regex` syntax (one per conditional variant). */
 export declare function autoblockTranslateRegex(pattern: string): Array<string>
@@ -605,6 +604,17 @@ export interface HashFilesResult {
   hashes: Uint8Array
   /** The paths that failed, in index order. */
   failures: Array<HashFileFailure>
+}
+
+/**
+ * Decisions signed by [`autoblock_issue_decisions`]: `ids` (64 hex digits
+ * each) and the envelopes' canonical JSON laid end to end (`ends[i]` is
+ * where envelope `i` ends), in the order of the bodies.
+ */
+export interface IssuedDecisions {
+  ids: string
+  envelopes: Buffer
+  ends: Uint32Array
 }
 
 export declare function kernelCgroupCreate(path: string): CgroupHandle

@@ -87,6 +87,8 @@ export function packBytes(arg: string, parts: Uint8Array[]): { data: Uint8Array;
  * first, so the buffer is exact.
  */
 export function packEntries(arg: string, entries: readonly (Uint8Array | string)[]): { data: Uint8Array; ends: Uint32Array } {
+  const laid = laidEndToEnd(entries);
+  if (laid) return laid;
   const ends = new Uint32Array(entries.length);
   let total = 0;
   for (let i = 0; i < entries.length; i++) {
@@ -99,6 +101,27 @@ export function packEntries(arg: string, entries: readonly (Uint8Array | string)
   let at = 0;
   for (const e of entries) at += typeof e === 'string' ? data.write(e, at, 'utf8') : (data.set(e, at), e.byteLength);
   return { data, ends };
+}
+
+/**
+ * Views laid end to end in one buffer (a batch the addon returned packed,
+ * e.g. signed decisions) are copied as that one range, not one by one.
+ * (Copied all the same: the native side reads the data off the event loop,
+ * and must not see a caller's later writes.) Null when they are not.
+ */
+function laidEndToEnd(entries: readonly (Uint8Array | string)[]): { data: Uint8Array; ends: Uint32Array } | null {
+  const first = entries[0];
+  if (!(first instanceof Uint8Array)) return null;
+  const ends = new Uint32Array(entries.length);
+  let at = first.byteOffset;
+  for (let i = 0; i < entries.length; i++) {
+    const e = entries[i];
+    if (!(e instanceof Uint8Array) || e.buffer !== first.buffer || e.byteOffset !== at) return null;
+    at += e.byteLength;
+    ends[i] = at - first.byteOffset;
+  }
+  if (at - first.byteOffset > 0xffff_ffff) return null;
+  return { data: new Uint8Array(first.buffer.slice(first.byteOffset, at)), ends };
 }
 
 /**

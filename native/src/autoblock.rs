@@ -121,9 +121,18 @@ impl AutoblockEngine {
     }
 }
 
+/// Decisions signed by [`autoblock_issue_decisions`]: `ids` (64 hex digits
+/// each) and the envelopes' canonical JSON laid end to end (`ends[i]` is
+/// where envelope `i` ends), in the order of the bodies.
+#[napi(object)]
+pub struct IssuedDecisions {
+    pub ids: String,
+    pub envelopes: Buffer,
+    pub ends: Uint32Array,
+}
+
 /// Signs and audits decisions given as columns (see
-/// `omnitide_autoblock::decision::from_columns`) with `authority`'s key
-/// `signer`; answers `issueManyLines`' lines (`id TAB logIndex TAB envelope`).
+/// `omnitide_autoblock::decision::from_columns`) with `authority`'s key `signer`.
 #[napi]
 pub fn autoblock_issue_decisions<'e>(
     env: &'e Env,
@@ -133,16 +142,27 @@ pub fn autoblock_issue_decisions<'e>(
     text: Utf16String,
     lens: Uint32Array,
     nums: Float64Array,
-) -> Result<PromiseRaw<'e, String>> {
+) -> Result<PromiseRaw<'e, IssuedDecisions>> {
     let a = guard(|| authority.a())?;
     let (lens, nums) = (lens.to_vec(), nums.to_vec());
     task::spawn(
         env,
         move || {
             let bodies = decision::from_columns(&text, &lens, &nums)?;
-            Ok(omnitide_attest::api::issued_lines(&decision::issue(&a, &signer, &domain, &bodies)?))
+            let issued = decision::issue(&a, &signer, &domain, &bodies)?;
+            let mut ids = String::with_capacity(64 * issued.len());
+            let mut envelopes = Vec::with_capacity(issued.iter().map(|i| i.envelope.len()).sum());
+            let mut ends = Vec::with_capacity(issued.len());
+            for i in &issued {
+                ids.push_str(&i.id);
+                envelopes.extend_from_slice(&i.envelope);
+                ends.push(
+                    u32::try_from(envelopes.len()).map_err(|_| Error::limit("decisions", "more than 4 GiB of envelopes in one batch"))?,
+                );
+            }
+            Ok((ids, envelopes, ends))
         },
-        std::convert::identity,
+        |(ids, envelopes, ends)| IssuedDecisions { ids, envelopes: envelopes.into(), ends: ends.into() },
     )
 }
 

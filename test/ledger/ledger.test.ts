@@ -214,6 +214,22 @@ describe('Ledger', () => {
     await l.close();
   });
 
+  it('byte entries laid end to end in one buffer are stored as given (copied as one range when their commit starts)', async () => {
+    const l = await Ledger.open(dir, { origin: 'example.com/log' });
+    const buf = new Uint8Array([1, 2, 3, 4, 5, 6, 7, 8, 9]);
+    const views = [buf.subarray(1, 3), buf.subarray(3, 3), buf.subarray(3, 7)];
+    const appending = l.appendMany(views);
+    buf.fill(0); // the caller reuses its buffer at once
+    expect((await appending).map((r) => r.index)).toEqual([0, 1, 2]);
+    // not laid end to end (a gap, then out of order): the one-by-one path
+    await l.appendMany([buf.subarray(0, 1), buf.subarray(2, 3)]);
+    await l.appendMany([buf.subarray(4, 5), buf.subarray(3, 4)]);
+    const got = [];
+    for await (const e of l.entries()) got.push([...e]);
+    expect(got).toEqual([[2, 3], [], [4, 5, 6, 7], [0], [0], [0], [0]]);
+    await l.close();
+  });
+
   it('rejects bad input with clear OmniErrors and writes nothing', async () => {
     const l = await Ledger.open(dir, { origin: 'example.com/log', maxEntrySize: 10 });
     await l.append('ok');

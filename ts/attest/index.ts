@@ -489,14 +489,14 @@ export class Authority {
   /**
    * For omnitide modules whose own native code issues through this
    * authority (autoblock writes and signs its decisions in Rust from their
-   * fields): `issue` gets the native handle and answers `issueManyLines`'
-   * lines, returned parsed as `issueManyJson` returns them. Not part of the
-   * public API: the handle skips this class's argument checks.
+   * fields): runs `issue` with the native handle, errors mapped as every
+   * other call's. Not part of the public API: the handle skips this class's
+   * argument checks.
    * @internal
    */
-  static async issueNatively(a: Authority, issue: (h: InstanceType<typeof native.AttestAuthority>) => Promise<string>): Promise<IssuedJson[]> {
+  static issueNatively<T>(a: Authority, issue: (h: InstanceType<typeof native.AttestAuthority>) => Promise<T>): Promise<T> {
     const h = a.h;
-    return issuedLines(await callNativeAsync(() => issue(h)));
+    return callNativeAsync(() => issue(h));
   }
 
   /** Adds `signer`'s signature (multi-signature envelopes for thresholds). */

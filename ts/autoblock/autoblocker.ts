@@ -24,7 +24,7 @@ import { FileTail, JournalSource, SyslogSource, type Source, type SyslogOptions 
 import { canonicalValue, DecisionTable } from './table.js';
 import { ExpiryQueue } from './expiry.js';
 import { Outbox } from './outbox.js';
-import { issueDecisions } from './issue.js';
+import { envelopeText, issueDecisions, type IssuedBatch } from './issue.js';
 
 /** Which signed decisions this node accepts (from its own domain and others). */
 export interface TrustPolicy {
@@ -109,12 +109,16 @@ const optionsSchema = detectorSchema.extend({
   throttle: z.strictObject({ pps: z.number().int().min(1), burst: z.number().int().min(1) }).optional(),
   logger: z.any().optional(),
 });
+/** A lone surrogate: JSON.stringify prints it as an escape no UTF-8 text (what is signed) can hold. */
+const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
+const wellFormed = (s: string) => !LONE_SURROGATE.test(s);
+const WELL_FORMED = 'contains a lone surrogate (not well-formed UTF-16)';
 const banSchema = z.strictObject({
-  value: z.string().min(1).max(256),
+  value: z.string().min(1).max(256).refine(wellFormed, WELL_FORMED),
   scope: z.enum(['ip', 'range', 'user']).optional(),
   action: z.enum(['ban', 'throttle', 'allow']).optional(),
   duration: z.number().finite().optional(),
-  reason: z.string().max(4096).optional(),
+  reason: z.string().max(4096).refine(wellFormed, WELL_FORMED).optional(),
   evidence: z.array(z.string().regex(/^[0-9a-f]{64}$/)).max(1024).optional(),
   global: z.boolean().optional(),
   rate: z.strictObject({ pps: z.number().int().min(1), burst: z.number().int().min(1) }).optional(),
@@ -130,13 +134,14 @@ function scopeOf(value: string): Scope {
 
 /** Where a decision keeps its envelope: the canonical JSON until first read, then the parsed object. */
 const ENVELOPE = Symbol('envelope');
-type LazyDecision = Decision & { [ENVELOPE]: string | Envelope };
+type LazyDecision = Decision & { [ENVELOPE]: Uint8Array | string | Envelope };
 /** One accessor pair shared by every decision (see `decisionOf`). */
 const envelopeAccessor: PropertyDescriptor = {
   enumerable: true,
   configurable: true,
   get(this: LazyDecision): Envelope {
     const e = this[ENVELOPE];
+    if (e instanceof Uint8Array) return (this[ENVELOPE] = JSON.parse(envelopeText(e)) as Envelope);
     return typeof e === 'string' ? (this[ENVELOPE] = JSON.parse(e) as Envelope) : e;
   },
   set(this: LazyDecision, e: Envelope) {
@@ -162,7 +167,7 @@ const envelopeSlot: PropertyDescriptor = { enumerable: false, writable: true, co
  * body's literal shape with the same accessor pair every time keeps one
  * shared map (fast properties) at a tenth of the cost.
  */
-function decisionOf(body: DecisionBody, id: string, envelopeJson: string, logIndex: number | null): Decision {
+function decisionOf(body: DecisionBody, id: string, envelopeJson: Uint8Array | string, logIndex: number | null): Decision {
   const d = body as LazyDecision;
   envelopeSlot.value = envelopeJson;
   Object.defineProperty(d, ENVELOPE, envelopeSlot);
@@ -373,6 +378,9 @@ export class Autoblocker extends EventEmitter {
     const scope = scopeOf(value);
     const key = canonicalValue(scope, value);
     if (key === null) throw invalidArgument('value', `'${value}' is not an address, CIDR prefix or user:name`);
+    if (opts.reason !== undefined && (typeof opts.reason !== 'string' || !wellFormed(opts.reason))) {
+      throw invalidArgument('opts.reason', typeof opts.reason === 'string' ? WELL_FORMED : `expected a string, got ${describe(opts.reason)}`);
+    }
     const current = this.#table.get(key);
     if (!current) return null;
     const body = this.#body({ reason: opts.reason ?? 'operator unban', lifts: current.id }, key, scope, 'unban', 'operator', Date.now(), 0);
@@ -438,14 +446,18 @@ export class Autoblocker extends EventEmitter {
   }
 
   async #signAndSubmit(bodies: DecisionBody[]): Promise<Decision[]> {
-    // written and signed in Rust from the bodies' fields; envelopes come back
-    // as the canonical JSON the ledger, outbox and stream store
-    const issued = await issueDecisions(this.#authority, this.domain, this.domain, bodies);
-    const envs = issued.map((i) => i.envelope);
+    // written and signed in Rust from the bodies' fields; the envelopes come
+    // back as views of one buffer, appended to the ledger as they are
+    return this.#submit(bodies, await issueDecisions(this.#authority, this.domain, this.domain, bodies));
+  }
+
+  /** Logs (or hands to the transport) and applies signed decisions, in order. */
+  async #submit(bodies: DecisionBody[], { ids, envelopes }: IssuedBatch): Promise<Decision[]> {
     if (this.#transport) {
       // enforced here at once (the cluster may be down); logged when the stream
       // delivers it back, in stream order like on every other node
-      const local = issued.map((i, k) => decisionOf(bodies[k], i.id, i.envelope, null));
+      const envs = envelopes.map(envelopeText);
+      const local = envs.map((e, k) => decisionOf(bodies[k], ids[k], e, null));
       // durable before it is enforced or returned: a node closed while the
       // cluster is unreachable publishes it again when it reopens
       this.#outbox!.append(envs);
@@ -461,9 +473,9 @@ export class Autoblocker extends EventEmitter {
       return local;
     }
     return this.#enqueue(async () => {
-      const appended = await this.#ledger.appendMany(envs);
-      const out = issued.map((i, k) => {
-        const d = decisionOf(bodies[k], i.id, i.envelope, appended[k].index);
+      const appended = await this.#ledger.appendMany(envelopes);
+      const out = envelopes.map((e, k) => {
+        const d = decisionOf(bodies[k], ids[k], e, appended[k].index);
         this.#index.set(d.id, d.logIndex!);
         this.#ids[d.logIndex!] = d.id;
         return d;

@@ -7,15 +7,30 @@
  * audits the statements: the same bytes as printing every body here and
  * having attest parse and canonicalise the request JSON, without that round.
  */
-import { Authority, type IssuedJson } from '../attest/index.js';
+import { Authority } from '../attest/index.js';
 import { native } from '../native.js';
 import type { DecisionBody } from './decision.js';
 
 /** Numbers per decision (the crate's `NUMS_PER_DECISION`). */
 const NUMS = 5;
 
+/**
+ * Signed decisions: attestation ids and the envelopes' canonical JSON as
+ * views of one buffer, laid end to end (the ledger appends them as they
+ * are; a string is made only where one is needed, see `envelopeText`).
+ */
+export interface IssuedBatch {
+  ids: string[];
+  envelopes: Uint8Array[];
+}
+
+/** An envelope's canonical JSON as a string (it is ASCII: Base64, hex and fixed names). */
+export function envelopeText(e: Uint8Array): string {
+  return Buffer.from(e.buffer, e.byteOffset, e.byteLength).toString('latin1');
+}
+
 /** Issues one signed, audited attestation per body (`signer`: the domain key). */
-export function issueDecisions(authority: Authority, signer: string, domain: string, bodies: readonly DecisionBody[]): Promise<IssuedJson[]> {
+export async function issueDecisions(authority: Authority, signer: string, domain: string, bodies: readonly DecisionBody[]): Promise<IssuedBatch> {
   const nums = new Float64Array(NUMS * bodies.length);
   const lens: number[] = [];
   // strings as JS holds them (UTF-16): a length here is a length there
@@ -37,5 +52,12 @@ export function issueDecisions(authority: Authority, signer: string, domain: str
     nums[o + 4] = b.global ? 1 : 0;
   }
   const l = Uint32Array.from(lens);
-  return Authority.issueNatively(authority, (h) => native.autoblockIssueDecisions(h, signer, domain, text, l, nums));
+  const r = await Authority.issueNatively(authority, (h) => native.autoblockIssueDecisions(h, signer, domain, text, l, nums));
+  const ids: string[] = new Array(r.ends.length);
+  const envelopes: Uint8Array[] = new Array(r.ends.length);
+  for (let k = 0, start = 0; k < r.ends.length; start = r.ends[k++]) {
+    ids[k] = r.ids.slice(64 * k, 64 * k + 64);
+    envelopes[k] = r.envelopes.subarray(start, r.ends[k]);
+  }
+  return { ids, envelopes };
 }
