@@ -1,5 +1,6 @@
-//! Bindings for `omnitide-autoblock`: bytes and JSON in, JSON out. The engine
-//! lives behind a mutex so the async batch form can run on the libuv pool.
+//! Bindings for `omnitide-autoblock`: bytes and JSON in, JSON out (signed
+//! decisions: columns in, one packed buffer out). The engine lives behind a
+//! mutex so the async batch form can run on the libuv pool.
 
 use std::sync::{Arc, Mutex};
 
