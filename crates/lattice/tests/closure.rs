@@ -42,13 +42,21 @@ fn closure_equals_the_derivation_twice() {
 
 /// The batch forms that cross N-API (bit words with a fixed stride, packed
 /// indices) equal `close_intent` per set, on batches small enough to run on
-/// the caller's thread and large enough to be split across the pool.
+/// the caller's thread and large enough to be split across the pool, and
+/// batches below and above the size (4 sets per attribute) from which the
+/// answers are seeded with the closures of single attributes.
 #[test]
 fn batch_closure_forms_equal_close_intent() {
     let mut r = Rng(0xD1B5_4A32_D192_ED03);
-    for (n, m, density, batch) in
-        [(300, 40, 0.5, 500), (700, 70, 0.9, 9000), (2000, 130, 0.05, 7000), (20, 10, 0.3, 300), (90, 64, 0.5, 5000), (5, 0, 0.5, 10)]
-    {
+    for (n, m, density, batch) in [
+        (300, 40, 0.5, 500),
+        (300, 40, 0.5, 100),
+        (700, 70, 0.9, 9000),
+        (2000, 130, 0.05, 7000),
+        (20, 10, 0.3, 300),
+        (90, 64, 0.5, 5000),
+        (5, 0, 0.5, 10),
+    ] {
         let rows: Vec<Vec<u32>> = (0..n).map(|_| (0..m as u32).filter(|_| r.f() < density).collect()).collect();
         let ctx = Context::new((0..n).map(|i| format!("g{i}")).collect(), (0..m).map(|j| format!("m{j}")).collect(), &rows).unwrap();
         let sets: Vec<Vec<u32>> = (0..batch)
@@ -79,6 +87,55 @@ fn batch_closure_forms_equal_close_intent() {
             start = pe[i] as usize;
         }
         assert_eq!(start, pd.len());
+    }
+}
+
+/// A context with many implications (objects drawn from a few prototypes, one
+/// value per nominal group, as the bench's Mushroom-shaped one): single-attribute
+/// closures are large, so a seeded batch takes much of its answers from them.
+/// Every answer equals `close_intent`, seeded (a large batch) or not (a small one).
+#[test]
+fn seeded_batch_closures_equal_close_intent_on_a_context_with_many_implications() {
+    let mut r = Rng(0x94D0_49BB_1331_11EB);
+    let groups = [2usize, 6, 4, 10, 3, 9, 5, 2, 7, 12, 3];
+    let offsets: Vec<usize> = groups.iter().scan(0, |a, g| Some(std::mem::replace(a, *a + g))).collect();
+    let m: usize = groups.iter().sum();
+    let protos: Vec<Vec<usize>> = (0..30).map(|_| groups.iter().map(|&k| (r.f() * k as f64) as usize).collect()).collect();
+    let rows: Vec<Vec<u32>> = (0..1500)
+        .map(|_| {
+            let p = &protos[(r.f() * r.f() * 30.0) as usize];
+            // Mostly the prototype's value; sometimes another one, so not every pair is an implication.
+            groups
+                .iter()
+                .enumerate()
+                .map(|(g, &k)| (offsets[g] + if r.f() < 0.9 { p[g] } else { (r.f() * k as f64) as usize }) as u32)
+                .collect()
+        })
+        .collect();
+    let ctx = Context::new((0..1500).map(|i| format!("g{i}")).collect(), (0..m).map(|j| format!("m{j}")).collect(), &rows).unwrap();
+    let stride = m.div_ceil(32);
+    for batch in [20, 6000] {
+        let sets: Vec<Vec<u32>> = (0..batch).map(|_| (0..(r.f() * 4.0) as usize).map(|_| (r.f() * m as f64) as u32).collect()).collect();
+        let data: Vec<u32> = sets.iter().flatten().copied().collect();
+        let ends: Vec<u32> = sets
+            .iter()
+            .scan(0u32, |a, s| {
+                *a += s.len() as u32;
+                Some(*a)
+            })
+            .collect();
+        let words = ctx.closure_words_many("sets", &data, &ends).unwrap();
+        let bits = ctx.unpack_sets("sets", &data, &ends, true).unwrap();
+        let mut larger = 0;
+        for (i, b) in bits.iter().enumerate() {
+            let expected = ctx.close_intent(b).to_vec();
+            larger += usize::from(expected.len() > b.count());
+            let got: Vec<u32> = (0..m as u32).filter(|&j| words[i * stride + j as usize / 32] >> (j % 32) & 1 == 1).collect();
+            assert_eq!(got, expected, "batch {batch} set {i} {:?}", sets[i]);
+        }
+        if batch > 1000 {
+            assert!(larger * 4 > batch, "many closures add attributes here ({larger} of {batch})");
+        }
     }
 }
 
