@@ -49,7 +49,6 @@ const DIFFERS: Record<string, string> = {
     'refused in auth/aggressive/ddos modes: `authentication failed:(?! Connection lost ...)` ends the pattern with a guard on the text after the match, and mdpr-ddos has `after(?! DATA) [A-Z]+` and `disconnect(?= from ...)`; the other modes agree',
   recidive: 'refused: `\\[(?!<jailname>\\])(?:.*)\\]` guards a `.*` run that `\\]` continues (the literal ends past the run)',
   slapd: 'refused: `(?:\\s(?!err)\\S+=\\S*)*` guards a \\S+ run that `=\\S*` continues (its back-references alone would load, as checked copies)',
-  dovecot: 'TAI64N dates (`@400000004c91b044077a9e94`, fail2ban\'s TAI64N template) are not read: those lines get the current time; hosts and users agree',
   monit: 'named time zones (`PDT`, `CEST`): fail2ban turns them into offsets, we read the time as UTC, so the times differ by the offset; lines, hosts and users agree',
   'zzz-sshd-obsolete-multiline':
     "fail2ban's obsolete multi-line (maxlines) sshd filter over sshd's sample: one failure is reported on the connection's `Connection from` line, 3 s before the `Disconnecting: Too many authentication failures` line fail2ban reports it on (same host); the mode= option sets of sshd's sample have no oracle (fail2ban-regex exits 255 on them)",

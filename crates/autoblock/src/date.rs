@@ -81,6 +81,8 @@ struct Parts<'t> {
     year: Option<i64>,
     year2: Option<i64>,
     zone: Option<&'t str>,
+    /// the 24 hex digits of a TAI64N label
+    tai: Option<&'t str>,
 }
 
 /// A detected date: Unix seconds and the byte span it occupied.
@@ -171,7 +173,7 @@ fn strptime_to_regex(p: &str) -> Result<Vec<String>> {
 /// its order, as strptime patterns, with two of ours: [`SYSLOG`] first (it
 /// has a hand-written reader, see [`syslog_at_start`]) standing for its
 /// asctime template, and [`EPOCH`] for its epoch one. TAI64N is not read.
-const BUILTINS: [&str; 15] = [
+const BUILTINS: [&str; 16] = [
     SYSLOG,
     r"%ExY(?P<_sep>[-/.])%m(?P=_sep)%d(?:T|  ?)%H:%M:%S(?:[.,]%f)?(?:\s*%z)?",
     r"(?:%a )?%b %d %ExY %k:%M:%S(?:\.%f)?",
@@ -187,7 +189,11 @@ const BUILTINS: [&str; 15] = [
     r"^%b-%d-%Exy %k:%M:%S",
     r"%ExY%Exm%Exd(?:T|  ?)%ExH%ExM%ExS(?:[.,]%f)?(?:\s*%z)?",
     r"(?:%Z )?(?:%a )?%b %d %k:%M:%S(?:\.%f)?(?: %ExY)?",
+    TAI64N,
 ];
+
+/// daemontools' TAI64N label (dovecot under multilog): `@` and 24 hex digits.
+const TAI64N: &str = r"@(?P<T>[0-9a-f]{24})";
 
 /// The built-in templates, all anchored at line start or as written.
 ///
@@ -196,7 +202,8 @@ const BUILTINS: [&str; 15] = [
 /// `2016-11-07 22:21:20` is no date). Every built-in starts and ends with a
 /// word character (a digit, a month or zone name), where those look-arounds
 /// are exactly `\b`; `^<%m/%d/%Exy@%H:%M:%S>` is anchored and ends with `>`,
-/// after which fail2ban's look-ahead always holds.
+/// after which fail2ban's look-ahead always holds; TAI64N has no word-begin
+/// boundary in fail2ban (and starts with `@`).
 fn builtins(line_begin: bool) -> Result<Vec<Template>> {
     let mut out = Vec::new();
     for b in BUILTINS {
@@ -204,7 +211,7 @@ fn builtins(line_begin: bool) -> Result<Vec<Template>> {
             Some(r) => (true, r),
             None => (false, b),
         };
-        let begin = if line_begin || own_begin || body.starts_with('^') { "" } else { r"\b" };
+        let begin = if line_begin || own_begin || body.starts_with(['^', '@']) { "" } else { r"\b" };
         let end = if body.ends_with('>') { "" } else { r"\b" };
         for v in strptime_to_regex(body)? {
             out.push(compile("datepattern", &format!("{begin}(?:{v}){end}"), line_begin || own_begin)?);
@@ -243,6 +250,9 @@ fn templates_of(line: &str) -> Result<Vec<Template>> {
     }
     if rest == "EPOCH" {
         return Ok(vec![compile("datepattern", EPOCH, line_begin)?]);
+    }
+    if rest == "TAI64N" {
+        return Ok(vec![compile("datepattern", &format!(r"{TAI64N}\b"), line_begin)?]);
     }
     // `{DATE}`: the default templates at that place (one template each)
     let patterns: Vec<String> = if rest.contains("{DATE}") {
@@ -335,6 +345,7 @@ fn parts_of<'t>(c: &Captures<'t>) -> Parts<'t> {
         year: num(c, "Y"),
         year2: num(c, "y"),
         zone: c.name("z").map(|m| m.as_str()),
+        tai: c.name("T").map(|m| m.as_str()),
     }
 }
 
@@ -419,6 +430,10 @@ fn syslog_at_start(b: &[u8]) -> Option<(Parts<'_>, usize)> {
 }
 
 fn to_time(c: &Parts, reference: f64, ref_year: i64) -> Option<f64> {
+    if let Some(t) = c.tai {
+        // fail2ban reads the label's characters 2..17 (after `@4`) as the Unix seconds
+        return i64::from_str_radix(t.get(1..16)?, 16).ok().map(|s| s as f64);
+    }
     if let Some(e) = c.epoch {
         let frac = c.frac.map(|f| format!("0.{f}").parse::<f64>().unwrap_or(0.0)).unwrap_or(0.0);
         return Some(e as f64 + frac);
@@ -559,6 +574,9 @@ mod tests {
         assert_eq!(d.find("30-11-26 10:00:01 x", now).map(|f| (f.time, f.start)), Some((now, 0)));
         assert_eq!(d.find("2026-11-30 10:00:01 x", now).map(|f| (f.time, f.start)), Some((now, 0)), "not 26-11-30 after the dd-mm-yy hit");
         assert_eq!(d.find("Nov 30 10:00:01x", now), None);
+        // dovecot under multilog: TAI64N labels
+        assert_eq!(at("{^LN-BEG}TAI64N\n{^LN-BEG}", "@400000004c91b044077a9e94 imap-login: x"), Some((1284616260.0, 0, 25)));
+        assert_eq!(DateDetector::new(None).unwrap().find("x @400000004c91b044077a9e94 y", now).map(|f| f.time), Some(1284616260.0));
         // guacamole: a template whose match holds no date gives the current time (and cuts nothing)
         assert_eq!(at("^%b %d, %ExY %I:%M:%S %p\n^WARNING:()**", "WARNING: x"), Some((now, 8, 8)));
     }
