@@ -37,7 +37,10 @@ pub struct Conf {
     origins: HashMap<String, Loc>,
 }
 
-const MAX_DEPTH: usize = 32;
+/// Python's `configparser.MAX_INTERPOLATION_DEPTH` (also bounds tag substitution).
+const MAX_DEPTH: usize = 10;
+/// Rounds of innermost-first tag substitution before a cycle is assumed.
+const MAX_TAG_ROUNDS: usize = 32;
 const MAX_FILE_BYTES: u64 = 4 << 20;
 
 impl Conf {
@@ -138,49 +141,92 @@ impl Conf {
         self.origins.get(line.trim()).cloned()
     }
 
-    /// A value with `%(...)s` interpolated (not tags).
+    /// A value with `%(...)s` interpolated (not tags), as Python's
+    /// `configparser.BasicInterpolation` under fail2ban's
+    /// `SafeConfigParserWithIncludes` does it (see [`Conf::lookup`]).
     pub fn get(&self, section: &str, key: &str) -> Result<Option<String>> {
-        match self.raw(section, key) {
+        match self.raw(section, &key.to_lowercase()) {
             None => Ok(None),
-            Some(v) => self.interpolate(section, &v.text, v, 0).map(Some),
+            Some(v) => {
+                let mut out = String::with_capacity(v.text.len());
+                self.interpolate(section, &v.text, &v.loc, 1, &mut out)?;
+                Ok(Some(out))
+            }
         }
     }
 
-    fn interpolate(&self, section: &str, text: &str, at: &Value, depth: usize) -> Result<String> {
+    /// `%%` is a literal `%`, `%(name)s` the value of `name` (itself
+    /// interpolated, in the same section: a `%(sec/opt)s` value too), any
+    /// other `%` an error. Python's limit of 10 levels applies (a deeper
+    /// chain is an error there as well, so a cycle is one).
+    fn interpolate(&self, section: &str, text: &str, at: &Loc, depth: usize, out: &mut String) -> Result<()> {
         if depth > MAX_DEPTH {
-            return Err(Error::invalid_arg("filter", format!("{}: interpolation nested too deep (a cycle?)", at.loc)));
+            return Err(Error::invalid_arg(
+                "filter",
+                format!("{at}: interpolation nested more than {MAX_DEPTH} deep (a cycle? e.g. a %(known/name)s whose earlier value refers to %(known/name)s again)"),
+            ));
         }
-        let mut out = String::with_capacity(text.len());
         let mut rest = text;
-        while let Some(p) = rest.find("%(") {
+        while let Some(p) = rest.find('%') {
             out.push_str(&rest[..p]);
-            let after = &rest[p + 2..];
-            let Some(close) = after.find(")s") else {
-                return Err(Error::invalid_arg("filter", format!("{}: unterminated %(...)s", at.loc)));
+            let after = &rest[p + 1..];
+            if let Some(r) = after.strip_prefix('%') {
+                out.push('%');
+                rest = r;
+                continue;
+            }
+            let Some(inner) = after.strip_prefix('(') else {
+                return Err(Error::invalid_arg("filter", format!("{at}: '%' must be followed by '%' or '(' (write %% for a literal %)")));
             };
-            let name = &after[..close];
-            let (value, sec) = if let Some(k) = name.strip_prefix("known/") {
-                (self.raw(section, k).and_then(|v| v.known.as_deref()), section)
-            } else if let Some((s, k)) = name.split_once('/') {
-                (self.raw(s, k), s)
+            let Some(close) = inner.find(")s").filter(|&c| c > 0 && !inner[..c].contains(')')) else {
+                return Err(Error::invalid_arg("filter", format!("{at}: unterminated %(...)s")));
+            };
+            let name = &inner[..close];
+            let Some(v) = self.lookup(section, name) else {
+                return Err(Error::invalid_arg("filter", format!("{at}: %({name})s refers to an undefined option")));
+            };
+            if v.text.contains('%') {
+                self.interpolate(section, &v.text, &v.loc, depth + 1, out)?;
             } else {
-                (self.raw(section, name), section)
-            };
-            let Some(v) = value else {
-                return Err(Error::invalid_arg("filter", format!("{}: %({name})s refers to an undefined option", at.loc)));
-            };
-            out.push_str(&self.interpolate(sec, &v.text, v, depth + 1)?);
-            rest = &after[close + 2..];
+                out.push_str(&v.text);
+            }
+            rest = &inner[close + 2..];
         }
         out.push_str(rest);
-        Ok(out)
+        Ok(())
+    }
+
+    /// The raw value `%(name)s` stands for while `section` is read. Python
+    /// looks names up lowercased in the section's options over `[DEFAULT]`;
+    /// fail2ban first maps each `sec/opt` it sees under the name as written:
+    /// `known/opt` is the value `opt` had in this section before the last
+    /// file that redefined it (an include read before, a `.local`), else
+    /// `[DEFAULT]`'s; `default/opt` is `[DEFAULT]`'s; `sec/opt` is section
+    /// `sec`'s own value, else `[DEFAULT]`'s (only when `sec` exists). As
+    /// the lookup lowercases and the mapping does not, a `sec/opt` written
+    /// with capitals is undefined in fail2ban too.
+    fn lookup(&self, section: &str, name: &str) -> Option<&Value> {
+        let lower = name.to_lowercase();
+        if let Some(v) = self.raw(section, &lower) {
+            return Some(v);
+        }
+        let (sec, opt) = name.split_once('/')?;
+        if lower != name || sec.is_empty() || !sec.chars().all(|c| c.is_alphanumeric() || c == '_' || c == '-') {
+            return None;
+        }
+        let default = || self.sections.get("DEFAULT").and_then(|d| d.get(opt));
+        match sec {
+            "known" => self.sections.get(section).and_then(|s| s.get(opt)).and_then(|v| v.known.as_deref()).or_else(default),
+            "default" => default(),
+            _ => self.sections.get(sec).and_then(|s| s.get(opt).or_else(default)),
+        }
     }
 
     /// Substitutes `<name>` tags whose name is an option of `section` (or
     /// `<sec/name>`), innermost first; unknown tags (`<HOST>`, `<F-USER>`) stay.
     pub fn substitute_tags(&self, section: &str, text: &str) -> Result<String> {
         let mut s = text.to_string();
-        for _ in 0..MAX_DEPTH {
+        for _ in 0..MAX_TAG_ROUNDS {
             let mut changed = false;
             let mut out = String::with_capacity(s.len());
             let mut i = 0;
@@ -280,7 +326,8 @@ fn parse_ini(name: &str, text: &str) -> Result<Vec<Entry>> {
             return Err(bad("empty option name"));
         }
         let value = trimmed[sep + 1..].trim().to_string();
-        out.push((sec.clone(), key.to_string(), Value { text: value, loc: Loc { file: name.to_string(), line: lineno }, known: None }));
+        // configparser's optionxform: option names are case-insensitive
+        out.push((sec.clone(), key.to_lowercase(), Value { text: value, loc: Loc { file: name.to_string(), line: lineno }, known: None }));
     }
     // A value whose first line is empty starts on the next line (fail2ban style).
     for e in &mut out {
@@ -320,5 +367,71 @@ mod tests {
         assert!(e.message.contains("u.conf:2") && e.message.contains("nope"), "{}", e.message);
         let c = Conf::parse_str("c.conf", "[Definition]\na = %(b)s\nb = %(a)s\n", None).unwrap();
         assert!(c.get("Definition", "a").is_err());
+    }
+
+    /// Files in a fresh directory (includes are resolved against it).
+    fn files(tag: &str, list: &[(&str, &str)]) -> PathBuf {
+        let d = std::env::temp_dir().join(format!("omni-conf-{tag}-{}", std::process::id()));
+        std::fs::create_dir_all(&d).unwrap();
+        for (n, t) in list {
+            std::fs::write(d.join(n), t).unwrap();
+        }
+        d
+    }
+
+    /// The answers of fail2ban 1.0's SafeConfigParserWithIncludes (Python 3.11) on the same files.
+    #[test]
+    fn known_default_and_section_references_as_fail2ban() {
+        let d = files(
+            "known",
+            &[
+                ("a.conf", "[DEFAULT]\nx = defx\n[S]\ny = a-y\nz = a-z %(y)s\nup = a-up\n[t]\nt = a-t\n"),
+                (
+                    "b.conf",
+                    "[INCLUDES]\nbefore = a.conf\nafter = c.conf\n[DEFAULT]\nx = b-x\n[S]\ny = b-y [%(known/y)s]\nup = b-up [%(known/up)s]\nw = %(known/x)s\nv = %(t/t)s %(default/x)s\nq = %(t/tt)s\nn = %(known/nope)s\nm = %(known/m)s\nzz = %(z)s\ncap = %(T/t)s\ncap2 = %(DEFAULT/x)s\npct = 100%% %%(x)s\nbad = 5%\nUpper = u\nlow = %(UPPER)s\n[t]\nt = tt-%(up)s\ntt = %(nope)s\n",
+                ),
+                ("c.conf", "[S]\ny = c-y {%(known/y)s}\n"),
+            ],
+        );
+        let c = Conf::read(&d.join("b.conf")).unwrap();
+        let get = |k: &str| c.get("S", k);
+        // known/: the value before the last redefinition, interpolated in the same section
+        assert_eq!(get("up").unwrap().unwrap(), "b-up [a-up]");
+        // known/ of an option this section never had before: [DEFAULT]'s (the latest one)
+        assert_eq!(get("w").unwrap().unwrap(), "b-x");
+        // a section's own value (interpolated in the section that refers to it), default/
+        assert_eq!(get("v").unwrap().unwrap(), "tt-b-up [a-up] b-x");
+        // only one earlier value is known: c's known/y is b's, whose known/y is b's again (Python: recursion limit)
+        assert!(get("y").unwrap_err().message.contains("deep"));
+        assert!(get("zz").unwrap_err().message.contains("deep"));
+        for k in ["q", "n", "m", "cap", "cap2"] {
+            assert!(get(k).unwrap_err().message.contains("undefined"), "{k}");
+        }
+        assert_eq!(c.get("S", "UPPER").unwrap().unwrap(), "u");
+        assert_eq!(get("low").unwrap().unwrap(), "u");
+        assert_eq!(get("pct").unwrap().unwrap(), "100% %(x)s");
+        assert!(get("bad").unwrap_err().message.contains("'%'"));
+        std::fs::remove_dir_all(d).unwrap();
+    }
+
+    /// Debian's sendmail filters: `__prefix_line = %(known/__prefix_line)s...` over common.conf's [DEFAULT] one.
+    #[test]
+    fn known_falls_back_to_an_included_default() {
+        let d = files(
+            "sendmail",
+            &[
+                ("common.conf", "[DEFAULT]\n__prefix_line = <lt_<logtype>/__prefix_line>\n"),
+                (
+                    "sendmail.conf",
+                    "[INCLUDES]\nbefore = common.conf\n[Definition]\n__prefix_line = %(known/__prefix_line)s(?:\\w{14,20}: )?\nprefregex = ^%(__prefix_line)s<F-CONTENT>.+</F-CONTENT>$\n",
+                ),
+            ],
+        );
+        let c = Conf::read(&d.join("sendmail.conf")).unwrap();
+        assert_eq!(
+            c.get("Definition", "prefregex").unwrap().unwrap(),
+            "^<lt_<logtype>/__prefix_line>(?:\\w{14,20}: )?<F-CONTENT>.+</F-CONTENT>$"
+        );
+        std::fs::remove_dir_all(d).unwrap();
     }
 }

@@ -1,14 +1,17 @@
 //! Date detection in log lines, as fail2ban does it: find the timestamp, turn it
 //! into Unix seconds and remove it from the text the failregex sees.
 //!
-//! Built-in templates (tried in order, the last one that hit is tried first
-//! next time, like fail2ban's template reordering): syslog (`Nov 30 10:00:01`,
-//! optional weekday and year), ISO 8601 / RFC 3339, Apache/nginx CLF
-//! (`30/Nov/2026:10:00:01 +0000`), Unix epoch. A `datepattern` in strptime
-//! syntax (`%Y-%m-%d %H:%M:%S`) is compiled to a regex too. Times without a zone
-//! are read as UTC; a syslog date without a year takes the reference year (and
-//! the year before when that would put it more than a day in the future, as
-//! fail2ban's `strptime.reGroupDictStrptime` does).
+//! Built-in templates: fail2ban 1.0's default list ([`BUILTINS`]: syslog,
+//! ISO 8601 with `-`, `/` or `.`, CLF and `dd-Mon-yyyy`, `dd-mm-yyyy`, MySQL,
+//! epoch, ...), tried in order, the last one that hit first next time (fail2ban
+//! also reorders by hits and prefers the date nearest the line start; a line
+//! holding two different dates can get the other one here). A `datepattern` is
+//! read as fail2ban reads it: one template per line, a regex with strptime
+//! directives (`%Y-%m-%d`, `%ExY`, ...), `{^LN-BEG}`, `{DATE}`, `{NONE}`.
+//! Times without a zone are read as UTC; a date without a year takes the
+//! reference year (and the year before when that would put it more than a day
+//! in the future), a time alone today's date (yesterday's when ahead), as
+//! fail2ban's `strptime.reGroupDictStrptime` does.
 //!
 //! Fast path: a line that starts with a syslog date (`Nov 30 10:00:01`, the
 //! common case) while the syslog template is the one tried first is read by
@@ -47,6 +50,8 @@ pub fn year_of(t: f64) -> i64 {
 
 struct Template {
     re: Regex,
+    /// the date is the pattern's own first group, not the whole match
+    own_group: bool,
 }
 
 /// A compiled set of date templates.
@@ -68,11 +73,16 @@ struct Parts<'t> {
     month: Option<i64>,
     day: Option<i64>,
     hour: Option<i64>,
+    /// `%I` with `%p`
+    hour12: Option<i64>,
+    pm: bool,
     minute: Option<i64>,
     second: Option<i64>,
     year: Option<i64>,
     year2: Option<i64>,
     zone: Option<&'t str>,
+    /// the 24 hex digits of a TAI64N label
+    tai: Option<&'t str>,
 }
 
 /// A detected date: Unix seconds and the byte span it occupied.
@@ -84,71 +94,198 @@ pub struct Found {
 }
 
 const SYSLOG: &str = r"(?:(?P<a>Mon|Tue|Wed|Thu|Fri|Sat|Sun) )?(?P<b>(?i:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)) {1,2}(?P<d>\d{1,2}) (?P<H>[ 0-2]?\d):(?P<M>[0-5]\d):(?P<S>[0-6]\d)(?:\.(?P<f>\d{1,6}))?(?: (?P<Y>\d{4}))?";
-const ISO: &str =
-    r"(?P<Y>\d{4})-(?P<m>\d{2})-(?P<d>\d{2})[T ](?P<H>\d{2}):(?P<M>\d{2}):(?P<S>\d{2})(?:[.,](?P<f>\d{1,9}))?(?P<z>Z|[+-]\d{2}:?\d{2})?";
-const CLF: &str = r"(?P<d>\d{2})/(?P<b>(?i:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec))/(?P<Y>\d{4}):(?P<H>\d{2}):(?P<M>\d{2}):(?P<S>\d{2})(?: (?P<z>[+-]\d{4}))?";
 const EPOCH: &str = r"(?P<E>\d{10})(?:\.(?P<f>\d{1,6}))?\b";
 
-/// strptime directives -> regex fragments with the names `to_time` reads.
-fn strptime_to_regex(p: &str) -> Result<String> {
+/// fail2ban's `%ExY`: a year from 2000 to three years ahead (fail2ban builds
+/// the same set of centuries/decades from its clock).
+fn exact_year() -> String {
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs_f64()).unwrap_or(0.0);
+    let decade = ((year_of(now) + 3) / 10 % 10).clamp(0, 9);
+    format!(r"(?P<Y>20[0-{decade}]\d)")
+}
+
+/// One strptime directive as fail2ban's `strptime.timeRE` reads it (the
+/// names are the ones `to_time` reads); `key` is `Y` or `ExY` etc.
+fn directive(key: &str) -> Option<String> {
+    Some(match key {
+        "Y" => r"(?P<Y>\d{4})".into(),
+        "y" | "Exy" => r"(?P<y>\d{2})".into(),
+        "m" => r"(?P<m>0?[1-9]|1[0-2])".into(),
+        "d" | "e" => r"(?P<d>[1-2]\d|[0 ]?[1-9]|3[0-1])".into(),
+        "H" => r"(?P<H>[0-1]?\d|2[0-3])".into(),
+        "k" => r" ?(?P<H>[0-2]?\d)".into(),
+        "I" => r"(?P<I>1[0-2]|0[1-9]|[1-9])".into(),
+        "l" => r" ?(?P<I>1?\d)".into(),
+        "M" => r"(?P<M>[0-5]?\d)".into(),
+        "S" => r"(?P<S>[0-5]?\d|6[0-1])".into(),
+        "f" => r"(?P<f>[0-9]{1,6})".into(),
+        "p" => r"(?P<p>(?i:am|pm))".into(),
+        "b" | "B" | "h" => r"(?P<b>(?i:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*)".into(),
+        "a" | "A" => r"(?:(?i:mon|tue|wed|thu|fri|sat|sun)[a-z]*)".into(),
+        "z" => r"(?P<z>Z|UTC|GMT|[+-][01]\d(?::?\d{2})?)".into(),
+        "Z" => r"(?:Z|[A-Z]{3,5})".into(),
+        "Exz" => r"(?P<z>(?:[A-Z](?:[A-Z]{2,4})?)?[+-][01]\d(?::?\d{2})?|[A-Z](?:[A-Z]{2,4})?)".into(),
+        "ExZ" => r"(?:[A-Z](?:[A-Z]{2,4})?)".into(),
+        "s" => r"(?P<E>\d{9,11})".into(),
+        "ExY" => exact_year(),
+        "Exm" => r"(?P<m>0[1-9]|1[0-2])".into(),
+        "Exd" => r"(?P<d>[1-2]\d|0[1-9]|3[0-1])".into(),
+        "ExH" => r"(?P<H>[0-1]\d|2[0-3])".into(),
+        "Exk" => r" ?(?P<H>[0-1]?\d|2[0-3])".into(),
+        "Exl" => r" ?(?P<I>1[0-2]|\d)".into(),
+        "ExM" => r"(?P<M>[0-5]\d)".into(),
+        "ExS" => r"(?P<S>[0-5]\d|6[0-1])".into(),
+        _ => return None,
+    })
+}
+
+/// A fail2ban `datepattern` -> regex variants: as in fail2ban the pattern is
+/// a (Python) regex whose strptime directives become groups; it then goes
+/// through the same Python-to-`regex` translation as failregex (so e.g.
+/// ejabberd's `(?P<_sep>[-/.])%m(?P=_sep)` becomes one variant per separator).
+fn strptime_to_regex(p: &str) -> Result<Vec<String>> {
     let mut out = String::new();
-    let mut it = p.chars().peekable();
-    while let Some(c) = it.next() {
-        if c != '%' {
-            out.push_str(&regex::escape(c.encode_utf8(&mut [0; 4])));
+    let mut rest = p;
+    while let Some(i) = rest.find('%') {
+        out.push_str(&rest[..i]);
+        let after = &rest[i + 1..];
+        if let Some(r) = after.strip_prefix('%') {
+            out.push('%');
+            rest = r;
             continue;
         }
-        let d = it.next().ok_or_else(|| Error::invalid_arg("datepattern", "trailing '%'"))?;
-        out.push_str(match d {
-            'Y' => r"(?P<Y>\d{4})",
-            'y' => r"(?P<y>\d{2})",
-            'm' => r"(?P<m>\d{1,2})",
-            'd' | 'e' => r"(?P<d>[ \d]?\d)",
-            'H' | 'k' => r"(?P<H>[ \d]?\d)",
-            'M' => r"(?P<M>\d{2})",
-            'S' => r"(?P<S>\d{2})",
-            'f' => r"(?P<f>\d{1,6})",
-            'b' | 'B' | 'h' => r"(?P<b>(?i:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*)",
-            'a' | 'A' => r"(?:[A-Za-z]{3,9})",
-            'z' => r"(?P<z>Z|[+-]\d{2}:?\d{2})",
-            'Z' => r"(?:[A-Z]{2,5})",
-            's' => r"(?P<E>\d{9,11})",
-            '%' => "%",
-            other => return Err(Error::invalid_arg("datepattern", format!("unsupported strptime directive %{other}"))),
-        });
+        let len = if after.starts_with("Ex") { 3 } else { 1 };
+        let key = after
+            .get(..len)
+            .filter(|k| k.len() == len && k.is_char_boundary(len))
+            .ok_or_else(|| Error::invalid_arg("datepattern", "trailing '%'"))?;
+        let re = directive(key).ok_or_else(|| Error::invalid_arg("datepattern", format!("unsupported strptime directive %{key}")))?;
+        out.push_str(&re);
+        rest = &after[len..];
+    }
+    out.push_str(rest);
+    let t = crate::pyre::translate(&out)
+        .map_err(|e| Error::invalid_arg("datepattern", format!("{} (at character {} of '{out}')", e.problem, e.offset)))?;
+    Ok(t)
+}
+
+/// fail2ban 1.0's default templates (`datedetector.DEFAULT_TEMPLATES`) in
+/// its order, as strptime patterns, with two of ours: [`SYSLOG`] first (it
+/// has a hand-written reader, see [`syslog_at_start`]) standing for its
+/// asctime template, and [`EPOCH`] for its epoch one. TAI64N is not read.
+const BUILTINS: [&str; 16] = [
+    SYSLOG,
+    r"%ExY(?P<_sep>[-/.])%m(?P=_sep)%d(?:T|  ?)%H:%M:%S(?:[.,]%f)?(?:\s*%z)?",
+    r"(?:%a )?%b %d %ExY %k:%M:%S(?:\.%f)?",
+    r"%d(?P<_sep>[-/])%m(?P=_sep)(?:%ExY|%Exy) %k:%M:%S",
+    r"%d(?P<_sep>[-/])%b(?P=_sep)%ExY[ :]?%H:%M:%S(?:\.%f)?(?: %z)?",
+    r"%m/%d/%ExY:%H:%M:%S",
+    r"%m-%d-%ExY %k:%M:%S(?:\.%f)?",
+    EPOCH,
+    r"{^LN-BEG}%H:%M:%S",
+    r"^<%m/%d/%Exy@%H:%M:%S>",
+    r"%Exy%Exm%Exd  ?%H:%M:%S",
+    r"%b %d, %ExY %I:%M:%S %p",
+    r"^%b-%d-%Exy %k:%M:%S",
+    r"%ExY%Exm%Exd(?:T|  ?)%ExH%ExM%ExS(?:[.,]%f)?(?:\s*%z)?",
+    r"(?:%Z )?(?:%a )?%b %d %k:%M:%S(?:\.%f)?(?: %ExY)?",
+    TAI64N,
+];
+
+/// daemontools' TAI64N label (dovecot under multilog): `@` and 24 hex digits.
+const TAI64N: &str = r"@(?P<T>[0-9a-f]{24})";
+
+/// The built-in templates, all anchored at line start or as written.
+///
+/// fail2ban puts `(?=^|\b|\W)` before a template that is not anchored and
+/// `(?=\b|\W|$)` after every one (so `16-11-07 22:21:20` inside
+/// `2016-11-07 22:21:20` is no date). Every built-in starts and ends with a
+/// word character (a digit, a month or zone name), where those look-arounds
+/// are exactly `\b`; `^<%m/%d/%Exy@%H:%M:%S>` is anchored and ends with `>`,
+/// after which fail2ban's look-ahead always holds; TAI64N has no word-begin
+/// boundary in fail2ban (and starts with `@`).
+fn builtins(line_begin: bool) -> Result<Vec<Template>> {
+    let mut out = Vec::new();
+    for b in BUILTINS {
+        let (own_begin, body) = match b.strip_prefix("{^LN-BEG}") {
+            Some(r) => (true, r),
+            None => (false, b),
+        };
+        let begin = if line_begin || own_begin || body.starts_with(['^', '@']) { "" } else { r"\b" };
+        let end = if body.ends_with('>') { "" } else { r"\b" };
+        for v in strptime_to_regex(body)? {
+            out.push(compile("datepattern", &format!("{begin}(?:{v}){end}"), line_begin || own_begin)?);
+        }
     }
     Ok(out)
 }
 
-fn compile(arg: &str, body: &str, anchored: bool) -> Result<Template> {
-    let pat = if anchored { format!(r"^\s*(?:{body})") } else { body.to_string() };
+/// The group that spans the date when the pattern has no group of its own.
+const DATE_GROUP: &str = "omni_date";
+
+/// fail2ban's template regex: `{^LN-BEG}` allows up to two non-word
+/// characters before the date (`^(?:\W{0,2})?`); the date is the pattern's
+/// first group when it has an unnamed one (`^[^\[]*\[({DATE})`), else all of it.
+fn compile(arg: &str, body: &str, line_begin: bool) -> Result<Template> {
+    let pat = if line_begin { format!(r"^(?:\W{{0,2}})?(?P<{DATE_GROUP}>{body})") } else { format!("(?P<{DATE_GROUP}>{body})") };
     let re = Regex::new(&pat).map_err(|e| Error::invalid_arg(arg, e))?;
-    Ok(Template { re })
+    let own_group = re.capture_names().skip(2).any(|n| n.is_none());
+    Ok(Template { re, own_group })
+}
+
+/// The templates of one line of a `datepattern`.
+fn templates_of(line: &str) -> Result<Vec<Template>> {
+    let (line_begin, rest) = match line.strip_prefix("{^LN-BEG}") {
+        Some(r) => (true, r.trim()),
+        None => (false, line),
+    };
+    // `**` at an end only switches off fail2ban's word boundaries, which these regexes do not add
+    let rest = rest.strip_prefix("**").unwrap_or(rest);
+    let rest = rest.strip_suffix("**").unwrap_or(rest);
+    if rest.is_empty() {
+        return builtins(line_begin);
+    }
+    if rest == "{NONE}" {
+        return Ok(vec![]);
+    }
+    if rest == "EPOCH" {
+        return Ok(vec![compile("datepattern", EPOCH, line_begin)?]);
+    }
+    if rest == "TAI64N" {
+        return Ok(vec![compile("datepattern", &format!(r"{TAI64N}\b"), line_begin)?]);
+    }
+    // `{DATE}`: the default templates at that place (one template each)
+    let patterns: Vec<String> = if rest.contains("{DATE}") {
+        BUILTINS.iter().map(|b| rest.replace("{DATE}", b.trim_start_matches("{^LN-BEG}"))).collect()
+    } else {
+        vec![rest.to_string()]
+    };
+    let mut out = Vec::new();
+    for p in patterns {
+        for v in strptime_to_regex(&p)? {
+            out.push(compile("datepattern", &v, line_begin)?);
+        }
+    }
+    Ok(out)
 }
 
 impl DateDetector {
-    /// `datepattern`: None/empty for the built-ins; `{^LN-BEG}` anchors the
-    /// built-ins at line start; anything else is a strptime pattern (a leading
-    /// `^` or `{^LN-BEG}` anchors it).
+    /// `datepattern`: None/empty for the built-ins; else one template per
+    /// line, as fail2ban reads them: `{^LN-BEG}` alone is the built-ins
+    /// anchored at line start, `{^LN-BEG}PATTERN` anchors a pattern, `{DATE}`
+    /// inside a pattern stands for the built-ins, `{NONE}` for no date, and
+    /// anything else is a regex with strptime directives (`%Y-%m-%d`).
     pub fn new(datepattern: Option<&str>) -> Result<Self> {
-        let p = datepattern.map(str::trim).unwrap_or("");
-        let (anchored, rest) = match p.strip_prefix("{^LN-BEG}") {
-            Some(r) => (true, r.trim()),
-            None => match p.strip_prefix('^') {
-                Some(r) => (true, r),
-                None => (false, p),
-            },
-        };
-        let templates = if rest.is_empty() {
-            [SYSLOG, ISO, CLF, EPOCH].iter().map(|b| compile("datepattern", b, anchored)).collect::<Result<_>>()?
-        } else if rest == "{NONE}" {
-            vec![]
-        } else if rest == "EPOCH" {
-            vec![compile("datepattern", EPOCH, anchored)?]
+        let lines: Vec<&str> = datepattern.unwrap_or("").lines().map(str::trim).filter(|l| !l.is_empty()).collect();
+        let (templates, syslog_first) = if lines.is_empty() {
+            (builtins(false)?, true)
         } else {
-            vec![compile("datepattern", &strptime_to_regex(rest)?, anchored)?]
+            let mut t = Vec::new();
+            for l in &lines {
+                t.extend(templates_of(l)?);
+            }
+            (t, lines[0] == "{^LN-BEG}")
         };
-        let syslog_first = rest.is_empty();
         Ok(Self { templates, last_hit: 0, syslog_first, year_cache: std::cell::Cell::new((f64::NAN, 0)) })
     }
 
@@ -175,12 +312,14 @@ impl DateDetector {
         for k in 0..n {
             let i = (self.last_hit + k) % n;
             if let Some(c) = self.templates[i].re.captures(line) {
-                if let Some(t) = to_time(&parts_of(&c), reference, self.year(reference)) {
-                    self.last_hit = i;
-                    let m = c.get(0).unwrap();
-                    let start = m.start() + (m.as_str().len() - m.as_str().trim_start().len());
-                    return Some(Found { time: t, start, end: m.end() });
-                }
+                let m = if self.templates[i].own_group { c.get(2) } else { c.name(DATE_GROUP) };
+                let m = m.or_else(|| c.get(0)).expect("a match has group 0");
+                // fail2ban cuts what the template matched out of the line even
+                // when it is no valid date (year 0, an empty group): the line
+                // then has the current time
+                let t = to_time(&parts_of(&c), reference, self.year(reference)).unwrap_or(reference);
+                self.last_hit = i;
+                return Some(Found { time: t, start: m.start(), end: m.end() });
             }
         }
         None
@@ -199,11 +338,14 @@ fn parts_of<'t>(c: &Captures<'t>) -> Parts<'t> {
         month: num(c, "m"),
         day: num(c, "d"),
         hour: num(c, "H"),
+        hour12: num(c, "I"),
+        pm: c.name("p").is_some_and(|m| m.as_str().eq_ignore_ascii_case("pm")),
         minute: num(c, "M"),
         second: num(c, "S"),
         year: num(c, "Y"),
         year2: num(c, "y"),
         zone: c.name("z").map(|m| m.as_str()),
+        tai: c.name("T").map(|m| m.as_str()),
     }
 }
 
@@ -269,6 +411,11 @@ fn syslog_at_start(b: &[u8]) -> Option<(Parts<'_>, usize)> {
         year = Some(val(i + 1, i + 5));
         i += 5;
     }
+    // the template ends with `\b` (fail2ban's word-end look-ahead): a word
+    // character right after the date is for the regex to sort out
+    if b.get(i).is_some_and(|&c| c.is_ascii_alphanumeric() || c == b'_' || c >= 0x80) {
+        return None;
+    }
     let parts = Parts {
         month_name: Some(&text[..3]),
         day: Some(day),
@@ -283,33 +430,60 @@ fn syslog_at_start(b: &[u8]) -> Option<(Parts<'_>, usize)> {
 }
 
 fn to_time(c: &Parts, reference: f64, ref_year: i64) -> Option<f64> {
+    if let Some(t) = c.tai {
+        // fail2ban reads the label's characters 2..17 (after `@4`) as the Unix seconds
+        return i64::from_str_radix(t.get(1..16)?, 16).ok().map(|s| s as f64);
+    }
     if let Some(e) = c.epoch {
         let frac = c.frac.map(|f| format!("0.{f}").parse::<f64>().unwrap_or(0.0)).unwrap_or(0.0);
         return Some(e as f64 + frac);
     }
     // fail2ban's strptime reads `%f` but leaves it out of the time (its `msec` is unused)
+    // fail2ban's strptime: a time without month and day is today's (or
+    // yesterday's when that would be ahead of now: a rollover at midnight)
+    let today = c.month_name.is_none() && c.month.is_none() && c.day.is_none() && c.epoch.is_none();
+    if today {
+        let midnight = (reference / 86400.0).floor() * 86400.0;
+        let mut t =
+            midnight + (c.hour.or(c.hour12.map(|i| i % 12 + if c.pm { 12 } else { 0 }))? * 3600 + c.minute? * 60 + c.second?) as f64;
+        if t > reference {
+            t -= 86400.0;
+        }
+        return Some(t);
+    }
     let month = match c.month_name {
         Some(b) => MONTHS.iter().position(|m| b[..3].eq_ignore_ascii_case(m))? as u32 + 1,
         None => c.month? as u32,
     };
     let day = c.day? as u32;
-    let (h, mi, s) = (c.hour?, c.minute?, c.second?);
+    let h = match (c.hour, c.hour12) {
+        (Some(h), _) => h,
+        (None, Some(i)) => i % 12 + if c.pm { 12 } else { 0 },
+        (None, None) => return None,
+    };
+    let (mi, s) = (c.minute?, c.second?);
     if !(1..=12).contains(&month) || !(1..=31).contains(&day) || h > 23 || mi > 59 || s > 60 {
         return None;
     }
     let offset = match c.zone {
-        None | Some("Z") => 0,
-        Some(z) => {
-            let sign = if z.starts_with('-') { -1 } else { 1 };
-            let digits: String = z[1..].chars().filter(|c| c.is_ascii_digit()).collect();
-            let hh: i64 = digits.get(0..2)?.parse().ok()?;
-            let mm: i64 = digits.get(2..4)?.parse().ok()?;
-            sign * (hh * 3600 + mm * 60)
-        }
+        None | Some("Z" | "UTC" | "GMT") => 0,
+        Some(z) => match z.find(['+', '-']) {
+            // an offset, maybe after a zone name (`%Exz`); `+08` has no minutes
+            Some(at) => {
+                let sign = if z[at..].starts_with('-') { -1 } else { 1 };
+                let digits: String = z[at + 1..].chars().filter(|c| c.is_ascii_digit()).collect();
+                let hh: i64 = digits.get(0..2)?.parse().ok()?;
+                let mm: i64 = digits.get(2..4).map_or(Some(0), |m| m.parse().ok())?;
+                sign * (hh * 3600 + mm * 60)
+            }
+            // a zone name alone: fail2ban reads the time as local (UTC here)
+            None => 0,
+        },
     };
     let secs = |y: i64| (days_from_civil(y, month, day) * 86400 + h * 3600 + mi * 60 + s - offset) as f64;
     if let Some(y) = c.year {
-        return Some(secs(y));
+        // Python's datetime has no year 0 (fail2ban then finds no date)
+        return (y >= 1).then(|| secs(y));
     }
     if let Some(y) = c.year2 {
         return Some(secs(2000 + y));
@@ -359,5 +533,51 @@ mod tests {
         let mut p = DateDetector::new(Some("^%Y/%m/%d %H:%M:%S")).unwrap();
         assert_eq!(p.find("2026/11/30 10:00:01 [error]", now).unwrap().time, now);
         assert!(DateDetector::new(Some("%Q")).is_err());
+    }
+
+    /// Debian filters' own datepatterns (after configparser's `%%` -> `%`): a
+    /// regex with strptime directives, `%Ex*`, `%I`/`%p`, a separator
+    /// back-reference, a time without a date.
+    #[test]
+    fn debian_datepatterns() {
+        let now = 1796032801.0; // 2026-11-30 10:00:01 UTC
+        let at = |p: &str, line: &str| DateDetector::new(Some(p)).unwrap().find(line, now).map(|f| (f.time, f.start, f.end));
+        // kerio: regex escapes kept as regex
+        assert_eq!(at(r"^\[%d/%b/%Y %H:%M:%S\]", "[30/Nov/2026 10:00:01] x"), Some((now, 0, 22)));
+        // nginx-botsearch/sogo (ejabberd): one separator, the same twice
+        let sep = r"^(?:=[^=]+={3,} )?(%ExY(?P<_sep>[-/.])%m(?P=_sep)%d[T ]%H:%M:%S(?:[.,]%f)?(?:\s*%z)?)";
+        assert_eq!(at(sep, "2026.11.30 10:00:01 x").map(|x| x.0), Some(now));
+        assert_eq!(at(sep, "2026/11/30 10:00:01 x").map(|x| x.0), Some(now));
+        assert_eq!(at(sep, "2026/11.30 10:00:01 x"), None);
+        assert_eq!(at(sep, "1999/11/30 10:00:01 x"), None, "%ExY: 2000 to three years ahead");
+        // assp: month name, %Exy
+        assert_eq!(at("{^LN-BEG}%b-%d-%Exy %H:%M:%S", "Nov-30-26 10:00:01 [SSL-out]").map(|x| x.0), Some(now));
+        // guacamole: 12-hour clock
+        assert_eq!(at("^%b %d, %ExY %I:%M:%S %p", "Nov 30, 2026 10:00:01 PM x").map(|x| x.0), Some(now + 12.0 * 3600.0));
+        assert_eq!(at("^%b %d, %ExY %I:%M:%S %p", "Nov 30, 2026 12:00:01 AM x").map(|x| x.0), Some(now - 10.0 * 3600.0));
+        // guacamole webapp: a time alone is today's, or yesterday's when ahead of now
+        assert_eq!(at("^%H:%M:%S.%f", "09:00:01.907 [x]").map(|x| x.0), Some(now - 3600.0));
+        assert_eq!(at("^%H:%M:%S.%f", "11:00:01.907 [x]").map(|x| x.0), Some(now + 3600.0 - 86400.0));
+        // zones: names, UTC, hours only
+        assert_eq!(at("^%Y-%m-%d %H:%M:%S %z", "2026-11-30 10:00:01 UTC x").map(|x| x.0), Some(now));
+        assert_eq!(at("^%Y-%m-%d %H:%M:%S %z", "2026-11-30 18:00:01 +08 x").map(|x| x.0), Some(now));
+        assert_eq!(at("^%Y-%m-%d %H:%M:%S", "0000-12-30 00:00:00 x"), Some((now, 0, 19)), "no year 0 in Python: the current time");
+        // several lines: apache-badbots' `{DATE}` in brackets (the date is the group), then the built-ins at line start
+        let clf = "^[^\\[]*\\[({DATE})\n{^LN-BEG}";
+        let line = "192.0.2.1 - - [30/Nov/2026:10:00:01 +0000] \"GET /";
+        assert_eq!(at(clf, line), Some((now, 15, 41)));
+        assert_eq!(at(clf, "[Nov 30 10:00:01] x").map(|x| (x.1, x.2)), Some((1, 16)));
+        assert_eq!(at(clf, "Nov 30 10:00:01 x").map(|x| (x.1, x.2)), Some((0, 15)));
+        // no date inside a longer number or word (fail2ban's word boundaries)
+        let mut d = DateDetector::new(None).unwrap();
+        assert_eq!(d.find("2026-11-30 10:00:01 x", now).map(|f| (f.time, f.start)), Some((now, 0)));
+        assert_eq!(d.find("30-11-26 10:00:01 x", now).map(|f| (f.time, f.start)), Some((now, 0)));
+        assert_eq!(d.find("2026-11-30 10:00:01 x", now).map(|f| (f.time, f.start)), Some((now, 0)), "not 26-11-30 after the dd-mm-yy hit");
+        assert_eq!(d.find("Nov 30 10:00:01x", now), None);
+        // dovecot under multilog: TAI64N labels
+        assert_eq!(at("{^LN-BEG}TAI64N\n{^LN-BEG}", "@400000004c91b044077a9e94 imap-login: x"), Some((1284616260.0, 0, 25)));
+        assert_eq!(DateDetector::new(None).unwrap().find("x @400000004c91b044077a9e94 y", now).map(|f| f.time), Some(1284616260.0));
+        // guacamole: a template whose match holds no date gives the current time (and cuts nothing)
+        assert_eq!(at("^%b %d, %ExY %I:%M:%S %p\n^WARNING:()**", "WARNING: x"), Some((now, 8, 8)));
     }
 }

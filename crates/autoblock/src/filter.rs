@@ -118,31 +118,59 @@ pub struct Pattern {
     pub source: String,
     pub loc: Loc,
     variants: Vec<Twin>,
+    /// checked back-references: (group, hidden copy) must capture the same text
+    same: Vec<pyre::Same>,
+    ignore_case: bool,
 }
 
 impl Pattern {
     /// `multiline`: Python's `re.MULTILINE` (fail2ban's failregex when `maxlines` > 1).
     fn compile(python: &str, loc: Loc, use_dns: bool, multiline: bool) -> std::result::Result<Self, String> {
         let resolved = resolve_tags(python, use_dns);
-        let variants =
-            pyre::translate(&resolved).map_err(|e| format!("{} (at character {} of the expanded regex)", e.problem, e.offset))?;
-        let variants = variants
+        let t =
+            pyre::translate_checked(&resolved).map_err(|e| format!("{} (at character {} of the expanded regex)", e.problem, e.offset))?;
+        let variants = t
+            .variants
             .iter()
             .map(|v| {
                 let v = if multiline { format!("(?m){v}") } else { v.clone() };
                 regex::RegexBuilder::new(&v).size_limit(64 << 20).build().map(|r| Twin::new(r, 64 << 20)).map_err(|e| format!("regex: {e}"))
             })
             .collect::<std::result::Result<Vec<_>, _>>()?;
-        Ok(Self { source: python.to_string(), loc, variants })
+        Ok(Self { source: python.to_string(), loc, variants, same: t.same, ignore_case: t.ignore_case })
+    }
+
+    /// Whether the pattern has back-references checked after matching (the
+    /// filter's fast paths, which do not check, are then left out).
+    fn checks_backrefs(&self) -> bool {
+        !self.same.is_empty()
+    }
+
+    /// A match's checked back-references hold: where the hidden copy took
+    /// part, the group did too, with the same text (`pyre::backref`).
+    fn same_holds(&self, c: &regex::Captures) -> bool {
+        self.same.iter().all(|(g, h)| match c.name(h) {
+            None => true,
+            Some(copy) => c.name(g).is_some_and(|orig| {
+                if self.ignore_case {
+                    orig.as_str().to_lowercase() == copy.as_str().to_lowercase()
+                } else {
+                    orig.as_str() == copy.as_str()
+                }
+            }),
+        })
     }
 
     /// The captures of the first variant that matches, with that variant.
     /// `ascii`: the text is ASCII (the ASCII twins answer the same, faster).
     pub fn captures<'t>(&self, text: &'t str, ascii: bool) -> Option<(&Regex, regex::Captures<'t>)> {
-        self.variants.iter().map(|t| t.get(ascii)).find_map(|r| r.captures(text).map(|c| (r, c)))
+        self.variants.iter().map(|t| t.get(ascii)).find_map(|r| r.captures(text).filter(|c| self.same_holds(c)).map(|c| (r, c)))
     }
 
     pub fn is_match(&self, text: &str, ascii: bool) -> bool {
+        if self.checks_backrefs() {
+            return self.captures(text, ascii).is_some();
+        }
         self.variants.iter().any(|r| r.get(ascii).is_match(text))
     }
 }
@@ -345,12 +373,15 @@ impl Filter {
         };
         let dates = DateDetector::new(datepattern.as_deref())
             .map_err(|e| Error::invalid_arg("filter", format!("{name}: datepattern: {}", e.message)))?;
-        // the multi-line buffer keeps its own per-pattern search
-        let first_fail = if maxlines > 1 { None } else { FirstFail::new(&failregex) };
+        // the multi-line buffer keeps its own per-pattern search; checked
+        // back-references need each pattern's own captures (no fast paths)
+        let checked = failregex.iter().any(Pattern::checks_backrefs);
+        let first_fail = if maxlines > 1 || checked { None } else { FirstFail::new(&failregex) };
         // the set only where the first-match search does not apply
-        let fail_set = if first_fail.is_some() { None } else { fail_set(&failregex) };
+        let fail_set = if first_fail.is_some() || checked { None } else { fail_set(&failregex) };
         let prefregex = pref.into_iter().next();
-        let pref_fast: Vec<Option<Twin>> = prefregex.as_ref().map(|p| p.variants.iter().map(prefix_only).collect()).unwrap_or_default();
+        let pref_fast: Vec<Option<Twin>> =
+            prefregex.as_ref().filter(|p| !p.checks_backrefs()).map(|p| p.variants.iter().map(prefix_only).collect()).unwrap_or_default();
         let has_mlfid =
             prefregex.iter().chain(&failregex).flat_map(|p| &p.variants).any(|v| v.uni.capture_names().any(|n| n == Some("mlfid")));
         let mlf = has_mlfid.then(MlfCache::default);
@@ -441,7 +472,7 @@ impl Filter {
                             }
                         }
                     }
-                    if let Some(c) = full.captures(buf) {
+                    if let Some(c) = full.captures(buf).filter(|c| p.same_holds(c)) {
                         content = Some(c.name("content").map_or(0..buf.len(), |m| m.range()));
                         prefix = Some((k, false));
                         full_caps = Some(c);
@@ -529,7 +560,9 @@ impl Filter {
             merged_cached = m.cached;
         }
         let nofail = mlfid::truthy(&groups, "nofail");
-        let id = ["fid", "ip4", "ip6", "dns"].iter().find_map(|k| mlfid::get(&groups, k)).map(str::to_string);
+        let id = ["fid", "ip4", "ip6", "dns"]
+            .iter()
+            .find_map(|k| mlfid::get(&groups, k).map(|v| if *k == "ip6" { canonical_ip6(v) } else { v.to_string() }));
         let Some(id) = id else {
             // fail2ban: no host yet on this connection: the failure is pending
             if let (Some(m), Some(cache), true) = (&mlfid, &mut self.mlf, merged_cached && !nofail) {
@@ -628,6 +661,17 @@ fn variant_sources(failregex: &[Pattern]) -> (Vec<&str>, Vec<&str>, Vec<(usize, 
     (uni, ascii, at)
 }
 
+/// fail2ban reports an IPv6 address in its canonical form (Python's
+/// `ipaddress` compressed, lowercase: `2001:DB8:0::1` -> `2001:db8::1`),
+/// which Rust's RFC 5952 display is, except for IPv4-mapped addresses (Rust
+/// writes `::ffff:1.2.3.4`, Python `::ffff:102:304`): those stay as written.
+fn canonical_ip6(v: &str) -> String {
+    match v.parse::<std::net::Ipv6Addr>() {
+        Ok(a) if a.to_ipv4_mapped().is_none() => a.to_string(),
+        _ => v.to_string(),
+    }
+}
+
 /// The set of all failregex variants, in order, with each one's (pattern, variant); None when the set does not build (size limits).
 fn fail_set(failregex: &[Pattern]) -> Option<FailSet> {
     let (sources, ascii, at) = variant_sources(failregex);
@@ -641,7 +685,7 @@ fn fail_set(failregex: &[Pattern]) -> Option<FailSet> {
 /// dict update does.
 fn collect(r: &Regex, c: &regex::Captures, out: &mut Groups) {
     for (i, n) in r.capture_names().enumerate() {
-        if let Some(n) = n {
+        if let Some(n) = n.filter(|n| !n.starts_with(pyre::HIDDEN)) {
             mlfid::update(out, n, c.get(i).map(|m| m.as_str()));
         }
     }
@@ -709,21 +753,44 @@ mod tests {
         assert!(matches!(f.match_line("Nov 30 10:00:01 app: b 192.0.2.1", NOW), LineResult::Failure(_)));
     }
 
+    /// stunnel's `(?P<CODE>[\dA-F]+): error:(?P=CODE):` and openwebmail's `(?P<USER>\S+) ... loginname=(?P=USER)`
+    /// (checked copies), selinux's `(?P<q>"?)\S+(?P=q)` (variants): Python's answers on the same lines.
+    #[test]
+    fn back_references_match_what_python_matches() {
+        let conf = "[Definition]\nfailregex = ^ tls from <HOST> : (?P<CODE>[\\dA-F]+): error:(?P=CODE):$\n  ^ \\(<HOST>\\) (?P<USER>\\S+) - (?:no such user - loginname=(?P=USER)|bad password)$\n  ^ acct=(?P<q>\"?)<F-USER>\\S+</F-USER>(?P=q) addr=<HOST>$\n";
+        let mut f = Filter::from_str("t", conf, None, &FilterOptions::default()).unwrap();
+        let fail = |f: &mut Filter, l: &str| match f.match_line(&format!("Nov 30 10:00:01 {l}"), NOW) {
+            LineResult::Failure(x) => Some((x.regex, x.fields.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join(" "))),
+            _ => None,
+        };
+        assert_eq!(fail(&mut f, "tls from 192.0.2.1 : 1408A0C1: error:1408A0C1:").map(|x| x.0), Some(0));
+        assert_eq!(fail(&mut f, "tls from 192.0.2.1 : 1408A0C1: error:1408A0C2:"), None);
+        let (i, fields) = fail(&mut f, "(192.0.2.2) bob - no such user - loginname=bob").unwrap();
+        assert_eq!(i, 1);
+        assert!(!fields.contains(pyre::HIDDEN), "{fields}");
+        assert_eq!(fail(&mut f, "(192.0.2.2) bob - no such user - loginname=eve"), None);
+        assert_eq!(fail(&mut f, "(192.0.2.2) bob - bad password").map(|x| x.0), Some(1));
+        // "? keeps a leading quote only when a closing one follows (else the quote is part of the user)
+        assert!(fail(&mut f, "acct=\"root\" addr=192.0.2.3").unwrap().1.contains("user=root"));
+        assert!(fail(&mut f, "acct=root addr=192.0.2.3").unwrap().1.contains("user=root"));
+        assert!(fail(&mut f, "acct=\"root addr=192.0.2.3").unwrap().1.contains("user=\"root"));
+    }
+
     #[test]
     fn unmappable_regex_reports_file_and_line() {
         let e = match Filter::from_str(
             "bad.conf",
-            "[Definition]\nfailregex = ^ok <HOST>$\n  ^(?P<a>x)(?P=a) <HOST>\n",
+            "[Definition]\nfailregex = ^ok <HOST>$\n  ^(?P<a>x)\\1 <HOST>\n",
             None,
             &FilterOptions::default(),
         ) {
             Err(e) => e,
-            Ok(_) => panic!("accepted a back-reference"),
+            Ok(_) => panic!("accepted a numbered back-reference"),
         };
         assert!(e.message.contains("bad.conf:3") && e.message.contains("back-reference"), "{}", e.message);
         let f = Filter::from_str(
             "bad.conf",
-            "[Definition]\nfailregex = ^ok <HOST>$\n  ^(?P<a>x)(?P=a) <HOST>\n",
+            "[Definition]\nfailregex = ^ok <HOST>$\n  ^(?P<a>x)\\1 <HOST>\n",
             None,
             &FilterOptions { allow_partial: true, ..Default::default() },
         )

@@ -14,12 +14,19 @@
 //!   becomes the regular language of runs the guard lets through ([`guard`]);
 //! - `\Z` -> `\z`, `{,n}` -> `{0,n}`, escapes of punctuation -> literals.
 //!
-//! Anything else with no linear-time equivalent (back-references, other
-//! look-arounds, atomic groups) is reported with its offset and the problem.
+//! - back-references `(?P=name)` become variants (a group of a few literal
+//!   strings) or a hidden copy of the group that must capture the same text
+//!   ([`backref`], where the cases it could differ from Python are spelled out).
+//!
+//! Anything else with no linear-time equivalent (numbered back-references,
+//! other look-arounds, atomic groups) is reported with its offset and the problem.
 
 use std::fmt::Write as _;
 
+mod backref;
 mod guard;
+
+pub use backref::{Same, HIDDEN};
 
 #[derive(Debug, Clone, PartialEq)]
 enum Node {
@@ -62,6 +69,8 @@ pub struct PyReError {
 struct Parser<'a> {
     s: &'a [char],
     i: usize,
+    /// named groups already closed (Python lets a back-reference name only those)
+    closed: Vec<String>,
 }
 
 fn err<T>(offset: usize, problem: impl Into<String>) -> Result<T, PyReError> {
@@ -207,7 +216,12 @@ impl Parser<'_> {
                 }
                 (format!("(?P<{n}>"), Some(n))
             } else if self.starts("P=") {
-                return err(at, "back-references (?P=name) have no linear-time equivalent");
+                self.i += 2;
+                let n = self.group_name(')')?;
+                if !self.closed.contains(&n) {
+                    return err(at, format!("back-reference (?P={n}) to a group that is not defined before it"));
+                }
+                return Ok(Node::Look { kind: backref::BACKREF, node: Box::new(Node::Text(n)), at });
             } else if self.eat(':') {
                 ("(?:".into(), None)
             } else if self.eat('#') {
@@ -278,6 +292,9 @@ impl Parser<'_> {
         let node = self.alt()?;
         if !self.eat(')') {
             return err(at, "missing ')'");
+        }
+        if let Some(n) = &name {
+            self.closed.push(n.clone());
         }
         Ok(Node::Group { open, name, node: Box::new(node) })
     }
@@ -691,17 +708,40 @@ fn always_ends_with_colon(n: &Node) -> bool {
 /// Translates a Python pattern into one or more `regex` patterns (variants from
 /// conditional expansion, in Python's preference order).
 pub fn translate(pattern: &str) -> Result<Vec<String>, PyReError> {
+    let t = translate_checked(pattern)?;
+    if let Some((g, _)) = t.same.first() {
+        return err(
+            0,
+            format!("back-reference (?P={g}) to a group of more than a few strings: only a filter checks it (after matching); as one regex it has no linear-time equivalent"),
+        );
+    }
+    Ok(t.variants)
+}
+
+/// A translated pattern: its variants and the captures a match of any of
+/// them must have equal (checked back-references; none for most patterns).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Translated {
+    pub variants: Vec<String>,
+    pub same: Vec<Same>,
+    /// the pattern is case-insensitive (`(?i)`): captures compare case-folded
+    pub ignore_case: bool,
+}
+
+/// [`translate`], with back-references resolved (see [`backref`]).
+pub fn translate_checked(pattern: &str) -> Result<Translated, PyReError> {
     let chars: Vec<char> = pattern.chars().collect();
-    let mut p = Parser { s: &chars, i: 0 };
+    let mut p = Parser { s: &chars, i: 0, closed: Vec::new() };
     let mut ast = p.alt()?;
     if p.i < chars.len() {
         return err(p.i, "unbalanced ')'");
     }
     drop_redundant_lookbehind(&mut ast);
-    if !guard::case_insensitive(&ast) {
+    let ignore_case = guard::case_insensitive(&ast);
+    if !ignore_case {
         guard::rewrite(&mut ast, guard::AT_END);
     }
-    let mut variants = vec![ast];
+    let (mut variants, same) = backref::resolve(ast)?;
     while let Some(g) = variants.iter().find_map(|v| first_cond(v).map(str::to_string)) {
         let mut next = Vec::new();
         for v in variants {
@@ -721,14 +761,15 @@ pub fn translate(pattern: &str) -> Result<Vec<String>, PyReError> {
         }
         variants = next;
     }
-    variants
+    let variants = variants
         .iter()
         .map(|v| {
             let mut s = String::new();
             emit(v, &mut s)?;
             Ok(s)
         })
-        .collect()
+        .collect::<Result<_, _>>()?;
+    Ok(Translated { variants, same, ignore_case })
 }
 
 #[cfg(test)]
@@ -751,9 +792,12 @@ mod tests {
 
     #[test]
     fn unsupported_reported_with_offset() {
-        let e = translate(r"ab(?P<x>c)(?P=x)").unwrap_err();
+        let e = translate(r"ab(?P<x>c)\1").unwrap_err();
         assert_eq!(e.offset, 10);
         assert!(e.problem.contains("back-reference"));
+        let e = translate(r"ab(?P=x)(?P<x>c)").unwrap_err();
+        assert_eq!(e.offset, 2);
+        assert!(e.problem.contains("not defined before"));
         assert!(translate(r"x(?=y)").unwrap_err().problem.contains("look-around"));
         assert!(translate(r"(?>a)").is_err());
         assert!(translate(r"a++").is_err());
@@ -802,5 +846,28 @@ mod tests {
         let v = t1(r"(?:[0-9a-fA-F]{1,4}::?|:){1,7}(?:[0-9a-fA-F]{1,4}|(?<=:):)");
         let r = regex::Regex::new(&format!("^{v}$")).unwrap();
         assert!(r.is_match("2001:db8::1") && r.is_match("::1") && r.is_match("fe80::"));
+    }
+
+    #[test]
+    fn backreference_to_a_few_literals_becomes_variants_in_python_order() {
+        // selinux-common's (?P<_quote_acct>"?)\S+(?P=_quote_acct): quoted first (greedy ?), then not
+        let t = translate_checked(r#"acct=(?P<q>"?)\S+(?P=q) exe"#).unwrap();
+        assert_eq!(t.variants, vec![r#"acct=(?P<q>")(?:\S)+" exe"#.to_string(), r"acct=(?P<q>)(?:\S)+ exe".to_string()]);
+        assert!(t.same.is_empty());
+        let t = translate_checked(r"(?P<s>[-/])?x(?P<a>ab|c)(?P=a)").unwrap();
+        assert_eq!(t.variants.len(), 2);
+        assert!(t.variants[0].contains("(?P<a>ab)x") || t.variants[0].ends_with("(?P<a>ab)ab"), "{:?}", t.variants);
+        assert!(t.variants[1].ends_with("(?P<a>c)c"), "{:?}", t.variants);
+    }
+
+    #[test]
+    fn other_backreferences_become_a_checked_hidden_copy() {
+        let t = translate_checked(r"error:(?P<CODE>[\dA-F]+): x:(?P=CODE):").unwrap();
+        assert_eq!(t.variants, vec![format!(r"error:(?P<CODE>(?:[\dA-F])+): x:(?P<{HIDDEN}0_CODE>(?:[\dA-F])+):")]);
+        assert_eq!(t.same, vec![("CODE".to_string(), format!("{HIDDEN}0_CODE"))]);
+        // the copy's own groups do not capture (names stay unique)
+        let t = translate_checked(r"(?P<p>(?P<h>\w+) (\d+))-(?P=p)").unwrap();
+        assert_eq!(t.variants, vec![format!(r"(?P<p>(?P<h>(?:\w)+) ((?:\d)+))\-(?P<{HIDDEN}0_p>(?:(?:\w)+) (?:(?:\d)+))")]);
+        assert!(translate(r"(?P<x>\d+)(?P=x)").unwrap_err().problem.contains("only a filter checks it"));
     }
 }
