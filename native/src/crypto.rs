@@ -232,7 +232,7 @@ impl Ed25519Signer {
 
     #[napi]
     pub fn sign<'e>(&self, env: &'e Env, message: &[u8]) -> Result<Uint8ArraySlice<'e>> {
-        let sig = guard_ok(|| self.inner.sign(message))?;
+        let sig = guard(|| self.inner.sign(message))?;
         Uint8ArraySlice::copy_from(env, sig)
     }
 
@@ -243,7 +243,7 @@ impl Ed25519Signer {
         let out = unsafe { out.as_mut() };
         guard(|| {
             omnitide_common::fixed::<{ ed::SIGNATURE_LEN }>("out", out)?;
-            out.copy_from_slice(&self.inner.sign(message));
+            out.copy_from_slice(&self.inner.sign(message)?);
             Ok(())
         })
     }

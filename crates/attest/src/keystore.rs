@@ -389,7 +389,7 @@ impl KeyStore {
         let l = self.load(name)?;
         let s =
             l.signer.as_ref().ok_or_else(|| Error::invalid_arg("signer", format!("key '{name}' has no secret key (public key only)")))?;
-        Ok((l.info.keyid.clone(), s.sign(message)))
+        Ok((l.info.keyid.clone(), s.sign(message)?))
     }
 
     /// The authority's own signing secret `name` (e.g. the audit log's

@@ -95,7 +95,7 @@ impl Checkpoint {
         check_key_name("origin", &self.origin)?;
         check_key_name("keyName", key_name)?;
         let body = self.body();
-        let signature = signer.sign(body.as_bytes());
+        let signature = signer.sign(body.as_bytes())?;
         let key_id = key_id(key_name, &signer.public_key());
         let mut blob = Vec::with_capacity(68);
         blob.extend_from_slice(&key_id);

@@ -65,7 +65,7 @@ fn reopening_with_another_signer_is_refused_unless_rotating() {
 
 fn signed_note(body: &str, sk: &[u8; 32]) -> String {
     let pk = pk(sk);
-    let sig = ed::Signer::new(sk).unwrap().sign(body.as_bytes());
+    let sig = ed::Signer::new(sk).unwrap().sign(body.as_bytes()).unwrap();
     let mut blob = checkpoint::key_id("example.com/log", &pk).to_vec();
     blob.extend_from_slice(&sig);
     format!("{body}\n\u{2014} example.com/log {}\n", STANDARD.encode(blob))
