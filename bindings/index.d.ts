@@ -613,7 +613,7 @@ export interface HashFilesResult {
  */
 export interface IssuedDecisions {
   ids: string
-  envelopes: Buffer
+  envelopes: Uint8Array
   ends: Uint32Array
 }
 

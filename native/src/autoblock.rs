@@ -128,7 +128,7 @@ impl AutoblockEngine {
 #[napi(object)]
 pub struct IssuedDecisions {
     pub ids: String,
-    pub envelopes: Buffer,
+    pub envelopes: Uint8Array,
     pub ends: Uint32Array,
 }
 
@@ -163,7 +163,7 @@ pub fn autoblock_issue_decisions<'e>(
             }
             Ok((ids, envelopes, ends))
         },
-        |(ids, envelopes, ends)| IssuedDecisions { ids, envelopes: envelopes.into(), ends: ends.into() },
+        |(ids, envelopes, ends)| IssuedDecisions { ids, envelopes: Uint8Array::new(envelopes), ends: ends.into() },
     )
 }
 
