@@ -46,7 +46,7 @@ const DIFFERS: Record<string, string> = {
   'courier-auth': 'refused: `(?:(?!ip=)(?:user=<F-USER>[^,]*</F-USER>|\\w+=[^,]*), )*` guards an alternation (one branch a capture) inside a repetition',
   exim: 'refused: `(?:"+[^"]*(?="))*?` is a positive look-ahead inside a lazy repetition (only negative guards are mapped)',
   postfix:
-    'refused in auth/aggressive/ddos modes: `authentication failed:(?! Connection lost ...)` ends the pattern with a guard on the text after the match, and mdpr-ddos has `after(?! DATA) [A-Z]+` and `disconnect(?= from ...)`; the other modes agree',
+    'refused in aggressive/ddos modes: mdpr-ddos has `disconnect(?= from \\S+(?: \\S+=\\d+)* auth=0/...)`, a positive look-ahead at the end of a branch that the content group goes on after; the other modes agree (auth: its end guard `failed:(?! Connection lost ...)` is checked on the text after the match, pyre/ahead.rs)',
   recidive: 'refused: `\\[(?!<jailname>\\])(?:.*)\\]` guards a `.*` run that `\\]` continues (the literal ends past the run)',
   slapd: 'refused: `(?:\\s(?!err)\\S+=\\S*)*` guards a \\S+ run that `=\\S*` continues (its back-references alone would load, as checked copies)',
   monit: 'named time zones (`PDT`, `CEST`): fail2ban turns them into offsets, we read the time as UTC, so the times differ by the offset; lines, hosts and users agree',

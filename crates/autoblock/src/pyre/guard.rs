@@ -129,6 +129,8 @@ fn first(n: &Node) -> (First, bool) {
         Node::Text(t) => first_of_text(t),
         Node::Concat(v) => first_seq(v),
         Node::Alt(v) => v.iter().map(first).fold((First::default(), false), |(f, e), (g, h)| (f.union(g), e || h)),
+        // under a case or verbose flag a literal may stand for other characters
+        Node::Group { open, node, .. } if flagged(open, node) => (First::ALL, first(node).1),
         Node::Group { node, .. } => first(node),
         Node::Repeat { node, min, .. } => {
             let (f, e) = first(node);
@@ -342,16 +344,33 @@ fn rotated(rep: &Node, next: &Node) -> Option<[Node; 2]> {
     Some([x.clone(), loop_])
 }
 
-/// Whether case-insensitive or verbose matching is switched on anywhere (the
-/// literal comparisons above are case-sensitive and the rewritten text is not
-/// verbose-safe, so such patterns are left alone).
+fn flags_i(t: &str) -> bool {
+    t.starts_with("(?")
+        && !t.starts_with("(?:")
+        && !t.starts_with("(?P")
+        && t[2..].split([':', ')']).next().is_some_and(|f| f.split('-').next().is_some_and(|on| on.contains(['i', 'x'])))
+}
+
+/// Whether `n` switches case-insensitive or verbose matching on for the rest
+/// of its own group (a flag text among its items, not inside a sub-group).
+fn sets_flags(n: &Node) -> bool {
+    let item = |x: &Node| matches!(x, Node::Text(t) if flags_i(t));
+    match n {
+        Node::Concat(v) => v.iter().any(item),
+        Node::Alt(v) => v.iter().any(|b| item(b) || matches!(b, Node::Concat(w) if w.iter().any(item))),
+        x => item(x),
+    }
+}
+
+/// A group whose content reads case-insensitively or verbosely: `(?i:..)`, or
+/// `(..)` with a `(?i)` in it (scoped to the group, as fail2ban rewrites it).
+fn flagged(open: &str, node: &Node) -> bool {
+    flags_i(open) || sets_flags(node)
+}
+
+/// Whether case-insensitive or verbose matching is switched on anywhere (for
+/// the comparison of back-referenced captures).
 pub(super) fn case_insensitive(n: &Node) -> bool {
-    let flags_i = |t: &str| {
-        t.starts_with("(?")
-            && !t.starts_with("(?:")
-            && !t.starts_with("(?P")
-            && t[2..].split([':', ')']).next().is_some_and(|f| f.split('-').next().is_some_and(|on| on.contains(['i', 'x'])))
-    };
     match n {
         Node::Text(t) => flags_i(t),
         Node::Concat(v) | Node::Alt(v) => v.iter().any(case_insensitive),
@@ -359,6 +378,14 @@ pub(super) fn case_insensitive(n: &Node) -> bool {
         Node::Repeat { node, .. } | Node::Look { node, .. } => case_insensitive(node),
         Node::Cond { yes, no, .. } => case_insensitive(yes) || case_insensitive(no),
     }
+}
+
+/// Whether the flags reach the whole pattern (a flag text at its top level):
+/// the literal comparisons here are case-sensitive and the rewritten text is
+/// not verbose-safe, so such patterns are left alone; a flagged group is
+/// skipped by [`rewrite`] and seen as "anything" from outside.
+pub(super) fn flags_everywhere(n: &Node) -> bool {
+    sets_flags(n)
 }
 
 /// Replaces the run `C+` in `n` (bare or inside its group) by `re`.
@@ -374,6 +401,7 @@ pub(super) fn rewrite(n: &mut Node, follow: First) {
     match n {
         Node::Text(_) | Node::Look { .. } => {}
         Node::Concat(v) => {
+            super::ahead::push_over_literals(v);
             rotate(v);
             let mut after = follow;
             for i in (0..v.len()).rev() {
@@ -393,6 +421,7 @@ pub(super) fn rewrite(n: &mut Node, follow: First) {
             }
         }
         Node::Alt(v) => v.iter_mut().for_each(|x| rewrite(x, follow)),
+        Node::Group { open, node, .. } if flagged(open, node) => {}
         Node::Group { node, .. } => rewrite(node, follow),
         Node::Repeat { node, max, .. } => {
             let again = *max != Some(1);
@@ -410,13 +439,13 @@ pub(super) fn rewrite(n: &mut Node, follow: First) {
 pub(super) const AT_END: First = First::END;
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::super::translate;
     use std::io::Write as _;
     use std::process::{Command, Stdio};
 
     /// Python `re.search` of each pattern over each text: (span, named groups) or null.
-    fn python(patterns: &[&str], texts: &[String]) -> Option<serde_json::Value> {
+    pub(in super::super) fn python(patterns: &[&str], texts: &[String]) -> Option<serde_json::Value> {
         let script = r#"
 import json, re, sys
 d = json.load(sys.stdin)
@@ -439,7 +468,7 @@ json.dump(out, sys.stdout)
     }
 
     /// Ours: the first variant that matches, with its span and named groups (char offsets).
-    fn ours(variants: &[regex::Regex], text: &str) -> serde_json::Value {
+    pub(in super::super) fn ours(variants: &[regex::Regex], text: &str) -> serde_json::Value {
         for re in variants {
             if let Some(c) = re.captures(text) {
                 let chars = |b: usize| text[..b].chars().count();
