@@ -12,6 +12,10 @@
 //! - `T` starting with a character that can never come right after the run
 //!   (or `W` empty): never, and the look-ahead is dropped.
 //!
+//! When what follows may start with a `C` character (slapd's `(?!err)\S+=`),
+//! the same holds for every take of `C+` if each literal lies within `C` and
+//! none of its characters after the first can follow the run ([`backtracking_run`]).
+//!
 //! So the look-ahead is a condition on the consumed run: a regular language,
 //! written as alternatives by where `r` departs from the literals (a trie).
 //! `(?!WORD\b)\w+` is "`r` is not `WORD`"; `(?!A|B)` combines literals. Each
@@ -264,8 +268,11 @@ fn runs_avoiding(run: &Run, starts: &[Vec<char>], whole: &[Vec<char>]) -> String
 /// The replacement of `(?!lits)C+` before something starting with `follow`:
 /// Some(None) when the look-ahead always holds there, Some(Some(re)) for the run.
 fn guarded_run(run: &Run, lits: &[(Vec<char>, bool)], follow: First) -> Option<Option<String>> {
-    if run.may_start(follow) || lits.iter().any(|(l, _)| l.is_empty() || l.len() > 64) {
+    if lits.iter().any(|(l, _)| l.is_empty() || l.len() > 64) {
         return None;
+    }
+    if run.may_start(follow) {
+        return backtracking_run(run, lits, follow);
     }
     let word = run.text == r"\w";
     let (mut starts, mut whole) = (Vec::new(), Vec::new());
@@ -293,6 +300,27 @@ fn guarded_run(run: &Run, lits: &[(Vec<char>, bool)], follow: First) -> Option<O
         (true, false) => return None,
     };
     Some(Some(format!("{}{pin}", runs_avoiding(run, &starts, &whole))))
+}
+
+/// `(?!LIT)C+` where `C+` may give characters back to what follows (slapd's
+/// `(?!err)\S+=`): whatever `C+` takes, the text starts with `LIT` exactly when
+/// the take does, provided every literal lies within `C` and no character of
+/// it after the first can follow the run (a shorter take is followed by a
+/// character that is not the literal's next one). Then the guard is a condition
+/// on the take, the same language as before; its alternatives keep the takes
+/// of one text longest first, as the greedy `C+` tries them.
+fn backtracking_run(run: &Run, lits: &[(Vec<char>, bool)], follow: First) -> Option<Option<String>> {
+    if follow.end || follow.classes {
+        return None;
+    }
+    let mut starts = Vec::new();
+    for (l, word_end) in lits {
+        if *word_end || !l.iter().all(|c| run.contains(*c)) || l[1..].iter().any(|c| follow.may_be(*c)) {
+            return None;
+        }
+        starts.push(l.clone());
+    }
+    Some(Some(runs_avoiding(run, &starts, &[])))
 }
 
 fn has_captures(n: &Node) -> bool {
@@ -538,6 +566,10 @@ json.dump(out, sys.stdout)
             (r"^(?P<h>\S+) \S+ (?!- )(?P<user>\S+) \[", &["h - ", "h x ", "1.2.3.4 - -"], "-|-x|x|[|bob| ["),
             // look-aheads that never hold: the run cannot start them, or they go on with a character that never follows
             (r"^(?:(?!-x)\w+ |(?!ab=)\w+,)+(?P<t>\w*)", &["a ", "ab,", "abc "], "a|ab|abc|-x|=|,"),
+            // slapd: the run gives characters back to `=`, which no literal has after its first
+            (r"^(?:\s(?!err|ok)\S+=\S*)*\s(?P<e>err=\d+)", &[" ", " a=1", " e=", " er=2"], "err|er|e|ok|o|=|=1|err=0|err=49|x|ok="),
+            // a word run giving back its last characters to `x`
+            (r"^(?:(?!ab|cd)\w+x )+(?P<t>\w*)", &["", "ax ", "abx "], "ab|abx|a|x|cd|cdx|ax|xx|b"),
             // literals that are prefixes of each other
             (r"^(?:(?!ab|abc|d)[a-d]+ )*(?P<t>[a-d]+)$", &["a ", "ab ", "cd "], "a|ab|abc|cd|d|b"),
         ];
@@ -565,11 +597,22 @@ json.dump(out, sys.stdout)
     #[test]
     fn guards_without_an_exact_form_are_still_reported() {
         // the run may be followed by a run character, or end where \S has no boundary
-        for p in [r"(?!ab)\w+x", r"(?!ab)\S+$", r"(?!ab)\S+", r"(?!a.)\w+ ", r"(?i)(?!ab)\w+ ", r"(?x)(?!ab)\w+ ", r"(?!ab)\w+? "] {
+        for p in [
+            r"(?!ab)\w+b",
+            r"(?!a\b)\w+x",
+            r"(?!ab)\S+$",
+            r"(?!ab)\S+",
+            r"(?!a.)\w+ ",
+            r"(?i)(?!ab)\w+ ",
+            r"(?x)(?!ab)\w+ ",
+            r"(?!ab)\w+? ",
+        ] {
             let e = translate(p).unwrap_err();
             assert!(e.problem.contains("look-around"), "{p}: {e:?}");
         }
         assert!(translate(r"(?!ab)\w+ ").is_ok());
+        // the run may give characters back, but never to a literal's next character
+        assert!(translate(r"(?!ab)\w+x").is_ok());
         assert!(translate(r"(?!ab\b)\w+").is_ok());
     }
 }
