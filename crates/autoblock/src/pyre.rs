@@ -12,6 +12,8 @@
 //! - a negative look-ahead guarding a run, `(?!LIT|..)C+` / `(?!WORD\b)\w+` with
 //!   a non-run character after it (sshd's `__alg_match`, `cmnfailed-ignore`),
 //!   becomes the regular language of runs the guard lets through ([`guard`]);
+//! - a literal look-ahead moves past the literal characters after it, and one
+//!   ending the pattern is checked on the text after the match ([`ahead`]);
 //! - `\Z` -> `\z`, `{,n}` -> `{0,n}`, escapes of punctuation -> literals.
 //!
 //! - back-references `(?P=name)` become variants (a group of a few literal
@@ -23,9 +25,11 @@
 
 use std::fmt::Write as _;
 
+mod ahead;
 mod backref;
 mod guard;
 
+pub use ahead::TAIL;
 pub use backref::{Same, HIDDEN};
 
 #[derive(Debug, Clone, PartialEq)]
@@ -738,8 +742,9 @@ pub fn translate_checked(pattern: &str) -> Result<Translated, PyReError> {
     }
     drop_redundant_lookbehind(&mut ast);
     let ignore_case = guard::case_insensitive(&ast);
-    if !ignore_case {
+    if !guard::flags_everywhere(&ast) {
         guard::rewrite(&mut ast, guard::AT_END);
+        ahead::end_tail(&mut ast);
     }
     let (mut variants, same) = backref::resolve(ast)?;
     while let Some(g) = variants.iter().find_map(|v| first_cond(v).map(str::to_string)) {

@@ -121,7 +121,9 @@ impl Filter {
                 .flatten()
                 .map(|g| g.as_str())
                 .collect();
-            let (matched, unmatched) = split_matched(&text, m.start(), m.end(), &org, &skipped);
+            // an end look-ahead's hidden tail is text after the match (pyre::TAIL)
+            let end = c.name(crate::pyre::TAIL).map_or(m.end(), |t| t.start());
+            let (matched, unmatched) = split_matched(&text, m.start(), end, &org, &skipped);
             if !self.ignoreregex.is_empty() {
                 let lines = joined(&matched);
                 let lines = lines.strip_suffix('\n').unwrap_or(&lines);

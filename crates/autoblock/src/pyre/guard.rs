@@ -12,6 +12,10 @@
 //! - `T` starting with a character that can never come right after the run
 //!   (or `W` empty): never, and the look-ahead is dropped.
 //!
+//! When what follows may start with a `C` character (slapd's `(?!err)\S+=`),
+//! the same holds for every take of `C+` if each literal lies within `C` and
+//! none of its characters after the first can follow the run ([`backtracking_run`]).
+//!
 //! So the look-ahead is a condition on the consumed run: a regular language,
 //! written as alternatives by where `r` departs from the literals (a trie).
 //! `(?!WORD\b)\w+` is "`r` is not `WORD`"; `(?!A|B)` combines literals. Each
@@ -129,6 +133,8 @@ fn first(n: &Node) -> (First, bool) {
         Node::Text(t) => first_of_text(t),
         Node::Concat(v) => first_seq(v),
         Node::Alt(v) => v.iter().map(first).fold((First::default(), false), |(f, e), (g, h)| (f.union(g), e || h)),
+        // under a case or verbose flag a literal may stand for other characters
+        Node::Group { open, node, .. } if flagged(open, node) => (First::ALL, first(node).1),
         Node::Group { node, .. } => first(node),
         Node::Repeat { node, min, .. } => {
             let (f, e) = first(node);
@@ -262,8 +268,11 @@ fn runs_avoiding(run: &Run, starts: &[Vec<char>], whole: &[Vec<char>]) -> String
 /// The replacement of `(?!lits)C+` before something starting with `follow`:
 /// Some(None) when the look-ahead always holds there, Some(Some(re)) for the run.
 fn guarded_run(run: &Run, lits: &[(Vec<char>, bool)], follow: First) -> Option<Option<String>> {
-    if run.may_start(follow) || lits.iter().any(|(l, _)| l.is_empty() || l.len() > 64) {
+    if lits.iter().any(|(l, _)| l.is_empty() || l.len() > 64) {
         return None;
+    }
+    if run.may_start(follow) {
+        return backtracking_run(run, lits, follow);
     }
     let word = run.text == r"\w";
     let (mut starts, mut whole) = (Vec::new(), Vec::new());
@@ -291,6 +300,27 @@ fn guarded_run(run: &Run, lits: &[(Vec<char>, bool)], follow: First) -> Option<O
         (true, false) => return None,
     };
     Some(Some(format!("{}{pin}", runs_avoiding(run, &starts, &whole))))
+}
+
+/// `(?!LIT)C+` where `C+` may give characters back to what follows (slapd's
+/// `(?!err)\S+=`): whatever `C+` takes, the text starts with `LIT` exactly when
+/// the take does, provided every literal lies within `C` and no character of
+/// it after the first can follow the run (a shorter take is followed by a
+/// character that is not the literal's next one). Then the guard is a condition
+/// on the take, the same language as before; its alternatives keep the takes
+/// of one text longest first, as the greedy `C+` tries them.
+fn backtracking_run(run: &Run, lits: &[(Vec<char>, bool)], follow: First) -> Option<Option<String>> {
+    if follow.end || follow.classes {
+        return None;
+    }
+    let mut starts = Vec::new();
+    for (l, word_end) in lits {
+        if *word_end || !l.iter().all(|c| run.contains(*c)) || l[1..].iter().any(|c| follow.may_be(*c)) {
+            return None;
+        }
+        starts.push(l.clone());
+    }
+    Some(Some(runs_avoiding(run, &starts, &[])))
 }
 
 fn has_captures(n: &Node) -> bool {
@@ -342,16 +372,33 @@ fn rotated(rep: &Node, next: &Node) -> Option<[Node; 2]> {
     Some([x.clone(), loop_])
 }
 
-/// Whether case-insensitive or verbose matching is switched on anywhere (the
-/// literal comparisons above are case-sensitive and the rewritten text is not
-/// verbose-safe, so such patterns are left alone).
+fn flags_i(t: &str) -> bool {
+    t.starts_with("(?")
+        && !t.starts_with("(?:")
+        && !t.starts_with("(?P")
+        && t[2..].split([':', ')']).next().is_some_and(|f| f.split('-').next().is_some_and(|on| on.contains(['i', 'x'])))
+}
+
+/// Whether `n` switches case-insensitive or verbose matching on for the rest
+/// of its own group (a flag text among its items, not inside a sub-group).
+fn sets_flags(n: &Node) -> bool {
+    let item = |x: &Node| matches!(x, Node::Text(t) if flags_i(t));
+    match n {
+        Node::Concat(v) => v.iter().any(item),
+        Node::Alt(v) => v.iter().any(|b| item(b) || matches!(b, Node::Concat(w) if w.iter().any(item))),
+        x => item(x),
+    }
+}
+
+/// A group whose content reads case-insensitively or verbosely: `(?i:..)`, or
+/// `(..)` with a `(?i)` in it (scoped to the group, as fail2ban rewrites it).
+fn flagged(open: &str, node: &Node) -> bool {
+    flags_i(open) || sets_flags(node)
+}
+
+/// Whether case-insensitive or verbose matching is switched on anywhere (for
+/// the comparison of back-referenced captures).
 pub(super) fn case_insensitive(n: &Node) -> bool {
-    let flags_i = |t: &str| {
-        t.starts_with("(?")
-            && !t.starts_with("(?:")
-            && !t.starts_with("(?P")
-            && t[2..].split([':', ')']).next().is_some_and(|f| f.split('-').next().is_some_and(|on| on.contains(['i', 'x'])))
-    };
     match n {
         Node::Text(t) => flags_i(t),
         Node::Concat(v) | Node::Alt(v) => v.iter().any(case_insensitive),
@@ -359,6 +406,14 @@ pub(super) fn case_insensitive(n: &Node) -> bool {
         Node::Repeat { node, .. } | Node::Look { node, .. } => case_insensitive(node),
         Node::Cond { yes, no, .. } => case_insensitive(yes) || case_insensitive(no),
     }
+}
+
+/// Whether the flags reach the whole pattern (a flag text at its top level):
+/// the literal comparisons here are case-sensitive and the rewritten text is
+/// not verbose-safe, so such patterns are left alone; a flagged group is
+/// skipped by [`rewrite`] and seen as "anything" from outside.
+pub(super) fn flags_everywhere(n: &Node) -> bool {
+    sets_flags(n)
 }
 
 /// Replaces the run `C+` in `n` (bare or inside its group) by `re`.
@@ -374,6 +429,7 @@ pub(super) fn rewrite(n: &mut Node, follow: First) {
     match n {
         Node::Text(_) | Node::Look { .. } => {}
         Node::Concat(v) => {
+            super::ahead::push_over_literals(v);
             rotate(v);
             let mut after = follow;
             for i in (0..v.len()).rev() {
@@ -393,6 +449,7 @@ pub(super) fn rewrite(n: &mut Node, follow: First) {
             }
         }
         Node::Alt(v) => v.iter_mut().for_each(|x| rewrite(x, follow)),
+        Node::Group { open, node, .. } if flagged(open, node) => {}
         Node::Group { node, .. } => rewrite(node, follow),
         Node::Repeat { node, max, .. } => {
             let again = *max != Some(1);
@@ -410,13 +467,13 @@ pub(super) fn rewrite(n: &mut Node, follow: First) {
 pub(super) const AT_END: First = First::END;
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::super::translate;
     use std::io::Write as _;
     use std::process::{Command, Stdio};
 
     /// Python `re.search` of each pattern over each text: (span, named groups) or null.
-    fn python(patterns: &[&str], texts: &[String]) -> Option<serde_json::Value> {
+    pub(in super::super) fn python(patterns: &[&str], texts: &[String]) -> Option<serde_json::Value> {
         let script = r#"
 import json, re, sys
 d = json.load(sys.stdin)
@@ -439,7 +496,7 @@ json.dump(out, sys.stdout)
     }
 
     /// Ours: the first variant that matches, with its span and named groups (char offsets).
-    fn ours(variants: &[regex::Regex], text: &str) -> serde_json::Value {
+    pub(in super::super) fn ours(variants: &[regex::Regex], text: &str) -> serde_json::Value {
         for re in variants {
             if let Some(c) = re.captures(text) {
                 let chars = |b: usize| text[..b].chars().count();
@@ -509,6 +566,10 @@ json.dump(out, sys.stdout)
             (r"^(?P<h>\S+) \S+ (?!- )(?P<user>\S+) \[", &["h - ", "h x ", "1.2.3.4 - -"], "-|-x|x|[|bob| ["),
             // look-aheads that never hold: the run cannot start them, or they go on with a character that never follows
             (r"^(?:(?!-x)\w+ |(?!ab=)\w+,)+(?P<t>\w*)", &["a ", "ab,", "abc "], "a|ab|abc|-x|=|,"),
+            // slapd: the run gives characters back to `=`, which no literal has after its first
+            (r"^(?:\s(?!err|ok)\S+=\S*)*\s(?P<e>err=\d+)", &[" ", " a=1", " e=", " er=2"], "err|er|e|ok|o|=|=1|err=0|err=49|x|ok="),
+            // a word run giving back its last characters to `x`
+            (r"^(?:(?!ab|cd)\w+x )+(?P<t>\w*)", &["", "ax ", "abx "], "ab|abx|a|x|cd|cdx|ax|xx|b"),
             // literals that are prefixes of each other
             (r"^(?:(?!ab|abc|d)[a-d]+ )*(?P<t>[a-d]+)$", &["a ", "ab ", "cd "], "a|ab|abc|cd|d|b"),
         ];
@@ -536,11 +597,22 @@ json.dump(out, sys.stdout)
     #[test]
     fn guards_without_an_exact_form_are_still_reported() {
         // the run may be followed by a run character, or end where \S has no boundary
-        for p in [r"(?!ab)\w+x", r"(?!ab)\S+$", r"(?!ab)\S+", r"(?!a.)\w+ ", r"(?i)(?!ab)\w+ ", r"(?x)(?!ab)\w+ ", r"(?!ab)\w+? "] {
+        for p in [
+            r"(?!ab)\w+b",
+            r"(?!a\b)\w+x",
+            r"(?!ab)\S+$",
+            r"(?!ab)\S+",
+            r"(?!a.)\w+ ",
+            r"(?i)(?!ab)\w+ ",
+            r"(?x)(?!ab)\w+ ",
+            r"(?!ab)\w+? ",
+        ] {
             let e = translate(p).unwrap_err();
             assert!(e.problem.contains("look-around"), "{p}: {e:?}");
         }
         assert!(translate(r"(?!ab)\w+ ").is_ok());
+        // the run may give characters back, but never to a literal's next character
+        assert!(translate(r"(?!ab)\w+x").is_ok());
         assert!(translate(r"(?!ab\b)\w+").is_ok());
     }
 }
