@@ -14,6 +14,19 @@ impl Rng {
     }
 }
 
+/// Sets as the batch API takes them: all indices in one array, each set's end offset.
+fn packed(sets: &[Vec<u32>]) -> (Vec<u32>, Vec<u32>) {
+    let data = sets.iter().flatten().copied().collect();
+    let ends = sets
+        .iter()
+        .scan(0u32, |a, s| {
+            *a += s.len() as u32;
+            Some(*a)
+        })
+        .collect();
+    (data, ends)
+}
+
 #[test]
 fn closure_equals_the_derivation_twice() {
     let mut r = Rng(0x9E37_79B9_7F4A_7C15);
@@ -62,14 +75,7 @@ fn batch_closure_forms_equal_close_intent() {
         let sets: Vec<Vec<u32>> = (0..batch)
             .map(|_| if m == 0 { vec![] } else { (0..(r.f() * 4.0) as usize).map(|_| (r.f() * m as f64) as u32).collect() })
             .collect();
-        let data: Vec<u32> = sets.iter().flatten().copied().collect();
-        let ends: Vec<u32> = sets
-            .iter()
-            .scan(0u32, |a, s| {
-                *a += s.len() as u32;
-                Some(*a)
-            })
-            .collect();
+        let (data, ends) = packed(&sets);
         let bits = ctx.unpack_sets("sets", &data, &ends, true).unwrap();
         let expected: Vec<Vec<u32>> = bits.iter().map(|b| ctx.close_intent(b).to_vec()).collect();
         let words = ctx.closure_words_many("sets", &data, &ends).unwrap();
@@ -116,14 +122,7 @@ fn seeded_batch_closures_equal_close_intent_on_a_context_with_many_implications(
     let stride = m.div_ceil(32);
     for batch in [20, 6000] {
         let sets: Vec<Vec<u32>> = (0..batch).map(|_| (0..(r.f() * 4.0) as usize).map(|_| (r.f() * m as f64) as u32).collect()).collect();
-        let data: Vec<u32> = sets.iter().flatten().copied().collect();
-        let ends: Vec<u32> = sets
-            .iter()
-            .scan(0u32, |a, s| {
-                *a += s.len() as u32;
-                Some(*a)
-            })
-            .collect();
+        let (data, ends) = packed(&sets);
         let words = ctx.closure_words_many("sets", &data, &ends).unwrap();
         let bits = ctx.unpack_sets("sets", &data, &ends, true).unwrap();
         let mut larger = 0;
