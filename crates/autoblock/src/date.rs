@@ -229,7 +229,8 @@ const DATE_GROUP: &str = "omni_date";
 fn compile(arg: &str, body: &str, line_begin: bool) -> Result<Template> {
     let pat = if line_begin { format!(r"^(?:\W{{0,2}})?(?P<{DATE_GROUP}>{body})") } else { format!("(?P<{DATE_GROUP}>{body})") };
     let re = Regex::new(&pat).map_err(|e| Error::invalid_arg(arg, e))?;
-    let own_group = re.capture_names().skip(2).any(|n| n.is_none());
+    // groups 0 (the match) and 1 (ours) come first: an unnamed group after them is the pattern's own
+    let own_group = re.capture_names().enumerate().any(|(i, n)| i >= 2 && n.is_none());
     Ok(Template { re, own_group })
 }
 
