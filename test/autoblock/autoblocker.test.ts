@@ -72,6 +72,23 @@ describe('omnitide/autoblock decisions', () => {
     }
   });
 
+  it('one decision per source: twice in one batch or in two concurrent ingests, the second detection adds nothing', async () => {
+    const ab = await Autoblocker.open(fresh(), { insecurePlaintext: true, domain: 'site-a', scenarios: [{ file: 't.yaml', text: 'type: trigger\nname: t\ngroupby: source_ip\n' }] });
+    try {
+      const same = await ab.ingest([{ source_ip: '198.51.100.1' }, { source_ip: '198.51.100.1' }, { source_ip: '198.51.100.2' }]);
+      expect(same.map((d) => d.value)).toEqual(['198.51.100.1', '198.51.100.2']);
+      const both = await Promise.all([ab.ingest([{ source_ip: '198.51.100.3' }]), ab.ingest([{ source_ip: '198.51.100.3' }, { source_ip: '198.51.100.4' }])]);
+      expect(both.flat().map((d) => d.value).sort()).toEqual(['198.51.100.3', '198.51.100.4']);
+      expect(ab.root.size).toBe(4);
+      // nothing stays pending: once in force, the table answers; after an unban a detection decides again
+      expect(await ab.ingest([{ source_ip: '198.51.100.3' }])).toEqual([]);
+      await ab.unban('198.51.100.3');
+      expect((await ab.ingest([{ source_ip: '198.51.100.3' }])).map((d) => d.value)).toEqual(['198.51.100.3']);
+    } finally {
+      await ab.close();
+    }
+  });
+
   it('a batch of events: each decision signed on its own, logged once in order, its envelope the stored entry', async () => {
     const dir = fresh();
     const ab = await Autoblocker.open(dir, {

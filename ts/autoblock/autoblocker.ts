@@ -208,6 +208,12 @@ export class Autoblocker extends EventEmitter {
   readonly #rejections: Rejection[] = [];
   /** own decisions enforced before the stream delivered them back */
   readonly #unlogged = new Map<string, Decision>();
+  /**
+   * Detected decisions being signed, by key: not yet in the table, so a
+   * detection of the same source in the same batch or in a concurrent
+   * `ingest` would otherwise be decided twice.
+   */
+  readonly #issuing = new Map<string, Action>();
   readonly #sources: Source[] = [];
   readonly #trust: TrustPolicy;
   readonly #transport: Transport | undefined;
@@ -438,11 +444,17 @@ export class Autoblocker extends EventEmitter {
       const cur = this.#table.get(key);
       const duration = r.duration ?? DEFAULT_DURATION_S;
       const at = Math.min(times[i] ?? now, now);
-      if (!strict && cur && cur.action === action && inForce(cur, now)) return;
+      if (!strict && ((cur && cur.action === action && inForce(cur, now)) || this.#issuing.get(key) === action)) return;
+      if (!strict) this.#issuing.set(key, action);
       bodies.push(this.#body(r, key, scope, action, origins[i], Math.max(at, now - 1), duration, nonces.slice(16 * i, 16 * i + 16)));
     });
     if (bodies.length === 0) return [];
-    return this.#signAndSubmit(bodies);
+    try {
+      return await this.#signAndSubmit(bodies);
+    } finally {
+      // applied (now in the table) or failed (a later detection may decide again)
+      if (!strict) for (const b of bodies) if (this.#issuing.get(b.value) === b.action) this.#issuing.delete(b.value);
+    }
   }
 
   async #signAndSubmit(bodies: DecisionBody[]): Promise<Decision[]> {
