@@ -49,7 +49,6 @@ const DIFFERS: Record<string, string> = {
   postfix:
     'refused in aggressive/ddos modes: mdpr-ddos has `disconnect(?= from \\S+(?: \\S+=\\d+)* auth=0/...)`, a positive look-ahead at the end of a branch that the content group goes on after; the other modes agree (auth: its end guard `failed:(?! Connection lost ...)` is checked on the text after the match, pyre/ahead.rs)',
   recidive: 'refused: `\\[(?!<jailname>\\])(?:.*)\\]` guards a `.*` run that `\\]` continues (the literal ends past the run)',
-  monit: 'named time zones (`PDT`, `CEST`): fail2ban turns them into offsets, we read the time as UTC, so the times differ by the offset; lines, hosts and users agree',
   'zzz-sshd-obsolete-multiline':
     "fail2ban's obsolete multi-line (maxlines) sshd filter over sshd's sample: one failure is reported on the connection's `Connection from` line, 3 s before the `Disconnecting: Too many authentication failures` line fail2ban reports it on (same host); the mode= option sets of sshd's sample have no oracle (fail2ban-regex exits 255 on them)",
   'mysqld-auth':

@@ -8,7 +8,8 @@
 //! holding two different dates can get the other one here). A `datepattern` is
 //! read as fail2ban reads it: one template per line, a regex with strptime
 //! directives (`%Y-%m-%d`, `%ExY`, ...), `{^LN-BEG}`, `{DATE}`, `{NONE}`.
-//! Times without a zone are read as UTC; a date without a year takes the
+//! Times without a zone are read as UTC, zones as fail2ban's fixed table
+//! gives them (`zones.rs`: `PDT` is UTC-7, `CET+0100` UTC+2); a date without a year takes the
 //! reference year (and the year before when that would put it more than a day
 //! in the future), a time alone today's date (yesterday's when ahead), as
 //! fail2ban's `strptime.reGroupDictStrptime` does.
@@ -18,6 +19,9 @@
 //! hand ([`syslog_at_start`]), which gives the span the template's regex would
 //! (a match at offset 0 is the leftmost one); anything it does not accept goes
 //! the general way.
+
+mod zones;
+use zones::zone_offset;
 
 use omnitide_common::{Error, Result};
 use regex::{Captures, Regex};
@@ -58,6 +62,8 @@ struct Template {
 pub struct DateDetector {
     templates: Vec<Template>,
     last_hit: usize,
+    /// where the last date's match started (fail2ban's `lastPos`)
+    last_distance: usize,
     /// template 0 is the built-in syslog one (the hand-written reader applies)
     syslog_first: bool,
     /// (reference, its year): a batch uses one reference time
@@ -94,7 +100,14 @@ pub struct Found {
 }
 
 const SYSLOG: &str = r"(?:(?P<a>Mon|Tue|Wed|Thu|Fri|Sat|Sun) )?(?P<b>(?i:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)) {1,2}(?P<d>\d{1,2}) (?P<H>[ 0-2]?\d):(?P<M>[0-5]\d):(?P<S>[0-6]\d)(?:\.(?P<f>\d{1,6}))?(?: (?P<Y>\d{4}))?";
-const EPOCH: &str = r"(?P<E>\d{10})(?:\.(?P<f>\d{1,6}))?\b";
+/// fail2ban's `DateEpoch`: 10–11 digits at line start, right after a `[` that
+/// opens the line (nsd), or after `audit(` (SELinux). Its trailing
+/// `(?:(?(selinux)(?=:\d+\)))|(?(square)(?=\])))` always has an empty branch
+/// that succeeds, so it asks nothing of the text after the digits, and is left
+/// out. The digits are the template's own group (what is cut from the line).
+const EPOCH: &str = r"(?:^|^\[|\baudit\()((?P<E>\d{10,11})\b(?:\.(?P<f>\d{3,6}))?)";
+/// `{^LN-BEG}EPOCH`: the digits after at most two non-word characters.
+const EPOCH_LINE_BEGIN: &str = r"(?P<E>\d{10,11})\b(?:\.(?P<f>\d{3,6}))?";
 
 /// fail2ban's `%ExY`: a year from 2000 to three years ahead (fail2ban builds
 /// the same set of centuries/decades from its clock).
@@ -123,9 +136,9 @@ fn directive(key: &str) -> Option<String> {
         "b" | "B" | "h" => r"(?P<b>(?i:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*)".into(),
         "a" | "A" => r"(?:(?i:mon|tue|wed|thu|fri|sat|sun)[a-z]*)".into(),
         "z" => r"(?P<z>Z|UTC|GMT|[+-][01]\d(?::?\d{2})?)".into(),
-        "Z" => r"(?:Z|[A-Z]{3,5})".into(),
+        "Z" => r"(?P<Z>Z|[A-Z]{3,5})".into(),
         "Exz" => r"(?P<z>(?:[A-Z](?:[A-Z]{2,4})?)?[+-][01]\d(?::?\d{2})?|[A-Z](?:[A-Z]{2,4})?)".into(),
-        "ExZ" => r"(?:[A-Z](?:[A-Z]{2,4})?)".into(),
+        "ExZ" => r"(?P<Z>[A-Z](?:[A-Z]{2,4})?)".into(),
         "s" => r"(?P<E>\d{9,11})".into(),
         "ExY" => exact_year(),
         "Exm" => r"(?P<m>0[1-9]|1[0-2])".into(),
@@ -172,7 +185,7 @@ fn strptime_to_regex(p: &str) -> Result<Vec<String>> {
 /// fail2ban 1.0's default templates (`datedetector.DEFAULT_TEMPLATES`) in
 /// its order, as strptime patterns, with two of ours: [`SYSLOG`] first (it
 /// has a hand-written reader, see [`syslog_at_start`]) standing for its
-/// asctime template, and [`EPOCH`] for its epoch one. TAI64N is not read.
+/// asctime template, and [`EPOCH`] for its epoch one.
 const BUILTINS: [&str; 16] = [
     SYSLOG,
     r"%ExY(?P<_sep>[-/.])%m(?P=_sep)%d(?:T|  ?)%H:%M:%S(?:[.,]%f)?(?:\s*%z)?",
@@ -207,6 +220,11 @@ const TAI64N: &str = r"@(?P<T>[0-9a-f]{24})";
 fn builtins(line_begin: bool) -> Result<Vec<Template>> {
     let mut out = Vec::new();
     for b in BUILTINS {
+        if b == EPOCH {
+            // anchored as written (no word boundaries)
+            out.push(compile("datepattern", if line_begin { EPOCH_LINE_BEGIN } else { EPOCH }, line_begin)?);
+            continue;
+        }
         let (own_begin, body) = match b.strip_prefix("{^LN-BEG}") {
             Some(r) => (true, r),
             None => (false, b),
@@ -250,7 +268,7 @@ fn templates_of(line: &str) -> Result<Vec<Template>> {
         return Ok(vec![]);
     }
     if rest == "EPOCH" {
-        return Ok(vec![compile("datepattern", EPOCH, line_begin)?]);
+        return Ok(vec![compile("datepattern", if line_begin { EPOCH_LINE_BEGIN } else { EPOCH }, line_begin)?]);
     }
     if rest == "TAI64N" {
         return Ok(vec![compile("datepattern", &format!(r"{TAI64N}\b"), line_begin)?]);
@@ -287,7 +305,7 @@ impl DateDetector {
             }
             (t, lines[0] == "{^LN-BEG}")
         };
-        Ok(Self { templates, last_hit: 0, syslog_first, year_cache: std::cell::Cell::new((f64::NAN, 0)) })
+        Ok(Self { templates, last_hit: 0, last_distance: 1, syslog_first, year_cache: std::cell::Cell::new((f64::NAN, 0)) })
     }
 
     fn year(&self, reference: f64) -> i64 {
@@ -305,25 +323,42 @@ impl DateDetector {
         if self.syslog_first && self.last_hit == 0 {
             if let Some((parts, end)) = syslog_at_start(line.as_bytes()) {
                 if let Some(t) = to_time(&parts, reference, self.year(reference)) {
+                    self.last_distance = 0;
                     return Some(Found { time: t, start: 0, end });
                 }
             }
         }
+        // fail2ban's `matchTime`: a template matching no further into the line than
+        // the last date was (1 at first) wins at once; one matching further may have
+        // found a date in the message body, so the others are tried and the match
+        // nearest the line start is taken (`[PDT Apr 16 ...]`: the zone template at 0
+        // rather than the syslog one at 5)
         let n = self.templates.len();
+        let mut nearest: Option<(usize, usize, Found)> = None;
         for k in 0..n {
             let i = (self.last_hit + k) % n;
             if let Some(c) = self.templates[i].re.captures(line) {
+                let whole = c.get(0).expect("a match has group 0");
                 let m = if self.templates[i].own_group { c.get(2) } else { c.name(DATE_GROUP) };
-                let m = m.or_else(|| c.get(0)).expect("a match has group 0");
+                let m = m.unwrap_or(whole);
                 // fail2ban cuts what the template matched out of the line even
                 // when it is no valid date (year 0, an empty group): the line
                 // then has the current time
                 let t = to_time(&parts_of(&c), reference, self.year(reference)).unwrap_or(reference);
-                self.last_hit = i;
-                return Some(Found { time: t, start: m.start(), end: m.end() });
+                let found = Found { time: t, start: m.start(), end: m.end() };
+                if whole.start() <= self.last_distance {
+                    nearest = Some((whole.start(), i, found));
+                    break;
+                }
+                if nearest.as_ref().is_none_or(|(d, _, _)| whole.start() < *d) {
+                    nearest = Some((whole.start(), i, found));
+                }
             }
         }
-        None
+        let (distance, i, found) = nearest?;
+        self.last_hit = i;
+        self.last_distance = distance;
+        Some(found)
     }
 }
 
@@ -345,7 +380,8 @@ fn parts_of<'t>(c: &Captures<'t>) -> Parts<'t> {
         second: num(c, "S"),
         year: num(c, "Y"),
         year2: num(c, "y"),
-        zone: c.name("z").map(|m| m.as_str()),
+        // `%z` or `%Z`: fail2ban reads both through the same zone2offset
+        zone: c.name("z").or_else(|| c.name("Z")).map(|m| m.as_str()),
         tai: c.name("T").map(|m| m.as_str()),
     }
 }
@@ -467,19 +503,8 @@ fn to_time(c: &Parts, reference: f64, ref_year: i64) -> Option<f64> {
         return None;
     }
     let offset = match c.zone {
-        None | Some("Z" | "UTC" | "GMT") => 0,
-        Some(z) => match z.find(['+', '-']) {
-            // an offset, maybe after a zone name (`%Exz`); `+08` has no minutes
-            Some(at) => {
-                let sign = if z[at..].starts_with('-') { -1 } else { 1 };
-                let digits: String = z[at + 1..].chars().filter(|c| c.is_ascii_digit()).collect();
-                let hh: i64 = digits.get(0..2)?.parse().ok()?;
-                let mm: i64 = digits.get(2..4).map_or(Some(0), |m| m.parse().ok())?;
-                sign * (hh * 3600 + mm * 60)
-            }
-            // a zone name alone: fail2ban reads the time as local (UTC here)
-            None => 0,
-        },
+        None => 0,
+        Some(z) => zone_offset(z)?,
     };
     let secs = |y: i64| (days_from_civil(y, month, day) * 86400 + h * 3600 + mi * 60 + s - offset) as f64;
     if let Some(y) = c.year {
@@ -520,7 +545,8 @@ mod tests {
         assert_eq!(d.find("2026-11-30T11:00:01+01:00 host x", now).unwrap().time, now);
         let clf = d.find(r#"1.2.3.4 - - [30/Nov/2026:10:00:01 +0000] "GET / HTTP/1.1""#, now).unwrap();
         assert_eq!(clf.time, now);
-        assert_eq!(d.find("1796032801.5 x", now).unwrap().time, now + 0.5);
+        assert_eq!(d.find("1796032801.500 x", now).unwrap().time, now + 0.5);
+        assert_eq!(d.find("1796032801.5 x", now).unwrap().time, now, "fail2ban's epoch fraction has 3 to 6 digits");
         assert!(d.find("no date here", now).is_none());
         assert!(d.find("Nov 31 25:99:99 bad", now).is_none());
     }
@@ -559,7 +585,18 @@ mod tests {
         // guacamole webapp: a time alone is today's, or yesterday's when ahead of now
         assert_eq!(at("^%H:%M:%S.%f", "09:00:01.907 [x]").map(|x| x.0), Some(now - 3600.0));
         assert_eq!(at("^%H:%M:%S.%f", "11:00:01.907 [x]").map(|x| x.0), Some(now + 3600.0 - 86400.0));
-        // zones: names, UTC, hours only
+        // zones: names, UTC, hours only; fail2ban's abbreviations (monit's `[PDT Apr 16 ...]`)
+        assert_eq!(at("^%Y-%m-%d %H:%M:%S %Exz", "2026-11-30 12:00:01 CEST x").map(|x| x.0), Some(now));
+        assert_eq!(at("^%Y-%m-%d %H:%M:%S %Exz", "2026-11-30 11:00:01 CET+0100 x").map(|x| x.0), Some(now - 3600.0));
+        assert_eq!(
+            DateDetector::new(None).unwrap().find("[PDT Nov 30 03:00:01] error", now).map(|f| (f.time, f.start, f.end)),
+            Some((now, 1, 20))
+        );
+        assert_eq!(
+            DateDetector::new(None).unwrap().find("[ABCD Nov 30 03:00:01] x", now).map(|f| f.time),
+            Some(now),
+            "an unknown abbreviation: the current time"
+        );
         assert_eq!(at("^%Y-%m-%d %H:%M:%S %z", "2026-11-30 10:00:01 UTC x").map(|x| x.0), Some(now));
         assert_eq!(at("^%Y-%m-%d %H:%M:%S %z", "2026-11-30 18:00:01 +08 x").map(|x| x.0), Some(now));
         assert_eq!(at("^%Y-%m-%d %H:%M:%S", "0000-12-30 00:00:00 x"), Some((now, 0, 19)), "no year 0 in Python: the current time");
@@ -575,6 +612,19 @@ mod tests {
         assert_eq!(d.find("30-11-26 10:00:01 x", now).map(|f| (f.time, f.start)), Some((now, 0)));
         assert_eq!(d.find("2026-11-30 10:00:01 x", now).map(|f| (f.time, f.start)), Some((now, 0)), "not 26-11-30 after the dd-mm-yy hit");
         assert_eq!(d.find("Nov 30 10:00:01x", now), None);
+        // epochs only where fail2ban's DateEpoch looks: line start, `^[`, `audit(`; not inside a message
+        let mut d = DateDetector::new(None).unwrap();
+        assert_eq!(d.find("1796032801 x", now).map(|f| (f.time, f.start, f.end)), Some((now, 0, 10)));
+        assert_eq!(d.find("[1796032801.250] x", now).map(|f| (f.time, f.start, f.end)), Some((now + 0.25, 1, 15)));
+        assert_eq!(d.find("type=AVC msg=audit(1796032801.250:41): x", now).map(|f| f.start), Some(19));
+        assert_eq!(d.find("x 1796032801 y", now), None);
+        // domino: a message id of ten digits before the date is no epoch (fail2ban takes the date)
+        let line = "[28325:00010-3735542592] 22-06-2014 09:56:12   smtp: x";
+        assert_eq!(DateDetector::new(None).unwrap().find(line, now).map(|f| (f.time, f.start)), Some((1403430972.0, 25)));
+        // the template nearest the line start wins over one that matched further in (fail2ban's distance rule)
+        let mut d = DateDetector::new(None).unwrap();
+        assert_eq!(d.find("2026-11-30 10:00:01 x", now).map(|f| f.start), Some(0));
+        assert_eq!(d.find("[PDT Nov 30 03:00:01] seen 2026-11-29 00:00:00", now).map(|f| (f.time, f.start)), Some((now, 1)));
         // dovecot under multilog: TAI64N labels
         assert_eq!(at("{^LN-BEG}TAI64N\n{^LN-BEG}", "@400000004c91b044077a9e94 imap-login: x"), Some((1284616260.0, 0, 25)));
         assert_eq!(DateDetector::new(None).unwrap().find("x @400000004c91b044077a9e94 y", now).map(|f| f.time), Some(1284616260.0));
