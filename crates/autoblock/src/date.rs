@@ -3,9 +3,11 @@
 //!
 //! Built-in templates: fail2ban 1.0's default list ([`BUILTINS`]: syslog,
 //! ISO 8601 with `-`, `/` or `.`, CLF and `dd-Mon-yyyy`, `dd-mm-yyyy`, MySQL,
-//! epoch, ...), tried in order, the last one that hit first next time (fail2ban
-//! also reorders by hits and prefers the date nearest the line start; a line
-//! holding two different dates can get the other one here). A `datepattern` is
+//! epoch, ...), tried in order, the last one that hit first next time; as in
+//! fail2ban's `matchTime`, a match further into the line than the last date
+//! sends the search on and the match nearest the line start wins (fail2ban also
+//! reorders its list by hits, which only changes which template is tried first).
+//! User patterns get fail2ban's word boundaries (`bounds.rs`). A `datepattern` is
 //! read as fail2ban reads it: one template per line, a regex with strptime
 //! directives (`%Y-%m-%d`, `%ExY`, ...), `{^LN-BEG}`, `{DATE}`, `{NONE}`.
 //! Times without a zone are read as UTC, zones as fail2ban's fixed table
@@ -20,7 +22,9 @@
 //! (a match at offset 0 is the leftmost one); anything it does not accept goes
 //! the general way.
 
+mod bounds;
 mod zones;
+use bounds::{bounds, BOUNDARY};
 use zones::zone_offset;
 
 use omnitide_common::{Error, Result};
@@ -258,9 +262,8 @@ fn templates_of(line: &str) -> Result<Vec<Template>> {
         Some(r) => (true, r.trim()),
         None => (false, line),
     };
-    // `**` at an end only switches off fail2ban's word boundaries, which these regexes do not add
-    let rest = rest.strip_prefix("**").unwrap_or(rest);
-    let rest = rest.strip_suffix("**").unwrap_or(rest);
+    let bounded = bounds(rest);
+    let rest = bounded.pattern.as_ref();
     if rest.is_empty() {
         return builtins(line_begin);
     }
@@ -273,16 +276,24 @@ fn templates_of(line: &str) -> Result<Vec<Template>> {
     if rest == "TAI64N" {
         return Ok(vec![compile("datepattern", &format!(r"{TAI64N}\b"), line_begin)?]);
     }
-    // `{DATE}`: the default templates at that place (one template each)
+    // `{DATE}`: the default templates at that place (one template each; the
+    // epoch one unanchored, as it cannot be at line start after a prefix)
     let patterns: Vec<String> = if rest.contains("{DATE}") {
-        BUILTINS.iter().map(|b| rest.replace("{DATE}", b.trim_start_matches("{^LN-BEG}"))).collect()
+        BUILTINS
+            .iter()
+            .map(|b| if *b == EPOCH { EPOCH_LINE_BEGIN } else { b.trim_start_matches("{^LN-BEG}") })
+            .map(|b| rest.replace("{DATE}", b))
+            .collect()
     } else {
         vec![rest.to_string()]
     };
+    // fail2ban's word boundaries (`{^LN-BEG}` stands for the begin one)
+    let begin = if bounded.begin && !line_begin { BOUNDARY } else { "" };
+    let end = if bounded.end { BOUNDARY } else { "" };
     let mut out = Vec::new();
     for p in patterns {
         for v in strptime_to_regex(&p)? {
-            out.push(compile("datepattern", &v, line_begin)?);
+            out.push(compile("datepattern", &format!("{begin}(?:{v}){end}"), line_begin)?);
         }
     }
     Ok(out)
@@ -625,6 +636,12 @@ mod tests {
         let mut d = DateDetector::new(None).unwrap();
         assert_eq!(d.find("2026-11-30 10:00:01 x", now).map(|f| f.start), Some(0));
         assert_eq!(d.find("[PDT Nov 30 03:00:01] seen 2026-11-29 00:00:00", now).map(|f| (f.time, f.start)), Some((now, 1)));
+        // a user pattern is bounded by word boundaries, as in fail2ban, unless it opts out with `**`
+        assert_eq!(at("%d/%m/%Y %H:%M:%S", "x 30/11/2026 10:00:01 y").map(|x| x.1), Some(2));
+        assert_eq!(at("%d/%m/%Y %H:%M:%S", "x130/11/2026 10:00:01 y"), None);
+        assert_eq!(at("%d/%m/%Y %H:%M:%S", "x 30/11/2026 10:00:015 y"), None);
+        assert_eq!(at("**%d/%m/%Y %H:%M:%S", "x130/11/2026 10:00:01 y").map(|x| x.1), Some(2));
+        assert_eq!(at(r"\[%d/%m/%Y %H:%M:%S\]", "a[30/11/2026 10:00:01]b").map(|x| x.1), Some(1));
         // dovecot under multilog: TAI64N labels
         assert_eq!(at("{^LN-BEG}TAI64N\n{^LN-BEG}", "@400000004c91b044077a9e94 imap-login: x"), Some((1284616260.0, 0, 25)));
         assert_eq!(DateDetector::new(None).unwrap().find("x @400000004c91b044077a9e94 y", now).map(|f| f.time), Some(1284616260.0));
