@@ -140,6 +140,28 @@ describe('omnitide/autoblock decisions', () => {
     }
   });
 
+  it('a source allowlisted while its decision is being signed: logged, not enforced (the allowlist is asked again once it changed)', async () => {
+    const ab = await Autoblocker.open(fresh(), { insecurePlaintext: true, domain: 'site-d', scenarios: [{ file: 't.yaml', text: 'type: trigger\nname: t\ngroupby: source_ip\n' }] });
+    try {
+      for (const n of [3, 2000]) {
+        const events = Array.from({ length: n }, (_, i) => ({ source_ip: `10.${n & 255}.${i >> 8}.${i & 255}` }));
+        const deciding = ab.ingest(events);
+        ab.detector.allow(`10.${n & 255}.0.1`);
+        const ds = await deciding;
+        expect(ds).toHaveLength(n);
+        expect(ds.find((d) => d.value === `10.${n & 255}.0.1`)).toBeDefined();
+        expect(ab.lookup(`10.${n & 255}.0.1`)).toBeUndefined();
+        expect(ab.lookup(`10.${n & 255}.0.2`)?.action).toBe('ban');
+      }
+      // unchanged since the batch was checked: not asked again, and nothing allowlisted is enforced
+      const ds = await ab.ingest([{ source_ip: '10.5.0.1' }, { source_ip: '10.3.0.1' }]);
+      expect(ds.map((d) => d.value)).toEqual(['10.5.0.1']);
+      expect(ab.lookup('10.5.0.1')?.action).toBe('ban');
+    } finally {
+      await ab.close();
+    }
+  });
+
   it('operator bans, ranges, throttles; allowlists always win; bad requests are named', async () => {
     const ab = await Autoblocker.open(fresh(), { insecurePlaintext: true, domain: 'site-a', jails, allowlist: ['192.0.2.0/24'] });
     try {

@@ -127,6 +127,20 @@ const banSchema = z.strictObject({
 const DEFAULT_DURATION_S = 4 * 3600;
 const MAX_REJECTIONS = 1000;
 
+/** Decision requests (with origins and times in ms) from detections. */
+function requestsOf(dets: Detection[]): [BanRequest[], string[], number[]] {
+  const reqs: BanRequest[] = new Array(dets.length);
+  const origins: string[] = new Array(dets.length);
+  const times: number[] = new Array(dets.length);
+  for (let i = 0; i < dets.length; i++) {
+    const d = dets[i];
+    reqs[i] = { value: d.value, scope: d.scope, action: d.action, duration: d.duration, reason: `${d.origin} ${d.name}: ${d.reason}`, evidence: d.evidence };
+    origins[i] = `${d.origin}:${d.name}`;
+    times[i] = d.time * 1000;
+  }
+  return [reqs, origins, times];
+}
+
 function scopeOf(value: string): Scope {
   if (value.startsWith('user:')) return 'user';
   return value.includes('/') ? 'range' : 'ip';
@@ -355,15 +369,7 @@ export class Autoblocker extends EventEmitter {
 
   async #decide(dets: Detection[]): Promise<Decision[]> {
     if (dets.length === 0) return [];
-    const reqs: BanRequest[] = dets.map((d) => ({
-      value: d.value,
-      scope: d.scope,
-      action: d.action,
-      duration: d.duration,
-      reason: `${d.origin} ${d.name}: ${d.reason}`,
-      evidence: d.evidence,
-    }));
-    return this.#issue(reqs, dets.map((d) => `${d.origin}:${d.name}`), dets.map((d) => d.time * 1000));
+    return this.#issue(...requestsOf(dets));
   }
 
   // ------------------------------------------------------------- decisions
@@ -419,12 +425,33 @@ export class Autoblocker extends EventEmitter {
   }
 
   async #issue(reqs: BanRequest[], origins: string[], times: number[], strict = false): Promise<Decision[]> {
+    const { bodies, allowRevision } = this.#prepare(reqs, origins, times, strict);
+    if (bodies.length === 0) return [];
+    try {
+      return await this.#signAndSubmit(bodies, allowRevision);
+    } finally {
+      if (!strict) this.#doneIssuing(bodies);
+    }
+  }
+
+  /** Keys of detected decisions applied (now in the table) or failed (a later detection may decide again). */
+  #doneIssuing(bodies: DecisionBody[]): void {
+    for (const b of bodies) if (this.#issuing.get(b.value) === b.action) this.#issuing.delete(b.value);
+  }
+
+  /**
+   * The bodies of the decisions to take (detected: not allowlisted, not
+   * already in force or being signed; those keys are held in `#issuing`
+   * until `#doneIssuing`), and the allowlist revision they were checked at.
+   */
+  #prepare(reqs: BanRequest[], origins: string[], times: number[], strict: boolean): { bodies: DecisionBody[]; allowRevision: number } {
     const bodies: DecisionBody[] = [];
     const now = Date.now();
     // one draw from the CSPRNG for the whole batch
     const nonces = randomBytes(8 * reqs.length).toString('hex');
     const keys: (string | null)[] = reqs.map((r) => canonicalValue(r.scope ?? scopeOf(r.value), r.value));
     // the allowlist of the whole batch in one native call
+    const allowRevision = this.detector.allowlistRevision;
     const allowed = this.detector.allowlistedMany(keys.map((k) => k ?? ''));
     reqs.forEach((r, i) => {
       const scope = r.scope ?? scopeOf(r.value);
@@ -448,23 +475,32 @@ export class Autoblocker extends EventEmitter {
       if (!strict) this.#issuing.set(key, action);
       bodies.push(this.#body(r, key, scope, action, origins[i], Math.max(at, now - 1), duration, nonces.slice(16 * i, 16 * i + 16)));
     });
-    if (bodies.length === 0) return [];
-    try {
-      return await this.#signAndSubmit(bodies);
-    } finally {
-      // applied (now in the table) or failed (a later detection may decide again)
-      if (!strict) for (const b of bodies) if (this.#issuing.get(b.value) === b.action) this.#issuing.delete(b.value);
-    }
+    return { bodies, allowRevision };
   }
 
-  async #signAndSubmit(bodies: DecisionBody[]): Promise<Decision[]> {
+  async #signAndSubmit(bodies: DecisionBody[], allowRevision?: number): Promise<Decision[]> {
     // written and signed in Rust from the bodies' fields; the envelopes come
     // back as views of one buffer, appended to the ledger as they are
-    return this.#submit(bodies, await issueDecisions(this.#authority, this.domain, this.domain, bodies));
+    return this.#submit(bodies, await issueDecisions(this.#authority, this.domain, this.domain, bodies), allowRevision);
   }
 
-  /** Logs (or hands to the transport) and applies signed decisions, in order. */
-  async #submit(bodies: DecisionBody[], { ids, envelopes }: IssuedBatch): Promise<Decision[]> {
+  /**
+   * The allowlist's answer for each decision about to be applied, asked
+   * again (it may have changed while the batch was signed) unless it is
+   * unchanged since `allowRevision`, when `#prepare` found none of the
+   * bodies' values allowlisted (null: none is).
+   */
+  #allowlisted(values: () => string[], allowRevision: number | undefined): Uint8Array | null {
+    if (allowRevision === this.detector.allowlistRevision) return null;
+    return this.detector.allowlistedMany(values());
+  }
+
+  /**
+   * Logs (or hands to the transport) and applies signed decisions, in order:
+   * the outbox write and the work on `#queue` are started before the first
+   * await, so calls are logged in the order they are made.
+   */
+  async #submit(bodies: DecisionBody[], { ids, envelopes }: IssuedBatch, allowRevision?: number): Promise<Decision[]> {
     if (this.#transport) {
       // enforced here at once (the cluster may be down); logged when the stream
       // delivers it back, in stream order like on every other node
@@ -474,10 +510,10 @@ export class Autoblocker extends EventEmitter {
       // cluster is unreachable publishes it again when it reopens
       this.#outbox!.append(envs);
       await this.#enqueue(async () => {
-        const allowed = this.detector.allowlistedMany(local.map((d) => d.value));
+        const allowed = this.#allowlisted(() => local.map((d) => d.value), allowRevision);
         for (let k = 0; k < local.length; k++) {
           this.#unlogged.set(local[k].id, local[k]);
-          const pending = this.#apply(local[k], allowed[k] === 1);
+          const pending = this.#apply(local[k], allowed !== null && allowed[k] === 1);
           if (pending) await pending;
         }
       });
@@ -485,17 +521,18 @@ export class Autoblocker extends EventEmitter {
       return local;
     }
     return this.#enqueue(async () => {
-      const appended = await this.#ledger.appendMany(envelopes);
-      const out = envelopes.map((e, k) => {
-        const d = decisionOf(bodies[k], ids[k], e, appended[k].index);
-        this.#index.set(d.id, d.logIndex!);
-        this.#ids[d.logIndex!] = d.id;
-        return d;
-      });
-      // asked again, not reused from #issue: the allowlist may have changed while the batch was signed
-      const allowed = this.detector.allowlistedMany(out.map((d) => d.value));
+      // one contiguous run in the ledger, from index `first`
+      const first = await this.#ledger.appendRun(envelopes);
+      const out: Decision[] = new Array(envelopes.length);
+      for (let k = 0; k < envelopes.length; k++) {
+        const d = decisionOf(bodies[k], ids[k], envelopes[k], first + k);
+        this.#index.set(d.id, first + k);
+        this.#ids[first + k] = d.id;
+        out[k] = d;
+      }
+      const allowed = this.#allowlisted(() => out.map((d) => d.value), allowRevision);
       for (let k = 0; k < out.length; k++) {
-        const pending = this.#apply(out[k], allowed[k] === 1);
+        const pending = this.#apply(out[k], allowed !== null && allowed[k] === 1);
         if (pending) await pending;
       }
       return out;
