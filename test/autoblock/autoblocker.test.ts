@@ -140,6 +140,62 @@ describe('omnitide/autoblock decisions', () => {
     }
   });
 
+  it('a source allowlisted while its decision is being signed: logged, not enforced (the allowlist is asked again once it changed)', async () => {
+    const ab = await Autoblocker.open(fresh(), { insecurePlaintext: true, domain: 'site-d', scenarios: [{ file: 't.yaml', text: 'type: trigger\nname: t\ngroupby: source_ip\n' }] });
+    try {
+      for (const n of [3, 2000]) {
+        const events = Array.from({ length: n }, (_, i) => ({ source_ip: `10.${n & 255}.${i >> 8}.${i & 255}` }));
+        const deciding = ab.ingest(events);
+        ab.detector.allow(`10.${n & 255}.0.1`);
+        const ds = await deciding;
+        expect(ds).toHaveLength(n);
+        expect(ds.find((d) => d.value === `10.${n & 255}.0.1`)).toBeDefined();
+        expect(ab.lookup(`10.${n & 255}.0.1`)).toBeUndefined();
+        expect(ab.lookup(`10.${n & 255}.0.2`)?.action).toBe('ban');
+      }
+      // unchanged since the batch was checked: not asked again, and nothing allowlisted is enforced
+      const ds = await ab.ingest([{ source_ip: '10.5.0.1' }, { source_ip: '10.3.0.1' }]);
+      expect(ds.map((d) => d.value)).toEqual(['10.5.0.1']);
+      expect(ab.lookup('10.5.0.1')?.action).toBe('ban');
+    } finally {
+      await ab.close();
+    }
+  });
+
+  it('a large batch, detected and signed in parts: the decisions of one whole batch, logged in order', async () => {
+    const dir = fresh();
+    const ab = await Autoblocker.open(dir, {
+      insecurePlaintext: true,
+      domain: 'site-c',
+      allowlist: ['10.9.0.0/16'],
+      scenarios: [{ file: 't.yaml', text: 'type: trigger\nname: t\ngroupby: source_ip\n' }],
+    });
+    try {
+      // 2,600 events (three parts): every 13th source allowlisted, and each source of the first
+      // ten events seen again near the end (in another part), which decides nothing new
+      const ip = (i: number) => `10.${i % 13 === 0 ? 9 : 8}.${i >> 8}.${i & 255}`;
+      const events = Array.from({ length: 2600 }, (_, i) => ({ source_ip: i < 2590 ? ip(i) : ip(i - 2590) }));
+      const expected = [...new Set(events.map((e) => e.source_ip))].filter((v) => !v.startsWith('10.9.'));
+      const ds = await ab.ingest(events);
+      expect(ds.map((d) => d.value)).toEqual(expected);
+      expect(ds.map((d) => d.logIndex)).toEqual(ds.map((_, i) => i));
+      expect(ab.root.size).toBe(ds.length);
+      const l = await Ledger.open(join(dir, 'ledger'), { readOnly: true });
+      try {
+        for (const d of [ds[0], ds[1000], ds.at(-1)!]) expect(Buffer.from(await l.get(d.logIndex!)).toString('utf8')).toBe(JSON.stringify(d.envelope));
+      } finally {
+        await l.close();
+      }
+      expect(ab.lookup(ds[1500].value)?.id).toBe(ds[1500].id);
+      // a bad event anywhere in a large batch is refused before anything is decided
+      const bad = [...Array.from({ length: 2500 }, (_, i) => ({ source_ip: `10.6.${i >> 8}.${i & 255}` })), { source_ip: 'a\nb' }];
+      await expect(ab.ingest(bad)).rejects.toThrow(/events\[2500\]\.source_ip/);
+      expect(ab.root.size).toBe(ds.length);
+    } finally {
+      await ab.close();
+    }
+  });
+
   it('operator bans, ranges, throttles; allowlists always win; bad requests are named', async () => {
     const ab = await Autoblocker.open(fresh(), { insecurePlaintext: true, domain: 'site-a', jails, allowlist: ['192.0.2.0/24'] });
     try {

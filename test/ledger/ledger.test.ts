@@ -230,6 +230,24 @@ describe('Ledger', () => {
     await l.close();
   });
 
+  it('appendRun: the entries of a call are one contiguous run, whatever else joins the group commit; it answers the first index', async () => {
+    const l = await Ledger.open(dir, { origin: 'example.com/log', maxEntrySize: 10 });
+    await l.append('zero');
+    // four calls queued while the first commit is in flight: the last three share one commit
+    const [a, b, c, d] = await Promise.all([l.appendRun(['a0', 'a1']), l.appendMany(['b0']), l.appendRun(['c0', 'c1', 'c2']), l.appendRun([new Uint8Array([100, 48])])]);
+    expect([a, b.map((r) => r.index), c, d]).toEqual([1, [3], 4, 7]);
+    const got: string[] = [];
+    for await (const e of l.entries()) got.push(new TextDecoder().decode(e));
+    expect(got).toEqual(['zero', 'a0', 'a1', 'b0', 'c0', 'c1', 'c2', 'd0']);
+    expect(b[0].leafHash).toEqual(l.leafHash(3));
+    // nothing to append: where a run would start
+    expect(await l.appendRun([])).toBe(8);
+    await expectOmni(l.appendRun(['ok', 'x'.repeat(11)]), 'ERR_OMNI_LIMIT', /entries\[1\]: 11 bytes exceeds maxEntrySize 10/);
+    await expectOmni(l.appendRun('nope' as never), 'ERR_OMNI_INVALID_ARGUMENT', /entries: expected an array/);
+    expect(l.size).toBe(8);
+    await l.close();
+  });
+
   it('rejects bad input with clear OmniErrors and writes nothing', async () => {
     const l = await Ledger.open(dir, { origin: 'example.com/log', maxEntrySize: 10 });
     await l.append('ok');

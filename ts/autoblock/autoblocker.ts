@@ -18,7 +18,7 @@ import { Ledger } from '../ledger/index.js';
 import { loggerFor, type Logger } from '../logger.js';
 import { describe, parseOptions } from '../validate.js';
 import { bodyOf, inForce, subjectName, type Action, type Decision, type DecisionBody, type Scope } from './decision.js';
-import { Detector, detectorSchema, type Detection, type DetectorConfig, type SecurityEvent } from './detector.js';
+import { Detector, detectorSchema, packEvents, type Detection, type DetectorConfig, type SecurityEvent } from './detector.js';
 import { fastifyHook, httpMiddleware, type Enforcer, type MiddlewareOptions } from './enforce.js';
 import { FileTail, JournalSource, SyslogSource, type Source, type SyslogOptions } from './sources.js';
 import { canonicalValue, DecisionTable } from './table.js';
@@ -125,7 +125,44 @@ const banSchema = z.strictObject({
 });
 
 const DEFAULT_DURATION_S = 4 * 3600;
+/**
+ * Events per part of a pipelined `ingest` (`#decideInParts`): batches of
+ * fewer than two parts go through whole. Large enough that a part's native
+ * calls and its ledger commit (one fsync) stay a small share of its time.
+ */
+const PIPELINE_PART = 1000;
 const MAX_REJECTIONS = 1000;
+
+/** Decision requests (with origins and times in ms) from detections. */
+function requestsOf(dets: Detection[]): [BanRequest[], string[], number[]] {
+  const reqs: BanRequest[] = new Array(dets.length);
+  const origins: string[] = new Array(dets.length);
+  const times: number[] = new Array(dets.length);
+  for (let i = 0; i < dets.length; i++) {
+    const d = dets[i];
+    reqs[i] = { value: d.value, scope: d.scope, action: d.action, duration: d.duration, reason: `${d.origin} ${d.name}: ${d.reason}`, evidence: d.evidence };
+    origins[i] = `${d.origin}:${d.name}`;
+    times[i] = d.time * 1000;
+  }
+  return [reqs, origins, times];
+}
+
+/**
+ * Packed events (`packEvents`: one event per line) cut at line ends into
+ * `n` parts of about equal size (views, no copy).
+ */
+function partsOf(packed: Uint8Array, n: number): Uint8Array[] {
+  const parts: Uint8Array[] = [];
+  let start = 0;
+  for (let k = 1; k < n && start < packed.length; k++) {
+    const nl = packed.indexOf(0x0a, Math.max(start, Math.floor((k * packed.length) / n)));
+    if (nl < 0) break;
+    parts.push(packed.subarray(start, nl));
+    start = nl + 1;
+  }
+  parts.push(packed.subarray(start));
+  return parts;
+}
 
 function scopeOf(value: string): Scope {
   if (value.startsWith('user:')) return 'user';
@@ -342,7 +379,10 @@ export class Autoblocker extends EventEmitter {
   async ingest(events: SecurityEvent | readonly SecurityEvent[]): Promise<Decision[]> {
     this.#open();
     const list = Array.isArray(events) ? events : [events as SecurityEvent];
-    return this.#decide(this.detector.events(list));
+    // packed (and so checked) as a whole: a bad event is refused before anything is decided
+    const packed = packEvents('events', list);
+    if (list.length < 2 * PIPELINE_PART) return this.#decide(this.detector.packed(packed));
+    return this.#decideInParts(partsOf(packed, Math.ceil(list.length / PIPELINE_PART)));
   }
 
   /** Log lines through the jails; resolves to the decisions taken. */
@@ -355,15 +395,53 @@ export class Autoblocker extends EventEmitter {
 
   async #decide(dets: Detection[]): Promise<Decision[]> {
     if (dets.length === 0) return [];
-    const reqs: BanRequest[] = dets.map((d) => ({
-      value: d.value,
-      scope: d.scope,
-      action: d.action,
-      duration: d.duration,
-      reason: `${d.origin} ${d.name}: ${d.reason}`,
-      evidence: d.evidence,
-    }));
-    return this.#issue(reqs, dets.map((d) => `${d.origin}:${d.name}`), dets.map((d) => d.time * 1000));
+    return this.#issue(...requestsOf(dets));
+  }
+
+  /**
+   * A large batch of packed events in parts, pipelined: part k+1 is detected
+   * (and its decisions written) on this thread while part k is signed on the
+   * pool, and part k is logged and applied while part k+1 is signed. One
+   * batch at a time otherwise leaves a core idle in each phase. Parts are
+   * handed to the ledger in their order, so the log holds the decisions in
+   * the order one call would have logged them.
+   *
+   * Should detecting, signing or logging a part fail, the parts before it
+   * stay decided, the parts after it are not logged (a signature already
+   * made stays in the audit log only, as when signing succeeds and the
+   * append fails), and the call rejects with the first error.
+   */
+  async #decideInParts(parts: Uint8Array[]): Promise<Decision[]> {
+    const runs: Promise<Decision[]>[] = [];
+    const issuing: DecisionBody[][] = [];
+    // resolves once the part before was handed to the ledger (or transport)
+    let handedOn: Promise<unknown> = Promise.resolve();
+    try {
+      for (const part of parts) {
+        const dets = this.detector.packed(part);
+        if (dets.length === 0) continue;
+        const [reqs, origins, times] = requestsOf(dets);
+        const { bodies, allowRevision } = this.#prepare(reqs, origins, times, false);
+        if (bodies.length === 0) continue;
+        issuing.push(bodies);
+        const signing = issueDecisions(this.#authority, this.domain, this.domain, bodies);
+        const submitted = Promise.all([handedOn, signing]).then(([, issued]) => ({ applied: this.#submit(bodies, issued, allowRevision) }));
+        handedOn = submitted;
+        runs.push(submitted.then((s) => s.applied));
+      }
+    } catch (err) {
+      await Promise.allSettled(runs);
+      for (const b of issuing) this.#doneIssuing(b);
+      throw err;
+    }
+    const settled = await Promise.allSettled(runs);
+    for (const b of issuing) this.#doneIssuing(b);
+    const out: Decision[] = [];
+    for (const r of settled) {
+      if (r.status === 'rejected') throw r.reason;
+      for (const d of r.value) out.push(d);
+    }
+    return out;
   }
 
   // ------------------------------------------------------------- decisions
@@ -419,12 +497,33 @@ export class Autoblocker extends EventEmitter {
   }
 
   async #issue(reqs: BanRequest[], origins: string[], times: number[], strict = false): Promise<Decision[]> {
+    const { bodies, allowRevision } = this.#prepare(reqs, origins, times, strict);
+    if (bodies.length === 0) return [];
+    try {
+      return await this.#signAndSubmit(bodies, allowRevision);
+    } finally {
+      if (!strict) this.#doneIssuing(bodies);
+    }
+  }
+
+  /** Keys of detected decisions applied (now in the table) or failed (a later detection may decide again). */
+  #doneIssuing(bodies: DecisionBody[]): void {
+    for (const b of bodies) if (this.#issuing.get(b.value) === b.action) this.#issuing.delete(b.value);
+  }
+
+  /**
+   * The bodies of the decisions to take (detected: not allowlisted, not
+   * already in force or being signed; those keys are held in `#issuing`
+   * until `#doneIssuing`), and the allowlist revision they were checked at.
+   */
+  #prepare(reqs: BanRequest[], origins: string[], times: number[], strict: boolean): { bodies: DecisionBody[]; allowRevision: number } {
     const bodies: DecisionBody[] = [];
     const now = Date.now();
     // one draw from the CSPRNG for the whole batch
     const nonces = randomBytes(8 * reqs.length).toString('hex');
     const keys: (string | null)[] = reqs.map((r) => canonicalValue(r.scope ?? scopeOf(r.value), r.value));
     // the allowlist of the whole batch in one native call
+    const allowRevision = this.detector.allowlistRevision;
     const allowed = this.detector.allowlistedMany(keys.map((k) => k ?? ''));
     reqs.forEach((r, i) => {
       const scope = r.scope ?? scopeOf(r.value);
@@ -448,23 +547,32 @@ export class Autoblocker extends EventEmitter {
       if (!strict) this.#issuing.set(key, action);
       bodies.push(this.#body(r, key, scope, action, origins[i], Math.max(at, now - 1), duration, nonces.slice(16 * i, 16 * i + 16)));
     });
-    if (bodies.length === 0) return [];
-    try {
-      return await this.#signAndSubmit(bodies);
-    } finally {
-      // applied (now in the table) or failed (a later detection may decide again)
-      if (!strict) for (const b of bodies) if (this.#issuing.get(b.value) === b.action) this.#issuing.delete(b.value);
-    }
+    return { bodies, allowRevision };
   }
 
-  async #signAndSubmit(bodies: DecisionBody[]): Promise<Decision[]> {
+  async #signAndSubmit(bodies: DecisionBody[], allowRevision?: number): Promise<Decision[]> {
     // written and signed in Rust from the bodies' fields; the envelopes come
     // back as views of one buffer, appended to the ledger as they are
-    return this.#submit(bodies, await issueDecisions(this.#authority, this.domain, this.domain, bodies));
+    return this.#submit(bodies, await issueDecisions(this.#authority, this.domain, this.domain, bodies), allowRevision);
   }
 
-  /** Logs (or hands to the transport) and applies signed decisions, in order. */
-  async #submit(bodies: DecisionBody[], { ids, envelopes }: IssuedBatch): Promise<Decision[]> {
+  /**
+   * The allowlist's answer for each decision about to be applied, asked
+   * again (it may have changed while the batch was signed) unless it is
+   * unchanged since `allowRevision`, when `#prepare` found none of the
+   * bodies' values allowlisted (null: none is).
+   */
+  #allowlisted(values: () => string[], allowRevision: number | undefined): Uint8Array | null {
+    if (allowRevision === this.detector.allowlistRevision) return null;
+    return this.detector.allowlistedMany(values());
+  }
+
+  /**
+   * Logs (or hands to the transport) and applies signed decisions, in order:
+   * the outbox write and the work on `#queue` are started before the first
+   * await, so calls are logged in the order they are made.
+   */
+  async #submit(bodies: DecisionBody[], { ids, envelopes }: IssuedBatch, allowRevision?: number): Promise<Decision[]> {
     if (this.#transport) {
       // enforced here at once (the cluster may be down); logged when the stream
       // delivers it back, in stream order like on every other node
@@ -474,10 +582,10 @@ export class Autoblocker extends EventEmitter {
       // cluster is unreachable publishes it again when it reopens
       this.#outbox!.append(envs);
       await this.#enqueue(async () => {
-        const allowed = this.detector.allowlistedMany(local.map((d) => d.value));
+        const allowed = this.#allowlisted(() => local.map((d) => d.value), allowRevision);
         for (let k = 0; k < local.length; k++) {
           this.#unlogged.set(local[k].id, local[k]);
-          const pending = this.#apply(local[k], allowed[k] === 1);
+          const pending = this.#apply(local[k], allowed !== null && allowed[k] === 1);
           if (pending) await pending;
         }
       });
@@ -485,17 +593,18 @@ export class Autoblocker extends EventEmitter {
       return local;
     }
     return this.#enqueue(async () => {
-      const appended = await this.#ledger.appendMany(envelopes);
-      const out = envelopes.map((e, k) => {
-        const d = decisionOf(bodies[k], ids[k], e, appended[k].index);
-        this.#index.set(d.id, d.logIndex!);
-        this.#ids[d.logIndex!] = d.id;
-        return d;
-      });
-      // asked again, not reused from #issue: the allowlist may have changed while the batch was signed
-      const allowed = this.detector.allowlistedMany(out.map((d) => d.value));
+      // one contiguous run in the ledger, from index `first`
+      const first = await this.#ledger.appendRun(envelopes);
+      const out: Decision[] = new Array(envelopes.length);
+      for (let k = 0; k < envelopes.length; k++) {
+        const d = decisionOf(bodies[k], ids[k], envelopes[k], first + k);
+        this.#index.set(d.id, first + k);
+        this.#ids[first + k] = d.id;
+        out[k] = d;
+      }
+      const allowed = this.#allowlisted(() => out.map((d) => d.value), allowRevision);
       for (let k = 0; k < out.length; k++) {
-        const pending = this.#apply(out[k], allowed[k] === 1);
+        const pending = this.#apply(out[k], allowed !== null && allowed[k] === 1);
         if (pending) await pending;
       }
       return out;

@@ -177,6 +177,7 @@ function bytesOf(arg: string, v: unknown): Uint8Array {
 /** A detection engine. Synchronous batches; `linesAsync` runs large ones off the event loop. */
 export class Detector {
   readonly #h: InstanceType<typeof native.AutoblockEngine>;
+  #allowRevision = 0;
 
   constructor(cfg: DetectorConfig = {}) {
     const json = nativeConfig(cfg);
@@ -237,6 +238,16 @@ export class Detector {
   allow(entry: string): void {
     if (typeof entry !== 'string') throw invalidArgument('entry', `expected a string, got ${describe(entry)}`);
     callNative(() => this.#h.allow(entry));
+    this.#allowRevision++;
+  }
+
+  /**
+   * Counts `allow` calls (the only way the allowlist changes after
+   * construction): an answer of `allowlistedMany` taken at one revision
+   * still holds while it is unchanged, so a caller need not ask again.
+   */
+  get allowlistRevision(): number {
+    return this.#allowRevision;
   }
 
   isAllowlisted(value: string): boolean {
