@@ -233,11 +233,11 @@ impl LatticeHandle {
     /// Extents of all concepts (packed object indices, by concept id).
     #[napi]
     pub fn extents(&self) -> Result<LatticePacked> {
-        self.read(|l| Ok(packed(pack(l.concepts().iter().map(|c| &c.extent)))))
+        self.read(|l| Ok(packed(pack(l.concepts().map(|c| c.extent)))))
     }
     #[napi]
     pub fn intents(&self) -> Result<LatticePacked> {
-        self.read(|l| Ok(packed(pack(l.concepts().iter().map(|c| &c.intent)))))
+        self.read(|l| Ok(packed(pack(l.concepts().map(|c| c.intent)))))
     }
     /// Upper covers of all concepts (packed concept ids).
     #[napi]

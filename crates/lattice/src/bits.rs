@@ -27,6 +27,148 @@ pub fn words_for(bits: usize) -> usize {
     bits.div_ceil(64)
 }
 
+/// A borrowed bit set: the words of a `Bits`, or one stride of the lattice's flat extent and
+/// intent arenas (so a concept's sets are read in place, without a `Bits` of their own).
+/// Unsized like `str`, so `&Bits` coerces to `&BitSlice` and every read-only operation is
+/// written once, here.
+#[repr(transparent)]
+#[derive(PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct BitSlice([u64]);
+
+impl std::fmt::Debug for BitSlice {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_set().entries(self.ones()).finish()
+    }
+}
+
+impl std::ops::Deref for Bits {
+    type Target = BitSlice;
+    #[inline]
+    fn deref(&self) -> &BitSlice {
+        BitSlice::new(&self.words)
+    }
+}
+
+impl AsRef<BitSlice> for Bits {
+    fn as_ref(&self) -> &BitSlice {
+        self
+    }
+}
+
+impl AsRef<BitSlice> for BitSlice {
+    fn as_ref(&self) -> &BitSlice {
+        self
+    }
+}
+
+impl PartialEq<BitSlice> for Bits {
+    #[inline]
+    fn eq(&self, o: &BitSlice) -> bool {
+        self.same_as(o)
+    }
+}
+
+impl PartialEq<Bits> for BitSlice {
+    #[inline]
+    fn eq(&self, o: &Bits) -> bool {
+        self.same_as(o)
+    }
+}
+
+impl BitSlice {
+    /// Views `words` as a bit set.
+    #[inline]
+    pub fn new(words: &[u64]) -> &BitSlice {
+        // SAFETY: `BitSlice` is a `repr(transparent)` wrapper of `[u64]`, so the two
+        // references have the same layout and metadata (the length).
+        unsafe { &*(words as *const [u64] as *const BitSlice) }
+    }
+    #[inline]
+    pub fn words(&self) -> &[u64] {
+        &self.0
+    }
+    /// An owned copy.
+    #[inline]
+    pub fn to_bits(&self) -> Bits {
+        Bits { words: self.0.to_vec() }
+    }
+    #[inline]
+    pub fn contains(&self, i: usize) -> bool {
+        (self.0[i >> 6] >> (i & 63)) & 1 == 1
+    }
+    #[inline]
+    pub fn count(&self) -> usize {
+        self.0.iter().map(|w| w.count_ones() as usize).sum()
+    }
+    #[inline]
+    pub fn is_empty(&self) -> bool {
+        self.0.iter().all(|&w| w == 0)
+    }
+    pub fn and(&self, o: &BitSlice) -> Bits {
+        let mut r = self.to_bits();
+        r.and_with(o);
+        r
+    }
+    pub fn or(&self, o: &BitSlice) -> Bits {
+        let mut r = self.to_bits();
+        r.or_with(o);
+        r
+    }
+    /// `self \ o`.
+    pub fn minus(&self, o: &BitSlice) -> Bits {
+        Bits { words: self.0.iter().zip(&o.0).map(|(a, b)| a & !b).collect() }
+    }
+    /// Equality word by word (inlined; `==` on the sets goes through `memcmp`).
+    #[inline]
+    pub fn same_as(&self, o: &BitSlice) -> bool {
+        self.0.len() == o.0.len() && self.0.iter().zip(&o.0).all(|(a, b)| a == b)
+    }
+    #[inline]
+    pub fn is_subset(&self, o: &BitSlice) -> bool {
+        self.0.iter().zip(&o.0).all(|(a, b)| a & !b == 0)
+    }
+    #[inline]
+    pub fn intersects(&self, o: &BitSlice) -> bool {
+        self.0.iter().zip(&o.0).any(|(a, b)| a & b != 0)
+    }
+    #[inline]
+    pub fn and_count(&self, o: &BitSlice) -> usize {
+        self.0.iter().zip(&o.0).map(|(a, b)| (a & b).count_ones() as usize).sum()
+    }
+    #[inline]
+    pub fn or_count(&self, o: &BitSlice) -> usize {
+        self.0.iter().zip(&o.0).map(|(a, b)| (a | b).count_ones() as usize).sum()
+    }
+    /// Do `self` and `o` agree on all bits below `j`?
+    #[inline]
+    pub fn eq_below(&self, o: &BitSlice, j: usize) -> bool {
+        let w = j >> 6;
+        // Word by word: a slice `!=` calls `memcmp`, costly for the one or two words of an intent.
+        if self.0[..w].iter().zip(&o.0[..w]).any(|(a, b)| a != b) {
+            return false;
+        }
+        let r = j & 63;
+        r == 0 || ((self.0[w] ^ o.0[w]) & ((1u64 << r) - 1)) == 0
+    }
+    /// Is `self ∩ [0, j)` a subset of `o`?
+    #[inline]
+    pub fn subset_below(&self, o: &BitSlice, j: usize) -> bool {
+        let w = j >> 6;
+        if self.0[..w].iter().zip(&o.0[..w]).any(|(a, b)| a & !b != 0) {
+            return false;
+        }
+        let r = j & 63;
+        r == 0 || (self.0[w] & !o.0[w] & ((1u64 << r) - 1)) == 0
+    }
+    #[inline]
+    pub fn ones(&self) -> Ones<'_> {
+        Ones { words: &self.0, w: 0, cur: self.0.first().copied().unwrap_or(0) }
+    }
+    pub fn to_vec(&self) -> Vec<u32> {
+        self.ones().map(|i| i as u32).collect()
+    }
+}
+
 impl Bits {
     #[inline]
     pub fn empty(bits: usize) -> Self {
@@ -51,16 +193,8 @@ impl Bits {
         b
     }
     #[inline]
-    pub fn words(&self) -> &[u64] {
-        &self.words
-    }
-    #[inline]
     pub(crate) fn words_mut(&mut self) -> &mut [u64] {
         &mut self.words
-    }
-    #[inline]
-    pub fn contains(&self, i: usize) -> bool {
-        (self.words[i >> 6] >> (i & 63)) & 1 == 1
     }
     #[inline]
     pub fn insert(&mut self, i: usize) {
@@ -71,106 +205,35 @@ impl Bits {
         self.words[i >> 6] &= !(1 << (i & 63));
     }
     #[inline]
-    pub fn count(&self) -> usize {
-        self.words.iter().map(|w| w.count_ones() as usize).sum()
-    }
-    #[inline]
-    pub fn is_empty(&self) -> bool {
-        self.words.iter().all(|&w| w == 0)
-    }
-    #[inline]
-    pub fn and_with(&mut self, o: &Bits) {
-        for (a, b) in self.words.iter_mut().zip(&o.words) {
+    pub fn and_with(&mut self, o: &BitSlice) {
+        for (a, b) in self.words.iter_mut().zip(&o.0) {
             *a &= b;
         }
     }
     #[inline]
-    pub fn or_with(&mut self, o: &Bits) {
-        for (a, b) in self.words.iter_mut().zip(&o.words) {
+    pub fn or_with(&mut self, o: &BitSlice) {
+        for (a, b) in self.words.iter_mut().zip(&o.0) {
             *a |= b;
         }
     }
-    pub fn and(&self, o: &Bits) -> Bits {
-        let mut r = self.clone();
-        r.and_with(o);
-        r
-    }
-    pub fn or(&self, o: &Bits) -> Bits {
-        let mut r = self.clone();
-        r.or_with(o);
-        r
-    }
-    /// `self \ o`.
-    pub fn minus(&self, o: &Bits) -> Bits {
-        Bits { words: self.words.iter().zip(&o.words).map(|(a, b)| a & !b).collect() }
-    }
-    /// Equality word by word (inlined; `==` on the sets goes through `memcmp`).
-    #[inline]
-    pub fn same_as(&self, o: &Bits) -> bool {
-        self.words.len() == o.words.len() && self.words.iter().zip(&o.words).all(|(a, b)| a == b)
-    }
     /// Writes `a & b` into `self` (no allocation).
     #[inline]
-    pub fn set_and(&mut self, a: &Bits, b: &Bits) {
-        for ((d, x), y) in self.words.iter_mut().zip(&a.words).zip(&b.words) {
+    pub fn set_and(&mut self, a: &BitSlice, b: &BitSlice) {
+        for ((d, x), y) in self.words.iter_mut().zip(&a.0).zip(&b.0) {
             *d = x & y;
         }
     }
-    #[inline]
-    pub fn is_subset(&self, o: &Bits) -> bool {
-        self.words.iter().zip(&o.words).all(|(a, b)| a & !b == 0)
-    }
-    #[inline]
-    pub fn intersects(&self, o: &Bits) -> bool {
-        self.words.iter().zip(&o.words).any(|(a, b)| a & b != 0)
-    }
-    #[inline]
-    pub fn and_count(&self, o: &Bits) -> usize {
-        self.words.iter().zip(&o.words).map(|(a, b)| (a & b).count_ones() as usize).sum()
-    }
-    #[inline]
-    pub fn or_count(&self, o: &Bits) -> usize {
-        self.words.iter().zip(&o.words).map(|(a, b)| (a | b).count_ones() as usize).sum()
-    }
-    /// Do `self` and `o` agree on all bits below `j`?
-    #[inline]
-    pub fn eq_below(&self, o: &Bits, j: usize) -> bool {
-        let w = j >> 6;
-        // Word by word: a slice `!=` calls `memcmp`, costly for the one or two words of an intent.
-        if self.words[..w].iter().zip(&o.words[..w]).any(|(a, b)| a != b) {
-            return false;
-        }
-        let r = j & 63;
-        r == 0 || ((self.words[w] ^ o.words[w]) & ((1u64 << r) - 1)) == 0
-    }
-    /// Is `self ∩ [0, j)` a subset of `o`?
-    #[inline]
-    pub fn subset_below(&self, o: &Bits, j: usize) -> bool {
-        let w = j >> 6;
-        if self.words[..w].iter().zip(&o.words[..w]).any(|(a, b)| a & !b != 0) {
-            return false;
-        }
-        let r = j & 63;
-        r == 0 || (self.words[w] & !o.words[w] & ((1u64 << r) - 1)) == 0
-    }
-    #[inline]
-    pub fn ones(&self) -> Ones<'_> {
-        Ones { words: &self.words, w: 0, cur: self.words.first().copied().unwrap_or(0) }
-    }
-    pub fn to_vec(&self) -> Vec<u32> {
-        self.ones().map(|i| i as u32).collect()
-    }
     /// Becomes `a & b` (`a` given as words of `b`'s width), reusing this set's buffer.
     #[inline]
-    pub fn assign_and(&mut self, a: &[u64], b: &Bits) {
+    pub fn assign_and(&mut self, a: &[u64], b: &BitSlice) {
         self.words.clear();
-        self.words.extend(a.iter().zip(&b.words).map(|(x, y)| x & y));
+        self.words.extend(a.iter().zip(&b.0).map(|(x, y)| x & y));
     }
     /// Becomes a copy of `o`, reusing this set's buffer.
     #[inline]
-    pub fn copy_from(&mut self, o: &Bits) {
+    pub fn copy_from(&mut self, o: &BitSlice) {
         self.words.clear();
-        self.words.extend_from_slice(&o.words);
+        self.words.extend_from_slice(&o.0);
     }
     /// Grows the width to `bits` (new bits are clear).
     pub fn grow(&mut self, bits: usize) {
@@ -181,17 +244,23 @@ impl Bits {
     }
     /// Deletes bit `i` and shifts every higher bit down by one (index removal).
     pub fn delete_shift(&mut self, i: usize, bits: usize) {
-        let w = i >> 6;
-        let r = i & 63;
-        let low = if r == 0 { 0 } else { self.words[w] & ((1u64 << r) - 1) };
-        let high = if r == 63 { 0 } else { (self.words[w] >> (r + 1)) << r };
-        self.words[w] = low | high;
-        for k in w + 1..self.words.len() {
-            let carry = self.words[k] & 1;
-            self.words[k - 1] |= carry << 63;
-            self.words[k] >>= 1;
-        }
+        delete_shift_words(&mut self.words, i);
         self.words.truncate(words_for(bits.saturating_sub(1)));
+    }
+}
+
+/// Deletes bit `i` of the set held in `words` and shifts every higher bit down by one; the
+/// width stays (the top bit becomes clear).
+pub(crate) fn delete_shift_words(words: &mut [u64], i: usize) {
+    let w = i >> 6;
+    let r = i & 63;
+    let low = if r == 0 { 0 } else { words[w] & ((1u64 << r) - 1) };
+    let high = if r == 63 { 0 } else { (words[w] >> (r + 1)) << r };
+    words[w] = low | high;
+    for k in w + 1..words.len() {
+        let carry = words[k] & 1;
+        words[k - 1] |= carry << 63;
+        words[k] >>= 1;
     }
 }
 
@@ -222,11 +291,11 @@ impl Iterator for Ones<'_> {
 
 /// Packs sets as indices back to back with end offsets (the batch shape that
 /// crosses N-API as two typed arrays).
-pub fn pack<'a>(sets: impl IntoIterator<Item = &'a Bits>) -> (Vec<u32>, Vec<u32>) {
+pub fn pack(sets: impl IntoIterator<Item = impl AsRef<BitSlice>>) -> (Vec<u32>, Vec<u32>) {
     let mut data = Vec::new();
     let mut ends = Vec::new();
     for s in sets {
-        data.extend(s.ones().map(|i| i as u32));
+        data.extend(s.as_ref().ones().map(|i| i as u32));
         ends.push(data.len() as u32);
     }
     (data, ends)

@@ -5,7 +5,7 @@
 use omnitide_common::{Error, Result};
 use rustc_hash::FxHashMap;
 
-use crate::bits::Bits;
+use crate::bits::{BitSlice, Bits};
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Context {
@@ -96,7 +96,7 @@ impl Context {
     }
 
     /// A' : the attributes common to all objects of `extent`.
-    pub fn intent_of(&self, extent: &Bits) -> Bits {
+    pub fn intent_of(&self, extent: &BitSlice) -> Bits {
         let mut r = Bits::full(self.attributes.len());
         for g in extent.ones() {
             r.and_with(&self.rows[g]);
@@ -156,7 +156,7 @@ impl Context {
     }
 
     /// B' : the objects having all attributes of `intent`.
-    pub fn extent_of(&self, intent: &Bits) -> Bits {
+    pub fn extent_of(&self, intent: &BitSlice) -> Bits {
         let mut ones = intent.ones();
         let Some(first) = ones.next() else { return Bits::full(self.objects.len()) };
         let mut r = self.cols[first].clone();

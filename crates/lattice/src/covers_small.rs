@@ -23,8 +23,7 @@ pub(crate) fn lower_covers(l: &Lattice) -> Vec<Vec<u32>> {
     let mut key = Bits::empty(n_attr);
     // (candidate extent E_m, how many attributes give it)
     let mut groups: Vec<(u64, usize)> = Vec::with_capacity(n_attr);
-    l.concepts
-        .iter()
+    l.concepts()
         .map(|c| {
             let (a, b) = (c.extent.words()[0], c.intent.words()[0]);
             groups.clear();

@@ -104,7 +104,7 @@ pub struct Rule {
 pub fn association_rules(l: &Lattice, min_support: f64, min_confidence: f64) -> Vec<Rule> {
     let n = l.context().n_objects().max(1) as f64;
     let mut out = Vec::new();
-    for (i, c) in l.concepts().iter().enumerate() {
+    for (i, c) in l.concepts().enumerate() {
         let e1 = c.extent.count();
         if e1 == 0 {
             continue;
@@ -115,7 +115,7 @@ pub fn association_rules(l: &Lattice, min_support: f64, min_confidence: f64) -> 
             let support = e2 as f64 / n;
             let confidence = e2 as f64 / e1 as f64;
             if e2 > 0 && support >= min_support && confidence >= min_confidence {
-                out.push(Rule { premise: c.intent.clone(), conclusion: d.intent.minus(&c.intent), support, confidence });
+                out.push(Rule { premise: c.intent.to_bits(), conclusion: d.intent.minus(c.intent), support, confidence });
             }
         }
     }

@@ -8,9 +8,9 @@
 
 use omnitide_common::Result;
 
-use crate::bits::{words_for, Bits};
+use crate::bits::{delete_shift_words, words_for, BitSlice, Bits};
 use crate::lattice::{Covers, Lattice};
-use crate::mine::{limit_error, Concept};
+use crate::mine::limit_error;
 
 /// Is the bit set `a` a subset of `b` (word slices of one width)?
 #[inline]
@@ -125,10 +125,13 @@ impl Lattice {
                 }
             }
         }
-        for c in self.concepts.drain(first_new..).rev() {
-            self.by_intent.remove(&c.intent);
+        for i in (first_new..self.n_concepts).rev() {
+            let w = self.intent_stride;
+            self.by_intent.remove(BitSlice::new(&self.intents[i * w..(i + 1) * w]));
         }
-        self.flat_intents.truncate(first_new * self.intent_stride);
+        self.n_concepts = first_new;
+        self.intents.truncate(first_new * self.intent_stride);
+        self.extents.truncate(first_new * self.extent_stride);
         self.upper.truncate(first_new);
         self.lower.truncate(first_new);
     }
@@ -145,8 +148,8 @@ impl Lattice {
         }
         let gen = self.maximal_concept(x, gen);
         // The new concept copies `gen`'s extent at the end: start loading it now.
-        prefetch(&self.concepts[gen as usize]);
-        debug_assert!(self.concepts[gen as usize].intent != *x);
+        prefetch(self.extent_words(gen).as_ptr());
+        debug_assert!(!BitSlice::new(self.intent_words(gen)).same_as(x));
         let mut new_parents = pool.lists.pop().unwrap_or_default();
         new_parents.clear();
         let mut meets = pool.sets.pop().unwrap_or_default();
@@ -189,7 +192,7 @@ impl Lattice {
         }
         pool.sets.push(meets);
         // Checked here, after the recursion has made the parents it needed.
-        if self.concepts.len() >= self.limit {
+        if self.n_concepts >= self.limit {
             return None;
         }
         // The parents' lower-cover lists are edited below: their headers, then their
@@ -197,10 +200,11 @@ impl Lattice {
         for &(p, _) in &new_parents {
             prefetch(&self.lower[p as usize]);
         }
-        prefetch(self.concepts[gen as usize].extent.words().as_ptr());
-        let id = self.concepts.len() as u32;
-        self.concepts.push(Concept { extent: self.concepts[gen as usize].extent.clone(), intent: x.clone() });
-        self.flat_intents.extend_from_slice(x.words());
+        let id = self.n_concepts as u32;
+        let (from, stride) = (gen as usize * self.extent_stride, self.extent_stride);
+        self.extents.extend_from_within(from..from + stride);
+        self.intents.extend_from_slice(x.words());
+        self.n_concepts += 1;
         self.upper.push(Covers::new());
         self.lower.push(Covers::new());
         self.by_intent.insert(x, id);
@@ -224,7 +228,7 @@ impl Lattice {
     fn new_concepts_for(&self, x: &Bits) -> usize {
         let mut fresh = rustc_hash::FxHashSet::default();
         let mut m = Bits::default();
-        for i in 0..self.concepts.len() {
+        for i in 0..self.n_concepts {
             m.assign_and(self.intent_words(i as u32), x);
             if !self.by_intent.contains(&m) {
                 fresh.insert(m.clone());
@@ -245,7 +249,7 @@ impl Lattice {
         let bottom = self.intent_id(&Bits::full(self.ctx.n_attributes()));
         // The limit is checked as concepts are created: an add that would pass it is undone
         // from its journal (no scan of the whole lattice on the way to the limit).
-        let first_new = self.concepts.len();
+        let first_new = self.n_concepts;
         let mut pool = std::mem::take(&mut self.add_pool);
         pool.journal.clear();
         let added = self.add_intent(&x, bottom, &mut pool);
@@ -254,26 +258,21 @@ impl Lattice {
         }
         self.add_pool = pool;
         let Some(oc) = added else {
-            return Err(limit_error(self.limit, self.concepts.len() + self.new_concepts_for(&x)));
+            return Err(limit_error(self.limit, self.n_concepts + self.new_concepts_for(&x)));
         };
         self.basis = None;
         let g = self.ctx.n_objects();
-        // Every extent holds at least words_for(n) words, so only the add that opens a new word
-        // (one in 64) has to visit all concepts; the others leave the walk out.
-        if words_for(g + 1) > words_for(g) {
-            for c in &mut self.concepts {
-                c.extent.grow(g + 1);
-            }
-        }
+        // Only the add that opens a new word (one in 64) re-lays the extent arena.
+        self.set_extent_stride(words_for(g + 1));
         // The object joins the extents of its concept and all ancestors. Visits are marked in
         // a bit set over the concept ids (n/8 bytes, cache-resident) rather than by testing
-        // the extents themselves, each behind its own pointer. The marks are kept between adds
+        // the extents themselves (one cache line each in the arena). The marks are kept between adds
         // (a fresh set of this size per add costs a calloc and a free that consolidates the heap).
         // The walk goes breadth first so the covers and extents of the concepts queued a few
         // steps ahead can be requested early: their cache misses overlap.
         let mut seen = std::mem::take(&mut self.walk_marks);
         seen.clear();
-        seen.resize(words_for(self.concepts.len()), 0);
+        seen.resize(words_for(self.n_concepts), 0);
         let mut queue = std::mem::take(&mut self.walk_queue);
         queue.clear();
         queue.push(oc);
@@ -282,15 +281,14 @@ impl Lattice {
         while k < queue.len() {
             if let Some(&a) = queue.get(k + 16) {
                 prefetch(&self.upper[a as usize]);
-                prefetch(&self.concepts[a as usize]);
+                prefetch(self.extents.as_ptr().wrapping_add(a as usize * self.extent_stride + (g >> 6)));
             }
             if let Some(&a) = queue.get(k + 8) {
                 prefetch(self.upper[a as usize].as_ptr());
-                prefetch(self.concepts[a as usize].extent.words().as_ptr().wrapping_add(g >> 6));
             }
             let i = queue[k];
             k += 1;
-            self.concepts[i as usize].extent.insert(g);
+            self.extent_words_mut(i)[g >> 6] |= 1 << (g & 63);
             for &p in &self.upper[i as usize] {
                 let (w, bit) = (p as usize >> 6, 1u64 << (p & 63));
                 if seen[w] & bit == 0 {
@@ -316,13 +314,16 @@ impl Lattice {
         let mut affected = self.ancestors(oc)?;
         affected.push(oc);
         self.ctx.delete_object(g);
-        for c in &mut self.concepts {
-            c.extent.delete_shift(g, n);
+        if self.extent_stride > 0 {
+            for e in self.extents.chunks_exact_mut(self.extent_stride) {
+                delete_shift_words(e, g);
+            }
         }
-        let mut dead = vec![false; self.concepts.len()];
+        self.set_extent_stride(words_for(n - 1));
+        let mut dead = vec![false; self.n_concepts];
         for &i in &affected {
-            let c = &self.concepts[i as usize];
-            if self.ctx.intent_of(&c.extent) != c.intent {
+            let c = self.concept(i as usize);
+            if !self.ctx.intent_of(c.extent).same_as(c.intent) {
                 dead[i as usize] = true;
             }
         }
@@ -366,7 +367,9 @@ impl Lattice {
             if d {
                 continue;
             }
-            self.concepts.swap(kept, i);
+            let (es, is) = (self.extent_stride, self.intent_stride);
+            self.extents.copy_within(i * es..(i + 1) * es, kept * es);
+            self.intents.copy_within(i * is..(i + 1) * is, kept * is);
             self.upper.swap(kept, i);
             self.lower.swap(kept, i);
             keep(&mut self.upper[kept]);
@@ -374,7 +377,9 @@ impl Lattice {
             kept += 1;
         }
         debug_assert_eq!(kept, next as usize);
-        self.concepts.truncate(kept);
+        self.n_concepts = kept;
+        self.extents.truncate(kept * self.extent_stride);
+        self.intents.truncate(kept * self.intent_stride);
         self.upper.truncate(kept);
         self.lower.truncate(kept);
         self.reindex();
@@ -398,9 +403,8 @@ impl Lattice {
     /// Swaps the roles of objects and attributes in place (the dual lattice).
     fn dualize(&mut self) {
         self.ctx = self.ctx.transpose();
-        for c in &mut self.concepts {
-            std::mem::swap(&mut c.extent, &mut c.intent);
-        }
+        std::mem::swap(&mut self.extents, &mut self.intents);
+        std::mem::swap(&mut self.extent_stride, &mut self.intent_stride);
         std::mem::swap(&mut self.upper, &mut self.lower);
         self.reindex();
     }
@@ -426,10 +430,10 @@ impl Lattice {
     /// Sorts the concepts into a canonical order (by intent bits) so two
     /// lattices of the same context compare equal concept by concept.
     pub fn canonical(&self) -> Vec<CanonicalConcept> {
-        let mut v: Vec<CanonicalConcept> = (0..self.concepts.len())
+        let mut v: Vec<CanonicalConcept> = (0..self.n_concepts)
             .map(|i| {
-                let c = &self.concepts[i];
-                let mut ups: Vec<Vec<u32>> = self.upper[i].iter().map(|&u| self.concepts[u as usize].intent.to_vec()).collect();
+                let c = self.concept(i);
+                let mut ups: Vec<Vec<u32>> = self.upper[i].iter().map(|&u| self.concept(u as usize).intent.to_vec()).collect();
                 ups.sort();
                 (c.intent.to_vec(), c.extent.to_vec(), ups)
             })
@@ -480,7 +484,7 @@ mod tests {
                     l.add_attribute(&format!("a{step}"), &objs).unwrap();
                 }
             }
-            let rebuilt = IntentIndex::build(words_for(l.ctx.n_attributes()), l.concepts.iter().map(|c| &c.intent));
+            let rebuilt = IntentIndex::build(words_for(l.ctx.n_attributes()), l.concepts().map(|c| c.intent));
             let sorted = |ix: &IntentIndex| {
                 let mut v: Vec<(Vec<u64>, u32)> = ix.entries().map(|(k, id)| (k.to_vec(), id)).collect();
                 v.sort();

@@ -6,6 +6,8 @@
 //! usually one cache line. Concepts are only ever added one by one or the whole index is
 //! rebuilt (removals renumber every id anyway), so no deletion/tombstones are needed.
 
+use crate::bits::BitSlice;
+#[cfg(test)]
 use crate::bits::Bits;
 
 const EMPTY: u64 = u64::MAX;
@@ -37,7 +39,7 @@ fn hash(words: &[u64]) -> u64 {
 
 impl IntentIndex {
     /// An index of `intents` (concept id = position), all `width` words wide.
-    pub(crate) fn build<'a>(width: usize, intents: impl ExactSizeIterator<Item = &'a Bits>) -> Self {
+    pub(crate) fn build<'a>(width: usize, intents: impl ExactSizeIterator<Item = &'a BitSlice>) -> Self {
         let mut ix = Self::with_capacity(width, intents.len());
         for (i, b) in intents.enumerate() {
             ix.insert(b, i as u32);
@@ -60,7 +62,7 @@ impl IntentIndex {
     }
 
     /// The id of the concept whose intent is `key`.
-    pub(crate) fn get(&self, key: &Bits) -> Option<u32> {
+    pub(crate) fn get(&self, key: &BitSlice) -> Option<u32> {
         let k = key.words();
         if k.len() != self.width {
             return None;
@@ -81,19 +83,19 @@ impl IntentIndex {
 
     /// Starts loading the slot where a lookup of `key` begins (a hint to overlap cache misses).
     #[inline]
-    pub(crate) fn prefetch(&self, key: &Bits) {
+    pub(crate) fn prefetch(&self, key: &BitSlice) {
         let k = key.words();
         if k.len() == self.width {
             crate::incremental::prefetch(self.table.as_ptr().wrapping_add(self.slot_of(k) * (1 + self.width)));
         }
     }
 
-    pub(crate) fn contains(&self, key: &Bits) -> bool {
+    pub(crate) fn contains(&self, key: &BitSlice) -> bool {
         self.get(key).is_some()
     }
 
     /// Maps `key` to `id` (replacing an existing mapping of `key`).
-    pub(crate) fn insert(&mut self, key: &Bits, id: u32) {
+    pub(crate) fn insert(&mut self, key: &BitSlice, id: u32) {
         let k = key.words();
         assert_eq!(k.len(), self.width, "intent width {} in an index of width {}", k.len(), self.width);
         if 2 * (self.len + 1) > self.mask + 1 {
@@ -119,7 +121,7 @@ impl IntentIndex {
 
     /// Removes `key` (backward-shift deletion: the entries after it in its probe run move up,
     /// so lookups need no tombstones). Used to undo an add stopped by the concept limit.
-    pub(crate) fn remove(&mut self, key: &Bits) -> bool {
+    pub(crate) fn remove(&mut self, key: &BitSlice) -> bool {
         let k = key.words();
         if k.len() != self.width {
             return false;
@@ -210,7 +212,7 @@ mod tests {
         for s in sets.iter().step_by(2) {
             assert_eq!(ix.get(s), None);
         }
-        let zero = IntentIndex::build(0, [Bits::empty(0)].iter());
+        let zero = IntentIndex::build(0, [Bits::empty(0)].iter().map(|b| &**b));
         assert_eq!(zero.get(&Bits::empty(0)), Some(0));
         assert_eq!(zero.entries().count(), 1);
     }

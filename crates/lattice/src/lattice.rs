@@ -5,7 +5,7 @@ use omnitide_common::{Error, Result};
 use rayon::prelude::*;
 use rustc_hash::FxHashMap;
 
-use crate::bits::{words_for, Bits};
+use crate::bits::{words_for, BitSlice, Bits};
 use crate::context::Context;
 use crate::intent_index::IntentIndex;
 use crate::mine::{mine, Concept};
@@ -59,16 +59,35 @@ pub(crate) struct LowerScratch {
 /// list is 32 bytes, so two share a cache line and none straddles two (40 bytes without it).
 pub(crate) type Covers = smallvec::SmallVec<[u32; 6]>;
 
+/// A concept of a lattice, borrowed: its extent and intent are views into the lattice's arenas.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ConceptRef<'a> {
+    pub extent: &'a BitSlice,
+    pub intent: &'a BitSlice,
+}
+
+impl ConceptRef<'_> {
+    /// An owned copy.
+    pub fn to_concept(&self) -> Concept {
+        Concept { extent: self.extent.to_bits(), intent: self.intent.to_bits() }
+    }
+}
+
 #[derive(Clone, Debug)]
 pub struct Lattice {
     pub(crate) ctx: Context,
-    pub(crate) concepts: Vec<Concept>,
+    /// Number of concepts; concept `i` is stride `i` of the two arenas below.
+    pub(crate) n_concepts: usize,
+    /// Every extent back to back, `extent_stride` (= words for the object count) words each,
+    /// and every intent likewise (`intent_stride` words). One arena per side instead of a
+    /// heap buffer per set: a new concept costs no allocation, and AddIntent and the ancestor
+    /// walk reach a concept's set in one cache miss instead of a header then a buffer.
+    pub(crate) extents: Vec<u64>,
+    pub(crate) extent_stride: usize,
     pub(crate) upper: Vec<Covers>,
     pub(crate) lower: Vec<Covers>,
     pub(crate) by_intent: IntentIndex,
-    /// Every intent again, back to back with a fixed stride (`intent_stride` words): AddIntent's
-    /// subset tests read one cache line here instead of following each concept's pointer.
-    pub(crate) flat_intents: Vec<u64>,
+    pub(crate) intents: Vec<u64>,
     pub(crate) intent_stride: usize,
     /// Scratch visit marks of `add_object`'s walk over the ancestors (reused between adds).
     pub(crate) walk_marks: Vec<u64>,
@@ -94,47 +113,59 @@ impl Lattice {
         let mut l = Self::from_concepts(work, concepts, limit);
         let n = ctx.n_objects();
         let members: Vec<Bits> = classes.iter().map(|c| Bits::from_indices(n, c.iter().map(|&g| g as usize))).collect();
-        l.concepts.par_iter_mut().for_each(|c| {
-            let mut e = Bits::empty(n);
-            for k in c.extent.ones() {
-                e.or_with(&members[k]);
-            }
-            c.extent = e;
-        });
+        let stride = words_for(n);
+        let mut extents = vec![0u64; stride * l.n_concepts];
+        if stride > 0 {
+            extents.par_chunks_mut(stride).enumerate().for_each(|(i, e)| {
+                for k in BitSlice::new(l.extent_words(i as u32)).ones() {
+                    for (w, m) in e.iter_mut().zip(members[k].words()) {
+                        *w |= m;
+                    }
+                }
+            });
+        }
+        l.extents = extents;
+        l.extent_stride = stride;
         l.ctx = ctx;
         Ok(l)
     }
 
     pub(crate) fn from_concepts(ctx: Context, concepts: Vec<Concept>, limit: usize) -> Lattice {
+        let (extent_stride, intent_stride) = (words_for(ctx.n_objects()), words_for(ctx.n_attributes()));
         let mut l = Lattice {
             ctx,
-            concepts,
+            n_concepts: concepts.len(),
+            extents: Vec::new(),
+            extent_stride,
+            intents: Vec::new(),
+            intent_stride,
             upper: Vec::new(),
             lower: Vec::new(),
             by_intent: IntentIndex::build(0, std::iter::empty()),
-            flat_intents: Vec::new(),
-            intent_stride: 0,
             walk_marks: Vec::new(),
             walk_queue: Vec::new(),
             add_pool: Default::default(),
             limit,
             basis: None,
         };
+        l.extents.reserve(l.extent_stride * concepts.len());
+        l.intents.reserve(l.intent_stride * concepts.len());
+        for c in &concepts {
+            l.extents.extend_from_slice(c.extent.words());
+            l.intents.extend_from_slice(c.intent.words());
+        }
+        drop(concepts);
         l.reindex();
         let lower: Vec<Vec<u32>> = if crate::covers_small::fits(&l) {
             crate::covers_small::lower_covers(&l)
         } else if l.ctx.n_objects() * l.ctx.n_attributes() <= crate::mine::SEQUENTIAL_CELLS {
             let mut s = LowerScratch::default();
-            (0..l.concepts.len()).map(|i| l.compute_lower_with(i, &mut s)).collect()
+            (0..l.len()).map(|i| l.compute_lower_with(i, &mut s)).collect()
         } else {
-            (0..l.concepts.len())
-                .into_par_iter()
-                .with_min_len(64)
-                .map_init(LowerScratch::default, |s, i| l.compute_lower_with(i, s))
-                .collect()
+            (0..l.len()).into_par_iter().with_min_len(64).map_init(LowerScratch::default, |s, i| l.compute_lower_with(i, s)).collect()
         };
         l.lower = lower.into_iter().map(Covers::from_vec).collect();
-        l.upper = vec![Covers::new(); l.concepts.len()];
+        l.upper = vec![Covers::new(); l.len()];
         for (i, ls) in l.lower.iter().enumerate() {
             for &j in ls {
                 l.upper[j as usize].push(i as u32);
@@ -155,7 +186,7 @@ impl Lattice {
 
     /// `compute_lower` with caller-owned buffers (reused across the concepts of a build).
     pub(crate) fn compute_lower_with(&self, i: usize, s: &mut LowerScratch) -> Vec<u32> {
-        let Concept { extent: a, intent: b } = &self.concepts[i];
+        let ConceptRef { extent: a, intent: b } = self.concept(i);
         let aw = a.words();
         let LowerScratch { nz, groups, index, e, d, floor } = s;
         nz.clear();
@@ -231,38 +262,62 @@ impl Lattice {
         out
     }
 
-    /// Rebuilds the intent index and the flat intents from the concepts.
+    /// Rebuilds the intent index from the intents.
     pub(crate) fn reindex(&mut self) {
-        let w = words_for(self.ctx.n_attributes());
-        self.by_intent = IntentIndex::build(w, self.concepts.iter().map(|c| &c.intent));
-        self.intent_stride = w;
-        self.flat_intents.clear();
-        self.flat_intents.reserve(w * self.concepts.len());
-        for c in &self.concepts {
-            self.flat_intents.extend_from_slice(c.intent.words());
-        }
+        self.by_intent = IntentIndex::build(self.intent_stride, (0..self.n_concepts as u32).map(|i| BitSlice::new(self.intent_words(i))));
     }
-    /// The intent words of concept `i` (from the flat copy).
+    /// The intent words of concept `i`.
     #[inline]
     pub(crate) fn intent_words(&self, i: u32) -> &[u64] {
         let w = self.intent_stride;
-        &self.flat_intents[i as usize * w..(i as usize + 1) * w]
+        &self.intents[i as usize * w..(i as usize + 1) * w]
+    }
+    /// The extent words of concept `i`.
+    #[inline]
+    pub(crate) fn extent_words(&self, i: u32) -> &[u64] {
+        let w = self.extent_stride;
+        &self.extents[i as usize * w..(i as usize + 1) * w]
+    }
+    #[inline]
+    pub(crate) fn extent_words_mut(&mut self, i: u32) -> &mut [u64] {
+        let w = self.extent_stride;
+        &mut self.extents[i as usize * w..(i as usize + 1) * w]
+    }
+    /// Re-lays the extent arena with `stride` words per extent (the object count crossed a
+    /// multiple of 64): words past the old width are clear, words past the new one dropped.
+    pub(crate) fn set_extent_stride(&mut self, stride: usize) {
+        let old = self.extent_stride;
+        if stride == old {
+            return;
+        }
+        let mut extents = vec![0u64; stride * self.n_concepts];
+        let keep = old.min(stride);
+        if keep > 0 {
+            for (to, from) in extents.chunks_exact_mut(stride).zip(self.extents.chunks_exact(old)) {
+                to[..keep].copy_from_slice(&from[..keep]);
+            }
+        }
+        self.extents = extents;
+        self.extent_stride = stride;
     }
 
     pub fn context(&self) -> &Context {
         &self.ctx
     }
     pub fn len(&self) -> usize {
-        self.concepts.len()
+        self.n_concepts
     }
     pub fn is_empty(&self) -> bool {
-        self.concepts.is_empty()
+        self.n_concepts == 0
     }
-    pub fn concept(&self, i: usize) -> &Concept {
-        &self.concepts[i]
+    /// Concept `i`'s extent and intent, read in place.
+    #[inline]
+    pub fn concept(&self, i: usize) -> ConceptRef<'_> {
+        ConceptRef { extent: BitSlice::new(self.extent_words(i as u32)), intent: BitSlice::new(self.intent_words(i as u32)) }
     }
-    pub fn concepts(&self) -> &[Concept] {
-        &self.concepts
+    /// Every concept in id order.
+    pub fn concepts(&self) -> impl ExactSizeIterator<Item = ConceptRef<'_>> + '_ {
+        (0..self.n_concepts).map(|i| self.concept(i))
     }
     pub fn upper_covers(&self, i: usize) -> &[u32] {
         &self.upper[i]
@@ -274,10 +329,10 @@ impl Lattice {
         self.limit
     }
     pub fn check_id(&self, arg: &str, id: u32) -> Result<usize> {
-        if (id as usize) < self.concepts.len() {
+        if (id as usize) < self.len() {
             Ok(id as usize)
         } else {
-            Err(Error::invalid_arg(arg, format!("unknown concept id {id} (the lattice has {} concepts)", self.concepts.len())))
+            Err(Error::invalid_arg(arg, format!("unknown concept id {id} (the lattice has {} concepts)", self.len())))
         }
     }
     /// The concept whose intent is `intent` (which must be closed).
@@ -308,7 +363,7 @@ impl Lattice {
     pub fn join(&self, ids: &[u32]) -> Result<u32> {
         let mut intent = Bits::full(self.ctx.n_attributes());
         for (k, &i) in ids.iter().enumerate() {
-            intent.and_with(&self.concepts[self.check_id(&format!("ids[{k}]"), i)?].intent);
+            intent.and_with(self.concept(self.check_id(&format!("ids[{k}]"), i)?).intent);
         }
         Ok(self.intent_id(&intent))
     }
@@ -316,17 +371,17 @@ impl Lattice {
     pub fn meet(&self, ids: &[u32]) -> Result<u32> {
         let mut extent = Bits::full(self.ctx.n_objects());
         for (k, &i) in ids.iter().enumerate() {
-            extent.and_with(&self.concepts[self.check_id(&format!("ids[{k}]"), i)?].extent);
+            extent.and_with(self.concept(self.check_id(&format!("ids[{k}]"), i)?).extent);
         }
         Ok(self.concept_of_objects(&extent))
     }
     /// Is `a` a subconcept of `b` (a ≤ b: extent(a) ⊆ extent(b))?
     pub fn leq(&self, a: u32, b: u32) -> Result<bool> {
         let (a, b) = (self.check_id("a", a)?, self.check_id("b", b)?);
-        Ok(self.concepts[b].intent.is_subset(&self.concepts[a].intent))
+        Ok(self.concept(b).intent.is_subset(self.concept(a).intent))
     }
     fn walk(&self, start: usize, up: bool) -> Vec<u32> {
-        let mut seen = vec![false; self.concepts.len()];
+        let mut seen = vec![false; self.len()];
         let mut stack = vec![start as u32];
         let mut out = Vec::new();
         seen[start] = true;
@@ -354,7 +409,7 @@ impl Lattice {
 
     /// Longest-path level from the top (top = 0): the layering of the diagram.
     pub fn levels(&self) -> Vec<u32> {
-        let n = self.concepts.len();
+        let n = self.len();
         let mut indeg: Vec<usize> = self.upper.iter().map(|u| u.len()).collect();
         let mut level = vec![0u32; n];
         let mut queue: Vec<usize> = (0..n).filter(|&i| indeg[i] == 0).collect();
@@ -373,8 +428,8 @@ impl Lattice {
 
     /// Concept ids in an order where every concept precedes its subconcepts.
     pub fn top_down_order(&self) -> Vec<u32> {
-        let mut ids: Vec<u32> = (0..self.concepts.len() as u32).collect();
-        ids.sort_by_key(|&i| self.concepts[i as usize].intent.count());
+        let mut ids: Vec<u32> = (0..self.len() as u32).collect();
+        ids.sort_by_key(|&i| self.concept(i as usize).intent.count());
         ids
     }
 
@@ -382,20 +437,20 @@ impl Lattice {
     /// the extent whose derivation is exactly the intent. Exact (Roth et al.):
     /// σ(c) = 1 − Σ_{d < c} σ(d)·2^{|ext d| − |ext c|}, bottom-up.
     pub fn stability(&self, max_concepts: usize) -> Result<Vec<f64>> {
-        if self.concepts.len() > max_concepts {
+        if self.len() > max_concepts {
             return Err(Error::limit(
                 "stability",
-                format!("exact stability is quadratic; the lattice has {} concepts, above the limit {max_concepts}", self.concepts.len()),
+                format!("exact stability is quadratic; the lattice has {} concepts, above the limit {max_concepts}", self.len()),
             ));
         }
         let mut order = self.top_down_order();
         order.reverse();
-        let mut sigma = vec![0f64; self.concepts.len()];
+        let mut sigma = vec![0f64; self.len()];
         for &c in &order {
-            let ec = self.concepts[c as usize].extent.count() as i32;
+            let ec = self.concept(c as usize).extent.count() as i32;
             let mut s = 1.0;
             for d in self.walk(c as usize, false) {
-                let ed = self.concepts[d as usize].extent.count() as i32;
+                let ed = self.concept(d as usize).extent.count() as i32;
                 s -= sigma[d as usize] * 2f64.powi(ed - ec);
             }
             sigma[c as usize] = s.max(0.0);
@@ -406,7 +461,7 @@ impl Lattice {
     /// Concept ids whose extent has at least `min_support` objects (an order
     /// filter, so the cover relation restricted to it is its Hasse diagram).
     pub fn iceberg(&self, min_support: usize) -> Vec<u32> {
-        (0..self.concepts.len() as u32).filter(|&i| self.concepts[i as usize].extent.count() >= min_support).collect()
+        (0..self.len() as u32).filter(|&i| self.concept(i as usize).extent.count() >= min_support).collect()
     }
 
     /// The concepts whose intent contains `attrs`: the generated concept and all its subconcepts.
@@ -423,17 +478,17 @@ impl Lattice {
     /// object's intent is already closed; several when it would create a concept).
     pub fn classify(&self, attrs: &Bits) -> Vec<u32> {
         let top = self.top() as usize;
-        if !self.concepts[top].intent.is_subset(attrs) {
+        if !self.concept(top).intent.is_subset(attrs) {
             return Vec::new();
         }
-        let mut seen = vec![false; self.concepts.len()];
+        let mut seen = vec![false; self.len()];
         let mut stack = vec![top];
         seen[top] = true;
         let mut out = Vec::new();
         while let Some(i) = stack.pop() {
             let mut deeper = false;
             for &j in &self.lower[i] {
-                if self.concepts[j as usize].intent.is_subset(attrs) {
+                if self.concept(j as usize).intent.is_subset(attrs) {
                     deeper = true;
                     if !seen[j as usize] {
                         seen[j as usize] = true;
@@ -451,8 +506,8 @@ impl Lattice {
 
     /// Jaccard similarity of two concepts' extents and of their intents.
     pub fn similarity(&self, a: u32, b: u32) -> Result<(f64, f64)> {
-        let (a, b) = (&self.concepts[self.check_id("a", a)?], &self.concepts[self.check_id("b", b)?]);
-        let j = |x: &Bits, y: &Bits| {
+        let (a, b) = (self.concept(self.check_id("a", a)?), self.concept(self.check_id("b", b)?));
+        let j = |x: &BitSlice, y: &BitSlice| {
             let u = x.or_count(y);
             if u == 0 {
                 1.0
@@ -460,7 +515,7 @@ impl Lattice {
                 x.and_count(y) as f64 / u as f64
             }
         };
-        Ok((j(&a.extent, &b.extent), j(&a.intent, &b.intent)))
+        Ok((j(a.extent, b.extent), j(a.intent, b.intent)))
     }
 
     /// Closures of many attribute sets (rayon over the batch).
@@ -496,11 +551,11 @@ impl Lattice {
     /// Structural self-check used by the tests: covers are symmetric and
     /// every intent is indexed.
     pub fn check_invariants(&self) -> std::result::Result<(), String> {
-        for (i, c) in self.concepts.iter().enumerate() {
-            if self.by_intent.get(&c.intent) != Some(i as u32) {
+        for (i, c) in self.concepts().enumerate() {
+            if self.by_intent.get(c.intent) != Some(i as u32) {
                 return Err(format!("concept {i} not indexed"));
             }
-            if self.ctx.extent_of(&c.intent) != c.extent || self.ctx.intent_of(&c.extent) != c.intent {
+            if *self.ctx.extent_of(c.intent) != *c.extent || *self.ctx.intent_of(c.extent) != *c.intent {
                 return Err(format!("concept {i} is not closed"));
             }
             for &j in &self.lower[i] {
@@ -515,13 +570,15 @@ impl Lattice {
                 }
             }
         }
-        if self.flat_intents.len() != self.concepts.len() * self.intent_stride
-            || self.concepts.iter().enumerate().any(|(i, c)| self.intent_words(i as u32) != c.intent.words())
+        if self.intents.len() != self.n_concepts * self.intent_stride
+            || self.intent_stride != words_for(self.ctx.n_attributes())
+            || self.extents.len() != self.n_concepts * self.extent_stride
+            || self.extent_stride != words_for(self.ctx.n_objects())
         {
-            return Err("the flat intents differ from the concepts' intents".into());
+            return Err("the extent or intent arena does not match the concept count and the context".into());
         }
-        if self.by_intent.len() != self.concepts.len() {
-            return Err(format!("the intent index holds {} intents for {} concepts", self.by_intent.len(), self.concepts.len()));
+        if self.by_intent.len() != self.len() {
+            return Err(format!("the intent index holds {} intents for {} concepts", self.by_intent.len(), self.len()));
         }
         Ok(())
     }

@@ -17,8 +17,8 @@ pub mod lattice;
 pub mod mine;
 pub mod scale;
 
-pub use bits::Bits;
+pub use bits::{BitSlice, Bits};
 pub use context::Context;
 pub use implications::{association_rules, canonical_basis, close_under, entails, Implication, Rule};
-pub use lattice::{BuildOptions, Lattice};
+pub use lattice::{BuildOptions, ConceptRef, Lattice};
 pub use mine::{mine, Concept};

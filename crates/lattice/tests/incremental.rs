@@ -82,6 +82,33 @@ fn adds_across_word_boundaries_equal_from_scratch() {
     assert_eq!((l.context().n_objects(), l.context().n_attributes()), (66, 66));
 }
 
+/// Removals of objects and attributes that bring a count back below a multiple of 64 (the
+/// extent or intent arena is re-laid with one word less) keep the lattice equal to one built
+/// from scratch, down to no objects at all.
+#[test]
+fn removals_across_word_boundaries_equal_from_scratch() {
+    let mut rng = Rng(0xBADC_0DE5);
+    let mut l = Lattice::build(random_context(9, 67, 66, 0.1), &BuildOptions::default()).unwrap();
+    for step in 0..6 {
+        let c = l.context().clone();
+        if step % 2 == 0 {
+            l.remove_object(&c.objects()[rng.below(c.n_objects())]).unwrap();
+        } else {
+            l.remove_attribute(&c.attributes()[rng.below(c.n_attributes())]).unwrap();
+        }
+        l.check_invariants().unwrap_or_else(|e| panic!("step {step}: {e}"));
+        assert_eq!(l.canonical(), scratch(&l).canonical(), "step {step}");
+    }
+    assert_eq!((l.context().n_objects(), l.context().n_attributes()), (64, 63));
+    while let Some(g) = l.context().objects().first().cloned() {
+        l.remove_object(&g).unwrap();
+        if l.context().n_objects().is_multiple_of(16) {
+            l.check_invariants().unwrap();
+            assert_eq!(l.canonical(), scratch(&l).canonical(), "{} objects left", l.context().n_objects());
+        }
+    }
+}
+
 /// A row for the one-by-one tests: mostly random at `density`, but sometimes empty, full,
 /// or a copy of an earlier row (a duplicate object), the cases AddIntent treats specially.
 fn test_row(rng: &mut Rng, rows: &[Vec<u32>], m: usize, density: f64) -> Vec<u32> {

@@ -77,7 +77,7 @@ fn queries_match_definitions() {
         for _ in 0..100 {
             let q = Bits::from_indices(m, (0..m).filter(|_| rng.chance(0.2)));
             let got = l.concepts_with_attributes(&q);
-            let want: Vec<u32> = (0..l.len() as u32).filter(|&i| q.is_subset(&l.concept(i as usize).intent)).collect();
+            let want: Vec<u32> = (0..l.len() as u32).filter(|&i| q.is_subset(l.concept(i as usize).intent)).collect();
             assert_eq!(got, want);
             // classification: maximal concepts whose intent ⊆ q
             let cls = l.classify(&q);
@@ -101,7 +101,7 @@ fn stability_matches_subset_enumeration() {
         let mut hits = 0;
         for mask in 0u32..(1 << ext.len()) {
             let sub = Bits::from_indices(ctx.n_objects(), ext.iter().enumerate().filter(|(k, _)| mask >> k & 1 == 1).map(|(_, &g)| g));
-            if ctx.intent_of(&sub) == c.intent {
+            if ctx.intent_of(&sub) == *c.intent {
                 hits += 1;
             }
         }

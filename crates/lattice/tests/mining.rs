@@ -9,7 +9,7 @@ fn concepts_equal_brute_force_closures_on_random_contexts() {
             let ctx = random_context(seed * 100 + n as u64, n, m, density);
             let l = Lattice::build(ctx.clone(), &BuildOptions::default()).unwrap();
             l.check_invariants().unwrap();
-            let mut got: Vec<Vec<u32>> = l.concepts().iter().map(|c| c.intent.to_vec()).collect();
+            let mut got: Vec<Vec<u32>> = l.concepts().map(|c| c.intent.to_vec()).collect();
             got.sort();
             assert_eq!(got, brute_intents(&ctx), "seed {seed} density {density} {n}x{m}");
         }
@@ -22,7 +22,7 @@ fn covers_equal_brute_force_hasse_diagram() {
         let ctx = random_context(seed, 15, 9, [0.2, 0.5, 0.8][seed as usize % 3]);
         let l = Lattice::build(ctx, &BuildOptions::default()).unwrap();
         let n = l.len();
-        let lt = |a: usize, b: usize| a != b && l.concept(a).extent.is_subset(&l.concept(b).extent);
+        let lt = |a: usize, b: usize| a != b && l.concept(a).extent.is_subset(l.concept(b).extent);
         for a in 0..n {
             let mut want: Vec<u32> = (0..n).filter(|&b| lt(a, b) && !(0..n).any(|c| lt(a, c) && lt(c, b))).map(|b| b as u32).collect();
             want.sort();
@@ -76,11 +76,11 @@ fn repeated_rows_are_merged_and_extents_expanded() {
         assert!(ctx.clarify_objects().0.n_objects() <= 6);
         let l = Lattice::build(ctx.clone(), &BuildOptions::default()).unwrap();
         l.check_invariants().unwrap();
-        let mut got: Vec<Vec<u32>> = l.concepts().iter().map(|c| c.intent.to_vec()).collect();
+        let mut got: Vec<Vec<u32>> = l.concepts().map(|c| c.intent.to_vec()).collect();
         got.sort();
         assert_eq!(got, brute_intents(&ctx));
         let n = l.len();
-        let lt = |a: usize, b: usize| a != b && l.concept(a).extent.is_subset(&l.concept(b).extent);
+        let lt = |a: usize, b: usize| a != b && l.concept(a).extent.is_subset(l.concept(b).extent);
         for a in 0..n {
             let want: Vec<u32> = (0..n).filter(|&b| lt(a, b) && !(0..n).any(|c| lt(a, c) && lt(c, b))).map(|b| b as u32).collect();
             let mut got = l.upper_covers(a).to_vec();
