@@ -558,6 +558,13 @@ export declare function contractsWasmEncodeRequests(requests: string, base: numb
 export declare function contractsWasmEncodeStore(entities: string, base: number): Uint8Array
 
 /**
+ * Raw N-API entry points for the hottest one-call paths (native/src/fast_call.rs:
+ * napi-rs glue costs more than the work there), as properties of one object.
+ * Called once per JS thread by `ts/crypto`, which keeps the functions.
+ */
+export declare function cryptoFastCalls(): { blake3HashInto(data: Uint8Array, out: Uint8Array): void }
+
+/**
  * Raises a Rust panic inside the binding; the test suite uses it to prove
  * panics surface as `ERR_OMNI_INTERNAL` errors instead of aborting Node.
  */
@@ -586,9 +593,15 @@ export declare function ed25519SignInto(message: Uint8Array, secretKey: Uint8Arr
 
 export declare function ed25519Verify(signature: Uint8Array, message: Uint8Array, publicKey: Uint8Array, modeName?: string | undefined | null): boolean
 
-export declare function ed25519VerifyBatch(signatures: Uint8Array, publicKeys: Uint8Array, messages: Uint8Array, messageEnds: Uint32Array, modeName?: string | undefined | null, parallel?: boolean | undefined | null): Array<boolean>
+/**
+ * Writes `verify(items[i])` as 1 or 0 into `out[i]`: one typed array crosses
+ * back instead of an array of booleans built element by element on the JS
+ * thread (which cost about as much as packing the batch).
+ */
+export declare function ed25519VerifyBatch(signatures: Uint8Array, publicKeys: Uint8Array, messages: Uint8Array, messageEnds: Uint32Array, out: Uint8Array, modeName?: string | undefined | null, parallel?: boolean | undefined | null): void
 
-export declare function ed25519VerifyBatchAsync(signatures: Uint8Array, publicKeys: Uint8Array, messages: Uint8Array, messageEnds: Uint32Array, modeName?: string | undefined | null): Promise<Array<boolean>>
+/** `ed25519VerifyBatch` on the libuv pool; resolves with one byte (1 or 0) per item. */
+export declare function ed25519VerifyBatchAsync(signatures: Uint8Array, publicKeys: Uint8Array, messages: Uint8Array, messageEnds: Uint32Array, modeName?: string | undefined | null): Promise<Uint8Array>
 
 /** Why one path of a `schedHashFiles` call has no hash. */
 export interface HashFileFailure {

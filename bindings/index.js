@@ -881,6 +881,7 @@ module.exports.contractsCallAsync = nativeBinding.contractsCallAsync
 module.exports.contractsCompileWasm = nativeBinding.contractsCompileWasm
 module.exports.contractsWasmEncodeRequests = nativeBinding.contractsWasmEncodeRequests
 module.exports.contractsWasmEncodeStore = nativeBinding.contractsWasmEncodeStore
+module.exports.cryptoFastCalls = nativeBinding.cryptoFastCalls
 module.exports.debugPanic = nativeBinding.debugPanic
 module.exports.ed25519ClearKeyCache = nativeBinding.ed25519ClearKeyCache
 module.exports.ed25519GenerateKeyPair = nativeBinding.ed25519GenerateKeyPair

@@ -7,6 +7,7 @@ mod autoblock;
 mod contracts;
 mod crypto;
 mod error;
+mod fast_call;
 mod kernel;
 mod lattice;
 mod learn;

@@ -96,6 +96,41 @@ describe('every exported function under bad input', () => {
     expect(() => ed25519.verify(new Uint8Array(64), detached(), new Uint8Array(32))).toThrow(/message: the buffer is detached/);
   });
 
+  it('the raw N-API hash entry point checks its own arguments (structured errors, no crash)', () => {
+    const { blake3HashInto } = native.cryptoFastCalls();
+    const out = new Uint8Array(32);
+    const code = (fn: () => unknown) => {
+      try {
+        fn();
+        return 'ok';
+      } catch (err) {
+        return `${fromNative(err).code} ${fromNative(err).message}`;
+      }
+    };
+    for (const bad of [undefined, null, 'x', 1, {}, new Uint16Array(4), new ArrayBuffer(8)]) {
+      expect(code(() => blake3HashInto(bad as never, out))).toMatch(/^ERR_OMNI_INVALID_ARGUMENT data: expected a Uint8Array/);
+      expect(code(() => blake3HashInto(new Uint8Array(1), bad as never))).toMatch(/^ERR_OMNI_INVALID_ARGUMENT out: expected a Uint8Array/);
+    }
+    expect(code(() => blake3HashInto(new Uint8Array(1), new Uint8Array(31)))).toMatch(/^ERR_OMNI_INVALID_ARGUMENT out: expected 32 bytes, got 31/);
+    expect(code(() => blake3HashInto(new Uint8Array(0), out))).toBe('ok');
+    expect(out).toEqual(blake3.hash(new Uint8Array(0)));
+    // The output may alias the input: the whole input is read before the digest is written.
+    const same = new Uint8Array(32).fill(9);
+    const expected = blake3.hash(same);
+    blake3HashInto(same, same);
+    expect(same).toEqual(expected);
+  });
+
+  it('verifyBatch names the bad item and field', () => {
+    const good = { signature: new Uint8Array(64), message: 'm', publicKey: new Uint8Array(32) };
+    const items = [good, good, { ...good, publicKey: new Uint8Array(31) }];
+    expect(() => ed25519.verifyBatch(items)).toThrow(/^items\[2\]\.publicKey: expected 32 bytes, got 31/);
+    expect(() => ed25519.verifyBatch([good, { ...good, signature: 'x' as never }])).toThrow(/^items\[1\]\.signature: expected a Uint8Array, got a string/);
+    expect(() => ed25519.verifyBatch([{ ...good, message: 5 as never }])).toThrow(/^items\[0\]\.message: expected a Uint8Array, got a number/);
+    expect(() => ed25519.verifyBatch([{ ...good, message: detached() }])).toThrow(/^items\[0\]\.message: the buffer is detached/);
+    expect(ed25519.verifyBatch([good, { ...good, message: new Uint8Array(0) }])).toEqual([false, false]);
+  });
+
   it('huge requested outputs hit the limit with a clear error instead of allocating', () => {
     expect(() => blake3.hash('x', { length: 2 ** 31 })).toThrow(/opts\.length/);
     expect(() => blake3.deriveKey('c', 'm', 0)).toThrow(/length/);

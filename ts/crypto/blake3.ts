@@ -56,13 +56,17 @@ const fileOptions = z
 // The hot path writes into this buffer and copies out, which is cheaper than
 // allocating the result natively (an ArrayBuffer created across N-API).
 const scratch = new Uint8Array(OUT_LEN);
+// The one-call hash goes through a raw N-API function (see native/src/fast_call.rs),
+// held here rather than looked up on the binding's exports object on every call
+// (a megamorphic property load: the exports object has hundreds of properties).
+const hashInto = native.cryptoFastCalls().blake3HashInto;
 
 /** BLAKE3 of `data` (strings are UTF-8): 32 bytes, or `length` bytes of extended output. */
 export function hash(data: Uint8Array | string, opts?: HashOptions): Uint8Array {
   const input = typeof data === 'string' ? bytesOrString('data', data) : bytes('data', data);
   if (opts === undefined) {
     try {
-      native.blake3HashInto(input, scratch);
+      hashInto(input, scratch);
     } catch (err) {
       throw fromNative(err);
     }

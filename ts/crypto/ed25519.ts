@@ -122,12 +122,23 @@ function pack(items: ReadonlyArray<BatchItem>): Packed {
   for (let i = 0; i < n; i++) {
     const it = items[i];
     if (it === null || typeof it !== 'object') throw invalidArgument(`items[${i}]`, `expected an object, got ${describe(it)}`);
-    signatures.set(bytesOfLength(`items[${i}].signature`, it.signature, SIGNATURE_LENGTH), i * SIGNATURE_LENGTH);
-    publicKeys.set(bytesOfLength(`items[${i}].publicKey`, it.publicKey, PUBLIC_KEY_LENGTH), i * PUBLIC_KEY_LENGTH);
-    msgs[i] = bytesOrString(`items[${i}].message`, it.message);
+    // Argument names are built only on the error path: three template strings
+    // per item cost as much as the rest of the packing. (A view of the full
+    // length is not detached, so these checks are those of bytesOfLength.)
+    const { signature: sig, publicKey: pk, message: m } = it;
+    signatures.set(sig instanceof Uint8Array && sig.byteLength === SIGNATURE_LENGTH ? sig : bytesOfLength(`items[${i}].signature`, sig, SIGNATURE_LENGTH), i * SIGNATURE_LENGTH);
+    publicKeys.set(pk instanceof Uint8Array && pk.byteLength === PUBLIC_KEY_LENGTH ? pk : bytesOfLength(`items[${i}].publicKey`, pk, PUBLIC_KEY_LENGTH), i * PUBLIC_KEY_LENGTH);
+    msgs[i] = m instanceof Uint8Array && m.byteLength > 0 ? m : bytesOrString(`items[${i}].message`, m);
   }
   const { data: messages, ends: messageEnds } = packBytes('items', msgs);
   return { signatures, publicKeys, messages, messageEnds };
+}
+
+/** The addon's one byte per item (1 valid, 0 not) as booleans. */
+function toBooleans(answers: Uint8Array): boolean[] {
+  const out: boolean[] = new Array(answers.length);
+  for (let i = 0; i < answers.length; i++) out[i] = answers[i] === 1;
+  return out;
 }
 
 /**
@@ -138,7 +149,9 @@ function pack(items: ReadonlyArray<BatchItem>): Packed {
 export function verifyBatch(items: ReadonlyArray<BatchItem>, opts?: VerifyOptions & { parallel?: boolean }): boolean[] {
   const o = opts === undefined ? {} : parseOptions('opts', batchOptions, opts);
   const p = pack(items);
-  return callNative(() => native.ed25519VerifyBatch(p.signatures, p.publicKeys, p.messages, p.messageEnds, o.mode, o.parallel));
+  const answers = new Uint8Array(p.messageEnds.length);
+  callNative(() => native.ed25519VerifyBatch(p.signatures, p.publicKeys, p.messages, p.messageEnds, answers, o.mode, o.parallel));
+  return toBooleans(answers);
 }
 
 /** `verifyBatch` off the event loop. */
@@ -146,6 +159,6 @@ export function verifyBatchAsync(items: ReadonlyArray<BatchItem>, opts?: VerifyO
   return callNativeAsync(async () => {
     const mode = modeOf(opts);
     const p = pack(items);
-    return native.ed25519VerifyBatchAsync(p.signatures, p.publicKeys, p.messages, p.messageEnds, mode);
+    return toBooleans(await native.ed25519VerifyBatchAsync(p.signatures, p.publicKeys, p.messages, p.messageEnds, mode));
   });
 }

@@ -287,8 +287,11 @@ impl<'a> Packed<'a> {
 
 /// Below this many items a batch equation is not cheaper than single checks.
 const MIN_BATCH: usize = 4;
-/// Items per rayon task when a batch is spread over threads.
+/// Fewest items per batch equation when a batch is spread over threads.
 const MIN_CHUNK_PER_THREAD: usize = 32;
+/// Fewest items per rayon task in the preparation phase (~10 µs of work each,
+/// far above the cost of stealing a task).
+const PREPARE_TASK_ITEMS: usize = 8;
 
 /// Checks the random linear combination of the cofactored equations:
 /// `[8](-(Σ z_i s_i) B + Σ z_i R_i + Σ (z_i k_i) A_i) == 0`.
@@ -335,15 +338,24 @@ fn strict_answers(items: &[&Prepared], seed: &[u8; 32], out: &mut [bool]) {
     strict_answers(&items[mid..], &seed_r, or);
 }
 
-fn strict_batch(items: &[Item<'_>], out: &mut [bool]) {
-    let prepared: Vec<Option<Prepared>> = items
-        .iter()
-        .map(|it| {
-            let sig: &[u8; 64] = it.signature.try_into().ok()?;
-            let pk: &[u8; 32] = it.public_key.try_into().ok()?;
-            prepare_strict(sig, it.message, pk)
-        })
-        .collect();
+fn prepare_item(it: &Item<'_>) -> Option<Prepared> {
+    let sig: &[u8; 64] = it.signature.try_into().ok()?;
+    let pk: &[u8; 32] = it.public_key.try_into().ok()?;
+    prepare_strict(sig, it.message, pk)
+}
+
+/// Strict answers for `items`. With `parts > 1` the work is spread over the
+/// rayon pool in two phases: the per-item preparation (point decompression,
+/// SHA-512; most of the cost) as small tasks that idle threads steal, so no
+/// thread waits on a slower one; then one batch equation per thread, because
+/// the multi-scalar multiplication gets cheaper per point the more points it
+/// has (one equation per 32-item task would cost more in total).
+fn strict_batch(items: &[Item<'_>], out: &mut [bool], parts: usize) {
+    let prepared: Vec<Option<Prepared>> = if parts > 1 {
+        items.par_iter().with_min_len(PREPARE_TASK_ITEMS).map(prepare_item).collect()
+    } else {
+        items.iter().map(prepare_item).collect()
+    };
     let mut idx = Vec::with_capacity(items.len());
     let mut good = Vec::with_capacity(items.len());
     for (i, p) in prepared.iter().enumerate() {
@@ -358,7 +370,16 @@ fn strict_batch(items: &[Item<'_>], out: &mut [bool]) {
     let mut seed = [0u8; 32];
     OsRng.fill_bytes(&mut seed);
     let mut answers = vec![false; good.len()];
-    strict_answers(&good, &seed, &mut answers);
+    if parts > 1 && good.len() >= 2 * MIN_CHUNK_PER_THREAD {
+        let chunk = good.len().div_ceil(parts).max(MIN_CHUNK_PER_THREAD);
+        answers.par_chunks_mut(chunk).zip(good.par_chunks(chunk)).enumerate().for_each(|(j, (o, g))| {
+            // Each equation gets its own coefficients, derived from the batch seed.
+            let seed_j = *blake3::keyed_hash(&seed, &(j as u64).to_le_bytes()).as_bytes();
+            strict_answers(g, &seed_j, o);
+        });
+    } else {
+        strict_answers(&good, &seed, &mut answers);
+    }
     for (i, ok) in idx.into_iter().zip(answers) {
         out[i] = ok;
     }
@@ -414,16 +435,15 @@ fn check_items(items: &[Item<'_>]) -> Result<()> {
 pub fn verify_batch(items: &[Item<'_>], mode: Mode, parallel: bool) -> Result<Vec<bool>> {
     check_items(items)?;
     let mut out = vec![false; items.len()];
-    let run = |items: &[Item<'_>], out: &mut [bool]| match mode {
-        Mode::Strict => strict_batch(items, out),
-        Mode::Zip215 => zip215_batch(items, out),
-    };
     let threads = rayon::current_num_threads();
-    if parallel && threads > 1 && items.len() >= 2 * MIN_CHUNK_PER_THREAD {
-        let chunk = items.len().div_ceil(threads).max(MIN_CHUNK_PER_THREAD);
-        out.par_chunks_mut(chunk).zip(items.par_chunks(chunk)).for_each(|(o, it)| run(it, o));
-    } else {
-        run(items, &mut out);
+    let parts = if parallel && threads > 1 && items.len() >= 2 * MIN_CHUNK_PER_THREAD { threads } else { 1 };
+    match mode {
+        Mode::Strict => strict_batch(items, &mut out, parts),
+        Mode::Zip215 if parts > 1 => {
+            let chunk = items.len().div_ceil(parts).max(MIN_CHUNK_PER_THREAD);
+            out.par_chunks_mut(chunk).zip(items.par_chunks(chunk)).for_each(|(o, it)| zip215_batch(it, o));
+        }
+        Mode::Zip215 => zip215_batch(items, &mut out),
     }
     Ok(out)
 }
@@ -632,6 +652,33 @@ mod tests {
             }
         }
         assert!(verify_batch(&[], Mode::Strict, true).unwrap().is_empty());
+    }
+
+    #[test]
+    fn parallel_batch_answers_like_single_verify_on_any_pool_size() {
+        // Items that fail preparation (non-canonical S, small-order key) and
+        // items that fail only the equation, spread over every equation of
+        // the parallel path, on pools of 2, 3 and 4 threads.
+        let n = 200;
+        let keys: Vec<_> = (0..5).map(|_| generate_keypair()).collect();
+        let msgs: Vec<Vec<u8>> = (0..n).map(|i| vec![i as u8; i % 7]).collect();
+        let mut sigs: Vec<[u8; 64]> = (0..n).map(|i| sign(&msgs[i], &keys[i % 5].0).unwrap()).collect();
+        let mut pks: Vec<[u8; 32]> = (0..n).map(|i| keys[i % 5].1).collect();
+        for i in (3..n).step_by(37) {
+            sigs[i][63] = 0xff; // S >= L
+        }
+        for i in (11..n).step_by(41) {
+            sigs[i][40] ^= 1; // another S: only the equation fails
+        }
+        pks[66] = [0u8; 32]; // the identity: small order
+        pks[66][0] = 1;
+        let items: Vec<Item> = (0..n).map(|i| item(&sigs[i], &msgs[i], &pks[i])).collect();
+        let single: Vec<bool> = (0..n).map(|i| verify(&sigs[i], &msgs[i], &pks[i], Mode::Strict).unwrap()).collect();
+        assert!(single.iter().filter(|ok| !**ok).count() >= 10);
+        for threads in [2, 3, 4] {
+            let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
+            assert_eq!(pool.install(|| verify_batch(&items, Mode::Strict, true)).unwrap(), single, "{threads} threads");
+        }
     }
 
     #[test]
