@@ -46,8 +46,6 @@ const DIFFERS: Record<string, string> = {
     'refused: `(?!evasive)\\S+:\\S+` (apache-pref-ign-normal) guards a \\S+ run that `:\\S+` continues, so the literal may end past the run; aggressive mode adds `^user (?!`)(?:\\S*|.*?)`, a guard over an alternation',
   'courier-auth': 'refused: `(?:(?!ip=)(?:user=<F-USER>[^,]*</F-USER>|\\w+=[^,]*), )*` guards an alternation (one branch a capture) inside a repetition',
   exim: 'refused: `(?:"+[^"]*(?="))*?` is a positive look-ahead inside a lazy repetition (only negative guards are mapped)',
-  postfix:
-    'refused in aggressive/ddos modes: mdpr-ddos has `disconnect(?= from \\S+(?: \\S+=\\d+)* auth=0/...)`, a positive look-ahead at the end of a branch that the content group goes on after; the other modes agree (auth: its end guard `failed:(?! Connection lost ...)` is checked on the text after the match, pyre/ahead.rs)',
   recidive: 'refused: `\\[(?!<jailname>\\])(?:.*)\\]` guards a `.*` run that `\\]` continues (the literal ends past the run)',
   monit: 'named time zones (`PDT`, `CEST`): fail2ban turns them into offsets, we read the time as UTC, so the times differ by the offset; lines, hosts and users agree',
   'zzz-sshd-obsolete-multiline':

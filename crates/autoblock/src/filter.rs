@@ -143,7 +143,13 @@ impl Pattern {
     /// Whether the pattern has back-references checked after matching (the
     /// filter's fast paths, which do not check, are then left out).
     fn checks_backrefs(&self) -> bool {
-        !self.same.is_empty()
+        !self.same.is_empty() || self.has_aliases()
+    }
+
+    /// Whether a named group has copies under hidden aliases (`pyre::ahead_rest`):
+    /// only the capture engine, through [`named`], reads them right.
+    fn has_aliases(&self) -> bool {
+        self.variants.iter().any(|v| v.uni.capture_names().flatten().any(|n| pyre::alias_of(n).is_some()))
     }
 
     /// A match's checked back-references hold: where the hidden copy took
@@ -473,7 +479,7 @@ impl Filter {
                         }
                     }
                     if let Some(c) = full.captures(buf).filter(|c| p.same_holds(c)) {
-                        content = Some(c.name("content").map_or(0..buf.len(), |m| m.range()));
+                        content = Some(named(full, &c, "content").map_or(0..buf.len(), |m| m.range()));
                         prefix = Some((k, false));
                         full_caps = Some(c);
                         break;
@@ -687,8 +693,17 @@ fn collect(r: &Regex, c: &regex::Captures, out: &mut Groups) {
     for (i, n) in r.capture_names().enumerate() {
         if let Some(n) = n.filter(|n| !n.starts_with(pyre::HIDDEN)) {
             mlfid::update(out, n, c.get(i).map(|m| m.as_str()));
+        } else if let (Some(n), Some(m)) = (n.and_then(pyre::alias_of), c.get(i)) {
+            // a copy of group `n` (one alternative of the pattern): the one that took part
+            mlfid::update(out, n, Some(m.as_str()));
         }
     }
+}
+
+/// Group `name` of a match, or the hidden alias of it that took part (`pyre::ahead_rest`).
+fn named<'t>(r: &Regex, c: &regex::Captures<'t>, name: &str) -> Option<regex::Match<'t>> {
+    c.name(name)
+        .or_else(|| r.capture_names().enumerate().find_map(|(i, n)| n.and_then(pyre::alias_of).filter(|n| *n == name).and(c.get(i))))
 }
 
 impl Conf {
