@@ -10,8 +10,12 @@
 //! - `(?<=:):` after a repetition that always ends in `:` (fail2ban's IPv6 RE) is
 //!   dropped, which is exact there;
 //! - a negative look-ahead guarding a run, `(?!LIT|..)C+` / `(?!WORD\b)\w+` with
-//!   a non-run character after it (sshd's `__alg_match`, `cmnfailed-ignore`),
-//!   becomes the regular language of runs the guard lets through ([`guard`]);
+//!   a non-run character after it (sshd's `__alg_match`, `cmnfailed-ignore`), or
+//!   a `C*`/`.*`/`.*?` run with one literal character after it (recidive,
+//!   apache-auth), becomes the regular language of runs the guard lets through
+//!   ([`guard`]); a guard before an alternation is first put into each
+//!   alternative (courier-auth), and a `(?=c)` that everything after it starts
+//!   with is dropped (exim);
 //! - a literal look-ahead moves past the literal characters after it, and one
 //!   ending the pattern is checked on the text after the match ([`ahead`]);
 //! - a positive look-ahead ending an alternative, followed by literals and a

@@ -284,7 +284,7 @@ mod tests {
     fn lookaheads_it_cannot_place_are_still_refused() {
         for p in [
             // what follows is not literals and a named `.+` to the end
-            r"(?:a|b(?=c))c(?P<x>.+)",
+            r"(?:a|b(?=cd))c(?P<x>.+)",
             r"(?:a|b(?=c))(?P<x>.+)y$",
             // the look-ahead may take a newline, or nothing
             r"(?:a|b(?=\s))(?P<x>.+)$",
