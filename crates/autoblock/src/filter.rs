@@ -121,6 +121,9 @@ pub struct Pattern {
     /// checked back-references: (group, hidden copy) must capture the same text
     same: Vec<pyre::Same>,
     ignore_case: bool,
+    /// a named group has copies under hidden aliases (`pyre::ahead_rest`):
+    /// only the capture engine, through [`named`] and [`collect`], reads them right
+    aliases: bool,
 }
 
 impl Pattern {
@@ -137,19 +140,14 @@ impl Pattern {
                 regex::RegexBuilder::new(&v).size_limit(64 << 20).build().map(|r| Twin::new(r, 64 << 20)).map_err(|e| format!("regex: {e}"))
             })
             .collect::<std::result::Result<Vec<_>, _>>()?;
-        Ok(Self { source: python.to_string(), loc, variants, same: t.same, ignore_case: t.ignore_case })
+        let aliases = variants.iter().any(|v: &Twin| v.uni.capture_names().flatten().any(|n| pyre::alias_of(n).is_some()));
+        Ok(Self { source: python.to_string(), loc, variants, same: t.same, ignore_case: t.ignore_case, aliases })
     }
 
     /// Whether the pattern has back-references checked after matching (the
     /// filter's fast paths, which do not check, are then left out).
     fn checks_backrefs(&self) -> bool {
-        !self.same.is_empty() || self.has_aliases()
-    }
-
-    /// Whether a named group has copies under hidden aliases (`pyre::ahead_rest`):
-    /// only the capture engine, through [`named`], reads them right.
-    fn has_aliases(&self) -> bool {
-        self.variants.iter().any(|v| v.uni.capture_names().flatten().any(|n| pyre::alias_of(n).is_some()))
+        !self.same.is_empty() || self.aliases
     }
 
     /// A match's checked back-references hold: where the hidden copy took
@@ -789,6 +787,25 @@ mod tests {
         assert!(fail(&mut f, "acct=\"root\" addr=192.0.2.3").unwrap().1.contains("user=root"));
         assert!(fail(&mut f, "acct=root addr=192.0.2.3").unwrap().1.contains("user=root"));
         assert!(fail(&mut f, "acct=\"root addr=192.0.2.3").unwrap().1.contains("user=\"root"));
+    }
+
+    /// postfix's mdpr-ddos: the prefregex's look-ahead moves into the content, copied per alternative
+    /// (`pyre::ahead_rest`); the content and the fields come from whichever copy took part.
+    #[test]
+    fn content_copied_per_alternative_is_read_under_its_name() {
+        let conf = "[Definition]\nprefregex = ^\\s*app: (?:warning:|(?:lost after(?! DATA) [A-Z]+|disconnect(?= from \\S+(?: \\S+=\\d+)* auth=0/\\d+))) <F-CONTENT>.+</F-CONTENT>$\nfailregex = ^from <F-USER>[^[]+</F-USER>\\[<HOST>\\]\n";
+        let mut f = Filter::from_str("t", conf, None, &FilterOptions::default()).unwrap();
+        let fail = |f: &mut Filter, l: &str| match f.match_line(&format!("Nov 30 10:00:01 app: {l}"), NOW) {
+            LineResult::Failure(x) => Some(x.fields.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join(" ")),
+            _ => None,
+        };
+        let fields = fail(&mut f, "disconnect from h[192.0.2.1] ehlo=1 auth=0/1").unwrap();
+        assert!(fields.contains("user=h") && fields.contains("192.0.2.1") && !fields.contains(pyre::HIDDEN), "{fields}");
+        assert_eq!(fail(&mut f, "disconnect from h[192.0.2.1] ehlo=1 auth=1/1"), None);
+        assert_eq!(fail(&mut f, "disconnect from h[192.0.2.1]"), None);
+        assert!(fail(&mut f, "warning: from w[192.0.2.2]").unwrap().contains("user=w"));
+        assert!(fail(&mut f, "lost after RCPT from r[192.0.2.3]").unwrap().contains("user=r"));
+        assert_eq!(fail(&mut f, "lost after DATA from r[192.0.2.3]"), None);
     }
 
     #[test]
