@@ -35,20 +35,14 @@ const NOT_A_FILTER: Record<string, string> = {
 
 /**
  * Filters that still differ from fail2ban-regex on their sample log, and why (each must really differ). "Refused"
- * means the Detector rejects the filter with file, line and problem (never a silent partial load); the look-arounds
- * named are all regular, so each could be mapped exactly, but only the shapes in crates/autoblock/src/pyre.rs,
- * pyre/guard.rs and pyre/ahead.rs are: a `(?!literal)` guard on one \w+/\S+ run (followed by a character outside
- * the run, or one no literal has after its first), the tempered `(?:(?!literal).)*`, literal look-aheads before
- * literal characters, a literal `(?!..)` ending the pattern, and fail2ban's IPv6 `(?<=:)`.
+ * would mean the Detector rejects the filter with file, line and problem (never a silent partial load); every
+ * look-around of the Debian filters is now mapped exactly (crates/autoblock/src/pyre.rs, pyre/guard.rs,
+ * pyre/ahead.rs, pyre/ahead_rest.rs): `(?!literal)` guards on a run (`\w+`, `\S*`, `.*`, `.*?`; spread over an
+ * alternation), the tempered `(?:(?!literal).)*`, literal look-aheads before literal characters or ending the
+ * pattern, a `(?=c)` that everything after it starts with, a positive look-ahead ending an alternative before a
+ * named `.+$`, and fail2ban's IPv6 `(?<=:)`.
  */
 const DIFFERS: Record<string, string> = {
-  'apache-auth':
-    'refused: `(?!evasive)\\S+:\\S+` (apache-pref-ign-normal) guards a \\S+ run that `:\\S+` continues, so the literal may end past the run; aggressive mode adds `^user (?!`)(?:\\S*|.*?)`, a guard over an alternation',
-  'courier-auth': 'refused: `(?:(?!ip=)(?:user=<F-USER>[^,]*</F-USER>|\\w+=[^,]*), )*` guards an alternation (one branch a capture) inside a repetition',
-  exim: 'refused: `(?:"+[^"]*(?="))*?` is a positive look-ahead inside a lazy repetition (only negative guards are mapped)',
-  postfix:
-    'refused in aggressive/ddos modes: mdpr-ddos has `disconnect(?= from \\S+(?: \\S+=\\d+)* auth=0/...)`, a positive look-ahead at the end of a branch that the content group goes on after; the other modes agree (auth: its end guard `failed:(?! Connection lost ...)` is checked on the text after the match, pyre/ahead.rs)',
-  recidive: 'refused: `\\[(?!<jailname>\\])(?:.*)\\]` guards a `.*` run that `\\]` continues (the literal ends past the run)',
   'zzz-sshd-obsolete-multiline':
     "fail2ban's obsolete multi-line (maxlines) sshd filter over sshd's sample: one failure is reported on the connection's `Connection from` line, 3 s before the `Disconnecting: Too many authentication failures` line fail2ban reports it on (same host); the mode= option sets of sshd's sample have no oracle (fail2ban-regex exits 255 on them)",
   'mysqld-auth':

@@ -121,6 +121,9 @@ pub struct Pattern {
     /// checked back-references: (group, hidden copy) must capture the same text
     same: Vec<pyre::Same>,
     ignore_case: bool,
+    /// a named group has copies under hidden aliases (`pyre::ahead_rest`):
+    /// only the capture engine, through [`named`] and [`collect`], reads them right
+    aliases: bool,
 }
 
 impl Pattern {
@@ -137,13 +140,14 @@ impl Pattern {
                 regex::RegexBuilder::new(&v).size_limit(64 << 20).build().map(|r| Twin::new(r, 64 << 20)).map_err(|e| format!("regex: {e}"))
             })
             .collect::<std::result::Result<Vec<_>, _>>()?;
-        Ok(Self { source: python.to_string(), loc, variants, same: t.same, ignore_case: t.ignore_case })
+        let aliases = variants.iter().any(|v: &Twin| v.uni.capture_names().flatten().any(|n| pyre::alias_of(n).is_some()));
+        Ok(Self { source: python.to_string(), loc, variants, same: t.same, ignore_case: t.ignore_case, aliases })
     }
 
     /// Whether the pattern has back-references checked after matching (the
     /// filter's fast paths, which do not check, are then left out).
     fn checks_backrefs(&self) -> bool {
-        !self.same.is_empty()
+        !self.same.is_empty() || self.aliases
     }
 
     /// A match's checked back-references hold: where the hidden copy took
@@ -473,7 +477,7 @@ impl Filter {
                         }
                     }
                     if let Some(c) = full.captures(buf).filter(|c| p.same_holds(c)) {
-                        content = Some(c.name("content").map_or(0..buf.len(), |m| m.range()));
+                        content = Some(named(full, &c, "content").map_or(0..buf.len(), |m| m.range()));
                         prefix = Some((k, false));
                         full_caps = Some(c);
                         break;
@@ -687,8 +691,17 @@ fn collect(r: &Regex, c: &regex::Captures, out: &mut Groups) {
     for (i, n) in r.capture_names().enumerate() {
         if let Some(n) = n.filter(|n| !n.starts_with(pyre::HIDDEN)) {
             mlfid::update(out, n, c.get(i).map(|m| m.as_str()));
+        } else if let (Some(n), Some(m)) = (n.and_then(pyre::alias_of), c.get(i)) {
+            // a copy of group `n` (one alternative of the pattern): the one that took part
+            mlfid::update(out, n, Some(m.as_str()));
         }
     }
+}
+
+/// Group `name` of a match, or the hidden alias of it that took part (`pyre::ahead_rest`).
+fn named<'t>(r: &Regex, c: &regex::Captures<'t>, name: &str) -> Option<regex::Match<'t>> {
+    c.name(name)
+        .or_else(|| r.capture_names().enumerate().find_map(|(i, n)| n.and_then(pyre::alias_of).filter(|n| *n == name).and(c.get(i))))
 }
 
 impl Conf {
@@ -774,6 +787,25 @@ mod tests {
         assert!(fail(&mut f, "acct=\"root\" addr=192.0.2.3").unwrap().1.contains("user=root"));
         assert!(fail(&mut f, "acct=root addr=192.0.2.3").unwrap().1.contains("user=root"));
         assert!(fail(&mut f, "acct=\"root addr=192.0.2.3").unwrap().1.contains("user=\"root"));
+    }
+
+    /// postfix's mdpr-ddos: the prefregex's look-ahead moves into the content, copied per alternative
+    /// (`pyre::ahead_rest`); the content and the fields come from whichever copy took part.
+    #[test]
+    fn content_copied_per_alternative_is_read_under_its_name() {
+        let conf = "[Definition]\nprefregex = ^\\s*app: (?:warning:|(?:lost after(?! DATA) [A-Z]+|disconnect(?= from \\S+(?: \\S+=\\d+)* auth=0/\\d+))) <F-CONTENT>.+</F-CONTENT>$\nfailregex = ^from <F-USER>[^[]+</F-USER>\\[<HOST>\\]\n";
+        let mut f = Filter::from_str("t", conf, None, &FilterOptions::default()).unwrap();
+        let fail = |f: &mut Filter, l: &str| match f.match_line(&format!("Nov 30 10:00:01 app: {l}"), NOW) {
+            LineResult::Failure(x) => Some(x.fields.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join(" ")),
+            _ => None,
+        };
+        let fields = fail(&mut f, "disconnect from h[192.0.2.1] ehlo=1 auth=0/1").unwrap();
+        assert!(fields.contains("user=h") && fields.contains("192.0.2.1") && !fields.contains(pyre::HIDDEN), "{fields}");
+        assert_eq!(fail(&mut f, "disconnect from h[192.0.2.1] ehlo=1 auth=1/1"), None);
+        assert_eq!(fail(&mut f, "disconnect from h[192.0.2.1]"), None);
+        assert!(fail(&mut f, "warning: from w[192.0.2.2]").unwrap().contains("user=w"));
+        assert!(fail(&mut f, "lost after RCPT from r[192.0.2.3]").unwrap().contains("user=r"));
+        assert_eq!(fail(&mut f, "lost after DATA from r[192.0.2.3]"), None);
     }
 
     #[test]

@@ -10,10 +10,17 @@
 //! - `(?<=:):` after a repetition that always ends in `:` (fail2ban's IPv6 RE) is
 //!   dropped, which is exact there;
 //! - a negative look-ahead guarding a run, `(?!LIT|..)C+` / `(?!WORD\b)\w+` with
-//!   a non-run character after it (sshd's `__alg_match`, `cmnfailed-ignore`),
-//!   becomes the regular language of runs the guard lets through ([`guard`]);
+//!   a non-run character after it (sshd's `__alg_match`, `cmnfailed-ignore`), or
+//!   a `C*`/`.*`/`.*?` run with one literal character after it (recidive,
+//!   apache-auth), becomes the regular language of runs the guard lets through
+//!   ([`guard`]); a guard before an alternation is first put into each
+//!   alternative (courier-auth), and a `(?=c)` that everything after it starts
+//!   with is dropped (exim);
 //! - a literal look-ahead moves past the literal characters after it, and one
 //!   ending the pattern is checked on the text after the match ([`ahead`]);
+//! - a positive look-ahead ending an alternative, followed by literals and a
+//!   named `.+$`, moves into that group, the rest of the pattern copied into
+//!   each alternative ([`ahead_rest`]);
 //! - `\Z` -> `\z`, `{,n}` -> `{0,n}`, escapes of punctuation -> literals.
 //!
 //! - back-references `(?P=name)` become variants (a group of a few literal
@@ -26,10 +33,12 @@
 use std::fmt::Write as _;
 
 mod ahead;
+mod ahead_rest;
 mod backref;
 mod guard;
 
 pub use ahead::TAIL;
+pub use ahead_rest::{alias_of, ALIAS};
 pub use backref::{Same, HIDDEN};
 
 #[derive(Debug, Clone, PartialEq)]
@@ -743,6 +752,7 @@ pub fn translate_checked(pattern: &str) -> Result<Translated, PyReError> {
     drop_redundant_lookbehind(&mut ast);
     let ignore_case = guard::case_insensitive(&ast);
     if !guard::flags_everywhere(&ast) {
+        ahead_rest::distribute(&mut ast);
         guard::rewrite(&mut ast, guard::AT_END);
         ahead::end_tail(&mut ast);
     }

@@ -85,6 +85,12 @@ impl First {
         !self.end && !self.classes && c.is_ascii() && self.lits == 1u128 << (c as u32)
     }
 
+    /// The one character that always comes next, if there is one.
+    fn forced(&self) -> Option<char> {
+        let c = char::from(u8::try_from(self.lits.trailing_zeros()).ok()?);
+        self.forces(c).then_some(c)
+    }
+
     /// The next character can be `c` (or anything, when unknown).
     fn may_be(&self, c: char) -> bool {
         self.classes || (c.is_ascii() && self.lits & (1u128 << (c as u32)) != 0)
@@ -165,6 +171,10 @@ fn first_seq(v: &[Node]) -> (First, bool) {
 struct Run {
     text: String,
     set: ClassUnicode,
+    /// `C*` (`.*`): the run may be empty
+    min0: bool,
+    /// `C*?`: shortest takes first
+    lazy: bool,
 }
 
 impl Run {
@@ -202,7 +212,27 @@ fn run_of(n: &Node) -> Option<Run> {
     }
     let hir = regex_syntax::ParserBuilder::new().build().parse(t).ok()?;
     let HirKind::Class(Class::Unicode(set)) = hir.kind() else { return None };
-    Some(Run { text: t.clone(), set: set.clone() })
+    Some(Run { text: t.clone(), set: set.clone(), min0: false, lazy: false })
+}
+
+/// Any other run (for [`forced_follow_run`]): `.*`, `.+` (as a run of `[^\n]`)
+/// and `C*`, lazy or not, bare or the only content of a group.
+fn any_run_in(n: &Node) -> Option<Run> {
+    let n = match n {
+        Node::Group { open, node, .. } if open == "(" || open == "(?:" || open.starts_with("(?P<") => node.as_ref(),
+        other => other,
+    };
+    let Node::Repeat { node, min: min @ (0 | 1), max: None, lazy } = n else { return None };
+    let Node::Text(t) = node.as_ref() else { return None };
+    let text = match t.as_str() {
+        "." => r"[^\n]",
+        r"\w" | r"\S" | r"\d" => t,
+        _ if t.starts_with('[') => t,
+        _ => return None,
+    };
+    let hir = regex_syntax::ParserBuilder::new().build().parse(text).ok()?;
+    let HirKind::Class(Class::Unicode(set)) = hir.kind() else { return None };
+    Some(Run { text: text.into(), set: set.clone(), min0: *min == 0, lazy: *lazy })
 }
 
 /// The run `C+` at `n`, bare or as the only content of a group (a capture
@@ -244,7 +274,8 @@ fn runs_avoiding(run: &Run, starts: &[Vec<char>], whole: &[Vec<char>]) -> String
         let mut next: Vec<char> = starts.iter().chain(whole).filter(longer).map(|l| l[j]).collect();
         next.sort_unstable();
         next.dedup();
-        let mut alts = vec![format!("{}{}*", run.except(&next), run.text)];
+        let q = if run.lazy { "?" } else { "" };
+        let mut alts = vec![format!("{}{}*{q}", run.except(&next), run.text)];
         for c in next {
             let mut p = prefix.to_vec();
             p.push(c);
@@ -257,7 +288,8 @@ fn runs_avoiding(run: &Run, starts: &[Vec<char>], whole: &[Vec<char>]) -> String
         // the run may end here unless that makes it one of `whole` (or it is empty)
         let may_end = j > 0 && !whole.iter().any(|l| l[..] == *prefix);
         if may_end {
-            format!("(?:{body})?")
+            // greedy: ending here is tried after going on; lazy: before
+            format!("(?:{body})?{q}")
         } else {
             format!("(?:{body})")
         }
@@ -271,8 +303,11 @@ fn guarded_run(run: &Run, lits: &[(Vec<char>, bool)], follow: First) -> Option<O
     if lits.iter().any(|(l, _)| l.is_empty() || l.len() > 64) {
         return None;
     }
+    if run.min0 || run.lazy {
+        return forced_follow_run(run, lits, follow);
+    }
     if run.may_start(follow) {
-        return backtracking_run(run, lits, follow);
+        return backtracking_run(run, lits, follow).or_else(|| forced_follow_run(run, lits, follow));
     }
     let word = run.text == r"\w";
     let (mut starts, mut whole) = (Vec::new(), Vec::new());
@@ -321,6 +356,46 @@ fn backtracking_run(run: &Run, lits: &[(Vec<char>, bool)], follow: First) -> Opt
         starts.push(l.clone());
     }
     Some(Some(runs_avoiding(run, &starts, &[])))
+}
+
+/// `(?!LIT)C+` or `C*` always followed by one literal character `c` (recidive's
+/// `\[(?!recidive\])(?:.*)\]`). The run may give characters back; for any take
+/// `t` that `c` follows, the text starts with `LIT` exactly when `t` starts with
+/// it (`LIT` within `C`), or `t` is the proper prefix `LIT[..k]` with `LIT[k] = c`
+/// and `k` its last index (then `c` completes it: `t` is excluded whole). When
+/// `LIT[k] = c` at an earlier index, whether `LIT` follows depends on text past
+/// `c`, which the take does not decide: no rewrite. So, for every take that can
+/// lead to a match, the guard holds exactly when the take is allowed; the
+/// allowed takes keep the run's order (longest first, or shortest first for a
+/// lazy run: [`runs_avoiding`] has one path per take, its only choices being to
+/// end or go on, made greedy or lazy as the run's).
+fn forced_follow_run(run: &Run, lits: &[(Vec<char>, bool)], follow: First) -> Option<Option<String>> {
+    let c = follow.forced()?;
+    let (mut starts, mut whole, mut no_empty) = (Vec::new(), Vec::new(), false);
+    for (l, word_end) in lits {
+        if *word_end {
+            return None;
+        }
+        let w = l.iter().take_while(|x| run.contains(**x)).count();
+        if w == l.len() {
+            starts.push(l.clone());
+        }
+        for k in 0..=w.min(l.len() - 1) {
+            match (l[k] == c, k + 1 == l.len()) {
+                (false, _) => {}
+                (true, true) if k == 0 => no_empty = true,
+                (true, true) => whole.push(l[..k].to_vec()),
+                (true, false) => return None,
+            }
+        }
+    }
+    let no_empty = no_empty && run.min0;
+    if starts.is_empty() && whole.is_empty() && !no_empty {
+        return Some(None);
+    }
+    let re = runs_avoiding(run, &starts, &whole);
+    let q = if run.lazy { "?" } else { "" };
+    Some(Some(if run.min0 && !no_empty { format!("(?:{re})?{q}") } else { re }))
 }
 
 fn has_captures(n: &Node) -> bool {
@@ -429,14 +504,18 @@ pub(super) fn rewrite(n: &mut Node, follow: First) {
     match n {
         Node::Text(_) | Node::Look { .. } => {}
         Node::Concat(v) => {
+            spread_guards(v);
             super::ahead::push_over_literals(v);
             rotate(v);
             let mut after = follow;
             for i in (0..v.len()).rev() {
+                if always_holds(&v[i], after) {
+                    v[i] = Node::Concat(vec![]);
+                }
                 rewrite(&mut v[i], after);
                 let (f, empty) = first(&v[i]);
                 if i > 0 {
-                    if let (Node::Look { kind: "(?!", node, .. }, Some(run)) = (&v[i - 1], run_in(&v[i])) {
+                    if let (Node::Look { kind: "(?!", node, .. }, Some(run)) = (&v[i - 1], run_in(&v[i]).or_else(|| any_run_in(&v[i]))) {
                         if let Some(r) = guarded_literals(node).and_then(|lits| guarded_run(&run, &lits, after)) {
                             v[i - 1] = Node::Concat(vec![]);
                             if let Some(re) = r {
@@ -461,6 +540,51 @@ pub(super) fn rewrite(n: &mut Node, follow: First) {
             rewrite(no, follow);
         }
     }
+}
+
+/// `(?!L)(?:A|B)` -> `(?:(?!L)A|(?!L)B)` (also through a capture, which starts
+/// where the look-ahead looks): the same assertion at the same place on the
+/// same paths in the same order, now right before each alternative's run.
+fn spread_guards(v: &mut Vec<Node>) {
+    let mut i = 0;
+    while i + 1 < v.len() {
+        if matches!(v[i], Node::Look { kind: "(?!", .. }) {
+            let look = v[i].clone();
+            if spread_into(&mut v[i + 1], &look) {
+                v.remove(i);
+                continue;
+            }
+        }
+        i += 1;
+    }
+}
+
+fn spread_into(n: &mut Node, look: &Node) -> bool {
+    match n {
+        Node::Group { open, node, .. } if open == "(" || open == "(?:" || open.starts_with("(?P<") => spread_into(node, look),
+        Node::Alt(branches) => {
+            for b in branches.iter_mut() {
+                let mut items = vec![look.clone()];
+                match std::mem::replace(b, Node::Concat(vec![])) {
+                    Node::Concat(v) => items.extend(v),
+                    other => items.push(other),
+                }
+                *b = Node::Concat(items);
+            }
+            true
+        }
+        _ => false,
+    }
+}
+
+/// `(?=c)` (one literal character) where whatever follows starts with `c`
+/// (exim's `(?:"+[^"]*(?="))*?"`): any path that goes on has `c` next, so the
+/// look-ahead holds on every path that can match, and goes.
+fn always_holds(n: &Node, after: First) -> bool {
+    let Node::Look { kind: "(?=", node, .. } = n else { return false };
+    let Some(l) = super::literal_of(node) else { return false };
+    let mut cs = l.chars();
+    matches!((cs.next(), cs.next()), (Some(c), None) if after.forces(c))
 }
 
 /// The follow set at the end of a whole pattern.
@@ -572,6 +696,33 @@ json.dump(out, sys.stdout)
             (r"^(?:(?!ab|cd)\w+x )+(?P<t>\w*)", &["", "ax ", "abx "], "ab|abx|a|x|cd|cdx|ax|xx|b"),
             // literals that are prefixes of each other
             (r"^(?:(?!ab|abc|d)[a-d]+ )*(?P<t>[a-d]+)$", &["a ", "ab ", "cd "], "a|ab|abc|cd|d|b"),
+            // recidive: a guard on `.*` that a literal character continues, the literal ending with it
+            (
+                r"^NOTICE\s+\[(?!recidive\])(?:.*)\]\s+Ban\s+(?P<h>\S+)",
+                &["NOTICE [", "NOTICE  [recidive", "NOTICE [recidive]", "NOTICE [sshd] "],
+                "recidive|recidive]|recidiv|]|] Ban 1.2.3.4|] Ban h|Ban|x|[|r|]]",
+            ),
+            // a run giving back to the literal's last character; a `.*` whose empty take is excluded
+            (r"^(?:(?!ab|b)\w+b )+(?P<t>\w*)", &["", "ab ", "b "], "a|ab|b|bb|abb|x|c|ba"),
+            (r"^x(?!a|ba)(?P<r>.*)a(?P<t>.*)$", &["x", "xa", "xba", "xb"], "a|b|ba|ab|c"),
+            // apache-auth: a guard over an alternation of a `\S*` and a lazy `.*?` run
+            (
+                r"^user (?!`)(?P<user>(?:\S*|.*?)) (?:auth(?:oriz|entic)ation failure|not found)\b",
+                &["user ", "user `", "user x", "user ` "],
+                "`|`x|not found|not founds|authentication failure|x|bob| | |",
+            ),
+            // courier-auth: a guard over an alternation (one branch a capture) inside a repetition
+            (
+                r"^LOGIN FAILED, (?:(?!ip=)(?:user=(?P<user>[^,]*)|\w+=[^,]*), )*ip=\[(?P<h>[^\]]*)\]",
+                &["LOGIN FAILED, ", "LOGIN FAILED, user=bob, ", "LOGIN FAILED, ip=[1], "],
+                "ip=[1.2.3.4]|ip=[h]|user=|user=x|, |, |method=PLAIN|ipx=1|ip=|ip|=|ip=[",
+            ),
+            // exim: `(?=")` where every way on starts with `"`, in a lazy repetition
+            (
+                r#"^SMTP protocol error in "[^"]+(?:"+[^"]*(?="))*?" (?P<h>\S+) AUTH"#,
+                &["SMTP protocol error in \"", "SMTP protocol error in \"a\"", "SMTP protocol error in \"a\"\"b"],
+                "\"|x|\" h AUTH|\" h AUTH|\"\" h AUTH| AUTH|\"\"|a b|h",
+            ),
         ];
         let patterns: Vec<&str> = cases.iter().map(|c| c.0).collect();
         let mut all = Vec::new();
@@ -598,14 +749,18 @@ json.dump(out, sys.stdout)
     fn guards_without_an_exact_form_are_still_reported() {
         // the run may be followed by a run character, or end where \S has no boundary
         for p in [
-            r"(?!ab)\w+b",
+            // the literal goes on past the character that follows the run
+            r"(?!abc)\w+b",
+            r"(?!ba)(?:.*)b",
+            // a positive look-ahead that what follows does not decide
+            r"(?:a(?=b))*?c",
+            r"(?:a(?=b)|c)b?",
             r"(?!a\b)\w+x",
             r"(?!ab)\S+$",
             r"(?!ab)\S+",
             r"(?!a.)\w+ ",
             r"(?i)(?!ab)\w+ ",
             r"(?x)(?!ab)\w+ ",
-            r"(?!ab)\w+? ",
         ] {
             let e = translate(p).unwrap_err();
             assert!(e.problem.contains("look-around"), "{p}: {e:?}");
@@ -613,6 +768,10 @@ json.dump(out, sys.stdout)
         assert!(translate(r"(?!ab)\w+ ").is_ok());
         // the run may give characters back, but never to a literal's next character
         assert!(translate(r"(?!ab)\w+x").is_ok());
+        // the character after the run completes the literal: that take is excluded
+        assert!(translate(r"(?!ab)\w+b").is_ok());
+        // a lazy run: the same takes, shortest first
+        assert!(translate(r"(?!ab)\w+? ").is_ok());
         assert!(translate(r"(?!ab\b)\w+").is_ok());
     }
 }
