@@ -69,6 +69,12 @@ export declare class AutoblockEngine {
   processLinesAsync(bytes: Uint8Array, jail: string | undefined | null, now: number): Promise<string>
   /** Packed structured events through the scenarios; JSON array of detections. */
   processPacked(buf: Uint8Array): string
+  /**
+   * `processPacked` with its detections as columns (see
+   * `omnitide_autoblock::columns`): the Autoblocker's batch path, which
+   * needs a few fields of each detection and no object per detection.
+   */
+  processPackedColumns(buf: Uint8Array): DetectionColumns
   /** Per-line filter results of one jail (no jail state changes); JSON. */
   matchLines(bytes: Uint8Array, jail: string, now: number): string
   explain(value: string, now: number): string
@@ -569,6 +575,13 @@ export declare function cryptoFastCalls(): { blake3HashInto(data: Uint8Array, ou
  * panics surface as `ERR_OMNI_INTERNAL` errors instead of aborting Node.
  */
 export declare function debugPanic(message: string): void
+
+/** Detections as columns (`omnitide_autoblock::columns::DetectionColumns`). */
+export interface DetectionColumns {
+  text: string
+  lens: Uint32Array
+  nums: Float64Array
+}
 
 export interface DoctorCheckJs {
   name: string

@@ -6,7 +6,7 @@ use std::sync::{Arc, Mutex};
 
 use napi::bindgen_prelude::*;
 use napi_derive::napi;
-use omnitide_autoblock::{decision, pyre, Engine};
+use omnitide_autoblock::{columns, decision, pyre, Engine};
 use omnitide_common::Error;
 
 use crate::error::guard;
@@ -57,6 +57,15 @@ impl AutoblockEngine {
     #[napi]
     pub fn process_packed(&self, buf: Uint8Array) -> Result<String> {
         guard(|| to_json(&lock(&self.inner)?.process_packed(&buf)))
+    }
+
+    /// `processPacked` with its detections as columns (see
+    /// `omnitide_autoblock::columns`): the Autoblocker's batch path, which
+    /// needs a few fields of each detection and no object per detection.
+    #[napi]
+    pub fn process_packed_columns(&self, buf: Uint8Array) -> Result<DetectionColumns> {
+        let c = guard(|| Ok(columns::detection_columns(&lock(&self.inner)?.process_packed(&buf))))?;
+        Ok(DetectionColumns { text: c.text, lens: c.lens.into(), nums: c.nums.into() })
     }
 
     /// Per-line filter results of one jail (no jail state changes); JSON.
@@ -120,6 +129,14 @@ impl AutoblockEngine {
     pub fn problems(&self) -> Result<Vec<String>> {
         guard(|| Ok(lock(&self.inner)?.problems()))
     }
+}
+
+/// Detections as columns (`omnitide_autoblock::columns::DetectionColumns`).
+#[napi(object)]
+pub struct DetectionColumns {
+    pub text: String,
+    pub lens: Uint32Array,
+    pub nums: Float64Array,
 }
 
 /// Decisions signed by [`autoblock_issue_decisions`]: `ids` (64 hex digits

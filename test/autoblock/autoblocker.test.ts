@@ -3,7 +3,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { Autoblocker, type Decision } from '../../ts/autoblock/index.js';
+import { Autoblocker, bodyOf, canonicalValue, Detector, type Decision } from '../../ts/autoblock/index.js';
 import { trustRoot } from '../../ts/attest/index.js';
 import { Ledger } from '../../ts/ledger/index.js';
 import { blake3 } from '../../ts/crypto/index.js';
@@ -69,6 +69,23 @@ describe('omnitide/autoblock decisions', () => {
       expect(JSON.parse(Buffer.from(await l.get(0)).toString()).payloadType).toBe('application/vnd.in-toto+json');
     } finally {
       await l.close();
+    }
+  });
+
+  it("structured events: each decision carries its detection's reason, origin, evidence and duration (non-ASCII names too)", async () => {
+    const scenarios = [{ file: 't.yaml', text: 'type: trigger\nname: tröll-😀\ngroupby: source_ip\nlabels:\n  decision_duration: 10m\n' }];
+    const time = Date.now() - 500;
+    const events = [{ source_ip: '198.51.100.9', time }, { source_ip: 'user:zoë', time }, { source_ip: '2001:db8::9', time }];
+    const dets = new Detector({ scenarios }).events(events);
+    const ab = await Autoblocker.open(fresh(), { insecurePlaintext: true, domain: 'site-a', scenarios });
+    try {
+      const out = await ab.ingest(events);
+      expect(out.map((d) => [d.value, d.reason, d.origin, d.evidence, d.expiresAt! - d.issuedAt])).toEqual(
+        dets.map((d) => [canonicalValue(d.scope, d.value), `scenario tröll-😀: ${d.reason}`, 'scenario:tröll-😀', d.evidence, 600_000]),
+      );
+      for (const d of out) expect(bodyOf(d.envelope)).toMatchObject({ reason: d.reason, origin: d.origin, evidence: d.evidence });
+    } finally {
+      await ab.close();
     }
   });
 

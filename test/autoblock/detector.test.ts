@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { Detector, packEvents, translateRegex } from '../../ts/autoblock/index.js';
+import { DETECTION_NUMS, packedColumns } from '../../ts/autoblock/detector.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'omni-ab-det-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -97,6 +98,33 @@ describe('omnitide/autoblock detector', () => {
     ]);
     expect(out[1].duration).toBe(600);
     expect(d.stats().allowlisted).toBe(10);
+  });
+
+  it("the Autoblocker's columnar form holds the same detections as packed's objects (UTF-16 lengths of non-ASCII names)", () => {
+    const cfg = {
+      scenarios: [
+        { file: 'bf.yaml', text: "type: leaky\nname: http-bf-ünïcode-😀\ngroupby: evt.Meta.source_ip\ncapacity: 2\nleakspeed: 10s\nblackhole: 1m\n" },
+        { file: 'hp.yaml', text: "type: trigger\nname: honeypot\ngroupby: source_ip\nlabels:\n  type: throttle\n  decision_duration: 10m\n" },
+      ],
+    };
+    const ev = [];
+    for (let i = 0; i < 4; i++) ev.push({ time: now + i, source_ip: '198.51.100.7' });
+    ev.push({ time: now, source_ip: '2001:db8::1' });
+    const buf = packEvents('events', ev);
+    const objects = new Detector(cfg).packed(buf);
+    const c = new Detector(cfg)[packedColumns](buf);
+    expect(objects.map((d) => d.name).sort()).toEqual([...Array(5).fill('honeypot'), 'http-bf-ünïcode-😀']);
+    expect(c.nums.length).toBe(DETECTION_NUMS * objects.length);
+    let at = 0;
+    let l = 0;
+    const next = () => c.text.slice(at, (at += c.lens[l++]));
+    objects.forEach((d, i) => {
+      expect([next(), next(), next()]).toEqual([d.value, `${d.origin} ${d.name}: ${d.reason}`, `${d.origin}:${d.name}`]);
+      expect(Array.from({ length: c.lens[l++] }, next)).toEqual(d.evidence);
+      const [time, duration, action, scope] = c.nums.subarray(DETECTION_NUMS * i, DETECTION_NUMS * i + DETECTION_NUMS);
+      expect([time, duration, ['ban', 'throttle'][action], ['ip', 'range', 'user'][scope]]).toEqual([d.time, d.duration, d.action, d.scope]);
+    });
+    expect([at, l]).toEqual([c.text.length, c.lens.length]);
   });
 
   it('bad events are named; the packed form rejects separators', () => {

@@ -18,7 +18,7 @@ import { Ledger } from '../ledger/index.js';
 import { loggerFor, type Logger } from '../logger.js';
 import { describe, parseOptions } from '../validate.js';
 import { bodyOf, inForce, subjectName, type Action, type Decision, type DecisionBody, type Scope } from './decision.js';
-import { Detector, detectorSchema, packEvents, type Detection, type DetectorConfig, type SecurityEvent } from './detector.js';
+import { Detector, DETECTION_NUMS, detectorSchema, packedColumns, packEvents, type Detection, type DetectionColumns, type DetectorConfig, type SecurityEvent } from './detector.js';
 import { fastifyHook, httpMiddleware, type Enforcer, type MiddlewareOptions } from './enforce.js';
 import { FileTail, JournalSource, SyslogSource, type Source, type SyslogOptions } from './sources.js';
 import { canonicalValue, DecisionTable } from './table.js';
@@ -145,6 +145,49 @@ function requestsOf(dets: Detection[]): [BanRequest[], string[], number[]] {
     times[i] = d.time * 1000;
   }
   return [reqs, origins, times];
+}
+
+/** The crate's action and scope codes (`columns::ACTION_CODES` / `SCOPE_CODES`), in code order. */
+const ACTION_CODES: readonly Action[] = ['ban', 'throttle'];
+const SCOPE_CODES: readonly Scope[] = ['ip', 'range', 'user'];
+
+/**
+ * Detections read out of their columns into one array per field (no object
+ * per detection: only the evidence lists, which the bodies keep). The strings
+ * are slices of the columns' one text.
+ */
+function detectedOf(c: DetectionColumns): Detected {
+  const n = c.nums.length / DETECTION_NUMS;
+  const d: Detected = { n, values: new Array(n), reasons: new Array(n), origins: new Array(n), evidence: new Array(n), scopes: new Array(n), actions: new Array(n) };
+  const { text, lens, nums } = c;
+  let at = 0;
+  let l = 0;
+  for (let i = 0; i < n; i++) {
+    d.values[i] = text.slice(at, (at += lens[l++]));
+    d.reasons[i] = text.slice(at, (at += lens[l++]));
+    d.origins[i] = text.slice(at, (at += lens[l++]));
+    const ev: string[] = new Array(lens[l++]);
+    for (let k = 0; k < ev.length; k++) ev[k] = text.slice(at, (at += lens[l++]));
+    d.evidence[i] = ev;
+    const action = ACTION_CODES[nums[DETECTION_NUMS * i + 2]];
+    const scope = SCOPE_CODES[nums[DETECTION_NUMS * i + 3]];
+    // the crate only makes these; anything else is a binding out of step with this file
+    if (action === undefined || scope === undefined) throw new OmniError(ErrorCodes.INTERNAL, `autoblock: detection ${i} has an unknown action or scope code`);
+    d.actions[i] = action;
+    d.scopes[i] = scope;
+  }
+  return d;
+}
+
+/** Detections as one array per field (`detectedOf`); times and durations stay in the columns' `nums`. */
+interface Detected {
+  n: number;
+  values: string[];
+  reasons: string[];
+  origins: string[];
+  evidence: string[][];
+  scopes: Scope[];
+  actions: Action[];
 }
 
 /**
@@ -381,7 +424,7 @@ export class Autoblocker extends EventEmitter {
     const list = Array.isArray(events) ? events : [events as SecurityEvent];
     // packed (and so checked) as a whole: a bad event is refused before anything is decided
     const packed = packEvents('events', list);
-    if (list.length < 2 * PIPELINE_PART) return this.#decide(this.detector.packed(packed));
+    if (list.length < 2 * PIPELINE_PART) return this.#decideDetected(this.detector[packedColumns](packed));
     return this.#decideInParts(partsOf(packed, Math.ceil(list.length / PIPELINE_PART)));
   }
 
@@ -396,6 +439,18 @@ export class Autoblocker extends EventEmitter {
   async #decide(dets: Detection[]): Promise<Decision[]> {
     if (dets.length === 0) return [];
     return this.#issue(...requestsOf(dets));
+  }
+
+  /** `#decide` of detections as columns (the structured-event path). */
+  async #decideDetected(c: DetectionColumns): Promise<Decision[]> {
+    if (c.nums.length === 0) return [];
+    const { bodies, allowRevision } = this.#prepareDetected(c);
+    if (bodies.length === 0) return [];
+    try {
+      return await this.#signAndSubmit(bodies, allowRevision);
+    } finally {
+      this.#doneIssuing(bodies);
+    }
   }
 
   /**
@@ -418,10 +473,9 @@ export class Autoblocker extends EventEmitter {
     let handedOn: Promise<unknown> = Promise.resolve();
     try {
       for (const part of parts) {
-        const dets = this.detector.packed(part);
-        if (dets.length === 0) continue;
-        const [reqs, origins, times] = requestsOf(dets);
-        const { bodies, allowRevision } = this.#prepare(reqs, origins, times, false);
+        const dets = this.detector[packedColumns](part);
+        if (dets.nums.length === 0) continue;
+        const { bodies, allowRevision } = this.#prepareDetected(dets);
         if (bodies.length === 0) continue;
         issuing.push(bodies);
         const signing = issueDecisions(this.#authority, this.domain, this.domain, bodies);
@@ -547,6 +601,45 @@ export class Autoblocker extends EventEmitter {
       if (!strict) this.#issuing.set(key, action);
       bodies.push(this.#body(r, key, scope, action, origins[i], Math.max(at, now - 1), duration, nonces.slice(16 * i, 16 * i + 16)));
     });
+    return { bodies, allowRevision };
+  }
+
+  /**
+   * `#prepare` of detections as columns, without a request object per
+   * detection: the same checks in the same order, one body per detection
+   * admitted.
+   */
+  #prepareDetected(c: DetectionColumns): { bodies: DecisionBody[]; allowRevision: number } {
+    const d = detectedOf(c);
+    const bodies: DecisionBody[] = [];
+    const now = Date.now();
+    const nonces = randomBytes(8 * d.n).toString('hex');
+    const keys: (string | null)[] = new Array(d.n);
+    for (let i = 0; i < d.n; i++) keys[i] = canonicalValue(d.scopes[i], d.values[i]);
+    const allowRevision = this.detector.allowlistRevision;
+    const allowed = this.detector.allowlistedMany(keys.map((k) => k ?? ''));
+    // one request for the whole batch, refilled per detection (`#body` reads it at once)
+    const req: { reason: string; evidence: string[] } = { reason: '', evidence: [] };
+    for (let i = 0; i < d.n; i++) {
+      const key = keys[i];
+      const scope = d.scopes[i];
+      const action = d.actions[i];
+      if (key === null) {
+        this.#log.warn({ value: d.values[i], scope }, 'autoblock: detection with an unusable value skipped');
+        continue;
+      }
+      if (allowed[i] === 1) {
+        this.#log.info({ value: key }, 'autoblock: allowlisted, no decision');
+        continue;
+      }
+      const cur = this.#table.get(key);
+      if ((cur && cur.action === action && inForce(cur, now)) || this.#issuing.get(key) === action) continue;
+      this.#issuing.set(key, action);
+      const at = Math.min(c.nums[DETECTION_NUMS * i] * 1000, now);
+      req.reason = d.reasons[i];
+      req.evidence = d.evidence[i];
+      bodies.push(this.#body(req, key, scope, action, d.origins[i], Math.max(at, now - 1), c.nums[DETECTION_NUMS * i + 1], nonces.slice(16 * i, 16 * i + 16)));
+    }
     return { bodies, allowRevision };
   }
 

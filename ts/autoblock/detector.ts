@@ -174,6 +174,27 @@ function bytesOf(arg: string, v: unknown): Uint8Array {
   throw invalidArgument(arg, `expected a string or Uint8Array, got ${describe(v)}`);
 }
 
+/**
+ * Detections as columns (the crate's `columns` module): per detection its
+ * value, decision reason (`<origin> <name>: <reason>`), decision origin
+ * (`<origin>:<name>`) and evidence in `text`, their UTF-16 lengths in `lens`
+ * (value, reason, origin, evidence count, each evidence), and time (Unix s),
+ * duration (s), action code and scope code in `nums`.
+ */
+export interface DetectionColumns {
+  text: string;
+  lens: Uint32Array;
+  nums: Float64Array;
+}
+/** Numbers per detection in `DetectionColumns.nums`. */
+export const DETECTION_NUMS = 4;
+
+/**
+ * The key of `Detector`'s columnar `packed`, for the Autoblocker only (the
+ * package does not export it): a symbol keeps it out of the public API.
+ */
+export const packedColumns = Symbol('packedColumns');
+
 /** A detection engine. Synchronous batches; `linesAsync` runs large ones off the event loop. */
 export class Detector {
   readonly #h: InstanceType<typeof native.AutoblockEngine>;
@@ -206,6 +227,11 @@ export class Detector {
   packed(buf: Uint8Array): Detection[] {
     if (!(buf instanceof Uint8Array)) throw invalidArgument('buf', `expected a Uint8Array, got ${describe(buf)}`);
     return JSON.parse(callNative(() => this.#h.processPacked(buf)));
+  }
+
+  /** `packed` as columns, without an object per detection (already checked packed events). */
+  [packedColumns](buf: Uint8Array): DetectionColumns {
+    return callNative(() => this.#h.processPackedColumns(buf));
   }
 
   /** What `jail`'s filter makes of each line, without counting (the `fail2ban-regex` view). */

@@ -9,12 +9,14 @@
 //! - [`scenario`]: CrowdSec-shaped leaky-bucket scenarios from YAML, with
 //!   [`expr`] filters and HyperLogLog distinct counts;
 //! - [`allow`]: allowlists, which always win;
-//! - [`engine`]: batch APIs for log lines and packed structured events;
+//! - [`engine`]: batch APIs for log lines and packed structured events
+//!   ([`columns`]: their detections as columns for the Autoblocker);
 //! - [`decision`]: decision bodies written from their fields, signed and
 //!   audited through an `omnitide-attest` authority.
 
 pub mod allow;
 pub mod ascii;
+pub mod columns;
 pub mod conf;
 pub mod date;
 pub mod decision;
