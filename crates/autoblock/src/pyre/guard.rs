@@ -619,6 +619,28 @@ json.dump(out, sys.stdout)
         serde_json::from_slice(&out.stdout).ok()
     }
 
+    /// Python's answers (one row per pattern, one entry per text) and each
+    /// pattern's translated variants; each pattern must match more than
+    /// `min_hits` texts (so the texts exercise it). None without python3.
+    pub(in super::super) fn oracle(
+        patterns: &[&str],
+        texts: &[String],
+        min_hits: usize,
+    ) -> Option<(Vec<serde_json::Value>, Vec<Vec<regex::Regex>>)> {
+        let Some(want) = python(patterns, texts) else {
+            eprintln!("SKIP: python3 not available");
+            return None;
+        };
+        let rows: Vec<serde_json::Value> = want.as_array().expect("one row per pattern").clone();
+        let mut variants = Vec::new();
+        for (p, row) in patterns.iter().zip(&rows) {
+            let hits = row.as_array().unwrap().iter().filter(|w| !w.is_null()).count();
+            assert!(hits > min_hits, "the texts exercise {p} ({hits} matches)");
+            variants.push(translate(p).unwrap_or_else(|e| panic!("{p}: {e:?}")).iter().map(|v| regex::Regex::new(v).unwrap()).collect());
+        }
+        Some((rows, variants))
+    }
+
     /// Ours: the first variant that matches, with its span and named groups (char offsets).
     pub(in super::super) fn ours(variants: &[regex::Regex], text: &str) -> serde_json::Value {
         for re in variants {
@@ -729,18 +751,11 @@ json.dump(out, sys.stdout)
         for (k, (_, prefixes, tokens)) in cases.iter().enumerate() {
             all.extend(texts(prefixes, tokens, 0x9e37_79b9_7f4a_7c15 ^ k as u64, 3000));
         }
-        let Some(want) = python(&patterns, &all) else {
-            eprintln!("SKIP: python3 not available");
-            return;
-        };
-        for (i, p) in patterns.iter().enumerate() {
-            let hits = want[i].as_array().unwrap().iter().filter(|w| !w.is_null()).count();
-            assert!(hits > 40, "the texts exercise {p} ({hits} matches)");
-            // every guard was rewritten (none reported)
-            let variants: Vec<regex::Regex> =
-                translate(p).unwrap_or_else(|e| panic!("{p}: {e:?}")).iter().map(|v| regex::Regex::new(v).unwrap()).collect();
+        // every guard was rewritten (none reported)
+        let Some((want, variants)) = oracle(&patterns, &all, 40) else { return };
+        for (i, (p, variants)) in patterns.iter().zip(&variants).enumerate() {
             for (j, t) in all.iter().enumerate() {
-                assert_eq!(&ours(&variants, t), &want[i][j], "{p} on {t:?}");
+                assert_eq!(&ours(variants, t), &want[i][j], "{p} on {t:?}");
             }
         }
     }
