@@ -464,9 +464,12 @@ export declare function attestVerifyRotation(oldRoot: string, newRootEnvelope: s
 
 /**
  * Signs and audits decisions given as columns (see
- * `omnitide_autoblock::decision::from_columns`) with `authority`'s key `signer`.
+ * `omnitide_autoblock::decision::from_columns`) with `authority`'s key
+ * `signer`. With `logged_in` (the decision ledger's origin, where the caller
+ * appends the envelopes before releasing them) the audit log gets one entry
+ * for the batch instead of one per envelope.
  */
-export declare function autoblockIssueDecisions(authority: AttestAuthority, signer: string, domain: string, text: string, lens: Uint32Array, nums: Float64Array): Promise<IssuedDecisions>
+export declare function autoblockIssueDecisions(authority: AttestAuthority, signer: string, domain: string, text: string, lens: Uint32Array, nums: Float64Array, loggedIn?: string | undefined | null): Promise<IssuedDecisions>
 
 /** A Python-regex pattern in linear-time `regex` syntax (one per conditional variant). */
 export declare function autoblockTranslateRegex(pattern: string): Array<string>

@@ -150,8 +150,12 @@ pub struct IssuedDecisions {
 }
 
 /// Signs and audits decisions given as columns (see
-/// `omnitide_autoblock::decision::from_columns`) with `authority`'s key `signer`.
+/// `omnitide_autoblock::decision::from_columns`) with `authority`'s key
+/// `signer`. With `logged_in` (the decision ledger's origin, where the caller
+/// appends the envelopes before releasing them) the audit log gets one entry
+/// for the batch instead of one per envelope.
 #[napi]
+#[allow(clippy::too_many_arguments)]
 pub fn autoblock_issue_decisions<'e>(
     env: &'e Env,
     authority: &crate::attest::AttestAuthority,
@@ -160,6 +164,7 @@ pub fn autoblock_issue_decisions<'e>(
     text: Utf16String,
     lens: Uint32Array,
     nums: Float64Array,
+    logged_in: Option<String>,
 ) -> Result<PromiseRaw<'e, IssuedDecisions>> {
     let a = guard(|| authority.a())?;
     let (lens, nums) = (lens.to_vec(), nums.to_vec());
@@ -167,7 +172,7 @@ pub fn autoblock_issue_decisions<'e>(
         env,
         move || {
             let bodies = decision::from_columns(&text, &lens, &nums)?;
-            let issued = decision::issue(&a, &signer, &domain, &bodies)?;
+            let issued = decision::issue(&a, &signer, &domain, &bodies, logged_in.as_deref())?;
             let mut ids = String::with_capacity(64 * issued.len());
             let mut envelopes = Vec::with_capacity(issued.iter().map(|i| i.envelope.len()).sum());
             let mut ends = Vec::with_capacity(issued.len());

@@ -16,6 +16,7 @@ import { PREDICATE_TYPE, subjectName, type DecisionBody } from '../../ts/autoblo
 import { envelopeText, issueDecisions } from '../../ts/autoblock/issue.js';
 import { blake3 } from '../../ts/crypto/index.js';
 import { OmniError } from '../../ts/errors.js';
+import { Ledger } from '../../ts/ledger/index.js';
 
 const root = mkdtempSync(join(tmpdir(), 'omni-ab-issue-'));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
@@ -112,6 +113,35 @@ describe('decisions issued from their fields', () => {
     }
   });
 
+  it('a single node audits each batch of decisions by ID, once, and its ledger holds the envelopes', async () => {
+    const dir = fresh();
+    const ab = await Autoblocker.open(dir, { domain: 'site-d', insecurePlaintext: true, scenarios: [{ file: 't.yaml', text: 'type: trigger\nname: t\ngroupby: source_ip\n' }] });
+    let batches: Decision[][];
+    try {
+      batches = [await ab.ingest([{ source_ip: '192.0.2.1' }, { source_ip: '192.0.2.2' }, { source_ip: '192.0.2.3' }]), [await ab.ban({ value: '198.51.100.0/24' })]];
+      for (const d of batches.flat()) expect((await ab.verify(d.id)).valid).toBe(true);
+    } finally {
+      await ab.close();
+    }
+    const decisions = await Ledger.open(join(dir, 'ledger'), { readOnly: true });
+    const audit = await Ledger.open(join(dir, 'authority', 'ledger'), { readOnly: true });
+    try {
+      const logged: string[] = [];
+      for await (const e of decisions.entries()) logged.push(new TextDecoder().decode(e));
+      expect(logged).toEqual(batches.flat().map((d) => JSON.stringify(d.envelope)));
+      const entries: { kind: string; id?: string; batch?: { count: number; ids: string[]; loggedIn: string; predicateType: string } }[] = [];
+      for await (const e of audit.entries()) entries.push(JSON.parse(new TextDecoder().decode(e)));
+      const listed = entries.filter((e) => e.kind === 'issue-batch').map((e) => e.batch);
+      expect(listed).toEqual(batches.map((b) => ({ count: b.length, ids: b.map((d) => d.id), loggedIn: decisions.origin, predicateType: PREDICATE_TYPE })));
+      // and no second copy of any envelope
+      const ids = new Set(batches.flat().map((d) => d.id));
+      expect(entries.filter((e) => e.id !== undefined && ids.has(e.id))).toEqual([]);
+    } finally {
+      await decisions.close();
+      await audit.close();
+    }
+  });
+
   it('refuses lone surrogates and an unknown signer with errors naming them', async () => {
     const a = await Authority.open(fresh(), { insecurePlaintext: true });
     try {
@@ -121,7 +151,8 @@ describe('decisions issued from their fields', () => {
       const e = await issueDecisions(a, 'nobody', 'site-a', [body({})]).catch((x) => x);
       expect(e).toBeInstanceOf(OmniError);
       expect(String(e.message)).toMatch(/nobody/);
-      expect(await issueDecisions(a, 'site-a', 'site-a', [])).toEqual({ ids: [], envelopes: [] });
+      const none = await issueDecisions(a, 'site-a', 'site-a', []);
+      expect([none.ids, none.envelopes, none.packed.ends.length]).toEqual([[], [], 0]);
     } finally {
       a.close();
     }

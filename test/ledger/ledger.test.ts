@@ -248,6 +248,42 @@ describe('Ledger', () => {
     await l.close();
   });
 
+  it('appendPacked: entries laid end to end are one contiguous run, alone or in a group commit, in both durability modes', async () => {
+    const enc = new TextEncoder();
+    const packed = (xs: string[]) => {
+      const data = enc.encode(xs.join(''));
+      let at = 0;
+      return { data, ends: Uint32Array.from(xs.map((x) => (at += x.length))) };
+    };
+    for (const durability of ['batch', 'always'] as const) {
+      const d = join(dir, durability);
+      const l = await Ledger.open(d, { origin: 'example.com/log', maxEntrySize: 10, durability });
+      const p = packed(['p0', 'p11', '', 'p333']);
+      // alone: its data goes to the addon as it is
+      expect(await l.appendPacked(p.data, p.ends)).toBe(0);
+      // queued behind one another and between other callers' entries
+      const q = packed(['q0', 'q1']);
+      const [a, b, c, e] = await Promise.all([l.appendRun(['a0']), l.appendPacked(q.data, q.ends), l.appendMany(['b0']), l.appendPacked(p.data, p.ends)]);
+      expect([a, b, c.map((r) => r.index), e]).toEqual([4, 5, [7], 8]);
+      const got: string[] = [];
+      for await (const x of l.entries()) got.push(new TextDecoder().decode(x));
+      expect(got).toEqual(['p0', 'p11', '', 'p333', 'a0', 'q0', 'q1', 'b0', 'p0', 'p11', '', 'p333']);
+      expect(c[0].leafHash).toEqual(l.leafHash(7));
+      // nothing to append: where a run would start
+      expect(await l.appendPacked(new Uint8Array(0), new Uint32Array(0))).toBe(12);
+      // checked whole before it is queued: nothing of it, and no other caller's commit, fails
+      const other = l.appendRun(['fine']);
+      await expectOmni(l.appendPacked(enc.encode('abc'), Uint32Array.of(2, 1)), 'ERR_OMNI_INVALID_ARGUMENT', /ends\[1\]: 1 is out of order/);
+      await expectOmni(l.appendPacked(enc.encode('abc'), Uint32Array.of(1, 4)), 'ERR_OMNI_INVALID_ARGUMENT', /ends\[1\]: 4 is out of order or past the data length 3/);
+      await expectOmni(l.appendPacked(enc.encode('a' + 'x'.repeat(11)), Uint32Array.of(1, 12)), 'ERR_OMNI_LIMIT', /entries\[1\]: 11 bytes exceeds maxEntrySize 10/);
+      await expectOmni(l.appendPacked([1, 2] as never, Uint32Array.of(2)), 'ERR_OMNI_INVALID_ARGUMENT', /^data: expected a Uint8Array/);
+      await expectOmni(l.appendPacked(enc.encode('ab'), [2] as never), 'ERR_OMNI_INVALID_ARGUMENT', /^ends: expected a Uint32Array/);
+      expect(await other).toBe(12);
+      expect(l.size).toBe(13);
+      await l.close();
+    }
+  });
+
   it('rejects bad input with clear OmniErrors and writes nothing', async () => {
     const l = await Ledger.open(dir, { origin: 'example.com/log', maxEntrySize: 10 });
     await l.append('ok');

@@ -478,7 +478,7 @@ export class Autoblocker extends EventEmitter {
         const { bodies, allowRevision } = this.#prepareDetected(dets);
         if (bodies.length === 0) continue;
         issuing.push(bodies);
-        const signing = issueDecisions(this.#authority, this.domain, this.domain, bodies);
+        const signing = this.#sign(bodies);
         const submitted = Promise.all([handedOn, signing]).then(([, issued]) => ({ applied: this.#submit(bodies, issued, allowRevision) }));
         handedOn = submitted;
         runs.push(submitted.then((s) => s.applied));
@@ -646,7 +646,18 @@ export class Autoblocker extends EventEmitter {
   async #signAndSubmit(bodies: DecisionBody[], allowRevision?: number): Promise<Decision[]> {
     // written and signed in Rust from the bodies' fields; the envelopes come
     // back as views of one buffer, appended to the ledger as they are
-    return this.#submit(bodies, await issueDecisions(this.#authority, this.domain, this.domain, bodies), allowRevision);
+    return this.#submit(bodies, await this.#sign(bodies), allowRevision);
+  }
+
+  /**
+   * Signs decisions with the domain key. A single node appends them to its
+   * ledger before they leave `#submit`, so the authority's audit log records
+   * the batch's IDs and where they are logged instead of a second copy of
+   * each envelope. A cluster node keeps the per-envelope audit: its
+   * decisions leave (outbox, stream) before its ledger logs them.
+   */
+  #sign(bodies: DecisionBody[]): Promise<IssuedBatch> {
+    return issueDecisions(this.#authority, this.domain, this.domain, bodies, this.#transport ? undefined : this.#ledger.origin);
   }
 
   /**
@@ -665,7 +676,7 @@ export class Autoblocker extends EventEmitter {
    * the outbox write and the work on `#queue` are started before the first
    * await, so calls are logged in the order they are made.
    */
-  async #submit(bodies: DecisionBody[], { ids, envelopes }: IssuedBatch, allowRevision?: number): Promise<Decision[]> {
+  async #submit(bodies: DecisionBody[], { ids, envelopes, packed }: IssuedBatch, allowRevision?: number): Promise<Decision[]> {
     if (this.#transport) {
       // enforced here at once (the cluster may be down); logged when the stream
       // delivers it back, in stream order like on every other node
@@ -687,7 +698,8 @@ export class Autoblocker extends EventEmitter {
     }
     return this.#enqueue(async () => {
       // one contiguous run in the ledger, from index `first`
-      const first = await this.#ledger.appendRun(envelopes);
+      // the buffer the addon signed into, as it is (nothing else holds or changes it)
+      const first = await this.#ledger.appendPacked(packed.data, packed.ends);
       const out: Decision[] = new Array(envelopes.length);
       for (let k = 0; k < envelopes.length; k++) {
         const d = decisionOf(bodies[k], ids[k], envelopes[k], first + k);

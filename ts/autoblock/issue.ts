@@ -22,6 +22,8 @@ const NUMS = 5;
 export interface IssuedBatch {
   ids: string[];
   envelopes: Uint8Array[];
+  /** the one buffer the envelopes are views of, and where each ends in it (for `Ledger.appendPacked`) */
+  packed: { data: Uint8Array; ends: Uint32Array };
 }
 
 /** An envelope's canonical JSON as a string (it is ASCII: Base64, hex and fixed names). */
@@ -29,8 +31,13 @@ export function envelopeText(e: Uint8Array): string {
   return Buffer.from(e.buffer, e.byteOffset, e.byteLength).toString('latin1');
 }
 
-/** Issues one signed, audited attestation per body (`signer`: the domain key). */
-export async function issueDecisions(authority: Authority, signer: string, domain: string, bodies: readonly DecisionBody[]): Promise<IssuedBatch> {
+/**
+ * Issues one signed attestation per body (`signer`: the domain key), each
+ * copied into the authority's audit log; or, with `loggedIn` (the origin of
+ * the decision ledger the caller appends the envelopes to before releasing
+ * them), one audit entry listing the batch's IDs (`kind: 'issue-batch'`).
+ */
+export async function issueDecisions(authority: Authority, signer: string, domain: string, bodies: readonly DecisionBody[], loggedIn?: string): Promise<IssuedBatch> {
   const nums = new Float64Array(NUMS * bodies.length);
   const lens: number[] = [];
   // strings as JS holds them (UTF-16): a length here is a length there
@@ -52,12 +59,12 @@ export async function issueDecisions(authority: Authority, signer: string, domai
     nums[o + 4] = b.global ? 1 : 0;
   }
   const l = Uint32Array.from(lens);
-  const r = await Authority.issueNatively(authority, (h) => native.autoblockIssueDecisions(h, signer, domain, text, l, nums));
+  const r = await Authority.issueNatively(authority, (h) => native.autoblockIssueDecisions(h, signer, domain, text, l, nums, loggedIn));
   const ids: string[] = new Array(r.ends.length);
   const envelopes: Uint8Array[] = new Array(r.ends.length);
   for (let k = 0, start = 0; k < r.ends.length; start = r.ends[k++]) {
     ids[k] = r.ids.slice(64 * k, 64 * k + 64);
     envelopes[k] = r.envelopes.subarray(start, r.ends[k]);
   }
-  return { ids, envelopes };
+  return { ids, envelopes, packed: { data: r.envelopes, ends: r.ends } };
 }

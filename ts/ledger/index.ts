@@ -226,7 +226,15 @@ type NativeHandle = InstanceType<typeof native.NativeLedger>;
  * An entry waiting for its commit: bytes, or a string encoded as UTF-8 only
  * when the batch is packed (straight into the one buffer the addon reads).
  */
-type Queued = Uint8Array | string;
+type Queued = Uint8Array | string | PackedRun;
+
+/** Entries laid end to end (`appendPacked`): one queued item, `ends.length` entries. */
+interface PackedRun {
+  data: Uint8Array;
+  ends: Uint32Array;
+}
+
+const isRun = (q: Queued): q is PackedRun => typeof q === 'object' && !(q instanceof Uint8Array);
 
 /** One commit's answer: the index of its first entry and every leaf hash (32 bytes each). */
 interface Committed {
@@ -240,7 +248,16 @@ interface Committed {
  */
 interface Pending {
   entries: Queued[];
-  waiters: { n: number; resolve: (c: Committed, at: number) => void; reject: (e: unknown) => void }[];
+  /** `n` entries in `items` queued items (a packed run is one item) */
+  waiters: { n: number; items: number; resolve: (c: Committed, at: number) => void; reject: (e: unknown) => void }[];
+}
+
+/** A queued item as entries (a packed run as views of its data). */
+function unrun(q: Queued): (Uint8Array | string)[] | Uint8Array | string {
+  if (!isRun(q)) return q;
+  const out: Uint8Array[] = new Array(q.ends.length);
+  for (let i = 0, start = 0; i < q.ends.length; start = q.ends[i++]) out[i] = q.data.subarray(start, q.ends[i]);
+  return out;
 }
 
 /** A waiter's entries as `AppendResult`s. */
@@ -351,7 +368,7 @@ export class Ledger {
   }
 
   async #commit(entries: Queued[]): Promise<Committed> {
-    const { data, ends } = packEntries('entries', entries);
+    const { data, ends } = entries.length === 1 && isRun(entries[0]) ? entries[0] : packEntries('entries', entries.flatMap(unrun));
     const r = await callNativeAsync(() => this.#h.appendMany(data, ends));
     return { first: r.first, leafHashes: r.leafHashes };
   }
@@ -367,14 +384,14 @@ export class Ledger {
   }
 
   /** `#enqueue`, resolving to `answer(commit, offset of these entries in it)`. */
-  #enqueueRun<T>(entries: Queued[], answer: (c: Committed, at: number) => T): Promise<T> {
+  #enqueueRun<T>(entries: Queued[], answer: (c: Committed, at: number) => T, n = entries.length): Promise<T> {
     if (this.#readOnly) return Promise.reject(new OmniError(READ_ONLY, 'ledger: opened read-only (a follower); open it for writing to append'));
     return new Promise((resolve, reject) => {
       if (!this.#pending) this.#pending = { entries: [], waiters: [] };
       const queued = this.#pending.entries;
       // a loop, not push(...entries): a spread of a large batch goes through the stack
       for (let i = 0; i < entries.length; i++) queued.push(entries[i]);
-      this.#pending.waiters.push({ n: entries.length, resolve: (c, at) => resolve(answer(c, at)), reject });
+      this.#pending.waiters.push({ n, items: entries.length, resolve: (c, at) => resolve(answer(c, at)), reject });
       if (!this.#inflight) this.#inflight = this.#drain();
     });
   }
@@ -387,8 +404,8 @@ export class Ledger {
         // One commit (and fsync) per call, in call order.
         let at = 0;
         for (const w of batch.waiters) {
-          const mine = batch.entries.slice(at, at + w.n);
-          at += w.n;
+          const mine = batch.entries.slice(at, at + w.items);
+          at += w.items;
           try {
             w.resolve(await this.#commit(mine), 0);
           } catch (err) {
@@ -438,6 +455,29 @@ export class Ledger {
     const bs = entries.map((e, i) => this.#entry(`entries[${i}]`, e));
     if (bs.length === 0) return this.size;
     return this.#enqueueRun(bs, (c, at) => c.first + at);
+  }
+
+  /**
+   * `appendRun` of entries already laid end to end in `data` (`ends[i]` is
+   * where entry `i` ends, the first starts at 0), committed as they are:
+   * no copy and no value per entry on this thread, for batches an addon
+   * returned packed (signed autoblock decisions). `data` is read off the
+   * event loop and must not change until the promise settles. Checked
+   * whole before it is queued (order, bounds, `maxEntrySize`), so it never
+   * fails a group commit it shares with other callers.
+   */
+  async appendPacked(data: Uint8Array, ends: Uint32Array): Promise<number> {
+    if (!(data instanceof Uint8Array)) throw invalidArgument('data', `expected a Uint8Array, got ${describe(data)}`);
+    if (!(ends instanceof Uint32Array)) throw invalidArgument('ends', `expected a Uint32Array, got ${describe(ends)}`);
+    let start = 0;
+    for (let i = 0; i < ends.length; i++) {
+      const e = ends[i];
+      if (e < start || e > data.byteLength) throw invalidArgument(`ends[${i}]`, `${e} is out of order or past the data length ${data.byteLength}`);
+      if (e - start > this.#maxEntrySize) throw new OmniError(ErrorCodes.LIMIT, `entries[${i}]: ${e - start} bytes exceeds maxEntrySize ${this.#maxEntrySize}`);
+      start = e;
+    }
+    if (ends.length === 0) return this.size;
+    return this.#enqueueRun([{ data, ends }], (c, at) => c.first + at, ends.length);
   }
 
   /** Entry `index` as stored (checked against its record checksum), read off the event loop. */

@@ -267,6 +267,34 @@ fn nonce() -> String {
 /// `n` nonces from one draw of the OS CSPRNG (one `getrandom` call per batch
 /// rather than per attestation: the syscall cost as much as the rest of a
 /// request's checks).
+/// The audit entry of a batch logged elsewhere ([`Authority::issue_prebuilt_logged`]),
+/// canonical JSON (keys in RFC 8785 order; IDs are hex, the names are escaped).
+fn batch_entry<'a>(keyid: &str, predicate_type: &str, logged_in: &str, ids: impl ExactSizeIterator<Item = &'a str>) -> Vec<u8> {
+    let n = ids.len();
+    let mut e = Vec::with_capacity(160 + 67 * n + predicate_type.len() + logged_in.len());
+    e.extend_from_slice(format!("{{\"batch\":{{\"count\":{n},\"ids\":[").as_bytes());
+    for (k, id) in ids.enumerate() {
+        if k > 0 {
+            e.push(b',');
+        }
+        e.push(b'"');
+        e.extend_from_slice(id.as_bytes());
+        e.push(b'"');
+    }
+    let s = |v: &str| serde_json::to_string(v).expect("a string serializes");
+    e.extend_from_slice(
+        format!(
+            "],\"loggedIn\":{},\"predicateType\":{}}},\"kind\":\"issue-batch\",\"signer\":{},\"time\":{}}}",
+            s(logged_in),
+            s(predicate_type),
+            s(keyid),
+            crate::now_ms()
+        )
+        .as_bytes(),
+    );
+    e
+}
+
 fn nonces(n: usize) -> Vec<String> {
     let mut bytes = vec![0u8; 12 * n];
     OsRng.fill_bytes(&mut bytes);
@@ -534,6 +562,64 @@ impl Authority {
             let env = self.sign_payload_with(payload, &[signer], |s, pae| self.keys.sign(s, pae))?;
             Ok(Self::entry("issue", &env))
         })
+    }
+
+    /// [`Authority::issue_prebuilt`] for a caller that logs the envelopes in
+    /// its own verifiable log before it releases them (autoblock's decision
+    /// ledger, an omnitide ledger with inclusion proofs). The same statements
+    /// and envelopes, but the audit log gets one `issue-batch` entry listing
+    /// the batch's attestation IDs and naming that log (`logged_in`), instead
+    /// of a second copy of every envelope: the key's signatures are still all
+    /// accounted for, at ~70 bytes of audit per attestation instead of ~1.2 KB
+    /// (and its hashing and fsync). The entry is written once the batch is
+    /// signed, before any envelope is returned.
+    pub fn issue_prebuilt_logged(
+        &self,
+        signer: &str,
+        predicate_type: &str,
+        n: usize,
+        logged_in: &str,
+        item: impl Fn(usize, &mut Vec<u8>) -> Result<Subject> + Sync,
+    ) -> Result<Vec<Issued>> {
+        use rayon::prelude::*;
+        self.check_signer(signer)?;
+        if predicate_type.is_empty() {
+            return Err(Error::invalid_arg("predicateType", "must not be empty"));
+        }
+        if logged_in.is_empty() {
+            return Err(Error::invalid_arg("loggedIn", "must name the log the envelopes go to"));
+        }
+        let keyid = self.keys.info(signer)?.keyid;
+        let issued_at = crate::now_ms();
+        let nonces = nonces(n);
+        let build = |i: usize| -> Result<(String, Vec<u8>)> {
+            let meta = Meta { issued_at: Some(issued_at), expires_at: None, nonce: Some(nonces[i].clone()) };
+            let mut predicate = Vec::with_capacity(512);
+            let subject = item(i, &mut predicate)?;
+            check_digest(|| format!("items[{i}].subject.digest"), &subject.digest)?;
+            let payload = crate::statement::payload_with(std::slice::from_ref(&subject), predicate_type, &meta, predicate.len(), |out| {
+                out.extend_from_slice(&predicate);
+                Ok(())
+            })?;
+            let env = self.sign_payload_with(payload, &[signer], |s, pae| self.keys.sign(s, pae))?;
+            Ok((env.id(), env.to_json()))
+        };
+        let signed: Vec<(String, Vec<u8>)> =
+            if n < 64 { (0..n).map(build).collect::<Result<_>>()? } else { (0..n).into_par_iter().map(build).collect::<Result<_>>()? };
+        if signed.is_empty() {
+            return Ok(vec![]);
+        }
+        let entry = batch_entry(&keyid, predicate_type, logged_in, signed.iter().map(|(id, _)| id.as_str()));
+        let at =
+            *self.log.append_many(std::slice::from_ref(&entry))?.first().ok_or_else(|| Error::internal("audit log returned no index"))?;
+        {
+            // keep the tail's view current (the entry holds no revocation or delegation to absorb)
+            let mut tail = lock(&self.tail);
+            if tail.pos == at {
+                tail.pos = at + 1;
+            }
+        }
+        Ok(signed.into_iter().map(|(id, envelope)| Issued { id, envelope, log_index: at }).collect())
     }
 
     /// The key `name` exists and may sign (not revoked in this log).

@@ -236,13 +236,20 @@ impl Body {
 
 /// Signs every decision with the domain key `signer` and logs it in the
 /// authority's audit log (one statement per decision, as `Authority::issue_many`
-/// would issue the same request JSON).
-pub fn issue(authority: &Authority, signer: &str, domain: &str, bodies: &[Body]) -> Result<Vec<Issued>> {
-    authority.issue_prebuilt(signer, PREDICATE_TYPE, bodies.len(), |i, out| {
+/// would issue the same request JSON). With `logged_in` (the origin of the
+/// decision ledger the caller appends the envelopes to before releasing
+/// them), the audit log gets one entry listing the batch's IDs instead
+/// (`Authority::issue_prebuilt_logged`); the envelopes are the same.
+pub fn issue(authority: &Authority, signer: &str, domain: &str, bodies: &[Body], logged_in: Option<&str>) -> Result<Vec<Issued>> {
+    let item = |i: usize, out: &mut Vec<u8>| {
         let b = &bodies[i];
         b.write_canonical(domain, out)?;
         b.subject(domain)
-    })
+    };
+    match logged_in {
+        Some(log) => authority.issue_prebuilt_logged(signer, PREDICATE_TYPE, bodies.len(), log, item),
+        None => authority.issue_prebuilt(signer, PREDICATE_TYPE, bodies.len(), item),
+    }
 }
 
 #[cfg(test)]

@@ -163,7 +163,7 @@ fn issued_statements_are_what_the_request_json_path_signs() {
     let key = a.create_key("site-a").unwrap();
     // 70 decisions: more than the small-batch path, all shapes
     let all: Vec<Body> = (0..70).map(|i| Body { nonce: format!("{i:016x}"), ..bodies()[i % 3].clone() }).collect();
-    let issued = issue(&a, "site-a", "site-a", &all).unwrap();
+    let issued = issue(&a, "site-a", "site-a", &all, None).unwrap();
     assert_eq!(issued.len(), all.len());
     let roots = omnitide_attest::TrustRoot::from_keys(&[key.public_key], 1).unwrap();
     for (b, i) in all.iter().zip(&issued) {
@@ -186,6 +186,56 @@ fn issued_statements_are_what_the_request_json_path_signs() {
         // the audit log holds every attestation
         assert_eq!(a.audit_bundle(&i.id).unwrap().proof.index, i.log_index);
     }
-    let e = issue(&a, "nobody", "site-a", &all[..1]).unwrap_err().to_string();
+    let e = issue(&a, "nobody", "site-a", &all[..1], None).unwrap_err().to_string();
     assert!(e.contains("nobody"), "{e}");
+}
+
+#[test]
+fn a_batch_logged_elsewhere_is_one_audit_entry_listing_its_ids() {
+    use omnitide_attest::ledger_log::FollowerLog;
+    use omnitide_attest::log::AuditLog;
+    let dir = tempfile::tempdir().unwrap();
+    let a = Authority::open(dir.path(), omnitide_attest::OpenOptions { insecure_plaintext: true, ..Default::default() }).unwrap();
+    let key = a.create_key("site-a").unwrap();
+    let audit = FollowerLog::open(&dir.path().join("ledger")).unwrap();
+    let roots = omnitide_attest::TrustRoot::from_keys(&[key.public_key], 1).unwrap();
+    // below and above the size at which signing goes parallel
+    for n in [3usize, 70] {
+        let all: Vec<Body> = (0..n).map(|i| Body { nonce: format!("{i:016x}"), ..bodies()[i % 3].clone() }).collect();
+        let before = audit.size().unwrap();
+        let logged = issue(&a, "site-a", "site-a", &all, Some("decisions.example/site-a")).unwrap();
+        let audited = issue(&a, "site-a", "site-a", &all, None).unwrap();
+        assert_eq!(logged.len(), n);
+        for (l, o) in logged.iter().zip(&audited) {
+            // the same statement as the audited path (but for its own time and nonce), validly signed
+            let st = |e: &[u8]| {
+                let env = omnitide_attest::Envelope::parse(e, omnitide_attest::Limits::default().envelope_limits()).unwrap();
+                omnitide_attest::Statement::parse(&env.payload, 1).unwrap()
+            };
+            let (sl, so) = (st(&l.envelope), st(&o.envelope));
+            assert_eq!((&sl.subject, &sl.predicate_type, &sl.predicate), (&so.subject, &so.predicate_type, &so.predicate));
+            let v = omnitide_attest::verify(&l.envelope, &omnitide_attest::VerifyOptions::new(&roots, omnitide_attest::now_ms())).unwrap();
+            assert!(v.valid, "{v:?}");
+            assert_eq!(v.id.as_deref(), Some(l.id.as_str()));
+            // not copied into the audit log: the batch entry accounts for it
+            assert!(a.audit_bundle(&l.id).is_err());
+            assert_eq!(l.log_index, before);
+        }
+        // one entry for the logged batch, then one per audited envelope
+        assert_eq!(audit.size().unwrap(), before + 1 + n as u64);
+        let entry = audit.read_from(before, 1).unwrap().pop().unwrap();
+        let v = omnitide_attest::json::parse_strict(&entry).unwrap();
+        assert_eq!(v["kind"], "issue-batch");
+        assert_eq!(v["signer"], key.keyid.as_str());
+        assert_eq!(v["batch"]["count"], n as u64);
+        assert_eq!(v["batch"]["loggedIn"], "decisions.example/site-a");
+        assert_eq!(v["batch"]["predicateType"], PREDICATE_TYPE);
+        let ids: Vec<&str> = v["batch"]["ids"].as_array().unwrap().iter().map(|x| x.as_str().unwrap()).collect();
+        assert_eq!(ids, logged.iter().map(|l| l.id.as_str()).collect::<Vec<_>>());
+        // canonical like every other entry
+        assert_eq!(omnitide_attest::json::canonical(&v).unwrap(), entry);
+    }
+    // a batch must name the log it goes to
+    let e = issue(&a, "site-a", "site-a", &bodies(), Some("")).unwrap_err().to_string();
+    assert!(e.contains("loggedIn"), "{e}");
 }
