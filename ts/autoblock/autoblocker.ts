@@ -281,8 +281,13 @@ export class Autoblocker extends EventEmitter {
   readonly #table = new DecisionTable();
   /** one timer for the earliest expiry of all decisions in force */
   readonly #expiry = new ExpiryQueue((key, id) => this.#expire(key, id));
-  /** decision id -> ledger index */
+  /**
+   * decision id -> ledger index, of `#ids[0 .. #indexed)`: filled in when
+   * asked (`#indexOf`), not per append, so logging a batch costs no map
+   * insert per decision (lookups are rare: verify, explain, redelivery).
+   */
   readonly #index = new Map<string, number>();
+  #indexed = 0;
   /** ledger index -> decision id */
   readonly #ids: string[] = [];
   readonly #rejections: Rejection[] = [];
@@ -703,7 +708,6 @@ export class Autoblocker extends EventEmitter {
       const out: Decision[] = new Array(envelopes.length);
       for (let k = 0; k < envelopes.length; k++) {
         const d = decisionOf(bodies[k], ids[k], envelopes[k], first + k);
-        this.#index.set(d.id, first + k);
         this.#ids[first + k] = d.id;
         out[k] = d;
       }
@@ -743,7 +747,7 @@ export class Autoblocker extends EventEmitter {
       if (!c.ok) {
         this.#reject(c.rejection);
         logged.push(env);
-      } else if (this.#index.has(c.id)) logged.push(env);
+      } else if (this.#indexOf(c.id) !== undefined) logged.push(env);
       else {
         const d = parsedDecision(c.body, c.id, JSON.parse(env), null);
         this.#unlogged.set(d.id, d);
@@ -809,14 +813,20 @@ export class Autoblocker extends EventEmitter {
     this.emit('rejected', r);
   }
 
+  /** The ledger index of decision `id` (catching `#index` up with `#ids` first). */
+  #indexOf(id: string): number | undefined {
+    // stops at a gap (an append not yet recorded) and resumes there next time
+    for (let i = this.#indexed; i < this.#ids.length && this.#ids[i] !== undefined; i = ++this.#indexed) this.#index.set(this.#ids[i], i);
+    return this.#index.get(id);
+  }
+
   /** One envelope from the transport: verify, append in delivery order, apply (idempotent). */
   async #deliver(envelope: string): Promise<void> {
     if (this.#closed) return;
     const c = this.#check(envelope);
     if (!c.ok) return this.#reject(c.rejection);
-    if (this.#index.has(c.id)) return; // redelivery: already in the ledger
+    if (this.#indexOf(c.id) !== undefined) return; // redelivery: already in the ledger
     const [r] = await this.#ledger.appendMany([envelope]);
-    this.#index.set(c.id, r.index);
     this.#ids[r.index] = c.id;
     const mine = this.#unlogged.get(c.id);
     if (mine) {
@@ -913,7 +923,6 @@ export class Autoblocker extends EventEmitter {
       const env = JSON.parse(Buffer.from(e).toString('utf8')) as Envelope;
       const body = bodyOf(env);
       const id = attestVerify(env, { roots: this.#trust.roots!, delegations: this.#trust.delegations }).id ?? '';
-      this.#index.set(id, i);
       this.#ids[i] = id;
       const d = parsedDecision(body, id, env, i);
       if (body.action === 'unban') {
@@ -958,7 +967,7 @@ export class Autoblocker extends EventEmitter {
   async verify(id: string): Promise<VerifyResult> {
     this.#open();
     if (typeof id !== 'string' || !/^[0-9a-f]{64}$/.test(id)) throw invalidArgument('id', 'expected a 64-character hex decision ID');
-    const index = this.#index.get(id);
+    const index = this.#indexOf(id);
     if (index === undefined) return { valid: false, reason: 'not in the ledger', id };
     await this.#ledger.checkpoint();
     const bundle = await this.#ledger.bundle(index);
