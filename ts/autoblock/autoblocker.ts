@@ -587,32 +587,45 @@ export class Autoblocker extends EventEmitter {
     reqs.forEach((r, i) => {
       const scope = r.scope ?? scopeOf(r.value);
       const key = keys[i];
-      if (key === null) {
-        if (strict) throw invalidArgument('request.value', `'${r.value}' is not a valid ${scope} value`);
-        this.#log.warn({ value: r.value, scope }, 'autoblock: detection with an unusable value skipped');
-        return;
-      }
       const action = r.action ?? 'ban';
-      if (action !== 'allow' && allowed[i] === 1) {
-        this.#log.info({ value: key }, 'autoblock: allowlisted, no decision');
-        return;
-      }
-      // like fail2ban's "already banned": a detection of a source with the same
-      // decision in force adds nothing (this also absorbs lines re-read after a crash)
-      const cur = this.#table.get(key);
+      if (!this.#admits(key, r.value, scope, action, allowed[i] === 1, strict, now)) return;
       const duration = r.duration ?? DEFAULT_DURATION_S;
       const at = Math.min(times[i] ?? now, now);
-      if (!strict && ((cur && cur.action === action && inForce(cur, now)) || this.#issuing.get(key) === action)) return;
-      if (!strict) this.#issuing.set(key, action);
       bodies.push(this.#body(r, key, scope, action, origins[i], Math.max(at, now - 1), duration, nonces.slice(16 * i, 16 * i + 16)));
     });
     return { bodies, allowRevision };
   }
 
   /**
+   * Whether a decision about `key` is to be taken (the rules `#prepare` and
+   * `#prepareDetected` share). Not for an unusable value (`key` null: an
+   * operator's request throws, a detection is skipped and logged) or an
+   * allowlisted source (allowlists always win, but an `allow` itself). A
+   * detection (not `strict`) is also dropped when the same decision is in
+   * force or being signed, like fail2ban's "already banned" (this also
+   * absorbs lines re-read after a crash); its key is then held in
+   * `#issuing` until `#doneIssuing`.
+   */
+  #admits(key: string | null, value: string, scope: Scope, action: Action, allowlisted: boolean, strict: boolean, now: number): key is string {
+    if (key === null) {
+      if (strict) throw invalidArgument('request.value', `'${value}' is not a valid ${scope} value`);
+      this.#log.warn({ value, scope }, 'autoblock: detection with an unusable value skipped');
+      return false;
+    }
+    if (action !== 'allow' && allowlisted) {
+      this.#log.info({ value: key }, 'autoblock: allowlisted, no decision');
+      return false;
+    }
+    if (strict) return true;
+    const cur = this.#table.get(key);
+    if ((cur && cur.action === action && inForce(cur, now)) || this.#issuing.get(key) === action) return false;
+    this.#issuing.set(key, action);
+    return true;
+  }
+
+  /**
    * `#prepare` of detections as columns, without a request object per
-   * detection: the same checks in the same order, one body per detection
-   * admitted.
+   * detection: the same checks (`#admits`), one body per detection admitted.
    */
   #prepareDetected(c: DetectionColumns): { bodies: DecisionBody[]; allowRevision: number } {
     const d = detectedOf(c);
@@ -629,17 +642,7 @@ export class Autoblocker extends EventEmitter {
       const key = keys[i];
       const scope = d.scopes[i];
       const action = d.actions[i];
-      if (key === null) {
-        this.#log.warn({ value: d.values[i], scope }, 'autoblock: detection with an unusable value skipped');
-        continue;
-      }
-      if (allowed[i] === 1) {
-        this.#log.info({ value: key }, 'autoblock: allowlisted, no decision');
-        continue;
-      }
-      const cur = this.#table.get(key);
-      if ((cur && cur.action === action && inForce(cur, now)) || this.#issuing.get(key) === action) continue;
-      this.#issuing.set(key, action);
+      if (!this.#admits(key, d.values[i], scope, action, allowed[i] === 1, false, now)) continue;
       const at = Math.min(c.nums[DETECTION_NUMS * i] * 1000, now);
       req.reason = d.reasons[i];
       req.evidence = d.evidence[i];

@@ -69,13 +69,14 @@ pub(super) fn zone_offset(zone: &str) -> Option<i64> {
         return Some(base);
     }
     let sign = if offset.starts_with('-') { -1 } else { 1 };
-    let digits = offset[1..].replace(':', "");
-    if !digits.bytes().all(|b| b.is_ascii_digit()) || !matches!(digits.len(), 2 | 4) {
-        return None;
-    }
-    let hh: i64 = digits[..2].parse().ok()?;
-    let mm: i64 = digits.get(2..4).map_or(Some(0), |m| m.parse().ok())?;
-    Some(base + sign * (hh * 3600 + mm * 60))
+    // `hh`, `hhmm` or `hh:mm`, read in place (no copy per line)
+    let (hh, mm) = match offset.as_bytes()[1..] {
+        [h1, h2] => ([h1, h2], [b'0', b'0']),
+        [h1, h2, m1, m2] | [h1, h2, b':', m1, m2] => ([h1, h2], [m1, m2]),
+        _ => return None,
+    };
+    let two = |[a, b]: [u8; 2]| (a.is_ascii_digit() && b.is_ascii_digit()).then(|| i64::from(a - b'0') * 10 + i64::from(b - b'0'));
+    Some(base + sign * (two(hh)? * 3600 + two(mm)? * 60))
 }
 
 #[cfg(test)]
@@ -99,6 +100,10 @@ mod tests {
             ("UTC+0100", Some(3600)),
             ("EST-01", Some(-6 * 3600)),
             ("ABCD", None),
+            ("+1", None),
+            ("+01:0", None),
+            ("+0a00", None),
+            ("+01-00", None),
         ];
         for (zone, want) in cases {
             assert_eq!(zone_offset(zone), want, "{zone}");
