@@ -551,17 +551,31 @@ impl Authority {
         let issued_at = crate::now_ms();
         let nonces = nonces(n);
         self.issue_pipelined(n, |i| {
-            let meta = Meta { issued_at: Some(issued_at), expires_at: None, nonce: Some(nonces[i].clone()) };
-            let mut predicate = Vec::with_capacity(512);
-            let subject = item(i, &mut predicate)?;
-            check_digest(|| format!("items[{i}].subject.digest"), &subject.digest)?;
-            let payload = crate::statement::payload_with(std::slice::from_ref(&subject), predicate_type, &meta, predicate.len(), |out| {
-                out.extend_from_slice(&predicate);
-                Ok(())
-            })?;
-            let env = self.sign_payload_with(payload, &[signer], |s, pae| self.keys.sign(s, pae))?;
+            let env = self.prebuilt_envelope(signer, predicate_type, issued_at, &nonces[i], i, &item)?;
             Ok(Self::entry("issue", &env))
         })
+    }
+
+    /// Statement `i` of a prebuilt batch (its predicate and subject from
+    /// `item`), signed by `signer`.
+    fn prebuilt_envelope(
+        &self,
+        signer: &str,
+        predicate_type: &str,
+        issued_at: i64,
+        nonce: &str,
+        i: usize,
+        item: &impl Fn(usize, &mut Vec<u8>) -> Result<Subject>,
+    ) -> Result<Envelope> {
+        let meta = Meta { issued_at: Some(issued_at), expires_at: None, nonce: Some(nonce.to_owned()) };
+        let mut predicate = Vec::with_capacity(512);
+        let subject = item(i, &mut predicate)?;
+        check_digest(|| format!("items[{i}].subject.digest"), &subject.digest)?;
+        let payload = crate::statement::payload_with(std::slice::from_ref(&subject), predicate_type, &meta, predicate.len(), |out| {
+            out.extend_from_slice(&predicate);
+            Ok(())
+        })?;
+        self.sign_payload_with(payload, &[signer], |s, pae| self.keys.sign(s, pae))
     }
 
     /// [`Authority::issue_prebuilt`] for a caller that logs the envelopes in
@@ -593,15 +607,7 @@ impl Authority {
         let issued_at = crate::now_ms();
         let nonces = nonces(n);
         let build = |i: usize| -> Result<(String, Vec<u8>)> {
-            let meta = Meta { issued_at: Some(issued_at), expires_at: None, nonce: Some(nonces[i].clone()) };
-            let mut predicate = Vec::with_capacity(512);
-            let subject = item(i, &mut predicate)?;
-            check_digest(|| format!("items[{i}].subject.digest"), &subject.digest)?;
-            let payload = crate::statement::payload_with(std::slice::from_ref(&subject), predicate_type, &meta, predicate.len(), |out| {
-                out.extend_from_slice(&predicate);
-                Ok(())
-            })?;
-            let env = self.sign_payload_with(payload, &[signer], |s, pae| self.keys.sign(s, pae))?;
+            let env = self.prebuilt_envelope(signer, predicate_type, issued_at, &nonces[i], i, &item)?;
             Ok((env.id(), env.to_json()))
         };
         let signed: Vec<(String, Vec<u8>)> =
