@@ -112,9 +112,12 @@ impl Context {
         let m = self.attributes.len();
         let free = m - floor.count();
         if c_count * d.words().len() <= free * nz.len().max(1) {
+            // Start from the full set, written in place: this runs once per candidate closure,
+            // and a `Bits::full` here was an allocation and a free each time.
             let dw = d.words_mut();
-            for (x, f) in dw.iter_mut().zip(Bits::full(m).words()) {
-                *x = *f;
+            dw.fill(u64::MAX);
+            if !m.is_multiple_of(64) {
+                dw[m / 64] = (1u64 << (m % 64)) - 1;
             }
             for g in c.ones() {
                 d.and_with(&self.rows[g]);

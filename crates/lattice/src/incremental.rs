@@ -396,7 +396,7 @@ impl Lattice {
                     self.upper[new as usize].push(p);
                 }
             }
-            self.lower[p as usize] = Covers::from_vec(fresh);
+            self.lower[p as usize] = fresh;
         }
     }
 

@@ -8,7 +8,7 @@ use rustc_hash::FxHashMap;
 use crate::bits::{words_for, BitSlice, Bits};
 use crate::context::Context;
 use crate::intent_index::IntentIndex;
-use crate::mine::{mine, Concept};
+use crate::mine::{mine_flat, Concept, Mined};
 
 #[derive(Clone, Debug)]
 pub struct BuildOptions {
@@ -104,22 +104,31 @@ impl Lattice {
         let limit = opts.effective_limit(&ctx);
         let (work, classes) = ctx.clarify_objects();
         if work.n_objects() == ctx.n_objects() {
-            let concepts = mine(&ctx, limit, 0)?;
-            return Ok(Self::from_concepts(ctx, concepts, limit));
+            let mined = mine_flat(&ctx, limit, 0)?;
+            return Ok(Self::from_mined(ctx, mined, limit));
         }
         // Repeated rows: mine and link the clarified context (same intents,
         // same covers), then expand each extent to the original objects.
-        let concepts = mine(&work, limit, 0)?;
-        let mut l = Self::from_concepts(work, concepts, limit);
+        let mined = mine_flat(&work, limit, 0)?;
+        let mut l = Self::from_mined(work, mined, limit);
         let n = ctx.n_objects();
-        let members: Vec<Bits> = classes.iter().map(|c| Bits::from_indices(n, c.iter().map(|&g| g as usize))).collect();
+        // Each class's objects as its nonzero words only (word index, bits): a class holds a
+        // few dozen objects scattered over `stride` words, so OR-ing whole member sets into
+        // every extent touched mostly zero words.
+        let members: Vec<Vec<(usize, u64)>> = classes
+            .iter()
+            .map(|c| {
+                let set = Bits::from_indices(n, c.iter().map(|&g| g as usize));
+                set.words().iter().enumerate().filter(|(_, w)| **w != 0).map(|(k, w)| (k, *w)).collect()
+            })
+            .collect();
         let stride = words_for(n);
         let mut extents = vec![0u64; stride * l.n_concepts];
         if stride > 0 {
             extents.par_chunks_mut(stride).enumerate().for_each(|(i, e)| {
                 for k in BitSlice::new(l.extent_words(i as u32)).ones() {
-                    for (w, m) in e.iter_mut().zip(members[k].words()) {
-                        *w |= m;
+                    for &(w, bits) in &members[k] {
+                        e[w] |= bits;
                     }
                 }
             });
@@ -130,14 +139,16 @@ impl Lattice {
         Ok(l)
     }
 
-    pub(crate) fn from_concepts(ctx: Context, concepts: Vec<Concept>, limit: usize) -> Lattice {
+    /// The lattice of the mined concepts: their arenas become the lattice's as they are.
+    pub(crate) fn from_mined(ctx: Context, mined: Mined, limit: usize) -> Lattice {
         let (extent_stride, intent_stride) = (words_for(ctx.n_objects()), words_for(ctx.n_attributes()));
+        let Mined { arena, len } = mined;
         let mut l = Lattice {
             ctx,
-            n_concepts: concepts.len(),
-            extents: Vec::new(),
+            n_concepts: len,
+            extents: arena.extents,
             extent_stride,
-            intents: Vec::new(),
+            intents: arena.intents,
             intent_stride,
             upper: Vec::new(),
             lower: Vec::new(),
@@ -148,23 +159,16 @@ impl Lattice {
             limit,
             basis: None,
         };
-        l.extents.reserve(l.extent_stride * concepts.len());
-        l.intents.reserve(l.intent_stride * concepts.len());
-        for c in &concepts {
-            l.extents.extend_from_slice(c.extent.words());
-            l.intents.extend_from_slice(c.intent.words());
-        }
-        drop(concepts);
         l.reindex();
-        let lower: Vec<Vec<u32>> = if crate::covers_small::fits(&l) {
-            crate::covers_small::lower_covers(&l)
+        let lower: Vec<Covers> = if crate::covers_small::fits(&l) {
+            crate::covers_small::lower_covers(&l).into_iter().map(Covers::from_vec).collect()
         } else if l.ctx.n_objects() * l.ctx.n_attributes() <= crate::mine::SEQUENTIAL_CELLS {
             let mut s = LowerScratch::default();
             (0..l.len()).map(|i| l.compute_lower_with(i, &mut s)).collect()
         } else {
             (0..l.len()).into_par_iter().with_min_len(64).map_init(LowerScratch::default, |s, i| l.compute_lower_with(i, s)).collect()
         };
-        l.lower = lower.into_iter().map(Covers::from_vec).collect();
+        l.lower = lower;
         l.upper = vec![Covers::new(); l.len()];
         for (i, ls) in l.lower.iter().enumerate() {
             for &j in ls {
@@ -180,12 +184,13 @@ impl Lattice {
     /// exactly when it holds every attribute of E_m' \ B (no other attribute
     /// gives a strictly larger extent), so one closure per distinct extent
     /// decides it, and the intent index gives the concept id.
-    pub(crate) fn compute_lower(&self, i: usize) -> Vec<u32> {
+    pub(crate) fn compute_lower(&self, i: usize) -> Covers {
         self.compute_lower_with(i, &mut LowerScratch::default())
     }
 
     /// `compute_lower` with caller-owned buffers (reused across the concepts of a build).
-    pub(crate) fn compute_lower_with(&self, i: usize, s: &mut LowerScratch) -> Vec<u32> {
+    /// Returns the covers inline (most concepts have few): no heap list per concept.
+    pub(crate) fn compute_lower_with(&self, i: usize, s: &mut LowerScratch) -> Covers {
         let ConceptRef { extent: a, intent: b } = self.concept(i);
         let aw = a.words();
         let LowerScratch { nz, groups, index, e, d, floor } = s;
@@ -242,7 +247,7 @@ impl Lattice {
             *d = Bits::empty(self.ctx.n_attributes());
         }
         floor.copy_from(b);
-        let mut out = Vec::new();
+        let mut out = Covers::new();
         for g in groups.iter() {
             let col = self.ctx.col(g.first).words();
             let ew = e.words_mut();

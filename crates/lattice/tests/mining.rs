@@ -89,3 +89,28 @@ fn repeated_rows_are_merged_and_extents_expanded() {
         }
     }
 }
+
+/// A context big enough that the miner forks onto the pool (over `SEQUENTIAL_CELLS` cells once
+/// clarified) and with repeated rows over several words of objects, so each forked subtree
+/// writes its own arena part and the extents are expanded word by word. The oracle is the
+/// lattice grown one object at a time by AddIntent, which shares none of that code.
+#[test]
+fn forked_mining_and_expanded_extents_equal_incremental_construction() {
+    let mut rng = Rng(4242);
+    let (distinct, m) = (110, 40);
+    let rows_distinct = random_rows(&mut rng, distinct, m, 0.2);
+    let rows: Vec<Vec<u32>> =
+        (0..2 * distinct).map(|i| rows_distinct[if i < distinct { i } else { rng.below(distinct) }].clone()).collect();
+    let names: Vec<String> = (0..rows.len()).map(|i| format!("g{i}")).collect();
+    let attrs: Vec<String> = (0..m).map(|j| format!("m{j}")).collect();
+    let ctx = omnitide_lattice::Context::new(names.clone(), attrs.clone(), &rows).unwrap();
+    assert!(ctx.clarify_objects().0.n_objects() * m > 4096, "the clarified context must be large enough to fork");
+    let built = Lattice::build(ctx, &BuildOptions::default()).unwrap();
+    built.check_invariants().unwrap();
+    let mut grown = Lattice::build(omnitide_lattice::Context::new(vec![], attrs, &[]).unwrap(), &BuildOptions::default()).unwrap();
+    for (name, row) in names.iter().zip(&rows) {
+        grown.add_object(name, row).unwrap();
+    }
+    assert!(built.len() > 1000, "{} concepts", built.len());
+    assert_eq!(built.canonical(), grown.canonical());
+}
