@@ -284,7 +284,7 @@ export class Autoblocker extends EventEmitter {
   /**
    * decision id -> ledger index, of `#ids[0 .. #indexed)`: filled in when
    * asked (`#indexOf`), not per append, so logging a batch costs no map
-   * insert per decision (lookups are rare: verify, explain, redelivery).
+   * insert per decision (lookups are rare: verify, redelivery, outbox replay).
    */
   readonly #index = new Map<string, number>();
   #indexed = 0;

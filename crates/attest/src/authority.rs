@@ -264,37 +264,16 @@ fn nonce() -> String {
     hex::encode(n)
 }
 
+/// The audit entry of a batch logged elsewhere ([`Authority::issue_prebuilt_logged`]),
+/// canonical JSON like every other entry.
+fn batch_entry(keyid: &str, predicate_type: &str, logged_in: &str, ids: Vec<&str>) -> Result<Vec<u8>> {
+    let batch = json!({ "count": ids.len(), "ids": ids, "loggedIn": logged_in, "predicateType": predicate_type });
+    crate::json::canonical(&json!({ "batch": batch, "kind": "issue-batch", "signer": keyid, "time": crate::now_ms() }))
+}
+
 /// `n` nonces from one draw of the OS CSPRNG (one `getrandom` call per batch
 /// rather than per attestation: the syscall cost as much as the rest of a
 /// request's checks).
-/// The audit entry of a batch logged elsewhere ([`Authority::issue_prebuilt_logged`]),
-/// canonical JSON (keys in RFC 8785 order; IDs are hex, the names are escaped).
-fn batch_entry<'a>(keyid: &str, predicate_type: &str, logged_in: &str, ids: impl ExactSizeIterator<Item = &'a str>) -> Vec<u8> {
-    let n = ids.len();
-    let mut e = Vec::with_capacity(160 + 67 * n + predicate_type.len() + logged_in.len());
-    e.extend_from_slice(format!("{{\"batch\":{{\"count\":{n},\"ids\":[").as_bytes());
-    for (k, id) in ids.enumerate() {
-        if k > 0 {
-            e.push(b',');
-        }
-        e.push(b'"');
-        e.extend_from_slice(id.as_bytes());
-        e.push(b'"');
-    }
-    let s = |v: &str| serde_json::to_string(v).expect("a string serializes");
-    e.extend_from_slice(
-        format!(
-            "],\"loggedIn\":{},\"predicateType\":{}}},\"kind\":\"issue-batch\",\"signer\":{},\"time\":{}}}",
-            s(logged_in),
-            s(predicate_type),
-            s(keyid),
-            crate::now_ms()
-        )
-        .as_bytes(),
-    );
-    e
-}
-
 fn nonces(n: usize) -> Vec<String> {
     let mut bytes = vec![0u8; 12 * n];
     OsRng.fill_bytes(&mut bytes);
@@ -615,7 +594,7 @@ impl Authority {
         if signed.is_empty() {
             return Ok(vec![]);
         }
-        let entry = batch_entry(&keyid, predicate_type, logged_in, signed.iter().map(|(id, _)| id.as_str()));
+        let entry = batch_entry(&keyid, predicate_type, logged_in, signed.iter().map(|(id, _)| id.as_str()).collect())?;
         let at =
             *self.log.append_many(std::slice::from_ref(&entry))?.first().ok_or_else(|| Error::internal("audit log returned no index"))?;
         {
